@@ -1,0 +1,74 @@
+/**
+ * The one registry of stable error codes (fastify's FST_ERR_*, undici's UND_ERR_*).
+ * Callers match on `err.code`; `docs/errors.md` is generated from this table and a test keeps it equal.
+ * Add a code here, never inline: message templates use `{name}` placeholders.
+ */
+export const ERRORS = {
+  // config
+  LS_ERR_CONFIG_READ: { message: '{file}: cannot read: {reason}', status: 500 },
+  LS_ERR_CONFIG_PARSE: { message: '{file}:{line}: YAML syntax error: {reason}', status: 400 },
+  LS_ERR_CONFIG_INVALID: { message: '{file}: {count} error(s) in configuration', status: 400 },
+  LS_ERR_CONFIG_ENV: { message: '{file}:{line} {path}: environment variable {name} is not set', status: 400 },
+  // policy and sandbox
+  LS_ERR_POLICY_NOT_FOUND: { message: '{file}: policy file not found', status: 400 },
+  LS_ERR_POLICY_SYNTAX: { message: '{where}: syntax error: {reason}', status: 400 },
+  LS_ERR_POLICY_RUNTIME: { message: '{where}: {reason}', status: 422 },
+  LS_ERR_POLICY_BUDGET: { message: '{where}: instruction budget of {budget} exceeded', status: 422 },
+  LS_ERR_POLICY_MEMORY: { message: '{where}: memory limit of {limit} bytes exceeded', status: 422 },
+  LS_ERR_POLICY_TIMEOUT: { message: '{where}: wall-clock limit of {ms} ms exceeded', status: 422 },
+  LS_ERR_POLICY_RESULT: { message: '{where}: bad result: {reason}', status: 422 },
+  LS_ERR_POLICY_UNKNOWN_BUILTIN: { message: 'unknown built-in policy "{name}" (known: {known})', status: 400 },
+  LS_ERR_POLICY_PARAMS: { message: 'builtin:{name}: bad params: {reason}', status: 400 },
+  // cli
+  LS_ERR_CLI_INPUT: { message: '{where}: {reason}', status: 400 },
+  LS_ERR_CLI_USAGE: { message: '{reason}', status: 400 },
+  // simulator
+  LS_ERR_TRACE_INVALID: { message: '{file}:{row}: {reason}', status: 400 },
+  // store
+  LS_ERR_STORE_OPEN: { message: '{file}: cannot open store: {reason}', status: 500 },
+  LS_ERR_STORE_WRITE: { message: '{file}: write failed: {reason}', status: 500 },
+  // providers
+  LS_ERR_PROVIDER_LAUNCH: { message: '{service}: cannot launch instance: {reason}', status: 502 },
+  LS_ERR_PROVIDER_COMMAND: { message: '{service}: provider command failed: {reason}', status: 502 },
+  // gateway
+  LS_ERR_GATEWAY_NO_ROUTE: { message: 'no route matches {method} {path}', status: 404 },
+  LS_ERR_GATEWAY_NO_UPSTREAM: { message: 'service {service} has no ready instance', status: 503 },
+  LS_ERR_GATEWAY_QUEUE_FULL: { message: 'service {service} is at capacity; queue full', status: 503 },
+  LS_ERR_GATEWAY_QUEUE_TIMEOUT: { message: 'service {service}: waited {ms} ms in queue', status: 503 },
+  LS_ERR_GATEWAY_RATE_LIMITED: { message: 'rate limit exceeded', status: 429 },
+  LS_ERR_GATEWAY_UPSTREAM_TIMEOUT: { message: 'upstream timed out after {ms} ms', status: 504 },
+  LS_ERR_GATEWAY_UPSTREAM_ERROR: { message: 'upstream error: {reason}', status: 502 },
+  LS_ERR_GATEWAY_BODY_TOO_LARGE: { message: 'request body exceeds {limit} bytes', status: 413 },
+  LS_ERR_GATEWAY_BAD_REQUEST: { message: 'bad request: {reason}', status: 400 },
+  LS_ERR_GATEWAY_REQUEST_TIMEOUT: { message: 'request not received within {ms} ms', status: 408 },
+} as const satisfies Record<string, { message: string; status: number }>;
+
+/** A stable error code from the registry. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error a user can fix: the CLI prints its message in one line, without a stack. */
+export class LuascaleError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, params: Record<string, unknown> = {}, options?: { cause?: unknown; message?: string }) {
+    super(options?.message ?? formatMessage(ERRORS[code].message, params), { cause: options?.cause });
+    this.name = 'LuascaleError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = params;
+  }
+}
+
+/** Fills `{name}` placeholders; unknown names stay visible so a missing parameter is noticed. */
+export function formatMessage(template: string, params: Record<string, unknown>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in params ? String(params[name]) : whole,
+  );
+}
+
+/** Whether `err` is a user-facing luascale error (optionally with one code). */
+export function isLuascaleError(err: unknown, code?: ErrorCode): err is LuascaleError {
+  return err instanceof LuascaleError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,157 @@
+/**
+ * The contract between a scaling policy (Lua or built-in) and the decision core.
+ * A policy is a pure function of its context: it sees signals, bounds, params, its own
+ * state and history readers, and recommends a replica count. It never actuates anything.
+ */
+
+/** Latency percentiles in milliseconds. */
+export interface LatencySummary {
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+/** Service-level objectives, from config or an OpenAPI document (`x-luascale-slo`). */
+export interface Slo {
+  latency_p95_ms?: number;
+  latency_p99_ms?: number;
+  /** 0..1 */
+  error_rate?: number;
+  /** 0..1 */
+  availability?: number;
+}
+
+/** What the gateway and the instances measured over the last window. */
+export interface LoadSignals {
+  /** Average CPU over ready instances, percent of one core (0..100 per instance). */
+  cpu: number;
+  /** Average memory over ready instances, percent of the configured limit. */
+  memory: number;
+  /** Offered requests per second (admitted + shed). */
+  rps: number;
+  /** Requests in flight at the instances. */
+  inflight: number;
+  /** Requests waiting in the gateway queue. */
+  queue: number;
+  /** Requests per second the gateway had to shed (429/503). */
+  shed_rps: number;
+  latency: LatencySummary;
+  /** 0..1, 5xx / completed. */
+  error_rate: number;
+}
+
+/** Per-operation signals, keyed by OpenAPI operationId. */
+export interface OperationSignals extends LoadSignals {
+  slo?: Slo;
+}
+
+/** One snapshot of a service, as collected each tick (or produced by the simulator). */
+export interface Observation extends LoadSignals {
+  /** Instances the provider has, in any live state (starting + ready). */
+  replicas: number;
+  /** Instances that pass their health check and take traffic. */
+  ready: number;
+  /** Instances launched but not yet ready: capacity that is coming. */
+  starting: number;
+  /** Instances being drained: capacity that is going. */
+  draining?: number;
+  slo?: Slo;
+  operations?: Record<string, OperationSignals>;
+  /** Named custom metrics (metric sources, Prometheus queries). */
+  metrics?: Record<string, number>;
+  /** Seconds an instance takes from launch to ready, as measured (or configured). */
+  startup_s?: number;
+  /** False when the signals are missing or stale (metric source down). */
+  fresh?: boolean;
+}
+
+/** Reads a metric's recent values, oldest first, at the store's resolution (1 s by default). */
+export interface HistoryReader {
+  /** Values of `metric` over the last `seconds` up to `now`, oldest first. */
+  series(metric: string, seconds: number, now: number): number[];
+  /** Resolution of `series` in seconds. */
+  readonly stepSeconds: number;
+}
+
+/** An alert raised by a policy through `alert(severity, msg)`. */
+export interface PolicyAlert {
+  severity: 'info' | 'warning' | 'critical';
+  message: string;
+}
+
+/** Everything a policy sees. `now` is epoch ms of the tick (the decision clock). */
+export interface PolicyContext {
+  service: string;
+  now: number;
+  min: number;
+  max: number;
+  observation: Observation;
+  params: Readonly<Record<string, unknown>>;
+  /** Kept between ticks (and across restarts once a store exists). Policies may mutate it. */
+  state: Record<string, unknown>;
+  history: HistoryReader;
+}
+
+/** What a policy said, as data. `ok: false` means the decision core keeps the count (PolicyError). */
+export type PolicyOutcome =
+  | {
+      ok: true;
+      /** The recommended replica count, before any clamp. */
+      replicas: number;
+      /** A short reason the policy gave, if any. */
+      reason?: string;
+      /** The raw value the policy returned (for the Decision's explanation). */
+      raw: unknown;
+      /** Values the policy computed that explain its answer (built-ins fill this). */
+      detail?: Record<string, unknown>;
+      logs: string[];
+      alerts: PolicyAlert[];
+    }
+  | {
+      ok: false;
+      /** Stable error code (LS_ERR_POLICY_*). */
+      code: string;
+      /** One line naming the Lua file and line, or the built-in. */
+      error: string;
+      logs: string[];
+      alerts: PolicyAlert[];
+    };
+
+/** A loaded policy. `evaluate` is synchronous and must not throw: failures are outcomes. */
+export interface Policy {
+  /** `builtin:hpa` or the policy file path. */
+  readonly name: string;
+  /** The source text, for display (Lua file contents, or the built-in's description). */
+  readonly source?: string;
+  evaluate(ctx: PolicyContext): PolicyOutcome;
+  /** Releases the Lua VM, if any. */
+  close?(): void;
+}
+
+/** A history reader with nothing recorded yet. */
+export const emptyHistory: HistoryReader = { series: () => [], stepSeconds: 1 };
+
+/** Fills an Observation's missing fields with zeros, so policies never see `undefined`. */
+export function completeObservation(partial: Partial<Observation> & { replicas?: number }): Observation {
+  const replicas = partial.replicas ?? partial.ready ?? 0;
+  const latency = partial.latency ?? { p50: 0, p95: 0, p99: 0 };
+  return {
+    cpu: partial.cpu ?? 0,
+    memory: partial.memory ?? 0,
+    rps: partial.rps ?? 0,
+    inflight: partial.inflight ?? 0,
+    queue: partial.queue ?? 0,
+    shed_rps: partial.shed_rps ?? 0,
+    latency: { p50: latency.p50 ?? 0, p95: latency.p95 ?? 0, p99: latency.p99 ?? 0 },
+    error_rate: partial.error_rate ?? 0,
+    replicas,
+    ready: partial.ready ?? Math.max(0, replicas - (partial.starting ?? 0)),
+    starting: partial.starting ?? 0,
+    draining: partial.draining ?? 0,
+    slo: partial.slo,
+    operations: partial.operations ?? {},
+    metrics: partial.metrics ?? {},
+    startup_s: partial.startup_s,
+    fresh: partial.fresh ?? true,
+  };
+}
