@@ -104,6 +104,8 @@ export type PolicyOutcome =
       raw: unknown;
       /** Values the policy computed that explain its answer (built-ins fill this). */
       detail?: Record<string, unknown>;
+      /** The policy's `ctx.state` after the call (copied back out of the Lua VM). */
+      state?: Record<string, unknown>;
       logs: string[];
       alerts: PolicyAlert[];
     }
