@@ -1,0 +1,81 @@
+/** The content of every generated file, keyed by repository path. */
+import { ConfigInputSchema } from '../src/config/schema.js';
+import { ERRORS } from '../src/core/errors.js';
+
+export function generatedFiles(): Record<string, string> {
+  return {
+    'schema/luascale.schema.json': JSON.stringify(ConfigInputSchema, null, 2) + '\n',
+    'docs/config-reference.md': configReference(),
+    'docs/errors.md': errorsReference(),
+  };
+}
+
+function errorsReference(): string {
+  const rows = Object.entries(ERRORS).map(
+    ([code, e]) => `| \`${code}\` | ${e.status} | ${e.message.replace(/\|/g, '\\|')} |`,
+  );
+  return `# Error codes
+
+Generated from \`src/core/errors.ts\` by \`npm run gen\`; a test keeps this file equal to the registry.
+Match on the code, never on the message. HTTP responses carry \`{ "error": { "code", "message" } }\`
+with the status below.
+
+| code | HTTP status | message template |
+|---|---|---|
+${rows.join('\n')}
+`;
+}
+
+function configReference(): string {
+  const rows: string[] = [];
+  const walk = (s: any, path: string) => {
+    if (!s || typeof s !== 'object') return;
+    if (path) {
+      const type = typeName(s);
+      const dflt =
+        s.default === undefined || typeof s.default === 'object' ? '' : `\`${JSON.stringify(s.default)}\``;
+      rows.push(`| \`${path}\` | ${type} | ${dflt} | ${(s.description ?? '').replace(/\|/g, '\\|')} |`);
+    }
+    if (s.properties)
+      for (const [k, v] of Object.entries<any>(s.properties)) walk(v, path ? `${path}.${k}` : k);
+    if (s.patternProperties)
+      for (const v of Object.values<any>(s.patternProperties)) walk(v, `${path}.<name>`);
+    if (s.type === 'array' && s.items?.properties)
+      walk({ ...s.items, description: undefined, default: undefined }, `${path}[]`);
+    if (s.anyOf)
+      for (const b of s.anyOf)
+        if (b.type === 'object')
+          for (const [k, v] of Object.entries<any>(b.properties)) walk(v, `${path}.${k}`);
+  };
+  walk(ConfigInputSchema, '');
+  return `# Configuration reference (\`luascale.yaml\`)
+
+Generated from \`src/config/schema.ts\` by \`npm run gen\` (the same schema validates the file and is
+published as \`schema/luascale.schema.json\` for editor completion). Durations are \`250ms\`, \`15s\`,
+\`5m\`, \`1h\` or a number of seconds. \`\${VAR}\` and \`\${VAR:-default}\` interpolate from the
+environment. See [the guide](configuration.md) for examples.
+
+| key | type | default | meaning |
+|---|---|---|---|
+${rows.filter((r, i) => rows.indexOf(r) === i).join('\n')}
+`;
+}
+
+function typeName(s: any): string {
+  if (s.anyOf) {
+    const kinds = s.anyOf.map((b: any) =>
+      b.type === 'object'
+        ? Object.keys(b.properties ?? {}).join('/') || 'object'
+        : b.const !== undefined
+          ? JSON.stringify(b.const)
+          : b.pattern === undefined
+            ? b.type
+            : b.type,
+    );
+    if (kinds.length === 2 && kinds.includes('string') && kinds.includes('number')) return 'duration';
+    return kinds.join(' \\| ');
+  }
+  if (s.type === 'array') return `list of ${s.items?.type ?? 'item'}`;
+  if (s.patternProperties || (s.type === 'object' && !s.properties)) return 'map';
+  return s.type ?? 'any';
+}

@@ -1,0 +1,4 @@
+export * from './schema.js';
+export * from './load-config.js';
+export * from './scaling-settings.js';
+export { applyDefaults, deepFreeze } from './defaults.js';

@@ -1,0 +1,310 @@
+/**
+ * Loading goes: read → parse YAML (with line positions) → interpolate `${VAR}` / `${VAR:-default}`
+ * → validate, collecting ALL errors → apply defaults → cross-field checks → freeze.
+ * Every issue names the file, the YAML path and the line:
+ *   luascale.yaml:14 services.api.scaling.max: must be >= min (2), got 1
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { LuascaleError } from '../core/errors.js';
+import { ConfigInputSchema, ConfigSchema, type Config } from './schema.js';
+import { applyDefaults, deepFreeze } from './defaults.js';
+import { parseDuration } from '../core/duration.js';
+
+/** One problem in a config file. */
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  /** Dotted YAML path, e.g. `services.api.scaling.max`. */
+  path: string;
+  message: string;
+}
+
+/** A loaded, validated, defaulted and frozen configuration. */
+export interface LoadedConfig {
+  config: Config;
+  file: string;
+  /** Directory that relative paths in the config are resolved against. */
+  baseDir: string;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+const validate = ajv.compile(ConfigInputSchema);
+
+/** Reads and validates a config file; throws a LuascaleError listing every issue. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new LuascaleError('LS_ERR_CONFIG_READ', {
+      file,
+      reason: (err as NodeJS.ErrnoException).code ?? String(err),
+    });
+  }
+  return { config: parseConfig(text, file, env), file, baseDir: dirname(resolve(file)) };
+}
+
+/** Parses config text (named `file` in messages). */
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = lineCounter.linePos(e.pos[0]).line;
+    throw new LuascaleError('LS_ERR_CONFIG_PARSE', { file, line, reason: e.message.split('\n')[0] });
+  }
+  const issues: ConfigIssue[] = [];
+  const lineOf = (node: Node | null | undefined) =>
+    node?.range ? lineCounter.linePos(node.range[0]).line : 1;
+
+  interpolateEnv(doc, env, (node, path, name) =>
+    issues.push({
+      file,
+      line: lineOf(node),
+      path,
+      message: `environment variable ${name} is not set (use \${${name}:-default})`,
+    }),
+  );
+  const raw = doc.toJS() ?? {};
+  if (issues.length === 0 && !validate(raw)) {
+    for (const err of simplifyErrors(validate.errors ?? [], raw))
+      issues.push(toIssue(err, doc, file, lineOf));
+  }
+  if (issues.length > 0) throw configError(file, issues);
+
+  const config = applyDefaults(ConfigSchema, raw) as Config;
+  for (const issue of crossFieldChecks(config)) {
+    issues.push({
+      file,
+      line: lineOf(doc.getIn(issue.path, true) as Node),
+      path: issue.path.join('.'),
+      message: issue.message,
+    });
+  }
+  if (issues.length > 0) throw configError(file, issues);
+  return deepFreeze(config);
+}
+
+function configError(file: string, issues: ConfigIssue[]): LuascaleError {
+  issues.sort((a, b) => a.line - b.line);
+  const lines = issues.map((i) => `${i.file}:${i.line} ${i.path || '(root)'}: ${i.message}`);
+  const err = new LuascaleError(
+    'LS_ERR_CONFIG_INVALID',
+    { file, count: issues.length, issues },
+    { message: lines.join('\n') },
+  );
+  return err;
+}
+
+/** `${VAR}`, `${VAR:-default}`; `$${` is a literal `${`. A plain scalar that was one reference is re-typed. */
+function interpolateEnv(
+  doc: Document,
+  env: NodeJS.ProcessEnv,
+  missing: (node: Node, path: string, name: string) => void,
+): void {
+  visit(doc, {
+    Scalar(_key, node, ancestors) {
+      if (typeof node.value !== 'string' || !node.value.includes('${')) return;
+      const path = yamlPath(ancestors, node);
+      const whole = /^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$/.test(node.value);
+      const out = node.value.replace(
+        /(\$?)\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+        (m, esc, name, dflt) => {
+          if (esc) return m.slice(1);
+          const v = env[name];
+          if (v !== undefined && v !== '') return v;
+          if (dflt !== undefined) return dflt;
+          missing(node, path, name);
+          return '';
+        },
+      );
+      node.value = whole && node.type === 'PLAIN' ? retype(out) : out;
+    },
+  });
+}
+
+function retype(s: string): unknown {
+  if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
+  if (s === 'true' || s === 'false') return s === 'true';
+  return s;
+}
+
+function yamlPath(ancestors: readonly unknown[], node: Node): string {
+  const parts: string[] = [];
+  let child: unknown = node;
+  for (let i = ancestors.length - 1; i >= 0; i--) {
+    const a = ancestors[i] as any;
+    if (a && a.key !== undefined && a.value === child) {
+      parts.unshift(String(a.key?.value ?? a.key));
+      child = a;
+    } else if (isSeq(a)) {
+      parts.unshift(String(a.items.indexOf(child as any)));
+      child = a;
+    } else child = a;
+  }
+  return parts.join('.');
+}
+
+/**
+ * ajv reports every branch of a failed anyOf. Keep only the branch the user meant (the one whose
+ * required keys the value has, or whose type matches), or one line saying what was expected.
+ */
+function simplifyErrors(errors: ErrorObject[], root: unknown): ErrorObject[] {
+  const unions = errors.filter((e) => e.keyword === 'anyOf');
+  let kept = errors;
+  for (const u of unions) {
+    const value = valueAt(root, u.instancePath);
+    const branches = (u.parentSchema as any)?.anyOf as any[] | undefined;
+    const prefix = u.schemaPath + '/';
+    const chosen = branches?.findIndex((b) =>
+      b.type === 'object'
+        ? value !== null &&
+          typeof value === 'object' &&
+          !Array.isArray(value) &&
+          (b.required ?? []).every((k: string) => k in (value as object))
+        : typeof value === (b.type === 'integer' ? 'number' : b.type),
+    );
+    kept = kept.filter((e) => {
+      if (!e.schemaPath.startsWith(prefix)) return true;
+      return chosen !== undefined && chosen >= 0 && e.schemaPath.startsWith(`${prefix}${chosen}/`);
+    });
+    if (chosen !== undefined && chosen >= 0) kept = kept.filter((e) => e !== u);
+  }
+  return kept;
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  let v: any = root;
+  for (const part of pointer.split('/').slice(1)) v = v?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  return v;
+}
+
+function toIssue(
+  err: ErrorObject,
+  doc: Document,
+  file: string,
+  lineOf: (n: Node | null | undefined) => number,
+): ConfigIssue {
+  const segments = err.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const path = segments.map((s) => (/^\d+$/.test(s) ? s : s)).join('.');
+  const node =
+    (doc.getIn(
+      segments.map((s) => (/^\d+$/.test(s) ? Number(s) : s)),
+      true,
+    ) as Node) ?? null;
+  const schema = err.parentSchema as any;
+  let message = err.message ?? 'is invalid';
+  let line = lineOf(node ?? nearestNode(doc, segments));
+  let at = path;
+  switch (err.keyword) {
+    case 'additionalProperties': {
+      const prop = (err.params as any).additionalProperty as string;
+      const known = Object.keys(schema?.properties ?? {});
+      const hint = closest(prop, known);
+      message = `unknown property "${prop}"${hint ? ` (did you mean "${hint}"?)` : ` (expected one of: ${known.join(', ')})`}`;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === prop);
+        if (pair) line = lineOf(pair.key as Node);
+      }
+      at = path ? `${path}.${prop}` : prop;
+      break;
+    }
+    case 'required':
+      message = `missing required property "${(err.params as any).missingProperty}"`;
+      break;
+    case 'anyOf':
+      message = `must be ${schema?.description ?? 'one of the allowed forms'}`;
+      break;
+    case 'pattern':
+      message = `${JSON.stringify(valueAt(doc.toJS(), err.instancePath))} is not valid: ${schema?.description ?? `must match ${(err.params as any).pattern}`}`;
+      break;
+    case 'type':
+      message = `must be ${(err.params as any).type}, got ${describe(valueAt(doc.toJS(), err.instancePath))}`;
+      break;
+    case 'propertyNames':
+      message = 'service names must be lowercase letters, digits, "-" or "_" (at most 63 characters)';
+      break;
+    default: {
+      const got = valueAt(doc.toJS(), err.instancePath);
+      message = `${err.message}${typeof got !== 'object' ? `, got ${JSON.stringify(got)}` : ''}`;
+    }
+  }
+  return { file, line, path: at, message };
+}
+
+function nearestNode(doc: Document, segments: string[]): Node | null {
+  for (let n = segments.length; n >= 0; n--) {
+    const node = doc.getIn(segments.slice(0, n), true) as Node | undefined;
+    if (node) return node;
+  }
+  return null;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** The known name nearest to `word` by edit distance, if it is close enough to be a typo. */
+function closest(word: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const k of known) {
+    const d = editDistance(word, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}
+
+/** Checks one field against another, which JSON Schema cannot say. */
+function crossFieldChecks(config: Config): Array<{ path: (string | number)[]; message: string }> {
+  const out: Array<{ path: (string | number)[]; message: string }> = [];
+  for (const [name, svc] of Object.entries(config.services)) {
+    const s = svc.scaling;
+    if (s.max < s.min)
+      out.push({
+        path: ['services', name, 'scaling', 'max'],
+        message: `must be >= min (${s.min}), got ${s.max}`,
+      });
+    if (parseDuration(s.interval) < 100)
+      out.push({
+        path: ['services', name, 'scaling', 'interval'],
+        message: `must be at least 100ms, got ${s.interval}`,
+      });
+    svc.routes.forEach((r, i) => {
+      if (r.path && r.path_prefix)
+        out.push({
+          path: ['services', name, 'routes', i],
+          message: 'set either path or path_prefix, not both',
+        });
+    });
+    const rl = svc.traffic?.rate_limit;
+    if (rl?.burst !== undefined && rl.burst < 1)
+      out.push({ path: ['services', name, 'traffic', 'rate_limit', 'burst'], message: 'must be >= 1' });
+  }
+  if (config.store.sqlite && config.store.redis)
+    out.push({ path: ['store'], message: 'set either sqlite or redis, not both' });
+  return out;
+}

@@ -1,0 +1,477 @@
+/**
+ * The one configuration schema (house style §4). It yields the validator (ajv), the TypeScript
+ * types (`Static`), the published `schema/luascale.schema.json` and the table in `docs/config.md`.
+ * A test fails when a generated file is out of date (`npm run gen` rewrites them).
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { DURATION_PATTERN } from '../core/duration.js';
+
+/** A duration: `250ms`, `15s`, `5m`, `1h`, or a number of seconds. */
+const Duration = (description: string, dflt?: string) =>
+  Type.Union([Type.String({ pattern: DURATION_PATTERN }), Type.Number({ minimum: 0 })], {
+    description,
+    ...(dflt === undefined ? {} : { default: dflt }),
+  });
+
+const Listen = (description: string, dflt: string) =>
+  Type.String({ description, default: dflt, pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$' });
+
+const strict = <T extends Record<string, TSchema>>(props: T, description: string, extra: object = {}) =>
+  Type.Object(props, { additionalProperties: false, description, ...extra });
+
+const Slo = strict(
+  {
+    latency_p95_ms: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: 'p95 latency objective (ms)' }),
+    ),
+    latency_p99_ms: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: 'p99 latency objective (ms)' }),
+    ),
+    error_rate: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Max 5xx ratio (0..1)' })),
+    availability: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'Availability objective (0..1)' }),
+    ),
+  },
+  'Service-level objectives; reach Lua as ctx.slo',
+);
+
+const RateLimit = strict(
+  {
+    rps: Type.Number({ exclusiveMinimum: 0, description: 'Sustained requests per second per key' }),
+    burst: Type.Optional(Type.Integer({ minimum: 1, description: 'Bucket size; defaults to rps' })),
+    key: Type.String({
+      default: 'ip',
+      pattern: '^(ip|route|global|api_key|header:[A-Za-z0-9-]+)$',
+      description: 'What a bucket is kept per: ip, route, global, api_key or header:<name>',
+    }),
+    algorithm: Type.Union([Type.Literal('token-bucket'), Type.Literal('sliding-window')], {
+      default: 'token-bucket',
+      description: 'token-bucket (bursty) or sliding-window (strict)',
+    }),
+  },
+  'Rate limit; over it the gateway answers 429 with Retry-After and RateLimit-* headers',
+);
+
+const Traffic = strict(
+  {
+    rate_limit: Type.Optional(RateLimit),
+    concurrency: Type.Optional(
+      strict(
+        {
+          per_instance: Type.Integer({
+            minimum: 1,
+            default: 100,
+            description: 'Max requests in flight per ready instance',
+          }),
+          adaptive: Type.Boolean({
+            default: false,
+            description: 'Envoy-style gradient limit on top of per_instance',
+          }),
+        },
+        'Concurrency limit per instance',
+      ),
+    ),
+    queue: Type.Optional(
+      strict(
+        {
+          max: Type.Integer({
+            minimum: 0,
+            default: 1000,
+            description: 'Requests that may wait for capacity',
+          }),
+          timeout: Duration('How long a request may wait before 503', '30s'),
+        },
+        'Bounded, deadline-aware queue used while capacity is short (scale from zero, saturation)',
+      ),
+    ),
+    timeouts: Type.Optional(
+      strict(
+        {
+          connect: Duration('Upstream connect timeout', '5s'),
+          response: Duration('Upstream response (headers) timeout', '60s'),
+        },
+        'Upstream timeouts',
+      ),
+    ),
+    retries: Type.Optional(
+      strict(
+        {
+          budget_percent: Type.Number({
+            minimum: 0,
+            maximum: 100,
+            default: 20,
+            description: 'Retries as % of requests',
+          }),
+        },
+        'Retries of idempotent requests on connect errors and 503 from a draining instance',
+      ),
+    ),
+    max_body: Type.Optional(Type.Integer({ minimum: 0, description: 'Max request body bytes (413 beyond)' })),
+  },
+  'Admission: rate limits, queueing and shedding',
+);
+
+const Route = strict(
+  {
+    host: Type.Optional(Type.String({ description: 'Host header to match (exact, or *.example.com)' })),
+    path: Type.Optional(
+      Type.String({ pattern: '^/', description: 'Exact path or template such as /users/{id}' }),
+    ),
+    path_prefix: Type.Optional(Type.String({ pattern: '^/', description: 'Path prefix' })),
+    methods: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { minItems: 1, description: 'Allowed methods' }),
+    ),
+    traffic: Type.Optional(Traffic),
+  },
+  'A route; the most specific match wins',
+);
+
+const ProcessProvider = strict(
+  {
+    command: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'argv of one instance' }),
+    cwd: Type.Optional(Type.String({ description: 'Working directory (relative to the config file)' })),
+    env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra environment' })),
+    port_env: Type.String({ default: 'PORT', description: 'Env var that receives the free port' }),
+    health_path: Type.String({ default: '/healthz', pattern: '^/', description: 'Readiness probe path' }),
+    start_timeout: Duration('Time an instance has to become ready', '30s'),
+    stop_grace: Duration('SIGTERM → SIGKILL grace period', '10s'),
+    log_dir: Type.Optional(Type.String({ description: 'Per-instance log files (default .luascale/logs)' })),
+    memory_limit_mb: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: 'Memory that counts as 100 %' }),
+    ),
+  },
+  'Local processes (the embedded default)',
+);
+
+const Provider = Type.Union(
+  [
+    strict({ process: ProcessProvider }, 'Local processes'),
+    strict(
+      {
+        static: strict(
+          { targets: Type.Array(Type.String({ pattern: '^https?://' }), { minItems: 1 }) },
+          'Fixed targets; scaling is advisory',
+        ),
+      },
+      'Fixed targets',
+    ),
+    strict(
+      {
+        exec: strict(
+          {
+            scale_command: Type.Array(Type.String(), {
+              minItems: 1,
+              description: 'Gets the desired count as last arg',
+            }),
+            list_command: Type.Array(Type.String(), { minItems: 1, description: 'Prints JSON targets' }),
+            timeout: Duration('Command timeout', '30s'),
+          },
+          'Any cloud CLI or script',
+        ),
+      },
+      'Commands',
+    ),
+    strict(
+      {
+        kubernetes: strict(
+          {
+            namespace: Type.String({ default: 'default' }),
+            kind: Type.Union([Type.Literal('Deployment'), Type.Literal('StatefulSet')], {
+              default: 'Deployment',
+            }),
+            name: Type.String({ minLength: 1 }),
+            kubeconfig: Type.Optional(Type.String()),
+          },
+          'A Deployment or StatefulSet',
+        ),
+      },
+      'Kubernetes',
+    ),
+  ],
+  { description: 'Where instances run: exactly one of process, static, exec, kubernetes' },
+);
+
+const Step = (dflt: { stabilization: string; percent?: number; pods?: number }, description: string) =>
+  strict(
+    {
+      stabilization: Duration(
+        'Window in which the most conservative recommendation wins',
+        dflt.stabilization,
+      ),
+      max_step: strict(
+        {
+          percent: Type.Optional(
+            Type.Number({ exclusiveMinimum: 0, description: 'Max change in % per period' }),
+          ),
+          pods: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'Max change in instances per period' }),
+          ),
+          period: Duration('Period of the limit', '15s'),
+          select: Type.Union([Type.Literal('max'), Type.Literal('min'), Type.Literal('disabled')], {
+            default: 'max',
+            description: 'Which limit wins when both are set (HPA selectPolicy)',
+          }),
+        },
+        'Per-period change limit (HPA behavior policies)',
+        {
+          default: {
+            ...(dflt.percent ? { percent: dflt.percent } : {}),
+            ...(dflt.pods ? { pods: dflt.pods } : {}),
+            period: '15s',
+            select: 'max',
+          },
+        },
+      ),
+    },
+    description,
+    { default: {} },
+  );
+
+const Behavior = strict(
+  {
+    scale_up: Step({ stabilization: '0s', percent: 100, pods: 4 }, 'Scale-up behaviour (HPA defaults)'),
+    scale_down: Step({ stabilization: '300s', percent: 100 }, 'Scale-down behaviour (HPA defaults)'),
+    tolerance: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0.1,
+      description: 'No change within ±tolerance',
+    }),
+    cooldown: Duration('No change for this long after a change (0 = off)', '0s'),
+    panic: strict(
+      {
+        enabled: Type.Boolean({ default: true }),
+        threshold: Type.Number({
+          minimum: 1.1,
+          default: 2,
+          description: 'Enter when recommendation ≥ threshold × ready',
+        }),
+        hold: Duration('Stay in panic (no scale-down) this long after the last trigger', '60s'),
+      },
+      'Knative-style panic mode',
+      { default: {} },
+    ),
+  },
+  'Anti-flapping: stabilization windows, change limits, tolerance, cooldown, panic',
+  { default: {} },
+);
+
+const PolicyRef = Type.Union(
+  [
+    Type.String({ minLength: 1, description: 'Path to a Lua policy (relative to the config file)' }),
+    strict(
+      {
+        builtin: Type.String({
+          minLength: 1,
+          description: 'hpa, kpa, target-tracking, step, schedule, predictive, slo',
+        }),
+        params: Type.Record(Type.String(), Type.Unknown(), {
+          default: {},
+          description: 'Built-in parameters',
+        }),
+      },
+      'A built-in policy',
+    ),
+  ],
+  {
+    description: 'A Lua file or { builtin, params }',
+    default: { builtin: 'target-tracking', params: { metric: 'cpu', target: 60 } },
+  },
+);
+
+const Scaling = strict(
+  {
+    min: Type.Integer({ minimum: 0, default: 1, description: 'Fewest instances' }),
+    max: Type.Integer({ minimum: 1, default: 10, description: 'Most instances' }),
+    interval: Duration('Decision interval', '1s'),
+    policy: PolicyRef,
+    params: Type.Record(Type.String(), Type.Unknown(), {
+      default: {},
+      description: 'ctx.params of a Lua policy',
+    }),
+    startup: Type.Optional(Duration('Expected instance startup time (measured when absent)')),
+    behavior: Behavior,
+    slo: Type.Optional(Slo),
+    limits: strict(
+      {
+        instructions: Type.Integer({
+          minimum: 1000,
+          default: 1_000_000,
+          description: 'Lua instructions per call',
+        }),
+        memory_mb: Type.Number({ exclusiveMinimum: 0, default: 16, description: 'Lua memory cap' }),
+        timeout: Duration('Wall-clock backstop per call', '100ms'),
+      },
+      'Sandbox limits of a Lua policy',
+      { default: {} },
+    ),
+  },
+  'How the service scales',
+  { default: {} },
+);
+
+const AlertRule = strict(
+  {
+    name: Type.Optional(Type.String()),
+    metric: Type.String({ description: 'cpu, rps, latency.p95, error_rate, queue, shed_rps, replicas, ...' }),
+    op: Type.Union(
+      ['>', '>=', '<', '<=', '==', '!='].map((o) => Type.Literal(o)),
+      { description: 'Comparison' },
+    ),
+    threshold: Type.Number(),
+    for: Duration('How long the condition must hold', '0s'),
+    severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')], {
+      default: 'warning',
+    }),
+  },
+  'An alert rule',
+);
+
+const MetricSource = strict(
+  {
+    name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'ctx.metrics name' }),
+    http: Type.Optional(strict({ url: Type.String(), json_path: Type.String() }, 'HTTP JSON endpoint')),
+    prometheus: Type.Optional(strict({ url: Type.String(), query: Type.String() }, 'PromQL instant query')),
+    interval: Duration('Poll interval', '5s'),
+    timeout: Duration('Request timeout', '2s'),
+  },
+  'A custom metric source',
+);
+
+const Service = strict(
+  {
+    routes: Type.Array(Route, {
+      default: [{ path_prefix: '/' }],
+      description: 'Routes served by this service',
+    }),
+    openapi: Type.Optional(
+      Type.String({ description: 'OpenAPI 2.0/3.x document (routes, operationIds, SLOs)' }),
+    ),
+    provider: Provider,
+    scaling: Scaling,
+    traffic: Type.Optional(Traffic),
+    health: Type.Optional(
+      strict(
+        {
+          path: Type.Optional(Type.String({ pattern: '^/' })),
+          interval: Duration('Active probe interval', '5s'),
+          unhealthy_threshold: Type.Integer({ minimum: 1, default: 3 }),
+          healthy_threshold: Type.Integer({ minimum: 1, default: 2 }),
+          slow_start: Duration('Ramp-up of a new instance share', '10s'),
+        },
+        'Active and passive health checking',
+      ),
+    ),
+    balancer: Type.Optional(
+      strict(
+        {
+          algorithm: Type.Union(
+            [Type.Literal('p2c-ewma'), Type.Literal('round-robin'), Type.Literal('consistent-hash')],
+            { default: 'p2c-ewma' },
+          ),
+          hash_key: Type.Optional(Type.String({ pattern: '^(ip|header:[A-Za-z0-9-]+|cookie:[^\\s;=]+)$' })),
+        },
+        'Load balancing',
+      ),
+    ),
+    alerts: Type.Optional(Type.Array(AlertRule)),
+    metrics: Type.Optional(Type.Array(MetricSource)),
+  },
+  'A service behind the gateway',
+);
+
+/** The whole `luascale.yaml`. */
+export const ConfigSchema = strict(
+  {
+    gateway: strict(
+      {
+        listen: Listen('Gateway listener host:port', '127.0.0.1:8080'),
+        workers: Type.Integer({
+          minimum: 1,
+          maximum: 64,
+          default: 1,
+          description: 'Processes sharing the listener',
+        }),
+        access_log: Type.Union([Type.Literal('off'), Type.Literal('sampled'), Type.Literal('full')], {
+          default: 'sampled',
+          description: 'Access log mode',
+        }),
+        max_header_bytes: Type.Integer({ minimum: 1024, default: 16384, description: '431 beyond' }),
+        request_timeout: Duration('Time to receive a whole request (408 beyond)', '30s'),
+        drain_timeout: Duration('SIGTERM: time to finish in-flight requests', '30s'),
+      },
+      'The gateway listener',
+      { default: {} },
+    ),
+    admin: strict(
+      {
+        listen: Listen('Admin API, dashboard and /metrics listener', '127.0.0.1:9090'),
+        token: Type.String({ default: '', description: 'Bearer token (required on non-loopback listeners)' }),
+      },
+      'The admin listener',
+      { default: {} },
+    ),
+    store: strict(
+      {
+        sqlite: Type.Optional(Type.String({ description: 'SQLite file (the default: ./luascale.db)' })),
+        redis: Type.Optional(
+          Type.String({ pattern: '^rediss?://', description: 'Cluster mode: shared Redis' }),
+        ),
+      },
+      'Where events, metric history and state are kept',
+      { default: { sqlite: './luascale.db' } },
+    ),
+    alerts: Type.Optional(
+      strict(
+        {
+          webhook: Type.Optional(
+            Type.String({ pattern: '^https?://', description: 'Alertmanager-compatible webhook' }),
+          ),
+          repeat_interval: Duration('Re-send a firing alert this often', '4h'),
+        },
+        'Alert notifiers',
+      ),
+    ),
+    services: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }), Service, {
+      minProperties: 1,
+      description: 'Services by name',
+    }),
+  },
+  'luascale configuration',
+  { $id: 'https://luascale.dev/schema/luascale.schema.json', title: 'luascale.yaml' },
+);
+
+/** The configuration after defaults, as parsed (durations still as written). */
+export type Config = Static<typeof ConfigSchema>;
+/** One service's configuration. */
+export type ServiceConfig = Static<typeof Service>;
+/** A service's `scaling` section. */
+export type ScalingConfig = Static<typeof Scaling>;
+/** A service's `traffic` section. */
+export type TrafficConfig = Static<typeof Traffic>;
+/** One route. */
+export type RouteConfig = Static<typeof Route>;
+/** A Lua file path or a built-in reference. */
+export type PolicyRefConfig = Static<typeof PolicyRef>;
+
+/**
+ * The schema users write against: a property with a default is optional in the input.
+ * (TypeBox marks it required, which is right for the loaded, defaulted `Config` type.)
+ */
+export function inputSchema<T>(schema: T): T {
+  const walk = (s: any): any => {
+    if (Array.isArray(s)) return s.map(walk);
+    if (s === null || typeof s !== 'object') return s;
+    const out: any = {};
+    for (const [k, v] of Object.entries(s)) out[k] = walk(v);
+    if (out.type === 'object' && Array.isArray(out.required) && out.properties) {
+      out.required = out.required.filter((k: string) => !('default' in (out.properties[k] ?? {})));
+      if (out.required.length === 0) delete out.required;
+    }
+    return out;
+  };
+  return walk(schema);
+}
+
+/** The published JSON Schema of `luascale.yaml` (schema/luascale.schema.json). */
+export const ConfigInputSchema = inputSchema(ConfigSchema);
