@@ -1,0 +1,134 @@
+/**
+ * A 5-field cron matcher (minute hour day-of-month month day-of-week), as crontab(5) defines it:
+ * `*`, lists `a,b`, ranges `a-b`, steps `* /n` and `a-b/n`, names (jan, mon), 7 = Sunday, and the
+ * classic rule that when both day fields are restricted, either one matching is enough.
+ */
+
+/** A parsed cron expression. */
+export interface Cron {
+  readonly source: string;
+  /** Whether the wall-clock fields match. */
+  matches(f: CronFields): boolean;
+}
+
+/** Wall-clock fields of one minute. */
+export interface CronFields {
+  minute: number;
+  hour: number;
+  day: number;
+  /** 1..12 */
+  month: number;
+  /** 0..6, Sunday = 0 */
+  weekday: number;
+}
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+
+function parseField(text: string, min: number, max: number, names: string[] | undefined, nameBase: number, label: string): Set<number> {
+  const out = new Set<number>();
+  const value = (s: string): number => {
+    const lower = s.toLowerCase();
+    if (names) {
+      const i = names.indexOf(lower);
+      if (i >= 0) return i + nameBase;
+    }
+    if (!/^\d+$/.test(s)) throw new Error(`${label}: "${s}" is not a number`);
+    return Number(s);
+  };
+  for (const part of text.split(',')) {
+    const [rangeText, stepText] = part.split('/');
+    if (rangeText === undefined || rangeText === '') throw new Error(`${label}: empty item in "${text}"`);
+    let lo: number;
+    let hi: number;
+    if (rangeText === '*') {
+      lo = min;
+      hi = max;
+    } else if (rangeText.includes('-')) {
+      const [a, b] = rangeText.split('-');
+      lo = value(a ?? '');
+      hi = value(b ?? '');
+    } else {
+      lo = value(rangeText);
+      hi = stepText !== undefined ? max : lo;
+    }
+    const step = stepText === undefined ? 1 : Number(stepText);
+    if (!Number.isInteger(step) || step < 1) throw new Error(`${label}: bad step "${stepText}"`);
+    if (lo < min || hi > max || lo > hi) throw new Error(`${label}: ${rangeText} is outside ${min}-${max}`);
+    for (let v = lo; v <= hi; v += step) out.add(v);
+  }
+  return out;
+}
+
+/** Parses a 5-field cron expression; throws an Error naming the bad field. */
+export function parseCron(expr: string): Cron {
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5) throw new Error(`cron "${expr}": expected 5 fields (minute hour day month weekday), got ${fields.length}`);
+  const [mi, ho, dom, mo, dow] = fields as [string, string, string, string, string];
+  try {
+    const minutes = parseField(mi, 0, 59, undefined, 0, 'minute');
+    const hours = parseField(ho, 0, 23, undefined, 0, 'hour');
+    const days = parseField(dom, 1, 31, undefined, 0, 'day of month');
+    const months = parseField(mo, 1, 12, MONTHS, 1, 'month');
+    const weekdays = parseField(dow, 0, 7, DAYS, 0, 'day of week');
+    if (weekdays.has(7)) weekdays.add(0);
+    const domStar = dom === '*' || dom.startsWith('*/');
+    const dowStar = dow === '*' || dow.startsWith('*/');
+    return {
+      source: expr,
+      matches(f) {
+        if (!minutes.has(f.minute) || !hours.has(f.hour) || !months.has(f.month)) return false;
+        const d = days.has(f.day);
+        const w = weekdays.has(f.weekday);
+        // crontab(5): if both day fields are restricted, a match on either is enough
+        if (!domStar && !dowStar) return d || w;
+        return d && w;
+      },
+    };
+  } catch (err) {
+    throw new Error(`cron "${expr}": ${(err as Error).message}`);
+  }
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The wall-clock fields of epoch ms `t` in `timeZone` (`UTC` or an IANA name). */
+export function cronFields(t: number, timeZone: string): CronFields {
+  if (timeZone === 'UTC') {
+    const d = new Date(t);
+    return { minute: d.getUTCMinutes(), hour: d.getUTCHours(), day: d.getUTCDate(), month: d.getUTCMonth() + 1, weekday: d.getUTCDay() };
+  }
+  let fmt = formatters.get(timeZone);
+  if (!fmt) {
+    fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      minute: 'numeric',
+      hour: 'numeric',
+      day: 'numeric',
+      month: 'numeric',
+      weekday: 'short',
+    });
+    formatters.set(timeZone, fmt);
+  }
+  const f: CronFields = { minute: 0, hour: 0, day: 1, month: 1, weekday: 0 };
+  for (const part of fmt.formatToParts(new Date(t))) {
+    if (part.type === 'minute') f.minute = Number(part.value);
+    else if (part.type === 'hour') f.hour = Number(part.value) % 24;
+    else if (part.type === 'day') f.day = Number(part.value);
+    else if (part.type === 'month') f.month = Number(part.value);
+    else if (part.type === 'weekday') f.weekday = DAYS.indexOf(part.value.toLowerCase().slice(0, 3));
+  }
+  return f;
+}
+
+/** Whether `timeZone` is one this runtime knows. */
+export function isValidTimeZone(timeZone: string): boolean {
+  if (timeZone === 'UTC') return true;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}

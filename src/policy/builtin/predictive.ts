@@ -1,0 +1,311 @@
+/**
+ * `predictive`: forecast the load and scale out before it arrives; react when the forecast
+ * cannot be trusted.
+ *
+ * Follows AWS predictive scaling's contract
+ * (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-predictive-scaling.html):
+ * the forecast only ever adds capacity (never scales in on a forecast), capacity is launched
+ * `startup_s` (+ `margin_s`) ahead (AWS: SchedulingBufferTime), and `mode: forecast-only` reports
+ * what it would do while the reactive answer is used. The model is Holt-Winters (additive,
+ * seasonal; src/metrics/forecast.ts) on `bucket_s` buckets, refitted every `refit_every`
+ * buckets like AWS's periodic refresh, with Holt's linear method while history is shorter than two
+ * seasons. The forecast is used only while its h-step WAPE on recent data is ≤ `max_error`.
+ *
+ *   reactive   = ceil(demand / perInstance)                 demand = mean of the last `window_s` s
+ *   forecasted = ceil((max ŷ over [now, now + startup + margin] + z·rmse) / perInstance)
+ *   desired    = max(reactive, forecasted)                   (forecast-only: reactive, forecast logged)
+ *   perInstance = target, or capacity × target_utilization, where capacity (metric per instance at
+ *                 100 % CPU) is a param or is measured: served / (ready × cpu / 100).
+ *
+ * The large buffers (bucket series, fitted model) live in a closure cache keyed by service and
+ * tied to `ctx.state` (a fresh state, as after a restart or in a new simulation, resets it and
+ * re-reads `ctx.history`); `ctx.state` keeps only small scalars.
+ */
+import type { Policy, PolicyContext, PolicyOutcome } from '../policy.js';
+import { fitForecast, forecastAhead, updateForecast, type ForecastModel } from '../../metrics/forecast.js';
+import { paramReader } from './params.js';
+import { readMetric } from './read-metric.js';
+import { failure, recommend } from './outcome.js';
+
+/** Validated predictive params. */
+export interface PredictiveParams {
+  metric: string;
+  target?: number;
+  capacity?: number;
+  targetUtilization: number;
+  startupS?: number;
+  marginS: number;
+  bucketS: number;
+  /** Season length in buckets. */
+  season: number;
+  historyBuckets: number;
+  refitEvery: number;
+  maxError: number;
+  z: number;
+  windowS: number;
+  mode: 'forecast-and-scale' | 'forecast-only';
+}
+
+/** Validates predictive params. */
+export function parsePredictiveParams(params: Readonly<Record<string, unknown>>): PredictiveParams {
+  const r = paramReader('predictive', params);
+  r.onlyKeys([
+    'metric',
+    'target',
+    'capacity',
+    'target_utilization',
+    'startup_s',
+    'margin_s',
+    'bucket_s',
+    'season',
+    'history',
+    'refit_every',
+    'max_error',
+    'z',
+    'window_s',
+    'mode',
+  ]);
+  const bucketS = r.number('bucket_s', 60, { min: 1, max: 3600 });
+  const seasonMs = r.duration('season', 86_400_000);
+  const historyMs = r.duration('history', 7 * 86_400_000);
+  const season = Math.round(seasonMs / 1000 / bucketS);
+  if (season < 2) r.fail(`season: must span at least 2 buckets of ${bucketS}s, got ${seasonMs / 1000}s`);
+  const historyBuckets = Math.round(historyMs / 1000 / bucketS);
+  if (historyBuckets > 200_000) r.fail(`history: at most 200000 buckets of ${bucketS}s, got ${historyBuckets}`);
+  return {
+    metric: r.string('metric', 'rps'),
+    target: r.optionalNumber('target', { min: 0, exclusiveMin: true }),
+    capacity: r.optionalNumber('capacity', { min: 0, exclusiveMin: true }),
+    targetUtilization: r.number('target_utilization', 0.85, { min: 0, max: 1, exclusiveMin: true }),
+    startupS: r.optionalNumber('startup_s', { min: 0, max: 3600 }),
+    marginS: r.number('margin_s', 30, { min: 0, max: 3600 }),
+    bucketS,
+    season,
+    historyBuckets,
+    refitEvery: r.number('refit_every', 360, { min: 1 }),
+    maxError: r.number('max_error', 0.25, { min: 0 }),
+    z: r.number('z', 1, { min: 0, max: 10 }),
+    windowS: r.number('window_s', 5, { min: 1, max: 600 }),
+    mode: r.oneOf('mode', ['forecast-and-scale', 'forecast-only'] as const, 'forecast-and-scale'),
+  };
+}
+
+/** The per-service working set kept outside ctx.state (too large to copy every tick). */
+interface Cache {
+  /** Identity of the ctx.state generation this cache belongs to. */
+  token: number;
+  /** Completed bucket means, oldest first. */
+  buckets: number[];
+  /** Index (time / bucket) of the bucket being filled, its sum and count. */
+  cur: number;
+  curSum: number;
+  curN: number;
+  /** Recent per-tick values for the reactive demand estimate. */
+  recentT: number[];
+  recentV: number[];
+  model: ForecastModel | undefined;
+  /** Bucket count at the last fit. */
+  fittedAt: number;
+  lastNow: number;
+}
+
+let tokens = 0;
+
+/** Creates the predictive policy. */
+export function predictive(params: Readonly<Record<string, unknown>>): Policy {
+  const p = parsePredictiveParams(params);
+  const caches = new Map<string, Cache>();
+  const bucketMs = p.bucketS * 1000;
+
+  function bootstrap(ctx: PolicyContext, token: number): Cache {
+    const c: Cache = { token, buckets: [], cur: Math.floor(ctx.now / bucketMs), curSum: 0, curN: 0, recentT: [], recentV: [], model: undefined, fittedAt: 0, lastNow: ctx.now };
+    // rebuild the bucket series from recorded history (e.g. after a restart)
+    const step = ctx.history.stepSeconds || 1;
+    const past = ctx.history.series(p.metric, p.historyBuckets * p.bucketS, ctx.now);
+    if (past.length > 0) {
+      let idx = Math.floor((ctx.now - (past.length - 1) * step * 1000) / bucketMs);
+      let sum = 0;
+      let n = 0;
+      for (let i = 0; i < past.length - 1; i++) {
+        const t = ctx.now - (past.length - 1 - i) * step * 1000;
+        const b = Math.floor(t / bucketMs);
+        if (b !== idx) {
+          if (n > 0) c.buckets.push(sum / n);
+          idx = b;
+          sum = 0;
+          n = 0;
+        }
+        const v = past[i]!;
+        if (Number.isFinite(v)) {
+          sum += v;
+          n++;
+        }
+      }
+      if (idx === c.cur) {
+        c.curSum = sum;
+        c.curN = n;
+      } else if (n > 0) c.buckets.push(sum / n);
+    }
+    return c;
+  }
+
+  /** Adds a tick's value to its bucket; closes finished buckets (holding the last value over gaps). */
+  function feed(c: Cache, now: number, v: number): void {
+    const b = Math.floor(now / bucketMs);
+    if (b !== c.cur) {
+      const mean = c.curN > 0 ? c.curSum / c.curN : c.buckets.length > 0 ? c.buckets[c.buckets.length - 1]! : v;
+      const gap = Math.min(b - c.cur, p.historyBuckets);
+      for (let i = 0; i < gap; i++) {
+        c.buckets.push(mean);
+        if (c.model) updateForecast(c.model, mean);
+      }
+      c.cur = b;
+      c.curSum = 0;
+      c.curN = 0;
+      if (c.buckets.length > p.historyBuckets * 1.25) c.buckets.splice(0, c.buckets.length - p.historyBuckets);
+    }
+    c.curSum += v;
+    c.curN++;
+    // recent values for the reactive estimate
+    c.recentT.push(now);
+    c.recentV.push(v);
+    let drop = 0;
+    while (drop < c.recentT.length && c.recentT[drop]! <= now - p.windowS * 1000) drop++;
+    if (drop > 0) {
+      c.recentT.splice(0, drop);
+      c.recentV.splice(0, drop);
+    }
+  }
+
+  /** Refits when enough new buckets arrived: often while history is short, every `refitEvery` later. */
+  function maybeRefit(c: Cache, horizon: number): void {
+    const n = c.buckets.length;
+    if (n < 8) return;
+    const since = n - c.fittedAt;
+    const due = !c.model || since >= Math.min(p.refitEvery, Math.max(4, Math.floor(c.fittedAt / 4))) || c.model.horizon !== horizon;
+    if (!due) return;
+    let model = fitForecast(c.buckets, { season: p.season, horizon });
+    if (model && model.kind === 'holt') {
+      // short history: try a shorter season (1/24 of the configured one, e.g. hourly for daily)
+      const short = Math.round(p.season / 24);
+      if (short >= 2 && n >= 2 * short + 2 && horizon < short) {
+        const alt = fitForecast(c.buckets, { season: short, horizon });
+        if (alt && alt.accuracy.wape < model.accuracy.wape) model = alt;
+      }
+    }
+    c.model = model;
+    c.fittedAt = n;
+  }
+
+  return {
+    name: 'builtin:predictive',
+    source: `predictive: Holt-Winters on ${p.metric} (${p.bucketS}s buckets, season ${p.season}), scale out ahead by startup + ${p.marginS}s, ${p.mode}`,
+    evaluate(ctx: PolicyContext): PolicyOutcome {
+      try {
+        const obs = ctx.observation;
+        const now = ctx.now;
+        // state: small scalars only; `token` ties the closure cache to this state's lifetime
+        const st = ctx.state as { token?: number; capacity?: number };
+        let c = caches.get(ctx.service);
+        if (st.token === undefined || !c || c.token !== st.token || now < c.lastNow) {
+          st.token = ++tokens;
+          c = bootstrap(ctx, st.token);
+          caches.set(ctx.service, c);
+        }
+        c.lastNow = now;
+        const current = obs.replicas;
+        const value = obs.fresh === false ? undefined : readMetric(obs, p.metric);
+
+        // capacity per instance, measured from served load and CPU when not given
+        if (p.capacity === undefined && obs.ready > 0 && obs.cpu >= 20 && obs.cpu <= 95) {
+          const served = Math.max(0, (value ?? 0) - (p.metric === 'rps' ? obs.shed_rps : 0));
+          const est = served / (obs.ready * (obs.cpu / 100));
+          if (est > 0 && Number.isFinite(est)) st.capacity = st.capacity === undefined ? est : st.capacity + 0.05 * (est - st.capacity);
+        }
+        const capacity = p.capacity ?? st.capacity;
+        const perInstance = p.target ?? (capacity !== undefined ? capacity * p.targetUtilization : undefined);
+
+        if (value === undefined) {
+          return recommend(current, `no ${p.metric} data: keep ${current}`, { metric: p.metric, value: null, source: 'none' }, ctx.state);
+        }
+        feed(c, now, value);
+
+        if (perInstance === undefined) {
+          // no way to turn load into instances yet: track CPU at the target utilisation
+          if (obs.ready > 0 && obs.cpu > 0) {
+            const desired = Math.ceil((obs.ready * obs.cpu) / (p.targetUtilization * 100) - 1e-9);
+            return recommend(desired, `capacity unknown: cpu ${round(obs.cpu)} vs ${p.targetUtilization * 100}`, { metric: 'cpu', value: obs.cpu, target: p.targetUtilization * 100, source: 'reactive-cpu' }, ctx.state);
+          }
+          return recommend(current, 'capacity unknown and no CPU reading: keep current', { metric: p.metric, value, source: 'none' }, ctx.state);
+        }
+
+        let sum = 0;
+        for (let i = 0; i < c.recentV.length; i++) sum += c.recentV[i]!;
+        const demand = c.recentV.length > 0 ? sum / c.recentV.length : value;
+        const reactive = Math.ceil(demand / perInstance - 1e-9);
+
+        const startupS = p.startupS ?? obs.startup_s ?? 30;
+        const aheadMs = (startupS + p.marginS) * 1000;
+        // buckets ahead: h = 1 is the bucket being filled now
+        const hMax = 1 + Math.floor((now + aheadMs) / bucketMs) - c.cur;
+        maybeRefit(c, hMax);
+        const m = c.model;
+        const detail: Record<string, unknown> = {
+          metric: p.metric,
+          value,
+          demand: round(demand),
+          perInstance: round(perInstance),
+          reactive,
+          horizon_s: startupS + p.marginS,
+        };
+        let forecasted: number | undefined;
+        let usable = false;
+        if (m) {
+          let peak = -Infinity;
+          for (let h = 1; h <= hMax; h++) peak = Math.max(peak, forecastAhead(m, h));
+          const planned = Math.max(0, peak + p.z * m.accuracy.rmse);
+          usable = m.accuracy.points >= 4 && m.accuracy.wape <= p.maxError;
+          forecasted = Math.ceil(planned / perInstance - 1e-9);
+          detail.forecast = round(peak);
+          detail.forecasted = forecasted;
+          detail.model = m.kind;
+          detail.season = m.season;
+          detail.wape = round(m.accuracy.wape);
+        }
+        detail.buckets = c.buckets.length;
+        const logs: string[] = [];
+        let desired = reactive;
+        let source = 'reactive';
+        if (forecasted !== undefined && usable && forecasted > reactive) {
+          if (p.mode === 'forecast-only') {
+            logs.push(`forecast-only: would scale to ${forecasted} (forecast ${round(detail.forecast as number)} ${p.metric} within ${startupS + p.marginS}s), reactive ${reactive}`);
+            source = 'reactive (forecast-only)';
+          } else {
+            desired = forecasted;
+            source = 'forecast';
+          }
+        } else if (m && !usable) {
+          source = 'reactive (forecast poor)';
+        } else if (!m) {
+          source = 'reactive (history short)';
+        }
+        detail.source = source;
+        return recommend(
+          desired,
+          source === 'forecast'
+            ? `forecast ${round(detail.forecast as number)} ${p.metric} within ${startupS + p.marginS}s needs ${desired}`
+            : `${source}: ${p.metric} ${round(demand)} / ${round(perInstance)} per instance`,
+          detail,
+          ctx.state,
+          logs,
+        );
+      } catch (err) {
+        return failure('predictive', err);
+      }
+    },
+  };
+}
+
+function round(x: number): number {
+  return Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x;
+}
