@@ -1,0 +1,190 @@
+/**
+ * Header rewriting for a forwarding proxy, one pass over the raw header list (no object built):
+ * - Hop-by-hop fields are not forwarded (RFC 9110 §7.6.1): Connection, every field it names, and
+ *   Proxy-Connection, Keep-Alive, TE, Transfer-Encoding, Upgrade. Transfer-Encoding and framing are
+ *   re-done per hop (RFC 9112 §6.1, §7); Expect is answered by this hop (RFC 9110 §10.1.1: node
+ *   sends the 100 Continue itself) so it is not forwarded either.
+ * - Via: each proxy appends `<protocol-version> <pseudonym>` (RFC 9110 §7.6.3), both directions.
+ * - Forwarded (RFC 7239 §4, §5, §6: IPv6 quoted in brackets) and the de-facto X-Forwarded-For /
+ *   -Proto / -Host: appended to when the previous hop is trusted, else replaced, so a client cannot
+ *   forge its address.
+ * - Host must appear exactly once with a valid value (RFC 9112 §3.2: otherwise 400).
+ */
+
+/** Forwarding policy. */
+export interface ForwardOptions {
+  /** Append to incoming Forwarded/X-Forwarded-* (the client is another trusted proxy); default false. */
+  trust: boolean;
+  /** Via pseudonym (RFC 9110 §7.6.3 received-by); default `luascale`. */
+  via: string;
+}
+
+/** Result of rewriting request headers. */
+export interface ForwardedRequestHeaders {
+  /** Flat [name, value, ...] list for undici. */
+  headers: string[];
+  /** The Host value, or undefined when missing, duplicated or invalid (answer 400). */
+  host: string | undefined;
+  /** Incoming X-Request-Id, if any. */
+  requestId: string | undefined;
+}
+
+// uri-host [":" port] (RFC 9110 §7.2 / RFC 3986 §3.2.2): reg-name / IPv4 / IP-literal.
+const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d{1,5})?$/;
+// Request ids we pass through: visible ASCII, bounded length; anything else is replaced.
+const REQUEST_ID_RE = /^[\x21-\x7e]{1,200}$/;
+
+/** Whether a Host header value is syntactically valid. */
+export function isValidHost(host: string): boolean {
+  return host.length <= 255 && HOST_RE.test(host);
+}
+
+/**
+ * Rewrites `raw` (node's req.rawHeaders) for the upstream. `requestId` is appended if the client
+ * sent none (call with undefined to only inspect). The caller adds X-Request-Id when it generated one.
+ */
+export function forwardRequestHeaders(
+  raw: readonly string[],
+  clientIp: string,
+  httpVersion: string,
+  opts: ForwardOptions,
+): ForwardedRequestHeaders {
+  const out: string[] = [];
+  let host: string | undefined;
+  let hostCount = 0;
+  let requestId: string | undefined;
+  let via: string | undefined;
+  let xff: string | undefined;
+  let xfh: string | undefined;
+  let xfp: string | undefined;
+  let fwd: string | undefined;
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const len = name.length;
+    // Only names of these lengths can need handling; everything else is copied untouched.
+    if (len === 2 || len === 3 || len === 4 || len === 6 || len === 7 || len === 9 || len === 10 || len === 12 || len === 15 || len === 16 || len === 17) {
+      const lower = name.toLowerCase();
+      switch (lower) {
+        case 'host':
+          hostCount++;
+          host = value;
+          out.push(name, value);
+          continue;
+        case 'connection':
+          connection = connection === undefined ? value : `${connection}, ${value}`;
+          continue;
+        case 'keep-alive':
+        case 'proxy-connection':
+        case 'te':
+        case 'trailer':
+        case 'transfer-encoding':
+        case 'upgrade':
+        case 'expect':
+          continue;
+        case 'x-request-id':
+          if (requestId === undefined && REQUEST_ID_RE.test(value)) {
+            requestId = value;
+            out.push(name, value);
+          }
+          continue;
+        case 'via':
+          via = via === undefined ? value : `${via}, ${value}`;
+          continue;
+        case 'x-forwarded-for':
+          xff = xff === undefined ? value : `${xff}, ${value}`;
+          continue;
+        case 'x-forwarded-host':
+          if (xfh === undefined) xfh = value;
+          continue;
+        case 'x-forwarded-proto':
+          if (xfp === undefined) xfp = value;
+          continue;
+        case 'forwarded':
+          fwd = fwd === undefined ? value : `${fwd}, ${value}`;
+          continue;
+      }
+    }
+    out.push(name, value);
+  }
+  if (connection !== undefined) dropConnectionListed(out, connection);
+  const proto = httpVersion === '1.0' ? '1.0' : '1.1';
+  out.push('via', via !== undefined ? `${via}, ${proto} ${opts.via}` : `${proto} ${opts.via}`);
+  const ok = hostCount === 1 && host !== undefined && isValidHost(host);
+  const hostValue = ok ? host! : '';
+  const trust = opts.trust;
+  out.push('x-forwarded-for', trust && xff !== undefined ? `${xff}, ${clientIp}` : clientIp);
+  out.push('x-forwarded-proto', trust && xfp !== undefined ? xfp : 'http');
+  out.push('x-forwarded-host', trust && xfh !== undefined ? xfh : hostValue);
+  const element = forwardedElement(clientIp, hostValue);
+  out.push('forwarded', trust && fwd !== undefined ? `${fwd}, ${element}` : element);
+  return { headers: out, host: ok ? host : undefined, requestId };
+}
+
+/** One RFC 7239 forwarded-element: `for=...;host=...;proto=http`, quoting where §4/§6 require. */
+export function forwardedElement(clientIp: string, host: string): string {
+  const forPart = clientIp.includes(':') ? `"[${clientIp}]"` : clientIp;
+  // host contains ':' (a port) or other non-token chars: quoted-string (RFC 7239 §4, RFC 9110 §5.6.4).
+  const hostPart = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/.test(host) ? host : `"${host.replace(/["\\]/g, '\\$&')}"`;
+  return host ? `for=${forPart};host=${hostPart};proto=http` : `for=${forPart};proto=http`;
+}
+
+/** Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1). */
+function dropConnectionListed(out: string[], connection: string): void {
+  const named = new Set<string>();
+  for (const t of connection.split(',')) {
+    const token = t.trim().toLowerCase();
+    if (token && token !== 'close' && token !== 'keep-alive') named.add(token);
+  }
+  if (named.size === 0) return;
+  let w = 0;
+  for (let r = 0; r < out.length; r += 2) {
+    if (named.has(out[r]!.toLowerCase())) continue;
+    out[w++] = out[r]!;
+    out[w++] = out[r + 1]!;
+  }
+  out.length = w;
+}
+
+/**
+ * Rewrites upstream response headers (undici's raw Buffer list) for the client: hop-by-hop fields
+ * and those named in Connection are dropped (RFC 9110 §7.6.1), Via is appended (§7.6.3), and
+ * X-Request-Id is echoed when the upstream did not send one.
+ */
+export function forwardResponseHeaders(raw: readonly Buffer[], requestId: string, via: string): string[] {
+  const out: string[] = [];
+  let connection: string | undefined;
+  let upstreamVia: string | undefined;
+  let hasRequestId = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const value = raw[i + 1]!.toString('latin1');
+    const len = name.length;
+    if (len === 2 || len === 3 || len === 7 || len === 10 || len === 12 || len === 16 || len === 17) {
+      switch (name.toLowerCase()) {
+        case 'connection':
+          connection = connection === undefined ? value : `${connection}, ${value}`;
+          continue;
+        case 'keep-alive':
+        case 'proxy-connection':
+        case 'te':
+        case 'trailer':
+        case 'transfer-encoding':
+        case 'upgrade':
+          continue;
+        case 'via':
+          upstreamVia = upstreamVia === undefined ? value : `${upstreamVia}, ${value}`;
+          continue;
+        case 'x-request-id':
+          hasRequestId = true;
+          break;
+      }
+    }
+    out.push(name, value);
+  }
+  if (connection !== undefined) dropConnectionListed(out, connection);
+  out.push('via', upstreamVia !== undefined ? `${upstreamVia}, 1.1 ${via}` : `1.1 ${via}`);
+  if (!hasRequestId) out.push('x-request-id', requestId);
+  return out;
+}

@@ -1,0 +1,68 @@
+/**
+ * The contracts the proxy uses from admission (rate limits, concurrency, queue), signals and the
+ * access log, as the gateway calls them. The implementations live in admission/, signals/ and
+ * access-log.ts; the gateway takes factories through its options so tests can substitute them.
+ */
+import type { ErrorCode } from '../core/errors.js';
+
+/** Held while a request is in flight; released with its outcome (feeds adaptive concurrency). */
+export interface Permit {
+  release(outcome: { ok: boolean; rttMs: number }): void;
+}
+
+/** Admission verdict: a value, not an exception. */
+export type AdmitResult =
+  | { ok: true; permit: Permit; queuedMs: number }
+  | {
+      ok: false;
+      status: 429 | 503;
+      code: ErrorCode;
+      retryAfterS: number;
+      headers: Record<string, string>;
+      reason: 'rate_limit' | 'queue_full' | 'queue_timeout' | 'at_capacity';
+    };
+
+/** Per-service admission control. */
+export interface AdmissionLike {
+  admit(req: { key: string; route: string; now: number; deadlineMs?: number }): Promise<AdmitResult>;
+  setReadyInstances(n: number): void;
+  stats(): { queue: number; inflight: number; limit: number };
+}
+
+/** What the gateway reports to the signals (sliding windows read by the controller). */
+export interface SignalsLike {
+  onStart(route: string, service: string, instance?: string): void;
+  onEnd(e: {
+    route: string;
+    service: string;
+    operationId?: string;
+    instance: string;
+    status: number;
+    latencyMs: number;
+    bytesIn: number;
+    bytesOut: number;
+  }): void;
+  onShed(route: string, service: string, reason: string): void;
+}
+
+/** One access-log line. */
+export interface AccessLogEntry {
+  requestId: string;
+  method: string;
+  path: string;
+  route: string;
+  service: string;
+  upstream: string;
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  queuedMs: number;
+  upstreamMs: number;
+  attempts: number;
+}
+
+/** Access log sink. */
+export interface AccessLogLike {
+  log(entry: AccessLogEntry): void;
+}

@@ -1,0 +1,360 @@
+/**
+ * One service's live set of upstream instances: undici connection pools (keep-alive), the balancer's
+ * view of load and latency, health state, slow start and draining. Membership changes never lose a
+ * request: a removed or drained instance leaves the eligible set at once, and its connections are
+ * closed only after the requests already on it finish (undici `Pool.close()` waits for them).
+ *
+ * Instance lifecycle: ready → draining → (drained) → removed; health is orthogonal (health-state.ts).
+ */
+import { EventEmitter } from 'node:events';
+import { Pool } from 'undici';
+import type { Clock } from '../core/clock.js';
+import type { Balancer, Endpoint, PickContext } from './balancer.js';
+import {
+  DEFAULT_HEALTH_THRESHOLDS,
+  isEligible,
+  newHealthState,
+  recordOutcome,
+  tickHealth,
+  type HealthState,
+  type HealthStatus,
+  type HealthThresholds,
+} from './health-state.js';
+import { updatePeakEwma } from './peak-ewma.js';
+
+/** An instance as the autoscaler or config names it. */
+export interface InstanceSpec {
+  id: string;
+  /** Origin, e.g. `http://127.0.0.1:8081`. */
+  url: string;
+}
+
+/** Health checking for one service (flat, as in luascale.yaml); all times in ms. */
+export interface HealthOptions {
+  /** Active probe path; omitted = passive checking only. */
+  path?: string;
+  /** Probe interval (default 5000). */
+  interval?: number;
+  /** Probe timeout (default 1000). */
+  timeout?: number;
+  /** Probe successes that bring a probing instance back (default 1 passive, as configured for active). */
+  healthy_threshold?: number;
+  /** Consecutive probe failures that eject (default 2). */
+  unhealthy_threshold?: number;
+  /** Consecutive 5xx / connect errors on real traffic that eject (default 5, Envoy consecutive_5xx). */
+  consecutive_errors?: number;
+  /** First ejection length (default 10 000); doubles per ejection. */
+  base_ejection?: number;
+  /** Longest ejection (default 300 000). */
+  max_ejection?: number;
+  /** At most this % of instances ejected at once, but always at least one (default 50). */
+  max_ejection_percent?: number;
+  /** Slow-start window for new (or recovered) instances; 0 = off (default). */
+  slow_start?: number;
+  /** Minimum slow-start weight, 0..1 (default 0.1, Envoy's min_weight_percent 10 %). */
+  slow_start_min_weight?: number;
+}
+
+/** Connection settings towards upstream instances. */
+export interface UpstreamOptions {
+  /** Connections per instance (default 64). */
+  connections?: number;
+  /** Idle keep-alive per upstream connection in ms (default 4000, under most servers' 5 s). */
+  keep_alive?: number;
+}
+
+/** Live state of one upstream instance. */
+export class UpstreamInstance implements Endpoint {
+  readonly id: string;
+  readonly url: string;
+  readonly hostname: string;
+  readonly port: number;
+  inflight = 0;
+  ewmaMs = 0;
+  ewmaAt = 0;
+  weight = 1;
+  state: 'ready' | 'draining' | 'removed' = 'ready';
+  readyAt: number;
+  readonly health: HealthState = newHealthState();
+  /** undici pools keyed by connect timeout (undici sets the connect timeout per pool, not per request). */
+  readonly dispatchers = new Map<number, Pool>();
+  idleWaiters: (() => void)[] = [];
+  ejectTimer: NodeJS.Timeout | undefined;
+
+  constructor(spec: InstanceSpec, now: number) {
+    this.id = spec.id;
+    this.url = spec.url;
+    const u = new URL(spec.url);
+    if (u.protocol !== 'http:') throw new RangeError(`instance ${spec.id}: only http:// upstreams are supported, got ${spec.url}`);
+    this.hostname = u.hostname.replace(/^\[|\]$/g, '');
+    this.port = Number(u.port || 80);
+    this.readyAt = now;
+  }
+}
+
+/** Health transition events, for logs and tests. */
+export interface HealthEvent {
+  service: string;
+  instance: string;
+  status: HealthStatus;
+}
+
+/** The live pool of one service. */
+export interface UpstreamPool {
+  readonly service: string;
+  readonly events: EventEmitter;
+  /** Instances that may take new requests. */
+  eligible(): readonly UpstreamInstance[];
+  all(): readonly UpstreamInstance[];
+  pick(ctx: PickContext, exclude?: UpstreamInstance): UpstreamInstance | undefined;
+  /** The undici pool for an instance and connect timeout. */
+  dispatcher(inst: UpstreamInstance, connectTimeout: number): Pool;
+  /** Replaces membership: adds new ids, removes missing ones gracefully, keeps the rest. */
+  setInstances(specs: readonly InstanceSpec[]): void;
+  addInstance(spec: InstanceSpec): void;
+  removeInstance(id: string): boolean;
+  /** Stops new requests to the instance and waits for its in-flight ones (up to timeoutMs). */
+  drain(id: string, timeoutMs: number): Promise<{ drained: boolean; inflight: number }>;
+  /** Marks a request started on `inst`. */
+  begin(inst: UpstreamInstance): void;
+  /** Marks it finished; `failure` is a passive health failure (5xx or connect error). */
+  end(inst: UpstreamInstance, failure: boolean, rttMs: number | undefined, now: number): void;
+  close(): Promise<void>;
+}
+
+/** Creates a pool; `onReadyChange(n)` fires whenever the number of eligible instances changes. */
+export function createUpstreamPool(options: {
+  service: string;
+  balancer: Balancer;
+  clock: Clock;
+  health?: HealthOptions;
+  upstream?: UpstreamOptions;
+  decayMs?: number;
+  onReadyChange?: (ready: number) => void;
+}): UpstreamPool {
+  const { service, balancer, clock } = options;
+  const health = options.health ?? {};
+  const thresholds: HealthThresholds = {
+    consecutiveErrors: health.consecutive_errors ?? DEFAULT_HEALTH_THRESHOLDS.consecutiveErrors,
+    unhealthyThreshold: health.unhealthy_threshold ?? DEFAULT_HEALTH_THRESHOLDS.unhealthyThreshold,
+    healthyThreshold: health.healthy_threshold ?? DEFAULT_HEALTH_THRESHOLDS.healthyThreshold,
+    baseEjectionMs: health.base_ejection ?? DEFAULT_HEALTH_THRESHOLDS.baseEjectionMs,
+    maxEjectionMs: health.max_ejection ?? DEFAULT_HEALTH_THRESHOLDS.maxEjectionMs,
+  };
+  const maxEjectPct = health.max_ejection_percent ?? 50;
+  const active = health.path !== undefined;
+  const slowStart = health.slow_start ?? 0;
+  const minWeight = health.slow_start_min_weight ?? 0.1;
+  const decayMs = options.decayMs ?? 10_000;
+  const connections = options.upstream?.connections ?? 64;
+  const keepAlive = options.upstream?.keep_alive ?? 4000;
+  const events = new EventEmitter();
+  const byId = new Map<string, UpstreamInstance>();
+  let members: UpstreamInstance[] = [];
+  let eligibleList: UpstreamInstance[] = [];
+  let ramping = 0;
+  let probeTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  function recompute(): void {
+    const before = eligibleList.length;
+    eligibleList = members.filter((m) => m.state === 'ready' && isEligible(m.health));
+    balancer.update(eligibleList);
+    ramping = slowStart > 0 ? eligibleList.filter((m) => clock.now() - m.readyAt < slowStart).length : 0;
+    if (ramping > 0) refreshWeights(clock.now());
+    if (eligibleList.length !== before) options.onReadyChange?.(eligibleList.length);
+  }
+
+  // Envoy slow start: weight = max(min_weight, elapsed / window) (aggression 1).
+  function refreshWeights(now: number): void {
+    let still = 0;
+    for (const m of eligibleList) {
+      const elapsed = now - m.readyAt;
+      if (elapsed >= slowStart) m.weight = 1;
+      else {
+        m.weight = Math.max(minWeight, elapsed / slowStart);
+        still++;
+      }
+    }
+    ramping = still;
+  }
+
+  function addInstance(spec: InstanceSpec): void {
+    if (closed) return;
+    const existing = byId.get(spec.id);
+    if (existing && existing.url === spec.url && existing.state === 'ready') return;
+    if (existing) retire(existing);
+    const inst = new UpstreamInstance(spec, clock.now());
+    byId.set(spec.id, inst);
+    members = [...byId.values()];
+    recompute();
+  }
+
+  function retire(inst: UpstreamInstance): void {
+    inst.state = 'removed';
+    if (inst.ejectTimer) clearTimeout(inst.ejectTimer);
+    byId.delete(inst.id);
+    members = [...byId.values()];
+    // close() lets queued and running requests finish, then closes sockets: no request lost.
+    for (const d of inst.dispatchers.values()) void d.close().catch(() => {});
+  }
+
+  function removeInstance(id: string): boolean {
+    const inst = byId.get(id);
+    if (!inst) return false;
+    retire(inst);
+    recompute();
+    return true;
+  }
+
+  function setInstances(specs: readonly InstanceSpec[]): void {
+    const keep = new Set(specs.map((s) => s.id));
+    for (const inst of [...byId.values()]) if (!keep.has(inst.id)) retire(inst);
+    for (const s of specs) addInstance(s);
+    recompute();
+  }
+
+  function drain(id: string, timeoutMs: number): Promise<{ drained: boolean; inflight: number }> {
+    const inst = byId.get(id);
+    if (!inst) return Promise.resolve({ drained: true, inflight: 0 });
+    inst.state = 'draining';
+    recompute();
+    if (inst.inflight === 0) return Promise.resolve({ drained: true, inflight: 0 });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        inst.idleWaiters = inst.idleWaiters.filter((w) => w !== done);
+        resolve({ drained: false, inflight: inst.inflight });
+      }, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve({ drained: true, inflight: 0 });
+      }
+      inst.idleWaiters.push(done);
+    });
+  }
+
+  function dispatcher(inst: UpstreamInstance, connectTimeout: number): Pool {
+    let d = inst.dispatchers.get(connectTimeout);
+    if (d === undefined) {
+      d = new Pool(inst.url, {
+        connections,
+        pipelining: 1,
+        keepAliveTimeout: keepAlive,
+        keepAliveMaxTimeout: keepAlive,
+        connect: { timeout: connectTimeout },
+        // Timeouts are set per request by the gateway; these are the fallbacks.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      inst.dispatchers.set(connectTimeout, d);
+    }
+    return d;
+  }
+
+  function pick(ctx: PickContext, exclude?: UpstreamInstance): UpstreamInstance | undefined {
+    if (ramping > 0) refreshWeights(ctx.now);
+    return balancer.pick(eligibleList, ctx, exclude) as UpstreamInstance | undefined;
+  }
+
+  function begin(inst: UpstreamInstance): void {
+    inst.inflight++;
+  }
+
+  function end(inst: UpstreamInstance, failure: boolean, rttMs: number | undefined, now: number): void {
+    inst.inflight--;
+    if (rttMs !== undefined) updatePeakEwma(inst, rttMs, now, decayMs);
+    if (inst.state === 'removed') return;
+    if (failure || inst.health.status !== 'healthy') observe(inst, !failure, now, false);
+    if (inst.inflight === 0 && inst.idleWaiters.length) {
+      const waiters = inst.idleWaiters;
+      inst.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  function observe(inst: UpstreamInstance, ok: boolean, now: number, isProbe: boolean): void {
+    const ejected = members.filter((m) => m.health.status === 'ejected').length;
+    const mayEject = ejected + 1 <= Math.max(1, Math.floor((members.length * maxEjectPct) / 100));
+    const changed = recordOutcome(inst.health, ok, now, thresholds, { active: isProbe, mayEject });
+    if (changed === undefined) return;
+    if (changed === 'ejected') scheduleProbing(inst);
+    if (changed === 'healthy' && slowStart > 0) inst.readyAt = now;
+    recompute();
+    events.emit('health', { service, instance: inst.id, status: changed } satisfies HealthEvent);
+  }
+
+  function scheduleProbing(inst: UpstreamInstance): void {
+    if (inst.ejectTimer) clearTimeout(inst.ejectTimer);
+    const wait = Math.max(0, inst.health.ejectedUntil - clock.now());
+    inst.ejectTimer = setTimeout(() => {
+      inst.ejectTimer = undefined;
+      if (inst.state === 'removed' || closed) return;
+      const changed = tickHealth(inst.health, clock.now());
+      if (changed === undefined) return scheduleProbing(inst);
+      // Recovering instances ramp up again, as new ones do.
+      inst.readyAt = clock.now();
+      recompute();
+      events.emit('health', { service, instance: inst.id, status: changed } satisfies HealthEvent);
+      if (active) void probe(inst);
+    }, wait);
+    inst.ejectTimer.unref();
+  }
+
+  async function probe(inst: UpstreamInstance): Promise<void> {
+    const timeout = health.timeout ?? 1000;
+    let ok = false;
+    try {
+      const res = await dispatcher(inst, timeout).request({
+        method: 'GET',
+        path: health.path!,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        headers: { 'user-agent': 'luascale-health' },
+      });
+      await res.body.dump();
+      ok = res.statusCode >= 200 && res.statusCode < 400;
+    } catch {
+      ok = false;
+    }
+    if (inst.state === 'removed' || closed) return;
+    observe(inst, ok, clock.now(), true);
+  }
+
+  if (active) {
+    probeTimer = setInterval(() => {
+      for (const m of members) if (m.state !== 'removed' && m.health.status !== 'ejected') void probe(m);
+    }, health.interval ?? 5000);
+    probeTimer.unref();
+  }
+
+  async function close(): Promise<void> {
+    closed = true;
+    if (probeTimer) clearInterval(probeTimer);
+    const all = [...byId.values()];
+    byId.clear();
+    members = [];
+    eligibleList = [];
+    await Promise.all(
+      all.flatMap((inst) => {
+        if (inst.ejectTimer) clearTimeout(inst.ejectTimer);
+        return [...inst.dispatchers.values()].map((d) => d.destroy().catch(() => {}));
+      }),
+    );
+  }
+
+  return {
+    service,
+    events,
+    eligible: () => eligibleList,
+    all: () => members,
+    pick,
+    dispatcher,
+    setInstances,
+    addInstance,
+    removeInstance,
+    drain,
+    begin,
+    end,
+    close,
+  };
+}
