@@ -57,7 +57,11 @@ export interface Decision {
   message: string;
   mode: 'stable' | 'panic';
   inputs: Observation;
-  policy: { name: string; outcome: PolicyOutcome };
+  /**
+   * What the policy returned. When it was not called (Paused, ManualOverride, NoData) `evaluated`
+   * is false and `outcome` is a placeholder recommending `current` with empty logs.
+   */
+  policy: { name: string; outcome: PolicyOutcome; evaluated?: boolean };
   /** Every clamp or window that changed (or held) the result, in pipeline order. */
   steps: DecisionStep[];
 }

@@ -1,0 +1,429 @@
+/**
+ * The decision core: one pure function from (spec, observation, history, state, now) to a
+ * Decision and the next state. The live controller and the simulator both call it, so a
+ * replayed tick gives the same answer as the live one. No clock reads, no I/O, inputs are
+ * never mutated; time is `now` (Knative's scaler takes `now`; the HPA's stabilizer reads the
+ * wall clock, which is what we avoid).
+ *
+ * Pipeline, each stage recorded as a DecisionStep when it changes or holds the value:
+ *   1. paused → keep; manual override → that count (clamped), expired overrides dropped
+ *   2. stale metrics → NoData, keep (HPA: no scale-down on invalid metrics)
+ *   3. policy.evaluate → recommendation, or PolicyError and keep
+ *   4. tolerance band
+ *   5. Knative panic mode (stable ↔ panic)
+ *   6. HPA stabilization windows
+ *   7. HPA per-period change limits
+ *   8. cooldown
+ *   9. starting instances (no scale-down while instances start)
+ *  10. clamp to [min, max]
+ * docs/decisions.md explains each rule with its source.
+ *
+ * Controller mode state machine (Knative pkg/autoscaler/scaling/autoscaler.go `Scale`):
+ *   stable --(recommendation ≥ threshold × max(1, ready))--> panic, panicUntil = now + hold
+ *   panic  --(trigger again)--> panic, panicUntil = now + hold
+ *   panic  --(no trigger and panicUntil < now)--> stable
+ */
+import type {
+  Behavior,
+  Decision,
+  DecisionState,
+  DecisionStep,
+  DirectionBehavior,
+  ReasonCode,
+  ScalingSpec,
+} from './decision.js';
+import type { HistoryReader, Observation, PolicyOutcome } from '../policy/policy.js';
+
+export { defaultBehavior } from './behavior-defaults.js';
+
+/** What one tick returns: the Decision to act on and the state to pass to the next tick. */
+export interface DecideResult {
+  decision: Decision;
+  state: DecisionState;
+}
+
+type Change = DecisionState['changes'][number];
+type Recommendation = DecisionState['recommendations'][number];
+
+/** Runs the decision pipeline for one service at time `now` (ms); pure. */
+export function decide(
+  spec: ScalingSpec,
+  observation: Observation,
+  history: HistoryReader,
+  state: DecisionState,
+  now: number,
+): DecideResult {
+  const current = Math.max(0, Math.round(observation.replicas));
+  const steps: DecisionStep[] = [];
+  const b = spec.behavior;
+
+  // Overrides expire at `until` (exclusive): drop them from the state we hand back.
+  const override = state.override && (state.override.until === null || now < state.override.until) ? state.override : null;
+  const base: DecisionState = override === state.override ? state : { ...state, override };
+
+  // 1. Hands off: a paused service is neither evaluated nor clamped.
+  if (state.paused) {
+    steps.push({ stage: 'paused', from: current, to: current, reason: 'Paused', note: `paused, kept ${current}` });
+    return finish(spec, observation, base, now, current, current, steps, 'Paused', `paused: kept ${current}`, placeholder(current));
+  }
+
+  // 1b. Manual override: an operator's explicit count wins over every window and limit.
+  if (override) {
+    const until = override.until === null ? 'until cleared' : `until t=${override.until}`;
+    steps.push({ stage: 'override', from: current, to: override.replicas, reason: 'ManualOverride', note: `manual override to ${override.replicas} ${until}` });
+    const replicas = bound(spec, override.replicas, steps);
+    const msg = `manual override: ${current} → ${replicas} ${until}${replicas !== override.replicas ? ` (clamped from ${override.replicas})` : ''}`;
+    return finish(spec, observation, base, now, current, replicas, steps, 'ManualOverride', msg, placeholder(current));
+  }
+
+  // 2. HPA (horizontal.go, computeReplicasForMetrics): with invalid metrics it does not scale;
+  //    min/max are still enforced, as the HPA does before it looks at metrics at all.
+  if (observation.fresh === false) {
+    steps.push({ stage: 'policy', from: current, to: current, reason: 'NoData', note: `no fresh metrics, kept ${current}` });
+    const replicas = bound(spec, current, steps);
+    return finish(spec, observation, base, now, current, replicas, steps, 'NoData', describeHold(`no fresh metrics: kept ${current}`, steps), placeholder(current));
+  }
+
+  // 3. The policy. Its ctx.state is a copy, so a policy that mutates it cannot touch our input.
+  const ctxState = copyState(state.policyState);
+  let outcome: PolicyOutcome;
+  try {
+    outcome = spec.policy.evaluate({
+      service: spec.service,
+      now,
+      min: spec.min,
+      max: spec.max,
+      observation,
+      params: spec.params,
+      state: ctxState,
+      history,
+    });
+  } catch (err) {
+    // The Policy contract says evaluate never throws; a buggy built-in must still not stop the tick.
+    outcome = { ok: false, code: 'LS_ERR_POLICY_RUNTIME', error: `${spec.policy.name}: ${errorText(err)}`, logs: [], alerts: [] };
+  }
+  if (outcome.ok && !(Number.isFinite(outcome.replicas) && outcome.replicas >= 0)) {
+    outcome = {
+      ok: false,
+      code: 'LS_ERR_POLICY_RESULT',
+      error: `${spec.policy.name}: bad result: replicas must be a finite number >= 0, got ${String(outcome.replicas)}`,
+      logs: outcome.logs,
+      alerts: outcome.alerts,
+    };
+  }
+  if (!outcome.ok) {
+    // Keep the count and the previous policy state; the next tick tries again.
+    steps.push({ stage: 'policy', from: current, to: current, reason: 'PolicyError', note: `policy error (${outcome.error}), kept ${current}` });
+    const replicas = bound(spec, current, steps);
+    return finish(spec, observation, base, now, current, replicas, steps, 'PolicyError', describeHold(`policy error: ${outcome.error}; kept ${current}`, steps), outcome, true);
+  }
+
+  const policyState = outcome.state ?? ctxState;
+  const proposed = Math.ceil(outcome.replicas - 1e-9);
+  const head = `${outcome.reason || spec.policy.name}: ${current} → ${proposed} (policy)`;
+  steps.push({
+    stage: 'policy',
+    from: current,
+    to: proposed,
+    reason: proposed > current ? 'ScaleUp' : proposed < current ? 'ScaleDown' : 'NoChange',
+    note: outcome.reason || spec.policy.name,
+  });
+  let value = proposed;
+
+  // 4. Tolerance band (see withinTolerance for the rule and why a one-replica step passes).
+  if (withinTolerance(current, value, b.tolerance)) {
+    steps.push({
+      stage: 'tolerance',
+      from: value,
+      to: current,
+      reason: 'WithinTolerance',
+      note: `within tolerance (|${value}/${current} − 1| = ${round3(Math.abs(value / current - 1))} ≤ ${b.tolerance}), kept ${current}`,
+    });
+    value = current;
+  }
+  // The stabilization windows remember this value: the policy's answer after the tolerance,
+  // as the HPA remembers its replica calculator's answer.
+  const recommendation = value;
+
+  // 5. Knative panic: trigger when the recommendation is ≥ threshold × max(1, ready); each trigger
+  //    extends the hold; leave only when the hold has passed with no new trigger.
+  let panicUntil: number | null = null;
+  if (b.panic.enabled) {
+    const ready = Math.max(1, observation.ready);
+    const triggered = recommendation >= b.panic.threshold * ready;
+    if (triggered) panicUntil = now + b.panic.holdMs;
+    else if (state.panicUntil !== null && now <= state.panicUntil) panicUntil = state.panicUntil;
+  }
+  const panic = panicUntil !== null;
+  if (panic) {
+    if (value < current) {
+      steps.push({ stage: 'panic', from: value, to: current, reason: 'PanicHold', note: `panic until t=${panicUntil} (no scale-down), kept ${current}` });
+      value = current;
+    } else if (value > current) {
+      steps.push({ stage: 'panic', from: value, to: value, reason: 'PanicScaleUp', note: `panic until t=${panicUntil} (${recommendation} ≥ ${b.panic.threshold} × ${Math.max(1, observation.ready)} ready): up window skipped` });
+    }
+  }
+
+  // 6. HPA normalizeDesiredReplicasWithBehaviors → stabilizeRecommendationWithBehaviors: over each
+  //    window keep the lowest recommendation (up) and the highest (down), then move `current` only
+  //    as far as both bounds allow. Panic skips the up window (Knative reacts in the panic window).
+  const upWindow = panic ? 0 : b.scaleUp.stabilizationMs;
+  const downWindow = b.scaleDown.stabilizationMs;
+  let upRec = value;
+  let downRec = value;
+  for (const r of state.recommendations) {
+    // HPA: a sample counts when its timestamp is After(now − window).
+    if (r.t > now - upWindow && r.replicas < upRec) upRec = r.replicas;
+    if (r.t > now - downWindow && r.replicas > downRec) downRec = r.replicas;
+  }
+  let stabilized = current;
+  if (stabilized < upRec) stabilized = upRec;
+  if (stabilized > downRec) stabilized = downRec;
+  if (stabilized !== value) {
+    const up = stabilized < value;
+    steps.push({
+      stage: 'stabilization',
+      from: value,
+      to: stabilized,
+      reason: up ? 'ScaleUpStabilized' : 'ScaleDownStabilized',
+      note: up
+        ? `stabilized to ${stabilized} (lowest recommendation in the ${upWindow / 1000}s up window)`
+        : `stabilized to ${stabilized} (highest recommendation in the ${downWindow / 1000}s down window)`,
+    });
+    value = stabilized;
+  }
+
+  // 7. HPA per-period change limits, from the replica count at the start of each period.
+  if (value > current) {
+    const limit = scaleUpLimit(current, state.changes, b.scaleUp, now);
+    if (value > limit) {
+      steps.push({ stage: 'rate-limit', from: value, to: limit, reason: 'ScaleUpLimited', note: `limited to ${limit} (${describeRules(b.scaleUp, '+')})` });
+      value = limit;
+    }
+  } else if (value < current) {
+    const limit = scaleDownLimit(current, state.changes, b.scaleDown, now);
+    if (value < limit) {
+      steps.push({ stage: 'rate-limit', from: value, to: limit, reason: 'ScaleDownLimited', note: `limited to ${limit} (${describeRules(b.scaleDown, '−')})` });
+      value = limit;
+    }
+  }
+
+  // 8. Cooldown (AWS simple scaling): no change for cooldownMs after the last one. A panic
+  //    scale-up is exempt: panic exists to react to a burst now.
+  if (
+    value !== current &&
+    b.cooldownMs > 0 &&
+    state.lastChangeAt !== null &&
+    now - state.lastChangeAt < b.cooldownMs &&
+    !(panic && value > current)
+  ) {
+    steps.push({ stage: 'cooldown', from: value, to: current, reason: 'Cooldown', note: `cooldown until t=${state.lastChangeAt + b.cooldownMs}, kept ${current}` });
+    value = current;
+  }
+
+  // 9. `current` already counts starting instances, so a recommendation ≤ current launches nothing
+  //    more. Scale-down waits until they are ready (AWS instance warm-up blocks scale-in the same
+  //    way): removing capacity while new capacity is still unproven is how slow starters end up
+  //    scaled again and again (knative/serving #13284, kubernetes/kubernetes #72775).
+  if (value < current && observation.starting > 0) {
+    steps.push({ stage: 'startup', from: value, to: current, reason: 'AwaitingStartup', note: `${observation.starting} starting, kept ${current}` });
+    value = current;
+  }
+
+  // 10. Bounds.
+  const replicas = bound(spec, value, steps);
+
+  const reason = finalReason(steps, panic);
+  const tail = steps.slice(1).filter((s) => s.from !== s.to || s.stage === 'panic').map((s) => s.note);
+  const message = tail.length ? `${head}, ${tail.join(', ')}` : head;
+
+  const next: DecisionState = {
+    ...base,
+    recommendations: rememberRecommendation(state.recommendations, recommendation, now, Math.max(b.scaleUp.stabilizationMs, b.scaleDown.stabilizationMs)),
+    panicUntil,
+    policyState,
+  };
+  return finish(spec, observation, next, now, current, replicas, steps, reason, message, outcome, true);
+}
+
+/**
+ * The tolerance rule, in replicas: no change when |recommended − current| ≤ tolerance × current.
+ * It is skipped when current is 0 (HPA: from zero the tolerance does not apply) and it never
+ * swallows a one-replica step: that is the smallest change a count-returning policy (the seed's
+ * `scale_up_instances()`) can ask for, and swallowing it would freeze such a policy for good once
+ * current ≥ 1/tolerance (10 replicas at 0.1). Ratio policies (hpa) apply the HPA's own band to the
+ * metric ratio before they answer, so for them this band is a second, coarser filter.
+ */
+export function withinTolerance(current: number, recommended: number, tolerance: number): boolean {
+  if (current <= 0 || tolerance <= 0) return false;
+  const delta = Math.abs(recommended - current);
+  return delta > 1 && delta <= tolerance * current + 1e-9;
+}
+
+/**
+ * HPA calculateScaleUpLimitWithScalingRules: each rule allows growth from the count at the start
+ * of its period (current − net change within the period); Pods adds `value`, Percent multiplies
+ * by (1 + value/100) rounding up; `max` takes the most permissive rule, `min` the least,
+ * `disabled` forbids scaling up. Never below `current`.
+ */
+export function scaleUpLimit(current: number, changes: readonly Change[], rules: DirectionBehavior, now: number): number {
+  if (rules.select === 'disabled') return current;
+  if (rules.rules.length === 0) return Infinity;
+  let limit = rules.select === 'min' ? Infinity : -Infinity;
+  for (const rule of rules.rules) {
+    const start = current - netChange(changes, rule.periodMs, now);
+    // Integer percent arithmetic: the HPA's float `ceil(10 × 1.1)` gives 12 for 100 replicas + 10 %
+    // (111 instead of 110); we compute start × (100 + p) / 100. A percent of 0 replicas is taken of
+    // 1 so a percent-only rule can leave zero (Knative likewise uses max(1, ready)).
+    const proposed =
+      rule.type === 'pods' ? start + rule.value : Math.ceil((Math.max(1, start) * (100 + rule.value)) / 100 - 1e-9);
+    limit = rules.select === 'min' ? Math.min(limit, proposed) : Math.max(limit, proposed);
+  }
+  return Math.max(current, limit);
+}
+
+/**
+ * HPA calculateScaleDownLimitWithBehaviors: Pods removes `value` from the period's starting count,
+ * Percent keeps floor(start × (1 − value/100)); `max` takes the rule that allows the most change
+ * (the lowest count), `min` the least, `disabled` forbids scaling down. Never above `current`.
+ */
+export function scaleDownLimit(current: number, changes: readonly Change[], rules: DirectionBehavior, now: number): number {
+  if (rules.select === 'disabled') return current;
+  if (rules.rules.length === 0) return 0;
+  let limit = rules.select === 'min' ? -Infinity : Infinity;
+  for (const rule of rules.rules) {
+    const start = current - netChange(changes, rule.periodMs, now);
+    const proposed = rule.type === 'pods' ? start - rule.value : Math.floor((start * (100 - rule.value)) / 100 + 1e-9);
+    limit = rules.select === 'min' ? Math.max(limit, proposed) : Math.min(limit, proposed);
+  }
+  return Math.max(0, Math.min(current, limit));
+}
+
+/** HPA getReplicasChangePerPeriod, both directions at once: Σ(to − from) of changes after now − period. */
+function netChange(changes: readonly Change[], periodMs: number, now: number): number {
+  let net = 0;
+  for (const c of changes) if (c.t > now - periodMs) net += c.to - c.from;
+  return net;
+}
+
+/** Clamps to [min, max], recording the clamp. */
+function bound(spec: ScalingSpec, value: number, steps: DecisionStep[]): number {
+  if (value > spec.max) {
+    steps.push({ stage: 'bounds', from: value, to: spec.max, reason: 'ClampedToMax', note: `clamped to max ${spec.max}` });
+    return spec.max;
+  }
+  if (value < spec.min) {
+    steps.push({ stage: 'bounds', from: value, to: spec.min, reason: 'ClampedToMin', note: `clamped to min ${spec.min}` });
+    return spec.min;
+  }
+  return value;
+}
+
+/**
+ * The most significant reason: the last stage that moved the value (a hold moves it back to
+ * current, so it counts). With nothing moved, NoChange. A scale-up decided in panic is PanicScaleUp.
+ */
+function finalReason(steps: readonly DecisionStep[], panic: boolean): ReasonCode {
+  let reason: ReasonCode = 'NoChange';
+  for (const s of steps) if (s.from !== s.to) reason = s.reason;
+  if (reason === 'ScaleUp' && panic) return 'PanicScaleUp';
+  return reason;
+}
+
+/**
+ * Appends a recommendation and drops those older than the longest window. A run of equal
+ * recommendations keeps only its newest timestamp: a window contains some member of the run
+ * exactly when it contains the newest one, so min/max over any window are unchanged and a
+ * steady service keeps one entry instead of one per tick.
+ */
+function rememberRecommendation(
+  recs: readonly Recommendation[],
+  replicas: number,
+  now: number,
+  longestWindowMs: number,
+): Recommendation[] {
+  const kept = recs.filter((r) => r.t > now - longestWindowMs);
+  const last = kept[kept.length - 1];
+  if (last && last.replicas === replicas) kept[kept.length - 1] = { t: now, replicas };
+  else kept.push({ t: now, replicas });
+  return kept;
+}
+
+/** Builds the Decision and the state after it, recording a change when the count moves. */
+function finish(
+  spec: ScalingSpec,
+  observation: Observation,
+  state: DecisionState,
+  now: number,
+  current: number,
+  replicas: number,
+  steps: DecisionStep[],
+  reason: ReasonCode,
+  message: string,
+  outcome: PolicyOutcome,
+  evaluated = false,
+): DecideResult {
+  const longestPeriod = longestRulePeriod(spec.behavior);
+  let changes = state.changes;
+  if (changes.length && !(changes[0]!.t > now - longestPeriod)) changes = changes.filter((c) => c.t > now - longestPeriod);
+  let lastChangeAt = state.lastChangeAt;
+  if (replicas !== current) {
+    changes = [...changes, { t: now, from: current, to: replicas }];
+    lastChangeAt = now;
+  }
+  const next: DecisionState =
+    changes === state.changes && lastChangeAt === state.lastChangeAt ? state : { ...state, changes, lastChangeAt };
+  const mode = next.panicUntil !== null && now <= next.panicUntil ? 'panic' : 'stable';
+  return {
+    decision: {
+      service: spec.service,
+      at: now,
+      current,
+      replicas,
+      reason,
+      message,
+      mode,
+      inputs: observation,
+      policy: { name: spec.policy.name, outcome, evaluated },
+      steps,
+    },
+    state: next,
+  };
+}
+
+function longestRulePeriod(b: Behavior): number {
+  let longest = 0;
+  for (const r of b.scaleUp.rules) if (r.periodMs > longest) longest = r.periodMs;
+  for (const r of b.scaleDown.rules) if (r.periodMs > longest) longest = r.periodMs;
+  return longest;
+}
+
+/** The outcome shown when the policy was not called. */
+function placeholder(current: number): PolicyOutcome {
+  return { ok: true, replicas: current, reason: 'not evaluated', raw: null, logs: [], alerts: [] };
+}
+
+/** A hold message plus any clamp that still applied. */
+function describeHold(head: string, steps: readonly DecisionStep[]): string {
+  const clamp = steps.find((s) => s.stage === 'bounds');
+  return clamp ? `${head}, ${clamp.note}` : head;
+}
+
+function describeRules(d: DirectionBehavior, sign: string): string {
+  const rules = d.rules.map((r) => `${sign}${r.value}${r.type === 'percent' ? '%' : ' pods'}/${r.periodMs / 1000}s`);
+  return d.select === 'disabled' ? 'scaling disabled' : `${rules.join(' or ')}, select ${d.select}`;
+}
+
+/** A deep copy of the policy state (policies may mutate nested values such as history arrays). */
+function copyState(s: Record<string, unknown>): Record<string, unknown> {
+  for (const _ in s) return structuredClone(s);
+  return {};
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
