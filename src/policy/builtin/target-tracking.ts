@@ -39,9 +39,9 @@ export function parseTargetTrackingParams(params: Readonly<Record<string, unknow
  * answer is undefined (callers keep the current count).
  */
 export function trackingReplicas(kind: MetricKind, value: number, target: number, ready: number): number | undefined {
-  if (kind === 'total') return Math.ceil(value / target - 1e-9);
+  if (kind === 'total') return Math.max(0, Math.ceil(value / target - 1e-9));
   if (ready <= 0) return undefined;
-  return Math.ceil((ready * value) / target - 1e-9);
+  return Math.max(0, Math.ceil((ready * value) / target - 1e-9));
 }
 
 /** Creates the target-tracking policy. */
