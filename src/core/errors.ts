@@ -41,6 +41,17 @@ export const ERRORS = {
   LS_ERR_GATEWAY_BODY_TOO_LARGE: { message: 'request body exceeds {limit} bytes', status: 413 },
   LS_ERR_GATEWAY_BAD_REQUEST: { message: 'bad request: {reason}', status: 400 },
   LS_ERR_GATEWAY_REQUEST_TIMEOUT: { message: 'request not received within {ms} ms', status: 408 },
+  // admin API
+  LS_ERR_ADMIN_NO_TOKEN: {
+    message: 'admin.listen {listen} is not a loopback address: set admin.token (e.g. token: "${LUASCALE_TOKEN}") or listen on 127.0.0.1',
+    status: 500,
+  },
+  LS_ERR_ADMIN_UNAUTHORIZED: { message: 'missing or wrong bearer token', status: 401 },
+  LS_ERR_ADMIN_AUTH_RATE_LIMITED: { message: 'too many failed attempts', status: 429 },
+  LS_ERR_ADMIN_NOT_FOUND: { message: 'no route {method} {path}', status: 404 },
+  LS_ERR_ADMIN_NO_SERVICE: { message: 'no service named "{name}"', status: 404 },
+  LS_ERR_ADMIN_BAD_REQUEST: { message: 'bad request: {reason}', status: 400 },
+  LS_ERR_ADMIN_INTERNAL: { message: 'internal error', status: 500 },
 } as const satisfies Record<string, { message: string; status: number }>;
 
 /** A stable error code from the registry. */

@@ -1,0 +1,192 @@
+/**
+ * JSON Schemas of the admin API. The same objects validate requests, serialise responses and
+ * become `/openapi.json` (through @fastify/swagger), so the document cannot drift from the code.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const open = { additionalProperties: true } as const;
+
+/** `{ error: { code, message } }`, the body of every error response. */
+export const ErrorBody = Type.Object(
+  { error: Type.Object({ code: Type.String(), message: Type.String() }, open) },
+  { $id: 'Error', description: 'Every error response; `code` is stable (docs/errors.md)' },
+);
+
+export const Latency = Type.Object({ p50: Type.Number(), p95: Type.Number(), p99: Type.Number() }, { $id: 'Latency' });
+
+export const Signals = Type.Object(
+  {
+    cpu: Type.Number(),
+    memory: Type.Number(),
+    rps: Type.Number({ description: 'Offered requests per second' }),
+    inflight: Type.Number(),
+    queue: Type.Number(),
+    shed_rps: Type.Number(),
+    error_rate: Type.Number(),
+    latency: Type.Ref('Latency'),
+  },
+  { ...open, $id: 'Signals' },
+);
+
+export const Replicas = Type.Object(
+  { desired: Type.Integer(), ready: Type.Integer(), starting: Type.Integer(), draining: Type.Integer() },
+  { $id: 'Replicas' },
+);
+
+export const Decision = Type.Object(
+  {
+    service: Type.String(),
+    at: Type.Number(),
+    current: Type.Integer(),
+    replicas: Type.Integer(),
+    reason: Type.String({ description: 'Stable PascalCase reason code' }),
+    message: Type.String(),
+    mode: Type.String(),
+    inputs: Type.Object({}, open),
+    policy: Type.Object({ name: Type.String(), outcome: Type.Object({}, open) }, open),
+    steps: Type.Array(
+      Type.Object(
+        { stage: Type.String(), from: Type.Number(), to: Type.Number(), reason: Type.String(), note: Type.String() },
+        open,
+      ),
+    ),
+  },
+  { ...open, $id: 'Decision', description: 'One scaling decision with every reason that shaped it' },
+);
+
+export const Alert = Type.Object(
+  { service: Type.String(), name: Type.String(), severity: Type.String(), message: Type.String(), startsAt: Type.Number() },
+  { ...open, $id: 'Alert' },
+);
+
+export const ServiceSummary = Type.Object(
+  {
+    name: Type.String(),
+    provider: Type.String(),
+    min: Type.Integer(),
+    max: Type.Integer(),
+    policy: Type.String(),
+    paused: Type.Boolean(),
+    override: Type.Union([Type.Null(), Type.Object({ replicas: Type.Integer(), until: Type.Union([Type.Number(), Type.Null()]) })]),
+    replicas: Type.Ref('Replicas'),
+    signals: Type.Union([Type.Ref('Signals'), Type.Null()]),
+    lastReason: Type.Union([Type.String(), Type.Null()]),
+    alerts: Type.Array(Type.Ref('Alert')),
+    slo: Type.Union([Type.Object({}, open), Type.Null()]),
+  },
+  { ...open, $id: 'ServiceSummary' },
+);
+
+export const Instance = Type.Object(
+  {
+    id: Type.String(),
+    url: Type.String(),
+    state: Type.String(),
+    startedAt: Type.Number(),
+    readyAt: Type.Optional(Type.Number()),
+    pid: Type.Optional(Type.Integer()),
+    inflight: Type.Optional(Type.Number()),
+    errors: Type.Optional(Type.Number()),
+    cpu: Type.Optional(Type.Number()),
+    memory: Type.Optional(Type.Number()),
+  },
+  { ...open, $id: 'Instance' },
+);
+
+export const ServiceDetail = Type.Intersect(
+  [
+    Type.Ref('ServiceSummary'),
+    Type.Object({
+      instances: Type.Array(Type.Ref('Instance')),
+      lastDecision: Type.Union([Type.Ref('Decision'), Type.Null()]),
+      operations: Type.Object({}, { ...open, description: 'Per-operation signals and SLOs by operationId' }),
+      policySource: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ],
+  { $id: 'ServiceDetail' },
+);
+
+export const Event = Type.Object(
+  { id: Type.Integer(), service: Type.String(), type: Type.String(), at: Type.Number(), data: Type.Object({}, open) },
+  { ...open, $id: 'Event' },
+);
+
+export const EventPage = Type.Object(
+  { events: Type.Array(Type.Ref('Event')), next: Type.Union([Type.Integer(), Type.Null()]) },
+  { $id: 'EventPage' },
+);
+
+export const ScaleRequest = Type.Object(
+  {
+    replicas: Type.Integer({ minimum: 0, maximum: 100000 }),
+    ttl: Type.Optional(Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)?$', description: 'e.g. 10m; absent = until cleared' })),
+  },
+  { additionalProperties: false, $id: 'ScaleRequest' },
+);
+
+export const PolicyReload = Type.Object(
+  { source: Type.String({ minLength: 1, maxLength: 262144, description: 'Lua source of the new policy' }) },
+  { additionalProperties: false, $id: 'PolicyReload' },
+);
+
+export const EvalRequest = Type.Object(
+  {
+    policy: Type.Union([
+      Type.Object({ source: Type.String({ minLength: 1, maxLength: 262144 }) }, { additionalProperties: false }),
+      Type.Object(
+        { builtin: Type.String({ minLength: 1 }), params: Type.Optional(Type.Object({}, open)) },
+        { additionalProperties: false },
+      ),
+    ]),
+    input: Type.Object({}, { ...open, description: 'Observation fields plus min, max, params, state' }),
+  },
+  { additionalProperties: false, $id: 'EvalRequest' },
+);
+
+export const EvalResult = Type.Object(
+  {
+    replicas: Type.Integer(),
+    reason: Type.String(),
+    message: Type.String(),
+    logs: Type.Array(Type.String()),
+    alerts: Type.Array(Type.Object({}, open)),
+    decision: Type.Ref('Decision'),
+  },
+  { $id: 'EvalResult' },
+);
+
+export const MetricSeries = Type.Object(
+  {
+    service: Type.String(),
+    metric: Type.String(),
+    step: Type.Number({ description: 'Seconds between points' }),
+    points: Type.Array(Type.Tuple([Type.Number(), Type.Number()]), { description: '[epoch seconds, value]' }),
+  },
+  { $id: 'MetricSeries' },
+);
+
+export const Ok = Type.Object({ ok: Type.Boolean() }, { ...open, $id: 'Ok' });
+
+/** Every named schema, registered once with fastify so `$ref`s resolve and OpenAPI lists them. */
+export const SHARED_SCHEMAS = [
+  ErrorBody,
+  Latency,
+  Signals,
+  Replicas,
+  Decision,
+  Alert,
+  ServiceSummary,
+  Instance,
+  ServiceDetail,
+  Event,
+  EventPage,
+  ScaleRequest,
+  PolicyReload,
+  EvalRequest,
+  EvalResult,
+  MetricSeries,
+  Ok,
+];
+
+export type ScaleRequestBody = Static<typeof ScaleRequest>;
+export type EvalRequestBody = Static<typeof EvalRequest>;
