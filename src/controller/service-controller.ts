@@ -1,0 +1,460 @@
+/**
+ * The control loop of one service: collect → decide → actuate → record, every `intervalMs`.
+ * Only this shell does I/O; `decide` stays pure. Nothing here may throw out of a tick: a failing
+ * signal source, metric source or provider becomes a Decision with a reason, an event and a backoff,
+ * and the gateway keeps serving whatever happens here.
+ */
+import type { Clock } from '../core/clock.js';
+import {
+  completeObservation,
+  emptyHistory,
+  type HistoryReader,
+  type LoadSignals,
+  type Observation,
+  type OperationSignals,
+  type PolicyContext,
+  type PolicyOutcome,
+  type Slo,
+} from '../policy/policy.js';
+import { decide } from './decide.js';
+import { initialDecisionState, type Decision, type DecisionState, type ScalingSpec } from './decision.js';
+import type { Instance, Provider } from './provider.js';
+import { AlertEngine, ruleConditions, type AlertNotice, type AlertRule, type Condition } from './alert-engine.js';
+
+/** The gateway's signals as the controller reads them (the controller owns this interface). */
+export interface SignalSource {
+  snapshot(service: string, now: number): Partial<LoadSignals> & { operations?: Record<string, Partial<OperationSignals>> };
+}
+
+/** A custom metric (an HTTP JSON endpoint, a PromQL query). */
+export interface MetricSource {
+  readonly name: string;
+  read(now: number): Promise<number>;
+}
+
+/** One thing worth recording. `at` is wall-clock ms. */
+export interface ControllerEvent {
+  service: string;
+  type: 'decision' | 'scale' | 'instance' | 'alert' | 'error' | 'override' | 'policy';
+  at: number;
+  data: Record<string, unknown>;
+}
+
+/** What the loop needs; collaborators come in here (house style: options object, no DI container). */
+export interface ServiceControllerOptions {
+  spec: ScalingSpec;
+  provider: Provider;
+  signals: SignalSource;
+  clock: Clock;
+  metricSources?: MetricSource[];
+  history?: HistoryReader;
+  /** The SLO from config or OpenAPI, passed to policies as ctx.slo. */
+  slo?: Slo;
+  /** Configured startup time; measured from ready events when absent. */
+  startupMs?: number;
+  /** Restored decision state (from the store). */
+  state?: DecisionState;
+  /**
+   * Evaluates the policy off the main thread (the sandbox worker with its wall-clock backstop).
+   * Without it, `spec.policy.evaluate` runs in this thread.
+   */
+  evaluatePolicy?: (ctx: PolicyContext) => Promise<PolicyOutcome>;
+  alertRules?: AlertRule[];
+  alerts?: AlertEngine;
+  onEvent?: (event: ControllerEvent) => void;
+  onAlerts?: (notices: AlertNotice[]) => void;
+  onDecision?: (decision: Decision, observation: Observation) => void;
+  onState?: (state: DecisionState) => void;
+}
+
+/** Everything the admin API shows about a service's loop. */
+export interface ControllerStatus {
+  service: string;
+  desired: number;
+  replicas: { starting: number; ready: number; draining: number };
+  instances: Instance[];
+  lastDecision: Decision | null;
+  lastObservation: Observation | null;
+  override: DecisionState['override'];
+  paused: boolean;
+  errors: { actuation: string | null; metricSources: Record<string, string> };
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+/** Runs one service's control loop. */
+export class ServiceController {
+  readonly service: string;
+  #opts: ServiceControllerOptions;
+  #spec: ScalingSpec;
+  #state: DecisionState;
+  #timer: NodeJS.Timeout | null = null;
+  #ticking: Promise<Decision> | null = null;
+  #desired: number;
+  #lastDecision: Decision | null = null;
+  #lastObservation: Observation | null = null;
+  #actuationError: string | null = null;
+  #actuateNotBefore = 0;
+  #backoffMs = 1000;
+  #sourceErrors: Record<string, string> = {};
+  #sourceValues: Record<string, number> = {};
+  #startupEwmaMs: number | null = null;
+  #stopping = new Set<string>();
+  #directionChanges: number[] = [];
+  #lastDirection = 0;
+  #crashLoop: { active: boolean; message: string } = { active: false, message: '' };
+  #alerts: AlertEngine;
+  #unsubscribe: Array<() => void> = [];
+
+  constructor(options: ServiceControllerOptions) {
+    this.#opts = options;
+    this.#spec = options.spec;
+    this.service = options.spec.service;
+    this.#state = options.state ?? initialDecisionState();
+    this.#desired = options.provider.list().filter((i) => i.state !== 'draining').length;
+    this.#alerts = options.alerts ?? new AlertEngine({ repeatIntervalMs: 4 * 3_600_000 });
+    const p = options.provider;
+    this.#unsubscribe.push(
+      p.on('ready', (inst) => {
+        if (inst.readyAt !== undefined) {
+          const ms = Math.max(0, inst.readyAt - inst.startedAt);
+          // EWMA, α = 0.3: recent starts matter most, one slow start does not dominate.
+          this.#startupEwmaMs = this.#startupEwmaMs === null ? ms : 0.7 * this.#startupEwmaMs + 0.3 * ms;
+        }
+        this.#event('instance', { id: inst.id, state: 'ready', url: inst.url, adopted: inst.adopted ?? false });
+      }),
+      p.on('failed', (inst, reason) => this.#event('instance', { id: inst.id, state: 'failed', reason })),
+      p.on('exited', (inst, exit) => this.#event('instance', { id: inst.id, state: 'stopped', ...exit })),
+      p.on('crashloop', (info) => {
+        this.#crashLoop = { active: true, message: `${info.crashes} crashes in a row; next start in ${info.backoffMs} ms` };
+        this.#event('alert', { name: 'CrashLoop', message: this.#crashLoop.message });
+      }),
+    );
+  }
+
+  /** The spec in force (the policy may be hot-reloaded). */
+  get spec(): ScalingSpec {
+    return this.#spec;
+  }
+
+  /** Replaces the spec (policy hot reload, config reload); the decision state carries over. */
+  setSpec(spec: ScalingSpec): void {
+    const old = this.#spec;
+    this.#spec = spec;
+    if (old.policy !== spec.policy) old.policy.close?.();
+    this.#event('policy', { policy: spec.policy.name });
+  }
+
+  /** Starts ticking every `spec.intervalMs`; the first tick runs at once. */
+  start(): void {
+    if (this.#timer) return;
+    const loop = () => {
+      this.#timer = setTimeout(loop, this.#spec.intervalMs);
+      this.#timer.unref?.();
+      if (!this.#ticking) void this.tick();
+    };
+    loop();
+  }
+
+  /** Stops ticking (instances keep running); waits for a tick in progress. */
+  async stop(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    for (const u of this.#unsubscribe.splice(0)) u();
+    await this.#ticking;
+  }
+
+  /** Sets a fixed count, optionally for `ttlMs`. */
+  setOverride(replicas: number, ttlMs?: number): void {
+    const now = this.#opts.clock.now();
+    this.#state = { ...this.#state, override: { replicas, until: ttlMs ? now + ttlMs : null } };
+    this.#event('override', { replicas, ttlMs: ttlMs ?? null });
+    this.#opts.onState?.(this.#state);
+  }
+
+  /** Clears a manual override. */
+  clearOverride(): void {
+    this.#state = { ...this.#state, override: null };
+    this.#event('override', { replicas: null });
+    this.#opts.onState?.(this.#state);
+  }
+
+  /** Pauses or resumes scaling (the loop still collects and records). */
+  setPaused(paused: boolean): void {
+    this.#state = { ...this.#state, paused };
+    this.#event('override', { paused });
+    this.#opts.onState?.(this.#state);
+  }
+
+  /** A snapshot for the admin API and the dashboard. */
+  status(): ControllerStatus {
+    const instances = this.#opts.provider.list();
+    const count = (s: string) => instances.filter((i) => i.state === s).length;
+    return {
+      service: this.service,
+      desired: this.#desired,
+      replicas: { starting: count('starting'), ready: count('ready'), draining: count('draining') },
+      instances,
+      lastDecision: this.#lastDecision,
+      lastObservation: this.#lastObservation,
+      override: this.#state.override,
+      paused: this.#state.paused,
+      errors: { actuation: this.#actuationError, metricSources: { ...this.#sourceErrors } },
+    };
+  }
+
+  /** Alerts firing for this service. */
+  firingAlerts() {
+    return this.#alerts.firing(this.service);
+  }
+
+  /** Runs one collect → decide → actuate → record cycle. Never rejects. */
+  tick(): Promise<Decision> {
+    const run = this.#tick().finally(() => {
+      this.#ticking = null;
+    });
+    this.#ticking = run;
+    return run;
+  }
+
+  async #tick(): Promise<Decision> {
+    const now = this.#opts.clock.now();
+    const observation = await this.#collect(now);
+    const history = this.#opts.history ?? emptyHistory;
+    let spec = this.#spec;
+    if (this.#opts.evaluatePolicy && !this.#state.paused && !this.#state.override && observation.fresh !== false) {
+      // Run the policy off-thread first, then let the pure core replay its outcome.
+      const outcome = await this.#opts.evaluatePolicy({
+        service: spec.service,
+        now,
+        min: spec.min,
+        max: spec.max,
+        observation,
+        params: spec.params,
+        state: structuredClone(this.#state.policyState),
+        history,
+      });
+      spec = { ...spec, policy: { name: spec.policy.name, source: spec.policy.source, evaluate: () => outcome } };
+    }
+    let decision: Decision;
+    try {
+      const result = decide(spec, observation, history, this.#state, now);
+      decision = result.decision;
+      this.#state = result.state;
+      this.#opts.onState?.(this.#state);
+    } catch (err) {
+      // decide() is pure and should not throw; if it does, hold the count and say so.
+      decision = {
+        service: this.service,
+        at: now,
+        current: observation.replicas,
+        replicas: observation.replicas,
+        reason: 'PolicyError',
+        message: `internal error in decide(): ${(err as Error).message}`,
+        mode: 'stable',
+        inputs: observation,
+        policy: { name: spec.policy.name, outcome: { ok: false, code: 'LS_ERR_POLICY_RUNTIME', error: String(err), logs: [], alerts: [] } },
+        steps: [],
+      };
+    }
+    this.#lastObservation = observation;
+    this.#record(decision, observation);
+    await this.#actuate(decision.replicas, now);
+    this.#checkAlerts(decision, observation, now);
+    this.#lastDecision = decision;
+    this.#opts.onDecision?.(decision, observation);
+    return decision;
+  }
+
+  async #collect(now: number): Promise<Observation> {
+    const instances = this.#opts.provider.list();
+    const ready = instances.filter((i) => i.state === 'ready');
+    const starting = instances.filter((i) => i.state === 'starting').length;
+    const draining = instances.filter((i) => i.state === 'draining').length;
+    let fresh = true;
+    let signals: ReturnType<SignalSource['snapshot']> = {};
+    try {
+      signals = this.#opts.signals.snapshot(this.service, now);
+    } catch (err) {
+      fresh = false;
+      this.#sourceErrors.gateway = (err as Error).message;
+    }
+    let cpu = 0;
+    let memory = 0;
+    const usage = this.#opts.provider.usage?.(now);
+    if (usage && ready.length > 0) {
+      let n = 0;
+      for (const inst of ready) {
+        const u = usage.get(inst.id);
+        if (!u) continue;
+        cpu += u.cpu;
+        memory += u.memory;
+        n++;
+      }
+      if (n > 0) [cpu, memory] = [cpu / n, memory / n];
+    }
+    await this.#readSources(now);
+    const startupMs = this.#opts.startupMs ?? this.#startupEwmaMs;
+    return completeObservation({
+      ...signals,
+      operations: signals.operations as Record<string, OperationSignals> | undefined,
+      cpu: signals.cpu ?? cpu,
+      memory: signals.memory ?? memory,
+      replicas: ready.length + starting,
+      ready: ready.length,
+      starting,
+      draining,
+      slo: this.#opts.slo,
+      metrics: { ...this.#sourceValues },
+      startup_s: startupMs === null ? undefined : startupMs / 1000,
+      fresh,
+    });
+  }
+
+  async #readSources(now: number): Promise<void> {
+    const sources = this.#opts.metricSources ?? [];
+    await Promise.all(
+      sources.map(async (s) => {
+        try {
+          const v = await s.read(now);
+          if (!Number.isFinite(v)) throw new Error(`not a number: ${v}`);
+          this.#sourceValues[s.name] = v;
+          delete this.#sourceErrors[s.name];
+        } catch (err) {
+          // A failing source never crashes the loop: its value goes missing and an alert follows.
+          delete this.#sourceValues[s.name];
+          this.#sourceErrors[s.name] = (err as Error).message;
+        }
+      }),
+    );
+  }
+
+  /** Converges the provider on `desired`: launch, or drain-and-stop the best victims. */
+  async #actuate(desired: number, now: number): Promise<void> {
+    this.#desired = desired;
+    const p = this.#opts.provider;
+    if (p.advisory || now < this.#actuateNotBefore) return;
+    const live = p.list().filter((i) => i.state === 'starting' || i.state === 'ready');
+    const active = live.filter((i) => !this.#stopping.has(i.id));
+    // A provider that replaces crashed instances itself (after a back-off) has those coming already.
+    const pending = (p as { pendingReplacements?: () => number }).pendingReplacements?.() ?? 0;
+    try {
+      if (desired > active.length + pending) {
+        const n = desired - active.length - pending;
+        const launched = await Promise.all(Array.from({ length: n }, () => p.launch()));
+        this.#event('scale', { direction: 'up', from: active.length, to: desired, instances: launched.map((i) => i.id) });
+      } else if (desired < active.length) {
+        // Remove instances that are not serving yet first, then the newest (Kubernetes' ReplicaSet order).
+        const victims = [...active]
+          .sort((a, b) => rank(a) - rank(b) || b.startedAt - a.startedAt)
+          .slice(0, active.length - desired);
+        this.#event('scale', { direction: 'down', from: active.length, to: desired, instances: victims.map((i) => i.id) });
+        for (const v of victims) {
+          this.#stopping.add(v.id);
+          p.stop(v.id)
+            .catch((err) => this.#event('error', { stage: 'stop', id: v.id, message: (err as Error).message }))
+            .finally(() => this.#stopping.delete(v.id));
+        }
+      }
+      this.#actuationError = null;
+      this.#backoffMs = 1000;
+    } catch (err) {
+      this.#actuationError = (err as Error).message;
+      this.#actuateNotBefore = now + this.#backoffMs;
+      this.#event('error', { stage: 'actuate', message: this.#actuationError, retryInMs: this.#backoffMs });
+      this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
+    }
+  }
+
+  #record(d: Decision, _o: Observation): void {
+    const prev = this.#lastDecision;
+    // Every change, and every change of reason, is an event; a steady state is not re-recorded each tick.
+    if (!prev || d.replicas !== d.current || prev.reason !== d.reason || prev.replicas !== d.replicas) {
+      this.#event('decision', d as unknown as Record<string, unknown>);
+    }
+    const dir = Math.sign(d.replicas - d.current);
+    if (dir !== 0) {
+      if (this.#lastDirection !== 0 && dir !== this.#lastDirection) this.#directionChanges.push(d.at);
+      this.#lastDirection = dir;
+    }
+  }
+
+  #checkAlerts(d: Decision, o: Observation, now: number): void {
+    const spec = this.#spec;
+    this.#directionChanges = this.#directionChanges.filter((t) => now - t <= 600_000);
+    const values: Record<string, number> = {
+      cpu: o.cpu,
+      memory: o.memory,
+      rps: o.rps,
+      inflight: o.inflight,
+      queue: o.queue,
+      shed_rps: o.shed_rps,
+      error_rate: o.error_rate,
+      'latency.p50': o.latency.p50,
+      'latency.p95': o.latency.p95,
+      'latency.p99': o.latency.p99,
+      replicas: o.replicas,
+      ready: o.ready,
+      ...o.metrics,
+    };
+    const builtIn: Condition[] = [
+      {
+        name: 'AtMaxReplicasShedding',
+        active: d.replicas >= spec.max && o.shed_rps > 0,
+        severity: 'critical',
+        forMs: 10_000,
+        message: `at max replicas (${spec.max}) and shedding ${o.shed_rps.toFixed(1)} req/s`,
+      },
+      {
+        name: 'Flapping',
+        active: this.#directionChanges.length >= 4,
+        severity: 'warning',
+        message: `${this.#directionChanges.length} direction changes in 10 minutes`,
+      },
+      {
+        name: 'PolicyError',
+        active: d.reason === 'PolicyError',
+        severity: 'warning',
+        message: d.policy.outcome.ok ? 'policy ok' : d.policy.outcome.error,
+      },
+      { name: 'CrashLoop', active: this.#crashLoop.active, severity: 'critical', message: this.#crashLoop.message },
+      {
+        name: 'MetricSourceDown',
+        active: Object.keys(this.#sourceErrors).length > 0,
+        severity: 'warning',
+        message: Object.entries(this.#sourceErrors)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; '),
+      },
+    ];
+    // The crash-loop alert resolves once an instance has become ready again.
+    if (this.#crashLoop.active && o.ready > 0) this.#crashLoop = { active: false, message: '' };
+    const policyAlerts: Condition[] = (d.policy.outcome.alerts ?? []).map((a, i) => ({
+      name: `Policy${i === 0 ? '' : i}`,
+      active: true,
+      severity: a.severity,
+      message: a.message,
+    }));
+    const notices = this.#alerts.update(
+      this.service,
+      [...builtIn, ...ruleConditions(this.#opts.alertRules ?? [], values), ...policyAlerts],
+      now,
+    );
+    if (notices.length > 0) {
+      for (const n of notices) this.#event('alert', { status: n.status, repeat: n.repeat, ...n.alert });
+      this.#opts.onAlerts?.(notices);
+    }
+  }
+
+  #event(type: ControllerEvent['type'], data: Record<string, unknown>): void {
+    try {
+      this.#opts.onEvent?.({ service: this.service, type, at: this.#opts.clock.wallNow(), data });
+    } catch {
+      // A failing recorder must not break the loop; the store surfaces its own write errors.
+    }
+  }
+}
+
+function rank(i: Instance): number {
+  return i.state === 'starting' ? 0 : 1;
+}
