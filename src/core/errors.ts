@@ -41,6 +41,7 @@ export const ERRORS = {
   LS_ERR_GATEWAY_BODY_TOO_LARGE: { message: 'request body exceeds {limit} bytes', status: 413 },
   LS_ERR_GATEWAY_BAD_REQUEST: { message: 'bad request: {reason}', status: 400 },
   LS_ERR_GATEWAY_REQUEST_TIMEOUT: { message: 'request not received within {ms} ms', status: 408 },
+  LS_ERR_GATEWAY_HEADERS_TOO_LARGE: { message: 'request header fields too large', status: 431 },
   // admin API
   LS_ERR_ADMIN_NO_TOKEN: {
     message: 'admin.listen {listen} is not a loopback address: set admin.token (e.g. token: "${LUASCALE_TOKEN}") or listen on 127.0.0.1',
