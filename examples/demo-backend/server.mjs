@@ -22,6 +22,7 @@
 //   GET /log?bytes=N              write N bytes to stdout (log rotation tests)
 //   GET /exit?code=N              exit with code N after answering (crash tests)
 //   GET /pid                      JSON {pid, ppid, child}
+//   GET /sick                     make /healthz answer 503 from now on (health-check tests)
 import { createServer } from 'node:http';
 import { spawn } from 'node:child_process';
 
@@ -38,6 +39,7 @@ const burnDefault = num(env.BURN_MS, 10);
 const readyDelay = num(env.READY_DELAY_MS, 0);
 const drainMs = num(env.DRAIN_MS, 10_000);
 let inFlight = 0;
+let sick = env.UNHEALTHY === '1';
 let closing = false;
 let child;
 
@@ -65,7 +67,7 @@ const server = createServer((req, res) => {
   const q = (name, d) => num(url.searchParams.get(name) ?? undefined, d);
   switch (url.pathname) {
     case '/healthz': {
-      const healthy = env.UNHEALTHY !== '1' && !closing && Date.now() - startedAt >= readyDelay;
+      const healthy = !sick && !closing && Date.now() - startedAt >= readyDelay;
       return send(res, healthy ? 200 : 503, healthy ? 'ok\n' : 'not ready\n', 'text/plain');
     }
     case '/':
@@ -112,6 +114,9 @@ const server = createServer((req, res) => {
       res.on('finish', () => process.exit(code));
       return;
     }
+    case '/sick':
+      sick = true;
+      return send(res, 200, { sick: true });
     case '/pid':
       return send(res, 200, { pid: process.pid, ppid: process.ppid, child: child?.pid ?? null });
     default:

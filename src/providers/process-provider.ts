@@ -216,7 +216,8 @@ export class ProcessProvider implements Provider {
 
   /** Marks the instance draining and runs the gateway's drain hook once (later calls share it). */
   drain(id: string): Promise<void> {
-    const slot = this.#slot(id);
+    const slot = this.#slots.get(id);
+    if (!slot) return Promise.reject(this.#unknown(id));
     if (!slot.drainPromise) {
       if (slot.instance.state === 'ready' || slot.instance.state === 'starting') slot.instance.state = 'draining';
       this.#persist(slot);
@@ -227,7 +228,8 @@ export class ProcessProvider implements Provider {
 
   /** Drains (if it was ready), then SIGTERM to the group, then SIGKILL after the grace period. */
   stop(id: string): Promise<void> {
-    const slot = this.#slot(id);
+    const slot = this.#slots.get(id);
+    if (!slot) return Promise.reject(this.#unknown(id));
     slot.stopPromise ??= this.#stop(slot);
     return slot.stopPromise;
   }
@@ -382,10 +384,8 @@ export class ProcessProvider implements Provider {
 
   // ---- internals ----
 
-  #slot(id: string): Slot {
-    const slot = this.#slots.get(id);
-    if (!slot) throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: `no live instance ${id}` });
-    return slot;
+  #unknown(id: string): LuascaleError {
+    return new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: `no live instance ${id}` });
   }
 
   #newSlot(instance: Instance, command: string[]): Slot {
