@@ -160,7 +160,7 @@ export function decide(
       steps.push({ stage: 'panic', from: value, to: current, reason: 'PanicHold', note: `panic until t=${panicUntil} (no scale-down), kept ${current}` });
       value = current;
     } else if (value > current) {
-      steps.push({ stage: 'panic', from: value, to: value, reason: 'PanicScaleUp', note: `panic until t=${panicUntil} (${recommendation} ≥ ${b.panic.threshold} × ${Math.max(1, observation.ready)} ready): up window skipped` });
+      steps.push({ stage: 'panic', from: value, to: value, reason: 'PanicScaleUp', note: `panic until t=${panicUntil} (${recommendation} ≥ ${b.panic.threshold} × ${Math.max(1, observation.ready)} ready)` });
     }
   }
 
