@@ -27,6 +27,10 @@ export interface ForwardedRequestHeaders {
   host: string | undefined;
   /** Incoming X-Request-Id, if any. */
   requestId: string | undefined;
+  /** Content-Length value, if any (node's parser already rejected duplicates and CL+TE). */
+  contentLength: string | undefined;
+  /** Whether Transfer-Encoding was present (a chunked body follows). */
+  chunked: boolean;
 }
 
 // uri-host [":" port] (RFC 9110 §7.2 / RFC 3986 §3.2.2): reg-name / IPv4 / IP-literal.
@@ -59,14 +63,23 @@ export function forwardRequestHeaders(
   let xfp: string | undefined;
   let fwd: string | undefined;
   let connection: string | undefined;
+  let contentLength: string | undefined;
+  let chunked = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
     const len = name.length;
     // Only names of these lengths can need handling; everything else is copied untouched.
-    if (len === 2 || len === 3 || len === 4 || len === 6 || len === 7 || len === 9 || len === 10 || len === 12 || len === 15 || len === 16 || len === 17) {
+    if (len <= 4 || len === 6 || len === 7 || len === 9 || len === 10 || len === 12 || (len >= 14 && len <= 17)) {
       const lower = name.toLowerCase();
       switch (lower) {
+        case 'content-length':
+          contentLength = value;
+          out.push(name, value);
+          continue;
+        case 'transfer-encoding':
+          chunked = true;
+          continue;
         case 'host':
           hostCount++;
           host = value;
@@ -79,7 +92,6 @@ export function forwardRequestHeaders(
         case 'proxy-connection':
         case 'te':
         case 'trailer':
-        case 'transfer-encoding':
         case 'upgrade':
         case 'expect':
           continue;
@@ -119,7 +131,7 @@ export function forwardRequestHeaders(
   out.push('x-forwarded-host', trust && xfh !== undefined ? xfh : hostValue);
   const element = forwardedElement(clientIp, hostValue);
   out.push('forwarded', trust && fwd !== undefined ? `${fwd}, ${element}` : element);
-  return { headers: out, host: ok ? host : undefined, requestId };
+  return { headers: out, host: ok ? host : undefined, requestId, contentLength, chunked };
 }
 
 /** One RFC 7239 forwarded-element: `for=...;host=...;proto=http`, quoting where §4/§6 require. */

@@ -1,0 +1,781 @@
+/**
+ * The gateway: a node:http server in front, undici pools behind, and a per-request pipeline
+ *   route → admission (rate limit, concurrency, queue) → balance → dispatch → stream back
+ * with signals, passive health and the access log fed on the way out. Bodies stream both ways
+ * with backpressure and are never buffered. One `Exchange` object per request carries all state
+ * and is itself the undici dispatch handler, so the hot path allocates little beyond it.
+ */
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Dispatcher } from 'undici';
+import { systemClock, type Clock } from '../core/clock.js';
+import { ERRORS, formatMessage, type ErrorCode } from '../core/errors.js';
+import { createBalancer, type BalancerOptions } from './balancer.js';
+import { forwardRequestHeaders, forwardResponseHeaders, type ForwardOptions } from './forward-headers.js';
+import { createRetryBudget, type RetryBudget } from './retry-budget.js';
+import { createRouter, type Route, type RouteOptions, type Router } from './router.js';
+import type { AccessLogLike, AdmissionLike, AdmitResult, Permit, SignalsLike } from './seams.js';
+import {
+  createUpstreamPool,
+  type HealthEvent,
+  type HealthOptions,
+  type InstanceSpec,
+  type UpstreamInstance,
+  type UpstreamOptions,
+  type UpstreamPool,
+} from './upstream-pool.js';
+import { proxyUpgrade } from './upgrade-proxy.js';
+import { createRequestIds } from './request-ids.js';
+import { openAdmission as defaultAdmission } from './open-admission.js';
+
+/** The parts of a service's `traffic` section the proxy itself reads (admission reads the rest). */
+export interface ProxyTraffic {
+  rate_limit?: { key?: string; [k: string]: unknown };
+  /** ms. */
+  timeouts?: { connect?: number; response?: number; idle?: number };
+  retries?: { budget_percent?: number };
+  max_body?: number;
+  [k: string]: unknown;
+}
+
+/** A route with the per-route overrides the proxy honours (timeouts, retries, max_body). */
+export interface GatewayRoute extends RouteOptions {
+  traffic?: Pick<ProxyTraffic, 'timeouts' | 'retries' | 'max_body'>;
+}
+
+/** One service behind the gateway. */
+export interface ServiceOptions {
+  routes: GatewayRoute[];
+  /** Passed whole to the admission factory; timeouts/retries/max_body are read here too. */
+  traffic?: ProxyTraffic;
+  balancer?: BalancerOptions;
+  health?: HealthOptions;
+  upstream?: UpstreamOptions;
+  /** Initial instances (more come through setInstances). */
+  instances?: InstanceSpec[];
+}
+
+/** Gateway options; every time is in ms, every size in bytes. */
+export interface GatewayOptions {
+  services: Record<string, ServiceOptions>;
+  /** 431 beyond this header size (node's maxHeaderSize; default 16 384). */
+  max_header_bytes?: number;
+  /** 408 when a whole request is not received in time (default 30 000). */
+  request_timeout?: number;
+  /** 408 when headers are not received in time (default min(request_timeout, 20 000)). */
+  headers_timeout?: number;
+  /** Client keep-alive idle time (default 5000). */
+  keep_alive_timeout?: number;
+  /** Append to incoming Forwarded / X-Forwarded-* instead of replacing them (default false). */
+  trust_forwarded?: boolean;
+  /** Via pseudonym (default `luascale`). */
+  via?: string;
+  clock?: Clock;
+  /** Admission per service; default: admission/admission.ts. */
+  admission?: (traffic: ProxyTraffic, clock: Clock, service: string) => AdmissionLike;
+  /** Signals sink; default: signals/signals.ts. */
+  signals?: SignalsLike;
+  /** Access log; default: none. */
+  accessLog?: AccessLogLike;
+}
+
+/** A running (or ready to run) gateway. */
+export interface Gateway {
+  readonly server: http.Server;
+  /** Health transitions: 'health' (HealthEvent). */
+  readonly events: EventEmitter;
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  setInstances(service: string, instances: readonly InstanceSpec[]): void;
+  addInstance(service: string, instance: InstanceSpec): void;
+  removeInstance(service: string, id: string): boolean;
+  /** Stops new requests to the instance and waits for in-flight ones up to timeoutMs (default 30 000). */
+  drain(service: string, id: string, options?: { timeoutMs?: number }): Promise<{ drained: boolean; inflight: number }>;
+  /** Live view of a service's instances. */
+  instances(service: string): InstanceView[];
+  /** Admission queue / in-flight / limit for a service. */
+  admissionStats(service: string): { queue: number; inflight: number; limit: number };
+  /** Stops accepting, lets in-flight requests finish up to graceMs (default 30 000), then closes. */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+/** One instance as reported by {@link Gateway.instances}. */
+export interface InstanceView {
+  id: string;
+  url: string;
+  state: 'ready' | 'draining' | 'removed';
+  health: string;
+  inflight: number;
+  ewmaMs: number;
+  weight: number;
+}
+
+interface ServiceRuntime {
+  name: string;
+  pool: UpstreamPool;
+  admission: AdmissionLike;
+  retryBudget: RetryBudget;
+  /** 0 ip, 1 route, 2 global, 3 header, 4 api_key. */
+  rateKeyKind: number;
+  rateKeyHeader: string;
+  /** 0 none, 1 ip, 2 header, 3 cookie. */
+  hashKind: number;
+  hashName: string;
+}
+
+interface RouteData {
+  svc: ServiceRuntime;
+  label: string;
+  maxBody: number;
+  connectTimeout: number;
+  responseTimeout: number;
+  idleTimeout: number;
+  retries: boolean;
+}
+
+interface GatewayState {
+  clock: Clock;
+  router: Router<RouteData>;
+  services: Map<string, ServiceRuntime>;
+  forward: ForwardOptions;
+  signals: SignalsLike | undefined;
+  accessLog: AccessLogLike | undefined;
+  ids: () => string;
+  active: number;
+  closing: boolean;
+  idle: (() => void) | undefined;
+}
+
+const DEFAULT_CONNECT = 5000;
+const DEFAULT_RESPONSE = 60_000;
+const DEFAULT_IDLE = 300_000;
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+// Errors where the request never reached the upstream application (safe to retry idempotently).
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+const TIMEOUT_ERRORS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Signals the retry path inside an aborted attempt. */
+class RetrySignal extends Error {}
+/** Raised by the body limiter when a chunked body grows past max_body. */
+class BodyTooLarge extends Error {}
+
+/** Builds a gateway from options; call `listen()` to serve. */
+export function createGateway(options: GatewayOptions): Gateway {
+  const clock = options.clock ?? systemClock;
+  const events = new EventEmitter();
+  const services = new Map<string, ServiceRuntime>();
+  const entries: { service: string; route: RouteOptions; data: RouteData }[] = [];
+  const makeAdmission = options.admission ?? defaultAdmission;
+  for (const [name, svc] of Object.entries(options.services)) {
+    const traffic = svc.traffic ?? {};
+    const admission = makeAdmission(traffic, clock, name);
+    const balancer = createBalancer(svc.balancer ?? {});
+    const pool = createUpstreamPool({
+      service: name,
+      balancer,
+      clock,
+      health: svc.health,
+      upstream: svc.upstream,
+      decayMs: svc.balancer?.decay_ms,
+      onReadyChange: (n) => admission.setReadyInstances(n),
+    });
+    pool.events.on('health', (e: HealthEvent) => events.emit('health', e));
+    const rk = parseRateKey(traffic.rate_limit?.key);
+    const hk = parseHashKey(svc.balancer);
+    const runtime: ServiceRuntime = {
+      name,
+      pool,
+      admission,
+      retryBudget: createRetryBudget({ percent: traffic.retries?.budget_percent ?? 20 }),
+      rateKeyKind: rk.kind,
+      rateKeyHeader: rk.name,
+      hashKind: hk.kind,
+      hashName: hk.name,
+    };
+    services.set(name, runtime);
+    admission.setReadyInstances(0);
+    for (const r of svc.routes) {
+      const t = r.traffic ?? {};
+      entries.push({
+        service: name,
+        route: r,
+        data: {
+          svc: runtime,
+          label: '',
+          maxBody: r.max_body ?? t.max_body ?? traffic.max_body ?? Infinity,
+          connectTimeout: r.timeouts?.connect ?? t.timeouts?.connect ?? traffic.timeouts?.connect ?? DEFAULT_CONNECT,
+          responseTimeout: r.timeouts?.response ?? t.timeouts?.response ?? traffic.timeouts?.response ?? DEFAULT_RESPONSE,
+          idleTimeout: r.timeouts?.idle ?? t.timeouts?.idle ?? traffic.timeouts?.idle ?? DEFAULT_IDLE,
+          retries: (t.retries?.budget_percent ?? traffic.retries?.budget_percent ?? 20) > 0,
+        },
+      });
+    }
+    if (svc.instances) pool.setInstances(svc.instances);
+  }
+  const router = createRouter(entries);
+  for (const r of router.routes) (r.data as { label: string }).label = r.template;
+
+  const state: GatewayState = {
+    clock,
+    router,
+    services,
+    forward: { trust: options.trust_forwarded ?? false, via: options.via ?? 'luascale' },
+    signals: options.signals,
+    accessLog: options.accessLog,
+    ids: createRequestIds(),
+    active: 0,
+    closing: false,
+    idle: undefined,
+  };
+
+  const requestTimeout = options.request_timeout ?? 30_000;
+  const server = http.createServer({
+    maxHeaderSize: options.max_header_bytes ?? 16_384,
+    requestTimeout,
+    headersTimeout: options.headers_timeout ?? Math.min(requestTimeout, 20_000),
+    keepAliveTimeout: options.keep_alive_timeout ?? 5000,
+    // node checks request/headers timeouts on this period; a fraction of the timeout keeps 408s prompt.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeout / 4))),
+    requireHostHeader: true,
+    noDelay: true,
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => onRequest(state, req, res));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket, requestTimeout));
+  const upgrades = new Set<Socket>();
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
+    onUpgrade(state, req, socket, head, upgrades),
+  );
+
+  function svcOf(name: string): ServiceRuntime {
+    const s = services.get(name);
+    if (!s) throw new RangeError(`unknown service "${name}" (known: ${[...services.keys()].join(', ')})`);
+    return s;
+  }
+
+  let closed: Promise<void> | undefined;
+  async function close(opts: { graceMs?: number } = {}): Promise<void> {
+    if (closed) return closed;
+    closed = (async () => {
+      state.closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = opts.graceMs ?? 30_000;
+      if (state.active > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, grace);
+          state.idle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      server.closeAllConnections();
+      for (const s of upgrades) s.destroy();
+      await stopped;
+      await Promise.all([...services.values()].map((s) => s.pool.close()));
+    })();
+    return closed;
+  }
+
+  return {
+    server,
+    events,
+    listen(port = 0, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    setInstances: (service, list) => svcOf(service).pool.setInstances(list),
+    addInstance: (service, inst) => svcOf(service).pool.addInstance(inst),
+    removeInstance: (service, id) => svcOf(service).pool.removeInstance(id),
+    drain: (service, id, o = {}) => svcOf(service).pool.drain(id, o.timeoutMs ?? 30_000),
+    instances: (service) =>
+      svcOf(service)
+        .pool.all()
+        .map((i) => ({
+          id: i.id,
+          url: i.url,
+          state: i.state,
+          health: i.health.status,
+          inflight: i.inflight,
+          ewmaMs: i.ewmaMs,
+          weight: i.weight,
+        })),
+    admissionStats: (service) => svcOf(service).admission.stats(),
+    close,
+  };
+}
+
+function parseRateKey(key: string | undefined): { kind: number; name: string } {
+  if (key === undefined || key === 'ip') return { kind: 0, name: '' };
+  if (key === 'route') return { kind: 1, name: '' };
+  if (key === 'global') return { kind: 2, name: '' };
+  if (key === 'api_key') return { kind: 4, name: '' };
+  if (key.startsWith('header:')) return { kind: 3, name: key.slice(7).toLowerCase() };
+  throw new RangeError(`rate_limit.key: expected ip, route, global, api_key or header:<name>, got "${key}"`);
+}
+
+function parseHashKey(b: BalancerOptions | undefined): { kind: number; name: string } {
+  if (b?.algorithm !== 'consistent-hash') return { kind: 0, name: '' };
+  const key = b.hash_key ?? 'ip';
+  if (key === 'ip') return { kind: 1, name: '' };
+  if (key.startsWith('header:')) return { kind: 2, name: key.slice(7).toLowerCase() };
+  if (key.startsWith('cookie:')) return { kind: 3, name: key.slice(7) };
+  throw new RangeError(`balancer.hash_key: expected ip, header:<name> or cookie:<name>, got "${key}"`);
+}
+
+/** The client address without the IPv4-mapped prefix (`::ffff:1.2.3.4` → `1.2.3.4`). */
+function clientIpOf(socket: Socket): string {
+  const a = socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/** Writes a JSON error `{ error: { code, message, requestId } }` with the code's status. */
+export function sendError(
+  res: http.ServerResponse,
+  code: ErrorCode,
+  params: Record<string, unknown>,
+  requestId: string,
+  extra?: Record<string, string>,
+  status?: number,
+): void {
+  const body = JSON.stringify({ error: { code, message: formatMessage(ERRORS[code].message, params), requestId } });
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': requestId,
+    'cache-control': 'no-store',
+  };
+  if (extra) Object.assign(headers, extra);
+  res.writeHead(status ?? ERRORS[code].status, headers);
+  res.end(body);
+}
+
+/** Malformed requests never reach 'request': answer here in JSON, then close (node's default is plain text). */
+function onClientError(err: NodeJS.ErrnoException, socket: Socket, requestTimeoutMs: number): void {
+  const msg = socket as Socket & { _httpMessage?: http.ServerResponse };
+  if (!socket.writable || (msg._httpMessage && msg._httpMessage.headersSent)) {
+    socket.destroy();
+    return;
+  }
+  let status = 400;
+  let code: ErrorCode = 'LS_ERR_GATEWAY_BAD_REQUEST';
+  let params: Record<string, unknown> = { reason: err.code === 'HPE_INVALID_TRANSFER_ENCODING' || err.code === 'HPE_UNEXPECTED_CONTENT_LENGTH' ? err.message.replace(/^Parse Error: /, '') : 'malformed request' };
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    code = 'LS_ERR_GATEWAY_HEADERS_TOO_LARGE';
+    params = {};
+  } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    code = 'LS_ERR_GATEWAY_REQUEST_TIMEOUT';
+    params = { ms: requestTimeoutMs };
+  }
+  const body = JSON.stringify({ error: { code, message: formatMessage(ERRORS[code].message, params) } });
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function onRequest(g: GatewayState, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const now = g.clock.now();
+  const clientIp = clientIpOf(req.socket);
+  const fh = forwardRequestHeaders(req.rawHeaders, clientIp, req.httpVersion, g.forward);
+  let requestId = fh.requestId;
+  if (requestId === undefined) {
+    requestId = g.ids();
+    fh.headers.push('x-request-id', requestId);
+  }
+  if (g.closing) res.shouldKeepAlive = false;
+  let url = req.url ?? '/';
+  if (url.charCodeAt(0) !== 47) {
+    // absolute-form (RFC 9112 §3.2.2) is accepted and reduced to origin-form; authority-form and
+    // asterisk-form are not meaningful for a reverse proxy.
+    const m = /^https?:\/\/[^/?#]+(.*)$/i.exec(url);
+    if (m === null) return sendError(res, 'LS_ERR_GATEWAY_BAD_REQUEST', { reason: 'request-target must be origin-form' }, requestId);
+    url = m[1] === '' ? '/' : m[1]!.charCodeAt(0) === 47 ? m[1]! : '/' + m[1];
+  }
+  if (fh.host === undefined && req.httpVersion !== '1.0') {
+    // RFC 9112 §3.2: exactly one Host with a valid value, else 400.
+    return sendError(res, 'LS_ERR_GATEWAY_BAD_REQUEST', { reason: 'missing, duplicated or invalid Host' }, requestId);
+  }
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const method = req.method!;
+  const route = g.router.match(method, fh.host, path);
+  if (route === undefined) return sendError(res, 'LS_ERR_GATEWAY_NO_ROUTE', { method, path }, requestId);
+  const d = route.data;
+  const svc = d.svc;
+  g.signals?.onStart(d.label, svc.name);
+
+  // Framing was validated by node's parser (CL+TE and duplicate CL never get here).
+  const cl = fh.contentLength;
+  const ex = new Exchange(g, req, res, route, method, url, fh.headers, requestId, clientIp, now);
+  if (cl !== undefined && cl !== '0') {
+    const n = Number(cl);
+    if (n > d.maxBody) {
+      res.shouldKeepAlive = false; // the unread body makes the connection unusable
+      g.signals?.onShed(d.label, svc.name, 'body_too_large');
+      return sendError(res, 'LS_ERR_GATEWAY_BODY_TOO_LARGE', { limit: d.maxBody }, requestId);
+    }
+    ex.body = req;
+    ex.bytesIn = n;
+  } else if (fh.chunked) {
+    // undici streams any async iterable as a chunked body (its typings list only Readable).
+    ex.body = countBody(ex, req, d.maxBody) as unknown as Dispatcher.DispatchOptions['body'];
+  }
+  g.active++;
+  res.once('close', ex.onClientClose);
+  const verdict = svc.admission.admit({ key: rateKey(svc, req, clientIp, d.label), route: d.label, now });
+  verdict.then(ex.onAdmit, ex.onAdmitError);
+}
+
+function rateKey(svc: ServiceRuntime, req: http.IncomingMessage, ip: string, label: string): string {
+  switch (svc.rateKeyKind) {
+    case 0:
+      return ip;
+    case 1:
+      return label;
+    case 2:
+      return '*';
+    case 3: {
+      const v = req.headers[svc.rateKeyHeader];
+      return typeof v === 'string' ? v : ip;
+    }
+    default: {
+      const k = req.headers['x-api-key'] ?? req.headers.authorization;
+      return typeof k === 'string' ? k : ip;
+    }
+  }
+}
+
+function hashKeyOf(svc: ServiceRuntime, req: http.IncomingMessage, ip: string): string | undefined {
+  switch (svc.hashKind) {
+    case 0:
+      return undefined;
+    case 1:
+      return ip;
+    case 2: {
+      const v = req.headers[svc.hashName];
+      return typeof v === 'string' ? v : ip;
+    }
+    default: {
+      const cookie = req.headers.cookie;
+      if (cookie) {
+        for (const part of cookie.split(';')) {
+          const eq = part.indexOf('=');
+          if (eq > 0 && part.slice(0, eq).trim() === svc.hashName) return part.slice(eq + 1).trim();
+        }
+      }
+      return ip;
+    }
+  }
+}
+
+/** Streams a chunked body through, counting it and failing once it exceeds `max` bytes (413). */
+async function* countBody(ex: Exchange, req: http.IncomingMessage, max: number): AsyncGenerator<Buffer> {
+  for await (const chunk of req) {
+    ex.bytesIn += (chunk as Buffer).length;
+    if (ex.bytesIn > max) throw new BodyTooLarge(String(max));
+    yield chunk as Buffer;
+  }
+}
+
+/**
+ * One client request and its upstream attempts. Implements undici's dispatch handler
+ * (onConnect/onHeaders/onData/onComplete/onError), so no per-request closures are needed beyond
+ * the two bound callbacks below.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly g: GatewayState;
+  readonly req: http.IncomingMessage;
+  readonly res: http.ServerResponse;
+  readonly route: Route<RouteData>;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: string[];
+  body: Dispatcher.DispatchOptions['body'] = null;
+  readonly requestId: string;
+  readonly clientIp: string;
+  readonly start: number;
+  permit: Permit | undefined = undefined;
+  queuedMs = 0;
+  inst: UpstreamInstance | undefined = undefined;
+  attempts = 0;
+  attemptStart = 0;
+  upstreamMs = 0;
+  status = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  abortFn: ((err?: Error) => void) | undefined = undefined;
+  resumeFn: (() => void) | undefined = undefined;
+  retrying = false;
+  clientGone = false;
+  responded = false;
+  finished = false;
+  dispatched = false;
+
+  constructor(
+    g: GatewayState,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    route: Route<RouteData>,
+    method: string,
+    url: string,
+    headers: string[],
+    requestId: string,
+    clientIp: string,
+    start: number,
+  ) {
+    this.g = g;
+    this.req = req;
+    this.res = res;
+    this.route = route;
+    this.method = method;
+    this.url = url;
+    this.headers = headers;
+    this.requestId = requestId;
+    this.clientIp = clientIp;
+    this.start = start;
+  }
+
+  onAdmit = (v: AdmitResult): void => {
+    const d = this.route.data;
+    if (!v.ok) {
+      this.g.signals?.onShed(d.label, d.svc.name, v.reason);
+      this.reply(v.code, { service: d.svc.name, ms: this.g.clock.now() - this.start }, v.headers, v.status, v.retryAfterS);
+      this.finish();
+      return;
+    }
+    this.permit = v.permit;
+    this.queuedMs = v.queuedMs;
+    if (this.res.destroyed) return this.finish(); // client gave up while queued
+    d.svc.retryBudget.deposit(this.start);
+    this.dispatch(undefined);
+  };
+
+  onAdmitError = (err: unknown): void => {
+    this.reply('LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: `admission failed: ${(err as Error)?.message}` });
+    this.finish();
+  };
+
+  /** Client went away: abort the upstream side (an SSE stream would otherwise run on). */
+  onClientClose = (): void => {
+    if (this.finished) return;
+    this.clientGone = true;
+    // Still queued in admission: onAdmit notices res.destroyed and releases at once.
+    if (this.abortFn !== undefined) this.abortFn(new Error('client closed'));
+  };
+
+  onDrain = (): void => {
+    const r = this.resumeFn;
+    this.resumeFn = undefined;
+    if (r !== undefined) r();
+  };
+
+  dispatch(exclude: UpstreamInstance | undefined): void {
+    const d = this.route.data;
+    const svc = d.svc;
+    const now = this.g.clock.now();
+    const hashKey = svc.hashKind === 0 ? undefined : hashKeyOf(svc, this.req, this.clientIp);
+    const inst = svc.pool.pick({ now, hashKey }, exclude);
+    if (inst === undefined) {
+      this.reply('LS_ERR_GATEWAY_NO_UPSTREAM', { service: svc.name }, { 'retry-after': '1' });
+      this.finish();
+      return;
+    }
+    this.inst = inst;
+    this.attempts++;
+    this.attemptStart = now;
+    this.dispatched = true;
+    svc.pool.begin(inst);
+    svc.pool.dispatcher(inst, d.connectTimeout).dispatch(
+      {
+        origin: inst.url,
+        path: this.url,
+        method: this.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        body: this.body,
+        headersTimeout: d.responseTimeout,
+        bodyTimeout: d.idleTimeout,
+        upgrade: null,
+      },
+      this,
+    );
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortFn = abort;
+    if (this.res.destroyed) abort(new Error('client closed'));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, _statusText: string): boolean {
+    if (statusCode < 200) return true; // informational responses are per hop (RFC 9110 §15.2)
+    const inst = this.inst!;
+    // Retry a 503 from an instance we are draining, for idempotent requests without a body.
+    if (statusCode === 503 && inst.state !== 'ready' && this.canRetry()) {
+      this.retrying = true;
+      this.abortFn!(new RetrySignal('draining'));
+      return false;
+    }
+    this.status = statusCode;
+    this.upstreamMs = this.g.clock.now() - this.attemptStart;
+    const res = this.res;
+    if (res.destroyed) return false;
+    try {
+      res.writeHead(statusCode, forwardResponseHeaders(rawHeaders, this.requestId, this.g.forward.via));
+    } catch {
+      // The upstream sent a header node refuses to write: treat as a malformed upstream.
+      this.status = 0;
+      this.abortFn!(new Error('invalid upstream header'));
+      return false;
+    }
+    this.responded = true;
+    this.resumeFn = resume;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.bytesOut += chunk.length;
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  onComplete(_trailers: string[] | null): void {
+    this.abortFn = undefined;
+    this.res.end();
+    this.endAttempt(this.status >= 500);
+    this.finish();
+  }
+
+  onError(err: Error): void {
+    this.abortFn = undefined;
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const connectError = CONNECT_ERRORS.has(code) || (code === 'UND_ERR_SOCKET' && !this.responded);
+    if (this.retrying || err instanceof RetrySignal) {
+      this.retrying = false;
+      this.endAttempt(false);
+      const prev = this.inst;
+      this.route.data.svc.retryBudget.tryWithdraw(this.g.clock.now());
+      return this.dispatch(prev);
+    }
+    // Passive health counts upstream faults only, not a client that left or sent too much.
+    this.endAttempt(!this.clientGone && !(err instanceof BodyTooLarge));
+    if (this.responded || this.res.headersSent) {
+      // Mid-stream failure: the status line is gone, so cut the connection (the client sees a
+      // truncated body rather than a wrong one).
+      this.res.destroy();
+      return this.finish();
+    }
+    if (this.res.destroyed) return this.finish();
+    if (connectError && this.canRetry() && this.route.data.svc.retryBudget.tryWithdraw(this.g.clock.now())) {
+      return this.dispatch(this.inst);
+    }
+    const d = this.route.data;
+    if (err instanceof BodyTooLarge) {
+      this.res.shouldKeepAlive = false;
+      this.reply('LS_ERR_GATEWAY_BODY_TOO_LARGE', { limit: d.maxBody });
+    } else if (TIMEOUT_ERRORS.has(code)) {
+      const ms = code === 'UND_ERR_CONNECT_TIMEOUT' ? d.connectTimeout : code === 'UND_ERR_BODY_TIMEOUT' ? d.idleTimeout : d.responseTimeout;
+      this.reply('LS_ERR_GATEWAY_UPSTREAM_TIMEOUT', { ms });
+    } else {
+      this.reply('LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: code || err.message });
+    }
+    this.finish();
+  }
+
+  /** Retries need an idempotent method (RFC 9110 §9.2.2), no request body, and budget. */
+  canRetry(): boolean {
+    return (
+      this.body === null &&
+      this.attempts < 3 &&
+      this.route.data.retries &&
+      IDEMPOTENT.has(this.method) &&
+      this.route.data.svc.retryBudget.balance(this.g.clock.now()) >= 1
+    );
+  }
+
+  endAttempt(failure: boolean): void {
+    const inst = this.inst;
+    if (inst === undefined) return;
+    this.inst = undefined;
+    this.lastInstance = inst.id;
+    const now = this.g.clock.now();
+    this.route.data.svc.pool.end(inst, failure, failure ? undefined : now - this.attemptStart, now);
+  }
+
+  lastInstance = '';
+
+  reply(code: ErrorCode, params: Record<string, unknown>, extra?: Record<string, string>, status?: number, retryAfterS?: number): void {
+    if (this.res.headersSent || this.res.destroyed) return;
+    if (retryAfterS !== undefined && (extra === undefined || !('retry-after' in extra || 'Retry-After' in extra))) {
+      extra = { ...extra, 'retry-after': String(Math.max(0, Math.ceil(retryAfterS))) };
+    }
+    this.status = status ?? ERRORS[code].status;
+    sendError(this.res, code, params, this.requestId, extra, status);
+  }
+
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const g = this.g;
+    const d = this.route.data;
+    const now = g.clock.now();
+    const latencyMs = now - this.start;
+    const status = this.status || (this.res.destroyed ? 499 : 0);
+    if (this.permit !== undefined) {
+      this.permit.release({ ok: status > 0 && status < 500, rttMs: this.upstreamMs || latencyMs });
+      this.permit = undefined;
+    }
+    if (this.dispatched) {
+      g.signals?.onEnd({
+        route: d.label,
+        service: d.svc.name,
+        operationId: this.route.operationId,
+        instance: this.lastInstance,
+        status,
+        latencyMs,
+        bytesIn: this.bytesIn,
+        bytesOut: this.bytesOut,
+      });
+    }
+    g.accessLog?.log({
+      requestId: this.requestId,
+      method: this.method,
+      path: this.url,
+      route: d.label,
+      service: d.svc.name,
+      upstream: this.lastInstance,
+      status,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      durationMs: latencyMs,
+      queuedMs: this.queuedMs,
+      upstreamMs: this.upstreamMs,
+      attempts: this.attempts,
+    });
+    g.active--;
+    if (g.active === 0 && g.idle !== undefined) {
+      const idle = g.idle;
+      g.idle = undefined;
+      idle();
+    }
+  }
+}
+
+function onUpgrade(g: GatewayState, req: http.IncomingMessage, socket: Socket, head: Buffer, upgrades: Set<Socket>): void {
+  proxyUpgrade(g, req, socket, head, upgrades, clientIpOf(socket));
+}
+
+export type { GatewayState, RouteData, ServiceRuntime };
