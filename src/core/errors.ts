@@ -42,6 +42,11 @@ export const ERRORS = {
   LS_ERR_GATEWAY_BAD_REQUEST: { message: 'bad request: {reason}', status: 400 },
   LS_ERR_GATEWAY_REQUEST_TIMEOUT: { message: 'request not received within {ms} ms', status: 408 },
   LS_ERR_GATEWAY_HEADERS_TOO_LARGE: { message: 'request header fields too large', status: 431 },
+  LS_ERR_GATEWAY_AT_CAPACITY: { message: 'service {service} is at max replicas and saturated', status: 503 },
+  LS_ERR_GATEWAY_DEADLINE_UNMET: { message: 'service {service}: the expected queue wait would miss the request deadline', status: 503 },
+  LS_ERR_GATEWAY_SHUTTING_DOWN: { message: 'service {service} is shutting down', status: 503 },
+  // openapi
+  LS_ERR_OPENAPI_INVALID: { message: '{file}#{pointer}: {reason}', status: 400 },
   // admin API
   LS_ERR_ADMIN_NO_TOKEN: {
     message: 'admin.listen {listen} is not a loopback address: set admin.token (e.g. token: "${LUASCALE_TOKEN}") or listen on 127.0.0.1',

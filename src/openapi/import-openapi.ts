@@ -1,0 +1,200 @@
+/**
+ * Imports a service's own API description (Swagger 2.0, OpenAPI 3.0 or 3.1; YAML or JSON; `$ref`s
+ * across files resolved by @apidevtools/swagger-parser) into what luascale needs:
+ * - one route per path and method, under the `servers` base path (2.0: `basePath`);
+ * - an operation name per route (`operationId`, or one derived from method and path);
+ * - `x-luascale-slo`, `x-luascale-rate-limit` and `x-luascale-timeout` read at document, path and
+ *   operation level, the most specific level winning field by field.
+ * The import is all or nothing: a broken document throws before any route is built.
+ */
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { LuascaleError } from '../core/errors.js';
+import { parseDuration } from '../core/duration.js';
+import type { Slo } from '../policy/policy.js';
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+/** A rate limit declared in the document. */
+export interface ImportedRateLimit {
+  rps: number;
+  burst?: number;
+  key?: string;
+}
+
+/** One operation, ready to become a gateway route. */
+export interface ImportedOperation {
+  operationId: string;
+  /** True when the name was derived because the document has no operationId. */
+  derivedId: boolean;
+  method: string;
+  /** The full path template including the base path, e.g. `/v1/pets/{id}`. */
+  path: string;
+  slo?: Slo;
+  rateLimit?: ImportedRateLimit;
+  timeoutMs?: number;
+  /** The dereferenced operation object, for optional request validation. */
+  operation: Record<string, any>;
+  /** Path-item-level parameters, which apply to every operation of the path. */
+  pathParameters: any[];
+}
+
+/** The result of an import. */
+export interface ImportedApi {
+  file: string;
+  title: string;
+  version: string;
+  specVersion: string;
+  basePath: string;
+  /** Document-level SLO (the service's default). */
+  slo?: Slo;
+  operations: ImportedOperation[];
+}
+
+/** Reads, resolves and validates `file`, then derives routes, names and SLOs. */
+export async function importOpenApi(file: string): Promise<ImportedApi> {
+  let api: any;
+  try {
+    api = await SwaggerParser.validate(file);
+  } catch (err) {
+    throw openApiError(file, err);
+  }
+  const specVersion: string = api.openapi ?? api.swagger ?? 'unknown';
+  if (!/^(2\.0|3\.0\.\d+|3\.1\.\d+)$/.test(specVersion)) {
+    throw new LuascaleError('LS_ERR_OPENAPI_INVALID', { file, pointer: api.openapi ? '/openapi' : '/swagger', reason: `unsupported version ${specVersion} (2.0, 3.0.x and 3.1.x are)` });
+  }
+  const basePath = normaliseBase(specVersion === '2.0' ? api.basePath ?? '' : serverBase(api.servers));
+  const docExt = extensions(file, '', api);
+  const operations: ImportedOperation[] = [];
+  const used = new Set<string>();
+  for (const [path, item] of Object.entries<any>(api.paths ?? {})) {
+    if (!item || typeof item !== 'object') continue;
+    const pathPointer = `/paths/${escapePointer(path)}`;
+    const pathExt = extensions(file, pathPointer, item);
+    for (const method of METHODS) {
+      const op = item[method];
+      if (!op) continue;
+      const opExt = extensions(file, `${pathPointer}/${method}`, op);
+      let id: string = typeof op.operationId === 'string' && op.operationId ? op.operationId : '';
+      const derivedId = !id;
+      if (derivedId) id = deriveOperationId(method, path);
+      // operationIds are unique per the spec; derived ones could collide, so suffix them.
+      let unique = id;
+      for (let n = 2; used.has(unique); n++) unique = `${id}_${n}`;
+      used.add(unique);
+      operations.push({
+        operationId: unique,
+        derivedId,
+        method: method.toUpperCase(),
+        path: joinPath(basePath, path),
+        slo: merge(docExt.slo, pathExt.slo, opExt.slo),
+        rateLimit: opExt.rateLimit ?? pathExt.rateLimit ?? docExt.rateLimit,
+        timeoutMs: opExt.timeoutMs ?? pathExt.timeoutMs ?? docExt.timeoutMs,
+        operation: op,
+        pathParameters: Array.isArray(item.parameters) ? item.parameters : [],
+      });
+    }
+  }
+  return {
+    file,
+    title: api.info?.title ?? '',
+    version: api.info?.version ?? '',
+    specVersion,
+    basePath,
+    slo: docExt.slo,
+    operations,
+  };
+}
+
+/** `get /users/{id}/posts` → `get_users_id_posts`. */
+export function deriveOperationId(method: string, path: string): string {
+  const words = path
+    .split('/')
+    .filter(Boolean)
+    .map((s) => s.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+/g, '_'))
+    .filter(Boolean);
+  return [method.toLowerCase(), ...words].join('_') || method.toLowerCase();
+}
+
+function serverBase(servers: any): string {
+  const s = Array.isArray(servers) ? servers[0] : undefined;
+  if (!s?.url) return '';
+  // Substitute server variables with their defaults (OpenAPI 3 §4.8.6), then keep the path part.
+  const url = String(s.url).replace(/\{([^}]+)\}/g, (_m, name) => String(s.variables?.[name]?.default ?? ''));
+  try {
+    return new URL(url, 'http://placeholder').pathname;
+  } catch {
+    return '';
+  }
+}
+
+function normaliseBase(base: string): string {
+  const b = base.replace(/\/+$/, '');
+  return b === '' || b === '/' ? '' : b.startsWith('/') ? b : `/${b}`;
+}
+
+function joinPath(base: string, path: string): string {
+  return `${base}${path.startsWith('/') ? path : `/${path}`}`;
+}
+
+interface Ext {
+  slo?: Slo;
+  rateLimit?: ImportedRateLimit;
+  timeoutMs?: number;
+}
+
+function extensions(file: string, pointer: string, obj: any): Ext {
+  const out: Ext = {};
+  const bad = (key: string, reason: string) =>
+    new LuascaleError('LS_ERR_OPENAPI_INVALID', { file, pointer: `${pointer}/${key}`, reason });
+  const slo = obj['x-luascale-slo'];
+  if (slo !== undefined) {
+    if (!slo || typeof slo !== 'object') throw bad('x-luascale-slo', 'must be an object');
+    const s: Slo = {};
+    for (const [k, lim] of [['latency_p95_ms', Infinity], ['latency_p99_ms', Infinity], ['error_rate', 1], ['availability', 1]] as const) {
+      const v = slo[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !(v > 0) || v > lim) throw bad(`x-luascale-slo/${k}`, `must be a number in (0, ${lim}], got ${JSON.stringify(v)}`);
+      s[k] = v;
+    }
+    const unknown = Object.keys(slo).filter((k) => !['latency_p95_ms', 'latency_p99_ms', 'error_rate', 'availability'].includes(k));
+    if (unknown.length) throw bad(`x-luascale-slo/${unknown[0]}`, 'unknown field (latency_p95_ms, latency_p99_ms, error_rate, availability)');
+    out.slo = s;
+  }
+  const rl = obj['x-luascale-rate-limit'];
+  if (rl !== undefined) {
+    if (!rl || typeof rl !== 'object' || typeof rl.rps !== 'number' || !(rl.rps > 0)) throw bad('x-luascale-rate-limit', 'must be { rps > 0, burst?, key? }');
+    out.rateLimit = { rps: rl.rps, ...(rl.burst !== undefined ? { burst: Number(rl.burst) } : {}), ...(rl.key !== undefined ? { key: String(rl.key) } : {}) };
+  }
+  const to = obj['x-luascale-timeout'];
+  if (to !== undefined) {
+    try {
+      out.timeoutMs = parseDuration(to);
+    } catch {
+      throw bad('x-luascale-timeout', `must be a duration such as 5s or a number of seconds, got ${JSON.stringify(to)}`);
+    }
+  }
+  return out;
+}
+
+function merge(...slos: Array<Slo | undefined>): Slo | undefined {
+  const present = slos.filter((s): s is Slo => s !== undefined);
+  return present.length ? Object.assign({}, ...present) : undefined;
+}
+
+function escapePointer(s: string): string {
+  return s.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Turns swagger-parser's error into one line: file, JSON pointer, reason. */
+function openApiError(file: string, err: unknown): LuascaleError {
+  const e = err as any;
+  const detail = Array.isArray(e?.details) ? e.details[0] : undefined;
+  let pointer: string = detail?.instancePath ?? (Array.isArray(detail?.path) ? '/' + detail.path.map(String).map(escapePointer).join('/') : '');
+  let reason: string = detail?.message ?? String(e?.message ?? err).split('\n')[0];
+  if (!pointer) {
+    const m = /#(\/[^\s"']*)/.exec(String(e?.message ?? ''));
+    if (m) pointer = m[1]!;
+  }
+  if (e?.code === 'ENOENT' || /ENOENT/.test(String(e?.message))) reason = 'file not found';
+  return new LuascaleError('LS_ERR_OPENAPI_INVALID', { file, pointer: pointer || '/', reason: reason.replace(/\s+/g, ' ').trim() });
+}
