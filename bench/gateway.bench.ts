@@ -1,0 +1,323 @@
+/**
+ * `npm run bench gateway`: proxies side by side in one run against one nginx `return 200` upstream.
+ *
+ * Layout on this 2-core machine: the upstream nginx and the load generator (wrk) share core 0;
+ * each proxy under test runs alone on core 1 (taskset), one after another, so each gets one core:
+ *   - luascale gateway (signals + a permissive rate limit on, as in production);
+ *   - a minimal raw undici `Pool.stream` proxy (the floor for any undici-based proxy);
+ *   - node `http-proxy` with a keep-alive agent;
+ *   - nginx as a proxy (upstream keepalive on).
+ * wrk: 50 connections, 1 thread, a short warm-up then a few seconds measured. Then:
+ *   - p99 added latency at half of the gateway's max load (autocannon at a fixed rate, gateway vs
+ *     direct to nginx);
+ *   - CPU time per request with `workers: 2` vs `workers: 1`, summed over every gateway process
+ *     (primary included) from /proc/<pid>/stat utime+stime.
+ * The same file is the child entry: `node --import tsx bench/gateway.bench.ts child <kind> <port> <upstream> [workers]`.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Emit } from './run.js';
+
+const self = fileURLToPath(import.meta.url);
+const DURATION_S = Number(process.env.BENCH_GATEWAY_SECONDS ?? 4);
+const CONNECTIONS = 50;
+
+if (process.argv[2] === 'child') {
+  await runChild(process.argv[3]!, Number(process.argv[4]), process.argv[5]!, Number(process.argv[6] ?? 1));
+}
+
+/** The bench entry (see module comment). */
+export default async function gatewayBench(emit: Emit): Promise<void> {
+  ensureTools();
+  const twoCores = cpus().length >= 2;
+  const loadCpu = '0';
+  const proxyCpu = twoCores ? '1' : '0';
+  const dir = mkdtempSync(join(tmpdir(), 'luascale-bench-gw-'));
+  const children: ChildProcess[] = [];
+  try {
+    const upstreamPort = await freePort();
+    children.push(startNginx(dir, 'upstream', upstreamPort, undefined, loadCpu));
+    await waitHttp(upstreamPort);
+    const upstream = `http://127.0.0.1:${upstreamPort}`;
+
+    const results: Record<string, { rps: number; p99: number }> = {};
+    for (const kind of ['luascale', 'raw-undici', 'http-proxy', 'nginx'] as const) {
+      const port = await freePort();
+      const child =
+        kind === 'nginx'
+          ? startNginx(dir, 'proxy', port, upstreamPort, proxyCpu)
+          : startChild(kind, port, upstream, 1, proxyCpu);
+      children.push(child);
+      await waitHttp(port);
+      wrk(port, 1, loadCpu); // warm-up (JIT, connection pools)
+      results[kind] = wrk(port, DURATION_S, loadCpu);
+      stop(child);
+    }
+    const ours = results['luascale']!;
+    for (const [kind, r] of Object.entries(results)) {
+      emit({ name: `gateway.${kind}.rps`, value: Math.round(r.rps), unit: 'req/s', p99_ms: r.p99 });
+    }
+    emit({
+      name: 'gateway.ratio_vs_raw_undici',
+      value: round(ours.rps / results['raw-undici']!.rps),
+      unit: 'x',
+      goal: '>= 0.9',
+      luascale_rps: Math.round(ours.rps),
+      raw_undici_rps: Math.round(results['raw-undici']!.rps),
+    });
+    emit({
+      name: 'gateway.ratio_vs_http_proxy',
+      value: round(ours.rps / results['http-proxy']!.rps),
+      unit: 'x',
+      goal: '>= 2',
+      http_proxy_rps: Math.round(results['http-proxy']!.rps),
+    });
+    emit({
+      name: 'gateway.ratio_vs_nginx_proxy',
+      value: round(ours.rps / results['nginx']!.rps),
+      unit: 'x',
+      nginx_proxy_rps: Math.round(results['nginx']!.rps),
+    });
+
+    // p99 added latency at half of max load: same fixed rate through the gateway and direct.
+    {
+      const rate = Math.max(100, Math.floor(ours.rps / 2));
+      const port = await freePort();
+      const child = startChild('luascale', port, upstream, 1, proxyCpu);
+      children.push(child);
+      await waitHttp(port);
+      await fixedRate(port, 1, rate);
+      const via = await fixedRate(port, DURATION_S, rate);
+      const direct = await fixedRate(upstreamPort, DURATION_S, rate);
+      stop(child);
+      emit({
+        name: 'gateway.p99_added_latency_at_half_load',
+        value: round(via.p99 - direct.p99),
+        unit: 'ms',
+        goal: '<= 1',
+        rate_rps: rate,
+        p99_via_gateway_ms: via.p99,
+        p99_direct_ms: direct.p99,
+      });
+    }
+
+    // CPU per request, workers 1 vs 2 (both unpinned: the point is the cost of sharing the listener).
+    {
+      const cpu: Record<number, number> = {};
+      for (const workers of [1, 2]) {
+        const port = await freePort();
+        const child = startChild('luascale', port, upstream, workers, undefined);
+        children.push(child);
+        await waitHttp(port);
+        wrk(port, 1, undefined);
+        const pids = processTree(child.pid!);
+        const before = cpuTicks(pids);
+        const r = wrk(port, DURATION_S, loadCpu);
+        const ticks = cpuTicks(processTree(child.pid!)) - before;
+        const hz = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim()) || 100;
+        cpu[workers] = (ticks / hz / (r.rps * DURATION_S)) * 1e6; // µs per request
+        stop(child);
+      }
+      emit({
+        name: 'gateway.cpu_per_request_workers2_vs_1',
+        value: round(cpu[2]! / cpu[1]!),
+        unit: 'x',
+        goal: '<= 1.1',
+        cpu_us_per_req_workers1: round(cpu[1]!),
+        cpu_us_per_req_workers2: round(cpu[2]!),
+      });
+    }
+  } finally {
+    for (const c of children) stop(c);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function ensureTools(): void {
+  const missing = ['nginx', 'wrk'].filter((t) => spawnSync('sh', ['-c', `command -v ${t} || test -x /usr/sbin/${t}`]).status !== 0);
+  if (missing.length) {
+    throw new Error(`missing ${missing.join(', ')}: run \`flock /tmp/apt.lock apt-get install -y nginx-light wrk\``);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitHttp(port: number): Promise<void> {
+  const until = Date.now() + 15_000;
+  while (Date.now() < until) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200));
+      });
+      req.on('error', () => resolve(false));
+      req.setTimeout(1000, () => req.destroy());
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50)); // polling a child's readiness, bounded by `until`
+  }
+  throw new Error(`port ${port} did not answer 200 within 15 s`);
+}
+
+function pinned(cpu: string | undefined, cmd: string, args: string[]): [string, string[]] {
+  return cpu === undefined ? [cmd, args] : ['taskset', ['-c', cpu, cmd, ...args]];
+}
+
+function startNginx(dir: string, name: string, port: number, upstreamPort: number | undefined, cpu: string): ChildProcess {
+  const conf = join(dir, `${name}.conf`);
+  const location =
+    upstreamPort === undefined
+      ? `location / { return 200 "ok\\n"; }`
+      : `location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }`;
+  const upstream = upstreamPort === undefined ? '' : `upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 64; }`;
+  writeFileSync(
+    conf,
+    `daemon off; master_process off; worker_processes 1; pid ${join(dir, name)}.pid;
+error_log ${join(dir, name)}.err warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  ${upstream}
+  server { listen 127.0.0.1:${port}; ${location} }
+}
+`,
+  );
+  const [cmd, args] = pinned(cpu, '/usr/sbin/nginx', ['-c', conf, '-p', dir, '-e', join(dir, `${name}.err`)]);
+  return spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+function startChild(kind: string, port: number, upstream: string, workers: number, cpu: string | undefined): ChildProcess {
+  const [cmd, args] = pinned(cpu, process.execPath, ['--import', 'tsx', self, 'child', kind, String(port), upstream, String(workers)]);
+  return spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } });
+}
+
+function stop(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // Cluster workers die with their primary's IPC channel.
+}
+
+/** wrk run; returns req/s and p99 in ms. */
+function wrk(port: number, seconds: number, cpu: string | undefined): { rps: number; p99: number } {
+  const [cmd, args] = pinned(cpu, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`]);
+  const out = spawnSync(cmd, args, { timeout: (seconds + 30) * 1000 }).stdout.toString();
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const p99m = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const p99 = p99m ? Number(p99m[1]) * (p99m[2] === 'us' ? 0.001 : p99m[2] === 's' ? 1000 : 1) : NaN;
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  if (!(rps > 0) || errors) throw new Error(`wrk against :${port} failed:\n${out}`);
+  return { rps, p99 };
+}
+
+/** Open-loop load at a fixed rate (autocannon overallRate); p99 in ms. */
+async function fixedRate(port: number, seconds: number, rate: number): Promise<{ p99: number }> {
+  const name = 'autocannon'; // untyped package: keep it out of the typechecker
+  const { default: autocannon } = (await import(name)) as {
+    default: (o: object) => Promise<{ latency: { p99: number } }>;
+  };
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    overallRate: rate,
+  });
+  return { p99: result.latency.p99 };
+}
+
+/** The pid and all its descendants (cluster workers). */
+function processTree(root: number): number[] {
+  const out = [root];
+  for (let i = 0; i < out.length; i++) {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === out[i] && !out.includes(Number(entry))) out.push(Number(entry));
+      } catch {
+        // the process exited meanwhile
+      }
+    }
+  }
+  return out;
+}
+
+/** utime + stime (fields 14 and 15 of /proc/<pid>/stat) summed over pids, in clock ticks. */
+function cpuTicks(pids: number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      sum += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited
+    }
+  }
+  return sum;
+}
+
+async function runChild(kind: string, port: number, upstream: string, workers: number): Promise<void> {
+  if (kind === 'raw-undici') {
+    const { Pool } = await import('undici');
+    const pool = new Pool(upstream, { connections: 64, pipelining: 1 });
+    http
+      .createServer((req, res) => {
+        pool.stream(
+          { path: req.url!, method: req.method as 'GET', headers: req.headers as Record<string, string>, body: req },
+          ({ statusCode, headers }) => {
+            res.writeHead(statusCode, headers as http.OutgoingHttpHeaders);
+            return res;
+          },
+          (err) => {
+            if (err) res.destroy();
+          },
+        );
+      })
+      .listen(port, '127.0.0.1');
+    return;
+  }
+  if (kind === 'http-proxy') {
+    const { default: httpProxy } = await import('http-proxy');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const proxy = httpProxy.createProxyServer({ target: upstream, agent });
+    proxy.on('error', (_e, _req, res) => (res as http.ServerResponse).destroy());
+    http.createServer((req, res) => proxy.web(req, res)).listen(port, '127.0.0.1');
+    return;
+  }
+  const { startGateway } = await import('../src/gateway/index.js');
+  await startGateway({
+    listen: { port, host: '127.0.0.1' },
+    workers,
+    services: {
+      bench: {
+        routes: [{ path_prefix: '/' }],
+        traffic: {
+          rate_limit: { rps: 1e9, burst: 1e9, key: 'ip' },
+          concurrency: { per_instance: 100_000, adaptive: false },
+          queue: { max: 1000, timeout: 1000 },
+        },
+        instances: [{ id: 'nginx', url: upstream }],
+      },
+    },
+  });
+}
