@@ -1,8 +1,9 @@
 /** Table-driven tests for each stage of decide(). Timelines live in decide-timeline.test.ts. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { emptyHistory, type PolicyOutcome } from '../policy/policy.js';
-import { decide, defaultBehavior, scaleDownLimit, scaleUpLimit, withinTolerance } from './decide.js';
+import { decide, defaultBehavior, rememberRecommendation, scaleDownLimit, scaleUpLimit, withinTolerance } from './decide.js';
 import { initialDecisionState, type DecisionState, type DirectionBehavior } from './decision.js';
 import { constant, fakePolicy, obs, plainBehavior, specOf } from './decide-fixtures.test.js';
 
@@ -300,6 +301,39 @@ describe('stage 6: stabilization windows', () => {
       assert.equal(decision.reason, reason);
     });
   }
+
+  test('the compacted history gives the same min and max as the full history for every window', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 0, max: 12 })), { minLength: 1, maxLength: 80 }),
+        fc.integer({ min: 1, max: 300_000 }),
+        (steps, longest) => {
+          let t = 0;
+          let compact: Array<{ t: number; replicas: number }> = [];
+          const full: Array<{ t: number; replicas: number }> = [];
+          for (const [dt, v] of steps) {
+            t += dt;
+            compact = rememberRecommendation(compact, v, t, longest);
+            full.push({ t, replicas: v });
+          }
+          for (const w of [0, 1, Math.min(1000, longest), Math.min(15_000, longest), longest >> 1, longest]) {
+            const inFull = full.filter((r) => r.t > t - w || r.t === t).map((r) => r.replicas);
+            const inCompact = compact.filter((r) => r.t > t - w || r.t === t).map((r) => r.replicas);
+            assert.equal(Math.max(...inCompact), Math.max(...inFull), `max, window ${w}`);
+            assert.equal(Math.min(...inCompact), Math.min(...inFull), `min, window ${w}`);
+          }
+          assert.ok(compact.length <= full.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('a steady recommendation keeps a single entry', () => {
+    let recs: Array<{ t: number; replicas: number }> = [];
+    for (let t = 0; t < 600_000; t += 1000) recs = rememberRecommendation(recs, 5, t, 300_000);
+    assert.deepEqual(recs, [{ t: 599_000, replicas: 5 }]);
+  });
 
   test('recommendations older than the longest window are pruned, equal runs keep the newest time', () => {
     const spec = specOf(constant(5), { behavior: plainBehavior({ scaleUp: up60, scaleDown: down300 }) });

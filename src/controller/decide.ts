@@ -115,7 +115,7 @@ export function decide(
     // Keep the count and the previous policy state; the next tick tries again.
     steps.push({ stage: 'policy', from: current, to: current, reason: 'PolicyError', note: `policy error (${outcome.error}), kept ${current}` });
     const replicas = bound(spec, current, steps);
-    return finish(spec, observation, base, now, current, replicas, steps, 'PolicyError', describeHold(`policy error: ${outcome.error}; kept ${current}`, steps), outcome, true);
+    return finish(spec, observation, base, now, current, replicas, steps, 'PolicyError', describeHold(`policy error: ${outcome.error}; kept ${current}`, steps), outcome, {});
   }
 
   const policyState = outcome.state ?? ctxState;
@@ -234,16 +234,14 @@ export function decide(
   const replicas = bound(spec, value, steps);
 
   const reason = finalReason(steps, panic);
-  const tail = steps.slice(1).filter((s) => s.from !== s.to || s.stage === 'panic').map((s) => s.note);
-  const message = tail.length ? `${head}, ${tail.join(', ')}` : head;
+  let message = head;
+  for (let i = 1; i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.from !== s.to || s.stage === 'panic') message += `, ${s.note}`;
+  }
 
-  const next: DecisionState = {
-    ...base,
-    recommendations: rememberRecommendation(state.recommendations, recommendation, now, Math.max(b.scaleUp.stabilizationMs, b.scaleDown.stabilizationMs)),
-    panicUntil,
-    policyState,
-  };
-  return finish(spec, observation, next, now, current, replicas, steps, reason, message, outcome, true);
+  const recommendations = rememberRecommendation(state.recommendations, recommendation, now, Math.max(b.scaleUp.stabilizationMs, b.scaleDown.stabilizationMs));
+  return finish(spec, observation, base, now, current, replicas, steps, reason, message, outcome, { recommendations, panicUntil, policyState });
 }
 
 /**
@@ -331,22 +329,35 @@ function finalReason(steps: readonly DecisionStep[], panic: boolean): ReasonCode
 }
 
 /**
- * Appends a recommendation and drops those older than the longest window. A run of equal
- * recommendations keeps only its newest timestamp: a window contains some member of the run
- * exactly when it contains the newest one, so min/max over any window are unchanged and a
- * steady service keeps one entry instead of one per tick.
+ * Appends a recommendation, drops those older than the longest window, and drops every entry that
+ * can never decide a window again. The windows are suffixes of the time-ordered list, and the
+ * maximum of any suffix is attained at an entry strictly greater than everything after it (the
+ * last occurrence of that maximum); likewise the minimum. So an entry with both a later entry ≥ it
+ * and a later entry ≤ it is dominated in both directions for as long as it could be in a window:
+ * the min/max of every window is unchanged and the list stays short (a steady service keeps one
+ * entry; a noisy one keeps the running extremes) instead of one entry per tick. This is the
+ * monotonic-queue trick for sliding-window min/max, with both queues in one list.
  */
-function rememberRecommendation(
+export function rememberRecommendation(
   recs: readonly Recommendation[],
   replicas: number,
   now: number,
   longestWindowMs: number,
 ): Recommendation[] {
-  const kept = recs.filter((r) => r.t > now - longestWindowMs);
-  const last = kept[kept.length - 1];
-  if (last && last.replicas === replicas) kept[kept.length - 1] = { t: now, replicas };
-  else kept.push({ t: now, replicas });
-  return kept;
+  const cutoff = now - longestWindowMs;
+  let first = 0;
+  while (first < recs.length && !(recs[first]!.t > cutoff)) first++;
+  // Scan backwards from the new entry, keeping strict suffix maxima and strict suffix minima.
+  const kept: Recommendation[] = [{ t: now, replicas }];
+  let hi = replicas;
+  let lo = replicas;
+  for (let i = recs.length - 1; i >= first; i--) {
+    const r = recs[i]!;
+    if (r.replicas > hi || r.replicas < lo) kept.push(r);
+    if (r.replicas > hi) hi = r.replicas;
+    if (r.replicas < lo) lo = r.replicas;
+  }
+  return kept.reverse();
 }
 
 /** Builds the Decision and the state after it, recording a change when the count moves. */
@@ -361,7 +372,8 @@ function finish(
   reason: ReasonCode,
   message: string,
   outcome: PolicyOutcome,
-  evaluated = false,
+  /** Present when the policy was called: the state it updates (nothing when it failed). */
+  evaluated?: Partial<Pick<DecisionState, 'recommendations' | 'panicUntil' | 'policyState'>>,
 ): DecideResult {
   const longestPeriod = longestRulePeriod(spec.behavior);
   let changes = state.changes;
@@ -372,7 +384,9 @@ function finish(
     lastChangeAt = now;
   }
   const next: DecisionState =
-    changes === state.changes && lastChangeAt === state.lastChangeAt ? state : { ...state, changes, lastChangeAt };
+    changes === state.changes && lastChangeAt === state.lastChangeAt && !evaluated
+      ? state
+      : { ...state, ...evaluated, changes, lastChangeAt };
   const mode = next.panicUntil !== null && now <= next.panicUntil ? 'panic' : 'stable';
   return {
     decision: {
@@ -384,7 +398,7 @@ function finish(
       message,
       mode,
       inputs: observation,
-      policy: { name: spec.policy.name, outcome, evaluated },
+      policy: { name: spec.policy.name, outcome, evaluated: evaluated !== undefined },
       steps,
     },
     state: next,

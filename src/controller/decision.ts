@@ -107,7 +107,10 @@ export interface ScalingSpec {
 
 /** Serialisable state carried from one tick to the next (and stored across restarts). */
 export interface DecisionState {
-  /** Policy recommendations with their times, for the stabilization windows. */
+  /**
+   * Policy recommendations with their times, for the stabilization windows; compacted to the
+   * entries that can still be a window's min or max (see `rememberRecommendation` in decide.ts).
+   */
   recommendations: Array<{ t: number; replicas: number }>;
   /** Replica changes with their times, for the per-period rate limits. */
   changes: Array<{ t: number; from: number; to: number }>;
