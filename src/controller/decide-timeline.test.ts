@@ -279,6 +279,22 @@ describe('slow starters', () => {
     assert.ok(peak <= 6, `peak ${peak} overshoots the need of 6`);
   });
 
+  test('a step policy that steps from ready adds one instance per startup, not one per tick', () => {
+    // The seed's rule, "cpu > 80 → one more". Stepping from `ready` (AWS warm-up: a step in flight
+    // counts as taken) converges on the need; stepping from `replicas` keeps adding while the
+    // ready instances stay hot, bounded only by the rate limits. See docs/decisions.md.
+    const stepFrom = (base: 'ready' | 'replicas') => () =>
+      fakePolicy((ctx) => {
+        const o = ctx.observation;
+        return o.cpu > 80 ? o[base] + 1 : o.cpu < 20 ? o[base] - 1 : o.replicas;
+      });
+    const fromReady = run(stepFrom('ready'), 30 * S, 240);
+    assert.equal(fromReady.final, 6);
+    assert.equal(fromReady.peak, 6);
+    const fromReplicas = run(stepFrom('replicas'), 30 * S, 240);
+    assert.ok(fromReplicas.peak > 6, `stepping from replicas overshoots (peak ${fromReplicas.peak})`);
+  });
+
   test('no scale-down while instances are starting, even when the ready ones look idle', () => {
     const idle = fakePolicy(() => 1);
     const d = new Driver(specOf(idle, { min: 1, max: 10, behavior: plainBehavior() }), 4);
