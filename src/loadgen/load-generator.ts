@@ -2,7 +2,7 @@
  * The built-in load generator: an open-loop arrival process. Requests are sent on schedule whatever
  * the responses do (a closed loop would slow down with the server and hide its latency: the
  * "coordinated omission" of Tene's wrk2 notes). The k-th request is due when the expected arrival
- * count Λ(t) of the rate pattern reaches k (uniform, deterministic spacing; no Poisson jitter).
+ * count Λ(t) of the rate pattern reaches k − ½ (uniform, deterministic spacing; no Poisson jitter).
  *
  * Bounded three ways: `durationMs`, `maxRequests`, and `maxInFlight`. An arrival due while
  * `maxInFlight` requests are outstanding is not queued (that would turn it into a closed loop): it
@@ -221,7 +221,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     const tick = () => {
       const t = Math.min(elapsed(), options.durationMs);
       rollTo(t);
-      const target = Math.floor(expectedArrivals(options.pattern, t));
+      // The k-th request goes out when Λ(t) reaches k − ½ (mid-slot): 20 rps puts 20 requests in
+      // each second at 25, 75, … ms, and a run of D seconds sends round(Λ(D)) requests.
+      const target = Math.floor(expectedArrivals(options.pattern, t) + 0.5);
       while (due < target && c.sent < maxRequests) {
         due++;
         if (c.inFlight >= maxInFlight) {

@@ -133,23 +133,32 @@ export function register(program: Command): void {
       '\nExit codes: 0 the run completed, 1 usage or input error.\n' +
         'Example: luascale load --url http://127.0.0.1:8080/ --pattern step:10,40@30s --duration 60s',
     )
-    .action(async (args: LoadArgs) => {
-      const options = loadOptionsFromArgs(args);
-      const abort = new AbortController();
-      const onSigint = () => abort.abort();
-      process.once('SIGINT', onSigint);
-      const tty = !args.json && process.stderr.isTTY === true;
-      try {
-        const summary = await runLoad({
-          ...options,
-          signal: abort.signal,
-          ...(tty ? { onProgress: (p) => process.stderr.write(`\r${formatProgress(p)}\x1b[K`) } : {}),
-        });
-        if (tty) process.stderr.write('\r\x1b[K');
-        if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-        else process.stdout.write(formatSummary(summary) + (args.timeline ? `\n${formatTimeline(summary.timeline)}` : ''));
-      } finally {
-        process.removeListener('SIGINT', onSigint);
-      }
+    .action((args: LoadArgs) => loadCommand(args));
+}
+
+/** Where `luascale load` writes; tests pass their own (the test runner owns process.stdout). */
+export interface LoadIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
+}
+
+/** The body of `luascale load`: validate, run (Ctrl-C stops sending), print the table or JSON. */
+export async function loadCommand(args: LoadArgs, io: LoadIo = { stdout: process.stdout, stderr: process.stderr }): Promise<void> {
+  const options = loadOptionsFromArgs(args);
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  const tty = !args.json && io.stderr.isTTY === true;
+  try {
+    const summary = await runLoad({
+      ...options,
+      signal: abort.signal,
+      ...(tty ? { onProgress: (p) => io.stderr.write(`\r${formatProgress(p)}\x1b[K`) } : {}),
     });
+    if (tty) io.stderr.write('\r\x1b[K');
+    if (args.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
+    else io.stdout.write(formatSummary(summary) + (args.timeline ? `\n${formatTimeline(summary.timeline)}` : ''));
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
 }
