@@ -1,0 +1,87 @@
+/**
+ * The simulator's HistoryReader: per-second values of a fixed set of metrics, stored as runs of
+ * equal seconds. A steady trace bucket (a minute of constant load on a steady fleet) is one run,
+ * so a 30-day replay appends ~10^5 runs instead of writing 13 rings 2.6 million times. Reads
+ * give exactly what a 1 s ring (metrics/time-series-ring.ts) gives: the last `seconds` values up
+ * to the second containing `now`, oldest first, NaN for seconds not recorded yet.
+ */
+import type { HistoryReader } from '../policy/policy.js';
+
+/** A run-length history of `names` at 1 s resolution, keeping the last `capacity` seconds. */
+export class RunHistory implements HistoryReader {
+  readonly stepSeconds = 1;
+  readonly #index = new Map<string, number>();
+  readonly #width: number;
+  readonly #capacity: number;
+  #starts: number[] = [];
+  #values: number[] = [];
+  #head = 0;
+  /** The second after the last one recorded. */
+  #end = Number.NEGATIVE_INFINITY;
+
+  constructor(names: readonly string[], capacity = 86_400) {
+    names.forEach((n, i) => this.#index.set(n, i));
+    this.#width = names.length;
+    this.#capacity = Math.max(1, Math.floor(capacity));
+  }
+
+  /** Records `values` (in `names` order) for `count` seconds starting at second `first` (contiguous). */
+  append(first: number, values: ArrayLike<number>, count = 1): void {
+    const w = this.#width;
+    const runs = this.#starts.length;
+    let same = runs > this.#head && first === this.#end;
+    if (same) {
+      const base = (runs - 1) * w;
+      for (let i = 0; i < w; i++) {
+        if (!Object.is(this.#values[base + i], values[i])) {
+          same = false;
+          break;
+        }
+      }
+    }
+    if (!same) {
+      this.#starts.push(first);
+      for (let i = 0; i < w; i++) this.#values.push(values[i]!);
+    }
+    this.#end = first + count;
+    // Forget runs that ended before the kept window.
+    const keepFrom = this.#end - this.#capacity;
+    while (this.#head + 1 < this.#starts.length && this.#starts[this.#head + 1]! <= keepFrom) this.#head++;
+    if (this.#head > 4096 && this.#head * 2 > this.#starts.length) {
+      this.#starts = this.#starts.slice(this.#head);
+      this.#values = this.#values.slice(this.#head * w);
+      this.#head = 0;
+    }
+  }
+
+  /** Values of `metric` over the last `seconds` seconds up to the second containing `now` (ms). */
+  series(metric: string, seconds: number, now: number): number[] {
+    const col = this.#index.get(metric);
+    const out: number[] = [];
+    if (col === undefined || this.#starts.length <= this.#head) return out;
+    const cur = Math.floor(now / 1000);
+    const n = Math.min(Math.max(0, Math.floor(seconds)), this.#capacity);
+    const oldestKept = Math.max(this.#starts[this.#head]!, this.#end - this.#capacity);
+    const from = Math.max(cur - n + 1, oldestKept);
+    if (from > cur) return out;
+    // binary search: the last run starting at or before `from`
+    let lo = this.#head;
+    let hi = this.#starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.#starts[mid]! <= from) lo = mid;
+      else hi = mid - 1;
+    }
+    let run = lo;
+    const w = this.#width;
+    for (let sec = from; sec <= cur; sec++) {
+      if (sec >= this.#end) {
+        out.push(Number.NaN);
+        continue;
+      }
+      while (run + 1 < this.#starts.length && this.#starts[run + 1]! <= sec) run++;
+      out.push(this.#values[run * w + col]!);
+    }
+    return out;
+  }
+}
