@@ -1,0 +1,143 @@
+/**
+ * The windows kept for one key (a service, a route, an operation or an instance). Every hot-path
+ * method is O(1) and allocation-free: ring-buffer adds and one HdrHistogram record.
+ * Lifecycle of a request as the gateway reports it: start (offered, in flight +1), then exactly
+ * one of shed (in flight −1) or end (completed, in flight −1).
+ */
+import { LatencyWindow, type LatencyPercentiles } from '../../metrics/latency-window.js';
+import { SlidingWindow } from '../../metrics/sliding-window.js';
+import { TimeWeightedGauge } from '../../metrics/time-weighted-gauge.js';
+
+/** Status classes in order; index 5 is "no status" (connection lost before a response). */
+export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'none'] as const;
+
+/** Shed reasons always present in snapshots (others appear once seen, e.g. body_too_large). */
+export const SHED_REASONS = ['rate_limit', 'queue_full', 'queue_timeout', 'at_capacity'] as const;
+
+/** Upper bounds (seconds) of the Prometheus request-duration histogram buckets. */
+export const DURATION_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const BUCKET_MS = DURATION_BUCKETS_S.map((s) => s * 1000);
+
+/** Counters, levels and latencies of one key. */
+export class KeyStats {
+  readonly offered = new SlidingWindow();
+  readonly shed = new SlidingWindow();
+  readonly shedBy = new Map<string, SlidingWindow>();
+  readonly completed = new SlidingWindow();
+  readonly status = STATUS_CLASSES.map(() => new SlidingWindow());
+  readonly bytesIn = new SlidingWindow();
+  readonly bytesOut = new SlidingWindow();
+  readonly latency = new LatencyWindow();
+  readonly inflight: TimeWeightedGauge;
+  /** Cumulative counts per duration bucket (last = +Inf), for Prometheus. */
+  readonly buckets = new Float64Array(DURATION_BUCKETS_S.length + 1);
+  /** Last time anything was recorded (to forget idle instances). */
+  lastSeen: number;
+
+  constructor(now: number) {
+    this.inflight = new TimeWeightedGauge(60, now);
+    this.lastSeen = now;
+  }
+
+  /** A request arrived (offered load). */
+  start(now: number): void {
+    this.offered.add(now);
+    this.inflight.add(now, 1);
+    this.lastSeen = now;
+  }
+
+  /** A request was turned away. */
+  shedOne(now: number, reason: string): void {
+    this.shed.add(now);
+    let w = this.shedBy.get(reason);
+    if (w === undefined) {
+      w = new SlidingWindow();
+      this.shedBy.set(reason, w);
+    }
+    w.add(now);
+    this.leave(now);
+  }
+
+  /** A request finished with `status` after `latencyMs`. */
+  end(now: number, status: number, latencyMs: number, bytesIn: number, bytesOut: number): void {
+    this.completed.add(now);
+    const c = status >= 100 && status < 600 ? ((status / 100) | 0) - 1 : 5;
+    this.status[c]!.add(now);
+    if (bytesIn > 0) this.bytesIn.add(now, bytesIn);
+    if (bytesOut > 0) this.bytesOut.add(now, bytesOut);
+    this.latency.record(now, latencyMs);
+    let i = 0;
+    while (i < BUCKET_MS.length && latencyMs > BUCKET_MS[i]!) i++;
+    this.buckets[i]! += 1;
+    this.leave(now);
+  }
+
+  /** In flight −1, never below 0 (a shed or end without a start must not go negative). */
+  leave(now: number): void {
+    this.lastSeen = now;
+    if (this.inflight.level > 0) this.inflight.add(now, -1);
+  }
+}
+
+/** Load figures of one key over a window: LoadSignals plus the gateway's own detail. */
+export interface KeySignals {
+  cpu: number;
+  memory: number;
+  /** Offered requests per second (admitted + shed). */
+  rps: number;
+  /** Time-weighted mean in flight over the window (Knative's average concurrency). */
+  inflight: number;
+  queue: number;
+  shed_rps: number;
+  latency: { p50: number; p95: number; p99: number };
+  /** 5xx / completed over the window. */
+  error_rate: number;
+  offered_rps: number;
+  admitted_rps: number;
+  completed_rps: number;
+  shed_by_reason: Record<string, number>;
+  /** Completions per second by status class. */
+  status: Record<(typeof STATUS_CLASSES)[number], number>;
+  latency_mean_ms: number;
+  latency_max_ms: number;
+  /** In flight right now. */
+  inflight_now: number;
+  /** Highest in flight during the window. */
+  inflight_peak: number;
+  bytes_in_per_s: number;
+  bytes_out_per_s: number;
+}
+
+/** Reads one key's windows at `now` over `windowS` seconds. */
+export function keySignals(k: KeyStats, now: number, windowS: number): KeySignals {
+  const offered = k.offered.rate(now, windowS);
+  const shed = k.shed.rate(now, windowS);
+  const completed = k.completed.rate(now, windowS);
+  const byReason: Record<string, number> = {};
+  for (const r of SHED_REASONS) byReason[r] = 0;
+  for (const [r, w] of k.shedBy) byReason[r] = w.rate(now, windowS);
+  const status = {} as KeySignals['status'];
+  STATUS_CLASSES.forEach((c, i) => (status[c] = k.status[i]!.rate(now, windowS)));
+  const lat: LatencyPercentiles = k.latency.percentiles(now, windowS);
+  return {
+    cpu: 0,
+    memory: 0,
+    rps: offered,
+    inflight: k.inflight.average(now, windowS),
+    queue: 0,
+    shed_rps: shed,
+    latency: { p50: lat.p50, p95: lat.p95, p99: lat.p99 },
+    error_rate: completed > 0 ? status['5xx'] / completed : 0,
+    offered_rps: offered,
+    admitted_rps: Math.max(0, offered - shed),
+    completed_rps: completed,
+    shed_by_reason: byReason,
+    status,
+    latency_mean_ms: lat.mean,
+    latency_max_ms: lat.max,
+    inflight_now: k.inflight.level,
+    inflight_peak: k.inflight.peak(now, windowS),
+    bytes_in_per_s: k.bytesIn.rate(now, windowS),
+    bytes_out_per_s: k.bytesOut.rate(now, windowS),
+  };
+}
