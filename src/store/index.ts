@@ -1,0 +1,14 @@
+/** The store: events, metric history, state and instances behind small interfaces; SQLite now, Redis later. */
+export type { Store, PendingWrites, Awaitable } from './store.js';
+export type { EventStore, EventInput, EventQuery, EventType, StoredEvent } from './event-store.js';
+export { decisionEvent } from './event-store.js';
+export type { MetricHistoryStore, HistorySeries, ExportRange } from './metric-history-store.js';
+export type { StateStore } from './state-store.js';
+export { DECISION_STATE_KEY, policyStateKey } from './state-store.js';
+export type { InstanceStore, StoredInstance } from './instance-store.js';
+export type { HistoryTier, RetentionOptions } from './history-tiers.js';
+export { DEFAULT_TIERS, DEFAULT_EVENTS_KEEP_SECONDS, chooseTier, validateTiers } from './history-tiers.js';
+export { MIGRATIONS, SCHEMA_VERSION, migrate, schemaVersion } from './migrations.js';
+export type { Migration } from './migrations.js';
+export { openStore, SqliteStore } from './sqlite-store.js';
+export type { OpenStoreOptions } from './sqlite-store.js';
