@@ -158,9 +158,12 @@ describe('stage 3: the policy', () => {
     assert.deepEqual(input.policyState, { count: 1, list: [0] }, 'the input state is not mutated');
   });
 
-  test('a fractional recommendation is rounded up', () => {
+  test('a fractional recommendation is rounded up, and 0 stays a plain 0', () => {
     const { decision } = decide(specOf(constant(3.2), { behavior: plainBehavior() }), obs(2), emptyHistory, state(), T0);
     assert.equal(decision.replicas, 4);
+    const zero = decide(specOf(constant(0), { behavior: plainBehavior() }), obs(2), emptyHistory, state(), T0).decision;
+    assert.ok(Object.is(zero.replicas, 0));
+    assert.ok(Object.is(zero.steps[0]!.to, 0));
   });
 
   test('decide is pure: frozen inputs, same answer twice', () => {

@@ -119,7 +119,7 @@ export function decide(
   }
 
   const policyState = outcome.state ?? ctxState;
-  const proposed = Math.ceil(outcome.replicas - 1e-9);
+  const proposed = Math.max(0, Math.ceil(outcome.replicas - 1e-9)); // max(0, ·) also turns −0 into 0
   const head = `${outcome.reason || spec.policy.name}: ${current} → ${proposed} (policy)`;
   steps.push({
     stage: 'policy',
