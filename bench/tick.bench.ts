@@ -17,7 +17,14 @@ import { dirname, join } from 'node:path';
 import type { Emit } from './run.js';
 import { decide, defaultBehavior } from '../src/controller/decide.js';
 import { initialDecisionState, type DecisionState, type ScalingSpec } from '../src/controller/decision.js';
-import { completeObservation, emptyHistory, type Observation, type Policy, type PolicyContext, type PolicyOutcome } from '../src/policy/policy.js';
+import {
+  completeObservation,
+  emptyHistory,
+  type Observation,
+  type Policy,
+  type PolicyContext,
+  type PolicyOutcome,
+} from '../src/policy/policy.js';
 
 const SERVICES = 10_000;
 const WARMUP_TICKS = 3;
@@ -31,7 +38,14 @@ function jsTargetTracking(target: number): Policy {
     evaluate(ctx: PolicyContext): PolicyOutcome {
       const o = ctx.observation;
       const replicas = o.ready > 0 ? Math.ceil((o.ready * o.cpu) / target - 1e-9) : o.replicas;
-      return { ok: true, replicas, reason: `cpu ${o.cpu}% vs ${target}%`, raw: replicas, logs: [], alerts: [] };
+      return {
+        ok: true,
+        replicas,
+        reason: `cpu ${o.cpu}% vs ${target}%`,
+        raw: replicas,
+        logs: [],
+        alerts: [],
+      };
     },
   };
 }
@@ -49,7 +63,8 @@ const START = 1_000_000;
  */
 function fullWindows(i: number, now: number): DecisionState {
   const recommendations: DecisionState['recommendations'] = [];
-  for (let age = 299; age >= 1; age--) recommendations.push({ t: now - age * 1000, replicas: 1 + ((i + age) % 2 ? 3 : 4) });
+  for (let age = 299; age >= 1; age--)
+    recommendations.push({ t: now - age * 1000, replicas: 1 + ((i + age) % 2 ? 3 : 4) });
   const changes: DecisionState['changes'] = [];
   for (let age = 14; age >= 1; age--) changes.push({ t: now - age * 1000, from: 3, to: 3 });
   return { ...initialDecisionState(), recommendations, changes, lastChangeAt: now - 1000 };
@@ -66,7 +81,15 @@ function fleet(policyFor: (i: number) => Policy): Fleet {
   const states: DecisionState[] = [];
   const replicas: number[] = [];
   for (let i = 0; i < SERVICES; i++) {
-    specs.push({ service: `svc-${i}`, min: 1, max: 50, intervalMs: 1000, behavior: defaultBehavior(), policy: policyFor(i), params: {} });
+    specs.push({
+      service: `svc-${i}`,
+      min: 1,
+      max: 50,
+      intervalMs: 1000,
+      behavior: defaultBehavior(),
+      policy: policyFor(i),
+      params: {},
+    });
     states.push(fullWindows(i, START));
     replicas.push(1 + (i % 8));
   }
@@ -78,7 +101,13 @@ function observations(f: Fleet, tick: number): Observation[] {
   for (let i = 0; i < SERVICES; i++) {
     const r = f.replicas[i]!;
     const starting = (i + tick) % 17 === 0 && r > 1 ? 1 : 0;
-    out[i] = completeObservation({ replicas: r, ready: r - starting, starting, cpu: cpuOf(i, tick), rps: 100 + (i % 50) });
+    out[i] = completeObservation({
+      replicas: r,
+      ready: r - starting,
+      starting,
+      cpu: cpuOf(i, tick),
+      rps: 100 + (i % 50),
+    });
   }
   return out;
 }
@@ -100,7 +129,16 @@ function policyOnly(f: Fleet, obs: Observation[], now: number): number {
   let sink = 0;
   for (let i = 0; i < SERVICES; i++) {
     const s = f.specs[i]!;
-    const out = s.policy.evaluate({ service: s.service, now, min: s.min, max: s.max, observation: obs[i]!, params: s.params, state: {}, history: emptyHistory });
+    const out = s.policy.evaluate({
+      service: s.service,
+      now,
+      min: s.min,
+      max: s.max,
+      observation: obs[i]!,
+      params: s.params,
+      state: {},
+      history: emptyHistory,
+    });
     if (out.ok) sink += out.replicas;
   }
   if (sink < 0) throw new Error('unreachable');
@@ -170,7 +208,9 @@ export default async function (emit: Emit): Promise<void> {
   try {
     lua = await seedLuaPolicy();
   } catch (err) {
-    process.stderr.write(`tick.bench: Lua sandbox not usable, skipping the Lua figure: ${(err as Error).message}\n`);
+    process.stderr.write(
+      `tick.bench: Lua sandbox not usable, skipping the Lua figure: ${(err as Error).message}\n`,
+    );
   }
   if (!lua) return;
   try {

@@ -3,12 +3,28 @@
  * and a tiny tick driver. Shared by decide.test.ts and decide-timeline.test.ts; it has no tests
  * of its own (the runner runs it and finds none).
  */
-import { completeObservation, emptyHistory, type Observation, type Policy, type PolicyContext, type PolicyOutcome } from '../policy/policy.js';
+import {
+  completeObservation,
+  emptyHistory,
+  type Observation,
+  type Policy,
+  type PolicyContext,
+  type PolicyOutcome,
+} from '../policy/policy.js';
 import { decide, defaultBehavior } from './decide.js';
-import { initialDecisionState, type Behavior, type Decision, type DecisionState, type ScalingSpec } from './decision.js';
+import {
+  initialDecisionState,
+  type Behavior,
+  type Decision,
+  type DecisionState,
+  type ScalingSpec,
+} from './decision.js';
 
 /** A fake policy: `fn` maps the context to a count (or a full outcome); counts its calls. */
-export function fakePolicy(fn: (ctx: PolicyContext) => number | PolicyOutcome, name = 'fake'): Policy & { calls: number } {
+export function fakePolicy(
+  fn: (ctx: PolicyContext) => number | PolicyOutcome,
+  name = 'fake',
+): Policy & { calls: number } {
   const p = {
     name,
     calls: 0,
@@ -41,7 +57,16 @@ export function plainBehavior(over: Partial<Behavior> = {}): Behavior {
 
 /** A spec around a policy. */
 export function specOf(policy: Policy, over: Partial<ScalingSpec> = {}): ScalingSpec {
-  return { service: 'svc', min: 0, max: 100, intervalMs: 1000, behavior: defaultBehavior(), policy, params: {}, ...over };
+  return {
+    service: 'svc',
+    min: 0,
+    max: 100,
+    intervalMs: 1000,
+    behavior: defaultBehavior(),
+    policy,
+    params: {},
+    ...over,
+  };
 }
 
 /** An observation with `replicas` ready instances (plus `starting`). */
@@ -72,4 +97,3 @@ export class Driver {
     return decision;
   }
 }
-

@@ -108,11 +108,13 @@ describe('HPA worked examples', () => {
     });
     const d = new Driver(specOf(constant(10), { min: 1, max: 100, behavior }), 80);
     const counts: number[] = [];
-    for (let t = 0; counts[counts.length - 1] !== 10 && t < 60 * 60; t += 60) counts.push(d.tick(t * S).replicas);
+    for (let t = 0; counts[counts.length - 1] !== 10 && t < 60 * 60; t += 60)
+      counts.push(d.tick(t * S).replicas);
     assert.deepEqual(counts.slice(0, 3), [72, 64, 57]);
     const at40 = counts.indexOf(40);
     assert.ok(at40 > 0);
-    for (let i = at40 + 1; i < counts.length - 1; i++) assert.equal(counts[i - 1]! - counts[i]!, 4, `step ${i}: ${counts}`);
+    for (let i = at40 + 1; i < counts.length - 1; i++)
+      assert.equal(counts[i - 1]! - counts[i]!, 4, `step ${i}: ${counts}`);
     assert.equal(counts[counts.length - 1], 10);
   });
 });
@@ -166,7 +168,10 @@ describe('panic timeline', () => {
 describe('cooldown timeline', () => {
   test('after a change nothing moves for the cooldown, then the next change happens', () => {
     const { cell, policy } = dial(3);
-    const d = new Driver(specOf(policy, { min: 1, max: 20, behavior: plainBehavior({ cooldownMs: 30 * S }) }), 2);
+    const d = new Driver(
+      specOf(policy, { min: 1, max: 20, behavior: plainBehavior({ cooldownMs: 30 * S }) }),
+      2,
+    );
     const seq: Array<[number, string]> = [];
     const tick = (t: number) => {
       const dec = d.tick(t * S);
@@ -217,7 +222,14 @@ describe('policy error timeline', () => {
   test('a failing policy keeps the count and its state; the next tick tries again', () => {
     let mode: 'ok' | 'fail' = 'ok';
     const p = fakePolicy((ctx: PolicyContext) => {
-      if (mode === 'fail') return { ok: false, code: 'LS_ERR_POLICY_RUNTIME', error: 'policies/p.lua:3: boom', logs: ['before boom'], alerts: [] };
+      if (mode === 'fail')
+        return {
+          ok: false,
+          code: 'LS_ERR_POLICY_RUNTIME',
+          error: 'policies/p.lua:3: boom',
+          logs: ['before boom'],
+          alerts: [],
+        };
       const n = ((ctx.state.n as number) ?? 0) + 1;
       return { ok: true, replicas: 3 + n, raw: 3 + n, state: { n }, logs: [], alerts: [] };
     });
@@ -247,7 +259,11 @@ describe('slow starters', () => {
    * A provider model: launched instances are "starting" for `startupMs`, then ready; scale-down
    * removes instances immediately. The service needs `need` instances (load / target).
    */
-  function run(policyOf: (need: number) => ReturnType<typeof fakePolicy>, startupMs: number, seconds: number) {
+  function run(
+    policyOf: (need: number) => ReturnType<typeof fakePolicy>,
+    startupMs: number,
+    seconds: number,
+  ) {
     const need = 6;
     const policy = policyOf(need);
     const spec = specOf(policy, { min: 1, max: 50, behavior: defaultBehavior() });
@@ -260,7 +276,8 @@ describe('slow starters', () => {
       const starting = instances.length - ready;
       d.replicas = instances.length;
       const dec = d.tick(t, { ready, starting, cpu: ready ? Math.min(100, (need * 70) / ready) : 0 });
-      if (dec.replicas > instances.length) instances = [...instances, ...Array(dec.replicas - instances.length).fill(t + startupMs)];
+      if (dec.replicas > instances.length)
+        instances = [...instances, ...Array(dec.replicas - instances.length).fill(t + startupMs)];
       else if (dec.replicas < instances.length) instances = instances.slice(0, dec.replicas);
       peak = Math.max(peak, instances.length);
       state = d.state;
@@ -273,7 +290,11 @@ describe('slow starters', () => {
     // start, the ready ones stay hot, but the recommendation never exceeds what is already coming,
     // so nothing more is launched; the count settles at the need without overshoot.
     const tracking = () =>
-      fakePolicy((ctx) => (ctx.observation.ready ? Math.ceil((ctx.observation.ready * ctx.observation.cpu) / 70 - 1e-9) : ctx.observation.replicas));
+      fakePolicy((ctx) =>
+        ctx.observation.ready
+          ? Math.ceil((ctx.observation.ready * ctx.observation.cpu) / 70 - 1e-9)
+          : ctx.observation.replicas,
+      );
     const { peak, final } = run(tracking, 30 * S, 180);
     assert.equal(final, 6);
     assert.ok(peak <= 6, `peak ${peak} overshoots the need of 6`);

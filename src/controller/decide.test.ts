@@ -3,7 +3,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { emptyHistory, type PolicyOutcome } from '../policy/policy.js';
-import { decide, defaultBehavior, rememberRecommendation, scaleDownLimit, scaleUpLimit, withinTolerance } from './decide.js';
+import {
+  decide,
+  defaultBehavior,
+  rememberRecommendation,
+  scaleDownLimit,
+  scaleUpLimit,
+  withinTolerance,
+} from './decide.js';
 import { initialDecisionState, type DecisionState, type DirectionBehavior } from './decision.js';
 import { constant, fakePolicy, obs, plainBehavior, specOf } from './decide-fixtures.test.js';
 
@@ -32,7 +39,11 @@ describe('defaultBehavior', () => {
       ],
       select: 'max',
     });
-    assert.deepEqual(b.scaleDown, { stabilizationMs: 300_000, rules: [{ type: 'percent', value: 100, periodMs: 15_000 }], select: 'max' });
+    assert.deepEqual(b.scaleDown, {
+      stabilizationMs: 300_000,
+      rules: [{ type: 'percent', value: 100, periodMs: 15_000 }],
+      select: 'max',
+    });
     assert.equal(b.tolerance, 0.1);
     assert.equal(b.cooldownMs, 0);
     assert.deepEqual(b.panic, { enabled: true, threshold: 2, holdMs: 60_000 });
@@ -48,7 +59,13 @@ describe('defaultBehavior', () => {
 describe('stage 1: paused and manual override', () => {
   test('paused keeps the current count, even out of bounds, and does not call the policy', () => {
     const p = constant(9);
-    const { decision, state: next } = decide(specOf(p, { max: 5 }), obs(7), emptyHistory, state({ paused: true }), T0);
+    const { decision, state: next } = decide(
+      specOf(p, { max: 5 }),
+      obs(7),
+      emptyHistory,
+      state({ paused: true }),
+      T0,
+    );
     assert.equal(decision.replicas, 7);
     assert.equal(decision.reason, 'Paused');
     assert.equal(p.calls, 0);
@@ -77,15 +94,33 @@ describe('stage 1: paused and manual override', () => {
 
   test('an expired override is cleared from the returned state, and an active one is kept', () => {
     const spec = specOf(constant(3), { behavior: plainBehavior() });
-    const expired = decide(spec, obs(2), emptyHistory, state({ override: { replicas: 6, until: T0 } }), T0 + 1);
+    const expired = decide(
+      spec,
+      obs(2),
+      emptyHistory,
+      state({ override: { replicas: 6, until: T0 } }),
+      T0 + 1,
+    );
     assert.equal(expired.state.override, null);
-    const active = decide(spec, obs(2), emptyHistory, state({ override: { replicas: 6, until: T0 + 5 } }), T0 + 1);
+    const active = decide(
+      spec,
+      obs(2),
+      emptyHistory,
+      state({ override: { replicas: 6, until: T0 + 5 } }),
+      T0 + 1,
+    );
     assert.deepEqual(active.state.override, { replicas: 6, until: T0 + 5 });
   });
 
   test('an override change is recorded for the rate limits', () => {
     const spec = specOf(constant(3), { behavior: plainBehavior() });
-    const { state: next } = decide(spec, obs(2), emptyHistory, state({ override: { replicas: 6, until: null } }), T0);
+    const { state: next } = decide(
+      spec,
+      obs(2),
+      emptyHistory,
+      state({ override: { replicas: 6, until: null } }),
+      T0,
+    );
     assert.deepEqual(next.changes, [{ t: T0, from: 2, to: 6 }]);
     assert.equal(next.lastChangeAt, T0);
   });
@@ -101,7 +136,13 @@ describe('stage 2: missing metrics', () => {
   });
 
   test('NoData still enforces max (the HPA checks bounds before metrics)', () => {
-    const { decision } = decide(specOf(constant(1), { max: 4 }), obs(5, { fresh: false }), emptyHistory, state(), T0);
+    const { decision } = decide(
+      specOf(constant(1), { max: 4 }),
+      obs(5, { fresh: false }),
+      emptyHistory,
+      state(),
+      T0,
+    );
     assert.equal(decision.replicas, 4);
     assert.equal(decision.reason, 'NoData');
     assert.ok(decision.steps.some((s) => s.reason === 'ClampedToMax'));
@@ -113,10 +154,22 @@ describe('stage 3: the policy', () => {
   const failing: Array<[string, () => PolicyOutcome | number, RegExp]> = [
     [
       'an ok:false outcome',
-      () => ({ ok: false, code: 'LS_ERR_POLICY_RUNTIME', error: 'policies/cpu.lua:7: attempt to index a nil value', logs: [], alerts: [] }),
+      () => ({
+        ok: false,
+        code: 'LS_ERR_POLICY_RUNTIME',
+        error: 'policies/cpu.lua:7: attempt to index a nil value',
+        logs: [],
+        alerts: [],
+      }),
       /policies\/cpu\.lua:7: attempt to index a nil value/,
     ],
-    ['a thrown error', () => { throw new Error('boom'); }, /fake: boom/],
+    [
+      'a thrown error',
+      () => {
+        throw new Error('boom');
+      },
+      /fake: boom/,
+    ],
     ['a NaN recommendation', () => NaN, /bad result.*NaN/],
     ['a negative recommendation', () => -1, /bad result.*-1/],
     ['an infinite recommendation', () => Infinity, /bad result.*Infinity/],
@@ -124,7 +177,13 @@ describe('stage 3: the policy', () => {
   for (const [name, fn, message] of failing) {
     test(`${name} keeps the count with PolicyError and the error in the message`, () => {
       const before = { keep: 1 };
-      const { decision, state: next } = decide(specOf(fakePolicy(fn)), obs(4), emptyHistory, state({ policyState: before }), T0);
+      const { decision, state: next } = decide(
+        specOf(fakePolicy(fn)),
+        obs(4),
+        emptyHistory,
+        state({ policyState: before }),
+        T0,
+      );
       assert.equal(decision.replicas, 4);
       assert.equal(decision.reason, 'PolicyError');
       assert.match(decision.message, message);
@@ -136,7 +195,16 @@ describe('stage 3: the policy', () => {
   test('the policy sees spec, observation, params, history, a copy of its state and now', () => {
     const seen: unknown[] = [];
     const p = fakePolicy((ctx) => {
-      seen.push([ctx.service, ctx.min, ctx.max, ctx.now, ctx.observation.cpu, ctx.params.target, ctx.state.n, ctx.history]);
+      seen.push([
+        ctx.service,
+        ctx.min,
+        ctx.max,
+        ctx.now,
+        ctx.observation.cpu,
+        ctx.params.target,
+        ctx.state.n,
+        ctx.history,
+      ]);
       return 3;
     });
     const spec = specOf(p, { min: 1, max: 9, params: { target: 60 } });
@@ -145,8 +213,17 @@ describe('stage 3: the policy', () => {
   });
 
   test('outcome.state becomes the new policy state; without it the mutated ctx.state is kept', () => {
-    const withState = fakePolicy(() => ({ ok: true, replicas: 2, raw: 2, state: { a: 1 }, logs: [], alerts: [] }));
-    assert.deepEqual(decide(specOf(withState), obs(2), emptyHistory, state(), T0).state.policyState, { a: 1 });
+    const withState = fakePolicy(() => ({
+      ok: true,
+      replicas: 2,
+      raw: 2,
+      state: { a: 1 },
+      logs: [],
+      alerts: [],
+    }));
+    assert.deepEqual(decide(specOf(withState), obs(2), emptyHistory, state(), T0).state.policyState, {
+      a: 1,
+    });
     const mutating = fakePolicy((ctx) => {
       ctx.state.count = ((ctx.state.count as number) ?? 0) + 1;
       (ctx.state.list as number[] | undefined)?.push(1);
@@ -159,9 +236,21 @@ describe('stage 3: the policy', () => {
   });
 
   test('a fractional recommendation is rounded up, and 0 stays a plain 0', () => {
-    const { decision } = decide(specOf(constant(3.2), { behavior: plainBehavior() }), obs(2), emptyHistory, state(), T0);
+    const { decision } = decide(
+      specOf(constant(3.2), { behavior: plainBehavior() }),
+      obs(2),
+      emptyHistory,
+      state(),
+      T0,
+    );
     assert.equal(decision.replicas, 4);
-    const zero = decide(specOf(constant(0), { behavior: plainBehavior() }), obs(2), emptyHistory, state(), T0).decision;
+    const zero = decide(
+      specOf(constant(0), { behavior: plainBehavior() }),
+      obs(2),
+      emptyHistory,
+      state(),
+      T0,
+    ).decision;
     assert.ok(Object.is(zero.replicas, 0));
     assert.ok(Object.is(zero.steps[0]!.to, 0));
   });
@@ -183,7 +272,14 @@ describe('stage 3: the policy', () => {
   });
 
   test('the message reads as a sentence: policy reason, counts, and each stage that acted', () => {
-    const p = fakePolicy(() => ({ ok: true, replicas: 3, reason: 'cpu 85% > target', raw: 3, logs: [], alerts: [] }));
+    const p = fakePolicy(() => ({
+      ok: true,
+      replicas: 3,
+      reason: 'cpu 85% > target',
+      raw: 3,
+      logs: [],
+      alerts: [],
+    }));
     const { decision } = decide(specOf(p, { max: 10 }), obs(2), emptyHistory, state(), T0);
     assert.equal(decision.message, 'cpu 85% > target: 2 → 3 (policy)');
     assert.equal(decision.reason, 'ScaleUp');
@@ -225,7 +321,13 @@ describe('stage 5: panic', () => {
     plainBehavior({ panic: { enabled: true, threshold: 2, holdMs: 60_000 }, ...over });
 
   test('a recommendation of 2 × ready enters panic until now + hold', () => {
-    const { decision, state: next } = decide(specOf(constant(8), { behavior: panicOn() }), obs(4), emptyHistory, state(), T0);
+    const { decision, state: next } = decide(
+      specOf(constant(8), { behavior: panicOn() }),
+      obs(4),
+      emptyHistory,
+      state(),
+      T0,
+    );
     assert.equal(decision.mode, 'panic');
     assert.equal(decision.replicas, 8);
     assert.equal(decision.reason, 'PanicScaleUp');
@@ -233,7 +335,13 @@ describe('stage 5: panic', () => {
   });
 
   test('below the threshold stays stable', () => {
-    const { decision, state: next } = decide(specOf(constant(7), { behavior: panicOn() }), obs(4), emptyHistory, state(), T0);
+    const { decision, state: next } = decide(
+      specOf(constant(7), { behavior: panicOn() }),
+      obs(4),
+      emptyHistory,
+      state(),
+      T0,
+    );
     assert.equal(decision.mode, 'stable');
     assert.equal(decision.reason, 'ScaleUp');
     assert.equal(next.panicUntil, null);
@@ -241,7 +349,13 @@ describe('stage 5: panic', () => {
 
   test('the threshold is measured against max(1, ready), not against starting instances', () => {
     // 4 replicas of which 3 are starting: ready = 1, so 2 already panics.
-    const { decision } = decide(specOf(constant(4), { behavior: panicOn() }), obs(4, { starting: 3 }), emptyHistory, state(), T0);
+    const { decision } = decide(
+      specOf(constant(4), { behavior: panicOn() }),
+      obs(4, { starting: 3 }),
+      emptyHistory,
+      state(),
+      T0,
+    );
     assert.equal(decision.mode, 'panic');
     const fromZero = decide(specOf(constant(2), { behavior: panicOn() }), obs(0), emptyHistory, state(), T0);
     assert.equal(fromZero.decision.mode, 'panic');
@@ -249,7 +363,13 @@ describe('stage 5: panic', () => {
 
   test('in panic a lower recommendation does not scale down (PanicHold)', () => {
     const s = state({ panicUntil: T0 + 30_000 });
-    const { decision, state: next } = decide(specOf(constant(3), { behavior: panicOn() }), obs(8), emptyHistory, s, T0);
+    const { decision, state: next } = decide(
+      specOf(constant(3), { behavior: panicOn() }),
+      obs(8),
+      emptyHistory,
+      s,
+      T0,
+    );
     assert.equal(decision.replicas, 8);
     assert.equal(decision.reason, 'PanicHold');
     assert.equal(next.panicUntil, T0 + 30_000, 'a non-trigger does not extend the hold');
@@ -271,13 +391,25 @@ describe('stage 5: panic', () => {
     const stable = decide(specOf(constant(7), { behavior: b }), obs(4), emptyHistory, s, T0);
     assert.equal(stable.decision.replicas, 4, 'stable mode: the lowest recent recommendation wins');
     assert.equal(stable.decision.reason, 'ScaleUpStabilized');
-    const panic = decide(specOf(constant(9), { behavior: panicOn({ scaleUp: b.scaleUp }) }), obs(4), emptyHistory, s, T0);
+    const panic = decide(
+      specOf(constant(9), { behavior: panicOn({ scaleUp: b.scaleUp }) }),
+      obs(4),
+      emptyHistory,
+      s,
+      T0,
+    );
     assert.equal(panic.decision.replicas, 9);
     assert.equal(panic.decision.reason, 'PanicScaleUp');
   });
 
   test('disabled panic never enters panic', () => {
-    const { decision } = decide(specOf(constant(50), { behavior: plainBehavior() }), obs(2), emptyHistory, state(), T0);
+    const { decision } = decide(
+      specOf(constant(50), { behavior: plainBehavior() }),
+      obs(2),
+      emptyHistory,
+      state(),
+      T0,
+    );
     assert.equal(decision.mode, 'stable');
   });
 });
@@ -287,11 +419,41 @@ describe('stage 6: stabilization windows', () => {
   const down300: DirectionBehavior = { stabilizationMs: 300_000, rules: [], select: 'max' };
   const rows: Array<[string, number, number, Array<[number, number]>, number, string]> = [
     // name, current, recommendation, history [age ms, replicas], want, reason
-    ['down: the highest recommendation in the window wins', 10, 4, [[100_000, 8], [50_000, 6]], 8, 'ScaleDownStabilized'],
-    ['down: recommendations older than the window are ignored', 10, 4, [[300_000, 9], [50_000, 6]], 6, 'ScaleDownStabilized'],
+    [
+      'down: the highest recommendation in the window wins',
+      10,
+      4,
+      [
+        [100_000, 8],
+        [50_000, 6],
+      ],
+      8,
+      'ScaleDownStabilized',
+    ],
+    [
+      'down: recommendations older than the window are ignored',
+      10,
+      4,
+      [
+        [300_000, 9],
+        [50_000, 6],
+      ],
+      6,
+      'ScaleDownStabilized',
+    ],
     ['down: never above current', 10, 4, [[10_000, 12]], 10, 'ScaleDownStabilized'],
     ['down: nothing higher in the window scales straight down', 10, 4, [[10_000, 3]], 4, 'ScaleDown'],
-    ['up: the lowest recommendation in the up window wins', 4, 10, [[30_000, 6], [10_000, 8]], 6, 'ScaleUpStabilized'],
+    [
+      'up: the lowest recommendation in the up window wins',
+      4,
+      10,
+      [
+        [30_000, 6],
+        [10_000, 8],
+      ],
+      6,
+      'ScaleUpStabilized',
+    ],
     ['up: never below current', 4, 10, [[30_000, 2]], 4, 'ScaleUpStabilized'],
     ['up: older than the up window is ignored', 4, 10, [[61_000, 2]], 10, 'ScaleUp'],
   ];
@@ -308,7 +470,10 @@ describe('stage 6: stabilization windows', () => {
   test('the compacted history gives the same min and max as the full history for every window', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 0, max: 12 })), { minLength: 1, maxLength: 80 }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 0, max: 12 })), {
+          minLength: 1,
+          maxLength: 80,
+        }),
         fc.integer({ min: 1, max: 300_000 }),
         (steps, longest) => {
           let t = 0;
@@ -356,7 +521,10 @@ describe('stage 6: stabilization windows', () => {
 });
 
 describe('stage 7: per-period change limits', () => {
-  const up = (rules: DirectionBehavior['rules'], select: DirectionBehavior['select'] = 'max'): DirectionBehavior => ({ stabilizationMs: 0, rules, select });
+  const up = (
+    rules: DirectionBehavior['rules'],
+    select: DirectionBehavior['select'] = 'max',
+  ): DirectionBehavior => ({ stabilizationMs: 0, rules, select });
   const hpaUp = up([
     { type: 'pods', value: 4, periodMs: 15_000 },
     { type: 'percent', value: 100, periodMs: 15_000 },
@@ -370,17 +538,46 @@ describe('stage 7: per-period change limits', () => {
     ['select min takes the least permissive rule', 10, [], up(hpaUp.rules, 'min'), 14],
     ['disabled forbids scaling up', 3, [], up(hpaUp.rules, 'disabled'), 3],
     ['percent rounds up: 3 + 10 % = 4', 3, [], up([{ type: 'percent', value: 10, periodMs: 60_000 }]), 4],
-    ['percent in integer arithmetic: 100 + 10 % = 110 (not 111)', 100, [], up([{ type: 'percent', value: 10, periodMs: 60_000 }]), 110],
-    ['percent of zero is taken of one so it can leave zero', 0, [], up([{ type: 'percent', value: 100, periodMs: 60_000 }]), 2],
-    ['a down change within the period raises the allowance', 6, [[5_000, 8, 6]], up([{ type: 'pods', value: 2, periodMs: 60_000 }]), 10],
+    [
+      'percent in integer arithmetic: 100 + 10 % = 110 (not 111)',
+      100,
+      [],
+      up([{ type: 'percent', value: 10, periodMs: 60_000 }]),
+      110,
+    ],
+    [
+      'percent of zero is taken of one so it can leave zero',
+      0,
+      [],
+      up([{ type: 'percent', value: 100, periodMs: 60_000 }]),
+      2,
+    ],
+    [
+      'a down change within the period raises the allowance',
+      6,
+      [[5_000, 8, 6]],
+      up([{ type: 'pods', value: 2, periodMs: 60_000 }]),
+      10,
+    ],
   ];
   for (const [name, current, changes, rules, limit] of upRows) {
     test(`up: ${name}`, () => {
-      assert.equal(scaleUpLimit(current, changes.map(([age, from, to]) => ({ t: T0 - age, from, to })), rules, T0), limit);
+      assert.equal(
+        scaleUpLimit(
+          current,
+          changes.map(([age, from, to]) => ({ t: T0 - age, from, to })),
+          rules,
+          T0,
+        ),
+        limit,
+      );
     });
   }
 
-  const down = (rules: DirectionBehavior['rules'], select: DirectionBehavior['select'] = 'max'): DirectionBehavior => ({ stabilizationMs: 0, rules, select });
+  const down = (
+    rules: DirectionBehavior['rules'],
+    select: DirectionBehavior['select'] = 'max',
+  ): DirectionBehavior => ({ stabilizationMs: 0, rules, select });
   const docsDown = down([
     { type: 'pods', value: 4, periodMs: 60_000 },
     { type: 'percent', value: 10, periodMs: 60_000 },
@@ -396,7 +593,15 @@ describe('stage 7: per-period change limits', () => {
   ];
   for (const [name, current, changes, rules, limit] of downRows) {
     test(`down: ${name}`, () => {
-      assert.equal(scaleDownLimit(current, changes.map(([age, from, to]) => ({ t: T0 - age, from, to })), rules, T0), limit);
+      assert.equal(
+        scaleDownLimit(
+          current,
+          changes.map(([age, from, to]) => ({ t: T0 - age, from, to })),
+          rules,
+          T0,
+        ),
+        limit,
+      );
     });
   }
 
@@ -432,7 +637,13 @@ describe('stage 8: cooldown', () => {
 
   test('a panic scale-up bypasses the cooldown', () => {
     const pb = plainBehavior({ cooldownMs: 30_000, panic: { enabled: true, threshold: 2, holdMs: 60_000 } });
-    const { decision } = decide(specOf(constant(9), { behavior: pb }), obs(4), emptyHistory, state({ lastChangeAt: T0 - 1000 }), T0);
+    const { decision } = decide(
+      specOf(constant(9), { behavior: pb }),
+      obs(4),
+      emptyHistory,
+      state({ lastChangeAt: T0 - 1000 }),
+      T0,
+    );
     assert.equal(decision.replicas, 9);
     assert.equal(decision.reason, 'PanicScaleUp');
   });
@@ -440,7 +651,13 @@ describe('stage 8: cooldown', () => {
 
 describe('stage 9: starting instances', () => {
   test('no scale-down while instances are starting (AwaitingStartup)', () => {
-    const { decision } = decide(specOf(constant(2), { behavior: plainBehavior() }), obs(5, { starting: 2 }), emptyHistory, state(), T0);
+    const { decision } = decide(
+      specOf(constant(2), { behavior: plainBehavior() }),
+      obs(5, { starting: 2 }),
+      emptyHistory,
+      state(),
+      T0,
+    );
     assert.equal(decision.replicas, 5);
     assert.equal(decision.reason, 'AwaitingStartup');
     assert.match(decision.message, /2 starting, kept 5/);
@@ -448,13 +665,25 @@ describe('stage 9: starting instances', () => {
 
   test('starting instances count as capacity: a recommendation ≤ current launches nothing', () => {
     // 2 ready + 3 starting; a ready-based policy wants 5 in total: nothing more to launch.
-    const { decision } = decide(specOf(constant(5), { behavior: plainBehavior() }), obs(5, { starting: 3 }), emptyHistory, state(), T0);
+    const { decision } = decide(
+      specOf(constant(5), { behavior: plainBehavior() }),
+      obs(5, { starting: 3 }),
+      emptyHistory,
+      state(),
+      T0,
+    );
     assert.equal(decision.replicas, 5);
     assert.equal(decision.reason, 'NoChange');
   });
 
   test('a scale-up beyond the starting capacity still happens', () => {
-    const { decision } = decide(specOf(constant(7), { behavior: plainBehavior() }), obs(5, { starting: 3 }), emptyHistory, state(), T0);
+    const { decision } = decide(
+      specOf(constant(7), { behavior: plainBehavior() }),
+      obs(5, { starting: 3 }),
+      emptyHistory,
+      state(),
+      T0,
+    );
     assert.equal(decision.replicas, 7);
   });
 });
@@ -467,7 +696,13 @@ describe('stage 10: bounds', () => {
   ];
   for (const [rec, current, want, reason] of rows) {
     test(`recommendation ${rec} from ${current} within [2, 10] gives ${want} (${reason})`, () => {
-      const { decision } = decide(specOf(constant(rec), { min: 2, max: 10, behavior: plainBehavior() }), obs(current), emptyHistory, state(), T0);
+      const { decision } = decide(
+        specOf(constant(rec), { min: 2, max: 10, behavior: plainBehavior() }),
+        obs(current),
+        emptyHistory,
+        state(),
+        T0,
+      );
       assert.equal(decision.replicas, want);
       assert.equal(decision.reason, reason);
     });
@@ -489,7 +724,12 @@ describe('stage 10: bounds', () => {
 describe('state bookkeeping', () => {
   test('a change is recorded with its time; old changes are pruned past the longest period', () => {
     const spec = specOf(constant(6), { behavior: defaultBehavior() });
-    const s = state({ changes: [{ t: T0 - 20_000, from: 2, to: 4 }, { t: T0 - 5_000, from: 4, to: 4 }] });
+    const s = state({
+      changes: [
+        { t: T0 - 20_000, from: 2, to: 4 },
+        { t: T0 - 5_000, from: 4, to: 4 },
+      ],
+    });
     const { state: next } = decide(spec, obs(4), emptyHistory, s, T0);
     assert.deepEqual(next.changes, [
       { t: T0 - 5_000, from: 4, to: 4 },

@@ -58,30 +58,82 @@ export function decide(
   const b = spec.behavior;
 
   // Overrides expire at `until` (exclusive): drop them from the state we hand back.
-  const override = state.override && (state.override.until === null || now < state.override.until) ? state.override : null;
+  const override =
+    state.override && (state.override.until === null || now < state.override.until) ? state.override : null;
   const base: DecisionState = override === state.override ? state : { ...state, override };
 
   // 1. Hands off: a paused service is neither evaluated nor clamped.
   if (state.paused) {
-    steps.push({ stage: 'paused', from: current, to: current, reason: 'Paused', note: `paused, kept ${current}` });
-    return finish(spec, observation, base, now, current, current, steps, 'Paused', `paused: kept ${current}`, placeholder(current));
+    steps.push({
+      stage: 'paused',
+      from: current,
+      to: current,
+      reason: 'Paused',
+      note: `paused, kept ${current}`,
+    });
+    return finish(
+      spec,
+      observation,
+      base,
+      now,
+      current,
+      current,
+      steps,
+      'Paused',
+      `paused: kept ${current}`,
+      placeholder(current),
+    );
   }
 
   // 1b. Manual override: an operator's explicit count wins over every window and limit.
   if (override) {
     const until = override.until === null ? 'until cleared' : `until t=${override.until}`;
-    steps.push({ stage: 'override', from: current, to: override.replicas, reason: 'ManualOverride', note: `manual override to ${override.replicas} ${until}` });
+    steps.push({
+      stage: 'override',
+      from: current,
+      to: override.replicas,
+      reason: 'ManualOverride',
+      note: `manual override to ${override.replicas} ${until}`,
+    });
     const replicas = bound(spec, override.replicas, steps);
     const msg = `manual override: ${current} → ${replicas} ${until}${replicas !== override.replicas ? ` (clamped from ${override.replicas})` : ''}`;
-    return finish(spec, observation, base, now, current, replicas, steps, 'ManualOverride', msg, placeholder(current));
+    return finish(
+      spec,
+      observation,
+      base,
+      now,
+      current,
+      replicas,
+      steps,
+      'ManualOverride',
+      msg,
+      placeholder(current),
+    );
   }
 
   // 2. HPA (horizontal.go, computeReplicasForMetrics): with invalid metrics it does not scale;
   //    min/max are still enforced, as the HPA does before it looks at metrics at all.
   if (observation.fresh === false) {
-    steps.push({ stage: 'policy', from: current, to: current, reason: 'NoData', note: `no fresh metrics, kept ${current}` });
+    steps.push({
+      stage: 'policy',
+      from: current,
+      to: current,
+      reason: 'NoData',
+      note: `no fresh metrics, kept ${current}`,
+    });
     const replicas = bound(spec, current, steps);
-    return finish(spec, observation, base, now, current, replicas, steps, 'NoData', describeHold(`no fresh metrics: kept ${current}`, steps), placeholder(current));
+    return finish(
+      spec,
+      observation,
+      base,
+      now,
+      current,
+      replicas,
+      steps,
+      'NoData',
+      describeHold(`no fresh metrics: kept ${current}`, steps),
+      placeholder(current),
+    );
   }
 
   // 3. The policy. Its ctx.state is a copy, so a policy that mutates it cannot touch our input.
@@ -100,7 +152,13 @@ export function decide(
     });
   } catch (err) {
     // The Policy contract says evaluate never throws; a buggy built-in must still not stop the tick.
-    outcome = { ok: false, code: 'LS_ERR_POLICY_RUNTIME', error: `${spec.policy.name}: ${errorText(err)}`, logs: [], alerts: [] };
+    outcome = {
+      ok: false,
+      code: 'LS_ERR_POLICY_RUNTIME',
+      error: `${spec.policy.name}: ${errorText(err)}`,
+      logs: [],
+      alerts: [],
+    };
   }
   if (outcome.ok && !(Number.isFinite(outcome.replicas) && outcome.replicas >= 0)) {
     outcome = {
@@ -113,9 +171,27 @@ export function decide(
   }
   if (!outcome.ok) {
     // Keep the count and the previous policy state; the next tick tries again.
-    steps.push({ stage: 'policy', from: current, to: current, reason: 'PolicyError', note: `policy error (${outcome.error}), kept ${current}` });
+    steps.push({
+      stage: 'policy',
+      from: current,
+      to: current,
+      reason: 'PolicyError',
+      note: `policy error (${outcome.error}), kept ${current}`,
+    });
     const replicas = bound(spec, current, steps);
-    return finish(spec, observation, base, now, current, replicas, steps, 'PolicyError', describeHold(`policy error: ${outcome.error}; kept ${current}`, steps), outcome, {});
+    return finish(
+      spec,
+      observation,
+      base,
+      now,
+      current,
+      replicas,
+      steps,
+      'PolicyError',
+      describeHold(`policy error: ${outcome.error}; kept ${current}`, steps),
+      outcome,
+      {},
+    );
   }
 
   const policyState = outcome.state ?? ctxState;
@@ -157,10 +233,22 @@ export function decide(
   const panic = panicUntil !== null;
   if (panic) {
     if (value < current) {
-      steps.push({ stage: 'panic', from: value, to: current, reason: 'PanicHold', note: `panic until t=${panicUntil} (no scale-down), kept ${current}` });
+      steps.push({
+        stage: 'panic',
+        from: value,
+        to: current,
+        reason: 'PanicHold',
+        note: `panic until t=${panicUntil} (no scale-down), kept ${current}`,
+      });
       value = current;
     } else if (value > current) {
-      steps.push({ stage: 'panic', from: value, to: value, reason: 'PanicScaleUp', note: `panic until t=${panicUntil} (${recommendation} ≥ ${b.panic.threshold} × ${Math.max(1, observation.ready)} ready)` });
+      steps.push({
+        stage: 'panic',
+        from: value,
+        to: value,
+        reason: 'PanicScaleUp',
+        note: `panic until t=${panicUntil} (${recommendation} ≥ ${b.panic.threshold} × ${Math.max(1, observation.ready)} ready)`,
+      });
     }
   }
 
@@ -197,13 +285,25 @@ export function decide(
   if (value > current) {
     const limit = scaleUpLimit(current, state.changes, b.scaleUp, now);
     if (value > limit) {
-      steps.push({ stage: 'rate-limit', from: value, to: limit, reason: 'ScaleUpLimited', note: `limited to ${limit} (${describeRules(b.scaleUp, '+')})` });
+      steps.push({
+        stage: 'rate-limit',
+        from: value,
+        to: limit,
+        reason: 'ScaleUpLimited',
+        note: `limited to ${limit} (${describeRules(b.scaleUp, '+')})`,
+      });
       value = limit;
     }
   } else if (value < current) {
     const limit = scaleDownLimit(current, state.changes, b.scaleDown, now);
     if (value < limit) {
-      steps.push({ stage: 'rate-limit', from: value, to: limit, reason: 'ScaleDownLimited', note: `limited to ${limit} (${describeRules(b.scaleDown, '−')})` });
+      steps.push({
+        stage: 'rate-limit',
+        from: value,
+        to: limit,
+        reason: 'ScaleDownLimited',
+        note: `limited to ${limit} (${describeRules(b.scaleDown, '−')})`,
+      });
       value = limit;
     }
   }
@@ -217,7 +317,13 @@ export function decide(
     now - state.lastChangeAt < b.cooldownMs &&
     !(panic && value > current)
   ) {
-    steps.push({ stage: 'cooldown', from: value, to: current, reason: 'Cooldown', note: `cooldown until t=${state.lastChangeAt + b.cooldownMs}, kept ${current}` });
+    steps.push({
+      stage: 'cooldown',
+      from: value,
+      to: current,
+      reason: 'Cooldown',
+      note: `cooldown until t=${state.lastChangeAt + b.cooldownMs}, kept ${current}`,
+    });
     value = current;
   }
 
@@ -226,7 +332,13 @@ export function decide(
   //    way): removing capacity while new capacity is still unproven is how slow starters end up
   //    scaled again and again (knative/serving #13284, kubernetes/kubernetes #72775).
   if (value < current && observation.starting > 0) {
-    steps.push({ stage: 'startup', from: value, to: current, reason: 'AwaitingStartup', note: `${observation.starting} starting, kept ${current}` });
+    steps.push({
+      stage: 'startup',
+      from: value,
+      to: current,
+      reason: 'AwaitingStartup',
+      note: `${observation.starting} starting, kept ${current}`,
+    });
     value = current;
   }
 
@@ -240,8 +352,17 @@ export function decide(
     if (s.from !== s.to || s.stage === 'panic') message += `, ${s.note}`;
   }
 
-  const recommendations = rememberRecommendation(state.recommendations, recommendation, now, Math.max(b.scaleUp.stabilizationMs, b.scaleDown.stabilizationMs));
-  return finish(spec, observation, base, now, current, replicas, steps, reason, message, outcome, { recommendations, panicUntil, policyState });
+  const recommendations = rememberRecommendation(
+    state.recommendations,
+    recommendation,
+    now,
+    Math.max(b.scaleUp.stabilizationMs, b.scaleDown.stabilizationMs),
+  );
+  return finish(spec, observation, base, now, current, replicas, steps, reason, message, outcome, {
+    recommendations,
+    panicUntil,
+    policyState,
+  });
 }
 
 /**
@@ -264,7 +385,12 @@ export function withinTolerance(current: number, recommended: number, tolerance:
  * by (1 + value/100) rounding up; `max` takes the most permissive rule, `min` the least,
  * `disabled` forbids scaling up. Never below `current`.
  */
-export function scaleUpLimit(current: number, changes: readonly Change[], rules: DirectionBehavior, now: number): number {
+export function scaleUpLimit(
+  current: number,
+  changes: readonly Change[],
+  rules: DirectionBehavior,
+  now: number,
+): number {
   if (rules.select === 'disabled') return current;
   if (rules.rules.length === 0) return Infinity;
   let limit = rules.select === 'min' ? Infinity : -Infinity;
@@ -274,7 +400,9 @@ export function scaleUpLimit(current: number, changes: readonly Change[], rules:
     // (111 instead of 110); we compute start × (100 + p) / 100. A percent of 0 replicas is taken of
     // 1 so a percent-only rule can leave zero (Knative likewise uses max(1, ready)).
     const proposed =
-      rule.type === 'pods' ? start + rule.value : Math.ceil((Math.max(1, start) * (100 + rule.value)) / 100 - 1e-9);
+      rule.type === 'pods'
+        ? start + rule.value
+        : Math.ceil((Math.max(1, start) * (100 + rule.value)) / 100 - 1e-9);
     limit = rules.select === 'min' ? Math.min(limit, proposed) : Math.max(limit, proposed);
   }
   return Math.max(current, limit);
@@ -285,13 +413,19 @@ export function scaleUpLimit(current: number, changes: readonly Change[], rules:
  * Percent keeps floor(start × (1 − value/100)); `max` takes the rule that allows the most change
  * (the lowest count), `min` the least, `disabled` forbids scaling down. Never above `current`.
  */
-export function scaleDownLimit(current: number, changes: readonly Change[], rules: DirectionBehavior, now: number): number {
+export function scaleDownLimit(
+  current: number,
+  changes: readonly Change[],
+  rules: DirectionBehavior,
+  now: number,
+): number {
   if (rules.select === 'disabled') return current;
   if (rules.rules.length === 0) return 0;
   let limit = rules.select === 'min' ? -Infinity : Infinity;
   for (const rule of rules.rules) {
     const start = current - netChange(changes, rule.periodMs, now);
-    const proposed = rule.type === 'pods' ? start - rule.value : Math.floor((start * (100 - rule.value)) / 100 + 1e-9);
+    const proposed =
+      rule.type === 'pods' ? start - rule.value : Math.floor((start * (100 - rule.value)) / 100 + 1e-9);
     limit = rules.select === 'min' ? Math.max(limit, proposed) : Math.min(limit, proposed);
   }
   return Math.max(0, Math.min(current, limit));
@@ -307,11 +441,23 @@ function netChange(changes: readonly Change[], periodMs: number, now: number): n
 /** Clamps to [min, max], recording the clamp. */
 function bound(spec: ScalingSpec, value: number, steps: DecisionStep[]): number {
   if (value > spec.max) {
-    steps.push({ stage: 'bounds', from: value, to: spec.max, reason: 'ClampedToMax', note: `clamped to max ${spec.max}` });
+    steps.push({
+      stage: 'bounds',
+      from: value,
+      to: spec.max,
+      reason: 'ClampedToMax',
+      note: `clamped to max ${spec.max}`,
+    });
     return spec.max;
   }
   if (value < spec.min) {
-    steps.push({ stage: 'bounds', from: value, to: spec.min, reason: 'ClampedToMin', note: `clamped to min ${spec.min}` });
+    steps.push({
+      stage: 'bounds',
+      from: value,
+      to: spec.min,
+      reason: 'ClampedToMin',
+      note: `clamped to min ${spec.min}`,
+    });
     return spec.min;
   }
   return value;
@@ -377,7 +523,8 @@ function finish(
 ): DecideResult {
   const longestPeriod = longestRulePeriod(spec.behavior);
   let changes = state.changes;
-  if (changes.length && !(changes[0]!.t > now - longestPeriod)) changes = changes.filter((c) => c.t > now - longestPeriod);
+  if (changes.length && !(changes[0]!.t > now - longestPeriod))
+    changes = changes.filter((c) => c.t > now - longestPeriod);
   let lastChangeAt = state.lastChangeAt;
   if (replicas !== current) {
     changes = [...changes, { t: now, from: current, to: replicas }];
@@ -424,7 +571,9 @@ function describeHold(head: string, steps: readonly DecisionStep[]): string {
 }
 
 function describeRules(d: DirectionBehavior, sign: string): string {
-  const rules = d.rules.map((r) => `${sign}${r.value}${r.type === 'percent' ? '%' : ' pods'}/${r.periodMs / 1000}s`);
+  const rules = d.rules.map(
+    (r) => `${sign}${r.value}${r.type === 'percent' ? '%' : ' pods'}/${r.periodMs / 1000}s`,
+  );
   return d.select === 'disabled' ? 'scaling disabled' : `${rules.join(' or ')}, select ${d.select}`;
 }
 
