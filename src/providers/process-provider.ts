@@ -345,6 +345,7 @@ export class ProcessProvider implements Provider {
    */
   usage(now: number): Map<string, InstanceUsage> {
     const out = new Map<string, InstanceUsage>();
+    if (this.#slots.size === 0) return out;
     const all = readAllProcStats();
     for (const [id, slot] of this.#slots) {
       const pgid = slot.instance.pgid;
@@ -483,11 +484,13 @@ export class ProcessProvider implements Provider {
       return;
     }
     const reason = slot.failure ?? (signal ? `killed by ${signal}` : `exited with code ${code}`);
+    const wasDraining = i.state === 'draining';
     i.state = 'failed';
     i.failure = reason;
     this.#events.emit('failed', { ...i }, reason);
     this.#events.emit('exited', { ...i }, exit);
-    this.#crashed(slot);
+    // A draining instance was on its way out: its death is reported but not replaced.
+    if (!wasDraining) this.#crashed(slot);
   }
 
   #crashed(slot: Slot | undefined): void {
@@ -540,9 +543,10 @@ export class ProcessProvider implements Provider {
 
   async #stop(slot: Slot): Promise<void> {
     const i = slot.instance;
+    // From here on an exit is expected, even one that happens during the drain.
+    slot.stopping = true;
     // An instance still starting has had no traffic: nothing to drain.
     if (i.state === 'ready' || i.state === 'draining') await this.drain(i.id);
-    slot.stopping = true;
     if (slot.done) return;
     const pgid = i.pgid!;
     if (!slot.child) {

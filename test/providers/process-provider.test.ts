@@ -175,6 +175,37 @@ describe('ProcessProvider', () => {
     await assert.rejects(claimed, (err) => isLuascaleError(err, 'LS_ERR_PROVIDER_LAUNCH'));
   });
 
+  it('an instance that exits during its drain counts as stopped, not crashed, and is not replaced', async () => {
+    let p!: ProcessProvider;
+    p = make({
+      drainHook: async (inst) => {
+        const gone = nextEvent(p, 'exited', (x) => x.id === inst.id);
+        await get(`${inst.url}/exit?code=5`);
+        await gone;
+      },
+    });
+    const i = await launchReady(p);
+    const exited = nextEvent(p, 'exited', (x) => x.id === i.id);
+    await p.stop(i.id);
+    const [inst, exit] = await exited;
+    assert.deepEqual([inst.state, exit.expected, exit.code], ['stopped', true, 5]);
+    assert.equal(p.list().length, 0);
+    assert.equal(p.pendingReplacements(), 0);
+  });
+
+  it('a draining instance that crashes is reported but not replaced', async () => {
+    const p = make();
+    const i = await launchReady(p);
+    await p.drain(i.id);
+    const failed = nextEvent(p, 'failed', (x) => x.id === i.id);
+    await get(`${i.url}/exit?code=4`);
+    const [inst, reason] = await failed;
+    assert.equal(inst.state, 'failed');
+    assert.equal(reason, 'exited with code 4');
+    assert.equal(p.pendingReplacements(), 0);
+    assert.equal(p.list().length, 0);
+  });
+
   it('an instance that never becomes ready fails after the start timeout', async () => {
     const p = make({ env: { UNHEALTHY: '1' }, readiness: { intervalMs: 20, startTimeoutMs: 300 }, replaceCrashed: false });
     const failed = nextEvent(p, 'failed');
