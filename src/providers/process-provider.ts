@@ -398,6 +398,8 @@ export class ProcessProvider implements Provider {
   async #spawn(): Promise<Instance> {
     const o = this.#o;
     const port = await freePort(o.host);
+    // close() may have run while we waited: starting now would leave an instance nobody stops.
+    if (this.#closed) throw new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: o.service, reason: 'provider is closed' });
     const id = newId('inst');
     const logFile = join(o.logDir, o.service, `${id}.log`);
     let fd: number;

@@ -64,3 +64,40 @@ describe('rateAt and expectedArrivals', () => {
     assert.match(p.label, /x\.csv ×10/);
   });
 });
+
+describe('rate patterns under arbitrary input (fast-check, seed 4242)', () => {
+  it('parsePattern returns a valid pattern or throws a PatternError, never anything else', async () => {
+    const fc = (await import('fast-check')).default;
+    const piece = fc.oneof(fc.constantFrom('step:', 'ramp:', 'const:', '@', ',', 's', 'ms', 'm', '.', '-', ' ', 'x'), fc.nat(200).map(String));
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.array(piece, { maxLength: 12 }).map((a) => a.join(''))), (text) => {
+        try {
+          const p = parsePattern(text);
+          assert.equal(p.timesMs.length, p.rates.length);
+          assert.equal(p.timesMs[0], 0);
+          for (let i = 1; i < p.timesMs.length; i++) assert.ok(p.timesMs[i]! > p.timesMs[i - 1]!);
+          assert.ok(p.rates.every((r) => Number.isFinite(r) && r >= 0));
+        } catch (err) {
+          if (!(err instanceof PatternError)) throw err;
+        }
+      }),
+      { seed: 4242, numRuns: 2000 },
+    );
+  });
+
+  it('expectedArrivals is non-decreasing in time for any valid pattern', async () => {
+    const fc = (await import('fast-check')).default;
+    const pattern = fc
+      .tuple(fc.constantFrom('step', 'ramp'), fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 1, maxLength: 6 }))
+      .map(([kind, rates]) => parsePattern(`${kind}:${rates.join(',')}@${rates.slice(1).map((_, i) => `${(i + 1) * 7}s`).join(',')}`.replace(/@$/, '@1s').replace(/^(step|ramp):(\d+)@1s$/, '$2')));
+    fc.assert(
+      fc.property(pattern, fc.array(fc.integer({ min: 0, max: 60_000 }), { minLength: 2, maxLength: 20 }), (p, ts) => {
+        const sorted = [...ts].sort((a, b) => a - b);
+        for (let i = 1; i < sorted.length; i++) {
+          assert.ok(expectedArrivals(p, sorted[i]!) >= expectedArrivals(p, sorted[i - 1]!) - 1e-9);
+        }
+      }),
+      { seed: 4242, numRuns: 500 },
+    );
+  });
+});
