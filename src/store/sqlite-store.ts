@@ -354,6 +354,7 @@ export class SqliteStore implements Store {
 
   #append(e: EventInput): number {
     this.#assertOpen();
+    if (this.#pendingEvents.length >= this.#opts.maxPendingEvents) this.#writeNow();
     if (this.#pendingEvents.length >= this.#opts.maxPendingEvents) {
       throw new LuascaleError('LS_ERR_STORE_WRITE', {
         file: this.location,
