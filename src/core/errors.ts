@@ -17,6 +17,7 @@ export const ERRORS = {
   LS_ERR_POLICY_MEMORY: { message: '{where}: memory limit of {limit} bytes exceeded', status: 422 },
   LS_ERR_POLICY_TIMEOUT: { message: '{where}: wall-clock limit of {ms} ms exceeded', status: 422 },
   LS_ERR_POLICY_RESULT: { message: '{where}: bad result: {reason}', status: 422 },
+  LS_ERR_POLICY_STATE: { message: '{where}: bad state: {reason}', status: 422 },
   LS_ERR_POLICY_UNKNOWN_BUILTIN: { message: 'unknown built-in policy "{name}" (known: {known})', status: 400 },
   LS_ERR_POLICY_PARAMS: { message: 'builtin:{name}: bad params: {reason}', status: 400 },
   // cli

@@ -1,0 +1,807 @@
+/**
+ * A Lua scaling policy in a sandboxed Lua 5.4 state (wasmoon 1.16, Lua compiled to wasm).
+ *
+ * One Lua state per loaded policy, all states of a thread in one wasm module. The sandbox:
+ * - libraries: base (without load/dofile/loadfile/require, collectgarbage only "count", print → log),
+ *   string (no dump), table, math, utf8, coroutine, os.time/clock/date; all read-only views;
+ * - an instruction budget per call: a count hook every `hookEvery` instructions adds up the
+ *   instructions; past the budget it raises, and switches itself to fire on every instruction, so
+ *   a pcall-wrapped loop, an error handler or a coroutine that swallows the error is interrupted
+ *   again at once until the error reaches the host;
+ * - a memory cap through our own allocator: past `memoryBytes` the hook raises at the next
+ *   instruction (so the error names the line); past `memoryBytes + slack` allocations fail;
+ * - `ctx` built by one `lua_pcallk` of a trusted runner with the observation's numbers as
+ *   arguments (see sandbox-prelude.ts); never wasmoon's JS object proxies.
+ * A C function that runs long without executing Lua instructions (a pathological string.find) is
+ * not stopped here: SandboxWorker adds the wall-clock backstop.
+ *
+ * State machine of a LuaPolicy: ready → (evaluate)* → closed. A wasm fault (a trap, not a Lua
+ * error) marks the state broken; the next evaluate rebuilds it from the source.
+ */
+import { readFile } from 'node:fs/promises';
+import type { LuaWasm } from 'wasmoon';
+import { ERRORS, LuascaleError, formatMessage, type ErrorCode } from '../core/errors.js';
+import type { Policy, PolicyAlert, PolicyContext, PolicyOutcome } from '../policy/policy.js';
+import { LuaValueError, pushJsValue, pushNumberArray, readCString, readLuaTable } from './lua-values.js';
+import { currentMetric, forecastMetric, windowMean } from './metric-lookup.js';
+import {
+  AR_CURRENTLINE,
+  AR_SIZE,
+  AR_SOURCE,
+  LUA_ERRMEM,
+  LUA_MASKCOUNT,
+  LUA_OK,
+  LUA_REGISTRYINDEX,
+  LUA_TFUNCTION,
+  LUA_TNUMBER,
+  LUA_TSTRING,
+  LUA_TTABLE,
+  createLuaWasm,
+  rawApi,
+  type RawLua,
+} from './raw-lua.js';
+import { SANDBOX_PRELUDE } from './sandbox-prelude.js';
+
+/** Per-policy sandbox limits. */
+export interface SandboxLimits {
+  /** Lua VM instructions per evaluate() (and for running a module's top level at load). */
+  instructions: number;
+  /** Bytes the policy's Lua state may hold (code, ctx, its own data). */
+  memoryBytes: number;
+  /** The count hook's period in instructions: the budget's granularity. */
+  hookEvery: number;
+  /** Results above this are rejected as absurd. */
+  maxReplicas: number;
+  /** log()/alert() entries kept per call. */
+  maxLogs: number;
+  /** Characters kept per log or alert message. */
+  maxLogLength: number;
+  /** ctx.state bounds: entries in all, nesting depth, bytes per string. */
+  maxStateEntries: number;
+  maxStateDepth: number;
+  maxStateString: number;
+  /** Values returned by ctx.history() at most. */
+  maxHistoryPoints: number;
+}
+
+/** Defaults: a seed-sized policy runs ~40 instructions in ~1 µs, so these leave room for real work. */
+export const DEFAULT_SANDBOX_LIMITS: Readonly<SandboxLimits> = Object.freeze({
+  instructions: 1_000_000,
+  memoryBytes: 8 * 1024 * 1024,
+  hookEvery: 1000,
+  maxReplicas: 1_000_000,
+  maxLogs: 100,
+  maxLogLength: 1000,
+  maxStateEntries: 10_000,
+  maxStateDepth: 16,
+  maxStateString: 65_536,
+  maxHistoryPoints: 100_000,
+});
+
+/** Options of loadLuaPolicy: a file, or source text with a chunk name for messages. */
+export interface LoadLuaPolicyOptions {
+  file?: string;
+  source?: string;
+  /** The name errors show ("policies/cpu.lua"); defaults to `file`, else "policy.lua". */
+  chunkName?: string;
+  limits?: Partial<SandboxLimits>;
+}
+
+/** A loaded Lua policy: a Policy plus what tools want to know about it. */
+export interface LuaPolicy extends Policy {
+  readonly style: 'module' | 'script';
+  /** Bytes its Lua state holds now. */
+  memoryUsed(): number;
+  close(): void;
+}
+
+/** Loads a Lua policy; throws LuascaleError (LS_ERR_POLICY_NOT_FOUND, _SYNTAX, or a load-time run error). */
+export async function loadLuaPolicy(options: LoadLuaPolicyOptions): Promise<LuaPolicy> {
+  let source = options.source;
+  const chunkName = options.chunkName ?? options.file ?? 'policy.lua';
+  if (source === undefined) {
+    if (options.file === undefined) throw new LuascaleError('LS_ERR_POLICY_NOT_FOUND', { file: '(no file or source given)' });
+    try {
+      source = await readFile(options.file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
+        throw new LuascaleError('LS_ERR_POLICY_NOT_FOUND', { file: options.file });
+      }
+      throw new LuascaleError('LS_ERR_POLICY_NOT_FOUND', { file: options.file }, { message: `${options.file}: cannot read: ${(err as Error).message}` });
+    }
+  }
+  const runtime = await luaRuntime();
+  const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...definedOnly(options.limits ?? {}) };
+  return new LuaVm(runtime, source, chunkName, limits).policy();
+}
+
+/** Whether the source looks module-style: it defines `decide` (comments are ignored). */
+export function isModuleStyle(source: string): boolean {
+  const code = source.replace(/--\[(=*)\[[\s\S]*?\]\1\]/g, '').replace(/--[^\n]*/g, '');
+  return /\bfunction\s+(?:[\w.:]+[.:])?decide\s*\(|(?:^|[^\w])decide\s*=(?!=)/.test(code);
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The per-thread runtime: one wasm module, shared C callbacks that dispatch to the active VM.
+
+interface Runtime {
+  lua: LuaWasm;
+  m: RawLua;
+  /** A lua_Debug buffer, used by hooks and the message handler. */
+  ar: number;
+  cstr(s: string): number;
+  vms: Map<number, LuaVm>;
+  /** The VM whose call is running (callbacks other than the allocator dispatch through it). */
+  active: LuaVm | undefined;
+  allocPtr: number;
+  hookPtr: number;
+  msghPtr: number;
+  hostFns: number[];
+}
+
+let runtimePromise: Promise<Runtime> | undefined;
+
+/** The thread's Lua runtime, created on first use. */
+function luaRuntime(): Promise<Runtime> {
+  runtimePromise ??= createRuntime();
+  return runtimePromise;
+}
+
+async function createRuntime(): Promise<Runtime> {
+  const lua = await createLuaWasm();
+  const m = rawApi(lua);
+  const strings = new Map<string, number>();
+  const rt: Runtime = {
+    lua,
+    m,
+    ar: m._malloc(AR_SIZE),
+    cstr(s) {
+      let p = strings.get(s);
+      if (p === undefined) strings.set(s, (p = m.stringToNewUTF8(s)));
+      return p;
+    },
+    vms: new Map(),
+    active: undefined,
+    allocPtr: 0,
+    hookPtr: 0,
+    msghPtr: 0,
+    hostFns: [],
+  };
+  rt.allocPtr = m.addFunction((ud, ptr, osize, nsize) => allocate(rt, ud!, ptr!, osize!, nsize!), 'iiiii');
+  rt.hookPtr = m.addFunction((L) => {
+    rt.active?.onHook(L!);
+  }, 'vii');
+  rt.msghPtr = m.addFunction((L) => {
+    rt.active?.onError(L!);
+    return 1;
+  }, 'ii');
+  const host = (fn: (vm: LuaVm, L: number) => number) =>
+    m.addFunction((L) => {
+      const vm = rt.active;
+      if (!vm) return 0;
+      let failure: string;
+      try {
+        return fn(vm, L!);
+      } catch (err) {
+        // A Lua error is a longjmp, which emscripten implements by throwing Infinity: let it pass.
+        if (err === Infinity) throw err;
+        failure = err instanceof Error ? err.message : String(err);
+      }
+      lua.lua_pushstring(L!, failure);
+      return m._lua_error(L!);
+    }, 'ii');
+  rt.hostFns = [
+    host((vm, L) => vm.hostFetch(L)),
+    host((vm, L) => vm.hostMetric(L)),
+    host((vm, L) => vm.hostHistory(L)),
+    host((vm, L) => vm.hostForecast(L)),
+    host((vm, L) => vm.hostCharge(L)),
+  ];
+  return rt;
+}
+
+/** Lua's allocator (lua_Alloc): frees, reallocs, and enforces the per-state cap. */
+function allocate(rt: Runtime, ud: number, ptr: number, osize: number, nsize: number): number {
+  const vm = rt.vms.get(ud);
+  const m = rt.m;
+  if (nsize === 0) {
+    if (ptr) {
+      if (vm) vm.memUsed -= osize;
+      m._free(ptr);
+    }
+    return 0;
+  }
+  if (!vm) return m._realloc(ptr, nsize);
+  // With ptr == NULL, osize is the object's type tag, not a size (Lua 5.4 manual §4.6, lua_Alloc).
+  const delta = ptr ? nsize - osize : nsize;
+  const next = vm.memUsed + delta;
+  if (delta > 0) {
+    if (next > vm.hardLimit) {
+      vm.memHardHit = true;
+      return 0;
+    }
+    if (next > vm.limits.memoryBytes && vm.inPolicy && !vm.memSoftHit) {
+      // Let this allocation through and stop at the next instruction, where the hook can name the line.
+      vm.memSoftHit = true;
+      m._lua_sethook(vm.L, rt.hookPtr, LUA_MASKCOUNT, 1);
+    }
+  }
+  const out = m._realloc(ptr, nsize);
+  if (out) vm.memUsed = next;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Stack slots the host keeps filled between calls. */
+const SLOT_RUN = 1;
+const SLOT_POLICY = 2;
+const SLOT_MSGH = 3;
+const SLOT_LOGS = 4;
+const SLOT_ALERTS = 5;
+const SLOT_CTX = 6;
+const SLOT_GC = 7;
+const SLOT_LOAD_MODULE = 8;
+const BASE = 8;
+
+let nextVmId = 1;
+
+/** Instructions charged per pcall/xpcall/coroutine resume: each costs a JS exception when it unwinds. */
+const CALL_COST = 1000;
+
+class LuaVm {
+  readonly id = nextVmId++;
+  L = 0;
+  memUsed = 0;
+  readonly hardLimit: number;
+  inPolicy = false;
+  memSoftHit = false;
+  memHardHit = false;
+  private used = 0;
+  private exceeded = false;
+  private hookDirty = false;
+  private stopWhere: string | undefined;
+  private errWhere: string | undefined;
+  private srcPtr = 0;
+  private shortSrc = '';
+  private decideLine = 1;
+  private style: 'module' | 'script' = 'script';
+  private broken = false;
+  private closed = false;
+  private current: PolicyContext | undefined;
+  private lastParams: unknown = undefined;
+  private lastSlo: unknown = undefined;
+  private lastService: string | undefined = undefined;
+  private lastState: unknown = undefined;
+  private budgetMsgRef = 0n;
+  private memoryMsgRef = 0n;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly source: string,
+    private readonly chunkName: string,
+    readonly limits: SandboxLimits,
+  ) {
+    this.hardLimit = limits.memoryBytes + Math.max(1024 * 1024, Math.floor(limits.memoryBytes / 4));
+    this.build();
+  }
+
+  /** The Policy facade. */
+  policy(): LuaPolicy {
+    return {
+      name: this.chunkName,
+      source: this.source,
+      style: this.style,
+      evaluate: (ctx) => this.evaluate(ctx),
+      memoryUsed: () => this.memUsed,
+      close: () => this.close(),
+    };
+  }
+
+  /** Creates the Lua state, the sandbox, and loads the policy; throws LuascaleError on load errors. */
+  private build(): void {
+    const { rt } = this;
+    const { lua, m } = rt;
+    rt.vms.set(this.id, this);
+    const L = lua.lua_newstate(rt.allocPtr, this.id);
+    if (!L) {
+      rt.vms.delete(this.id);
+      throw new LuascaleError('LS_ERR_POLICY_MEMORY', { where: this.chunkName, limit: this.limits.memoryBytes });
+    }
+    this.L = L;
+    this.memUsed = Math.max(0, this.memUsed);
+    try {
+      lua.luaopen_base(L);
+      m._lua_settop(L, 0);
+      const libs: Array<[string, (L: number) => number]> = [
+        ['string', lua.luaopen_string],
+        ['table', lua.luaopen_table],
+        ['math', lua.luaopen_math],
+        ['utf8', lua.luaopen_utf8],
+        ['os', lua.luaopen_os],
+        ['coroutine', lua.luaopen_coroutine],
+      ];
+      for (const [name, open] of libs) {
+        open(L);
+        m._lua_setglobal(L, rt.cstr(name));
+      }
+      m._lua_checkstack(L, 64);
+      lua.lua_pushstring(L, 'instruction budget exceeded');
+      this.budgetMsgRef = BigInt(lua.luaL_ref(L, LUA_REGISTRYINDEX));
+      lua.lua_pushstring(L, 'memory limit exceeded');
+      this.memoryMsgRef = BigInt(lua.luaL_ref(L, LUA_REGISTRYINDEX));
+
+      // The prelude: trusted, but budgeted like everything else.
+      this.loadChunk(SANDBOX_PRELUDE, '=sandbox');
+      for (const fn of rt.hostFns) m._lua_pushcclosure(L, fn, 0);
+      m._lua_pushnumber(L, this.limits.maxLogs);
+      m._lua_pushnumber(L, this.limits.maxLogLength);
+      const rc = this.protectedCall(7, BASE, 0);
+      if (rc !== LUA_OK) throw new Error(`sandbox prelude failed: ${this.errorText()}`);
+      m._lua_pushcclosure(L, rt.msghPtr, 0);
+      m._lua_copy(L, -1, SLOT_MSGH);
+      m._lua_settop(L, BASE);
+
+      // The policy chunk, text only (binary chunks can crash the VM).
+      const syntax = this.loadChunk(this.source, '@' + this.chunkName);
+      if (syntax !== undefined) throw this.syntaxError(syntax);
+      this.describeFunction(-1, true);
+      if (isModuleStyle(this.source)) {
+        m._lua_pushvalue(L, SLOT_LOAD_MODULE);
+        m._lua_pushvalue(L, -2);
+        const rcm = this.protectedCall(1, 1, SLOT_MSGH);
+        if (rcm !== LUA_OK) throw this.loadRunError(rcm);
+        if (m._lua_type(L, -1) === LUA_TFUNCTION) {
+          this.style = 'module';
+          this.describeFunction(-1, false);
+          m._lua_copy(L, -1, SLOT_POLICY);
+        } else {
+          m._lua_settop(L, -2);
+          m._lua_copy(L, -1, SLOT_POLICY);
+        }
+      } else {
+        m._lua_copy(L, -1, SLOT_POLICY);
+      }
+      m._lua_settop(L, BASE);
+    } catch (err) {
+      this.destroy();
+      throw err;
+    }
+  }
+
+  /** Loads source text as a function on the stack; returns the error message on a syntax error. */
+  private loadChunk(text: string, chunk: string): string | undefined {
+    const { lua, m } = this.rt;
+    const ptr = m.stringToNewUTF8(text);
+    try {
+      const rc = m._luaL_loadbufferx(this.L, ptr, m.lengthBytesUTF8(text), this.rt.cstr(chunk), this.rt.cstr('t'));
+      if (rc === LUA_OK) return undefined;
+      const msg = this.errorText();
+      m._lua_settop(this.L, -2);
+      return rc === LUA_ERRMEM ? 'not enough memory to load the policy' : msg;
+    } finally {
+      m._free(ptr);
+    }
+  }
+
+  /** Records the source pointer, short_src and line of the function at `idx`. */
+  private describeFunction(idx: number, isChunk: boolean): void {
+    const { m, ar, cstr } = this.rt;
+    m._lua_pushvalue(this.L, idx);
+    m._lua_getinfo(this.L, cstr('>S'), ar);
+    if (isChunk) {
+      this.srcPtr = m.HEAPU32[(ar + AR_SOURCE) >> 2]!;
+      this.shortSrc = readCString(this.rt.lua, ar + 44);
+    } else {
+      this.decideLine = Math.max(1, m.HEAP32[(ar + 28) >> 2]!);
+    }
+  }
+
+  /** lua_pcallk with the budget armed and this VM active; a JS exception (a wasm fault) marks the state broken. */
+  private protectedCall(nargs: number, nresults: number, msgh: number): number {
+    const { rt } = this;
+    const prev = rt.active;
+    this.used = 0;
+    this.exceeded = false;
+    this.memSoftHit = false;
+    this.memHardHit = false;
+    this.stopWhere = undefined;
+    this.errWhere = undefined;
+    if (this.hookDirty) this.hookDirty = false;
+    rt.m._lua_sethook(this.L, rt.hookPtr, LUA_MASKCOUNT, this.limits.hookEvery);
+    rt.active = this;
+    this.inPolicy = true;
+    try {
+      return rt.m._lua_pcallk(this.L, nargs, nresults, msgh, 0, 0);
+    } catch (err) {
+      this.broken = true;
+      throw err;
+    } finally {
+      this.inPolicy = false;
+      rt.active = prev;
+    }
+  }
+
+  /** Count hook: adds up instructions; past the budget (or the memory cap) raises, on every instruction from then on. */
+  onHook(L: number): void {
+    const { m, hookPtr } = this.rt;
+    if (!this.exceeded && !this.memSoftHit) {
+      this.used += m._lua_gethookcount(L);
+      if (this.used <= this.limits.instructions) return;
+      this.exceeded = true;
+    }
+    this.stopWhere ??= this.findWhere(L, 0);
+    this.hookDirty = true;
+    m._lua_sethook(L, hookPtr, LUA_MASKCOUNT, 1);
+    if (L !== this.L) m._lua_sethook(this.L, hookPtr, LUA_MASKCOUNT, 1);
+    m._lua_rawgeti(L, LUA_REGISTRYINDEX, this.memSoftHit && !this.exceeded ? this.memoryMsgRef : this.budgetMsgRef);
+    m._lua_error(L);
+  }
+
+  /** Message handler of the host's pcall: remembers where the error happened (the stack is still there). */
+  onError(L: number): void {
+    this.errWhere ??= this.findWhere(L, 1);
+  }
+
+  /** "file:line" of the innermost stack level running the policy's own code. */
+  private findWhere(L: number, from: number): string | undefined {
+    const { m, ar, cstr } = this.rt;
+    const what = cstr('Sl');
+    for (let level = from; level < from + 64; level++) {
+      if (m._lua_getstack(L, level, ar) === 0) break;
+      m._lua_getinfo(L, what, ar);
+      if (m.HEAPU32[(ar + AR_SOURCE) >> 2] === this.srcPtr) {
+        const line = m.HEAP32[(ar + AR_CURRENTLINE) >> 2]!;
+        return line > 0 ? `${this.chunkName}:${line}` : this.chunkName;
+      }
+    }
+    return undefined;
+  }
+
+  /** The error value at the top of the stack as text (without running metamethods). */
+  private errorText(): string {
+    const { lua, m } = this.rt;
+    const t = m._lua_type(this.L, -1);
+    if (t === LUA_TSTRING) return lua.lua_tolstring(this.L, -1, null);
+    if (t === LUA_TNUMBER) return String(m._lua_tonumberx(this.L, -1, 0));
+    return `(error object is a ${lua.lua_typename(this.L, t)} value)`;
+  }
+
+  /** Splits "short_src:line: reason" into our where (full chunk name) and the reason. */
+  private splitMessage(msg: string): { where: string; reason: string } {
+    const oneLine = msg.replace(/\s*\n\s*/g, ' ').slice(0, 500);
+    const prefix = this.shortSrc + ':';
+    if (oneLine.startsWith(prefix)) {
+      const m = /^(\d+): ?(.*)$/s.exec(oneLine.slice(prefix.length));
+      if (m) return { where: `${this.chunkName}:${m[1]}`, reason: m[2]! };
+    }
+    return { where: this.errWhere ?? this.stopWhere ?? `${this.chunkName}:${this.decideLine}`, reason: oneLine };
+  }
+
+  private syntaxError(msg: string): LuascaleError {
+    const { where, reason } = this.splitMessage(msg);
+    return new LuascaleError('LS_ERR_POLICY_SYNTAX', { where, reason });
+  }
+
+  private loadRunError(rc: number): LuascaleError {
+    const f = this.failure(rc);
+    return new LuascaleError(f.code, f.params, { message: f.error });
+  }
+
+  /** Classifies a failed call: budget, memory, or a runtime error, with file:line. */
+  private failure(rc: number): { code: ErrorCode; error: string; params: Record<string, unknown> } {
+    const text = this.errorText();
+    const at = (code: ErrorCode, params: Record<string, unknown>) => ({
+      code,
+      params,
+      error: formatMessage(ERRORS[code].message, params),
+    });
+    if (this.exceeded) {
+      return at('LS_ERR_POLICY_BUDGET', { where: this.stopWhere ?? this.splitMessage(text).where, budget: this.limits.instructions });
+    }
+    if (this.memSoftHit || this.memHardHit) {
+      if (rc === LUA_ERRMEM || /not enough memory|memory limit exceeded/.test(text)) {
+        const where = this.stopWhere ?? this.errWhere ?? `${this.chunkName}:${this.decideLine}`;
+        return at('LS_ERR_POLICY_MEMORY', { where, limit: this.limits.memoryBytes });
+      }
+    }
+    const { where, reason } = this.splitMessage(text);
+    return at('LS_ERR_POLICY_RUNTIME', { where, reason });
+  }
+
+  private evaluate(ctx: PolicyContext): PolicyOutcome {
+    if (this.closed) return errorOutcome('LS_ERR_POLICY_RUNTIME', `${this.chunkName}: policy is closed`);
+    if (this.broken) {
+      try {
+        this.destroy();
+        this.broken = false;
+        this.closed = false;
+        this.build();
+      } catch (err) {
+        return errorOutcome('LS_ERR_POLICY_RUNTIME', `${this.chunkName}: cannot rebuild the sandbox: ${(err as Error).message}`);
+      }
+    }
+    const { m } = this.rt;
+    const L = this.L;
+    const o = ctx.observation;
+    let flags = 0;
+    if (ctx.params !== this.lastParams) flags |= 1;
+    if (o.slo !== this.lastSlo) flags |= 2;
+    if (ctx.state !== this.lastState || ctx.state === undefined) flags |= 4;
+    if (ctx.service !== this.lastService) flags |= 8;
+    if (o.operations !== undefined && hasKeys(o.operations)) flags |= 16;
+    this.current = ctx;
+    m._lua_settop(L, BASE);
+    m._lua_pushvalue(L, SLOT_RUN);
+    m._lua_pushvalue(L, SLOT_POLICY);
+    m._lua_pushboolean(L, this.style === 'script' ? 1 : 0);
+    m._lua_pushnumber(L, flags);
+    // Whole numbers go in as Lua integers, so "cpu: " .. cpu prints 85, not 85.0.
+    pushNum(m, L, o.replicas);
+    pushNum(m, L, o.ready);
+    pushNum(m, L, o.starting);
+    pushNum(m, L, ctx.min);
+    pushNum(m, L, ctx.max);
+    pushNum(m, L, ctx.now);
+    pushNum(m, L, o.cpu);
+    pushNum(m, L, o.memory);
+    pushNum(m, L, o.rps);
+    pushNum(m, L, o.inflight);
+    pushNum(m, L, o.queue);
+    pushNum(m, L, o.shed_rps);
+    pushNum(m, L, o.error_rate);
+    const lat = o.latency;
+    pushNum(m, L, lat?.p50);
+    pushNum(m, L, lat?.p95);
+    pushNum(m, L, lat?.p99);
+    let rc: number;
+    try {
+      rc = this.protectedCall(19, 3, SLOT_MSGH);
+    } catch (err) {
+      this.current = undefined;
+      this.lastState = undefined;
+      return errorOutcome(
+        'LS_ERR_POLICY_RUNTIME',
+        `${this.stopWhere ?? this.chunkName}: sandbox fault (${(err as Error).message ?? err}); the policy is reloaded on the next call`,
+      );
+    }
+    this.current = undefined;
+    this.lastParams = ctx.params;
+    this.lastSlo = o.slo;
+    this.lastService = ctx.service;
+    const logs = this.readLogs();
+    const alerts = this.readAlerts();
+    let outcome: PolicyOutcome;
+    if (rc !== LUA_OK) {
+      const f = this.failure(rc);
+      outcome = { ok: false, code: f.code, error: f.error, logs, alerts };
+    } else {
+      outcome = this.interpret(o.replicas, logs, alerts);
+    }
+    if (outcome.ok) {
+      m._lua_getfield(L, SLOT_CTX, this.rt.cstr('state'));
+      try {
+        const state = readLuaTable(this.rt.lua, L, -1, {
+          maxEntries: this.limits.maxStateEntries,
+          maxDepth: this.limits.maxStateDepth,
+          maxString: this.limits.maxStateString,
+        });
+        outcome.state = state;
+        this.lastState = state;
+      } catch (err) {
+        if (!(err instanceof LuaValueError)) throw err;
+        outcome = errorOutcome('LS_ERR_POLICY_STATE', `${this.chunkName}:${this.decideLine}: ctx.${err.message}`, logs, alerts);
+      }
+    }
+    if (!outcome.ok) this.lastState = undefined;
+    m._lua_settop(L, BASE);
+    if (this.memUsed > this.limits.memoryBytes || !outcome.ok) this.collect();
+    return outcome;
+  }
+
+  private interpret(replicas: number, logs: string[], alerts: PolicyAlert[]): PolicyOutcome {
+    const { lua, m } = this.rt;
+    const L = this.L;
+    const kind = m._lua_tonumberx(L, -3, 0);
+    if (kind === 2) return { ok: true, replicas: num(replicas), raw: null, reason: 'unchanged', logs, alerts };
+    if (kind === 0) return this.badResult(logs, alerts, `${this.style === 'module' ? 'decide' : 'the script'} returned nil; expected a number or { replicas = n, reason = "..." }`);
+    if (kind !== 1) {
+      const type = m._lua_type(L, -2) === LUA_TSTRING ? lua.lua_tolstring(L, -2, null) : '?';
+      return kind === -2
+        ? this.badResult(logs, alerts, `the result table's replicas field is ${type === 'nil' ? 'missing' : `a ${type}`}; expected a number`)
+        : this.badResult(logs, alerts, `expected a number or { replicas = n, reason = "..." }, got a ${type}`);
+    }
+    const value = m._lua_tonumberx(L, -2, 0);
+    const reason = m._lua_type(L, -1) === LUA_TSTRING ? lua.lua_tolstring(L, -1, null).slice(0, this.limits.maxLogLength) : undefined;
+    if (Number.isNaN(value)) return this.badResult(logs, alerts, 'replicas is NaN');
+    if (!Number.isFinite(value)) return this.badResult(logs, alerts, `replicas is ${value > 0 ? 'inf' : '-inf'}`);
+    if (value < 0) return this.badResult(logs, alerts, `replicas is negative (${value})`);
+    if (value > this.limits.maxReplicas) return this.badResult(logs, alerts, `replicas ${value} is above ${this.limits.maxReplicas}`);
+    // A fractional answer rounds up, as the HPA's ceil(current × ratio) does.
+    const raw = reason === undefined ? value : { replicas: value, reason };
+    return { ok: true, replicas: Math.ceil(value - 1e-9), reason, raw, logs, alerts };
+  }
+
+  private badResult(logs: string[], alerts: PolicyAlert[], reason: string): PolicyOutcome {
+    const where = `${this.chunkName}:${this.decideLine}`;
+    return errorOutcome('LS_ERR_POLICY_RESULT', formatMessage(ERRORS.LS_ERR_POLICY_RESULT.message, { where, reason }), logs, alerts);
+  }
+
+  private readLogs(): string[] {
+    return this.readStrings(SLOT_LOGS, 1).map((x) => x[0]!);
+  }
+
+  private readAlerts(): PolicyAlert[] {
+    return this.readStrings(SLOT_ALERTS, 2).map(([severity, message]) => ({
+      severity: severity as PolicyAlert['severity'],
+      message: message ?? '',
+    }));
+  }
+
+  /** Reads `n` groups of `width` strings from a host-owned table (1-based, n in field "n"). */
+  private readStrings(slot: number, width: number): string[][] {
+    const { lua, m, cstr } = this.rt;
+    const L = this.L;
+    m._lua_getfield(L, slot, cstr('n'));
+    const n = Math.min(m._lua_tonumberx(L, -1, 0) || 0, this.limits.maxLogs);
+    m._lua_settop(L, -2);
+    const out: string[][] = [];
+    for (let i = 0; i < n; i++) {
+      const group: string[] = [];
+      for (let j = 1; j <= width; j++) {
+        m._lua_rawgeti(L, slot, BigInt(i * width + j));
+        if (m._lua_type(L, -1) === LUA_TSTRING) group.push(lua.lua_tolstring(L, -1, null));
+        m._lua_settop(L, -2);
+      }
+      if (group.length === width) out.push(group);
+    }
+    return out;
+  }
+
+  /** A full GC after a failure or when over the cap, with a fresh budget (finalizers are policy code). */
+  private collect(): void {
+    const { m } = this.rt;
+    m._lua_settop(this.L, BASE);
+    m._lua_pushvalue(this.L, SLOT_GC);
+    try {
+      this.protectedCall(0, 0, 0);
+    } catch {
+      // broken is set; the next evaluate rebuilds.
+    }
+    m._lua_settop(this.L, BASE);
+  }
+
+  // --- host functions called from Lua (inside the protected call) ---
+
+  hostFetch(L: number): number {
+    const { lua, m } = this.rt;
+    const ctx = this.current!;
+    const what = m._lua_tonumberx(L, 1, 0);
+    if (what === 5) {
+      lua.lua_pushstring(L, ctx.service ?? '');
+      return 1;
+    }
+    const value =
+      what === 1 ? ctx.params : what === 2 ? ctx.observation.slo : what === 3 ? ctx.state : ctx.observation.operations;
+    pushJsValue(lua, L, value !== null && typeof value === 'object' ? value : {});
+    return 1;
+  }
+
+  hostMetric(L: number): number {
+    const { lua, m } = this.rt;
+    const ctx = this.current!;
+    if (m._lua_type(L, 1) !== LUA_TSTRING) throw new Error('get_metric: the metric name must be a string');
+    const name = lua.lua_tolstring(L, 1, null);
+    const value =
+      m._lua_type(L, 2) === LUA_TNUMBER
+        ? windowMean(ctx.history, ctx.observation, name, m._lua_tonumberx(L, 2, 0), ctx.now)
+        : currentMetric(ctx.observation, name);
+    if (value === undefined) m._lua_pushnil(L);
+    else m._lua_pushnumber(L, value);
+    return 1;
+  }
+
+  /** ctx.history(metric, seconds) (or ctx:history(...)): values oldest first. */
+  hostHistory(L: number): number {
+    const { lua, m } = this.rt;
+    const ctx = this.current!;
+    const base = m._lua_type(L, 1) === LUA_TTABLE ? 2 : 1;
+    if (m._lua_type(L, base) !== LUA_TSTRING) throw new Error('history: the metric name must be a string');
+    if (m._lua_type(L, base + 1) !== LUA_TNUMBER) throw new Error('history: seconds must be a number');
+    const metric = lua.lua_tolstring(L, base, null);
+    const seconds = m._lua_tonumberx(L, base + 1, 0);
+    if (!(seconds > 0) || !Number.isFinite(seconds)) throw new Error(`history: seconds must be positive, got ${seconds}`);
+    const series = ctx.history.series(metric, seconds, ctx.now);
+    const max = this.limits.maxHistoryPoints;
+    pushNumberArray(lua, L, series.length > max ? series.slice(series.length - max) : series);
+    return 1;
+  }
+
+  /** ctx.forecast(metric, horizon_s[, window_s[, season_s]]). */
+  hostForecast(L: number): number {
+    const { lua, m } = this.rt;
+    const ctx = this.current!;
+    const base = m._lua_type(L, 1) === LUA_TTABLE ? 2 : 1;
+    if (m._lua_type(L, base) !== LUA_TSTRING) throw new Error('forecast: the metric name must be a string');
+    if (m._lua_type(L, base + 1) !== LUA_TNUMBER) throw new Error('forecast: horizon_s must be a number');
+    const metric = lua.lua_tolstring(L, base, null);
+    const horizon = m._lua_tonumberx(L, base + 1, 0);
+    if (!(horizon >= 0) || !Number.isFinite(horizon)) throw new Error(`forecast: horizon_s must be >= 0, got ${horizon}`);
+    const opt = (i: number) => (m._lua_type(L, base + i) === LUA_TNUMBER ? m._lua_tonumberx(L, base + i, 0) : undefined);
+    const window = opt(2);
+    if (window !== undefined && !(window > 0 && window <= 7 * 86400)) throw new Error('forecast: window_s must be in (0, 604800]');
+    const value = forecastMetric(ctx.history, ctx.observation, metric, horizon, ctx.now, window, opt(3));
+    if (value === undefined || !Number.isFinite(value)) m._lua_pushnil(L);
+    else m._lua_pushnumber(L, value);
+    return 1;
+  }
+
+  /** Charges a pcall or a coroutine switch (see the prelude) to the budget. */
+  hostCharge(L: number): number {
+    this.used += CALL_COST;
+    if (!this.exceeded && this.used > this.limits.instructions) {
+      this.exceeded = true;
+      this.stopWhere ??= this.findWhere(L, 1);
+      const { m, hookPtr } = this.rt;
+      m._lua_sethook(L, hookPtr, LUA_MASKCOUNT, 1);
+      if (L !== this.L) m._lua_sethook(this.L, hookPtr, LUA_MASKCOUNT, 1);
+    }
+    if (this.exceeded) {
+      this.rt.m._lua_rawgeti(L, LUA_REGISTRYINDEX, this.budgetMsgRef);
+      return this.rt.m._lua_error(L);
+    }
+    return 0;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.destroy();
+  }
+
+  /** lua_close with every finalizer held to a tiny budget, then forget the state. */
+  private destroy(): void {
+    this.closed = true;
+    if (!this.L) return;
+    const { rt } = this;
+    const prev = rt.active;
+    rt.active = this;
+    this.exceeded = true;
+    try {
+      if (!this.broken) {
+        rt.m._lua_sethook(this.L, rt.hookPtr, LUA_MASKCOUNT, 1);
+        rt.m._lua_close(this.L);
+      }
+    } catch {
+      // A fault while closing leaks this state's memory; nothing else to do.
+    } finally {
+      rt.active = prev;
+      rt.vms.delete(this.id);
+      this.L = 0;
+      this.memUsed = 0;
+    }
+  }
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
+function pushNum(m: RawLua, L: number, v: number | undefined): void {
+  if (typeof v !== 'number') m._lua_pushinteger(L, 0n);
+  else if (Number.isSafeInteger(v)) m._lua_pushinteger(L, BigInt(v));
+  else m._lua_pushnumber(L, v);
+}
+
+function num(v: number | undefined): number {
+  return typeof v === 'number' ? v : 0;
+}
+
+function errorOutcome(code: ErrorCode, error: string, logs: string[] = [], alerts: PolicyAlert[] = []): PolicyOutcome {
+  return { ok: false, code, error, logs, alerts };
+}

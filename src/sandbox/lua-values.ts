@@ -1,0 +1,182 @@
+/**
+ * Moving JSON-like values between JS and a Lua state through the raw C API (no wasmoon proxies).
+ * Pushing runs inside a protected call (a host C function), so a memory-cap hit is a Lua error;
+ * reading uses only `lua_next`, `lua_type` and `lua_to*` on tables the host owns, which neither
+ * allocate nor run metamethods, so it is safe outside a protected call.
+ */
+import type { LuaWasm } from 'wasmoon';
+import { rawApi } from './raw-lua.js';
+
+const T_NIL = 0;
+const T_BOOLEAN = 1;
+const T_NUMBER = 3;
+const T_STRING = 4;
+const T_TABLE = 5;
+
+/** Bounds on a value copied out of Lua (ctx.state). */
+export interface ReadBounds {
+  /** Total table entries over the whole value. */
+  maxEntries: number;
+  /** Table nesting depth. */
+  maxDepth: number;
+  /** Bytes per string. */
+  maxString: number;
+}
+
+/** Why a Lua value could not be copied out. */
+export class LuaValueError extends Error {}
+
+/** Reads a NUL-terminated UTF-8 string from wasm memory. */
+export function readCString(lua: LuaWasm, ptr: number): string {
+  const heap = rawApi(lua).HEAPU8;
+  let end = ptr;
+  while (heap[end] !== 0) end++;
+  return decoder.decode(heap.subarray(ptr, end));
+}
+
+const decoder = new TextDecoder();
+
+/** Pushes a JSON-like JS value (objects, arrays, numbers, strings, booleans, null → nil). */
+export function pushJsValue(lua: LuaWasm, L: number, value: unknown, depth = 0): void {
+  const m = rawApi(lua);
+  if (value === null || value === undefined) return m._lua_pushnil(L);
+  switch (typeof value) {
+    case 'number':
+      return m._lua_pushnumber(L, value);
+    case 'boolean':
+      return m._lua_pushboolean(L, value ? 1 : 0);
+    case 'string':
+      lua.lua_pushstring(L, value);
+      return;
+    case 'bigint':
+      return m._lua_pushnumber(L, Number(value));
+    case 'object': {
+      if (depth > 32) return m._lua_pushnil(L);
+      m._lua_checkstack(L, 4);
+      if (Array.isArray(value)) {
+        m._lua_createtable(L, value.length, 0);
+        for (let i = 0; i < value.length; i++) {
+          pushJsValue(lua, L, value[i], depth + 1);
+          m._lua_rawseti(L, -2, BigInt(i + 1));
+        }
+        return;
+      }
+      const entries = Object.entries(value as Record<string, unknown>);
+      m._lua_createtable(L, 0, entries.length);
+      for (const [k, v] of entries) {
+        lua.lua_pushstring(L, k);
+        pushJsValue(lua, L, v, depth + 1);
+        m._lua_rawset(L, -3);
+      }
+      return;
+    }
+    default:
+      return m._lua_pushnil(L);
+  }
+}
+
+/** Pushes an array of numbers as a Lua sequence. */
+export function pushNumberArray(lua: LuaWasm, L: number, values: ArrayLike<number>): void {
+  const m = rawApi(lua);
+  m._lua_createtable(L, values.length, 0);
+  for (let i = 0; i < values.length; i++) {
+    m._lua_pushnumber(L, values[i]!);
+    m._lua_rawseti(L, -2, BigInt(i + 1));
+  }
+}
+
+/**
+ * Copies the table at `index` out of Lua as JSON-like data: a table whose keys are exactly
+ * 1..n becomes an array, any other table an object (number keys as strings). Functions,
+ * coroutines, userdata, NaN and infinities are rejected with the path that holds them.
+ */
+export function readLuaTable(lua: LuaWasm, L: number, index: number, bounds: ReadBounds): Record<string, unknown> {
+  const counter = { entries: 0 };
+  const value = readTable(lua, L, rawApi(lua)._lua_absindex(L, index), bounds, counter, 0, 'state');
+  if (Array.isArray(value)) return value.length === 0 ? {} : Object.fromEntries(value.map((v, i) => [String(i + 1), v]));
+  return value;
+}
+
+function readTable(
+  lua: LuaWasm,
+  L: number,
+  index: number,
+  bounds: ReadBounds,
+  counter: { entries: number },
+  depth: number,
+  path: string,
+): Record<string, unknown> | unknown[] {
+  const m = rawApi(lua);
+  if (depth >= bounds.maxDepth) throw new LuaValueError(`${path}: nested deeper than ${bounds.maxDepth} levels`);
+  m._lua_checkstack(L, 4);
+  const obj: Record<string, unknown> = {};
+  const keys: Array<string | number> = [];
+  m._lua_pushnil(L);
+  while (m._lua_next(L, index) !== 0) {
+    if (++counter.entries > bounds.maxEntries) {
+      m._lua_settop(L, -3);
+      throw new LuaValueError(`${path}: more than ${bounds.maxEntries} entries in all`);
+    }
+    const kt = m._lua_type(L, -2);
+    let key: string | number;
+    if (kt === T_STRING) key = lua.lua_tolstring(L, -2, null);
+    else if (kt === T_NUMBER) key = m._lua_tonumberx(L, -2, 0);
+    else {
+      m._lua_settop(L, -3);
+      throw new LuaValueError(`${path}: keys must be strings or numbers, got ${lua.lua_typename(L, kt)}`);
+    }
+    const sub = `${path}.${key}`;
+    let value: unknown;
+    try {
+      value = readValue(lua, L, m._lua_gettop(L), bounds, counter, depth, sub);
+    } catch (err) {
+      m._lua_settop(L, -3);
+      throw err;
+    }
+    keys.push(key);
+    obj[String(key)] = value;
+    m._lua_settop(L, -2);
+  }
+  // A Lua sequence 1..n reads back as an array, so state round-trips arrays.
+  if (keys.length > 0 && keys.every((k) => typeof k === 'number')) {
+    const n = keys.length;
+    const seen = new Set(keys as number[]);
+    let isSeq = true;
+    for (let i = 1; i <= n; i++) if (!seen.has(i)) isSeq = false;
+    if (isSeq) return Array.from({ length: n }, (_, i) => obj[String(i + 1)]);
+  }
+  return obj;
+}
+
+function readValue(
+  lua: LuaWasm,
+  L: number,
+  index: number,
+  bounds: ReadBounds,
+  counter: { entries: number },
+  depth: number,
+  path: string,
+): unknown {
+  const m = rawApi(lua);
+  const t = m._lua_type(L, index);
+  switch (t) {
+    case T_NIL:
+      return null;
+    case T_BOOLEAN:
+      return m._lua_toboolean(L, index) !== 0;
+    case T_NUMBER: {
+      const n = m._lua_tonumberx(L, index, 0);
+      if (!Number.isFinite(n)) throw new LuaValueError(`${path}: ${n} cannot be kept (only finite numbers)`);
+      return n;
+    }
+    case T_STRING: {
+      const len = m._lua_rawlen(L, index);
+      if (len > bounds.maxString) throw new LuaValueError(`${path}: string of ${len} bytes (limit ${bounds.maxString})`);
+      return lua.lua_tolstring(L, index, null);
+    }
+    case T_TABLE:
+      return readTable(lua, L, index, bounds, counter, depth + 1, path);
+    default:
+      throw new LuaValueError(`${path}: a ${lua.lua_typename(L, t)} cannot be kept in state`);
+  }
+}

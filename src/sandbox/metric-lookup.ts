@@ -1,0 +1,55 @@
+/**
+ * What the Lua API's `get_metric`, `ctx.history` and `ctx.forecast` read: a metric of the current
+ * observation by name, its recent history, and a forecast from that history.
+ */
+import { fitForecast, forecastAhead } from '../metrics/forecast.js';
+import type { HistoryReader, Observation } from '../policy/policy.js';
+
+/** Current value of `name`: a custom metric first, then a load field (`cpu`, `latency.p95`, ...). */
+export function currentMetric(observation: Observation, name: string): number | undefined {
+  const custom = observation.metrics?.[name];
+  if (typeof custom === 'number') return custom;
+  const dot = name.indexOf('.');
+  const bag = observation as unknown as Record<string, unknown>;
+  const value = dot < 0 ? bag[name] : (bag[name.slice(0, dot)] as Record<string, unknown> | undefined)?.[name.slice(dot + 1)];
+  return typeof value === 'number' ? value : undefined;
+}
+
+/** Mean of `metric` over the last `windowS` seconds, or its current value when nothing is recorded. */
+export function windowMean(
+  history: HistoryReader,
+  observation: Observation,
+  metric: string,
+  windowS: number,
+  now: number,
+): number | undefined {
+  const series = history.series(metric, windowS, now);
+  if (series.length === 0) return currentMetric(observation, metric);
+  let sum = 0;
+  for (const v of series) sum += v;
+  return sum / series.length;
+}
+
+/**
+ * Forecast of `metric` `horizonS` seconds ahead from the last `windowS` seconds of history:
+ * Holt's linear trend (Hyndman & Athanasopoulos §8.2) through src/metrics/forecast.ts, or Holt-Winters
+ * when `seasonS` is given and the window holds two seasons. With fewer than 4 points it returns
+ * the last recorded value (or the current one): a forecast never invents a trend from nothing.
+ */
+export function forecastMetric(
+  history: HistoryReader,
+  observation: Observation,
+  metric: string,
+  horizonS: number,
+  now: number,
+  windowS?: number,
+  seasonS?: number,
+): number | undefined {
+  const step = history.stepSeconds > 0 ? history.stepSeconds : 1;
+  const window = windowS ?? Math.max(600, 4 * horizonS);
+  const series = history.series(metric, window, now);
+  const h = Math.max(1, Math.round(horizonS / step));
+  const model = fitForecast(series, { season: seasonS ? Math.round(seasonS / step) : 0, horizon: h });
+  if (!model) return series.length > 0 ? series[series.length - 1] : currentMetric(observation, metric);
+  return forecastAhead(model, h);
+}
