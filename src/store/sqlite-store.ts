@@ -64,6 +64,33 @@ export function openStore(options: OpenStoreOptions): SqliteStore {
   return new SqliteStore(options);
 }
 
+/** The SQLite EventStore answers synchronously. */
+export interface SqliteEventStore extends EventStore {
+  append(event: EventInput): number;
+  list(query: EventQuery): StoredEvent[];
+}
+
+/** The SQLite MetricHistoryStore answers synchronously. */
+export interface SqliteMetricHistoryStore extends MetricHistoryStore {
+  series(service: string, metric: string, seconds: number, now: number): HistorySeries;
+  exportCsv(service: string, metric: string | undefined, range: ExportRange): string;
+  prune(now: number): void;
+}
+
+/** The SQLite StateStore answers synchronously. */
+export interface SqliteStateStore extends StateStore {
+  get<T = unknown>(service: string, key: string): T | undefined;
+  set(service: string, key: string, value: unknown): void;
+  delete(service: string, key: string): void;
+}
+
+/** The SQLite InstanceStore answers synchronously. */
+export interface SqliteInstanceStore extends InstanceStore {
+  upsert(record: StoredInstance): void;
+  list(service?: string): StoredInstance[];
+  remove(id: string): void;
+}
+
 interface PendingEvent {
   id: number;
   service: string;
@@ -93,22 +120,10 @@ const KEY_SEP = '\u0000';
 /** The SQLite implementation of every store part. */
 export class SqliteStore implements Store {
   readonly location: string;
-  readonly events: EventStore & { append(event: EventInput): number; list(query: EventQuery): StoredEvent[] };
-  readonly history: MetricHistoryStore & {
-    series(service: string, metric: string, seconds: number, now: number): HistorySeries;
-    exportCsv(service: string, metric: string | undefined, range: ExportRange): string;
-    prune(now: number): void;
-  };
-  readonly state: StateStore & {
-    get<T = unknown>(service: string, key: string): T | undefined;
-    set(service: string, key: string, value: unknown): void;
-    delete(service: string, key: string): void;
-  };
-  readonly instances: InstanceStore & {
-    upsert(record: StoredInstance): void;
-    list(service?: string): StoredInstance[];
-    remove(id: string): void;
-  };
+  readonly events: SqliteEventStore;
+  readonly history: SqliteMetricHistoryStore;
+  readonly state: SqliteStateStore;
+  readonly instances: SqliteInstanceStore;
   /** The resolved retention tiers, finest first. */
   readonly tiers: readonly HistoryTier[];
 
@@ -118,6 +133,9 @@ export class SqliteStore implements Store {
   readonly #onWriteError: (error: LuascaleError, pending: PendingWrites) => void;
   readonly #eventsKeepSeconds: number;
   readonly #stmts: ReturnType<typeof prepare>;
+  readonly #txSmall: Database.Transaction<(now: number) => void>;
+  readonly #txSamples: Database.Transaction<(created: Map<string, number>) => void>;
+  readonly #statements = new Map<string, Database.Statement>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -154,6 +172,8 @@ export class SqliteStore implements Store {
     });
     try {
       this.#stmts = prepare(this.#db);
+      this.#txSmall = this.#db.transaction((now: number) => this.#writeSmallRows(now));
+      this.#txSamples = this.#db.transaction((created: Map<string, number>) => this.#writeSampleRows(created));
       const seq = this.#db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as { seq: number } | undefined;
       const max = this.#db.prepare('SELECT max(id) AS id FROM events').get() as { id: number | null };
       this.#nextEventId = Math.max(seq?.seq ?? 0, max.id ?? 0) + 1;
@@ -306,43 +326,46 @@ export class SqliteStore implements Store {
     const state = this.#pendingState;
     const inst = this.#pendingInstances;
     if (events.length === 0 && state.size === 0 && inst.length === 0) return;
-    const s = this.#stmts;
-    const now = this.#clock.wallNow();
-    this.#db.transaction(() => {
-      for (const e of events) s.insertEvent.run(e.id, e.service, e.type, e.at, e.json);
-      for (const v of state.values()) {
-        if (v.json === null) s.deleteState.run(v.service, v.key);
-        else s.upsertState.run(v.service, v.key, v.json, now);
-      }
-      for (const op of inst) {
-        if (op.op === 'remove') s.deleteInstance.run(op.id);
-        else s.upsertInstance.run(op.record.id, op.record.service, op.record.state, op.record.pid ?? null, op.record.startedAt, op.json);
-      }
-    }).immediate();
+    this.#txSmall.immediate(this.#clock.wallNow());
     events.length = 0;
     state.clear();
     inst.length = 0;
   }
 
-  #writeSamples(): void {
-    if (this.#pendingSampleCount === 0) return;
+  #writeSmallRows(now: number): void {
+    const s = this.#stmts;
+    for (const e of this.#pendingEvents) s.insertEvent.run(e.id, e.service, e.type, e.at, e.json);
+    for (const v of this.#pendingState.values()) {
+      if (v.json === null) s.deleteState.run(v.service, v.key);
+      else s.upsertState.run(v.service, v.key, v.json, now);
+    }
+    for (const op of this.#pendingInstances) {
+      if (op.op === 'remove') s.deleteInstance.run(op.id);
+      else s.upsertInstance.run(op.record.id, op.record.service, op.record.state, op.record.pid ?? null, op.record.startedAt, op.json);
+    }
+  }
+
+  #writeSampleRows(created: Map<string, number>): void {
     const s = this.#stmts;
     const tiers = this.tiers;
-    const created = new Map<string, number>();
-    this.#db.transaction(() => {
-      for (const [key, p] of this.#pendingSamples) {
-        let id = this.#seriesIds.get(key);
-        if (id === undefined) {
-          id = Number(s.insertSeries.run(p.service, p.metric).lastInsertRowid);
-          created.set(key, id);
-        }
-        for (let i = 0; i < p.secs.length; i++) {
-          const sec = p.secs[i]!;
-          const v = p.values[i]!;
-          for (const tier of tiers) s.upsertHistory.run(id, tier.stepSeconds, bucketOf(sec, tier.stepSeconds), v, v);
-        }
+    for (const [key, p] of this.#pendingSamples) {
+      let id = this.#seriesIds.get(key);
+      if (id === undefined) {
+        id = Number(s.insertSeries.run(p.service, p.metric).lastInsertRowid);
+        created.set(key, id);
       }
-    }).immediate();
+      for (let i = 0; i < p.secs.length; i++) {
+        const sec = p.secs[i]!;
+        const v = p.values[i]!;
+        for (const tier of tiers) s.upsertHistory.run(id, tier.stepSeconds, bucketOf(sec, tier.stepSeconds), v, v);
+      }
+    }
+  }
+
+  #writeSamples(): void {
+    if (this.#pendingSampleCount === 0) return;
+    const created = new Map<string, number>();
+    this.#txSamples.immediate(created);
     // Series ids become known only once their transaction committed (a rollback un-creates them).
     for (const [k, id] of created) this.#seriesIds.set(k, id);
     this.#pendingSamples.clear();
@@ -395,7 +418,14 @@ export class SqliteStore implements Store {
       args.push(...q.types);
     }
     const sql = `SELECT id, service, type, at, data FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${desc ? 'DESC' : 'ASC'} LIMIT ?`;
-    const rows = this.#db.prepare(sql).all(...args, limit) as Array<{ id: number; service: string; type: EventType; at: number; data: string }>;
+    let stmt = this.#statements.get(sql);
+    if (stmt === undefined) {
+      // at most 2 orders × 2^5 filter combinations × type-list lengths: a small, bounded cache
+      if (this.#statements.size > 256) this.#statements.clear();
+      stmt = this.#db.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    const rows = stmt.all(...args, limit) as Array<{ id: number; service: string; type: EventType; at: number; data: string }>;
     const stored = rows.map((r) => ({ id: r.id, service: r.service, type: r.type, at: r.at, data: JSON.parse(r.data) as unknown }));
     // Queued events have larger ids than every stored one (one FIFO queue, flushed whole).
     const queued = this.#pendingEvents
