@@ -22,7 +22,7 @@ import { readFile } from 'node:fs/promises';
 import type { LuaWasm } from 'wasmoon';
 import { ERRORS, LuascaleError, formatMessage, type ErrorCode } from '../core/errors.js';
 import type { Policy, PolicyAlert, PolicyContext, PolicyOutcome } from '../policy/policy.js';
-import { LuaValueError, pushJsValue, pushNumberArray, readCString, readLuaTable } from './lua-values.js';
+import { LuaValueError, pushJsValue, pushNumberArray, pushNumberValue, readLuaTable } from './lua-values.js';
 import { currentMetric, forecastMetric, windowMean } from './metric-lookup.js';
 import {
   AR_CURRENTLINE,
@@ -287,6 +287,7 @@ class LuaVm {
     private readonly chunkName: string,
     readonly limits: SandboxLimits,
   ) {
+    this.shortSrc = shortSource(chunkName);
     this.hardLimit = limits.memoryBytes + Math.max(1024 * 1024, Math.floor(limits.memoryBytes / 4));
     this.build();
   }
@@ -396,7 +397,6 @@ class LuaVm {
     m._lua_getinfo(this.L, cstr('>S'), ar);
     if (isChunk) {
       this.srcPtr = m.HEAPU32[(ar + AR_SOURCE) >> 2]!;
-      this.shortSrc = readCString(this.rt.lua, ar + 44);
     } else {
       this.decideLine = Math.max(1, m.HEAP32[(ar + 28) >> 2]!);
     }
@@ -702,7 +702,7 @@ class LuaVm {
         ? windowMean(ctx.history, ctx.observation, name, m._lua_tonumberx(L, 2, 0), ctx.now)
         : currentMetric(ctx.observation, name);
     if (value === undefined) m._lua_pushnil(L);
-    else m._lua_pushnumber(L, value);
+    else pushNumberValue(lua, L, value);
     return 1;
   }
 
@@ -785,6 +785,13 @@ class LuaVm {
       this.memUsed = 0;
     }
   }
+}
+
+/** What Lua shows for chunk "@name" in messages (luaO_chunkid: LUA_IDSIZE 60, long names keep their tail). */
+function shortSource(name: string): string {
+  const bytes = Buffer.byteLength(name);
+  if (bytes <= 59) return name;
+  return '...' + Buffer.from(name).subarray(bytes - 56).toString();
 }
 
 function hasKeys(o: object): boolean {

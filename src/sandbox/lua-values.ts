@@ -36,13 +36,20 @@ export function readCString(lua: LuaWasm, ptr: number): string {
 
 const decoder = new TextDecoder();
 
+/** Pushes a number, as a Lua integer when it is whole (so Lua prints 85, not 85.0). */
+export function pushNumberValue(lua: LuaWasm, L: number, n: number): void {
+  const m = rawApi(lua);
+  if (Number.isSafeInteger(n)) m._lua_pushinteger(L, BigInt(n));
+  else m._lua_pushnumber(L, n);
+}
+
 /** Pushes a JSON-like JS value (objects, arrays, numbers, strings, booleans, null → nil). */
 export function pushJsValue(lua: LuaWasm, L: number, value: unknown, depth = 0): void {
   const m = rawApi(lua);
   if (value === null || value === undefined) return m._lua_pushnil(L);
   switch (typeof value) {
     case 'number':
-      return m._lua_pushnumber(L, value);
+      return pushNumberValue(lua, L, value);
     case 'boolean':
       return m._lua_pushboolean(L, value ? 1 : 0);
     case 'string':
@@ -80,7 +87,7 @@ export function pushNumberArray(lua: LuaWasm, L: number, values: ArrayLike<numbe
   const m = rawApi(lua);
   m._lua_createtable(L, values.length, 0);
   for (let i = 0; i < values.length; i++) {
-    m._lua_pushnumber(L, values[i]!);
+    pushNumberValue(lua, L, values[i]!);
     m._lua_rawseti(L, -2, BigInt(i + 1));
   }
 }
