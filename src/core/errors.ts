@@ -28,6 +28,7 @@ export const ERRORS = {
   // store
   LS_ERR_STORE_OPEN: { message: '{file}: cannot open store: {reason}', status: 500 },
   LS_ERR_STORE_WRITE: { message: '{file}: write failed: {reason}', status: 500 },
+  LS_ERR_STORE_READ: { message: '{file}: read failed: {reason}', status: 500 },
   // providers
   LS_ERR_PROVIDER_LAUNCH: { message: '{service}: cannot launch instance: {reason}', status: 502 },
   LS_ERR_PROVIDER_COMMAND: { message: '{service}: provider command failed: {reason}', status: 502 },
