@@ -6,6 +6,7 @@
 //   PORT            port to listen on (0 = any free port; the chosen one is printed)   default 0
 //   HOST            address to bind                                                     default 127.0.0.1
 //   BURN_MS         CPU milliseconds burned by GET / when no ?ms= is given              default 10
+//                   (CPU time, not wall time: add &wall=1 to burn wall-clock time instead)
 //   READY_DELAY_MS  /healthz answers 503 until this long after start                   default 0
 //   UNHEALTHY=1     /healthz always answers 503
 //   CRASH_AFTER_MS  exit(1) this long after start (crash tests)
@@ -16,7 +17,7 @@
 //
 // Endpoints:
 //   GET /healthz                  200 "ok" when healthy
-//   GET / or /work?ms=N           burn N ms of CPU, answer JSON {pid, burnedMs}
+//   GET / or /work?ms=N[&wall=1]  burn N ms of CPU time (or wall time), answer JSON {pid, burnedMs}
 //   GET /slow?ms=N                answer after N ms without using CPU
 //   GET /sse?events=N&interval=MS text/event-stream with N events, MS apart
 //   GET /log?bytes=N              write N bytes to stdout (log rotation tests)
@@ -43,11 +44,25 @@ let sick = env.UNHEALTHY === '1';
 let closing = false;
 let child;
 
-/** Spins the CPU for `ms` milliseconds of wall time on this thread (the point of the demo). */
-function burn(ms) {
-  const end = performance.now() + Math.min(Math.max(ms, 0), 60_000);
+/**
+ * Spins until this process has used `ms` milliseconds of CPU time (process.cpuUsage), so a request
+ * costs the same CPU however busy the machine is: an instance serves at most ~1000/ms requests per
+ * second per core. `wall` burns wall-clock time instead (less CPU when the machine is contended).
+ */
+function burn(ms, wall = false) {
+  const budget = Math.min(Math.max(ms, 0), 60_000);
+  const startWall = performance.now();
+  const start = process.cpuUsage();
   let x = 0;
-  while (performance.now() < end) x += Math.sqrt(x + 1);
+  for (;;) {
+    for (let i = 0; i < 2000; i++) x += Math.sqrt(x + i);
+    if (wall) {
+      if (performance.now() - startWall >= budget) break;
+    } else {
+      const used = process.cpuUsage(start);
+      if ((used.user + used.system) / 1000 >= budget) break;
+    }
+  }
   return x;
 }
 
@@ -73,7 +88,7 @@ const server = createServer((req, res) => {
     case '/':
     case '/work': {
       const ms = q('ms', burnDefault);
-      burn(ms);
+      burn(ms, url.searchParams.get('wall') === '1');
       return send(res, 200, { pid: process.pid, burnedMs: ms });
     }
     case '/slow': {

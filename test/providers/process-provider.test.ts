@@ -246,11 +246,16 @@ describe('ProcessProvider', () => {
   it('usage() reports CPU of a busy instance in percent of one core, and its RSS', async () => {
     const p = make({ memoryLimitBytes: 512 * 1024 * 1024 });
     const i = await launchReady(p);
-    p.usage(systemClock.now());
-    await get(`${i.url}/work?ms=400`);
-    const u = p.usage(systemClock.now()).get(i.id);
+    const t0 = systemClock.now();
+    p.usage(t0);
+    await get(`${i.url}/work?ms=300`); // 300 ms of CPU time, however contended the machine is
+    const t1 = systemClock.now();
+    const u = p.usage(t1).get(i.id);
     assert.ok(u, 'a sample for the instance');
-    assert.ok(u.cpu > 20 && u.cpu < 250, `cpu ${u.cpu}`);
+    // percent of one core × elapsed seconds = CPU seconds used in the interval.
+    const cpuSeconds = (u.cpu / 100) * ((t1 - t0) / 1000);
+    assert.ok(cpuSeconds >= 0.27, `measured ${cpuSeconds.toFixed(3)} CPU s for a 0.3 s burn (cpu ${u.cpu.toFixed(1)}%)`);
+    assert.ok(cpuSeconds <= 0.3 + ((t1 - t0) / 1000) * 2, `measured ${cpuSeconds.toFixed(3)} CPU s, more than possible`);
     assert.ok(u.rssBytes > 5 * 1024 * 1024, `rss ${u.rssBytes}`);
     assert.ok(Math.abs(u.memory - (u.rssBytes / (512 * 1024 * 1024)) * 100) < 1e-9);
     await p.close();
