@@ -85,9 +85,9 @@ describe('runLoad', () => {
     const [first, second] = s.timeline as [TimelineSecond, TimelineSecond];
     assert.equal(first.targetRps, 20);
     assert.equal(second.targetRps, 60);
-    // Timers on a busy machine may push a request or two across a second boundary.
-    assert.ok(Math.abs(first.sent - 20) <= 2, `second 0 sent ${first.sent}`);
-    assert.ok(Math.abs(second.sent - 60) <= 2, `second 1 sent ${second.sent}`);
+    // Timers on a busy machine may push a few requests across a second boundary.
+    assert.ok(Math.abs(first.sent - 20) <= 3, `second 0 sent ${first.sent}`);
+    assert.ok(Math.abs(second.sent - 60) <= 3, `second 1 sent ${second.sent}`);
     assert.deepEqual(seconds, s.timeline.map((x) => x.t));
   });
 

@@ -162,11 +162,10 @@ describe('ProcessProvider', () => {
 
   it('launch() during a back-off claims the pending replacement instead of starting a duplicate', async () => {
     const p = make({ env: { EXIT_ON_START: '1' }, crashBackoff: { initialMs: 5000, maxMs: 5000 } });
-    const secondCrash = nextEvent(p, 'exited', () => true);
+    let exits = 0;
+    const twoCrashes = new Promise<void>((resolve) => p.on('exited', () => ++exits === 2 && resolve()));
     await p.launch();
-    await secondCrash; // first crash: replaced at once
-    const thirdCrash = nextEvent(p, 'exited', () => true);
-    await thirdCrash; // second crash: the replacement now waits 5 s
+    await twoCrashes; // the first crash is replaced at once; after the second the replacement waits 5 s
     assert.equal(p.pendingReplacements(), 1);
     const claimed = p.launch();
     assert.equal(p.pendingReplacements(), 0);
