@@ -36,9 +36,13 @@ export interface AdminBackend {
   /** Validates then swaps the policy; throws LuascaleError (and keeps the old one) when invalid. */
   reloadPolicy(name: string, source: string): Promise<void>;
   evalPolicy(policy: S.EvalRequestBody['policy'], input: Record<string, unknown>): Promise<Decision>;
-  events(query: { service?: string; since?: number; afterId?: number; limit: number }): AdminEvent[];
+  events(query: { service?: string; since?: number; afterId?: number; limit: number }): AdminEvent[] | Promise<AdminEvent[]>;
   subscribe(listener: (event: AdminEvent) => void): () => void;
-  metricsQuery(service: string, metric: string, windowS: number): { step: number; points: Array<[number, number]> };
+  metricsQuery(
+    service: string,
+    metric: string,
+    windowS: number,
+  ): { step: number; points: Array<[number, number]> } | Promise<{ step: number; points: Array<[number, number]> }>;
   metricsText(): Promise<string>;
   ready(): boolean;
 }
@@ -211,7 +215,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     },
     async (req) => {
       const q = req.query as { service?: string; since?: number; after?: number; limit: number };
-      const events = backend.events({ service: q.service, since: q.since, afterId: q.after, limit: q.limit });
+      const events = await backend.events({ service: q.service, since: q.since, afterId: q.after, limit: q.limit });
       return { events, next: events.length === q.limit ? events[events.length - 1]!.id : null };
     },
   );
@@ -265,7 +269,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
       const q = req.query as { service: string; metric: string; window: string };
       named(q.service);
       const windowS = Math.min(30 * 86400, Math.max(1, parseDuration(q.window) / 1000));
-      return { service: q.service, metric: q.metric, ...backend.metricsQuery(q.service, q.metric, windowS) };
+      return { service: q.service, metric: q.metric, ...(await backend.metricsQuery(q.service, q.metric, windowS)) };
     },
   );
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -18,7 +18,7 @@ import {
 } from '../policy/policy.js';
 import { decide } from './decide.js';
 import { initialDecisionState, type Decision, type DecisionState, type ScalingSpec } from './decision.js';
-import type { Instance, Provider } from './provider.js';
+import type { Instance, InstanceUsage, Provider } from './provider.js';
 import { AlertEngine, ruleConditions, type AlertNotice, type AlertRule, type Condition } from './alert-engine.js';
 
 /** The gateway's signals as the controller reads them (the controller owns this interface). */
@@ -75,6 +75,8 @@ export interface ControllerStatus {
   instances: Instance[];
   lastDecision: Decision | null;
   lastObservation: Observation | null;
+  /** Per-instance CPU and memory from the last tick, by instance id. */
+  usage: Record<string, InstanceUsage>;
   override: DecisionState['override'];
   paused: boolean;
   errors: { actuation: string | null; metricSources: Record<string, string> };
@@ -93,6 +95,7 @@ export class ServiceController {
   #desired: number;
   #lastDecision: Decision | null = null;
   #lastObservation: Observation | null = null;
+  #usage: Record<string, InstanceUsage> = {};
   #actuationError: string | null = null;
   #actuateNotBefore = 0;
   #backoffMs = 1000;
@@ -197,6 +200,7 @@ export class ServiceController {
       instances,
       lastDecision: this.#lastDecision,
       lastObservation: this.#lastObservation,
+      usage: { ...this.#usage },
       override: this.#state.override,
       paused: this.#state.paused,
       errors: { actuation: this.#actuationError, metricSources: { ...this.#sourceErrors } },
@@ -282,6 +286,7 @@ export class ServiceController {
     let cpu = 0;
     let memory = 0;
     const usage = this.#opts.provider.usage?.(now);
+    this.#usage = usage ? Object.fromEntries(usage) : {};
     if (usage && ready.length > 0) {
       let n = 0;
       for (const inst of ready) {

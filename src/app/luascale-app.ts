@@ -1,0 +1,428 @@
+/**
+ * The assembled program behind `luascale up` and `luascale demo`: one store, one gateway, one
+ * provider and one control loop per service, and the admin listener. Wiring only: each piece
+ * keeps its own logic. Provider events move instances in and out of the gateway's pools; a
+ * scale-down drains the instance in the gateway before its process is stopped.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock } from '../core/clock.js';
+import { parseDuration } from '../core/duration.js';
+import { isLuascaleError, LuascaleError } from '../core/errors.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import { scalingFromConfig, type ScalingSettings } from '../config/scaling-settings.js';
+import type { Config, ServiceConfig } from '../config/schema.js';
+import { createGateway, type Gateway } from '../gateway/gateway.js';
+import { createAdmission, type Admission } from '../gateway/admission/admission.js';
+import { createSignals, type Signals } from '../gateway/signals/signals.js';
+import { createPrometheus, type PrometheusExporter } from '../gateway/prometheus.js';
+import { importOpenApi, type ImportedApi } from '../openapi/import-openapi.js';
+import type { Policy, Slo } from '../policy/policy.js';
+import { loadPolicy } from '../controller/load-policy.js';
+import { ServiceController, type ControllerEvent } from '../controller/service-controller.js';
+import type { Decision, ScalingSpec } from '../controller/decision.js';
+import type { Provider } from '../controller/provider.js';
+import { AlertEngine, type AlertRule } from '../controller/alert-engine.js';
+import { logNotifier, webhookNotifier, type AlertNotifier } from '../controller/alert-notifier.js';
+import { ProcessProvider } from '../providers/process-provider.js';
+import { StaticProvider } from '../providers/static-provider.js';
+import { openStore, type Store } from '../store/index.js';
+import { DECISION_STATE_KEY } from '../store/state-store.js';
+import type { DecisionState } from '../controller/decision.js';
+import type { Observation } from '../policy/policy.js';
+import { buildAdminServer, type AdminBackend, type AdminEvent } from '../admin/admin-server.js';
+import { gatewayOptions } from './gateway-options.js';
+import { evaluateOnce } from '../controller/evaluate-once.js';
+
+/** Options that the CLI (or a test) passes besides the config. */
+export interface AppOptions {
+  clock?: Clock;
+  /** One line per notable thing (decisions, instances, alerts). */
+  log?: (line: string) => void;
+  onDecision?: (decision: Decision) => void;
+  onEvent?: (event: AdminEvent) => void;
+  /** Override listeners (tests use port 0). */
+  gatewayListen?: string;
+  adminListen?: string;
+}
+
+/** A running luascale. */
+export interface LuascaleApp {
+  config: Config;
+  gateway: Gateway;
+  store: Store;
+  controllers: Map<string, ServiceController>;
+  providers: Map<string, Provider>;
+  gatewayUrl: string;
+  adminUrl: string;
+  /** Stops accepting, finishes in-flight requests up to `graceMs`, stops instances, closes the store. */
+  close(options?: { graceMs?: number; keepInstances?: boolean }): Promise<void>;
+}
+
+/** Starts everything a config describes. */
+export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): Promise<LuascaleApp> {
+  const { config, baseDir } = loaded;
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? (() => {});
+
+  // Import every OpenAPI document first: a broken one stops the start before anything runs.
+  const apis: Record<string, ImportedApi | undefined> = {};
+  for (const [name, svc] of Object.entries(config.services)) {
+    if (svc.openapi) apis[name] = await importOpenApi(resolve(baseDir, svc.openapi));
+  }
+  const settings = new Map<string, ScalingSettings>();
+  const policies = new Map<string, Policy>();
+  for (const name of Object.keys(config.services)) {
+    const s = scalingFromConfig(config, name, baseDir);
+    settings.set(name, s);
+    policies.set(name, await loadPolicy(s.policy, s.limits));
+  }
+
+  const storeFile = resolve(baseDir, config.store.sqlite ?? './luascale.db');
+  const store = openStore({ file: storeFile, clock });
+  const signals: Signals = createSignals(clock);
+  const admissions = new Map<string, Admission>();
+  const gateway = createGateway({
+    ...gatewayOptions(config, apis),
+    clock,
+    signals,
+    admission: (traffic, c, service) => {
+      const a = createAdmission(traffic as any, c);
+      admissions.set(service, a);
+      return a;
+    },
+  });
+
+  let nextEventId = 0;
+  const listeners = new Set<(e: AdminEvent) => void>();
+  const deliver = (event: AdminEvent) => {
+    for (const l of listeners) l(event);
+    options.onEvent?.(event);
+  };
+  const publish = (e: ControllerEvent) => {
+    try {
+      const id: number | Promise<number> = (store as Store).events.append(e);
+      if (typeof id === 'number') deliver({ id, ...e });
+      else id.then((n) => deliver({ id: n, ...e }), (err) => log(`store: ${(err as Error).message}`));
+    } catch (err) {
+      // The store keeps a failed event queued and retries it (never dropped); show it live anyway.
+      log(`store: ${(err as Error).message}`);
+      deliver({ id: --nextEventId, ...e });
+    }
+  };
+
+  // Live, unstored: one `signals` event per tick and service, for the dashboard's charts.
+  const publishSignals = (service: string, d: Decision, o: Observation) => {
+    if (listeners.size === 0) return;
+    const c = controllers.get(service);
+    if (!c) return;
+    const st = c.status();
+    const gw = new Map(gateway.instances(service).map((i) => [i.id, i]));
+    deliver({
+      id: 0,
+      service,
+      type: 'signals',
+      at: clock.wallNow(),
+      data: {
+        replicas: { desired: d.replicas, ...st.replicas },
+        rps: o.rps,
+        shed_rps: o.shed_rps,
+        admitted_rps: Math.max(0, o.rps - o.shed_rps),
+        cpu: o.cpu,
+        memory: o.memory,
+        queue: o.queue,
+        inflight: o.inflight,
+        error_rate: o.error_rate,
+        latency: o.latency,
+        slo: o.slo ?? null,
+        reason: d.reason,
+        instances: st.instances.map((i) => ({
+          id: i.id,
+          state: i.state,
+          cpu: st.usage[i.id]?.cpu ?? null,
+          memory: st.usage[i.id]?.memory ?? null,
+          inflight: gw.get(i.id)?.inflight ?? 0,
+        })),
+      },
+    });
+  };
+
+  const notifiers: AlertNotifier[] = [logNotifier(log)];
+  if (config.alerts?.webhook) {
+    notifiers.push(webhookNotifier({ url: config.alerts.webhook, onError: (err) => log(`alert webhook: ${err.message}`) }));
+  }
+  const alerts = new AlertEngine({ repeatIntervalMs: parseDuration(config.alerts?.repeat_interval ?? '4h') });
+
+  const providers = new Map<string, Provider>();
+  const controllers = new Map<string, ServiceController>();
+  for (const [name, svc] of Object.entries(config.services)) {
+    const s = settings.get(name)!;
+    const provider = createProvider(name, svc, baseDir, store, gateway, clock, log);
+    providers.set(name, provider);
+    wireProviderToGateway(provider, gateway, name, log);
+    if (provider instanceof ProcessProvider) {
+      const report = await provider.adopt();
+      if (report.adopted.length || report.stopped.length) {
+        log(`${name}: adopted ${report.adopted.length} running instance(s), stopped ${report.stopped.length} stale one(s)`);
+      }
+      for (const inst of report.adopted) gateway.addInstance(name, { id: inst.id, url: inst.url });
+    }
+    const slo: Slo | undefined = s.slo ?? apis[name]?.slo;
+    const controller = new ServiceController({
+      spec: specFrom(s, policies.get(name)!),
+      provider,
+      clock,
+      signals: {
+        snapshot: (service, now) => {
+          const snap = signals.snapshot(service, now);
+          const a = admissions.get(service);
+          const q = a?.stats();
+          return q ? { ...snap, queue: q.queue } : snap;
+        },
+      },
+      history: store.history.historyReader(name),
+      slo,
+      startupMs: s.startupMs,
+      state: (await store.state.get<DecisionState>(name, DECISION_STATE_KEY)) ?? undefined,
+      alerts,
+      alertRules: alertRules(svc),
+      onEvent: publish,
+      onAlerts: (notices) => {
+        for (const n of notifiers) void n(notices);
+      },
+      onState: (state) => void store.state.set(name, DECISION_STATE_KEY, state),
+      onDecision: (d, o) => {
+        recordObservation(store, name, o, clock.wallNow());
+        admissions.get(name)?.setAtMaxReplicas(d.replicas >= s.max);
+        if (d.replicas !== d.current) log(`${name}: ${d.current} → ${d.replicas} ${d.reason}: ${d.message}`);
+        options.onDecision?.(d);
+        publishSignals(name, d, o);
+      },
+    });
+    controllers.set(name, controller);
+  }
+
+  const [gHost, gPort] = splitListen(options.gatewayListen ?? config.gateway.listen);
+  const gAddr: AddressInfo = await gateway.listen(gPort, gHost);
+  const [aHost, aPort] = splitListen(options.adminListen ?? config.admin.listen);
+  const prometheus = createPrometheus({
+    signals,
+    clock,
+    admission: (service) => admissions.get(service)?.stats(),
+    services: () => controllers.keys(),
+  });
+  const backend = adminBackend({ config, controllers, providers, gateway, signals, store, listeners, baseDir, settings, clock, policies, prometheus });
+  const admin = await buildAdminServer({ host: aHost, port: aPort, token: config.admin.token, backend });
+  await admin.listen({ host: aHost, port: aPort });
+  const aAddr = admin.server.address() as AddressInfo;
+  for (const c of controllers.values()) c.start();
+  let ready = true;
+  backend.ready = () => ready;
+
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    gateway,
+    store,
+    controllers,
+    providers,
+    gatewayUrl: `http://${fmtHost(gAddr.address)}:${gAddr.port}`,
+    adminUrl: `http://${fmtHost(aAddr.address)}:${aAddr.port}`,
+    close(opts = {}) {
+      closing ??= (async () => {
+        ready = false;
+        await Promise.all([...controllers.values()].map((c) => c.stop()));
+        await gateway.close({ graceMs: opts.graceMs ?? parseDuration(config.gateway.drain_timeout) });
+        await admin.close();
+        if (!opts.keepInstances) await Promise.all([...providers.values()].map((p) => p.close()));
+        for (const p of policies.values()) p.close?.();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The metrics kept in history each tick (names as policies read them with ctx.history). */
+function recordObservation(store: Store, service: string, o: Observation, at: number): void {
+  const h = store.history;
+  const put = (metric: string, v: number) => Number.isFinite(v) && h.record(service, metric, at, v);
+  put('rps', o.rps);
+  put('cpu', o.cpu);
+  put('memory', o.memory);
+  put('inflight', o.inflight);
+  put('queue', o.queue);
+  put('shed_rps', o.shed_rps);
+  put('error_rate', o.error_rate);
+  put('latency.p50', o.latency.p50);
+  put('latency.p95', o.latency.p95);
+  put('latency.p99', o.latency.p99);
+  put('replicas', o.replicas);
+  put('ready', o.ready);
+  for (const [k, v] of Object.entries(o.metrics ?? {})) put(k, v);
+}
+
+function specFrom(s: ScalingSettings, policy: Policy): ScalingSpec {
+  return { service: s.service, min: s.min, max: s.max, intervalMs: s.intervalMs, behavior: s.behavior, policy, params: s.params };
+}
+
+function alertRules(svc: ServiceConfig): AlertRule[] {
+  return (svc.alerts ?? []).map((a, i) => ({
+    name: a.name ?? `Rule${i + 1}_${a.metric.replace(/\W+/g, '_')}`,
+    metric: a.metric,
+    op: a.op as AlertRule['op'],
+    threshold: a.threshold,
+    forMs: parseDuration(a.for),
+    severity: a.severity,
+  }));
+}
+
+function createProvider(name: string, svc: ServiceConfig, baseDir: string, store: Store, gateway: Gateway, clock: Clock, log: (l: string) => void): Provider {
+  const p = svc.provider;
+  if ('process' in p) {
+    const pr = p.process;
+    return new ProcessProvider({
+      service: name,
+      command: [...pr.command],
+      cwd: resolve(baseDir, pr.cwd ?? '.'),
+      env: { ...pr.env },
+      portEnv: pr.port_env,
+      healthPath: pr.health_path,
+      readiness: { intervalMs: 100, timeoutMs: 1000, startTimeoutMs: parseDuration(pr.start_timeout) },
+      stopGraceMs: parseDuration(pr.stop_grace),
+      logDir: resolve(baseDir, pr.log_dir ?? '.luascale/logs'),
+      memoryLimitBytes: pr.memory_limit_mb ? pr.memory_limit_mb * 1024 * 1024 : undefined,
+      instanceStore: store.instances,
+      drainHook: async (inst) => {
+        await gateway.drain(name, inst.id, { timeoutMs: parseDuration(pr.stop_grace) });
+      },
+      clock,
+      onError: (err, context) => log(`${name}: ${context}: ${(err as Error)?.message ?? err}`),
+    });
+  }
+  if ('static' in p) return new StaticProvider({ service: name, targets: [...p.static.targets] });
+  throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `services.${name}.provider: ${Object.keys(p)[0]} is not available yet in this build` });
+}
+
+function wireProviderToGateway(provider: Provider, gateway: Gateway, name: string, log: (l: string) => void): void {
+  provider.on('ready', (inst) => {
+    gateway.addInstance(name, { id: inst.id, url: inst.url });
+    log(`${name}: instance ${inst.id} ready at ${inst.url}${inst.adopted ? ' (adopted)' : ''}`);
+  });
+  provider.on('exited', (inst, exit) => {
+    gateway.removeInstance(name, inst.id);
+    if (!exit.expected) log(`${name}: instance ${inst.id} exited unexpectedly (code ${exit.code}, signal ${exit.signal})`);
+  });
+  provider.on('failed', (inst, reason) => {
+    gateway.removeInstance(name, inst.id);
+    log(`${name}: instance ${inst.id} failed: ${reason}`);
+  });
+  for (const inst of provider.list()) if (inst.state === 'ready') gateway.addInstance(name, { id: inst.id, url: inst.url });
+}
+
+/** `host:port` or `[v6]:port` → [host, port]. */
+export function splitListen(listen: string): [string, number] {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(listen);
+  if (!m) throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `bad listen address "${listen}" (expected host:port)` });
+  return [m[1]!, Number(m[2])];
+}
+
+function fmtHost(h: string): string {
+  return h.includes(':') ? `[${h}]` : h;
+}
+
+interface BackendDeps {
+  config: Config;
+  controllers: Map<string, ServiceController>;
+  providers: Map<string, Provider>;
+  gateway: Gateway;
+  signals: Signals;
+  store: Store;
+  listeners: Set<(e: AdminEvent) => void>;
+  baseDir: string;
+  settings: Map<string, ScalingSettings>;
+  policies: Map<string, Policy>;
+  clock: Clock;
+  prometheus: PrometheusExporter;
+}
+
+/** The admin API's view of the running program. */
+function adminBackend(d: BackendDeps): AdminBackend {
+  const summary = (name: string) => {
+    const c = d.controllers.get(name)!;
+    const st = c.status();
+    const spec = c.spec;
+    const o = st.lastObservation;
+    return {
+      name,
+      provider: d.providers.get(name)!.kind,
+      min: spec.min,
+      max: spec.max,
+      policy: spec.policy.name,
+      paused: st.paused,
+      override: st.override,
+      replicas: { desired: st.desired, ...st.replicas },
+      signals: o
+        ? { cpu: o.cpu, memory: o.memory, rps: o.rps, inflight: o.inflight, queue: o.queue, shed_rps: o.shed_rps, error_rate: o.error_rate, latency: o.latency }
+        : null,
+      lastReason: st.lastDecision?.reason ?? null,
+      alerts: c.firingAlerts(),
+      slo: o?.slo ?? null,
+    };
+  };
+  const backend: AdminBackend = {
+    services: () => [...d.controllers.keys()].map(summary),
+    service: (name) => {
+      const c = d.controllers.get(name);
+      if (!c) return undefined;
+      const st = c.status();
+      const gw = new Map(d.gateway.instances(name).map((i) => [i.id, i]));
+      return {
+        ...summary(name),
+        instances: st.instances.map((i) => ({ ...i, inflight: gw.get(i.id)?.inflight ?? 0, health: gw.get(i.id)?.health })),
+        lastDecision: st.lastDecision,
+        operations: st.lastObservation?.operations ?? {},
+        policySource: c.spec.policy.source ?? null,
+      };
+    },
+    scale: (name, replicas, ttlMs) => d.controllers.get(name)!.setOverride(replicas, ttlMs),
+    clearScale: (name) => d.controllers.get(name)!.clearOverride(),
+    setPaused: (name, paused) => d.controllers.get(name)!.setPaused(paused),
+    reloadPolicy: async (name, source) => {
+      const c = d.controllers.get(name)!;
+      const s = d.settings.get(name)!;
+      // Validate first (load + one trial evaluation); the running policy changes only on success.
+      const next = await loadPolicy({ source, name: `${name}.lua` }, s.limits);
+      c.setSpec({ ...c.spec, policy: next });
+    },
+    evalPolicy: async (policy, input) => evaluateOnce('source' in policy ? { source: policy.source } : { builtin: policy.builtin, params: policy.params ?? {} }, input),
+    events: async (q) => (await d.store.events.list(q)) as AdminEvent[],
+    subscribe: (l) => {
+      d.listeners.add(l);
+      return () => d.listeners.delete(l);
+    },
+    metricsQuery: async (service, metric, windowS) => {
+      await d.store.flush();
+      const s = await d.store.history.series(service, metric, windowS, d.clock.wallNow());
+      const points: Array<[number, number]> = [];
+      s.avg.forEach((v, i) => {
+        if (Number.isFinite(v)) points.push([(s.start + i * s.stepSeconds * 1000) / 1000, v]);
+      });
+      return { step: s.stepSeconds, points };
+    },
+    metricsText: () => d.prometheus.renderMetrics(),
+    ready: () => true,
+  };
+  return backend;
+}
+
+/** Reads a file relative to the config (used by reload from the CLI). */
+export function readPolicyFile(baseDir: string, file: string): string {
+  try {
+    return readFileSync(resolve(baseDir, file), 'utf8');
+  } catch (err) {
+    if (isLuascaleError(err)) throw err;
+    throw new LuascaleError('LS_ERR_POLICY_NOT_FOUND', { file });
+  }
+}
