@@ -134,9 +134,7 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
   collected(registry, 'luascale_inflight_requests', 'Requests in flight at the instances of a service.', 'gauge', (out) => {
     for (const service of services()) {
       const a = options.admission?.(service);
-      const raw = signals.raw(service);
-      const value = a !== undefined ? a.inflight : raw !== undefined ? Math.max(0, raw.total.inflight.level - raw.queue.level) : 0;
-      out.push({ labels: { service }, value });
+      out.push({ labels: { service }, value: a !== undefined ? a.inflight : signals.inflightNow(service) });
     }
   });
 

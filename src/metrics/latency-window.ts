@@ -108,14 +108,19 @@ export class LatencyWindow {
   merged(now: number, windowS: number): Histogram {
     const scratch = (this.#scratch ??= createHistogram(this.#maxMs, this.#digits));
     scratch.reset();
+    this.addTo(scratch, now, windowS);
+    return scratch;
+  }
+
+  /** Adds this window's buckets of the last `windowS` seconds into `into` (same precision). */
+  addTo(into: Histogram, now: number, windowS: number): void {
     const cur = Math.floor(now / 1000);
     const n = Math.min(Math.max(1, Math.floor(windowS)), this.seconds);
     for (let sec = cur - n + 1; sec <= cur; sec++) {
       const i = slot(sec, this.seconds);
       const h = this.#slots[i];
-      if (h !== undefined && this.#secs[i] === sec) scratch.add(h);
+      if (h !== undefined && this.#secs[i] === sec) into.add(h);
     }
-    return scratch;
   }
 
   /** p50, p95, p99, mean and max in ms over the last `windowS` seconds (zeros when empty). */

@@ -4,7 +4,8 @@
  * Lifecycle of a request as the gateway reports it: start (offered, in flight +1), then exactly
  * one of shed (in flight −1) or end (completed, in flight −1).
  */
-import { LatencyWindow, type LatencyPercentiles } from '../../metrics/latency-window.js';
+import type { Histogram } from 'hdr-histogram-js';
+import { LatencyWindow, summarize, type LatencyPercentiles } from '../../metrics/latency-window.js';
 import { SlidingWindow } from '../../metrics/sliding-window.js';
 import { TimeWeightedGauge } from '../../metrics/time-weighted-gauge.js';
 
@@ -139,5 +140,62 @@ export function keySignals(k: KeyStats, now: number, windowS: number): KeySignal
     inflight_peak: k.inflight.peak(now, windowS),
     bytes_in_per_s: k.bytesIn.rate(now, windowS),
     bytes_out_per_s: k.bytesOut.rate(now, windowS),
+  };
+}
+
+/**
+ * Sums per-route signals into the service's: rates, levels and time-weighted averages add up
+ * (an average of a sum is the sum of the averages); percentiles come from `merged`, the routes'
+ * histograms added together. `inflight_peak` is the sum of the route peaks, an upper bound.
+ */
+export function sumSignals(parts: KeySignals[], merged: Histogram): KeySignals {
+  const out = keySignalsZero();
+  for (const p of parts) {
+    out.offered_rps += p.offered_rps;
+    out.admitted_rps += p.admitted_rps;
+    out.completed_rps += p.completed_rps;
+    out.shed_rps += p.shed_rps;
+    out.inflight += p.inflight;
+    out.inflight_now += p.inflight_now;
+    out.inflight_peak += p.inflight_peak;
+    out.bytes_in_per_s += p.bytes_in_per_s;
+    out.bytes_out_per_s += p.bytes_out_per_s;
+    for (const [r, v] of Object.entries(p.shed_by_reason)) out.shed_by_reason[r] = (out.shed_by_reason[r] ?? 0) + v;
+    for (const c of STATUS_CLASSES) out.status[c] += p.status[c];
+  }
+  out.rps = out.offered_rps;
+  out.error_rate = out.completed_rps > 0 ? out.status['5xx'] / out.completed_rps : 0;
+  const lat = summarize(merged);
+  out.latency = { p50: lat.p50, p95: lat.p95, p99: lat.p99 };
+  out.latency_mean_ms = lat.mean;
+  out.latency_max_ms = lat.max;
+  return out;
+}
+
+function keySignalsZero(): KeySignals {
+  const byReason: Record<string, number> = {};
+  for (const r of SHED_REASONS) byReason[r] = 0;
+  const status = {} as KeySignals['status'];
+  for (const c of STATUS_CLASSES) status[c] = 0;
+  return {
+    cpu: 0,
+    memory: 0,
+    rps: 0,
+    inflight: 0,
+    queue: 0,
+    shed_rps: 0,
+    latency: { p50: 0, p95: 0, p99: 0 },
+    error_rate: 0,
+    offered_rps: 0,
+    admitted_rps: 0,
+    completed_rps: 0,
+    shed_by_reason: byReason,
+    status,
+    latency_mean_ms: 0,
+    latency_max_ms: 0,
+    inflight_now: 0,
+    inflight_peak: 0,
+    bytes_in_per_s: 0,
+    bytes_out_per_s: 0,
   };
 }

@@ -11,11 +11,11 @@
  * not waiting in the queue. `queue` is the queue depth now (scale from zero must be seen at once).
  */
 import type { Clock } from '../../core/clock.js';
-import { LatencyWindow } from '../../metrics/latency-window.js';
 import { TimeWeightedGauge } from '../../metrics/time-weighted-gauge.js';
 import type { LoadSignals } from '../../policy/policy.js';
 import { createEventLoopLag, type EventLoopLag } from './event-loop-lag.js';
-import { KeyStats, keySignals, type KeySignals } from './key-stats.js';
+import { createHistogram, LatencyWindow } from '../../metrics/latency-window.js';
+import { KeyStats, keySignals, sumSignals, type KeySignals } from './key-stats.js';
 
 /** One request's end, as the proxy reports it. */
 export interface EndEvent {
@@ -65,6 +65,8 @@ export interface Signals {
   services(): string[];
   /** Forgets an instance that left the pool (bounded cardinality). */
   forgetInstance(service: string, instance: string): void;
+  /** In flight at a service's instances right now (started, not ended or shed, not queued). */
+  inflightNow(service: string): number;
   /** Raw windows, for the Prometheus collector. */
   raw(service: string): ServiceStats | undefined;
   /** Event-loop lag tracker of this process. */
@@ -75,7 +77,6 @@ export interface Signals {
 
 /** Every window kept for one service. */
 export interface ServiceStats {
-  total: KeyStats;
   routes: Map<string, KeyStats>;
   operations: Map<string, KeyStats>;
   instances: Map<string, KeyStats>;
@@ -95,13 +96,14 @@ export function createSignals(clock: Clock, options: SignalsOptions = {}): Signa
   const services = new Map<string, ServiceStats>();
   const eventLoop = options.eventLoop ?? createEventLoopLag();
   const idleMs = options.instanceIdleMs ?? 120_000;
+  // same precision as every LatencyWindow (10 min, 2 digits), so histograms add bucket by bucket
+  const merged = createHistogram(600_000, 2);
 
   function svc(name: string): ServiceStats {
     let s = services.get(name);
     if (s === undefined) {
       const now = clock.now();
       s = {
-        total: new KeyStats(now),
         routes: new Map(),
         operations: new Map(),
         instances: new Map(),
@@ -139,7 +141,6 @@ export function createSignals(clock: Clock, options: SignalsOptions = {}): Signa
     onStart(route, service, instance) {
       const now = clock.now();
       const s = svc(service);
-      s.total.start(now);
       key(s.routes, route, now).start(now);
       if (instance !== undefined) key(s.instances, instance, now).start(now);
     },
@@ -150,7 +151,6 @@ export function createSignals(clock: Clock, options: SignalsOptions = {}): Signa
     onEnd(e) {
       const now = clock.now();
       const s = svc(e.service);
-      s.total.end(now, e.status, e.latencyMs, e.bytesIn, e.bytesOut);
       key(s.routes, e.route, now).end(now, e.status, e.latencyMs, e.bytesIn, e.bytesOut);
       if (e.operationId !== undefined) {
         // operations have no start event: count the completion as offered too
@@ -168,7 +168,6 @@ export function createSignals(clock: Clock, options: SignalsOptions = {}): Signa
     onShed(route, service, reason) {
       const now = clock.now();
       const s = svc(service);
-      s.total.shedOne(now, reason);
       key(s.routes, route, now).shedOne(now, reason);
     },
     onQueue(service, depth, waitMs) {
@@ -180,7 +179,11 @@ export function createSignals(clock: Clock, options: SignalsOptions = {}): Signa
     snapshot(service, now, windowS = 10) {
       eventLoop.sample(now);
       const s = svc(service);
-      const total = keySignals(s.total, now, windowS);
+      // the service's figures are the sum of its routes' (one fewer key to update per request)
+      const routes = snapshotMap(s.routes, now, windowS, false);
+      merged.reset();
+      for (const k of s.routes.values()) k.latency.addTo(merged, now, windowS);
+      const total = sumSignals(Object.values(routes), merged);
       const queueAvg = s.queue.average(now, windowS);
       const wait = s.queueWait.percentiles(now, windowS);
       return {
@@ -196,7 +199,7 @@ export function createSignals(clock: Clock, options: SignalsOptions = {}): Signa
         queue_peak: s.queue.peak(now, windowS),
         queue_wait_ms: { p50: wait.p50, p95: wait.p95, p99: wait.p99, mean: wait.mean, count: wait.count },
         event_loop_lag_ms: eventLoop.lagMs(now, windowS),
-        routes: snapshotMap(s.routes, now, windowS, false),
+        routes,
         operations: snapshotMap(s.operations, now, windowS, false),
         instances: snapshotMap(s.instances, now, windowS, true),
       };
@@ -206,6 +209,13 @@ export function createSignals(clock: Clock, options: SignalsOptions = {}): Signa
       services.get(service)?.instances.delete(instance);
     },
     raw: (service) => services.get(service),
+    inflightNow(service) {
+      const s = services.get(service);
+      if (s === undefined) return 0;
+      let n = 0;
+      for (const k of s.routes.values()) n += k.inflight.level;
+      return Math.max(0, n - s.queue.level);
+    },
     close: () => eventLoop.close(),
   };
 }
