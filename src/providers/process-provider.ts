@@ -566,7 +566,7 @@ export class ProcessProvider implements Provider {
   #housekeep(): void {
     for (const slot of [...this.#slots.values()]) {
       // Adopted instances have no exit event: notice their death here.
-      if (!slot.child && !slot.stopping && !slot.done && readProcStat(slot.instance.pid!)?.pgid !== slot.instance.pgid) {
+      if (!slot.child && !slot.stopping && !slot.done && !leaderAlive(slot.instance.pid!, slot.instance.pgid!)) {
         this.#onExit(slot, null, null);
       }
     }
@@ -666,10 +666,16 @@ async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolea
   return true;
 }
 
+/** The pid runs (not a zombie an unreaping init keeps around) and still leads `pgid`. */
+function leaderAlive(pid: number, pgid: number): boolean {
+  const stat = readProcStat(pid);
+  return stat !== undefined && stat.pgid === pgid && stat.state !== 'Z' && stat.state !== 'X';
+}
+
 /** SIGTERM to a group we do not parent, SIGKILL after the grace; resolves when the leader is gone. */
 async function stopGroup(pid: number, pgid: number, graceMs: number): Promise<void> {
   signalGroup(pgid, 'SIGTERM');
-  const alive = () => readProcStat(pid)?.pgid === pgid && readProcStat(pid)?.state !== 'Z';
+  const alive = () => leaderAlive(pid, pgid);
   if (!(await waitUntil(() => !alive() && !groupExists(pgid), graceMs))) signalGroup(pgid, 'SIGKILL');
   await waitUntil(() => !alive(), 5000);
 }
