@@ -149,6 +149,28 @@ export function providerContract(name: string, make: () => Promise<ContractSubje
         assert.equal(calls, 0);
       }));
 
+    it('usage(), when offered, reports finite non-negative figures for live instances only', () =>
+      withSubject(async (p) => {
+        if (!p.usage) return;
+        const instance = await readyInstance(p);
+        p.usage(1_000);
+        const usage = p.usage(2_000);
+        const live = new Set(p.list().map((i) => i.id));
+        assert.ok(usage.has(instance.id) || p.advisory, 'a sample for the ready instance');
+        for (const [id, u] of usage) {
+          assert.ok(live.has(id), `usage for ${id}, which is not live`);
+          for (const v of [u.cpu, u.memory, u.rssBytes]) assert.ok(Number.isFinite(v) && v >= 0, `${id}: ${JSON.stringify(u)}`);
+        }
+      }));
+
+    it('names its kind and service', () =>
+      withSubject(async (p) => {
+        assert.equal(typeof p.kind, 'string');
+        assert.ok(p.kind.length > 0);
+        assert.equal(typeof p.service, 'string');
+        assert.equal(typeof p.advisory, 'boolean');
+      }));
+
     it('close() is idempotent and launch() afterwards rejects', () =>
       withSubject(async (p) => {
         await p.close();
