@@ -89,6 +89,8 @@ export interface AdmitRequest {
   now: number;
   /** Absolute time on the same clock after which the request is useless (e.g. client timeout). */
   deadlineMs?: number;
+  /** Aborted when the client goes away: a queued waiter leaves the queue at once (503 answer). */
+  signal?: AbortSignal;
 }
 
 /** Admission state for metrics and the admin API. */
@@ -290,9 +292,20 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
               else for (const k in headers) if (!(k in r.headers)) r.headers[k] = headers[k]!;
               resolve(r);
             };
-      queue.push(deliver, now, deadline);
+      const w = queue.push(deliver, now, deadline)!;
       onQueue?.(queue.size);
       if (deadline < armedAt) rearm();
+      const signal = req.signal;
+      if (signal !== undefined) {
+        const leave = () => {
+          if (!queue.remove(w)) return;
+          const t = clock.now();
+          deliver(shed('queue_timeout', 'LS_ERR_GATEWAY_QUEUE_TIMEOUT', 1));
+          onQueue?.(queue.size, t - w.enqueuedAt);
+        };
+        if (signal.aborted) leave();
+        else signal.addEventListener('abort', leave, { once: true });
+      }
     });
   }
 

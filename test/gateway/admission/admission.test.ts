@@ -265,3 +265,18 @@ test('queue.timeout in config form is accepted; bad options throw', () => {
   const a = createAdmission({}, clock, { scheduler: new ManualScheduler() });
   assert.throws(() => a.setReadyInstances(-1), RangeError);
 });
+
+test('a queued waiter whose client aborts leaves the queue at once', async () => {
+  const { a, admit, clock } = setup({ concurrency: { per_instance: 1 } });
+  granted(await admit());
+  const ac = new AbortController();
+  const w = probe(a.admit({ key: 'k', route: '/r', now: clock.now(), signal: ac.signal }));
+  const behind = probe(admit());
+  await flush();
+  assert.equal(a.stats().queue, 2);
+  ac.abort();
+  await flush();
+  assert.equal(denied(w.value).reason, 'queue_timeout');
+  assert.equal(a.stats().queue, 1);
+  assert.equal(behind.value, undefined);
+});
