@@ -7,7 +7,7 @@
  *   after `append` loses nothing; samples and state are queued and written each flush (default every
  *   100 ms, one transaction per kind).
  * - When a write fails (disk full, I/O error, corrupt page) the queue keeps everything, the error
- *   goes to `onWriteError` as LS_ERR_STORE_WRITE, and the next attempt waits an exponential backoff
+ *   goes to `onError` as LS_ERR_STORE_WRITE, and the next attempt waits an exponential backoff
  *   (100 ms → 5 s); `pending()` shows what waits. Nothing is dropped silently: at `maxPendingEvents`
  *   `append` throws, and samples beyond `maxPendingSamples` are refused with a reported error.
  * - Reads see queued writes: `list`, `get`, `series` and the history reader merge the queue in.
@@ -53,8 +53,11 @@ export interface OpenStoreOptions {
   maxPendingSamples?: number;
   /** The longest window the history reader serves (1 s values). Default 8 days. */
   historyReaderMaxSeconds?: number;
-  /** Every failed write, with what is still queued. Default: one line on stderr. */
-  onWriteError?: (error: LuascaleError, pending: PendingWrites) => void;
+  /**
+   * Every failed write (LS_ERR_STORE_WRITE, with what is still queued) and every failed read of the
+   * history reader (LS_ERR_STORE_READ; it then answers with no history). Default: one line on stderr.
+   */
+  onError?: (error: LuascaleError, pending: PendingWrites) => void;
   /** For tests of the migration machinery. */
   migrations?: readonly Migration[];
 }
@@ -130,7 +133,7 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #clock: Clock;
   readonly #opts: Required<Pick<OpenStoreOptions, 'maxPendingEvents' | 'maxPendingSamples' | 'historyReaderMaxSeconds' | 'pruneIntervalMs'>>;
-  readonly #onWriteError: (error: LuascaleError, pending: PendingWrites) => void;
+  readonly #onError: (error: LuascaleError, pending: PendingWrites) => void;
   readonly #eventsKeepSeconds: number;
   readonly #stmts: ReturnType<typeof prepare>;
   readonly #txSmall: Database.Transaction<(now: number) => void>;
@@ -164,7 +167,7 @@ export class SqliteStore implements Store {
       historyReaderMaxSeconds: options.historyReaderMaxSeconds ?? 8 * 86_400,
       pruneIntervalMs: options.pruneIntervalMs ?? 60_000,
     };
-    this.#onWriteError = options.onWriteError ?? defaultWriteErrorReporter;
+    this.#onError = options.onError ?? defaultWriteErrorReporter;
     this.#db = openSqlite(options.file, {
       busyTimeoutMs: options.busyTimeoutMs,
       now: this.#clock.wallNow(),
@@ -188,29 +191,29 @@ export class SqliteStore implements Store {
     }
     this.#lastPruneAt = this.#clock.now();
 
-    this.events = { append: (e) => this.#append(e), list: (q) => this.#listEvents(q) };
+    this.events = { append: (e) => this.#append(e), list: (q) => this.#read(() => this.#listEvents(q)) };
     this.history = {
       record: (s, m, t, v) => this.#record(s, m, t, v),
-      series: (s, m, secs, now) => this.#series(s, m, secs, now),
+      series: (s, m, secs, now) => this.#read(() => this.#series(s, m, secs, now)),
       historyReader: (s) => this.#historyReader(s),
-      exportCsv: (s, m, r) => this.#exportCsv(s, m ?? 'rps', r),
+      exportCsv: (s, m, r) => this.#read(() => this.#exportCsv(s, m ?? 'rps', r)),
       prune: (now) => this.#prune(now),
     };
     this.state = {
-      get: <T>(s: string, k: string) => this.#getState<T>(s, k),
+      get: <T>(s: string, k: string) => this.#read(() => this.#getState<T>(s, k)),
       set: (s, k, v) => this.#setState(s, k, JSON.stringify(v) ?? 'null'),
       delete: (s, k) => this.#setState(s, k, null),
     };
     this.instances = {
       upsert: (r) => this.#instanceOp({ op: 'upsert', record: r, json: JSON.stringify(r) }),
-      list: (s) => this.#listInstances(s),
+      list: (s) => this.#read(() => this.#listInstances(s)),
       remove: (id) => this.#instanceOp({ op: 'remove', id }),
     };
 
     const every = options.flushIntervalMs ?? 100;
     if (every > 0) {
       this.#timer = setInterval(() => this.#tick(), every);
-      this.#timer.unref();
+      this.#timer.unref?.(); // mock timers in tests may lack unref
     }
   }
 
@@ -313,12 +316,16 @@ export class SqliteStore implements Store {
     this.#failing = true;
     this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 100 : this.#backoffMs * 2);
     this.#retryAt = this.#clock.now() + this.#backoffMs;
+    this.#report(error);
+    return error;
+  }
+
+  #report(error: LuascaleError): void {
     try {
-      this.#onWriteError(error, this.pending());
+      this.#onError(error, this.pending());
     } catch {
       // a throwing reporter must not turn a queued write into a lost one
     }
-    return error;
   }
 
   #writeSmall(): void {
@@ -559,6 +566,15 @@ export class SqliteStore implements Store {
     const maxSeconds = this.#opts.historyReaderMaxSeconds;
     const series = (metric: string, seconds: number, now: number): number[] => {
       if (this.#closed) return [];
+      try {
+        return read(metric, seconds, now);
+      } catch (err) {
+        // Policies must not throw (src/policy/policy.ts): no history, reported, and the tick goes on.
+        this.#report(err instanceof LuascaleError ? err : new LuascaleError('LS_ERR_STORE_READ', { file: this.location, reason: explainOpenError(err, this.location) }, { cause: err }));
+        return [];
+      }
+    };
+    const read = (metric: string, seconds: number, now: number): number[] => {
       const secs = Math.min(seconds, maxSeconds);
       if (secs <= fine.keepSeconds) return this.#series(service, metric, secs, now).avg;
       // Older parts come from coarser tiers; each value is repeated over the fine buckets it covers.
@@ -642,6 +658,16 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
+  /** Runs a read; a SQLite failure (corrupt page, I/O error) becomes one LS_ERR_STORE_READ. */
+  #read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof LuascaleError) throw err;
+      throw new LuascaleError('LS_ERR_STORE_READ', { file: this.location, reason: explainOpenError(err, this.location) }, { cause: err });
+    }
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new LuascaleError('LS_ERR_STORE_WRITE', { file: this.location, reason: 'the store is closed' });
   }
@@ -677,7 +703,9 @@ function round(v: number): number {
 }
 
 function defaultWriteErrorReporter(error: LuascaleError, pending: PendingWrites): void {
-  process.stderr.write(
-    `luascale store: ${error.message} (queued, retrying: ${pending.events} events, ${pending.instances} instance changes, ${pending.state} state values, ${pending.samples} samples)\n`,
-  );
+  const queued =
+    error.code === 'LS_ERR_STORE_WRITE'
+      ? ` (queued, retrying: ${pending.events} events, ${pending.instances} instance changes, ${pending.state} state values, ${pending.samples} samples)`
+      : '';
+  process.stderr.write(`luascale store: ${error.message}${queued}\n`);
 }

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { ManualClock } from '../../src/core/clock.js';
 import { isLuascaleError } from '../../src/core/errors.js';
 import type { InstanceStore as ControllerInstanceStore } from '../../src/controller/provider.js';
+import type { ControllerEvent } from '../../src/controller/service-controller.js';
 import { MIGRATIONS, SCHEMA_VERSION, migrate, schemaVersion, type Migration } from '../../src/store/migrations.js';
 import { openStore, type OpenStoreOptions, type SqliteStore } from '../../src/store/sqlite-store.js';
 import { eventStoreContract, sampleDecision } from './contracts/event-store-contract.js';
@@ -54,6 +55,14 @@ describe('SqliteStore', () => {
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(schemaVersion(db), SCHEMA_VERSION);
     db.close();
+  });
+
+  it('takes the controller\'s events as they are (onEvent: store.events.append)', () => {
+    const store = openStore({ file: freshFile(), flushIntervalMs: 0 });
+    const onEvent: (e: ControllerEvent) => void = (e) => void store.events.append(e);
+    onEvent({ service: 'api', type: 'override', at: 5, data: { paused: true } });
+    assert.deepEqual(store.events.list({ limit: 1 })[0], { id: 1, service: 'api', type: 'override', at: 5, data: { paused: true } });
+    store.close();
   });
 
   it('event ids are never reused, even after every event was pruned', () => {

@@ -9,7 +9,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -121,6 +121,43 @@ describe('store failure modes', () => {
     assert.throws(() => openStore({ file, flushIntervalMs: 0 }), openError(file, /not a SQLite database or is corrupt; move it aside.*SQLITE_NOTADB/));
   });
 
+  it('corrupt pages inside a valid file fail at open or at read as one LS_ERR_STORE_* error, never as a short answer', () => {
+    const file = fresh();
+    const s = openStore({ file, flushIntervalMs: 0 });
+    const pad = 'p'.repeat(1000);
+    for (let i = 0; i < 3000; i++) s.events.append({ service: 'api', type: 'scale', at: i, data: { i, pad } });
+    s.close();
+    const size = statSync(file).size;
+    const fd = openSync(file, 'r+');
+    const junk = Buffer.alloc(4096, 0xa5);
+    // garbage over 30–50 % of the pages: the header and schema (page 1) stay valid
+    for (let off = Math.floor((size * 0.3) / 4096) * 4096; off < size * 0.5; off += 4096) writeSync(fd, junk, 0, 4096, off);
+    closeSync(fd);
+    let store;
+    try {
+      store = openStore({ file, flushIntervalMs: 0, onError: () => {} });
+    } catch (err) {
+      openError(file, /corrupt/)(err);
+      return;
+    }
+    try {
+      let listed: number | undefined;
+      try {
+        listed = store.events.list({ limit: 5000 }).length;
+      } catch (err) {
+        assert.ok(isLuascaleError(err, 'LS_ERR_STORE_READ'), String(err));
+        assert.match(err.message, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: read failed: .*corrupt.*SQLITE_CORRUPT`));
+      }
+      if (listed !== undefined) assert.equal(listed, 3000, 'a list that returns is complete');
+    } finally {
+      try {
+        store.close();
+      } catch {
+        // closing may fail on the same pages; what matters is above
+      }
+    }
+  });
+
   it('a path under a regular file (root cannot bypass ENOTDIR) is refused', () => {
     const plain = fresh('plain');
     writeFileSync(plain, 'x');
@@ -172,7 +209,7 @@ describe('store failure modes', () => {
     const file = join(m.dir, 'luascale.db');
     const clock = new ManualClock(0, 1_700_000_000_000);
     const errors: Array<{ error: LuascaleError; events: number }> = [];
-    const s = openStore({ file, clock, flushIntervalMs: 0, maxPendingEvents: 50, onWriteError: (error, p) => errors.push({ error, events: p.events }) });
+    const s = openStore({ file, clock, flushIntervalMs: 0, maxPendingEvents: 50, onError: (error, p) => errors.push({ error, events: p.events }) });
     s.events.append({ service: 'api', type: 'scale', at: 0, data: { before: true } });
     const filler = fill(m.dir);
     const big = 'x'.repeat(4000);
@@ -214,11 +251,42 @@ describe('store failure modes', () => {
     }
   });
 
+  it('the flush timer retries a failed write with backoff and drains the queue once the disk has room', (t) => {
+    const m = tmpfs('512k');
+    if (!m.dir) return t.skip(m.skip);
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const file = join(m.dir, 'luascale.db');
+    const clock = new ManualClock(0, 1_700_000_000_000);
+    const reported: string[] = [];
+    const s = openStore({ file, clock, flushIntervalMs: 100, onError: (e) => reported.push(e.code) });
+    try {
+      const filler = fill(m.dir);
+      for (let sec = 0; sec < 200; sec++) s.history.record('api', 'rps', clock.wallNow() + sec * 1000, sec);
+      t.mock.timers.tick(100);
+      assert.deepEqual(reported, ['LS_ERR_STORE_WRITE']);
+      assert.equal(s.pending().samples, 200);
+      // within the backoff (100 ms, then 200 ms, ...) ticks do not hammer the disk
+      t.mock.timers.tick(100);
+      assert.equal(reported.length, 1);
+      clock.advance(150);
+      t.mock.timers.tick(100);
+      assert.equal(reported.length, 2);
+      rmSync(filler);
+      clock.advance(1000);
+      t.mock.timers.tick(100);
+      assert.equal(reported.length, 2);
+      assert.equal(s.pending().samples, 0);
+      assert.equal(s.failing, false);
+    } finally {
+      s.close();
+    }
+  });
+
   it('close() with a write that keeps failing throws and says what was not written', (t) => {
     const m = tmpfs('512k');
     if (!m.dir) return t.skip(m.skip);
     const file = join(m.dir, 'luascale.db');
-    const s = openStore({ file, flushIntervalMs: 0, onWriteError: () => {} });
+    const s = openStore({ file, flushIntervalMs: 0, onError: () => {} });
     fill(m.dir);
     s.events.append({ service: 'api', type: 'scale', at: 1, data: { big: 'y'.repeat(8000) } });
     assert.throws(() => s.close(), (err) => isLuascaleError(err, 'LS_ERR_STORE_WRITE') && /closed with 1 event\(s\)/.test(err.message));
