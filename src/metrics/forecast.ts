@@ -31,6 +31,11 @@ export interface ForecastModel {
   seasonal: Float64Array;
   /** Number of points seen (the next point has index `n`). */
   n: number;
+  /**
+   * The holdout's h-step errors y − ŷ scaled by sqrt(max(ŷ, 1)), sorted ascending: an empirical
+   * error distribution (see {@link errorQuantile}) that stays honest for heavy-tailed, bursty load.
+   */
+  scaledErrors: Float64Array;
   /** The horizon (points) the accuracy below refers to. */
   horizon: number;
   /** Accuracy of h-step-ahead forecasts on the holdout (the last quarter of the fit data). */
@@ -47,6 +52,12 @@ export interface ForecastAccuracy {
   rmse: number;
   /** Mean signed error ŷ − y (positive = over-forecast). */
   bias: number;
+  /**
+   * Index of dispersion of the errors, mean(e² / max(ŷ, 1)): the error variance per unit of
+   * level. For Poisson-like traffic the variance grows with the level, so
+   * z·sqrt(dispersion·ŷ) is an upper band that is tight at night and wide at the peak.
+   */
+  dispersion: number;
   /** Points the measures are computed on. */
   points: number;
 }
@@ -124,6 +135,7 @@ function pass(
   start: number,
   seasonal: Float64Array,
   ring: Float64Array,
+  collect?: number[],
 ): PassResult {
   let level = init.level;
   let trend = init.trend;
@@ -137,6 +149,7 @@ function pass(
   let sm = 0;
   let sq = 0;
   let bias = 0;
+  let disp = 0;
   let pts = 0;
   ring.fill(NaN);
   for (let t = start; t < n; t++) {
@@ -153,6 +166,8 @@ function pass(
         const den = Math.abs(yt) + Math.abs(f);
         if (den > 0) sm += (2 * Math.abs(e)) / den;
         sq += e * e;
+        disp += (e * e) / Math.max(f, 1);
+        if (collect) collect.push(-e / Math.sqrt(Math.max(f, 1)));
         bias += e;
         pts++;
       }
@@ -176,6 +191,7 @@ function pass(
       smape: pts > 0 ? sm / pts : 0,
       rmse: pts > 0 ? Math.sqrt(sq / pts) : 0,
       bias: pts > 0 ? bias / pts : 0,
+      dispersion: pts > 0 ? disp / pts : 0,
       points: pts,
     },
   };
@@ -210,7 +226,9 @@ export function fitForecast(y: ArrayLike<number>, options: FitOptions): Forecast
     }
   }
   const seasonal = new Float64Array(init.seasonal);
-  const r = pass(y, m, best!.alpha, best!.beta, best!.gamma, phi, h, init, start, seasonal, ring);
+  const errs: number[] = [];
+  const r = pass(y, m, best!.alpha, best!.beta, best!.gamma, phi, h, init, start, seasonal, ring, errs);
+  const scaledErrors = Float64Array.from(errs).sort();
   return {
     kind: m > 0 ? 'holt-winters' : 'holt',
     alpha: best!.alpha,
@@ -222,9 +240,22 @@ export function fitForecast(y: ArrayLike<number>, options: FitOptions): Forecast
     trend: r.trend,
     seasonal,
     n,
+    scaledErrors,
     horizon: h,
     accuracy: r.acc,
   };
+}
+
+/**
+ * The p-quantile (0..1) of the model's holdout errors at level `at`: ŷ + errorQuantile(m, p, ŷ)
+ * is an upper band that holds a fraction p of the time if the holdout is representative.
+ * Errors scale with sqrt(level), as for Poisson-like counts. 0 when there is no holdout.
+ */
+export function errorQuantile(model: ForecastModel, p: number, at: number): number {
+  const e = model.scaledErrors;
+  if (e.length === 0) return 0;
+  const i = Math.min(e.length - 1, Math.max(0, Math.ceil(p * e.length) - 1));
+  return e[i]! * Math.sqrt(Math.max(at, 1));
 }
 
 /** Feeds one new observation to a fitted model, in place (the same recursion as the fit). */

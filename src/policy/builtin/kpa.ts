@@ -12,6 +12,10 @@
  * - Panic starts when ceil(panicAverage / target) / ready ≥ 2.0. In panic the count never goes
  *   down; panic ends when a whole stable window has passed without crossing the threshold.
  *
+ * The 1 s buckets live in a per-service closure cache tied to ctx.state by a token (ctx.state is
+ * copied every tick, and Knative itself keeps its windows in memory); a fresh state re-seeds them
+ * from ctx.history.
+ *
  * State machine (kept in ctx.state): stable → panic (threshold crossed; `panicTime` = now,
  * re-armed every tick above the threshold) → stable (now > panicTime + stable window).
  * A new autoscaler with more than one ready pod starts in panic, as Knative does (PR #4795),
@@ -127,23 +131,27 @@ export function parseKpaParams(params: Readonly<Record<string, unknown>>): KpaPa
   };
 }
 
-interface KpaState {
+/** The 1 s buckets of the stable window, kept outside ctx.state (the core copies state every tick). */
+interface KpaBuckets {
+  /** Identity of the ctx.state generation these buckets belong to. */
+  token: number;
   /** Bucket start times (ms, whole seconds) and bucket averages, oldest first. */
   ts: number[];
   vs: number[];
   ns: number[];
+}
+
+/** What ctx.state carries between evaluations: small scalars only. */
+interface KpaState {
+  token: number;
   panicTime: number | null;
   maxPanicPods: number;
 }
 
-function loadState(raw: Record<string, unknown>): KpaState | undefined {
-  const s = raw.kpa as KpaState | undefined;
-  if (!s || !Array.isArray(s.ts) || !Array.isArray(s.vs) || !Array.isArray(s.ns)) return undefined;
-  return s;
-}
+let tokens = 0;
 
 /** Adds one sample to its 1 s bucket and drops buckets older than the stable window. */
-function record(s: KpaState, now: number, value: number, windowMs: number): void {
+function record(s: KpaBuckets, now: number, value: number, windowMs: number): void {
   const sec = Math.floor(now / 1000) * 1000;
   const last = s.ts.length - 1;
   if (last >= 0 && s.ts[last] === sec) {
@@ -165,7 +173,7 @@ function record(s: KpaState, now: number, value: number, windowMs: number): void
 }
 
 /** Average of the buckets in (now − window, now]; over the data there is when shorter. */
-function windowAverage(s: KpaState, now: number, windowMs: number): number {
+function windowAverage(s: KpaBuckets, now: number, windowMs: number): number {
   let sum = 0;
   let n = 0;
   for (let i = s.ts.length - 1; i >= 0 && s.ts[i]! > now - windowMs; i--) {
@@ -179,6 +187,7 @@ function windowAverage(s: KpaState, now: number, windowMs: number): number {
 export function kpa(params: Readonly<Record<string, unknown>>): Policy {
   const p = parseKpaParams(params);
   const metricName = p.metric === 'rps' ? 'rps' : 'inflight';
+  const buckets = new Map<string, KpaBuckets>();
   return {
     name: 'builtin:kpa',
     source: `kpa: Knative autoscaler on ${p.metric}, target ${p.target} × ${p.targetUtilization}, stable ${p.spec.stableWindowMs / 1000}s, panic ${p.panicWindowMs / 1000}s at ${p.spec.panicThreshold}×`,
@@ -186,15 +195,18 @@ export function kpa(params: Readonly<Record<string, unknown>>): Policy {
       try {
         const obs = ctx.observation;
         const now = ctx.now;
-        let s = loadState(ctx.state);
-        if (!s) {
-          s = { ts: [], vs: [], ns: [], panicTime: null, maxPanicPods: 0 };
-          // seed the window from recorded history, if any (1 s resolution, oldest first)
+        let s = ctx.state.kpa as KpaState | undefined;
+        let b = buckets.get(ctx.service);
+        if (!s || typeof s !== 'object' || !b || b.token !== s.token) {
+          // a new autoscaler (first tick, restart, new simulation): seed the window from history
+          s = { token: ++tokens, panicTime: null, maxPanicPods: 0 };
+          b = { token: s.token, ts: [], vs: [], ns: [] };
+          buckets.set(ctx.service, b);
           const past = ctx.history.series(metricName, Math.round(p.spec.stableWindowMs / 1000), now);
           const step = (ctx.history.stepSeconds || 1) * 1000;
           for (let i = 0; i < past.length - 1; i++) {
             const v = past[i]!;
-            if (Number.isFinite(v)) record(s, now - (past.length - 1 - i) * step, v, p.spec.stableWindowMs);
+            if (Number.isFinite(v)) record(b, now - (past.length - 1 - i) * step, v, p.spec.stableWindowMs);
           }
           // Knative starts a new autoscaler in panic when more than one pod is ready (PR #4795)
           if (obs.ready > 1) {
@@ -207,9 +219,9 @@ export function kpa(params: Readonly<Record<string, unknown>>): Policy {
           ctx.state.kpa = s;
           return recommend(obs.replicas, `no ${p.metric} data: keep ${obs.replicas}`, { metric: p.metric, value: null }, ctx.state);
         }
-        record(s, now, value, p.spec.stableWindowMs);
-        const stable = windowAverage(s, now, p.spec.stableWindowMs);
-        const panic = windowAverage(s, now, p.panicWindowMs);
+        record(b, now, value, p.spec.stableWindowMs);
+        const stable = windowAverage(b, now, p.spec.stableWindowMs);
+        const panic = windowAverage(b, now, p.panicWindowMs);
         const res = kpaScale(p.spec, stable, panic, obs.ready, { panicTime: s.panicTime, maxPanicPods: s.maxPanicPods }, now);
         s.panicTime = res.state.panicTime;
         s.maxPanicPods = res.state.maxPanicPods;

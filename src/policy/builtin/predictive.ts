@@ -22,7 +22,7 @@
  * re-reads `ctx.history`); `ctx.state` keeps only small scalars.
  */
 import type { Policy, PolicyContext, PolicyOutcome } from '../policy.js';
-import { fitForecast, forecastAhead, updateForecast, type ForecastModel } from '../../metrics/forecast.js';
+import { errorQuantile, fitForecast, forecastAhead, updateForecast, type ForecastModel } from '../../metrics/forecast.js';
 import { paramReader } from './params.js';
 import { readMetric } from './read-metric.js';
 import { failure, recommend } from './outcome.js';
@@ -33,6 +33,8 @@ export interface PredictiveParams {
   target?: number;
   capacity?: number;
   targetUtilization: number;
+  fallbackUtilization: number;
+  scaleInDelayMs: number;
   startupS?: number;
   marginS: number;
   bucketS: number;
@@ -41,8 +43,10 @@ export interface PredictiveParams {
   historyBuckets: number;
   refitEvery: number;
   maxError: number;
-  z: number;
+  quantile: number;
   windowS: number;
+  surgeS: number;
+  drainS: number;
   mode: 'forecast-and-scale' | 'forecast-only';
 }
 
@@ -61,9 +65,13 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     'history',
     'refit_every',
     'max_error',
-    'z',
+    'quantile',
     'window_s',
+    'surge_s',
+    'drain_s',
     'mode',
+    'fallback_utilization',
+    'scale_in_delay',
   ]);
   const bucketS = r.number('bucket_s', 60, { min: 1, max: 3600 });
   const seasonMs = r.duration('season', 86_400_000);
@@ -76,16 +84,20 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     metric: r.string('metric', 'rps'),
     target: r.optionalNumber('target', { min: 0, exclusiveMin: true }),
     capacity: r.optionalNumber('capacity', { min: 0, exclusiveMin: true }),
-    targetUtilization: r.number('target_utilization', 0.85, { min: 0, max: 1, exclusiveMin: true }),
+    targetUtilization: r.number('target_utilization', 0.9, { min: 0, max: 1, exclusiveMin: true }),
+    scaleInDelayMs: r.duration('scale_in_delay', 180_000),
+    fallbackUtilization: r.number('fallback_utilization', 0.7, { min: 0, max: 1, exclusiveMin: true }),
     startupS: r.optionalNumber('startup_s', { min: 0, max: 3600 }),
     marginS: r.number('margin_s', 30, { min: 0, max: 3600 }),
     bucketS,
     season,
     historyBuckets,
     refitEvery: r.number('refit_every', 360, { min: 1 }),
-    maxError: r.number('max_error', 0.25, { min: 0 }),
-    z: r.number('z', 1, { min: 0, max: 10 }),
-    windowS: r.number('window_s', 5, { min: 1, max: 600 }),
+    maxError: r.number('max_error', 0.35, { min: 0 }),
+    quantile: r.number('quantile', 0.85, { min: 0.5, max: 0.999 }),
+    windowS: r.number('window_s', 30, { min: 1, max: 600 }),
+    surgeS: r.number('surge_s', 5, { min: 1, max: 600 }),
+    drainS: r.number('drain_s', 10, { min: 1, max: 600 }),
     mode: r.oneOf('mode', ['forecast-and-scale', 'forecast-only'] as const, 'forecast-and-scale'),
   };
 }
@@ -104,6 +116,9 @@ interface Cache {
   recentT: number[];
   recentV: number[];
   model: ForecastModel | undefined;
+  /** Raw answers of the last `scale_in_delay`, as a monotonic deque (values decreasing). */
+  holdT: number[];
+  holdV: number[];
   /** Bucket count at the last fit. */
   fittedAt: number;
   lastNow: number;
@@ -118,7 +133,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
   const bucketMs = p.bucketS * 1000;
 
   function bootstrap(ctx: PolicyContext, token: number): Cache {
-    const c: Cache = { token, buckets: [], cur: Math.floor(ctx.now / bucketMs), curSum: 0, curN: 0, recentT: [], recentV: [], model: undefined, fittedAt: 0, lastNow: ctx.now };
+    const c: Cache = { token, buckets: [], cur: Math.floor(ctx.now / bucketMs), curSum: 0, curN: 0, recentT: [], recentV: [], holdT: [], holdV: [], model: undefined, fittedAt: 0, lastNow: ctx.now };
     // rebuild the bucket series from recorded history (e.g. after a restart)
     const step = ctx.history.stepSeconds || 1;
     const past = ctx.history.series(p.metric, p.historyBuckets * p.bucketS, ctx.now);
@@ -241,8 +256,14 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
 
         let sum = 0;
         for (let i = 0; i < c.recentV.length; i++) sum += c.recentV[i]!;
-        const demand = c.recentV.length > 0 ? sum / c.recentV.length : value;
-        const reactive = Math.ceil(demand / perInstance - 1e-9);
+        // demand: the mean of the last `window_s` (so one-second bursts are absorbed), or more if
+        // the load has stayed higher for the last `surge_s` (a sustained step is followed at once)
+        let sustained = Infinity;
+        for (let i = c.recentV.length - 1; i >= 0 && c.recentT[i]! > now - p.surgeS * 1000; i--) sustained = Math.min(sustained, c.recentV[i]!);
+        // plus the backlog: draining `queue` requests within `drain_s` needs queue / drain_s more (Little)
+        const backlog = p.metric === 'rps' && obs.queue > 0 ? obs.queue / p.drainS : 0;
+        const demand = Math.max(c.recentV.length > 0 ? sum / c.recentV.length : value, Number.isFinite(sustained) ? sustained : value) + backlog;
+        const perFallback = p.target !== undefined ? (p.target * p.fallbackUtilization) / p.targetUtilization : (perInstance * p.fallbackUtilization) / p.targetUtilization;
 
         const startupS = p.startupS ?? obs.startup_s ?? 30;
         const aheadMs = (startupS + p.marginS) * 1000;
@@ -255,40 +276,66 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
           value,
           demand: round(demand),
           perInstance: round(perInstance),
-          reactive,
           horizon_s: startupS + p.marginS,
         };
-        let forecasted: number | undefined;
+        let planned: number | undefined;
         let usable = false;
         if (m) {
           let peak = -Infinity;
           for (let h = 1; h <= hMax; h++) peak = Math.max(peak, forecastAhead(m, h));
-          const planned = Math.max(0, peak + p.z * m.accuracy.rmse);
+          // plan for an upper quantile of the load: the forecast plus the `quantile` of its own
+          // h-step errors on the holdout, scaled by sqrt(level) (Poisson-like traffic); empirical
+          // rather than Gaussian, so rare bursts do not inflate the everyday margin
+          planned = Math.max(0, peak + Math.max(0, errorQuantile(m, p.quantile, peak)));
           usable = m.accuracy.points >= 4 && m.accuracy.wape <= p.maxError;
-          forecasted = Math.ceil(planned / perInstance - 1e-9);
           detail.forecast = round(peak);
-          detail.forecasted = forecasted;
+          detail.planned = round(planned);
           detail.model = m.kind;
           detail.season = m.season;
           detail.wape = round(m.accuracy.wape);
+          detail.rmse = round(m.accuracy.rmse);
         }
         detail.buckets = c.buckets.length;
+        // Reactive answers: at the fallback utilisation when flying blind, at the target utilisation
+        // as the floor under a trusted forecast (the forecast only ever raises it).
+        const fallback = Math.ceil(demand / perFallback - 1e-9);
+        const floor = Math.ceil(demand / perInstance - 1e-9);
+        const forecasted = planned === undefined ? 0 : Math.ceil(planned / perInstance - 1e-9);
         const logs: string[] = [];
-        let desired = reactive;
-        let source = 'reactive';
-        if (forecasted !== undefined && usable && forecasted > reactive) {
-          if (p.mode === 'forecast-only') {
-            logs.push(`forecast-only: would scale to ${forecasted} (forecast ${round(detail.forecast as number)} ${p.metric} within ${startupS + p.marginS}s), reactive ${reactive}`);
-            source = 'reactive (forecast-only)';
-          } else {
-            desired = forecasted;
-            source = 'forecast';
+        let desired: number;
+        let source: string;
+        if (!usable || p.mode === 'forecast-only') {
+          desired = fallback;
+          source = !m ? 'reactive (history short)' : !usable ? 'reactive (forecast poor)' : 'reactive (forecast-only)';
+          if (usable && p.mode === 'forecast-only') {
+            const would = Math.max(floor, forecasted);
+            if (would !== fallback) logs.push(`forecast-only: would scale to ${would} (forecast ${round(detail.forecast as number)} ${p.metric} within ${startupS + p.marginS}s), reactive ${fallback}`);
+            detail.would = would;
           }
-        } else if (m && !usable) {
-          source = 'reactive (forecast poor)';
-        } else if (!m) {
-          source = 'reactive (history short)';
+        } else {
+          desired = Math.max(floor, forecasted);
+          source = forecasted > floor ? 'forecast' : 'reactive';
         }
+        // scale in only after the answer has stayed lower for `scale_in_delay` (max over the window)
+        const raw = desired;
+        while (c.holdV.length > 0 && c.holdV[c.holdV.length - 1]! <= raw) {
+          c.holdV.pop();
+          c.holdT.pop();
+        }
+        c.holdT.push(now);
+        c.holdV.push(raw);
+        let drop = 0;
+        while (drop < c.holdT.length - 1 && c.holdT[drop]! <= now - p.scaleInDelayMs) drop++;
+        if (drop > 0) {
+          c.holdT.splice(0, drop);
+          c.holdV.splice(0, drop);
+        }
+        desired = c.holdV[0]!;
+        if (desired > raw) detail.held = desired;
+        detail.raw = raw;
+        detail.reactive = fallback;
+        detail.floor = floor;
+        detail.forecasted = planned === undefined ? null : forecasted;
         detail.source = source;
         return recommend(
           desired,
