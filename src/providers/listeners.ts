@@ -1,7 +1,6 @@
 /** A typed listener registry: the small subset of EventEmitter that providers need. */
 
 /** Keeps listeners per event; a throwing listener is reported, never breaks the emitter. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export class Listeners<E extends { [K in keyof E]: (...args: any[]) => void }> {
   readonly #byEvent = new Map<keyof E, Set<E[keyof E]>>();
   readonly #onListenerError: (err: unknown) => void;

@@ -143,6 +143,8 @@ export class ProcessProvider implements Provider {
   #closePromise?: Promise<void>;
   #housekeeping?: NodeJS.Timeout;
   #storeChain: Promise<void> = Promise.resolve();
+  /** Store writes started or queued and not yet settled. */
+  #storeBusy = 0;
 
   constructor(options: ProcessProviderOptions) {
     if (!Array.isArray(options.command) || options.command.length === 0 || options.command.some((a) => typeof a !== 'string')) {
@@ -598,9 +600,30 @@ export class ProcessProvider implements Provider {
     if (store) this.#chain(() => store.remove(id), `store remove ${id}`);
   }
 
-  /** Store writes run in order (an async store must not see remove before upsert). */
+  /**
+   * Store writes run in order (an async store must not see remove before upsert). A synchronous
+   * store (SQLite) is written at once when nothing is queued, so a record is durable before
+   * launch() returns and a kill -9 right after cannot orphan the instance.
+   */
   #chain(write: () => void | Promise<void>, context: string): void {
-    this.#storeChain = this.#storeChain.then(write).catch((err) => this.#o.onError(err, context));
+    const run = (): void | Promise<void> => {
+      try {
+        return write();
+      } catch (err) {
+        this.#o.onError(err, context);
+      }
+    };
+    const settle = (p: Promise<void>) =>
+      p.catch((err) => this.#o.onError(err, context)).finally(() => void this.#storeBusy--);
+    if (this.#storeBusy === 0) {
+      const result = run();
+      if (!(result instanceof Promise)) return;
+      this.#storeBusy++;
+      this.#storeChain = settle(result);
+      return;
+    }
+    this.#storeBusy++;
+    this.#storeChain = settle(this.#storeChain.then(run));
   }
 }
 

@@ -71,7 +71,7 @@ describe('luascale load', () => {
     assert.match(r.out, /^pattern\s+step:10,30@200ms$/m);
     assert.match(r.out, /^sent\s+14 /m);
     assert.match(r.out, /^\s+t\s+target\s+sent/m);
-    assert.match(r.err, /\r\[#*\.*\] [\d.]+\/1s  sent \d+/);
+    assert.match(r.err, /\r\[#*\.*\] [\d.]+\/1s {2}sent \d+/);
     const quiet = await run({ url: `${base}/`, rps: '10', duration: '0.3' }, false);
     assert.equal(quiet.err, '');
   });

@@ -175,8 +175,7 @@ describe('ProcessProvider', () => {
   });
 
   it('an instance that exits during its drain counts as stopped, not crashed, and is not replaced', async () => {
-    let p!: ProcessProvider;
-    p = make({
+    const p: ProcessProvider = make({
       drainHook: async (inst) => {
         const gone = nextEvent(p, 'exited', (x) => x.id === inst.id);
         await get(`${inst.url}/exit?code=5`);
@@ -203,6 +202,33 @@ describe('ProcessProvider', () => {
     assert.equal(reason, 'exited with code 4');
     assert.equal(p.pendingReplacements(), 0);
     assert.equal(p.list().length, 0);
+  });
+
+  it('keeps the instance store in step with the lifecycle, synchronously for a sync store', async () => {
+    const store = new MemoryInstanceStore();
+    const p = make({ instanceStore: store });
+    const launched = await p.launch();
+    assert.deepEqual(store.list('demo').map((r) => [r.id, r.state, r.pid, r.pgid]), [[launched.id, 'starting', launched.pid, launched.pgid]]);
+    const ready = nextEvent(p, 'ready');
+    await ready;
+    const [record] = store.list('demo');
+    assert.equal(record?.state, 'ready');
+    assert.deepEqual(record?.command, demoCommand);
+    assert.equal(record?.url, launched.url);
+    await p.stop(launched.id);
+    assert.deepEqual(store.list('demo'), []);
+  });
+
+  it('a failing store is reported and never breaks the lifecycle', async () => {
+    const errors: string[] = [];
+    const p = make({
+      instanceStore: { upsert: () => { throw new Error('disk full'); }, list: () => [], remove: async () => { throw new Error('locked'); } },
+      onError: (err, context) => errors.push(`${context}: ${(err as Error).message}`),
+    });
+    const i = await launchReady(p);
+    await p.stop(i.id);
+    assert.ok(errors.some((e) => /store upsert inst_\w+: disk full/.test(e)), errors.join('; '));
+    assert.ok(errors.some((e) => /store remove inst_\w+: locked/.test(e)), errors.join('; '));
   });
 
   it('an instance that never becomes ready fails after the start timeout', async () => {
