@@ -27,17 +27,18 @@ import {
 } from './upstream-pool.js';
 import { proxyUpgrade } from './upgrade-proxy.js';
 import { createRequestIds } from './request-ids.js';
-import { openAdmission as defaultAdmission } from './open-admission.js';
+import { createAdmission, type TrafficOptions } from './admission/admission.js';
 
-/** The parts of a service's `traffic` section the proxy itself reads (admission reads the rest). */
-export interface ProxyTraffic {
-  rate_limit?: { key?: string; [k: string]: unknown };
-  /** ms. */
+/**
+ * A service's `traffic` section: admission's TrafficOptions (rate_limit, concurrency, queue) plus
+ * what the proxy itself reads. Times in ms.
+ */
+export type ProxyTraffic = TrafficOptions & {
+  /** Upstream timeouts: connect, response (headers), idle (between body chunks). */
   timeouts?: { connect?: number; response?: number; idle?: number };
   retries?: { budget_percent?: number };
   max_body?: number;
-  [k: string]: unknown;
-}
+};
 
 /** A route with the per-route overrides the proxy honours (timeouts, retries, max_body). */
 export interface GatewayRoute extends RouteOptions {
@@ -172,7 +173,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const events = new EventEmitter();
   const services = new Map<string, ServiceRuntime>();
   const entries: { service: string; route: RouteOptions; data: RouteData }[] = [];
-  const makeAdmission = options.admission ?? defaultAdmission;
+  const makeAdmission = options.admission ?? ((traffic: ProxyTraffic, c: Clock) => createAdmission(traffic, c));
   for (const [name, svc] of Object.entries(options.services)) {
     const traffic = svc.traffic ?? {};
     const admission = makeAdmission(traffic, clock, name);
@@ -279,6 +280,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       server.closeAllConnections();
       for (const s of upgrades) s.destroy();
       await stopped;
+      for (const s of services.values()) s.admission.close?.();
       await Promise.all([...services.values()].map((s) => s.pool.close()));
     })();
     return closed;
@@ -482,6 +484,14 @@ function hashKeyOf(svc: ServiceRuntime, req: http.IncomingMessage, ip: string): 
   }
 }
 
+function hasContentLength(flat: string[]): boolean {
+  for (let i = 0; i < flat.length; i += 2) {
+    const k = flat[i]!;
+    if (k.length === 14 && k.toLowerCase() === 'content-length') return true;
+  }
+  return false;
+}
+
 /** Streams a chunked body through, counting it and failing once it exceeds `max` bytes (413). */
 async function* countBody(ex: Exchange, req: http.IncomingMessage, max: number): AsyncGenerator<Buffer> {
   for await (const chunk of req) {
@@ -509,6 +519,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   readonly clientIp: string;
   readonly start: number;
   permit: Permit | undefined = undefined;
+  /** RateLimit-* headers from admission, added to the response. */
+  admitHeaders: Record<string, string> | undefined = undefined;
   queuedMs = 0;
   inst: UpstreamInstance | undefined = undefined;
   attempts = 0;
@@ -559,6 +571,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     this.permit = v.permit;
     this.queuedMs = v.queuedMs;
+    this.admitHeaders = v.headers;
     if (this.res.destroyed) return this.finish(); // client gave up while queued
     d.svc.retryBudget.deposit(this.start);
     this.dispatch(undefined);
@@ -578,9 +591,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   };
 
   onDrain = (): void => {
-    const r = this.resumeFn;
-    this.resumeFn = undefined;
-    if (r !== undefined) r();
+    this.resumeFn?.();
   };
 
   dispatch(exclude: UpstreamInstance | undefined): void {
@@ -633,7 +644,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     const res = this.res;
     if (res.destroyed) return false;
     try {
-      res.writeHead(statusCode, forwardResponseHeaders(rawHeaders, this.requestId, this.g.forward.via));
+      const out = forwardResponseHeaders(rawHeaders, this.requestId, this.g.forward.via);
+      const extra = this.admitHeaders;
+      if (extra !== undefined) for (const k in extra) out.push(k, extra[k]!);
+      res.writeHead(statusCode, out);
+      // A body of unknown length (SSE, chunked streams) may trickle: send the head now so the
+      // client sees the response start; sized bodies follow at once and go out with the head.
+      if (!hasContentLength(out)) res.flushHeaders();
     } catch {
       // The upstream sent a header node refuses to write: treat as a malformed upstream.
       this.status = 0;

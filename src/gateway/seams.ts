@@ -12,7 +12,7 @@ export interface Permit {
 
 /** Admission verdict: a value, not an exception. */
 export type AdmitResult =
-  | { ok: true; permit: Permit; queuedMs: number }
+  | { ok: true; permit: Permit; queuedMs: number; headers?: Record<string, string> }
   | {
       ok: false;
       status: 429 | 503;
@@ -27,6 +27,8 @@ export interface AdmissionLike {
   admit(req: { key: string; route: string; now: number; deadlineMs?: number }): Promise<AdmitResult>;
   setReadyInstances(n: number): void;
   stats(): { queue: number; inflight: number; limit: number };
+  /** Turns waiters away; called when the gateway closes. */
+  close?(): void;
 }
 
 /** What the gateway reports to the signals (sliding windows read by the controller). */
