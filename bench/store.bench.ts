@@ -27,7 +27,8 @@ export default async function storeBench(emit: Emit): Promise<void> {
     for (let sec = 0; sec < SECONDS; sec++) {
       const t = t0 + sec * 1000;
       const r0 = process.hrtime.bigint();
-      for (let s = 0; s < SERVICES; s++) for (let m = 0; m < METRICS; m++) store.history.record(`svc${s}`, `m${m}`, t, s + m + sec);
+      for (let s = 0; s < SERVICES; s++)
+        for (let m = 0; m < METRICS; m++) store.history.record(`svc${s}`, `m${m}`, t, s + m + sec);
       recordNs += Number(process.hrtime.bigint() - r0);
       const f0 = performance.now();
       store.flush();
@@ -42,11 +43,15 @@ export default async function storeBench(emit: Emit): Promise<void> {
     const peer = new Database(join(dir, 'peer.db'));
     peer.pragma('journal_mode = WAL');
     peer.pragma('synchronous = NORMAL');
-    peer.exec('CREATE TABLE s (service TEXT, metric TEXT, t INTEGER, v REAL, PRIMARY KEY (service, metric, t)) WITHOUT ROWID');
+    peer.exec(
+      'CREATE TABLE s (service TEXT, metric TEXT, t INTEGER, v REAL, PRIMARY KEY (service, metric, t)) WITHOUT ROWID',
+    );
     const ins = peer.prepare('INSERT OR REPLACE INTO s VALUES (?, ?, ?, ?)');
     const peerSeconds = 3;
     const p0 = performance.now();
-    for (let sec = 0; sec < peerSeconds; sec++) for (let s = 0; s < SERVICES; s++) for (let m = 0; m < METRICS; m++) ins.run(`svc${s}`, `m${m}`, sec, s + m);
+    for (let sec = 0; sec < peerSeconds; sec++)
+      for (let s = 0; s < SERVICES; s++)
+        for (let m = 0; m < METRICS; m++) ins.run(`svc${s}`, `m${m}`, sec, s + m);
     const peerPerSecondMs = (performance.now() - p0) / peerSeconds;
     peer.close();
 
@@ -72,17 +77,33 @@ export default async function storeBench(emit: Emit): Promise<void> {
     r0 = performance.now();
     for (let i = 0; i < 200; i++) store.history.series('svc7', 'm3', 7200, now);
     const readLong = ((performance.now() - r0) * 1000) / 200;
-    emit({ name: 'store.history.read_60s', value: round(read60), unit: 'us per historyReader.series(60 s)', series_2h_minute_tier_us: round(readLong) });
+    emit({
+      name: 'store.history.read_60s',
+      value: round(read60),
+      unit: 'us per historyReader.series(60 s)',
+      series_2h_minute_tier_us: round(readLong),
+    });
 
     // events: each append is its own small transaction (durable at return)
     const n = 2000;
     const e0 = performance.now();
-    for (let i = 0; i < n; i++) store.events.append({ service: `svc${i % SERVICES}`, type: 'scale', at: t0 + i, data: { from: 2, to: 3, i } });
+    for (let i = 0; i < n; i++)
+      store.events.append({
+        service: `svc${i % SERVICES}`,
+        type: 'scale',
+        at: t0 + i,
+        data: { from: 2, to: 3, i },
+      });
     const appendUs = ((performance.now() - e0) * 1000) / n;
     const l0 = performance.now();
     for (let i = 0; i < 200; i++) store.events.list({ service: 'svc5', limit: 50, order: 'desc' });
     const listUs = ((performance.now() - l0) * 1000) / 200;
-    emit({ name: 'store.events.append', value: round(appendUs), unit: 'us per durable append', list_50_us: round(listUs) });
+    emit({
+      name: 'store.events.append',
+      value: round(appendUs),
+      unit: 'us per durable append',
+      list_50_us: round(listUs),
+    });
     store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -38,15 +38,21 @@ export function validateTiers(tiers: readonly HistoryTier[], file: string): Hist
   if (tiers.length === 0) bad('at least one tier is required');
   const out: HistoryTier[] = [];
   for (const [i, t] of tiers.entries()) {
-    if (!Number.isInteger(t.stepSeconds) || t.stepSeconds < 1) bad(`tiers[${i}].stepSeconds must be a whole number >= 1, got ${t.stepSeconds}`);
+    if (!Number.isInteger(t.stepSeconds) || t.stepSeconds < 1)
+      bad(`tiers[${i}].stepSeconds must be a whole number >= 1, got ${t.stepSeconds}`);
     if (!Number.isInteger(t.keepSeconds) || t.keepSeconds < t.stepSeconds) {
-      bad(`tiers[${i}].keepSeconds must be a whole number >= stepSeconds (${t.stepSeconds}), got ${t.keepSeconds}`);
+      bad(
+        `tiers[${i}].keepSeconds must be a whole number >= stepSeconds (${t.stepSeconds}), got ${t.keepSeconds}`,
+      );
     }
     const prev = out[i - 1];
     if (prev && (t.stepSeconds <= prev.stepSeconds || t.stepSeconds % prev.stepSeconds !== 0)) {
-      bad(`tiers[${i}].stepSeconds (${t.stepSeconds}) must be a larger multiple of tiers[${i - 1}].stepSeconds (${prev.stepSeconds})`);
+      bad(
+        `tiers[${i}].stepSeconds (${t.stepSeconds}) must be a larger multiple of tiers[${i - 1}].stepSeconds (${prev.stepSeconds})`,
+      );
     }
-    if (prev && t.keepSeconds < prev.keepSeconds) bad(`tiers[${i}].keepSeconds must be >= tiers[${i - 1}].keepSeconds`);
+    if (prev && t.keepSeconds < prev.keepSeconds)
+      bad(`tiers[${i}].keepSeconds must be >= tiers[${i - 1}].keepSeconds`);
     out.push({ stepSeconds: t.stepSeconds, keepSeconds: t.keepSeconds });
   }
   return out;
@@ -67,7 +73,11 @@ export function bucketOf(sec: number, stepSeconds: number): number {
  * Start seconds of the `seconds`-long window ending in the bucket holding `nowMs`: [first, last].
  * `first > last` (no bucket) when `seconds <= 0`.
  */
-export function windowBuckets(seconds: number, nowMs: number, stepSeconds: number): { first: number; last: number } {
+export function windowBuckets(
+  seconds: number,
+  nowMs: number,
+  stepSeconds: number,
+): { first: number; last: number } {
   const last = bucketOf(Math.floor(nowMs / 1000), stepSeconds);
   const n = Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds / stepSeconds) : 0;
   return { first: last - (n - 1) * stepSeconds, last };

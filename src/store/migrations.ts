@@ -83,7 +83,9 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** The highest applied version, 0 for a new database. */
 export function schemaVersion(db: Database.Database): number {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL)');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, description TEXT NOT NULL)',
+  );
   const row = db.prepare('SELECT max(version) AS v FROM schema_version').get() as { v: number | null };
   return row.v ?? 0;
 }
@@ -102,7 +104,9 @@ export function migrate(
   const to = options.to ?? known;
   const current = schemaVersion(db);
   if (current > known) {
-    throw new Error(`schema version ${current} was written by a newer luascale (this build knows up to ${known})`);
+    throw new Error(
+      `schema version ${current} was written by a newer luascale (this build knows up to ${known})`,
+    );
   }
   const applied: number[] = [];
   for (const m of migrations) {

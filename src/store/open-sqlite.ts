@@ -49,7 +49,11 @@ export function openSqlite(file: string, options: OpenSqliteOptions): Database.D
     } catch {
       // closing a half-open handle can fail too; the open error is the one to report
     }
-    throw new LuascaleError('LS_ERR_STORE_OPEN', { file, reason: explainOpenError(err, path) }, { cause: err });
+    throw new LuascaleError(
+      'LS_ERR_STORE_OPEN',
+      { file, reason: explainOpenError(err, path) },
+      { cause: err },
+    );
   }
 }
 
@@ -59,8 +63,15 @@ function prepareDirectory(file: string, path: string): void {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOTDIR' || e.code === 'EEXIST' ? 'a parent of it is not a directory' : `${e.code ?? ''} ${e.message}`.trim();
-    throw new LuascaleError('LS_ERR_STORE_OPEN', { file, reason: `cannot create directory ${dir}: ${why}` }, { cause: err });
+    const why =
+      e.code === 'ENOTDIR' || e.code === 'EEXIST'
+        ? 'a parent of it is not a directory'
+        : `${e.code ?? ''} ${e.message}`.trim();
+    throw new LuascaleError(
+      'LS_ERR_STORE_OPEN',
+      { file, reason: `cannot create directory ${dir}: ${why}` },
+      { cause: err },
+    );
   }
   try {
     const st = statSync(path);
@@ -79,19 +90,25 @@ export function explainOpenError(err: unknown, path: string): string {
   const dir = dirname(path);
   // access(2) honours read-only mounts (EROFS) and immutable files (EPERM) even for root.
   const fileProblem = accessProblem(path, constants.R_OK | constants.W_OK);
-  if (fileProblem && fileProblem !== 'ENOENT') return `the file is not writable (${fileProblem}${fileProblem === 'EPERM' ? ', immutable?' : ''}; ${sqliteCode || message})`;
+  if (fileProblem && fileProblem !== 'ENOENT')
+    return `the file is not writable (${fileProblem}${fileProblem === 'EPERM' ? ', immutable?' : ''}; ${sqliteCode || message})`;
   const dirProblem = accessProblem(dir, constants.W_OK | constants.X_OK);
   if (dirProblem) {
     return `directory ${dir} is not writable (${dirProblem}); SQLite must create ${basename(path)}-wal beside the file (${sqliteCode || message})`;
   }
-  if (sqliteCode === 'SQLITE_BUSY' || sqliteCode === 'SQLITE_LOCKED' || sqliteCode.startsWith('SQLITE_BUSY_')) {
+  if (
+    sqliteCode === 'SQLITE_BUSY' ||
+    sqliteCode === 'SQLITE_LOCKED' ||
+    sqliteCode.startsWith('SQLITE_BUSY_')
+  ) {
     return `the database is locked: another process (another luascale?) has it open; each store file belongs to one luascale (locking_mode=EXCLUSIVE) (${sqliteCode})`;
   }
   if (sqliteCode === 'SQLITE_NOTADB' || sqliteCode.startsWith('SQLITE_CORRUPT')) {
     return `the file is not a SQLite database or is corrupt; move it aside to start a new store (${sqliteCode}: ${message})`;
   }
   if (sqliteCode === 'SQLITE_FULL') return `the disk is full (${sqliteCode})`;
-  if (sqliteCode.startsWith('SQLITE_READONLY')) return `the file or its file system is read-only (${sqliteCode})`;
+  if (sqliteCode.startsWith('SQLITE_READONLY'))
+    return `the file or its file system is read-only (${sqliteCode})`;
   if (sqliteCode.startsWith('SQLITE_IOERR')) return `I/O error (${sqliteCode}: ${message})`;
   if (sqliteCode === 'SQLITE_CANTOPEN') return `SQLite cannot open the file (${sqliteCode})`;
   return sqliteCode ? `${message} (${sqliteCode})` : message;

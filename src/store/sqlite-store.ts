@@ -132,7 +132,12 @@ export class SqliteStore implements Store {
 
   readonly #db: Database.Database;
   readonly #clock: Clock;
-  readonly #opts: Required<Pick<OpenStoreOptions, 'maxPendingEvents' | 'maxPendingSamples' | 'historyReaderMaxSeconds' | 'pruneIntervalMs'>>;
+  readonly #opts: Required<
+    Pick<
+      OpenStoreOptions,
+      'maxPendingEvents' | 'maxPendingSamples' | 'historyReaderMaxSeconds' | 'pruneIntervalMs'
+    >
+  >;
   readonly #onError: (error: LuascaleError, pending: PendingWrites) => void;
   readonly #eventsKeepSeconds: number;
   readonly #stmts: ReturnType<typeof prepare>;
@@ -176,18 +181,29 @@ export class SqliteStore implements Store {
     try {
       this.#stmts = prepare(this.#db);
       this.#txSmall = this.#db.transaction((now: number) => this.#writeSmallRows(now));
-      this.#txSamples = this.#db.transaction((created: Map<string, number>) => this.#writeSampleRows(created));
-      const seq = this.#db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as { seq: number } | undefined;
+      this.#txSamples = this.#db.transaction((created: Map<string, number>) =>
+        this.#writeSampleRows(created),
+      );
+      const seq = this.#db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as
+        { seq: number } | undefined;
       const max = this.#db.prepare('SELECT max(id) AS id FROM events').get() as { id: number | null };
       this.#nextEventId = Math.max(seq?.seq ?? 0, max.id ?? 0) + 1;
       this.#dropUnconfiguredTiers();
-      for (const row of this.#db.prepare('SELECT id, service, metric FROM series').iterate() as Iterable<{ id: number; service: string; metric: string }>) {
+      for (const row of this.#db.prepare('SELECT id, service, metric FROM series').iterate() as Iterable<{
+        id: number;
+        service: string;
+        metric: string;
+      }>) {
         this.#seriesIds.set(row.service + KEY_SEP + row.metric, row.id);
       }
     } catch (err) {
       // Reading the tables can hit a corrupt page the header check did not see.
       this.#db.close();
-      throw new LuascaleError('LS_ERR_STORE_OPEN', { file: options.file, reason: explainOpenError(err, options.file) }, { cause: err });
+      throw new LuascaleError(
+        'LS_ERR_STORE_OPEN',
+        { file: options.file, reason: explainOpenError(err, options.file) },
+        { cause: err },
+      );
     }
     this.#lastPruneAt = this.#clock.now();
 
@@ -274,10 +290,14 @@ export class SqliteStore implements Store {
       // the handle is gone either way
     }
     if (error !== undefined) {
-      throw new LuascaleError('LS_ERR_STORE_WRITE', {
-        file: this.location,
-        reason: `closed with ${left.events} event(s), ${left.instances} instance change(s), ${left.state} state value(s) and ${left.samples} sample(s) not written: ${(error as Error).message}`,
-      }, { cause: error });
+      throw new LuascaleError(
+        'LS_ERR_STORE_WRITE',
+        {
+          file: this.location,
+          reason: `closed with ${left.events} event(s), ${left.instances} instance change(s), ${left.state} state value(s) and ${left.samples} sample(s) not written: ${(error as Error).message}`,
+        },
+        { cause: error },
+      );
     }
   }
 
@@ -312,7 +332,11 @@ export class SqliteStore implements Store {
     const error =
       err instanceof LuascaleError
         ? err
-        : new LuascaleError('LS_ERR_STORE_WRITE', { file: this.location, reason: explainOpenError(err, this.location) }, { cause: err });
+        : new LuascaleError(
+            'LS_ERR_STORE_WRITE',
+            { file: this.location, reason: explainOpenError(err, this.location) },
+            { cause: err },
+          );
     this.#failing = true;
     this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? 100 : this.#backoffMs * 2);
     this.#retryAt = this.#clock.now() + this.#backoffMs;
@@ -348,7 +372,15 @@ export class SqliteStore implements Store {
     }
     for (const op of this.#pendingInstances) {
       if (op.op === 'remove') s.deleteInstance.run(op.id);
-      else s.upsertInstance.run(op.record.id, op.record.service, op.record.state, op.record.pid ?? null, op.record.startedAt, op.json);
+      else
+        s.upsertInstance.run(
+          op.record.id,
+          op.record.service,
+          op.record.state,
+          op.record.pid ?? null,
+          op.record.startedAt,
+          op.json,
+        );
     }
   }
 
@@ -364,7 +396,8 @@ export class SqliteStore implements Store {
       for (let i = 0; i < p.secs.length; i++) {
         const sec = p.secs[i]!;
         const v = p.values[i]!;
-        for (const tier of tiers) s.upsertHistory.run(id, tier.stepSeconds, bucketOf(sec, tier.stepSeconds), v, v);
+        for (const tier of tiers)
+          s.upsertHistory.run(id, tier.stepSeconds, bucketOf(sec, tier.stepSeconds), v, v);
       }
     }
   }
@@ -415,10 +448,14 @@ export class SqliteStore implements Store {
     const desc = q.order === 'desc';
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.service !== undefined) (where.push('service = ?'), args.push(q.service));
-    if (q.since !== undefined) (where.push('at >= ?'), args.push(q.since));
-    if (q.afterId !== undefined) (where.push('id > ?'), args.push(q.afterId));
-    if (q.beforeId !== undefined) (where.push('id < ?'), args.push(q.beforeId));
+    const add = (clause: string, value: unknown): void => {
+      where.push(clause);
+      args.push(value);
+    };
+    if (q.service !== undefined) add('service = ?', q.service);
+    if (q.since !== undefined) add('at >= ?', q.since);
+    if (q.afterId !== undefined) add('id > ?', q.afterId);
+    if (q.beforeId !== undefined) add('id < ?', q.beforeId);
     if (q.types !== undefined) {
       if (q.types.length === 0) return [];
       where.push(`type IN (${q.types.map(() => '?').join(', ')})`);
@@ -432,8 +469,20 @@ export class SqliteStore implements Store {
       stmt = this.#db.prepare(sql);
       this.#statements.set(sql, stmt);
     }
-    const rows = stmt.all(...args, limit) as Array<{ id: number; service: string; type: EventType; at: number; data: string }>;
-    const stored = rows.map((r) => ({ id: r.id, service: r.service, type: r.type, at: r.at, data: JSON.parse(r.data) as unknown }));
+    const rows = stmt.all(...args, limit) as Array<{
+      id: number;
+      service: string;
+      type: EventType;
+      at: number;
+      data: string;
+    }>;
+    const stored = rows.map((r) => ({
+      id: r.id,
+      service: r.service,
+      type: r.type,
+      at: r.at,
+      data: JSON.parse(r.data) as unknown,
+    }));
     // Queued events have larger ids than every stored one (one FIFO queue, flushed whole).
     const queued = this.#pendingEvents
       .filter(
@@ -444,7 +493,13 @@ export class SqliteStore implements Store {
           (q.beforeId === undefined || e.id < q.beforeId) &&
           (q.types === undefined || q.types.includes(e.type)),
       )
-      .map((e) => ({ id: e.id, service: e.service, type: e.type, at: e.at, data: JSON.parse(e.json) as unknown }));
+      .map((e) => ({
+        id: e.id,
+        service: e.service,
+        type: e.type,
+        at: e.at,
+        data: JSON.parse(e.json) as unknown,
+      }));
     const all = desc ? [...queued.reverse(), ...stored] : [...stored, ...queued];
     return all.slice(0, limit);
   }
@@ -475,7 +530,9 @@ export class SqliteStore implements Store {
 
   #listInstances(service?: string): StoredInstance[] {
     this.#assertOpen();
-    const rows = (service === undefined ? this.#stmts.listInstances.all() : this.#stmts.listServiceInstances.all(service)) as Array<{ id: string; record: string }>;
+    const rows = (
+      service === undefined ? this.#stmts.listInstances.all() : this.#stmts.listServiceInstances.all(service)
+    ) as Array<{ id: string; record: string }>;
     const byId = new Map<string, StoredInstance>();
     for (const r of rows) byId.set(r.id, JSON.parse(r.record) as StoredInstance);
     for (const op of this.#pendingInstances) {
@@ -514,12 +571,23 @@ export class SqliteStore implements Store {
   }
 
   /** Bucket aggregates of one tier in [fromSec, toSec], stored and queued together. */
-  #buckets(service: string, metric: string, tier: HistoryTier, fromSec: number, toSec: number): Map<number, Agg> {
+  #buckets(
+    service: string,
+    metric: string,
+    tier: HistoryTier,
+    fromSec: number,
+    toSec: number,
+  ): Map<number, Agg> {
     const key = service + KEY_SEP + metric;
     const out = new Map<number, Agg>();
     const id = this.#seriesIds.get(key);
     if (id !== undefined) {
-      const rows = this.#stmts.readHistory.all(id, tier.stepSeconds, fromSec, toSec) as Array<{ t: number; sum: number; count: number; vmax: number }>;
+      const rows = this.#stmts.readHistory.all(id, tier.stepSeconds, fromSec, toSec) as Array<{
+        t: number;
+        sum: number;
+        count: number;
+        vmax: number;
+      }>;
       for (const r of rows) out.set(r.t, { sum: r.sum, count: r.count, max: r.vmax });
     }
     const p = this.#pendingSamples.get(key);
@@ -570,7 +638,15 @@ export class SqliteStore implements Store {
         return read(metric, seconds, now);
       } catch (err) {
         // Policies must not throw (src/policy/policy.ts): no history, reported, and the tick goes on.
-        this.#report(err instanceof LuascaleError ? err : new LuascaleError('LS_ERR_STORE_READ', { file: this.location, reason: explainOpenError(err, this.location) }, { cause: err }));
+        this.#report(
+          err instanceof LuascaleError
+            ? err
+            : new LuascaleError(
+                'LS_ERR_STORE_READ',
+                { file: this.location, reason: explainOpenError(err, this.location) },
+                { cause: err },
+              ),
+        );
         return [];
       }
     };
@@ -586,7 +662,12 @@ export class SqliteStore implements Store {
       for (const tier of tiers) {
         // tier i serves the seconds after now - keep(i-1)... down to now - keep(i)
         const from = Math.max(first, bucketOf(nowSec - tier.keepSeconds + 1, tier.stepSeconds));
-        if (to >= from) parts.push({ from, aggs: this.#buckets(service, metric, tier, bucketOf(from, tier.stepSeconds), to), tier });
+        if (to >= from)
+          parts.push({
+            from,
+            aggs: this.#buckets(service, metric, tier, bucketOf(from, tier.stepSeconds), to),
+            tier,
+          });
         to = Math.min(to, from - 1);
         if (to < first) break;
       }
@@ -613,7 +694,10 @@ export class SqliteStore implements Store {
     const age = Math.floor(this.#clock.wallNow() / 1000) - fromSec;
     const tier = chooseTier(this.tiers, age);
     // The step is a whole multiple of the tier's, so each output bucket is a union of stored ones.
-    const want = range.step !== undefined && Number.isFinite(range.step) && range.step > 0 ? range.step : tier.stepSeconds;
+    const want =
+      range.step !== undefined && Number.isFinite(range.step) && range.step > 0
+        ? range.step
+        : tier.stepSeconds;
     const step = Math.max(1, Math.ceil(want / tier.stepSeconds)) * tier.stepSeconds;
     const aggs = this.#buckets(service, metric, tier, bucketOf(fromSec, tier.stepSeconds), toSec);
     const rows = new Map<number, Agg>();
@@ -637,25 +721,30 @@ export class SqliteStore implements Store {
     this.#assertOpen();
     const nowSec = Math.floor(now / 1000);
     const s = this.#stmts;
-    this.#db.transaction(() => {
-      // Per-series deletes walk the primary key (series, step, t); a DELETE by step alone would scan it all.
-      for (const id of this.#seriesIds.values()) {
-        for (const tier of this.tiers) s.pruneHistory.run(id, tier.stepSeconds, nowSec - tier.keepSeconds);
-      }
-      s.pruneEvents.run(now - this.#eventsKeepSeconds * 1000);
-    }).immediate();
+    this.#db
+      .transaction(() => {
+        // Per-series deletes walk the primary key (series, step, t); a DELETE by step alone would scan it all.
+        for (const id of this.#seriesIds.values()) {
+          for (const tier of this.tiers) s.pruneHistory.run(id, tier.stepSeconds, nowSec - tier.keepSeconds);
+        }
+        s.pruneEvents.run(now - this.#eventsKeepSeconds * 1000);
+      })
+      .immediate();
   }
 
   /** When the retention tiers changed since the last open, drops the steps no tier keeps any more. */
   #dropUnconfiguredTiers(): void {
     const steps = JSON.stringify(this.tiers.map((t) => t.stepSeconds));
-    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'tiers'").get() as { value: string } | undefined;
+    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'tiers'").get() as
+      { value: string } | undefined;
     if (row?.value === steps) return;
-    this.#db.transaction(() => {
-      // A full scan, but only on the open after a retention change.
-      this.#db.prepare('DELETE FROM history WHERE step NOT IN (SELECT value FROM json_each(?))').run(steps);
-      this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('tiers', ?)").run(steps);
-    }).immediate();
+    this.#db
+      .transaction(() => {
+        // A full scan, but only on the open after a retention change.
+        this.#db.prepare('DELETE FROM history WHERE step NOT IN (SELECT value FROM json_each(?))').run(steps);
+        this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('tiers', ?)").run(steps);
+      })
+      .immediate();
   }
 
   /** Runs a read; a SQLite failure (corrupt page, I/O error) becomes one LS_ERR_STORE_READ. */
@@ -664,12 +753,17 @@ export class SqliteStore implements Store {
       return fn();
     } catch (err) {
       if (err instanceof LuascaleError) throw err;
-      throw new LuascaleError('LS_ERR_STORE_READ', { file: this.location, reason: explainOpenError(err, this.location) }, { cause: err });
+      throw new LuascaleError(
+        'LS_ERR_STORE_READ',
+        { file: this.location, reason: explainOpenError(err, this.location) },
+        { cause: err },
+      );
     }
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new LuascaleError('LS_ERR_STORE_WRITE', { file: this.location, reason: 'the store is closed' });
+    if (this.#closed)
+      throw new LuascaleError('LS_ERR_STORE_WRITE', { file: this.location, reason: 'the store is closed' });
   }
 }
 
@@ -686,12 +780,16 @@ function prepare(db: Database.Database) {
     ),
     deleteInstance: db.prepare('DELETE FROM instances WHERE id = ?'),
     listInstances: db.prepare('SELECT id, record FROM instances ORDER BY started_at, id'),
-    listServiceInstances: db.prepare('SELECT id, record FROM instances WHERE service = ? ORDER BY started_at, id'),
+    listServiceInstances: db.prepare(
+      'SELECT id, record FROM instances WHERE service = ? ORDER BY started_at, id',
+    ),
     insertSeries: db.prepare('INSERT INTO series (service, metric) VALUES (?, ?)'),
     upsertHistory: db.prepare(
       'INSERT INTO history (series, step, t, sum, count, vmax) VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (series, step, t) DO UPDATE SET sum = sum + excluded.sum, count = count + 1, vmax = max(vmax, excluded.vmax)',
     ),
-    readHistory: db.prepare('SELECT t, sum, count, vmax FROM history WHERE series = ? AND step = ? AND t BETWEEN ? AND ? ORDER BY t'),
+    readHistory: db.prepare(
+      'SELECT t, sum, count, vmax FROM history WHERE series = ? AND step = ? AND t BETWEEN ? AND ? ORDER BY t',
+    ),
     pruneHistory: db.prepare('DELETE FROM history WHERE series = ? AND step = ? AND t < ?'),
     pruneEvents: db.prepare('DELETE FROM events WHERE at < ?'),
   };

@@ -8,8 +8,14 @@ import { ManualClock } from '../../src/core/clock.js';
 import { isLuascaleError } from '../../src/core/errors.js';
 import type { InstanceStore as ControllerInstanceStore } from '../../src/controller/provider.js';
 import type { ControllerEvent } from '../../src/controller/service-controller.js';
-import { MIGRATIONS, SCHEMA_VERSION, migrate, schemaVersion, type Migration } from '../../src/store/migrations.js';
-import { openStore, type OpenStoreOptions, type SqliteStore } from '../../src/store/sqlite-store.js';
+import {
+  MIGRATIONS,
+  SCHEMA_VERSION,
+  migrate,
+  schemaVersion,
+  type Migration,
+} from '../../src/store/migrations.js';
+import { openStore, type OpenStoreOptions } from '../../src/store/sqlite-store.js';
 import { eventStoreContract, sampleDecision } from './contracts/event-store-contract.js';
 import { instanceStoreContract } from './contracts/instance-store-contract.js';
 import { metricHistoryStoreContract, T0S } from './contracts/metric-history-store-contract.js';
@@ -20,10 +26,6 @@ after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const freshFile = () => join(root, `s${n++}.db`);
 
-interface Handle {
-  store: SqliteStore;
-  reopen(): Promise<Handle>;
-}
 function handle(file: string, extra: Partial<OpenStoreOptions> = {}) {
   const store = openStore({ file, flushIntervalMs: 0, ...extra });
   const h = {
@@ -42,7 +44,9 @@ function handle(file: string, extra: Partial<OpenStoreOptions> = {}) {
 eventStoreContract('sqlite', async () => handle(freshFile()));
 stateStoreContract('sqlite', async () => handle(freshFile()));
 instanceStoreContract('sqlite', async () => handle(freshFile()));
-metricHistoryStoreContract('sqlite', async ({ tiers, clock }) => handle(freshFile(), { retention: { tiers }, clock }));
+metricHistoryStoreContract('sqlite', async ({ tiers, clock }) =>
+  handle(freshFile(), { retention: { tiers }, clock }),
+);
 
 describe('SqliteStore', () => {
   it('is the InstanceStore the process provider takes (type check) and opens in WAL mode', () => {
@@ -57,11 +61,17 @@ describe('SqliteStore', () => {
     db.close();
   });
 
-  it('takes the controller\'s events as they are (onEvent: store.events.append)', () => {
+  it("takes the controller's events as they are (onEvent: store.events.append)", () => {
     const store = openStore({ file: freshFile(), flushIntervalMs: 0 });
     const onEvent: (e: ControllerEvent) => void = (e) => void store.events.append(e);
     onEvent({ service: 'api', type: 'override', at: 5, data: { paused: true } });
-    assert.deepEqual(store.events.list({ limit: 1 })[0], { id: 1, service: 'api', type: 'override', at: 5, data: { paused: true } });
+    assert.deepEqual(store.events.list({ limit: 1 })[0], {
+      id: 1,
+      service: 'api',
+      type: 'override',
+      at: 5,
+      data: { paused: true },
+    });
     store.close();
   });
 
@@ -85,7 +95,17 @@ describe('SqliteStore', () => {
     const file = freshFile();
     const s = openStore({ file, flushIntervalMs: 0 });
     s.events.append({ service: 'api', type: 'alert', at: 1, data: { name: 'x' } });
-    s.instances.upsert({ id: 'i1', service: 'api', pid: 1, pgid: 1, port: 1, url: 'http://127.0.0.1:1', command: ['x'], state: 'ready', startedAt: 1 });
+    s.instances.upsert({
+      id: 'i1',
+      service: 'api',
+      pid: 1,
+      pgid: 1,
+      port: 1,
+      url: 'http://127.0.0.1:1',
+      command: ['x'],
+      state: 'ready',
+      startedAt: 1,
+    });
     s.state.set('api', 'k', 1);
     s.history.record('api', 'rps', T0S * 1000, 5);
     assert.deepEqual(s.pending(), { events: 0, instances: 0, state: 1, samples: 1 });
@@ -109,23 +129,53 @@ describe('SqliteStore', () => {
   it('rejects bad retention with LS_ERR_STORE_OPEN naming the file', () => {
     const file = freshFile();
     assert.throws(
-      () => openStore({ file, retention: { tiers: [{ stepSeconds: 1, keepSeconds: 60 }, { stepSeconds: 45, keepSeconds: 600 }, { stepSeconds: 60, keepSeconds: 900 }] } }),
-      (err) => isLuascaleError(err, 'LS_ERR_STORE_OPEN') && err.message.includes(file) && /tiers\[2\]\.stepSeconds \(60\) must be a larger multiple/.test(err.message),
+      () =>
+        openStore({
+          file,
+          retention: {
+            tiers: [
+              { stepSeconds: 1, keepSeconds: 60 },
+              { stepSeconds: 45, keepSeconds: 600 },
+              { stepSeconds: 60, keepSeconds: 900 },
+            ],
+          },
+        }),
+      (err) =>
+        isLuascaleError(err, 'LS_ERR_STORE_OPEN') &&
+        err.message.includes(file) &&
+        /tiers\[2\]\.stepSeconds \(60\) must be a larger multiple/.test(err.message),
     );
   });
 
   it('a changed retention drops the tiers no longer configured', () => {
     const file = freshFile();
-    const tiers = [{ stepSeconds: 1, keepSeconds: 60 }, { stepSeconds: 10, keepSeconds: 600 }];
+    const tiers = [
+      { stepSeconds: 1, keepSeconds: 60 },
+      { stepSeconds: 10, keepSeconds: 600 },
+    ];
     const s1 = openStore({ file, flushIntervalMs: 0, retention: { tiers } });
     s1.history.record('api', 'rps', T0S * 1000, 3);
     s1.close();
-    const s2 = openStore({ file, flushIntervalMs: 0, retention: { tiers: [{ stepSeconds: 1, keepSeconds: 60 }, { stepSeconds: 60, keepSeconds: 600 }] } });
+    const s2 = openStore({
+      file,
+      flushIntervalMs: 0,
+      retention: {
+        tiers: [
+          { stepSeconds: 1, keepSeconds: 60 },
+          { stepSeconds: 60, keepSeconds: 600 },
+        ],
+      },
+    });
     s2.close();
     const db = new Database(file, { readonly: true });
-    const steps = db.prepare('SELECT DISTINCT step FROM history ORDER BY step').all() as Array<{ step: number }>;
+    const steps = db.prepare('SELECT DISTINCT step FROM history ORDER BY step').all() as Array<{
+      step: number;
+    }>;
     db.close();
-    assert.deepEqual(steps.map((r) => r.step), [1]);
+    assert.deepEqual(
+      steps.map((r) => r.step),
+      [1],
+    );
   });
 });
 
@@ -135,20 +185,33 @@ describe('migrations', () => {
     const old = new Database(file);
     old.pragma('journal_mode = WAL');
     assert.deepEqual(migrate(old, { to: 1, now: 5 }), [1]);
-    old.prepare("INSERT INTO events (service, type, at, data) VALUES ('api', 'scale', 7, '{\"to\":3}')").run();
-    old.prepare("INSERT INTO state (service, key, value, updated_at) VALUES ('api', 'decision', '{\"paused\":true}', 7)").run();
+    old
+      .prepare("INSERT INTO events (service, type, at, data) VALUES ('api', 'scale', 7, '{\"to\":3}')")
+      .run();
+    old
+      .prepare(
+        "INSERT INTO state (service, key, value, updated_at) VALUES ('api', 'decision', '{\"paused\":true}', 7)",
+      )
+      .run();
     old.close();
 
     const s = openStore({ file, flushIntervalMs: 0 });
-    assert.deepEqual(s.events.list({ limit: 10 }), [{ id: 1, service: 'api', type: 'scale', at: 7, data: { to: 3 } }]);
+    assert.deepEqual(s.events.list({ limit: 10 }), [
+      { id: 1, service: 'api', type: 'scale', at: 7, data: { to: 3 } },
+    ]);
     assert.deepEqual(s.state.get('api', 'decision'), { paused: true });
     assert.equal(s.events.append({ service: 'api', type: 'scale', at: 8, data: {} }), 2);
     s.history.record('api', 'rps', T0S * 1000, 1); // a version-2 table
     s.close();
     const db = new Database(file, { readonly: true });
-    const versions = db.prepare('SELECT version FROM schema_version ORDER BY version').all() as Array<{ version: number }>;
+    const versions = db.prepare('SELECT version FROM schema_version ORDER BY version').all() as Array<{
+      version: number;
+    }>;
     db.close();
-    assert.deepEqual(versions.map((v) => v.version), MIGRATIONS.map((m) => m.version));
+    assert.deepEqual(
+      versions.map((v) => v.version),
+      MIGRATIONS.map((m) => m.version),
+    );
   });
 
   it('a failing migration rolls back and leaves the previous version', () => {
@@ -167,7 +230,9 @@ describe('migrations', () => {
     const file = freshFile();
     openStore({ file, flushIntervalMs: 0 }).close();
     const db = new Database(file);
-    db.prepare("INSERT INTO schema_version (version, applied_at, description) VALUES (?, 0, 'future')").run(SCHEMA_VERSION + 6);
+    db.prepare("INSERT INTO schema_version (version, applied_at, description) VALUES (?, 0, 'future')").run(
+      SCHEMA_VERSION + 6,
+    );
     db.close();
     assert.throws(
       () => openStore({ file }),

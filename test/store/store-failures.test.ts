@@ -9,7 +9,16 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -80,16 +89,26 @@ describe('store failure modes', () => {
   it('a file held by another luascale process fails with "locked"; after kill -9 it opens with every event', async () => {
     const file = fresh();
     const fixture = fileURLToPath(new URL('./fixtures/hold-store.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, '3'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       let out = '';
       child.stdout.setEncoding('utf8');
       while (!out.includes('\n')) {
-        const [chunk] = (await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => { throw new Error('holder exited early'); })])) as [string];
+        const [chunk] = (await Promise.race([
+          once(child.stdout, 'data'),
+          once(child, 'exit').then(() => {
+            throw new Error('holder exited early');
+          }),
+        ])) as [string];
         out += chunk;
       }
       assert.equal(out.trim(), 'ready 3');
-      assert.throws(() => openStore({ file, busyTimeoutMs: 50, flushIntervalMs: 0 }), openError(file, /locked: another process \(another luascale\?\) has it open.*SQLITE_BUSY/));
+      assert.throws(
+        () => openStore({ file, busyTimeoutMs: 50, flushIntervalMs: 0 }),
+        openError(file, /locked: another process \(another luascale\?\) has it open.*SQLITE_BUSY/),
+      );
     } finally {
       const exited = once(child, 'exit');
       child.kill('SIGKILL');
@@ -97,7 +116,14 @@ describe('store failure modes', () => {
     }
     const s = openStore({ file, flushIntervalMs: 0 });
     try {
-      assert.deepEqual(s.events.list({ limit: 10 }).map((e) => [e.id, e.data]), [[1, { i: 0 }], [2, { i: 1 }], [3, { i: 2 }]]);
+      assert.deepEqual(
+        s.events.list({ limit: 10 }).map((e) => [e.id, e.data]),
+        [
+          [1, { i: 0 }],
+          [2, { i: 1 }],
+          [3, { i: 2 }],
+        ],
+      );
     } finally {
       s.close();
     }
@@ -118,20 +144,25 @@ describe('store failure modes', () => {
   it('a corrupt file (garbage bytes) is named as not a database', () => {
     const file = fresh();
     writeFileSync(file, Buffer.from('this is not sqlite '.repeat(400)));
-    assert.throws(() => openStore({ file, flushIntervalMs: 0 }), openError(file, /not a SQLite database or is corrupt; move it aside.*SQLITE_NOTADB/));
+    assert.throws(
+      () => openStore({ file, flushIntervalMs: 0 }),
+      openError(file, /not a SQLite database or is corrupt; move it aside.*SQLITE_NOTADB/),
+    );
   });
 
   it('corrupt pages inside a valid file fail at open or at read as one LS_ERR_STORE_* error, never as a short answer', () => {
     const file = fresh();
     const s = openStore({ file, flushIntervalMs: 0 });
     const pad = 'p'.repeat(1000);
-    for (let i = 0; i < 3000; i++) s.events.append({ service: 'api', type: 'scale', at: i, data: { i, pad } });
+    for (let i = 0; i < 3000; i++)
+      s.events.append({ service: 'api', type: 'scale', at: i, data: { i, pad } });
     s.close();
     const size = statSync(file).size;
     const fd = openSync(file, 'r+');
     const junk = Buffer.alloc(4096, 0xa5);
     // garbage over 30–50 % of the pages: the header and schema (page 1) stay valid
-    for (let off = Math.floor((size * 0.3) / 4096) * 4096; off < size * 0.5; off += 4096) writeSync(fd, junk, 0, 4096, off);
+    for (let off = Math.floor((size * 0.3) / 4096) * 4096; off < size * 0.5; off += 4096)
+      writeSync(fd, junk, 0, 4096, off);
     closeSync(fd);
     let store;
     try {
@@ -146,7 +177,12 @@ describe('store failure modes', () => {
         listed = store.events.list({ limit: 5000 }).length;
       } catch (err) {
         assert.ok(isLuascaleError(err, 'LS_ERR_STORE_READ'), String(err));
-        assert.match(err.message, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: read failed: .*corrupt.*SQLITE_CORRUPT`));
+        assert.match(
+          err.message,
+          new RegExp(
+            `^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: read failed: .*corrupt.*SQLITE_CORRUPT`,
+          ),
+        );
       }
       if (listed !== undefined) assert.equal(listed, 3000, 'a list that returns is complete');
     } finally {
@@ -162,7 +198,10 @@ describe('store failure modes', () => {
     const plain = fresh('plain');
     writeFileSync(plain, 'x');
     const file = join(plain, 'sub', 'luascale.db');
-    assert.throws(() => openStore({ file, flushIntervalMs: 0 }), openError(file, /cannot create directory .*sub: a parent of it is not a directory/));
+    assert.throws(
+      () => openStore({ file, flushIntervalMs: 0 }),
+      openError(file, /cannot create directory .*sub: a parent of it is not a directory/),
+    );
   });
 
   it('a directory instead of a file is refused', () => {
@@ -177,7 +216,10 @@ describe('store failure modes', () => {
     const err = tryRun('chattr', ['+i', file]);
     if (err) return t.skip(`chattr +i is not available on ${tmpdir()}: ${err}`);
     try {
-      assert.throws(() => openStore({ file, flushIntervalMs: 0 }), openError(file, /the file is not writable \(EPERM, immutable\?/));
+      assert.throws(
+        () => openStore({ file, flushIntervalMs: 0 }),
+        openError(file, /the file is not writable \(EPERM, immutable\?/),
+      );
     } finally {
       tryRun('chattr', ['-i', file]);
     }
@@ -209,25 +251,44 @@ describe('store failure modes', () => {
     const file = join(m.dir, 'luascale.db');
     const clock = new ManualClock(0, 1_700_000_000_000);
     const errors: Array<{ error: LuascaleError; events: number }> = [];
-    const s = openStore({ file, clock, flushIntervalMs: 0, maxPendingEvents: 50, onError: (error, p) => errors.push({ error, events: p.events }) });
+    const s = openStore({
+      file,
+      clock,
+      flushIntervalMs: 0,
+      maxPendingEvents: 50,
+      onError: (error, p) => errors.push({ error, events: p.events }),
+    });
     s.events.append({ service: 'api', type: 'scale', at: 0, data: { before: true } });
     const filler = fill(m.dir);
     const big = 'x'.repeat(4000);
     const ids: number[] = [];
-    for (let i = 0; i < 10; i++) ids.push(s.events.append({ service: 'api', type: 'decision', at: i + 1, data: { i, big } }));
+    for (let i = 0; i < 10; i++)
+      ids.push(s.events.append({ service: 'api', type: 'decision', at: i + 1, data: { i, big } }));
     for (let sec = 0; sec < 50; sec++) s.history.record('api', 'rps', clock.wallNow() + sec * 1000, sec);
-    assert.throws(() => s.flush(), (err) => isLuascaleError(err, 'LS_ERR_STORE_WRITE') && err.message.includes(file) && /disk is full/.test(err.message));
+    assert.throws(
+      () => s.flush(),
+      (err) =>
+        isLuascaleError(err, 'LS_ERR_STORE_WRITE') &&
+        err.message.includes(file) &&
+        /disk is full/.test(err.message),
+    );
     assert.ok(errors.length >= 1, 'the failure was reported');
     assert.equal(errors[0]!.error.code, 'LS_ERR_STORE_WRITE');
     assert.ok(s.failing);
     assert.deepEqual(s.pending().events, 10);
     assert.equal(s.pending().samples, 50);
     // queued events are readable, in order, while the disk is full
-    assert.deepEqual(s.events.list({ limit: 100 }).map((e) => e.id), [1, ...ids]);
+    assert.deepEqual(
+      s.events.list({ limit: 100 }).map((e) => e.id),
+      [1, ...ids],
+    );
     assert.equal(s.history.series('api', 'rps', 50, clock.wallNow() + 49_000).avg.length, 50);
     // the queue is bounded loudly, not by dropping
     for (let i = 0; i < 40; i++) s.events.append({ service: 'api', type: 'scale', at: 100 + i, data: { i } });
-    assert.throws(() => s.events.append({ service: 'api', type: 'scale', at: 999, data: {} }), (err) => isLuascaleError(err, 'LS_ERR_STORE_WRITE') && /50 events are waiting/.test(err.message));
+    assert.throws(
+      () => s.events.append({ service: 'api', type: 'scale', at: 999, data: {} }),
+      (err) => isLuascaleError(err, 'LS_ERR_STORE_WRITE') && /50 events are waiting/.test(err.message),
+    );
 
     rmSync(filler);
     clock.advance(10_000); // past the retry backoff
@@ -241,11 +302,17 @@ describe('store failure modes', () => {
     try {
       const all = again.events.list({ limit: 1000 });
       assert.equal(all.length, 52);
-      assert.deepEqual(all.map((e) => e.id), Array.from({ length: 52 }, (_, i) => i + 1));
+      assert.deepEqual(
+        all.map((e) => e.id),
+        Array.from({ length: 52 }, (_, i) => i + 1),
+      );
       assert.deepEqual(all[1]!.data, { i: 0, big });
       assert.deepEqual(all[51]!.data, { after: true });
       const series = again.history.series('api', 'rps', 50, clock.wallNow() - 10_000 + 49_000);
-      assert.deepEqual(series.avg, Array.from({ length: 50 }, (_, i) => i));
+      assert.deepEqual(
+        series.avg,
+        Array.from({ length: 50 }, (_, i) => i),
+      );
     } finally {
       again.close();
     }
@@ -289,6 +356,9 @@ describe('store failure modes', () => {
     const s = openStore({ file, flushIntervalMs: 0, onError: () => {} });
     fill(m.dir);
     s.events.append({ service: 'api', type: 'scale', at: 1, data: { big: 'y'.repeat(8000) } });
-    assert.throws(() => s.close(), (err) => isLuascaleError(err, 'LS_ERR_STORE_WRITE') && /closed with 1 event\(s\)/.test(err.message));
+    assert.throws(
+      () => s.close(),
+      (err) => isLuascaleError(err, 'LS_ERR_STORE_WRITE') && /closed with 1 event\(s\)/.test(err.message),
+    );
   });
 });

@@ -27,11 +27,25 @@ export function sampleDecision(service = 'api', at = 1_700_000_000_000): Decisio
     reason: 'ScaleUpLimited',
     message: 'policy wants 6, limited to 4 by 100% per 15s',
     mode: 'stable',
-    inputs: completeObservation({ replicas: 2, ready: 2, cpu: 91.5, rps: 420, latency: { p50: 3, p95: 18.5, p99: 40 } }),
+    inputs: completeObservation({
+      replicas: 2,
+      ready: 2,
+      cpu: 91.5,
+      rps: 420,
+      latency: { p50: 3, p95: 18.5, p99: 40 },
+    }),
     policy: {
       name: 'builtin:hpa',
       evaluated: true,
-      outcome: { ok: true, replicas: 6, raw: { replicas: 6 }, detail: { ratio: 1.83 }, state: { n: 1 }, logs: ['cpu high'], alerts: [] },
+      outcome: {
+        ok: true,
+        replicas: 6,
+        raw: { replicas: 6 },
+        detail: { ratio: 1.83 },
+        state: { n: 1 },
+        logs: ['cpu high'],
+        alerts: [],
+      },
     },
     steps: [
       { stage: 'policy', from: 2, to: 6, reason: 'ScaleUp', note: 'hpa: ceil(2 * 91.5 / 50)' },
@@ -47,11 +61,24 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreH
       const h = await open();
       try {
         const ids: number[] = [];
-        for (let i = 0; i < 5; i++) ids.push(await h.events.append({ service: 'api', type: 'scale', at: 1000 + i, data: { i, tag: `n${i}` } }));
-        for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!, `id ${ids[i]} after ${ids[i - 1]}`);
+        for (let i = 0; i < 5; i++)
+          ids.push(
+            await h.events.append({ service: 'api', type: 'scale', at: 1000 + i, data: { i, tag: `n${i}` } }),
+          );
+        for (let i = 1; i < ids.length; i++)
+          assert.ok(ids[i]! > ids[i - 1]!, `id ${ids[i]} after ${ids[i - 1]}`);
         const got = await h.events.list({ limit: 10 });
-        assert.deepEqual(got.map((e) => e.id), ids);
-        assert.deepEqual(got[3], { id: ids[3], service: 'api', type: 'scale', at: 1003, data: { i: 3, tag: 'n3' } });
+        assert.deepEqual(
+          got.map((e) => e.id),
+          ids,
+        );
+        assert.deepEqual(got[3], {
+          id: ids[3],
+          service: 'api',
+          type: 'scale',
+          at: 1003,
+          data: { i: 3, tag: 'n3' },
+        });
       } finally {
         await h.close();
       }
@@ -83,11 +110,20 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreH
         await h.events.append({ service: 'api', type: 'scale', at: 400, data: {} });
         await h.flush();
         const api = await h.events.list({ service: 'api', limit: 10 });
-        assert.deepEqual(api.map((e) => e.at), [100, 300, 400]);
+        assert.deepEqual(
+          api.map((e) => e.at),
+          [100, 300, 400],
+        );
         const types = await h.events.list({ types: ['scale', 'alert'], limit: 10 });
-        assert.deepEqual(types.map((e) => e.at), [200, 300, 400]);
+        assert.deepEqual(
+          types.map((e) => e.at),
+          [200, 300, 400],
+        );
         const since = await h.events.list({ since: 300, limit: 10 });
-        assert.deepEqual(since.map((e) => e.at), [300, 400]);
+        assert.deepEqual(
+          since.map((e) => e.at),
+          [300, 400],
+        );
         assert.deepEqual(await h.events.list({ types: [], limit: 10 }), []);
       } finally {
         await h.close();
@@ -98,7 +134,8 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreH
       const h = await open();
       try {
         const ids: number[] = [];
-        for (let i = 0; i < 23; i++) ids.push(await h.events.append({ service: i % 2 ? 'a' : 'b', type: 'instance', at: i, data: i }));
+        for (let i = 0; i < 23; i++)
+          ids.push(await h.events.append({ service: i % 2 ? 'a' : 'b', type: 'instance', at: i, data: i }));
         await h.flush();
         const seen: number[] = [];
         let afterId: number | undefined;
@@ -111,9 +148,15 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreH
         }
         assert.deepEqual(seen, ids);
         const latest = await h.events.list({ limit: 3, order: 'desc' });
-        assert.deepEqual(latest.map((e) => e.id), ids.slice(-3).reverse());
+        assert.deepEqual(
+          latest.map((e) => e.id),
+          ids.slice(-3).reverse(),
+        );
         const before = await h.events.list({ limit: 3, order: 'desc', beforeId: latest[2]!.id });
-        assert.deepEqual(before.map((e) => e.id), ids.slice(-6, -3).reverse());
+        assert.deepEqual(
+          before.map((e) => e.id),
+          ids.slice(-6, -3).reverse(),
+        );
       } finally {
         await h.close();
       }
@@ -141,7 +184,13 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreH
       const h2 = await h.reopen();
       try {
         const got = await h2.events.list({ limit: 10 });
-        assert.deepEqual(got.map((e) => [e.id, e.data]), [[first, { policy: 'x' }], [second, { policy: 'y' }]]);
+        assert.deepEqual(
+          got.map((e) => [e.id, e.data]),
+          [
+            [first, { policy: 'x' }],
+            [second, { policy: 'y' }],
+          ],
+        );
         const third = await h2.events.append({ service: 'api', type: 'policy', at: 3, data: null });
         assert.ok(third > second);
       } finally {

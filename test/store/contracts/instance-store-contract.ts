@@ -11,7 +11,12 @@ export interface InstanceStoreHandle {
   close(): Awaitable<void>;
 }
 
-function rec(id: string, service: string, startedAt: number, extra: Partial<StoredInstance> = {}): StoredInstance {
+function rec(
+  id: string,
+  service: string,
+  startedAt: number,
+  extra: Partial<StoredInstance> = {},
+): StoredInstance {
   return {
     id,
     service,
@@ -37,12 +42,21 @@ export function instanceStoreContract(name: string, open: () => Promise<Instance
         await h.instances.upsert(rec('w1', 'web', 5));
         await h.instances.upsert(rec('i2', 'api', 20, { state: 'ready', readyAt: 25, meta: { zone: 'a' } }));
         const api = await h.instances.list('api');
-        assert.deepEqual(api.map((r) => r.id), ['i1', 'i2']);
+        assert.deepEqual(
+          api.map((r) => r.id),
+          ['i1', 'i2'],
+        );
         assert.deepEqual(api[1], rec('i2', 'api', 20, { state: 'ready', readyAt: 25, meta: { zone: 'a' } }));
-        assert.deepEqual((await h.instances.list()).map((r) => r.id), ['w1', 'i1', 'i2']);
+        assert.deepEqual(
+          (await h.instances.list()).map((r) => r.id),
+          ['w1', 'i1', 'i2'],
+        );
         await h.instances.remove('i1');
         await h.instances.remove('missing');
-        assert.deepEqual((await h.instances.list('api')).map((r) => r.id), ['i2']);
+        assert.deepEqual(
+          (await h.instances.list('api')).map((r) => r.id),
+          ['i2'],
+        );
         assert.deepEqual(await h.instances.list('none'), []);
       } finally {
         await h.close();
@@ -51,7 +65,12 @@ export function instanceStoreContract(name: string, open: () => Promise<Instance
 
     it('records survive a reopen exactly as written', async () => {
       const h = await open();
-      const r = rec('i9', 'api', 90, { state: 'ready', readyAt: 95, logFile: '/var/log/x.log', meta: { n: [1, 2] } });
+      const r = rec('i9', 'api', 90, {
+        state: 'ready',
+        readyAt: 95,
+        logFile: '/var/log/x.log',
+        meta: { n: [1, 2] },
+      });
       await h.instances.upsert(r);
       await h.instances.upsert(rec('gone', 'api', 91));
       await h.instances.remove('gone');

@@ -16,7 +16,10 @@ export interface MetricHistoryStoreHandle {
 }
 
 /** How the contract opens a store: with these tiers, on this clock (wall time is what `now` means). */
-export type OpenHistory = (options: { tiers: HistoryTier[]; clock: ManualClock }) => Promise<MetricHistoryStoreHandle>;
+export type OpenHistory = (options: {
+  tiers: HistoryTier[];
+  clock: ManualClock;
+}) => Promise<MetricHistoryStoreHandle>;
 
 /** A minute-aligned epoch second, so bucket arithmetic in the tests stays readable. */
 export const T0S = 1_699_999_980;
@@ -81,7 +84,8 @@ export function metricHistoryStoreContract(name: string, open: OpenHistory): voi
       const h = await open({ tiers: DEFAULT, clock: new ManualClock(0, T0) });
       try {
         // three minutes; in minute m the value at second s is 10*m + s % 10
-        for (let sec = 0; sec < 180; sec++) h.history.record('api', 'rps', T0 + sec * 1000, 10 * Math.floor(sec / 60) + (sec % 10));
+        for (let sec = 0; sec < 180; sec++)
+          h.history.record('api', 'rps', T0 + sec * 1000, 10 * Math.floor(sec / 60) + (sec % 10));
         await h.flush();
         const s = await h.history.series('api', 'rps', 7200, T0 + 179_000);
         assert.equal(s.stepSeconds, 60);
@@ -140,7 +144,8 @@ export function metricHistoryStoreContract(name: string, open: OpenHistory): voi
       const clock = new ManualClock(0, T0 + 120_000);
       const h = await open({ tiers: DEFAULT, clock });
       try {
-        for (let sec = 0; sec < 120; sec++) if (sec < 30 || sec >= 40) h.history.record('api', 'rps', T0 + sec * 1000, sec % 7);
+        for (let sec = 0; sec < 120; sec++)
+          if (sec < 30 || sec >= 40) h.history.record('api', 'rps', T0 + sec * 1000, sec % 7);
         h.history.record('api', 'rps', T0 + 200_000, 1000); // outside the range
         const csv = await h.history.exportCsv('api', undefined, { from: T0, to: T0 + 120_000, step: 10 });
         const trace = parseTrace(csv, 'export.csv');
@@ -150,7 +155,8 @@ export function metricHistoryStoreContract(name: string, open: OpenHistory): voi
           for (let sec = a; sec < a + 10; sec++) s += sec % 7;
           return s / 10;
         };
-        for (let i = 0; i < trace.t.length; i++) assert.ok(Math.abs(trace.rps[i]! - mean(trace.t[i]!)) < 1e-6);
+        for (let i = 0; i < trace.t.length; i++)
+          assert.ok(Math.abs(trace.rps[i]! - mean(trace.t[i]!)) < 1e-6);
         assert.deepEqual(trace.gaps, [[30, 40]]);
         const perSecond = parseTrace(await h.history.exportCsv('api', 'rps', { from: T0, to: T0 + 5000 }));
         assert.deepEqual([...perSecond.rps], [0, 1, 2, 3, 4]);
@@ -165,10 +171,13 @@ export function metricHistoryStoreContract(name: string, open: OpenHistory): voi
       const clock = new ManualClock(0, T0);
       const h = await open({ tiers: DEFAULT, clock });
       try {
-        for (let sec = 0; sec < 180; sec++) h.history.record('api', 'rps', T0 + sec * 1000, Math.floor(sec / 60) + 1);
+        for (let sec = 0; sec < 180; sec++)
+          h.history.record('api', 'rps', T0 + sec * 1000, Math.floor(sec / 60) + 1);
         await h.flush();
         clock.advance(3 * 3600_000);
-        const trace = parseTrace(await h.history.exportCsv('api', 'rps', { from: T0, to: T0 + 180_000, step: 10 }));
+        const trace = parseTrace(
+          await h.history.exportCsv('api', 'rps', { from: T0, to: T0 + 180_000, step: 10 }),
+        );
         assert.equal(trace.stepSeconds, 60);
         assert.deepEqual([...trace.t], [0, 60, 120]);
         assert.deepEqual([...trace.rps], [1, 2, 3]);

@@ -52,7 +52,10 @@ export function stateStoreContract(name: string, open: () => Promise<StateStoreH
       const h = await open();
       const s: DecisionState = {
         ...initialDecisionState(),
-        recommendations: [{ t: 1000, replicas: 3 }, { t: 2000, replicas: 5 }],
+        recommendations: [
+          { t: 1000, replicas: 3 },
+          { t: 2000, replicas: 5 },
+        ],
         changes: [{ t: 2000, from: 3, to: 5 }],
         lastChangeAt: 2000,
         panicUntil: null,
