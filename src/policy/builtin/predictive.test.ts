@@ -1,0 +1,154 @@
+// predictive on synthetic series with a manual clock: it scales out before a predictable rise,
+// never scales in on the forecast alone, falls back to reacting when the forecast is poor or the
+// history short, and in forecast-only mode reports what it would do.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { predictive } from './predictive.js';
+import { testContext } from './test-context.js';
+import { isLuascaleError } from '../../core/errors.js';
+import type { Policy, PolicyOutcome } from '../policy.js';
+
+const MIN = 60_000;
+
+/** 200 rps, except 800 rps from minute 30 to 44 of every hour: a rise a forecast can learn. */
+function hourly(t: number): number {
+  const minute = Math.floor(t / MIN) % 60;
+  return minute >= 30 && minute < 45 ? 800 : 200;
+}
+
+/** Runs `policy` once a second from `from` to `to` (ms) on `load`, with instances following it. */
+function drive(policy: Policy, load: (t: number) => number, from: number, to: number, state: Record<string, unknown>, onTick?: (t: number, out: PolicyOutcome) => void): void {
+  let replicas = 3;
+  for (let t = from; t < to; t += 1000) {
+    const rps = load(t);
+    const out = policy.evaluate(testContext({ rps, cpu: Math.min(100, (rps / (replicas * 100)) * 100), replicas, ready: replicas }, { now: t, state }));
+    assert.ok(out.ok, !out.ok ? out.error : '');
+    if (out.state) Object.assign(state, out.state);
+    replicas = Math.max(1, out.replicas);
+    onTick?.(t, out);
+  }
+}
+
+const params = { capacity: 100, season: '1h', startup_s: 30, margin_s: 30 };
+
+test('predictive scales out before a predictable rise, by the startup time plus margin', () => {
+  const p = predictive(params);
+  const state: Record<string, unknown> = {};
+  // three hours of history with the rise at minute 30 of each hour
+  drive(p, hourly, 0, 3 * 3_600_000 + 29 * MIN, state);
+  // at 3:29:10 the load is still 200 rps: reacting would want ceil(200 / 63) = 4
+  const t = 3 * 3_600_000 + 29 * MIN + 10_000;
+  const out = p.evaluate(testContext({ rps: 200, cpu: 20, replicas: 10, ready: 10 }, { now: t, state }));
+  assert.ok(out.ok);
+  assert.equal(out.detail?.source, 'forecast');
+  assert.equal(out.detail?.model, 'holt-winters');
+  // 800 rps at 90 % of 100 rps per instance needs 9
+  assert.ok(out.replicas >= 9, `expected ≥ 9 ahead of the rise, got ${out.replicas} (${JSON.stringify(out.detail)})`);
+  assert.ok((out.detail?.reactive as number) <= 4);
+});
+
+test('predictive does not scale out early without a forecast it trusts (the first hour)', () => {
+  const p = predictive(params);
+  const state: Record<string, unknown> = {};
+  let before = 0;
+  drive(p, hourly, 0, 30 * MIN, state, (t, out) => {
+    if (t === 29 * MIN + 10_000 && out.ok) before = out.replicas;
+  });
+  assert.ok(before <= 4, `no history of a rise yet, got ${before}`);
+});
+
+test('predictive never scales in on the forecast alone: before a predictable drop it keeps serving the load', () => {
+  const p = predictive({ ...params, scale_in_delay: '0s' });
+  const state: Record<string, unknown> = {};
+  drive(p, hourly, 0, 3 * 3_600_000 + 44 * MIN + 10_000, state);
+  // 3:44:10, 800 rps now, the forecast says 200 within the horizon
+  const out = p.evaluate(testContext({ rps: 800, cpu: 89, replicas: 9, ready: 9 }, { now: 3 * 3_600_000 + 44 * MIN + 11_000, state }));
+  assert.ok(out.ok);
+  assert.ok(out.replicas >= 9, `got ${out.replicas}`);
+});
+
+test('predictive holds a scale-in for scale_in_delay', () => {
+  const p = predictive({ capacity: 100, scale_in_delay: '60s' });
+  const state: Record<string, unknown> = {};
+  let last: PolicyOutcome | undefined;
+  drive(p, () => 1000, 0, 120_000, state);
+  drive(p, () => 100, 120_000, 150_000, state, (_t, out) => (last = out));
+  assert.ok(last?.ok && last.replicas >= 12, 'still held 30 s after the drop');
+  drive(p, () => 100, 150_000, 240_000, state, (_t, out) => (last = out));
+  assert.ok(last?.ok && last.replicas <= 2, `scaled in after the delay, got ${last?.ok && last.replicas}`);
+});
+
+test('predictive falls back to reactive tracking at fallback_utilization when the forecast is poor', () => {
+  const p = predictive({ capacity: 100, season: '1h', max_error: 0.05 });
+  const state: Record<string, unknown> = {};
+  let seed = 11;
+  const noisy = () => ((seed = (seed * 16807) % 2147483647) % 3 === 0 ? 900 : 100);
+  const seen: string[] = [];
+  drive(p, (t) => (Math.floor(t / 60_000) % 2 === 0 ? noisy() : 300), 0, 3 * 3_600_000, state, (_t, out) => {
+    if (out.ok) seen.push(String(out.detail?.source));
+  });
+  assert.equal(seen[0], 'reactive (history short)');
+  assert.equal(seen[seen.length - 1], 'reactive (forecast poor)');
+  // at 300 rps and 70 % of 100 per instance: ceil(300 / 70) = 5
+  const out = p.evaluate(testContext({ rps: 300, replicas: 5, ready: 5 }, { now: 3 * 3_600_000 + 1000, state }));
+  assert.ok(out.ok);
+  assert.equal(out.detail?.reactive, Math.ceil(((Number(out.detail?.demand) || 300) / 70) - 1e-9));
+});
+
+test('forecast-only mode returns the reactive answer and logs what it would do', () => {
+  const p = predictive({ ...params, mode: 'forecast-only' });
+  const state: Record<string, unknown> = {};
+  drive(p, hourly, 0, 3 * 3_600_000 + 29 * MIN, state);
+  const out = p.evaluate(testContext({ rps: 200, cpu: 20, replicas: 10, ready: 10 }, { now: 3 * 3_600_000 + 29 * MIN + 10_000, state }));
+  assert.ok(out.ok);
+  assert.ok(out.replicas <= 4, `reactive answer, got ${out.replicas}`);
+  assert.ok((out.detail?.would as number) >= 9);
+  assert.match(out.logs.join('\n'), /forecast-only: would scale to \d+/);
+});
+
+test('predictive measures the capacity per instance from served load and CPU when none is given', () => {
+  const p = predictive({});
+  const state: Record<string, unknown> = {};
+  let out: PolicyOutcome | undefined;
+  for (let t = 0; t < 20_000; t += 1000) {
+    // 4 instances at 50 % CPU serve 400 rps: 200 rps per instance at 100 %
+    out = p.evaluate(testContext({ rps: 400, cpu: 50, replicas: 4, ready: 4 }, { now: t, state }));
+    if (out.state) Object.assign(state, out.state);
+  }
+  assert.ok(out?.ok);
+  assert.equal(out.detail?.perInstance, 180);
+  // 400 / (200 × 0.7) → 3
+  assert.equal(out.replicas, 3);
+});
+
+test('predictive keeps the count without data, and tracks CPU until it knows the capacity', () => {
+  const p = predictive({});
+  const none = p.evaluate(testContext({ rps: 100, cpu: 0, replicas: 3, ready: 3, fresh: false }));
+  assert.ok(none.ok);
+  assert.equal(none.replicas, 3);
+  const cpu = p.evaluate(testContext({ rps: 100, cpu: 99, replicas: 3, ready: 3 }, { now: 1000 }));
+  assert.ok(cpu.ok);
+  assert.equal(cpu.detail?.source, 'reactive-cpu');
+  assert.equal(cpu.replicas, 4);
+});
+
+test('one evaluate() takes microseconds on average, refits included', () => {
+  const p = predictive({ capacity: 100, season: '1h' });
+  const state: Record<string, unknown> = {};
+  const t0 = performance.now();
+  drive(p, hourly, 0, 4 * 3_600_000, state);
+  const us = ((performance.now() - t0) * 1000) / (4 * 3600);
+  assert.ok(us < 50, `${us.toFixed(1)} µs per evaluate`);
+});
+
+test('predictive params are validated', () => {
+  for (const [params, re] of [
+    [{ mode: 'forecast_only' }, /mode: expected one of forecast-and-scale, forecast-only/],
+    [{ season: '30s' }, /season: must span at least 2 buckets/],
+    [{ quantile: 1.5 }, /quantile: must be <= 0.999/],
+    [{ target_utilization: 0 }, /target_utilization: must be > 0/],
+    [{ scale_in_delay: 'soon' }, /scale_in_delay: expected a duration/],
+  ] as Array<[Record<string, unknown>, RegExp]>) {
+    assert.throws(() => predictive(params), (e: unknown) => isLuascaleError(e, 'LS_ERR_POLICY_PARAMS') && re.test((e as Error).message), JSON.stringify(params));
+  }
+});
