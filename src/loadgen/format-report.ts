@@ -17,7 +17,10 @@ export function formatSummary(s: LoadSummary): string {
     ['errors', `${s.errors}  ${pct(s.errors, s.sent)}${formatKinds(s.errorKinds)}`],
     ['dropped (max in-flight)', String(s.dropped)],
     ['achieved', `${fmt(s.achievedRps, 1)} rps`],
-    ['latency p50/p95/p99', `${fmt(s.latencyMs.p50, 1)} / ${fmt(s.latencyMs.p95, 1)} / ${fmt(s.latencyMs.p99, 1)} ms`],
+    [
+      'latency p50/p95/p99',
+      `${fmt(s.latencyMs.p50, 1)} / ${fmt(s.latencyMs.p95, 1)} / ${fmt(s.latencyMs.p99, 1)} ms`,
+    ],
     ['latency mean/max', `${fmt(s.latencyMs.mean, 1)} / ${fmt(s.latencyMs.max, 1)} ms`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

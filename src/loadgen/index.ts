@@ -1,6 +1,19 @@
 /** The built-in open-loop load generator. */
 export { runLoad } from './load-generator.js';
-export type { LoadOptions, LoadProgress, LoadSummary, LatencySummary, TimelineSecond } from './load-generator.js';
-export { parsePattern, constantRate, traceRate, rateAt, expectedArrivals, PatternError } from './rate-pattern.js';
+export type {
+  LoadOptions,
+  LoadProgress,
+  LoadSummary,
+  LatencySummary,
+  TimelineSecond,
+} from './load-generator.js';
+export {
+  parsePattern,
+  constantRate,
+  traceRate,
+  rateAt,
+  expectedArrivals,
+  PatternError,
+} from './rate-pattern.js';
 export type { RatePattern } from './rate-pattern.js';
 export { formatSummary, formatTimeline, formatProgress } from './format-report.js';

@@ -109,7 +109,11 @@ export interface LoadSummary {
 
 /** Latency histograms: values in microseconds, 3 significant digits, up to one hour. */
 function histogram(): Histogram {
-  return build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+  return build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
 }
 
 function ms(h: Histogram, percentile: number): number {
@@ -117,7 +121,19 @@ function ms(h: Histogram, percentile: number): number {
 }
 
 function newSecond(t: number, targetRps: number): TimelineSecond {
-  return { t, targetRps, sent: 0, ok: 0, status429: 0, status503: 0, errors: 0, dropped: 0, p50: 0, p95: 0, p99: 0 };
+  return {
+    t,
+    targetRps,
+    sent: 0,
+    ok: 0,
+    status429: 0,
+    status503: 0,
+    errors: 0,
+    dropped: 0,
+    p50: 0,
+    p95: 0,
+    p99: 0,
+  };
 }
 
 /** Runs one load test and resolves with its summary once every sent request has finished. */
@@ -140,7 +156,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const timeline: TimelineSecond[] = [];
   const statuses: Record<string, number> = {};
   const errorKinds: Record<string, number> = {};
-  const c = { sent: 0, ok: 0, status429: 0, status503: 0, errors: 0, dropped: 0, inFlight: 0, maxInFlight: 0 };
+  const c = {
+    sent: 0,
+    ok: 0,
+    status429: 0,
+    status503: 0,
+    errors: 0,
+    dropped: 0,
+    inFlight: 0,
+    maxInFlight: 0,
+  };
   const start = clock.now();
   const elapsed = () => clock.now() - start;
   let second = newSecond(0, rateAt(options.pattern, 0));
@@ -163,7 +188,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     }
   }
 
-  function finish(outcome: 'ok' | 'status429' | 'status503' | 'errors', startedAt: number, kind?: string): void {
+  function finish(
+    outcome: 'ok' | 'status429' | 'status503' | 'errors',
+    startedAt: number,
+    kind?: string,
+  ): void {
     const now = clock.now();
     rollTo(now - start);
     c[outcome]++;
@@ -196,7 +225,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
         else finish('errors', startedAt, `HTTP ${code}`);
       })
       .catch((err: NodeJS.ErrnoException) => {
-        const kind = err?.name === 'TimeoutError' || err?.name === 'AbortError' ? 'timeout' : (err?.code ?? err?.name ?? 'error');
+        const kind =
+          err?.name === 'TimeoutError' || err?.name === 'AbortError'
+            ? 'timeout'
+            : (err?.code ?? err?.name ?? 'error');
         finish('errors', startedAt, kind);
       });
   }

@@ -52,20 +52,27 @@ export function parsePattern(text: string): RatePattern {
   const body = s.slice(colon + 1).trim();
   if (kind === 'const' || kind === 'constant') return { ...constantRate(rate(body)), label: s };
   if (kind !== 'step' && kind !== 'ramp') {
-    throw new PatternError(`unknown pattern kind "${kind}" (expected a number, const:N, step:R1,R2@T or ramp:R1,R2@T)`);
+    throw new PatternError(
+      `unknown pattern kind "${kind}" (expected a number, const:N, step:R1,R2@T or ramp:R1,R2@T)`,
+    );
   }
   const at = body.indexOf('@');
   if (at < 0) throw new PatternError(`${kind}: expected RATES@TIMES, e.g. ${kind}:10,40@30s`);
   const rates = body.slice(0, at).split(',').map(rate);
-  const times = body.slice(at + 1).split(',').map((t) => {
-    try {
-      return parseDuration(t.trim());
-    } catch {
-      throw new PatternError(`${kind}: "${t.trim()}" is not a duration (expected e.g. 30s, 1m, 500ms)`);
-    }
-  });
+  const times = body
+    .slice(at + 1)
+    .split(',')
+    .map((t) => {
+      try {
+        return parseDuration(t.trim());
+      } catch {
+        throw new PatternError(`${kind}: "${t.trim()}" is not a duration (expected e.g. 30s, 1m, 500ms)`);
+      }
+    });
   if (rates.length !== times.length + 1) {
-    throw new PatternError(`${kind}: ${rates.length} rate(s) need ${rates.length - 1} time(s), got ${times.length}`);
+    throw new PatternError(
+      `${kind}: ${rates.length} rate(s) need ${rates.length - 1} time(s), got ${times.length}`,
+    );
   }
   const timesMs = [0, ...times];
   for (let i = 1; i < timesMs.length; i++) {
@@ -78,13 +85,15 @@ export function parsePattern(text: string): RatePattern {
 
 function rate(text: string): number {
   const t = text.trim();
-  if (!/^(\d+\.?\d*|\.\d+)$/.test(t)) throw new PatternError(`"${t}" is not a rate (expected a number of requests per second >= 0)`);
+  if (!/^(\d+\.?\d*|\.\d+)$/.test(t))
+    throw new PatternError(`"${t}" is not a rate (expected a number of requests per second >= 0)`);
   return Number(t);
 }
 
 /** A trace as a step pattern: row i's rate × `scale` from its bucket start; gaps hold the last value. */
 export function traceRate(trace: Trace, scale = 1): RatePattern {
-  if (!(Number.isFinite(scale) && scale >= 0)) throw new PatternError(`scale must be a number >= 0, got ${scale}`);
+  if (!(Number.isFinite(scale) && scale >= 0))
+    throw new PatternError(`scale must be a number >= 0, got ${scale}`);
   const t0 = trace.t[0]!;
   return {
     kind: 'step',
@@ -131,7 +140,8 @@ function prefix(p: RatePattern): Float64Array {
   let cum = prefixCache.get(p);
   if (!cum) {
     cum = new Float64Array(p.timesMs.length);
-    for (let i = 1; i < p.timesMs.length; i++) cum[i] = cum[i - 1]! + segmentArrivals(p, i - 1, p.timesMs[i]!);
+    for (let i = 1; i < p.timesMs.length; i++)
+      cum[i] = cum[i - 1]! + segmentArrivals(p, i - 1, p.timesMs[i]!);
     prefixCache.set(p, cum);
   }
   return cum;

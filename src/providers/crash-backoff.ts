@@ -41,8 +41,13 @@ export interface CrashVerdict {
  * Folds one crash into the count. `readyForMs` is how long the crashed instance had been ready
  * (0 if it never was).
  */
-export function onCrash(previousCrashes: number, readyForMs: number, options: CrashBackoffOptions): CrashVerdict {
+export function onCrash(
+  previousCrashes: number,
+  readyForMs: number,
+  options: CrashBackoffOptions,
+): CrashVerdict {
   const crashes = readyForMs >= options.resetAfterMs ? 1 : previousCrashes + 1;
-  const delayMs = crashes <= 1 ? 0 : Math.min(options.maxMs, options.initialMs * options.factor ** (crashes - 2));
+  const delayMs =
+    crashes <= 1 ? 0 : Math.min(options.maxMs, options.initialMs * options.factor ** (crashes - 2));
   return { crashes, delayMs, crashLoop: crashes >= options.loopThreshold };
 }

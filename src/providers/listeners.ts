@@ -5,7 +5,12 @@ export class Listeners<E extends { [K in keyof E]: (...args: any[]) => void }> {
   readonly #byEvent = new Map<keyof E, Set<E[keyof E]>>();
   readonly #onListenerError: (err: unknown) => void;
 
-  constructor(onListenerError: (err: unknown) => void = (err) => queueMicrotask(() => { throw err; })) {
+  constructor(
+    onListenerError: (err: unknown) => void = (err) =>
+      queueMicrotask(() => {
+        throw err;
+      }),
+  ) {
     this.#onListenerError = onListenerError;
   }
 

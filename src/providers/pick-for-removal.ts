@@ -15,8 +15,14 @@ export interface PickOptions {
 const rank: Record<Instance['state'], number> = { draining: 0, starting: 1, ready: 2, stopped: 3, failed: 3 };
 
 /** Returns the `count` instances to remove, in removal order. */
-export function pickForRemoval(instances: readonly Instance[], count: number, options: PickOptions = {}): Instance[] {
-  const live = instances.filter((i) => i.state === 'draining' || i.state === 'starting' || i.state === 'ready');
+export function pickForRemoval(
+  instances: readonly Instance[],
+  count: number,
+  options: PickOptions = {},
+): Instance[] {
+  const live = instances.filter(
+    (i) => i.state === 'draining' || i.state === 'starting' || i.state === 'ready',
+  );
   const sorted = [...live].sort((a, b) => {
     if (rank[a.state] !== rank[b.state]) return rank[a.state] - rank[b.state];
     if (options.load) {

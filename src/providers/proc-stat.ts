@@ -24,7 +24,10 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
   const pid = Number.parseInt(text, 10);
-  const rest = text.slice(close + 2).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   // rest[0] is field 3 (state), so field N is rest[N - 3].
   const field = (n: number) => Number(rest[n - 3]);
   if (!Number.isInteger(pid) || rest.length < 20) return undefined;

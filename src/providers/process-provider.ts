@@ -36,7 +36,15 @@ import { DEFAULT_CRASH_BACKOFF, onCrash, type CrashBackoffOptions } from './cras
 import { freePort } from './free-port.js';
 import { probeHealth } from './health-probe.js';
 import { Listeners } from './listeners.js';
-import { cpuPercent, groupMembers, readAllProcStats, readCmdline, readProcStat, readRssBytes, type UsageSample } from './proc-stat.js';
+import {
+  cpuPercent,
+  groupMembers,
+  readAllProcStats,
+  readCmdline,
+  readProcStat,
+  readRssBytes,
+  type UsageSample,
+} from './proc-stat.js';
 import { closeQuietly, openLogFd, rotateLogIfNeeded } from './rotating-log.js';
 
 /** The environment variable every instance gets with its own id; adoption checks it in /proc/<pid>/environ. */
@@ -131,7 +139,8 @@ export class ProcessProvider implements Provider {
 
   readonly #o: Required<
     Omit<ProcessProviderOptions, 'cwd' | 'drainHook' | 'instanceStore' | 'readiness' | 'crashBackoff'>
-  > & Pick<ProcessProviderOptions, 'cwd' | 'drainHook' | 'instanceStore'>;
+  > &
+    Pick<ProcessProviderOptions, 'cwd' | 'drainHook' | 'instanceStore'>;
   readonly #readiness: { intervalMs: number; timeoutMs: number; startTimeoutMs: number };
   readonly #backoff: CrashBackoffOptions;
   readonly #events = new Listeners<ProviderEvents>();
@@ -147,8 +156,15 @@ export class ProcessProvider implements Provider {
   #storeBusy = 0;
 
   constructor(options: ProcessProviderOptions) {
-    if (!Array.isArray(options.command) || options.command.length === 0 || options.command.some((a) => typeof a !== 'string')) {
-      throw new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: options.service, reason: 'command must be a non-empty array of strings' });
+    if (
+      !Array.isArray(options.command) ||
+      options.command.length === 0 ||
+      options.command.some((a) => typeof a !== 'string')
+    ) {
+      throw new LuascaleError('LS_ERR_PROVIDER_LAUNCH', {
+        service: options.service,
+        reason: 'command must be a non-empty array of strings',
+      });
     }
     this.service = options.service;
     this.#o = {
@@ -172,7 +188,8 @@ export class ProcessProvider implements Provider {
       housekeepingMs: options.housekeepingMs ?? 1000,
       onError:
         options.onError ??
-        ((err, context) => process.stderr.write(`luascale: ${this.service}: ${context}: ${(err as Error)?.message ?? err}\n`)),
+        ((err, context) =>
+          process.stderr.write(`luascale: ${this.service}: ${context}: ${(err as Error)?.message ?? err}\n`)),
     };
     this.#readiness = {
       intervalMs: options.readiness?.intervalMs ?? 100,
@@ -206,7 +223,9 @@ export class ProcessProvider implements Provider {
    */
   launch(): Promise<Instance> {
     if (this.#closed) {
-      return Promise.reject(new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: this.service, reason: 'provider is closed' }));
+      return Promise.reject(
+        new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: this.service, reason: 'provider is closed' }),
+      );
     }
     const pending = this.#pending.find((p) => !p.claimed);
     if (pending) {
@@ -221,7 +240,8 @@ export class ProcessProvider implements Provider {
     const slot = this.#slots.get(id);
     if (!slot) return Promise.reject(this.#unknown(id));
     if (!slot.drainPromise) {
-      if (slot.instance.state === 'ready' || slot.instance.state === 'starting') slot.instance.state = 'draining';
+      if (slot.instance.state === 'ready' || slot.instance.state === 'starting')
+        slot.instance.state = 'draining';
       this.#persist(slot);
       slot.drainPromise = this.#runDrainHook(slot);
     }
@@ -243,9 +263,13 @@ export class ProcessProvider implements Provider {
       clearInterval(this.#housekeeping);
       for (const p of this.#pending.splice(0)) {
         clearTimeout(p.timer);
-        p.reject(new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: this.service, reason: 'provider closed' }));
+        p.reject(
+          new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: this.service, reason: 'provider closed' }),
+        );
       }
-      await Promise.all([...this.#slots.keys()].map((id) => this.stop(id).catch((err) => this.#o.onError(err, `stop ${id}`))));
+      await Promise.all(
+        [...this.#slots.keys()].map((id) => this.stop(id).catch((err) => this.#o.onError(err, `stop ${id}`))),
+      );
       await this.#storeChain;
     })();
     return this.#closePromise;
@@ -307,7 +331,8 @@ export class ProcessProvider implements Provider {
         continue;
       }
       const current = sameArgv(record.command, this.#o.command);
-      const healthy = current && (await probeHealth(`${record.url}${this.#o.healthPath}`, this.#readiness.timeoutMs));
+      const healthy =
+        current && (await probeHealth(`${record.url}${this.#o.healthPath}`, this.#readiness.timeoutMs));
       if (!healthy) {
         await stopGroup(record.pid, record.pgid, this.#o.stopGraceMs);
         report.stopped.push(record);
@@ -388,27 +413,43 @@ export class ProcessProvider implements Provider {
   // ---- internals ----
 
   #unknown(id: string): LuascaleError {
-    return new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: `no live instance ${id}` });
+    return new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
+      service: this.service,
+      reason: `no live instance ${id}`,
+    });
   }
 
   #newSlot(instance: Instance, command: string[]): Slot {
     let resolveExit!: (exit: ExitInfo) => void;
     const exited = new Promise<ExitInfo>((resolve) => (resolveExit = resolve));
-    return { instance, command, startedMono: this.#o.clock.now(), stopping: false, exited, resolveExit, done: false };
+    return {
+      instance,
+      command,
+      startedMono: this.#o.clock.now(),
+      stopping: false,
+      exited,
+      resolveExit,
+      done: false,
+    };
   }
 
   async #spawn(): Promise<Instance> {
     const o = this.#o;
     const port = await freePort(o.host);
     // close() may have run while we waited: starting now would leave an instance nobody stops.
-    if (this.#closed) throw new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: o.service, reason: 'provider is closed' });
+    if (this.#closed)
+      throw new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: o.service, reason: 'provider is closed' });
     const id = newId('inst');
     const logFile = join(o.logDir, o.service, `${id}.log`);
     let fd: number;
     try {
       fd = openLogFd(logFile);
     } catch (err) {
-      throw new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: o.service, reason: `cannot open log ${logFile}: ${(err as Error).message}` }, { cause: err });
+      throw new LuascaleError(
+        'LS_ERR_PROVIDER_LAUNCH',
+        { service: o.service, reason: `cannot open log ${logFile}: ${(err as Error).message}` },
+        { cause: err },
+      );
     }
     let child: ChildProcess;
     try {
@@ -421,19 +462,46 @@ export class ProcessProvider implements Provider {
       });
     } catch (err) {
       closeQuietly(fd);
-      throw new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: o.service, reason: (err as Error).message }, { cause: err });
+      throw new LuascaleError(
+        'LS_ERR_PROVIDER_LAUNCH',
+        { service: o.service, reason: (err as Error).message },
+        { cause: err },
+      );
     }
     // The child has its own copy of the fd; ours is not needed (and would leak one per instance).
     closeQuietly(fd);
     if (child.pid === undefined) {
       const err = await new Promise<Error>((resolve) => child.once('error', resolve));
-      const instance: Instance = { id, service: o.service, url: `http://${o.host}:${port}`, state: 'failed', startedAt: o.clock.wallNow(), port, failure: err.message, logFile };
+      const instance: Instance = {
+        id,
+        service: o.service,
+        url: `http://${o.host}:${port}`,
+        state: 'failed',
+        startedAt: o.clock.wallNow(),
+        port,
+        failure: err.message,
+        logFile,
+      };
       this.#events.emit('failed', instance, err.message);
-      throw new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: o.service, reason: `${o.command[0]}: ${err.message}` }, { cause: err });
+      throw new LuascaleError(
+        'LS_ERR_PROVIDER_LAUNCH',
+        { service: o.service, reason: `${o.command[0]}: ${err.message}` },
+        { cause: err },
+      );
     }
     child.on('error', (err) => o.onError(err, `instance ${id}`));
     const slot = this.#newSlot(
-      { id, service: o.service, url: `http://${o.host}:${port}`, state: 'starting', startedAt: o.clock.wallNow(), pid: child.pid, pgid: child.pid, port, logFile },
+      {
+        id,
+        service: o.service,
+        url: `http://${o.host}:${port}`,
+        state: 'starting',
+        startedAt: o.clock.wallNow(),
+        pid: child.pid,
+        pgid: child.pid,
+        port,
+        logFile,
+      },
       o.command,
     );
     slot.child = child;
@@ -503,7 +571,12 @@ export class ProcessProvider implements Provider {
     const verdict = onCrash(this.#crashes, readyFor, this.#backoff);
     this.#crashes = verdict.crashes;
     if (verdict.crashLoop && slot) {
-      this.#events.emit('crashloop', { service: this.service, crashes: verdict.crashes, backoffMs: verdict.delayMs, lastInstance: { ...slot.instance } });
+      this.#events.emit('crashloop', {
+        service: this.service,
+        crashes: verdict.crashes,
+        backoffMs: verdict.delayMs,
+        lastInstance: { ...slot.instance },
+      });
     }
     if (this.#o.replaceCrashed && !this.#closed) this.#scheduleReplacement(verdict.delayMs);
   }
@@ -513,7 +586,13 @@ export class ProcessProvider implements Provider {
     let reject!: (e: unknown) => void;
     const promise = new Promise<Instance>((res, rej) => ((resolve = res), (reject = rej)));
     promise.catch(() => {}); // an unclaimed replacement that fails is reported below, not as unhandled
-    const pending: PendingReplacement = { timer: undefined as unknown as NodeJS.Timeout, claimed: false, promise, resolve, reject };
+    const pending: PendingReplacement = {
+      timer: undefined as unknown as NodeJS.Timeout,
+      claimed: false,
+      promise,
+      resolve,
+      reject,
+    };
     pending.timer = setTimeout(() => {
       const at = this.#pending.indexOf(pending);
       if (at >= 0) this.#pending.splice(at, 1);
@@ -535,7 +614,10 @@ export class ProcessProvider implements Provider {
       await Promise.race([
         hook({ ...slot.instance }),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`drain hook did not finish within ${this.#o.drainTimeoutMs} ms`)), this.#o.drainTimeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`drain hook did not finish within ${this.#o.drainTimeoutMs} ms`)),
+            this.#o.drainTimeoutMs,
+          );
         }),
       ]);
     } catch (err) {
@@ -568,7 +650,12 @@ export class ProcessProvider implements Provider {
   #housekeep(): void {
     for (const slot of [...this.#slots.values()]) {
       // Adopted instances have no exit event: notice their death here.
-      if (!slot.child && !slot.stopping && !slot.done && !leaderAlive(slot.instance.pid!, slot.instance.pgid!)) {
+      if (
+        !slot.child &&
+        !slot.stopping &&
+        !slot.done &&
+        !leaderAlive(slot.instance.pid!, slot.instance.pgid!)
+      ) {
         this.#onExit(slot, null, null);
       }
     }

@@ -6,7 +6,17 @@
  * `x.log`; O_APPEND writes continue at the new end. Lines written between copy and truncate are lost,
  * which is the known cost of copytruncate.
  */
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, statSync, truncateSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Opens (creating) a log file for appending and returns its fd; the caller closes it after spawn. */

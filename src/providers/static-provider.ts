@@ -48,13 +48,27 @@ export class StaticProvider implements Provider {
       try {
         url = new URL(target);
       } catch {
-        throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: options.service, reason: `target ${n}: not a URL: "${target}"` });
+        throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
+          service: options.service,
+          reason: `target ${n}: not a URL: "${target}"`,
+        });
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: options.service, reason: `target ${n}: expected an http(s) URL, got "${target}"` });
+        throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
+          service: options.service,
+          reason: `target ${n}: expected an http(s) URL, got "${target}"`,
+        });
       }
       const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-      return { id: `static_${n}`, service: options.service, url: url.origin, state: 'ready' as const, startedAt: at, readyAt: at, port };
+      return {
+        id: `static_${n}`,
+        service: options.service,
+        url: url.origin,
+        state: 'ready' as const,
+        startedAt: at,
+        readyAt: at,
+        port,
+      };
     });
     this.#wouldBe = this.#targets.length;
   }
@@ -68,7 +82,14 @@ export class StaticProvider implements Provider {
   async launch(): Promise<Instance> {
     this.#check();
     const advice = this.#record('launch');
-    return { id: `advisory_${this.#advice.length}`, service: this.service, url: '', state: 'stopped', startedAt: advice.at, failure: 'advisory: static targets are fixed' };
+    return {
+      id: `advisory_${this.#advice.length}`,
+      service: this.service,
+      url: '',
+      state: 'stopped',
+      startedAt: advice.at,
+      failure: 'advisory: static targets are fixed',
+    };
   }
 
   /** Records "drain this target". */
@@ -99,16 +120,28 @@ export class StaticProvider implements Provider {
   }
 
   #check(id?: string): void {
-    if (this.#closed) throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: 'provider is closed' });
+    if (this.#closed)
+      throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
+        service: this.service,
+        reason: 'provider is closed',
+      });
     if (id !== undefined && !this.#targets.some((t) => t.id === id)) {
-      throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: `no live instance ${id}` });
+      throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
+        service: this.service,
+        reason: `no live instance ${id}`,
+      });
     }
   }
 
   #record(action: Advice['action'], id?: string): Advice {
     if (action === 'launch') this.#wouldBe++;
     if (action === 'stop') this.#wouldBe = Math.max(0, this.#wouldBe - 1);
-    const advice: Advice = { action, ...(id !== undefined ? { id } : {}), at: this.#clock.wallNow(), wouldBe: this.#wouldBe };
+    const advice: Advice = {
+      action,
+      ...(id !== undefined ? { id } : {}),
+      at: this.#clock.wallNow(),
+      wouldBe: this.#wouldBe,
+    };
     this.#advice.push(advice);
     return advice;
   }

@@ -40,7 +40,10 @@ async function cli(...args: string[]): Promise<{ code: number; err: string }> {
 async function run(args: LoadArgs, tty = false): Promise<{ out: string; err: string }> {
   let out = '';
   let err = '';
-  await loadCommand(args, { stdout: { write: (t: string) => (out += t) }, stderr: { write: (t: string) => (err += t), isTTY: tty } });
+  await loadCommand(args, {
+    stdout: { write: (t: string) => (out += t) },
+    stderr: { write: (t: string) => (err += t), isTTY: tty },
+  });
   return { out, err };
 }
 
@@ -67,7 +70,10 @@ describe('luascale load', () => {
   });
 
   it('prints a readable table by default, the timeline on request, and a progress bar on a TTY only', async () => {
-    const r = await run({ url: `${base}/`, pattern: 'step:10,30@200ms', duration: '0.6', timeline: true }, true);
+    const r = await run(
+      { url: `${base}/`, pattern: 'step:10,30@200ms', duration: '0.6', timeline: true },
+      true,
+    );
     assert.match(r.out, /^pattern\s+step:10,30@200ms$/m);
     assert.match(r.out, /^sent\s+14 /m);
     assert.match(r.out, /^\s+t\s+target\s+sent/m);
@@ -89,12 +95,36 @@ describe('luascale load', () => {
     ['no --url', ['--rps', '1'], /--url is required/],
     ['a bad --url', ['--url', 'ftp://x', '--rps', '1'], /expected http:\/\/ or https:\/\//],
     ['no rate', ['--url', 'http://127.0.0.1:1/'], /exactly one of --rps N, --pattern P or --trace/],
-    ['two rates', ['--url', 'http://127.0.0.1:1/', '--rps', '1', '--pattern', '2'], /got --rps and --pattern/],
-    ['a bad pattern', ['--url', 'http://127.0.0.1:1/', '--pattern', 'step:1,2@0s'], /--pattern: step: times must be > 0/],
-    ['a bad duration', ['--url', 'http://127.0.0.1:1/', '--rps', '1', '--duration', 'forever'], /--duration: expected a duration/],
-    ['a bad --max-requests', ['--url', 'http://127.0.0.1:1/', '--rps', '1', '--max-requests', '0'], /--max-requests: expected a whole number >= 1/],
-    ['--scale without a trace', ['--url', 'http://127.0.0.1:1/', '--rps', '1', '--scale', '2'], /--scale applies to --trace only/],
-    ['a missing trace', ['--url', 'http://127.0.0.1:1/', '--trace', '/nonexistent/x.csv'], /x\.csv: trace file not found/],
+    [
+      'two rates',
+      ['--url', 'http://127.0.0.1:1/', '--rps', '1', '--pattern', '2'],
+      /got --rps and --pattern/,
+    ],
+    [
+      'a bad pattern',
+      ['--url', 'http://127.0.0.1:1/', '--pattern', 'step:1,2@0s'],
+      /--pattern: step: times must be > 0/,
+    ],
+    [
+      'a bad duration',
+      ['--url', 'http://127.0.0.1:1/', '--rps', '1', '--duration', 'forever'],
+      /--duration: expected a duration/,
+    ],
+    [
+      'a bad --max-requests',
+      ['--url', 'http://127.0.0.1:1/', '--rps', '1', '--max-requests', '0'],
+      /--max-requests: expected a whole number >= 1/,
+    ],
+    [
+      '--scale without a trace',
+      ['--url', 'http://127.0.0.1:1/', '--rps', '1', '--scale', '2'],
+      /--scale applies to --trace only/,
+    ],
+    [
+      'a missing trace',
+      ['--url', 'http://127.0.0.1:1/', '--trace', '/nonexistent/x.csv'],
+      /x\.csv: trace file not found/,
+    ],
   ];
   for (const [name, args, message] of usage) {
     it(`exits 1 with one line on ${name}`, async () => {
@@ -108,6 +138,9 @@ describe('luascale load', () => {
   it('a bad trace row is reported with its file and line', () => {
     const trace = join(dir, 'bad.csv');
     writeFileSync(trace, 't,rps\n0,1\n1,-3\n');
-    assert.throws(() => loadOptionsFromArgs({ url: 'http://127.0.0.1:1/', trace }), (err) => isLuascaleError(err) && /bad\.csv:3: rps must be >= 0/.test(err.message));
+    assert.throws(
+      () => loadOptionsFromArgs({ url: 'http://127.0.0.1:1/', trace }),
+      (err) => isLuascaleError(err) && /bad\.csv:3: rps must be >= 0/.test(err.message),
+    );
   });
 });

@@ -1,6 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { constantRate, expectedArrivals, parsePattern, PatternError, rateAt, traceRate } from '../../src/loadgen/rate-pattern.js';
+import {
+  constantRate,
+  expectedArrivals,
+  parsePattern,
+  PatternError,
+  rateAt,
+  traceRate,
+} from '../../src/loadgen/rate-pattern.js';
 import { parseTrace } from '../../src/simulator/trace.js';
 
 describe('parsePattern', () => {
@@ -13,7 +20,11 @@ describe('parsePattern', () => {
     [' step: 10 , 40 @ 30 ', 'step', [0, 30_000], [10, 40]],
   ];
   for (const [text, kind, timesMs, rates] of valid) {
-    it(`accepts "${text}"`, () => assert.deepEqual(({ ...parsePattern(text), label: undefined }), { kind, timesMs, rates, label: undefined }));
+    it(`accepts "${text}"`, () =>
+      assert.deepEqual(
+        { ...parsePattern(text), label: undefined },
+        { kind, timesMs, rates, label: undefined },
+      ));
   }
   const invalid: Array<[string, RegExp]> = [
     ['', /is not a rate/],
@@ -29,7 +40,10 @@ describe('parsePattern', () => {
   ];
   for (const [text, message] of invalid) {
     it(`rejects "${text}" saying what was expected`, () =>
-      assert.throws(() => parsePattern(text), (err) => err instanceof PatternError && message.test(err.message)));
+      assert.throws(
+        () => parsePattern(text),
+        (err) => err instanceof PatternError && message.test(err.message),
+      ));
   }
 });
 
@@ -68,19 +82,28 @@ describe('rateAt and expectedArrivals', () => {
 describe('rate patterns under arbitrary input (fast-check, seed 4242)', () => {
   it('parsePattern returns a valid pattern or throws a PatternError, never anything else', async () => {
     const fc = (await import('fast-check')).default;
-    const piece = fc.oneof(fc.constantFrom('step:', 'ramp:', 'const:', '@', ',', 's', 'ms', 'm', '.', '-', ' ', 'x'), fc.nat(200).map(String));
+    const piece = fc.oneof(
+      fc.constantFrom('step:', 'ramp:', 'const:', '@', ',', 's', 'ms', 'm', '.', '-', ' ', 'x'),
+      fc.nat(200).map(String),
+    );
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.array(piece, { maxLength: 12 }).map((a) => a.join(''))), (text) => {
-        try {
-          const p = parsePattern(text);
-          assert.equal(p.timesMs.length, p.rates.length);
-          assert.equal(p.timesMs[0], 0);
-          for (let i = 1; i < p.timesMs.length; i++) assert.ok(p.timesMs[i]! > p.timesMs[i - 1]!);
-          assert.ok(p.rates.every((r) => Number.isFinite(r) && r >= 0));
-        } catch (err) {
-          if (!(err instanceof PatternError)) throw err;
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.array(piece, { maxLength: 12 }).map((a) => a.join('')),
+        ),
+        (text) => {
+          try {
+            const p = parsePattern(text);
+            assert.equal(p.timesMs.length, p.rates.length);
+            assert.equal(p.timesMs[0], 0);
+            for (let i = 1; i < p.timesMs.length; i++) assert.ok(p.timesMs[i]! > p.timesMs[i - 1]!);
+            assert.ok(p.rates.every((r) => Number.isFinite(r) && r >= 0));
+          } catch (err) {
+            if (!(err instanceof PatternError)) throw err;
+          }
+        },
+      ),
       { seed: 4242, numRuns: 2000 },
     );
   });
@@ -88,15 +111,31 @@ describe('rate patterns under arbitrary input (fast-check, seed 4242)', () => {
   it('expectedArrivals is non-decreasing in time for any valid pattern', async () => {
     const fc = (await import('fast-check')).default;
     const pattern = fc
-      .tuple(fc.constantFrom('step', 'ramp'), fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 1, maxLength: 6 }))
-      .map(([kind, rates]) => parsePattern(`${kind}:${rates.join(',')}@${rates.slice(1).map((_, i) => `${(i + 1) * 7}s`).join(',')}`.replace(/@$/, '@1s').replace(/^(step|ramp):(\d+)@1s$/, '$2')));
+      .tuple(
+        fc.constantFrom('step', 'ramp'),
+        fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 1, maxLength: 6 }),
+      )
+      .map(([kind, rates]) =>
+        parsePattern(
+          `${kind}:${rates.join(',')}@${rates
+            .slice(1)
+            .map((_, i) => `${(i + 1) * 7}s`)
+            .join(',')}`
+            .replace(/@$/, '@1s')
+            .replace(/^(step|ramp):(\d+)@1s$/, '$2'),
+        ),
+      );
     fc.assert(
-      fc.property(pattern, fc.array(fc.integer({ min: 0, max: 60_000 }), { minLength: 2, maxLength: 20 }), (p, ts) => {
-        const sorted = [...ts].sort((a, b) => a - b);
-        for (let i = 1; i < sorted.length; i++) {
-          assert.ok(expectedArrivals(p, sorted[i]!) >= expectedArrivals(p, sorted[i - 1]!) - 1e-9);
-        }
-      }),
+      fc.property(
+        pattern,
+        fc.array(fc.integer({ min: 0, max: 60_000 }), { minLength: 2, maxLength: 20 }),
+        (p, ts) => {
+          const sorted = [...ts].sort((a, b) => a - b);
+          for (let i = 1; i < sorted.length; i++) {
+            assert.ok(expectedArrivals(p, sorted[i]!) >= expectedArrivals(p, sorted[i - 1]!) - 1e-9);
+          }
+        },
+      ),
       { seed: 4242, numRuns: 500 },
     );
   });

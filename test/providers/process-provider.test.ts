@@ -6,7 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { ProcessProvider, groupExists, type ProcessProviderOptions } from '../../src/providers/process-provider.js';
+import {
+  ProcessProvider,
+  groupExists,
+  type ProcessProviderOptions,
+} from '../../src/providers/process-provider.js';
 import { MemoryInstanceStore } from '../../src/providers/memory-instance-store.js';
 import { isAlive, readProcStat } from '../../src/providers/proc-stat.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -125,12 +129,18 @@ describe('ProcessProvider', () => {
     assert.deepEqual(exit, { code: 3, signal: null, expected: false });
     const [fresh] = await replaced;
     assert.notEqual(fresh.pid, i.pid);
-    assert.deepEqual(p.list().map((x) => x.id), [fresh.id]);
+    assert.deepEqual(
+      p.list().map((x) => x.id),
+      [fresh.id],
+    );
     await p.close();
   });
 
   it('repeated crashes back off exponentially and emit crashloop', async () => {
-    const p = make({ env: { EXIT_ON_START: '1' }, crashBackoff: { initialMs: 100, maxMs: 1000, loopThreshold: 3 } });
+    const p = make({
+      env: { EXIT_ON_START: '1' },
+      crashBackoff: { initialMs: 100, maxMs: 1000, loopThreshold: 3 },
+    });
     const loops: CrashLoopInfo[] = [];
     const launches: number[] = [];
     const exits: number[] = [];
@@ -208,7 +218,10 @@ describe('ProcessProvider', () => {
     const store = new MemoryInstanceStore();
     const p = make({ instanceStore: store });
     const launched = await p.launch();
-    assert.deepEqual(store.list('demo').map((r) => [r.id, r.state, r.pid, r.pgid]), [[launched.id, 'starting', launched.pid, launched.pgid]]);
+    assert.deepEqual(
+      store.list('demo').map((r) => [r.id, r.state, r.pid, r.pgid]),
+      [[launched.id, 'starting', launched.pid, launched.pgid]],
+    );
     const ready = nextEvent(p, 'ready');
     await ready;
     const [record] = store.list('demo');
@@ -222,17 +235,35 @@ describe('ProcessProvider', () => {
   it('a failing store is reported and never breaks the lifecycle', async () => {
     const errors: string[] = [];
     const p = make({
-      instanceStore: { upsert: () => { throw new Error('disk full'); }, list: () => [], remove: async () => { throw new Error('locked'); } },
+      instanceStore: {
+        upsert: () => {
+          throw new Error('disk full');
+        },
+        list: () => [],
+        remove: async () => {
+          throw new Error('locked');
+        },
+      },
       onError: (err, context) => errors.push(`${context}: ${(err as Error).message}`),
     });
     const i = await launchReady(p);
     await p.stop(i.id);
-    assert.ok(errors.some((e) => /store upsert inst_\w+: disk full/.test(e)), errors.join('; '));
-    assert.ok(errors.some((e) => /store remove inst_\w+: locked/.test(e)), errors.join('; '));
+    assert.ok(
+      errors.some((e) => /store upsert inst_\w+: disk full/.test(e)),
+      errors.join('; '),
+    );
+    assert.ok(
+      errors.some((e) => /store remove inst_\w+: locked/.test(e)),
+      errors.join('; '),
+    );
   });
 
   it('an instance that never becomes ready fails after the start timeout', async () => {
-    const p = make({ env: { UNHEALTHY: '1' }, readiness: { intervalMs: 20, startTimeoutMs: 300 }, replaceCrashed: false });
+    const p = make({
+      env: { UNHEALTHY: '1' },
+      readiness: { intervalMs: 20, startTimeoutMs: 300 },
+      replaceCrashed: false,
+    });
     const failed = nextEvent(p, 'failed');
     const launched = await p.launch();
     const [inst, reason] = await failed;
@@ -244,7 +275,10 @@ describe('ProcessProvider', () => {
 
   it('a command that cannot be spawned rejects launch() with LS_ERR_PROVIDER_LAUNCH', async () => {
     const p = make({ command: [join(root, 'no-such-binary')] });
-    await assert.rejects(p.launch(), (err) => isLuascaleError(err, 'LS_ERR_PROVIDER_LAUNCH') && /ENOENT/.test(err.message));
+    await assert.rejects(
+      p.launch(),
+      (err) => isLuascaleError(err, 'LS_ERR_PROVIDER_LAUNCH') && /ENOENT/.test(err.message),
+    );
     assert.equal(p.list().length, 0);
   });
 
@@ -279,8 +313,14 @@ describe('ProcessProvider', () => {
     assert.ok(u, 'a sample for the instance');
     // percent of one core × elapsed seconds = CPU seconds used in the interval.
     const cpuSeconds = (u.cpu / 100) * ((t1 - t0) / 1000);
-    assert.ok(cpuSeconds >= 0.27, `measured ${cpuSeconds.toFixed(3)} CPU s for a 0.3 s burn (cpu ${u.cpu.toFixed(1)}%)`);
-    assert.ok(cpuSeconds <= 0.3 + ((t1 - t0) / 1000) * 2, `measured ${cpuSeconds.toFixed(3)} CPU s, more than possible`);
+    assert.ok(
+      cpuSeconds >= 0.27,
+      `measured ${cpuSeconds.toFixed(3)} CPU s for a 0.3 s burn (cpu ${u.cpu.toFixed(1)}%)`,
+    );
+    assert.ok(
+      cpuSeconds <= 0.3 + ((t1 - t0) / 1000) * 2,
+      `measured ${cpuSeconds.toFixed(3)} CPU s, more than possible`,
+    );
     assert.ok(u.rssBytes > 5 * 1024 * 1024, `rss ${u.rssBytes}`);
     assert.ok(Math.abs(u.memory - (u.rssBytes / (512 * 1024 * 1024)) * 100) < 1e-9);
     await p.close();
@@ -292,7 +332,14 @@ describe('ProcessProvider adoption', () => {
     const storePath = join(root, 'store.json');
     const host = spawn(
       process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('./fixtures/provider-host.ts', import.meta.url)), storePath, join(root, 'host-logs'), '3'],
+      [
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./fixtures/provider-host.ts', import.meta.url)),
+        storePath,
+        join(root, 'host-logs'),
+        '3',
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const line = await new Promise<string>((resolve, reject) => {
@@ -316,20 +363,49 @@ describe('ProcessProvider adoption', () => {
     await get(`${sick.url}/sick`);
     const store = new JsonFileInstanceStore(storePath);
     // A stale record (pid gone) and a record whose pid now belongs to someone else (this test process).
-    store.upsert({ id: 'inst_stale', service: 'demo', pid: 2 ** 22 + 1, pgid: 2 ** 22 + 1, port: 1, url: 'http://127.0.0.1:1', command: demoCommand, state: 'ready', startedAt: 0 });
-    store.upsert({ id: 'inst_reused', service: 'demo', pid: process.pid, pgid: process.pid, port: 1, url: 'http://127.0.0.1:1', command: demoCommand, state: 'ready', startedAt: 0 });
+    store.upsert({
+      id: 'inst_stale',
+      service: 'demo',
+      pid: 2 ** 22 + 1,
+      pgid: 2 ** 22 + 1,
+      port: 1,
+      url: 'http://127.0.0.1:1',
+      command: demoCommand,
+      state: 'ready',
+      startedAt: 0,
+    });
+    store.upsert({
+      id: 'inst_reused',
+      service: 'demo',
+      pid: process.pid,
+      pgid: process.pid,
+      port: 1,
+      url: 'http://127.0.0.1:1',
+      command: demoCommand,
+      state: 'ready',
+      startedAt: 0,
+    });
 
     const p = make({ instanceStore: store, housekeepingMs: 50 });
     const readyEvents: string[] = [];
     p.on('ready', (i) => readyEvents.push(i.id));
     const report = await p.adopt();
     assert.deepEqual(report.adopted.map((i) => i.id).sort(), [healthy.id, alsoHealthy.id].sort());
-    assert.deepEqual(report.stopped.map((r) => r.id), [sick.id]);
+    assert.deepEqual(
+      report.stopped.map((r) => r.id),
+      [sick.id],
+    );
     assert.deepEqual(report.forgotten.map((r) => r.id).sort(), ['inst_reused', 'inst_stale']);
     assert.deepEqual(readyEvents.sort(), [healthy.id, alsoHealthy.id].sort());
     assert.equal(groupExists(sick.pgid!), false, 'the unhealthy instance was stopped');
     assert.ok(readProcStat(process.pid), 'a foreign pid is never signalled');
-    assert.deepEqual(store.list('demo').map((r) => r.id).sort(), [healthy.id, alsoHealthy.id].sort());
+    assert.deepEqual(
+      store
+        .list('demo')
+        .map((r) => r.id)
+        .sort(),
+      [healthy.id, alsoHealthy.id].sort(),
+    );
     assert.ok(p.list().every((i) => i.adopted && i.state === 'ready'));
 
     // Adopting again never duplicates.

@@ -52,7 +52,11 @@ function assertInstanceShape(i: Instance, service: string): void {
 }
 
 /** Registers the contract tests for one provider implementation. */
-export function providerContract(name: string, make: () => Promise<ContractSubject>, options: ContractOptions = {}): void {
+export function providerContract(
+  name: string,
+  make: () => Promise<ContractSubject>,
+  options: ContractOptions = {},
+): void {
   const timeout = options.eventTimeoutMs ?? 15_000;
 
   async function withSubject(fn: (p: Provider) => Promise<void>): Promise<void> {
@@ -131,8 +135,12 @@ export function providerContract(name: string, make: () => Promise<ContractSubje
 
     it('stop() and drain() of an unknown id reject with LS_ERR_PROVIDER_COMMAND', () =>
       withSubject(async (p) => {
-        await assert.rejects(p.stop('inst_doesnotexist'), (err) => isLuascaleError(err, 'LS_ERR_PROVIDER_COMMAND'));
-        await assert.rejects(p.drain('inst_doesnotexist'), (err) => isLuascaleError(err, 'LS_ERR_PROVIDER_COMMAND'));
+        await assert.rejects(p.stop('inst_doesnotexist'), (err) =>
+          isLuascaleError(err, 'LS_ERR_PROVIDER_COMMAND'),
+        );
+        await assert.rejects(p.drain('inst_doesnotexist'), (err) =>
+          isLuascaleError(err, 'LS_ERR_PROVIDER_COMMAND'),
+        );
       }));
 
     it('on() returns an unsubscribe function that stops delivery', () =>
@@ -159,7 +167,8 @@ export function providerContract(name: string, make: () => Promise<ContractSubje
         assert.ok(usage.has(instance.id) || p.advisory, 'a sample for the ready instance');
         for (const [id, u] of usage) {
           assert.ok(live.has(id), `usage for ${id}, which is not live`);
-          for (const v of [u.cpu, u.memory, u.rssBytes]) assert.ok(Number.isFinite(v) && v >= 0, `${id}: ${JSON.stringify(u)}`);
+          for (const v of [u.cpu, u.memory, u.rssBytes])
+            assert.ok(Number.isFinite(v) && v >= 0, `${id}: ${JSON.stringify(u)}`);
         }
       }));
 

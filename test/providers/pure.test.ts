@@ -7,7 +7,14 @@ import { cmdlineMatches } from '../../src/providers/process-provider.js';
 import type { Instance } from '../../src/controller/provider.js';
 
 describe('onCrash (back-off)', () => {
-  const o = { ...DEFAULT_CRASH_BACKOFF, initialMs: 1000, maxMs: 5000, factor: 2, resetAfterMs: 60_000, loopThreshold: 3 };
+  const o = {
+    ...DEFAULT_CRASH_BACKOFF,
+    initialMs: 1000,
+    maxMs: 5000,
+    factor: 2,
+    resetAfterMs: 60_000,
+    loopThreshold: 3,
+  };
   const table: Array<[string, number, number, { crashes: number; delayMs: number; crashLoop: boolean }]> = [
     ['first crash is replaced at once', 0, 0, { crashes: 1, delayMs: 0, crashLoop: false }],
     ['second crash waits initialMs', 1, 0, { crashes: 2, delayMs: 1000, crashLoop: false }],
@@ -22,15 +29,34 @@ describe('onCrash (back-off)', () => {
 });
 
 describe('pickForRemoval', () => {
-  const inst = (id: string, state: Instance['state'], startedAt: number): Instance => ({ id, service: 's', url: '', state, startedAt });
-  const all = [inst('a', 'ready', 1), inst('b', 'ready', 3), inst('c', 'starting', 2), inst('d', 'draining', 0), inst('e', 'ready', 2), inst('f', 'failed', 9)];
+  const inst = (id: string, state: Instance['state'], startedAt: number): Instance => ({
+    id,
+    service: 's',
+    url: '',
+    state,
+    startedAt,
+  });
+  const all = [
+    inst('a', 'ready', 1),
+    inst('b', 'ready', 3),
+    inst('c', 'starting', 2),
+    inst('d', 'draining', 0),
+    inst('e', 'ready', 2),
+    inst('f', 'failed', 9),
+  ];
 
   it('removes draining, then starting, then the newest ready instance', () => {
-    assert.deepEqual(pickForRemoval(all, 4).map((i) => i.id), ['d', 'c', 'b', 'e']);
+    assert.deepEqual(
+      pickForRemoval(all, 4).map((i) => i.id),
+      ['d', 'c', 'b', 'e'],
+    );
   });
   it('with a load function, removes the least loaded ready instance first', () => {
     const load: Record<string, number> = { a: 0, b: 5, e: 2 };
-    assert.deepEqual(pickForRemoval(all, 5, { load: (id) => load[id] ?? 0 }).map((i) => i.id), ['d', 'c', 'a', 'e', 'b']);
+    assert.deepEqual(
+      pickForRemoval(all, 5, { load: (id) => load[id] ?? 0 }).map((i) => i.id),
+      ['d', 'c', 'a', 'e', 'b'],
+    );
   });
   it('never picks stopped or failed instances, and handles count ≤ 0', () => {
     assert.equal(pickForRemoval(all, 99).length, 5);
@@ -41,8 +67,16 @@ describe('pickForRemoval', () => {
 
 describe('proc-stat parsing', () => {
   it('parses a stat line whose comm holds spaces and parentheses', () => {
-    const line = '4242 (my (odd) name) S 1 4242 4242 0 -1 4194304 100 0 0 0 150 50 0 0 20 0 1 0 999 1000 10 0 0\n';
-    assert.deepEqual(parseProcStat(line), { pid: 4242, state: 'S', ppid: 1, pgid: 4242, cpuTicks: 200, startTime: 999 });
+    const line =
+      '4242 (my (odd) name) S 1 4242 4242 0 -1 4194304 100 0 0 0 150 50 0 0 20 0 1 0 999 1000 10 0 0\n';
+    assert.deepEqual(parseProcStat(line), {
+      pid: 4242,
+      state: 'S',
+      ppid: 1,
+      pgid: 4242,
+      cpuTicks: 200,
+      startTime: 999,
+    });
   });
   it('rejects truncated or garbage input', () => {
     assert.equal(parseProcStat('garbage'), undefined);
@@ -54,9 +88,19 @@ describe('proc-stat parsing', () => {
   });
   it('cpuPercent is ticks over CLK_TCK over elapsed seconds', () => {
     assert.equal(cpuPercent(undefined, { at: 1000, cpuTicks: 50, rssBytes: 0 }), 0);
-    assert.equal(cpuPercent({ at: 0, cpuTicks: 0, rssBytes: 0 }, { at: 1000, cpuTicks: 50, rssBytes: 0 }), 50);
-    assert.equal(cpuPercent({ at: 0, cpuTicks: 0, rssBytes: 0 }, { at: 500, cpuTicks: 100, rssBytes: 0 }), 200);
-    assert.equal(cpuPercent({ at: 0, cpuTicks: 90, rssBytes: 0 }, { at: 1000, cpuTicks: 10, rssBytes: 0 }), 0, 'a member exiting never gives negative CPU');
+    assert.equal(
+      cpuPercent({ at: 0, cpuTicks: 0, rssBytes: 0 }, { at: 1000, cpuTicks: 50, rssBytes: 0 }),
+      50,
+    );
+    assert.equal(
+      cpuPercent({ at: 0, cpuTicks: 0, rssBytes: 0 }, { at: 500, cpuTicks: 100, rssBytes: 0 }),
+      200,
+    );
+    assert.equal(
+      cpuPercent({ at: 0, cpuTicks: 90, rssBytes: 0 }, { at: 1000, cpuTicks: 10, rssBytes: 0 }),
+      0,
+      'a member exiting never gives negative CPU',
+    );
     assert.equal(cpuPercent({ at: 5, cpuTicks: 0, rssBytes: 0 }, { at: 5, cpuTicks: 10, rssBytes: 0 }), 0);
   });
 });

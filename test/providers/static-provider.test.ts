@@ -6,13 +6,19 @@ import { isLuascaleError } from '../../src/core/errors.js';
 import { providerContract } from './provider-contract.js';
 
 providerContract('static', async () => {
-  const provider = new StaticProvider({ service: 'api', targets: ['http://127.0.0.1:9001', 'http://127.0.0.1:9002/'] });
+  const provider = new StaticProvider({
+    service: 'api',
+    targets: ['http://127.0.0.1:9001', 'http://127.0.0.1:9002/'],
+  });
   return { provider, cleanup: () => provider.close() };
 });
 
 describe('StaticProvider', () => {
   it('lists every target as ready with its origin and port', () => {
-    const p = new StaticProvider({ service: 'api', targets: ['http://10.0.0.5:8080/base', 'https://example.test'] });
+    const p = new StaticProvider({
+      service: 'api',
+      targets: ['http://10.0.0.5:8080/base', 'https://example.test'],
+    });
     assert.deepEqual(
       p.list().map((i) => [i.id, i.url, i.port, i.state]),
       [
@@ -42,8 +48,13 @@ describe('StaticProvider', () => {
   it('rejects a target that is not an http(s) URL, naming it', () => {
     assert.throws(
       () => new StaticProvider({ service: 'api', targets: ['http://ok:1', 'ftp://x'] }),
-      (err) => isLuascaleError(err, 'LS_ERR_PROVIDER_COMMAND') && /target 1: expected an http\(s\) URL/.test(err.message),
+      (err) =>
+        isLuascaleError(err, 'LS_ERR_PROVIDER_COMMAND') &&
+        /target 1: expected an http\(s\) URL/.test(err.message),
     );
-    assert.throws(() => new StaticProvider({ service: 'api', targets: ['not a url'] }), /target 0: not a URL/);
+    assert.throws(
+      () => new StaticProvider({ service: 'api', targets: ['not a url'] }),
+      /target 0: not a URL/,
+    );
   });
 });

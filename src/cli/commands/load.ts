@@ -8,7 +8,13 @@ import { LuascaleError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
 import { readTrace } from '../../simulator/trace.js';
 import { runLoad, type LoadOptions } from '../../loadgen/load-generator.js';
-import { constantRate, parsePattern, PatternError, traceRate, type RatePattern } from '../../loadgen/rate-pattern.js';
+import {
+  constantRate,
+  parsePattern,
+  PatternError,
+  traceRate,
+  type RatePattern,
+} from '../../loadgen/rate-pattern.js';
 import { formatProgress, formatSummary, formatTimeline } from '../../loadgen/format-report.js';
 
 /** The command line options as commander hands them over (all strings). */
@@ -36,7 +42,8 @@ function usage(reason: string): never {
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) usage(`${name}: expected a whole number >= 1, got "${value}"`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1)
+    usage(`${name}: expected a whole number >= 1, got "${value}"`);
   return n;
 }
 
@@ -59,23 +66,30 @@ export function loadOptionsFromArgs(args: LoadArgs): LoadOptions {
   } catch {
     return usage(`--url: not a URL: "${args.url}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') usage(`--url: expected http:// or https://, got "${args.url}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    usage(`--url: expected http:// or https://, got "${args.url}"`);
   const sources = (['rps', 'pattern', 'trace'] as const).filter((k) => args[k] !== undefined);
   if (sources.length !== 1) {
-    usage(`give exactly one of --rps N, --pattern P or --trace file.csv${sources.length ? ` (got ${sources.map((s) => `--${s}`).join(' and ')})` : ''}`);
+    usage(
+      `give exactly one of --rps N, --pattern P or --trace file.csv${sources.length ? ` (got ${sources.map((s) => `--${s}`).join(' and ')})` : ''}`,
+    );
   }
   if (args.scale !== undefined && args.trace === undefined) usage('--scale applies to --trace only');
   let pattern: RatePattern;
   let defaultDurationMs = 10_000;
   try {
     if (args.rps !== undefined) {
-      if (!/^\s*(\d+\.?\d*|\.\d+)\s*$/.test(args.rps)) usage(`--rps: expected a number >= 0, got "${args.rps}"`);
+      if (!/^\s*(\d+\.?\d*|\.\d+)\s*$/.test(args.rps))
+        usage(`--rps: expected a number >= 0, got "${args.rps}"`);
       pattern = constantRate(Number(args.rps));
     } else if (args.pattern !== undefined) {
       pattern = parsePattern(args.pattern);
     } else {
       const scale = args.scale === undefined ? 1 : Number(args.scale);
-      if (args.scale !== undefined && !(/^\s*(\d+\.?\d*|\.\d+)\s*$/.test(args.scale) && Number.isFinite(scale))) {
+      if (
+        args.scale !== undefined &&
+        !(/^\s*(\d+\.?\d*|\.\d+)\s*$/.test(args.scale) && Number.isFinite(scale))
+      ) {
         usage(`--scale: expected a number >= 0, got "${args.scale}"`);
       }
       const trace = readTrace(args.trace!);
@@ -113,7 +127,9 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function register(program: Command): void {
   program
     .command('load')
-    .description('Send an open-loop load (constant, stepped, ramped or from a trace) and summarise the responses')
+    .description(
+      'Send an open-loop load (constant, stepped, ramped or from a trace) and summarise the responses',
+    )
     .option('--url <url>', 'target URL, e.g. http://127.0.0.1:8080/work?ms=20')
     .option('--rps <n>', 'constant requests per second')
     .option('--pattern <p>', 'rate pattern: N | step:10,40@30s | ramp:0,100@60s (see docs/load.md)')
@@ -143,7 +159,10 @@ export interface LoadIo {
 }
 
 /** The body of `luascale load`: validate, run (Ctrl-C stops sending), print the table or JSON. */
-export async function loadCommand(args: LoadArgs, io: LoadIo = { stdout: process.stdout, stderr: process.stderr }): Promise<void> {
+export async function loadCommand(
+  args: LoadArgs,
+  io: LoadIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<void> {
   const options = loadOptionsFromArgs(args);
   const abort = new AbortController();
   const onSigint = () => abort.abort();
@@ -157,7 +176,10 @@ export async function loadCommand(args: LoadArgs, io: LoadIo = { stdout: process
     });
     if (tty) io.stderr.write('\r\x1b[K');
     if (args.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
-    else io.stdout.write(formatSummary(summary) + (args.timeline ? `\n${formatTimeline(summary.timeline)}` : ''));
+    else
+      io.stdout.write(
+        formatSummary(summary) + (args.timeline ? `\n${formatTimeline(summary.timeline)}` : ''),
+      );
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
