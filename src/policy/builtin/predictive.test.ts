@@ -113,7 +113,7 @@ test('predictive measures the capacity per instance from served load and CPU whe
   for (let t = 0; t < 20_000; t += 1000) {
     // 4 instances at 50 % CPU serve 400 rps: 200 rps per instance at 100 %
     out = p.evaluate(testContext({ rps: 400, cpu: 50, replicas: 4, ready: 4 }, { now: t, state }));
-    if (out.state) Object.assign(state, out.state);
+    if (out.ok && out.state) Object.assign(state, out.state);
   }
   assert.ok(out?.ok);
   assert.equal(out.detail?.perInstance, 180);
