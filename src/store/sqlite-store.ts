@@ -294,7 +294,7 @@ export class SqliteStore implements Store {
         'LS_ERR_STORE_WRITE',
         {
           file: this.location,
-          reason: `closed with ${left.events} event(s), ${left.instances} instance change(s), ${left.state} state value(s) and ${left.samples} sample(s) not written: ${(error as Error).message}`,
+          reason: `closed with ${left.events} event(s), ${left.instances} instance change(s), ${left.state} state value(s) and ${left.samples} sample(s) not written: ${reasonOf(error)}`,
         },
         { cause: error },
       );
@@ -793,6 +793,12 @@ function prepare(db: Database.Database) {
     pruneHistory: db.prepare('DELETE FROM history WHERE series = ? AND step = ? AND t < ?'),
     pruneEvents: db.prepare('DELETE FROM events WHERE at < ?'),
   };
+}
+
+/** The reason clause of a store error (its message minus the `{file}: write failed:` prefix). */
+function reasonOf(error: unknown): string {
+  if (error instanceof LuascaleError && typeof error.details.reason === 'string') return error.details.reason;
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Six significant decimals are plenty for a rate and keep the CSV readable. */

@@ -358,7 +358,10 @@ describe('store failure modes', () => {
     s.events.append({ service: 'api', type: 'scale', at: 1, data: { big: 'y'.repeat(8000) } });
     assert.throws(
       () => s.close(),
-      (err) => isLuascaleError(err, 'LS_ERR_STORE_WRITE') && /closed with 1 event\(s\)/.test(err.message),
+      (err) =>
+        isLuascaleError(err, 'LS_ERR_STORE_WRITE') &&
+        err.message ===
+          `${file}: write failed: closed with 1 event(s), 0 instance change(s), 0 state value(s) and 0 sample(s) not written: the disk is full (SQLITE_FULL)`,
     );
   });
 });
