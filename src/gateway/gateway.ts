@@ -564,7 +564,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onAdmit = (v: AdmitResult): void => {
     const d = this.route.data;
     if (!v.ok) {
-      this.g.signals?.onShed(d.label, d.svc.name, v.reason);
+      this.shedReason = v.reason;
       this.reply(v.code, { service: d.svc.name, ms: this.g.clock.now() - this.start }, v.headers, v.status, v.retryAfterS);
       this.finish();
       return;
@@ -572,12 +572,16 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.permit = v.permit;
     this.queuedMs = v.queuedMs;
     this.admitHeaders = v.headers;
-    if (this.res.destroyed) return this.finish(); // client gave up while queued
+    if (this.res.destroyed) {
+      this.shedReason = 'client_gone'; // gave up while queued
+      return this.finish();
+    }
     d.svc.retryBudget.deposit(this.start);
     this.dispatch(undefined);
   };
 
   onAdmitError = (err: unknown): void => {
+    this.shedReason = 'admission_error';
     this.reply('LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: `admission failed: ${(err as Error)?.message}` });
     this.finish();
   };
@@ -601,11 +605,16 @@ class Exchange implements Dispatcher.DispatchHandler {
     const hashKey = svc.hashKind === 0 ? undefined : hashKeyOf(svc, this.req, this.clientIp);
     const inst = svc.pool.pick({ now, hashKey }, exclude);
     if (inst === undefined) {
+      if (this.attempts === 0) this.shedReason = 'no_upstream';
       this.reply('LS_ERR_GATEWAY_NO_UPSTREAM', { service: svc.name }, { 'retry-after': '1' });
       this.finish();
       return;
     }
     this.inst = inst;
+    if (this.attempts === 0) {
+      this.firstInstance = inst.id;
+      this.g.signals?.onDispatch?.(svc.name, inst.id);
+    }
     this.attempts++;
     this.attemptStart = now;
     this.dispatched = true;
@@ -733,6 +742,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   lastInstance = '';
+  firstInstance = '';
+  /** Why the request was turned away before reaching an upstream (signals' shed reason). */
+  shedReason = '';
 
   reply(code: ErrorCode, params: Record<string, unknown>, extra?: Record<string, string>, status?: number, retryAfterS?: number): void {
     if (this.res.headersSent || this.res.destroyed) return;
@@ -760,12 +772,14 @@ class Exchange implements Dispatcher.DispatchHandler {
         route: d.label,
         service: d.svc.name,
         operationId: this.route.operationId,
-        instance: this.lastInstance,
+        instance: this.firstInstance,
         status,
         latencyMs,
         bytesIn: this.bytesIn,
         bytesOut: this.bytesOut,
       });
+    } else {
+      g.signals?.onShed(d.label, d.svc.name, this.shedReason || 'error');
     }
     g.accessLog?.log({
       requestId: this.requestId,

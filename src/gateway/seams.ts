@@ -33,7 +33,10 @@ export interface AdmissionLike {
 
 /** What the gateway reports to the signals (sliding windows read by the controller). */
 export interface SignalsLike {
+  /** A request matched a route (offered); it then ends in exactly one onShed or onEnd. */
   onStart(route: string, service: string, instance?: string): void;
+  /** The request was sent to `instance` (first attempt only: retries keep the first attribution). */
+  onDispatch?(service: string, instance: string): void;
   onEnd(e: {
     route: string;
     service: string;

@@ -48,9 +48,11 @@ export function proxyUpgrade(
       const inst = svc.pool.pick({ now: g.clock.now(), hashKey: clientIp });
       if (inst === undefined || socket.destroyed) {
         v.permit.release({ ok: false, rttMs: 0 });
+        g.signals?.onShed(d.label, svc.name, inst === undefined ? 'no_upstream' : 'client_gone');
         return rawError(socket, 'LS_ERR_GATEWAY_NO_UPSTREAM', { service: svc.name }, requestId);
       }
       svc.pool.begin(inst);
+      g.signals?.onDispatch?.(svc.name, inst.id);
       upgrades.add(socket);
       let lines = `${method} ${url} HTTP/1.1\r\n`;
       const h = fh.headers;
@@ -116,7 +118,10 @@ export function proxyUpgrade(
       });
       socket.once('close', () => upstream.destroy());
     },
-    () => rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: 'admission failed' }, requestId),
+    () => {
+      g.signals?.onShed(d.label, svc.name, 'admission_error');
+      rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: 'admission failed' }, requestId);
+    },
   );
 }
 
