@@ -70,36 +70,80 @@ export default async function bench(emit: Emit): Promise<void> {
   const promiseNs = await nsPerOpAsync(N, async () => {
     await Promise.resolve({ ok: true });
   });
-  emit({ name: 'admission.admit_release', value: admitNs, unit: 'ns/op', no_rate_limit_ns: bareNs, bare_await_ns: promiseNs });
+  emit({
+    name: 'admission.admit_release',
+    value: admitNs,
+    unit: 'ns/op',
+    no_rate_limit_ns: bareNs,
+    bare_await_ns: promiseNs,
+  });
 
   const tb = new TokenBucket({ rps: 1e6, burst: 1e6 });
   const sw = new SlidingWindowLimiter({ rps: 1e6, burst: 1e6 });
   const tbNs = nsPerOp(N, (i) => void tb.take(keys[i % 1000]!, 1_000_000 + i));
   const swNs = nsPerOp(N, (i) => void sw.take(keys[i % 1000]!, 1_000_000 + i));
-  emit({ name: 'admission.token_bucket_take', value: tbNs, unit: 'ns/op', sliding_window_ns: swNs, ratio: Math.round((swNs / tbNs) * 100) / 100 });
+  emit({
+    name: 'admission.token_bucket_take',
+    value: tbNs,
+    unit: 'ns/op',
+    sliding_window_ns: swNs,
+    ratio: Math.round((swNs / tbNs) * 100) / 100,
+  });
 
   const win = new SlidingWindow();
   const winNs = nsPerOp(N * 5, (i) => win.add(1_000_000 + i * 0.1));
   const lat = new LatencyWindow();
   const latNs = nsPerOp(N * 5, (i) => lat.record(1_000_000 + i * 0.1, (i % 997) * 0.37));
-  const raw = build({ bitBucketSize: 32, lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 2, autoResize: false, useWebAssembly: false });
+  const raw = build({
+    bitBucketSize: 32,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 600_000_000,
+    numberOfSignificantValueDigits: 2,
+    autoResize: false,
+    useWebAssembly: false,
+  });
   const rawNs = nsPerOp(N * 5, (i) => raw.recordValue(Math.round((i % 997) * 370) + 1));
   const reg = new Registry();
-  const counter = new Counter({ name: 'b_total', help: 'b', labelNames: ['service', 'route', 'code_class'], registers: [reg] });
-  const hist = new PromHistogram({ name: 'b_seconds', help: 'b', labelNames: ['service', 'route'], registers: [reg] });
+  const counter = new Counter({
+    name: 'b_total',
+    help: 'b',
+    labelNames: ['service', 'route', 'code_class'],
+    registers: [reg],
+  });
+  const hist = new PromHistogram({
+    name: 'b_seconds',
+    help: 'b',
+    labelNames: ['service', 'route'],
+    registers: [reg],
+  });
   const promNs = nsPerOp(N, (i) => {
     counter.inc({ service: 'api', route: '/users/{id}', code_class: '2xx' });
     hist.observe({ service: 'api', route: '/users/{id}' }, (i % 997) * 0.00037);
   });
   emit({ name: 'metrics.sliding_window_add', value: winNs, unit: 'ns/op' });
-  emit({ name: 'metrics.latency_window_record', value: latNs, unit: 'ns/op', raw_hdr_record_ns: rawNs, prom_client_inc_observe_ns: promNs });
+  emit({
+    name: 'metrics.latency_window_record',
+    value: latNs,
+    unit: 'ns/op',
+    raw_hdr_record_ns: rawNs,
+    prom_client_inc_observe_ns: promNs,
+  });
 
   const signals = createSignals(clock, { eventLoop: createEventLoopLag({ read: () => 0, close() {} }) });
   const routes = ['/users/{id}', '/orders', '/health', '/items/{id}'];
   const sigNs = nsPerOp(N, (i) => {
     const route = routes[i & 3]!;
     signals.onStart(route, 'api');
-    signals.onEnd({ route, service: 'api', operationId: 'op', instance: `i${i & 7}`, status: 200, latencyMs: (i % 97) * 0.5, bytesIn: 0, bytesOut: 512 });
+    signals.onEnd({
+      route,
+      service: 'api',
+      operationId: 'op',
+      instance: `i${i & 7}`,
+      status: 200,
+      latencyMs: (i % 97) * 0.5,
+      bytesIn: 0,
+      bytesOut: 512,
+    });
   });
   clock.advance(11_000);
   const snapNs = nsPerOp(200, () => void signals.snapshot('api', clock.now(), 10));

@@ -60,7 +60,10 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
       : typeof dest === 'number'
         ? pino.destination({ dest, sync: false })
         : undefined;
-  const own: OwnDestination | undefined = sonic === undefined ? undefined : { sonic, ready: false, closed: false, ownsFile: typeof dest === 'string' };
+  const own: OwnDestination | undefined =
+    sonic === undefined
+      ? undefined
+      : { sonic, ready: false, closed: false, ownsFile: typeof dest === 'string' };
   if (own !== undefined) own.sonic.once('ready', () => (own.ready = true));
   const stream = sonic ?? (dest as Writable);
   const logger: Logger = pino(
@@ -89,7 +92,11 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
         bytesIn: e.bytesIn,
         bytesOut: e.bytesOut,
         attempts: e.attempts,
-        timings: { totalMs: round(e.durationMs), queueMs: round(e.queuedMs), upstreamMs: round(e.upstreamMs) },
+        timings: {
+          totalMs: round(e.durationMs),
+          queueMs: round(e.queuedMs),
+          upstreamMs: round(e.upstreamMs),
+        },
       });
     },
     flush: () => flush(own),

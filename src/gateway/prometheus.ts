@@ -52,7 +52,13 @@ interface Sample {
 type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
 /** A metric whose samples are computed on scrape (prom-client's registry calls `get()`). */
-function collected(registry: Registry, name: string, help: string, type: MetricType, collect: (out: Sample[]) => void): void {
+function collected(
+  registry: Registry,
+  name: string,
+  help: string,
+  type: MetricType,
+  collect: (out: Sample[]) => void,
+): void {
   const metric = {
     name,
     help,
@@ -77,7 +83,11 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
   if (options.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: registry });
     // prom-client names these gauges `_total`, which the naming rules (and promtool) reserve for counters
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
       registry.removeSingleMetric(name);
     }
   }
@@ -90,26 +100,43 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
     }
   }
 
-  collected(registry, 'luascale_requests_offered_total', 'Requests that matched a route (admitted + shed).', 'counter', (out) =>
-    eachRoute((service, route, k) => out.push({ labels: { service, route }, value: k.offered.total })),
+  collected(
+    registry,
+    'luascale_requests_offered_total',
+    'Requests that matched a route (admitted + shed).',
+    'counter',
+    (out) =>
+      eachRoute((service, route, k) => out.push({ labels: { service, route }, value: k.offered.total })),
   );
 
-  collected(registry, 'luascale_requests_total', 'Requests answered by an upstream, by status class.', 'counter', (out) =>
-    eachRoute((service, route, k) =>
-      STATUS_CLASSES.forEach((code_class, i) => {
-        const value = k.status[i]!.total;
-        if (value > 0 || code_class === '2xx') out.push({ labels: { service, route, code_class }, value });
+  collected(
+    registry,
+    'luascale_requests_total',
+    'Requests answered by an upstream, by status class.',
+    'counter',
+    (out) =>
+      eachRoute((service, route, k) =>
+        STATUS_CLASSES.forEach((code_class, i) => {
+          const value = k.status[i]!.total;
+          if (value > 0 || code_class === '2xx') out.push({ labels: { service, route, code_class }, value });
+        }),
+      ),
+  );
+
+  collected(
+    registry,
+    'luascale_shed_total',
+    'Requests turned away by admission (429/503) or limits, by reason.',
+    'counter',
+    (out) =>
+      eachRoute((service, route, k) => {
+        for (const reason of SHED_REASONS)
+          out.push({ labels: { service, route, reason }, value: k.shedBy.get(reason)?.total ?? 0 });
+        for (const [reason, w] of k.shedBy) {
+          if (!(SHED_REASONS as readonly string[]).includes(reason))
+            out.push({ labels: { service, route, reason }, value: w.total });
+        }
       }),
-    ),
-  );
-
-  collected(registry, 'luascale_shed_total', 'Requests turned away by admission (429/503) or limits, by reason.', 'counter', (out) =>
-    eachRoute((service, route, k) => {
-      for (const reason of SHED_REASONS) out.push({ labels: { service, route, reason }, value: k.shedBy.get(reason)?.total ?? 0 });
-      for (const [reason, w] of k.shedBy) {
-        if (!(SHED_REASONS as readonly string[]).includes(reason)) out.push({ labels: { service, route, reason }, value: w.total });
-      }
-    }),
   );
 
   collected(
@@ -122,28 +149,58 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
         let cumulative = 0;
         DURATION_BUCKETS_S.forEach((le, i) => {
           cumulative += k.buckets[i]!;
-          out.push({ metricName: 'luascale_request_duration_seconds_bucket', labels: { service, route, le }, value: cumulative });
+          out.push({
+            metricName: 'luascale_request_duration_seconds_bucket',
+            labels: { service, route, le },
+            value: cumulative,
+          });
         });
         cumulative += k.buckets[DURATION_BUCKETS_S.length]!;
-        out.push({ metricName: 'luascale_request_duration_seconds_bucket', labels: { service, route, le: '+Inf' }, value: cumulative });
-        out.push({ metricName: 'luascale_request_duration_seconds_sum', labels: { service, route }, value: k.latency.totalMs / 1000 });
-        out.push({ metricName: 'luascale_request_duration_seconds_count', labels: { service, route }, value: cumulative });
+        out.push({
+          metricName: 'luascale_request_duration_seconds_bucket',
+          labels: { service, route, le: '+Inf' },
+          value: cumulative,
+        });
+        out.push({
+          metricName: 'luascale_request_duration_seconds_sum',
+          labels: { service, route },
+          value: k.latency.totalMs / 1000,
+        });
+        out.push({
+          metricName: 'luascale_request_duration_seconds_count',
+          labels: { service, route },
+          value: cumulative,
+        });
       }),
   );
 
-  collected(registry, 'luascale_inflight_requests', 'Requests in flight at the instances of a service.', 'gauge', (out) => {
-    for (const service of services()) {
-      const a = options.admission?.(service);
-      out.push({ labels: { service }, value: a !== undefined ? a.inflight : signals.inflightNow(service) });
-    }
-  });
+  collected(
+    registry,
+    'luascale_inflight_requests',
+    'Requests in flight at the instances of a service.',
+    'gauge',
+    (out) => {
+      for (const service of services()) {
+        const a = options.admission?.(service);
+        out.push({ labels: { service }, value: a !== undefined ? a.inflight : signals.inflightNow(service) });
+      }
+    },
+  );
 
-  collected(registry, 'luascale_instance_inflight_requests', 'Requests in flight per instance.', 'gauge', (out) => {
-    for (const service of services()) {
-      const raw = signals.raw(service);
-      if (raw !== undefined) for (const [instance, k] of raw.instances) out.push({ labels: { service, instance }, value: k.inflight.level });
-    }
-  });
+  collected(
+    registry,
+    'luascale_instance_inflight_requests',
+    'Requests in flight per instance.',
+    'gauge',
+    (out) => {
+      for (const service of services()) {
+        const raw = signals.raw(service);
+        if (raw !== undefined)
+          for (const [instance, k] of raw.instances)
+            out.push({ labels: { service, instance }, value: k.inflight.level });
+      }
+    },
+  );
 
   collected(registry, 'luascale_queue_depth', 'Requests waiting in the admission queue.', 'gauge', (out) => {
     for (const service of services()) {
@@ -163,47 +220,101 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
         const raw = signals.raw(service);
         if (raw === undefined) continue;
         const p = raw.queueWait.percentiles(now, windowS);
-        for (const [quantile, v] of [[0.5, p.p50], [0.95, p.p95], [0.99, p.p99]] as const) {
+        for (const [quantile, v] of [
+          [0.5, p.p50],
+          [0.95, p.p95],
+          [0.99, p.p99],
+        ] as const) {
           out.push({ labels: { service, quantile }, value: v / 1000 });
         }
-        out.push({ metricName: 'luascale_queue_wait_seconds_sum', labels: { service }, value: raw.queueWait.totalMs / 1000 });
-        out.push({ metricName: 'luascale_queue_wait_seconds_count', labels: { service }, value: raw.queueWait.totalCount });
+        out.push({
+          metricName: 'luascale_queue_wait_seconds_sum',
+          labels: { service },
+          value: raw.queueWait.totalMs / 1000,
+        });
+        out.push({
+          metricName: 'luascale_queue_wait_seconds_count',
+          labels: { service },
+          value: raw.queueWait.totalCount,
+        });
       }
     },
   );
 
-  collected(registry, 'luascale_concurrency_limit', 'Effective concurrency limit of a service (per_instance × ready, or adaptive).', 'gauge', (out) => {
-    for (const service of services()) {
-      const a = options.admission?.(service);
-      if (a !== undefined) out.push({ labels: { service }, value: a.limit });
-    }
-  });
+  collected(
+    registry,
+    'luascale_concurrency_limit',
+    'Effective concurrency limit of a service (per_instance × ready, or adaptive).',
+    'gauge',
+    (out) => {
+      for (const service of services()) {
+        const a = options.admission?.(service);
+        if (a !== undefined) out.push({ labels: { service }, value: a.limit });
+      }
+    },
+  );
 
-  collected(registry, 'luascale_concurrency_headroom', 'Concurrency limit minus requests in flight: room before queueing.', 'gauge', (out) => {
-    for (const service of services()) {
-      const a = options.admission?.(service);
-      if (a !== undefined) out.push({ labels: { service }, value: Math.max(0, a.limit - a.inflight) });
-    }
-  });
+  collected(
+    registry,
+    'luascale_concurrency_headroom',
+    'Concurrency limit minus requests in flight: room before queueing.',
+    'gauge',
+    (out) => {
+      for (const service of services()) {
+        const a = options.admission?.(service);
+        if (a !== undefined) out.push({ labels: { service }, value: Math.max(0, a.limit - a.inflight) });
+      }
+    },
+  );
 
-  const adaptive = (name: string, help: string, pick: (a: NonNullable<AdmissionStatsLike['adaptive']>, s: AdmissionStatsLike) => number) =>
+  const adaptive = (
+    name: string,
+    help: string,
+    pick: (a: NonNullable<AdmissionStatsLike['adaptive']>, s: AdmissionStatsLike) => number,
+  ) =>
     collected(registry, name, help, 'gauge', (out) => {
       for (const service of services()) {
         const a = options.admission?.(service);
         if (a?.adaptive !== undefined) out.push({ labels: { service }, value: pick(a.adaptive, a) });
       }
     });
-  adaptive('luascale_adaptive_concurrency_limit', 'Limit computed by the gradient controller (Envoy concurrency_limit).', (_, s) => s.adaptiveLimit ?? 0);
-  adaptive('luascale_adaptive_min_rtt_seconds', 'Measured minimum round-trip time (Envoy min_rtt).', (a) => a.minRttMs / 1000);
-  adaptive('luascale_adaptive_sample_rtt_seconds', 'Round-trip time of the last sampling window (Envoy sample_rtt).', (a) => a.sampleRttMs / 1000);
-  adaptive('luascale_adaptive_gradient', 'minRTT·(1+buffer)/sampleRTT, clamped to [0.5, 2] (Envoy gradient).', (a) => a.gradient);
-  adaptive('luascale_adaptive_burst_headroom', 'sqrt(limit·gradient): queueing room the controller allows (Envoy burst_queue_size).', (a) => a.burstHeadroom);
+  adaptive(
+    'luascale_adaptive_concurrency_limit',
+    'Limit computed by the gradient controller (Envoy concurrency_limit).',
+    (_, s) => s.adaptiveLimit ?? 0,
+  );
+  adaptive(
+    'luascale_adaptive_min_rtt_seconds',
+    'Measured minimum round-trip time (Envoy min_rtt).',
+    (a) => a.minRttMs / 1000,
+  );
+  adaptive(
+    'luascale_adaptive_sample_rtt_seconds',
+    'Round-trip time of the last sampling window (Envoy sample_rtt).',
+    (a) => a.sampleRttMs / 1000,
+  );
+  adaptive(
+    'luascale_adaptive_gradient',
+    'minRTT·(1+buffer)/sampleRTT, clamped to [0.5, 2] (Envoy gradient).',
+    (a) => a.gradient,
+  );
+  adaptive(
+    'luascale_adaptive_burst_headroom',
+    'sqrt(limit·gradient): queueing room the controller allows (Envoy burst_queue_size).',
+    (a) => a.burstHeadroom,
+  );
 
-  collected(registry, 'luascale_event_loop_lag_seconds', `Gateway event-loop lag, mean of per-second p99 over ${windowS} s.`, 'gauge', (out) => {
-    const now = clock.now();
-    signals.eventLoop.sample(now);
-    out.push({ labels: {}, value: signals.eventLoop.lagMs(now, windowS) / 1000 });
-  });
+  collected(
+    registry,
+    'luascale_event_loop_lag_seconds',
+    `Gateway event-loop lag, mean of per-second p99 over ${windowS} s.`,
+    'gauge',
+    (out) => {
+      const now = clock.now();
+      signals.eventLoop.sample(now);
+      out.push({ labels: {}, value: signals.eventLoop.lagMs(now, windowS) / 1000 });
+    },
+  );
 
   return {
     registry,

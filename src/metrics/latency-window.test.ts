@@ -5,7 +5,10 @@ import { Ewma, PeakEwma } from './ewma.js';
 import { TimeSeriesRing, createHistoryRing } from './time-series-ring.js';
 
 const near = (actual: number, expected: number, rel = 0.02) =>
-  assert.ok(Math.abs(actual - expected) <= expected * rel + 1e-9, `${actual} not within ${rel * 100}% of ${expected}`);
+  assert.ok(
+    Math.abs(actual - expected) <= expected * rel + 1e-9,
+    `${actual} not within ${rel * 100}% of ${expected}`,
+  );
 
 test('LatencyWindow percentiles are within 1 % of the exact values', () => {
   const w = new LatencyWindow();

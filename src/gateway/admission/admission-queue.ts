@@ -25,7 +25,8 @@ export class AdmissionQueue<T> {
   #minDeadline = Number.POSITIVE_INFINITY;
 
   constructor(max: number) {
-    if (!(Number.isInteger(max) && max >= 0)) throw new RangeError(`queue.max must be an integer >= 0, got ${max}`);
+    if (!(Number.isInteger(max) && max >= 0))
+      throw new RangeError(`queue.max must be an integer >= 0, got ${max}`);
     this.max = max;
   }
 

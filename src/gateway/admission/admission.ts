@@ -193,10 +193,22 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
     return Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(est / 1000)));
   }
 
-  function shed(reason: ShedReason, code: ErrorCode, retryAfter: number, headers?: Record<string, string>): AdmitResult {
+  function shed(
+    reason: ShedReason,
+    code: ErrorCode,
+    retryAfter: number,
+    headers?: Record<string, string>,
+  ): AdmitResult {
     const h = headers ?? {};
     h['retry-after'] = String(retryAfter);
-    return { ok: false, status: reason === 'rate_limit' ? 429 : 503, code, retryAfterS: retryAfter, headers: h, reason };
+    return {
+      ok: false,
+      status: reason === 'rate_limit' ? 429 : 503,
+      code,
+      retryAfterS: retryAfter,
+      headers: h,
+      reason,
+    };
   }
 
   function grant(now: number, enqueuedAt: number, headers?: Record<string, string>): AdmitResult {
@@ -263,20 +275,30 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
     }
   }
 
-  function afterRateLimit(req: AdmitRequest, verdict: RateLimitVerdict | undefined): AdmitResult | Promise<AdmitResult> {
+  function afterRateLimit(
+    req: AdmitRequest,
+    verdict: RateLimitVerdict | undefined,
+  ): AdmitResult | Promise<AdmitResult> {
     const now = req.now;
     if (verdict !== undefined && !verdict.ok) {
-      return shed('rate_limit', 'LS_ERR_GATEWAY_RATE_LIMITED', verdict.retryAfterS, rateLimitHeaders(verdict));
+      return shed(
+        'rate_limit',
+        'LS_ERR_GATEWAY_RATE_LIMITED',
+        verdict.retryAfterS,
+        rateLimitHeaders(verdict),
+      );
     }
     const headers = verdict === undefined ? undefined : rateLimitHeaders(verdict);
     if (closed) return shed('queue_timeout', 'LS_ERR_GATEWAY_SHUTTING_DOWN', 1, headers);
     const limit = limitAt(now);
     // FIFO: a newcomer never overtakes a waiter, even when a slot is free this instant
     if (queue.size === 0 && inflight < limit) return grant(now, now, headers);
-    if (atMax && ready > 0) return shed('at_capacity', 'LS_ERR_GATEWAY_AT_CAPACITY', retryAfterS(now), headers);
+    if (atMax && ready > 0)
+      return shed('at_capacity', 'LS_ERR_GATEWAY_AT_CAPACITY', retryAfterS(now), headers);
     if (queue.full) return shed('queue_full', 'LS_ERR_GATEWAY_QUEUE_FULL', retryAfterS(now), headers);
     const deadline = Math.min(now + timeoutMs, req.deadlineMs ?? Number.POSITIVE_INFINITY);
-    if (deadline <= now) return shed('queue_timeout', 'LS_ERR_GATEWAY_QUEUE_TIMEOUT', retryAfterS(now), headers);
+    if (deadline <= now)
+      return shed('queue_timeout', 'LS_ERR_GATEWAY_QUEUE_TIMEOUT', retryAfterS(now), headers);
     if (shedEarly) {
       const est = expectedWaitMs(queue.size, limit);
       if (est !== undefined && now + est > deadline) {
@@ -319,7 +341,8 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
   return {
     admit,
     setReadyInstances(n) {
-      if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`ready instances must be an integer >= 0, got ${n}`);
+      if (!(Number.isInteger(n) && n >= 0))
+        throw new RangeError(`ready instances must be an integer >= 0, got ${n}`);
       ready = n;
       if (queue.size > 0) dispatch(clock.now());
     },
@@ -329,7 +352,13 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
     stats() {
       const now = clock.now();
       const limit = limitAt(now);
-      const s: AdmissionStats = { queue: queue.size, inflight, limit, ready, headroom: Math.max(0, limit - inflight) };
+      const s: AdmissionStats = {
+        queue: queue.size,
+        inflight,
+        limit,
+        ready,
+        headroom: Math.max(0, limit - inflight),
+      };
       if (ctl !== undefined) {
         s.adaptive = ctl.stats();
         s.adaptiveLimit = s.adaptive.limit;

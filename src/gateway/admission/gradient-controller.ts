@@ -89,13 +89,17 @@ export class GradientController {
     this.#buffer = (options.bufferPercent ?? 25) / 100;
     this.#random = options.random ?? Math.random;
     if (!(this.#min >= 1 && this.#max >= this.#min)) {
-      throw new RangeError(`adaptive: need 1 <= minConcurrency (${this.#min}) <= maxConcurrencyLimit (${this.#max})`);
+      throw new RangeError(
+        `adaptive: need 1 <= minConcurrency (${this.#min}) <= maxConcurrencyLimit (${this.#max})`,
+      );
     }
     if (!(this.#updateMs > 0 && this.#minRttIntervalMs > 0 && this.#requestCount >= 1)) {
       throw new RangeError('adaptive: updateIntervalMs, minRttIntervalMs and minRttRequestCount must be > 0');
     }
     if (!(this.#percentile > 0 && this.#percentile <= 100)) {
-      throw new RangeError(`adaptive: sampleAggregatePercentile must be in (0, 100], got ${this.#percentile}`);
+      throw new RangeError(
+        `adaptive: sampleAggregatePercentile must be in (0, 100], got ${this.#percentile}`,
+      );
     }
     this.#limit = this.#min;
     this.#deferredLimit = this.#min;

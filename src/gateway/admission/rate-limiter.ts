@@ -43,7 +43,8 @@ export function rateLimitParams(options: RateLimitOptions): { rps: number; burst
   const { rps } = options;
   if (!(Number.isFinite(rps) && rps > 0)) throw new RangeError(`rate_limit.rps must be > 0, got ${rps}`);
   const burst = options.burst ?? Math.max(1, Math.ceil(rps));
-  if (!(Number.isFinite(burst) && burst >= 1)) throw new RangeError(`rate_limit.burst must be >= 1, got ${burst}`);
+  if (!(Number.isFinite(burst) && burst >= 1))
+    throw new RangeError(`rate_limit.burst must be >= 1, got ${burst}`);
   const maxKeys = options.maxKeys ?? 100_000;
   return { rps, burst, maxKeys };
 }

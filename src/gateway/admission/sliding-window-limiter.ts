@@ -4,7 +4,12 @@
  * count = prev · (1 − elapsed/W) + cur must stay ≤ burst. Stricter than a token bucket: a key
  * cannot spend a full burst twice across a window boundary.
  */
-import { rateLimitParams, type RateLimiter, type RateLimitOptions, type RateLimitVerdict } from './rate-limiter.js';
+import {
+  rateLimitParams,
+  type RateLimiter,
+  type RateLimitOptions,
+  type RateLimitVerdict,
+} from './rate-limiter.js';
 
 interface Window {
   start: number;

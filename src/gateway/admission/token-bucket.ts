@@ -3,7 +3,12 @@
  * tokens refills continuously at `rps` tokens per second; a request spends one. Lazy refill on
  * `take`, so no timer: tokens(now) = min(burst, tokens + (now − at) · rps / 1000).
  */
-import { rateLimitParams, type RateLimiter, type RateLimitOptions, type RateLimitVerdict } from './rate-limiter.js';
+import {
+  rateLimitParams,
+  type RateLimiter,
+  type RateLimitOptions,
+  type RateLimitVerdict,
+} from './rate-limiter.js';
 
 interface Bucket {
   tokens: number;

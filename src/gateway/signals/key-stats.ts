@@ -16,7 +16,9 @@ export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'none'] as con
 export const SHED_REASONS = ['rate_limit', 'queue_full', 'queue_timeout', 'at_capacity'] as const;
 
 /** Upper bounds (seconds) of the Prometheus request-duration histogram buckets. */
-export const DURATION_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+export const DURATION_BUCKETS_S = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
 const BUCKET_MS = DURATION_BUCKETS_S.map((s) => s * 1000);
 
 /** Counters, levels and latencies of one key. */
@@ -160,7 +162,8 @@ export function sumSignals(parts: KeySignals[], merged: Histogram): KeySignals {
     out.inflight_peak += p.inflight_peak;
     out.bytes_in_per_s += p.bytes_in_per_s;
     out.bytes_out_per_s += p.bytes_out_per_s;
-    for (const [r, v] of Object.entries(p.shed_by_reason)) out.shed_by_reason[r] = (out.shed_by_reason[r] ?? 0) + v;
+    for (const [r, v] of Object.entries(p.shed_by_reason))
+      out.shed_by_reason[r] = (out.shed_by_reason[r] ?? 0) + v;
     for (const c of STATUS_CLASSES) out.status[c] += p.status[c];
   }
   out.rps = out.offered_rps;

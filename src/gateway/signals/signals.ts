@@ -124,7 +124,12 @@ export function createSignals(clock: Clock, options: SignalsOptions = {}): Signa
     return k;
   }
 
-  function snapshotMap(map: Map<string, KeyStats>, now: number, windowS: number, forgetIdle: boolean): Record<string, KeySignals> {
+  function snapshotMap(
+    map: Map<string, KeyStats>,
+    now: number,
+    windowS: number,
+    forgetIdle: boolean,
+  ): Record<string, KeySignals> {
     const out: Record<string, KeySignals> = {};
     for (const [name, k] of map) {
       if (forgetIdle && k.inflight.level === 0 && now - k.lastSeen > idleMs) {

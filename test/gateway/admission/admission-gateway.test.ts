@@ -9,7 +9,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { EventEmitter, once } from 'node:events';
 import { ManualClock, systemClock, type Clock } from '../../../src/core/clock.js';
-import { createAdmission, type Admission, type TrafficOptions } from '../../../src/gateway/admission/admission.js';
+import {
+  createAdmission,
+  type Admission,
+  type TrafficOptions,
+} from '../../../src/gateway/admission/admission.js';
 import { ManualScheduler, type Scheduler } from '../../../src/gateway/admission/scheduler.js';
 import { createSignals } from '../../../src/gateway/signals/signals.js';
 import { createEventLoopLag } from '../../../src/gateway/signals/event-loop-lag.js';
@@ -18,7 +22,10 @@ import type { GatewayOptions } from '../../../src/gateway/gateway.js';
 import { echo, request, startGateway, startUpstream } from '../helpers.js';
 
 /** A gateway with one service `api` on `/`, admission built by createAdmission with queue events. */
-async function setup(traffic: TrafficOptions, opts: { instances?: boolean; clock?: Clock; scheduler?: Scheduler; upstream?: http.RequestListener } = {}) {
+async function setup(
+  traffic: TrafficOptions,
+  opts: { instances?: boolean; clock?: Clock; scheduler?: Scheduler; upstream?: http.RequestListener } = {},
+) {
   const up = await startUpstream(opts.upstream ?? echo());
   const clock = opts.clock ?? systemClock;
   const queueDepth = new EventEmitter();
@@ -28,7 +35,11 @@ async function setup(traffic: TrafficOptions, opts: { instances?: boolean; clock
     clock,
     signals,
     services: {
-      api: { routes: [{ path_prefix: '/' }], traffic: traffic as GatewayOptions['services'][string]['traffic'], instances: opts.instances === false ? [] : [{ id: 'u1', url: up.url }] },
+      api: {
+        routes: [{ path_prefix: '/' }],
+        traffic: traffic as GatewayOptions['services'][string]['traffic'],
+        instances: opts.instances === false ? [] : [{ id: 'u1', url: up.url }],
+      },
     },
     admission: (t, c, service) => {
       admission = createAdmission(t as TrafficOptions, c, {
@@ -42,7 +53,12 @@ async function setup(traffic: TrafficOptions, opts: { instances?: boolean; clock
     },
   };
   const { gw, port } = await startGateway(options);
-  const prom = createPrometheus({ signals, clock, admission: () => admission?.stats(), defaultMetrics: false });
+  const prom = createPrometheus({
+    signals,
+    clock,
+    admission: () => admission?.stats(),
+    defaultMetrics: false,
+  });
   /** Resolves once the queue holds `n` waiters. */
   const queued = (n: number) =>
     new Promise<void>((resolve) => {
@@ -136,7 +152,10 @@ test('queue full: with one slot busy and one waiter, the next request gets 503 q
     await once(arrived, 'req');
     held.shift()!.end('two');
     assert.equal((await second).body, 'two');
-    assert.match(await s.prom.renderMetrics(), /luascale_shed_total\{service="api",route="[^"]+",reason="queue_full"\} 1/);
+    assert.match(
+      await s.prom.renderMetrics(),
+      /luascale_shed_total\{service="api",route="[^"]+",reason="queue_full"\} 1/,
+    );
   } finally {
     for (const r of held) r.end();
     await s.close();

@@ -20,8 +20,14 @@ test('expire returns waiters past their deadline, in order, and keeps the rest',
   q.push('ok', 0, 500);
   q.push('later', 0, 40);
   assert.equal(q.nextDeadline(), 40);
-  assert.deepEqual(q.expire(30).map((w) => w.value), []);
-  assert.deepEqual(q.expire(60).map((w) => w.value), ['late', 'later']);
+  assert.deepEqual(
+    q.expire(30).map((w) => w.value),
+    [],
+  );
+  assert.deepEqual(
+    q.expire(60).map((w) => w.value),
+    ['late', 'later'],
+  );
   assert.equal(q.size, 1);
   assert.equal(q.nextDeadline(), 500);
 });

@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../../src/core/clock.js';
-import { createAdmission, type AdmitResult, type TrafficOptions } from '../../../src/gateway/admission/admission.js';
+import {
+  createAdmission,
+  type AdmitResult,
+  type TrafficOptions,
+} from '../../../src/gateway/admission/admission.js';
 import { ManualScheduler } from '../../../src/gateway/admission/scheduler.js';
 import type { RateLimiter } from '../../../src/gateway/admission/rate-limiter.js';
 
@@ -9,7 +13,11 @@ function setup(options: TrafficOptions, ready = 1) {
   const clock = new ManualClock(1_000_000);
   const scheduler = new ManualScheduler();
   const queueEvents: [number, number | undefined][] = [];
-  const a = createAdmission(options, clock, { scheduler, random: () => 0, onQueue: (d, w) => queueEvents.push([d, w]) });
+  const a = createAdmission(options, clock, {
+    scheduler,
+    random: () => 0,
+    onQueue: (d, w) => queueEvents.push([d, w]),
+  });
   a.setReadyInstances(ready);
   const admit = (extra: { key?: string; deadlineMs?: number } = {}) =>
     a.admit({ key: extra.key ?? 'k', route: '/r', now: clock.now(), deadlineMs: extra.deadlineMs });
@@ -58,12 +66,18 @@ test('a saturated service queues the next request and lets it in when a permit i
   first.permit.release({ ok: true, rttMs: 250 });
   await flush();
   assert.equal(granted(second.value).queuedMs, 250);
-  assert.deepEqual(queueEvents, [[1, undefined], [0, 250]]);
+  assert.deepEqual(queueEvents, [
+    [1, undefined],
+    [0, 250],
+  ]);
   assert.equal(a.stats().inflight, 1);
 });
 
 test('scale from zero: with no ready instance requests wait, then pass when one becomes ready', async () => {
-  const { a, admit, clock } = setup({ concurrency: { per_instance: 10 }, queue: { max: 10, timeoutMs: 30_000 } }, 0);
+  const { a, admit, clock } = setup(
+    { concurrency: { per_instance: 10 }, queue: { max: 10, timeoutMs: 30_000 } },
+    0,
+  );
   const waiting = [probe(admit()), probe(admit())];
   await flush();
   assert.ok(waiting.every((w) => w.value === undefined));
@@ -115,7 +129,12 @@ test('over the rate limit: 429 with Retry-After and RateLimit-* headers; allowed
   assert.equal(d.reason, 'rate_limit');
   assert.equal(d.code, 'LS_ERR_GATEWAY_RATE_LIMITED');
   assert.equal(d.retryAfterS, 1);
-  assert.deepEqual(d.headers, { 'ratelimit-limit': '2', 'ratelimit-remaining': '0', 'ratelimit-reset': '2', 'retry-after': '1' });
+  assert.deepEqual(d.headers, {
+    'ratelimit-limit': '2',
+    'ratelimit-remaining': '0',
+    'ratelimit-reset': '2',
+    'retry-after': '1',
+  });
   granted(await admit({ key: '10.0.0.2' })); // another client is unaffected
   clock.advance(1000);
   granted(await admit({ key: '10.0.0.1' }));
@@ -172,7 +191,10 @@ test('waiters are let in first-in first-out and a newcomer never overtakes them'
   await flush();
   holder.permit.release({ ok: true, rttMs: 1 });
   await flush();
-  assert.deepEqual(ws.map((w) => w.value !== undefined), [true, false, false]);
+  assert.deepEqual(
+    ws.map((w) => w.value !== undefined),
+    [true, false, false],
+  );
   // the slot is taken again through the queue: a new arrival waits behind the other two
   const late = probe(admit());
   await flush();
@@ -259,7 +281,9 @@ test('a limiter answering with a promise (cluster mode) is awaited', async () =>
 
 test('queue.timeout in config form is accepted; bad options throw', () => {
   const clock = new ManualClock(0);
-  assert.doesNotThrow(() => createAdmission({ queue: { timeout: '2s' } }, clock, { scheduler: new ManualScheduler() }));
+  assert.doesNotThrow(() =>
+    createAdmission({ queue: { timeout: '2s' } }, clock, { scheduler: new ManualScheduler() }),
+  );
   assert.throws(() => createAdmission({ concurrency: { per_instance: 0 } }, clock), RangeError);
   assert.throws(() => createAdmission({ queue: { max: -1 } }, clock), RangeError);
   const a = createAdmission({}, clock, { scheduler: new ManualScheduler() });

@@ -90,7 +90,12 @@ test('five windows in a row at the minimum limit trigger a new minRTT measuremen
 });
 
 test('the limit never leaves [minConcurrency, maxConcurrencyLimit]', () => {
-  const c = new GradientController({ random: () => 0, maxConcurrencyLimit: 20, minConcurrency: 2, minRttRequestCount: 5 });
+  const c = new GradientController({
+    random: () => 0,
+    maxConcurrencyLimit: 20,
+    minConcurrency: 2,
+    minRttRequestCount: 5,
+  });
   let t = measure(c, 0, 10, 5);
   for (let w = 0; w < 50; w++) {
     c.sample(t + 1, w % 7 === 0 ? 1000 : 5);

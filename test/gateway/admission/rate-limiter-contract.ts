@@ -11,8 +11,15 @@ import type { RateLimiter, RateLimitVerdict } from '../../../src/gateway/admissi
 export type LimiterFactory = (options: { rps: number; burst: number }) => RateLimiter | Promise<RateLimiter>;
 
 /** Registers the shared RateLimiter tests under `name`. */
-export function rateLimiterContract(name: string, make: LimiterFactory, close?: (l: RateLimiter) => Promise<void> | void): void {
-  async function withLimiter(options: { rps: number; burst: number }, fn: (l: RateLimiter) => Promise<void>): Promise<void> {
+export function rateLimiterContract(
+  name: string,
+  make: LimiterFactory,
+  close?: (l: RateLimiter) => Promise<void> | void,
+): void {
+  async function withLimiter(
+    options: { rps: number; burst: number },
+    fn: (l: RateLimiter) => Promise<void>,
+  ): Promise<void> {
     const l = await make(options);
     try {
       await fn(l);
@@ -25,7 +32,8 @@ export function rateLimiterContract(name: string, make: LimiterFactory, close?: 
 
   test(`${name}: a fresh key passes a whole burst, then is denied`, () =>
     withLimiter({ rps: 10, burst: 5 }, async (l) => {
-      for (let i = 0; i < 5; i++) assert.equal((await l.take('a', T0)).ok, true, `request ${i + 1} of the burst`);
+      for (let i = 0; i < 5; i++)
+        assert.equal((await l.take('a', T0)).ok, true, `request ${i + 1} of the burst`);
       const denied = await l.take('a', T0);
       assert.equal(denied.ok, false);
     }));
@@ -53,10 +61,14 @@ export function rateLimiterContract(name: string, make: LimiterFactory, close?: 
       const seen: RateLimitVerdict[] = [];
       for (let i = 0; i < 7; i++) seen.push(await l.take('k', T0 + i));
       for (const v of seen) {
-        for (const f of [v.limit, v.remaining, v.resetS, v.retryAfterS]) assert.ok(Number.isInteger(f) && f >= 0, JSON.stringify(v));
+        for (const f of [v.limit, v.remaining, v.resetS, v.retryAfterS])
+          assert.ok(Number.isInteger(f) && f >= 0, JSON.stringify(v));
         if (v.ok) assert.equal(v.retryAfterS, 0);
       }
-      assert.deepEqual(seen.slice(0, 5).map((v) => v.remaining), [4, 3, 2, 1, 0]);
+      assert.deepEqual(
+        seen.slice(0, 5).map((v) => v.remaining),
+        [4, 3, 2, 1, 0],
+      );
     }));
 
   test(`${name}: waiting Retry-After seconds lets a request pass again`, () =>

@@ -61,10 +61,11 @@ test('SlidingWindowLimiter is stricter than a token bucket across a window edge'
   const tb = new TokenBucket({ rps: 10, burst: 10 });
   let swOk = 0;
   let tbOk = 0;
-  for (const t of [990, 1010]) for (let i = 0; i < 10; i++) {
-    if (sw.take('k', t).ok) swOk++;
-    if (tb.take('k', t).ok) tbOk++;
-  }
+  for (const t of [990, 1010])
+    for (let i = 0; i < 10; i++) {
+      if (sw.take('k', t).ok) swOk++;
+      if (tb.take('k', t).ok) tbOk++;
+    }
   assert.equal(swOk, 10);
   assert.ok(tbOk === 10, `token bucket passed ${tbOk}`); // only 0.2 tokens refilled in 20 ms
 });
@@ -85,5 +86,8 @@ test('rateLimitHeaders sets RateLimit-* always and Retry-After only on denial', 
     'ratelimit-remaining': '3',
     'ratelimit-reset': '1',
   });
-  assert.equal(rateLimitHeaders({ ok: false, limit: 10, remaining: 0, resetS: 2, retryAfterS: 1 })['retry-after'], '1');
+  assert.equal(
+    rateLimitHeaders({ ok: false, limit: 10, remaining: 0, resetS: 2, retryAfterS: 1 })['retry-after'],
+    '1',
+  );
 });

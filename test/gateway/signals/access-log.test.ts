@@ -31,7 +31,15 @@ function memory(): { stream: Writable; lines: () => Record<string, unknown>[] } 
       cb();
     },
   });
-  return { stream, lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+  };
 }
 
 test('full mode writes one JSON line per request with ids, route, upstream, status, bytes and timings', async () => {
@@ -55,7 +63,12 @@ test('full mode writes one JSON line per request with ids, route, upstream, stat
 test('sampled mode keeps the sampled fraction and every error', async () => {
   const m = memory();
   let i = 0;
-  const log = createAccessLog({ mode: 'sampled', sampleRate: 0.25, destination: m.stream, random: () => (i++ % 4) / 4 });
+  const log = createAccessLog({
+    mode: 'sampled',
+    sampleRate: 0.25,
+    destination: m.stream,
+    random: () => (i++ % 4) / 4,
+  });
   for (let k = 0; k < 8; k++) log.log(entry({ requestId: `ok-${k}` }));
   log.log(entry({ requestId: 'err', status: 502 }));
   log.log(entry({ requestId: 'gone', status: 0 }));

@@ -11,12 +11,27 @@ import { ManualScheduler } from '../../../src/gateway/admission/scheduler.js';
 function setup(defaultMetrics = false) {
   const clock = new ManualClock(0);
   const signals = createSignals(clock, { eventLoop: createEventLoopLag({ read: () => 12, close() {} }) });
-  const admission = createAdmission({ concurrency: { per_instance: 10, adaptive: true } }, clock, { scheduler: new ManualScheduler() });
+  const admission = createAdmission({ concurrency: { per_instance: 10, adaptive: true } }, clock, {
+    scheduler: new ManualScheduler(),
+  });
   admission.setReadyInstances(2);
-  const prom = createPrometheus({ signals, clock, admission: (s) => (s === 'api' ? admission.stats() : undefined), defaultMetrics });
+  const prom = createPrometheus({
+    signals,
+    clock,
+    admission: (s) => (s === 'api' ? admission.stats() : undefined),
+    defaultMetrics,
+  });
   for (let i = 0; i < 3; i++) {
     signals.onStart('/users/{id}', 'api');
-    signals.onEnd({ route: '/users/{id}', service: 'api', instance: 'i1', status: i === 2 ? 502 : 200, latencyMs: 3 + i * 100, bytesIn: 0, bytesOut: 10 });
+    signals.onEnd({
+      route: '/users/{id}',
+      service: 'api',
+      instance: 'i1',
+      status: i === 2 ? 502 : 200,
+      latencyMs: 3 + i * 100,
+      bytesIn: 0,
+      bytesOut: 10,
+    });
   }
   signals.onStart('/users/{id}', 'api');
   signals.onShed('/users/{id}', 'api', 'rate_limit');
@@ -39,11 +54,24 @@ test('requests, shed and duration are exposed with service and route template la
   assert.equal(value(text, 'luascale_requests_offered_total{service="api",route="/users/{id}"}'), 4);
   assert.equal(value(text, 'luascale_shed_total{service="api",route="/users/{id}",reason="rate_limit"}'), 1);
   assert.equal(value(text, 'luascale_shed_total{service="api",route="/users/{id}",reason="queue_full"}'), 0);
-  assert.equal(value(text, 'luascale_request_duration_seconds_bucket{service="api",route="/users/{id}",le="0.005"}'), 1);
-  assert.equal(value(text, 'luascale_request_duration_seconds_bucket{service="api",route="/users/{id}",le="0.25"}'), 3);
-  assert.equal(value(text, 'luascale_request_duration_seconds_bucket{service="api",route="/users/{id}",le="+Inf"}'), 3);
+  assert.equal(
+    value(text, 'luascale_request_duration_seconds_bucket{service="api",route="/users/{id}",le="0.005"}'),
+    1,
+  );
+  assert.equal(
+    value(text, 'luascale_request_duration_seconds_bucket{service="api",route="/users/{id}",le="0.25"}'),
+    3,
+  );
+  assert.equal(
+    value(text, 'luascale_request_duration_seconds_bucket{service="api",route="/users/{id}",le="+Inf"}'),
+    3,
+  );
   assert.equal(value(text, 'luascale_request_duration_seconds_count{service="api",route="/users/{id}"}'), 3);
-  assert.ok(Math.abs(value(text, 'luascale_request_duration_seconds_sum{service="api",route="/users/{id}"}') - 0.309) < 1e-9);
+  assert.ok(
+    Math.abs(
+      value(text, 'luascale_request_duration_seconds_sum{service="api",route="/users/{id}"}') - 0.309,
+    ) < 1e-9,
+  );
   assert.match(text, /# TYPE luascale_request_duration_seconds histogram/);
 });
 

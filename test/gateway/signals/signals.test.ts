@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../../src/core/clock.js';
 import { completeObservation } from '../../../src/policy/policy.js';
 import { createSignals } from '../../../src/gateway/signals/signals.js';
-import { createEventLoopLag, perfHooksLagSource, type LagSource } from '../../../src/gateway/signals/event-loop-lag.js';
+import {
+  createEventLoopLag,
+  perfHooksLagSource,
+  type LagSource,
+} from '../../../src/gateway/signals/event-loop-lag.js';
 
 function fakeLag(readings: (number | undefined)[]): LagSource & { closed: boolean } {
   const src = { closed: false, read: () => readings.shift(), close: () => void (src.closed = true) };
@@ -14,7 +18,11 @@ function setup() {
   const clock = new ManualClock(0);
   const lag = fakeLag([5, 15]);
   const s = createSignals(clock, { eventLoop: createEventLoopLag(lag) });
-  const end = (status: number, latencyMs: number, extra: Partial<{ route: string; instance: string; operationId: string }> = {}) =>
+  const end = (
+    status: number,
+    latencyMs: number,
+    extra: Partial<{ route: string; instance: string; operationId: string }> = {},
+  ) =>
     s.onEnd({
       route: extra.route ?? '/users/{id}',
       service: 'api',
