@@ -6,7 +6,10 @@
  *   delay(n) = 0                                   for the first crash (n = 1)
  *   delay(n) = min(maxMs, initialMs × factor^(n−2)) for n ≥ 2 consecutive crashes
  *
- * The count resets when the crashed instance had stayed ready for `resetAfterMs`. From
+ * The count resets when the crashed instance had stayed ready for `resetAfterMs` (default 10 s):
+ * an instance that served for a while and was then killed (OOM, a fault test, an operator) is
+ * replaced at once, however many such deaths came before; only instances that die before or soon
+ * after becoming ready build up the back-off. From
  * `loopThreshold` consecutive crashes on, each crash is reported as a crash loop.
  */
 
@@ -19,12 +22,12 @@ export interface CrashBackoffOptions {
   loopThreshold: number;
 }
 
-/** Defaults: 1 s, 2 s, 4 s … capped at 30 s; reset after 60 s ready; crash loop from the 3rd crash. */
+/** Defaults: 1 s, 2 s, 4 s … capped at 30 s; reset after 10 s ready; crash loop from the 3rd crash. */
 export const DEFAULT_CRASH_BACKOFF: CrashBackoffOptions = {
   initialMs: 1000,
   maxMs: 30_000,
   factor: 2,
-  resetAfterMs: 60_000,
+  resetAfterMs: 10_000,
   loopThreshold: 3,
 };
 
