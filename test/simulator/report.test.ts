@@ -56,7 +56,7 @@ test('the report opens in Chromium and draws four non-blank charts (screenshot i
     assert.deepEqual(requests, [`file://${file}`]);
     // count coloured pixels on each chart canvas: axes and grid are grey, the series are not
     const inked = await page.evaluate(() =>
-      [...document.querySelectorAll('.chart canvas')].map((c) => {
+      Array.from(document.querySelectorAll('.chart canvas')).map((c) => {
         const canvas = c as HTMLCanvasElement;
         const ctx = canvas.getContext('2d')!;
         const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
