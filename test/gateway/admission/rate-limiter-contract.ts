@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import type { RateLimiter, RateLimitVerdict } from '../../../src/gateway/admission/rate-limiter.js';
 
 /** Builds a fresh limiter for one test; `close` is called afterwards when given. */
@@ -102,4 +103,29 @@ export function rateLimiterContract(
       assert.equal((await l.take('k', T0, 3)).ok, false);
       assert.equal((await l.take('k', T0, 2)).ok, true);
     }));
+
+  test(`${name}: for any arrival times, admitted <= burst + rps x elapsed (property)`, () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.integer({ min: 0, max: 500 }), { minLength: 1, maxLength: 60 }),
+        async (rps, burst, gaps) => {
+          await withLimiter({ rps, burst }, async (l) => {
+            let t = T0;
+            let ok = 0;
+            for (const gap of gaps) {
+              t += gap;
+              if ((await l.take('p', t)).ok) ok++;
+            }
+            assert.ok(
+              ok <= burst + (rps * (t - T0)) / 1000 + 1e-9,
+              `admitted ${ok} in ${t - T0} ms at ${rps}/s burst ${burst}`,
+            );
+            assert.ok(ok >= 1, 'the first request of a fresh key passes');
+          });
+        },
+      ),
+      { numRuns: 60 },
+    ));
 }
