@@ -643,7 +643,11 @@ export class ProcessProvider implements Provider {
     }
     signalGroup(pgid, 'SIGTERM');
     const graceful = await waitUntil(() => slot.done && !groupExists(pgid), this.#o.stopGraceMs);
-    if (!graceful) signalGroup(pgid, 'SIGKILL');
+    if (!graceful) {
+      signalGroup(pgid, 'SIGKILL');
+      // SIGKILL cannot be caught, but delivery and exit take a moment: resolve once the group is empty.
+      await waitUntil(() => !groupExists(pgid), 2000);
+    }
     await slot.exited;
   }
 
