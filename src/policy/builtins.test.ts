@@ -15,6 +15,7 @@ const minimal: Record<string, Record<string, unknown>> = {
   hpa: {},
   kpa: {},
   predictive: {},
+  slo: { slo_ms: 250 },
 };
 
 const hostile: Array<Partial<Observation>> = [
@@ -27,8 +28,8 @@ const hostile: Array<Partial<Observation>> = [
   { cpu: 99, rps: 5000, inflight: 900, replicas: 1, ready: 1, latency: { p50: 1, p95: 2, p99: 3 } },
 ];
 
-test('BUILTIN_NAMES lists the six built-ins of issue 2 §6', () => {
-  for (const n of ['target-tracking', 'step', 'schedule', 'hpa', 'kpa', 'predictive']) assert.ok(BUILTIN_NAMES.includes(n), n);
+test('BUILTIN_NAMES lists the built-ins of issue 2 §6 and slo', () => {
+  for (const n of ['target-tracking', 'step', 'schedule', 'hpa', 'kpa', 'predictive', 'slo']) assert.ok(BUILTIN_NAMES.includes(n), n);
 });
 
 for (const name of BUILTIN_NAMES) {
@@ -55,7 +56,7 @@ for (const name of BUILTIN_NAMES) {
 test('loadBuiltin rejects an unknown name listing the known ones', () => {
   assert.throws(
     () => loadBuiltin('hpa2', {}),
-    (e: unknown) => isLuascaleError(e, 'LS_ERR_POLICY_UNKNOWN_BUILTIN') && /unknown built-in policy "hpa2" \(known: target-tracking, step, schedule, hpa, kpa, predictive\)/.test((e as Error).message),
+    (e: unknown) => isLuascaleError(e, 'LS_ERR_POLICY_UNKNOWN_BUILTIN') && /unknown built-in policy "hpa2" \(known: target-tracking, step, schedule, hpa, kpa, predictive, slo\)/.test((e as Error).message),
   );
   assert.throws(() => loadBuiltin('__proto__', {}), (e: unknown) => isLuascaleError(e, 'LS_ERR_POLICY_UNKNOWN_BUILTIN'));
 });

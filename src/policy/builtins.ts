@@ -11,6 +11,7 @@ import { schedule } from './builtin/schedule.js';
 import { hpa } from './builtin/hpa.js';
 import { kpa } from './builtin/kpa.js';
 import { predictive } from './builtin/predictive.js';
+import { slo } from './builtin/slo.js';
 
 type Factory = (params: Readonly<Record<string, unknown>>) => Policy;
 
@@ -21,6 +22,7 @@ const FACTORIES: Record<string, Factory> = {
   hpa,
   kpa,
   predictive,
+  slo,
 };
 
 /** Names of every built-in policy. */
@@ -35,3 +37,30 @@ export function loadBuiltin(name: string, params: Record<string, unknown> = {}):
   }
   return factory(params);
 }
+
+/**
+ * How the decision core should run around a built-in that smooths and limits on its own, in the
+ * core's normalised units. Built-ins not listed run under the service's `behavior` (HPA defaults).
+ * The controller and the simulator apply these only where the user set no `behavior` of their own.
+ */
+export interface BuiltinBehaviorHints {
+  /** Scale-down stabilization window, ms (the core's default is the HPA's 300 s). */
+  scaleDownStabilizationMs?: number;
+  /** Tolerance band (the core's default is 0.1). */
+  tolerance?: number;
+  /** Whether the core's panic mode should run. */
+  panic?: boolean;
+  /** Whether the core's per-period change limits should apply. */
+  rateLimits?: boolean;
+}
+
+/**
+ * Behaviour hints per built-in. `kpa` has Knative's windows, panic and rate bounds inside it;
+ * `predictive` plans its own headroom from the forecast's error quantile and holds scale-ins for
+ * `scale_in_delay`, so a second 300 s window and a 10 % band on top only add cost (measured in
+ * docs/builtin-policies.md).
+ */
+export const BUILTIN_BEHAVIOR: Readonly<Record<string, Readonly<BuiltinBehaviorHints>>> = Object.freeze({
+  kpa: Object.freeze({ scaleDownStabilizationMs: 0, tolerance: 0, panic: false, rateLimits: false }),
+  predictive: Object.freeze({ scaleDownStabilizationMs: 0, tolerance: 0, panic: false }),
+});
