@@ -109,3 +109,23 @@ test('bad parameters are rejected', () => {
   assert.throws(() => new GradientController({ minConcurrency: 0 }), RangeError);
   assert.throws(() => new GradientController({ sampleAggregatePercentile: 0 }), RangeError);
 });
+
+test('under saturating demand the limit settles near the capacity knee: 1.25·C + √(1.25·C)', () => {
+  // A server with C = 100 slots: RTT stays at 10 ms up to C in flight, then grows linearly (queueing).
+  const C = 100;
+  const rttAt = (inflight: number) => 10 * Math.max(1, inflight / C);
+  const c = new GradientController({ random: () => 0, minRttIntervalMs: 3_600_000 });
+  let t = 0;
+  for (let i = 0; i < 50; i++) c.sample(t++, rttAt(3)); // minRTT measured at 3 in flight
+  const seen: number[] = [];
+  for (let w = 0; w < 300; w++) {
+    const L = c.limit(t);
+    for (let i = 0; i < 20; i++) c.sample(t + i, rttAt(L)); // demand always fills the limit
+    t += 100;
+    seen.push(L);
+  }
+  const settled = seen.slice(-50);
+  const expected = 1.25 * C + Math.sqrt(1.25 * C); // fixed point of L = g·L + √(g·L), g = 1.25·C/L
+  for (const L of settled)
+    assert.ok(Math.abs(L - expected) <= 0.05 * expected, `limit ${L}, expected ≈ ${expected.toFixed(1)}`);
+});
