@@ -31,14 +31,16 @@ export interface OpenSqliteOptions {
 
 /** Opens (creating if needed), locks, migrates and write-probes the store file. */
 export function openSqlite(file: string, options: OpenSqliteOptions): Database.Database {
-  const path = resolve(file);
-  prepareDirectory(file, path);
+  // ':memory:' is a private in-memory database (tests, the simulator): no file, no WAL, no lock.
+  const memory = file === ':memory:';
+  const path = memory ? file : resolve(file);
+  if (!memory) prepareDirectory(file, path);
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
     db.pragma('locking_mode = EXCLUSIVE');
     const mode = db.pragma('journal_mode = WAL', { simple: true });
-    if (mode !== 'wal') throw new Error(`cannot switch to WAL journal mode (got ${String(mode)})`);
+    if (mode !== 'wal' && !memory) throw new Error(`cannot switch to WAL journal mode (got ${String(mode)})`);
     db.pragma('synchronous = NORMAL');
     migrate(db, { migrations: options.migrations, now: options.now });
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('opened_at', ?)").run(String(options.now));

@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -73,6 +73,15 @@ describe('SqliteStore', () => {
       data: { paused: true },
     });
     store.close();
+  });
+
+  it('opens ":memory:" as a private in-memory store without creating a file', () => {
+    const store = openStore({ file: ':memory:', flushIntervalMs: 0 });
+    store.state.set('api', 'k', 1);
+    store.flush();
+    assert.equal(store.state.get('api', 'k'), 1);
+    store.close();
+    assert.equal(existsSync(':memory:'), false);
   });
 
   it('event ids are never reused, even after every event was pruned', () => {
