@@ -12,7 +12,8 @@
 //   CRASH_AFTER_MS  exit(1) this long after start (crash tests)
 //   EXIT_ON_START   exit immediately with this code (crash-loop tests)
 //   IGNORE_SIGTERM=1  ignore SIGTERM (tests that SIGKILL follows after the grace period)
-//   SPAWN_CHILD=1   start a long-lived child process in the same process group (group-kill tests)
+//   SPAWN_CHILD=1   start a long-lived child process in the same process group (group-kill tests);
+//                   SPAWN_CHILD=stubborn: the child ignores SIGTERM
 //   DRAIN_MS        on SIGTERM, wait for in-flight requests at most this long           default 10000
 //
 // Endpoints:
@@ -148,6 +149,11 @@ server.listen(num(env.PORT, 0), env.HOST || '127.0.0.1', () => {
 if (env.SPAWN_CHILD === '1') {
   // Same process group as us (no detached): a group kill must take it too.
   child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
+} else if (env.SPAWN_CHILD === 'stubborn') {
+  // A worker that ignores SIGTERM: only the provider's SIGKILL to the group ends it.
+  child = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1 << 30)"], {
+    stdio: 'ignore',
+  });
 }
 
 if (env.CRASH_AFTER_MS) setTimeout(() => process.exit(1), num(env.CRASH_AFTER_MS, 0)).unref();

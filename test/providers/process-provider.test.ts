@@ -116,6 +116,20 @@ describe('ProcessProvider', () => {
     assert.equal(groupExists(i.pgid!), false);
   });
 
+  it('a worker that outlives its leader past the grace is SIGKILLed with the group', async () => {
+    const p = make({ env: { SPAWN_CHILD: 'stubborn' }, stopGraceMs: 300 });
+    const i = await launchReady(p);
+    const { child } = JSON.parse((await get(`${i.url}/pid`)).body) as { child: number };
+    const exited = nextEvent(p, 'exited', (x) => x.id === i.id);
+    const t0 = performance.now();
+    await p.stop(i.id);
+    const [, exit] = await exited;
+    assert.equal(exit.code, 0, 'the leader itself exited gracefully');
+    assert.ok(performance.now() - t0 >= 300, 'the group was given the grace period');
+    assert.equal(isAlive(child), false);
+    assert.equal(groupExists(i.pgid!), false);
+  });
+
   it('a crashed instance emits failed and exited, and is replaced', async () => {
     const p = make();
     const i = await launchReady(p);
