@@ -609,9 +609,11 @@ export class SqliteStore implements Store {
 
   #series(service: string, metric: string, seconds: number, now: number): HistorySeries {
     this.#assertOpen();
-    const tier = chooseTier(this.tiers, seconds);
+    // Nothing is kept longer than the coarsest tier: a larger (or infinite) window means "all of it".
+    const secs = Math.min(seconds, this.tiers[this.tiers.length - 1]!.keepSeconds);
+    const tier = chooseTier(this.tiers, secs);
     const step = tier.stepSeconds;
-    const { first, last } = windowBuckets(seconds, now, step);
+    const { first, last } = windowBuckets(secs, now, step);
     const empty: HistorySeries = { stepSeconds: step, start: (last + step) * 1000, avg: [], max: [] };
     if (first > last) return empty;
     const aggs = this.#buckets(service, metric, tier, first, last);

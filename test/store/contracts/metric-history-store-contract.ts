@@ -92,6 +92,12 @@ export function metricHistoryStoreContract(name: string, open: OpenHistory): voi
         assert.equal(s.start, T0);
         same(s.avg, [4.5, 14.5, 24.5]);
         same(s.max, [9, 19, 29]);
+        // a window longer than anything is kept (even Infinity) means all that is kept
+        same(
+          (await h.history.series('api', 'rps', Number.POSITIVE_INFINITY, T0 + 179_000)).avg,
+          [4.5, 14.5, 24.5],
+        );
+        same((await h.history.series('api', 'rps', Number.NaN, T0 + 179_000)).avg, []);
       } finally {
         await h.close();
       }
