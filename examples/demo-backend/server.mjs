@@ -43,6 +43,7 @@ const readyDelay = num(env.READY_DELAY_MS, 0);
 const drainMs = num(env.DRAIN_MS, 10_000);
 let inFlight = 0;
 let sick = env.UNHEALTHY === '1';
+let childPending = false;
 let closing = false;
 let child;
 
@@ -84,7 +85,7 @@ const server = createServer((req, res) => {
   const q = (name, d) => num(url.searchParams.get(name) ?? undefined, d);
   switch (url.pathname) {
     case '/healthz': {
-      const healthy = !sick && !closing && Date.now() - startedAt >= readyDelay;
+      const healthy = !sick && !closing && !childPending && Date.now() - startedAt >= readyDelay;
       return send(res, healthy ? 200 : 503, healthy ? 'ok\n' : 'not ready\n', 'text/plain');
     }
     case '/':
@@ -150,9 +151,20 @@ if (env.SPAWN_CHILD === '1') {
   // Same process group as us (no detached): a group kill must take it too.
   child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
 } else if (env.SPAWN_CHILD === 'stubborn') {
-  // A worker that ignores SIGTERM: only the provider's SIGKILL to the group ends it.
-  child = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1 << 30)"], {
-    stdio: 'ignore',
+  // A worker that ignores SIGTERM: only the provider's SIGKILL to the group ends it. We are not
+  // healthy until it has installed its handler (it says so on its stdout).
+  childPending = true;
+  child = spawn(
+    process.execPath,
+    [
+      '-e',
+      "process.on('SIGTERM', () => {}); process.stdout.write('ready\\n'); setInterval(() => {}, 1 << 30)",
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  child.stdout.once('data', () => {
+    childPending = false;
+    child.stdout.destroy();
   });
 }
 
