@@ -99,17 +99,20 @@ export function createSignals(clock: Clock, options: SignalsOptions = {}): Signa
   // same precision as every LatencyWindow (10 min, 2 digits), so histograms add bucket by bucket
   const merged = createHistogram(600_000, 2);
 
+  function emptyStats(now: number): ServiceStats {
+    return {
+      routes: new Map(),
+      operations: new Map(),
+      instances: new Map(),
+      queue: new TimeWeightedGauge(60, now),
+      queueWait: new LatencyWindow(),
+    };
+  }
+
   function svc(name: string): ServiceStats {
     let s = services.get(name);
     if (s === undefined) {
-      const now = clock.now();
-      s = {
-        routes: new Map(),
-        operations: new Map(),
-        instances: new Map(),
-        queue: new TimeWeightedGauge(60, now),
-        queueWait: new LatencyWindow(),
-      };
+      s = emptyStats(clock.now());
       services.set(name, s);
     }
     return s;
@@ -183,7 +186,8 @@ export function createSignals(clock: Clock, options: SignalsOptions = {}): Signa
     },
     snapshot(service, now, windowS = 10) {
       eventLoop.sample(now);
-      const s = svc(service);
+      // reading an unknown service answers zeros without registering it
+      const s = services.get(service) ?? emptyStats(now);
       // the service's figures are the sum of its routes' (one fewer key to update per request)
       const routes = snapshotMap(s.routes, now, windowS, false);
       merged.reset();

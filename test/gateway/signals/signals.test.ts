@@ -175,3 +175,12 @@ test('a snapshot completes into an Observation the policies accept', () => {
   assert.equal(obs.operations?.op?.rps, 0.1);
   assert.equal(typeof obs.latency.p99, 'number');
 });
+
+test('a snapshot of an unknown service is all zeros and does not register it', () => {
+  const { clock, s } = setup();
+  const snap = s.snapshot('nope', clock.now());
+  assert.equal(snap.rps, 0);
+  assert.equal(snap.latency.p99, 0);
+  assert.deepEqual(snap.routes, {});
+  assert.deepEqual(s.services(), []);
+});
