@@ -3,11 +3,18 @@ import assert from 'node:assert/strict';
 import { fitForecast, forecastAhead, smape, updateForecast, wape } from './forecast.js';
 
 /** A daily-like season of `m` points: base + amplitude × sin, plus deterministic noise. */
-function seasonal(n: number, m: number, opts: { base?: number; amp?: number; slope?: number; noise?: number } = {}): number[] {
+function seasonal(
+  n: number,
+  m: number,
+  opts: { base?: number; amp?: number; slope?: number; noise?: number } = {},
+): number[] {
   const { base = 100, amp = 50, slope = 0, noise = 0 } = opts;
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
-  return Array.from({ length: n }, (_, t) => base + slope * t + amp * Math.sin((2 * Math.PI * t) / m) + noise * rnd());
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5;
+  return Array.from(
+    { length: n },
+    (_, t) => base + slope * t + amp * Math.sin((2 * Math.PI * t) / m) + noise * rnd(),
+  );
 }
 
 test('Holt-Winters learns a clean season and forecasts the next one within 2 %', () => {

@@ -92,7 +92,10 @@ function dampSum(phi: number, h: number): number {
 }
 
 /** Initial level, trend and seasonals from the first two seasons (classical decomposition). */
-function initialise(y: ArrayLike<number>, m: number): { level: number; trend: number; seasonal: Float64Array } {
+function initialise(
+  y: ArrayLike<number>,
+  m: number,
+): { level: number; trend: number; seasonal: Float64Array } {
   const seasonal = new Float64Array(Math.max(m, 1));
   if (m <= 0) {
     const level = y.length > 0 ? y[0]! : 0;

@@ -10,7 +10,12 @@ import type { Observation } from './policy.js';
 
 const minimal: Record<string, Record<string, unknown>> = {
   'target-tracking': {},
-  step: { steps: [{ lower: 80, change: 1 }, { upper: 20, change: -1 }] },
+  step: {
+    steps: [
+      { lower: 80, change: 1 },
+      { upper: 20, change: -1 },
+    ],
+  },
   schedule: { windows: [{ cron: '0 9 * * *', duration: '8h', min: 2 }] },
   hpa: {},
   kpa: {},
@@ -29,7 +34,8 @@ const hostile: Array<Partial<Observation>> = [
 ];
 
 test('BUILTIN_NAMES lists the built-ins of issue 2 §6 and slo', () => {
-  for (const n of ['target-tracking', 'step', 'schedule', 'hpa', 'kpa', 'predictive', 'slo']) assert.ok(BUILTIN_NAMES.includes(n), n);
+  for (const n of ['target-tracking', 'step', 'schedule', 'hpa', 'kpa', 'predictive', 'slo'])
+    assert.ok(BUILTIN_NAMES.includes(n), n);
 });
 
 for (const name of BUILTIN_NAMES) {
@@ -44,7 +50,10 @@ for (const name of BUILTIN_NAMES) {
         const out = policy.evaluate(testContext(obs, { now, state }));
         now += 1000;
         assert.ok(out.ok, `${name} failed on ${JSON.stringify(obs)}: ${!out.ok && out.error}`);
-        assert.ok(Number.isInteger(out.replicas) && out.replicas >= 0 && out.replicas < 1e9, `${name}: ${out.replicas} for ${JSON.stringify(obs)}`);
+        assert.ok(
+          Number.isInteger(out.replicas) && out.replicas >= 0 && out.replicas < 1e9,
+          `${name}: ${out.replicas} for ${JSON.stringify(obs)}`,
+        );
         assert.ok(Array.isArray(out.logs) && Array.isArray(out.alerts));
         assert.doesNotThrow(() => JSON.stringify(out));
         if (out.state) Object.assign(state, out.state);
@@ -56,11 +65,21 @@ for (const name of BUILTIN_NAMES) {
 test('loadBuiltin rejects an unknown name listing the known ones', () => {
   assert.throws(
     () => loadBuiltin('hpa2', {}),
-    (e: unknown) => isLuascaleError(e, 'LS_ERR_POLICY_UNKNOWN_BUILTIN') && /unknown built-in policy "hpa2" \(known: target-tracking, step, schedule, hpa, kpa, predictive, slo\)/.test((e as Error).message),
+    (e: unknown) =>
+      isLuascaleError(e, 'LS_ERR_POLICY_UNKNOWN_BUILTIN') &&
+      /unknown built-in policy "hpa2" \(known: target-tracking, step, schedule, hpa, kpa, predictive, slo\)/.test(
+        (e as Error).message,
+      ),
   );
-  assert.throws(() => loadBuiltin('__proto__', {}), (e: unknown) => isLuascaleError(e, 'LS_ERR_POLICY_UNKNOWN_BUILTIN'));
+  assert.throws(
+    () => loadBuiltin('__proto__', {}),
+    (e: unknown) => isLuascaleError(e, 'LS_ERR_POLICY_UNKNOWN_BUILTIN'),
+  );
 });
 
 test('loadBuiltin rejects params that are not an object', () => {
-  assert.throws(() => loadBuiltin('hpa', [] as unknown as Record<string, unknown>), (e: unknown) => isLuascaleError(e, 'LS_ERR_POLICY_PARAMS'));
+  assert.throws(
+    () => loadBuiltin('hpa', [] as unknown as Record<string, unknown>),
+    (e: unknown) => isLuascaleError(e, 'LS_ERR_POLICY_PARAMS'),
+  );
 });

@@ -31,9 +31,13 @@ export const BUILTIN_NAMES: readonly string[] = Object.freeze(Object.keys(FACTOR
 /** Loads built-in `name` with `params`; throws LS_ERR_POLICY_UNKNOWN_BUILTIN or LS_ERR_POLICY_PARAMS. */
 export function loadBuiltin(name: string, params: Record<string, unknown> = {}): Policy {
   const factory = Object.hasOwn(FACTORIES, name) ? FACTORIES[name] : undefined;
-  if (!factory) throw new LuascaleError('LS_ERR_POLICY_UNKNOWN_BUILTIN', { name, known: BUILTIN_NAMES.join(', ') });
+  if (!factory)
+    throw new LuascaleError('LS_ERR_POLICY_UNKNOWN_BUILTIN', { name, known: BUILTIN_NAMES.join(', ') });
   if (params === null || typeof params !== 'object' || Array.isArray(params)) {
-    throw new LuascaleError('LS_ERR_POLICY_PARAMS', { name, reason: `params: expected an object, got ${JSON.stringify(params)}` });
+    throw new LuascaleError('LS_ERR_POLICY_PARAMS', {
+      name,
+      reason: `params: expected an object, got ${JSON.stringify(params)}`,
+    });
   }
   return factory(params);
 }

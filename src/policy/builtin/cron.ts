@@ -25,7 +25,14 @@ export interface CronFields {
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
-function parseField(text: string, min: number, max: number, names: string[] | undefined, nameBase: number, label: string): Set<number> {
+function parseField(
+  text: string,
+  min: number,
+  max: number,
+  names: string[] | undefined,
+  nameBase: number,
+  label: string,
+): Set<number> {
   const out = new Set<number>();
   const value = (s: string): number => {
     const lower = s.toLowerCase();
@@ -63,7 +70,10 @@ function parseField(text: string, min: number, max: number, names: string[] | un
 /** Parses a 5-field cron expression; throws an Error naming the bad field. */
 export function parseCron(expr: string): Cron {
   const fields = expr.trim().split(/\s+/);
-  if (fields.length !== 5) throw new Error(`cron "${expr}": expected 5 fields (minute hour day month weekday), got ${fields.length}`);
+  if (fields.length !== 5)
+    throw new Error(
+      `cron "${expr}": expected 5 fields (minute hour day month weekday), got ${fields.length}`,
+    );
   const [mi, ho, dom, mo, dow] = fields as [string, string, string, string, string];
   try {
     const minutes = parseField(mi, 0, 59, undefined, 0, 'minute');
@@ -96,7 +106,13 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 export function cronFields(t: number, timeZone: string): CronFields {
   if (timeZone === 'UTC') {
     const d = new Date(t);
-    return { minute: d.getUTCMinutes(), hour: d.getUTCHours(), day: d.getUTCDate(), month: d.getUTCMonth() + 1, weekday: d.getUTCDay() };
+    return {
+      minute: d.getUTCMinutes(),
+      hour: d.getUTCHours(),
+      day: d.getUTCDate(),
+      month: d.getUTCMonth() + 1,
+      weekday: d.getUTCDay(),
+    };
   }
   let fmt = formatters.get(timeZone);
   if (!fmt) {

@@ -65,7 +65,8 @@ export function hpaPodMetricReplicas(i: HpaPodMetricInput): HpaResult | undefine
   const ratio = i.readyAvg / i.target;
   const scaleUpWithUnready = i.unready > 0 && ratio > 1;
   if (!scaleUpWithUnready && i.missing === 0) {
-    if (within(ratio, i.toleranceUp, i.toleranceDown)) return { replicas: i.current, ratio, note: 'within tolerance' };
+    if (within(ratio, i.toleranceUp, i.toleranceDown))
+      return { replicas: i.current, ratio, note: 'within tolerance' };
     return { replicas: ceil(ratio * i.readyCount), ratio, note: 'ceil(ready × current/target)' };
   }
   let sum = i.readyAvg * i.readyCount;
@@ -82,7 +83,11 @@ export function hpaPodMetricReplicas(i: HpaPodMetricInput): HpaResult | undefine
   }
   if (scaleUpWithUnready) n += i.unready; // unready pods use 0 % on a scale-up
   const adjustedRatio = sum / n / i.target;
-  if (within(adjustedRatio, i.toleranceUp, i.toleranceDown) || (ratio > 1 && adjustedRatio < 1) || (ratio < 1 && adjustedRatio > 1)) {
+  if (
+    within(adjustedRatio, i.toleranceUp, i.toleranceDown) ||
+    (ratio > 1 && adjustedRatio < 1) ||
+    (ratio < 1 && adjustedRatio > 1)
+  ) {
     return { replicas: i.current, ratio, adjustedRatio, note: 'missing/unready pods cancel the change' };
   }
   const replicas = ceil(adjustedRatio * n);
@@ -93,10 +98,18 @@ export function hpaPodMetricReplicas(i: HpaPodMetricInput): HpaResult | undefine
 }
 
 /** replica_calculator.go `GetExternalPerPodMetricReplicas`: a total with a per-pod target. */
-export function hpaTotalReplicas(current: number, total: number, targetPerPod: number, toleranceUp: number, toleranceDown: number): HpaResult {
-  if (current <= 0) return { replicas: ceil(total / targetPerPod), ratio: Infinity, note: 'from zero: ceil(total/target)' };
+export function hpaTotalReplicas(
+  current: number,
+  total: number,
+  targetPerPod: number,
+  toleranceUp: number,
+  toleranceDown: number,
+): HpaResult {
+  if (current <= 0)
+    return { replicas: ceil(total / targetPerPod), ratio: Infinity, note: 'from zero: ceil(total/target)' };
   const ratio = total / (targetPerPod * current);
-  if (within(ratio, toleranceUp, toleranceDown)) return { replicas: current, ratio, note: 'within tolerance' };
+  if (within(ratio, toleranceUp, toleranceDown))
+    return { replicas: current, ratio, note: 'within tolerance' };
   return { replicas: ceil(total / targetPerPod), ratio, note: 'ceil(total/target)' };
 }
 
@@ -124,25 +137,39 @@ export function parseHpaParams(params: Readonly<Record<string, unknown>>): HpaPa
   const list = r.raw('metrics');
   const metrics: HpaMetricSpec[] = [];
   if (list !== undefined && list !== null) {
-    if (r.raw('metric') !== undefined || r.raw('target') !== undefined) r.fail('give either metric/target or metrics, not both');
-    if (!Array.isArray(list) || list.length === 0) r.fail(`metrics: expected a non-empty list of {metric, target}, got ${JSON.stringify(list)}`);
+    if (r.raw('metric') !== undefined || r.raw('target') !== undefined)
+      r.fail('give either metric/target or metrics, not both');
+    if (!Array.isArray(list) || list.length === 0)
+      r.fail(`metrics: expected a non-empty list of {metric, target}, got ${JSON.stringify(list)}`);
     (list as unknown[]).forEach((item, idx) => {
-      if (typeof item !== 'object' || item === null || Array.isArray(item)) paramsError('hpa', `metrics[${idx}]: expected {metric, target}`);
+      if (typeof item !== 'object' || item === null || Array.isArray(item))
+        paramsError('hpa', `metrics[${idx}]: expected {metric, target}`);
       const m = paramReader('hpa', item as Record<string, unknown>, `metrics[${idx}].`);
       m.onlyKeys(['metric', 'target', 'type']);
       const metric = m.string('metric', undefined);
       metrics.push({
         metric,
         target: m.number('target', undefined, { min: 0, exclusiveMin: true }),
-        kind: m.oneOf('type', ['utilization', 'total'] as const, isUtilizationMetric(metric) ? 'utilization' : 'total'),
+        kind: m.oneOf(
+          'type',
+          ['utilization', 'total'] as const,
+          isUtilizationMetric(metric) ? 'utilization' : 'total',
+        ),
       });
     });
   } else {
     const metric = r.string('metric', 'cpu');
     metrics.push({
       metric,
-      target: r.number('target', isUtilizationMetric(metric) ? 70 : undefined, { min: 0, exclusiveMin: true }),
-      kind: r.oneOf('type', ['utilization', 'total'] as const, isUtilizationMetric(metric) ? 'utilization' : 'total'),
+      target: r.number('target', isUtilizationMetric(metric) ? 70 : undefined, {
+        min: 0,
+        exclusiveMin: true,
+      }),
+      kind: r.oneOf(
+        'type',
+        ['utilization', 'total'] as const,
+        isUtilizationMetric(metric) ? 'utilization' : 'total',
+      ),
     });
   }
   return { metrics, toleranceUp, toleranceDown };
@@ -186,16 +213,29 @@ export function hpa(params: Readonly<Record<string, unknown>>): Policy {
             perMetric.push({ metric: m.metric, value: value ?? null, target: m.target, valid: false });
             continue;
           }
-          perMetric.push({ metric: m.metric, value, target: m.target, ratio: round(res.ratio), adjustedRatio: res.adjustedRatio === undefined ? undefined : round(res.adjustedRatio), replicas: res.replicas, note: res.note });
+          perMetric.push({
+            metric: m.metric,
+            value,
+            target: m.target,
+            ratio: round(res.ratio),
+            adjustedRatio: res.adjustedRatio === undefined ? undefined : round(res.adjustedRatio),
+            replicas: res.replicas,
+            note: res.note,
+          });
           if (!best || res.replicas > best.replicas) best = { replicas: res.replicas, metric: m.metric };
         }
         const first = perMetric[0]!;
-        const detail: Record<string, unknown> = p.metrics.length === 1 ? { ...first } : { metrics: perMetric };
+        const detail: Record<string, unknown> =
+          p.metrics.length === 1 ? { ...first } : { metrics: perMetric };
         if (!best) return recommend(current, `no valid metric: keep ${current}`, detail);
         if (invalid > 0 && best.replicas < current) {
           return recommend(current, `${invalid} metric(s) invalid: no scale-down, keep ${current}`, detail);
         }
-        return recommend(best.replicas, `${best.metric}: ${(perMetric.find((x) => x.metric === best!.metric)?.note as string) ?? ''}`, detail);
+        return recommend(
+          best.replicas,
+          `${best.metric}: ${(perMetric.find((x) => x.metric === best!.metric)?.note as string) ?? ''}`,
+          detail,
+        );
       } catch (err) {
         return failure('hpa', err);
       }

@@ -18,20 +18,107 @@ const spec = (targetValue: number, over: Partial<KpaSpec> = {}): KpaSpec => ({
 });
 const calm: KpaPanicState = { panicTime: null, maxPanicPods: 0 };
 
-const table: Array<{ name: string; spec: KpaSpec; stable: number; panic: number; ready: number; prev?: KpaPanicState; want: number }> = [
+const table: Array<{
+  name: string;
+  spec: KpaSpec;
+  stable: number;
+  panic: number;
+  ready: number;
+  prev?: KpaPanicState;
+  want: number;
+}> = [
   { name: 'AutoscalerStableModeNoChange', spec: spec(10), stable: 50, panic: 50, ready: 1, want: 5 },
-  { name: 'AutoscalerStableModeNoChangeAlreadyScaled', spec: spec(10), stable: 50, panic: 50, ready: 5, want: 5 },
-  { name: 'AutoscalerPanicStableLargerThanPanic', spec: spec(1), stable: 50, panic: 30, ready: 5, prev: { panicTime: -5000, maxPanicPods: 5 }, want: 50 },
-  { name: 'AutoscalerPanicStableLessThanPanic', spec: spec(1), stable: 20, panic: 30, ready: 5, prev: { panicTime: -5000, maxPanicPods: 5 }, want: 30 },
-  { name: 'AutoscalerStableModeIncreaseWithSmallScaleUpRate', spec: spec(1, { maxScaleUpRate: 1.1 }), stable: 3, panic: 3.1, ready: 2, want: 3 },
-  { name: 'AutoscalerStableModeDecreaseWithSmallScaleDownRate', spec: spec(10, { maxScaleDownRate: 1.1 }), stable: 1, panic: 1, ready: 100, want: 90 },
+  {
+    name: 'AutoscalerStableModeNoChangeAlreadyScaled',
+    spec: spec(10),
+    stable: 50,
+    panic: 50,
+    ready: 5,
+    want: 5,
+  },
+  {
+    name: 'AutoscalerPanicStableLargerThanPanic',
+    spec: spec(1),
+    stable: 50,
+    panic: 30,
+    ready: 5,
+    prev: { panicTime: -5000, maxPanicPods: 5 },
+    want: 50,
+  },
+  {
+    name: 'AutoscalerPanicStableLessThanPanic',
+    spec: spec(1),
+    stable: 20,
+    panic: 30,
+    ready: 5,
+    prev: { panicTime: -5000, maxPanicPods: 5 },
+    want: 30,
+  },
+  {
+    name: 'AutoscalerStableModeIncreaseWithSmallScaleUpRate',
+    spec: spec(1, { maxScaleUpRate: 1.1 }),
+    stable: 3,
+    panic: 3.1,
+    ready: 2,
+    want: 3,
+  },
+  {
+    name: 'AutoscalerStableModeDecreaseWithSmallScaleDownRate',
+    spec: spec(10, { maxScaleDownRate: 1.1 }),
+    stable: 1,
+    panic: 1,
+    ready: 100,
+    want: 90,
+  },
   { name: 'AutoscalerPanicModeDoublePodCount', spec: spec(10), stable: 50, panic: 100, ready: 1, want: 10 },
-  { name: 'TestAutoscalerStableModeIncreaseWithConcurrencyDefault', spec: spec(10), stable: 100, panic: 10, ready: 1, want: 10 },
-  { name: 'TestAutoscalerStableModeDecrease (100 → 50 on 8 ready)', spec: spec(10), stable: 50, panic: 50, ready: 8, want: 5 },
-  { name: 'TestAutoscalerRateLimitScaleUp: need 100, only ×10', spec: spec(10), stable: 1000, panic: 1001, ready: 1, want: 10 },
-  { name: 'TestAutoscalerRateLimitScaleDown: need 1, only ÷10', spec: spec(10), stable: 1, panic: 1, ready: 100, want: 10 },
-  { name: 'TestAutoscalerUseOnePodAsMinimumIfEndpointsNotFound', spec: spec(10), stable: 1000, panic: 888, ready: 0, want: 10 },
-  { name: 'TestAutoscalerStableModeNoTrafficScaleToZero', spec: spec(10), stable: 0, panic: 0, ready: 1, want: 0 },
+  {
+    name: 'TestAutoscalerStableModeIncreaseWithConcurrencyDefault',
+    spec: spec(10),
+    stable: 100,
+    panic: 10,
+    ready: 1,
+    want: 10,
+  },
+  {
+    name: 'TestAutoscalerStableModeDecrease (100 → 50 on 8 ready)',
+    spec: spec(10),
+    stable: 50,
+    panic: 50,
+    ready: 8,
+    want: 5,
+  },
+  {
+    name: 'TestAutoscalerRateLimitScaleUp: need 100, only ×10',
+    spec: spec(10),
+    stable: 1000,
+    panic: 1001,
+    ready: 1,
+    want: 10,
+  },
+  {
+    name: 'TestAutoscalerRateLimitScaleDown: need 1, only ÷10',
+    spec: spec(10),
+    stable: 1,
+    panic: 1,
+    ready: 100,
+    want: 10,
+  },
+  {
+    name: 'TestAutoscalerUseOnePodAsMinimumIfEndpointsNotFound',
+    spec: spec(10),
+    stable: 1000,
+    panic: 888,
+    ready: 0,
+    want: 10,
+  },
+  {
+    name: 'TestAutoscalerStableModeNoTrafficScaleToZero',
+    spec: spec(10),
+    stable: 0,
+    panic: 0,
+    ready: 1,
+    want: 0,
+  },
 ];
 
 for (const c of table) {
@@ -122,6 +209,9 @@ test('kpa params are validated', () => {
     [{ max_scale_down_rate: 1 }, /max_scale_down_rate: must be > 1/],
     [{ target_utilization: 1.5 }, /target_utilization: must be <= 1/],
   ] as Array<[Record<string, unknown>, RegExp]>) {
-    assert.throws(() => kpa(params), (err: unknown) => isLuascaleError(err, 'LS_ERR_POLICY_PARAMS') && re.test((err as Error).message));
+    assert.throws(
+      () => kpa(params),
+      (err: unknown) => isLuascaleError(err, 'LS_ERR_POLICY_PARAMS') && re.test((err as Error).message),
+    );
   }
 });

@@ -53,7 +53,14 @@ export interface KpaScaleResult {
 }
 
 /** autoscaler.go `Scale`: stable/panic averages (service totals) and ready pods → desired pods. */
-export function kpaScale(spec: KpaSpec, stableAvg: number, panicAvg: number, readyCount: number, prev: KpaPanicState, now: number): KpaScaleResult {
+export function kpaScale(
+  spec: KpaSpec,
+  stableAvg: number,
+  panicAvg: number,
+  readyCount: number,
+  prev: KpaPanicState,
+  now: number,
+): KpaScaleResult {
   const readyPods = Math.max(1, readyCount);
   const maxScaleUp = Math.ceil(spec.maxScaleUpRate * readyPods);
   const maxScaleDown = Math.floor(readyPods / spec.maxScaleDownRate);
@@ -79,7 +86,13 @@ export function kpaScale(spec: KpaSpec, stableAvg: number, panicAvg: number, rea
     if (desiredPanic > maxPanicPods) maxPanicPods = desiredPanic;
     desired = maxPanicPods;
   }
-  return { desired, desiredStable, desiredPanic, panicking: panicTime !== null, state: { panicTime, maxPanicPods } };
+  return {
+    desired,
+    desiredStable,
+    desiredPanic,
+    panicking: panicTime !== null,
+    state: { panicTime, maxPanicPods },
+  };
 }
 
 /** Validated kpa params. */
@@ -106,11 +119,13 @@ export function parseKpaParams(params: Readonly<Record<string, unknown>>): KpaPa
     'max_scale_down_rate',
   ]);
   const raw = r.raw('metric');
-  const metric = raw === 'inflight' ? 'concurrency' : r.oneOf('metric', ['concurrency', 'rps'] as const, 'concurrency');
+  const metric =
+    raw === 'inflight' ? 'concurrency' : r.oneOf('metric', ['concurrency', 'rps'] as const, 'concurrency');
   const target = r.number('target', metric === 'rps' ? 200 : 100, { min: 0, exclusiveMin: true });
   const targetUtilization = r.number('target_utilization', 0.7, { min: 0, max: 1, exclusiveMin: true });
   const stableWindowMs = r.duration('stable_window', 60_000);
-  if (stableWindowMs < 6000 || stableWindowMs > 3_600_000) r.fail(`stable_window: must be within 6s..1h, got ${stableWindowMs / 1000}s`);
+  if (stableWindowMs < 6000 || stableWindowMs > 3_600_000)
+    r.fail(`stable_window: must be within 6s..1h, got ${stableWindowMs / 1000}s`);
   const panicPct = r.number('panic_window_percentage', 10, { min: 1, max: 100 });
   const thresholdPct = r.number('panic_threshold_percentage', 200, { min: 110, max: 1000 });
   const up = r.number('max_scale_up_rate', 1000, { min: 1, exclusiveMin: true });
@@ -217,18 +232,32 @@ export function kpa(params: Readonly<Record<string, unknown>>): Policy {
         const value = obs.fresh === false ? undefined : readMetric(obs, metricName);
         if (value === undefined) {
           ctx.state.kpa = s;
-          return recommend(obs.replicas, `no ${p.metric} data: keep ${obs.replicas}`, { metric: p.metric, value: null }, ctx.state);
+          return recommend(
+            obs.replicas,
+            `no ${p.metric} data: keep ${obs.replicas}`,
+            { metric: p.metric, value: null },
+            ctx.state,
+          );
         }
         record(b, now, value, p.spec.stableWindowMs);
         const stable = windowAverage(b, now, p.spec.stableWindowMs);
         const panic = windowAverage(b, now, p.panicWindowMs);
-        const res = kpaScale(p.spec, stable, panic, obs.ready, { panicTime: s.panicTime, maxPanicPods: s.maxPanicPods }, now);
+        const res = kpaScale(
+          p.spec,
+          stable,
+          panic,
+          obs.ready,
+          { panicTime: s.panicTime, maxPanicPods: s.maxPanicPods },
+          now,
+        );
         s.panicTime = res.state.panicTime;
         s.maxPanicPods = res.state.maxPanicPods;
         ctx.state.kpa = s;
         return recommend(
           res.desired,
-          res.panicking ? `panic: ${p.metric} ${round(panic)} over 6s needs ${res.desiredPanic}` : `${p.metric} ${round(stable)} over ${p.spec.stableWindowMs / 1000}s / target ${round(p.spec.targetValue)}`,
+          res.panicking
+            ? `panic: ${p.metric} ${round(panic)} over 6s needs ${res.desiredPanic}`
+            : `${p.metric} ${round(stable)} over ${p.spec.stableWindowMs / 1000}s / target ${round(p.spec.targetValue)}`,
           {
             metric: p.metric,
             value,

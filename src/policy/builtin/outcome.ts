@@ -16,5 +16,11 @@ export function recommend(
 /** A failure the decision core reports as PolicyError (keeps the current count). */
 export function failure(builtin: string, err: unknown): PolicyOutcome {
   const reason = err instanceof Error ? err.message : String(err);
-  return { ok: false, code: 'LS_ERR_POLICY_RUNTIME', error: `builtin:${builtin}: ${reason}`, logs: [], alerts: [] };
+  return {
+    ok: false,
+    code: 'LS_ERR_POLICY_RUNTIME',
+    error: `builtin:${builtin}: ${reason}`,
+    logs: [],
+    alerts: [],
+  };
 }

@@ -11,9 +11,16 @@ export interface ParamReader {
   /** The built-in's name, for messages. */
   readonly builtin: string;
   /** A finite number in [min, max] (inclusive unless `exclusiveMin`). */
-  number(key: string, def: number | undefined, range?: { min?: number; max?: number; exclusiveMin?: boolean }): number;
+  number(
+    key: string,
+    def: number | undefined,
+    range?: { min?: number; max?: number; exclusiveMin?: boolean },
+  ): number;
   /** Like `number`, but `undefined` when absent. */
-  optionalNumber(key: string, range?: { min?: number; max?: number; exclusiveMin?: boolean }): number | undefined;
+  optionalNumber(
+    key: string,
+    range?: { min?: number; max?: number; exclusiveMin?: boolean },
+  ): number | undefined;
   /** A non-empty string. */
   string(key: string, def: string | undefined): string;
   /** One of `choices`. */
@@ -45,14 +52,24 @@ function show(v: unknown): string {
 }
 
 /** Wraps `params` (as given in config) for validated reads; `prefix` names nested params (`inner.`). */
-export function paramReader(builtin: string, params: Readonly<Record<string, unknown>> | undefined, prefix = ''): ParamReader {
+export function paramReader(
+  builtin: string,
+  params: Readonly<Record<string, unknown>> | undefined,
+  prefix = '',
+): ParamReader {
   const p: Readonly<Record<string, unknown>> = params ?? {};
-  if (typeof p !== 'object' || Array.isArray(p)) paramsError(builtin, `${prefix || 'params'}: expected an object, got ${show(p)}`);
+  if (typeof p !== 'object' || Array.isArray(p))
+    paramsError(builtin, `${prefix || 'params'}: expected an object, got ${show(p)}`);
   const fail = (reason: string): never => paramsError(builtin, reason);
-  function checkRange(key: string, n: number, range?: { min?: number; max?: number; exclusiveMin?: boolean }): number {
+  function checkRange(
+    key: string,
+    n: number,
+    range?: { min?: number; max?: number; exclusiveMin?: boolean },
+  ): number {
     if (range?.min !== undefined && (range.exclusiveMin ? !(n > range.min) : !(n >= range.min)))
       fail(`${prefix}${key}: must be ${range.exclusiveMin ? '>' : '>='} ${range.min}, got ${n}`);
-    if (range?.max !== undefined && !(n <= range.max)) fail(`${prefix}${key}: must be <= ${range.max}, got ${n}`);
+    if (range?.max !== undefined && !(n <= range.max))
+      fail(`${prefix}${key}: must be <= ${range.max}, got ${n}`);
     return n;
   }
   const reader: ParamReader = {
@@ -64,7 +81,8 @@ export function paramReader(builtin: string, params: Readonly<Record<string, unk
         return def as number;
       }
       const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-      if (typeof n !== 'number' || !Number.isFinite(n)) fail(`${prefix}${key}: expected a number, got ${show(v)}`);
+      if (typeof n !== 'number' || !Number.isFinite(n))
+        fail(`${prefix}${key}: expected a number, got ${show(v)}`);
       return checkRange(key, n as number, range);
     },
     optionalNumber(key, range) {
@@ -78,7 +96,8 @@ export function paramReader(builtin: string, params: Readonly<Record<string, unk
         if (def === undefined) fail(`${prefix}${key}: required (a string)`);
         return def as string;
       }
-      if (typeof v !== 'string' || v.trim() === '') fail(`${prefix}${key}: expected a non-empty string, got ${show(v)}`);
+      if (typeof v !== 'string' || v.trim() === '')
+        fail(`${prefix}${key}: expected a non-empty string, got ${show(v)}`);
       return v as string;
     },
     oneOf(key, choices, def) {
@@ -97,7 +116,8 @@ export function paramReader(builtin: string, params: Readonly<Record<string, unk
         if (defMs === undefined) fail(`${prefix}${key}: required (a duration such as 30s)`);
         return defMs as number;
       }
-      if (typeof v !== 'string' && typeof v !== 'number') fail(`${prefix}${key}: expected a duration such as 30s, got ${show(v)}`);
+      if (typeof v !== 'string' && typeof v !== 'number')
+        fail(`${prefix}${key}: expected a duration such as 30s, got ${show(v)}`);
       try {
         return parseDuration(v as string | number);
       } catch {

@@ -17,11 +17,23 @@ function hourly(t: number): number {
 }
 
 /** Runs `policy` once a second from `from` to `to` (ms) on `load`, with instances following it. */
-function drive(policy: Policy, load: (t: number) => number, from: number, to: number, state: Record<string, unknown>, onTick?: (t: number, out: PolicyOutcome) => void): void {
+function drive(
+  policy: Policy,
+  load: (t: number) => number,
+  from: number,
+  to: number,
+  state: Record<string, unknown>,
+  onTick?: (t: number, out: PolicyOutcome) => void,
+): void {
   let replicas = 3;
   for (let t = from; t < to; t += 1000) {
     const rps = load(t);
-    const out = policy.evaluate(testContext({ rps, cpu: Math.min(100, (rps / (replicas * 100)) * 100), replicas, ready: replicas }, { now: t, state }));
+    const out = policy.evaluate(
+      testContext(
+        { rps, cpu: Math.min(100, (rps / (replicas * 100)) * 100), replicas, ready: replicas },
+        { now: t, state },
+      ),
+    );
     assert.ok(out.ok, !out.ok ? out.error : '');
     if (out.state) Object.assign(state, out.state);
     replicas = Math.max(1, out.replicas);
@@ -43,7 +55,10 @@ test('predictive scales out before a predictable rise, by the startup time plus 
   assert.equal(out.detail?.source, 'forecast');
   assert.equal(out.detail?.model, 'holt-winters');
   // 800 rps at 90 % of 100 rps per instance needs 9
-  assert.ok(out.replicas >= 9, `expected ≥ 9 ahead of the rise, got ${out.replicas} (${JSON.stringify(out.detail)})`);
+  assert.ok(
+    out.replicas >= 9,
+    `expected ≥ 9 ahead of the rise, got ${out.replicas} (${JSON.stringify(out.detail)})`,
+  );
   assert.ok((out.detail?.reactive as number) <= 4);
 });
 
@@ -62,7 +77,12 @@ test('predictive never scales in on the forecast alone: before a predictable dro
   const state: Record<string, unknown> = {};
   drive(p, hourly, 0, 3 * 3_600_000 + 44 * MIN + 10_000, state);
   // 3:44:10, 800 rps now, the forecast says 200 within the horizon
-  const out = p.evaluate(testContext({ rps: 800, cpu: 89, replicas: 9, ready: 9 }, { now: 3 * 3_600_000 + 44 * MIN + 11_000, state }));
+  const out = p.evaluate(
+    testContext(
+      { rps: 800, cpu: 89, replicas: 9, ready: 9 },
+      { now: 3 * 3_600_000 + 44 * MIN + 11_000, state },
+    ),
+  );
   assert.ok(out.ok);
   assert.ok(out.replicas >= 9, `got ${out.replicas}`);
 });
@@ -72,9 +92,23 @@ test('predictive holds a scale-in for scale_in_delay', () => {
   const state: Record<string, unknown> = {};
   let last: PolicyOutcome | undefined;
   drive(p, () => 1000, 0, 120_000, state);
-  drive(p, () => 100, 120_000, 150_000, state, (_t, out) => (last = out));
+  drive(
+    p,
+    () => 100,
+    120_000,
+    150_000,
+    state,
+    (_t, out) => (last = out),
+  );
   assert.ok(last?.ok && last.replicas >= 12, 'still held 30 s after the drop');
-  drive(p, () => 100, 150_000, 240_000, state, (_t, out) => (last = out));
+  drive(
+    p,
+    () => 100,
+    150_000,
+    240_000,
+    state,
+    (_t, out) => (last = out),
+  );
   assert.ok(last?.ok && last.replicas <= 2, `scaled in after the delay, got ${last?.ok && last.replicas}`);
 });
 
@@ -84,22 +118,36 @@ test('predictive falls back to reactive tracking at fallback_utilization when th
   let seed = 11;
   const noisy = () => ((seed = (seed * 16807) % 2147483647) % 3 === 0 ? 900 : 100);
   const seen: string[] = [];
-  drive(p, (t) => (Math.floor(t / 60_000) % 2 === 0 ? noisy() : 300), 0, 3 * 3_600_000, state, (_t, out) => {
-    if (out.ok) seen.push(String(out.detail?.source));
-  });
+  drive(
+    p,
+    (t) => (Math.floor(t / 60_000) % 2 === 0 ? noisy() : 300),
+    0,
+    3 * 3_600_000,
+    state,
+    (_t, out) => {
+      if (out.ok) seen.push(String(out.detail?.source));
+    },
+  );
   assert.equal(seen[0], 'reactive (history short)');
   assert.equal(seen[seen.length - 1], 'reactive (forecast poor)');
   // at 300 rps and 70 % of 100 per instance: ceil(300 / 70) = 5
-  const out = p.evaluate(testContext({ rps: 300, replicas: 5, ready: 5 }, { now: 3 * 3_600_000 + 1000, state }));
+  const out = p.evaluate(
+    testContext({ rps: 300, replicas: 5, ready: 5 }, { now: 3 * 3_600_000 + 1000, state }),
+  );
   assert.ok(out.ok);
-  assert.equal(out.detail?.reactive, Math.ceil(((Number(out.detail?.demand) || 300) / 70) - 1e-9));
+  assert.equal(out.detail?.reactive, Math.ceil((Number(out.detail?.demand) || 300) / 70 - 1e-9));
 });
 
 test('forecast-only mode returns the reactive answer and logs what it would do', () => {
   const p = predictive({ ...params, mode: 'forecast-only' });
   const state: Record<string, unknown> = {};
   drive(p, hourly, 0, 3 * 3_600_000 + 29 * MIN, state);
-  const out = p.evaluate(testContext({ rps: 200, cpu: 20, replicas: 10, ready: 10 }, { now: 3 * 3_600_000 + 29 * MIN + 10_000, state }));
+  const out = p.evaluate(
+    testContext(
+      { rps: 200, cpu: 20, replicas: 10, ready: 10 },
+      { now: 3 * 3_600_000 + 29 * MIN + 10_000, state },
+    ),
+  );
   assert.ok(out.ok);
   assert.ok(out.replicas <= 4, `reactive answer, got ${out.replicas}`);
   assert.ok((out.detail?.would as number) >= 9);
@@ -149,6 +197,10 @@ test('predictive params are validated', () => {
     [{ target_utilization: 0 }, /target_utilization: must be > 0/],
     [{ scale_in_delay: 'soon' }, /scale_in_delay: expected a duration/],
   ] as Array<[Record<string, unknown>, RegExp]>) {
-    assert.throws(() => predictive(params), (e: unknown) => isLuascaleError(e, 'LS_ERR_POLICY_PARAMS') && re.test((e as Error).message), JSON.stringify(params));
+    assert.throws(
+      () => predictive(params),
+      (e: unknown) => isLuascaleError(e, 'LS_ERR_POLICY_PARAMS') && re.test((e as Error).message),
+      JSON.stringify(params),
+    );
   }
 });

@@ -22,7 +22,13 @@
  * re-reads `ctx.history`); `ctx.state` keeps only small scalars.
  */
 import type { Policy, PolicyContext, PolicyOutcome } from '../policy.js';
-import { errorQuantile, fitForecast, forecastAhead, updateForecast, type ForecastModel } from '../../metrics/forecast.js';
+import {
+  errorQuantile,
+  fitForecast,
+  forecastAhead,
+  updateForecast,
+  type ForecastModel,
+} from '../../metrics/forecast.js';
 import { paramReader } from './params.js';
 import { readMetric } from './read-metric.js';
 import { failure, recommend } from './outcome.js';
@@ -79,7 +85,8 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
   const season = Math.round(seasonMs / 1000 / bucketS);
   if (season < 2) r.fail(`season: must span at least 2 buckets of ${bucketS}s, got ${seasonMs / 1000}s`);
   const historyBuckets = Math.round(historyMs / 1000 / bucketS);
-  if (historyBuckets > 200_000) r.fail(`history: at most 200000 buckets of ${bucketS}s, got ${historyBuckets}`);
+  if (historyBuckets > 200_000)
+    r.fail(`history: at most 200000 buckets of ${bucketS}s, got ${historyBuckets}`);
   return {
     metric: r.string('metric', 'rps'),
     target: r.optionalNumber('target', { min: 0, exclusiveMin: true }),
@@ -133,7 +140,20 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
   const bucketMs = p.bucketS * 1000;
 
   function bootstrap(ctx: PolicyContext, token: number): Cache {
-    const c: Cache = { token, buckets: [], cur: Math.floor(ctx.now / bucketMs), curSum: 0, curN: 0, recentT: [], recentV: [], holdT: [], holdV: [], model: undefined, fittedAt: 0, lastNow: ctx.now };
+    const c: Cache = {
+      token,
+      buckets: [],
+      cur: Math.floor(ctx.now / bucketMs),
+      curSum: 0,
+      curN: 0,
+      recentT: [],
+      recentV: [],
+      holdT: [],
+      holdV: [],
+      model: undefined,
+      fittedAt: 0,
+      lastNow: ctx.now,
+    };
     // rebuild the bucket series from recorded history (e.g. after a restart)
     const step = ctx.history.stepSeconds || 1;
     const past = ctx.history.series(p.metric, p.historyBuckets * p.bucketS, ctx.now);
@@ -168,7 +188,8 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
   function feed(c: Cache, now: number, v: number): void {
     const b = Math.floor(now / bucketMs);
     if (b !== c.cur) {
-      const mean = c.curN > 0 ? c.curSum / c.curN : c.buckets.length > 0 ? c.buckets[c.buckets.length - 1]! : v;
+      const mean =
+        c.curN > 0 ? c.curSum / c.curN : c.buckets.length > 0 ? c.buckets[c.buckets.length - 1]! : v;
       const gap = Math.min(b - c.cur, p.historyBuckets);
       for (let i = 0; i < gap; i++) {
         c.buckets.push(mean);
@@ -177,7 +198,8 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
       c.cur = b;
       c.curSum = 0;
       c.curN = 0;
-      if (c.buckets.length > p.historyBuckets * 1.25) c.buckets.splice(0, c.buckets.length - p.historyBuckets);
+      if (c.buckets.length > p.historyBuckets * 1.25)
+        c.buckets.splice(0, c.buckets.length - p.historyBuckets);
     }
     c.curSum += v;
     c.curN++;
@@ -197,7 +219,10 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
     const n = c.buckets.length;
     if (n < 8) return;
     const since = n - c.fittedAt;
-    const due = !c.model || since >= Math.min(p.refitEvery, Math.max(4, Math.floor(c.fittedAt / 4))) || c.model.horizon !== horizon;
+    const due =
+      !c.model ||
+      since >= Math.min(p.refitEvery, Math.max(4, Math.floor(c.fittedAt / 4))) ||
+      c.model.horizon !== horizon;
     if (!due) return;
     let model = fitForecast(c.buckets, { season: p.season, horizon });
     if (model && model.kind === 'holt') {
@@ -235,13 +260,19 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         if (p.capacity === undefined && obs.ready > 0 && obs.cpu >= 20 && obs.cpu <= 95) {
           const served = Math.max(0, (value ?? 0) - (p.metric === 'rps' ? obs.shed_rps : 0));
           const est = served / (obs.ready * (obs.cpu / 100));
-          if (est > 0 && Number.isFinite(est)) st.capacity = st.capacity === undefined ? est : st.capacity + 0.05 * (est - st.capacity);
+          if (est > 0 && Number.isFinite(est))
+            st.capacity = st.capacity === undefined ? est : st.capacity + 0.05 * (est - st.capacity);
         }
         const capacity = p.capacity ?? st.capacity;
         const perInstance = p.target ?? (capacity !== undefined ? capacity * p.targetUtilization : undefined);
 
         if (value === undefined) {
-          return recommend(current, `no ${p.metric} data: keep ${current}`, { metric: p.metric, value: null, source: 'none' }, ctx.state);
+          return recommend(
+            current,
+            `no ${p.metric} data: keep ${current}`,
+            { metric: p.metric, value: null, source: 'none' },
+            ctx.state,
+          );
         }
         feed(c, now, value);
 
@@ -249,9 +280,19 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
           // no way to turn load into instances yet: track CPU at the target utilisation
           if (obs.ready > 0 && obs.cpu > 0) {
             const desired = Math.ceil((obs.ready * obs.cpu) / (p.targetUtilization * 100) - 1e-9);
-            return recommend(desired, `capacity unknown: cpu ${round(obs.cpu)} vs ${p.targetUtilization * 100}`, { metric: 'cpu', value: obs.cpu, target: p.targetUtilization * 100, source: 'reactive-cpu' }, ctx.state);
+            return recommend(
+              desired,
+              `capacity unknown: cpu ${round(obs.cpu)} vs ${p.targetUtilization * 100}`,
+              { metric: 'cpu', value: obs.cpu, target: p.targetUtilization * 100, source: 'reactive-cpu' },
+              ctx.state,
+            );
           }
-          return recommend(current, 'capacity unknown and no CPU reading: keep current', { metric: p.metric, value, source: 'none' }, ctx.state);
+          return recommend(
+            current,
+            'capacity unknown and no CPU reading: keep current',
+            { metric: p.metric, value, source: 'none' },
+            ctx.state,
+          );
         }
 
         let sum = 0;
@@ -259,11 +300,19 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         // demand: the mean of the last `window_s` (so one-second bursts are absorbed), or more if
         // the load has stayed higher for the last `surge_s` (a sustained step is followed at once)
         let sustained = Infinity;
-        for (let i = c.recentV.length - 1; i >= 0 && c.recentT[i]! > now - p.surgeS * 1000; i--) sustained = Math.min(sustained, c.recentV[i]!);
+        for (let i = c.recentV.length - 1; i >= 0 && c.recentT[i]! > now - p.surgeS * 1000; i--)
+          sustained = Math.min(sustained, c.recentV[i]!);
         // plus the backlog: draining `queue` requests within `drain_s` needs queue / drain_s more (Little)
         const backlog = p.metric === 'rps' && obs.queue > 0 ? obs.queue / p.drainS : 0;
-        const demand = Math.max(c.recentV.length > 0 ? sum / c.recentV.length : value, Number.isFinite(sustained) ? sustained : value) + backlog;
-        const perFallback = p.target !== undefined ? (p.target * p.fallbackUtilization) / p.targetUtilization : (perInstance * p.fallbackUtilization) / p.targetUtilization;
+        const demand =
+          Math.max(
+            c.recentV.length > 0 ? sum / c.recentV.length : value,
+            Number.isFinite(sustained) ? sustained : value,
+          ) + backlog;
+        const perFallback =
+          p.target !== undefined
+            ? (p.target * p.fallbackUtilization) / p.targetUtilization
+            : (perInstance * p.fallbackUtilization) / p.targetUtilization;
 
         const startupS = p.startupS ?? obs.startup_s ?? 30;
         const aheadMs = (startupS + p.marginS) * 1000;
@@ -306,10 +355,17 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         let source: string;
         if (!usable || p.mode === 'forecast-only') {
           desired = fallback;
-          source = !m ? 'reactive (history short)' : !usable ? 'reactive (forecast poor)' : 'reactive (forecast-only)';
+          source = !m
+            ? 'reactive (history short)'
+            : !usable
+              ? 'reactive (forecast poor)'
+              : 'reactive (forecast-only)';
           if (usable && p.mode === 'forecast-only') {
             const would = Math.max(floor, forecasted);
-            if (would !== fallback) logs.push(`forecast-only: would scale to ${would} (forecast ${round(detail.forecast as number)} ${p.metric} within ${startupS + p.marginS}s), reactive ${fallback}`);
+            if (would !== fallback)
+              logs.push(
+                `forecast-only: would scale to ${would} (forecast ${round(detail.forecast as number)} ${p.metric} within ${startupS + p.marginS}s), reactive ${fallback}`,
+              );
             detail.would = would;
           }
         } else {

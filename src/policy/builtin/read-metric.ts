@@ -22,18 +22,39 @@ export const BUILTIN_METRICS = [
 export function readMetric(obs: Observation, metric: string): number | undefined {
   let v: unknown;
   switch (metric) {
-    case 'cpu': v = obs.cpu; break;
-    case 'memory': v = obs.memory; break;
-    case 'rps': v = obs.rps; break;
+    case 'cpu':
+      v = obs.cpu;
+      break;
+    case 'memory':
+      v = obs.memory;
+      break;
+    case 'rps':
+      v = obs.rps;
+      break;
     case 'inflight':
-    case 'concurrency': v = obs.inflight; break;
-    case 'queue': v = obs.queue; break;
-    case 'shed_rps': v = obs.shed_rps; break;
-    case 'error_rate': v = obs.error_rate; break;
-    case 'latency.p50': v = obs.latency?.p50; break;
-    case 'latency.p95': v = obs.latency?.p95; break;
-    case 'latency.p99': v = obs.latency?.p99; break;
-    default: v = obs.metrics?.[metric];
+    case 'concurrency':
+      v = obs.inflight;
+      break;
+    case 'queue':
+      v = obs.queue;
+      break;
+    case 'shed_rps':
+      v = obs.shed_rps;
+      break;
+    case 'error_rate':
+      v = obs.error_rate;
+      break;
+    case 'latency.p50':
+      v = obs.latency?.p50;
+      break;
+    case 'latency.p95':
+      v = obs.latency?.p95;
+      break;
+    case 'latency.p99':
+      v = obs.latency?.p99;
+      break;
+    default:
+      v = obs.metrics?.[metric];
   }
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }

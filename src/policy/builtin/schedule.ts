@@ -38,15 +38,25 @@ interface WindowState {
 }
 
 /** Validates schedule params and loads the inner policy. */
-export function parseScheduleParams(params: Readonly<Record<string, unknown>>, loadInner: InnerLoader): { timeZone: string; windows: ScheduleWindow[]; inner?: Policy } {
+export function parseScheduleParams(
+  params: Readonly<Record<string, unknown>>,
+  loadInner: InnerLoader,
+): { timeZone: string; windows: ScheduleWindow[]; inner?: Policy } {
   const r = paramReader('schedule', params);
   r.onlyKeys(['timezone', 'windows', 'inner']);
   const timeZone = r.string('timezone', 'UTC');
-  if (!isValidTimeZone(timeZone)) r.fail(`timezone: unknown time zone ${JSON.stringify(timeZone)} (use UTC or an IANA name such as Europe/Paris)`);
+  if (!isValidTimeZone(timeZone))
+    r.fail(
+      `timezone: unknown time zone ${JSON.stringify(timeZone)} (use UTC or an IANA name such as Europe/Paris)`,
+    );
   const raw = r.raw('windows');
-  if (!Array.isArray(raw) || raw.length === 0) r.fail(`windows: expected a non-empty list of {cron, duration, min, max, replicas}, got ${JSON.stringify(raw)}`);
+  if (!Array.isArray(raw) || raw.length === 0)
+    r.fail(
+      `windows: expected a non-empty list of {cron, duration, min, max, replicas}, got ${JSON.stringify(raw)}`,
+    );
   const windows = (raw as unknown[]).map((item, i): ScheduleWindow => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) paramsError('schedule', `windows[${i}]: expected {cron, duration, ...}`);
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+      paramsError('schedule', `windows[${i}]: expected {cron, duration, ...}`);
     const w = paramReader('schedule', item as Record<string, unknown>, `windows[${i}].`);
     w.onlyKeys(['cron', 'duration', 'min', 'max', 'replicas']);
     let cron: Cron;
@@ -56,12 +66,15 @@ export function parseScheduleParams(params: Readonly<Record<string, unknown>>, l
       return w.fail(`windows[${i}].cron: ${(err as Error).message}`);
     }
     const durationMs = w.duration('duration', undefined);
-    if (durationMs < MINUTE || durationMs > MAX_WINDOW_MS) w.fail(`windows[${i}].duration: must be within 1m..7d, got ${durationMs / 1000}s`);
+    if (durationMs < MINUTE || durationMs > MAX_WINDOW_MS)
+      w.fail(`windows[${i}].duration: must be within 1m..7d, got ${durationMs / 1000}s`);
     const min = w.optionalNumber('min', { min: 0 });
     const max = w.optionalNumber('max', { min: 0 });
     const replicas = w.optionalNumber('replicas', { min: 0 });
-    if (min !== undefined && max !== undefined && max < min) w.fail(`windows[${i}].max: must be >= min (${min}), got ${max}`);
-    if (min === undefined && max === undefined && replicas === undefined) w.fail(`windows[${i}]: set min, max or replicas`);
+    if (min !== undefined && max !== undefined && max < min)
+      w.fail(`windows[${i}].max: must be >= min (${min}), got ${max}`);
+    if (min === undefined && max === undefined && replicas === undefined)
+      w.fail(`windows[${i}]: set min, max or replicas`);
     return { cron, durationMs, min, max, replicas };
   });
   let inner: Policy | undefined;
@@ -73,7 +86,8 @@ export function parseScheduleParams(params: Readonly<Record<string, unknown>>, l
     const name = ir.string('builtin', undefined);
     if (name === 'schedule') ir.fail('inner.builtin: a schedule cannot wrap another schedule');
     const ip = ir.raw('params');
-    if (ip !== undefined && (typeof ip !== 'object' || ip === null || Array.isArray(ip))) ir.fail('inner.params: expected an object');
+    if (ip !== undefined && (typeof ip !== 'object' || ip === null || Array.isArray(ip)))
+      ir.fail('inner.params: expected an object');
     inner = loadInner(name, (ip ?? {}) as Record<string, unknown>);
   }
   return { timeZone, windows, inner };
@@ -100,9 +114,11 @@ export function schedule(params: Readonly<Record<string, unknown>>, loadInner: I
     source: `schedule: ${p.windows.map((w) => `"${w.cron.source}" for ${w.durationMs / 60000}m`).join(', ')} (${p.timeZone})${p.inner ? `, else ${p.inner.name}` : ''}`,
     evaluate(ctx: PolicyContext): PolicyOutcome {
       try {
-        const states = (Array.isArray(ctx.state.windows) && ctx.state.windows.length === p.windows.length
-          ? ctx.state.windows
-          : p.windows.map(() => ({ lastStart: null, checked: null }))) as WindowState[];
+        const states = (
+          Array.isArray(ctx.state.windows) && ctx.state.windows.length === p.windows.length
+            ? ctx.state.windows
+            : p.windows.map(() => ({ lastStart: null, checked: null }))
+        ) as WindowState[];
         ctx.state.windows = states;
         let open = -1;
         for (let i = 0; i < p.windows.length; i++) {
@@ -114,7 +130,9 @@ export function schedule(params: Readonly<Record<string, unknown>>, loadInner: I
         let innerOutcome: PolicyOutcome | undefined;
         const logs: string[] = [];
         if (p.inner) {
-          const innerState = (typeof ctx.state.inner === 'object' && ctx.state.inner !== null ? ctx.state.inner : {}) as Record<string, unknown>;
+          const innerState = (
+            typeof ctx.state.inner === 'object' && ctx.state.inner !== null ? ctx.state.inner : {}
+          ) as Record<string, unknown>;
           innerOutcome = p.inner.evaluate({ ...ctx, state: innerState });
           logs.push(...innerOutcome.logs);
           if (innerOutcome.ok) {
@@ -125,9 +143,19 @@ export function schedule(params: Readonly<Record<string, unknown>>, loadInner: I
         if (open < 0) {
           if (innerOutcome) {
             if (!innerOutcome.ok) return innerOutcome;
-            return { ...innerOutcome, detail: { ...innerOutcome.detail, window: null, min: ctx.min, max: ctx.max }, state: ctx.state };
+            return {
+              ...innerOutcome,
+              detail: { ...innerOutcome.detail, window: null, min: ctx.min, max: ctx.max },
+              state: ctx.state,
+            };
           }
-          return recommend(current, 'outside every window: keep current', { window: null, min: ctx.min, max: ctx.max }, ctx.state, logs);
+          return recommend(
+            current,
+            'outside every window: keep current',
+            { window: null, min: ctx.min, max: ctx.max },
+            ctx.state,
+            logs,
+          );
         }
         const w = p.windows[open]!;
         const min = w.min ?? ctx.min;
@@ -140,17 +168,26 @@ export function schedule(params: Readonly<Record<string, unknown>>, loadInner: I
           why = `fixed ${desired}`;
         } else {
           desired = Math.min(Math.max(base, min), max);
-          why = desired === base ? `${innerOutcome?.ok ? p.inner!.name : 'current'} ${base} within [${min}, ${max}]` : `${base} clamped to [${min}, ${max}]`;
+          why =
+            desired === base
+              ? `${innerOutcome?.ok ? p.inner!.name : 'current'} ${base} within [${min}, ${max}]`
+              : `${base} clamped to [${min}, ${max}]`;
         }
-        return recommend(desired, `window "${w.cron.source}" open: ${why}`, {
-          window: open,
-          cron: w.cron.source,
-          opened: start,
-          closes: start + w.durationMs,
-          min,
-          max,
-          inner: innerOutcome?.ok ? innerOutcome.replicas : null,
-        }, ctx.state, logs);
+        return recommend(
+          desired,
+          `window "${w.cron.source}" open: ${why}`,
+          {
+            window: open,
+            cron: w.cron.source,
+            opened: start,
+            closes: start + w.durationMs,
+            min,
+            max,
+            inner: innerOutcome?.ok ? innerOutcome.replicas : null,
+          },
+          ctx.state,
+          logs,
+        );
       } catch (err) {
         return failure('schedule', err);
       }

@@ -7,12 +7,25 @@ const lat = (p95: number) => ({ p50: p95 / 2, p95, p99: p95 * 1.5 });
 
 test('slo scales up in proportion to the pressure on the worst operation, at most max_step', () => {
   const p = slo({});
-  const out = p.evaluate(testContext({ replicas: 4, ready: 4, cpu: 90, latency: lat(100), slo: { latency_p95_ms: 250 }, operations: { search: { ...testContext({}).observation, latency: lat(300), slo: { latency_p95_ms: 250 } } } }));
+  const out = p.evaluate(
+    testContext({
+      replicas: 4,
+      ready: 4,
+      cpu: 90,
+      latency: lat(100),
+      slo: { latency_p95_ms: 250 },
+      operations: {
+        search: { ...testContext({}).observation, latency: lat(300), slo: { latency_p95_ms: 250 } },
+      },
+    }),
+  );
   assert.ok(out.ok);
   assert.equal(out.detail?.where, 'search');
   // 300 / (250 × 0.8) = 1.5 → ceil(4 × 1.5) = 6
   assert.equal(out.replicas, 6);
-  const hot = p.evaluate(testContext({ replicas: 4, ready: 4, latency: lat(5000), slo: { latency_p95_ms: 250 } }));
+  const hot = p.evaluate(
+    testContext({ replicas: 4, ready: 4, latency: lat(5000), slo: { latency_p95_ms: 250 } }),
+  );
   assert.ok(hot.ok);
   assert.equal(hot.replicas, 8);
 });

@@ -41,7 +41,10 @@ export function parseSloParams(params: Readonly<Record<string, unknown>>): SloPa
 }
 
 /** The worst p95 / (slo × headroom) over the service and its operations, and where it is. */
-export function sloPressure(ctx: PolicyContext, p: SloParams): { pressure: number; where: string; p95: number; slo: number } | undefined {
+export function sloPressure(
+  ctx: PolicyContext,
+  p: SloParams,
+): { pressure: number; where: string; p95: number; slo: number } | undefined {
   const obs = ctx.observation;
   let worst: { pressure: number; where: string; p95: number; slo: number } | undefined;
   const consider = (where: string, p95: number | undefined, slo: number | undefined) => {
@@ -50,7 +53,8 @@ export function sloPressure(ctx: PolicyContext, p: SloParams): { pressure: numbe
     if (!worst || pressure > worst.pressure) worst = { pressure, where, p95, slo };
   };
   consider('service', obs.latency?.p95, obs.slo?.latency_p95_ms ?? p.sloMs);
-  for (const [op, sig] of Object.entries(obs.operations ?? {})) consider(op, sig.latency?.p95, sig.slo?.latency_p95_ms ?? obs.slo?.latency_p95_ms ?? p.sloMs);
+  for (const [op, sig] of Object.entries(obs.operations ?? {}))
+    consider(op, sig.latency?.p95, sig.slo?.latency_p95_ms ?? obs.slo?.latency_p95_ms ?? p.sloMs);
   return worst;
 }
 
@@ -65,17 +69,34 @@ export function slo(params: Readonly<Record<string, unknown>>): Policy {
         const obs = ctx.observation;
         const current = obs.replicas;
         const w = sloPressure(ctx, p);
-        if (!w) return recommend(current, 'no latency SLO to track (set slo or slo_ms): keep current', { pressure: null });
-        const detail: Record<string, unknown> = { where: w.where, p95: w.p95, slo: w.slo, pressure: Math.round(w.pressure * 1000) / 1000 };
+        if (!w)
+          return recommend(current, 'no latency SLO to track (set slo or slo_ms): keep current', {
+            pressure: null,
+          });
+        const detail: Record<string, unknown> = {
+          where: w.where,
+          p95: w.p95,
+          slo: w.slo,
+          pressure: Math.round(w.pressure * 1000) / 1000,
+        };
         const shedding = obs.shed_rps > 0;
         if (w.pressure > 1 || shedding) {
           const factor = Math.min(p.maxStep, Math.max(w.pressure, shedding ? 1.5 : 1));
           const desired = Math.max(current + 1, Math.ceil(Math.max(current, 1) * factor - 1e-9));
-          return recommend(desired, `${w.where} p95 ${Math.round(w.p95)}ms over ${Math.round(p.headroom * 100)}% of ${w.slo}ms${shedding ? ', shedding' : ''}: ×${factor.toFixed(2)}`, detail);
+          return recommend(
+            desired,
+            `${w.where} p95 ${Math.round(w.p95)}ms over ${Math.round(p.headroom * 100)}% of ${w.slo}ms${shedding ? ', shedding' : ''}: ×${factor.toFixed(2)}`,
+            detail,
+          );
         }
         if (w.pressure < p.scaleDownBelow && obs.ready > 0 && obs.cpu >= 0) {
           const byCpu = Math.max(1, Math.ceil((obs.ready * obs.cpu) / p.cpuTarget - 1e-9));
-          if (byCpu < current) return recommend(byCpu, `${w.where} p95 ${Math.round(w.p95)}ms well within ${w.slo}ms: CPU ${Math.round(obs.cpu)}% allows ${byCpu}`, { ...detail, byCpu });
+          if (byCpu < current)
+            return recommend(
+              byCpu,
+              `${w.where} p95 ${Math.round(w.p95)}ms well within ${w.slo}ms: CPU ${Math.round(obs.cpu)}% allows ${byCpu}`,
+              { ...detail, byCpu },
+            );
         }
         return recommend(current, `${w.where} p95 ${Math.round(w.p95)}ms within ${w.slo}ms: hold`, detail);
       } catch (err) {

@@ -38,7 +38,14 @@ test('applyStep: percent rounding follows AWS (|x| < 1 → ±1, else toward zero
 });
 
 test('step policy adds or removes capacity and keeps it when no step matches', () => {
-  const p = step({ metric: 'cpu', threshold: 0, steps: [{ lower: 80, change: 2 }, { upper: 20, change: -1 }] });
+  const p = step({
+    metric: 'cpu',
+    threshold: 0,
+    steps: [
+      { lower: 80, change: 2 },
+      { upper: 20, change: -1 },
+    ],
+  });
   const up = p.evaluate(testContext({ cpu: 90, replicas: 4, ready: 4 }));
   const mid = p.evaluate(testContext({ cpu: 50, replicas: 4, ready: 4 }));
   const down = p.evaluate(testContext({ cpu: 10, replicas: 4, ready: 4 }));
@@ -46,8 +53,20 @@ test('step policy adds or removes capacity and keeps it when no step matches', (
 });
 
 test('step params: overlapping ranges, a missing change and an empty list are rejected', () => {
-  assert.throws(() => step({ steps: [{ lower: 0, upper: 20, change: 1 }, { lower: 10, change: 2 }] }), /ranges overlap/);
+  assert.throws(
+    () =>
+      step({
+        steps: [
+          { lower: 0, upper: 20, change: 1 },
+          { lower: 10, change: 2 },
+        ],
+      }),
+    /ranges overlap/,
+  );
   assert.throws(() => step({ steps: [{ lower: 0 }] }), /steps\[0\]\.change: required/);
   assert.throws(() => step({ steps: [] }), /steps: expected a non-empty list/);
-  assert.throws(() => step({ steps: [{ lower: 5, upper: 1, change: 1 }] }), /lower \(5\) must be < upper \(1\)/);
+  assert.throws(
+    () => step({ steps: [{ lower: 5, upper: 1, change: 1 }] }),
+    /lower \(5\) must be < upper \(1\)/,
+  );
 });

@@ -41,9 +41,11 @@ export function parseStepParams(params: Readonly<Record<string, unknown>>): Step
   const defType = r.oneOf('adjustment_type', ['change', 'percent', 'exact'] as const, 'change');
   const minAdjustmentMagnitude = r.number('min_adjustment_magnitude', 0, { min: 0 });
   const raw = r.raw('steps');
-  if (!Array.isArray(raw) || raw.length === 0) r.fail(`steps: expected a non-empty list of {lower, upper, change, type}, got ${JSON.stringify(raw)}`);
+  if (!Array.isArray(raw) || raw.length === 0)
+    r.fail(`steps: expected a non-empty list of {lower, upper, change, type}, got ${JSON.stringify(raw)}`);
   const steps = (raw as unknown[]).map((item, i): StepAdjustment => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) paramsError('step', `steps[${i}]: expected {lower, upper, change}`);
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+      paramsError('step', `steps[${i}]: expected {lower, upper, change}`);
     const s = paramReader('step', item as Record<string, unknown>, `steps[${i}].`);
     s.onlyKeys(['lower', 'upper', 'change', 'type']);
     const lower = s.optionalNumber('lower') ?? -Infinity;
@@ -55,13 +57,20 @@ export function parseStepParams(params: Readonly<Record<string, unknown>>): Step
   });
   const sorted = [...steps].sort((a, b) => a.lower - b.lower);
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]!.lower < sorted[i - 1]!.upper) r.fail(`steps: ranges overlap ([${sorted[i - 1]!.lower}, ${sorted[i - 1]!.upper}) and [${sorted[i]!.lower}, ${sorted[i]!.upper}))`);
+    if (sorted[i]!.lower < sorted[i - 1]!.upper)
+      r.fail(
+        `steps: ranges overlap ([${sorted[i - 1]!.lower}, ${sorted[i - 1]!.upper}) and [${sorted[i]!.lower}, ${sorted[i]!.upper}))`,
+      );
   }
   return { metric, threshold, steps, minAdjustmentMagnitude };
 }
 
 /** The step whose interval holds `value − threshold`, with AWS's inclusive/exclusive rule. */
-export function matchStep(steps: readonly StepAdjustment[], value: number, threshold: number): StepAdjustment | undefined {
+export function matchStep(
+  steps: readonly StepAdjustment[],
+  value: number,
+  threshold: number,
+): StepAdjustment | undefined {
   const d = value - threshold;
   for (const s of steps) {
     const hit = d >= 0 ? d >= s.lower && d < s.upper : d > s.lower && d <= s.upper;
@@ -79,7 +88,8 @@ export function applyStep(step: StepAdjustment, current: number, minAdjustmentMa
   if (delta > 0 && delta < 1) delta = 1;
   else if (delta < 0 && delta > -1) delta = -1;
   else delta = Math.trunc(delta);
-  if (minAdjustmentMagnitude > 0 && Math.abs(delta) < minAdjustmentMagnitude) delta = Math.sign(delta) * minAdjustmentMagnitude;
+  if (minAdjustmentMagnitude > 0 && Math.abs(delta) < minAdjustmentMagnitude)
+    delta = Math.sign(delta) * minAdjustmentMagnitude;
   return current + delta;
 }
 
@@ -93,16 +103,30 @@ export function step(params: Readonly<Record<string, unknown>>): Policy {
       try {
         const obs = ctx.observation;
         const value = obs.fresh === false ? undefined : readMetric(obs, p.metric);
-        if (value === undefined) return recommend(obs.replicas, `no ${p.metric} data: keep ${obs.replicas}`, { metric: p.metric, value: null });
+        if (value === undefined)
+          return recommend(obs.replicas, `no ${p.metric} data: keep ${obs.replicas}`, {
+            metric: p.metric,
+            value: null,
+          });
         const s = matchStep(p.steps, value, p.threshold);
-        if (!s) return recommend(obs.replicas, `${p.metric} ${value}: no step matches`, { metric: p.metric, value, threshold: p.threshold, step: null });
+        if (!s)
+          return recommend(obs.replicas, `${p.metric} ${value}: no step matches`, {
+            metric: p.metric,
+            value,
+            threshold: p.threshold,
+            step: null,
+          });
         const desired = Math.max(0, applyStep(s, obs.replicas, p.minAdjustmentMagnitude));
-        return recommend(desired, `${p.metric} ${value}: step [${s.lower}, ${s.upper}) ${s.type} ${s.change}`, {
-          metric: p.metric,
-          value,
-          threshold: p.threshold,
-          step: { lower: s.lower, upper: s.upper, change: s.change, type: s.type },
-        });
+        return recommend(
+          desired,
+          `${p.metric} ${value}: step [${s.lower}, ${s.upper}) ${s.type} ${s.change}`,
+          {
+            metric: p.metric,
+            value,
+            threshold: p.threshold,
+            step: { lower: s.lower, upper: s.upper, change: s.change, type: s.type },
+          },
+        );
       } catch (err) {
         return failure('step', err);
       }

@@ -14,14 +14,18 @@ test('trackingReplicas: utilisation uses ready × value / target, totals value /
 });
 
 test('target-tracking on cpu explains its answer in detail', () => {
-  const out = targetTracking({ metric: 'cpu', target: 70 }).evaluate(testContext({ cpu: 85, replicas: 2, ready: 2 }));
+  const out = targetTracking({ metric: 'cpu', target: 70 }).evaluate(
+    testContext({ cpu: 85, replicas: 2, ready: 2 }),
+  );
   assert.ok(out.ok);
   assert.equal(out.replicas, 3);
   assert.deepEqual(out.detail, { metric: 'cpu', value: 85, target: 70, ratio: 1.214, ready: 2 });
 });
 
 test('target-tracking on rps treats target as per instance', () => {
-  const out = targetTracking({ metric: 'rps', target: 50 }).evaluate(testContext({ rps: 420, replicas: 2, ready: 2 }));
+  const out = targetTracking({ metric: 'rps', target: 50 }).evaluate(
+    testContext({ rps: 420, replicas: 2, ready: 2 }),
+  );
   assert.ok(out.ok);
   assert.equal(out.replicas, 9);
 });
@@ -37,7 +41,14 @@ test('target-tracking reads custom metrics and latency, and keeps the count when
 });
 
 test('target-tracking params: rps needs a target; type must be known', () => {
-  assert.throws(() => targetTracking({ metric: 'rps' }), (e: unknown) => isLuascaleError(e, 'LS_ERR_POLICY_PARAMS') && /target: required/.test((e as Error).message));
-  assert.throws(() => targetTracking({ metric: 'cpu', type: 'avg' }), /type: expected one of utilization, total/);
+  assert.throws(
+    () => targetTracking({ metric: 'rps' }),
+    (e: unknown) =>
+      isLuascaleError(e, 'LS_ERR_POLICY_PARAMS') && /target: required/.test((e as Error).message),
+  );
+  assert.throws(
+    () => targetTracking({ metric: 'cpu', type: 'avg' }),
+    /type: expected one of utilization, total/,
+  );
   assert.throws(() => targetTracking({ target: 0 }), /target: must be > 0/);
 });

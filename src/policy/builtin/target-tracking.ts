@@ -24,12 +24,22 @@ export interface TargetTrackingParams {
 }
 
 /** Validates target-tracking params (throws LS_ERR_POLICY_PARAMS). */
-export function parseTargetTrackingParams(params: Readonly<Record<string, unknown>>, builtin = 'target-tracking'): TargetTrackingParams {
+export function parseTargetTrackingParams(
+  params: Readonly<Record<string, unknown>>,
+  builtin = 'target-tracking',
+): TargetTrackingParams {
   const r = paramReader(builtin, params);
   r.onlyKeys(['metric', 'target', 'type']);
   const metric = r.string('metric', 'cpu');
-  const target = r.number('target', metric === 'cpu' || metric === 'memory' ? 70 : undefined, { min: 0, exclusiveMin: true });
-  const kind = r.oneOf('type', ['utilization', 'total'] as const, isUtilizationMetric(metric) ? 'utilization' : 'total');
+  const target = r.number('target', metric === 'cpu' || metric === 'memory' ? 70 : undefined, {
+    min: 0,
+    exclusiveMin: true,
+  });
+  const kind = r.oneOf(
+    'type',
+    ['utilization', 'total'] as const,
+    isUtilizationMetric(metric) ? 'utilization' : 'total',
+  );
   return { metric, target, kind };
 }
 
@@ -38,7 +48,12 @@ export function parseTargetTrackingParams(params: Readonly<Record<string, unknow
  * `value/target` for totals. With no ready instance a utilisation cannot be read, so the
  * answer is undefined (callers keep the current count).
  */
-export function trackingReplicas(kind: MetricKind, value: number, target: number, ready: number): number | undefined {
+export function trackingReplicas(
+  kind: MetricKind,
+  value: number,
+  target: number,
+  ready: number,
+): number | undefined {
   if (kind === 'total') return Math.max(0, Math.ceil(value / target - 1e-9));
   if (ready <= 0) return undefined;
   return Math.max(0, Math.ceil((ready * value) / target - 1e-9));
@@ -55,13 +70,22 @@ export function targetTracking(params: Readonly<Record<string, unknown>>): Polic
         const obs = ctx.observation;
         const value = readMetric(obs, p.metric);
         if (value === undefined || obs.fresh === false) {
-          return recommend(obs.replicas, `no ${p.metric} data: keep ${obs.replicas}`, { metric: p.metric, value: null, target: p.target });
+          return recommend(obs.replicas, `no ${p.metric} data: keep ${obs.replicas}`, {
+            metric: p.metric,
+            value: null,
+            target: p.target,
+          });
         }
         const desired = trackingReplicas(p.kind, value, p.target, obs.ready);
         if (desired === undefined) {
-          return recommend(obs.replicas, `no ready instance to read ${p.metric}: keep ${obs.replicas}`, { metric: p.metric, value, target: p.target });
+          return recommend(obs.replicas, `no ready instance to read ${p.metric}: keep ${obs.replicas}`, {
+            metric: p.metric,
+            value,
+            target: p.target,
+          });
         }
-        const ratio = p.kind === 'utilization' ? value / p.target : obs.ready > 0 ? value / (p.target * obs.ready) : null;
+        const ratio =
+          p.kind === 'utilization' ? value / p.target : obs.ready > 0 ? value / (p.target * obs.ready) : null;
         return recommend(desired, `${p.metric} ${round(value)} vs target ${p.target}`, {
           metric: p.metric,
           value,

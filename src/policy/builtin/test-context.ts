@@ -1,8 +1,24 @@
 /** Builds PolicyContexts for the built-ins' tests (a manual clock's `now`, no store). */
-import { completeObservation, emptyHistory, type HistoryReader, type Observation, type PolicyContext } from '../policy.js';
+import {
+  completeObservation,
+  emptyHistory,
+  type HistoryReader,
+  type Observation,
+  type PolicyContext,
+} from '../policy.js';
 
 /** A context with `obs` filled in by `completeObservation`; state defaults to a fresh object. */
-export function testContext(obs: Partial<Observation>, options: { now?: number; state?: Record<string, unknown>; min?: number; max?: number; history?: HistoryReader; service?: string } = {}): PolicyContext {
+export function testContext(
+  obs: Partial<Observation>,
+  options: {
+    now?: number;
+    state?: Record<string, unknown>;
+    min?: number;
+    max?: number;
+    history?: HistoryReader;
+    service?: string;
+  } = {},
+): PolicyContext {
   return {
     service: options.service ?? 'svc',
     now: options.now ?? 0,
