@@ -54,7 +54,7 @@ export interface BalancerOptions {
 export function createBalancer(options: BalancerOptions = {}, random: () => number = Math.random): Balancer {
   switch (options.algorithm ?? 'p2c-ewma') {
     case 'p2c-ewma':
-      return createP2cEwmaBalancer({ random });
+      return createP2cEwmaBalancer({ random, decayMs: options.decay_ms });
     case 'round-robin':
       return createRoundRobinBalancer({ random });
     case 'consistent-hash':

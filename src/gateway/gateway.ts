@@ -689,10 +689,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.abortFn = undefined;
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const connectError = CONNECT_ERRORS.has(code) || (code === 'UND_ERR_SOCKET' && !this.responded);
+    const prev = this.inst;
     if (this.retrying || err instanceof RetrySignal) {
       this.retrying = false;
       this.endAttempt(false);
-      const prev = this.inst;
       this.route.data.svc.retryBudget.tryWithdraw(this.g.clock.now());
       return this.dispatch(prev);
     }
@@ -706,7 +706,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     if (this.res.destroyed) return this.finish();
     if (connectError && this.canRetry() && this.route.data.svc.retryBudget.tryWithdraw(this.g.clock.now())) {
-      return this.dispatch(this.inst);
+      return this.dispatch(prev);
     }
     const d = this.route.data;
     if (err instanceof BodyTooLarge) {

@@ -8,23 +8,24 @@ import type { Balancer, Endpoint, PickContext } from './balancer.js';
 import { peakEwmaCost } from './peak-ewma.js';
 
 /** The default balancer. */
-export function createP2cEwmaBalancer(options: { random?: () => number } = {}): Balancer {
+export function createP2cEwmaBalancer(options: { random?: () => number; decayMs?: number } = {}): Balancer {
   const random = options.random ?? Math.random;
+  const decayMs = options.decayMs ?? 10_000;
 
-  function pick(endpoints: readonly Endpoint[], _ctx: PickContext, exclude?: Endpoint): Endpoint | undefined {
+  function pick(endpoints: readonly Endpoint[], ctx: PickContext, exclude?: Endpoint): Endpoint | undefined {
     const n = endpoints.length;
     if (n === 0) return undefined;
     if (n === 1) return endpoints[0];
     let i = (random() * n) | 0;
     let j = (random() * (n - 1)) | 0;
     if (j >= i) j++;
-    let a = endpoints[i]!;
-    let b = endpoints[j]!;
+    const a = endpoints[i]!;
+    const b = endpoints[j]!;
     if (exclude !== undefined) {
       if (a === exclude) return b;
       if (b === exclude) return a;
     }
-    return peakEwmaCost(a) <= peakEwmaCost(b) ? a : b;
+    return peakEwmaCost(a, ctx.now, decayMs) <= peakEwmaCost(b, ctx.now, decayMs) ? a : b;
   }
 
   return { pick, update() {} };

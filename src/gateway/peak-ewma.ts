@@ -18,9 +18,16 @@ export function updatePeakEwma(ep: { ewmaMs: number; ewmaAt: number }, rttMs: nu
 
 /**
  * P2C cost: (inflight + 1) × latency, divided by the slow-start weight so a warming instance looks
- * proportionally more expensive. An instance without samples gets a small default latency.
+ * proportionally more expensive. As in Finagle (whose `get` observes a 0 sample), the latency read
+ * decays towards zero with the time since the last sample, so an instance that lost a few picks
+ * after one slow sample (e.g. its first request paid for the TCP connect) is tried again rather
+ * than starved forever. An instance without samples counts as 1 ms.
  */
-export function peakEwmaCost(ep: { inflight: number; ewmaMs: number; weight: number }): number {
-  const latency = ep.ewmaMs > 0 ? ep.ewmaMs : 1;
+export function peakEwmaCost(ep: { inflight: number; ewmaMs: number; ewmaAt: number; weight: number }, now: number, decayMs: number): number {
+  let latency = 1;
+  if (ep.ewmaMs > 0) {
+    const dt = now - ep.ewmaAt;
+    latency = dt > 0 ? ep.ewmaMs * Math.exp(-dt / decayMs) : ep.ewmaMs;
+  }
   return ((ep.inflight + 1) * latency) / ep.weight;
 }

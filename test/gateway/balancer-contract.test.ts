@@ -91,6 +91,16 @@ test('p2c-ewma: prefers the lower peak-EWMA latency at equal load', () => {
   for (let i = 0; i < 100; i++) assert.equal(b.pick(eps, { now: i }), eps[1]);
 });
 
+test('p2c-ewma: a stale slow sample decays, so the instance is tried again (Finagle observe(0) on read)', () => {
+  const b = createBalancer({ algorithm: 'p2c-ewma', decay_ms: 1000 }, seeded(11));
+  const eps = endpoints(2);
+  updatePeakEwma(eps[0]!, 50, 1, 1000); // one slow first sample, never refreshed
+  updatePeakEwma(eps[1]!, 5, 1, 1000);
+  eps[1]!.ewmaAt = 10_000; // b keeps getting fresh 5 ms samples
+  assert.equal(b.pick(eps, { now: 10 }), eps[1]);
+  assert.equal(b.pick(eps, { now: 10_000 }), eps[0], 'after 10 time constants a looks cheap again');
+});
+
 test('p2c-ewma: a slow-start weight makes a new endpoint proportionally less attractive', () => {
   const b = createBalancer({ algorithm: 'p2c-ewma' }, seeded(9));
   const eps = endpoints(2);
