@@ -30,8 +30,22 @@ function synthTrace(days: number, step: number, seed: number): string {
   return rows.join('\n') + '\n';
 }
 
-async function run(emit: Emit, name: string, text: string, policyArg: string, intervalMs: number | undefined, goalMs: number) {
-  const policy = await simulationPolicy(policyArg, { capacity: 100, serviceMs: 50, startupS: 30, min: 1, max: 100, intervalMs });
+async function run(
+  emit: Emit,
+  name: string,
+  text: string,
+  policyArg: string,
+  intervalMs: number | undefined,
+  goalMs: number,
+) {
+  const policy = await simulationPolicy(policyArg, {
+    capacity: 100,
+    serviceMs: 50,
+    startupS: 30,
+    min: 1,
+    max: 100,
+    intervalMs,
+  });
   try {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -62,10 +76,31 @@ export default async function (emit: Emit): Promise<void> {
   const month = synthTrace(30, 60, 1);
   const day = synthTrace(1, 1, 2);
   // Lua at a 15 s decision interval (the HPA's sync period): the figure
-  await run(emit, 'simulate 30-day per-minute trace, Lua policy every 15 s', month, SEED_POLICY, 15_000, 2000);
+  await run(
+    emit,
+    'simulate 30-day per-minute trace, Lua policy every 15 s',
+    month,
+    SEED_POLICY,
+    15_000,
+    2000,
+  );
   // peers from the same run: the same trace at a 60 s interval and with the hpa built-in
-  await run(emit, 'simulate 30-day per-minute trace, Lua policy every 60 s', month, SEED_POLICY, 60_000, 2000);
-  await run(emit, 'simulate 30-day per-minute trace, builtin:hpa (15 s)', month, 'builtin:hpa', undefined, 2000);
+  await run(
+    emit,
+    'simulate 30-day per-minute trace, Lua policy every 60 s',
+    month,
+    SEED_POLICY,
+    60_000,
+    2000,
+  );
+  await run(
+    emit,
+    'simulate 30-day per-minute trace, builtin:hpa (15 s)',
+    month,
+    'builtin:hpa',
+    undefined,
+    2000,
+  );
   await run(emit, 'simulate 1-day per-second trace, Lua policy every 1 s', day, SEED_POLICY, 1000, 3000);
   await run(emit, 'simulate 1-day per-second trace, builtin:hpa (15 s)', day, 'builtin:hpa', undefined, 3000);
 }

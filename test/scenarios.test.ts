@@ -23,7 +23,12 @@ interface Scenario {
   model?: Partial<ModelParams>;
   min?: number;
   max?: number;
-  runs: Array<{ policy: string; params?: Record<string, unknown>; interval?: string; expect?: Record<string, Bound> }>;
+  runs: Array<{
+    policy: string;
+    params?: Record<string, unknown>;
+    interval?: string;
+    expect?: Record<string, Bound>;
+  }>;
   /** Bounds across runs: `[a, "<=", b, field]` compares two runs' field. */
   compare?: Array<{ better: string; than: string; field: keyof SimulationSummary; factor?: number }>;
 }
@@ -38,7 +43,15 @@ for (const name of existsSync(root) ? readdirSync(root).sort() : []) {
   const sc = JSON.parse(readFileSync(file, 'utf8')) as Scenario;
   test(`scenario ${name}: ${sc.description}`, async () => {
     const trace = readTrace(join(dir, sc.trace));
-    const model = { capacity: 100, serviceMs: 50, startupS: 30, queueTimeoutS: 30, sloP95Ms: 250, drainS: 1, ...sc.model };
+    const model = {
+      capacity: 100,
+      serviceMs: 50,
+      startupS: 30,
+      queueTimeoutS: 30,
+      sloP95Ms: 250,
+      drainS: 1,
+      ...sc.model,
+    };
     const results = new Map<string, SimulationSummary>();
     for (const run of sc.runs) {
       const arg = run.policy.startsWith('builtin:') ? run.policy : resolve(dir, run.policy);
@@ -52,11 +65,21 @@ for (const name of existsSync(root) ? readdirSync(root).sort() : []) {
         params: run.params,
       });
       try {
-        const { summary } = simulate({ trace, scale: sc.scale, seed: sc.seed, model, policy, seriesPoints: 0 });
+        const { summary } = simulate({
+          trace,
+          scale: sc.scale,
+          seed: sc.seed,
+          model,
+          policy,
+          seriesPoints: 0,
+        });
         results.set(run.policy, summary);
         if (process.env.SCENARIO_PRINT) console.log(name, JSON.stringify(summary));
         // invariants every run keeps
-        assert.ok(summary.instance_hours >= summary.ideal_instance_hours * 0.5, 'cost is not absurdly below the ideal');
+        assert.ok(
+          summary.instance_hours >= summary.ideal_instance_hours * 0.5,
+          'cost is not absurdly below the ideal',
+        );
         assert.ok(summary.dropped_requests <= summary.total_requests);
         assert.equal(summary.policy_errors, 0, `${run.policy}: policy errors`);
         for (const [field, b] of Object.entries(run.expect ?? {})) {
@@ -73,7 +96,10 @@ for (const name of existsSync(root) ? readdirSync(root).sort() : []) {
     for (const c of sc.compare ?? []) {
       const a = Number(results.get(c.better)![c.field]);
       const b = Number(results.get(c.than)![c.field]);
-      assert.ok(a <= b * (c.factor ?? 1), `${name}: ${c.better} ${c.field} ${a} should be <= ${c.factor ?? 1} × ${c.than}'s ${b}`);
+      assert.ok(
+        a <= b * (c.factor ?? 1),
+        `${name}: ${c.better} ${c.field} ${a} should be <= ${c.factor ?? 1} × ${c.than}'s ${b}`,
+      );
     }
   });
 }

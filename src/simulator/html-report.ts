@@ -83,9 +83,17 @@ export function renderReport(input: ReportInput): string {
   };
   const m = input.model;
   const params: Array<[string, string]> = [
-    ['Trace', `${esc(input.trace.file)} (${input.trace.stepSeconds} s rows, ${fmtDuration(input.trace.durationSeconds)}, ${input.trace.gaps} gap(s) held at the last value)`],
+    [
+      'Trace',
+      `${esc(input.trace.file)} (${input.trace.stepSeconds} s rows, ${fmtDuration(input.trace.durationSeconds)}, ${input.trace.gaps} gap(s) held at the last value)`,
+    ],
     ['Scale', `× ${input.scale}`],
-    ['Arrivals', input.seed === undefined ? 'deterministic (each bucket spread evenly over its seconds)' : `Poisson, seed ${input.seed}`],
+    [
+      'Arrivals',
+      input.seed === undefined
+        ? 'deterministic (each bucket spread evenly over its seconds)'
+        : `Poisson, seed ${input.seed}`,
+    ],
     ['Capacity', `${m.capacity} req/s per instance at 100 % CPU`],
     ['Service time', `${m.serviceMs} ms base latency`],
     ['Startup', `${m.startupS} s from launch to ready`],
@@ -97,8 +105,13 @@ export function renderReport(input: ReportInput): string {
   const settings = `<tr><td>Interval, min–max</td>${runs.map((r) => `<td>${r.intervalMs / 1000} s, ${r.min}–${r.max}</td>`).join('')}</tr>`;
   const body = ROWS.map(([key, label, digits, better]) => {
     const values = runs.map((r) => Number(r.result.summary[key]));
-    const best = better && runs.length > 1 ? (better === 'low' ? Math.min(...values) : Math.max(...values)) : undefined;
-    const cells = values.map((v) => `<td${best !== undefined && v === best ? ' class="best"' : ''}>${fmtNumber(v, digits)}</td>`).join('');
+    const best =
+      better && runs.length > 1 ? (better === 'low' ? Math.min(...values) : Math.max(...values)) : undefined;
+    const cells = values
+      .map(
+        (v) => `<td${best !== undefined && v === best ? ' class="best"' : ''}>${fmtNumber(v, digits)}</td>`,
+      )
+      .join('');
     return `<tr><td>${label}</td>${cells}</tr>`;
   }).join('\n');
   const warnings = runs.flatMap((r) => r.result.warnings.map((w) => `${r.result.summary.policy}: ${w}`));
@@ -223,7 +236,10 @@ const CLIENT = String.raw`
 `;
 
 function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 function basename(p: string): string {

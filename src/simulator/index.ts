@@ -1,7 +1,13 @@
 /** The simulator's public surface: traces, the model, the loop, policies for it, the report. */
 export { parseTrace, readTrace, type Trace } from './trace.js';
 export { arrivals, type Arrivals, type ArrivalOptions } from './arrivals.js';
-export { queueModel, RHO_MAX, type QueueModel, type QueueModelOptions, type SecondSample } from './queue-model.js';
+export {
+  queueModel,
+  RHO_MAX,
+  type QueueModel,
+  type QueueModelOptions,
+  type SecondSample,
+} from './queue-model.js';
 export { erlangC, waitProfile, waitQuantile, ALLEN_CUNNEEN_FACTOR, type WaitProfile } from './erlang-c.js';
 export { fleet, type Fleet, type FleetOptions } from './fleet.js';
 export { RunHistory } from './run-history.js';
@@ -18,6 +24,12 @@ export {
   type SimulationSeries,
   type SimulationSummary,
 } from './simulate.js';
-export { simulationPolicy, naturalSettings, derivedParams, parsePolicySpec, type PolicySetupOptions } from './simulation-policy.js';
+export {
+  simulationPolicy,
+  naturalSettings,
+  derivedParams,
+  parsePolicySpec,
+  type PolicySetupOptions,
+} from './simulation-policy.js';
 export { renderReport, uplotAssets, type ReportInput } from './html-report.js';
 export { seededRandom, poisson, type Random } from './random.js';

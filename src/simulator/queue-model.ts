@@ -81,7 +81,18 @@ export function queueModel(options: QueueModelOptions): QueueModel {
   let oldest = 0; // arrival second of the oldest cohort that may hold requests
   let backlog = 0;
   let t = 0;
-  const out: SecondSample = { offered: 0, served: 0, dropped: 0, queue: 0, inflight: 0, cpu: 0, utilization: 0, p50: 0, p95: 0, p99: 0 };
+  const out: SecondSample = {
+    offered: 0,
+    served: 0,
+    dropped: 0,
+    queue: 0,
+    inflight: 0,
+    cpu: 0,
+    utilization: 0,
+    p50: 0,
+    p95: 0,
+    p99: 0,
+  };
   const cache = stochasticCache();
 
   function servers(ready: number): number {
@@ -287,7 +298,15 @@ export function queueModel(options: QueueModelOptions): QueueModel {
  * up from wA0 to wA1, then B waits wB (the highest). Falling: B waits 0 (the lowest), A's waits
  * go down from wA0 to wA1. Arrivals are uniform in time, so within A the wait is linear in mass.
  */
-function fluidQuantile(p: number, rising: boolean, massA: number, massB: number, wA0: number, wA1: number, wB: number): number {
+function fluidQuantile(
+  p: number,
+  rising: boolean,
+  massA: number,
+  massB: number,
+  wA0: number,
+  wA1: number,
+  wB: number,
+): number {
   const total = massA + massB;
   if (total <= 0) return 0;
   const target = p * total;

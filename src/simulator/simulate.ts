@@ -13,7 +13,13 @@
  * Everything is O(1) per second except the decision, which runs once per interval.
  */
 import { decide } from '../controller/decide.js';
-import { initialDecisionState, type Behavior, type Decision, type DecisionState, type ScalingSpec } from '../controller/decision.js';
+import {
+  initialDecisionState,
+  type Behavior,
+  type Decision,
+  type DecisionState,
+  type ScalingSpec,
+} from '../controller/decision.js';
 import { completeObservation, type Policy } from '../policy/policy.js';
 import { arrivals } from './arrivals.js';
 import { fleet } from './fleet.js';
@@ -176,7 +182,9 @@ export function simulate(options: SimulateOptions): SimulationResult {
   const intervalS = Math.max(1, Math.round(sp.intervalMs / 1000));
   const warnings: string[] = [];
   if (slo < model.serviceMs) {
-    warnings.push(`--slo-p95-ms ${slo} is below the base latency --service-ms ${model.serviceMs}: every second with traffic violates it`);
+    warnings.push(
+      `--slo-p95-ms ${slo} is below the base latency --service-ms ${model.serviceMs}: every second with traffic violates it`,
+    );
   }
 
   const arr = arrivals(options.trace, { scale: options.scale, seed: options.seed });
@@ -236,9 +244,20 @@ export function simulate(options: SimulateOptions): SimulationResult {
   // chart series
   const points = options.seriesPoints ?? 1500;
   const bucketS = points > 0 ? Math.max(1, Math.ceil(total / points)) : 0;
-  const series: SimulationSeries | null = points > 0
-    ? { bucketS, t: [], offered: [], capacity: [], desired: [], ready: [], billed: [], p95: [], dropped: [] }
-    : null;
+  const series: SimulationSeries | null =
+    points > 0
+      ? {
+          bucketS,
+          t: [],
+          offered: [],
+          capacity: [],
+          desired: [],
+          ready: [],
+          billed: [],
+          p95: [],
+          dropped: [],
+        }
+      : null;
   let bN = 0;
   let bOffered = 0;
   let bReady = 0;
@@ -423,9 +442,11 @@ export function simulate(options: SimulateOptions): SimulationResult {
 /** Checks model parameters; a bad value is a RangeError the CLI turns into one line. */
 export function validateModel(m: ModelParams): void {
   const positive: Array<keyof ModelParams> = ['capacity', 'serviceMs', 'sloP95Ms'];
-  for (const k of positive) if (!(Number.isFinite(m[k]) && m[k] > 0)) throw new RangeError(`${k} must be > 0, got ${m[k]}`);
+  for (const k of positive)
+    if (!(Number.isFinite(m[k]) && m[k] > 0)) throw new RangeError(`${k} must be > 0, got ${m[k]}`);
   const nonNegative: Array<keyof ModelParams> = ['startupS', 'queueTimeoutS', 'drainS'];
-  for (const k of nonNegative) if (!(Number.isFinite(m[k]) && m[k] >= 0)) throw new RangeError(`${k} must be >= 0, got ${m[k]}`);
+  for (const k of nonNegative)
+    if (!(Number.isFinite(m[k]) && m[k] >= 0)) throw new RangeError(`${k} must be >= 0, got ${m[k]}`);
 }
 
 function clamp(x: number, lo: number, hi: number): number {

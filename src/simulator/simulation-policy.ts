@@ -63,7 +63,11 @@ export function naturalSettings(builtin: string | undefined): { intervalMs: numb
 }
 
 /** Splits `builtin:kpa?target=50&metric=rps` into the policy and its params. */
-export function parsePolicySpec(arg: string): { ref: PolicyRef; params: Record<string, unknown>; label: string } {
+export function parsePolicySpec(arg: string): {
+  ref: PolicyRef;
+  params: Record<string, unknown>;
+  label: string;
+} {
   const q = arg.indexOf('?');
   const head = q >= 0 ? arg.slice(0, q) : arg;
   const params: Record<string, unknown> = {};
@@ -71,12 +75,17 @@ export function parsePolicySpec(arg: string): { ref: PolicyRef; params: Record<s
     for (const pair of arg.slice(q + 1).split('&')) {
       if (pair === '') continue;
       const eq = pair.indexOf('=');
-      if (eq <= 0) throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${arg}: expected key=value after "?", got "${pair}"` });
+      if (eq <= 0)
+        throw new LuascaleError('LS_ERR_CLI_USAGE', {
+          reason: `${arg}: expected key=value after "?", got "${pair}"`,
+        });
       params[decodeURIComponent(pair.slice(0, eq))] = parseValue(decodeURIComponent(pair.slice(eq + 1)));
     }
   }
   if (head.trim() === '') throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `empty policy in "${arg}"` });
-  const ref: PolicyRef = head.startsWith('builtin:') ? { builtin: head.slice('builtin:'.length), params } : { file: head };
+  const ref: PolicyRef = head.startsWith('builtin:')
+    ? { builtin: head.slice('builtin:'.length), params }
+    : { file: head };
   return { ref, params, label: arg };
 }
 
@@ -90,7 +99,11 @@ export function parseValue(text: string): unknown {
 }
 
 /** The params a built-in gets when the user gave no target: derived from the capacity (see header). */
-export function derivedParams(builtin: string, params: Record<string, unknown>, o: PolicySetupOptions): Record<string, unknown> {
+export function derivedParams(
+  builtin: string,
+  params: Record<string, unknown>,
+  o: PolicySetupOptions,
+): Record<string, unknown> {
   const has = (k: string) => Object.hasOwn(params, k);
   const out = { ...params };
   if (builtin === 'kpa' && !has('target')) {
@@ -99,7 +112,12 @@ export function derivedParams(builtin: string, params: Record<string, unknown>, 
     // Knative: target × target_utilization (0.7 by default) per instance.
     out.target = metric === 'rps' ? o.capacity : Math.max(1, (o.capacity * o.serviceMs) / 1000);
   }
-  if (builtin === 'target-tracking' && !has('target') && has('metric') && (params.metric === 'rps' || params.metric === 'inflight' || params.metric === 'concurrency')) {
+  if (
+    builtin === 'target-tracking' &&
+    !has('target') &&
+    has('metric') &&
+    (params.metric === 'rps' || params.metric === 'inflight' || params.metric === 'concurrency')
+  ) {
     out.target = params.metric === 'rps' ? 0.7 * o.capacity : (0.7 * o.capacity * o.serviceMs) / 1000;
   }
   if (builtin === 'hpa' && !has('target') && !has('metrics') && has('metric') && params.metric === 'rps') {

@@ -27,7 +27,10 @@ const SUMMARY_FIELDS = [
 ];
 
 function cli(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(fixtures, 'run-cli.ts'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, ['--import', 'tsx', join(fixtures, 'run-cli.ts'), ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 
 /** Runs main() in this process, capturing what it writes. */
@@ -49,7 +52,22 @@ async function inProcess(args: string[]): Promise<{ code: number; out: string; e
 }
 
 test('luascale simulate --json prints one object with every issue field (child process)', () => {
-  const r = cli(['simulate', '--trace', join(fixtures, 'small.csv'), '--scale', '10', '--policy', 'builtin:hpa', '--capacity', '100', '--startup', '30', '--slo-p95-ms', '250', '--json']);
+  const r = cli([
+    'simulate',
+    '--trace',
+    join(fixtures, 'small.csv'),
+    '--scale',
+    '10',
+    '--policy',
+    'builtin:hpa',
+    '--capacity',
+    '100',
+    '--startup',
+    '30',
+    '--slo-p95-ms',
+    '250',
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 1);
@@ -108,12 +126,24 @@ test('--compare prints one JSON line per policy, and the table aligns one column
   const trace = join(fixtures, 'small.csv');
   const io = { out: '', err: '' };
   const sink = { out: (s: string) => (io.out += s), err: (s: string) => (io.err += s), tty: false };
-  const summaries = await runSimulate({ trace, scale: '10', compare: 'builtin:hpa,builtin:kpa?target=50', set: [], json: true }, sink);
-  const lines = io.out.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(lines.map((l) => l.policy), ['builtin:hpa', 'builtin:kpa?target=50']);
+  const summaries = await runSimulate(
+    { trace, scale: '10', compare: 'builtin:hpa,builtin:kpa?target=50', set: [], json: true },
+    sink,
+  );
+  const lines = io.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    lines.map((l) => l.policy),
+    ['builtin:hpa', 'builtin:kpa?target=50'],
+  );
   assert.deepEqual(lines, summaries);
   io.out = '';
-  await runSimulate({ trace, scale: '10', policy: 'builtin:target-tracking', compare: 'builtin:hpa', set: ['target=60'] }, sink);
+  await runSimulate(
+    { trace, scale: '10', policy: 'builtin:target-tracking', compare: 'builtin:hpa', set: ['target=60'] },
+    sink,
+  );
   const rows = io.out.trim().split('\n');
   assert.match(rows[0]!, /small\.csv: 0\.00 days at 60 s, × 10; capacity 100 req\/s/);
   assert.match(rows[1]!, /builtin:target-tracking\s+builtin:hpa$/);
@@ -123,11 +153,30 @@ test('--compare prints one JSON line per policy, and the table aligns one column
   assert.equal(io.err, '');
 });
 
-test('the must-show command on the shared NASA trace prints the fields', { skip: !existsSync(shared('traces', 'nasa-1995-07-per-minute.csv')) && 'no ../shared/traces' }, async () => {
-  const r = await inProcess(['simulate', '--trace', shared('traces', 'nasa-1995-07-per-minute.csv'), '--scale', '300', '--policy', 'builtin:hpa', '--capacity', '100', '--startup', '30', '--slo-p95-ms', '250', '--json']);
-  assert.equal(r.code, 0, r.err);
-  const o = JSON.parse(r.out);
-  for (const f of SUMMARY_FIELDS) assert.ok(f in o, `missing ${f}`);
-  assert.ok(o.max_replicas >= 15 && o.max_replicas <= 40, `peak ${o.max_replicas}`);
-  assert.ok(o.instance_hours > o.ideal_instance_hours);
-});
+test(
+  'the must-show command on the shared NASA trace prints the fields',
+  { skip: !existsSync(shared('traces', 'nasa-1995-07-per-minute.csv')) && 'no ../shared/traces' },
+  async () => {
+    const r = await inProcess([
+      'simulate',
+      '--trace',
+      shared('traces', 'nasa-1995-07-per-minute.csv'),
+      '--scale',
+      '300',
+      '--policy',
+      'builtin:hpa',
+      '--capacity',
+      '100',
+      '--startup',
+      '30',
+      '--slo-p95-ms',
+      '250',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.err);
+    const o = JSON.parse(r.out);
+    for (const f of SUMMARY_FIELDS) assert.ok(f in o, `missing ${f}`);
+    assert.ok(o.max_replicas >= 15 && o.max_replicas <= 40, `peak ${o.max_replicas}`);
+    assert.ok(o.instance_hours > o.ideal_instance_hours);
+  },
+);

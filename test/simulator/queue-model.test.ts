@@ -57,7 +57,8 @@ test('overload: the backlog grows at a − K, waits grow, and overflow beyond K�
     if (s.dropped > 0) dropsAt.push(t);
     p95.push(s.p95);
     // the fluid backlog plus the M/D/c mean queue at ρmax (< 60 for 5 servers)
-    if (t < 20) assert.ok(s.queue >= 50 * (t + 1) && s.queue <= 50 * (t + 1) + 60, `queue ${s.queue} at ${t}`);
+    if (t < 20)
+      assert.ok(s.queue >= 50 * (t + 1) && s.queue <= 50 * (t + 1) + 60, `queue ${s.queue} at ${t}`);
   }
   // cap 100/s × 10 s = 1000 reached after 20 s; the first overflow (second 20) is answered at 30
   assert.equal(dropsAt[0], 30);
@@ -93,7 +94,7 @@ test('with no ready instance requests wait, and those older than the timeout are
   // capacity arrives: the waiting requests are served
   const s = qm.step(10, 1);
   assert.ok(s.served > 10);
-  assert.equal(s.cpu, 100 * s.served / 100);
+  assert.equal(s.cpu, (100 * s.served) / 100);
 });
 
 test('a capacity drop drops the newest waiters that can no longer make the timeout, at once', () => {

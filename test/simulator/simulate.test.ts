@@ -28,7 +28,10 @@ function twoResolutions(rates: number[]) {
   rates.forEach((r, i) => {
     for (let s = 0; s < 60; s++) rows.push(`${i * 60 + s},${r}`);
   });
-  return { minute: parseTrace(perMinute, 'm.csv'), second: parseTrace('t,rps\n' + rows.join('\n') + '\n', 's.csv') };
+  return {
+    minute: parseTrace(perMinute, 'm.csv'),
+    second: parseTrace('t,rps\n' + rows.join('\n') + '\n', 's.csv'),
+  };
 }
 
 test('a steady load on a steady fleet bills exactly instances × seconds, with no violation', async () => {
@@ -39,8 +42,8 @@ test('a steady load on a steady fleet bills exactly instances × seconds, with n
   // target 70 % of 100 req/s: ceil(150 / 70) = 3 from the start
   assert.equal(s.seconds, 1200);
   assert.equal(s.instance_seconds, 3 * 1200);
-  assert.equal(s.instance_hours, Math.round((3 * 1200 / 3600) * 1e4) / 1e4);
-  assert.equal(s.ideal_instance_hours, Math.round((2 * 1200 / 3600) * 1e4) / 1e4); // ceil(150/100) = 2
+  assert.equal(s.instance_hours, Math.round(((3 * 1200) / 3600) * 1e4) / 1e4);
+  assert.equal(s.ideal_instance_hours, Math.round(((2 * 1200) / 3600) * 1e4) / 1e4); // ceil(150/100) = 2
   assert.equal(s.scale_actions, 0);
   assert.equal(s.slo_violation_seconds, 0);
   assert.equal(s.dropped_requests, 0);
@@ -65,7 +68,13 @@ test('a per-minute trace and its per-second expansion give identical results (th
       for (const trace of [minute, second]) {
         const policy = await simulationPolicy(arg, setup);
         const decisions: Array<[number, number, string]> = [];
-        const r = simulate({ trace, model, policy, seriesPoints: 0, onDecision: (d, t) => decisions.push([t, d.replicas, d.reason]) });
+        const r = simulate({
+          trace,
+          model,
+          policy,
+          seriesPoints: 0,
+          onDecision: (d, t) => decisions.push([t, d.replicas, d.reason]),
+        });
         policy.policy.close?.();
         runs.push({ summary: { ...r.summary, policy: '' }, decisions });
       }
@@ -80,7 +89,11 @@ test('a per-minute trace and its per-second expansion give identical results (th
 test('a scale-up decided at the end of second t serves from second t + 1 + startup', async () => {
   const dir = tmp();
   try {
-    const file = luaPolicy(dir, 'p.lua', 'function decide(ctx)\n  if ctx.rps > 150 then return 4 end\n  return 1\nend\n');
+    const file = luaPolicy(
+      dir,
+      'p.lua',
+      'function decide(ctx)\n  if ctx.rps > 150 then return 4 end\n  return 1\nend\n',
+    );
     const trace = parseTrace('t,rps\n0,50\n100,300\n400,300\n', 'step.csv');
     const policy = await simulationPolicy(file, { ...setup, intervalMs: 1000 });
     let upAt = -1;

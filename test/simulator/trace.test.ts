@@ -8,7 +8,10 @@ function error(text: string): string {
   try {
     parseTrace(text, 'x.csv');
   } catch (err) {
-    assert.ok(isLuascaleError(err, 'LS_ERR_TRACE_INVALID'), `expected LS_ERR_TRACE_INVALID, got ${String(err)}`);
+    assert.ok(
+      isLuascaleError(err, 'LS_ERR_TRACE_INVALID'),
+      `expected LS_ERR_TRACE_INVALID, got ${String(err)}`,
+    );
     return err.message;
   }
   assert.fail('expected an error');

@@ -10,7 +10,14 @@ import { parseDuration } from '../../core/duration.js';
 import { loadConfig, scalingFromConfig } from '../../config/index.js';
 import { loadPolicy } from '../../controller/load-policy.js';
 import { readTrace, type Trace } from '../../simulator/trace.js';
-import { DEFAULT_MODEL, simulate, type ModelParams, type SimulatedPolicy, type SimulationResult, type SimulationSummary } from '../../simulator/simulate.js';
+import {
+  DEFAULT_MODEL,
+  simulate,
+  type ModelParams,
+  type SimulatedPolicy,
+  type SimulationResult,
+  type SimulationSummary,
+} from '../../simulator/simulate.js';
 import { parseValue, simulationPolicy } from '../../simulator/simulation-policy.js';
 import { renderReport } from '../../simulator/html-report.js';
 
@@ -70,21 +77,28 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
   const params: Record<string, unknown> = {};
   for (const kv of flags.set ?? []) {
     const eq = kv.indexOf('=');
-    if (eq <= 0) throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `--set: expected key=value, got "${kv}"` });
+    if (eq <= 0)
+      throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `--set: expected key=value, got "${kv}"` });
     params[kv.slice(0, eq)] = parseValue(kv.slice(eq + 1));
   }
 
   const policies: SimulatedPolicy[] = [];
   try {
     if (flags.config !== undefined) {
-      if (!flags.service) throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: '-c/--config needs --service NAME' });
+      if (!flags.service)
+        throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: '-c/--config needs --service NAME' });
       const { config } = loadConfig(flags.config);
       const s = scalingFromConfig(config, flags.service, dirname(resolve(flags.config)));
       if (flags.startup === undefined && s.startupMs !== undefined) model.startupS = s.startupMs / 1000;
-      if (flags.sloP95Ms === undefined && s.slo?.latency_p95_ms !== undefined) model.sloP95Ms = s.slo.latency_p95_ms;
-      const policyParams = 'builtin' in s.policy ? { ...s.policy.params, ...params } : { ...s.params, ...params };
+      if (flags.sloP95Ms === undefined && s.slo?.latency_p95_ms !== undefined)
+        model.sloP95Ms = s.slo.latency_p95_ms;
+      const policyParams =
+        'builtin' in s.policy ? { ...s.policy.params, ...params } : { ...s.params, ...params };
       const ref = 'builtin' in s.policy ? { builtin: s.policy.builtin, params: policyParams } : s.policy;
-      const policy = await loadPolicy(ref, { instructions: s.limits.instructions, memoryBytes: s.limits.memoryBytes });
+      const policy = await loadPolicy(ref, {
+        instructions: s.limits.instructions,
+        memoryBytes: s.limits.memoryBytes,
+      });
       policies.push({
         label: `${flags.service}: ${'builtin' in s.policy ? `builtin:${s.policy.builtin}` : s.policy.file}`,
         policy,
@@ -97,12 +111,15 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
     }
     min ??= DEFAULT_LIMITS.min;
     max ??= DEFAULT_LIMITS.max;
-    if (min > max) throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `--min (${min}) must be <= --max (${max})` });
+    if (min > max)
+      throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `--min (${min}) must be <= --max (${max})` });
     const specs: Array<{ arg: string; params: Record<string, unknown> }> = [];
     if (flags.policy !== undefined) specs.push({ arg: flags.policy, params });
     for (const arg of splitList(flags.compare)) specs.push({ arg, params: {} });
     if (specs.length === 0 && policies.length === 0) {
-      throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: 'give --policy FILE.lua|builtin:NAME, --compare A,B,... or -c luascale.yaml --service NAME' });
+      throw new LuascaleError('LS_ERR_CLI_USAGE', {
+        reason: 'give --policy FILE.lua|builtin:NAME, --compare A,B,... or -c luascale.yaml --service NAME',
+      });
     }
     for (const s of specs) {
       policies.push(
@@ -130,7 +147,9 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
         initial,
         startMs,
         seriesPoints: flags.report ? 1500 : 0,
-        onProgress: progress ? (done, total) => progress.update((i + done / total) / policies.length, p.label) : undefined,
+        onProgress: progress
+          ? (done, total) => progress.update((i + done / total) / policies.length, p.label)
+          : undefined,
       });
       results.push(result);
       for (const w of result.warnings) io.err(`warning: ${p.label}: ${w}\n`);
@@ -146,17 +165,30 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
     }
     if (flags.report) {
       const html = renderReport({
-        trace: { file: trace.file, stepSeconds: trace.stepSeconds, durationSeconds: trace.durationSeconds, gaps: trace.gaps.length },
+        trace: {
+          file: trace.file,
+          stepSeconds: trace.stepSeconds,
+          durationSeconds: trace.durationSeconds,
+          gaps: trace.gaps.length,
+        },
         scale,
         seed,
         model,
-        runs: results.map((result, i) => ({ result, intervalMs: Math.max(1000, Math.round(policies[i]!.intervalMs / 1000) * 1000), min: policies[i]!.min, max: policies[i]!.max })),
+        runs: results.map((result, i) => ({
+          result,
+          intervalMs: Math.max(1000, Math.round(policies[i]!.intervalMs / 1000) * 1000),
+          min: policies[i]!.min,
+          max: policies[i]!.max,
+        })),
         generatedAt: new Date(),
       });
       try {
         writeFileSync(flags.report, html);
       } catch (err) {
-        throw new LuascaleError('LS_ERR_CLI_INPUT', { where: flags.report, reason: `cannot write report: ${(err as Error).message}` });
+        throw new LuascaleError('LS_ERR_CLI_INPUT', {
+          where: flags.report,
+          reason: `cannot write report: ${(err as Error).message}`,
+        });
       }
       if (!flags.json) io.out(`report: ${flags.report}\n`);
     }
@@ -167,7 +199,12 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
 }
 
 /** The default output: one row per field, one column per policy, aligned. */
-export function formatTable(trace: Trace, scale: number, model: ModelParams, rows: SimulationSummary[]): string {
+export function formatTable(
+  trace: Trace,
+  scale: number,
+  model: ModelParams,
+  rows: SimulationSummary[],
+): string {
   const fields: Array<[keyof SimulationSummary, string]> = [
     ['instance_hours', 'instance-hours'],
     ['ideal_instance_hours', 'ideal instance-hours'],
@@ -188,7 +225,12 @@ export function formatTable(trace: Trace, scale: number, model: ModelParams, row
   const table: string[][] = [['', ...rows.map((r) => r.policy)]];
   for (const [key, label] of fields) table.push([label, ...rows.map((r) => fmt(r[key]))]);
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
-  const lines = table.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
+  const lines = table.map((row) =>
+    row
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd(),
+  );
   const header =
     `${trace.file}: ${(trace.durationSeconds / 86_400).toFixed(2)} days at ${trace.stepSeconds} s, × ${scale}; ` +
     `capacity ${model.capacity} req/s, service ${model.serviceMs} ms, startup ${model.startupS} s, ` +
@@ -211,7 +253,9 @@ function progressBar(write: (s: string) => void) {
       if (pct === shown) return;
       shown = pct;
       const filled = Math.round(pct / 4);
-      write(`\r[${'#'.repeat(filled)}${'-'.repeat(25 - filled)}] ${String(pct).padStart(3)}% ${label.slice(0, 40).padEnd(40)}`);
+      write(
+        `\r[${'#'.repeat(filled)}${'-'.repeat(25 - filled)}] ${String(pct).padStart(3)}% ${label.slice(0, 40).padEnd(40)}`,
+      );
     },
     done() {
       if (shown >= 0) write(`\r${' '.repeat(80)}\r`);
@@ -221,22 +265,34 @@ function progressBar(write: (s: string) => void) {
 
 function splitList(s: string | undefined): string[] {
   if (!s) return [];
-  return s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
 }
 
-function num(v: string | undefined, flag: string, dflt: number, o: { min?: number; exclusiveMin?: boolean }): number {
+function num(
+  v: string | undefined,
+  flag: string,
+  dflt: number,
+  o: { min?: number; exclusiveMin?: boolean },
+): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${flag}: expected a number, got "${v}"` });
+  if (v.trim() === '' || !Number.isFinite(n))
+    throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${flag}: expected a number, got "${v}"` });
   if (o.min !== undefined && (o.exclusiveMin ? n <= o.min : n < o.min)) {
-    throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${flag}: must be ${o.exclusiveMin ? '>' : '>='} ${o.min}, got ${v}` });
+    throw new LuascaleError('LS_ERR_CLI_USAGE', {
+      reason: `${flag}: must be ${o.exclusiveMin ? '>' : '>='} ${o.min}, got ${v}`,
+    });
   }
   return n;
 }
 
 function int(v: string, flag: string, dflt: number, o: { min?: number }): number {
   const n = num(v, flag, dflt, o);
-  if (!Number.isInteger(n)) throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${flag}: expected a whole number, got "${v}"` });
+  if (!Number.isInteger(n))
+    throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${flag}: expected a whole number, got "${v}"` });
   return n;
 }
 
@@ -246,13 +302,18 @@ function duration(v: string, flag: string): number {
     if (ms < 1000) throw new RangeError('below 1s');
     return ms;
   } catch {
-    throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${flag}: expected a duration of at least 1s such as 15s or 1m, got "${v}"` });
+    throw new LuascaleError('LS_ERR_CLI_USAGE', {
+      reason: `${flag}: expected a duration of at least 1s such as 15s or 1m, got "${v}"`,
+    });
   }
 }
 
 function startTime(v: string): number {
   const ms = /^\d+$/.test(v) ? Number(v) * 1000 : Date.parse(v);
-  if (!Number.isFinite(ms)) throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `--start: expected an ISO date or epoch seconds, got "${v}"` });
+  if (!Number.isFinite(ms))
+    throw new LuascaleError('LS_ERR_CLI_USAGE', {
+      reason: `--start: expected an ISO date or epoch seconds, got "${v}"`,
+    });
   return ms;
 }
 
@@ -264,26 +325,42 @@ function collect(value: string, previous: string[]): string[] {
 export function register(program: Command): void {
   program
     .command('simulate')
-    .description('Replay a request-rate trace through scaling policies and report cost, SLO violations and elasticity')
+    .description(
+      'Replay a request-rate trace through scaling policies and report cost, SLO violations and elasticity',
+    )
     .requiredOption('--trace <file.csv>', 'CSV with header t,rps (t: seconds from the start)')
     .option('--scale <k>', 'multiply the trace rates by k (default 1)')
     .option('--policy <spec>', 'FILE.lua or builtin:NAME (params: builtin:NAME?key=value&...)')
-    .option('--set <key=value>', 'a policy param (repeatable; value parsed as JSON when it can be)', collect, [])
+    .option(
+      '--set <key=value>',
+      'a policy param (repeatable; value parsed as JSON when it can be)',
+      collect,
+      [],
+    )
     .option('--capacity <rps>', `req/s one instance serves at 100 % CPU (default ${DEFAULT_MODEL.capacity})`)
     .option('--service-ms <ms>', `base latency of a request (default ${DEFAULT_MODEL.serviceMs})`)
     .option('--startup <s>', `seconds from launch to ready (default ${DEFAULT_MODEL.startupS})`)
     .option('--slo-p95-ms <ms>', `p95 latency objective (default ${DEFAULT_MODEL.sloP95Ms})`)
-    .option('--queue-timeout <s>', `seconds a request may wait before it is dropped (default ${DEFAULT_MODEL.queueTimeoutS})`)
+    .option(
+      '--queue-timeout <s>',
+      `seconds a request may wait before it is dropped (default ${DEFAULT_MODEL.queueTimeoutS})`,
+    )
     .option('--min <n>', `fewest instances (default ${DEFAULT_LIMITS.min})`)
     .option('--max <n>', `most instances (default ${DEFAULT_LIMITS.max})`)
     .option('--seed <n>', 'Poisson arrivals from this seed (default: deterministic even spreading)')
-    .option('--interval <duration>', 'decision interval for every policy (default: hpa 15s, kpa 2s, others 1s)')
+    .option(
+      '--interval <duration>',
+      'decision interval for every policy (default: hpa 15s, kpa 2s, others 1s)',
+    )
     .option('--initial <n>', 'ready instances at t=0 (default: enough for the first row at 70 %)')
     .option('--start <iso>', 'wall-clock time of t=0 as policies see it (default 1970-01-01T00:00:00Z)')
     .option('--compare <specs>', 'comma-separated policies to run side by side')
     .option('--json', 'print one JSON object per policy, one per line')
     .option('--report <out.html>', 'write a self-contained HTML report with charts')
-    .option('-c, --config <luascale.yaml>', "take the policy, params, behaviour, min and max from a service's scaling section")
+    .option(
+      '-c, --config <luascale.yaml>',
+      "take the policy, params, behaviour, min and max from a service's scaling section",
+    )
     .option('--service <name>', 'the service in --config')
     .option('--no-progress', 'no progress bar')
     .addHelpText(
