@@ -624,7 +624,7 @@ class LuaVm {
     if (value > this.limits.maxReplicas) return this.badResult(logs, alerts, `replicas ${value} is above ${this.limits.maxReplicas}`);
     // A fractional answer rounds up, as the HPA's ceil(current × ratio) does.
     const raw = reason === undefined ? value : { replicas: value, reason };
-    return { ok: true, replicas: Math.ceil(value - 1e-9), reason, raw, logs, alerts };
+    return { ok: true, replicas: Math.max(0, Math.ceil(value - 1e-9)), reason, raw, logs, alerts };
   }
 
   private badResult(logs: string[], alerts: PolicyAlert[], reason: string): PolicyOutcome {

@@ -54,9 +54,28 @@ end
 -- Every caught error and every coroutine switch is a longjmp, which emscripten implements as a
 -- JS exception (~5 µs, against ~25 ns per VM instruction): charge them to the budget so a
 -- "while true do pcall(error) end" stops as fast as a plain loop.
-local real_pcall, real_xpcall = pcall, xpcall
+local real_pcall = pcall
+local pack, unpack = table.pack, table.unpack
 pcall = function(...) host_charge() return real_pcall(...) end
-xpcall = function(...) host_charge() return real_xpcall(...) end
+-- xpcall runs the handler after unwinding, not as a Lua message handler: an error raised by the
+-- count hook calls the message handler from inside the hook, where hooks are off, so a looping
+-- handler could never be stopped. (Without the debug library nothing else can tell the difference.)
+xpcall = function(f, handler, ...)
+  host_charge()
+  local r = pack(real_pcall(f, ...))
+  if r[1] then return unpack(r, 1, r.n) end
+  local _, v = real_pcall(handler, r[2])
+  return false, v
+end
+-- Lua runs __gc finalizers with hooks off (lgc.c GCTM), so a looping finalizer could not be
+-- stopped: objects with __gc are refused. A __gc added after setmetatable is ignored by Lua.
+local real_setmetatable = setmetatable
+_ENV.setmetatable = function(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    error("setmetatable: __gc metamethods are not allowed in a policy", 2)
+  end
+  return real_setmetatable(t, mt)
+end
 local co_resume, co_wrap = coroutine.resume, coroutine.wrap
 coroutine.resume = function(...) host_charge() return co_resume(...) end
 coroutine.wrap = function(f)
@@ -72,7 +91,16 @@ table = readonly(table)
 math = readonly(math)
 utf8 = readonly(utf8)
 coroutine = readonly(coroutine)
-os = readonly({ time = os.time, clock = os.clock, date = os.date })
+-- os.date's strftime is JS in this build and one call can take seconds on a huge format.
+local real_date = os.date
+os = readonly({
+  time = os.time,
+  clock = os.clock,
+  date = function(fmt, t)
+    if type(fmt) == "string" and #fmt > 256 then error("os.date: format longer than 256 characters", 2) end
+    return real_date(fmt, t)
+  end,
+})
 _G._G = _G
 
 -- ctx: a read-only view of B, which only the runner writes.
@@ -160,7 +188,10 @@ local function run(policy, script, flags, replicas, ready, starting, min, max, n
   local res = policy(ctx)
   local kind, value, reason = 1, res, nil
   if res == nil then
-    if setv ~= nil or delta ~= 0 then value = (setv or replicas) + delta
+    -- Relative steps count from the ready instances (AWS warm-up rule), so a step is not taken
+    -- again while the last one is still starting; "one fewer" than none is none.
+    if setv ~= nil then value = setv + delta
+    elseif delta ~= 0 then value = math.max(0, ready + delta)
     elseif script then kind, value = 2, replicas
     else kind = 0 end
   elseif type(res) == "table" then

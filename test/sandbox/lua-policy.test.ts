@@ -78,6 +78,17 @@ test('script style: set_replicas and scale_up/down combine relative to ctx.repli
   }
 });
 
+test('relative steps count from the ready instances and stop at zero', async () => {
+  // 3 replicas, one still starting: the seed's scale-up asks for ready + 1 = 3, which launches
+  // nothing more while the last step is coming (AWS warm-up; Knative #13284's over-scaling).
+  const seed = await loadLuaPolicy({ file: 'examples/policies/seed-cpu.lua' });
+  assert.equal(ok(seed.evaluate(contextFor({ cpu: 85, replicas: 3, starting: 1 }))).replicas, 3);
+  seed.close();
+  const down = await loadLuaPolicy({ source: 'scale_down_instances(5)', chunkName: 'down.lua' });
+  assert.equal(ok(down.evaluate(contextFor({ replicas: 2 }))).replicas, 0);
+  down.close();
+});
+
 test('script-style getters read every load signal; alert() is collected', async () => {
   const policy = await loadLuaPolicy({
     source: [
