@@ -1,0 +1,88 @@
+/** SandboxWorker: policies in a worker thread, batches, the wall-clock deadline and the history bridge. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSandboxWorker, type SandboxWorker } from '../../src/sandbox/sandbox-worker.js';
+import { loadLuaPolicy } from '../../src/sandbox/lua-policy.js';
+import { isLuascaleError } from '../../src/core/errors.js';
+import { contextFor, fakeHistory } from './sandbox-fixtures.js';
+
+const HANG = 'local s = string.rep("a", 20000)\nreturn s:find(".-.-.-.-.-b") and 1 or 2';
+let worker: SandboxWorker;
+
+before(async () => {
+  worker = await startSandboxWorker({ timeoutMs: 100, quarantineMs: 60_000 });
+  await worker.load('seed', { file: 'examples/policies/seed-cpu.lua' });
+});
+
+after(() => worker.close());
+
+test('a policy in the worker answers like the same policy in this thread', async () => {
+  const local = await loadLuaPolicy({ file: 'examples/policies/seed-cpu.lua' });
+  for (const cpu of [85, 10, 50]) {
+    const ctx = contextFor({ cpu, replicas: 2 });
+    assert.deepEqual(await worker.evaluate('seed', ctx), local.evaluate(ctx));
+  }
+  local.close();
+});
+
+test('a batch returns one outcome per call, in order', async () => {
+  const calls = Array.from({ length: 500 }, (_, i) => ({ policyId: 'seed', ctx: contextFor({ cpu: i % 3 === 0 ? 90 : i % 3 === 1 ? 5 : 50, replicas: 4 }) }));
+  const outcomes = await worker.evaluateBatch(calls);
+  assert.equal(outcomes.length, 500);
+  outcomes.forEach((out, i) => {
+    assert.ok(out.ok);
+    assert.equal(out.replicas, [5, 3, 4][i % 3]);
+  });
+});
+
+test('history() in the worker reads the main thread HistoryReader synchronously', async () => {
+  await worker.load('hist', {
+    source: 'function decide(ctx)\n  local h = ctx.history("rps", 3)\n  return h[1] + h[2] + h[3]\nend',
+    chunkName: 'hist.lua',
+  });
+  const history = fakeHistory((metric, i) => (metric === 'rps' ? 10 * (i + 1) : -1));
+  const out = await worker.evaluate('hist', contextFor({}, { history }));
+  assert.ok(out.ok && out.replicas === 60, JSON.stringify(out));
+  // Two calls of a batch see their own history readers.
+  const [a, b] = await worker.evaluateBatch([
+    { policyId: 'hist', ctx: contextFor({}, { history: fakeHistory(() => 1) }) },
+    { policyId: 'hist', ctx: contextFor({}, { history: fakeHistory(() => 2) }) },
+  ]);
+  assert.ok(a!.ok && a!.replicas === 3 && b!.ok && b!.replicas === 6);
+});
+
+test('a syntax error rejects load() with the same LuascaleError as loadLuaPolicy', async () => {
+  await assert.rejects(
+    worker.load('bad', { source: 'function decide(ctx)\n  return (\nend', chunkName: 'policies/bad.lua' }),
+    (err: unknown) => isLuascaleError(err, 'LS_ERR_POLICY_SYNTAX') && /^policies\/bad\.lua:3: syntax error/.test((err as Error).message),
+  );
+});
+
+test('an unknown policy id is an outcome, not a rejection', async () => {
+  const out = await worker.evaluate('nope', contextFor({}));
+  assert.ok(!out.ok && out.code === 'LS_ERR_POLICY_NOT_FOUND');
+});
+
+test('a hung call times out, the rest of its batch completes in the respawned worker, and the policy is quarantined', async () => {
+  await worker.load('hang', { source: HANG, chunkName: 'policies/hang.lua' });
+  const restarts = worker.restarts;
+  const outcomes = await worker.evaluateBatch([
+    { policyId: 'seed', ctx: contextFor({ cpu: 85, replicas: 2 }) },
+    { policyId: 'hang', ctx: contextFor({}) },
+    { policyId: 'seed', ctx: contextFor({ cpu: 10, replicas: 2 }) },
+  ]);
+  assert.ok(outcomes[0]!.ok && outcomes[0]!.replicas === 3, JSON.stringify(outcomes[0]));
+  assert.ok(!outcomes[1]!.ok && outcomes[1]!.code === 'LS_ERR_POLICY_TIMEOUT', JSON.stringify(outcomes[1]));
+  assert.ok(outcomes[2]!.ok && outcomes[2]!.replicas === 1, JSON.stringify(outcomes[2]));
+  assert.equal(worker.restarts, restarts + 1);
+  // Quarantined: answered at once, without another restart.
+  const started = performance.now();
+  const again = await worker.evaluate('hang', contextFor({}));
+  assert.ok(!again.ok && again.code === 'LS_ERR_POLICY_TIMEOUT' && /skipped for \d+ s/.test(again.error), JSON.stringify(again));
+  assert.ok(performance.now() - started < 50);
+  assert.equal(worker.restarts, restarts + 1);
+  // Policies loaded before the restart still work (they were reloaded).
+  const hist = await worker.evaluate('hist', contextFor({}, { history: fakeHistory(() => 1) }));
+  assert.ok(hist.ok && hist.replicas === 3);
+  await worker.unload('hang');
+});
