@@ -88,7 +88,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     clock,
     signals,
     admission: (traffic, c, service) => {
-      const a = createAdmission(traffic as any, c);
+      const a = createAdmission(traffic as any, c, { onQueue: (depth, waitMs) => signals.onQueue(service, depth, waitMs) });
       admissions.set(service, a);
       return a;
     },
@@ -175,7 +175,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
       clock,
       signals: {
         snapshot: (service, now) => {
-          const snap = signals.snapshot(service, now);
+          const snap = signals.snapshot(service, now, Math.max(1, Math.round(s.windowMs / 1000)));
           const a = admissions.get(service);
           const q = a?.stats();
           return q ? { ...snap, queue: q.queue } : snap;

@@ -24,6 +24,8 @@ export interface ScalingSettings {
   min: number;
   max: number;
   intervalMs: number;
+  /** Window the gateway's signals are averaged over each tick. */
+  windowMs: number;
   policy: PolicyRef;
   params: Record<string, unknown>;
   startupMs?: number;
@@ -56,6 +58,7 @@ export function normaliseScaling(service: string, s: ScalingConfig, baseDir = '.
     min: s.min,
     max: s.max,
     intervalMs: parseDuration(s.interval),
+    windowMs: parseDuration(s.window),
     policy: policyRef(s.policy, baseDir),
     params: { ...s.params },
     startupMs: s.startup === undefined ? undefined : parseDuration(s.startup),

@@ -284,6 +284,7 @@ const Scaling = strict(
     min: Type.Integer({ minimum: 0, default: 1, description: 'Fewest instances' }),
     max: Type.Integer({ minimum: 1, default: 10, description: 'Most instances' }),
     interval: Duration('Decision interval', '1s'),
+    window: Duration('Window the gateway signals (rps, latency, in-flight) are averaged over each tick', '2s'),
     policy: PolicyRef,
     params: Type.Record(Type.String(), Type.Unknown(), {
       default: {},
