@@ -180,3 +180,54 @@ test(
     assert.ok(o.instance_hours > o.ideal_instance_hours);
   },
 );
+
+test('-c luascale.yaml --service takes the policy, params, interval, bounds, startup and SLO from the config', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'ls-simcfg-'));
+  try {
+    writeFileSync(join(dir, 'fixed.lua'), 'function decide(ctx)\n  return ctx.params.n\nend\n');
+    writeFileSync(
+      join(dir, 'luascale.yaml'),
+      [
+        'services:',
+        '  web:',
+        '    provider:',
+        '      process: { command: ["node", "app.js"] }',
+        '    scaling:',
+        '      min: 2',
+        '      max: 4',
+        '      interval: 5s',
+        '      startup: 10s',
+        '      policy: ./fixed.lua',
+        '      params: { n: 7 }',
+        '      slo: { latency_p95_ms: 400 }',
+        '',
+      ].join('\n'),
+    );
+    const io = { out: '', err: '' };
+    const sink = { out: (s: string) => (io.out += s), err: (s: string) => (io.err += s), tty: false };
+    const [s] = await runSimulate(
+      {
+        trace: join(fixtures, 'small.csv'),
+        config: join(dir, 'luascale.yaml'),
+        service: 'web',
+        set: [],
+        json: true,
+      },
+      sink,
+    );
+    assert.equal(s!.policy, `web: ${join(dir, 'fixed.lua')}`);
+    assert.equal(s!.decisions, 180 / 5);
+    assert.equal(s!.max_replicas, 4); // the policy asks 7, max is 4
+    await assert.rejects(
+      runSimulate(
+        { trace: join(fixtures, 'small.csv'), config: join(dir, 'luascale.yaml'), service: 'api', set: [] },
+        sink,
+      ),
+      /no service "api" in the config/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

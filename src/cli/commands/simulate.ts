@@ -3,7 +3,7 @@
  * SLO violations and SPEC RG elasticity metrics (docs/simulator.md).
  */
 import { writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, normalize, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { LuascaleError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
@@ -100,7 +100,7 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
         memoryBytes: s.limits.memoryBytes,
       });
       policies.push({
-        label: `${flags.service}: ${'builtin' in s.policy ? `builtin:${s.policy.builtin}` : s.policy.file}`,
+        label: `${flags.service}: ${'builtin' in s.policy ? `builtin:${s.policy.builtin}` : normalize(s.policy.file)}`,
         policy,
         params: policyParams,
         intervalMs: intervalMs ?? s.intervalMs,
