@@ -7,6 +7,9 @@
  * its error codes are stable; @fastify/swagger-ui serves the docs page from the package (no CDN).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -53,7 +56,7 @@ export interface AdminServerOptions {
   port: number;
   token: string;
   backend: AdminBackend;
-  /** Static dashboard files (built into the package); absent = no dashboard. */
+  /** Built dashboard (scripts/build-dashboard.mjs); default: the packaged build if present; '' = none. */
   dashboardDir?: string;
   /** Failed auth attempts allowed per client per minute before 429. */
   authFailuresPerMinute?: number;
@@ -133,7 +136,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
   app.get('/metrics', { schema: { tags: ['metrics'], summary: 'Prometheus exposition', security: [], produces: ['text/plain'] } }, async (_req, reply) =>
     reply.type('text/plain; version=0.0.4; charset=utf-8').send(await backend.metricsText()),
   );
-  app.get('/v1/services', { schema: { tags: ['services'], summary: 'Every service with replicas and signals', response: { 200: Type.Array(S.ServiceSummary), ...errors } } }, async () =>
+  app.get('/v1/services', { schema: { tags: ['services'], summary: 'Every service with replicas and signals', response: { 200: Type.Array(Type.Ref('ServiceSummary')), ...errors } } }, async () =>
     backend.services(),
   );
   app.get(
@@ -225,7 +228,11 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
       schema: {
         tags: ['events'],
         summary: 'Server-Sent Events: every new event as `data: {json}`',
-        querystring: { type: 'object', properties: { service: { type: 'string' } }, additionalProperties: false },
+        querystring: {
+          type: 'object',
+          properties: { service: { type: 'string' }, access_token: { type: 'string', description: 'The token, for EventSource (cannot send headers)' } },
+          additionalProperties: false,
+        },
         produces: ['text/event-stream'],
       },
     },
@@ -273,7 +280,38 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     },
   );
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  const dashboard = loadDashboard(options.dashboardDir ?? PACKAGED_DASHBOARD_DIR);
+  if (dashboard) {
+    // The page holds no data (it reads /v1/* with the token), so it and its assets are public.
+    app.get('/', { schema: { hide: true } }, async (_req, reply) =>
+      sendFile(reply.header('content-security-policy', DASHBOARD_CSP), dashboard.get('index.html')!, 'no-cache'),
+    );
+    app.get('/assets/:file', { schema: { hide: true } }, async (req, reply) => {
+      const file = dashboard.get(`assets/${(req.params as { file: string }).file}`);
+      if (!file) return sendError(reply, 404, 'LS_ERR_ADMIN_NOT_FOUND', `no route GET ${req.url.split('?')[0]}`);
+      return sendFile(reply, file, 'public, max-age=31536000, immutable'); // names carry a content hash
+    });
+  }
   return app;
+}
+
+/** Where `npm run build` puts the dashboard; the same relative path works from src/admin and dist/admin. */
+export const PACKAGED_DASHBOARD_DIR = fileURLToPath(new URL('../../dist/dashboard/', import.meta.url));
+const DASHBOARD_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.txt': 'text/plain' };
+
+/** Reads the built dashboard into memory (a few files, ~100 KB); null when not built. */
+function loadDashboard(dir: string): Map<string, { body: Buffer; type: string }> | null {
+  if (!dir || !existsSync(join(dir, 'index.html'))) return null;
+  const files = new Map<string, { body: Buffer; type: string }>();
+  const add = (name: string) => files.set(name, { body: readFileSync(join(dir, name)), type: `${TYPES[extname(name)] ?? 'application/octet-stream'}; charset=utf-8` });
+  add('index.html');
+  if (existsSync(join(dir, 'assets'))) for (const f of readdirSync(join(dir, 'assets'))) add(`assets/${f}`);
+  return files;
+}
+
+function sendFile(reply: FastifyReply, file: { body: Buffer; type: string }, cacheControl: string) {
+  return reply.type(file.type).header('cache-control', cacheControl).header('x-content-type-options', 'nosniff').send(file.body);
 }
 
 const ROUTES = new WeakMap<FastifyInstance, Array<{ method: string; url: string; hidden: boolean }>>();
