@@ -15,6 +15,8 @@ export interface ReportInput {
   trace: { file: string; stepSeconds: number; durationSeconds: number; gaps: number };
   scale: number;
   seed?: number;
+  /** Epoch ms of t = 0 (`--start`); when set, the time axis shows UTC dates instead of elapsed time. */
+  startMs?: number;
   model: ModelParams;
   /** One entry per policy, in the order given. */
   runs: Array<{ result: SimulationResult; intervalMs: number; min: number; max: number }>;
@@ -67,6 +69,7 @@ export function renderReport(input: ReportInput): string {
   const first = runs[0]?.result.series;
   const data = {
     slo: input.model.sloP95Ms,
+    startMs: input.startMs ?? 0,
     capacity: input.model.capacity,
     bucketS: first?.bucketS ?? 1,
     t: first?.t ?? [],
@@ -88,6 +91,12 @@ export function renderReport(input: ReportInput): string {
       `${esc(input.trace.file)} (${input.trace.stepSeconds} s rows, ${fmtDuration(input.trace.durationSeconds)}, ${input.trace.gaps} gap(s) held at the last value)`,
     ],
     ['Scale', `× ${input.scale}`],
+    [
+      'Time axis',
+      input.startMs
+        ? `UTC, t = 0 at ${new Date(input.startMs).toISOString()}`
+        : 'elapsed since t = 0 (days, hh:mm)',
+    ],
     [
       'Arrivals',
       input.seed === undefined
@@ -173,6 +182,7 @@ const CLIENT = String.raw`
   var D = JSON.parse(document.getElementById('data').textContent);
   var COLORS = ['#0969da', '#cf222e', '#1a7f37', '#8250df', '#bc4c00', '#0550ae', '#bf3989', '#4d2d00'];
   function elapsed(s) {
+    if (D.startMs) return new Date(D.startMs + s * 1000).toISOString().slice(5, 16).replace('T', ' ');
     var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
     var hm = (h < 10 ? '0' : '') + h + ':' + (m < 10 ? '0' : '') + m;
     return d > 0 ? d + 'd ' + hm : hm;

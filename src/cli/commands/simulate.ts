@@ -173,6 +173,7 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
         },
         scale,
         seed,
+        startMs,
         model,
         runs: results.map((result, i) => ({
           result,
