@@ -12,6 +12,8 @@ export class LiveSeries {
   readonly #keepS: number;
   #times: number[] = [];
   #rows: Array<Record<string, number>> = [];
+  /** The oldest live (pushed) sample: history fills only the time before it. */
+  #firstLive = Infinity;
 
   constructor(keepSeconds = 900) {
     this.#keepS = keepSeconds;
@@ -20,6 +22,11 @@ export class LiveSeries {
   /** Number of samples held. */
   get length(): number {
     return this.#times.length;
+  }
+
+  /** Time of the oldest sample (epoch s), or null. */
+  get first(): number | null {
+    return this.#times.length ? this.#times[0]! : null;
   }
 
   /** Time of the newest sample (epoch s), or null. */
@@ -34,6 +41,7 @@ export class LiveSeries {
 
   /** Adds a sample at `t` (epoch s); a sample at the same second replaces the values it names. */
   push(t: number, values: Record<string, number>): void {
+    this.#firstLive = Math.min(this.#firstLive, t);
     const n = this.#times.length;
     if (n && t <= this.#times[n - 1]!) {
       if (t === this.#times[n - 1]) Object.assign(this.#rows[n - 1]!, values);
@@ -45,10 +53,9 @@ export class LiveSeries {
     this.#trim(this.#times[this.#times.length - 1]!);
   }
 
-  /** Merges stored history for one key: points `[t, value]` at or before the first live sample. */
+  /** Merges stored history for one key: points `[t, value]` up to the first live sample (which wins). */
   backfill(key: string, points: Array<[number, number]>): void {
-    const first = this.#times.length ? this.#times[0]! : Infinity;
-    for (const [t, v] of points) if (t <= first && Number.isFinite(v)) this.#insert(t, { [key]: v });
+    for (const [t, v] of points) if (t <= this.#firstLive && Number.isFinite(v)) this.#insert(t, { [key]: v }, false);
     if (this.#times.length) this.#trim(this.#times[this.#times.length - 1]!);
   }
 
@@ -64,7 +71,7 @@ export class LiveSeries {
     return [this.#times.slice(), ...keys.map((k) => this.#rows.map((r) => (k in r ? r[k]! : null)))];
   }
 
-  #insert(t: number, values: Record<string, number>): void {
+  #insert(t: number, values: Record<string, number>, replace = true): void {
     // Binary search: history arrives in order, so this is an append or a prepend in practice.
     let lo = 0;
     let hi = this.#times.length;
@@ -73,7 +80,8 @@ export class LiveSeries {
       if (this.#times[mid]! < t) lo = mid + 1;
       else hi = mid;
     }
-    if (this.#times[lo] === t) Object.assign(this.#rows[lo]!, values);
+    // A live value wins over stored history for the same second.
+    if (this.#times[lo] === t) Object.assign(this.#rows[lo]!, replace ? values : { ...values, ...this.#rows[lo] });
     else {
       this.#times.splice(lo, 0, t);
       this.#rows.splice(lo, 0, { ...values });

@@ -226,8 +226,10 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
 
   function drawCharts() {
     if (range === '15m') {
+      // The last 15 minutes, or less while the program is younger (at least one minute shown).
       const end = live.last ?? Date.now() / 1000;
-      for (const c of charts) c.update(live, [end - RANGES['15m'], end]);
+      const start = Math.max(end - RANGES['15m'], Math.min(live.first ?? end, end - 60));
+      for (const c of charts) c.update(live, [start, end]);
     } else if (history) {
       const end = Date.now() / 1000;
       for (const c of charts) c.update(history, [end - RANGES[range], end]);
