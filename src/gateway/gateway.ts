@@ -186,6 +186,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       upstream: svc.upstream,
       decayMs: svc.balancer?.decay_ms,
       onReadyChange: (n) => admission.setReadyInstances(n),
+      onRemoved: (id) => options.signals?.forgetInstance?.(name, id),
     });
     pool.events.on('health', (e: HealthEvent) => events.emit('health', e));
     const rk = parseRateKey(traffic.rate_limit?.key);

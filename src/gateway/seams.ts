@@ -48,6 +48,8 @@ export interface SignalsLike {
     bytesOut: number;
   }): void;
   onShed(route: string, service: string, reason: string): void;
+  /** An instance left the pool: drop its series (bounded cardinality). */
+  forgetInstance?(service: string, instance: string): void;
 }
 
 /** One access-log line. */

@@ -10,7 +10,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { systemClock } from '../core/clock.js';
 import { createGateway, type Gateway, type GatewayOptions, type ProxyTraffic } from './gateway.js';
+import { createSignals } from './signals/signals.js';
 import type { InstanceSpec } from './upstream-pool.js';
 
 /** Options for {@link startGateway}: gateway options plus where to listen and how many processes. */
@@ -18,6 +20,8 @@ export interface StartGatewayOptions extends GatewayOptions {
   listen: { port: number; host?: string };
   /** Processes sharing the listener (default 1 = this process). */
   workers?: number;
+  /** Record signals (per process) when no `signals` sink is given; default true. */
+  metrics?: boolean;
 }
 
 /** The control surface common to one process and a cluster. */
@@ -26,30 +30,38 @@ export interface GatewayHandle {
   /** The in-process gateway (undefined with workers > 1). */
   readonly gateway: Gateway | undefined;
   readonly events: EventEmitter;
-  setInstances(service: string, instances: readonly InstanceSpec[]): void;
+  /** Pids of the processes serving requests (this one, or the cluster workers). */
+  pids(): number[];
+  /** Replaces a service's instances; resolves once every process applied the change. */
+  setInstances(service: string, instances: readonly InstanceSpec[]): Promise<void>;
   drain(service: string, id: string, options?: { timeoutMs?: number }): Promise<{ drained: boolean; inflight: number }>;
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
 type ToWorker =
-  | { t: 'set'; service: string; instances: InstanceSpec[] }
+  | { t: 'set'; seq: number; service: string; instances: InstanceSpec[] }
   | { t: 'drain'; seq: number; service: string; id: string; timeoutMs: number }
   | { t: 'close'; graceMs: number };
-type FromWorker = { t: 'ready'; port: number } | { t: 'drained'; seq: number; drained: boolean; inflight: number } | { t: 'health'; e: unknown };
+type FromWorker = { t: 'ready'; port: number } | { t: 'ack'; seq: number } | { t: 'drained'; seq: number; drained: boolean; inflight: number } | { t: 'health'; e: unknown };
 
 /** Starts the gateway (forking workers when `workers` > 1) and resolves once it listens. */
 export async function startGateway(options: StartGatewayOptions): Promise<GatewayHandle> {
   const workers = options.workers ?? 1;
   if (workers <= 1) {
-    const gw = createGateway(options);
+    const own = options.signals === undefined && options.metrics !== false ? createSignals(options.clock ?? systemClock) : undefined;
+    const gw = createGateway({ ...options, signals: options.signals ?? own });
     const addr = await gw.listen(options.listen.port, options.listen.host ?? '127.0.0.1');
     return {
       port: addr.port,
       gateway: gw,
       events: gw.events,
-      setInstances: gw.setInstances,
+      pids: () => [process.pid],
+      setInstances: async (service, list) => gw.setInstances(service, list),
       drain: gw.drain,
-      close: gw.close,
+      async close(o) {
+        await gw.close(o);
+        own?.close();
+      },
     };
   }
   return startCluster(options, workers);
@@ -82,14 +94,17 @@ async function startCluster(options: StartGatewayOptions, n: number): Promise<Ga
   const live = new Set<Worker>();
   let closing = false;
   let seq = 0;
+  const acks = new Map<number, { left: number; resolve: () => void }>();
   const pending = new Map<number, { left: number; drained: boolean; inflight: number; resolve: (r: { drained: boolean; inflight: number }) => void }>();
-  let port = options.listen.port;
+  // Every worker asks for the configured port; with port 0 node's cluster gives them all the same
+  // ephemeral port (the primary keys the shared handle by the requested address and port).
+  const port0 = options.listen.port;
 
   function fork(): Promise<number> {
     cluster.setupPrimary({ exec, execArgv: process.execArgv, silent: false });
     const svc = Object.fromEntries(Object.entries(services).map(([k, s]) => [k, { ...s, instances: current.get(k) }]));
     const w = cluster.fork({
-      LUASCALE_GATEWAY_OPTIONS: JSON.stringify({ ...plain, services: svc, listen: { ...plain.listen, port } }),
+      LUASCALE_GATEWAY_OPTIONS: JSON.stringify({ ...plain, services: svc, listen: { ...plain.listen, port: port0 } }),
     });
     live.add(w);
     w.on('message', (m: FromWorker) => {
@@ -102,6 +117,12 @@ async function startCluster(options: StartGatewayOptions, n: number): Promise<Ga
         if (p.left === 0) {
           pending.delete(m.seq);
           p.resolve({ drained: p.drained, inflight: p.inflight });
+        }
+      } else if (m.t === 'ack') {
+        const a = acks.get(m.seq);
+        if (a && --a.left === 0) {
+          acks.delete(m.seq);
+          a.resolve();
         }
       } else if (m.t === 'health') events.emit('health', m.e);
     });
@@ -117,9 +138,8 @@ async function startCluster(options: StartGatewayOptions, n: number): Promise<Ga
     });
   }
 
-  // The first worker binds (port 0 picks one); the rest share that port.
-  port = await fork();
-  await Promise.all(Array.from({ length: n - 1 }, () => fork()));
+  const ports = await Promise.all(Array.from({ length: n }, () => fork()));
+  const port = ports[0]!;
 
   function broadcast(msg: ToWorker): void {
     for (const w of live) if (w.isConnected()) w.send(msg);
@@ -129,9 +149,14 @@ async function startCluster(options: StartGatewayOptions, n: number): Promise<Ga
     port,
     gateway: undefined,
     events,
+    pids: () => [...live].map((w) => w.process.pid!).filter(Boolean),
     setInstances(service, instances) {
       current.set(service, [...instances]);
-      broadcast({ t: 'set', service, instances: [...instances] });
+      const s = ++seq;
+      return new Promise((resolve) => {
+        acks.set(s, { left: live.size, resolve });
+        broadcast({ t: 'set', seq: s, service, instances: [...instances] });
+      });
     },
     drain(service, id, o = {}) {
       const s = ++seq;
@@ -152,11 +177,15 @@ async function startCluster(options: StartGatewayOptions, n: number): Promise<Ga
 /** Runs inside a cluster worker: builds the gateway from the env and obeys the primary. */
 export async function runGatewayWorker(): Promise<void> {
   const opts = JSON.parse(process.env.LUASCALE_GATEWAY_OPTIONS ?? '{}') as StartGatewayOptions;
-  const gw = createGateway(opts);
+  const signals = opts.metrics === false ? undefined : createSignals(systemClock);
+  const gw = createGateway({ ...opts, signals });
   const addr = await gw.listen(opts.listen.port, opts.listen.host ?? '127.0.0.1');
   gw.events.on('health', (e) => process.send?.({ t: 'health', e }));
   process.on('message', (m: ToWorker) => {
-    if (m.t === 'set') gw.setInstances(m.service, m.instances);
+    if (m.t === 'set') {
+      gw.setInstances(m.service, m.instances);
+      process.send?.({ t: 'ack', seq: m.seq });
+    }
     else if (m.t === 'drain') {
       void gw.drain(m.service, m.id, { timeoutMs: m.timeoutMs }).then((r) => process.send?.({ t: 'drained', seq: m.seq, ...r }));
     } else if (m.t === 'close') void gw.close({ graceMs: m.graceMs }).then(() => process.exit(0));

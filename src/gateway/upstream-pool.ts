@@ -131,6 +131,8 @@ export function createUpstreamPool(options: {
   upstream?: UpstreamOptions;
   decayMs?: number;
   onReadyChange?: (ready: number) => void;
+  /** An instance left the pool for good. */
+  onRemoved?: (id: string) => void;
 }): UpstreamPool {
   const { service, balancer, clock } = options;
   const health = options.health ?? {};
@@ -194,6 +196,7 @@ export function createUpstreamPool(options: {
     inst.state = 'removed';
     if (inst.ejectTimer) clearTimeout(inst.ejectTimer);
     byId.delete(inst.id);
+    options.onRemoved?.(inst.id);
     members = [...byId.values()];
     // close() lets queued and running requests finish, then closes sockets: no request lost.
     for (const d of inst.dispatchers.values()) void d.close().catch(() => {});
