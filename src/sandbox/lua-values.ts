@@ -5,7 +5,7 @@
  * allocate nor run metamethods, so it is safe outside a protected call.
  */
 import type { LuaWasm } from 'wasmoon';
-import { rawApi } from './raw-lua.js';
+import { luaString, rawApi } from './raw-lua.js';
 
 const T_NIL = 0;
 const T_BOOLEAN = 1;
@@ -126,7 +126,7 @@ function readTable(
     }
     const kt = m._lua_type(L, -2);
     let key: string | number;
-    if (kt === T_STRING) key = lua.lua_tolstring(L, -2, null);
+    if (kt === T_STRING) key = luaString(lua, L, -2);
     else if (kt === T_NUMBER) key = m._lua_tonumberx(L, -2, 0);
     else {
       m._lua_settop(L, -3);
@@ -179,7 +179,7 @@ function readValue(
     case T_STRING: {
       const len = m._lua_rawlen(L, index);
       if (len > bounds.maxString) throw new LuaValueError(`${path}: string of ${len} bytes (limit ${bounds.maxString})`);
-      return lua.lua_tolstring(L, index, null);
+      return luaString(lua, L, index);
     }
     case T_TABLE:
       return readTable(lua, L, index, bounds, counter, depth + 1, path);

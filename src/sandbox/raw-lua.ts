@@ -53,6 +53,8 @@ export interface RawLua {
   _lua_type(L: number, idx: number): number;
   _lua_tonumberx(L: number, idx: number, isnum: number): number;
   _lua_toboolean(L: number, idx: number): number;
+  /** Returns a pointer to the bytes; writes the length at `len` when non-zero. */
+  _lua_tolstring(L: number, idx: number, len: number): number;
   _lua_rawlen(L: number, idx: number): number;
   _lua_pushnil(L: number): void;
   _lua_pushnumber(L: number, n: number): void;
@@ -75,6 +77,31 @@ export interface RawLua {
 }
 
 const rawViews = new WeakMap<LuaWasm, RawLua>();
+const scratch = new WeakMap<LuaWasm, number>();
+const utf8 = new TextDecoder();
+
+/**
+ * The string at `idx` (which must be a string: lua_tolstring converts numbers in place), read
+ * straight from wasm memory: ASCII by hand, anything else through TextDecoder.
+ */
+export function luaString(lua: LuaWasm, L: number, idx: number): string {
+  const m = rawApi(lua);
+  let lenPtr = scratch.get(lua);
+  if (lenPtr === undefined) scratch.set(lua, (lenPtr = m._malloc(8)));
+  const ptr = m._lua_tolstring(L, idx, lenPtr);
+  const len = m.HEAPU32[lenPtr >> 2]!;
+  const heap = m.HEAPU8;
+  if (len <= 256) {
+    let out = '';
+    for (let i = 0; i < len; i++) {
+      const c = heap[ptr + i]!;
+      if (c >= 0x80) return utf8.decode(heap.subarray(ptr, ptr + len));
+      out += String.fromCharCode(c);
+    }
+    return out;
+  }
+  return utf8.decode(heap.subarray(ptr, ptr + len));
+}
 
 /** The direct-export view of a wasmoon module (the instance's exports when they were captured). */
 export function rawApi(lua: LuaWasm): RawLua {

@@ -10,7 +10,7 @@
  */
 export const SANDBOX_PRELUDE = String.raw`
 local host_fetch, host_metric, host_history, host_forecast, host_charge, MAX_LOGS, MAX_LOG_LEN = ...
-local type, rawget, rawset, next, error, tostring, select = type, rawget, rawset, next, error, tostring, select
+local type, rawget, rawset, rawequal, next, error, tostring, select = type, rawget, rawset, rawequal, next, error, tostring, select
 local setmetatable, getmetatable = setmetatable, getmetatable
 local string_sub, table_concat = string.sub, table.concat
 local real_collectgarbage = collectgarbage
@@ -147,7 +147,10 @@ end
 function log(msg)
   nlogs = nlogs + 1
   logs.n = nlogs
-  if nlogs <= MAX_LOGS then logs[nlogs] = string_sub(tostring(msg), 1, MAX_LOG_LEN) end
+  if nlogs <= MAX_LOGS then
+    msg = tostring(msg)
+    logs[nlogs] = #msg > MAX_LOG_LEN and string_sub(msg, 1, MAX_LOG_LEN) or msg
+  end
 end
 function print(...)
   local parts = {}
@@ -202,7 +205,8 @@ local function run(policy, script, flags, replicas, ready, starting, min, max, n
   elseif type(res) ~= "number" then
     kind, value = -1, type(res)
   end
-  return kind, value, reason
+  -- nlogs, nalerts and whether state is empty save the host a few wasm calls per evaluate.
+  return kind, value, reason, nlogs, nalerts, next(state) == nil and rawequal(B.state, state)
 end
 
 -- Module style: run the chunk once at load and find decide (returned table first, then global).

@@ -11,7 +11,13 @@ import type { PolicyOutcome } from '../../src/policy/policy.js';
 import { contextFor } from './sandbox-fixtures.js';
 
 const FILE = 'policies/hostile.lua';
+/** The sandbox's own cost per hostile policy: CPU time of this process (load + evaluate). */
 const LIMIT_MS = 200;
+/**
+ * Wall time, which also counts the time other processes held the CPU: test files run in parallel
+ * on shared CI machines, so this guard only catches real hangs.
+ */
+const WALL_LIMIT_MS = 1000;
 
 interface Hostile {
   name: string;
@@ -114,6 +120,7 @@ for (const h of hostile) {
   test(`hostile: ${h.name} is stopped with ${[h.code].flat().join(' or ')}`, async () => {
     const codes = [h.code].flat();
     const started = performance.now();
+    const cpu0 = process.cpuUsage();
     let code: string;
     let message: string;
     let policy: LuaPolicy | undefined;
@@ -130,12 +137,15 @@ for (const h of hostile) {
       message = (err as Error).message;
     }
     const elapsed = performance.now() - started;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
     policy?.close();
     assert.ok(codes.includes(code), `code ${code}: ${message}`);
     assert.match(message, /^policies\/hostile\.lua:\d+: /, message);
     assert.doesNotMatch(message, /\n/);
     if (h.message) assert.match(message, h.message);
-    assert.ok(elapsed < LIMIT_MS, `took ${elapsed.toFixed(1)} ms`);
+    assert.ok(cpuMs < LIMIT_MS, `took ${cpuMs.toFixed(1)} ms of CPU`);
+    assert.ok(elapsed < WALL_LIMIT_MS, `took ${elapsed.toFixed(1)} ms`);
     // The process is still healthy: an honest policy answers right after.
     const check = honest.evaluate(contextFor({ cpu: 85, replicas: 2 }));
     assert.ok(check.ok && check.replicas === 3);
@@ -178,7 +188,7 @@ test('a __gc added to a metatable after setmetatable never runs (so it cannot ha
   assert.ok(policy.evaluate(contextFor({})).ok);
   const started = performance.now();
   policy.close();
-  assert.ok(performance.now() - started < LIMIT_MS);
+  assert.ok(performance.now() - started < WALL_LIMIT_MS);
 });
 
 test('a pathological pattern (a C-level hang) is stopped by the SandboxWorker deadline', async () => {
@@ -191,7 +201,7 @@ test('a pathological pattern (a C-level hang) is stopped by the SandboxWorker de
     const elapsed = performance.now() - started;
     assert.ok(!out.ok && out.code === 'LS_ERR_POLICY_TIMEOUT', JSON.stringify(out));
     assert.match(!out.ok ? out.error : '', /wall-clock limit of 100 ms exceeded/);
-    assert.ok(elapsed < 100 + LIMIT_MS, `took ${elapsed.toFixed(1)} ms`);
+    assert.ok(elapsed < 100 + WALL_LIMIT_MS, `took ${elapsed.toFixed(1)} ms`);
     assert.equal(worker.restarts, 1);
     const seed = await worker.evaluate('seed', contextFor({ cpu: 85, replicas: 2 }));
     assert.ok(seed.ok && seed.replicas === 3, JSON.stringify(seed));

@@ -75,11 +75,9 @@ test('a hung call times out, the rest of its batch completes in the respawned wo
   assert.ok(!outcomes[1]!.ok && outcomes[1]!.code === 'LS_ERR_POLICY_TIMEOUT', JSON.stringify(outcomes[1]));
   assert.ok(outcomes[2]!.ok && outcomes[2]!.replicas === 1, JSON.stringify(outcomes[2]));
   assert.equal(worker.restarts, restarts + 1);
-  // Quarantined: answered at once, without another restart.
-  const started = performance.now();
+  // Quarantined: answered without running it, so without another restart.
   const again = await worker.evaluate('hang', contextFor({}));
   assert.ok(!again.ok && again.code === 'LS_ERR_POLICY_TIMEOUT' && /skipped for \d+ s/.test(again.error), JSON.stringify(again));
-  assert.ok(performance.now() - started < 50);
   assert.equal(worker.restarts, restarts + 1);
   // Policies loaded before the restart still work (they were reloaded).
   const hist = await worker.evaluate('hist', contextFor({}, { history: fakeHistory(() => 1) }));
