@@ -271,3 +271,26 @@ test('isModuleStyle: decide definitions count, comments and comparisons do not',
   assert.equal(isModuleStyle('--[[ decide = 1 ]] set_replicas(2)'), false);
   assert.equal(isModuleStyle('if decide == nil then set_replicas(1) end'), false);
 });
+
+test('every example policy loads and answers a sample context', async () => {
+  const { readdirSync } = await import('node:fs');
+  const files = readdirSync('examples/policies').filter((f) => f.endsWith('.lua'));
+  assert.ok(files.length >= 5);
+  const history = fakeHistory((_, i) => 100 + i);
+  const expected: Record<string, number> = {
+    'seed-cpu.lua': 3, // cpu 85 > 80: one more
+    'target-cpu.lua': 3, // ceil(2 × 85 / 60)
+    'latency-slo.lua': 3, // p95 300 > SLO 250
+    'forecast-rps.lua': 15, // rps forecast ~720 ahead / 50 per instance
+    'queue-script.lua': 4, // queue 30 > 10 × 2: +2
+  };
+  for (const file of files) {
+    const policy = await loadLuaPolicy({ file: `examples/policies/${file}` });
+    const out = policy.evaluate(
+      contextFor({ cpu: 85, replicas: 2, rps: 400, queue: 30, latency: { p50: 100, p95: 300, p99: 500 }, slo: { latency_p95_ms: 250 } }, { history }),
+    );
+    assert.ok(out.ok, `${file}: ${JSON.stringify(out)}`);
+    if (file in expected) assert.equal(out.replicas, expected[file], `${file}: ${JSON.stringify(out)}`);
+    policy.close();
+  }
+});
