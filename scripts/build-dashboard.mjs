@@ -33,11 +33,11 @@ export async function buildDashboard({ outDir = join(root, 'dist/dashboard'), mi
   const js = outputs.find((f) => f.endsWith('.js'));
   const css = outputs.find((f) => f.endsWith('.css'));
   if (!js || !css) throw new Error(`dashboard build produced ${outputs.join(', ')}`);
-  const html = readFileSync(join(src, 'index.html'), 'utf8').replace('%APP_JS%', `assets/${js}`).replace('%APP_CSS%', `assets/${css}`);
+  const html = readFileSync(join(src, 'index.html'), 'utf8')
+    .replace('%APP_JS%', `assets/${js}`)
+    .replace('%APP_CSS%', `assets/${css}`);
   writeFileSync(join(outDir, 'index.html'), html);
-  return Object.fromEntries(
-    Object.entries(result.metafile.outputs).map(([p, o]) => [basename(p), o.bytes]),
-  );
+  return Object.fromEntries(Object.entries(result.metafile.outputs).map(([p, o]) => [basename(p), o.bytes]));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -45,5 +45,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const at = args.indexOf('--out');
   const outDir = at >= 0 ? resolve(args[at + 1]) : undefined;
   const files = await buildDashboard({ outDir, minify: !args.includes('--dev') });
-  for (const [f, bytes] of Object.entries(files)) console.log(`dashboard: ${f} ${(bytes / 1024).toFixed(1)} KiB`);
+  for (const [f, bytes] of Object.entries(files))
+    console.log(`dashboard: ${f} ${(bytes / 1024).toFixed(1)} KiB`);
 }

@@ -18,7 +18,12 @@ export function buildDashboardInto(dir = mkdtempSync(join(tmpdir(), 'luascale-da
 }
 
 /** A headless chromium with an empty profile; `close()` removes the profile. */
-export async function launchBrowser(): Promise<{ context: BrowserContext; page: Page; errors: string[]; close(): Promise<void> }> {
+export async function launchBrowser(): Promise<{
+  context: BrowserContext;
+  page: Page;
+  errors: string[];
+  close(): Promise<void>;
+}> {
   const profile = mkdtempSync(join(tmpdir(), 'luascale-chromium-'));
   mkdirSync(ARTIFACTS, { recursive: true });
   const context = await chromium.launchPersistentContext(profile, {
@@ -41,7 +46,8 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; page: 
   page.on('pageerror', (err) => errors.push(err.message));
   page.on('response', (r) => {
     // 401s are expected before the login; anything else failing is a bug of the page or the API.
-    if (r.status() >= 400 && r.status() !== 401 && !r.url().endsWith('/favicon.ico')) errors.push(`${r.status()} ${r.url()}`);
+    if (r.status() >= 400 && r.status() !== 401 && !r.url().endsWith('/favicon.ico'))
+      errors.push(`${r.status()} ${r.url()}`);
   });
   page.setDefaultTimeout(10_000);
   return {
@@ -60,6 +66,9 @@ export async function loadTimeMs(page: Page): Promise<{ loaded: number; domConte
   await page.waitForSelector('body[data-loaded="true"]');
   return page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
-    return { loaded: performance.getEntriesByName('luascale:loaded')[0]!.startTime, domContentLoaded: nav.domContentLoadedEventEnd };
+    return {
+      loaded: performance.getEntriesByName('luascale:loaded')[0]!.startTime,
+      domContentLoaded: nav.domContentLoadedEventEnd,
+    };
   });
 }

@@ -62,7 +62,10 @@ after(async () => {
 });
 
 function readyCount(): number {
-  return app.providers.get('demo')!.list().filter((i) => i.state === 'ready').length;
+  return app.providers
+    .get('demo')!
+    .list()
+    .filter((i) => i.state === 'ready').length;
 }
 
 test('the real program serves the page; a login with the token shows the service within 1 s', async () => {
@@ -73,7 +76,9 @@ test('the real program serves the page; a login with the token shows the service
   await page.waitForSelector('tr[data-service="demo"]');
   await page.reload();
   const t = await loadTimeMs(page);
-  console.log(`# real program: DOMContentLoaded ${t.domContentLoaded.toFixed(0)} ms, data shown ${t.loaded.toFixed(0)} ms`);
+  console.log(
+    `# real program: DOMContentLoaded ${t.domContentLoaded.toFixed(0)} ms, data shown ${t.loaded.toFixed(0)} ms`,
+  );
   assert.ok(t.loaded < 1000, `data shown after ${t.loaded.toFixed(0)} ms`);
 });
 
@@ -91,7 +96,11 @@ test('the charts move while load runs through the gateway', async () => {
     timeoutMs: 5000,
   });
   // Offered rps on the page rises above 20 (the gateway's 10 s window fills while load runs).
-  await page.waitForFunction(() => Number(document.querySelector('#kpi-rps b')?.textContent) > 20, undefined, { timeout: 15_000 });
+  await page.waitForFunction(
+    () => Number(document.querySelector('#kpi-rps b')?.textContent) > 20,
+    undefined,
+    { timeout: 15_000 },
+  );
   const during = Number(await page.getAttribute('#chart-load', 'data-points'));
   assert.ok(during >= before + 2, `chart points ${before} → ${during} while load runs`);
   const summary = await load;
@@ -105,9 +114,13 @@ test('a manual scale from the page brings the replica count to 3', async () => {
   await page.fill('#scale-ttl', '2m');
   await page.click('#scale');
   await page.waitForSelector('#override-badge');
-  await page.waitForFunction(() => document.querySelector('#kpi-ready b')?.textContent === '3', undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => document.querySelector('#kpi-ready b')?.textContent === '3', undefined, {
+    timeout: 20_000,
+  });
   assert.equal(readyCount(), 3);
-  await page.waitForFunction(() => document.querySelectorAll('#instances tbody tr[data-state="ready"]').length === 3);
+  await page.waitForFunction(
+    () => document.querySelectorAll('#instances tbody tr[data-state="ready"]').length === 3,
+  );
   await page.waitForSelector('#timeline details.decision[data-reason="ManualOverride"]');
   const shot = await page.screenshot({ fullPage: true });
   writeFileSync(join(ARTIFACTS, 'real-program-service.png'), shot);
@@ -117,7 +130,9 @@ test('a manual scale from the page brings the replica count to 3', async () => {
     writeFileSync(join(root, 'docs/img/dashboard.png'), shot);
   }
   await page.click('a[href="#/"]');
-  await page.waitForFunction(() => document.querySelector('tr[data-service="demo"] .ready')?.textContent === '3');
+  await page.waitForFunction(
+    () => document.querySelector('tr[data-service="demo"] .ready')?.textContent === '3',
+  );
   await page.screenshot({ path: join(ARTIFACTS, 'real-program-overview.png') });
   assert.deepEqual(browser.errors, [], 'no page errors');
 });

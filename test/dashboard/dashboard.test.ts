@@ -24,10 +24,39 @@ end
 
 function decision(at: number, current: number, replicas: number, reason: Decision['reason']): Decision {
   return {
-    service: 'web', at, current, replicas, reason, message: `cpu 92% over target 60%: ${current} → ${replicas}`, mode: 'stable',
-    inputs: { cpu: 92, memory: 40, rps: 120, inflight: 6, queue: 3, shed_rps: 0, error_rate: 0, latency: { p50: 20, p95: 180, p99: 320 }, replicas: current, ready: current, starting: 0 },
-    policy: { name: 'policies/cpu.lua', outcome: { ok: true, replicas: 4, raw: 4, logs: ['slow: 180'], alerts: [] } },
-    steps: [{ stage: 'rate-limit', from: 4, to: replicas, reason: 'ScaleUpLimited', note: 'at most +1 pod per 15s' }],
+    service: 'web',
+    at,
+    current,
+    replicas,
+    reason,
+    message: `cpu 92% over target 60%: ${current} → ${replicas}`,
+    mode: 'stable',
+    inputs: {
+      cpu: 92,
+      memory: 40,
+      rps: 120,
+      inflight: 6,
+      queue: 3,
+      shed_rps: 0,
+      error_rate: 0,
+      latency: { p50: 20, p95: 180, p99: 320 },
+      replicas: current,
+      ready: current,
+      starting: 0,
+    },
+    policy: {
+      name: 'policies/cpu.lua',
+      outcome: { ok: true, replicas: 4, raw: 4, logs: ['slow: 180'], alerts: [] },
+    },
+    steps: [
+      {
+        stage: 'rate-limit',
+        from: 4,
+        to: replicas,
+        reason: 'ScaleUpLimited',
+        note: 'at most +1 pod per 15s',
+      },
+    ],
   };
 }
 
@@ -37,18 +66,66 @@ function memoryBackend() {
   const listeners = new Set<(e: AdminEvent) => void>();
   let nextId = 1;
   const t0 = Date.now() - 120_000;
-  const log: AdminEvent[] = [{ id: nextId++, service: 'web', type: 'decision', at: t0, data: decision(t0, 2, 3, 'ScaleUpLimited') as any }];
+  const log: AdminEvent[] = [
+    {
+      id: nextId++,
+      service: 'web',
+      type: 'decision',
+      at: t0,
+      data: decision(t0, 2, 3, 'ScaleUpLimited') as any,
+    },
+  ];
   const web = {
-    name: 'web', provider: 'process', min: 1, max: 8, policy: 'policies/cpu.lua', paused: false, override: null as null | { replicas: number; until: number | null },
+    name: 'web',
+    provider: 'process',
+    min: 1,
+    max: 8,
+    policy: 'policies/cpu.lua',
+    paused: false,
+    override: null as null | { replicas: number; until: number | null },
     replicas: { desired: 3, ready: 3, starting: 0, draining: 0 },
-    signals: { cpu: 55, memory: 30, rps: 80, inflight: 4, queue: 0, shed_rps: 0, error_rate: 0, latency: { p50: 12, p95: 90, p99: 150 } },
-    lastReason: 'ScaleUpLimited', alerts: [] as any[], slo: { latency_p95_ms: 200 },
-    instances: ['a', 'b', 'c'].map((id, i) => ({ id: `web-${id}`, url: `http://127.0.0.1:${4000 + i}`, state: 'ready', startedAt: t0 - i * 1000, inflight: 1, errors: i })),
+    signals: {
+      cpu: 55,
+      memory: 30,
+      rps: 80,
+      inflight: 4,
+      queue: 0,
+      shed_rps: 0,
+      error_rate: 0,
+      latency: { p50: 12, p95: 90, p99: 150 },
+    },
+    lastReason: 'ScaleUpLimited',
+    alerts: [] as any[],
+    slo: { latency_p95_ms: 200 },
+    instances: ['a', 'b', 'c'].map((id, i) => ({
+      id: `web-${id}`,
+      url: `http://127.0.0.1:${4000 + i}`,
+      state: 'ready',
+      startedAt: t0 - i * 1000,
+      inflight: 1,
+      errors: i,
+    })),
     lastDecision: decision(t0, 2, 3, 'ScaleUpLimited'),
-    operations: { getUser: { rps: 50, latency: { p50: 10, p95: 120, p99: 200 }, error_rate: 0.001, shed_rps: 0, slo: { latency_p95_ms: 100, error_rate: 0.01 } } },
+    operations: {
+      getUser: {
+        rps: 50,
+        latency: { p50: 10, p95: 120, p99: 200 },
+        error_rate: 0.001,
+        shed_rps: 0,
+        slo: { latency_p95_ms: 100, error_rate: 0.01 },
+      },
+    },
     policySource: POLICY,
   };
-  const api = { ...web, name: 'api', policy: 'builtin:hpa', policySource: null, operations: {}, slo: null, alerts: [{ service: 'api', name: 'HighLatency', severity: 'warning', message: 'p95 high', startsAt: t0 }] };
+  const api = {
+    ...web,
+    name: 'api',
+    policy: 'builtin:hpa',
+    policySource: null,
+    operations: {},
+    slo: null,
+    alerts: [{ service: 'api', name: 'HighLatency', severity: 'warning', message: 'p95 high', startsAt: t0 }],
+  };
   const services = [web, api];
   const emit = (e: Omit<AdminEvent, 'id'>, stored = true) => {
     const ev = { id: stored ? nextId++ : 0, ...e };
@@ -72,14 +149,43 @@ function memoryBackend() {
       emit({ service: n, type: 'override', at: Date.now(), data: { paused: p } });
     },
     reloadPolicy: async () => {},
-    evalPolicy: async (_p, input) => ({ ...decision(Date.now(), Number(input.replicas ?? 2), 5, 'ScaleUp'), service: 'eval' }),
-    events: (q) => log.filter((e) => (q.afterId === undefined || e.id > q.afterId) && (!q.service || e.service === q.service) && (q.since === undefined || e.at >= q.since)).slice(0, q.limit),
+    evalPolicy: async (_p, input) => ({
+      ...decision(Date.now(), Number(input.replicas ?? 2), 5, 'ScaleUp'),
+      service: 'eval',
+    }),
+    events: (q) =>
+      log
+        .filter(
+          (e) =>
+            (q.afterId === undefined || e.id > q.afterId) &&
+            (!q.service || e.service === q.service) &&
+            (q.since === undefined || e.at >= q.since),
+        )
+        .slice(0, q.limit),
     subscribe: (l) => (listeners.add(l), () => listeners.delete(l)),
     metricsQuery: (_s, metric) => {
       // 5 minutes of stored history at 10 s steps, so the charts start filled.
       const now = Math.floor(Date.now() / 1000);
-      const base: Record<string, number> = { rps: 70, shed_rps: 2, ready: 3, replicas: 3, 'latency.p50': 10, 'latency.p95': 80, 'latency.p99': 140, queue: 1, inflight: 3, cpu: 50, memory: 30 };
-      return { step: 10, points: Array.from({ length: 30 }, (_, i) => [now - 300 + i * 10, (base[metric] ?? 0) + (i % 5)] as [number, number]) };
+      const base: Record<string, number> = {
+        rps: 70,
+        shed_rps: 2,
+        ready: 3,
+        replicas: 3,
+        'latency.p50': 10,
+        'latency.p95': 80,
+        'latency.p99': 140,
+        queue: 1,
+        inflight: 3,
+        cpu: 50,
+        memory: 30,
+      };
+      return {
+        step: 10,
+        points: Array.from(
+          { length: 30 },
+          (_, i) => [now - 300 + i * 10, (base[metric] ?? 0) + (i % 5)] as [number, number],
+        ),
+      };
     },
     metricsText: async () => '',
     ready: () => true,
@@ -88,12 +194,28 @@ function memoryBackend() {
   const signals = (at: number, rps: number, desired = web.replicas.desired) =>
     emit(
       {
-        service: 'web', type: 'signals', at,
+        service: 'web',
+        type: 'signals',
+        at,
         data: {
           replicas: { desired, ready: 3, starting: Math.max(0, desired - 3), draining: 0 },
-          rps, admitted_rps: rps - 1, shed_rps: 1, cpu: 40 + (rps % 30), memory: 35, queue: rps % 7, inflight: 4, error_rate: 0,
-          latency: { p50: 15, p95: 100 + (rps % 50), p99: 190 }, slo: { latency_p95_ms: 200 },
-          instances: web.instances.map((i, k) => ({ id: i.id, state: 'ready', cpu: 30 + k * 10 + (rps % 10), memory: 30 + k, inflight: k })),
+          rps,
+          admitted_rps: rps - 1,
+          shed_rps: 1,
+          cpu: 40 + (rps % 30),
+          memory: 35,
+          queue: rps % 7,
+          inflight: 4,
+          error_rate: 0,
+          latency: { p50: 15, p95: 100 + (rps % 50), p99: 190 },
+          slo: { latency_p95_ms: 200 },
+          instances: web.instances.map((i, k) => ({
+            id: i.id,
+            state: 'ready',
+            cpu: 30 + k * 10 + (rps % 10),
+            memory: 30 + k,
+            inflight: k,
+          })),
         },
       },
       false,
@@ -104,7 +226,14 @@ function memoryBackend() {
 const TOKEN = 's3cret-token';
 const mem = memoryBackend();
 const dashDir = buildDashboardInto();
-const app = await buildAdminServer({ host: '127.0.0.1', port: 0, token: TOKEN, backend: mem.backend, dashboardDir: dashDir, authFailuresPerMinute: 100 });
+const app = await buildAdminServer({
+  host: '127.0.0.1',
+  port: 0,
+  token: TOKEN,
+  backend: mem.backend,
+  dashboardDir: dashDir,
+  authFailuresPerMinute: 100,
+});
 await app.listen({ host: '127.0.0.1', port: 0 });
 const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
@@ -140,7 +269,7 @@ test('GET / serves the built page with a CSP; assets are immutable; an unknown a
 test('without a token the page asks for one; signing in with it shows every service', async () => {
   await page.goto(base + '/');
   await page.waitForSelector('#login:not([hidden])');
-  assert.match(await page.textContent('#login-needed') ?? '', /needs a token/);
+  assert.match((await page.textContent('#login-needed')) ?? '', /needs a token/);
   await page.fill('#token', 'wrong');
   await page.click('#sign-in');
   await page.waitForSelector('#login-needed >> text=/refused/');
@@ -156,27 +285,40 @@ test('the overview loads in under 1 s and moves with the live signals', async ()
   await page.reload();
   const t = await loadTimeMs(page);
   assert.ok(t.loaded < 1000, `first data shown after ${t.loaded.toFixed(0)} ms`);
-  console.log(`# overview: DOMContentLoaded ${t.domContentLoaded.toFixed(0)} ms, data shown ${t.loaded.toFixed(0)} ms`);
+  console.log(
+    `# overview: DOMContentLoaded ${t.domContentLoaded.toFixed(0)} ms, data shown ${t.loaded.toFixed(0)} ms`,
+  );
   await page.waitForSelector('body[data-stream="open"]');
   mem.signals(Date.now(), 123);
-  await page.waitForFunction(() => document.querySelector('tr[data-service="web"] .rps')?.textContent === '123');
+  await page.waitForFunction(
+    () => document.querySelector('tr[data-service="web"] .rps')?.textContent === '123',
+  );
   assert.equal(await page.textContent('tr[data-service="web"] .ready'), '3');
 });
 
 test('the service page charts fill from history and update with every signals event', async () => {
   await page.click('a[href="#/service/web"]');
   await page.waitForSelector('body[data-stream="open"]');
-  await page.waitForFunction(() => Number((document.querySelector('#chart-load') as HTMLElement)?.dataset.points) >= 30);
+  await page.waitForFunction(
+    () => Number((document.querySelector('#chart-load') as HTMLElement)?.dataset.points) >= 30,
+  );
   const before = Number(await page.getAttribute('#chart-load', 'data-points'));
   const now = Math.floor(Date.now() / 1000) * 1000;
   for (let i = 0; i < 10; i++) mem.signals(now + i * 1000, 100 + i * 10);
-  await page.waitForFunction((n) => Number((document.querySelector('#chart-load') as HTMLElement).dataset.points) >= n, before + 9);
+  await page.waitForFunction(
+    (n) => Number((document.querySelector('#chart-load') as HTMLElement).dataset.points) >= n,
+    before + 9,
+  );
   await page.waitForFunction(() => document.querySelector('#kpi-rps b')?.textContent === '190');
   for (const id of ['load', 'replicas', 'latency', 'cpu', 'memory', 'queue']) {
     assert.equal(await page.locator(`#chart-${id} canvas`).count(), 1, `chart ${id} drawn`);
   }
   assert.match((await page.textContent('#chart-latency')) ?? '', /SLO p95/);
-  assert.match((await page.textContent('#chart-cpu')) ?? '', /web-a.*web-b.*web-c/s, 'one CPU line per instance');
+  assert.match(
+    (await page.textContent('#chart-cpu')) ?? '',
+    /web-a.*web-b.*web-c/s,
+    'one CPU line per instance',
+  );
 });
 
 test('the decision timeline explains each decision; live decisions arrive on top', async () => {
@@ -184,9 +326,17 @@ test('the decision timeline explains each decision; live decisions arrive on top
   await first.waitFor();
   assert.equal(await first.getAttribute('data-reason'), 'ScaleUpLimited');
   const text = (await first.textContent()) ?? '';
-  for (const s of ['2 → 3', 'cpu 92%', 'recommended', 'slow: 180', 'rate-limit', 'at most +1 pod per 15s']) assert.ok(text.includes(s), `timeline shows ${s}`);
-  mem.emit({ service: 'web', type: 'decision', at: Date.now(), data: decision(Date.now(), 3, 4, 'ScaleUp') as any });
-  await page.waitForFunction(() => document.querySelector('#timeline details.decision')?.getAttribute('data-reason') === 'ScaleUp');
+  for (const s of ['2 → 3', 'cpu 92%', 'recommended', 'slow: 180', 'rate-limit', 'at most +1 pod per 15s'])
+    assert.ok(text.includes(s), `timeline shows ${s}`);
+  mem.emit({
+    service: 'web',
+    type: 'decision',
+    at: Date.now(),
+    data: decision(Date.now(), 3, 4, 'ScaleUp') as any,
+  });
+  await page.waitForFunction(
+    () => document.querySelector('#timeline details.decision')?.getAttribute('data-reason') === 'ScaleUp',
+  );
 });
 
 test('instances, per-operation SLOs and the highlighted policy source are shown', async () => {
@@ -195,7 +345,11 @@ test('instances, per-operation SLOs and the highlighted policy source are shown'
   assert.ok(await page.locator('#operations-table td.bad').count(), 'p95 over its SLO is flagged');
   assert.ok((await page.locator('#policy-source .lua-keyword').count()) >= 6);
   assert.equal(await page.textContent('#policy-source .lua-comment'), '-- scale on CPU, keep headroom');
-  assert.equal(await page.evaluate(() => document.querySelector('#policy-source')!.textContent), POLICY, 'highlighting keeps the text');
+  assert.equal(
+    await page.evaluate(() => document.querySelector('#policy-source')!.textContent),
+    POLICY,
+    'highlighting keeps the text',
+  );
 });
 
 test('a manual scale with a TTL changes the replica count', async () => {
@@ -216,7 +370,10 @@ test('pause and resume, and a policy dry run showing the Decision', async () => 
   await page.waitForFunction(() => document.querySelector('#pause')?.textContent === 'Resume');
   await page.click('#pause');
   await page.waitForSelector('#paused-badge', { state: 'detached' });
-  assert.deepEqual(mem.calls.filter((c) => c.startsWith('paused')), ['paused web true', 'paused web false']);
+  assert.deepEqual(
+    mem.calls.filter((c) => c.startsWith('paused')),
+    ['paused web true', 'paused web false'],
+  );
   await page.click('#dry-run');
   await page.waitForSelector('#dry-replicas');
   assert.equal(await page.textContent('#dry-replicas'), '→ 5');

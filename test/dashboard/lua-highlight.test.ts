@@ -2,8 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { escapeHtml, highlightLua } from '../../src/admin/dashboard/lua-highlight.js';
 
-const text = (html: string) => html.replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
-const spans = (html: string, cls: string) => [...html.matchAll(new RegExp(`<span class="lua-${cls}">([^<]*)</span>`, 'g'))].map((m) => m[1]);
+const text = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&');
+const spans = (html: string, cls: string) =>
+  [...html.matchAll(new RegExp(`<span class="lua-${cls}">([^<]*)</span>`, 'g'))].map((m) => m[1]);
 
 test('keywords, numbers, strings, comments and built-ins get their classes', () => {
   const html = highlightLua('local x = 0x1F + 2.5e3 -- note\nif x > 1 then log("hi") end');

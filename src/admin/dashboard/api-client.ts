@@ -4,7 +4,16 @@
  * talks to the admin API over HTTP only"). The token lives in sessionStorage and goes out as
  * `Authorization: Bearer`; EventSource cannot set headers, so the stream takes `?access_token=`.
  */
-import type { AdminEvent, EvalRequest, EvalResult, EventPage, MetricSeries, ScaleRequest, ServiceDetail, ServiceSummary } from './api-types.js';
+import type {
+  AdminEvent,
+  EvalRequest,
+  EvalResult,
+  EventPage,
+  MetricSeries,
+  ScaleRequest,
+  ServiceDetail,
+  ServiceSummary,
+} from './api-types.js';
 
 const TOKEN_KEY = 'luascale.token';
 
@@ -37,7 +46,11 @@ export function createApiClient(base = '') {
     const token = savedToken();
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(base + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     const json = text ? (JSON.parse(text) as unknown) : null;
     if (!res.ok) {
@@ -52,15 +65,24 @@ export function createApiClient(base = '') {
     service: (name: string) => call<ServiceDetail>('GET', svc(name)),
     scale: (name: string, body: ScaleRequest) => call<{ ok: boolean }>('POST', `${svc(name)}/scale`, body),
     clearScale: (name: string) => call<{ ok: boolean }>('DELETE', `${svc(name)}/scale`),
-    pause: (name: string, paused: boolean) => call<{ ok: boolean }>('POST', `${svc(name)}/${paused ? 'pause' : 'resume'}`),
+    pause: (name: string, paused: boolean) =>
+      call<{ ok: boolean }>('POST', `${svc(name)}/${paused ? 'pause' : 'resume'}`),
     evalPolicy: (body: EvalRequest) => call<EvalResult>('POST', '/v1/policies/eval', body),
     events: (q: { service?: string; since?: number; after?: number; limit?: number }) =>
       call<EventPage>('GET', `/v1/events?${query(q)}`),
-    metric: (service: string, metric: string, window: string) => call<MetricSeries>('GET', `/v1/metrics/query?${query({ service, metric, window })}`),
+    metric: (service: string, metric: string, window: string) =>
+      call<MetricSeries>('GET', `/v1/metrics/query?${query({ service, metric, window })}`),
     /** Opens the SSE stream; `onEvent` gets the events of `types`; `onState` hears open/closed. */
-    stream(service: string | undefined, types: string[], onEvent: (e: AdminEvent) => void, onState?: (open: boolean) => void): () => void {
+    stream(
+      service: string | undefined,
+      types: string[],
+      onEvent: (e: AdminEvent) => void,
+      onState?: (open: boolean) => void,
+    ): () => void {
       const token = savedToken();
-      const es = new EventSource(`${base}/v1/events/stream?${query({ service, access_token: token || undefined })}`);
+      const es = new EventSource(
+        `${base}/v1/events/stream?${query({ service, access_token: token || undefined })}`,
+      );
       const handler = (m: MessageEvent<string>) => {
         try {
           onEvent(JSON.parse(m.data) as AdminEvent);

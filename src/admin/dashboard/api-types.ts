@@ -22,7 +22,10 @@ export type Decision = CoreDecision;
 /** One instance row of `GET /v1/services/:name`. */
 export type Instance = Static<typeof S.Instance>;
 /** One row of `GET /v1/services`. */
-export type ServiceSummary = Omit<Static<typeof S.ServiceSummary>, 'replicas' | 'signals' | 'alerts' | 'slo'> & {
+export type ServiceSummary = Omit<
+  Static<typeof S.ServiceSummary>,
+  'replicas' | 'signals' | 'alerts' | 'slo'
+> & {
   replicas: Replicas;
   signals: Signals | null;
   alerts: Alert[];
@@ -66,5 +69,11 @@ export interface LiveSignals {
   capacity_rps?: number;
   latency: Latency;
   slo?: Slo | null;
-  instances?: Array<{ id: string; state: string; cpu?: number | null; memory?: number | null; inflight?: number | null }>;
+  instances?: Array<{
+    id: string;
+    state: string;
+    cpu?: number | null;
+    memory?: number | null;
+    inflight?: number | null;
+  }>;
 }

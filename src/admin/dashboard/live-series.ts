@@ -55,7 +55,8 @@ export class LiveSeries {
 
   /** Merges stored history for one key: points `[t, value]` up to the first live sample (which wins). */
   backfill(key: string, points: Array<[number, number]>): void {
-    for (const [t, v] of points) if (t <= this.#firstLive && Number.isFinite(v)) this.#insert(t, { [key]: v }, false);
+    for (const [t, v] of points)
+      if (t <= this.#firstLive && Number.isFinite(v)) this.#insert(t, { [key]: v }, false);
     if (this.#times.length) this.#trim(this.#times[this.#times.length - 1]!);
   }
 
@@ -81,7 +82,8 @@ export class LiveSeries {
       else hi = mid;
     }
     // A live value wins over stored history for the same second.
-    if (this.#times[lo] === t) Object.assign(this.#rows[lo]!, replace ? values : { ...values, ...this.#rows[lo] });
+    if (this.#times[lo] === t)
+      Object.assign(this.#rows[lo]!, replace ? values : { ...values, ...this.#rows[lo] });
     else {
       this.#times.splice(lo, 0, t);
       this.#rows.splice(lo, 0, { ...values });

@@ -5,7 +5,9 @@
  */
 
 const KEYWORDS = new Set(
-  'and break do else elseif end false for function goto if in local nil not or repeat return then true until while'.split(' '),
+  'and break do else elseif end false for function goto if in local nil not or repeat return then true until while'.split(
+    ' ',
+  ),
 );
 const BUILTINS = new Set(
   'math string table ipairs pairs tonumber tostring type select error assert pcall log alert print next setmetatable getmetatable rawget rawset unpack'.split(
@@ -44,7 +46,9 @@ export function highlightLua(src: string): string {
       j = Math.min(src.length, j + 1);
       out += span('string', src.slice(i, j));
       i = j;
-    } else if ((m = /^(0[xX][0-9a-fA-F.]+([pP][+-]?\d+)?|\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)/.exec(rest))) {
+    } else if (
+      (m = /^(0[xX][0-9a-fA-F.]+([pP][+-]?\d+)?|\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)/.exec(rest))
+    ) {
       out += span('number', m[0]);
       i += m[0].length;
     } else if ((m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(rest))) {

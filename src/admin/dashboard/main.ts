@@ -31,10 +31,13 @@ const ctx: PageContext = {
   api,
   fail(err) {
     if (err instanceof ApiError && err.status === 401) {
-      showLogin(savedToken() ? 'That token was refused. Enter the admin token.' : 'This admin API needs a token.');
+      showLogin(
+        savedToken() ? 'That token was refused. Enter the admin token.' : 'This admin API needs a token.',
+      );
       return;
     }
-    banner.textContent = err instanceof ApiError ? `${err.code}: ${err.message}` : `Cannot reach the admin API: ${String(err)}`;
+    banner.textContent =
+      err instanceof ApiError ? `${err.code}: ${err.message}` : `Cannot reach the admin API: ${String(err)}`;
     banner.hidden = false;
   },
   streamState(open) {
@@ -95,7 +98,9 @@ themeBtn.addEventListener('click', () => {
   localStorage.setItem('luascale.theme', next);
   applyTheme(next);
 });
-matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => document.dispatchEvent(new Event('themechange')));
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () =>
+  document.dispatchEvent(new Event('themechange')),
+);
 window.addEventListener('hashchange', route);
 applyTheme((localStorage.getItem('luascale.theme') as Theme | null) ?? 'auto');
 route();

@@ -55,7 +55,8 @@ export function renderOverview(root: HTMLElement, ctx: PageContext): () => void 
     const rep = l?.replicas ?? s.replicas;
     const rps = l?.rps ?? s.signals?.rps;
     const shed = l?.shed_rps ?? s.signals?.shed_rps;
-    const admitted = l?.admitted_rps ?? (rps !== undefined && shed !== undefined ? Math.max(0, rps - shed) : undefined);
+    const admitted =
+      l?.admitted_rps ?? (rps !== undefined && shed !== undefined ? Math.max(0, rps - shed) : undefined);
     const p95 = l?.latency.p95 ?? s.signals?.latency.p95;
     const sloP95 = (l?.slo ?? s.slo)?.latency_p95_ms;
     const over = sloP95 !== undefined && p95 !== undefined && p95 > sloP95;
@@ -63,7 +64,13 @@ export function renderOverview(root: HTMLElement, ctx: PageContext): () => void 
     return h(
       'tr',
       { 'data-service': s.name },
-      h('td', {}, h('a', { href: `#/service/${encodeURIComponent(s.name)}` }, s.name), s.paused ? h('span', { class: 'badge tone-hold' }, 'paused') : null, s.override ? h('span', { class: 'badge tone-up' }, `override ${s.override.replicas}`) : null),
+      h(
+        'td',
+        {},
+        h('a', { href: `#/service/${encodeURIComponent(s.name)}` }, s.name),
+        s.paused ? h('span', { class: 'badge tone-hold' }, 'paused') : null,
+        s.override ? h('span', { class: 'badge tone-up' }, `override ${s.override.replicas}`) : null,
+      ),
       h(
         'td',
         { class: 'num replicas' },
@@ -79,14 +86,19 @@ export function renderOverview(root: HTMLElement, ctx: PageContext): () => void 
       h('td', { class: 'num' }, fmt(admitted)),
       h('td', { class: `num ${over ? 'bad' : ''}` }, `${fmt(p95)} / ${fmt(sloP95)}`),
       h('td', { class: `num ${shed ? 'bad' : ''}` }, fmt(shed)),
-      h('td', { class: firing ? 'bad' : 'ok' }, firing ? s.alerts.map((a) => `${a.name} (${a.severity})`).join(', ') : 'ok'),
+      h(
+        'td',
+        { class: firing ? 'bad' : 'ok' },
+        firing ? s.alerts.map((a) => `${a.name} (${a.severity})`).join(', ') : 'ok',
+      ),
       h('td', {}, s.lastReason ?? '–'),
     );
   }
 
   function draw() {
     body.replaceChildren(...[...summaries.values()].map(row));
-    if (!summaries.size) body.append(h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No services configured.')));
+    if (!summaries.size)
+      body.append(h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No services configured.')));
   }
 
   let refreshing: Promise<void> | null = null;
@@ -106,18 +118,23 @@ export function renderOverview(root: HTMLElement, ctx: PageContext): () => void 
   }
 
   let soon: ReturnType<typeof setTimeout> | undefined;
-  const close = ctx.api.stream(undefined, ['signals', 'decision', 'alert', 'override', 'scale'], (e: AdminEvent) => {
-    if (e.type === 'signals') {
-      live.set(e.service, e.data as unknown as LiveSignals);
-      const s = summaries.get(e.service);
-      const tr = body.querySelector(`tr[data-service="${CSS.escape(e.service)}"]`);
-      if (s && tr) tr.replaceWith(row(s));
-    } else {
-      // Decisions, alerts and overrides change the summary: re-read it, at most every 300 ms.
-      clearTimeout(soon);
-      soon = setTimeout(() => void refresh(), 300);
-    }
-  }, ctx.streamState);
+  const close = ctx.api.stream(
+    undefined,
+    ['signals', 'decision', 'alert', 'override', 'scale'],
+    (e: AdminEvent) => {
+      if (e.type === 'signals') {
+        live.set(e.service, e.data as unknown as LiveSignals);
+        const s = summaries.get(e.service);
+        const tr = body.querySelector(`tr[data-service="${CSS.escape(e.service)}"]`);
+        if (s && tr) tr.replaceWith(row(s));
+      } else {
+        // Decisions, alerts and overrides change the summary: re-read it, at most every 300 ms.
+        clearTimeout(soon);
+        soon = setTimeout(() => void refresh(), 300);
+      }
+    },
+    ctx.streamState,
+  );
   const poll = setInterval(() => void refresh(), 10_000);
   void refresh();
   return () => {

@@ -38,7 +38,9 @@ const fixed =
     defs.filter((d) => keys.includes(d.key));
 
 const perInstance = (prefix: string, avgKey: string) => (keys: string[]) => [
-  ...keys.filter((k) => k.startsWith(prefix)).map((k, i) => ({ key: k, label: k.slice(prefix.length), color: PALETTE[i % PALETTE.length]! })),
+  ...keys
+    .filter((k) => k.startsWith(prefix))
+    .map((k, i) => ({ key: k, label: k.slice(prefix.length), color: PALETTE[i % PALETTE.length]! })),
   ...(keys.includes(avgKey) ? [{ key: avgKey, label: 'average', color: PALETTE[8]!, dash: [4, 4] }] : []),
 ];
 
@@ -84,7 +86,10 @@ export const CHARTS: ChartSpec[] = [
     id: 'queue',
     title: 'Queue depth',
     unit: 'requests',
-    series: fixed({ key: 'queue', label: 'queued', color: PALETTE[6]! }, { key: 'inflight', label: 'in flight', color: PALETTE[5]! }),
+    series: fixed(
+      { key: 'queue', label: 'queued', color: PALETTE[6]! },
+      { key: 'inflight', label: 'in flight', color: PALETTE[5]! },
+    ),
   },
 ];
 
@@ -131,10 +136,28 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
   const badges = h('span', { class: 'badges' });
   const kpis = h('div', { class: 'kpis', id: 'kpis' });
   const status = h('p', { class: 'status', id: 'action-status', role: 'status' });
-  const scaleInput = h('input', { type: 'number', min: 0, max: 100000, id: 'scale-replicas', 'aria-label': 'replicas', value: 1 });
-  const ttlInput = h('input', { type: 'text', id: 'scale-ttl', value: '10m', size: 5, 'aria-label': 'TTL', pattern: '\\d+(\\.\\d+)?(ms|s|m|h|d)?' });
+  const scaleInput = h('input', {
+    type: 'number',
+    min: 0,
+    max: 100000,
+    id: 'scale-replicas',
+    'aria-label': 'replicas',
+    value: 1,
+  });
+  const ttlInput = h('input', {
+    type: 'text',
+    id: 'scale-ttl',
+    value: '10m',
+    size: 5,
+    'aria-label': 'TTL',
+    pattern: '\\d+(\\.\\d+)?(ms|s|m|h|d)?',
+  });
   const pauseBtn = h('button', { type: 'button', id: 'pause' }, 'Pause');
-  const rangeSel = h('select', { id: 'range', 'aria-label': 'chart range' }, ...Object.keys(RANGES).map((r) => h('option', { value: r }, r === '15m' ? '15 min (live)' : r)));
+  const rangeSel = h(
+    'select',
+    { id: 'range', 'aria-label': 'chart range' },
+    ...Object.keys(RANGES).map((r) => h('option', { value: r }, r === '15m' ? '15 min (live)' : r)),
+  );
   const chartsEl = h('div', { class: 'charts' });
   const timeline = h('div', { class: 'timeline', id: 'timeline' });
   const instancesBody = h('tbody');
@@ -142,7 +165,12 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
   const policyEl = h('pre', { class: 'lua', id: 'policy-source' });
   const policyName = h('span', { class: 'muted' });
   const dryPolicy = h('textarea', { id: 'dry-policy', rows: 6, spellcheck: 'false', 'aria-label': 'policy' });
-  const dryInput = h('textarea', { id: 'dry-input', rows: 6, spellcheck: 'false', 'aria-label': 'input JSON' });
+  const dryInput = h('textarea', {
+    id: 'dry-input',
+    rows: 6,
+    spellcheck: 'false',
+    'aria-label': 'input JSON',
+  });
   const dryOut = h('div', { id: 'dry-result' });
 
   const act = (label: string, fn: () => Promise<unknown>) => async () => {
@@ -168,10 +196,23 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
       h('label', {}, ' for ', ttlInput),
       h(
         'button',
-        { type: 'submit', id: 'scale', onclick: act('Scale', () => api.scale(name, { replicas: Number(scaleInput.value), ...(ttlInput.value ? { ttl: ttlInput.value } : {}) })) },
+        {
+          type: 'submit',
+          id: 'scale',
+          onclick: act('Scale', () =>
+            api.scale(name, {
+              replicas: Number(scaleInput.value),
+              ...(ttlInput.value ? { ttl: ttlInput.value } : {}),
+            }),
+          ),
+        },
         'Scale',
       ),
-      h('button', { type: 'button', id: 'clear-scale', onclick: act('Clear override', () => api.clearScale(name)) }, 'Clear override'),
+      h(
+        'button',
+        { type: 'button', id: 'clear-scale', onclick: act('Clear override', () => api.clearScale(name)) },
+        'Clear override',
+      ),
       pauseBtn,
       h('label', { class: 'range' }, 'Charts ', rangeSel),
     ),
@@ -188,7 +229,17 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
         h(
           'table',
           { id: 'instances' },
-          h('thead', {}, h('tr', {}, ...['instance', 'state', 'age', 'in flight', 'errors', 'cpu %', 'mem %'].map((c) => h('th', {}, c)))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ...['instance', 'state', 'age', 'in flight', 'errors', 'cpu %', 'mem %'].map((c) =>
+                h('th', {}, c),
+              ),
+            ),
+          ),
           instancesBody,
         ),
         h('h3', {}, 'Operations'),
@@ -203,7 +254,11 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
         'section',
         {},
         h('h3', {}, 'Dry run'),
-        h('p', { class: 'muted' }, 'Lua source, or builtin:NAME. The input is an Observation plus min, max, params, state.'),
+        h(
+          'p',
+          { class: 'muted' },
+          'Lua source, or builtin:NAME. The input is an Observation plus min, max, params, state.',
+        ),
         dryPolicy,
         dryInput,
         h('button', { type: 'button', id: 'dry-run', onclick: () => void dryRun() }, 'Run'),
@@ -211,7 +266,10 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
       ),
     ),
   );
-  pauseBtn.addEventListener('click', act('Pause/resume', () => api.pause(name, !detail?.paused)));
+  pauseBtn.addEventListener(
+    'click',
+    act('Pause/resume', () => api.pause(name, !detail?.paused)),
+  );
   rangeSel.addEventListener('change', () => {
     range = rangeSel.value as Range;
     void loadHistory().then(drawCharts);
@@ -253,7 +311,9 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
       const bs = new Map(byMetric.get(b) ?? []);
       into.backfill(
         key,
-        (byMetric.get(a) ?? []).filter(([t]) => bs.has(t)).map(([t, v]): [number, number] => [t, f(v, bs.get(t)!)]),
+        (byMetric.get(a) ?? [])
+          .filter(([t]) => bs.has(t))
+          .map(([t, v]): [number, number] => [t, f(v, bs.get(t)!)]),
       );
     };
     pair('rps', 'shed_rps', 'admitted', (x, y) => Math.max(0, x - y));
@@ -272,7 +332,8 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
     const rep = s?.replicas ?? d.replicas;
     const sig = s ?? d.signals;
     const slo = s?.slo ?? d.slo;
-    const kpi = (label: string, value: string, cls = '', id = '') => h('div', { class: `kpi ${cls}`, ...(id ? { id } : {}) }, h('span', {}, label), h('b', {}, value));
+    const kpi = (label: string, value: string, cls = '', id = '') =>
+      h('div', { class: `kpi ${cls}`, ...(id ? { id } : {}) }, h('span', {}, label), h('b', {}, value));
     const p95 = sig?.latency.p95;
     kpis.replaceChildren(
       kpi('desired', String(rep.desired), '', 'kpi-desired'),
@@ -282,8 +343,16 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
       kpi('offered rps', fmt(sig?.rps), '', 'kpi-rps'),
       kpi('admitted rps', fmt(s?.admitted_rps ?? (sig ? Math.max(0, sig.rps - sig.shed_rps) : undefined))),
       kpi('shed rps', fmt(sig?.shed_rps), sig?.shed_rps ? 'bad' : ''),
-      kpi('p95 / SLO ms', `${fmt(p95)} / ${fmt(slo?.latency_p95_ms)}`, slo?.latency_p95_ms !== undefined && p95 !== undefined && p95 > slo.latency_p95_ms ? 'bad' : ''),
-      kpi('alerts', d.alerts.length ? d.alerts.map((a) => a.name).join(', ') : 'ok', d.alerts.length ? 'bad' : 'ok'),
+      kpi(
+        'p95 / SLO ms',
+        `${fmt(p95)} / ${fmt(slo?.latency_p95_ms)}`,
+        slo?.latency_p95_ms !== undefined && p95 !== undefined && p95 > slo.latency_p95_ms ? 'bad' : '',
+      ),
+      kpi(
+        'alerts',
+        d.alerts.length ? d.alerts.map((a) => a.name).join(', ') : 'ok',
+        d.alerts.length ? 'bad' : 'ok',
+      ),
     );
   }
 
@@ -294,7 +363,13 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
       h('span', { class: 'badge' }, d.provider),
       h('span', { class: 'badge' }, `min ${d.min} · max ${d.max}`),
       d.paused ? h('span', { class: 'badge tone-hold', id: 'paused-badge' }, 'paused') : '',
-      d.override ? h('span', { class: 'badge tone-up', id: 'override-badge' }, `override ${d.override.replicas}${d.override.until ? ` until ${fmtTime(d.override.until)}` : ''}`) : '',
+      d.override
+        ? h(
+            'span',
+            { class: 'badge tone-up', id: 'override-badge' },
+            `override ${d.override.replicas}${d.override.until ? ` until ${fmtTime(d.override.until)}` : ''}`,
+          )
+        : '',
     );
     pauseBtn.textContent = d.paused ? 'Resume' : 'Pause';
     drawKpis(lastLive);
@@ -316,7 +391,8 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
         );
       }),
     );
-    if (!d.instances.length) instancesBody.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No instances.')));
+    if (!d.instances.length)
+      instancesBody.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No instances.')));
     drawOperations(d);
     policyName.textContent = d.policy;
     const src = d.policySource ?? '';
@@ -330,16 +406,28 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
   function drawOperations(d: ServiceDetail) {
     const ops = Object.entries(d.operations ?? {});
     if (!ops.length) {
-      operationsEl.replaceChildren(h('p', { class: 'muted' }, 'No per-operation signals (the service has no OpenAPI document).'));
+      operationsEl.replaceChildren(
+        h('p', { class: 'muted' }, 'No per-operation signals (the service has no OpenAPI document).'),
+      );
       return;
     }
     const cmp = (v: number | undefined, limit: number | undefined, unit = '') =>
-      h('td', { class: `num ${v !== undefined && limit !== undefined && v > limit ? 'bad' : ''}` }, `${fmt(v)}${limit !== undefined ? ` / ${fmt(limit)}` : ''}${unit}`);
+      h(
+        'td',
+        { class: `num ${v !== undefined && limit !== undefined && v > limit ? 'bad' : ''}` },
+        `${fmt(v)}${limit !== undefined ? ` / ${fmt(limit)}` : ''}${unit}`,
+      );
     operationsEl.replaceChildren(
       h(
         'table',
         { id: 'operations-table' },
-        h('tr', {}, ...['operation', 'rps', 'p95 / SLO ms', 'p99 / SLO ms', 'errors / SLO', 'shed rps'].map((c) => h('th', {}, c))),
+        h(
+          'tr',
+          {},
+          ...['operation', 'rps', 'p95 / SLO ms', 'p99 / SLO ms', 'errors / SLO', 'shed rps'].map((c) =>
+            h('th', {}, c),
+          ),
+        ),
         ops.map(([id, o]) =>
           h(
             'tr',
@@ -357,7 +445,12 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
   }
 
   function drawTimeline() {
-    timeline.replaceChildren(...decisions.slice(-50).reverse().map((d, i) => decisionView(d, i === 0)));
+    timeline.replaceChildren(
+      ...decisions
+        .slice(-50)
+        .reverse()
+        .map((d, i) => decisionView(d, i === 0)),
+    );
     if (!decisions.length) timeline.append(h('p', { class: 'muted' }, 'No decisions recorded yet.'));
   }
 
@@ -374,11 +467,21 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
     try {
       const r = await api.evalPolicy({ policy: m ? { builtin: m[1]! } : { source: text }, input });
       dryOut.replaceChildren(
-        h('p', {}, h('b', { id: 'dry-replicas' }, `→ ${r.replicas}`), ' ', h('span', { class: 'badge' }, r.reason), ' ', r.message),
+        h(
+          'p',
+          {},
+          h('b', { id: 'dry-replicas' }, `→ ${r.replicas}`),
+          ' ',
+          h('span', { class: 'badge' }, r.reason),
+          ' ',
+          r.message,
+        ),
         decisionView(r.decision, true),
       );
     } catch (err) {
-      dryOut.replaceChildren(h('p', { class: 'bad' }, err instanceof ApiError ? `${err.code}: ${err.message}` : String(err)));
+      dryOut.replaceChildren(
+        h('p', { class: 'bad' }, err instanceof ApiError ? `${err.code}: ${err.message}` : String(err)),
+      );
       ctx.fail(err);
     }
   }
@@ -418,29 +521,32 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
   }
 
   let soon: ReturnType<typeof setTimeout> | undefined;
-  const close = api.stream(name, ['signals', 'decision', 'instance', 'scale', 'override', 'alert', 'policy'], (e: AdminEvent) => {
-    if (stopped) return;
-    if (e.type === 'signals') {
-      lastLive = e.data as unknown as LiveSignals;
-      live.push(Math.round(e.at / 1000), sampleOf(lastLive));
-      if (range === '15m') drawCharts();
-      drawKpis(lastLive);
-      return;
-    }
-    if (e.type === 'decision') {
-      decisions.push(e.data as unknown as Decision);
-      if (decisions.length > 500) decisions.splice(0, decisions.length - 500);
-      drawTimeline();
-    }
-    clearTimeout(soon);
-    soon = setTimeout(() => void refresh(), 200);
-  }, ctx.streamState);
+  const close = api.stream(
+    name,
+    ['signals', 'decision', 'instance', 'scale', 'override', 'alert', 'policy'],
+    (e: AdminEvent) => {
+      if (stopped) return;
+      if (e.type === 'signals') {
+        lastLive = e.data as unknown as LiveSignals;
+        live.push(Math.round(e.at / 1000), sampleOf(lastLive));
+        if (range === '15m') drawCharts();
+        drawKpis(lastLive);
+        return;
+      }
+      if (e.type === 'decision') {
+        decisions.push(e.data as unknown as Decision);
+        if (decisions.length > 500) decisions.splice(0, decisions.length - 500);
+        drawTimeline();
+      }
+      clearTimeout(soon);
+      soon = setTimeout(() => void refresh(), 200);
+    },
+    ctx.streamState,
+  );
   // The instances' ages and the override's TTL move without events: re-read every 5 s.
   const poll = setInterval(() => void refresh(), 5_000);
   void refresh();
-  void fetchSeries(live, '15m')
-    .then(drawCharts)
-    .catch(ctx.fail);
+  void fetchSeries(live, '15m').then(drawCharts).catch(ctx.fail);
   void loadDecisions().catch(ctx.fail);
   return () => {
     stopped = true;

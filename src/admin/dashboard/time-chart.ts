@@ -37,18 +37,38 @@ export interface TimeChart {
 }
 
 /** Colours that read on both the dark and the light background. */
-export const PALETTE = ['#4e9af1', '#3cb371', '#e5534b', '#d4a72c', '#a371f7', '#2bb5b8', '#f0883e', '#db61a2', '#8b949e'];
+export const PALETTE = [
+  '#4e9af1',
+  '#3cb371',
+  '#e5534b',
+  '#d4a72c',
+  '#a371f7',
+  '#2bb5b8',
+  '#f0883e',
+  '#db61a2',
+  '#8b949e',
+];
 
 /** Epoch seconds as a 24-hour `HH:MM` axis label (`HH:MM:SS` when ticks are under a minute apart). */
 function clock(t: number, seconds: boolean): string {
-  return new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', ...(seconds ? { second: '2-digit' } : {}), hour12: false });
+  return new Date(t * 1000).toLocaleTimeString([], {
+    hour: '2-digit',
+    minute: '2-digit',
+    ...(seconds ? { second: '2-digit' } : {}),
+    hour12: false,
+  });
 }
 
 /** Creates a chart inside `parent`. */
 export function createTimeChart(parent: HTMLElement, spec: ChartSpec): TimeChart {
   const values = h('span', { class: 'chart-values' });
   const plot = h('div', { class: 'chart-plot' });
-  const el = h('section', { class: 'chart', id: `chart-${spec.id}`, 'data-points': 0 }, h('h3', {}, spec.title, ' ', h('small', {}, spec.unit), values), plot);
+  const el = h(
+    'section',
+    { class: 'chart', id: `chart-${spec.id}`, 'data-points': 0 },
+    h('h3', {}, spec.title, ' ', h('small', {}, spec.unit), values),
+    plot,
+  );
   parent.append(el);
   let chart: uPlot | null = null;
   let signature = '';
@@ -69,7 +89,13 @@ export function createTimeChart(parent: HTMLElement, spec: ChartSpec): TimeChart
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
-      axes: [{ ...axisOpts, values: (_u, ticks) => ticks.map((t) => clock(t, ticks.length > 1 && ticks[1]! - ticks[0]! < 60)) }, { ...axisOpts, size: 48, values: (_u, ticks) => ticks.map((t) => fmt(t)) }],
+      axes: [
+        {
+          ...axisOpts,
+          values: (_u, ticks) => ticks.map((t) => clock(t, ticks.length > 1 && ticks[1]! - ticks[0]! < 60)),
+        },
+        { ...axisOpts, size: 48, values: (_u, ticks) => ticks.map((t) => fmt(t)) },
+      ],
       series: [
         {},
         ...defs.map((d) => ({
