@@ -101,7 +101,7 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     historyBuckets,
     refitEvery: r.number('refit_every', 360, { min: 1 }),
     maxError: r.number('max_error', 0.35, { min: 0 }),
-    quantile: r.number('quantile', 0.85, { min: 0.5, max: 0.999 }),
+    quantile: r.number('quantile', 0.8, { min: 0.5, max: 0.999 }),
     windowS: r.number('window_s', 30, { min: 1, max: 600 }),
     surgeS: r.number('surge_s', 5, { min: 1, max: 600 }),
     drainS: r.number('drain_s', 10, { min: 1, max: 600 }),
@@ -122,6 +122,8 @@ interface Cache {
   /** Recent per-tick values for the reactive demand estimate. */
   recentT: number[];
   recentV: number[];
+  /** The gateway queue at those ticks. */
+  recentQ: number[];
   model: ForecastModel | undefined;
   /** Raw answers of the last `scale_in_delay`, as a monotonic deque (values decreasing). */
   holdT: number[];
@@ -148,6 +150,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
       curN: 0,
       recentT: [],
       recentV: [],
+      recentQ: [],
       holdT: [],
       holdV: [],
       model: undefined,
@@ -185,7 +188,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
   }
 
   /** Adds a tick's value to its bucket; closes finished buckets (holding the last value over gaps). */
-  function feed(c: Cache, now: number, v: number): void {
+  function feed(c: Cache, now: number, v: number, queue: number): void {
     const b = Math.floor(now / bucketMs);
     if (b !== c.cur) {
       const mean =
@@ -206,11 +209,13 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
     // recent values for the reactive estimate
     c.recentT.push(now);
     c.recentV.push(v);
+    c.recentQ.push(Number.isFinite(queue) ? Math.max(0, queue) : 0);
     let drop = 0;
     while (drop < c.recentT.length && c.recentT[drop]! <= now - p.windowS * 1000) drop++;
     if (drop > 0) {
       c.recentT.splice(0, drop);
       c.recentV.splice(0, drop);
+      c.recentQ.splice(0, drop);
     }
   }
 
@@ -274,7 +279,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
             ctx.state,
           );
         }
-        feed(c, now, value);
+        feed(c, now, value, obs.queue);
 
         if (perInstance === undefined) {
           // no way to turn load into instances yet: track CPU at the target utilisation
@@ -303,7 +308,11 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         for (let i = c.recentV.length - 1; i >= 0 && c.recentT[i]! > now - p.surgeS * 1000; i--)
           sustained = Math.min(sustained, c.recentV[i]!);
         // plus the backlog: draining `queue` requests within `drain_s` needs queue / drain_s more (Little)
-        const backlog = p.metric === 'rps' && obs.queue > 0 ? obs.queue / p.drainS : 0;
+        // (only a backlog that has lasted `surge_s`: a one-second burst drains by itself)
+        let queued = Infinity;
+        for (let i = c.recentQ.length - 1; i >= 0 && c.recentT[i]! > now - p.surgeS * 1000; i--)
+          queued = Math.min(queued, c.recentQ[i]!);
+        const backlog = p.metric === 'rps' && Number.isFinite(queued) && queued > 0 ? queued / p.drainS : 0;
         const demand =
           Math.max(
             c.recentV.length > 0 ? sum / c.recentV.length : value,
