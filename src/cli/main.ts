@@ -6,8 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { isLuascaleError } from '../core/errors.js';
 import { commands } from './commands/index.js';
 
-/** Exit codes: 0 ok, 1 user error or failed check, 2 usage error, 70 internal error (sysexits EX_SOFTWARE). */
-export const EXIT = { ok: 0, user: 1, usage: 2, internal: 70 } as const;
+/** Exit codes: 0 ok, 1 user error or failed check, 2 usage error, 3 admin API unreachable, 70 internal error (sysexits EX_SOFTWARE). */
+export const EXIT = { ok: 0, user: 1, usage: 2, unreachable: 3, internal: 70 } as const;
 
 /** Builds the program; exported so tests can drive it in-process. */
 export function buildProgram(): Command {
@@ -33,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isLuascaleError(err)) {
       process.stderr.write(`error: ${err.message}\n`);
-      return EXIT.user;
+      return (err as { exitCode?: number }).exitCode ?? EXIT.user;
     }
     process.stderr.write(`internal error (please report): ${(err as Error)?.stack ?? String(err)}\n`);
     return EXIT.internal;

@@ -7,8 +7,9 @@ import { register as up } from './up.js';
 import { register as demo } from './demo.js';
 import { register as load } from './load.js';
 import { register as simulate } from './simulate.js';
+import { register as adminCommands } from './admin-commands.js';
 
 /** Registers one command on the program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [init, check, evaluate, up, demo, load, simulate];
+export const commands: RegisterCommand[] = [init, check, evaluate, up, demo, load, simulate, adminCommands];
