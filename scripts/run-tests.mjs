@@ -24,10 +24,17 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Two phases: the unit and integration files run two at a time; the end-to-end files under
+// test/e2e/ (real processes under load, timing-sensitive) run one at a time afterwards.
 const concurrency = process.env.LUASCALE_TEST_CONCURRENCY ?? '2';
-const res = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...flags, ...files],
-  { stdio: 'inherit' },
-);
-process.exit(res.status ?? 1);
+const serial = files.filter((f) => f.includes('test/e2e/'));
+const parallel = files.filter((f) => !serial.includes(f));
+let status = 0;
+for (const [group, n] of [[parallel, concurrency], [serial, '1']]) {
+  if (group.length === 0) continue;
+  const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${n}`, ...flags, ...group], {
+    stdio: 'inherit',
+  });
+  if (res.status !== 0) status = res.status ?? 1;
+}
+process.exit(status);
