@@ -12,6 +12,7 @@ export { erlangC, waitProfile, waitQuantile, ALLEN_CUNNEEN_FACTOR, type WaitProf
 export { fleet, type Fleet, type FleetOptions } from './fleet.js';
 export { RunHistory } from './run-history.js';
 export { LatencyMix, WindowLatency } from './latency-mix.js';
+export { SignalWindow, type SecondSignals, type WindowSignals } from './signal-window.js';
 export {
   simulate,
   validateModel,

@@ -23,7 +23,8 @@ import {
 import { completeObservation, type Policy } from '../policy/policy.js';
 import { arrivals } from './arrivals.js';
 import { fleet } from './fleet.js';
-import { LatencyMix, WindowLatency } from './latency-mix.js';
+import { LatencyMix } from './latency-mix.js';
+import { SignalWindow } from './signal-window.js';
 import { queueModel } from './queue-model.js';
 import { RunHistory } from './run-history.js';
 import type { Trace } from './trace.js';
@@ -62,6 +63,8 @@ export interface SimulatedPolicy {
   params: Readonly<Record<string, unknown>>;
   /** Decision interval; rounded to whole seconds (at least 1). */
   intervalMs: number;
+  /** Window the signals are averaged over at each decision (config `scaling.window`); default 2 s. */
+  windowMs?: number;
   behavior: Behavior;
   min: number;
   max: number;
@@ -234,12 +237,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
   let lastBase = 0;
 
   // observation window (one decision interval)
-  const win = new WindowLatency();
-  let wSeconds = 0;
-  let wOffered = 0;
-  let wDropped = 0;
-  let wCpu = 0;
-  let wInflight = 0;
+  const signals = new SignalWindow(Math.max(1, Math.round((sp.windowMs ?? 2000) / 1000)));
 
   // chart series
   const points = options.seriesPoints ?? 1500;
@@ -334,12 +332,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
     row[12] = starting;
     history.append(startSecond + t + 1, row, k);
 
-    wSeconds += k;
-    wOffered += a * k;
-    wDropped += s.dropped;
-    wCpu += s.cpu * k;
-    wInflight += s.inflight * k;
-    win.add(s, s.served * k);
+    signals.push(s, k);
 
     if (series) {
       bN += k;
@@ -355,15 +348,16 @@ export function simulate(options: SimulateOptions): SimulationResult {
 
     if (t % intervalS === 0) {
       const stamp = startMs + t * 1000;
+      const w = signals.read();
       const observation = completeObservation({
-        cpu: wCpu / wSeconds,
+        cpu: w.cpu,
         memory: 0,
-        rps: wOffered / wSeconds,
-        inflight: wInflight / wSeconds,
+        rps: w.rps,
+        inflight: w.inflight,
         queue: s.queue,
-        shed_rps: wDropped / wSeconds,
-        latency: { p50: win.quantile(0.5), p95: win.quantile(0.95), p99: win.quantile(0.99) },
-        error_rate: wOffered > 0 ? Math.min(1, wDropped / wOffered) : 0,
+        shed_rps: w.shed_rps,
+        latency: w.latency,
+        error_rate: w.error_rate,
         replicas: live,
         ready,
         starting,
@@ -382,8 +376,6 @@ export function simulate(options: SimulateOptions): SimulationResult {
         fl.scaleTo(desired, last);
       }
       options.onDecision?.(result.decision, last);
-      win.reset();
-      wSeconds = wOffered = wDropped = wCpu = wInflight = 0;
     }
 
     if (series && (bN === bucketS || t === total)) {

@@ -42,14 +42,24 @@ export interface PolicySetupOptions {
 }
 
 /** The loop period and behaviour each built-in's own system uses (see the header). */
-export function naturalSettings(builtin: string | undefined): { intervalMs: number; behavior: Behavior } {
+export function naturalSettings(builtin: string | undefined): {
+  intervalMs: number;
+  windowMs: number;
+  behavior: Behavior;
+} {
   const behavior = defaultBehavior();
   if (builtin === 'hpa') {
-    return { intervalMs: 15_000, behavior: { ...behavior, panic: { ...behavior.panic, enabled: false } } };
+    // metrics-server reports CPU as a rate over its 15 s resolution: one sync period's worth
+    return {
+      intervalMs: 15_000,
+      windowMs: 15_000,
+      behavior: { ...behavior, panic: { ...behavior.panic, enabled: false } },
+    };
   }
   if (builtin === 'kpa') {
     return {
       intervalMs: 2_000,
+      windowMs: 2_000,
       behavior: {
         scaleUp: { stabilizationMs: 0, rules: [], select: 'max' },
         scaleDown: { stabilizationMs: 0, rules: [], select: 'max' },
@@ -59,7 +69,7 @@ export function naturalSettings(builtin: string | undefined): { intervalMs: numb
       },
     };
   }
-  return { intervalMs: 1_000, behavior };
+  return { intervalMs: 1_000, windowMs: 2_000, behavior };
 }
 
 /** Splits `builtin:kpa?target=50&metric=rps` into the policy and its params. */
@@ -144,6 +154,7 @@ export async function simulationPolicy(arg: string, o: PolicySetupOptions): Prom
     policy,
     params: finalParams,
     intervalMs: o.intervalMs ?? natural.intervalMs,
+    windowMs: natural.windowMs,
     behavior: natural.behavior,
     min: o.min,
     max: o.max,

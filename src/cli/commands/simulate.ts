@@ -104,6 +104,7 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
         policy,
         params: policyParams,
         intervalMs: intervalMs ?? s.intervalMs,
+        windowMs: s.windowMs,
         behavior: s.behavior,
         min: min ?? s.min,
         max: max ?? s.max,
