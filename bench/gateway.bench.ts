@@ -26,6 +26,7 @@ import type { Emit } from './run.js';
 const self = fileURLToPath(import.meta.url);
 const DURATION_S = Number(process.env.BENCH_GATEWAY_SECONDS ?? 4);
 const CONNECTIONS = 50;
+const HZ = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
 if (process.argv[2] === 'child') {
   await runChild(process.argv[3]!, Number(process.argv[4]), process.argv[5]!, Number(process.argv[6] ?? 1));
@@ -45,23 +46,41 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
     await waitHttp(upstreamPort);
     const upstream = `http://127.0.0.1:${upstreamPort}`;
 
-    const results: Record<string, { rps: number; p99: number }> = {};
-    for (const kind of ['luascale', 'raw-undici', 'http-proxy', 'nginx'] as const) {
-      const port = await freePort();
-      const child =
-        kind === 'nginx'
-          ? startNginx(dir, 'proxy', port, upstreamPort, proxyCpu)
-          : startChild(kind, port, upstream, 1, proxyCpu);
-      children.push(child);
-      await waitHttp(port);
-      wrk(port, 1, loadCpu); // warm-up (JIT, connection pools)
-      results[kind] = wrk(port, DURATION_S, loadCpu);
-      stop(child);
+    // Two interleaved rounds; each kind keeps its best round (the machine is shared: the best
+    // round is the one least disturbed by others). CPU µs per request is read from /proc for the
+    // proxy's process tree, which contention inflates far less than it deflates req/s.
+    const results: Record<string, { rps: number; p99: number; cpuUs: number }> = {};
+    const rounds = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 2);
+    for (let round = 0; round < rounds; round++) {
+      for (const kind of ['luascale', 'raw-undici', 'http-proxy', 'nginx'] as const) {
+        const port = await freePort();
+        const child =
+          kind === 'nginx'
+            ? startNginx(dir, 'proxy', port, upstreamPort, proxyCpu)
+            : startChild(kind, port, upstream, 1, proxyCpu);
+        children.push(child);
+        await waitHttp(port);
+        wrk(port, 1, loadCpu); // warm-up (JIT, connection pools)
+        const pids = processTree(child.pid!);
+        const before = cpuTicks(pids);
+        const r = wrk(port, DURATION_S, loadCpu);
+        const cpuUs = ((cpuTicks(pids) - before) / HZ / (r.rps * DURATION_S)) * 1e6;
+        const prev = results[kind];
+        if (prev === undefined || r.rps > prev.rps) results[kind] = { ...r, cpuUs: prev ? Math.min(prev.cpuUs, cpuUs) : cpuUs };
+        else prev.cpuUs = Math.min(prev.cpuUs, cpuUs);
+        stop(child);
+      }
     }
     const ours = results['luascale']!;
     for (const [kind, r] of Object.entries(results)) {
-      emit({ name: `gateway.${kind}.rps`, value: Math.round(r.rps), unit: 'req/s', p99_ms: r.p99 });
+      emit({ name: `gateway.${kind}.rps`, value: Math.round(r.rps), unit: 'req/s', p99_ms: r.p99, cpu_us_per_req: round(r.cpuUs) });
     }
+    emit({
+      name: 'gateway.cpu_per_request_vs_raw_undici',
+      value: round(ours.cpuUs / results['raw-undici']!.cpuUs),
+      unit: 'x',
+      note: 'CPU µs per request, ours / raw undici (lower is better; 1/0.9 = 1.11 matches the req/s goal)',
+    });
     emit({
       name: 'gateway.ratio_vs_raw_undici',
       value: round(ours.rps / results['raw-undici']!.rps),
@@ -119,8 +138,7 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
         const before = cpuTicks(pids);
         const r = wrk(port, DURATION_S, loadCpu);
         const ticks = cpuTicks(processTree(child.pid!)) - before;
-        const hz = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim()) || 100;
-        cpu[workers] = (ticks / hz / (r.rps * DURATION_S)) * 1e6; // µs per request
+        cpu[workers] = (ticks / HZ / (r.rps * DURATION_S)) * 1e6; // µs per request
         stop(child);
       }
       emit({
@@ -277,6 +295,8 @@ function cpuTicks(pids: number[]): number {
 }
 
 async function runChild(kind: string, port: number, upstream: string, workers: number): Promise<void> {
+  // A clean exit on SIGINT lets `node --cpu-prof` write its profile when profiling a child by hand.
+  process.once('SIGINT', () => process.exit(0));
   if (kind === 'raw-undici') {
     const { Pool } = await import('undici');
     const pool = new Pool(upstream, { connections: 64, pipelining: 1 });

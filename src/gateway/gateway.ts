@@ -438,9 +438,20 @@ function onRequest(g: GatewayState, req: http.IncomingMessage, res: http.ServerR
     ex.body = countBody(ex, req, d.maxBody) as unknown as Dispatcher.DispatchOptions['body'];
   }
   g.active++;
-  res.once('close', ex.onClientClose);
+  (res as ResWithExchange)[kExchange] = ex;
+  res.once('close', onResClose);
   const verdict = svc.admission.admit({ key: rateKey(svc, req, clientIp, d.label), route: d.label, now });
   verdict.then(ex.onAdmit, ex.onAdmitError);
+}
+
+const kExchange = Symbol('luascale.exchange');
+type ResWithExchange = http.ServerResponse & { [kExchange]?: Exchange };
+
+/** One shared 'close' listener (EventEmitter passes the response as `this`): no closure per request. */
+function onResClose(this: ResWithExchange): void {
+  const ex = this[kExchange];
+  this[kExchange] = undefined;
+  ex?.onClientClose();
 }
 
 function rateKey(svc: ServiceRuntime, req: http.IncomingMessage, ip: string, label: string): string {
@@ -588,16 +599,15 @@ class Exchange implements Dispatcher.DispatchHandler {
   };
 
   /** Client went away: abort the upstream side (an SSE stream would otherwise run on). */
-  onClientClose = (): void => {
+  onClientClose(): void {
     if (this.finished) return;
     this.clientGone = true;
     // Still queued in admission: onAdmit notices res.destroyed and releases at once.
     if (this.abortFn !== undefined) this.abortFn(new Error('client closed'));
-  };
+  }
 
-  onDrain = (): void => {
-    this.resumeFn?.();
-  };
+  /** Bound lazily: only responses that hit backpressure need it. */
+  onDrain: (() => void) | undefined = undefined;
 
   dispatch(exclude: UpstreamInstance | undefined): void {
     const d = this.route.data;
@@ -675,7 +685,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     this.bytesOut += chunk.length;
     if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.onDrain);
+    this.res.once('drain', (this.onDrain ??= () => this.resumeFn?.()));
     return false;
   }
 
