@@ -19,7 +19,15 @@
  */
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { ERRORS, LuascaleError, formatMessage, type ErrorCode } from '../core/errors.js';
-import { emptyHistory, type HistoryReader, type PolicyContext, type PolicyOutcome } from '../policy/policy.js';
+import {
+  emptyHistory,
+  type HistoryReader,
+  type Observation,
+  type OperationSignals,
+  type PolicyContext,
+  type PolicyOutcome,
+  type Slo,
+} from '../policy/policy.js';
 import { loadLuaPolicy, type LoadLuaPolicyOptions, type LuaPolicy } from './lua-policy.js';
 
 /** Options of a SandboxWorker. */
@@ -64,11 +72,27 @@ export async function startSandboxWorker(options: SandboxWorkerOptions = {}): Pr
 
 // --- protocol -------------------------------------------------------------------------------
 
-type WireContext = Omit<PolicyContext, 'history'> & { historyStep: number | null };
+/**
+ * A batch on the wire: the observations' numbers in one Float64Array (NUMS per call), and per call
+ * only the objects that changed since this policy's previous call (params, slo and service by
+ * identity; state when it is not the object the worker returned last). Both sides update their
+ * per-policy caches in call order, so they agree; a respawn clears both.
+ */
+interface WireCall {
+  policyId: string;
+  service?: string;
+  params?: Readonly<Record<string, unknown>>;
+  slo?: Slo | null;
+  state?: Record<string, unknown>;
+  operations?: Record<string, OperationSignals>;
+  metrics?: Record<string, number>;
+  historyStep: number | null;
+}
+const NUMS = 19;
 type ToWorker =
   | { type: 'load'; seq: number; specs: Array<[string, SandboxPolicySpec]> }
   | { type: 'unload'; seq: number; policyId: string }
-  | { type: 'eval'; seq: number; calls: Array<{ policyId: string; ctx: WireContext }> };
+  | { type: 'eval'; seq: number; calls: WireCall[]; numbers: Float64Array };
 type FromWorker =
   | { type: 'done'; seq: number; outcomes?: PolicyOutcome[]; errors?: Array<[string, { code: ErrorCode; message: string; details: Record<string, unknown> }]> };
 interface HistoryRequest {
@@ -104,6 +128,7 @@ class WorkerHost implements SandboxWorker {
   private readonly quarantineMs: number;
   private readonly historyWaitMs: number;
   private exited: ((code: number) => void) | undefined;
+  private readonly sent = new Map<string, SentCache>();
 
   constructor(options: SandboxWorkerOptions) {
     this.timeoutMs = options.timeoutMs ?? 100;
@@ -113,6 +138,7 @@ class WorkerHost implements SandboxWorker {
 
   /** Starts a worker and loads every known policy into it. */
   async spawn(): Promise<void> {
+    this.sent.clear();
     const channel = new MessageChannel();
     Atomics.store(this.progress, PROGRESS_ITEM, -1);
     const url = new URL(import.meta.url);
@@ -173,6 +199,7 @@ class WorkerHost implements SandboxWorker {
     return this.serial(async () => {
       this.specs.delete(policyId);
       this.quarantine.delete(policyId);
+      this.sent.delete(policyId);
       await this.send({ type: 'unload', seq: 0, policyId });
     });
   }
@@ -216,15 +243,14 @@ class WorkerHost implements SandboxWorker {
       if (!this.worker) await this.spawn();
       const sub = todo.map((i) => calls[i]!);
       this.batch = sub;
-      const msg: ToWorker = {
-        type: 'eval',
-        seq: 0,
-        calls: sub.map(({ policyId, ctx }) => ({ policyId, ctx: toWire(ctx) })),
-      };
+      const msg = this.encode(sub);
       const hung = await this.sendWithDeadline(msg);
       this.batch = [];
       if (hung.reply) {
         const got = hung.reply.outcomes;
+        got?.forEach((out, k) => {
+          if (out.ok && out.state) this.sentCache(sub[k]!.policyId).stateOut = out.state;
+        });
         todo.forEach((i, k) => {
           outcomes[i] = got?.[k] ?? failed('LS_ERR_POLICY_RUNTIME', hung.reply!.errors?.[0]?.[1].message ?? 'sandbox worker failed');
         });
@@ -282,6 +308,60 @@ class WorkerHost implements SandboxWorker {
     });
   }
 
+  /** Per-policy record of what the worker already has (see WireCall). */
+  private sentCache(policyId: string): SentCache {
+    let c = this.sent.get(policyId);
+    if (!c) this.sent.set(policyId, (c = {}));
+    return c;
+  }
+
+  private encode(calls: readonly SandboxCall[]): ToWorker {
+    const numbers = new Float64Array(calls.length * NUMS);
+    const wire: WireCall[] = [];
+    const seen = new Set<string>();
+    calls.forEach(({ policyId, ctx }, k) => {
+      const o = ctx.observation;
+      const at = k * NUMS;
+      numbers[at] = o.replicas;
+      numbers[at + 1] = o.ready;
+      numbers[at + 2] = o.starting;
+      numbers[at + 3] = o.draining ?? 0;
+      numbers[at + 4] = ctx.min;
+      numbers[at + 5] = ctx.max;
+      numbers[at + 6] = ctx.now;
+      numbers[at + 7] = o.cpu;
+      numbers[at + 8] = o.memory;
+      numbers[at + 9] = o.rps;
+      numbers[at + 10] = o.inflight;
+      numbers[at + 11] = o.queue;
+      numbers[at + 12] = o.shed_rps;
+      numbers[at + 13] = o.error_rate;
+      numbers[at + 14] = o.latency?.p50 ?? 0;
+      numbers[at + 15] = o.latency?.p95 ?? 0;
+      numbers[at + 16] = o.latency?.p99 ?? 0;
+      numbers[at + 17] = o.startup_s ?? NaN;
+      numbers[at + 18] = o.fresh === false ? 0 : 1;
+      const c = this.sentCache(policyId);
+      const call: WireCall = {
+        policyId,
+        historyStep: ctx.history === emptyHistory || !ctx.history ? null : ctx.history.stepSeconds,
+      };
+      if (!('service' in c) || c.service !== ctx.service) call.service = c.service = ctx.service;
+      if (!('params' in c) || c.params !== ctx.params) call.params = c.params = ctx.params;
+      if (!('slo' in c) || c.slo !== o.slo) {
+        c.slo = o.slo;
+        call.slo = o.slo ?? null;
+      }
+      // The state the worker returned last is still there, unless this policy ran earlier in this batch.
+      if (seen.has(policyId) || c.stateOut === undefined || c.stateOut !== ctx.state) call.state = ctx.state;
+      seen.add(policyId);
+      if (o.operations && hasKeys(o.operations)) call.operations = o.operations;
+      if (o.metrics && hasKeys(o.metrics)) call.metrics = o.metrics;
+      wire.push(call);
+    });
+    return { type: 'eval', seq: 0, calls: wire, numbers };
+  }
+
   private send(msg: ToWorker): Promise<FromWorker> {
     const worker = this.worker;
     const seq = ++this.seq;
@@ -318,9 +398,17 @@ class WorkerHost implements SandboxWorker {
   }
 }
 
-function toWire(ctx: PolicyContext): WireContext {
-  const { history, ...rest } = ctx;
-  return { ...rest, historyStep: history === emptyHistory || !history ? null : history.stepSeconds };
+interface SentCache {
+  service?: string;
+  params?: Readonly<Record<string, unknown>>;
+  slo?: Slo;
+  /** The state object of this policy's last outcome, as the main thread received it. */
+  stateOut?: Record<string, unknown>;
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
 }
 
 function failed(code: ErrorCode, error: string): PolicyOutcome {
@@ -343,6 +431,7 @@ interface WorkerData {
 
 function runWorker(data: WorkerData): void {
   const policies = new Map<string, LuaPolicy>();
+  const cache = new Map<string, { service: string; params: Readonly<Record<string, unknown>>; slo: Slo | undefined; state: Record<string, unknown> }>();
   const times = new Float64Array(data.progress.buffer);
   let historyId = 0;
 
@@ -392,21 +481,62 @@ function runWorker(data: WorkerData): void {
     if (msg.type === 'unload') {
       policies.get(msg.policyId)?.close();
       policies.delete(msg.policyId);
+      cache.delete(msg.policyId);
       parentPort!.postMessage({ type: 'done', seq: msg.seq } satisfies FromWorker);
       return;
     }
     const outcomes: PolicyOutcome[] = [];
+    const x = msg.numbers;
     msg.calls.forEach((call, item) => {
       const policy = policies.get(call.policyId);
       if (!policy) {
         outcomes.push(failed('LS_ERR_POLICY_NOT_FOUND', formatMessage(ERRORS.LS_ERR_POLICY_NOT_FOUND.message, { file: call.policyId })));
         return;
       }
-      const { historyStep, ...ctx } = call.ctx;
+      let c = cache.get(call.policyId);
+      if (!c) cache.set(call.policyId, (c = { service: '', params: {}, slo: undefined, state: {} }));
+      if (call.service !== undefined) c.service = call.service;
+      if (call.params !== undefined) c.params = call.params;
+      if (call.slo !== undefined) c.slo = call.slo ?? undefined;
+      if (call.state !== undefined) c.state = call.state;
+      const at = item * NUMS;
+      const observation: Observation = {
+        replicas: x[at]!,
+        ready: x[at + 1]!,
+        starting: x[at + 2]!,
+        draining: x[at + 3]!,
+        cpu: x[at + 7]!,
+        memory: x[at + 8]!,
+        rps: x[at + 9]!,
+        inflight: x[at + 10]!,
+        queue: x[at + 11]!,
+        shed_rps: x[at + 12]!,
+        error_rate: x[at + 13]!,
+        latency: { p50: x[at + 14]!, p95: x[at + 15]!, p99: x[at + 16]! },
+        slo: c.slo,
+        operations: call.operations ?? {},
+        metrics: call.metrics ?? {},
+        startup_s: Number.isNaN(x[at + 17]) ? undefined : x[at + 17],
+        fresh: x[at + 18] === 1,
+      };
+      const ctx: PolicyContext = {
+        service: c.service,
+        now: x[at + 6]!,
+        min: x[at + 4]!,
+        max: x[at + 5]!,
+        observation,
+        params: c.params,
+        state: c.state,
+        history: call.historyStep === null ? emptyHistory : bridge(item, call.historyStep),
+      };
       times[PROGRESS_TIME] = performance.timeOrigin + performance.now();
       Atomics.store(data.progress, PROGRESS_ITEM, item);
-      outcomes.push(policy.evaluate({ ...ctx, history: historyStep === null ? emptyHistory : bridge(item, historyStep) }));
+      const out = policy.evaluate(ctx);
       Atomics.store(data.progress, PROGRESS_ITEM, -1);
+      // What the VM keeps is this object: the main thread says "same" by sending no state.
+      c.state = out.ok && out.state ? out.state : c.state;
+      if (!out.ok) c.state = ctx.state;
+      outcomes.push(out);
     });
     parentPort!.postMessage({ type: 'done', seq: msg.seq, outcomes } satisfies FromWorker);
   });

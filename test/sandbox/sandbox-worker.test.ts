@@ -84,3 +84,27 @@ test('a hung call times out, the rest of its batch completes in the respawned wo
   assert.ok(hist.ok && hist.replicas === 3);
   await worker.unload('hang');
 });
+
+test('state round-trips through the worker, including a policy called twice in one batch', async () => {
+  await worker.load('count', { source: 'function decide(ctx)\n  ctx.state.n = (ctx.state.n or 0) + 1\n  return ctx.state.n\nend', chunkName: 'count.lua' });
+  let state: Record<string, unknown> = {};
+  for (let i = 1; i <= 3; i++) {
+    const out = await worker.evaluate('count', contextFor({}, { state }));
+    assert.ok(out.ok && out.replicas === i, JSON.stringify(out));
+    state = out.state!;
+  }
+  // Twice in one batch with the same input state: both calls start from n = 3.
+  const [a, b] = await worker.evaluateBatch([
+    { policyId: 'count', ctx: contextFor({}, { state }) },
+    { policyId: 'count', ctx: contextFor({}, { state }) },
+  ]);
+  assert.ok(a!.ok && a!.replicas === 4 && b!.ok && b!.replicas === 4, JSON.stringify([a, b]));
+  // A state restored from elsewhere replaces the worker's copy.
+  const c = await worker.evaluate('count', contextFor({}, { state: { n: 10 } }));
+  assert.ok(c.ok && c.replicas === 11);
+  // params and the service name reach the policy, and a change of params is seen.
+  await worker.load('params', { source: 'function decide(ctx) log(ctx.service) return ctx.params.n end', chunkName: 'params.lua' });
+  const p1 = await worker.evaluate('params', contextFor({}, { params: { n: 5 }, service: 'api' }));
+  const p2 = await worker.evaluate('params', contextFor({}, { params: { n: 6 }, service: 'api' }));
+  assert.ok(p1.ok && p1.replicas === 5 && p1.logs[0] === 'api' && p2.ok && p2.replicas === 6);
+});
