@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kpa, kpaScale, type KpaPanicState, type KpaSpec } from './kpa.js';
-import { testContext } from './test-context.js';
+import { arrayHistory, testContext } from './test-context.js';
 import { isLuascaleError } from '../../core/errors.js';
 
 const spec = (targetValue: number, over: Partial<KpaSpec> = {}): KpaSpec => ({
@@ -214,4 +214,18 @@ test('kpa params are validated', () => {
       (err: unknown) => isLuascaleError(err, 'LS_ERR_POLICY_PARAMS') && re.test((err as Error).message),
     );
   }
+});
+
+test('kpa seeds its windows from ctx.history on its first evaluation (a restart keeps the averages)', () => {
+  const p = kpa({ metric: 'rps', target: 100 });
+  const idle = arrayHistory({ rps: new Array(60).fill(0) }, 60_000);
+  const seeded = p.evaluate(testContext({ rps: 700, replicas: 1, ready: 1 }, { now: 60_000, history: idle }));
+  const fresh = kpa({ metric: 'rps', target: 100 }).evaluate(
+    testContext({ rps: 700, replicas: 1, ready: 1 }, { now: 60_000 }),
+  );
+  assert.ok(seeded.ok && fresh.ok);
+  // 59 idle seconds + 700: stable ≈ 11.7 → 1 pod, panic (6 s) ≈ 116.7 → 2 pods and panic
+  assert.equal(seeded.replicas, 2);
+  assert.equal(seeded.detail?.mode, 'panic');
+  assert.equal(fresh.replicas, 10);
 });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { predictive } from './predictive.js';
-import { testContext } from './test-context.js';
+import { arrayHistory, testContext } from './test-context.js';
 import { isLuascaleError } from '../../core/errors.js';
 import type { Policy, PolicyOutcome } from '../policy.js';
 
@@ -203,4 +203,18 @@ test('predictive params are validated', () => {
       JSON.stringify(params),
     );
   }
+});
+
+test('after a restart (fresh state) predictive rebuilds its buckets from ctx.history and forecasts at once', () => {
+  // the store's series ends at the tick being decided (1 s resolution)
+  const now = 3 * 3_600_000 + 29 * MIN + 10_000;
+  const values: number[] = [];
+  for (let t = 1000; t <= now; t += 1000) values.push(hourly(t));
+  const history = arrayHistory({ rps: values }, now);
+  const p = predictive(params);
+  const out = p.evaluate(testContext({ rps: 200, cpu: 20, replicas: 4, ready: 4 }, { now, history }));
+  assert.ok(out.ok);
+  assert.equal(out.detail?.source, 'forecast');
+  assert.ok((out.detail?.buckets as number) >= 200, `buckets ${String(out.detail?.buckets)}`);
+  assert.ok(out.replicas >= 9, `got ${out.replicas}`);
 });
