@@ -66,14 +66,21 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
         const r = wrk(port, DURATION_S, loadCpu);
         const cpuUs = ((cpuTicks(pids) - before) / HZ / (r.rps * DURATION_S)) * 1e6;
         const prev = results[kind];
-        if (prev === undefined || r.rps > prev.rps) results[kind] = { ...r, cpuUs: prev ? Math.min(prev.cpuUs, cpuUs) : cpuUs };
+        if (prev === undefined || r.rps > prev.rps)
+          results[kind] = { ...r, cpuUs: prev ? Math.min(prev.cpuUs, cpuUs) : cpuUs };
         else prev.cpuUs = Math.min(prev.cpuUs, cpuUs);
         stop(child);
       }
     }
     const ours = results['luascale']!;
     for (const [kind, r] of Object.entries(results)) {
-      emit({ name: `gateway.${kind}.rps`, value: Math.round(r.rps), unit: 'req/s', p99_ms: r.p99, cpu_us_per_req: round(r.cpuUs) });
+      emit({
+        name: `gateway.${kind}.rps`,
+        value: Math.round(r.rps),
+        unit: 'req/s',
+        p99_ms: r.p99,
+        cpu_us_per_req: round(r.cpuUs),
+      });
     }
     emit({
       name: 'gateway.cpu_per_request_vs_raw_undici',
@@ -161,9 +168,13 @@ function round(x: number): number {
 }
 
 function ensureTools(): void {
-  const missing = ['nginx', 'wrk'].filter((t) => spawnSync('sh', ['-c', `command -v ${t} || test -x /usr/sbin/${t}`]).status !== 0);
+  const missing = ['nginx', 'wrk'].filter(
+    (t) => spawnSync('sh', ['-c', `command -v ${t} || test -x /usr/sbin/${t}`]).status !== 0,
+  );
   if (missing.length) {
-    throw new Error(`missing ${missing.join(', ')}: run \`flock /tmp/apt.lock apt-get install -y nginx-light wrk\``);
+    throw new Error(
+      `missing ${missing.join(', ')}: run \`flock /tmp/apt.lock apt-get install -y nginx-light wrk\``,
+    );
   }
 }
 
@@ -199,13 +210,20 @@ function pinned(cpu: string | undefined, cmd: string, args: string[]): [string, 
   return cpu === undefined ? [cmd, args] : ['taskset', ['-c', cpu, cmd, ...args]];
 }
 
-function startNginx(dir: string, name: string, port: number, upstreamPort: number | undefined, cpu: string): ChildProcess {
+function startNginx(
+  dir: string,
+  name: string,
+  port: number,
+  upstreamPort: number | undefined,
+  cpu: string,
+): ChildProcess {
   const conf = join(dir, `${name}.conf`);
   const location =
     upstreamPort === undefined
       ? `location / { return 200 "ok\\n"; }`
       : `location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }`;
-  const upstream = upstreamPort === undefined ? '' : `upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 64; }`;
+  const upstream =
+    upstreamPort === undefined ? '' : `upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 64; }`;
   writeFileSync(
     conf,
     `daemon off; master_process off; worker_processes 1; pid ${join(dir, name)}.pid;
@@ -224,9 +242,27 @@ http {
   return spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-function startChild(kind: string, port: number, upstream: string, workers: number, cpu: string | undefined): ChildProcess {
-  const [cmd, args] = pinned(cpu, process.execPath, ['--import', 'tsx', self, 'child', kind, String(port), upstream, String(workers)]);
-  return spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } });
+function startChild(
+  kind: string,
+  port: number,
+  upstream: string,
+  workers: number,
+  cpu: string | undefined,
+): ChildProcess {
+  const [cmd, args] = pinned(cpu, process.execPath, [
+    '--import',
+    'tsx',
+    self,
+    'child',
+    kind,
+    String(port),
+    upstream,
+    String(workers),
+  ]);
+  return spawn(cmd, args, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
 }
 
 function stop(child: ChildProcess): void {
@@ -236,7 +272,13 @@ function stop(child: ChildProcess): void {
 
 /** wrk run; returns req/s and p99 in ms. */
 function wrk(port: number, seconds: number, cpu: string | undefined): { rps: number; p99: number } {
-  const [cmd, args] = pinned(cpu, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`]);
+  const [cmd, args] = pinned(cpu, 'wrk', [
+    '-t1',
+    `-c${CONNECTIONS}`,
+    `-d${seconds}s`,
+    '--latency',
+    `http://127.0.0.1:${port}/`,
+  ]);
   const out = spawnSync(cmd, args, { timeout: (seconds + 30) * 1000 }).stdout.toString();
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p99m = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
@@ -303,7 +345,12 @@ async function runChild(kind: string, port: number, upstream: string, workers: n
     http
       .createServer((req, res) => {
         pool.stream(
-          { path: req.url!, method: req.method as 'GET', headers: req.headers as Record<string, string>, body: req },
+          {
+            path: req.url!,
+            method: req.method as 'GET',
+            headers: req.headers as Record<string, string>,
+            body: req,
+          },
           ({ statusCode, headers }) => {
             res.writeHead(statusCode, headers as http.OutgoingHttpHeaders);
             return res;

@@ -7,7 +7,9 @@
 import type { Balancer, Endpoint, PickContext } from './balancer.js';
 
 /** Sticky balancer keyed by `ctx.hashKey`. */
-export function createConsistentHashBalancer(options: { balanceFactor?: number; vnodes?: number } = {}): Balancer {
+export function createConsistentHashBalancer(
+  options: { balanceFactor?: number; vnodes?: number } = {},
+): Balancer {
   const c = options.balanceFactor ?? 1.25;
   if (!(c > 1)) throw new RangeError(`balance_factor must be > 1, got ${c}`);
   const vnodes = options.vnodes ?? 160;
@@ -34,7 +36,7 @@ export function createConsistentHashBalancer(options: { balanceFactor?: number; 
     for (let i = 0; i < n; i++) total += endpoints[i]!.inflight;
     const cap = Math.ceil((c * (total + 1)) / n);
     const h = hash32(ctx.hashKey ?? '');
-    let start = lowerBound(points, h);
+    const start = lowerBound(points, h);
     const len = points.length;
     // Walk at most the whole ring; distinct owners are few, so this ends quickly.
     for (let k = 0; k < len; k++) {

@@ -70,7 +70,15 @@ export function forwardRequestHeaders(
     const value = raw[i + 1]!;
     const len = name.length;
     // Only names of these lengths can need handling; everything else is copied untouched.
-    if (len <= 4 || len === 6 || len === 7 || len === 9 || len === 10 || len === 12 || (len >= 14 && len <= 17)) {
+    if (
+      len <= 4 ||
+      len === 6 ||
+      len === 7 ||
+      len === 9 ||
+      len === 10 ||
+      len === 12 ||
+      (len >= 14 && len <= 17)
+    ) {
       const lower = name.toLowerCase();
       switch (lower) {
         case 'content-length':

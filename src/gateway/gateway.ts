@@ -91,7 +91,11 @@ export interface Gateway {
   addInstance(service: string, instance: InstanceSpec): void;
   removeInstance(service: string, id: string): boolean;
   /** Stops new requests to the instance and waits for in-flight ones up to timeoutMs (default 30 000). */
-  drain(service: string, id: string, options?: { timeoutMs?: number }): Promise<{ drained: boolean; inflight: number }>;
+  drain(
+    service: string,
+    id: string,
+    options?: { timeoutMs?: number },
+  ): Promise<{ drained: boolean; inflight: number }>;
   /** Live view of a service's instances. */
   instances(service: string): InstanceView[];
   /** Admission queue / in-flight / limit for a service. */
@@ -160,7 +164,11 @@ const CONNECT_ERRORS = new Set([
   'EAI_AGAIN',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
-const TIMEOUT_ERRORS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMEOUT_ERRORS = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** Signals the retry path inside an aborted attempt. */
 class RetrySignal extends Error {}
@@ -173,7 +181,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const events = new EventEmitter();
   const services = new Map<string, ServiceRuntime>();
   const entries: { service: string; route: RouteOptions; data: RouteData }[] = [];
-  const makeAdmission = options.admission ?? ((traffic: ProxyTraffic, c: Clock) => createAdmission(traffic, c));
+  const makeAdmission =
+    options.admission ?? ((traffic: ProxyTraffic, c: Clock) => createAdmission(traffic, c));
   for (const [name, svc] of Object.entries(options.services)) {
     const traffic = svc.traffic ?? {};
     const admission = makeAdmission(traffic, clock, name);
@@ -212,8 +221,10 @@ export function createGateway(options: GatewayOptions): Gateway {
           svc: runtime,
           label: '',
           maxBody: r.max_body ?? t.max_body ?? traffic.max_body ?? Infinity,
-          connectTimeout: r.timeouts?.connect ?? t.timeouts?.connect ?? traffic.timeouts?.connect ?? DEFAULT_CONNECT,
-          responseTimeout: r.timeouts?.response ?? t.timeouts?.response ?? traffic.timeouts?.response ?? DEFAULT_RESPONSE,
+          connectTimeout:
+            r.timeouts?.connect ?? t.timeouts?.connect ?? traffic.timeouts?.connect ?? DEFAULT_CONNECT,
+          responseTimeout:
+            r.timeouts?.response ?? t.timeouts?.response ?? traffic.timeouts?.response ?? DEFAULT_RESPONSE,
           idleTimeout: r.timeouts?.idle ?? t.timeouts?.idle ?? traffic.timeouts?.idle ?? DEFAULT_IDLE,
           retries: (t.retries?.budget_percent ?? traffic.retries?.budget_percent ?? 20) > 0,
         },
@@ -249,7 +260,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     noDelay: true,
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => onRequest(state, req, res));
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket, requestTimeout));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+    onClientError(err, socket, requestTimeout),
+  );
   const upgrades = new Set<Socket>();
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
     onUpgrade(state, req, socket, head, upgrades),
@@ -353,7 +366,9 @@ export function sendError(
   extra?: Record<string, string>,
   status?: number,
 ): void {
-  const body = JSON.stringify({ error: { code, message: formatMessage(ERRORS[code].message, params), requestId } });
+  const body = JSON.stringify({
+    error: { code, message: formatMessage(ERRORS[code].message, params), requestId },
+  });
   const headers: Record<string, string | number> = {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
@@ -374,7 +389,12 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket, requestTimeou
   }
   let status = 400;
   let code: ErrorCode = 'LS_ERR_GATEWAY_BAD_REQUEST';
-  let params: Record<string, unknown> = { reason: err.code === 'HPE_INVALID_TRANSFER_ENCODING' || err.code === 'HPE_UNEXPECTED_CONTENT_LENGTH' ? err.message.replace(/^Parse Error: /, '') : 'malformed request' };
+  let params: Record<string, unknown> = {
+    reason:
+      err.code === 'HPE_INVALID_TRANSFER_ENCODING' || err.code === 'HPE_UNEXPECTED_CONTENT_LENGTH'
+        ? err.message.replace(/^Parse Error: /, '')
+        : 'malformed request',
+  };
   if (err.code === 'HPE_HEADER_OVERFLOW') {
     status = 431;
     code = 'LS_ERR_GATEWAY_HEADERS_TOO_LARGE';
@@ -405,12 +425,23 @@ function onRequest(g: GatewayState, req: http.IncomingMessage, res: http.ServerR
     // absolute-form (RFC 9112 §3.2.2) is accepted and reduced to origin-form; authority-form and
     // asterisk-form are not meaningful for a reverse proxy.
     const m = /^https?:\/\/[^/?#]+(.*)$/i.exec(url);
-    if (m === null) return sendError(res, 'LS_ERR_GATEWAY_BAD_REQUEST', { reason: 'request-target must be origin-form' }, requestId);
+    if (m === null)
+      return sendError(
+        res,
+        'LS_ERR_GATEWAY_BAD_REQUEST',
+        { reason: 'request-target must be origin-form' },
+        requestId,
+      );
     url = m[1] === '' ? '/' : m[1]!.charCodeAt(0) === 47 ? m[1]! : '/' + m[1];
   }
   if (fh.host === undefined && req.httpVersion !== '1.0') {
     // RFC 9112 §3.2: exactly one Host with a valid value, else 400.
-    return sendError(res, 'LS_ERR_GATEWAY_BAD_REQUEST', { reason: 'missing, duplicated or invalid Host' }, requestId);
+    return sendError(
+      res,
+      'LS_ERR_GATEWAY_BAD_REQUEST',
+      { reason: 'missing, duplicated or invalid Host' },
+      requestId,
+    );
   }
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
@@ -577,7 +608,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     const d = this.route.data;
     if (!v.ok) {
       this.shedReason = v.reason;
-      this.reply(v.code, { service: d.svc.name, ms: this.g.clock.now() - this.start }, v.headers, v.status, v.retryAfterS);
+      this.reply(
+        v.code,
+        { service: d.svc.name, ms: this.g.clock.now() - this.start },
+        v.headers,
+        v.status,
+        v.retryAfterS,
+      );
       this.finish();
       return;
     }
@@ -724,7 +761,12 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.res.shouldKeepAlive = false;
       this.reply('LS_ERR_GATEWAY_BODY_TOO_LARGE', { limit: d.maxBody });
     } else if (TIMEOUT_ERRORS.has(code)) {
-      const ms = code === 'UND_ERR_CONNECT_TIMEOUT' ? d.connectTimeout : code === 'UND_ERR_BODY_TIMEOUT' ? d.idleTimeout : d.responseTimeout;
+      const ms =
+        code === 'UND_ERR_CONNECT_TIMEOUT'
+          ? d.connectTimeout
+          : code === 'UND_ERR_BODY_TIMEOUT'
+            ? d.idleTimeout
+            : d.responseTimeout;
       this.reply('LS_ERR_GATEWAY_UPSTREAM_TIMEOUT', { ms });
     } else {
       this.reply('LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: code || err.message });
@@ -757,9 +799,18 @@ class Exchange implements Dispatcher.DispatchHandler {
   /** Why the request was turned away before reaching an upstream (signals' shed reason). */
   shedReason = '';
 
-  reply(code: ErrorCode, params: Record<string, unknown>, extra?: Record<string, string>, status?: number, retryAfterS?: number): void {
+  reply(
+    code: ErrorCode,
+    params: Record<string, unknown>,
+    extra?: Record<string, string>,
+    status?: number,
+    retryAfterS?: number,
+  ): void {
     if (this.res.headersSent || this.res.destroyed) return;
-    if (retryAfterS !== undefined && (extra === undefined || !('retry-after' in extra || 'Retry-After' in extra))) {
+    if (
+      retryAfterS !== undefined &&
+      (extra === undefined || !('retry-after' in extra || 'Retry-After' in extra))
+    ) {
       extra = { ...extra, 'retry-after': String(Math.max(0, Math.ceil(retryAfterS))) };
     }
     this.status = status ?? ERRORS[code].status;
@@ -816,7 +867,13 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
-function onUpgrade(g: GatewayState, req: http.IncomingMessage, socket: Socket, head: Buffer, upgrades: Set<Socket>): void {
+function onUpgrade(
+  g: GatewayState,
+  req: http.IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+  upgrades: Set<Socket>,
+): void {
   proxyUpgrade(g, req, socket, head, upgrades, clientIpOf(socket));
 }
 

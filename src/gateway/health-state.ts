@@ -55,7 +55,15 @@ export interface HealthState {
 
 /** A fresh, healthy record. */
 export function newHealthState(): HealthState {
-  return { status: 'healthy', failures: 0, probeFailures: 0, successes: 0, ejections: 0, ejectedUntil: 0, lastEjectAt: -Infinity };
+  return {
+    status: 'healthy',
+    failures: 0,
+    probeFailures: 0,
+    successes: 0,
+    ejections: 0,
+    ejectedUntil: 0,
+    lastEjectAt: -Infinity,
+  };
 }
 
 /** Whether real traffic may go to an instance in this state. */

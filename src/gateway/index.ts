@@ -1,6 +1,13 @@
 /** The gateway's public surface. */
 export { createGateway, sendError } from './gateway.js';
-export type { Gateway, GatewayOptions, GatewayRoute, InstanceView, ProxyTraffic, ServiceOptions } from './gateway.js';
+export type {
+  Gateway,
+  GatewayOptions,
+  GatewayRoute,
+  InstanceView,
+  ProxyTraffic,
+  ServiceOptions,
+} from './gateway.js';
 export { startGateway, exitOnSignals, divideTraffic } from './start-gateway.js';
 export type { GatewayHandle, StartGatewayOptions } from './start-gateway.js';
 export type { InstanceSpec, HealthOptions, UpstreamOptions, HealthEvent } from './upstream-pool.js';

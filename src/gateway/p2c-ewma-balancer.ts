@@ -16,7 +16,7 @@ export function createP2cEwmaBalancer(options: { random?: () => number; decayMs?
     const n = endpoints.length;
     if (n === 0) return undefined;
     if (n === 1) return endpoints[0];
-    let i = (random() * n) | 0;
+    const i = (random() * n) | 0;
     let j = (random() * (n - 1)) | 0;
     if (j >= i) j++;
     const a = endpoints[i]!;

@@ -5,7 +5,12 @@
  */
 
 /** Folds one latency sample into `ep.ewmaMs` at time `now`. */
-export function updatePeakEwma(ep: { ewmaMs: number; ewmaAt: number }, rttMs: number, now: number, decayMs: number): void {
+export function updatePeakEwma(
+  ep: { ewmaMs: number; ewmaAt: number },
+  rttMs: number,
+  now: number,
+  decayMs: number,
+): void {
   if (ep.ewmaAt === 0 || rttMs > ep.ewmaMs) {
     ep.ewmaMs = rttMs;
   } else {
@@ -23,7 +28,11 @@ export function updatePeakEwma(ep: { ewmaMs: number; ewmaAt: number }, rttMs: nu
  * after one slow sample (e.g. its first request paid for the TCP connect) is tried again rather
  * than starved forever. An instance without samples counts as 1 ms.
  */
-export function peakEwmaCost(ep: { inflight: number; ewmaMs: number; ewmaAt: number; weight: number }, now: number, decayMs: number): number {
+export function peakEwmaCost(
+  ep: { inflight: number; ewmaMs: number; ewmaAt: number; weight: number },
+  now: number,
+  decayMs: number,
+): number {
   let latency = 1;
   if (ep.ewmaMs > 0) {
     const dt = now - ep.ewmaAt;

@@ -34,7 +34,11 @@ export interface GatewayHandle {
   pids(): number[];
   /** Replaces a service's instances; resolves once every process applied the change. */
   setInstances(service: string, instances: readonly InstanceSpec[]): Promise<void>;
-  drain(service: string, id: string, options?: { timeoutMs?: number }): Promise<{ drained: boolean; inflight: number }>;
+  drain(
+    service: string,
+    id: string,
+    options?: { timeoutMs?: number },
+  ): Promise<{ drained: boolean; inflight: number }>;
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
@@ -42,13 +46,20 @@ type ToWorker =
   | { t: 'set'; seq: number; service: string; instances: InstanceSpec[] }
   | { t: 'drain'; seq: number; service: string; id: string; timeoutMs: number }
   | { t: 'close'; graceMs: number };
-type FromWorker = { t: 'ready'; port: number } | { t: 'ack'; seq: number } | { t: 'drained'; seq: number; drained: boolean; inflight: number } | { t: 'health'; e: unknown };
+type FromWorker =
+  | { t: 'ready'; port: number }
+  | { t: 'ack'; seq: number }
+  | { t: 'drained'; seq: number; drained: boolean; inflight: number }
+  | { t: 'health'; e: unknown };
 
 /** Starts the gateway (forking workers when `workers` > 1) and resolves once it listens. */
 export async function startGateway(options: StartGatewayOptions): Promise<GatewayHandle> {
   const workers = options.workers ?? 1;
   if (workers <= 1) {
-    const own = options.signals === undefined && options.metrics !== false ? createSignals(options.clock ?? systemClock) : undefined;
+    const own =
+      options.signals === undefined && options.metrics !== false
+        ? createSignals(options.clock ?? systemClock)
+        : undefined;
     const gw = createGateway({ ...options, signals: options.signals ?? own });
     const addr = await gw.listen(options.listen.port, options.listen.host ?? '127.0.0.1');
     return {
@@ -72,7 +83,12 @@ export function divideTraffic(t: ProxyTraffic | undefined, n: number): ProxyTraf
   if (t === undefined || n <= 1) return t;
   const out: ProxyTraffic = { ...t };
   const rl = t.rate_limit as { rps?: number; burst?: number } | undefined;
-  if (rl) out.rate_limit = { ...rl, rps: rl.rps !== undefined ? rl.rps / n : undefined, burst: rl.burst !== undefined ? Math.ceil(rl.burst / n) : undefined } as ProxyTraffic['rate_limit'];
+  if (rl)
+    out.rate_limit = {
+      ...rl,
+      rps: rl.rps !== undefined ? rl.rps / n : undefined,
+      burst: rl.burst !== undefined ? Math.ceil(rl.burst / n) : undefined,
+    } as ProxyTraffic['rate_limit'];
   const c = t.concurrency as { per_instance?: number } | undefined;
   if (c?.per_instance !== undefined) out.concurrency = { ...c, per_instance: Math.ceil(c.per_instance / n) };
   const q = t.queue as { max?: number } | undefined;
@@ -95,16 +111,30 @@ async function startCluster(options: StartGatewayOptions, n: number): Promise<Ga
   let closing = false;
   let seq = 0;
   const acks = new Map<number, { left: number; resolve: () => void }>();
-  const pending = new Map<number, { left: number; drained: boolean; inflight: number; resolve: (r: { drained: boolean; inflight: number }) => void }>();
+  const pending = new Map<
+    number,
+    {
+      left: number;
+      drained: boolean;
+      inflight: number;
+      resolve: (r: { drained: boolean; inflight: number }) => void;
+    }
+  >();
   // Every worker asks for the configured port; with port 0 node's cluster gives them all the same
   // ephemeral port (the primary keys the shared handle by the requested address and port).
   const port0 = options.listen.port;
 
   function fork(): Promise<number> {
     cluster.setupPrimary({ exec, execArgv: process.execArgv, silent: false });
-    const svc = Object.fromEntries(Object.entries(services).map(([k, s]) => [k, { ...s, instances: current.get(k) }]));
+    const svc = Object.fromEntries(
+      Object.entries(services).map(([k, s]) => [k, { ...s, instances: current.get(k) }]),
+    );
     const w = cluster.fork({
-      LUASCALE_GATEWAY_OPTIONS: JSON.stringify({ ...plain, services: svc, listen: { ...plain.listen, port: port0 } }),
+      LUASCALE_GATEWAY_OPTIONS: JSON.stringify({
+        ...plain,
+        services: svc,
+        listen: { ...plain.listen, port: port0 },
+      }),
     });
     live.add(w);
     w.on('message', (m: FromWorker) => {
@@ -185,9 +215,10 @@ export async function runGatewayWorker(): Promise<void> {
     if (m.t === 'set') {
       gw.setInstances(m.service, m.instances);
       process.send?.({ t: 'ack', seq: m.seq });
-    }
-    else if (m.t === 'drain') {
-      void gw.drain(m.service, m.id, { timeoutMs: m.timeoutMs }).then((r) => process.send?.({ t: 'drained', seq: m.seq, ...r }));
+    } else if (m.t === 'drain') {
+      void gw
+        .drain(m.service, m.id, { timeoutMs: m.timeoutMs })
+        .then((r) => process.send?.({ t: 'drained', seq: m.seq, ...r }));
     } else if (m.t === 'close') void gw.close({ graceMs: m.graceMs }).then(() => process.exit(0));
   });
   process.once('SIGTERM', () => void gw.close({ graceMs: 30_000 }).then(() => process.exit(0)));

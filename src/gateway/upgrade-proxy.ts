@@ -25,9 +25,15 @@ export function proxyUpgrade(
   const fh = forwardRequestHeaders(req.rawHeaders, clientIp, req.httpVersion, g.forward);
   const requestId = fh.requestId ?? g.ids();
   if (fh.requestId === undefined) fh.headers.push('x-request-id', requestId);
-  if (g.closing) return rawError(socket, 'LS_ERR_GATEWAY_NO_UPSTREAM', { service: 'gateway (shutting down)' }, requestId);
+  if (g.closing)
+    return rawError(socket, 'LS_ERR_GATEWAY_NO_UPSTREAM', { service: 'gateway (shutting down)' }, requestId);
   if (fh.host === undefined) {
-    return rawError(socket, 'LS_ERR_GATEWAY_BAD_REQUEST', { reason: 'missing, duplicated or invalid Host' }, requestId);
+    return rawError(
+      socket,
+      'LS_ERR_GATEWAY_BAD_REQUEST',
+      { reason: 'missing, duplicated or invalid Host' },
+      requestId,
+    );
   }
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -43,7 +49,14 @@ export function proxyUpgrade(
     (v) => {
       if (!v.ok) {
         g.signals?.onShed(d.label, svc.name, v.reason);
-        return rawError(socket, v.code, { service: svc.name, ms: g.clock.now() - start }, requestId, v.status, v.headers);
+        return rawError(
+          socket,
+          v.code,
+          { service: svc.name, ms: g.clock.now() - start },
+          requestId,
+          v.status,
+          v.headers,
+        );
       }
       const inst = svc.pool.pick({ now: g.clock.now(), hashKey: clientIp });
       if (inst === undefined || socket.destroyed) {
@@ -101,13 +114,17 @@ export function proxyUpgrade(
           v.permit.release({ ok: status > 0 && status < 500, rttMs: g.clock.now() - start });
         }
       });
-      upstream.once('timeout', () => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
+      upstream.once('timeout', () =>
+        upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
+      );
       upstream.once('error', (err: NodeJS.ErrnoException) => {
         if (!connected) {
           status = err.code === 'ETIMEDOUT' ? 504 : 502;
           finish(true);
-          if (err.code === 'ETIMEDOUT') rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_TIMEOUT', { ms: d.connectTimeout }, requestId);
-          else rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: err.code ?? err.message }, requestId);
+          if (err.code === 'ETIMEDOUT')
+            rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_TIMEOUT', { ms: d.connectTimeout }, requestId);
+          else
+            rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: err.code ?? err.message }, requestId);
         } else {
           socket.destroy();
         }
@@ -135,7 +152,9 @@ function rawError(
   extra: Record<string, string> = {},
 ): void {
   if (!socket.writable) return void socket.destroy();
-  const body = JSON.stringify({ error: { code, message: formatMessage(ERRORS[code].message, params), requestId } });
+  const body = JSON.stringify({
+    error: { code, message: formatMessage(ERRORS[code].message, params), requestId },
+  });
   let extraLines = '';
   for (const [k, val] of Object.entries(extra)) extraLines += `${k}: ${val}\r\n`;
   socket.end(

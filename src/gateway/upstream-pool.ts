@@ -85,7 +85,8 @@ export class UpstreamInstance implements Endpoint {
     this.id = spec.id;
     this.url = spec.url;
     const u = new URL(spec.url);
-    if (u.protocol !== 'http:') throw new RangeError(`instance ${spec.id}: only http:// upstreams are supported, got ${spec.url}`);
+    if (u.protocol !== 'http:')
+      throw new RangeError(`instance ${spec.id}: only http:// upstreams are supported, got ${spec.url}`);
     this.hostname = u.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(u.port || 80);
     this.readyAt = now;

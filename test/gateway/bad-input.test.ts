@@ -30,7 +30,8 @@ before(async () => {
   up = await startUpstream((req, res) => {
     seenByUpstream++;
     const delay = Number(new URL(req.url!, 'http://x').searchParams.get('delay') ?? 0);
-    if (delay) setTimeout(() => e(req, res), delay); // the upstream's own latency, part of the scenario
+    if (delay)
+      setTimeout(() => e(req, res), delay); // the upstream's own latency, part of the scenario
     else e(req, res);
   });
   const garbage = await tcpServer((s) => {
@@ -54,15 +55,32 @@ before(async () => {
     headers_timeout: 400,
     max_header_bytes: 4096,
     services: {
-      good: { routes: [{ path_prefix: '/' }], traffic: { max_body: 1024 }, instances: [{ id: 'echo', url: up.url }] },
-      garbage: { routes: [{ path_prefix: '/garbage' }], instances: [{ id: 'g', url: `http://127.0.0.1:${garbage}` }] },
+      good: {
+        routes: [{ path_prefix: '/' }],
+        traffic: { max_body: 1024 },
+        instances: [{ id: 'echo', url: up.url }],
+      },
+      garbage: {
+        routes: [{ path_prefix: '/garbage' }],
+        instances: [{ id: 'g', url: `http://127.0.0.1:${garbage}` }],
+      },
       hung: {
         routes: [{ path_prefix: '/hung', timeouts: { response: 200 } }],
         instances: [{ id: 'h', url: `http://127.0.0.1:${hung}` }],
       },
-      midway: { routes: [{ path_prefix: '/midway' }], instances: [{ id: 'm', url: `http://127.0.0.1:${midway}` }] },
-      dead: { routes: [{ path_prefix: '/dead' }], traffic: { retries: { budget_percent: 0 } }, instances: [{ id: 'd', url: `http://127.0.0.1:${deadPort}` }] },
-      only: { routes: [{ host: 'only.test', path: '/x', methods: ['GET'] }], instances: [{ id: 'echo', url: up.url }] },
+      midway: {
+        routes: [{ path_prefix: '/midway' }],
+        instances: [{ id: 'm', url: `http://127.0.0.1:${midway}` }],
+      },
+      dead: {
+        routes: [{ path_prefix: '/dead' }],
+        traffic: { retries: { budget_percent: 0 } },
+        instances: [{ id: 'd', url: `http://127.0.0.1:${deadPort}` }],
+      },
+      only: {
+        routes: [{ host: 'only.test', path: '/x', methods: ['GET'] }],
+        instances: [{ id: 'echo', url: up.url }],
+      },
     },
   }));
 });
@@ -82,7 +100,10 @@ function body(rawResponse: string): string {
 
 test('Content-Length with Transfer-Encoding (CL.TE smuggling) gets 400 and never reaches the upstream', async () => {
   const before = seenByUpstream;
-  const out = await raw(port, 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n');
+  const out = await raw(
+    port,
+    'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n',
+  );
   assert.equal(status(out), 400);
   assert.equal(errorCode(body(out)), 'LS_ERR_GATEWAY_BAD_REQUEST');
   assert.equal(out.match(/HTTP\/1\.1/g)!.length, 1, 'the smuggled request is not answered');
@@ -120,11 +141,14 @@ test('a body over max_body gets 413, by Content-Length or once a chunked body gr
   assert.equal(big.status, 413);
   assert.equal(errorCode(big.body), 'LS_ERR_GATEWAY_BODY_TOO_LARGE');
   const chunked = await new Promise<{ status: number; body: string }>((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/?delay=50', agent: false }, (res) => {
-      let b = '';
-      res.on('data', (c) => (b += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: b }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/?delay=50', agent: false },
+      (res) => {
+        let b = '';
+        res.on('data', (c) => (b += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: b }));
+      },
+    );
     req.on('error', () => {});
     for (let i = 0; i < 4; i++) req.write('y'.repeat(512));
     req.end();
@@ -148,7 +172,9 @@ test('unmatched requests get 404 with the LS_ERR_GATEWAY_NO_ROUTE JSON body', as
   assert.equal(r.status, 200);
   const g = await request(port, { path: '/x', headers: { host: 'only.test' } });
   assert.equal(g.status, 200);
-  const gwOnly = await startGateway({ services: { s: { routes: [{ path: '/only' }], instances: [{ id: 'e', url: up.url }] } } });
+  const gwOnly = await startGateway({
+    services: { s: { routes: [{ path: '/only' }], instances: [{ id: 'e', url: up.url }] } },
+  });
   try {
     const n = await request(gwOnly.port, { path: '/nope?q=1' });
     assert.equal(n.status, 404);
@@ -216,7 +242,10 @@ test('concurrent clients each get their own response', async () => {
 });
 
 test('absolute-form request targets are reduced to origin-form', async () => {
-  const out = await raw(port, 'GET http://a.test/abs?x=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n');
+  const out = await raw(
+    port,
+    'GET http://a.test/abs?x=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n',
+  );
   assert.equal(status(out), 200);
   assert.match(out, /"url":"\/abs\?x=1"/);
 });

@@ -19,7 +19,11 @@ function seeded(seed: number): () => number {
   };
 }
 
-const kinds: BalancerOptions[] = [{ algorithm: 'p2c-ewma' }, { algorithm: 'round-robin' }, { algorithm: 'consistent-hash' }];
+const kinds: BalancerOptions[] = [
+  { algorithm: 'p2c-ewma' },
+  { algorithm: 'round-robin' },
+  { algorithm: 'consistent-hash' },
+];
 
 for (const opts of kinds) {
   const name = opts.algorithm!;
@@ -46,7 +50,8 @@ for (const opts of kinds) {
       counts.set(ep.id, (counts.get(ep.id) ?? 0) + 1);
     }
     assert.equal(counts.size, 4);
-    for (const c of counts.values()) assert.ok(c > 4000 / 4 / 2, `share ${c} too small: ${[...counts.values()]}`);
+    for (const c of counts.values())
+      assert.ok(c > 4000 / 4 / 2, `share ${c} too small: ${[...counts.values()]}`);
   });
 
   test(`${name}: pick() avoids the excluded endpoint when another exists (retries go elsewhere)`, () => {
@@ -180,5 +185,8 @@ test('consistent-hash: bounded load sends a hot key elsewhere once its endpoint 
 });
 
 test('createBalancer() rejects an unknown algorithm with the known list', () => {
-  assert.throws(() => createBalancer({ algorithm: 'random' as never }), /known: p2c-ewma, round-robin, consistent-hash/);
+  assert.throws(
+    () => createBalancer({ algorithm: 'random' as never }),
+    /known: p2c-ewma, round-robin, consistent-hash/,
+  );
 });

@@ -25,7 +25,9 @@ before(async () => {
   });
   up.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     const key = req.headers['sec-websocket-key'] as string;
-    const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+    const accept = createHash('sha1')
+      .update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11')
+      .digest('base64');
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nX-Saw-Forwarded: ${req.headers['x-forwarded-for']}\r\n\r\n`,
     );
@@ -76,7 +78,13 @@ test('SSE: events flow one by one and a client disconnect closes the upstream st
       res.on('close', () => resolve());
     });
   });
-  const req = http.get({ host: '127.0.0.1', port, path: '/events', agent: false, headers: { accept: 'text/event-stream' } });
+  const req = http.get({
+    host: '127.0.0.1',
+    port,
+    path: '/events',
+    agent: false,
+    headers: { accept: 'text/event-stream' },
+  });
   const [res] = (await once(req, 'response')) as [http.IncomingMessage];
   assert.equal(res.headers['content-type'], 'text/event-stream');
   for (const n of [1, 2, 3]) {
@@ -109,12 +117,24 @@ test('WebSocket: the upgrade handshake passes through and bytes flow both ways',
 
 test('hop-by-hop: Connection-listed and hop-by-hop fields are stripped both ways', async () => {
   hooks.set('/hop', (req, res) => {
-    res.writeHead(200, { connection: 'X-Upstream-Hop', 'x-upstream-hop': '1', 'x-end-to-end': '1', 'x-seen': JSON.stringify(req.headers) });
+    res.writeHead(200, {
+      connection: 'X-Upstream-Hop',
+      'x-upstream-hop': '1',
+      'x-end-to-end': '1',
+      'x-seen': JSON.stringify(req.headers),
+    });
     res.end();
   });
   const r = await request(port, {
     path: '/hop',
-    headers: { connection: 'X-Client-Hop', 'x-client-hop': 'secret', 'keep-alive': 'timeout=1', te: 'trailers', 'proxy-connection': 'x', 'x-keep': 'yes' },
+    headers: {
+      connection: 'X-Client-Hop',
+      'x-client-hop': 'secret',
+      'keep-alive': 'timeout=1',
+      te: 'trailers',
+      'proxy-connection': 'x',
+      'x-keep': 'yes',
+    },
   });
   const seen = JSON.parse(r.headers['x-seen'] as string) as Record<string, string>;
   assert.equal(seen['x-client-hop'], undefined);
@@ -127,7 +147,10 @@ test('hop-by-hop: Connection-listed and hop-by-hop fields are stripped both ways
 });
 
 test('forwarding headers: Via, X-Forwarded-*, Forwarded and a generated X-Request-Id', async () => {
-  const r = await request(port, { path: '/fwd', headers: { host: 'shop.test:8080', 'x-forwarded-for': '6.6.6.6' } });
+  const r = await request(port, {
+    path: '/fwd',
+    headers: { host: 'shop.test:8080', 'x-forwarded-for': '6.6.6.6' },
+  });
   const seen = JSON.parse(r.body) as { headers: Record<string, string> };
   assert.equal(seen.headers['via'], '1.1 luascale');
   assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1', 'an untrusted client cannot inject an address');
@@ -142,7 +165,10 @@ test('forwarding headers: Via, X-Forwarded-*, Forwarded and a generated X-Reques
 
 test('forwarding headers: an incoming X-Request-Id is propagated unchanged', async () => {
   const r = await request(port, { path: '/rid', headers: { 'x-request-id': 'trace-42' } });
-  assert.equal((JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-request-id'], 'trace-42');
+  assert.equal(
+    (JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-request-id'],
+    'trace-42',
+  );
   assert.equal(r.headers['x-request-id'], 'trace-42');
 });
 
@@ -223,11 +249,21 @@ test('large body: 16 MiB up and 16 MiB down stream through intact', async () => 
   for (let i = 0; i < size / block.length; i++) expected.update(block);
   const want = expected.digest('hex');
   const up = await new Promise<string>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/big-up', agent: false, headers: { 'content-length': String(size) } }, (res) => {
-      let b = '';
-      res.on('data', (c) => (b += c));
-      res.on('end', () => resolve(b));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/big-up',
+        agent: false,
+        headers: { 'content-length': String(size) },
+      },
+      (res) => {
+        let b = '';
+        res.on('data', (c) => (b += c));
+        res.on('end', () => resolve(b));
+      },
+    );
     req.on('error', reject);
     let written = 0;
     const pump = (): void => {
@@ -240,7 +276,9 @@ test('large body: 16 MiB up and 16 MiB down stream through intact', async () => 
     pump();
   });
   assert.deepEqual(JSON.parse(up), { n: size, sha: want });
-  const res = await new Promise<http.IncomingMessage>((resolve) => http.get({ host: '127.0.0.1', port, path: '/big-down', agent: false }, resolve));
+  const res = await new Promise<http.IncomingMessage>((resolve) =>
+    http.get({ host: '127.0.0.1', port, path: '/big-down', agent: false }, resolve),
+  );
   const h = createHash('sha256');
   let n = 0;
   for await (const c of res) {
@@ -253,11 +291,14 @@ test('large body: 16 MiB up and 16 MiB down stream through intact', async () => 
 
 test('chunked upload: a body without Content-Length is streamed to the upstream intact', async () => {
   const r = await new Promise<string>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/chunked', agent: false }, (res) => {
-      let b = '';
-      res.on('data', (c) => (b += c));
-      res.on('end', () => resolve(b));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/chunked', agent: false },
+      (res) => {
+        let b = '';
+        res.on('data', (c) => (b += c));
+        res.on('end', () => resolve(b));
+      },
+    );
     req.on('error', reject);
     req.write('abc');
     req.write('defg');

@@ -36,7 +36,13 @@ export function echo(): http.RequestListener {
     let bytes = 0;
     req.on('data', (c: Buffer) => (bytes += c.length));
     req.on('end', () => {
-      const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, bytes });
+      const body = JSON.stringify({
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        bytes,
+      });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     });
@@ -44,7 +50,9 @@ export function echo(): http.RequestListener {
 }
 
 /** Starts a gateway with the given options; returns it with its port. */
-export async function startGateway(options: GatewayOptions): Promise<{ gw: Gateway; port: number; base: string }> {
+export async function startGateway(
+  options: GatewayOptions,
+): Promise<{ gw: Gateway; port: number; base: string }> {
   const gw = createGateway(options);
   const addr = await gw.listen(0, '127.0.0.1');
   return { gw, port: addr.port, base: `http://127.0.0.1:${addr.port}` };
@@ -57,12 +65,24 @@ export function request(
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; rawHeaders: string[]; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers: opts.headers, agent: false },
+      {
+        host: '127.0.0.1',
+        port,
+        method: opts.method ?? 'GET',
+        path: opts.path ?? '/',
+        headers: opts.headers,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
-          resolve({ status: res.statusCode!, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString() }),
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            body: Buffer.concat(chunks).toString(),
+          }),
         );
         res.on('error', reject);
       },
@@ -73,7 +93,11 @@ export function request(
 }
 
 /** Writes raw bytes on a fresh socket and resolves with everything read until the peer closes. */
-export function raw(port: number, data: string | Buffer, opts: { endAfterWrite?: boolean } = {}): Promise<string> {
+export function raw(
+  port: number,
+  data: string | Buffer,
+  opts: { endAfterWrite?: boolean } = {},
+): Promise<string> {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];

@@ -44,7 +44,9 @@ function connectRefused(port: number): Promise<boolean> {
 
 test('close({ graceMs }) stops accepting, finishes in-flight requests, then resolves', async () => {
   const h = await holdingUpstream();
-  const { gw, port } = await startGateway({ services: { s: { routes: [{ path_prefix: '/' }], instances: [{ id: 'u', url: h.up.url }] } } });
+  const { gw, port } = await startGateway({
+    services: { s: { routes: [{ path_prefix: '/' }], instances: [{ id: 'u', url: h.up.url }] } },
+  });
   const inflight = request(port, { path: '/hold' });
   await h.waitHeld(1);
   let closed = false;
@@ -60,7 +62,9 @@ test('close({ graceMs }) stops accepting, finishes in-flight requests, then reso
 
 test('close({ graceMs }) cuts requests still running when the grace period ends', async () => {
   const h = await holdingUpstream();
-  const { gw, port } = await startGateway({ services: { s: { routes: [{ path_prefix: '/' }], instances: [{ id: 'u', url: h.up.url }] } } });
+  const { gw, port } = await startGateway({
+    services: { s: { routes: [{ path_prefix: '/' }], instances: [{ id: 'u', url: h.up.url }] } },
+  });
   const inflight = request(port, { path: '/hold' }).then(
     () => 'answered',
     () => 'cut',
@@ -75,7 +79,9 @@ test('close({ graceMs }) cuts requests still running when the grace period ends'
 test('SIGTERM: the process stops accepting, finishes the in-flight request and exits 0', async () => {
   const h = await holdingUpstream();
   const fixture = fileURLToPath(new URL('./fixtures/sigterm-gateway.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, h.up.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, h.up.url], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
     const { port } = JSON.parse((await lines.next()).value as string) as { port: number };
@@ -110,7 +116,9 @@ test('workers: 2 share one listener; membership and drain reach every worker', a
     const first = await Promise.all(Array.from({ length: 20 }, () => request(handle.port, { path: '/' })));
     assert.deepEqual([...new Set(first.map((r) => r.body))], ['a']);
     await handle.setInstances('s', [{ id: 'b', url: b.url }]); // resolves once both workers applied it
-    const bodies = (await Promise.all(Array.from({ length: 20 }, () => request(handle.port, { path: '/' })))).map((r) => r.body);
+    const bodies = (
+      await Promise.all(Array.from({ length: 20 }, () => request(handle.port, { path: '/' })))
+    ).map((r) => r.body);
     assert.deepEqual([...new Set(bodies)], ['b']);
     assert.deepEqual(await handle.drain('s', 'b', { timeoutMs: 1000 }), { drained: true, inflight: 0 });
   } finally {

@@ -37,7 +37,11 @@ test('each routed request is reported as start, then exactly one of end (with st
   try {
     const ok = await request(port, { path: '/users/42?x=1', headers: { 'x-client': 'c1' } });
     assert.equal(ok.status, 200);
-    assert.deepEqual(calls.splice(0), ['start api /users/{id}', 'dispatch api u1', 'end api /users/{id} 200']);
+    assert.deepEqual(calls.splice(0), [
+      'start api /users/{id}',
+      'dispatch api u1',
+      'end api /users/{id} 200',
+    ]);
     assert.equal(ends[0]!.operationId, 'getUser');
     assert.equal(ends[0]!.instance, 'u1');
     assert.equal(ends[0]!.bytesOut, Buffer.byteLength(ok.body));
@@ -47,12 +51,18 @@ test('each routed request is reported as start, then exactly one of end (with st
     assert.equal(logs[0]!.status, 200);
     assert.equal(logs[0]!.requestId, ok.headers['x-request-id']);
 
-    const big = await request(port, { method: 'POST', path: '/upload', body: 'x'.repeat(50), headers: { 'x-client': 'c2' } });
+    const big = await request(port, {
+      method: 'POST',
+      path: '/upload',
+      body: 'x'.repeat(50),
+      headers: { 'x-client': 'c2' },
+    });
     assert.equal(big.status, 413);
     assert.deepEqual(calls.splice(0), ['start api /*', 'shed api /* body_too_large']);
 
     // burst 2 for client c3: the third request in a row is rate limited
-    for (let i = 0; i < 2; i++) assert.equal((await request(port, { path: '/a', headers: { 'x-client': 'c3' } })).status, 200);
+    for (let i = 0; i < 2; i++)
+      assert.equal((await request(port, { path: '/a', headers: { 'x-client': 'c3' } })).status, 200);
     calls.length = 0;
     const limited = await request(port, { path: '/a', headers: { 'x-client': 'c3' } });
     assert.equal(limited.status, 429);
@@ -68,12 +78,21 @@ test('each routed request is reported as start, then exactly one of end (with st
 test('admitted responses carry the RateLimit-* headers from admission', async () => {
   const up = await startUpstream(echo());
   const { gw, port } = await startGateway({
-    services: { api: { routes: [{ path_prefix: '/' }], traffic: { rate_limit: { rps: 100, burst: 100 } }, instances: [{ id: 'u1', url: up.url }] } },
+    services: {
+      api: {
+        routes: [{ path_prefix: '/' }],
+        traffic: { rate_limit: { rps: 100, burst: 100 } },
+        instances: [{ id: 'u1', url: up.url }],
+      },
+    },
   });
   try {
     const r = await request(port, { path: '/' });
     assert.equal(r.status, 200);
-    assert.ok(Object.keys(r.headers).some((h) => h.startsWith('ratelimit')), JSON.stringify(r.headers));
+    assert.ok(
+      Object.keys(r.headers).some((h) => h.startsWith('ratelimit')),
+      JSON.stringify(r.headers),
+    );
   } finally {
     await gw.close({ graceMs: 50 });
     await up.close();

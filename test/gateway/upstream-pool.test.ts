@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { request, startGateway, startUpstream, type Upstream } from './helpers.js';
+import { request, startGateway, startUpstream } from './helpers.js';
 import type { GatewayOptions } from '../../src/gateway/gateway.js';
 import type { HealthEvent } from '../../src/gateway/upstream-pool.js';
 
@@ -68,7 +68,11 @@ async function deadUrl(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-function nextHealth(gw: { events: NodeJS.EventEmitter }, instance: string, status: string): Promise<HealthEvent> {
+function nextHealth(
+  gw: { events: NodeJS.EventEmitter },
+  instance: string,
+  status: string,
+): Promise<HealthEvent> {
   return new Promise((resolve) => {
     const on = (e: HealthEvent): void => {
       if (e.instance === instance && e.status === status) {
@@ -84,7 +88,13 @@ test('requests are spread over every instance of a service', async () => {
   const a = await named('a');
   const b = await named('b');
   const { port } = await gateway({
-    s: { routes: [{ path_prefix: '/' }], instances: [{ id: 'a', url: a.up.url }, { id: 'b', url: b.up.url }] },
+    s: {
+      routes: [{ path_prefix: '/' }],
+      instances: [
+        { id: 'a', url: a.up.url },
+        { id: 'b', url: b.up.url },
+      ],
+    },
   });
   const rs = await Promise.all(Array.from({ length: 120 }, () => request(port, { path: '/' })));
   for (const r of rs) assert.equal(r.status, 200);
@@ -94,21 +104,30 @@ test('requests are spread over every instance of a service', async () => {
 test('membership changes under load lose no request', async () => {
   const ups = await Promise.all(['a', 'b', 'c'].map((n) => named(n)));
   const spec = (i: number) => ({ id: ups[i]!.name, url: ups[i]!.up.url });
-  const { gw, port } = await gateway({ s: { routes: [{ path_prefix: '/' }], instances: [spec(0), spec(1)] } });
+  const { gw, port } = await gateway({
+    s: { routes: [{ path_prefix: '/' }], instances: [spec(0), spec(1)] },
+  });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   cleanup.push(async () => agent.destroy());
   const statuses: number[] = [];
   let sent = 0;
-  const changes = [() => gw.setInstances('s', [spec(1), spec(2)]), () => gw.setInstances('s', [spec(2)]), () => gw.setInstances('s', [spec(0), spec(2)]), () => gw.removeInstance('s', 'c')];
+  const changes = [
+    () => gw.setInstances('s', [spec(1), spec(2)]),
+    () => gw.setInstances('s', [spec(2)]),
+    () => gw.setInstances('s', [spec(0), spec(2)]),
+    () => gw.removeInstance('s', 'c'),
+  ];
   async function worker(): Promise<void> {
     while (sent < 400) {
       sent++;
       if (sent % 80 === 0) changes[sent / 80 - 1]?.();
       const st = await new Promise<number>((resolve) => {
-        http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode!));
-        }).on('error', () => resolve(-1));
+        http
+          .get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          })
+          .on('error', () => resolve(-1));
       });
       statuses.push(st);
     }
@@ -116,13 +135,18 @@ test('membership changes under load lose no request', async () => {
   await Promise.all(Array.from({ length: 8 }, worker));
   assert.equal(statuses.length, 400);
   assert.deepEqual([...new Set(statuses)], [200]);
-  assert.deepEqual(gw.instances('s').map((i) => i.id), ['a']);
+  assert.deepEqual(
+    gw.instances('s').map((i) => i.id),
+    ['a'],
+  );
 });
 
 test('removing an instance lets its in-flight request finish and sends new ones elsewhere', async () => {
   const a = await named('a');
   const b = await named('b');
-  const { gw, port } = await gateway({ s: { routes: [{ path_prefix: '/' }], instances: [{ id: 'a', url: a.up.url }] } });
+  const { gw, port } = await gateway({
+    s: { routes: [{ path_prefix: '/' }], instances: [{ id: 'a', url: a.up.url }] },
+  });
   const slow = request(port, { path: '/hold' });
   await a.waitHeld(1);
   gw.addInstance('s', { id: 'b', url: b.up.url });
@@ -137,7 +161,9 @@ test('removing an instance lets its in-flight request finish and sends new ones 
 test('drain() waits for in-flight requests, reports done, and new requests avoid the instance', async () => {
   const a = await named('a');
   const b = await named('b');
-  const { gw, port } = await gateway({ s: { routes: [{ path_prefix: '/' }], instances: [{ id: 'a', url: a.up.url }] } });
+  const { gw, port } = await gateway({
+    s: { routes: [{ path_prefix: '/' }], instances: [{ id: 'a', url: a.up.url }] },
+  });
   const slow = [request(port, { path: '/hold' }), request(port, { path: '/hold' })];
   await a.waitHeld(2);
   gw.addInstance('s', { id: 'b', url: b.up.url });
@@ -156,7 +182,9 @@ test('drain() waits for in-flight requests, reports done, and new requests avoid
 
 test('drain() reports not drained with the in-flight count when the timeout passes first', async () => {
   const a = await named('a');
-  const { gw, port } = await gateway({ s: { routes: [{ path_prefix: '/' }], instances: [{ id: 'a', url: a.up.url }] } });
+  const { gw, port } = await gateway({
+    s: { routes: [{ path_prefix: '/' }], instances: [{ id: 'a', url: a.up.url }] },
+  });
   const slow = request(port, { path: '/hold' });
   await a.waitHeld(1);
   assert.deepEqual(await gw.drain('s', 'a', { timeoutMs: 50 }), { drained: false, inflight: 1 });
@@ -172,13 +200,21 @@ test('idempotent requests are retried on another instance after a connect error;
       routes: [{ path_prefix: '/' }],
       balancer: { algorithm: 'round-robin' },
       health: { consecutive_errors: 1000 },
-      instances: [{ id: 'dead', url: dead }, { id: 'b', url: b.up.url }],
+      instances: [
+        { id: 'dead', url: dead },
+        { id: 'b', url: b.up.url },
+      ],
     },
   });
   const gets = await Promise.all(Array.from({ length: 6 }, () => request(port, { path: '/' })));
   for (const r of gets) assert.equal(r.status, 200);
-  const posts = await Promise.all(Array.from({ length: 6 }, () => request(port, { method: 'POST', path: '/', body: 'x' })));
-  assert.ok(posts.some((r) => r.status === 502), 'a POST that hit the dead instance fails rather than being replayed');
+  const posts = await Promise.all(
+    Array.from({ length: 6 }, () => request(port, { method: 'POST', path: '/', body: 'x' })),
+  );
+  assert.ok(
+    posts.some((r) => r.status === 502),
+    'a POST that hit the dead instance fails rather than being replayed',
+  );
 });
 
 test('retries stop when the budget is spent (budget_percent 0)', async () => {
@@ -190,7 +226,10 @@ test('retries stop when the budget is spent (budget_percent 0)', async () => {
       traffic: { retries: { budget_percent: 0 } },
       balancer: { algorithm: 'round-robin' },
       health: { consecutive_errors: 1000 },
-      instances: [{ id: 'dead', url: dead }, { id: 'b', url: b.up.url }],
+      instances: [
+        { id: 'dead', url: dead },
+        { id: 'b', url: b.up.url },
+      ],
     },
   });
   const rs = await Promise.all(Array.from({ length: 6 }, () => request(port, { path: '/' })));
@@ -200,7 +239,9 @@ test('retries stop when the budget is spent (budget_percent 0)', async () => {
 test('a 503 from an instance being drained is retried on another instance', async () => {
   const a = await named('a', { status: () => 503 });
   const b = await named('b');
-  const { gw, port } = await gateway({ s: { routes: [{ path_prefix: '/' }], instances: [{ id: 'a', url: a.up.url }] } });
+  const { gw, port } = await gateway({
+    s: { routes: [{ path_prefix: '/' }], instances: [{ id: 'a', url: a.up.url }] },
+  });
   const pending = request(port, { path: '/hold' });
   await a.waitHeld(1);
   gw.addInstance('s', { id: 'b', url: b.up.url });
@@ -223,7 +264,10 @@ test('passive outlier ejection: consecutive 5xx eject an instance, traffic avoid
       routes: [{ path_prefix: '/' }],
       balancer: { algorithm: 'round-robin' },
       health: { consecutive_errors: 3, base_ejection: 150 },
-      instances: [{ id: 'a', url: a.up.url }, { id: 'b', url: b.up.url }],
+      instances: [
+        { id: 'a', url: a.up.url },
+        { id: 'b', url: b.up.url },
+      ],
     },
   });
   const ejected = nextHealth(gw, 'a', 'ejected');
@@ -247,8 +291,18 @@ test('active probes eject an instance failing its health path and restore it onc
   const { gw } = await gateway({
     s: {
       routes: [{ path_prefix: '/' }],
-      health: { path: '/healthz', interval: 20, timeout: 500, unhealthy_threshold: 2, healthy_threshold: 1, base_ejection: 50 },
-      instances: [{ id: 'a', url: a.up.url }, { id: 'b', url: b.up.url }],
+      health: {
+        path: '/healthz',
+        interval: 20,
+        timeout: 500,
+        unhealthy_threshold: 2,
+        healthy_threshold: 1,
+        base_ejection: 50,
+      },
+      instances: [
+        { id: 'a', url: a.up.url },
+        { id: 'b', url: b.up.url },
+      ],
     },
   });
   await nextHealth(gw, 'a', 'ejected');
@@ -262,7 +316,11 @@ test('slow start: a new instance starts at a reduced weight', async () => {
   const a = await named('a');
   const b = await named('b');
   const { gw, port } = await gateway({
-    s: { routes: [{ path_prefix: '/' }], health: { slow_start: 60_000 }, instances: [{ id: 'a', url: a.up.url }] },
+    s: {
+      routes: [{ path_prefix: '/' }],
+      health: { slow_start: 60_000 },
+      instances: [{ id: 'a', url: a.up.url }],
+    },
   });
   gw.addInstance('s', { id: 'b', url: b.up.url });
   await request(port, { path: '/' });
@@ -282,7 +340,8 @@ test('consistent hashing on a header keeps a client on one instance', async () =
   const homes = new Set<string>();
   for (let user = 0; user < 12; user++) {
     const seen = new Set<string>();
-    for (let i = 0; i < 4; i++) seen.add((await request(port, { path: '/', headers: { 'x-user': `u${user}` } })).body);
+    for (let i = 0; i < 4; i++)
+      seen.add((await request(port, { path: '/', headers: { 'x-user': `u${user}` } })).body);
     assert.equal(seen.size, 1, `user ${user} moved between ${[...seen]}`);
     homes.add([...seen][0]!);
   }
