@@ -380,11 +380,28 @@ test('pause and resume, and a policy dry run showing the Decision', async () => 
   assert.match((await page.textContent('#dry-result')) ?? '', /ScaleUp.*rate-limit/s);
 });
 
+test('on a laptop screen (1366×768) nothing overflows sideways and two charts fit per row', async () => {
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  assert.ok(
+    await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+    'no horizontal scroll',
+  );
+  const [a, b] = await Promise.all([
+    page.locator('#chart-load').boundingBox(),
+    page.locator('#chart-replicas').boundingBox(),
+  ]);
+  assert.equal(a!.y, b!.y, 'load and replicas charts side by side');
+  await page.screenshot({ path: join(ARTIFACTS, 'service-laptop.png') });
+  await page.setViewportSize({ width: 1440, height: 900 });
+});
+
 test('dark and light mode follow the OS setting and the toggle', async () => {
   const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   await page.emulateMedia({ colorScheme: 'dark' });
   assert.equal(await bg(), 'rgb(13, 17, 23)');
-  await page.screenshot({ path: join(ARTIFACTS, 'service-dark.png') });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(ARTIFACTS, 'service-dark.png'), fullPage: true });
   await page.click('#theme'); // auto → dark
   await page.click('#theme'); // dark → light
   assert.equal(await page.textContent('#theme'), 'theme: light');

@@ -59,6 +59,7 @@ export const CHARTS: ChartSpec[] = [
   },
   {
     id: 'replicas',
+    integer: true,
     title: 'Replicas',
     unit: 'instances',
     series: fixed(

@@ -23,6 +23,8 @@ export interface ChartSpec {
   id: string;
   title: string;
   unit: string;
+  /** Counts (replicas): whole-number ticks only. */
+  integer?: boolean;
   series(keys: string[]): SeriesDef[];
 }
 
@@ -49,7 +51,7 @@ export const PALETTE = [
   '#8b949e',
 ];
 
-/** Epoch seconds as a 24-hour `HH:MM` axis label (`HH:MM:SS` when ticks are under a minute apart). */
+/** Epoch seconds as a 24-hour `HH:MM` axis label (`HH:MM:SS` when a tick is not on a whole minute). */
 function clock(t: number, seconds: boolean): string {
   return new Date(t * 1000).toLocaleTimeString([], {
     hour: '2-digit',
@@ -57,6 +59,14 @@ function clock(t: number, seconds: boolean): string {
     ...(seconds ? { second: '2-digit' } : {}),
     hour12: false,
   });
+}
+
+/** A y-axis label that fits 48 px: 950, 12k, 1.5M. */
+function axisNumber(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${+(v / 1e6).toFixed(1)}M`;
+  if (a >= 1e4) return `${+(v / 1e3).toFixed(0)}k`;
+  return fmt(v);
 }
 
 /** Creates a chart inside `parent`. */
@@ -92,9 +102,21 @@ export function createTimeChart(parent: HTMLElement, spec: ChartSpec): TimeChart
       axes: [
         {
           ...axisOpts,
-          values: (_u, ticks) => ticks.map((t) => clock(t, ticks.length > 1 && ticks[1]! - ticks[0]! < 60)),
+          space: 80,
+          values: (_u, ticks) =>
+            ticks.map((t) =>
+              clock(
+                t,
+                ticks.some((x) => x % 60 !== 0),
+              ),
+            ),
         },
-        { ...axisOpts, size: 48, values: (_u, ticks) => ticks.map((t) => fmt(t)) },
+        {
+          ...axisOpts,
+          size: 48,
+          values: (_u, ticks) => ticks.map(axisNumber),
+          ...(spec.integer ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] } : {}),
+        },
       ],
       series: [
         {},
