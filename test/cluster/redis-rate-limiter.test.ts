@@ -1,0 +1,68 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { RedisRateLimiter } from '../../src/cluster/redis-rate-limiter.js';
+import { rateLimiterContract } from '../gateway/admission/rate-limiter-contract.js';
+import { startRedis, type TestRedis } from './redis-server.js';
+
+let server: TestRedis;
+let redis: Redis;
+let n = 0;
+
+before(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+});
+
+after(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+// every limiter gets its own key prefix, so tests never share a bucket
+rateLimiterContract('RedisRateLimiter', ({ rps, burst }) => new RedisRateLimiter({ redis, prefix: `t${++n}:`, rps, burst }));
+
+rateLimiterContract(
+  'RedisRateLimiter (batched leases)',
+  ({ rps, burst }) => new RedisRateLimiter({ redis, prefix: `b${++n}:`, rps, burst, maxBatch: 4 }),
+);
+
+test('three limiters sharing one bucket admit no more than the bucket allows', async () => {
+  const prefix = `shared${++n}:`;
+  const limiters = [0, 1, 2].map(() => new RedisRateLimiter({ redis, prefix, rps: 100, burst: 50, maxBatch: 10 }));
+  const T0 = 5_000_000;
+  let ok = 0;
+  let t = T0;
+  // 2 s at 3 × 500 requests per second, interleaved across the three
+  for (let i = 0; i < 1000; i++) {
+    t = T0 + i * 2;
+    const verdicts = await Promise.all(limiters.map((l) => l.take('k', t)));
+    ok += verdicts.filter((v) => v.ok).length;
+  }
+  const allowed = 50 + (100 * (t - T0)) / 1000;
+  assert.ok(ok <= allowed, `admitted ${ok} > ${allowed}`);
+  assert.ok(ok >= allowed * 0.9, `admitted only ${ok} of ${allowed}`);
+  const remote = limiters.reduce((s, l) => s + l.stats.remote, 0);
+  const local = limiters.reduce((s, l) => s + l.stats.local, 0);
+  assert.ok(local > 0, 'some decisions were local (batched leases)');
+  assert.ok(remote < 3000, `round trips ${remote}`);
+});
+
+test('a NOSCRIPT reply (script cache flushed) loads the script again', async () => {
+  const l = new RedisRateLimiter({ redis, prefix: `ns${++n}:`, rps: 1, burst: 1 });
+  await redis.script('FLUSH');
+  assert.equal((await l.take('k', 1000)).ok, true);
+  assert.equal((await l.take('k', 1000)).ok, false);
+  assert.equal(l.stats.errors, 0);
+});
+
+test('with Redis unreachable, decisions fall back to rps/n locally', async () => {
+  const dead = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  const l = new RedisRateLimiter({ redis: dead, prefix: 'x:', rps: 30, burst: 30, gateways: () => 3 });
+  let ok = 0;
+  for (let i = 0; i < 30; i++) if ((await l.take('k', 1000)).ok) ok++;
+  assert.equal(ok, 10, 'a third of the burst');
+  assert.ok(l.stats.fallback >= 30);
+  dead.disconnect();
+});
