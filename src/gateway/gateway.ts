@@ -123,6 +123,8 @@ interface ServiceRuntime {
   /** 0 ip, 1 route, 2 global, 3 header, 4 api_key. */
   rateKeyKind: number;
   rateKeyHeader: string;
+  /** The admission key of a request (rate_limit.key), shared by HTTP and upgrade requests. */
+  keyOf(req: http.IncomingMessage, ip: string, label: string): string;
   /** 0 none, 1 ip, 2 header, 3 cookie. */
   hashKind: number;
   hashName: string;
@@ -207,6 +209,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       retryBudget: createRetryBudget({ percent: traffic.retries?.budget_percent ?? 20 }),
       rateKeyKind: rk.kind,
       rateKeyHeader: rk.name,
+      keyOf: (req, ip, label) => rateKey(runtime, req, ip, label),
       hashKind: hk.kind,
       hashName: hk.name,
     };

@@ -45,7 +45,7 @@ export function proxyUpgrade(
   const svc = d.svc;
   const start = g.clock.now();
   g.signals?.onStart(d.label, svc.name);
-  void svc.admission.admit({ key: clientIp, route: d.label, now: start }).then(
+  void svc.admission.admit({ key: svc.keyOf(req, clientIp, d.label), route: d.label, now: start }).then(
     (v) => {
       if (!v.ok) {
         g.signals?.onShed(d.label, svc.name, v.reason);
