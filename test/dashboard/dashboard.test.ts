@@ -266,6 +266,31 @@ test('GET / serves the built page with a CSP; assets are immutable; an unknown a
   assert.equal(((await missing.body.json()) as any).error.code, 'LS_ERR_ADMIN_NOT_FOUND');
 });
 
+test('GET /v1/services answers 200 (regression: the inlined ServiceSummary schema could not resolve its $refs, so every call was a 500)', async () => {
+  const res = await request(base + '/v1/services', { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(res.statusCode, 200);
+  const list = (await res.body.json()) as Array<{ name: string; replicas: { desired: number } }>;
+  assert.deepEqual(
+    list.map((s) => s.name),
+    ['web', 'api'],
+  );
+  assert.equal(list[0]!.replicas.desired, 3);
+});
+
+test('the SSE stream takes the token as ?access_token= (EventSource cannot send headers)', async () => {
+  const denied = await request(`${base}/v1/events/stream?access_token=nope`);
+  assert.equal(denied.statusCode, 401);
+  await denied.body.dump();
+  const ac = new AbortController();
+  const ok = await request(`${base}/v1/events/stream?service=web&access_token=${TOKEN}`, {
+    signal: ac.signal,
+  });
+  assert.equal(ok.statusCode, 200);
+  assert.match(String(ok.headers['content-type']), /text\/event-stream/);
+  ac.abort();
+  await ok.body.dump().catch(() => {});
+});
+
 test('without a token the page asks for one; signing in with it shows every service', async () => {
   await page.goto(base + '/');
   await page.waitForSelector('#login:not([hidden])');
@@ -318,6 +343,16 @@ test('the service page charts fill from history and update with every signals ev
     (await page.textContent('#chart-cpu')) ?? '',
     /web-a.*web-b.*web-c/s,
     'one CPU line per instance',
+  );
+  // Longer ranges come from the store only (the in-memory store has 30 points).
+  await page.selectOption('#range', '1h');
+  await page.waitForFunction(
+    () => (document.querySelector('#chart-load') as HTMLElement).dataset.points === '30',
+  );
+  await page.selectOption('#range', '15m');
+  await page.waitForFunction(
+    (n) => Number((document.querySelector('#chart-load') as HTMLElement).dataset.points) >= n,
+    before + 9,
   );
 });
 
