@@ -8,7 +8,12 @@ import { LuaFactory } from 'wasmoon';
 import type { Emit } from './run.js';
 import { loadLuaPolicy } from '../src/sandbox/lua-policy.js';
 import { startSandboxWorker } from '../src/sandbox/sandbox-worker.js';
-import { completeObservation, emptyHistory, type PolicyContext, type PolicyOutcome } from '../src/policy/policy.js';
+import {
+  completeObservation,
+  emptyHistory,
+  type PolicyContext,
+  type PolicyOutcome,
+} from '../src/policy/policy.js';
 
 const WARMUP = 20_000;
 const SAMPLES = 100_000;
@@ -25,7 +30,16 @@ const MODULE_SOURCE = [
 const PARAMS = {};
 
 function context(cpu: number): PolicyContext {
-  return { service: 'web', now: 1_700_000_000_000, min: 1, max: 10, observation: completeObservation({ cpu, replicas: 2 }), params: PARAMS, state: {}, history: emptyHistory };
+  return {
+    service: 'web',
+    now: 1_700_000_000_000,
+    min: 1,
+    max: 10,
+    observation: completeObservation({ cpu, replicas: 2 }),
+    params: PARAMS,
+    state: {},
+    history: emptyHistory,
+  };
 }
 
 /** Median and p99 of one call, in µs, timing every call (cpu cycles 10/50/85 so every branch runs). */
@@ -50,7 +64,9 @@ export default async function sandboxBench(emit: Emit): Promise<void> {
   const engine = await new LuaFactory().createEngine();
   await engine.doString(MODULE_SOURCE);
   const proxyDecide = engine.global.get('decide') as (ctx: unknown) => number;
-  const proxy = measure((ctx) => proxyDecide({ cpu: ctx.observation.cpu, replicas: ctx.observation.replicas }));
+  const proxy = measure((ctx) =>
+    proxyDecide({ cpu: ctx.observation.cpu, replicas: ctx.observation.replicas }),
+  );
   engine.global.close();
 
   const seed = await loadLuaPolicy({ file: 'examples/policies/seed-cpu.lua' });

@@ -101,7 +101,8 @@ export async function loadLuaPolicy(options: LoadLuaPolicyOptions): Promise<LuaP
   let source = options.source;
   const chunkName = options.chunkName ?? options.file ?? 'policy.lua';
   if (source === undefined) {
-    if (options.file === undefined) throw new LuascaleError('LS_ERR_POLICY_NOT_FOUND', { file: '(no file or source given)' });
+    if (options.file === undefined)
+      throw new LuascaleError('LS_ERR_POLICY_NOT_FOUND', { file: '(no file or source given)' });
     try {
       source = await readFile(options.file, 'utf8');
     } catch (err) {
@@ -109,7 +110,11 @@ export async function loadLuaPolicy(options: LoadLuaPolicyOptions): Promise<LuaP
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
         throw new LuascaleError('LS_ERR_POLICY_NOT_FOUND', { file: options.file });
       }
-      throw new LuascaleError('LS_ERR_POLICY_NOT_FOUND', { file: options.file }, { message: `${options.file}: cannot read: ${(err as Error).message}` });
+      throw new LuascaleError(
+        'LS_ERR_POLICY_NOT_FOUND',
+        { file: options.file },
+        { message: `${options.file}: cannot read: ${(err as Error).message}` },
+      );
     }
   }
   const runtime = await luaRuntime();
@@ -315,7 +320,10 @@ class LuaVm {
     const L = lua.lua_newstate(rt.allocPtr, this.id);
     if (!L) {
       rt.vms[this.id] = undefined;
-      throw new LuascaleError('LS_ERR_POLICY_MEMORY', { where: this.chunkName, limit: this.limits.memoryBytes });
+      throw new LuascaleError('LS_ERR_POLICY_MEMORY', {
+        where: this.chunkName,
+        limit: this.limits.memoryBytes,
+      });
     }
     this.L = L;
     this.memUsed = Math.max(0, this.memUsed);
@@ -380,10 +388,16 @@ class LuaVm {
 
   /** Loads source text as a function on the stack; returns the error message on a syntax error. */
   private loadChunk(text: string, chunk: string): string | undefined {
-    const { lua, m } = this.rt;
+    const { m } = this.rt;
     const ptr = m.stringToNewUTF8(text);
     try {
-      const rc = m._luaL_loadbufferx(this.L, ptr, m.lengthBytesUTF8(text), this.rt.cstr(chunk), this.rt.cstr('t'));
+      const rc = m._luaL_loadbufferx(
+        this.L,
+        ptr,
+        m.lengthBytesUTF8(text),
+        this.rt.cstr(chunk),
+        this.rt.cstr('t'),
+      );
       if (rc === LUA_OK) return undefined;
       const msg = this.errorText();
       m._lua_settop(this.L, -2);
@@ -448,7 +462,11 @@ class LuaVm {
     this.hookDirty = true;
     m._lua_sethook(L, hookPtr, LUA_MASKCOUNT, 1);
     if (L !== this.L) m._lua_sethook(this.L, hookPtr, LUA_MASKCOUNT, 1);
-    m._lua_rawgeti(L, LUA_REGISTRYINDEX, this.memSoftHit && !this.exceeded ? this.memoryMsgRef : this.budgetMsgRef);
+    m._lua_rawgeti(
+      L,
+      LUA_REGISTRYINDEX,
+      this.memSoftHit && !this.exceeded ? this.memoryMsgRef : this.budgetMsgRef,
+    );
     m._lua_error(L);
   }
 
@@ -489,7 +507,10 @@ class LuaVm {
       const m = /^(\d+): ?(.*)$/s.exec(oneLine.slice(prefix.length));
       if (m) return { where: `${this.chunkName}:${m[1]}`, reason: m[2]! };
     }
-    return { where: this.errWhere ?? this.stopWhere ?? `${this.chunkName}:${this.decideLine}`, reason: oneLine };
+    return {
+      where: this.errWhere ?? this.stopWhere ?? `${this.chunkName}:${this.decideLine}`,
+      reason: oneLine,
+    };
   }
 
   private syntaxError(msg: string): LuascaleError {
@@ -511,7 +532,10 @@ class LuaVm {
       error: formatMessage(ERRORS[code].message, params),
     });
     if (this.exceeded) {
-      return at('LS_ERR_POLICY_BUDGET', { where: this.stopWhere ?? this.splitMessage(text).where, budget: this.limits.instructions });
+      return at('LS_ERR_POLICY_BUDGET', {
+        where: this.stopWhere ?? this.splitMessage(text).where,
+        budget: this.limits.instructions,
+      });
     }
     if (this.memSoftHit || this.memHardHit) {
       if (rc === LUA_ERRMEM || /not enough memory|memory limit exceeded/.test(text)) {
@@ -532,7 +556,10 @@ class LuaVm {
         this.closed = false;
         this.build();
       } catch (err) {
-        return errorOutcome('LS_ERR_POLICY_RUNTIME', `${this.chunkName}: cannot rebuild the sandbox: ${(err as Error).message}`);
+        return errorOutcome(
+          'LS_ERR_POLICY_RUNTIME',
+          `${this.chunkName}: cannot rebuild the sandbox: ${(err as Error).message}`,
+        );
       }
     }
     const { m } = this.rt;
@@ -615,7 +642,12 @@ class LuaVm {
           this.lastState = state;
         } catch (err) {
           if (!(err instanceof LuaValueError)) throw err;
-          outcome = errorOutcome('LS_ERR_POLICY_STATE', `${this.chunkName}:${this.decideLine}: ctx.${err.message}`, logs, alerts);
+          outcome = errorOutcome(
+            'LS_ERR_POLICY_STATE',
+            `${this.chunkName}:${this.decideLine}: ctx.${err.message}`,
+            logs,
+            alerts,
+          );
         }
       }
     }
@@ -629,20 +661,39 @@ class LuaVm {
     const { lua, m } = this.rt;
     const L = this.L;
     const kind = m._lua_tonumberx(L, -6, 0);
-    if (kind === 2) return { ok: true, replicas: num(replicas), raw: null, reason: 'unchanged', logs, alerts };
-    if (kind === 0) return this.badResult(logs, alerts, `${this.style === 'module' ? 'decide' : 'the script'} returned nil; expected a number or { replicas = n, reason = "..." }`);
+    if (kind === 2)
+      return { ok: true, replicas: num(replicas), raw: null, reason: 'unchanged', logs, alerts };
+    if (kind === 0)
+      return this.badResult(
+        logs,
+        alerts,
+        `${this.style === 'module' ? 'decide' : 'the script'} returned nil; expected a number or { replicas = n, reason = "..." }`,
+      );
     if (kind !== 1) {
       const type = m._lua_type(L, -5) === LUA_TSTRING ? luaString(lua, L, -5) : '?';
       return kind === -2
-        ? this.badResult(logs, alerts, `the result table's replicas field is ${type === 'nil' ? 'missing' : `a ${type}`}; expected a number`)
-        : this.badResult(logs, alerts, `expected a number or { replicas = n, reason = "..." }, got a ${type}`);
+        ? this.badResult(
+            logs,
+            alerts,
+            `the result table's replicas field is ${type === 'nil' ? 'missing' : `a ${type}`}; expected a number`,
+          )
+        : this.badResult(
+            logs,
+            alerts,
+            `expected a number or { replicas = n, reason = "..." }, got a ${type}`,
+          );
     }
     const value = m._lua_tonumberx(L, -5, 0);
-    const reason = m._lua_type(L, -4) === LUA_TSTRING ? luaString(lua, L, -4).slice(0, this.limits.maxLogLength) : undefined;
+    const reason =
+      m._lua_type(L, -4) === LUA_TSTRING
+        ? luaString(lua, L, -4).slice(0, this.limits.maxLogLength)
+        : undefined;
     if (Number.isNaN(value)) return this.badResult(logs, alerts, 'replicas is NaN');
-    if (!Number.isFinite(value)) return this.badResult(logs, alerts, `replicas is ${value > 0 ? 'inf' : '-inf'}`);
+    if (!Number.isFinite(value))
+      return this.badResult(logs, alerts, `replicas is ${value > 0 ? 'inf' : '-inf'}`);
     if (value < 0) return this.badResult(logs, alerts, `replicas is negative (${value})`);
-    if (value > this.limits.maxReplicas) return this.badResult(logs, alerts, `replicas ${value} is above ${this.limits.maxReplicas}`);
+    if (value > this.limits.maxReplicas)
+      return this.badResult(logs, alerts, `replicas ${value} is above ${this.limits.maxReplicas}`);
     // A fractional answer rounds up, as the HPA's ceil(current × ratio) does.
     const raw = reason === undefined ? value : { replicas: value, reason };
     return { ok: true, replicas: Math.max(0, Math.ceil(value - 1e-9)), reason, raw, logs, alerts };
@@ -650,7 +701,12 @@ class LuaVm {
 
   private badResult(logs: string[], alerts: PolicyAlert[], reason: string): PolicyOutcome {
     const where = `${this.chunkName}:${this.decideLine}`;
-    return errorOutcome('LS_ERR_POLICY_RESULT', formatMessage(ERRORS.LS_ERR_POLICY_RESULT.message, { where, reason }), logs, alerts);
+    return errorOutcome(
+      'LS_ERR_POLICY_RESULT',
+      formatMessage(ERRORS.LS_ERR_POLICY_RESULT.message, { where, reason }),
+      logs,
+      alerts,
+    );
   }
 
   /** The call's log lines; `n` < 0 reads the count from the logs table (after an error). */
@@ -671,7 +727,8 @@ class LuaVm {
     for (let i = 1; i <= n; i++) {
       const severity = this.stringAt(SLOT_ALERTS, 2 * i - 1);
       const message = this.stringAt(SLOT_ALERTS, 2 * i);
-      if (severity !== undefined && message !== undefined) out.push({ severity: severity as PolicyAlert['severity'], message });
+      if (severity !== undefined && message !== undefined)
+        out.push({ severity: severity as PolicyAlert['severity'], message });
     }
     return out;
   }
@@ -720,7 +777,13 @@ class LuaVm {
       return 1;
     }
     const value =
-      what === 1 ? ctx.params : what === 2 ? ctx.observation.slo : what === 3 ? ctx.state : ctx.observation.operations;
+      what === 1
+        ? ctx.params
+        : what === 2
+          ? ctx.observation.slo
+          : what === 3
+            ? ctx.state
+            : ctx.observation.operations;
     pushJsValue(lua, L, value !== null && typeof value === 'object' ? value : {});
     return 1;
   }
@@ -748,7 +811,8 @@ class LuaVm {
     if (m._lua_type(L, base + 1) !== LUA_TNUMBER) throw new Error('history: seconds must be a number');
     const metric = luaString(lua, L, base);
     const seconds = m._lua_tonumberx(L, base + 1, 0);
-    if (!(seconds > 0) || !Number.isFinite(seconds)) throw new Error(`history: seconds must be positive, got ${seconds}`);
+    if (!(seconds > 0) || !Number.isFinite(seconds))
+      throw new Error(`history: seconds must be positive, got ${seconds}`);
     const series = ctx.history.series(metric, seconds, ctx.now);
     const max = this.limits.maxHistoryPoints;
     pushNumberArray(lua, L, series.length > max ? series.slice(series.length - max) : series);
@@ -764,10 +828,13 @@ class LuaVm {
     if (m._lua_type(L, base + 1) !== LUA_TNUMBER) throw new Error('forecast: horizon_s must be a number');
     const metric = luaString(lua, L, base);
     const horizon = m._lua_tonumberx(L, base + 1, 0);
-    if (!(horizon >= 0) || !Number.isFinite(horizon)) throw new Error(`forecast: horizon_s must be >= 0, got ${horizon}`);
-    const opt = (i: number) => (m._lua_type(L, base + i) === LUA_TNUMBER ? m._lua_tonumberx(L, base + i, 0) : undefined);
+    if (!(horizon >= 0) || !Number.isFinite(horizon))
+      throw new Error(`forecast: horizon_s must be >= 0, got ${horizon}`);
+    const opt = (i: number) =>
+      m._lua_type(L, base + i) === LUA_TNUMBER ? m._lua_tonumberx(L, base + i, 0) : undefined;
     const window = opt(2);
-    if (window !== undefined && !(window > 0 && window <= 7 * 86400)) throw new Error('forecast: window_s must be in (0, 604800]');
+    if (window !== undefined && !(window > 0 && window <= 7 * 86400))
+      throw new Error('forecast: window_s must be in (0, 604800]');
     const value = forecastMetric(ctx.history, ctx.observation, metric, horizon, ctx.now, window, opt(3));
     if (value === undefined || !Number.isFinite(value)) m._lua_pushnil(L);
     else m._lua_pushnumber(L, value);
@@ -825,7 +892,12 @@ class LuaVm {
 function shortSource(name: string): string {
   const bytes = Buffer.byteLength(name);
   if (bytes <= 59) return name;
-  return '...' + Buffer.from(name).subarray(bytes - 56).toString();
+  return (
+    '...' +
+    Buffer.from(name)
+      .subarray(bytes - 56)
+      .toString()
+  );
 }
 
 function hasKeys(o: object): boolean {
@@ -846,6 +918,11 @@ function num(v: number | undefined): number {
   return typeof v === 'number' ? v : 0;
 }
 
-function errorOutcome(code: ErrorCode, error: string, logs: string[] = [], alerts: PolicyAlert[] = []): PolicyOutcome {
+function errorOutcome(
+  code: ErrorCode,
+  error: string,
+  logs: string[] = [],
+  alerts: PolicyAlert[] = [],
+): PolicyOutcome {
   return { ok: false, code, error, logs, alerts };
 }

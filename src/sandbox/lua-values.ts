@@ -97,10 +97,16 @@ export function pushNumberArray(lua: LuaWasm, L: number, values: ArrayLike<numbe
  * 1..n becomes an array, any other table an object (number keys as strings). Functions,
  * coroutines, userdata, NaN and infinities are rejected with the path that holds them.
  */
-export function readLuaTable(lua: LuaWasm, L: number, index: number, bounds: ReadBounds): Record<string, unknown> {
+export function readLuaTable(
+  lua: LuaWasm,
+  L: number,
+  index: number,
+  bounds: ReadBounds,
+): Record<string, unknown> {
   const counter = { entries: 0 };
   const value = readTable(lua, L, rawApi(lua)._lua_absindex(L, index), bounds, counter, 0, 'state');
-  if (Array.isArray(value)) return value.length === 0 ? {} : Object.fromEntries(value.map((v, i) => [String(i + 1), v]));
+  if (Array.isArray(value))
+    return value.length === 0 ? {} : Object.fromEntries(value.map((v, i) => [String(i + 1), v]));
   return value;
 }
 
@@ -114,7 +120,8 @@ function readTable(
   path: string,
 ): Record<string, unknown> | unknown[] {
   const m = rawApi(lua);
-  if (depth >= bounds.maxDepth) throw new LuaValueError(`${path}: nested deeper than ${bounds.maxDepth} levels`);
+  if (depth >= bounds.maxDepth)
+    throw new LuaValueError(`${path}: nested deeper than ${bounds.maxDepth} levels`);
   m._lua_checkstack(L, 4);
   const obj: Record<string, unknown> = {};
   const keys: Array<string | number> = [];
@@ -178,7 +185,8 @@ function readValue(
     }
     case T_STRING: {
       const len = m._lua_rawlen(L, index);
-      if (len > bounds.maxString) throw new LuaValueError(`${path}: string of ${len} bytes (limit ${bounds.maxString})`);
+      if (len > bounds.maxString)
+        throw new LuaValueError(`${path}: string of ${len} bytes (limit ${bounds.maxString})`);
       return luaString(lua, L, index);
     }
     case T_TABLE:

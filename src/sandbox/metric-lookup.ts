@@ -11,7 +11,10 @@ export function currentMetric(observation: Observation, name: string): number | 
   if (typeof custom === 'number') return custom;
   const dot = name.indexOf('.');
   const bag = observation as unknown as Record<string, unknown>;
-  const value = dot < 0 ? bag[name] : (bag[name.slice(0, dot)] as Record<string, unknown> | undefined)?.[name.slice(dot + 1)];
+  const value =
+    dot < 0
+      ? bag[name]
+      : (bag[name.slice(0, dot)] as Record<string, unknown> | undefined)?.[name.slice(dot + 1)];
   return typeof value === 'number' ? value : undefined;
 }
 

@@ -115,11 +115,16 @@ export function rawApi(lua: LuaWasm): RawLua {
 export async function createLuaWasm(): Promise<LuaWasm> {
   // The WebAssembly global is not in this project's lib (no DOM types): a minimal local view.
   type Exports = Record<string, unknown>;
-  const wasm = (globalThis as unknown as { WebAssembly: { instantiate: (...args: unknown[]) => Promise<unknown> } }).WebAssembly;
+  const wasm = (
+    globalThis as unknown as { WebAssembly: { instantiate: (...args: unknown[]) => Promise<unknown> } }
+  ).WebAssembly;
   const original = wasm.instantiate;
   let exports: Exports | undefined;
   const wrapped = async function (this: unknown, ...args: unknown[]) {
-    const result = (await original.apply(this, args)) as { instance?: { exports: Exports }; exports?: Exports };
+    const result = (await original.apply(this, args)) as {
+      instance?: { exports: Exports };
+      exports?: Exports;
+    };
     const found = result.instance?.exports ?? result.exports;
     if (found && typeof found.lua_pcallk === 'function') exports = found;
     return result;
@@ -144,7 +149,9 @@ function directView(module: Record<string, unknown>, ex: Record<string, unknown>
     out[key] = typeof direct === 'function' ? direct : module[key];
   }
   // Heap views are replaced when memory grows: always read them from the module.
-  for (const key of ['HEAPU8', 'HEAP32', 'HEAPU32']) Object.defineProperty(out, key, { get: () => module[key] });
-  for (const key of ['addFunction', 'removeFunction', 'stringToNewUTF8', 'lengthBytesUTF8']) out[key] = module[key];
+  for (const key of ['HEAPU8', 'HEAP32', 'HEAPU32'])
+    Object.defineProperty(out, key, { get: () => module[key] });
+  for (const key of ['addFunction', 'removeFunction', 'stringToNewUTF8', 'lengthBytesUTF8'])
+    out[key] = module[key];
   return out as unknown as RawLua;
 }

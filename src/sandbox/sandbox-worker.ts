@@ -17,7 +17,15 @@
  * Worker state machine: starting → ready ⇄ busy → (timeout: terminated → starting) … → closed.
  * This file is also the worker's entry point, so it runs under tsx (tests) and from dist alike.
  */
-import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
+import {
+  isMainThread,
+  MessageChannel,
+  parentPort,
+  receiveMessageOnPort,
+  Worker,
+  workerData,
+  type MessagePort,
+} from 'node:worker_threads';
 import { ERRORS, LuascaleError, formatMessage, type ErrorCode } from '../core/errors.js';
 import {
   emptyHistory,
@@ -93,8 +101,12 @@ type ToWorker =
   | { type: 'load'; seq: number; specs: Array<[string, SandboxPolicySpec]> }
   | { type: 'unload'; seq: number; policyId: string }
   | { type: 'eval'; seq: number; calls: WireCall[]; numbers: Float64Array };
-type FromWorker =
-  | { type: 'done'; seq: number; outcomes?: PolicyOutcome[]; errors?: Array<[string, { code: ErrorCode; message: string; details: Record<string, unknown> }]> };
+type FromWorker = {
+  type: 'done';
+  seq: number;
+  outcomes?: PolicyOutcome[];
+  errors?: Array<[string, { code: ErrorCode; message: string; details: Record<string, unknown> }]>;
+};
 interface HistoryRequest {
   id: number;
   item: number;
@@ -178,7 +190,16 @@ class WorkerHost implements SandboxWorker {
       for (const [seq, entry] of this.pending) {
         if (entry.worker !== worker) continue;
         this.pending.delete(seq);
-        entry.resolve({ type: 'done', seq, errors: [['*', { code: 'LS_ERR_POLICY_RUNTIME', message: `sandbox worker exited (code ${code})`, details: {} }]] });
+        entry.resolve({
+          type: 'done',
+          seq,
+          errors: [
+            [
+              '*',
+              { code: 'LS_ERR_POLICY_RUNTIME', message: `sandbox worker exited (code ${code})`, details: {} },
+            ],
+          ],
+        });
       }
       this.exited?.(code);
     });
@@ -230,9 +251,16 @@ class WorkerHost implements SandboxWorker {
       const call = calls[i]!;
       const until = this.quarantine.get(call.policyId);
       if (until !== undefined && now < until) {
-        outcomes[i] = timeoutOutcome(call.policyId, this.timeoutMs, `skipped for ${Math.ceil((until - now) / 1000)} s after a wall-clock timeout`);
+        outcomes[i] = timeoutOutcome(
+          call.policyId,
+          this.timeoutMs,
+          `skipped for ${Math.ceil((until - now) / 1000)} s after a wall-clock timeout`,
+        );
       } else if (!this.specs.has(call.policyId)) {
-        outcomes[i] = failed('LS_ERR_POLICY_NOT_FOUND', formatMessage(ERRORS.LS_ERR_POLICY_NOT_FOUND.message, { file: call.policyId }));
+        outcomes[i] = failed(
+          'LS_ERR_POLICY_NOT_FOUND',
+          formatMessage(ERRORS.LS_ERR_POLICY_NOT_FOUND.message, { file: call.policyId }),
+        );
       } else todo.push(i);
     }
     while (todo.length > 0) {
@@ -252,7 +280,9 @@ class WorkerHost implements SandboxWorker {
           if (out.ok && out.state) this.sentCache(sub[k]!.policyId).stateOut = out.state;
         });
         todo.forEach((i, k) => {
-          outcomes[i] = got?.[k] ?? failed('LS_ERR_POLICY_RUNTIME', hung.reply!.errors?.[0]?.[1].message ?? 'sandbox worker failed');
+          outcomes[i] =
+            got?.[k] ??
+            failed('LS_ERR_POLICY_RUNTIME', hung.reply!.errors?.[0]?.[1].message ?? 'sandbox worker failed');
         });
         break;
       }
@@ -366,7 +396,13 @@ class WorkerHost implements SandboxWorker {
     const worker = this.worker;
     const seq = ++this.seq;
     if (!worker) {
-      return Promise.resolve({ type: 'done', seq, errors: [['*', { code: 'LS_ERR_POLICY_RUNTIME', message: 'sandbox worker is not running', details: {} }]] });
+      return Promise.resolve({
+        type: 'done',
+        seq,
+        errors: [
+          ['*', { code: 'LS_ERR_POLICY_RUNTIME', message: 'sandbox worker is not running', details: {} }],
+        ],
+      });
     }
     return new Promise((resolve) => {
       this.pending.set(seq, { worker, resolve });
@@ -416,7 +452,10 @@ function failed(code: ErrorCode, error: string): PolicyOutcome {
 }
 
 function timeoutOutcome(policyId: string, ms: number, note: string): PolicyOutcome {
-  return failed('LS_ERR_POLICY_TIMEOUT', `${formatMessage(ERRORS.LS_ERR_POLICY_TIMEOUT.message, { where: policyId, ms })}; ${note}`);
+  return failed(
+    'LS_ERR_POLICY_TIMEOUT',
+    `${formatMessage(ERRORS.LS_ERR_POLICY_TIMEOUT.message, { where: policyId, ms })}; ${note}`,
+  );
 }
 
 // --- worker side ----------------------------------------------------------------------------
@@ -431,7 +470,15 @@ interface WorkerData {
 
 function runWorker(data: WorkerData): void {
   const policies = new Map<string, LuaPolicy>();
-  const cache = new Map<string, { service: string; params: Readonly<Record<string, unknown>>; slo: Slo | undefined; state: Record<string, unknown> }>();
+  const cache = new Map<
+    string,
+    {
+      service: string;
+      params: Readonly<Record<string, unknown>>;
+      slo: Slo | undefined;
+      state: Record<string, unknown>;
+    }
+  >();
   const times = new Float64Array(data.progress.buffer);
   let historyId = 0;
 
@@ -446,10 +493,12 @@ function runWorker(data: WorkerData): void {
         const deadline = Date.now() + data.historyWaitMs;
         for (;;) {
           const left = deadline - Date.now();
-          if (left <= 0) throw new Error(`history(${metric}): no answer from the main thread in ${data.historyWaitMs} ms`);
+          if (left <= 0)
+            throw new Error(`history(${metric}): no answer from the main thread in ${data.historyWaitMs} ms`);
           if (Atomics.load(data.signal, SIGNAL) === 0) Atomics.wait(data.signal, SIGNAL, 0, left);
           let reply = receiveMessageOnPort(data.port);
-          while (reply && (reply.message as { id: number }).id !== id) reply = receiveMessageOnPort(data.port);
+          while (reply && (reply.message as { id: number }).id !== id)
+            reply = receiveMessageOnPort(data.port);
           if (reply) {
             const { values, error } = reply.message as { values: number[]; error?: string };
             if (error) throw new Error(`history(${metric}): ${error}`);
@@ -471,7 +520,10 @@ function runWorker(data: WorkerData): void {
           policies.get(id)?.close();
           policies.set(id, policy);
         } catch (err) {
-          const e = err instanceof LuascaleError ? err : new LuascaleError('LS_ERR_POLICY_RUNTIME', { where: id, reason: String(err) });
+          const e =
+            err instanceof LuascaleError
+              ? err
+              : new LuascaleError('LS_ERR_POLICY_RUNTIME', { where: id, reason: String(err) });
           errors.push([id, { code: e.code, message: e.message, details: e.details }]);
         }
       }
@@ -490,7 +542,12 @@ function runWorker(data: WorkerData): void {
     msg.calls.forEach((call, item) => {
       const policy = policies.get(call.policyId);
       if (!policy) {
-        outcomes.push(failed('LS_ERR_POLICY_NOT_FOUND', formatMessage(ERRORS.LS_ERR_POLICY_NOT_FOUND.message, { file: call.policyId })));
+        outcomes.push(
+          failed(
+            'LS_ERR_POLICY_NOT_FOUND',
+            formatMessage(ERRORS.LS_ERR_POLICY_NOT_FOUND.message, { file: call.policyId }),
+          ),
+        );
         return;
       }
       let c = cache.get(call.policyId);

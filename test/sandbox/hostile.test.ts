@@ -32,70 +32,301 @@ interface Hostile {
 
 const hostile: Hostile[] = [
   // Reaching io, os, debug, load, require, package.
-  { name: 'io.open', source: 'local f = io.open("/etc/passwd") return 1', code: 'LS_ERR_POLICY_RUNTIME', message: /global 'io'/ },
-  { name: 'io through _G', source: 'return _G["io"].write("x")', code: 'LS_ERR_POLICY_RUNTIME', message: /index a nil value/ },
-  { name: 'os.execute', source: 'os.execute("touch /tmp/pwned") return 1', code: 'LS_ERR_POLICY_RUNTIME', message: /field 'execute'/ },
+  {
+    name: 'io.open',
+    source: 'local f = io.open("/etc/passwd") return 1',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /global 'io'/,
+  },
+  {
+    name: 'io through _G',
+    source: 'return _G["io"].write("x")',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /index a nil value/,
+  },
+  {
+    name: 'os.execute',
+    source: 'os.execute("touch /tmp/pwned") return 1',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /field 'execute'/,
+  },
   { name: 'os.exit', source: 'os.exit(1) return 1', code: 'LS_ERR_POLICY_RUNTIME', message: /field 'exit'/ },
-  { name: 'os.remove', source: 'os.remove("/tmp/x") return 1', code: 'LS_ERR_POLICY_RUNTIME', message: /field 'remove'/ },
-  { name: 'os.getenv', source: 'return #os.getenv("HOME")', code: 'LS_ERR_POLICY_RUNTIME', message: /field 'getenv'/ },
-  { name: 'debug library', source: 'debug.sethook() return 1', code: 'LS_ERR_POLICY_RUNTIME', message: /global 'debug'/ },
-  { name: 'load', source: 'return load("return 1")()', code: 'LS_ERR_POLICY_RUNTIME', message: /global 'load'/ },
-  { name: 'loadstring', source: 'return loadstring("return 1")()', code: 'LS_ERR_POLICY_RUNTIME', message: /global 'loadstring'/ },
-  { name: 'dofile', source: 'return dofile("/etc/passwd")', code: 'LS_ERR_POLICY_RUNTIME', message: /global 'dofile'/ },
-  { name: 'loadfile', source: 'return loadfile("/etc/passwd")()', code: 'LS_ERR_POLICY_RUNTIME', message: /global 'loadfile'/ },
-  { name: 'require', source: 'local os = require("os") return 1', code: 'LS_ERR_POLICY_RUNTIME', message: /global 'require'/ },
-  { name: 'package.loaded', source: 'return package.loaded.io', code: 'LS_ERR_POLICY_RUNTIME', message: /global 'package'/ },
-  { name: 'string.dump', source: 'return #string.dump(print)', code: 'LS_ERR_POLICY_RUNTIME', message: /field 'dump'/ },
-  { name: 'collectgarbage("collect")', source: 'collectgarbage("collect") return 1', code: 'LS_ERR_POLICY_RUNTIME', message: /only "count"/ },
-  { name: 'a binary chunk as source', source: '\x1bLua\x54\x00', code: 'LS_ERR_POLICY_SYNTAX', message: /binary chunk/, atLoad: true },
+  {
+    name: 'os.remove',
+    source: 'os.remove("/tmp/x") return 1',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /field 'remove'/,
+  },
+  {
+    name: 'os.getenv',
+    source: 'return #os.getenv("HOME")',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /field 'getenv'/,
+  },
+  {
+    name: 'debug library',
+    source: 'debug.sethook() return 1',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /global 'debug'/,
+  },
+  {
+    name: 'load',
+    source: 'return load("return 1")()',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /global 'load'/,
+  },
+  {
+    name: 'loadstring',
+    source: 'return loadstring("return 1")()',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /global 'loadstring'/,
+  },
+  {
+    name: 'dofile',
+    source: 'return dofile("/etc/passwd")',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /global 'dofile'/,
+  },
+  {
+    name: 'loadfile',
+    source: 'return loadfile("/etc/passwd")()',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /global 'loadfile'/,
+  },
+  {
+    name: 'require',
+    source: 'local os = require("os") return 1',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /global 'require'/,
+  },
+  {
+    name: 'package.loaded',
+    source: 'return package.loaded.io',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /global 'package'/,
+  },
+  {
+    name: 'string.dump',
+    source: 'return #string.dump(print)',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /field 'dump'/,
+  },
+  {
+    name: 'collectgarbage("collect")',
+    source: 'collectgarbage("collect") return 1',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /only "count"/,
+  },
+  {
+    name: 'a binary chunk as source',
+    source: '\x1bLua\x54\x00',
+    code: 'LS_ERR_POLICY_SYNTAX',
+    message: /binary chunk/,
+    atLoad: true,
+  },
   // Metatable and environment tricks.
-  { name: 'setmetatable on ctx', source: 'setmetatable(..., { __index = function() return 1e9 end }) return 1', code: 'LS_ERR_POLICY_RUNTIME', message: /protected metatable/ },
-  { name: 'rawset on ctx', source: 'rawset(..., "replicas", 1e9) return 1', code: 'LS_ERR_POLICY_RUNTIME', message: /read-only/ },
-  { name: 'writing ctx', source: 'function decide(ctx) ctx.replicas = 1e9 return ctx.replicas end', code: 'LS_ERR_POLICY_RUNTIME', message: /read-only table \(field 'replicas'\)/ },
-  { name: 'writing ctx.params', source: 'function decide(ctx) ctx.params.target = 1 return 1 end', code: 'LS_ERR_POLICY_RUNTIME', message: /read-only/ },
-  { name: 'getmetatable("").__index poisoning', source: 'getmetatable("").__index.upper = nil return 1', code: 'LS_ERR_POLICY_RUNTIME', message: /index a nil value/ },
-  { name: 'string library poisoning', source: 'string.rep = function() return "" end return 1', code: 'LS_ERR_POLICY_RUNTIME', message: /read-only table \(field 'rep'\)/ },
-  { name: '_ENV with a looping __index', source: 'local _ENV = setmetatable({}, { __index = function() while true do end end }) return undefined_global', code: 'LS_ERR_POLICY_BUDGET' },
+  {
+    name: 'setmetatable on ctx',
+    source: 'setmetatable(..., { __index = function() return 1e9 end }) return 1',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /protected metatable/,
+  },
+  {
+    name: 'rawset on ctx',
+    source: 'rawset(..., "replicas", 1e9) return 1',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /read-only/,
+  },
+  {
+    name: 'writing ctx',
+    source: 'function decide(ctx) ctx.replicas = 1e9 return ctx.replicas end',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /read-only table \(field 'replicas'\)/,
+  },
+  {
+    name: 'writing ctx.params',
+    source: 'function decide(ctx) ctx.params.target = 1 return 1 end',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /read-only/,
+  },
+  {
+    name: 'getmetatable("").__index poisoning',
+    source: 'getmetatable("").__index.upper = nil return 1',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /index a nil value/,
+  },
+  {
+    name: 'string library poisoning',
+    source: 'string.rep = function() return "" end return 1',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /read-only table \(field 'rep'\)/,
+  },
+  {
+    name: '_ENV with a looping __index',
+    source:
+      'local _ENV = setmetatable({}, { __index = function() while true do end end }) return undefined_global',
+    code: 'LS_ERR_POLICY_BUDGET',
+  },
   // Memory bombs.
   { name: 'string.rep bomb', source: 'return #string.rep("x", 1e9)', code: 'LS_ERR_POLICY_MEMORY' },
-  { name: 'string doubling bomb', source: 'local s = "x" while true do s = s .. s end', code: 'LS_ERR_POLICY_MEMORY' },
-  { name: 'table bomb', source: 'local t = {} for i = 1, 1e9 do t[i] = { i } end', code: ['LS_ERR_POLICY_MEMORY', 'LS_ERR_POLICY_BUDGET'] },
-  { name: 'coroutine bomb', source: 'local t = {} while true do t[#t + 1] = coroutine.create(print) end', code: ['LS_ERR_POLICY_MEMORY', 'LS_ERR_POLICY_BUDGET'] },
-  { name: 'state bomb', source: 'function decide(ctx) for i = 1, 1e5 do ctx.state[i] = i end return 1 end', code: 'LS_ERR_POLICY_STATE', message: /more than 10000 entries/ },
-  { name: 'a function in state', source: 'function decide(ctx) ctx.state.f = print return 1 end', code: 'LS_ERR_POLICY_STATE', message: /state\.f: a function/ },
+  {
+    name: 'string doubling bomb',
+    source: 'local s = "x" while true do s = s .. s end',
+    code: 'LS_ERR_POLICY_MEMORY',
+  },
+  {
+    name: 'table bomb',
+    source: 'local t = {} for i = 1, 1e9 do t[i] = { i } end',
+    code: ['LS_ERR_POLICY_MEMORY', 'LS_ERR_POLICY_BUDGET'],
+  },
+  {
+    name: 'coroutine bomb',
+    source: 'local t = {} while true do t[#t + 1] = coroutine.create(print) end',
+    code: ['LS_ERR_POLICY_MEMORY', 'LS_ERR_POLICY_BUDGET'],
+  },
+  {
+    name: 'state bomb',
+    source: 'function decide(ctx) for i = 1, 1e5 do ctx.state[i] = i end return 1 end',
+    code: 'LS_ERR_POLICY_STATE',
+    message: /more than 10000 entries/,
+  },
+  {
+    name: 'a function in state',
+    source: 'function decide(ctx) ctx.state.f = print return 1 end',
+    code: 'LS_ERR_POLICY_STATE',
+    message: /state\.f: a function/,
+  },
   // Loops, including ones that swallow the budget error.
   { name: 'infinite loop', source: 'while true do end', code: 'LS_ERR_POLICY_BUDGET' },
-  { name: 'infinite loop at module load', source: 'while true do end\nfunction decide(ctx) return 1 end', code: 'LS_ERR_POLICY_BUDGET', atLoad: true },
-  { name: 'loop inside pcall, in a loop', source: 'while true do pcall(function() while true do end end) end', code: 'LS_ERR_POLICY_BUDGET' },
+  {
+    name: 'infinite loop at module load',
+    source: 'while true do end\nfunction decide(ctx) return 1 end',
+    code: 'LS_ERR_POLICY_BUDGET',
+    atLoad: true,
+  },
+  {
+    name: 'loop inside pcall, in a loop',
+    source: 'while true do pcall(function() while true do end end) end',
+    code: 'LS_ERR_POLICY_BUDGET',
+  },
   { name: 'pcall(error) loop', source: 'while true do pcall(error, "x") end', code: 'LS_ERR_POLICY_BUDGET' },
-  { name: 'loop inside an xpcall handler', source: 'xpcall(error, function() while true do end end) return 1', code: 'LS_ERR_POLICY_BUDGET' },
-  { name: 'handler that retries forever', source: 'local function f() xpcall(function() while true do end end, f) end while true do pcall(f) end', code: 'LS_ERR_POLICY_BUDGET' },
-  { name: '__tostring loop through log()', source: 'log(setmetatable({}, { __tostring = function() while true do end end })) return 1', code: 'LS_ERR_POLICY_BUDGET' },
-  { name: 'string.gsub callback loop', source: 'string.gsub(string.rep("a", 100), "a", function() while true do end end) return 1', code: 'LS_ERR_POLICY_BUDGET' },
+  {
+    name: 'loop inside an xpcall handler',
+    source: 'xpcall(error, function() while true do end end) return 1',
+    code: 'LS_ERR_POLICY_BUDGET',
+  },
+  {
+    name: 'handler that retries forever',
+    source: 'local function f() xpcall(function() while true do end end, f) end while true do pcall(f) end',
+    code: 'LS_ERR_POLICY_BUDGET',
+  },
+  {
+    name: '__tostring loop through log()',
+    source: 'log(setmetatable({}, { __tostring = function() while true do end end })) return 1',
+    code: 'LS_ERR_POLICY_BUDGET',
+  },
+  {
+    name: 'string.gsub callback loop',
+    source: 'string.gsub(string.rep("a", 100), "a", function() while true do end end) return 1',
+    code: 'LS_ERR_POLICY_BUDGET',
+  },
   // Deep recursion.
-  { name: 'deep Lua recursion', source: 'local function f(n) return 1 + f(n + 1) end return f(1)', code: ['LS_ERR_POLICY_MEMORY', 'LS_ERR_POLICY_RUNTIME'], message: /memory|stack overflow/ },
-  { name: 'deep recursion through pcall', source: 'local function f() local ok, e = pcall(f) error(e, 0) end f()', code: ['LS_ERR_POLICY_RUNTIME', 'LS_ERR_POLICY_BUDGET'] },
-  { name: 'recursion through __index', source: 'local t = setmetatable({}, {}) getmetatable(t).__index = function(s, k) return s[k .. "x"] end return t.a', code: ['LS_ERR_POLICY_RUNTIME', 'LS_ERR_POLICY_MEMORY', 'LS_ERR_POLICY_BUDGET'] },
+  {
+    name: 'deep Lua recursion',
+    source: 'local function f(n) return 1 + f(n + 1) end return f(1)',
+    code: ['LS_ERR_POLICY_MEMORY', 'LS_ERR_POLICY_RUNTIME'],
+    message: /memory|stack overflow/,
+  },
+  {
+    name: 'deep recursion through pcall',
+    source: 'local function f() local ok, e = pcall(f) error(e, 0) end f()',
+    code: ['LS_ERR_POLICY_RUNTIME', 'LS_ERR_POLICY_BUDGET'],
+  },
+  {
+    name: 'recursion through __index',
+    source:
+      'local t = setmetatable({}, {}) getmetatable(t).__index = function(s, k) return s[k .. "x"] end return t.a',
+    code: ['LS_ERR_POLICY_RUNTIME', 'LS_ERR_POLICY_MEMORY', 'LS_ERR_POLICY_BUDGET'],
+  },
   // Coroutine abuse.
-  { name: 'coroutine.wrap yield loop', source: 'local co = coroutine.wrap(function() while true do coroutine.yield() end end) while true do co() end', code: 'LS_ERR_POLICY_BUDGET' },
-  { name: 'loop inside a coroutine, resumed in a loop', source: 'while true do coroutine.resume(coroutine.create(function() while true do end end)) end', code: 'LS_ERR_POLICY_BUDGET' },
-  { name: 'yield across pcall', source: 'local co = coroutine.wrap(function() while true do pcall(coroutine.yield) end end) while true do co() end', code: 'LS_ERR_POLICY_BUDGET' },
-  { name: 'yield from the main chunk', source: 'coroutine.yield(1) return 1', code: 'LS_ERR_POLICY_RUNTIME', message: /outside a coroutine/ },
+  {
+    name: 'coroutine.wrap yield loop',
+    source:
+      'local co = coroutine.wrap(function() while true do coroutine.yield() end end) while true do co() end',
+    code: 'LS_ERR_POLICY_BUDGET',
+  },
+  {
+    name: 'loop inside a coroutine, resumed in a loop',
+    source: 'while true do coroutine.resume(coroutine.create(function() while true do end end)) end',
+    code: 'LS_ERR_POLICY_BUDGET',
+  },
+  {
+    name: 'yield across pcall',
+    source:
+      'local co = coroutine.wrap(function() while true do pcall(coroutine.yield) end end) while true do co() end',
+    code: 'LS_ERR_POLICY_BUDGET',
+  },
+  {
+    name: 'yield from the main chunk',
+    source: 'coroutine.yield(1) return 1',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /outside a coroutine/,
+  },
   // Bad results.
   { name: 'huge result', source: 'return 1e9', code: 'LS_ERR_POLICY_RESULT', message: /above 1000000/ },
   { name: 'negative result', source: 'return -3', code: 'LS_ERR_POLICY_RESULT', message: /negative/ },
   { name: 'NaN result', source: 'return 0/0', code: 'LS_ERR_POLICY_RESULT', message: /NaN/ },
   { name: 'inf result', source: 'return math.huge', code: 'LS_ERR_POLICY_RESULT', message: /inf/ },
-  { name: '-inf via set_replicas', source: 'set_replicas(-math.huge)', code: 'LS_ERR_POLICY_RESULT', message: /-inf/ },
-  { name: 'os.date with a huge format', source: 'return #os.date(string.rep("%c", 1e5))', code: 'LS_ERR_POLICY_RUNTIME', message: /longer than 256/ },
-  { name: 'a __gc finalizer', source: 'setmetatable({}, { __gc = function() while true do end end }) return 1', code: 'LS_ERR_POLICY_RUNTIME', message: /__gc metamethods are not allowed/ },
+  {
+    name: '-inf via set_replicas',
+    source: 'set_replicas(-math.huge)',
+    code: 'LS_ERR_POLICY_RESULT',
+    message: /-inf/,
+  },
+  {
+    name: 'os.date with a huge format',
+    source: 'return #os.date(string.rep("%c", 1e5))',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /longer than 256/,
+  },
+  {
+    name: 'a __gc finalizer',
+    source: 'setmetatable({}, { __gc = function() while true do end end }) return 1',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /__gc metamethods are not allowed/,
+  },
   { name: 'string result', source: 'return "3"', code: 'LS_ERR_POLICY_RESULT', message: /got a string/ },
   { name: 'boolean result', source: 'return true', code: 'LS_ERR_POLICY_RESULT', message: /got a boolean/ },
-  { name: 'table without replicas', source: 'return { reason = "x" }', code: 'LS_ERR_POLICY_RESULT', message: /replicas field is missing/ },
-  { name: 'table with string replicas', source: 'return { replicas = "3" }', code: 'LS_ERR_POLICY_RESULT', message: /replicas field is a string/ },
-  { name: 'table faking replicas with __index', source: 'return setmetatable({}, { __index = function() return 3 end })', code: 'LS_ERR_POLICY_RESULT', message: /missing/ },
-  { name: 'decide returning nil', source: 'function decide(ctx) end', code: 'LS_ERR_POLICY_RESULT', message: /returned nil/ },
-  { name: 'scale_up with a string', source: 'scale_up_instances("2")', code: 'LS_ERR_POLICY_RUNTIME', message: /expected a number, got string/ },
+  {
+    name: 'table without replicas',
+    source: 'return { reason = "x" }',
+    code: 'LS_ERR_POLICY_RESULT',
+    message: /replicas field is missing/,
+  },
+  {
+    name: 'table with string replicas',
+    source: 'return { replicas = "3" }',
+    code: 'LS_ERR_POLICY_RESULT',
+    message: /replicas field is a string/,
+  },
+  {
+    name: 'table faking replicas with __index',
+    source: 'return setmetatable({}, { __index = function() return 3 end })',
+    code: 'LS_ERR_POLICY_RESULT',
+    message: /missing/,
+  },
+  {
+    name: 'decide returning nil',
+    source: 'function decide(ctx) end',
+    code: 'LS_ERR_POLICY_RESULT',
+    message: /returned nil/,
+  },
+  {
+    name: 'scale_up with a string',
+    source: 'scale_up_instances("2")',
+    code: 'LS_ERR_POLICY_RUNTIME',
+    message: /expected a number, got string/,
+  },
 ];
 
 let honest: LuaPolicy;
@@ -104,7 +335,10 @@ let rssBefore = 0;
 before(async () => {
   honest = await loadLuaPolicy({ file: 'examples/policies/seed-cpu.lua' });
   // Warm the wasm code (V8 compiles lazily) so the timings below measure the sandbox, not the JIT.
-  const warm = await loadLuaPolicy({ source: 'local t = {} for i = 1, 2e5 do t[i % 100] = i end return 1', chunkName: 'warm.lua' });
+  const warm = await loadLuaPolicy({
+    source: 'local t = {} for i = 1, 2e5 do t[i % 100] = i end return 1',
+    chunkName: 'warm.lua',
+  });
   warm.evaluate(contextFor({}));
   warm.close();
   rssBefore = process.memoryUsage().rss;
@@ -172,9 +406,17 @@ test('a poisoned string library does not carry over to the next call', async () 
 });
 
 test('a policy stopped by its budget runs normally on its next call', async () => {
-  const policy = await loadLuaPolicy({ source: 'function decide(ctx)\n  if ctx.cpu > 50 then while true do end end\n  return 2\nend', chunkName: FILE });
+  const policy = await loadLuaPolicy({
+    source: 'function decide(ctx)\n  if ctx.cpu > 50 then while true do end end\n  return 2\nend',
+    chunkName: FILE,
+  });
   const bad = policy.evaluate(contextFor({ cpu: 90 }));
-  assert.ok(!bad.ok && bad.code === 'LS_ERR_POLICY_BUDGET' && bad.error === `${FILE}:2: instruction budget of 1000000 exceeded`, JSON.stringify(bad));
+  assert.ok(
+    !bad.ok &&
+      bad.code === 'LS_ERR_POLICY_BUDGET' &&
+      bad.error === `${FILE}:2: instruction budget of 1000000 exceeded`,
+    JSON.stringify(bad),
+  );
   const good = policy.evaluate(contextFor({ cpu: 10 }));
   assert.ok(good.ok && good.replicas === 2);
   policy.close();
@@ -182,7 +424,8 @@ test('a policy stopped by its budget runs normally on its next call', async () =
 
 test('a __gc added to a metatable after setmetatable never runs (so it cannot hang close())', async () => {
   const policy = await loadLuaPolicy({
-    source: 'function decide(ctx)\n  local mt = {}\n  setmetatable({}, mt)\n  mt.__gc = function() while true do end end\n  return 1\nend',
+    source:
+      'function decide(ctx)\n  local mt = {}\n  setmetatable({}, mt)\n  mt.__gc = function() while true do end end\n  return 1\nend',
     chunkName: FILE,
   });
   assert.ok(policy.evaluate(contextFor({})).ok);
@@ -194,7 +437,10 @@ test('a __gc added to a metatable after setmetatable never runs (so it cannot ha
 test('a pathological pattern (a C-level hang) is stopped by the SandboxWorker deadline', async () => {
   const worker = await startSandboxWorker({ timeoutMs: 100 });
   try {
-    await worker.load('hang', { source: 'local s = string.rep("a", 20000)\nreturn s:find(".-.-.-.-.-b") and 1 or 2', chunkName: FILE });
+    await worker.load('hang', {
+      source: 'local s = string.rep("a", 20000)\nreturn s:find(".-.-.-.-.-b") and 1 or 2',
+      chunkName: FILE,
+    });
     await worker.load('seed', { file: 'examples/policies/seed-cpu.lua' });
     const started = performance.now();
     const out = await worker.evaluate('hang', contextFor({}));

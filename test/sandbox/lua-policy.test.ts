@@ -32,7 +32,10 @@ test('the seed sample scales 2 → 1 at cpu 10 and keeps 2 at cpu 50', async () 
 });
 
 test('a fractional cpu prints as Lua prints it, and whole numbers print without ".0"', async () => {
-  const policy = await loadLuaPolicy({ source: 'log(get_cpu_usage() .. " " .. get_replicas())', chunkName: 'p.lua' });
+  const policy = await loadLuaPolicy({
+    source: 'log(get_cpu_usage() .. " " .. get_replicas())',
+    chunkName: 'p.lua',
+  });
   assert.deepEqual(ok(policy.evaluate(contextFor({ cpu: 85.5, replicas: 4 }))).logs, ['85.5 4']);
   policy.close();
 });
@@ -52,7 +55,8 @@ test('module style: a global decide(ctx) returning { replicas, reason }', async 
 
 test('module style: a returned table with decide, and module locals kept between calls', async () => {
   const policy = await loadLuaPolicy({
-    source: 'local M = {}\nlocal calls = 0\nfunction M.decide(ctx)\n  calls = calls + 1\n  return calls\nend\nreturn M\n',
+    source:
+      'local M = {}\nlocal calls = 0\nfunction M.decide(ctx)\n  calls = calls + 1\n  return calls\nend\nreturn M\n',
     chunkName: 'policies/count.lua',
   });
   assert.equal(policy.style, 'module');
@@ -132,26 +136,54 @@ test('ctx carries scale, load, slo, operations and params', async () => {
     ].join('\n'),
     chunkName: 'fields.lua',
   });
-  const op = { cpu: 0, memory: 0, rps: 7, inflight: 0, queue: 0, shed_rps: 0, latency: { p50: 1, p95: 2, p99: 3 }, error_rate: 0, slo: { latency_p95_ms: 50 } };
+  const op = {
+    cpu: 0,
+    memory: 0,
+    rps: 7,
+    inflight: 0,
+    queue: 0,
+    shed_rps: 0,
+    latency: { p50: 1, p95: 2, p99: 3 },
+    error_rate: 0,
+    slo: { latency_p95_ms: 50 },
+  };
   const out = ok(
     policy.evaluate(
       contextFor(
         {
-          replicas: 4, ready: 3, starting: 1, cpu: 55.5, memory: 30, rps: 100, inflight: 8, queue: 2, shed_rps: 1, error_rate: 0.01,
-          latency: { p50: 5, p95: 15, p99: 25 }, slo: { latency_p95_ms: 200 }, operations: { getUser: op },
+          replicas: 4,
+          ready: 3,
+          starting: 1,
+          cpu: 55.5,
+          memory: 30,
+          rps: 100,
+          inflight: 8,
+          queue: 2,
+          shed_rps: 1,
+          error_rate: 0.01,
+          latency: { p50: 5, p95: 15, p99: 25 },
+          slo: { latency_p95_ms: 200 },
+          operations: { getUser: op },
         },
         { min: 2, max: 20, now: 12345, params: { mode: 'fast', target: 6 } },
       ),
     ),
   );
-  assert.deepEqual(out.logs, ['4 3 1 2 20 12345', '55.5 30 100 8 2 1 0.01', '5 15 25 200', '7 50 fast', 'web']);
+  assert.deepEqual(out.logs, [
+    '4 3 1 2 20 12345',
+    '55.5 30 100 8 2 1 0.01',
+    '5 15 25 200',
+    '7 50 fast',
+    'web',
+  ]);
   assert.equal(out.replicas, 6);
   policy.close();
 });
 
 test('ctx.state persists across calls when the outcome state is passed back', async () => {
   const policy = await loadLuaPolicy({
-    source: 'function decide(ctx)\n  ctx.state.ticks = (ctx.state.ticks or 0) + 1\n  ctx.state.seen = ctx.state.seen or {}\n  table.insert(ctx.state.seen, ctx.cpu)\n  return ctx.replicas\nend',
+    source:
+      'function decide(ctx)\n  ctx.state.ticks = (ctx.state.ticks or 0) + 1\n  ctx.state.seen = ctx.state.seen or {}\n  table.insert(ctx.state.seen, ctx.cpu)\n  return ctx.replicas\nend',
     chunkName: 'state.lua',
   });
   let state: Record<string, unknown> = {};
@@ -168,7 +200,8 @@ test('ctx.state persists across calls when the outcome state is passed back', as
 
 test('a failed call does not keep its half-written state', async () => {
   const policy = await loadLuaPolicy({
-    source: 'function decide(ctx)\n  ctx.state.n = (ctx.state.n or 0) + 1\n  if ctx.cpu > 50 then error("boom") end\n  return 1\nend',
+    source:
+      'function decide(ctx)\n  ctx.state.n = (ctx.state.n or 0) + 1\n  if ctx.cpu > 50 then error("boom") end\n  return 1\nend',
     chunkName: 'half.lua',
   });
   const first = ok(policy.evaluate(contextFor({ cpu: 10 })));
@@ -209,23 +242,31 @@ test('ctx.history returns the window oldest first and ctx.forecast follows a lin
 test('a syntax error names file:line and is a LuascaleError', async () => {
   await assert.rejects(
     loadLuaPolicy({ source: 'local x = 1\nif x then\n  return 2\n', chunkName: 'policies/broken.lua' }),
-    (err: unknown) => isLuascaleError(err, 'LS_ERR_POLICY_SYNTAX') && /^policies\/broken\.lua:4: syntax error: 'end' expected/.test((err as Error).message),
+    (err: unknown) =>
+      isLuascaleError(err, 'LS_ERR_POLICY_SYNTAX') &&
+      /^policies\/broken\.lua:4: syntax error: 'end' expected/.test((err as Error).message),
   );
 });
 
 test('a missing file is LS_ERR_POLICY_NOT_FOUND', async () => {
-  await assert.rejects(loadLuaPolicy({ file: 'no/such/policy.lua' }), (err: unknown) => isLuascaleError(err, 'LS_ERR_POLICY_NOT_FOUND'));
+  await assert.rejects(loadLuaPolicy({ file: 'no/such/policy.lua' }), (err: unknown) =>
+    isLuascaleError(err, 'LS_ERR_POLICY_NOT_FOUND'),
+  );
 });
 
 test('a runtime error names the file and line and the next call runs again', async () => {
   const policy = await loadLuaPolicy({
-    source: 'function decide(ctx)\n  if ctx.cpu > 50 then\n    local t = nil\n    return t.x\n  end\n  return 2\nend',
+    source:
+      'function decide(ctx)\n  if ctx.cpu > 50 then\n    local t = nil\n    return t.x\n  end\n  return 2\nend',
     chunkName: 'policies/cpu.lua',
   });
   const bad = policy.evaluate(contextFor({ cpu: 90 }));
   assert.equal(bad.ok, false);
   assert.equal(!bad.ok && bad.code, 'LS_ERR_POLICY_RUNTIME');
-  assert.match(!bad.ok ? bad.error : '', /^policies\/cpu\.lua:4: attempt to index a nil value \(local 't'\)$/);
+  assert.match(
+    !bad.ok ? bad.error : '',
+    /^policies\/cpu\.lua:4: attempt to index a nil value \(local 't'\)$/,
+  );
   assert.equal(ok(policy.evaluate(contextFor({ cpu: 10 }))).replicas, 2);
   policy.close();
 });
@@ -287,7 +328,17 @@ test('every example policy loads and answers a sample context', async () => {
   for (const file of files) {
     const policy = await loadLuaPolicy({ file: `examples/policies/${file}` });
     const out = policy.evaluate(
-      contextFor({ cpu: 85, replicas: 2, rps: 400, queue: 30, latency: { p50: 100, p95: 300, p99: 500 }, slo: { latency_p95_ms: 250 } }, { history }),
+      contextFor(
+        {
+          cpu: 85,
+          replicas: 2,
+          rps: 400,
+          queue: 30,
+          latency: { p50: 100, p95: 300, p99: 500 },
+          slo: { latency_p95_ms: 250 },
+        },
+        { history },
+      ),
     );
     assert.ok(out.ok, `${file}: ${JSON.stringify(out)}`);
     if (file in expected) assert.equal(out.replicas, expected[file], `${file}: ${JSON.stringify(out)}`);

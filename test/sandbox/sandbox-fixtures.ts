@@ -1,8 +1,17 @@
 /** Shared helpers for the sandbox tests: a PolicyContext builder and a fake history. */
-import { completeObservation, emptyHistory, type HistoryReader, type Observation, type PolicyContext } from '../../src/policy/policy.js';
+import {
+  completeObservation,
+  emptyHistory,
+  type HistoryReader,
+  type Observation,
+  type PolicyContext,
+} from '../../src/policy/policy.js';
 
 /** A context for `observation` (missing fields are zero), bounds 1..10 unless given. */
-export function contextFor(observation: Partial<Observation>, extra: Partial<PolicyContext> = {}): PolicyContext {
+export function contextFor(
+  observation: Partial<Observation>,
+  extra: Partial<PolicyContext> = {},
+): PolicyContext {
   return {
     service: 'web',
     now: 1_700_000_000_000,

@@ -26,7 +26,10 @@ test('a policy in the worker answers like the same policy in this thread', async
 });
 
 test('a batch returns one outcome per call, in order', async () => {
-  const calls = Array.from({ length: 500 }, (_, i) => ({ policyId: 'seed', ctx: contextFor({ cpu: i % 3 === 0 ? 90 : i % 3 === 1 ? 5 : 50, replicas: 4 }) }));
+  const calls = Array.from({ length: 500 }, (_, i) => ({
+    policyId: 'seed',
+    ctx: contextFor({ cpu: i % 3 === 0 ? 90 : i % 3 === 1 ? 5 : 50, replicas: 4 }),
+  }));
   const outcomes = await worker.evaluateBatch(calls);
   assert.equal(outcomes.length, 500);
   outcomes.forEach((out, i) => {
@@ -54,7 +57,9 @@ test('history() in the worker reads the main thread HistoryReader synchronously'
 test('a syntax error rejects load() with the same LuascaleError as loadLuaPolicy', async () => {
   await assert.rejects(
     worker.load('bad', { source: 'function decide(ctx)\n  return (\nend', chunkName: 'policies/bad.lua' }),
-    (err: unknown) => isLuascaleError(err, 'LS_ERR_POLICY_SYNTAX') && /^policies\/bad\.lua:3: syntax error/.test((err as Error).message),
+    (err: unknown) =>
+      isLuascaleError(err, 'LS_ERR_POLICY_SYNTAX') &&
+      /^policies\/bad\.lua:3: syntax error/.test((err as Error).message),
   );
 });
 
@@ -77,7 +82,10 @@ test('a hung call times out, the rest of its batch completes in the respawned wo
   assert.equal(worker.restarts, restarts + 1);
   // Quarantined: answered without running it, so without another restart.
   const again = await worker.evaluate('hang', contextFor({}));
-  assert.ok(!again.ok && again.code === 'LS_ERR_POLICY_TIMEOUT' && /skipped for \d+ s/.test(again.error), JSON.stringify(again));
+  assert.ok(
+    !again.ok && again.code === 'LS_ERR_POLICY_TIMEOUT' && /skipped for \d+ s/.test(again.error),
+    JSON.stringify(again),
+  );
   assert.equal(worker.restarts, restarts + 1);
   // Policies loaded before the restart still work (they were reloaded).
   const hist = await worker.evaluate('hist', contextFor({}, { history: fakeHistory(() => 1) }));
@@ -86,7 +94,10 @@ test('a hung call times out, the rest of its batch completes in the respawned wo
 });
 
 test('state round-trips through the worker, including a policy called twice in one batch', async () => {
-  await worker.load('count', { source: 'function decide(ctx)\n  ctx.state.n = (ctx.state.n or 0) + 1\n  return ctx.state.n\nend', chunkName: 'count.lua' });
+  await worker.load('count', {
+    source: 'function decide(ctx)\n  ctx.state.n = (ctx.state.n or 0) + 1\n  return ctx.state.n\nend',
+    chunkName: 'count.lua',
+  });
   let state: Record<string, unknown> = {};
   for (let i = 1; i <= 3; i++) {
     const out = await worker.evaluate('count', contextFor({}, { state }));
@@ -103,7 +114,10 @@ test('state round-trips through the worker, including a policy called twice in o
   const c = await worker.evaluate('count', contextFor({}, { state: { n: 10 } }));
   assert.ok(c.ok && c.replicas === 11);
   // params and the service name reach the policy, and a change of params is seen.
-  await worker.load('params', { source: 'function decide(ctx) log(ctx.service) return ctx.params.n end', chunkName: 'params.lua' });
+  await worker.load('params', {
+    source: 'function decide(ctx) log(ctx.service) return ctx.params.n end',
+    chunkName: 'params.lua',
+  });
   const p1 = await worker.evaluate('params', contextFor({}, { params: { n: 5 }, service: 'api' }));
   const p2 = await worker.evaluate('params', contextFor({}, { params: { n: 6 }, service: 'api' }));
   assert.ok(p1.ok && p1.replicas === 5 && p1.logs[0] === 'api' && p2.ok && p2.replicas === 6);
