@@ -15,11 +15,16 @@ import { runLoad, parsePattern } from '../../loadgen/index.js';
 import { PACKAGE_ROOT } from './init.js';
 import { formatRows } from '../input.js';
 
-/** Demo knobs; the defaults make one instance saturate at the spike and idle after it. */
+/**
+ * Demo knobs; the defaults make one instance saturate at the spike and idle after it.
+ * Two workloads: with a CPU policy (the seed's sample, any .lua) each request burns `burnMs` of CPU,
+ * which needs spare cores to show anything; otherwise each request holds 100 ms of wall time and the
+ * gateway lets 4 run per instance (40 rps per instance), which saturates the same way on any machine.
+ */
 export interface DemoOptions {
   durationS: number;
   policy: string;
-  /** CPU ms each request burns in the backend. */
+  /** CPU ms each request burns in the backend (CPU workload). */
   burnMs: number;
   /** Requests per second before and after the spike; the spike is 4×. */
   baseRps: number;
@@ -34,12 +39,18 @@ export interface DemoSummary {
   latency_ms: { p50: number; p95: number; p99: number };
 }
 
+// Per-instance targets at 70 % of an instance's 40 rps / 4 concurrent requests (Knative's 70 %).
 const BUILTIN_DEFAULTS: Record<string, string> = {
   hpa: '{ builtin: hpa, params: { metric: cpu, target: 60 } }',
-  'target-tracking': '{ builtin: target-tracking, params: { metric: cpu, target: 60 } }',
-  kpa: '{ builtin: kpa, params: { metric: rps, target: 30 } }',
-  predictive: '{ builtin: predictive, params: { metric: rps, target: 30 } }',
+  'target-tracking': '{ builtin: target-tracking, params: { metric: rps, target: 28 } }',
+  kpa: '{ builtin: kpa, params: { metric: concurrency, target: 2.8 } }',
+  predictive: '{ builtin: predictive, params: { metric: rps, target: 28 } }',
 };
+
+/** True when the policy scales on CPU, so the demo's requests must burn CPU. */
+export function cpuWorkload(policy: string): boolean {
+  return policy === 'seed' || policy.endsWith('.lua') || policy === 'builtin:hpa';
+}
 
 /** The demo's config, as YAML, so it goes through the same loader as a user's file. */
 export function demoConfig(dir: string, opts: Pick<DemoOptions, 'policy' | 'burnMs'>): string {
@@ -67,12 +78,13 @@ services:
       max: 6
       interval: 1s
       policy: ${policy}
+      window: 2s
       behavior:
         scale_up: { stabilization: 0s }
         scale_down: { stabilization: 10s, max_step: { pods: 1, period: 5s } }
         panic: { enabled: false }
     traffic:
-      concurrency: { per_instance: 8 }
+      concurrency: { per_instance: ${cpuWorkload(opts.policy) ? 8 : 4} }
       queue: { max: 500, timeout: 10s }
       retries: { budget_percent: 20 }
 `;
@@ -122,7 +134,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       maxReplicas = Math.max(maxReplicas, s.replicas.ready + s.replicas.starting);
     }, 250);
     const summary = await runLoad({
-      url: `${app.gatewayUrl}/work`,
+      url: cpuWorkload(opts.policy) ? `${app.gatewayUrl}/work` : `${app.gatewayUrl}/slow?ms=100`,
       pattern,
       durationMs: d * 1000,
       maxRequests: opts.baseRps * 4 * d + 1000,
@@ -181,7 +193,11 @@ export function register(program: Command): void {
     .command('demo')
     .description('A self-contained demo: backend, gateway, controller and a load spike, explained live')
     .option('--duration <s>', 'seconds of load', '60')
-    .option('--policy <p>', 'seed (the seed sample), builtin:NAME or a .lua file', 'seed')
+    .option(
+      '--policy <p>',
+      'builtin:NAME, or seed (the seed sample, scaling on CPU: needs a spare core) or a .lua file',
+      'builtin:target-tracking',
+    )
     .option('--rps <n>', 'base load in requests per second (the spike is 4×)', '15')
     .option('--burn-ms <ms>', 'CPU ms per request in the backend', '16')
     .option('--json', 'print the summary as JSON on stdout (live lines go to stderr)')
