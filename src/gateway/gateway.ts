@@ -262,7 +262,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     requireHostHeader: true,
     noDelay: true,
   });
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => onRequest(state, req, res));
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // Catch at the edge: a bug must cost one request, never the process (house style: errors).
+    try {
+      onRequest(state, req, res);
+    } catch (err) {
+      internalError(res, err);
+    }
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
     onClientError(err, socket, requestTimeout),
   );
@@ -381,6 +388,21 @@ export function sendError(
   if (extra) Object.assign(headers, extra);
   res.writeHead(status ?? ERRORS[code].status, headers);
   res.end(body);
+}
+
+/** Answers 502 for an unexpected exception (when the head is not out yet) or cuts the connection. */
+function internalError(res: http.ServerResponse, err: unknown): void {
+  if (!res.headersSent && !res.destroyed) {
+    res.shouldKeepAlive = false;
+    sendError(
+      res,
+      'LS_ERR_GATEWAY_UPSTREAM_ERROR',
+      { reason: `internal: ${(err as Error)?.message ?? String(err)}` },
+      '',
+    );
+  } else {
+    res.destroy();
+  }
 }
 
 /** Malformed requests never reach 'request': answer here in JSON, then close (node's default is plain text). */
@@ -608,6 +630,16 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onAdmit = (v: AdmitResult): void => {
+    try {
+      this.admitted(v);
+    } catch (err) {
+      // An exception here would otherwise become an unhandled rejection.
+      internalError(this.res, err);
+      this.finish();
+    }
+  };
+
+  admitted(v: AdmitResult): void {
     const d = this.route.data;
     if (!v.ok) {
       this.shedReason = v.reason;
@@ -630,7 +662,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     d.svc.retryBudget.deposit(this.start);
     this.dispatch(undefined);
-  };
+  }
 
   onAdmitError = (err: unknown): void => {
     this.shedReason = 'admission_error';

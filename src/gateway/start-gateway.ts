@@ -181,6 +181,12 @@ async function startCluster(options: StartGatewayOptions, n: number): Promise<Ga
     events,
     pids: () => [...live].map((w) => w.process.pid!).filter(Boolean),
     setInstances(service, instances) {
+      // Validate here: a bad URL must throw to the caller, not crash every worker.
+      if (!current.has(service)) throw new RangeError(`unknown service "${service}"`);
+      for (const i of instances) {
+        if (new URL(i.url).protocol !== 'http:')
+          throw new RangeError(`instance ${i.id}: only http:// upstreams are supported, got ${i.url}`);
+      }
       current.set(service, [...instances]);
       const s = ++seq;
       return new Promise((resolve) => {
