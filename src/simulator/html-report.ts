@@ -196,7 +196,7 @@ const CLIENT = String.raw`
       height: 260,
       scales: { x: { time: false }, y: opts.log ? { distr: 3 } : { range: function (u, min, max) { return [0, max > 0 ? max * 1.05 : 1]; } } },
       axes: [
-        { values: function (u, ticks) { return ticks.map(elapsed); } },
+        { space: D.startMs ? 110 : 70, values: function (u, ticks) { return ticks.map(elapsed); } },
         { label: opts.ylabel, size: 60 }
       ],
       legend: { live: true },
