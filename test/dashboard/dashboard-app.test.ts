@@ -1,8 +1,9 @@
 /**
  * The dashboard against the real program: `startApp` with the demo backend under the process
  * provider, real load from the load generator through the gateway, the page in chromium. Shows
- * loading, a login with the token, the charts moving while load runs, and a manual scale that
- * brings up real instances. Takes the docs screenshot (docs/img/dashboard.png, with UPDATE_SCREENSHOTS=1).
+ * loading, a login with the token, the charts moving during a load spike, the policy's scale-up
+ * (with its reason, and the new instances) and scale-down, and a manual scale that brings up real
+ * instances. Takes the docs screenshot (docs/img/dashboard.png, with UPDATE_SCREENSHOTS=1).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,9 +37,12 @@ services:
       min: 1
       max: 4
       interval: 1s
-      policy: ${JSON.stringify(resolve(root, 'examples/policies/seed-cpu.lua'))}
+      policy: ${JSON.stringify(join(dir, 'rps.lua'))}
+      params: { rps_per_instance: 15 }
       behavior:
-        scale_down: { stabilization: 60s }
+        scale_up: { stabilization: 0s }
+        scale_down: { stabilization: 0s }
+        panic: { enabled: false }
 `;
 
 let app: LuascaleApp;
@@ -49,6 +53,11 @@ before(async () => {
   // The program serves the packaged build, as after `npm ci`; build it from the current sources.
   buildDashboardInto(PACKAGED_DASHBOARD_DIR);
   writeFileSync(join(dir, 'luascale.yaml'), configText);
+  // Sized on offered rps, not CPU, so the scale-up does not depend on how busy the test box is.
+  writeFileSync(
+    join(dir, 'rps.lua'),
+    '-- one instance per rps_per_instance requests per second\nfunction decide(ctx)\n  local per = ctx.params.rps_per_instance or 15\n  if ctx.rps > per then log("offered " .. math.floor(ctx.rps) .. " rps") end\n  return math.ceil(ctx.rps / per)\nend\n',
+  );
   const config = parseConfig(configText, join(dir, 'luascale.yaml'));
   app = await startApp({ config, file: join(dir, 'luascale.yaml'), baseDir: dir });
   browser = await launchBrowser();
@@ -82,31 +91,54 @@ test('the real program serves the page; a login with the token shows the service
   assert.ok(t.loaded < 1000, `data shown after ${t.loaded.toFixed(0)} ms`);
 });
 
-test('the charts move while load runs through the gateway', async () => {
+test('during a load spike the charts move, the policy scales up with its reason, and back down after', async () => {
   await page.click('a[href="#/service/demo"]');
   await page.waitForSelector('body[data-stream="open"]');
   await page.waitForSelector('#policy-source .lua-keyword');
   const before = Number(await page.getAttribute('#chart-load', 'data-points'));
   const load = runLoad({
     url: `${app.gatewayUrl}/work`,
-    pattern: parsePattern('constant:60'),
+    pattern: parsePattern('constant:50'),
     durationMs: 6000,
     maxRequests: 400,
     maxInFlight: 200,
     timeoutMs: 5000,
   });
-  // Offered rps on the page rises above 20 (the gateway's 10 s window fills while load runs).
+  // Offered rps on the page rises above 20 while load runs (the gateway's 10 s window fills).
   await page.waitForFunction(
     () => Number(document.querySelector('#kpi-rps b')?.textContent) > 20,
     undefined,
-    { timeout: 15_000 },
+    {
+      timeout: 15_000,
+    },
   );
   const during = Number(await page.getAttribute('#chart-load', 'data-points'));
   assert.ok(during >= before + 2, `chart points ${before} → ${during} while load runs`);
+  // The policy's scale-up shows in the timeline with its reason, and the new instances come up.
+  await page.waitForSelector('#timeline details.decision.tone-up', { timeout: 15_000 });
+  assert.match(
+    (await page.getAttribute('#timeline details.decision.tone-up', 'data-reason')) ?? '',
+    /^ScaleUp/,
+  );
+  await page.waitForFunction(
+    () => document.querySelectorAll('#instances tbody tr[data-state="ready"]').length >= 2,
+    undefined,
+    {
+      timeout: 15_000,
+    },
+  );
   const summary = await load;
   assert.ok(summary.ok > 200, `${summary.ok} requests answered`);
   assert.ok(Number(await page.getAttribute('#chart-cpu', 'data-points')) > 2);
-  await page.waitForSelector('#timeline details.decision');
+  // After the spike the offered rate decays and the policy scales back in.
+  await page.waitForSelector('#timeline details.decision.tone-down', { timeout: 25_000 });
+  const shot = await page.screenshot({ fullPage: true });
+  writeFileSync(join(ARTIFACTS, 'real-program-spike.png'), shot);
+  // The docs screenshot is this one; refreshed on request so a plain test run leaves docs/ alone.
+  if (process.env.UPDATE_SCREENSHOTS === '1') {
+    mkdirSync(join(root, 'docs/img'), { recursive: true });
+    writeFileSync(join(root, 'docs/img/dashboard.png'), shot);
+  }
 });
 
 test('a manual scale from the page brings the replica count to 3', async () => {
@@ -122,13 +154,7 @@ test('a manual scale from the page brings the replica count to 3', async () => {
     () => document.querySelectorAll('#instances tbody tr[data-state="ready"]').length === 3,
   );
   await page.waitForSelector('#timeline details.decision[data-reason="ManualOverride"]');
-  const shot = await page.screenshot({ fullPage: true });
-  writeFileSync(join(ARTIFACTS, 'real-program-service.png'), shot);
-  // The docs screenshot is this one; refreshed on request so a plain test run leaves docs/ alone.
-  if (process.env.UPDATE_SCREENSHOTS === '1') {
-    mkdirSync(join(root, 'docs/img'), { recursive: true });
-    writeFileSync(join(root, 'docs/img/dashboard.png'), shot);
-  }
+  await page.screenshot({ path: join(ARTIFACTS, 'real-program-manual-scale.png') });
   await page.click('a[href="#/"]');
   await page.waitForFunction(
     () => document.querySelector('tr[data-service="demo"] .ready')?.textContent === '3',
