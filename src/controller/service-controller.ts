@@ -152,7 +152,11 @@ export class ServiceController {
   start(): void {
     if (this.#timer) return;
     const loop = () => {
-      this.#timer = setTimeout(loop, this.#spec.intervalMs);
+      const iv = this.#spec.intervalMs;
+      // The gateway's rates are over complete seconds: ticking just after a second completes sees
+      // a load step up to a second sooner than a tick at a random phase would.
+      const delay = iv % 1000 === 0 ? iv - ((this.#opts.clock.now() - 5 + 1000) % 1000) : iv;
+      this.#timer = setTimeout(loop, delay);
       this.#timer.unref?.();
       if (!this.#ticking) void this.tick();
     };
@@ -283,28 +287,30 @@ export class ServiceController {
       fresh = false;
       this.#sourceErrors.gateway = (err as Error).message;
     }
-    let cpu = 0;
-    let memory = 0;
+    // CPU and memory come from the provider (the gateway cannot see them); averaged over ready instances.
+    let cpu: number | undefined;
+    let memory: number | undefined;
     const usage = this.#opts.provider.usage?.(now);
     this.#usage = usage ? Object.fromEntries(usage) : {};
     if (usage && ready.length > 0) {
       let n = 0;
+      let [c, m] = [0, 0];
       for (const inst of ready) {
         const u = usage.get(inst.id);
         if (!u) continue;
-        cpu += u.cpu;
-        memory += u.memory;
+        c += u.cpu;
+        m += u.memory;
         n++;
       }
-      if (n > 0) [cpu, memory] = [cpu / n, memory / n];
+      if (n > 0) [cpu, memory] = [c / n, m / n];
     }
     await this.#readSources(now);
     const startupMs = this.#opts.startupMs ?? this.#startupEwmaMs;
     return completeObservation({
       ...signals,
       operations: signals.operations as Record<string, OperationSignals> | undefined,
-      cpu: signals.cpu ?? cpu,
-      memory: signals.memory ?? memory,
+      cpu: cpu ?? signals.cpu ?? 0,
+      memory: memory ?? signals.memory ?? 0,
       replicas: ready.length + starting,
       ready: ready.length,
       starting,
