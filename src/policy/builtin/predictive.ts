@@ -11,9 +11,13 @@
  * buckets like AWS's periodic refresh, with Holt's linear method while history is shorter than two
  * seasons. The forecast is used only while its h-step WAPE on recent data is ≤ `max_error`.
  *
- *   reactive   = ceil(demand / perInstance)                 demand = mean of the last `window_s` s
- *   forecasted = ceil((max ŷ over [now, now + startup + margin] + z·rmse) / perInstance)
- *   desired    = max(reactive, forecasted)                   (forecast-only: reactive, forecast logged)
+ *   demand     = max(mean of the last `window_s`, lowest of the last `surge_s`) + sustained queue / `drain_s`
+ *   plan       = max ŷ over [now, now + startup + margin] + the `quantile` of the model's holdout
+ *                errors (scaled by √ŷ: Poisson-like variance)
+ *   trusted    : desired = max(ceil(demand / perInstance), ceil(plan / perInstance))
+ *   otherwise  : desired = ceil(demand / (perInstance × fallback_utilization / target_utilization))
+ *   forecast-only: the "otherwise" answer, with what the forecast would do logged
+ *   then a scale-in takes effect only after the answer stayed lower for `scale_in_delay`.
  *   perInstance = target, or capacity × target_utilization, where capacity (metric per instance at
  *                 100 % CPU) is a param or is measured: served / (ready × cpu / 100).
  *
