@@ -3,7 +3,7 @@
  * through playwright-core with a fresh, empty profile (no network services, no first-run UI).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -24,10 +24,14 @@ export async function launchBrowser(): Promise<{
   errors: string[];
   close(): Promise<void>;
 }> {
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    throw new Error(`no browser at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  }
   const profile = mkdtempSync(join(tmpdir(), 'luascale-chromium-'));
   mkdirSync(ARTIFACTS, { recursive: true });
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath,
     headless: true,
     args: [
       '--headless',
