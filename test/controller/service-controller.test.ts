@@ -35,7 +35,7 @@ function setup(command = [process.execPath, backend]) {
     readiness: { intervalMs: 20, timeoutMs: 500, startTimeoutMs: 10_000 },
     onError: () => {},
   });
-  const signals = { cpu: 50 };
+  const signals = { rps: 50 };
   const events: ControllerEvent[] = [];
   const controller = new ServiceController({
     spec: {
@@ -44,12 +44,12 @@ function setup(command = [process.execPath, backend]) {
       max: 4,
       intervalMs: 1000,
       behavior: defaultBehavior(),
-      policy: loadBuiltin('target-tracking', { metric: 'cpu', target: 50 }),
+      policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }),
       params: {},
     },
     provider,
     clock,
-    signals: { snapshot: () => ({ cpu: signals.cpu }) },
+    signals: { snapshot: () => ({ rps: signals.rps }) },
     onEvent: (e) => events.push(e),
   });
   return { clock, provider, signals, events, controller };
@@ -65,7 +65,7 @@ test('the loop scales real processes up on load, holds through the stabilization
   await ready;
   assert.equal(provider.list().filter((i) => i.state === 'ready').length, 1);
 
-  signals.cpu = 100; // ceil(1 × 100/50) = 2
+  signals.rps = 100; // ceil(100 / 50 per instance) = 2
   clock.advance(1000);
   ready = waitFor(provider, 'ready', 1);
   d = await controller.tick();
@@ -73,7 +73,7 @@ test('the loop scales real processes up on load, holds through the stabilization
   assert.match(d.reason, /ScaleUp$/, 'ScaleUp or PanicScaleUp (2 ≥ 2 × 1 ready enters panic)');
   await ready;
 
-  signals.cpu = 10; // wants 1: panic holds for 60 s, then the 300 s scale-down window holds 2
+  signals.rps = 10; // wants 1: panic holds for 60 s, then the 300 s scale-down window holds 2
   clock.advance(1000);
   d = await controller.tick();
   assert.equal(d.replicas, 2);
