@@ -547,7 +547,21 @@ class LuaVm {
     return at('LS_ERR_POLICY_RUNTIME', { where, reason });
   }
 
+  /** Policy.evaluate: never throws. A JS exception here means the state cannot be trusted: rebuild it. */
   private evaluate(ctx: PolicyContext): PolicyOutcome {
+    try {
+      return this.evaluateOnce(ctx);
+    } catch (err) {
+      this.broken = true;
+      this.lastState = undefined;
+      return errorOutcome(
+        'LS_ERR_POLICY_RUNTIME',
+        `${this.chunkName}: sandbox fault (${err instanceof Error ? err.message : String(err)}); the policy is reloaded on the next call`,
+      );
+    }
+  }
+
+  private evaluateOnce(ctx: PolicyContext): PolicyOutcome {
     if (this.closed) return errorOutcome('LS_ERR_POLICY_RUNTIME', `${this.chunkName}: policy is closed`);
     if (this.broken) {
       try {

@@ -252,7 +252,7 @@ class WorkerHost implements SandboxWorker {
       const until = this.quarantine.get(call.policyId);
       if (until !== undefined && now < until) {
         outcomes[i] = timeoutOutcome(
-          call.policyId,
+          this.nameOf(call.policyId),
           this.timeoutMs,
           `skipped for ${Math.ceil((until - now) / 1000)} s after a wall-clock timeout`,
         );
@@ -290,13 +290,17 @@ class WorkerHost implements SandboxWorker {
       // in the fresh worker (the dead worker's results were never sent, and its VMs are gone).
       const i = todo[hung.item]!;
       const policyId = calls[i]!.policyId;
-      outcomes[i] = timeoutOutcome(policyId, this.timeoutMs, 'the sandbox worker was restarted');
+      outcomes[i] = timeoutOutcome(this.nameOf(policyId), this.timeoutMs, 'the sandbox worker was restarted');
       this.quarantine.set(policyId, performance.now() + this.quarantineMs);
       this.restarts++;
       todo = todo.filter((j) => j !== i && calls[j]!.policyId !== policyId);
       for (let j = 0; j < calls.length; j++) {
         if (outcomes[j] === undefined && calls[j]!.policyId === policyId) {
-          outcomes[j] = timeoutOutcome(policyId, this.timeoutMs, 'the sandbox worker was restarted');
+          outcomes[j] = timeoutOutcome(
+            this.nameOf(policyId),
+            this.timeoutMs,
+            'the sandbox worker was restarted',
+          );
         }
       }
     }
@@ -336,6 +340,12 @@ class WorkerHost implements SandboxWorker {
       });
       timer = setTimeout(check, this.timeoutMs);
     });
+  }
+
+  /** The name errors show for a policy: its chunk name or file, as loadLuaPolicy would. */
+  private nameOf(policyId: string): string {
+    const spec = this.specs.get(policyId);
+    return spec?.chunkName ?? spec?.file ?? policyId;
   }
 
   /** Per-policy record of what the worker already has (see WireCall). */

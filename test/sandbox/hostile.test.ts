@@ -446,7 +446,7 @@ test('a pathological pattern (a C-level hang) is stopped by the SandboxWorker de
     const out = await worker.evaluate('hang', contextFor({}));
     const elapsed = performance.now() - started;
     assert.ok(!out.ok && out.code === 'LS_ERR_POLICY_TIMEOUT', JSON.stringify(out));
-    assert.match(!out.ok ? out.error : '', /wall-clock limit of 100 ms exceeded/);
+    assert.match(!out.ok ? out.error : '', /^policies\/hostile\.lua: wall-clock limit of 100 ms exceeded/);
     assert.ok(elapsed < 100 + WALL_LIMIT_MS, `took ${elapsed.toFixed(1)} ms`);
     assert.equal(worker.restarts, 1);
     const seed = await worker.evaluate('seed', contextFor({ cpu: 85, replicas: 2 }));
