@@ -32,6 +32,13 @@ export const ERRORS = {
   // providers
   LS_ERR_PROVIDER_LAUNCH: { message: '{service}: cannot launch instance: {reason}', status: 502 },
   LS_ERR_PROVIDER_COMMAND: { message: '{service}: provider command failed: {reason}', status: 502 },
+  LS_ERR_PROVIDER_FORBIDDEN: {
+    message: '{service}: Kubernetes denied "{verb}" on {resource} in namespace {namespace}; grant it in the Role (deploy/kubernetes/rbac.yaml): {reason}',
+    status: 502,
+  },
+  LS_ERR_PROVIDER_TIMEOUT: { message: '{service}: `{command}` did not finish within {ms} ms and was killed', status: 504 },
+  LS_ERR_PROVIDER_OUTPUT: { message: '{service}: `{command}` printed bad output: {reason}', status: 502 },
+  LS_ERR_PROVIDER_API: { message: '{service}: Kubernetes API {method} {path} failed: {reason}', status: 502 },
   // gateway
   LS_ERR_GATEWAY_NO_ROUTE: { message: 'no route matches {method} {path}', status: 404 },
   LS_ERR_GATEWAY_NO_UPSTREAM: { message: 'service {service} has no ready instance', status: 503 },

@@ -1,0 +1,491 @@
+/**
+ * Instances on Kubernetes: scales a Deployment or StatefulSet through its `scale` subresource
+ * (autoscaling/v1 Scale, read → update with resourceVersion, re-read on 409 Conflict) and learns
+ * the routable endpoints by watching the Service's EndpointSlices (list, then watch from the
+ * list's resourceVersion; re-list on 410 Gone). Works in-cluster (service-account token) or from a
+ * kubeconfig, through @kubernetes/client-node 1.4.
+ *
+ * Mapping onto the Provider lifecycle:
+ * - `launch()` adds one replica and returns a placeholder instance (`starting`, no URL yet). The
+ *   next endpoint that appears claims the oldest placeholder, so the `ready` event carries the id
+ *   `launch()` returned. Pods that appear without a placeholder (kubectl scale, a restart) are
+ *   listed as `adopted`.
+ * - An endpoint whose `ready` condition is false is `starting` (never routed); one that loses
+ *   readiness goes back to `starting` and emits `ready` again when it recovers.
+ * - `drain(id)` marks it `draining` and (Deployments) annotates the pod with
+ *   `controller.kubernetes.io/pod-deletion-cost` so the ReplicaSet controller prefers it.
+ * - `stop(id)` removes one replica. Kubernetes picks the pod: the annotated one for a Deployment
+ *   (the cost is a preference, not a guarantee), the highest ordinal for a StatefulSet. It resolves
+ *   when a pod has gone; if Kubernetes removed another pod, that one exits and `id` returns to `ready`.
+ * - `close()` stops watching. It does not scale the workload down: the pods are Kubernetes' to keep.
+ *
+ * With `route: 'service'` the provider lists one instance, the Service's cluster address, ready when
+ * at least one endpoint is ready; kube-proxy balances across pods and launch/stop only change replicas.
+ */
+import * as k8s from '@kubernetes/client-node';
+import { LuascaleError } from '../core/errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { newId } from '../core/ids.js';
+import type { Instance, Provider, ProviderEvents } from '../controller/provider.js';
+import { Listeners } from './listeners.js';
+import { apiError, endpointsOf, statusOf, type Endpoint, type SliceLike } from './kubernetes-endpoints.js';
+
+/** The annotation the ReplicaSet controller reads to choose which pod to delete first (Kubernetes ≥ 1.22). */
+export const POD_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
+
+/** Options of {@link KubernetesProvider}. */
+export interface KubernetesProviderOptions {
+  /** The luascale service name. */
+  service: string;
+  /** Workload to scale. */
+  kind?: 'Deployment' | 'StatefulSet';
+  name: string;
+  /** Default: the kubeconfig context's namespace (in-cluster: the pod's own), else `default`. */
+  namespace?: string;
+  /** The Service whose EndpointSlices list the pods (label kubernetes.io/service-name); default `name`. */
+  kubeService?: string;
+  /** EndpointSlice port, by name or number; default the first port. */
+  port?: string | number;
+  scheme?: 'http' | 'https';
+  /** `endpoints` (default): route to each ready pod. `service`: route to the Service's cluster address. */
+  route?: 'endpoints' | 'service';
+  /** For `route: 'service'`; default `http://<kubeService>.<namespace>.svc:80`. */
+  serviceUrl?: string;
+  /** Path of a kubeconfig file. Without it: $KUBECONFIG, ~/.kube/config, then in-cluster. */
+  kubeconfig?: string;
+  /** An already loaded config (tests, embedding). */
+  kubeConfig?: k8s.KubeConfig;
+  /** Annotate drained pods with pod-deletion-cost (needs `patch pods`); default true for Deployments. */
+  deletionCost?: boolean;
+  /** How long a launched replica may take to show up ready before `failed`; default 600 000 ms. */
+  launchTimeoutMs?: number;
+  /** How long `stop()` waits for a pod to go; default 120 000 ms. */
+  stopTimeoutMs?: number;
+  /** Delay before re-watching after a watch error, doubled up to 30 s; default 500 ms. */
+  rewatchDelayMs?: number;
+  clock?: Clock;
+  /** Background failures (watch errors, a failed annotation); the provider keeps going. */
+  onError?: (err: unknown) => void;
+}
+
+interface Rec {
+  instance: Instance;
+  /** Pod name once an endpoint has claimed this instance. */
+  key?: string;
+  launchTimer?: NodeJS.Timeout;
+  stopWaiter?: { resolve: () => void; reject: (err: unknown) => void; timer: NodeJS.Timeout };
+}
+
+/** Loads the kubeconfig the way kubectl does, or in-cluster when running in a pod. */
+export function loadKubeConfig(path?: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/** The Kubernetes provider; implements the controller's {@link Provider}. */
+export class KubernetesProvider implements Provider {
+  readonly kind = 'kubernetes';
+  readonly advisory = false;
+  readonly service: string;
+  readonly namespace: string;
+  readonly #o: Required<Pick<KubernetesProviderOptions, 'kind' | 'name' | 'kubeService' | 'scheme' | 'route' | 'launchTimeoutMs' | 'stopTimeoutMs' | 'rewatchDelayMs'>> &
+    KubernetesProviderOptions;
+  readonly #kc: k8s.KubeConfig;
+  readonly #apps: k8s.AppsV1Api;
+  readonly #core: k8s.CoreV1Api;
+  readonly #discovery: k8s.DiscoveryV1Api;
+  readonly #clock: Clock;
+  readonly #onError: (err: unknown) => void;
+  readonly #events = new Listeners<ProviderEvents>();
+  readonly #instances = new Map<string, Rec>();
+  readonly #byKey = new Map<string, Rec>();
+  readonly #pending: Rec[] = [];
+  readonly #slices = new Map<string, SliceLike>();
+  readonly #synced: Promise<void>;
+  #resourceVersion = '';
+  #watch?: AbortController;
+  #rewatchTimer?: NodeJS.Timeout;
+  #rewatchDelay: number;
+  #closed = false;
+  #serviceRec?: Rec;
+
+  constructor(options: KubernetesProviderOptions) {
+    this.service = options.service;
+    this.#o = {
+      kind: 'Deployment',
+      kubeService: options.name,
+      scheme: 'http',
+      route: 'endpoints',
+      launchTimeoutMs: 600_000,
+      stopTimeoutMs: 120_000,
+      rewatchDelayMs: 500,
+      ...options,
+    };
+    this.#kc = options.kubeConfig ?? loadKubeConfig(options.kubeconfig);
+    this.namespace =
+      options.namespace ?? this.#kc.getContextObject(this.#kc.getCurrentContext())?.namespace ?? 'default';
+    this.#apps = this.#kc.makeApiClient(k8s.AppsV1Api);
+    this.#core = this.#kc.makeApiClient(k8s.CoreV1Api);
+    this.#discovery = this.#kc.makeApiClient(k8s.DiscoveryV1Api);
+    this.#clock = options.clock ?? systemClock;
+    this.#onError = options.onError ?? (() => {});
+    this.#rewatchDelay = this.#o.rewatchDelayMs;
+    if (this.#o.route === 'service') {
+      const at = this.#clock.wallNow();
+      this.#serviceRec = {
+        instance: {
+          id: `svc_${this.#o.kubeService}`,
+          service: this.service,
+          url: options.serviceUrl ?? `${this.#o.scheme}://${this.#o.kubeService}.${this.namespace}.svc:80`,
+          state: 'starting',
+          startedAt: at,
+        },
+      };
+    }
+    this.#synced = this.#relist();
+    // The first list's failure is reported by whenSynced(); keep it from being unhandled here.
+    this.#synced.catch(() => {});
+  }
+
+  /** Resolves after the first EndpointSlice list has been applied; rejects if it failed. */
+  whenSynced(): Promise<void> {
+    return this.#synced;
+  }
+
+  /** The pod behind an instance id, once known. */
+  podOf(id: string): string | undefined {
+    return this.#instances.get(id)?.key;
+  }
+
+  /** Live instances: starting (placeholders and not-ready pods), ready and draining. */
+  list(): Instance[] {
+    if (this.#serviceRec) return [{ ...this.#serviceRec.instance }];
+    return [...this.#instances.values()].map((r) => ({ ...r.instance }));
+  }
+
+  /** Adds one replica; resolves a `starting` placeholder that the next new endpoint claims. */
+  async launch(): Promise<Instance> {
+    this.#checkOpen();
+    if (this.#serviceRec) {
+      await this.#scaleBy(+1);
+      return { ...this.#serviceRec.instance };
+    }
+    // The placeholder exists before the update, so an endpoint that arrives before the response claims it.
+    const rec: Rec = {
+      instance: { id: newId('inst'), service: this.service, url: '', state: 'starting', startedAt: this.#clock.wallNow() },
+    };
+    const snapshot = { ...rec.instance };
+    this.#instances.set(rec.instance.id, rec);
+    this.#pending.push(rec);
+    try {
+      await this.#scaleBy(+1);
+    } catch (err) {
+      this.#forget(rec);
+      throw err;
+    }
+    if (!rec.key && this.#instances.has(rec.instance.id)) {
+      rec.launchTimer = setTimeout(() => {
+        if (rec.key || !this.#instances.has(rec.instance.id)) return;
+        this.#forget(rec);
+        rec.instance.state = 'failed';
+        rec.instance.failure = `no new endpoint became ready within ${this.#o.launchTimeoutMs} ms`;
+        this.#events.emit('failed', { ...rec.instance }, rec.instance.failure);
+      }, this.#o.launchTimeoutMs);
+      rec.launchTimer.unref?.();
+    }
+    return snapshot;
+  }
+
+  /** Stops routing to the instance and, for a Deployment, makes its pod the preferred one to delete. */
+  async drain(id: string): Promise<void> {
+    const rec = this.#rec(id);
+    if (this.#serviceRec) return;
+    if (rec.instance.state === 'starting' || rec.instance.state === 'ready') rec.instance.state = 'draining';
+    if (rec.key && this.#o.kind === 'Deployment' && this.#o.deletionCost !== false) {
+      const path = `/api/v1/namespaces/${this.namespace}/pods/${rec.key}`;
+      try {
+        await this.#core.patchNamespacedPod(
+          // int32 minimum: the lowest cost is deleted first.
+          { name: rec.key, namespace: this.namespace, body: { metadata: { annotations: { [POD_DELETION_COST]: '-2147483648' } } } },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+        );
+      } catch (err) {
+        // Only a preference: without it Kubernetes may remove another pod, which stop() handles.
+        this.#onError(apiError(err, { ...this.#call('patch', 'pods'), method: 'PATCH', path }));
+      }
+    }
+  }
+
+  /** Removes one replica; resolves when a pod has gone (see the file comment for which one). */
+  async stop(id: string): Promise<void> {
+    const rec = this.#rec(id);
+    if (this.#serviceRec) {
+      await this.#scaleBy(-1);
+      return;
+    }
+    if (rec.instance.state !== 'draining') await this.drain(id);
+    if (!rec.key) {
+      // Still a placeholder: take back its replica; whichever pod Kubernetes drops is not routed yet.
+      await this.#scaleBy(-1);
+      if (!rec.key) {
+        this.#forget(rec);
+        this.#finish(rec, true);
+        return;
+      }
+    } else {
+      await this.#scaleBy(-1);
+    }
+    if (!this.#instances.has(id)) return; // it went while we were scaling
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        rec.stopWaiter = undefined;
+        reject(
+          new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
+            service: this.service,
+            reason: `pod ${rec.key} of ${this.#o.kind} ${this.namespace}/${this.#o.name} was still serving ${this.#o.stopTimeoutMs} ms after scaling down`,
+          }),
+        );
+      }, this.#o.stopTimeoutMs);
+      rec.stopWaiter = { resolve, reject, timer };
+    });
+  }
+
+  /** Stops watching and releases timers; idempotent. The workload keeps its replicas. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watch?.abort();
+    clearTimeout(this.#rewatchTimer);
+    for (const rec of this.#instances.values()) {
+      clearTimeout(rec.launchTimer);
+      if (rec.stopWaiter) {
+        clearTimeout(rec.stopWaiter.timer);
+        rec.stopWaiter.reject(new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: 'provider closed' }));
+      }
+    }
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<E extends keyof ProviderEvents>(event: E, listener: ProviderEvents[E]): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** spec.replicas of the workload, read through the scale subresource. */
+  async replicas(): Promise<number> {
+    const scale = await this.#readScale();
+    return scale.spec?.replicas ?? 0;
+  }
+
+  #call(verb: string, resource: string) {
+    return { service: this.service, verb, resource, namespace: this.namespace };
+  }
+
+  #scalePath(): string {
+    const plural = this.#o.kind === 'StatefulSet' ? 'statefulsets' : 'deployments';
+    return `/apis/apps/v1/namespaces/${this.namespace}/${plural}/${this.#o.name}/scale`;
+  }
+
+  async #readScale(): Promise<k8s.V1Scale> {
+    const req = { name: this.#o.name, namespace: this.namespace };
+    const resource = this.#o.kind === 'StatefulSet' ? 'statefulsets/scale' : 'deployments/scale';
+    try {
+      return this.#o.kind === 'StatefulSet'
+        ? await this.#apps.readNamespacedStatefulSetScale(req)
+        : await this.#apps.readNamespacedDeploymentScale(req);
+    } catch (err) {
+      throw apiError(err, { ...this.#call('get', resource), method: 'GET', path: this.#scalePath() });
+    }
+  }
+
+  /** Read-modify-write of spec.replicas; a 409 means someone wrote in between, so re-read and retry. */
+  async #scaleBy(delta: number): Promise<number> {
+    this.#checkOpen();
+    const resource = this.#o.kind === 'StatefulSet' ? 'statefulsets/scale' : 'deployments/scale';
+    let lastConflict: unknown;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const scale = await this.#readScale();
+      const want = Math.max(0, (scale.spec?.replicas ?? 0) + delta);
+      // Sending metadata.resourceVersion makes the update conditional (optimistic concurrency).
+      const body: k8s.V1Scale = { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: scale.metadata, spec: { replicas: want } };
+      const req = { name: this.#o.name, namespace: this.namespace, body };
+      try {
+        if (this.#o.kind === 'StatefulSet') await this.#apps.replaceNamespacedStatefulSetScale(req);
+        else await this.#apps.replaceNamespacedDeploymentScale(req);
+        return want;
+      } catch (err) {
+        if (statusOf(err) === 409) {
+          lastConflict = err;
+          continue;
+        }
+        throw apiError(err, { ...this.#call('update', resource), method: 'PUT', path: this.#scalePath() });
+      }
+    }
+    throw apiError(lastConflict, { ...this.#call('update', resource), method: 'PUT', path: this.#scalePath() });
+  }
+
+  #slicesPath(): string {
+    return `/apis/discovery.k8s.io/v1/namespaces/${this.namespace}/endpointslices`;
+  }
+
+  #selector(): string {
+    return `kubernetes.io/service-name=${this.#o.kubeService}`;
+  }
+
+  /** List the slices, apply them, then watch from the list's resourceVersion. */
+  async #relist(): Promise<void> {
+    if (this.#closed) return;
+    let list: k8s.V1EndpointSliceList;
+    try {
+      list = await this.#discovery.listNamespacedEndpointSlice({ namespace: this.namespace, labelSelector: this.#selector() });
+    } catch (err) {
+      throw apiError(err, { ...this.#call('list', 'endpointslices'), method: 'GET', path: this.#slicesPath() });
+    }
+    this.#slices.clear();
+    for (const s of list.items) this.#slices.set(s.metadata?.name ?? '', s as SliceLike);
+    this.#resourceVersion = list.metadata?.resourceVersion ?? '';
+    this.#apply();
+    await this.#startWatch();
+  }
+
+  async #startWatch(): Promise<void> {
+    if (this.#closed) return;
+    let expired = false;
+    let sawEvent = false;
+    const watch = new k8s.Watch(this.#kc);
+    const controller = await watch.watch(
+      this.#slicesPath(),
+      { labelSelector: this.#selector(), resourceVersion: this.#resourceVersion, allowWatchBookmarks: true },
+      (type: string, object: SliceLike & { code?: number; message?: string }) => {
+        sawEvent = true;
+        if (type === 'ERROR') {
+          // 410 Gone: our resourceVersion was compacted; only a fresh list can resynchronise.
+          if (object.code === 410) expired = true;
+          else this.#onError(apiError({ code: object.code, body: object }, { ...this.#call('watch', 'endpointslices'), method: 'GET', path: this.#slicesPath() }));
+          return;
+        }
+        const rv = object.metadata?.resourceVersion;
+        if (rv) this.#resourceVersion = rv;
+        if (type === 'BOOKMARK') return;
+        const name = object.metadata?.name ?? '';
+        if (type === 'DELETED') this.#slices.delete(name);
+        else this.#slices.set(name, object);
+        this.#apply();
+      },
+      (err: unknown) => {
+        if (this.#closed) return;
+        if (err && statusOf(err) === 410) expired = true;
+        const failed = Boolean(err) && !expired;
+        if (failed) this.#onError(apiError(err, { ...this.#call('watch', 'endpointslices'), method: 'GET', path: this.#slicesPath() }));
+        // A clean close (the apiserver's watch timeout) resumes at once; errors back off, doubling to 30 s.
+        const delay = failed ? this.#rewatchDelay : 0;
+        this.#rewatchDelay = failed ? Math.min(this.#rewatchDelay * 2, 30_000) : this.#o.rewatchDelayMs;
+        void sawEvent;
+        this.#rewatchTimer = setTimeout(() => {
+          const next = expired ? this.#relist() : this.#startWatch();
+          next.catch((e: unknown) => {
+            this.#onError(e);
+            // A failed re-list (API down) is retried like a failed watch.
+            if (!this.#closed) this.#rewatchTimer = setTimeout(() => void this.#relist().catch(this.#onError), this.#rewatchDelay);
+          });
+        }, delay);
+      },
+    );
+    if (this.#closed) controller.abort();
+    else this.#watch = controller;
+  }
+
+  /** Reconciles instances with the current endpoints and emits the lifecycle events. */
+  #apply(): void {
+    const endpoints = endpointsOf(this.#slices.values(), { port: this.#o.port, scheme: this.#o.scheme });
+    if (this.#serviceRec) return this.#applyService(endpoints);
+    const at = this.#clock.wallNow();
+    for (const ep of endpoints.values()) {
+      if (ep.terminating) continue;
+      let rec = this.#byKey.get(ep.key);
+      if (!rec) {
+        rec = this.#pending.shift();
+        if (rec) clearTimeout(rec.launchTimer);
+        else {
+          rec = {
+            instance: { id: newId('inst'), service: this.service, url: '', state: 'starting', startedAt: at, adopted: true },
+          };
+          this.#instances.set(rec.instance.id, rec);
+        }
+        rec.key = ep.key;
+        this.#byKey.set(ep.key, rec);
+      }
+      rec.instance.url = ep.url;
+      if (ep.ready && rec.instance.state === 'starting') {
+        rec.instance.state = 'ready';
+        rec.instance.readyAt ??= at;
+        this.#events.emit('ready', { ...rec.instance });
+      } else if (!ep.ready && rec.instance.state === 'ready') {
+        rec.instance.state = 'starting';
+      }
+    }
+    for (const rec of [...this.#byKey.values()]) {
+      const ep = endpoints.get(rec.key!);
+      if (ep && !ep.terminating) continue;
+      this.#byKey.delete(rec.key!);
+      this.#forget(rec);
+      if (rec.stopWaiter) {
+        this.#finish(rec, true);
+        continue;
+      }
+      // Kubernetes removed a pod we did not name: if a stop() is waiting, this was its replica.
+      const waiting = [...this.#instances.values()].find((r) => r.stopWaiter);
+      this.#finish(rec, waiting !== undefined);
+      if (waiting) {
+        const w = waiting.stopWaiter!;
+        clearTimeout(w.timer);
+        waiting.stopWaiter = undefined;
+        const still = endpoints.get(waiting.key!);
+        waiting.instance.state = still?.ready ? 'ready' : 'starting';
+        w.resolve();
+      }
+    }
+  }
+
+  #applyService(endpoints: Map<string, Endpoint>): void {
+    const rec = this.#serviceRec!;
+    const anyReady = [...endpoints.values()].some((e) => e.ready);
+    if (anyReady && rec.instance.state !== 'ready') {
+      rec.instance.state = 'ready';
+      rec.instance.readyAt ??= this.#clock.wallNow();
+      this.#events.emit('ready', { ...rec.instance });
+    } else if (!anyReady) rec.instance.state = 'starting';
+  }
+
+  #finish(rec: Rec, expected: boolean): void {
+    if (rec.stopWaiter) {
+      clearTimeout(rec.stopWaiter.timer);
+      const w = rec.stopWaiter;
+      rec.stopWaiter = undefined;
+      queueMicrotask(w.resolve);
+    }
+    rec.instance.state = 'stopped';
+    this.#events.emit('exited', { ...rec.instance }, { code: null, signal: null, expected });
+  }
+
+  #forget(rec: Rec): void {
+    clearTimeout(rec.launchTimer);
+    this.#instances.delete(rec.instance.id);
+    const i = this.#pending.indexOf(rec);
+    if (i >= 0) this.#pending.splice(i, 1);
+  }
+
+  #rec(id: string): Rec {
+    this.#checkOpen();
+    const rec = this.#serviceRec?.instance.id === id ? this.#serviceRec : this.#instances.get(id);
+    if (!rec)
+      throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: `no live instance ${id}` });
+    return rec;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed)
+      throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: 'provider is closed' });
+  }
+}

@@ -1,0 +1,346 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubernetesProvider, POD_DELETION_COST, type KubernetesProviderOptions } from '../../src/providers/kubernetes-provider.js';
+import { endpointsOf } from '../../src/providers/kubernetes-endpoints.js';
+import { isLuascaleError } from '../../src/core/errors.js';
+import { nextEvent, providerContract } from './provider-contract.js';
+import { FakeKubeApiServer, type FakeKubeApiServerOptions } from './fixtures/fake-kube-apiserver.js';
+
+const root = mkdtempSync(join(tmpdir(), 'luascale-k8s-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const TOKEN = 'sa-token-123';
+let n = 0;
+
+/** A kubeconfig file pointing at the fake, with a bearer token, as `kubectl config view` would write it. */
+function kubeconfigFor(url: string, namespace = 'shop', token = TOKEN): string {
+  const file = join(root, `kubeconfig-${n++}.yaml`);
+  writeFileSync(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: fake',
+      '  cluster:',
+      `    server: ${url}`,
+      // client-node refuses plain http unless TLS verification is explicitly off; the fake speaks http.
+      '    insecure-skip-tls-verify: true',
+      'users:',
+      '- name: luascale',
+      '  user:',
+      `    token: ${token}`,
+      'contexts:',
+      '- name: fake',
+      '  context:',
+      '    cluster: fake',
+      '    user: luascale',
+      `    namespace: ${namespace}`,
+      'current-context: fake',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+interface Setup {
+  fake: FakeKubeApiServer;
+  provider: KubernetesProvider;
+  errors: unknown[];
+  cleanup(): Promise<void>;
+}
+
+async function setup(
+  fakeOptions: Partial<FakeKubeApiServerOptions> = {},
+  options: Partial<KubernetesProviderOptions> = {},
+): Promise<Setup> {
+  const fake = new FakeKubeApiServer({
+    namespace: 'shop',
+    token: TOKEN,
+    workloads: [
+      { kind: 'Deployment', name: 'web', service: 'web', replicas: 0 },
+      { kind: 'StatefulSet', name: 'db', service: 'db', replicas: 0, port: 5432, portName: 'pg' },
+    ],
+    ...fakeOptions,
+  });
+  const url = await fake.listen();
+  const errors: unknown[] = [];
+  const provider = new KubernetesProvider({
+    service: 'web',
+    name: 'web',
+    kubeconfig: kubeconfigFor(url),
+    rewatchDelayMs: 20,
+    stopTimeoutMs: 5000,
+    onError: (err) => errors.push(err),
+    ...options,
+  });
+  await provider.whenSynced();
+  return {
+    fake,
+    provider,
+    errors,
+    async cleanup() {
+      await provider.close();
+      await fake.close();
+    },
+  };
+}
+
+async function launchReady(p: KubernetesProvider) {
+  const ready = nextEvent(p, 'ready', () => true, 5000);
+  const launched = await p.launch();
+  const [instance] = await ready;
+  assert.equal(instance.id, launched.id);
+  return instance;
+}
+
+providerContract(
+  'kubernetes (fake API server)',
+  async () => {
+    const s = await setup();
+    return { provider: s.provider, cleanup: s.cleanup };
+  },
+  { eventTimeoutMs: 5000 },
+);
+
+describe('KubernetesProvider against the fake API server', () => {
+  it('launch() raises spec.replicas through PUT .../deployments/web/scale with the read resourceVersion', async () => {
+    const s = await setup();
+    try {
+      const i = await launchReady(s.provider);
+      assert.equal(s.fake.replicas('Deployment', 'web'), 1);
+      assert.match(i.url, /^http:\/\/10\.244\.0\.\d+:8080$/);
+      assert.equal(s.provider.namespace, 'shop', 'namespace from the kubeconfig context');
+      const puts = s.fake.requests.filter((r) => r.method === 'PUT');
+      assert.equal(puts.length, 1);
+      assert.equal(puts[0]!.path, '/apis/apps/v1/namespaces/shop/deployments/web/scale');
+      const body = puts[0]!.body as { kind: string; apiVersion: string; metadata: { resourceVersion: string }; spec: { replicas: number } };
+      assert.equal(body.kind, 'Scale');
+      assert.equal(body.apiVersion, 'autoscaling/v1');
+      assert.deepEqual(body.spec, { replicas: 1 });
+      assert.ok(body.metadata.resourceVersion, 'the update is conditional on resourceVersion');
+      assert.equal(s.provider.podOf(i.id), s.fake.pods('Deployment', 'web')[0]!.name);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('a 409 Conflict from a concurrent writer is retried after re-reading the Scale', async () => {
+    const s = await setup();
+    try {
+      s.fake.interfere(2);
+      await launchReady(s.provider);
+      assert.equal(s.fake.replicas('Deployment', 'web'), 1);
+      const puts = s.fake.requests.filter((r) => r.method === 'PUT');
+      const gets = s.fake.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/scale'));
+      assert.equal(puts.length, 3, 'two conflicts, then success');
+      assert.equal(gets.length, 3, 'one fresh read per attempt');
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('403 Forbidden on the scale subresource rejects with a LuascaleError naming the RBAC verb and resource', async () => {
+    const s = await setup();
+    try {
+      s.fake.forbid('update', 'deployments/scale');
+      await assert.rejects(s.provider.launch(), (err) => {
+        assert.ok(isLuascaleError(err, 'LS_ERR_PROVIDER_FORBIDDEN'));
+        assert.match(err.message, /denied "update" on deployments\/scale in namespace shop/);
+        assert.match(err.message, /cannot update resource "deployments\/scale" in API group "apps"/);
+        return true;
+      });
+      assert.deepEqual(s.provider.list(), [], 'the placeholder is withdrawn');
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('a wrong token fails the first sync with a 401 message', async () => {
+    const fake = new FakeKubeApiServer({ token: 'right', workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 1 }] });
+    const url = await fake.listen();
+    const p = new KubernetesProvider({ service: 'web', name: 'web', kubeconfig: kubeconfigFor(url, 'default', 'wrong') });
+    try {
+      await assert.rejects(p.whenSynced(), (err) => isLuascaleError(err, 'LS_ERR_PROVIDER_API') && /401/.test(err.message));
+    } finally {
+      await p.close();
+      await fake.close();
+    }
+  });
+
+  it('existing ready pods are listed as adopted, ready instances at start', async () => {
+    const s = await setup({ workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 3 }] });
+    try {
+      const list = s.provider.list();
+      assert.equal(list.length, 3);
+      for (const i of list) {
+        assert.equal(i.state, 'ready');
+        assert.equal(i.adopted, true);
+      }
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('drain() annotates the pod with pod-deletion-cost and stop() removes exactly that pod', async () => {
+    const s = await setup({ workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 3 }] });
+    try {
+      const victim = s.provider.list()[0]!; // the oldest pod: without the cost, the newest would go
+      const pod = s.provider.podOf(victim.id)!;
+      const exited = nextEvent(s.provider, 'exited', (i) => i.id === victim.id, 5000);
+      await s.provider.stop(victim.id);
+      const patch = s.fake.requests.find((r) => r.method === 'PATCH');
+      assert.equal(patch?.path, `/api/v1/namespaces/shop/pods/${pod}`);
+      assert.deepEqual(patch?.body, { metadata: { annotations: { [POD_DELETION_COST]: '-2147483648' } } });
+      assert.equal(s.fake.replicas('Deployment', 'web'), 2);
+      const [, exit] = await exited;
+      assert.equal(exit.expected, true);
+      assert.ok(!s.fake.pods('Deployment', 'web').some((p) => p.name === pod && !p.terminating), 'the drained pod went');
+      assert.equal(s.provider.list().length, 2);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('when Kubernetes removes another pod (no patch permission), that one exits and the stopped one serves on', async () => {
+    const s = await setup({ workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 2 }] });
+    try {
+      s.fake.forbid('patch', 'pods');
+      const [older, newer] = s.provider.list();
+      const exited = nextEvent(s.provider, 'exited', () => true, 5000);
+      await s.provider.stop(older!.id);
+      const [gone, exit] = await exited;
+      assert.equal(gone.id, newer!.id, 'the ReplicaSet controller deleted the newest pod');
+      assert.equal(exit.expected, true, 'it was our scale-down');
+      assert.deepEqual(
+        s.provider.list().map((i) => [i.id, i.state]),
+        [[older!.id, 'ready']],
+      );
+      assert.ok(s.errors.some((e) => isLuascaleError(e, 'LS_ERR_PROVIDER_FORBIDDEN') && /"patch" on pods/.test(e.message)));
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('an endpoint that loses readiness is not routed (starting) and emits ready again when it recovers', async () => {
+    const s = await setup({ workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 1 }] });
+    try {
+      const [i] = s.provider.list();
+      const pod = s.provider.podOf(i!.id)!;
+      s.fake.setReady(pod, false);
+      // The watch event arrives asynchronously; wait for the state through the next ready event.
+      const again = nextEvent(s.provider, 'ready', (x) => x.id === i!.id, 5000);
+      await waitFor(() => s.provider.list()[0]?.state === 'starting', s.provider);
+      s.fake.setReady(pod, true);
+      await again;
+      assert.equal(s.provider.list()[0]?.state, 'ready');
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('an external scale-down emits an unexpected exit', async () => {
+    const s = await setup({ workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 2 }] });
+    try {
+      const exited = nextEvent(s.provider, 'exited', () => true, 5000);
+      s.fake.scaleExternally('Deployment', 'web', 1);
+      const [gone, exit] = await exited;
+      assert.equal(exit.expected, false);
+      assert.equal(gone.state, 'stopped');
+      assert.equal(s.provider.list().length, 1);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('re-lists after 410 Gone (compacted resourceVersion) and keeps following changes', async () => {
+    const s = await setup({ workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 1 }] });
+    try {
+      const lists = () => s.fake.requests.filter((r) => r.path.endsWith('/endpointslices') && r.query.watch !== 'true').length;
+      assert.equal(lists(), 1);
+      s.fake.compact(); // closes the watch; re-watching from the old resourceVersion gets ERROR 410
+      const adopted = nextEvent(s.provider, 'ready', (i) => i.adopted === true, 5000);
+      await waitFor(() => lists() === 2, s.provider);
+      s.fake.scaleExternally('Deployment', 'web', 2);
+      await adopted;
+      assert.equal(s.provider.list().length, 2);
+      const watches = s.fake.requests.filter((r) => r.query.watch === 'true');
+      assert.ok(watches.every((w) => w.query.labelSelector === 'kubernetes.io/service-name=web'));
+      assert.ok(watches.every((w) => w.query.resourceVersion), 'every watch resumes from a resourceVersion');
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('scales a StatefulSet through statefulsets/scale; Kubernetes removes the highest ordinal', async () => {
+    const s = await setup({}, { service: 'db', name: 'db', kind: 'StatefulSet', port: 'pg' });
+    try {
+      const a = await launchReady(s.provider);
+      const b = await launchReady(s.provider);
+      assert.match(a.url, /:5432$/);
+      assert.equal(s.provider.podOf(a.id), 'db-0');
+      assert.equal(s.provider.podOf(b.id), 'db-1');
+      assert.ok(s.fake.requests.some((r) => r.method === 'PUT' && r.path === '/apis/apps/v1/namespaces/shop/statefulsets/db/scale'));
+      await s.provider.stop(b.id);
+      assert.equal(s.fake.replicas('StatefulSet', 'db'), 1);
+      assert.ok(!s.fake.requests.some((r) => r.method === 'PATCH'), 'no deletion cost for a StatefulSet');
+      assert.deepEqual(s.provider.list().map((i) => i.id), [a.id]);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it("route: 'service' lists the Service's cluster address, ready once a pod is", async () => {
+    const s = await setup({}, { route: 'service' });
+    try {
+      assert.deepEqual(s.provider.list().map((i) => [i.url, i.state]), [['http://web.shop.svc:80', 'starting']]);
+      const ready = nextEvent(s.provider, 'ready', () => true, 5000);
+      await s.provider.launch();
+      await ready;
+      assert.equal(s.provider.list()[0]!.state, 'ready');
+      assert.equal(s.fake.replicas('Deployment', 'web'), 1);
+    } finally {
+      await s.cleanup();
+    }
+  });
+});
+
+describe('endpointsOf', () => {
+  it('keys by pod, picks the named port, treats nil ready as ready and terminating as not ready', () => {
+    const eps = endpointsOf(
+      [
+        {
+          ports: [
+            { name: 'metrics', port: 9090 },
+            { name: 'http', port: 8080 },
+          ],
+          endpoints: [
+            { addresses: ['10.0.0.1'], conditions: {}, targetRef: { name: 'a' } },
+            { addresses: ['10.0.0.2'], conditions: { ready: false, terminating: true }, targetRef: { name: 'b' } },
+            { addresses: ['fd00::3'], conditions: { ready: true } },
+          ],
+        },
+        { addressType: 'FQDN', ports: [{ port: 1 }], endpoints: [{ addresses: ['x.example'] }] },
+      ],
+      { port: 'http' },
+    );
+    assert.deepEqual([...eps.values()], [
+      { key: 'a', url: 'http://10.0.0.1:8080', ready: true, terminating: false },
+      { key: 'b', url: 'http://10.0.0.2:8080', ready: false, terminating: true },
+      { key: 'fd00::3', url: 'http://[fd00::3]:8080', ready: true, terminating: false },
+    ]);
+  });
+});
+
+/** Waits until `cond()` holds, re-checking on every provider event and fake request (no sleeps). */
+async function waitFor(cond: () => boolean, p: KubernetesProvider, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setImmediate(r));
+    void p;
+  }
+}
