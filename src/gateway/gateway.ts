@@ -270,6 +270,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       internalError(res, err);
     }
   });
+  // Expect: 100-continue (RFC 9110 §10.1.1): answer 100 only once the request is routed, within
+  // max_body and admitted, so a rejected upload is refused before its body is sent.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    try {
+      onRequest(state, req, res, true);
+    } catch (err) {
+      internalError(res, err);
+    }
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
     onClientError(err, socket, requestTimeout),
   );
@@ -435,7 +444,12 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket, requestTimeou
   );
 }
 
-function onRequest(g: GatewayState, req: http.IncomingMessage, res: http.ServerResponse): void {
+function onRequest(
+  g: GatewayState,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  expectContinue = false,
+): void {
   const now = g.clock.now();
   const clientIp = clientIpOf(req.socket);
   const fh = forwardRequestHeaders(req.rawHeaders, clientIp, req.httpVersion, g.forward);
@@ -480,6 +494,7 @@ function onRequest(g: GatewayState, req: http.IncomingMessage, res: http.ServerR
   // Framing was validated by node's parser (CL+TE and duplicate CL never get here).
   const cl = fh.contentLength;
   const ex = new Exchange(g, req, res, route, method, url, fh.headers, requestId, clientIp, now);
+  ex.expectContinue = expectContinue;
   if (cl !== undefined && cl !== '0') {
     const n = Number(cl);
     if (n > d.maxBody) {
@@ -601,6 +616,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   resumeFn: (() => void) | undefined = undefined;
   retrying = false;
   clientGone = false;
+  /** The client sent Expect: 100-continue and waits for our 100 before its body. */
+  expectContinue = false;
   responded = false;
   finished = false;
   dispatched = false;
@@ -661,6 +678,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       return this.finish();
     }
     d.svc.retryBudget.deposit(this.start);
+    if (this.expectContinue) this.res.writeContinue();
     this.dispatch(undefined);
   }
 

@@ -191,6 +191,30 @@ test('100 Continue: the client gets 100 before sending its body, then the final 
   assert.equal((JSON.parse(body) as { bytes: number }).bytes, 5);
 });
 
+test('100 Continue: an upload over max_body is refused with 413 before any 100 is sent', async () => {
+  const up2 = await startUpstream(echo());
+  const small = await startGateway({
+    services: {
+      s: {
+        routes: [{ path_prefix: '/' }],
+        traffic: { max_body: 10 },
+        instances: [{ id: 'u', url: up2.url }],
+      },
+    },
+  });
+  try {
+    const out = await raw(
+      small.port,
+      'PUT /big HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1000\r\n\r\n',
+    );
+    assert.match(out, /^HTTP\/1\.1 413 /);
+    assert.doesNotMatch(out, /100 Continue/);
+  } finally {
+    await small.gw.close({ graceMs: 10 });
+    await up2.close();
+  }
+});
+
 test('HEAD: headers with the GET content-length, no body, and the connection stays usable', async () => {
   hooks.set('/head', (req, res) => {
     res.writeHead(200, { 'content-length': '1234', 'content-type': 'text/plain' });
