@@ -372,6 +372,20 @@ test('the decision timeline explains each decision; live decisions arrive on top
   await page.waitForFunction(
     () => document.querySelector('#timeline details.decision')?.getAttribute('data-reason') === 'ScaleUp',
   );
+  // A held decision is listed, and hidden by "changes only".
+  mem.emit({
+    service: 'web',
+    type: 'decision',
+    at: Date.now(),
+    data: decision(Date.now(), 4, 4, 'ScaleUpStabilized') as any,
+  });
+  await page.waitForSelector('#timeline details.decision[data-reason="ScaleUpStabilized"]');
+  await page.check('#changes-only');
+  await page.waitForSelector('#timeline details.decision[data-reason="ScaleUpStabilized"]', {
+    state: 'detached',
+  });
+  assert.equal(await page.locator('#timeline details.decision').count(), 2);
+  await page.uncheck('#changes-only');
 });
 
 test('instances, per-operation SLOs and the highlighted policy source are shown', async () => {

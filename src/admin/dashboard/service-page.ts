@@ -161,6 +161,7 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
   );
   const chartsEl = h('div', { class: 'charts' });
   const timeline = h('div', { class: 'timeline', id: 'timeline' });
+  const changesOnly = h('input', { type: 'checkbox', id: 'changes-only', onchange: () => drawTimeline() });
   const instancesBody = h('tbody');
   const operationsEl = h('div', { id: 'operations' });
   const policyEl = h('pre', { class: 'lua', id: 'policy-source' });
@@ -222,7 +223,12 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
     h(
       'div',
       { class: 'columns' },
-      h('section', {}, h('h3', {}, 'Decisions'), timeline),
+      h(
+        'section',
+        {},
+        h('h3', {}, 'Decisions ', h('label', { class: 'muted' }, changesOnly, ' changes only')),
+        timeline,
+      ),
       h(
         'section',
         {},
@@ -448,6 +454,7 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
   function drawTimeline() {
     timeline.replaceChildren(
       ...decisions
+        .filter((d) => !changesOnly.checked || d.replicas !== d.current)
         .slice(-50)
         .reverse()
         .map((d, i) => decisionView(d, i === 0)),
