@@ -92,13 +92,10 @@ export function luaString(lua: LuaWasm, L: number, idx: number): string {
   const len = m.HEAPU32[lenPtr >> 2]!;
   const heap = m.HEAPU8;
   if (len <= 256) {
-    let out = '';
-    for (let i = 0; i < len; i++) {
-      const c = heap[ptr + i]!;
-      if (c >= 0x80) return utf8.decode(heap.subarray(ptr, ptr + len));
-      out += String.fromCharCode(c);
-    }
-    return out;
+    const bytes = heap.subarray(ptr, ptr + len);
+    let ascii = true;
+    for (let i = 0; i < len; i++) if (bytes[i]! >= 0x80) ascii = false;
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   }
   return utf8.decode(heap.subarray(ptr, ptr + len));
 }

@@ -2,8 +2,9 @@
  * The wall-clock backstop for Lua policies: policies live in a worker thread, and a call that runs
  * longer than `timeoutMs` (a C-level hang the count hook cannot see, such as a pathological
  * `string.find` pattern) gets the worker terminated and respawned with every policy reloaded; that
- * call's outcome is LS_ERR_POLICY_TIMEOUT and the policy sits out a quarantine so one bad policy
- * cannot make the worker restart every tick.
+ * call's outcome is LS_ERR_POLICY_TIMEOUT, and after two timeouts in a row the policy sits out a
+ * quarantine, so one bad policy cannot make the worker restart every tick (while one stall of a
+ * busy machine does not bench a good policy for a minute).
  *
  * Deadline: the worker writes the index of the item it is evaluating and its start time into a
  * SharedArrayBuffer before each item; the main thread checks it with a timer. A batch of 10,000
@@ -42,8 +43,13 @@ import { loadLuaPolicy, type LoadLuaPolicyOptions, type LuaPolicy } from './lua-
 export interface SandboxWorkerOptions {
   /** Wall-clock limit per evaluate() in ms; default 100. */
   timeoutMs?: number;
-  /** After a timeout the policy is not run again for this long (ms, main-thread monotonic clock); default 60,000. */
+  /**
+   * After `strikes` timeouts in a row the policy is not run again for this long (ms, main-thread
+   * monotonic clock); default 60,000.
+   */
   quarantineMs?: number;
+  /** Consecutive timeouts before the quarantine; default 2 (one stall of a busy machine is forgiven). */
+  strikes?: number;
   /** How long a history() call waits for the main thread, ms; default 1,000. */
   historyWaitMs?: number;
 }
@@ -128,6 +134,7 @@ class WorkerHost implements SandboxWorker {
   private port: MessagePort | undefined;
   private readonly specs = new Map<string, SandboxPolicySpec>();
   private readonly quarantine = new Map<string, number>();
+  private readonly timeouts = new Map<string, number>();
   private readonly pending = new Map<number, { worker: Worker; resolve: (msg: FromWorker) => void }>();
   private seq = 0;
   private chain: Promise<unknown> = Promise.resolve();
@@ -138,6 +145,7 @@ class WorkerHost implements SandboxWorker {
   private closed = false;
   private readonly timeoutMs: number;
   private readonly quarantineMs: number;
+  private readonly strikes: number;
   private readonly historyWaitMs: number;
   private exited: ((code: number) => void) | undefined;
   private readonly sent = new Map<string, SentCache>();
@@ -145,6 +153,7 @@ class WorkerHost implements SandboxWorker {
   constructor(options: SandboxWorkerOptions) {
     this.timeoutMs = options.timeoutMs ?? 100;
     this.quarantineMs = options.quarantineMs ?? 60_000;
+    this.strikes = Math.max(1, options.strikes ?? 2);
     this.historyWaitMs = options.historyWaitMs ?? 1000;
   }
 
@@ -213,6 +222,7 @@ class WorkerHost implements SandboxWorker {
       if (failure) throw new LuascaleError(failure.code, failure.details, { message: failure.message });
       this.specs.set(policyId, spec);
       this.quarantine.delete(policyId);
+      this.timeouts.delete(policyId);
     });
   }
 
@@ -220,6 +230,7 @@ class WorkerHost implements SandboxWorker {
     return this.serial(async () => {
       this.specs.delete(policyId);
       this.quarantine.delete(policyId);
+      this.timeouts.delete(policyId);
       this.sent.delete(policyId);
       await this.send({ type: 'unload', seq: 0, policyId });
     });
@@ -277,7 +288,9 @@ class WorkerHost implements SandboxWorker {
       if (hung.reply) {
         const got = hung.reply.outcomes;
         got?.forEach((out, k) => {
-          if (out.ok && out.state) this.sentCache(sub[k]!.policyId).stateOut = out.state;
+          const policyId = sub[k]!.policyId;
+          if (out.ok && out.state) this.sentCache(policyId).stateOut = out.state;
+          this.timeouts.delete(policyId);
         });
         todo.forEach((i, k) => {
           outcomes[i] =
@@ -291,7 +304,12 @@ class WorkerHost implements SandboxWorker {
       const i = todo[hung.item]!;
       const policyId = calls[i]!.policyId;
       outcomes[i] = timeoutOutcome(this.nameOf(policyId), this.timeoutMs, 'the sandbox worker was restarted');
-      this.quarantine.set(policyId, performance.now() + this.quarantineMs);
+      const strikes = (this.timeouts.get(policyId) ?? 0) + 1;
+      this.timeouts.set(policyId, strikes);
+      if (strikes >= this.strikes) {
+        this.quarantine.set(policyId, performance.now() + this.quarantineMs);
+        this.timeouts.delete(policyId);
+      }
       this.restarts++;
       todo = todo.filter((j) => j !== i && calls[j]!.policyId !== policyId);
       for (let j = 0; j < calls.length; j++) {
@@ -521,7 +539,41 @@ function runWorker(data: WorkerData): void {
     };
   }
 
+  // V8 compiles wasm functions lazily: run a small policy first, so the first real call is not
+  // charged a compile against its deadline.
+  const warm = (async () => {
+    const policy = await loadLuaPolicy({
+      source: 'local x = 0 for i = 1, 2000 do x = x + i end log(x) return 1',
+      chunkName: 'warm-up',
+    });
+    const ctx: PolicyContext = {
+      service: '',
+      now: 0,
+      min: 0,
+      max: 1,
+      observation: {
+        cpu: 1.5,
+        memory: 0,
+        rps: 0,
+        inflight: 0,
+        queue: 0,
+        shed_rps: 0,
+        error_rate: 0,
+        latency: { p50: 0, p95: 0, p99: 0 },
+        replicas: 1,
+        ready: 1,
+        starting: 0,
+      },
+      params: {},
+      state: {},
+      history: emptyHistory,
+    };
+    for (let i = 0; i < 200; i++) policy.evaluate(ctx);
+    policy.close();
+  })().catch(() => undefined);
+
   parentPort!.on('message', async (msg: ToWorker) => {
+    await warm;
     if (msg.type === 'load') {
       const errors: NonNullable<Extract<FromWorker, { type: 'done' }>['errors']> = [];
       for (const [id, spec] of msg.specs) {

@@ -10,7 +10,9 @@ const HANG = 'local s = string.rep("a", 20000)\nreturn s:find(".-.-.-.-.-b") and
 let worker: SandboxWorker;
 
 before(async () => {
-  worker = await startSandboxWorker({ timeoutMs: 100, quarantineMs: 60_000 });
+  // 500 ms: a deadline that a busy CI machine does not trip for an honest call; strikes 1 so the
+  // quarantine test needs one hang.
+  worker = await startSandboxWorker({ timeoutMs: 500, quarantineMs: 60_000, strikes: 1 });
   await worker.load('seed', { file: 'examples/policies/seed-cpu.lua' });
 });
 
@@ -121,4 +123,21 @@ test('state round-trips through the worker, including a policy called twice in o
   const p1 = await worker.evaluate('params', contextFor({}, { params: { n: 5 }, service: 'api' }));
   const p2 = await worker.evaluate('params', contextFor({}, { params: { n: 6 }, service: 'api' }));
   assert.ok(p1.ok && p1.replicas === 5 && p1.logs[0] === 'api' && p2.ok && p2.replicas === 6);
+});
+
+test('by default a policy is quarantined after two timeouts in a row, not after one', async () => {
+  const w = await startSandboxWorker({ timeoutMs: 100 });
+  try {
+    await w.load('hang', { source: HANG, chunkName: 'policies/hang.lua' });
+    const codes: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const out = await w.evaluate('hang', contextFor({}));
+      codes.push(!out.ok ? out.code : 'ok');
+    }
+    assert.deepEqual(codes, ['LS_ERR_POLICY_TIMEOUT', 'LS_ERR_POLICY_TIMEOUT', 'LS_ERR_POLICY_TIMEOUT']);
+    // Two restarts; the third call was answered from the quarantine.
+    assert.equal(w.restarts, 2);
+  } finally {
+    await w.close();
+  }
 });
