@@ -160,14 +160,13 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
     return running;
   }
 
+  // defineProperties, not Object.assign: assign would copy the getters' values once
+  Object.defineProperties(ee, {
+    id: { value: id, enumerable: true },
+    fence: { get: () => (isHeld() ? fence : undefined), enumerable: true },
+    holder: { get: () => holder, enumerable: true },
+  });
   return Object.assign(ee, {
-    id,
-    get fence() {
-      return isHeld() ? fence : undefined;
-    },
-    get holder() {
-      return holder;
-    },
     isHeld,
     async check(marginMs = Math.min(500, ttl / 10)) {
       if (!isHeld()) return false;
