@@ -73,6 +73,8 @@ interface Rec {
   /** Pod name once an endpoint has claimed this instance. */
   key?: string;
   launchTimer?: NodeJS.Timeout;
+  /** stop() was called: its disappearance is expected, even before the stop waiter exists. */
+  stopping?: boolean;
   stopWaiter?: { resolve: () => void; reject: (err: unknown) => void; timer: NodeJS.Timeout };
 }
 
@@ -225,19 +227,24 @@ export class KubernetesProvider implements Provider {
       await this.#scaleBy(-1);
       return;
     }
+    if (rec.stopping) throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: `${id} is already stopping` });
     if (rec.instance.state !== 'draining') await this.drain(id);
-    if (!rec.key) {
-      // Still a placeholder: take back its replica; whichever pod Kubernetes drops is not routed yet.
+    rec.stopping = true;
+    const wasPending = !rec.key;
+    try {
       await this.#scaleBy(-1);
-      if (!rec.key) {
-        this.#forget(rec);
-        this.#finish(rec, true);
-        return;
-      }
-    } else {
-      await this.#scaleBy(-1);
+    } catch (err) {
+      rec.stopping = false;
+      throw err;
     }
-    if (!this.#instances.has(id)) return; // it went while we were scaling
+    if (wasPending && !rec.key) {
+      // Still a placeholder: its replica is taken back; whichever pod Kubernetes drops was never routed.
+      this.#forget(rec);
+      this.#finish(rec, true);
+      return;
+    }
+    // Gone already, or Kubernetes removed another pod in its place (see #apply).
+    if (!this.#instances.has(id) || !rec.stopping) return;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         rec.stopWaiter = undefined;
@@ -430,20 +437,21 @@ export class KubernetesProvider implements Provider {
       if (ep && !ep.terminating) continue;
       this.#byKey.delete(rec.key!);
       this.#forget(rec);
-      if (rec.stopWaiter) {
+      if (rec.stopping) {
         this.#finish(rec, true);
         continue;
       }
       // Kubernetes removed a pod we did not name: if a stop() is waiting, this was its replica.
-      const waiting = [...this.#instances.values()].find((r) => r.stopWaiter);
+      const waiting = [...this.#instances.values()].find((r) => r.stopping && r.key !== undefined);
       this.#finish(rec, waiting !== undefined);
       if (waiting) {
-        const w = waiting.stopWaiter!;
-        clearTimeout(w.timer);
+        waiting.stopping = false;
+        const w = waiting.stopWaiter;
+        if (w) clearTimeout(w.timer);
         waiting.stopWaiter = undefined;
         const still = endpoints.get(waiting.key!);
         waiting.instance.state = still?.ready ? 'ready' : 'starting';
-        w.resolve();
+        w?.resolve();
       }
     }
   }

@@ -1,0 +1,317 @@
+/**
+ * Instances managed by user commands: any cloud CLI, `nomad job scale`, or an in-house script.
+ * - `scale_command` gets the desired count as its last argument (and LUASCALE_DESIRED,
+ *   LUASCALE_SERVICE, and on a scale-down LUASCALE_STOP_TARGET = the target luascale drained).
+ * - `list_command` prints the targets as JSON: `[{"id": "...", "url": "http://...", "ready": true}]`
+ *   (`ready` defaults to true). It is polled every `pollIntervalMs` and right after each scale.
+ *
+ * Mapping onto the Provider lifecycle (the same as the kubernetes provider):
+ * - `launch()` runs scale_command with one more than the live targets plus pending launches and
+ *   returns a `starting` placeholder; the next new target id claims the oldest placeholder, so the
+ *   `ready` event carries the id launch() returned. Targets that appear unasked are `adopted`.
+ * - A target with `ready: false` is `starting`; one that loses readiness goes back to `starting`.
+ * - `drain(id)` marks it `draining` (the gateway stops routing to it); no command runs.
+ * - `stop(id)` runs scale_command with one fewer and waits until a target disappears from the list.
+ *   The command chooses which (it may honour LUASCALE_STOP_TARGET); if another target went, that one
+ *   exits and `id` returns to `ready`.
+ * - A failing poll keeps the last known targets and reports the error through `onError`.
+ * - `close()` stops polling; it runs no command (the targets are not luascale's processes).
+ */
+import { LuascaleError } from '../core/errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { newId } from '../core/ids.js';
+import type { Instance, Provider, ProviderEvents } from '../controller/provider.js';
+import { Listeners } from './listeners.js';
+import { formatCommand, parseTargets, runCommand, type ExecTarget } from './exec-command.js';
+
+/** Options of {@link ExecProvider}. */
+export interface ExecProviderOptions {
+  service: string;
+  /** argv; the desired count is appended. */
+  scaleCommand: string[];
+  /** argv; must print a JSON array of {id, url, ready?}. */
+  listCommand: string[];
+  /** Each command is killed (with its process group) after this long; default 30 000 ms. */
+  timeoutMs?: number;
+  /** Default 5 000 ms. */
+  pollIntervalMs?: number;
+  /** How long a launched target may take to appear ready before `failed`; default 600 000 ms. */
+  launchTimeoutMs?: number;
+  /** How long `stop()` waits for a target to leave the list; default 120 000 ms. */
+  stopTimeoutMs?: number;
+  cwd?: string;
+  /** Extra environment for both commands. */
+  env?: Record<string, string>;
+  clock?: Clock;
+  /** Failed polls; the provider keeps the last known targets and keeps polling. */
+  onError?: (err: unknown) => void;
+}
+
+interface Rec {
+  instance: Instance;
+  /** The target id once a listed target has claimed this instance. */
+  key?: string;
+  launchTimer?: NodeJS.Timeout;
+  /** stop() was called: its disappearance is expected, even before the stop waiter exists. */
+  stopping?: boolean;
+  stopWaiter?: { resolve: () => void; timer: NodeJS.Timeout; reject: (err: unknown) => void };
+}
+
+/** The exec provider; implements the controller's {@link Provider}. */
+export class ExecProvider implements Provider {
+  readonly kind = 'exec';
+  readonly advisory = false;
+  readonly service: string;
+  readonly #o: Required<Pick<ExecProviderOptions, 'timeoutMs' | 'pollIntervalMs' | 'launchTimeoutMs' | 'stopTimeoutMs'>> &
+    ExecProviderOptions;
+  readonly #clock: Clock;
+  readonly #onError: (err: unknown) => void;
+  readonly #events = new Listeners<ProviderEvents>();
+  readonly #instances = new Map<string, Rec>();
+  readonly #byKey = new Map<string, Rec>();
+  readonly #pending: Rec[] = [];
+  readonly #synced: Promise<void>;
+  readonly #pollTimer: NodeJS.Timeout;
+  #polling?: Promise<void>;
+  #again = false;
+  #closed = false;
+
+  constructor(options: ExecProviderOptions) {
+    this.service = options.service;
+    this.#o = { timeoutMs: 30_000, pollIntervalMs: 5_000, launchTimeoutMs: 600_000, stopTimeoutMs: 120_000, ...options };
+    this.#clock = options.clock ?? systemClock;
+    this.#onError = options.onError ?? (() => {});
+    this.#synced = this.#pollOnce();
+    this.#synced.catch(() => {});
+    this.#pollTimer = setInterval(() => void this.poll().catch(this.#onError), this.#o.pollIntervalMs);
+    this.#pollTimer.unref?.();
+  }
+
+  /** Resolves after the first list_command run has been applied; rejects with its error. */
+  whenSynced(): Promise<void> {
+    return this.#synced;
+  }
+
+  /** The list_command id behind an instance, once known. */
+  targetOf(id: string): string | undefined {
+    return this.#instances.get(id)?.key;
+  }
+
+  /** Live instances: starting (placeholders and not-ready targets), ready and draining. */
+  list(): Instance[] {
+    return [...this.#instances.values()].map((r) => ({ ...r.instance }));
+  }
+
+  /** Runs scale_command with one more; resolves a `starting` placeholder that the next new target claims. */
+  async launch(): Promise<Instance> {
+    this.#checkOpen();
+    const rec: Rec = {
+      instance: { id: newId('inst'), service: this.service, url: '', state: 'starting', startedAt: this.#clock.wallNow() },
+    };
+    const snapshot = { ...rec.instance };
+    this.#instances.set(rec.instance.id, rec);
+    this.#pending.push(rec);
+    try {
+      await this.#scale();
+    } catch (err) {
+      this.#forget(rec);
+      throw err;
+    }
+    if (!rec.key && this.#instances.has(rec.instance.id)) {
+      rec.launchTimer = setTimeout(() => {
+        if (rec.key || !this.#instances.has(rec.instance.id)) return;
+        this.#forget(rec);
+        rec.instance.state = 'failed';
+        rec.instance.failure = `no new target appeared in \`${formatCommand(this.#o.listCommand)}\` within ${this.#o.launchTimeoutMs} ms`;
+        this.#events.emit('failed', { ...rec.instance }, rec.instance.failure);
+      }, this.#o.launchTimeoutMs);
+      rec.launchTimer.unref?.();
+    }
+    this.#kick();
+    return snapshot;
+  }
+
+  /** Stops routing to the instance; no command runs. */
+  async drain(id: string): Promise<void> {
+    const rec = this.#rec(id);
+    if (rec.instance.state === 'starting' || rec.instance.state === 'ready') rec.instance.state = 'draining';
+  }
+
+  /** Runs scale_command with one fewer (naming this target) and waits until a target has left the list. */
+  async stop(id: string): Promise<void> {
+    const rec = this.#rec(id);
+    if (rec.stopping) throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: `${id} is already stopping` });
+    rec.instance.state = 'draining';
+    const wasPending = !rec.key;
+    if (wasPending) this.#forget(rec); // it no longer counts towards the desired number
+    rec.stopping = true;
+    try {
+      await this.#scale(rec);
+    } catch (err) {
+      rec.stopping = false;
+      if (wasPending) this.#finish(rec, true);
+      throw err;
+    }
+    if (wasPending) {
+      this.#finish(rec, true);
+      return;
+    }
+    // Gone already, or the command removed another target in its place (see #apply).
+    if (!this.#instances.has(id) || !rec.stopping) return;
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        rec.stopWaiter = undefined;
+        reject(
+          new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
+            service: this.service,
+            reason: `target ${rec.key} was still listed by \`${formatCommand(this.#o.listCommand)}\` ${this.#o.stopTimeoutMs} ms after scaling down`,
+          }),
+        );
+      }, this.#o.stopTimeoutMs);
+      rec.stopWaiter = { resolve, reject, timer };
+    });
+    this.#kick();
+    await done;
+  }
+
+  /** Stops polling and releases timers; idempotent. Runs no command. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#pollTimer);
+    for (const rec of this.#instances.values()) {
+      clearTimeout(rec.launchTimer);
+      if (rec.stopWaiter) {
+        clearTimeout(rec.stopWaiter.timer);
+        rec.stopWaiter.reject(new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: 'provider closed' }));
+      }
+    }
+    await this.#polling?.catch(() => {});
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<E extends keyof ProviderEvents>(event: E, listener: ProviderEvents[E]): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** Runs list_command now (coalescing with a run in progress) and applies the result. */
+  poll(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (this.#polling) {
+      // A change may have happened after the running list started: run once more afterwards.
+      this.#again = true;
+      return this.#polling;
+    }
+    this.#polling = this.#pollOnce().finally(() => {
+      this.#polling = undefined;
+      if (this.#again && !this.#closed) {
+        this.#again = false;
+        void this.poll().catch(this.#onError);
+      }
+    });
+    return this.#polling;
+  }
+
+  #kick(): void {
+    void this.poll().catch(this.#onError);
+  }
+
+  async #pollOnce(): Promise<void> {
+    const { stdout } = await runCommand(this.#o.listCommand, this.#runOptions());
+    if (this.#closed) return;
+    this.#apply(parseTargets(stdout, { service: this.service, command: formatCommand(this.#o.listCommand) }));
+  }
+
+  #runOptions(extra: Record<string, string> = {}) {
+    return {
+      service: this.service,
+      timeoutMs: this.#o.timeoutMs,
+      ...(this.#o.cwd !== undefined ? { cwd: this.#o.cwd } : {}),
+      env: { LUASCALE_SERVICE: this.service, ...this.#o.env, ...extra },
+    };
+  }
+
+  /** Desired = targets that are not being stopped + pending launches (observed, so it cannot drift). */
+  async #scale(stopping?: Rec): Promise<void> {
+    const keep = [...this.#byKey.values()].filter((r) => r !== stopping && !r.stopping).length;
+    const desired = keep + this.#pending.length;
+    const env: Record<string, string> = { LUASCALE_DESIRED: String(desired) };
+    if (stopping?.key) env.LUASCALE_STOP_TARGET = stopping.key;
+    await runCommand([...this.#o.scaleCommand, String(desired)], this.#runOptions(env));
+  }
+
+  #apply(targets: ExecTarget[]): void {
+    const at = this.#clock.wallNow();
+    const seen = new Set<string>();
+    for (const t of targets) {
+      seen.add(t.id);
+      let rec = this.#byKey.get(t.id);
+      if (!rec) {
+        rec = this.#pending.shift();
+        if (rec) clearTimeout(rec.launchTimer);
+        else {
+          rec = { instance: { id: newId('inst'), service: this.service, url: '', state: 'starting', startedAt: at, adopted: true } };
+          this.#instances.set(rec.instance.id, rec);
+        }
+        rec.key = t.id;
+        this.#byKey.set(t.id, rec);
+      }
+      rec.instance.url = t.url;
+      if (t.ready && rec.instance.state === 'starting') {
+        rec.instance.state = 'ready';
+        rec.instance.readyAt ??= at;
+        this.#events.emit('ready', { ...rec.instance });
+      } else if (!t.ready && rec.instance.state === 'ready') {
+        rec.instance.state = 'starting';
+      }
+    }
+    for (const rec of [...this.#byKey.values()]) {
+      if (seen.has(rec.key!)) continue;
+      this.#byKey.delete(rec.key!);
+      this.#forget(rec);
+      if (rec.stopping) {
+        this.#finish(rec, true);
+        continue;
+      }
+      // A target we did not name went: if a stop() is waiting, the command chose this one instead.
+      const waiting = [...this.#instances.values()].find((r) => r.stopping && r.key !== undefined);
+      this.#finish(rec, waiting !== undefined);
+      if (waiting) {
+        waiting.stopping = false;
+        const w = waiting.stopWaiter;
+        if (w) clearTimeout(w.timer);
+        waiting.stopWaiter = undefined;
+        waiting.instance.state = targets.find((t) => t.id === waiting.key)?.ready ? 'ready' : 'starting';
+        w?.resolve();
+      }
+    }
+  }
+
+  #finish(rec: Rec, expected: boolean): void {
+    if (rec.stopWaiter) {
+      clearTimeout(rec.stopWaiter.timer);
+      queueMicrotask(rec.stopWaiter.resolve);
+      rec.stopWaiter = undefined;
+    }
+    rec.instance.state = 'stopped';
+    this.#events.emit('exited', { ...rec.instance }, { code: null, signal: null, expected });
+  }
+
+  #forget(rec: Rec): void {
+    clearTimeout(rec.launchTimer);
+    this.#instances.delete(rec.instance.id);
+    const i = this.#pending.indexOf(rec);
+    if (i >= 0) this.#pending.splice(i, 1);
+  }
+
+  #rec(id: string): Rec {
+    this.#checkOpen();
+    const rec = this.#instances.get(id);
+    if (!rec) throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: `no live instance ${id}` });
+    return rec;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: 'provider is closed' });
+  }
+}
