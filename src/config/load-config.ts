@@ -68,7 +68,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       message: `environment variable ${name} is not set (use \${${name}:-default})`,
     }),
   );
-  const raw = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (err) {
+    // Unresolved aliases and alias bombs ("Excessive alias count") surface only when converting.
+    throw new LuascaleError('LS_ERR_CONFIG_PARSE', { file, line: 1, reason: (err as Error).message.split('\n')[0] });
+  }
   if (issues.length === 0 && !validate(raw)) {
     for (const err of simplifyErrors(validate.errors ?? [], raw))
       issues.push(toIssue(err, doc, file, lineOf));
@@ -207,7 +213,11 @@ function toIssue(
       const prop = (err.params as any).additionalProperty as string;
       const known = Object.keys(schema?.properties ?? {});
       const hint = closest(prop, known);
-      message = `unknown property "${prop}"${hint ? ` (did you mean "${hint}"?)` : ` (expected one of: ${known.join(', ')})`}`;
+      const patterns = Object.keys(schema?.patternProperties ?? {});
+      message =
+        known.length === 0 && patterns.length > 0
+          ? `bad name "${prop}": must match ${patterns.join(' or ')}`
+          : `unknown property "${prop}"${hint ? ` (did you mean "${hint}"?)` : ` (expected one of: ${known.join(', ')})`}`;
       if (isMap(node)) {
         const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === prop);
         if (pair) line = lineOf(pair.key as Node);

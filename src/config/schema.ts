@@ -435,6 +435,8 @@ export const ConfigSchema = strict(
     ),
     services: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }), Service, {
       minProperties: 1,
+      // Without this a name outside the pattern ("" or "Web") skips validation entirely.
+      additionalProperties: false,
       description: 'Services by name',
     }),
   },
