@@ -125,7 +125,11 @@ export async function loadLuaPolicy(options: LoadLuaPolicyOptions): Promise<LuaP
 /** Whether the source looks module-style: it defines `decide` (comments are ignored). */
 export function isModuleStyle(source: string): boolean {
   const code = source.replace(/--\[(=*)\[[\s\S]*?\]\1\]/g, '').replace(/--[^\n]*/g, '');
-  return /\bfunction\s+(?:[\w.:]+[.:])?decide\s*\(|(?:^|[^\w])decide\s*=(?!=)/.test(code);
+  // `function decide(`, `function M.decide(`, `decide = function`, `local decide =`, and a table
+  // constructor field `{ decide = ...` / `, decide = ...`; not `t.decide = 1` or `decide == x`.
+  return /\bfunction\s+(?:[\w.:]+[.:])?decide\s*\(|\bdecide\s*=\s*function\b|\blocal\s+decide\s*=|[{,]\s*decide\s*=(?!=)/.test(
+    code,
+  );
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -311,6 +311,9 @@ test('isModuleStyle: decide definitions count, comments and comparisons do not',
   assert.equal(isModuleStyle('-- function decide(ctx)\nscale_up_instances()'), false);
   assert.equal(isModuleStyle('--[[ decide = 1 ]] set_replicas(2)'), false);
   assert.equal(isModuleStyle('if decide == nil then set_replicas(1) end'), false);
+  assert.equal(isModuleStyle('local ctx = ...\nctx.state.decide = 1'), false);
+  assert.equal(isModuleStyle('local function decide(ctx) return 1 end\nreturn { decide = decide }'), true);
+  assert.equal(isModuleStyle('decide = function(ctx) return 2 end'), true);
 });
 
 test('every example policy loads and answers a sample context', async () => {
