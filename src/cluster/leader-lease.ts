@@ -13,7 +13,7 @@
  * `isHeld()` also expires locally at 0.9 × ttl after the last successful renewal was sent
  * (10 % for clock-rate drift), so a leader cut off from Redis stops acting before anybody else
  * may start; it then holds its scale (no actuation) until it is leader again.
- * The fencing counter is seeded from Redis' TIME in ms when missing, so tokens keep growing even
+ * The fencing counter is seeded from Redis' TIME in µs when missing (< 2^53, exact in Lua), so tokens keep growing even
  * after a Redis restart without persistence wiped the counter.
  */
 import { EventEmitter } from 'node:events';
@@ -27,7 +27,7 @@ local v = redis.call('GET', KEYS[1])
 if v then return {0, redis.call('PTTL', KEYS[1]), v} end
 if redis.call('EXISTS', KEYS[2]) == 0 then
   local t = redis.call('TIME')
-  redis.call('SET', KEYS[2], tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)))
+  redis.call('SET', KEYS[2], string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2])))
 end
 local f = redis.call('INCR', KEYS[2])
 local val = ARGV[1] .. '#' .. f
