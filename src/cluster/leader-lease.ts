@@ -30,7 +30,7 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('SET', KEYS[2], string.format('%.0f', tonumber(t[1]) * 1000000 + tonumber(t[2])))
 end
 local f = redis.call('INCR', KEYS[2])
-local val = ARGV[1] .. '#' .. f
+local val = ARGV[1] .. '#' .. string.format('%.0f', f)
 redis.call('SET', KEYS[1], val, 'NX', 'PX', ARGV[2])
 return {1, f, val}
 `);
