@@ -178,7 +178,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
           const snap = signals.snapshot(service, now, Math.max(1, Math.round(s.windowMs / 1000)));
           const a = admissions.get(service);
           const q = a?.stats();
-          return q ? { ...snap, queue: q.queue } : snap;
+          return { ...snap, ...(q ? { queue: q.queue } : {}), operations: withSlos(snap.operations as unknown as Record<string, Record<string, unknown>>, apis[service]) as any };
         },
       },
       history: store.history.historyReader(name),
@@ -242,6 +242,22 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
       return closing;
     },
   };
+}
+
+/**
+ * Every imported operation, with its SLO (operation, path or document level, from the OpenAPI
+ * import), and its measured signals once it has seen traffic: this is ctx.operations.
+ */
+function withSlos(measured: Record<string, Record<string, unknown>> | undefined, api: ImportedApi | undefined) {
+  if (!api) return measured;
+  const out: Record<string, Record<string, unknown>> = { ...measured };
+  for (const op of api.operations) {
+    const m = out[op.operationId] ?? {
+      cpu: 0, memory: 0, rps: 0, inflight: 0, queue: 0, shed_rps: 0, error_rate: 0, latency: { p50: 0, p95: 0, p99: 0 },
+    };
+    out[op.operationId] = { ...m, method: op.method, path: op.path, ...(op.slo ? { slo: op.slo } : {}) };
+  }
+  return out;
 }
 
 /** The metrics kept in history each tick (names as policies read them with ctx.history). */

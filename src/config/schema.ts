@@ -165,6 +165,9 @@ const Provider = Type.Union(
             }),
             list_command: Type.Array(Type.String(), { minItems: 1, description: 'Prints JSON targets' }),
             timeout: Duration('Command timeout', '30s'),
+            poll_interval: Duration('How often list_command runs', '5s'),
+            cwd: Type.Optional(Type.String({ description: 'Working directory (relative to the config file)' })),
+            env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra environment' })),
           },
           'Any cloud CLI or script',
         ),
@@ -180,7 +183,27 @@ const Provider = Type.Union(
               default: 'Deployment',
             }),
             name: Type.String({ minLength: 1 }),
-            kubeconfig: Type.Optional(Type.String()),
+            kubeconfig: Type.Optional(Type.String({ description: 'kubeconfig path (default: in-cluster or ~/.kube/config)' })),
+            service: Type.Optional(
+              Type.String({ minLength: 1, description: 'Service whose EndpointSlices list the pods (default: name)' }),
+            ),
+            port: Type.Optional(
+              Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 1, maximum: 65535 })], {
+                description: 'EndpointSlice port name or number (default: the first)',
+              }),
+            ),
+            scheme: Type.Union([Type.Literal('http'), Type.Literal('https')], { default: 'http' }),
+            route: Type.Union([Type.Literal('endpoints'), Type.Literal('service')], {
+              default: 'endpoints',
+              description: 'Route to each ready pod, or to the Service cluster address',
+            }),
+            service_url: Type.Optional(
+              Type.String({ pattern: '^https?://', description: 'route: service: the URL (default http://<service>.<ns>.svc:80)' }),
+            ),
+            deletion_cost: Type.Boolean({
+              default: true,
+              description: 'Annotate drained pods with pod-deletion-cost (needs patch pods)',
+            }),
           },
           'A Deployment or StatefulSet',
         ),
@@ -301,7 +324,7 @@ const Scaling = strict(
           description: 'Lua instructions per call',
         }),
         memory_mb: Type.Number({ exclusiveMinimum: 0, default: 16, description: 'Lua memory cap' }),
-        timeout: Duration('Wall-clock backstop per call', '100ms'),
+        timeout: Duration('Wall-clock backstop per call (catches a hang inside one C call; the instruction budget stops loops)', '1s'),
       },
       'Sandbox limits of a Lua policy',
       { default: {} },
