@@ -29,6 +29,8 @@ export interface SignalSource {
 /** A custom metric (an HTTP JSON endpoint, a PromQL query). */
 export interface MetricSource {
   readonly name: string;
+  /** A read slower than this (default: one scaling interval) counts as a failure, so a hung source never stalls the loop. */
+  readonly timeoutMs?: number;
   read(now: number): Promise<number>;
 }
 
@@ -326,8 +328,13 @@ export class ServiceController {
     const sources = this.#opts.metricSources ?? [];
     await Promise.all(
       sources.map(async (s) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
         try {
-          const v = await s.read(now);
+          const ms = s.timeoutMs ?? this.#spec.intervalMs;
+          const timeout = new Promise<never>((_, fail) => {
+            timer = setTimeout(() => fail(new Error(`no answer within ${ms} ms`)), ms);
+          });
+          const v = await Promise.race([s.read(now), timeout]);
           if (!Number.isFinite(v)) throw new Error(`not a number: ${v}`);
           this.#sourceValues[s.name] = v;
           delete this.#sourceErrors[s.name];
@@ -335,6 +342,8 @@ export class ServiceController {
           // A failing source never crashes the loop: its value goes missing and an alert follows.
           delete this.#sourceValues[s.name];
           this.#sourceErrors[s.name] = (err as Error).message;
+        } finally {
+          clearTimeout(timer);
         }
       }),
     );

@@ -51,7 +51,7 @@ const shape = fc.letrec((tie) => ({
 })).node;
 
 /** Sets a random path of the valid config to a random value. */
-function mutate(path: string[], value: unknown): unknown {
+function mutate(path: readonly string[], value: unknown): unknown {
   const copy = structuredClone(VALID) as any;
   let o = copy;
   for (const k of path.slice(0, -1)) {

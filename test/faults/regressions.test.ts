@@ -1,0 +1,23 @@
+/** Regression tests for bugs the fault suite found in other areas (one test per bug, named after it). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../../src/core/clock.js';
+import { ServiceController } from '../../src/controller/service-controller.js';
+import { defaultBehavior } from '../../src/controller/behavior-defaults.js';
+import { loadBuiltin } from '../../src/policy/builtins.js';
+import { StaticProvider } from '../../src/providers/static-provider.js';
+
+test('regression: a metric source that never answered stalled the control loop (and stop()) forever', async () => {
+  const clock = new ManualClock(1_000_000);
+  const c = new ServiceController({
+    spec: { service: 'web', min: 1, max: 4, intervalMs: 1000, behavior: defaultBehavior(), policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }), params: {} },
+    provider: new StaticProvider({ service: 'web', targets: ['http://127.0.0.1:1'] }),
+    clock,
+    signals: { snapshot: () => ({ rps: 100 }) },
+    metricSources: [{ name: 'hung', timeoutMs: 50, read: () => new Promise<number>(() => {}) }],
+  });
+  const d = await c.tick();
+  assert.equal(d.replicas, 2, 'the tick decided from the gateway signals');
+  assert.match(c.status().errors.metricSources.hung ?? '', /no answer within 50 ms/);
+  await c.stop();
+});
