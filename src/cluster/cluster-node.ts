@@ -111,6 +111,14 @@ export async function createClusterNode(options: ClusterNodeOptions): Promise<Cl
   const membership = gatewayMembership({ redis, prefix, id, clock });
   const signals = createClusterSignals({ redis, prefix, clock });
   const closers: Array<() => void> = [];
+  // per service: instances being stopped, and the registry writer that must drop them at once
+  const leaving = new Map<string, Set<string>>();
+  const publishers = new Map<string, () => Promise<boolean>>();
+  const leavingOf = (service: string) => {
+    let s = leaving.get(service);
+    if (s === undefined) leaving.set(service, (s = new Set()));
+    return s;
+  };
   lease.start();
 
   return {
@@ -132,9 +140,25 @@ export async function createClusterNode(options: ClusterNodeOptions): Promise<Cl
       const p = publishSignals({ redis, prefix, gatewayId: id, signals: local, clock });
       closers.push(p.close);
     },
-    fence: (provider) => fencedProvider(provider, lease),
+    fence(provider) {
+      const fenced = fencedProvider(provider, lease);
+      const stop = fenced.stop.bind(fenced);
+      fenced.stop = async (id) => {
+        // take it out of every gateway's set before draining it (not only out of ours)
+        const set = leavingOf(provider.service);
+        set.add(id);
+        await publishers.get(provider.service)?.();
+        try {
+          await stop(id);
+        } finally {
+          set.delete(id);
+        }
+      };
+      return fenced;
+    },
     publishInstances(service, provider) {
-      const p = publishInstances({ redis, prefix, service, provider, lease, leaseKey });
+      const p = publishInstances({ redis, prefix, service, provider, lease, leaseKey, leaving: () => leavingOf(service) });
+      publishers.set(service, p.publish);
       closers.push(p.close);
     },
     subscribeInstances(service, onChange) {

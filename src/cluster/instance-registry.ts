@@ -35,6 +35,8 @@ export interface InstancePublisherOptions {
   leaseKey: string;
   /** Full rewrite period, ms (default 5000). */
   intervalMs?: number;
+  /** Ids leaving (being stopped): left out at once, so every gateway drains them, not just ours. */
+  leaving?: () => ReadonlySet<string>;
 }
 
 /** Publishes the provider's ready instances while this node leads; returns a stop function. */
@@ -42,7 +44,8 @@ export function publishInstances(options: InstancePublisherOptions): { publish()
   const { redis, prefix, service, provider, lease } = options;
   async function publish(): Promise<boolean> {
     if (!lease.isHeld()) return false;
-    const ready = provider.list().filter((i) => i.state === 'ready');
+    const leaving = options.leaving?.();
+    const ready = provider.list().filter((i) => i.state === 'ready' && !leaving?.has(i.id));
     const args: string[] = [`${lease.holder}`, `${prefix}inst`, service];
     for (const i of ready) args.push(i.id, i.url);
     try {
