@@ -12,6 +12,7 @@
  *     direct to nginx);
  *   - CPU time per request with `workers: 2` vs `workers: 1`, summed over every gateway process
  *     (primary included) from /proc/<pid>/stat utime+stime.
+ *   - paired runs: ours and a peer on the same core at the same time (robust to outside load).
  * The same file is the child entry: `node --import tsx bench/gateway.bench.ts child <kind> <port> <upstream> [workers]`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -109,6 +110,36 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
       unit: 'x',
       nginx_proxy_rps: Math.round(results['nginx']!.rps),
     });
+
+    // Paired runs: ours and one peer on the SAME core at the same time, each under its own wrk.
+    // The scheduler splits the core between the two busy processes, so the req/s ratio is the
+    // inverse ratio of CPU per request, and load from outside the bench hits both alike.
+    for (const peer of ['raw-undici', 'http-proxy'] as const) {
+      const ratios: number[] = [];
+      for (let r = 0; r < Math.max(3, rounds); r++) {
+        const pOurs = await freePort();
+        const pPeer = await freePort();
+        const a = startChild('luascale', pOurs, upstream, 1, proxyCpu);
+        const b = startChild(peer, pPeer, upstream, 1, proxyCpu);
+        children.push(a, b);
+        await waitHttp(pOurs);
+        await waitHttp(pPeer);
+        await wrkTogether([pOurs, pPeer], 1, loadCpu);
+        const [ro, rp] = await wrkTogether([pOurs, pPeer], DURATION_S, loadCpu);
+        ratios.push(ro!.rps / rp!.rps);
+        stop(a);
+        stop(b);
+      }
+      ratios.sort((x, y) => x - y);
+      emit({
+        name: `gateway.paired_ratio_vs_${peer.replace('-', '_')}`,
+        value: round(ratios[Math.floor(ratios.length / 2)]!),
+        unit: 'x',
+        goal: peer === 'raw-undici' ? '>= 0.9' : '>= 2',
+        rounds: ratios.map(round),
+        note: 'both proxies on one core at once; req/s ratio = inverse CPU-per-request ratio',
+      });
+    }
 
     // p99 added latency at half of max load: same fixed rate through the gateway and direct.
     {
@@ -270,16 +301,54 @@ function stop(child: ChildProcess): void {
   // Cluster workers die with their primary's IPC channel.
 }
 
-/** wrk run; returns req/s and p99 in ms. */
-function wrk(port: number, seconds: number, cpu: string | undefined): { rps: number; p99: number } {
-  const [cmd, args] = pinned(cpu, 'wrk', [
+function wrkArgs(
+  port: number,
+  seconds: number,
+  cpu: string | undefined,
+  connections = CONNECTIONS,
+): [string, string[]] {
+  return pinned(cpu, 'wrk', [
     '-t1',
-    `-c${CONNECTIONS}`,
+    `-c${connections}`,
     `-d${seconds}s`,
     '--latency',
     `http://127.0.0.1:${port}/`,
   ]);
-  const out = spawnSync(cmd, args, { timeout: (seconds + 30) * 1000 }).stdout.toString();
+}
+
+/** wrk run; returns req/s and p99 in ms. */
+function wrk(port: number, seconds: number, cpu: string | undefined): { rps: number; p99: number } {
+  const [cmd, args] = wrkArgs(port, seconds, cpu);
+  return parseWrk(port, spawnSync(cmd, args, { timeout: (seconds + 30) * 1000 }).stdout.toString());
+}
+
+/** Several wrk runs at the same time (one per port). */
+async function wrkTogether(
+  ports: number[],
+  seconds: number,
+  cpu: string | undefined,
+): Promise<{ rps: number; p99: number }[]> {
+  return Promise.all(
+    ports.map(
+      (port) =>
+        new Promise<{ rps: number; p99: number }>((resolve, reject) => {
+          const [cmd, args] = wrkArgs(port, seconds, cpu, CONNECTIONS / 2);
+          const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+          let out = '';
+          child.stdout!.on('data', (c: Buffer) => (out += c));
+          child.on('close', () => {
+            try {
+              resolve(parseWrk(port, out));
+            } catch (err) {
+              reject(err as Error);
+            }
+          });
+        }),
+    ),
+  );
+}
+
+function parseWrk(port: number, out: string): { rps: number; p99: number } {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p99m = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
   const p99 = p99m ? Number(p99m[1]) * (p99m[2] === 'us' ? 0.001 : p99m[2] === 's' ? 1000 : 1) : NaN;
@@ -372,17 +441,22 @@ async function runChild(kind: string, port: number, upstream: string, workers: n
     return;
   }
   const { startGateway } = await import('../src/gateway/index.js');
+  // `luascale-plain` (for profiling by hand): no signals, no admission limits.
+  const plain = kind === 'luascale-plain';
   await startGateway({
     listen: { port, host: '127.0.0.1' },
     workers,
+    metrics: !plain,
     services: {
       bench: {
         routes: [{ path_prefix: '/' }],
-        traffic: {
-          rate_limit: { rps: 1e9, burst: 1e9, key: 'ip' },
-          concurrency: { per_instance: 100_000, adaptive: false },
-          queue: { max: 1000, timeout: 1000 },
-        },
+        traffic: plain
+          ? {}
+          : {
+              rate_limit: { rps: 1e9, burst: 1e9, key: 'ip' },
+              concurrency: { per_instance: 100_000, adaptive: false },
+              queue: { max: 1000, timeout: 1000 },
+            },
         instances: [{ id: 'nginx', url: upstream }],
       },
     },

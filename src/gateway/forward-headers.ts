@@ -35,6 +35,8 @@ export interface ForwardedRequestHeaders {
 
 // uri-host [":" port] (RFC 9110 §7.2 / RFC 3986 §3.2.2): reg-name / IPv4 / IP-literal.
 const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d{1,5})?$/;
+// RFC 9110 §5.6.2 token: a Forwarded value that is not one must be a quoted-string.
+const TOKEN_RE = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 // Request ids we pass through: visible ASCII, bounded length; anything else is replaced.
 const REQUEST_ID_RE = /^[\x21-\x7e]{1,200}$/;
 
@@ -146,7 +148,7 @@ export function forwardRequestHeaders(
 export function forwardedElement(clientIp: string, host: string): string {
   const forPart = clientIp.includes(':') ? `"[${clientIp}]"` : clientIp;
   // host contains ':' (a port) or other non-token chars: quoted-string (RFC 7239 §4, RFC 9110 §5.6.4).
-  const hostPart = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/.test(host) ? host : `"${host.replace(/["\\]/g, '\\$&')}"`;
+  const hostPart = TOKEN_RE.test(host) ? host : `"${host.replace(/["\\]/g, '\\$&')}"`;
   return host ? `for=${forPart};host=${hostPart};proto=http` : `for=${forPart};proto=http`;
 }
 

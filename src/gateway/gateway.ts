@@ -510,9 +510,9 @@ function onRequest(
   }
   g.active++;
   (res as ResWithExchange)[kExchange] = ex;
-  res.once('close', onResClose);
+  res.on('close', onResClose); // `on`, not `once`: 'close' fires once and `once` allocates a wrapper
   const verdict = svc.admission.admit({ key: rateKey(svc, req, clientIp, d.label), route: d.label, now });
-  verdict.then(ex.onAdmit, ex.onAdmitError);
+  verdict.then(ex.onVerdict, ex.onVerdict);
 }
 
 const kExchange = Symbol('luascale.exchange');
@@ -646,9 +646,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.start = start;
   }
 
-  onAdmit = (v: AdmitResult): void => {
+  /** One closure for both outcomes of the admission promise (a verdict, or a rejection). */
+  onVerdict = (v: AdmitResult | unknown): void => {
+    if (v === null || typeof v !== 'object' || !('ok' in v)) return this.onAdmitError(v);
     try {
-      this.admitted(v);
+      this.admitted(v as AdmitResult);
     } catch (err) {
       // An exception here would otherwise become an unhandled rejection.
       internalError(this.res, err);
@@ -682,11 +684,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.dispatch(undefined);
   }
 
-  onAdmitError = (err: unknown): void => {
+  onAdmitError(err: unknown): void {
     this.shedReason = 'admission_error';
     this.reply('LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: `admission failed: ${(err as Error)?.message}` });
     this.finish();
-  };
+  }
 
   /** Client went away: abort the upstream side (an SSE stream would otherwise run on). */
   onClientClose(): void {
