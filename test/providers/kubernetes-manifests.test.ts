@@ -146,3 +146,35 @@ describe('deploy/kubernetes manifests', () => {
     assert.ok(svc.spec.ports.some((p) => p.name === provider.port), 'the EndpointSlice port name exists on the Service');
   });
 });
+
+describe('Dockerfile (not built here: no container engine)', () => {
+  const repo = fileURLToPath(new URL('../../', import.meta.url));
+  const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
+  const ignored = readFileSync(join(repo, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+
+  it('copies only paths that exist and that .dockerignore lets into the build context', () => {
+    const copies = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    assert.ok(copies.length >= 5);
+    for (const src of copies) {
+      assert.ok(existsSync(join(repo, src)), `COPY ${src}: missing`);
+      assert.ok(!ignored.includes(src), `COPY ${src}: excluded by .dockerignore`);
+    }
+  });
+
+  it('runs as the uid the manifests require, exposes their ports, and starts luascale up', () => {
+    const uid = /^USER (\d+)/m.exec(dockerfile)?.[1];
+    const d = find('Deployment', 'luascale') as unknown as {
+      spec: { template: { spec: { securityContext: { runAsUser: number }; containers: Array<{ args: string[]; ports: Array<{ containerPort: number }> }> } } };
+    };
+    assert.equal(Number(uid), d.spec.template.spec.securityContext.runAsUser);
+    const exposed = /^EXPOSE (.+)$/m.exec(dockerfile)![1]!.split(' ').map(Number);
+    for (const p of d.spec.template.spec.containers[0]!.ports) assert.ok(exposed.includes(p.containerPort), `EXPOSE ${p.containerPort}`);
+    assert.match(dockerfile, /^ENTRYPOINT \["node", "\/app\/bin\/luascale\.js"\]$/m);
+    assert.ok(existsSync(join(repo, 'bin/luascale.js')));
+    assert.deepEqual(d.spec.template.spec.containers[0]!.args.slice(0, 1), ['up']);
+    assert.ok(existsSync(join(repo, 'src/cli/commands/up.ts')), 'the up command exists');
+  });
+});
