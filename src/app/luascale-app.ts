@@ -32,6 +32,7 @@ import { DECISION_STATE_KEY } from '../store/state-store.js';
 import type { DecisionState } from '../controller/decision.js';
 import type { Observation } from '../policy/policy.js';
 import { buildAdminServer, type AdminBackend, type AdminEvent } from '../admin/admin-server.js';
+import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
 import { gatewayOptions } from './gateway-options.js';
 import { evaluateOnce } from '../controller/evaluate-once.js';
 
@@ -77,6 +78,18 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     const s = scalingFromConfig(config, name, baseDir);
     settings.set(name, s);
     policies.set(name, await loadPolicy(s.policy, s.limits));
+  }
+
+  // Lua policies run in a worker thread in the live loop: the instruction budget and memory cap
+  // stop runaway scripts, and the worker's wall-clock backstop stops a hang inside one C call
+  // (a pathological pattern match) without ever blocking the gateway on this thread.
+  const luaServices = [...settings.values()].filter((s) => 'file' in s.policy);
+  let sandbox: SandboxWorker | null = null;
+  if (luaServices.length > 0) {
+    sandbox = await startSandboxWorker({ timeoutMs: Math.max(...luaServices.map((s) => s.limits.timeoutMs)) });
+    for (const s of luaServices) {
+      await sandbox.load(s.service, { file: (s.policy as { file: string }).file, limits: s.limits });
+    }
   }
 
   const storeFile = resolve(baseDir, config.store.sqlite ?? './luascale.db');
@@ -154,6 +167,13 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   }
   const alerts = new AlertEngine({ repeatIntervalMs: parseDuration(config.alerts?.repeat_interval ?? '4h') });
 
+  // Services whose policy lives in the worker: Lua from config, and any hot-reloaded one.
+  const inWorker = new Set(luaServices.map((s) => s.service));
+  const evaluatePolicy = (service: string) => (ctx: Parameters<SandboxWorker['evaluate']>[1]) =>
+    sandbox && inWorker.has(service)
+      ? sandbox.evaluate(service, ctx)
+      : Promise.resolve(controllers.get(service)!.spec.policy.evaluate(ctx));
+
   const providers = new Map<string, Provider>();
   const controllers = new Map<string, ServiceController>();
   for (const [name, svc] of Object.entries(config.services)) {
@@ -171,6 +191,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     const slo: Slo | undefined = s.slo ?? apis[name]?.slo;
     const controller = new ServiceController({
       spec: specFrom(s, policies.get(name)!),
+      evaluatePolicy: evaluatePolicy(name),
       provider,
       clock,
       signals: {
@@ -212,7 +233,15 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     admission: (service) => admissions.get(service)?.stats(),
     services: () => controllers.keys(),
   });
-  const backend = adminBackend({ config, controllers, providers, gateway, signals, store, listeners, baseDir, settings, clock, policies, prometheus });
+  const backend = adminBackend({
+    config, controllers, providers, gateway, signals, store, listeners, baseDir, settings, clock, policies, prometheus,
+    onPolicyReload: async (service, source) => {
+      // The worker gets the new source too, and it becomes the live one; policies loaded from config stay there.
+      sandbox ??= await startSandboxWorker({ timeoutMs: settings.get(service)!.limits.timeoutMs });
+      await sandbox.load(service, { source, chunkName: `${service}.lua`, limits: settings.get(service)!.limits });
+      inWorker.add(service);
+    },
+  });
   const admin = await buildAdminServer({ host: aHost, port: aPort, token: config.admin.token, backend });
   await admin.listen({ host: aHost, port: aPort });
   const aAddr = admin.server.address() as AddressInfo;
@@ -237,6 +266,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
         await admin.close();
         if (!opts.keepInstances) await Promise.all([...providers.values()].map((p) => p.close()));
         for (const p of policies.values()) p.close?.();
+        await sandbox?.close();
         await store.close();
       })();
       return closing;
@@ -361,6 +391,8 @@ interface BackendDeps {
   policies: Map<string, Policy>;
   clock: Clock;
   prometheus: PrometheusExporter;
+  /** Called after a reload validated, before the loop switches (the sandbox worker loads it). */
+  onPolicyReload: (service: string, source: string) => Promise<void>;
 }
 
 /** The admin API's view of the running program. */
@@ -410,6 +442,7 @@ function adminBackend(d: BackendDeps): AdminBackend {
       const s = d.settings.get(name)!;
       // Validate first (load + one trial evaluation); the running policy changes only on success.
       const next = await loadPolicy({ source, name: `${name}.lua` }, s.limits);
+      await d.onPolicyReload(name, source);
       c.setSpec({ ...c.spec, policy: next });
     },
     evalPolicy: async (policy, input) => evaluateOnce('source' in policy ? { source: policy.source } : { builtin: policy.builtin, params: policy.params ?? {} }, input),
