@@ -7,3 +7,4 @@ export { publishInstances, subscribeInstances } from './instance-registry.js';
 export { createClusterSignals, publishSignals, secondAggregate, type ClusterSignals, type ClusterSnapshot } from './cluster-signals.js';
 export { gatewayMembership, type GatewayMembership } from './gateway-membership.js';
 export { redisScript, type RedisScript } from './redis-script.js';
+export { createRedisStore, redisEventStore, redisStateStore, redisInstanceStore, type RedisStoreOptions } from './redis-store.js';
