@@ -8,7 +8,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -176,5 +178,49 @@ describe('Dockerfile (not built here: no container engine)', () => {
     assert.ok(existsSync(join(repo, 'bin/luascale.js')));
     assert.deepEqual(d.spec.template.spec.containers[0]!.args.slice(0, 1), ['up']);
     assert.ok(existsSync(join(repo, 'src/cli/commands/up.ts')), 'the up command exists');
+  });
+});
+
+describe('deploy/grafana/luascale-dashboard.json', () => {
+  const repo = fileURLToPath(new URL('../../', import.meta.url));
+  const dash = JSON.parse(readFileSync(join(repo, 'deploy/grafana/luascale-dashboard.json'), 'utf8')) as {
+    uid: string;
+    panels: Array<{ id: number; type: string; targets?: Array<{ expr: string }> }>;
+  };
+  const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+  const source = readFileSync(join(repo, 'src/gateway/prometheus.ts'), 'utf8');
+  const exported = new Set(source.match(/luascale_[a-z_]+/g)!.filter((m) => !m.endsWith('_')));
+
+  it('has unique panel ids and queries only metrics that src/gateway/prometheus.ts exports', () => {
+    const ids = dash.panels.map((p) => p.id);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.equal(dash.uid, 'luascale-overview');
+    const used = new Set(exprs.flatMap((e) => e.match(/luascale_[a-z_]+/g) ?? []));
+    for (const m of used) assert.ok(exported.has(m), `${m} is not exported by luascale`);
+    for (const family of ['luascale_requests_total', 'luascale_request_duration_seconds_bucket', 'luascale_shed_total', 'luascale_queue_depth', 'luascale_inflight_requests'])
+      assert.ok(used.has(family), `${family} is on the dashboard`);
+  });
+
+  it('every query is valid PromQL (promtool check rules), when promtool is installed', (t) => {
+    let promtool = true;
+    try {
+      execFileSync('promtool', ['--version'], { stdio: 'ignore' });
+    } catch {
+      promtool = false;
+    }
+    if (!promtool) return t.skip('promtool not installed (Debian package prometheus)');
+    const dir = mkdtempSync(join(tmpdir(), 'luascale-dash-'));
+    try {
+      // Grafana's variables become what Grafana would substitute.
+      const rules = exprs.map((e, i) => {
+        const expr = e.replaceAll('$__rate_interval', '1m').replaceAll('$service', '.*').replaceAll('$job', '.*');
+        return `      - record: luascale:dashboard:${i}\n        expr: ${JSON.stringify(expr)}`;
+      });
+      const file = join(dir, 'rules.yml');
+      writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${rules.join('\n')}\n`);
+      execFileSync('promtool', ['check', 'rules', file], { stdio: 'pipe' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
