@@ -154,6 +154,11 @@ export function forwardedElement(clientIp: string, host: string): string {
 
 /** Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1). */
 function dropConnectionListed(out: string[], connection: string): void {
+  // The usual values name no other field: skip the split (every nginx response says keep-alive).
+  if (connection.length <= 10) {
+    const v = connection.toLowerCase();
+    if (v === 'keep-alive' || v === 'close' || v === 'upgrade') return;
+  }
   const named = new Set<string>();
   for (const t of connection.split(',')) {
     const token = t.trim().toLowerCase();
