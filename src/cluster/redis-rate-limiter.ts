@@ -80,6 +80,8 @@ export interface RedisRateLimiterOptions extends RateLimitOptions {
   gateways?: () => number;
   /** After a Redis error, decide locally for this long, on the caller's clock (ms, default 1000). */
   retryMs?: number;
+  /** A lease slower than this (real ms) is treated as an error: a hung Redis must not stall requests (default 250). */
+  timeoutMs?: number;
 }
 
 interface LocalLease {
@@ -110,6 +112,7 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #maxBatch: number;
   readonly #leaseMs: number;
   readonly #retryMs: number;
+  readonly #timeoutMs: number;
   readonly #maxKeys: number;
   readonly #gateways: () => number;
   readonly #leases = new Map<string, LocalLease>();
@@ -127,6 +130,7 @@ export class RedisRateLimiter implements RateLimiter {
     this.#maxBatch = Math.max(1, Math.floor(options.maxBatch ?? p.burst / 10));
     this.#leaseMs = options.leaseMs ?? 1000;
     this.#retryMs = options.retryMs ?? 1000;
+    this.#timeoutMs = options.timeoutMs ?? 250;
     this.#gateways = options.gateways ?? (() => 1);
   }
 
@@ -182,17 +186,34 @@ export class RedisRateLimiter implements RateLimiter {
     let reply: [number, string];
     let settle!: () => void;
     s.pending = new Promise<void>((r) => (settle = r));
+    const call = lease.run(this.#redis, [this.#prefix + key], [this.rps, this.burst, now, need, extra]) as Promise<
+      [number, string]
+    >;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      reply = (await lease.run(
-        this.#redis,
-        [this.#prefix + key],
-        [this.rps, this.burst, now, need, extra],
-      )) as [number, string];
+      reply = await Promise.race([
+        call,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('lease timed out')), this.#timeoutMs);
+          timer.unref?.();
+        }),
+      ]);
     } catch {
+      // a late reply still carries tokens minted for us: keep them rather than waste them
+      call.then(
+        (r) => {
+          if (Number(r[0]) > 0) {
+            s.tokens += Number(r[0]);
+            s.expiresAt = Math.max(s.expiresAt, now + this.#leaseMs);
+          }
+        },
+        () => undefined,
+      );
       this.stats.errors++;
       this.#localUntil = now + this.#retryMs;
       return this.#fallbackTake(key, now, cost);
     } finally {
+      clearTimeout(timer);
       s.pending = undefined;
       settle();
     }

@@ -66,3 +66,24 @@ test('with Redis unreachable, decisions fall back to rps/n locally', async () =>
   assert.ok(l.stats.fallback >= 30);
   dead.disconnect();
 });
+
+test('a hung Redis (SIGSTOP) costs one lease timeout, then decisions are local until retryMs passes', async () => {
+  const l = new RedisRateLimiter({ redis, prefix: `hung${++n}:`, rps: 10, burst: 10, gateways: () => 2, timeoutMs: 100 });
+  assert.equal((await l.take('k', 1000)).ok, true);
+  process.kill(server.pid()!, 'SIGSTOP');
+  try {
+    const t0 = performance.now();
+    const v = await l.take('k', 1001, 10); // more than the local lease holds: needs Redis
+    const waited = performance.now() - t0;
+    assert.ok(waited < 1000, `waited ${waited} ms`);
+    assert.equal(l.stats.errors, 1);
+    assert.equal(v.ok, false, 'the fallback bucket holds 10/2 = 5 tokens, not 10');
+    const t1 = performance.now();
+    assert.equal((await l.take('k', 1002, 5)).ok, true);
+    assert.ok(performance.now() - t1 < 50, 'no second wait within retryMs');
+  } finally {
+    process.kill(server.pid()!, 'SIGCONT');
+  }
+  assert.equal((await l.take('k2', 5000)).ok, true, 'back to Redis after retryMs');
+  assert.ok(l.stats.remote >= 2);
+});
