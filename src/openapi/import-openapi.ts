@@ -142,6 +142,15 @@ interface Ext {
   timeoutMs?: number;
 }
 
+/** A value for an error message; a circular $ref (dereferenced into a cycle) cannot be JSON. */
+function show(v: unknown): string {
+  try {
+    return String(JSON.stringify(v)).slice(0, 80);
+  } catch {
+    return 'a circular $ref';
+  }
+}
+
 function extensions(file: string, pointer: string, obj: any): Ext {
   const out: Ext = {};
   const bad = (key: string, reason: string) =>
@@ -153,7 +162,7 @@ function extensions(file: string, pointer: string, obj: any): Ext {
     for (const [k, lim] of [['latency_p95_ms', Infinity], ['latency_p99_ms', Infinity], ['error_rate', 1], ['availability', 1]] as const) {
       const v = slo[k];
       if (v === undefined) continue;
-      if (typeof v !== 'number' || !(v > 0) || v > lim) throw bad(`x-luascale-slo/${k}`, `must be a number in (0, ${lim}], got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !(v > 0) || v > lim) throw bad(`x-luascale-slo/${k}`, `must be a number in (0, ${lim}], got ${show(v)}`);
       s[k] = v;
     }
     const unknown = Object.keys(slo).filter((k) => !['latency_p95_ms', 'latency_p99_ms', 'error_rate', 'availability'].includes(k));
@@ -170,7 +179,7 @@ function extensions(file: string, pointer: string, obj: any): Ext {
     try {
       out.timeoutMs = parseDuration(to);
     } catch {
-      throw bad('x-luascale-timeout', `must be a duration such as 5s or a number of seconds, got ${JSON.stringify(to)}`);
+      throw bad('x-luascale-timeout', `must be a duration such as 5s or a number of seconds, got ${show(to)}`);
     }
   }
   return out;
