@@ -1,10 +1,14 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { createServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { parseConfig } from '../../src/config/load-config.js';
 import { ExecProvider, type ExecProviderOptions } from '../../src/providers/exec-provider.js';
 import { formatCommand, parseTargets, runCommand } from '../../src/providers/exec-command.js';
 import { isAlive } from '../../src/providers/proc-stat.js';
@@ -231,6 +235,71 @@ describe('parseTargets', () => {
 
   it('formatCommand quotes arguments a shell would split', () => {
     assert.equal(formatCommand(['nomad', 'job', 'scale', 'web group', "it's", '3']), `nomad job scale 'web group' 'it'\\''s' 3`);
+  });
+});
+
+describe('deploy/exec examples', () => {
+  const deploy = fileURLToPath(new URL('../../deploy/exec/', import.meta.url));
+
+  it('luascale.yaml there passes the config schema', () => {
+    const config = parseConfig(readFileSync(join(deploy, 'luascale.yaml'), 'utf8'), 'deploy/exec/luascale.yaml', {});
+    const exec = (config.services.web!.provider as { exec: { scale_command: string[]; list_command: string[] } }).exec;
+    for (const argv of [exec.scale_command, exec.list_command]) assert.ok(existsSync(join(deploy, '..', '..', argv[0]!)), argv[0]);
+  });
+
+  it('nomad-scale.sh runs `nomad job scale -detach JOB GROUP COUNT`', async () => {
+    const bin = join(root, 'fake-bin');
+    mkdirSync(bin, { recursive: true });
+    const argsFile = join(root, 'nomad.args');
+    writeFileSync(join(bin, 'nomad'), `#!/bin/sh\necho "$@" > ${argsFile}\n`);
+    chmodSync(join(bin, 'nomad'), 0o755);
+    await runCommand([join(deploy, 'nomad-scale.sh'), 'web', 'app', '4'], {
+      service: 'web',
+      timeoutMs: 5000,
+      env: { PATH: `${bin}:${process.env.PATH}` },
+    });
+    assert.equal(readFileSync(argsFile, 'utf8').trim(), 'job scale -detach web app 4');
+  });
+
+  it('nomad-list.sh turns Nomad service registrations into targets (needs curl and jq)', async (t) => {
+    try {
+      execFileSync('sh', ['-c', 'command -v jq && command -v curl'], { stdio: 'ignore' });
+    } catch {
+      return t.skip('jq or curl not installed');
+    }
+    // GET /v1/service/:name as Nomad's HTTP API answers it (native service discovery).
+    const nomad = createServer((req, res) => {
+      assert.equal(req.url, '/v1/service/web');
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify([
+          { ServiceName: 'web', AllocID: 'a1b2', Address: '10.0.0.7', Port: 25001, Namespace: 'default' },
+          { ServiceName: 'web', AllocID: 'c3d4', Address: '10.0.0.8', Port: 25002, Namespace: 'default' },
+        ]),
+      );
+    });
+    await new Promise<void>((r) => nomad.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = nomad.address() as AddressInfo;
+      const { stdout } = await runCommand([join(deploy, 'nomad-list.sh'), 'web'], {
+        service: 'web',
+        timeoutMs: 5000,
+        env: { NOMAD_ADDR: `http://127.0.0.1:${port}` },
+      });
+      assert.deepEqual(parseTargets(stdout, { service: 'web', command: 'nomad-list.sh' }), [
+        { id: 'a1b2', url: 'http://10.0.0.7:25001', ready: true },
+        { id: 'c3d4', url: 'http://10.0.0.8:25002', ready: true },
+      ]);
+    } finally {
+      nomad.close();
+    }
+  });
+
+  it('every example script is executable and parses as POSIX sh', () => {
+    for (const f of readdirSync(deploy).filter((x) => x.endsWith('.sh'))) {
+      assert.ok(statSync(join(deploy, f)).mode & 0o111, `${f} is executable`);
+      execFileSync('sh', ['-n', join(deploy, f)]);
+    }
   });
 });
 

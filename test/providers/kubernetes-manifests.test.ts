@@ -79,10 +79,10 @@ describe('deploy/kubernetes manifests', () => {
 
   it('the schema check catches a broken object (so the check above is real)', async () => {
     const broken = structuredClone(find('Deployment', 'luascale'));
-    (broken as { spec: { replicas: unknown } }).spec.replicas = 'one';
+    (broken as unknown as { spec: { replicas: unknown } }).spec.replicas = 'one';
     await assert.rejects(schemaValidate(broken), /replicas must be integer/);
     const noSelector = structuredClone(find('Deployment', 'luascale'));
-    delete (noSelector as { spec: { selector?: unknown } }).spec.selector;
+    delete (noSelector as unknown as { spec: { selector?: unknown } }).spec.selector;
     await assert.rejects(schemaValidate(noSelector), /must have required property 'selector'|required property selector/);
   });
 
