@@ -1,6 +1,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import * as k8s from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubernetesProvider, POD_DELETION_COST, type KubernetesProviderOptions } from '../../src/providers/kubernetes-provider.js';
@@ -304,6 +306,55 @@ describe('KubernetesProvider against the fake API server', () => {
       assert.equal(s.fake.replicas('Deployment', 'web'), 1);
     } finally {
       await s.cleanup();
+    }
+  });
+});
+
+describe('KubernetesProvider in-cluster (service-account token, TLS with the cluster CA)', () => {
+  it('loadFromCluster() config: HTTPS verified against ca.crt, bearer token from the token file, namespace file', async (t) => {
+    const dir = join(root, 'incluster');
+    const sa = join(dir, 'var/run/secrets/kubernetes.io/serviceaccount');
+    mkdirSync(sa, { recursive: true });
+    try {
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+        '-keyout', join(dir, 'key.pem'), '-out', join(sa, 'ca.crt'), '-days', '1',
+        '-subj', '/CN=kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1',
+      ], { stdio: 'ignore' });
+    } catch {
+      return t.skip('openssl not available to make a test certificate');
+    }
+    writeFileSync(join(sa, 'token'), TOKEN);
+    writeFileSync(join(sa, 'namespace'), 'shop');
+    const fake = new FakeKubeApiServer({
+      namespace: 'shop',
+      token: TOKEN,
+      workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 1 }],
+      tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(sa, 'ca.crt'), 'utf8') },
+    });
+    await fake.listen();
+    // What the kubelet puts in every pod's environment.
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    process.env.KUBERNETES_SERVICE_HOST = '127.0.0.1';
+    process.env.KUBERNETES_SERVICE_PORT = String(fake.port);
+    const kc = new k8s.KubeConfig();
+    try {
+      kc.loadFromCluster(dir);
+    } finally {
+      for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const)
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
+    const p = new KubernetesProvider({ service: 'web', name: 'web', kubeConfig: kc });
+    try {
+      await p.whenSynced();
+      assert.equal(p.namespace, 'shop', 'namespace from the service-account namespace file');
+      assert.equal(p.list().length, 1);
+      await launchReady(p);
+      assert.equal(fake.replicas('Deployment', 'web'), 2);
+    } finally {
+      await p.close();
+      await fake.close();
     }
   });
 });
