@@ -8,3 +8,7 @@ export type { PickOptions } from './pick-for-removal.js';
 export { onCrash, DEFAULT_CRASH_BACKOFF } from './crash-backoff.js';
 export type { CrashBackoffOptions, CrashVerdict } from './crash-backoff.js';
 export { MemoryInstanceStore } from './memory-instance-store.js';
+export { ExecProvider } from './exec-provider.js';
+export type { ExecProviderOptions } from './exec-provider.js';
+// KubernetesProvider (./kubernetes-provider.js) is left out on purpose: @kubernetes/client-node takes
+// seconds to load, so import it dynamically only when a service uses provider.kubernetes.
