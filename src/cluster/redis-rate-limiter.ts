@@ -9,6 +9,7 @@
  *
  *   lease holds tokens ──take──▶ spend locally (sync, no round trip)
  *        │ empty / too few                      ▲
+ *        │ bucket provably short (it held r at t0, refills ≤ rps) ──▶ 429 locally, no round trip
  *        ▼                                      │ granted
  *   EVALSHA lease(need, extra) ──────────────────┘── denied ──▶ 429, Retry-After from Redis' deficit
  *        │ Redis down / error
@@ -89,14 +90,18 @@ interface LocalLease {
   expiresAt: number;
   grantedAt: number;
   batch: number;
-  /** Tokens left in Redis after our last lease (for RateLimit-Remaining). */
+  /** Tokens left in Redis at our last call, and when (the caller's clock; NaN before any call). */
   remote: number;
+  remoteAt: number;
   pending: Promise<void> | undefined;
 }
 
 /** Where the last decision came from; for metrics and tests. */
 export interface RedisRateLimiterStats {
+  /** Allowed from the local lease. */
   local: number;
+  /** Denied locally: the shared bucket could not have refilled enough yet. */
+  localDenied: number;
   remote: number;
   fallback: number;
   errors: number;
@@ -106,7 +111,7 @@ export interface RedisRateLimiterStats {
 export class RedisRateLimiter implements RateLimiter {
   readonly rps: number;
   readonly burst: number;
-  readonly stats: RedisRateLimiterStats = { local: 0, remote: 0, fallback: 0, errors: 0 };
+  readonly stats: RedisRateLimiterStats = { local: 0, localDenied: 0, remote: 0, fallback: 0, errors: 0 };
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #maxBatch: number;
@@ -139,7 +144,7 @@ export class RedisRateLimiter implements RateLimiter {
     let s = this.#leases.get(key);
     if (s === undefined) {
       if (this.#leases.size >= this.#maxKeys) this.prune(now);
-      s = { tokens: 0, expiresAt: 0, grantedAt: 0, batch: 1, remote: this.burst, pending: undefined };
+      s = { tokens: 0, expiresAt: 0, grantedAt: 0, batch: 1, remote: this.burst, remoteAt: Number.NaN, pending: undefined };
       this.#leases.set(key, s);
     }
     if (s.tokens > 0 && now >= s.expiresAt) {
@@ -157,6 +162,20 @@ export class RedisRateLimiter implements RateLimiter {
       return s.pending.then(() => this.take(key, now, cost));
     }
     if (now < this.#localUntil || this.#redis.status !== 'ready') return this.#fallbackTake(key, now, cost);
+    // Deny locally while the shared bucket provably lacks the tokens: it held `remote` at
+    // `remoteAt` and refills at rps at most; other gateways can only have taken more since.
+    const need = cost - s.tokens;
+    const bound = Math.min(this.burst, s.remote + (Math.max(0, now - s.remoteAt) * this.rps) / 1000);
+    if (bound < need) {
+      this.stats.localDenied++;
+      return {
+        ok: false,
+        limit: this.burst,
+        remaining: 0,
+        resetS: Math.max(0, Math.ceil((this.burst - bound) / this.rps)),
+        retryAfterS: Math.max(1, Math.ceil((need - bound) / this.rps)),
+      };
+    }
     return this.#lease(key, s, now, cost);
   }
 
@@ -220,7 +239,11 @@ export class RedisRateLimiter implements RateLimiter {
     this.stats.remote++;
     const granted = Number(reply[0]);
     const left = Number(reply[1]);
-    s.remote = left;
+    // a clock behind the last call's must not move the bound's origin back
+    if (!(now < s.remoteAt)) {
+      s.remote = left;
+      s.remoteAt = now;
+    }
     if (granted >= need) {
       s.tokens = (s.tokens > 0 && now < s.expiresAt ? s.tokens : 0) + granted - cost;
       if (s.tokens < 0) s.tokens = 0;

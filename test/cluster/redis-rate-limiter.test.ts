@@ -73,17 +73,33 @@ test('a hung Redis (SIGSTOP) costs one lease timeout, then decisions are local u
   process.kill(server.pid()!, 'SIGSTOP');
   try {
     const t0 = performance.now();
-    const v = await l.take('k', 1001, 10); // more than the local lease holds: needs Redis
+    const v = await l.take('k', 1001, 5); // more than the local lease holds: needs Redis
     const waited = performance.now() - t0;
     assert.ok(waited < 1000, `waited ${waited} ms`);
     assert.equal(l.stats.errors, 1);
-    assert.equal(v.ok, false, 'the fallback bucket holds 10/2 = 5 tokens, not 10');
+    assert.equal(v.ok, true, 'the fallback bucket holds 10/2 = 5 tokens');
     const t1 = performance.now();
-    assert.equal((await l.take('k', 1002, 5)).ok, true);
+    assert.equal((await l.take('k', 1002, 1)).ok, false, 'and they are spent');
     assert.ok(performance.now() - t1 < 50, 'no second wait within retryMs');
   } finally {
     process.kill(server.pid()!, 'SIGCONT');
   }
   assert.equal((await l.take('k2', 5000)).ok, true, 'back to Redis after retryMs');
   assert.ok(l.stats.remote >= 2);
+});
+
+test('while the shared bucket provably lacks tokens, denials are local (no round trip)', async () => {
+  const l = new RedisRateLimiter({ redis, prefix: `deny${++n}:`, rps: 10, burst: 2 });
+  assert.equal((await l.take('k', 1000)).ok, true);
+  assert.equal((await l.take('k', 1000)).ok, true);
+  const remote = l.stats.remote;
+  // the bucket held 0 at t=1000 and refills 1 token per 100 ms
+  for (let t = 1000; t < 1100; t += 10) {
+    const v = l.take('k', t);
+    assert.ok(!(v instanceof Promise), 'answered synchronously');
+    assert.equal(v.ok, false);
+    assert.equal(v.retryAfterS, 1);
+  }
+  assert.equal(l.stats.remote, remote, 'no round trip');
+  assert.equal((await l.take('k', 1100)).ok, true, 'asks Redis once a token can exist');
 });
