@@ -93,6 +93,8 @@ interface LocalLease {
   /** Tokens left in Redis at our last call, and when (the caller's clock; NaN before any call). */
   remote: number;
   remoteAt: number;
+  /** When Redis last said no (the caller's clock): the key is saturated for a while after. */
+  deniedAt: number;
   pending: Promise<void> | undefined;
 }
 
@@ -144,7 +146,7 @@ export class RedisRateLimiter implements RateLimiter {
     let s = this.#leases.get(key);
     if (s === undefined) {
       if (this.#leases.size >= this.#maxKeys) this.prune(now);
-      s = { tokens: 0, expiresAt: 0, grantedAt: 0, batch: 1, remote: this.burst, remoteAt: Number.NaN, pending: undefined };
+      s = { tokens: 0, expiresAt: 0, grantedAt: 0, batch: 1, remote: this.burst, remoteAt: Number.NaN, deniedAt: Number.NEGATIVE_INFINITY, pending: undefined };
       this.#leases.set(key, s);
     }
     if (s.tokens > 0 && now >= s.expiresAt) {
@@ -164,9 +166,13 @@ export class RedisRateLimiter implements RateLimiter {
     if (now < this.#localUntil || this.#redis.status !== 'ready') return this.#fallbackTake(key, now, cost);
     // Deny locally while the shared bucket provably lacks the tokens: it held `remote` at
     // `remoteAt` and refills at rps at most; other gateways can only have taken more since.
+    // Saturated (Redis said no within the last lease time): wait until a whole batch can have
+    // refilled before asking again. Tokens are not lost meanwhile, they wait in the bucket, so
+    // the admitted rate stays rps while round trips drop by the batch size.
     const need = cost - s.tokens;
     const bound = Math.min(this.burst, s.remote + (Math.max(0, now - s.remoteAt) * this.rps) / 1000);
-    if (bound < need) {
+    const saturated = now - s.deniedAt < this.#leaseMs;
+    if (bound < need || (saturated && bound < Math.min(s.batch, this.burst))) {
       this.stats.localDenied++;
       return {
         ok: false,
@@ -251,6 +257,7 @@ export class RedisRateLimiter implements RateLimiter {
       s.grantedAt = now;
       return this.#allowed(s);
     }
+    s.deniedAt = now;
     return {
       ok: false,
       limit: this.burst,
