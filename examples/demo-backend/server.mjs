@@ -25,7 +25,6 @@
 //   GET /exit?code=N              exit with code N after answering (crash tests)
 //   GET /pid                      JSON {pid, ppid, child}
 //   GET /sick                     make /healthz answer 503 from now on (health-check tests)
-/* global performance, Buffer, setTimeout, clearTimeout */
 import { createServer } from 'node:http';
 import { spawn } from 'node:child_process';
 

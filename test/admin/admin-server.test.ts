@@ -1,6 +1,5 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { request } from 'undici';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { buildAdminServer, registeredRoutes, type AdminBackend, type AdminEvent } from '../../src/admin/admin-server.js';
