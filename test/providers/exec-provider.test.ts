@@ -25,16 +25,25 @@ const providers: ExecProvider[] = [];
 
 /** Kills every demo backend a test's scale.sh started (they run in their own sessions). */
 function killBackends(state: string): void {
-  const db = join(state, 'backends');
-  if (!existsSync(db)) return;
-  for (const line of readFileSync(db, 'utf8').split('\n')) {
-    const pid = Number(line.split(' ')[1]);
-    if (pid > 0)
+  const file = join(state, 'pids');
+  if (!existsSync(file)) return;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const pid = Number(line);
+    if (pid > 0 && isOurBackend(pid, state))
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         /* already gone */
       }
+  }
+}
+
+/** Guards against pid reuse: only a demo backend started with this STATE is killed. */
+function isOurBackend(pid: number, state: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`STATE=${state}`);
+  } catch {
+    return false;
   }
 }
 
