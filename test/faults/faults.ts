@@ -119,7 +119,8 @@ services:
         const summary = await runLoad({
           url: `${h.app.gatewayUrl}/x`,
           pattern: constantRate(30),
-          durationMs: b.loadMs,
+          // Long enough for clean seconds after the fault: the fault starts at 1 s, timeouts end by 2 s.
+          durationMs: Math.max(b.loadMs, 4000),
           maxRequests: 10_000,
           timeoutMs: 5000,
           onSecond: (s) => {

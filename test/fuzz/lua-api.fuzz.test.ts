@@ -57,7 +57,9 @@ const ctxArb = fc.record({
   now: fc.oneof(fc.integer({ min: 0, max: 2 ** 45 }), fc.constantFrom(0, -1, 2 ** 53)),
 });
 
-function contextOf(c: fc.GeneratedValueType<typeof ctxArb>): PolicyContext {
+type CtxInput = typeof ctxArb extends fc.Arbitrary<infer T> ? T : never;
+
+function contextOf(c: CtxInput): PolicyContext {
   const history: HistoryReader = { stepSeconds: 1, series: (_m, s) => Array.from({ length: Math.min(600, Math.max(0, Math.floor(Number(s) || 0))) }, () => c.hist) };
   let observation: Observation;
   try {
