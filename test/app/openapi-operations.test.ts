@@ -1,0 +1,97 @@
+/**
+ * Issue 6: a service's OpenAPI document drives routes, operation names and SLOs; the per-operation
+ * p95 measured by the gateway reaches Lua as ctx.operations[operationId] (with its slo) and shows in
+ * GET /v1/services/{name}.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { parseConfig } from '../../src/config/load-config.js';
+import { startApp } from '../../src/app/luascale-app.js';
+import { systemClock, type Clock } from '../../src/core/clock.js';
+
+test('per-operation p95 and SLOs from the OpenAPI document reach ctx.operations and the admin API', { timeout: 60_000 }, async () => {
+  // Upstream: /v1/pets answers after 30 ms, /v1/pets/{id} at once.
+  const upstream = createServer((req, res) => {
+    if (req.url === '/v1/pets') setTimeout(() => res.end('[]'), 30);
+    else res.end('{}');
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const port = (upstream.address() as { port: number }).port;
+  const dir = mkdtempSync(join(tmpdir(), 'ls-oas-app-'));
+  writeFileSync(
+    join(dir, 'api.yaml'),
+    `openapi: 3.0.3
+info: { title: pets, version: "1" }
+servers: [{ url: "http://example.com/v1" }]
+x-luascale-slo: { latency_p95_ms: 500 }
+paths:
+  /pets:
+    get:
+      operationId: listPets
+      x-luascale-slo: { latency_p95_ms: 20 }
+      responses: { "200": { description: ok } }
+  /pets/{id}:
+    get:
+      responses: { "200": { description: ok } }
+`,
+  );
+  // The policy reads the operation's measured p95 against its own SLO and says what it saw.
+  writeFileSync(
+    join(dir, 'slo.lua'),
+    `function decide(ctx)
+  local op = ctx.operations.listPets
+  if op.latency.p95 > op.slo.latency_p95_ms then
+    return { replicas = ctx.replicas + 1, reason = string.format("listPets p95 %.0f ms > %d ms", op.latency.p95, op.slo.latency_p95_ms) }
+  end
+  return ctx.replicas
+end
+`,
+  );
+  const text = `
+gateway: { listen: "127.0.0.1:0", access_log: "off" }
+admin: { listen: "127.0.0.1:0" }
+store: { sqlite: "${dir}/o.db" }
+services:
+  pets:
+    routes: []
+    openapi: ./api.yaml
+    provider: { static: { targets: ["http://127.0.0.1:${port}"] } }
+    scaling: { min: 1, max: 3, window: 5s, policy: ./slo.lua }
+`;
+  // Real time (latencies are real), plus a skew the test moves forward so the tick sees the
+  // requests' second as complete without waiting for it.
+  let skew = 0;
+  const clock: Clock = { now: () => systemClock.now() + skew, wallNow: () => Date.now() + skew };
+  const app = await startApp({ config: parseConfig(text, join(dir, 'luascale.yaml')), file: join(dir, 'luascale.yaml'), baseDir: dir }, { clock });
+  try {
+    for (let i = 0; i < 20; i++) {
+      const [a, b] = await Promise.all([request(`${app.gatewayUrl}/v1/pets`), request(`${app.gatewayUrl}/v1/pets/${i}`)]);
+      assert.equal(a.statusCode, 200);
+      assert.equal(b.statusCode, 200);
+      await Promise.all([a.body.dump(), b.body.dump()]);
+    }
+    const miss = await request(`${app.gatewayUrl}/v2/other`);
+    assert.equal(miss.statusCode, 404, 'only the document routes exist');
+    await miss.body.dump();
+    skew += 2000; // the requests' second is complete
+    const d = await app.controllers.get('pets')!.tick();
+    const ops = d.inputs.operations!;
+    assert.ok(ops.listPets!.latency.p95 >= 25, `listPets p95 ${ops.listPets!.latency.p95}`);
+    assert.deepEqual(ops.listPets!.slo, { latency_p95_ms: 20 });
+    assert.ok(ops.get_pets_id, 'an operation without operationId gets a derived name');
+    assert.deepEqual(ops.get_pets_id!.slo, { latency_p95_ms: 500 }, 'the document-level SLO applies');
+    assert.equal(d.policy.outcome.ok && d.policy.outcome.reason?.startsWith('listPets p95'), true, JSON.stringify(d.policy.outcome));
+    const svc = await (await request(`${app.adminUrl}/v1/services/pets`)).body.json() as any;
+    assert.ok(svc.operations.listPets.latency.p95 >= 25);
+    assert.equal(svc.operations.listPets.slo.latency_p95_ms, 20);
+  } finally {
+    await app.close({ graceMs: 1000 });
+    upstream.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
