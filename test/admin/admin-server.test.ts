@@ -2,6 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import SwaggerParser from '@apidevtools/swagger-parser';
+import { Ajv } from 'ajv';
 import { buildAdminServer, registeredRoutes, type AdminBackend, type AdminEvent } from '../../src/admin/admin-server.js';
 import { LuascaleError } from '../../src/core/errors.js';
 
@@ -149,6 +150,30 @@ test('the dry-run endpoint returns the decision with logs', async () => {
   assert.equal(r.json.replicas, 3);
   assert.deepEqual(r.json.logs, ['hi']);
   assert.equal(r.json.decision.reason, 'ScaleUp');
+});
+
+test('responses match the schemas the document declares for them', async () => {
+  const { json: doc } = await call('GET', '/openapi.json');
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  ajv.addSchema(doc, 'openapi.json');
+  const esc = (p: string) => p.replace(/~/g, '~0').replace(/\//g, '~1');
+  const check = async (method: string, path: string, docPath: string, body?: unknown) => {
+    const r = await call(method, path, body);
+    assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(r.json)}`);
+    const ref = `openapi.json#/paths/${esc(docPath)}/${method.toLowerCase()}/responses/200/content/application~1json/schema`;
+    const validate = ajv.compile({ $ref: ref });
+    assert.ok(validate(r.json), `${method} ${path}: ${JSON.stringify(validate.errors)}`);
+  };
+  await check('GET', '/v1/services', '/v1/services');
+  await check('GET', '/v1/services/web', '/v1/services/{name}');
+  await check('GET', '/v1/events?limit=2', '/v1/events');
+  await check('GET', '/v1/metrics/query?service=web', '/v1/metrics/query');
+  await check('POST', '/v1/policies/eval', '/v1/policies/eval', { policy: { builtin: 'hpa' }, input: {} });
+  await check('GET', '/healthz', '/healthz');
+  // An error body has the documented shape too.
+  const e = await call('GET', '/v1/services/nope');
+  const validateErr = ajv.compile({ $ref: `openapi.json#/paths/${esc('/v1/services/{name}')}/get/responses/404/content/application~1json/schema` });
+  assert.ok(validateErr(e.json), JSON.stringify(validateErr.errors));
 });
 
 test('repeated failed attempts are rate limited with 429 and Retry-After', async () => {
