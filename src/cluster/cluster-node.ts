@@ -81,7 +81,10 @@ export async function createClusterNode(options: ClusterNodeOptions): Promise<Cl
   const redis = new Redis(url, { ...base, enableOfflineQueue: false, commandTimeout: 1000 });
   const subscriber = new Redis(url, { ...base, maxRetriesPerRequest: null });
   let down = false;
-  for (const [name, conn] of [['redis', redis], ['subscriber', subscriber]] as const) {
+  for (const [name, conn] of [
+    ['redis', redis],
+    ['subscriber', subscriber],
+  ] as const) {
     // ioredis would print unhandled 'error' events; an outage is logged once per transition instead
     conn.on('error', (err: Error) => {
       if (name === 'redis' && !down) {
@@ -106,7 +109,11 @@ export async function createClusterNode(options: ClusterNodeOptions): Promise<Cl
   const leaseKey = `${prefix}leader`;
   const lease = createLeaderLease({ redis, key: leaseKey, id, clock, ttlMs: options.leaseTtlMs });
   lease.on('change', (held: boolean, fence?: number) =>
-    log(held ? `cluster: ${id} is the leader (fencing token ${fence})` : `cluster: ${id} is no longer the leader`),
+    log(
+      held
+        ? `cluster: ${id} is the leader (fencing token ${fence})`
+        : `cluster: ${id} is no longer the leader`,
+    ),
   );
   const membership = gatewayMembership({ redis, prefix, id, clock });
   const signals = createClusterSignals({ redis, prefix, clock });
@@ -157,7 +164,15 @@ export async function createClusterNode(options: ClusterNodeOptions): Promise<Cl
       return fenced;
     },
     publishInstances(service, provider) {
-      const p = publishInstances({ redis, prefix, service, provider, lease, leaseKey, leaving: () => leavingOf(service) });
+      const p = publishInstances({
+        redis,
+        prefix,
+        service,
+        provider,
+        lease,
+        leaseKey,
+        leaving: () => leavingOf(service),
+      });
       publishers.set(service, p.publish);
       closers.push(p.close);
     },

@@ -103,7 +103,10 @@ export interface SignalsPublisherOptions {
 }
 
 /** Publishes this gateway's per-second aggregates; returns `publish(now)` for tests and `close`. */
-export function publishSignals(options: SignalsPublisherOptions): { publish(now: number): Promise<number>; close(): void } {
+export function publishSignals(options: SignalsPublisherOptions): {
+  publish(now: number): Promise<number>;
+  close(): void;
+} {
   const { redis, prefix, gatewayId, signals, clock } = options;
   let lastSec = Math.floor(clock.now() / 1000) - 1;
   async function publish(now: number): Promise<number> {
@@ -209,7 +212,8 @@ export function createClusterSignals(options: ClusterSignalsOptions): ClusterSig
         }
         bySec.set(sec, gw);
       });
-      for (const bySec of cache.values()) for (const sec of bySec.keys()) if (sec < cur - maxWindow) bySec.delete(sec);
+      for (const bySec of cache.values())
+        for (const sec of bySec.keys()) if (sec < cur - maxWindow) bySec.delete(sec);
       fresh = true;
     } catch {
       fresh = false;

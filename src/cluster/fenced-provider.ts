@@ -42,6 +42,7 @@ export function fencedProvider(provider: Provider, lease: LeaderLease): Provider
   };
   if (provider.usage) wrapped.usage = (now) => provider.usage!(now);
   const pending = (provider as { pendingReplacements?: () => number }).pendingReplacements;
-  if (pending) (wrapped as { pendingReplacements?: () => number }).pendingReplacements = () => pending.call(provider);
+  if (pending)
+    (wrapped as { pendingReplacements?: () => number }).pendingReplacements = () => pending.call(provider);
   return wrapped;
 }

@@ -4,7 +4,19 @@ export { RedisRateLimiter, type RedisRateLimiterOptions } from './redis-rate-lim
 export { createLeaderLease, type LeaderLease, type LeaderLeaseOptions } from './leader-lease.js';
 export { fencedProvider } from './fenced-provider.js';
 export { publishInstances, subscribeInstances } from './instance-registry.js';
-export { createClusterSignals, publishSignals, secondAggregate, type ClusterSignals, type ClusterSnapshot } from './cluster-signals.js';
+export {
+  createClusterSignals,
+  publishSignals,
+  secondAggregate,
+  type ClusterSignals,
+  type ClusterSnapshot,
+} from './cluster-signals.js';
 export { gatewayMembership, type GatewayMembership } from './gateway-membership.js';
 export { redisScript, type RedisScript } from './redis-script.js';
-export { createRedisStore, redisEventStore, redisStateStore, redisInstanceStore, type RedisStoreOptions } from './redis-store.js';
+export {
+  createRedisStore,
+  redisEventStore,
+  redisStateStore,
+  redisInstanceStore,
+  type RedisStoreOptions,
+} from './redis-store.js';

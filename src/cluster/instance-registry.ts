@@ -40,7 +40,10 @@ export interface InstancePublisherOptions {
 }
 
 /** Publishes the provider's ready instances while this node leads; returns a stop function. */
-export function publishInstances(options: InstancePublisherOptions): { publish(): Promise<boolean>; close(): void } {
+export function publishInstances(options: InstancePublisherOptions): {
+  publish(): Promise<boolean>;
+  close(): void;
+} {
   const { redis, prefix, service, provider, lease } = options;
   async function publish(): Promise<boolean> {
     if (!lease.isHeld()) return false;
@@ -49,7 +52,15 @@ export function publishInstances(options: InstancePublisherOptions): { publish()
     const args: string[] = [`${lease.holder}`, `${prefix}inst`, service];
     for (const i of ready) args.push(i.id, i.url);
     try {
-      return Number(await REPLACE.run(redis, [`${prefix}inst:${service}`, options.leaseKey, `${prefix}inst:${service}:v`], args)) === 1;
+      return (
+        Number(
+          await REPLACE.run(
+            redis,
+            [`${prefix}inst:${service}`, options.leaseKey, `${prefix}inst:${service}:v`],
+            args,
+          ),
+        ) === 1
+      );
     } catch {
       return false; // Redis out: the periodic rewrite catches up when it returns
     }
@@ -94,7 +105,11 @@ export function subscribeInstances(
   async function refresh(): Promise<void> {
     let h: Record<string, string>;
     try {
-      const r = await redis.multi().get(`${prefix}inst:${service}:v`).hgetall(`${prefix}inst:${service}`).exec();
+      const r = await redis
+        .multi()
+        .get(`${prefix}inst:${service}:v`)
+        .hgetall(`${prefix}inst:${service}`)
+        .exec();
       if (r === null || r[0]![1] === null) return; // never written (or lost in a Redis restart): keep ours
       h = r[1]![1] as Record<string, string>;
     } catch {

@@ -146,7 +146,16 @@ export class RedisRateLimiter implements RateLimiter {
     let s = this.#leases.get(key);
     if (s === undefined) {
       if (this.#leases.size >= this.#maxKeys) this.prune(now);
-      s = { tokens: 0, expiresAt: 0, grantedAt: 0, batch: 1, remote: this.burst, remoteAt: Number.NaN, deniedAt: Number.NEGATIVE_INFINITY, pending: undefined };
+      s = {
+        tokens: 0,
+        expiresAt: 0,
+        grantedAt: 0,
+        batch: 1,
+        remote: this.burst,
+        remoteAt: Number.NaN,
+        deniedAt: Number.NEGATIVE_INFINITY,
+        pending: undefined,
+      };
       this.#leases.set(key, s);
     }
     if (s.tokens > 0 && now >= s.expiresAt) {
@@ -206,14 +215,17 @@ export class RedisRateLimiter implements RateLimiter {
   async #lease(key: string, s: LocalLease, now: number, cost: number): Promise<RateLimitVerdict> {
     const need = cost - s.tokens;
     // the last lease ran out fast: lease more per round trip next time
-    if (s.grantedAt > 0 && now - s.grantedAt < this.#leaseMs / 4) s.batch = Math.min(this.#maxBatch, s.batch * 2);
+    if (s.grantedAt > 0 && now - s.grantedAt < this.#leaseMs / 4)
+      s.batch = Math.min(this.#maxBatch, s.batch * 2);
     const extra = Math.max(0, s.batch - need);
     let reply: [number, string];
     let settle!: () => void;
     s.pending = new Promise<void>((r) => (settle = r));
-    const call = lease.run(this.#redis, [this.#prefix + key], [this.rps, this.burst, now, need, extra]) as Promise<
-      [number, string]
-    >;
+    const call = lease.run(
+      this.#redis,
+      [this.#prefix + key],
+      [this.rps, this.burst, now, need, extra],
+    ) as Promise<[number, string]>;
     let timer: NodeJS.Timeout | undefined;
     try {
       reply = await Promise.race([

@@ -98,7 +98,9 @@ export function redisInstanceStore(redis: Redis, prefix: string): InstanceStore 
     },
     async list(service) {
       const all = (await redis.hvals(key)).map((v) => JSON.parse(v) as StoredInstance);
-      return all.filter((r) => service === undefined || r.service === service).sort((a, b) => a.startedAt - b.startedAt);
+      return all
+        .filter((r) => service === undefined || r.service === service)
+        .sort((a, b) => a.startedAt - b.startedAt);
     },
     async remove(id) {
       await redis.hdel(key, id);

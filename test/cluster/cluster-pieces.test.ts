@@ -41,7 +41,13 @@ function fakeProvider(instances: Instance[] = []): Provider & { launches: number
     list: () => instances,
     async launch() {
       p.launches++;
-      const i: Instance = { id: `i${p.launches}`, service: 'api', url: 'http://127.0.0.1:1', state: 'ready', startedAt: 0 };
+      const i: Instance = {
+        id: `i${p.launches}`,
+        service: 'api',
+        url: 'http://127.0.0.1:1',
+        state: 'ready',
+        startedAt: 0,
+      };
       instances.push(i);
       return i;
     },
@@ -85,7 +91,10 @@ test('a deposed leader (paused past its TTL) is refused by the fenced provider; 
   const pb = fakeProvider();
   const fa = fencedProvider(pa, a);
   assert.equal(fa.advisory, false, 'A still believes it leads before asking Redis');
-  await assert.rejects(fa.launch(), (err) => isLuascaleError(err, 'LS_ERR_PROVIDER_LAUNCH') && /not the cluster leader/.test(err.message));
+  await assert.rejects(
+    fa.launch(),
+    (err) => isLuascaleError(err, 'LS_ERR_PROVIDER_LAUNCH') && /not the cluster leader/.test(err.message),
+  );
   assert.equal(pa.launches, 0, 'no launch from the stale leader');
   assert.equal(fa.advisory, true, 'and it knows it is a follower now');
   await fencedProvider(pb, b).launch();
@@ -127,10 +136,23 @@ test('the registry: followers get the leader set, keep it when Redis lost it, an
     { id: 'x1', service: 'api', url: 'http://127.0.0.1:1001', state: 'ready', startedAt: 0 },
     { id: 'x2', service: 'api', url: 'http://127.0.0.1:1002', state: 'starting', startedAt: 0 },
   ];
-  const pub = publishInstances({ redis, prefix, service: 'api', provider: fakeProvider(inst), lease: a, leaseKey, intervalMs: 60_000 });
+  const pub = publishInstances({
+    redis,
+    prefix,
+    service: 'api',
+    provider: fakeProvider(inst),
+    lease: a,
+    leaseKey,
+    intervalMs: 60_000,
+  });
   const seen: InstanceSpec[][] = [];
   let notify: () => void = () => {};
-  const s = subscribeInstances('api', (l) => (seen.push(l), notify()), { redis, subscriber: sub, prefix, reconcileMs: 60_000 });
+  const s = subscribeInstances('api', (l) => (seen.push(l), notify()), {
+    redis,
+    subscriber: sub,
+    prefix,
+    reconcileMs: 60_000,
+  });
   const got = new Promise<void>((r) => (notify = r));
   assert.equal(await pub.publish(), true);
   await got;
@@ -159,9 +181,20 @@ test('signals of two gateways merge by adding histograms, not by averaging perce
   clock.advance(100);
   for (let i = 1; i <= 100; i++) {
     // g1: 1..100 ms; g2: 1000 ms each
-    for (const [j, ms] of [[0, i], [1, 1000]] as const) {
+    for (const [j, ms] of [
+      [0, i],
+      [1, 1000],
+    ] as const) {
       gws[j]!.signals.onStart('/', 'api');
-      gws[j]!.signals.onEnd({ route: '/', service: 'api', instance: 'i', status: i <= 5 && j === 1 ? 500 : 200, latencyMs: ms, bytesIn: 0, bytesOut: 0 });
+      gws[j]!.signals.onEnd({
+        route: '/',
+        service: 'api',
+        instance: 'i',
+        status: i <= 5 && j === 1 ? 500 : 200,
+        latencyMs: ms,
+        bytesIn: 0,
+        bytesOut: 0,
+      });
     }
   }
   clock.advance(1000);

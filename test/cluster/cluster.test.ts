@@ -33,18 +33,34 @@ const upstreams: Server[] = [];
 const children: Child[] = [];
 const agent = new Agent({ connections: 16, pipelining: 1 });
 
-function waitLine(c: Child, pred: (l: Record<string, any>) => boolean, ms = 10_000, from = 0): Promise<Record<string, any>> {
+function waitLine(
+  c: Child,
+  pred: (l: Record<string, any>) => boolean,
+  ms = 10_000,
+  from = 0,
+): Promise<Record<string, any>> {
   const hit = c.lines.slice(from).find(pred);
   if (hit) return Promise.resolve(hit);
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${c.id}: timed out waiting; last lines ${JSON.stringify(c.lines.slice(-5))}`)), ms);
+    const t = setTimeout(
+      () => reject(new Error(`${c.id}: timed out waiting; last lines ${JSON.stringify(c.lines.slice(-5))}`)),
+      ms,
+    );
     c.waiters.push({ pred, resolve: (l) => (clearTimeout(t), resolve(l)) });
   });
 }
 
 async function spawnGateway(id: string, providerFile: string, urls: string[]): Promise<Child> {
   const proc = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
-    env: { ...process.env, REDIS_URL: redis.url, NODE_ID: id, PROVIDER_FILE: providerFile, UPSTREAMS: urls.join(','), RPS: String(RPS), LEASE_TTL_MS: String(LEASE_TTL_MS) },
+    env: {
+      ...process.env,
+      REDIS_URL: redis.url,
+      NODE_ID: id,
+      PROVIDER_FILE: providerFile,
+      UPSTREAMS: urls.join(','),
+      RPS: String(RPS),
+      LEASE_TTL_MS: String(LEASE_TTL_MS),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const c: Child = { id, proc, url: '', lines: [], waiters: [] };
@@ -56,7 +72,11 @@ async function spawnGateway(id: string, providerFile: string, urls: string[]): P
       return;
     }
     c.lines.push(l);
-    for (const w of [...c.waiters]) if (w.pred(l)) (c.waiters.splice(c.waiters.indexOf(w), 1), w.resolve(l));
+    for (const w of [...c.waiters]) {
+      if (!w.pred(l)) continue;
+      c.waiters.splice(c.waiters.indexOf(w), 1);
+      w.resolve(l);
+    }
   });
   children.push(c);
   c.url = (await waitLine(c, (l) => l.event === 'listening', 20_000)).url;
@@ -64,7 +84,11 @@ async function spawnGateway(id: string, providerFile: string, urls: string[]): P
 }
 
 /** Offers load to every gateway with `workers` concurrent loops each until `ms` pass. */
-async function load(gws: Child[], workers: number, ms: number): Promise<{ ok: number; limited: number; other: number; elapsedMs: number }> {
+async function load(
+  gws: Child[],
+  workers: number,
+  ms: number,
+): Promise<{ ok: number; limited: number; other: number; elapsedMs: number }> {
   const r = { ok: 0, limited: 0, other: 0, elapsedMs: 0 };
   const t0 = performance.now();
   const end = t0 + ms;
@@ -101,7 +125,8 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+  for (const c of children)
+    if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
   await agent.close();
   for (const s of upstreams) s.close();
   await redis.stop();
@@ -136,7 +161,9 @@ test('3 gateways + 1 redis-server: limit accuracy, leader failover, Redis outage
   // the controller reads a 10 s window: offered/10 is what the 3 gateways saw together
   const offered = a.ok + a.limited;
   const tick = await waitLine(leader, (l) => l.event === 'tick' && l.rps * 10 >= offered * 0.9, 5000);
-  console.log(`# merged signals on the leader: ${(tick.rps * 10).toFixed(0)} requests in its 10 s window; the 3 gateways counted ${offered}`);
+  console.log(
+    `# merged signals on the leader: ${(tick.rps * 10).toFixed(0)} requests in its 10 s window; the 3 gateways counted ${offered}`,
+  );
   assert.ok(tick.rps * 10 <= offered + 1, 'no request counted twice');
 
   // 3. failover: kill -9 the leader; another takes over within the TTL; no double scale-up
@@ -146,15 +173,23 @@ test('3 gateways + 1 redis-server: limit accuracy, leader failover, Redis outage
   const marks = rest.map((g) => g.lines.length);
   const killedAt = performance.now();
   leader.proc.kill('SIGKILL');
-  const next = await Promise.race(rest.map((g, i) => waitLine(g, (l) => l.event === 'leader' && l.held, 10_000, marks[i]).then(() => g)));
+  const next = await Promise.race(
+    rest.map((g, i) => waitLine(g, (l) => l.event === 'leader' && l.held, 10_000, marks[i]).then(() => g)),
+  );
   const takeoverMs = performance.now() - killedAt;
-  console.log(`# failover: ${next.id} took over ${takeoverMs.toFixed(0)} ms after kill -9 (lease TTL ${LEASE_TTL_MS} ms)`);
+  console.log(
+    `# failover: ${next.id} took over ${takeoverMs.toFixed(0)} ms after kill -9 (lease TTL ${LEASE_TTL_MS} ms)`,
+  );
   // the key expires at most one TTL after the kill; the follower retries right at its PTTL
   assert.ok(takeoverMs <= LEASE_TTL_MS + 500, `takeover took ${takeoverMs} ms`);
   // the new leader runs several ticks and launches nothing: the 2 instances are there
   const mark = next.lines.length;
   for (let i = 0; i < 3; i++) await waitLine(next, (l) => l.event === 'tick', 5000, next.lines.length);
-  assert.equal(next.lines.slice(mark).filter((l) => l.event === 'scale').length, 0, 'no scale event after failover');
+  assert.equal(
+    next.lines.slice(mark).filter((l) => l.event === 'scale').length,
+    0,
+    'no scale event after failover',
+  );
   assert.equal(readFileSync(providerFile, 'utf8').trim().split('\n').length, 2, 'no double scale-up');
 
   // 4. Redis SIGKILLed under load: traffic continues on local limits, then recovers
@@ -162,21 +197,35 @@ test('3 gateways + 1 redis-server: limit accuracy, leader failover, Redis outage
   await new Promise((r) => setTimeout(r, 500)); // load is running (a bounded offset, not a synchronisation)
   const closedMarks = rest.map((g) => g.lines.length);
   await redis.kill();
-  await Promise.all(rest.map((g, i) => waitLine(g, (l) => l.event === 'redis' && l.status === 'closed', 5000, closedMarks[i])));
+  await Promise.all(
+    rest.map((g, i) =>
+      waitLine(g, (l) => l.event === 'redis' && l.status === 'closed', 5000, closedMarks[i]),
+    ),
+  );
   const out = await during;
-  console.log(`# Redis outage: ${out.ok} admitted, ${out.limited} limited, ${out.other} errors in ${out.elapsedMs.toFixed(0)} ms`);
+  console.log(
+    `# Redis outage: ${out.ok} admitted, ${out.limited} limited, ${out.other} errors in ${out.elapsedMs.toFixed(0)} ms`,
+  );
   assert.equal(out.other, 0, 'no request failed during the outage');
   assert.ok(out.ok > 0, 'traffic continued');
   // the instance set was kept: requests were proxied (200), not answered "no upstream" (503)
 
   const readyMarks = rest.map((g) => g.lines.length);
   await redis.restart();
-  await Promise.all(rest.map((g, i) => waitLine(g, (l) => l.event === 'redis' && l.status === 'ready', 10_000, readyMarks[i])));
+  await Promise.all(
+    rest.map((g, i) =>
+      waitLine(g, (l) => l.event === 'redis' && l.status === 'ready', 10_000, readyMarks[i]),
+    ),
+  );
   // a leader again (the lease key died with Redis' memory) and still exactly 2 launches
-  await Promise.race(rest.map((g, i) => waitLine(g, (l) => l.event === 'leader' && l.held, 10_000, readyMarks[i])));
+  await Promise.race(
+    rest.map((g, i) => waitLine(g, (l) => l.event === 'leader' && l.held, 10_000, readyMarks[i])),
+  );
   const post = await load(rest, 4, 1500);
   const allowedPost = RPS + (RPS * post.elapsedMs) / 1000;
-  console.log(`# after recovery: admitted ${post.ok}, allowed ${allowedPost.toFixed(0)}, ratio ${(post.ok / allowedPost).toFixed(4)}`);
+  console.log(
+    `# after recovery: admitted ${post.ok}, allowed ${allowedPost.toFixed(0)}, ratio ${(post.ok / allowedPost).toFixed(4)}`,
+  );
   assert.equal(post.other, 0);
   assert.ok(post.ok / allowedPost <= 1.02, `after recovery: ${post.ok / allowedPost}`);
   assert.equal(readFileSync(providerFile, 'utf8').trim().split('\n').length, 2, 'still no double scale-up');

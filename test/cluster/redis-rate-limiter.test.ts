@@ -21,7 +21,10 @@ after(async () => {
 });
 
 // every limiter gets its own key prefix, so tests never share a bucket
-rateLimiterContract('RedisRateLimiter', ({ rps, burst }) => new RedisRateLimiter({ redis, prefix: `t${++n}:`, rps, burst }));
+rateLimiterContract(
+  'RedisRateLimiter',
+  ({ rps, burst }) => new RedisRateLimiter({ redis, prefix: `t${++n}:`, rps, burst }),
+);
 
 rateLimiterContract(
   'RedisRateLimiter (batched leases)',
@@ -30,7 +33,9 @@ rateLimiterContract(
 
 test('three limiters sharing one bucket admit no more than the bucket allows', async () => {
   const prefix = `shared${++n}:`;
-  const limiters = [0, 1, 2].map(() => new RedisRateLimiter({ redis, prefix, rps: 100, burst: 50, maxBatch: 10 }));
+  const limiters = [0, 1, 2].map(
+    () => new RedisRateLimiter({ redis, prefix, rps: 100, burst: 50, maxBatch: 10 }),
+  );
   const T0 = 5_000_000;
   let ok = 0;
   let t = T0;
@@ -68,7 +73,14 @@ test('with Redis unreachable, decisions fall back to rps/n locally', async () =>
 });
 
 test('a hung Redis (SIGSTOP) costs one lease timeout, then decisions are local until retryMs passes', async () => {
-  const l = new RedisRateLimiter({ redis, prefix: `hung${++n}:`, rps: 10, burst: 10, gateways: () => 2, timeoutMs: 100 });
+  const l = new RedisRateLimiter({
+    redis,
+    prefix: `hung${++n}:`,
+    rps: 10,
+    burst: 10,
+    gateways: () => 2,
+    timeoutMs: 100,
+  });
   assert.equal((await l.take('k', 1000)).ok, true);
   process.kill(server.pid()!, 'SIGSTOP');
   try {
