@@ -70,7 +70,13 @@ export function runCommand(argv: readonly string[], options: RunCommandOptions):
       }
       // Grandchildren that left the group may still hold the pipes: do not wait for 'close'.
       settle(() =>
-        reject(new LuascaleError('LS_ERR_PROVIDER_TIMEOUT', { service: options.service, command, ms: options.timeoutMs })),
+        reject(
+          new LuascaleError('LS_ERR_PROVIDER_TIMEOUT', {
+            service: options.service,
+            command,
+            ms: options.timeoutMs,
+          }),
+        ),
       );
     }, options.timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -121,13 +127,17 @@ export function parseTargets(stdout: string, where: { service: string; command: 
     data = JSON.parse(stdout);
   } catch (err) {
     const shown = stdout.trim().slice(0, 80);
-    throw bad(`not JSON (${(err as Error).message}); expected [{"id", "url", "ready"?}], got: ${shown === '' ? '(nothing)' : shown}`);
+    throw bad(
+      `not JSON (${(err as Error).message}); expected [{"id", "url", "ready"?}], got: ${shown === '' ? '(nothing)' : shown}`,
+    );
   }
-  if (!Array.isArray(data)) throw bad(`expected a JSON array of {id, url, ready?}, got ${data === null ? 'null' : typeof data}`);
+  if (!Array.isArray(data))
+    throw bad(`expected a JSON array of {id, url, ready?}, got ${data === null ? 'null' : typeof data}`);
   const seen = new Set<string>();
   return data.map((item: unknown, n) => {
     const t = item as { id?: unknown; url?: unknown; ready?: unknown } | null;
-    if (typeof t !== 'object' || t === null) throw bad(`item ${n}: expected an object, got ${JSON.stringify(item)}`);
+    if (typeof t !== 'object' || t === null)
+      throw bad(`item ${n}: expected an object, got ${JSON.stringify(item)}`);
     if (typeof t.id !== 'string' || t.id === '') throw bad(`item ${n}: "id" must be a non-empty string`);
     if (seen.has(t.id)) throw bad(`item ${n}: duplicate id "${t.id}"`);
     seen.add(t.id);
@@ -139,7 +149,8 @@ export function parseTargets(stdout: string, where: { service: string; command: 
     }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
       throw bad(`item ${n} ("${t.id}"): "url" must be an http(s) URL, got ${JSON.stringify(t.url)}`);
-    if (t.ready !== undefined && typeof t.ready !== 'boolean') throw bad(`item ${n} ("${t.id}"): "ready" must be a boolean`);
+    if (t.ready !== undefined && typeof t.ready !== 'boolean')
+      throw bad(`item ${n} ("${t.id}"): "ready" must be a boolean`);
     return { id: t.id, url: url.origin, ready: t.ready ?? true };
   });
 }

@@ -62,7 +62,9 @@ export class ExecProvider implements Provider {
   readonly kind = 'exec';
   readonly advisory = false;
   readonly service: string;
-  readonly #o: Required<Pick<ExecProviderOptions, 'timeoutMs' | 'pollIntervalMs' | 'launchTimeoutMs' | 'stopTimeoutMs'>> &
+  readonly #o: Required<
+    Pick<ExecProviderOptions, 'timeoutMs' | 'pollIntervalMs' | 'launchTimeoutMs' | 'stopTimeoutMs'>
+  > &
     ExecProviderOptions;
   readonly #clock: Clock;
   readonly #onError: (err: unknown) => void;
@@ -78,7 +80,13 @@ export class ExecProvider implements Provider {
 
   constructor(options: ExecProviderOptions) {
     this.service = options.service;
-    this.#o = { timeoutMs: 30_000, pollIntervalMs: 5_000, launchTimeoutMs: 600_000, stopTimeoutMs: 120_000, ...options };
+    this.#o = {
+      timeoutMs: 30_000,
+      pollIntervalMs: 5_000,
+      launchTimeoutMs: 600_000,
+      stopTimeoutMs: 120_000,
+      ...options,
+    };
     this.#clock = options.clock ?? systemClock;
     this.#onError = options.onError ?? (() => {});
     this.#synced = this.#pollOnce();
@@ -106,7 +114,13 @@ export class ExecProvider implements Provider {
   async launch(): Promise<Instance> {
     this.#checkOpen();
     const rec: Rec = {
-      instance: { id: newId('inst'), service: this.service, url: '', state: 'starting', startedAt: this.#clock.wallNow() },
+      instance: {
+        id: newId('inst'),
+        service: this.service,
+        url: '',
+        state: 'starting',
+        startedAt: this.#clock.wallNow(),
+      },
     };
     const snapshot = { ...rec.instance };
     this.#instances.set(rec.instance.id, rec);
@@ -140,7 +154,11 @@ export class ExecProvider implements Provider {
   /** Runs scale_command with one fewer (naming this target) and waits until a target has left the list. */
   async stop(id: string): Promise<void> {
     const rec = this.#rec(id);
-    if (rec.stopping) throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: `${id} is already stopping` });
+    if (rec.stopping)
+      throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
+        service: this.service,
+        reason: `${id} is already stopping`,
+      });
     rec.instance.state = 'draining';
     const wasPending = !rec.key;
     if (wasPending) this.#forget(rec); // it no longer counts towards the desired number
@@ -183,7 +201,9 @@ export class ExecProvider implements Provider {
       clearTimeout(rec.launchTimer);
       if (rec.stopWaiter) {
         clearTimeout(rec.stopWaiter.timer);
-        rec.stopWaiter.reject(new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: 'provider closed' }));
+        rec.stopWaiter.reject(
+          new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: 'provider closed' }),
+        );
       }
     }
     await this.#polling?.catch(() => {});
@@ -250,7 +270,16 @@ export class ExecProvider implements Provider {
         rec = this.#pending.shift();
         if (rec) clearTimeout(rec.launchTimer);
         else {
-          rec = { instance: { id: newId('inst'), service: this.service, url: '', state: 'starting', startedAt: at, adopted: true } };
+          rec = {
+            instance: {
+              id: newId('inst'),
+              service: this.service,
+              url: '',
+              state: 'starting',
+              startedAt: at,
+              adopted: true,
+            },
+          };
           this.#instances.set(rec.instance.id, rec);
         }
         rec.key = t.id;
@@ -307,11 +336,19 @@ export class ExecProvider implements Provider {
   #rec(id: string): Rec {
     this.#checkOpen();
     const rec = this.#instances.get(id);
-    if (!rec) throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: `no live instance ${id}` });
+    if (!rec)
+      throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
+        service: this.service,
+        reason: `no live instance ${id}`,
+      });
     return rec;
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: 'provider is closed' });
+    if (this.#closed)
+      throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
+        service: this.service,
+        reason: 'provider is closed',
+      });
   }
 }

@@ -31,7 +31,10 @@ export interface Endpoint {
  * means "unknown" and consumers should treat it as ready; a terminating endpoint is never routed.
  * FQDN slices are skipped: luascale routes to pod addresses.
  */
-export function endpointsOf(slices: Iterable<SliceLike>, options: { port?: string | number; scheme?: string } = {}): Map<string, Endpoint> {
+export function endpointsOf(
+  slices: Iterable<SliceLike>,
+  options: { port?: string | number; scheme?: string } = {},
+): Map<string, Endpoint> {
   const out = new Map<string, Endpoint>();
   const scheme = options.scheme ?? 'http';
   for (const slice of slices) {
@@ -41,7 +44,7 @@ export function endpointsOf(slices: Iterable<SliceLike>, options: { port?: strin
       options.port === undefined
         ? ports[0]?.port
         : typeof options.port === 'number'
-          ? ports.find((p) => p.port === options.port)?.port ?? options.port
+          ? (ports.find((p) => p.port === options.port)?.port ?? options.port)
           : ports.find((p) => p.name === options.port)?.port;
     if (port === undefined) continue;
     for (const ep of slice.endpoints ?? []) {
@@ -72,7 +75,8 @@ export interface ApiCall {
 
 /** Turns a client-node ApiException (or a network error) into a LuascaleError; 403 names the RBAC rule. */
 export function apiError(err: unknown, call: ApiCall): LuascaleError {
-  const code = (err as { code?: unknown; statusCode?: unknown }).code ?? (err as { statusCode?: unknown }).statusCode;
+  const code =
+    (err as { code?: unknown; statusCode?: unknown }).code ?? (err as { statusCode?: unknown }).statusCode;
   const status = typeof code === 'number' ? code : undefined;
   const message = statusMessage(err);
   if (status === 403) {
@@ -90,12 +94,18 @@ export function apiError(err: unknown, call: ApiCall): LuascaleError {
       : status === 401
         ? '401 Unauthorized: the token or client certificate was rejected'
         : `${status} ${message}`;
-  return new LuascaleError('LS_ERR_PROVIDER_API', { service: call.service, method: call.method, path: call.path, reason });
+  return new LuascaleError('LS_ERR_PROVIDER_API', {
+    service: call.service,
+    method: call.method,
+    path: call.path,
+    reason,
+  });
 }
 
 /** The HTTP status of a client-node error, if it has one. */
 export function statusOf(err: unknown): number | undefined {
-  const code = (err as { code?: unknown; statusCode?: unknown })?.code ?? (err as { statusCode?: unknown })?.statusCode;
+  const code =
+    (err as { code?: unknown; statusCode?: unknown })?.code ?? (err as { statusCode?: unknown })?.statusCode;
   return typeof code === 'number' ? code : undefined;
 }
 

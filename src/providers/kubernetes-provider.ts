@@ -92,7 +92,19 @@ export class KubernetesProvider implements Provider {
   readonly advisory = false;
   readonly service: string;
   readonly namespace: string;
-  readonly #o: Required<Pick<KubernetesProviderOptions, 'kind' | 'name' | 'kubeService' | 'scheme' | 'route' | 'launchTimeoutMs' | 'stopTimeoutMs' | 'rewatchDelayMs'>> &
+  readonly #o: Required<
+    Pick<
+      KubernetesProviderOptions,
+      | 'kind'
+      | 'name'
+      | 'kubeService'
+      | 'scheme'
+      | 'route'
+      | 'launchTimeoutMs'
+      | 'stopTimeoutMs'
+      | 'rewatchDelayMs'
+    >
+  > &
     KubernetesProviderOptions;
   readonly #kc: k8s.KubeConfig;
   readonly #apps: k8s.AppsV1Api;
@@ -176,7 +188,13 @@ export class KubernetesProvider implements Provider {
     }
     // The placeholder exists before the update, so an endpoint that arrives before the response claims it.
     const rec: Rec = {
-      instance: { id: newId('inst'), service: this.service, url: '', state: 'starting', startedAt: this.#clock.wallNow() },
+      instance: {
+        id: newId('inst'),
+        service: this.service,
+        url: '',
+        state: 'starting',
+        startedAt: this.#clock.wallNow(),
+      },
     };
     const snapshot = { ...rec.instance };
     this.#instances.set(rec.instance.id, rec);
@@ -210,7 +228,11 @@ export class KubernetesProvider implements Provider {
       try {
         await this.#core.patchNamespacedPod(
           // int32 minimum: the lowest cost is deleted first.
-          { name: rec.key, namespace: this.namespace, body: { metadata: { annotations: { [POD_DELETION_COST]: '-2147483648' } } } },
+          {
+            name: rec.key,
+            namespace: this.namespace,
+            body: { metadata: { annotations: { [POD_DELETION_COST]: '-2147483648' } } },
+          },
           k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
         );
       } catch (err) {
@@ -227,7 +249,11 @@ export class KubernetesProvider implements Provider {
       await this.#scaleBy(-1);
       return;
     }
-    if (rec.stopping) throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: `${id} is already stopping` });
+    if (rec.stopping)
+      throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
+        service: this.service,
+        reason: `${id} is already stopping`,
+      });
     if (rec.instance.state !== 'draining') await this.drain(id);
     rec.stopping = true;
     const wasPending = !rec.key;
@@ -269,7 +295,9 @@ export class KubernetesProvider implements Provider {
       clearTimeout(rec.launchTimer);
       if (rec.stopWaiter) {
         clearTimeout(rec.stopWaiter.timer);
-        rec.stopWaiter.reject(new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: 'provider closed' }));
+        rec.stopWaiter.reject(
+          new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: 'provider closed' }),
+        );
       }
     }
   }
@@ -315,7 +343,12 @@ export class KubernetesProvider implements Provider {
       const scale = await this.#readScale();
       const want = Math.max(0, (scale.spec?.replicas ?? 0) + delta);
       // Sending metadata.resourceVersion makes the update conditional (optimistic concurrency).
-      const body: k8s.V1Scale = { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: scale.metadata, spec: { replicas: want } };
+      const body: k8s.V1Scale = {
+        apiVersion: 'autoscaling/v1',
+        kind: 'Scale',
+        metadata: scale.metadata,
+        spec: { replicas: want },
+      };
       const req = { name: this.#o.name, namespace: this.namespace, body };
       try {
         if (this.#o.kind === 'StatefulSet') await this.#apps.replaceNamespacedStatefulSetScale(req);
@@ -329,7 +362,11 @@ export class KubernetesProvider implements Provider {
         throw apiError(err, { ...this.#call('update', resource), method: 'PUT', path: this.#scalePath() });
       }
     }
-    throw apiError(lastConflict, { ...this.#call('update', resource), method: 'PUT', path: this.#scalePath() });
+    throw apiError(lastConflict, {
+      ...this.#call('update', resource),
+      method: 'PUT',
+      path: this.#scalePath(),
+    });
   }
 
   #slicesPath(): string {
@@ -345,9 +382,16 @@ export class KubernetesProvider implements Provider {
     if (this.#closed) return;
     let list: k8s.V1EndpointSliceList;
     try {
-      list = await this.#discovery.listNamespacedEndpointSlice({ namespace: this.namespace, labelSelector: this.#selector() });
+      list = await this.#discovery.listNamespacedEndpointSlice({
+        namespace: this.namespace,
+        labelSelector: this.#selector(),
+      });
     } catch (err) {
-      throw apiError(err, { ...this.#call('list', 'endpointslices'), method: 'GET', path: this.#slicesPath() });
+      throw apiError(err, {
+        ...this.#call('list', 'endpointslices'),
+        method: 'GET',
+        path: this.#slicesPath(),
+      });
     }
     this.#slices.clear();
     for (const s of list.items) this.#slices.set(s.metadata?.name ?? '', s as SliceLike);
@@ -369,7 +413,13 @@ export class KubernetesProvider implements Provider {
         if (type === 'ERROR') {
           // 410 Gone: our resourceVersion was compacted; only a fresh list can resynchronise.
           if (object.code === 410) expired = true;
-          else this.#onError(apiError({ code: object.code, body: object }, { ...this.#call('watch', 'endpointslices'), method: 'GET', path: this.#slicesPath() }));
+          else
+            this.#onError(
+              apiError(
+                { code: object.code, body: object },
+                { ...this.#call('watch', 'endpointslices'), method: 'GET', path: this.#slicesPath() },
+              ),
+            );
           return;
         }
         const rv = object.metadata?.resourceVersion;
@@ -384,7 +434,14 @@ export class KubernetesProvider implements Provider {
         if (this.#closed) return;
         if (err && statusOf(err) === 410) expired = true;
         const failed = Boolean(err) && !expired;
-        if (failed) this.#onError(apiError(err, { ...this.#call('watch', 'endpointslices'), method: 'GET', path: this.#slicesPath() }));
+        if (failed)
+          this.#onError(
+            apiError(err, {
+              ...this.#call('watch', 'endpointslices'),
+              method: 'GET',
+              path: this.#slicesPath(),
+            }),
+          );
         // A clean close (the apiserver's watch timeout) resumes at once; errors back off, doubling to 30 s.
         const delay = failed ? this.#rewatchDelay : 0;
         this.#rewatchDelay = failed ? Math.min(this.#rewatchDelay * 2, 30_000) : this.#o.rewatchDelayMs;
@@ -394,7 +451,11 @@ export class KubernetesProvider implements Provider {
           next.catch((e: unknown) => {
             this.#onError(e);
             // A failed re-list (API down) is retried like a failed watch.
-            if (!this.#closed) this.#rewatchTimer = setTimeout(() => void this.#relist().catch(this.#onError), this.#rewatchDelay);
+            if (!this.#closed)
+              this.#rewatchTimer = setTimeout(
+                () => void this.#relist().catch(this.#onError),
+                this.#rewatchDelay,
+              );
           });
         }, delay);
       },
@@ -416,7 +477,14 @@ export class KubernetesProvider implements Provider {
         if (rec) clearTimeout(rec.launchTimer);
         else {
           rec = {
-            instance: { id: newId('inst'), service: this.service, url: '', state: 'starting', startedAt: at, adopted: true },
+            instance: {
+              id: newId('inst'),
+              service: this.service,
+              url: '',
+              state: 'starting',
+              startedAt: at,
+              adopted: true,
+            },
           };
           this.#instances.set(rec.instance.id, rec);
         }
@@ -488,12 +556,18 @@ export class KubernetesProvider implements Provider {
     this.#checkOpen();
     const rec = this.#serviceRec?.instance.id === id ? this.#serviceRec : this.#instances.get(id);
     if (!rec)
-      throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: `no live instance ${id}` });
+      throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
+        service: this.service,
+        reason: `no live instance ${id}`,
+      });
     return rec;
   }
 
   #checkOpen(): void {
     if (this.#closed)
-      throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', { service: this.service, reason: 'provider is closed' });
+      throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
+        service: this.service,
+        reason: 'provider is closed',
+      });
   }
 }

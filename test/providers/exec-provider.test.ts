@@ -1,6 +1,16 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,7 +71,10 @@ function stateDir(): string {
   return dir;
 }
 
-function make(options: Partial<ExecProviderOptions> = {}, state = stateDir()): { p: ExecProvider; state: string } {
+function make(
+  options: Partial<ExecProviderOptions> = {},
+  state = stateDir(),
+): { p: ExecProvider; state: string } {
   const p = new ExecProvider({
     service: 'demo',
     scaleCommand: [scaleSh],
@@ -130,12 +143,21 @@ describe('ExecProvider with real scripts', () => {
     await p.whenSynced();
     const a = await launchReady(p);
     const b = await launchReady(p);
-    const pidOf = (id: string) => Number(readFileSync(join(state, 'backends'), 'utf8').split('\n').find((l) => l.startsWith(`${id} `))!.split(' ')[1]);
+    const pidOf = (id: string) =>
+      Number(
+        readFileSync(join(state, 'backends'), 'utf8')
+          .split('\n')
+          .find((l) => l.startsWith(`${id} `))!
+          .split(' ')[1],
+      );
     const pidA = pidOf('backend-0');
     await p.drain(a.id);
     assert.equal(p.list().find((i) => i.id === a.id)?.state, 'draining');
     await p.stop(a.id);
-    assert.deepEqual(p.list().map((i) => i.id), [b.id]);
+    assert.deepEqual(
+      p.list().map((i) => i.id),
+      [b.id],
+    );
     assert.ok(!readFileSync(join(state, 'backends'), 'utf8').includes('backend-0 '));
     assert.ok(!isAlive(pidA) || (await exitOf(pidA)), 'the stopped backend process is gone');
     await p.close();
@@ -160,7 +182,10 @@ describe('ExecProvider with real scripts', () => {
   });
 
   it('a failing scale_command rejects with an error naming the command, its exit code and stderr tail', async () => {
-    const fail = script('fail-scale.sh', 'echo "starting scale" >&2\necho "ERROR: quota exceeded for instances in us-east-1" >&2\nexit 7');
+    const fail = script(
+      'fail-scale.sh',
+      'echo "starting scale" >&2\necho "ERROR: quota exceeded for instances in us-east-1" >&2\nexit 7',
+    );
     const { p } = make({ scaleCommand: [fail, '--group', 'web'] });
     await p.whenSynced();
     await assert.rejects(p.launch(), (err) => {
@@ -213,8 +238,11 @@ describe('ExecProvider with real scripts', () => {
   });
 
   it('a command that does not exist fails with a clear message', async () => {
-    await assert.rejects(runCommand(['/nonexistent/luascale-scale'], { service: 'demo', timeoutMs: 1000 }), (err) =>
-      isLuascaleError(err, 'LS_ERR_PROVIDER_COMMAND') && /`\/nonexistent\/luascale-scale` could not start: ENOENT/.test(err.message),
+    await assert.rejects(
+      runCommand(['/nonexistent/luascale-scale'], { service: 'demo', timeoutMs: 1000 }),
+      (err) =>
+        isLuascaleError(err, 'LS_ERR_PROVIDER_COMMAND') &&
+        /`\/nonexistent\/luascale-scale` could not start: ENOENT/.test(err.message),
     );
   });
 });
@@ -232,18 +260,30 @@ describe('parseTargets', () => {
   ];
   for (const [input, expected] of cases)
     it(`rejects ${JSON.stringify(input)}`, () => {
-      assert.throws(() => parseTargets(input, where), (err) => isLuascaleError(err, 'LS_ERR_PROVIDER_OUTPUT') && expected.test(err.message));
+      assert.throws(
+        () => parseTargets(input, where),
+        (err) => isLuascaleError(err, 'LS_ERR_PROVIDER_OUTPUT') && expected.test(err.message),
+      );
     });
 
   it('accepts targets, defaulting ready to true and normalising the URL to its origin', () => {
-    assert.deepEqual(parseTargets('[{"id":"a","url":"http://10.0.0.1:80/"},{"id":"b","url":"https://b.example:8443","ready":false}]', where), [
-      { id: 'a', url: 'http://10.0.0.1', ready: true },
-      { id: 'b', url: 'https://b.example:8443', ready: false },
-    ]);
+    assert.deepEqual(
+      parseTargets(
+        '[{"id":"a","url":"http://10.0.0.1:80/"},{"id":"b","url":"https://b.example:8443","ready":false}]',
+        where,
+      ),
+      [
+        { id: 'a', url: 'http://10.0.0.1', ready: true },
+        { id: 'b', url: 'https://b.example:8443', ready: false },
+      ],
+    );
   });
 
   it('formatCommand quotes arguments a shell would split', () => {
-    assert.equal(formatCommand(['nomad', 'job', 'scale', 'web group', "it's", '3']), `nomad job scale 'web group' 'it'\\''s' 3`);
+    assert.equal(
+      formatCommand(['nomad', 'job', 'scale', 'web group', "it's", '3']),
+      `nomad job scale 'web group' 'it'\\''s' 3`,
+    );
   });
 });
 
@@ -251,9 +291,16 @@ describe('deploy/exec examples', () => {
   const deploy = fileURLToPath(new URL('../../deploy/exec/', import.meta.url));
 
   it('luascale.yaml there passes the config schema', () => {
-    const config = parseConfig(readFileSync(join(deploy, 'luascale.yaml'), 'utf8'), 'deploy/exec/luascale.yaml', {});
-    const exec = (config.services.web!.provider as { exec: { scale_command: string[]; list_command: string[] } }).exec;
-    for (const argv of [exec.scale_command, exec.list_command]) assert.ok(existsSync(join(deploy, '..', '..', argv[0]!)), argv[0]);
+    const config = parseConfig(
+      readFileSync(join(deploy, 'luascale.yaml'), 'utf8'),
+      'deploy/exec/luascale.yaml',
+      {},
+    );
+    const exec = (
+      config.services.web!.provider as { exec: { scale_command: string[]; list_command: string[] } }
+    ).exec;
+    for (const argv of [exec.scale_command, exec.list_command])
+      assert.ok(existsSync(join(deploy, '..', '..', argv[0]!)), argv[0]);
   });
 
   it('nomad-scale.sh runs `nomad job scale -detach JOB GROUP COUNT`', async () => {

@@ -51,7 +51,8 @@ function unknownFields(value: unknown, type: string, path: string, out: string[]
     return;
   }
   const model = (k8s as unknown as Record<string, Model | undefined>)[type];
-  if (!model?.getAttributeTypeMap || typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  if (!model?.getAttributeTypeMap || typeof value !== 'object' || value === null || Array.isArray(value))
+    return;
   const attrs = new Map(model.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
   for (const [key, v] of Object.entries(value)) {
     const t = attrs.get(key);
@@ -62,7 +63,9 @@ function unknownFields(value: unknown, type: string, path: string, out: string[]
 
 async function schemaValidate(obj: Obj): Promise<void> {
   const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
-  const module = group ? `kubernetes-models/${group}/${version}/${obj.kind}` : `kubernetes-models/${version}/${obj.kind}`;
+  const module = group
+    ? `kubernetes-models/${group}/${version}/${obj.kind}`
+    : `kubernetes-models/${version}/${obj.kind}`;
   const models = (await import(module)) as Record<string, new (o: unknown) => { validate(): void }>;
   const Model = models[obj.kind];
   assert.ok(Model, `${module} exports ${obj.kind}`);
@@ -83,13 +86,18 @@ describe('deploy/kubernetes manifests', () => {
     await assert.rejects(schemaValidate(broken), /replicas must be integer/);
     const noSelector = structuredClone(find('Deployment', 'luascale'));
     delete (noSelector as unknown as { spec: { selector?: unknown } }).spec.selector;
-    await assert.rejects(schemaValidate(noSelector), /must have required property 'selector'|required property selector/);
+    await assert.rejects(
+      schemaValidate(noSelector),
+      /must have required property 'selector'|required property selector/,
+    );
   });
 
   it('no object has a field the API does not know (strict field validation)', () => {
     for (const { file, obj } of objects) {
       const out: string[] = [];
-      const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
+      const [group, version] = obj.apiVersion.includes('/')
+        ? obj.apiVersion.split('/')
+        : ['', obj.apiVersion];
       void group;
       const type = `${version!.charAt(0).toUpperCase()}${version!.slice(1)}${obj.kind}`;
       assert.ok((k8s as unknown as Record<string, unknown>)[type], `client-node model ${type}`);
@@ -102,23 +110,35 @@ describe('deploy/kubernetes manifests', () => {
   });
 
   it('kustomization.yaml lists every manifest file', () => {
-    const k = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as { resources: string[] };
+    const k = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as {
+      resources: string[];
+    };
     assert.deepEqual([...k.resources].sort(), [...files].sort());
     for (const r of k.resources) assert.ok(existsSync(join(dir, r)));
   });
 
   it('the Role grants exactly the calls the kubernetes provider makes', () => {
-    const role = find('Role', 'luascale-scaler') as unknown as { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
+    const role = find('Role', 'luascale-scaler') as unknown as {
+      rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+    };
     const allows = (group: string, resource: string, verb: string) =>
-      role.rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+      role.rules.some(
+        (r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb),
+      );
     for (const resource of ['deployments/scale', 'statefulsets/scale'])
       for (const verb of ['get', 'update']) assert.ok(allows('apps', resource, verb), `${verb} ${resource}`);
-    for (const verb of ['list', 'watch']) assert.ok(allows('discovery.k8s.io', 'endpointslices', verb), `${verb} endpointslices`);
+    for (const verb of ['list', 'watch'])
+      assert.ok(allows('discovery.k8s.io', 'endpointslices', verb), `${verb} endpointslices`);
     assert.ok(allows('', 'pods', 'patch'), 'patch pods (pod-deletion-cost)');
     assert.ok(!role.rules.some((r) => r.verbs.includes('*') || r.resources.includes('*')), 'no wildcards');
-    const binding = find('RoleBinding', 'luascale-scaler') as unknown as { roleRef: { name: string }; subjects: Array<{ name: string }> };
+    const binding = find('RoleBinding', 'luascale-scaler') as unknown as {
+      roleRef: { name: string };
+      subjects: Array<{ name: string }>;
+    };
     assert.equal(binding.roleRef.name, 'luascale-scaler');
-    const deployment = find('Deployment', 'luascale') as unknown as { spec: { template: { spec: { serviceAccountName: string } } } };
+    const deployment = find('Deployment', 'luascale') as unknown as {
+      spec: { template: { spec: { serviceAccountName: string } } };
+    };
     assert.equal(binding.subjects[0]!.name, deployment.spec.template.spec.serviceAccountName);
     find('ServiceAccount', deployment.spec.template.spec.serviceAccountName);
   });
@@ -128,24 +148,44 @@ describe('deploy/kubernetes manifests', () => {
       ['luascale', 'luascale'],
       ['web', 'web'],
     ] as const) {
-      const s = find('Service', svc) as unknown as { spec: { selector: Record<string, string>; ports: Array<{ targetPort: string }> } };
-      const d = find('Deployment', dep) as unknown as {
-        spec: { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: { containers: Array<{ ports: Array<{ name: string }> }> } } };
+      const s = find('Service', svc) as unknown as {
+        spec: { selector: Record<string, string>; ports: Array<{ targetPort: string }> };
       };
-      for (const [k, v] of Object.entries(s.spec.selector)) assert.equal(d.spec.template.metadata.labels[k], v, `${svc} selects ${dep}`);
-      for (const [k, v] of Object.entries(d.spec.selector.matchLabels)) assert.equal(d.spec.template.metadata.labels[k], v);
+      const d = find('Deployment', dep) as unknown as {
+        spec: {
+          selector: { matchLabels: Record<string, string> };
+          template: {
+            metadata: { labels: Record<string, string> };
+            spec: { containers: Array<{ ports: Array<{ name: string }> }> };
+          };
+        };
+      };
+      for (const [k, v] of Object.entries(s.spec.selector))
+        assert.equal(d.spec.template.metadata.labels[k], v, `${svc} selects ${dep}`);
+      for (const [k, v] of Object.entries(d.spec.selector.matchLabels))
+        assert.equal(d.spec.template.metadata.labels[k], v);
       const names = d.spec.template.spec.containers.flatMap((c) => c.ports.map((p) => p.name));
-      for (const p of s.spec.ports) assert.ok(names.includes(p.targetPort), `${svc}: targetPort ${p.targetPort}`);
+      for (const p of s.spec.ports)
+        assert.ok(names.includes(p.targetPort), `${svc}: targetPort ${p.targetPort}`);
     }
   });
 
   it('the ConfigMap holds a luascale.yaml that passes the config schema and points at the example app', () => {
     const cm = find('ConfigMap', 'luascale-config') as unknown as { data: Record<string, string> };
-    const config = parseConfig(cm.data['luascale.yaml']!, 'configmap.yaml', { LUASCALE_TOKEN: 'x'.repeat(32) });
-    const provider = (config.services.web!.provider as { kubernetes: { name: string; service?: string; port?: string } }).kubernetes;
+    const config = parseConfig(cm.data['luascale.yaml']!, 'configmap.yaml', {
+      LUASCALE_TOKEN: 'x'.repeat(32),
+    });
+    const provider = (
+      config.services.web!.provider as { kubernetes: { name: string; service?: string; port?: string } }
+    ).kubernetes;
     find('Deployment', provider.name);
-    const svc = find('Service', provider.service ?? provider.name) as unknown as { spec: { ports: Array<{ name: string }> } };
-    assert.ok(svc.spec.ports.some((p) => p.name === provider.port), 'the EndpointSlice port name exists on the Service');
+    const svc = find('Service', provider.service ?? provider.name) as unknown as {
+      spec: { ports: Array<{ name: string }> };
+    };
+    assert.ok(
+      svc.spec.ports.some((p) => p.name === provider.port),
+      'the EndpointSlice port name exists on the Service',
+    );
   });
 });
 
@@ -169,11 +209,19 @@ describe('Dockerfile (not built here: no container engine)', () => {
   it('runs as the uid the manifests require, exposes their ports, and starts luascale up', () => {
     const uid = /^USER (\d+)/m.exec(dockerfile)?.[1];
     const d = find('Deployment', 'luascale') as unknown as {
-      spec: { template: { spec: { securityContext: { runAsUser: number }; containers: Array<{ args: string[]; ports: Array<{ containerPort: number }> }> } } };
+      spec: {
+        template: {
+          spec: {
+            securityContext: { runAsUser: number };
+            containers: Array<{ args: string[]; ports: Array<{ containerPort: number }> }>;
+          };
+        };
+      };
     };
     assert.equal(Number(uid), d.spec.template.spec.securityContext.runAsUser);
     const exposed = /^EXPOSE (.+)$/m.exec(dockerfile)![1]!.split(' ').map(Number);
-    for (const p of d.spec.template.spec.containers[0]!.ports) assert.ok(exposed.includes(p.containerPort), `EXPOSE ${p.containerPort}`);
+    for (const p of d.spec.template.spec.containers[0]!.ports)
+      assert.ok(exposed.includes(p.containerPort), `EXPOSE ${p.containerPort}`);
     assert.match(dockerfile, /^ENTRYPOINT \["node", "\/app\/bin\/luascale\.js"\]$/m);
     assert.ok(existsSync(join(repo, 'bin/luascale.js')));
     assert.deepEqual(d.spec.template.spec.containers[0]!.args.slice(0, 1), ['up']);
@@ -197,7 +245,13 @@ describe('deploy/grafana/luascale-dashboard.json', () => {
     assert.equal(dash.uid, 'luascale-overview');
     const used = new Set(exprs.flatMap((e) => e.match(/luascale_[a-z_]+/g) ?? []));
     for (const m of used) assert.ok(exported.has(m), `${m} is not exported by luascale`);
-    for (const family of ['luascale_requests_total', 'luascale_request_duration_seconds_bucket', 'luascale_shed_total', 'luascale_queue_depth', 'luascale_inflight_requests'])
+    for (const family of [
+      'luascale_requests_total',
+      'luascale_request_duration_seconds_bucket',
+      'luascale_shed_total',
+      'luascale_queue_depth',
+      'luascale_inflight_requests',
+    ])
       assert.ok(used.has(family), `${family} is on the dashboard`);
   });
 
@@ -213,7 +267,10 @@ describe('deploy/grafana/luascale-dashboard.json', () => {
     try {
       // Grafana's variables become what Grafana would substitute.
       const rules = exprs.map((e, i) => {
-        const expr = e.replaceAll('$__rate_interval', '1m').replaceAll('$service', '.*').replaceAll('$job', '.*');
+        const expr = e
+          .replaceAll('$__rate_interval', '1m')
+          .replaceAll('$service', '.*')
+          .replaceAll('$job', '.*');
         return `      - record: luascale:dashboard:${i}\n        expr: ${JSON.stringify(expr)}`;
       });
       const file = join(dir, 'rules.yml');

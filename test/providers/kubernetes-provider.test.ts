@@ -5,7 +5,11 @@ import { execFileSync } from 'node:child_process';
 import * as k8s from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubernetesProvider, POD_DELETION_COST, type KubernetesProviderOptions } from '../../src/providers/kubernetes-provider.js';
+import {
+  KubernetesProvider,
+  POD_DELETION_COST,
+  type KubernetesProviderOptions,
+} from '../../src/providers/kubernetes-provider.js';
 import { endpointsOf } from '../../src/providers/kubernetes-endpoints.js';
 import { isLuascaleError } from '../../src/core/errors.js';
 import { nextEvent, providerContract } from './provider-contract.js';
@@ -119,7 +123,12 @@ describe('KubernetesProvider against the fake API server', () => {
       const puts = s.fake.requests.filter((r) => r.method === 'PUT');
       assert.equal(puts.length, 1);
       assert.equal(puts[0]!.path, '/apis/apps/v1/namespaces/shop/deployments/web/scale');
-      const body = puts[0]!.body as { kind: string; apiVersion: string; metadata: { resourceVersion: string }; spec: { replicas: number } };
+      const body = puts[0]!.body as {
+        kind: string;
+        apiVersion: string;
+        metadata: { resourceVersion: string };
+        spec: { replicas: number };
+      };
       assert.equal(body.kind, 'Scale');
       assert.equal(body.apiVersion, 'autoscaling/v1');
       assert.deepEqual(body.spec, { replicas: 1 });
@@ -162,11 +171,21 @@ describe('KubernetesProvider against the fake API server', () => {
   });
 
   it('a wrong token fails the first sync with a 401 message', async () => {
-    const fake = new FakeKubeApiServer({ token: 'right', workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 1 }] });
+    const fake = new FakeKubeApiServer({
+      token: 'right',
+      workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 1 }],
+    });
     const url = await fake.listen();
-    const p = new KubernetesProvider({ service: 'web', name: 'web', kubeconfig: kubeconfigFor(url, 'default', 'wrong') });
+    const p = new KubernetesProvider({
+      service: 'web',
+      name: 'web',
+      kubeconfig: kubeconfigFor(url, 'default', 'wrong'),
+    });
     try {
-      await assert.rejects(p.whenSynced(), (err) => isLuascaleError(err, 'LS_ERR_PROVIDER_API') && /401/.test(err.message));
+      await assert.rejects(
+        p.whenSynced(),
+        (err) => isLuascaleError(err, 'LS_ERR_PROVIDER_API') && /401/.test(err.message),
+      );
     } finally {
       await p.close();
       await fake.close();
@@ -200,7 +219,10 @@ describe('KubernetesProvider against the fake API server', () => {
       assert.equal(s.fake.replicas('Deployment', 'web'), 2);
       const [, exit] = await exited;
       assert.equal(exit.expected, true);
-      assert.ok(!s.fake.pods('Deployment', 'web').some((p) => p.name === pod && !p.terminating), 'the drained pod went');
+      assert.ok(
+        !s.fake.pods('Deployment', 'web').some((p) => p.name === pod && !p.terminating),
+        'the drained pod went',
+      );
       assert.equal(s.provider.list().length, 2);
     } finally {
       await s.cleanup();
@@ -221,7 +243,11 @@ describe('KubernetesProvider against the fake API server', () => {
         s.provider.list().map((i) => [i.id, i.state]),
         [[older!.id, 'ready']],
       );
-      assert.ok(s.errors.some((e) => isLuascaleError(e, 'LS_ERR_PROVIDER_FORBIDDEN') && /"patch" on pods/.test(e.message)));
+      assert.ok(
+        s.errors.some(
+          (e) => isLuascaleError(e, 'LS_ERR_PROVIDER_FORBIDDEN') && /"patch" on pods/.test(e.message),
+        ),
+      );
     } finally {
       await s.cleanup();
     }
@@ -261,7 +287,8 @@ describe('KubernetesProvider against the fake API server', () => {
   it('re-lists after 410 Gone (compacted resourceVersion) and keeps following changes', async () => {
     const s = await setup({ workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 1 }] });
     try {
-      const lists = () => s.fake.requests.filter((r) => r.path.endsWith('/endpointslices') && r.query.watch !== 'true').length;
+      const lists = () =>
+        s.fake.requests.filter((r) => r.path.endsWith('/endpointslices') && r.query.watch !== 'true').length;
       assert.equal(lists(), 1);
       s.fake.compact(); // closes the watch; re-watching from the old resourceVersion gets ERROR 410
       const adopted = nextEvent(s.provider, 'ready', (i) => i.adopted === true, 5000);
@@ -271,7 +298,10 @@ describe('KubernetesProvider against the fake API server', () => {
       assert.equal(s.provider.list().length, 2);
       const watches = s.fake.requests.filter((r) => r.query.watch === 'true');
       assert.ok(watches.every((w) => w.query.labelSelector === 'kubernetes.io/service-name=web'));
-      assert.ok(watches.every((w) => w.query.resourceVersion), 'every watch resumes from a resourceVersion');
+      assert.ok(
+        watches.every((w) => w.query.resourceVersion),
+        'every watch resumes from a resourceVersion',
+      );
     } finally {
       await s.cleanup();
     }
@@ -285,11 +315,18 @@ describe('KubernetesProvider against the fake API server', () => {
       assert.match(a.url, /:5432$/);
       assert.equal(s.provider.podOf(a.id), 'db-0');
       assert.equal(s.provider.podOf(b.id), 'db-1');
-      assert.ok(s.fake.requests.some((r) => r.method === 'PUT' && r.path === '/apis/apps/v1/namespaces/shop/statefulsets/db/scale'));
+      assert.ok(
+        s.fake.requests.some(
+          (r) => r.method === 'PUT' && r.path === '/apis/apps/v1/namespaces/shop/statefulsets/db/scale',
+        ),
+      );
       await s.provider.stop(b.id);
       assert.equal(s.fake.replicas('StatefulSet', 'db'), 1);
       assert.ok(!s.fake.requests.some((r) => r.method === 'PATCH'), 'no deletion cost for a StatefulSet');
-      assert.deepEqual(s.provider.list().map((i) => i.id), [a.id]);
+      assert.deepEqual(
+        s.provider.list().map((i) => i.id),
+        [a.id],
+      );
     } finally {
       await s.cleanup();
     }
@@ -298,7 +335,10 @@ describe('KubernetesProvider against the fake API server', () => {
   it("route: 'service' lists the Service's cluster address, ready once a pod is", async () => {
     const s = await setup({}, { route: 'service' });
     try {
-      assert.deepEqual(s.provider.list().map((i) => [i.url, i.state]), [['http://web.shop.svc:80', 'starting']]);
+      assert.deepEqual(
+        s.provider.list().map((i) => [i.url, i.state]),
+        [['http://web.shop.svc:80', 'starting']],
+      );
       const ready = nextEvent(s.provider, 'ready', () => true, 5000);
       await s.provider.launch();
       await ready;
@@ -316,11 +356,29 @@ describe('KubernetesProvider in-cluster (service-account token, TLS with the clu
     const sa = join(dir, 'var/run/secrets/kubernetes.io/serviceaccount');
     mkdirSync(sa, { recursive: true });
     try {
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', join(dir, 'key.pem'), '-out', join(sa, 'ca.crt'), '-days', '1',
-        '-subj', '/CN=kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1',
-      ], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(sa, 'ca.crt'),
+          '-days',
+          '1',
+          '-subj',
+          '/CN=kube-apiserver',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+        ],
+        { stdio: 'ignore' },
+      );
     } catch {
       return t.skip('openssl not available to make a test certificate');
     }
@@ -330,7 +388,10 @@ describe('KubernetesProvider in-cluster (service-account token, TLS with the clu
       namespace: 'shop',
       token: TOKEN,
       workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 1 }],
-      tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(sa, 'ca.crt'), 'utf8') },
+      tls: {
+        key: readFileSync(join(dir, 'key.pem'), 'utf8'),
+        cert: readFileSync(join(sa, 'ca.crt'), 'utf8'),
+      },
     });
     await fake.listen();
     // What the kubelet puts in every pod's environment.
@@ -341,7 +402,10 @@ describe('KubernetesProvider in-cluster (service-account token, TLS with the clu
     try {
       kc.loadFromCluster(dir);
     } finally {
-      for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const)
+      for (const [k, v] of [
+        ['KUBERNETES_SERVICE_HOST', saved.host],
+        ['KUBERNETES_SERVICE_PORT', saved.port],
+      ] as const)
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
     }
@@ -370,7 +434,11 @@ describe('endpointsOf', () => {
           ],
           endpoints: [
             { addresses: ['10.0.0.1'], conditions: {}, targetRef: { name: 'a' } },
-            { addresses: ['10.0.0.2'], conditions: { ready: false, terminating: true }, targetRef: { name: 'b' } },
+            {
+              addresses: ['10.0.0.2'],
+              conditions: { ready: false, terminating: true },
+              targetRef: { name: 'b' },
+            },
             { addresses: ['fd00::3'], conditions: { ready: true } },
           ],
         },
@@ -378,11 +446,14 @@ describe('endpointsOf', () => {
       ],
       { port: 'http' },
     );
-    assert.deepEqual([...eps.values()], [
-      { key: 'a', url: 'http://10.0.0.1:8080', ready: true, terminating: false },
-      { key: 'b', url: 'http://10.0.0.2:8080', ready: false, terminating: true },
-      { key: 'fd00::3', url: 'http://[fd00::3]:8080', ready: true, terminating: false },
-    ]);
+    assert.deepEqual(
+      [...eps.values()],
+      [
+        { key: 'a', url: 'http://10.0.0.1:8080', ready: true, terminating: false },
+        { key: 'b', url: 'http://10.0.0.2:8080', ready: false, terminating: true },
+        { key: 'fd00::3', url: 'http://[fd00::3]:8080', ready: true, terminating: false },
+      ],
+    );
   });
 });
 
