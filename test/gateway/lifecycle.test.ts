@@ -127,3 +127,21 @@ test('workers: 2 share one listener; membership and drain reach every worker', a
     await b.close();
   }
 });
+
+test('divideTraffic() gives each of N workers ceil(1/N) of the limits, so the cluster enforces the configured totals', async () => {
+  const { divideTraffic } = await import('../../src/gateway/start-gateway.js');
+  const t = {
+    rate_limit: { rps: 100, burst: 15, key: 'ip' },
+    concurrency: { per_instance: 5 },
+    queue: { max: 9, timeoutMs: 1000 },
+    timeouts: { response: 100 },
+  };
+  assert.deepEqual(divideTraffic(t, 2), {
+    rate_limit: { rps: 50, burst: 8, key: 'ip' },
+    concurrency: { per_instance: 3 },
+    queue: { max: 5, timeoutMs: 1000 },
+    timeouts: { response: 100 },
+  });
+  assert.equal(divideTraffic(t, 1), t);
+  assert.equal(divideTraffic(undefined, 4), undefined);
+});
