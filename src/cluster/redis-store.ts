@@ -1,6 +1,6 @@
 /**
- * The Store's shared parts in Redis, for `store: { redis }`: events, state and instance records
- * live where every node (and the next leader) reads them. Metric history stays in the node's
+ * The Store's shared parts in Redis, for `store: { redis }`: events and state (and, when asked,
+ * instance records) live where every node (and the next leader) reads them. Metric history stays in the node's
  * local store: its `historyReader` is synchronous (policies read it inside a tick) and per-second
  * samples are the leader's own record.
  *
@@ -26,6 +26,12 @@ export interface RedisStoreOptions {
   maxEvents?: number;
   /** Disconnect `redis` on close (default false: the cluster node owns the connection). */
   ownsConnection?: boolean;
+  /**
+   * Keep instance records in Redis too (default false). Process-provider records name local pids,
+   * and a follower's `adopt()` must not see (or stop) the leader's processes, so by default they
+   * stay in the node's local store. Turn it on for providers whose records are cluster-wide.
+   */
+  sharedInstances?: boolean;
 }
 
 /** Events in a sorted set by id. */
@@ -116,7 +122,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     location: `redis (${prefix}) + ${local.location}`,
     events: redisEventStore(redis, prefix, options.maxEvents),
     state: redisStateStore(redis, prefix),
-    instances: redisInstanceStore(redis, prefix),
+    instances: options.sharedInstances ? redisInstanceStore(redis, prefix) : local.instances,
     history: local.history,
     flush: () => local.flush(),
     pending: () => local.pending(),

@@ -31,6 +31,7 @@ async function handle(prefix: string) {
     prefix,
     local: openStore({ file: join(root, `l${n++}.db`), flushIntervalMs: 0 }),
     ownsConnection: true,
+    sharedInstances: true,
   });
   const h: any = {
     store,
