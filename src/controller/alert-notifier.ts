@@ -50,7 +50,8 @@ export function webhookNotifier(options: {
         bodyTimeout: options.timeoutMs ?? 5000,
       });
       await res.body.dump();
-      if (res.statusCode >= 300) throw new Error(`${options.url} answered ${res.statusCode}`);
+      // Only the origin: webhook paths and query strings often carry a token (Slack, Alertmanager proxies).
+      if (res.statusCode >= 300) throw new Error(`${new URL(options.url).origin}/… answered ${res.statusCode}`);
     } catch (err) {
       options.onError?.(err as Error);
     }

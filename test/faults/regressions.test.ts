@@ -21,3 +21,21 @@ test('regression: a metric source that never answered stalled the control loop (
   assert.match(c.status().errors.metricSources.hung ?? '', /no answer within 50 ms/);
   await c.stop();
 });
+
+test('regression: a failing alert webhook logged its full URL, token in the path included', async () => {
+  const { createServer } = await import('node:http');
+  const { webhookNotifier } = await import('../../src/controller/alert-notifier.js');
+  const server = createServer((_q, r) => ((r.statusCode = 500), r.end()));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const errors: string[] = [];
+    const notify = webhookNotifier({ url: `http://127.0.0.1:${port}/hooks/T000/SECRET-abc123?token=q-secret`, onError: (e) => errors.push(e.message) });
+    await notify([{ status: 'firing', repeat: false, alert: { service: 'web', name: 'X', severity: 'warning', message: 'm', startsAt: 0 } }]);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!, /answered 500/);
+    assert.ok(!/SECRET|q-secret/.test(errors[0]!), errors[0]);
+  } finally {
+    server.close();
+  }
+});
