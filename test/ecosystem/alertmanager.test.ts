@@ -92,7 +92,7 @@ test('webhookNotifier → real Alertmanager v2: firing shows up, resolved goes a
     const firing = engine.update('web', cond(true), Date.now() - 2000);
     assert.equal(firing.length, 1);
     await notify(firing);
-    assert.deepEqual(errors, []);
+    assert.equal(errors.length, 0, errors.map((e) => e.message).join("; "));
 
     const shown = await get();
     assert.equal(shown.length, 1);
@@ -111,7 +111,7 @@ test('webhookNotifier → real Alertmanager v2: firing shows up, resolved goes a
     const resolved = engine.update('web', cond(false), Date.now());
     assert.deepEqual(resolved.map((n) => n.status), ['resolved']);
     await notify(resolved);
-    assert.deepEqual(errors, []);
+    assert.equal(errors.length, 0, errors.map((e) => e.message).join("; "));
     assert.deepEqual(await get('?active=true'), [], 'resolved alert is no longer active');
     const hook2 = (await sink.next()) as { status: string; alerts: Array<{ status: string; endsAt: string }> };
     assert.equal(hook2.status, 'resolved');
