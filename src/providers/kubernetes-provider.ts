@@ -442,26 +442,29 @@ export class KubernetesProvider implements Provider {
               path: this.#slicesPath(),
             }),
           );
-        // A clean close (the apiserver's watch timeout) resumes at once; errors back off, doubling to 30 s.
-        const delay = failed ? this.#rewatchDelay : 0;
-        this.#rewatchDelay = failed ? Math.min(this.#rewatchDelay * 2, 30_000) : this.#o.rewatchDelayMs;
-        void sawEvent;
-        this.#rewatchTimer = setTimeout(() => {
-          const next = expired ? this.#relist() : this.#startWatch();
-          next.catch((e: unknown) => {
-            this.#onError(e);
-            // A failed re-list (API down) is retried like a failed watch.
-            if (!this.#closed)
-              this.#rewatchTimer = setTimeout(
-                () => void this.#relist().catch(this.#onError),
-                this.#rewatchDelay,
-              );
-          });
-        }, delay);
+        // A watch that delivered events worked: back to the base delay. A clean close after events
+        // (the apiserver's watch timeout) resumes at once; errors and empty closes back off, doubling to 30 s.
+        if (sawEvent) this.#rewatchDelay = this.#o.rewatchDelayMs;
+        const delay = failed || !sawEvent ? this.#rewatchDelay : 0;
+        if (delay > 0) this.#rewatchDelay = Math.min(this.#rewatchDelay * 2, 30_000);
+        this.#rewatchTimer = setTimeout(() => this.#resume(expired), delay);
       },
     );
     if (this.#closed) controller.abort();
     else this.#watch = controller;
+  }
+
+  /** Re-watches (or re-lists after 410); while the API is unreachable, retries with doubling backoff up to 30 s. */
+  #resume(relist: boolean): void {
+    if (this.#closed) return;
+    (relist ? this.#relist() : this.#startWatch()).catch((err: unknown) => {
+      if (this.#closed) return;
+      this.#onError(err);
+      const delay = this.#rewatchDelay;
+      this.#rewatchDelay = Math.min(this.#rewatchDelay * 2, 30_000);
+      // After a failure the last resourceVersion may be stale too: start over with a list.
+      this.#rewatchTimer = setTimeout(() => this.#resume(true), delay);
+    });
   }
 
   /** Reconciles instances with the current endpoints and emits the lifecycle events. */

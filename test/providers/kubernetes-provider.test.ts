@@ -307,6 +307,32 @@ describe('KubernetesProvider against the fake API server', () => {
     }
   });
 
+  it('rides out an API server outage: retries with backoff, re-lists, and follows changes made meanwhile', async () => {
+    const s = await setup({ workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 1 }] });
+    try {
+      const port = s.fake.port;
+      let failures = 0;
+      let noticed!: () => void;
+      const twoFailures = new Promise<void>((r) => (noticed = r));
+      s.errors.push = (...e: unknown[]) => {
+        failures += e.length;
+        if (failures >= 2) noticed();
+        return failures;
+      };
+      await s.fake.stop();
+      await twoFailures; // the watch and at least one retry were refused
+      assert.equal(s.provider.list().length, 1, 'the last known endpoints are kept while the API is down');
+      s.fake.scaleExternally('Deployment', 'web', 2); // a change the provider could not see
+      s.fake.compact(); // and the restarted apiserver has no history for the old resourceVersion
+      const adopted = nextEvent(s.provider, 'ready', (i) => i.adopted === true, 10_000);
+      await s.fake.listen(port);
+      await adopted;
+      assert.equal(s.provider.list().length, 2);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
   it('scales a StatefulSet through statefulsets/scale; Kubernetes removes the highest ordinal', async () => {
     const s = await setup({}, { service: 'db', name: 'db', kind: 'StatefulSet', port: 'pg' });
     try {
