@@ -33,6 +33,7 @@ import type { DecisionState } from '../controller/decision.js';
 import type { Observation } from '../policy/policy.js';
 import { buildAdminServer, type AdminBackend, type AdminEvent } from '../admin/admin-server.js';
 import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
+import { createClusterNode, createRedisStore, type ClusterNode } from '../cluster/index.js';
 import { gatewayOptions } from './gateway-options.js';
 import { evaluateOnce } from '../controller/evaluate-once.js';
 
@@ -86,22 +87,41 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   const luaServices = [...settings.values()].filter((s) => 'file' in s.policy);
   let sandbox: SandboxWorker | null = null;
   if (luaServices.length > 0) {
-    sandbox = await startSandboxWorker({ timeoutMs: Math.max(...luaServices.map((s) => s.limits.timeoutMs)) });
+    sandbox = await startSandboxWorker({
+      timeoutMs: Math.max(...luaServices.map((s) => s.limits.timeoutMs)),
+    });
     for (const s of luaServices) {
       await sandbox.load(s.service, { file: (s.policy as { file: string }).file, limits: s.limits });
     }
   }
 
+  if (config.gateway.workers > 1) {
+    throw new LuascaleError('LS_ERR_CLI_USAGE', {
+      reason:
+        'gateway.workers > 1 is not supported by `luascale up` yet (each worker would keep its own signals); run several luascale processes with store.redis (cluster mode) to use more cores',
+    });
+  }
+  // Cluster mode: Redis shares rate limits, signals, the leader lease, events and state; this
+  // node's SQLite file keeps its metric history and its own instance records.
+  const node: ClusterNode | undefined = config.store.redis
+    ? await createClusterNode({ url: config.store.redis, clock, log })
+    : undefined;
   const storeFile = resolve(baseDir, config.store.sqlite ?? './luascale.db');
-  const store = openStore({ file: storeFile, clock });
+  const local = openStore({ file: storeFile, clock });
+  const store: Store = node ? createRedisStore({ redis: node.redis, local }) : local;
   const signals: Signals = createSignals(clock);
+  node?.publishSignals(signals);
   const admissions = new Map<string, Admission>();
   const gateway = createGateway({
     ...gatewayOptions(config, apis),
     clock,
     signals,
     admission: (traffic, c, service) => {
-      const a = createAdmission(traffic as any, c, { onQueue: (depth, waitMs) => signals.onQueue(service, depth, waitMs) });
+      const rl = (traffic as { rate_limit?: { rps: number; burst?: number } }).rate_limit;
+      const a = createAdmission(traffic as any, c, {
+        limiter: node && rl ? node.rateLimiter(service, rl) : undefined,
+        onQueue: (depth, waitMs) => signals.onQueue(service, depth, waitMs),
+      });
       admissions.set(service, a);
       return a;
     },
@@ -117,7 +137,11 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     try {
       const id: number | Promise<number> = (store as Store).events.append(e);
       if (typeof id === 'number') deliver({ id, ...e });
-      else id.then((n) => deliver({ id: n, ...e }), (err) => log(`store: ${(err as Error).message}`));
+      else
+        id.then(
+          (n) => deliver({ id: n, ...e }),
+          (err) => log(`store: ${(err as Error).message}`),
+        );
     } catch (err) {
       // The store keeps a failed event queued and retries it (never dropped); show it live anyway.
       log(`store: ${(err as Error).message}`);
@@ -163,7 +187,9 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
 
   const notifiers: AlertNotifier[] = [logNotifier(log)];
   if (config.alerts?.webhook) {
-    notifiers.push(webhookNotifier({ url: config.alerts.webhook, onError: (err) => log(`alert webhook: ${err.message}`) }));
+    notifiers.push(
+      webhookNotifier({ url: config.alerts.webhook, onError: (err) => log(`alert webhook: ${err.message}`) }),
+    );
   }
   const alerts = new AlertEngine({ repeatIntervalMs: parseDuration(config.alerts?.repeat_interval ?? '4h') });
 
@@ -178,41 +204,68 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   const controllers = new Map<string, ServiceController>();
   for (const [name, svc] of Object.entries(config.services)) {
     const s = settings.get(name)!;
-    const provider = createProvider(name, svc, baseDir, store, gateway, clock, log);
-    providers.set(name, provider);
-    wireProviderToGateway(provider, gateway, name, log);
-    if (provider instanceof ProcessProvider) {
-      const report = await provider.adopt();
+    const raw = createProvider(name, svc, baseDir, store, gateway, clock, log);
+    if (raw instanceof ProcessProvider) {
+      const report = await raw.adopt();
       if (report.adopted.length || report.stopped.length) {
-        log(`${name}: adopted ${report.adopted.length} running instance(s), stopped ${report.stopped.length} stale one(s)`);
+        log(
+          `${name}: adopted ${report.adopted.length} running instance(s), stopped ${report.stopped.length} stale one(s)`,
+        );
       }
-      for (const inst of report.adopted) gateway.addInstance(name, { id: inst.id, url: inst.url });
+      if (!node) for (const inst of report.adopted) gateway.addInstance(name, { id: inst.id, url: inst.url });
     }
+    let provider: Provider = raw;
+    if (node) {
+      // Only the leader actuates; every gateway routes to the set the leader publishes.
+      provider = node.fence(raw);
+      node.publishInstances(name, provider);
+      node.subscribeInstances(name, (list) => gateway.setInstances(name, list));
+    }
+    providers.set(name, provider);
+    wireProviderToGateway(provider, gateway, name, log, !node);
     const slo: Slo | undefined = s.slo ?? apis[name]?.slo;
     const controller = new ServiceController({
       spec: specFrom(s, policies.get(name)!),
       evaluatePolicy: evaluatePolicy(name),
       provider,
       clock,
-      signals: {
-        snapshot: (service, now) => {
-          const snap = signals.snapshot(service, now, Math.max(1, Math.round(s.windowMs / 1000)));
-          const a = admissions.get(service);
-          const q = a?.stats();
-          return { ...snap, ...(q ? { queue: q.queue } : {}), operations: withSlos(snap.operations as unknown as Record<string, Record<string, unknown>>, apis[service]) as any };
-        },
-      },
+      signals: node
+        ? {
+            snapshot: (service, now) =>
+              node.signals.snapshot(service, now, Math.max(1, Math.round(s.windowMs / 1000))),
+          }
+        : {
+            snapshot: (service, now) => {
+              const snap = signals.snapshot(service, now, Math.max(1, Math.round(s.windowMs / 1000)));
+              const a = admissions.get(service);
+              const q = a?.stats();
+              return {
+                ...snap,
+                ...(q ? { queue: q.queue } : {}),
+                operations: withSlos(
+                  snap.operations as unknown as Record<string, Record<string, unknown>>,
+                  apis[service],
+                ) as any,
+              };
+            },
+          },
       history: store.history.historyReader(name),
       slo,
       startupMs: s.startupMs,
       state: (await store.state.get<DecisionState>(name, DECISION_STATE_KEY)) ?? undefined,
       alerts,
       alertRules: alertRules(svc),
-      onEvent: publish,
+      // Followers decide too (advisory); only the leader's decisions and state are recorded.
+      onEvent: (e) => (!node || e.type !== 'decision' || node.lease.isHeld() ? publish(e) : undefined),
       onAlerts: (notices) => {
         for (const n of notifiers) void n(notices);
       },
-      onState: (state) => void store.state.set(name, DECISION_STATE_KEY, state),
+      onState: (state) => {
+        if (!node || node.lease.isHeld())
+          void Promise.resolve(store.state.set(name, DECISION_STATE_KEY, state)).catch((err) =>
+            log(`store: ${(err as Error).message}`),
+          );
+      },
       onDecision: (d, o) => {
         recordObservation(store, name, o, clock.wallNow());
         admissions.get(name)?.setAtMaxReplicas(d.replicas >= s.max);
@@ -234,11 +287,26 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     services: () => controllers.keys(),
   });
   const backend = adminBackend({
-    config, controllers, providers, gateway, signals, store, listeners, baseDir, settings, clock, policies, prometheus,
+    config,
+    controllers,
+    providers,
+    gateway,
+    signals,
+    store,
+    listeners,
+    baseDir,
+    settings,
+    clock,
+    policies,
+    prometheus,
     onPolicyReload: async (service, source) => {
       // The worker gets the new source too, and it becomes the live one; policies loaded from config stay there.
       sandbox ??= await startSandboxWorker({ timeoutMs: settings.get(service)!.limits.timeoutMs });
-      await sandbox.load(service, { source, chunkName: `${service}.lua`, limits: settings.get(service)!.limits });
+      await sandbox.load(service, {
+        source,
+        chunkName: `${service}.lua`,
+        limits: settings.get(service)!.limits,
+      });
       inWorker.add(service);
     },
   });
@@ -263,6 +331,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
         ready = false;
         await Promise.all([...controllers.values()].map((c) => c.stop()));
         await gateway.close({ graceMs: opts.graceMs ?? parseDuration(config.gateway.drain_timeout) });
+        await node?.close();
         await admin.close();
         if (!opts.keepInstances) await Promise.all([...providers.values()].map((p) => p.close()));
         for (const p of policies.values()) p.close?.();
@@ -278,12 +347,22 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
  * Every imported operation, with its SLO (operation, path or document level, from the OpenAPI
  * import), and its measured signals once it has seen traffic: this is ctx.operations.
  */
-function withSlos(measured: Record<string, Record<string, unknown>> | undefined, api: ImportedApi | undefined) {
+function withSlos(
+  measured: Record<string, Record<string, unknown>> | undefined,
+  api: ImportedApi | undefined,
+) {
   if (!api) return measured;
   const out: Record<string, Record<string, unknown>> = { ...measured };
   for (const op of api.operations) {
     const m = out[op.operationId] ?? {
-      cpu: 0, memory: 0, rps: 0, inflight: 0, queue: 0, shed_rps: 0, error_rate: 0, latency: { p50: 0, p95: 0, p99: 0 },
+      cpu: 0,
+      memory: 0,
+      rps: 0,
+      inflight: 0,
+      queue: 0,
+      shed_rps: 0,
+      error_rate: 0,
+      latency: { p50: 0, p95: 0, p99: 0 },
     };
     out[op.operationId] = { ...m, method: op.method, path: op.path, ...(op.slo ? { slo: op.slo } : {}) };
   }
@@ -310,7 +389,15 @@ function recordObservation(store: Store, service: string, o: Observation, at: nu
 }
 
 function specFrom(s: ScalingSettings, policy: Policy): ScalingSpec {
-  return { service: s.service, min: s.min, max: s.max, intervalMs: s.intervalMs, behavior: s.behavior, policy, params: s.params };
+  return {
+    service: s.service,
+    min: s.min,
+    max: s.max,
+    intervalMs: s.intervalMs,
+    behavior: s.behavior,
+    policy,
+    params: s.params,
+  };
 }
 
 function alertRules(svc: ServiceConfig): AlertRule[] {
@@ -324,7 +411,15 @@ function alertRules(svc: ServiceConfig): AlertRule[] {
   }));
 }
 
-function createProvider(name: string, svc: ServiceConfig, baseDir: string, store: Store, gateway: Gateway, clock: Clock, log: (l: string) => void): Provider {
+function createProvider(
+  name: string,
+  svc: ServiceConfig,
+  baseDir: string,
+  store: Store,
+  gateway: Gateway,
+  clock: Clock,
+  log: (l: string) => void,
+): Provider {
   const p = svc.provider;
   if ('process' in p) {
     const pr = p.process;
@@ -348,29 +443,44 @@ function createProvider(name: string, svc: ServiceConfig, baseDir: string, store
     });
   }
   if ('static' in p) return new StaticProvider({ service: name, targets: [...p.static.targets] });
-  throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `services.${name}.provider: ${Object.keys(p)[0]} is not available yet in this build` });
+  throw new LuascaleError('LS_ERR_CLI_USAGE', {
+    reason: `services.${name}.provider: ${Object.keys(p)[0]} is not available yet in this build`,
+  });
 }
 
-function wireProviderToGateway(provider: Provider, gateway: Gateway, name: string, log: (l: string) => void): void {
+/** Moves instances in and out of the gateway's pool as the provider reports them (not in cluster mode: the registry does). */
+function wireProviderToGateway(
+  provider: Provider,
+  gateway: Gateway,
+  name: string,
+  log: (l: string) => void,
+  route = true,
+): void {
   provider.on('ready', (inst) => {
-    gateway.addInstance(name, { id: inst.id, url: inst.url });
+    if (route) gateway.addInstance(name, { id: inst.id, url: inst.url });
     log(`${name}: instance ${inst.id} ready at ${inst.url}${inst.adopted ? ' (adopted)' : ''}`);
   });
   provider.on('exited', (inst, exit) => {
-    gateway.removeInstance(name, inst.id);
-    if (!exit.expected) log(`${name}: instance ${inst.id} exited unexpectedly (code ${exit.code}, signal ${exit.signal})`);
+    if (route) gateway.removeInstance(name, inst.id);
+    if (!exit.expected)
+      log(`${name}: instance ${inst.id} exited unexpectedly (code ${exit.code}, signal ${exit.signal})`);
   });
   provider.on('failed', (inst, reason) => {
-    gateway.removeInstance(name, inst.id);
+    if (route) gateway.removeInstance(name, inst.id);
     log(`${name}: instance ${inst.id} failed: ${reason}`);
   });
-  for (const inst of provider.list()) if (inst.state === 'ready') gateway.addInstance(name, { id: inst.id, url: inst.url });
+  if (route)
+    for (const inst of provider.list())
+      if (inst.state === 'ready') gateway.addInstance(name, { id: inst.id, url: inst.url });
 }
 
 /** `host:port` or `[v6]:port` → [host, port]. */
 export function splitListen(listen: string): [string, number] {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(listen);
-  if (!m) throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `bad listen address "${listen}" (expected host:port)` });
+  if (!m)
+    throw new LuascaleError('LS_ERR_CLI_USAGE', {
+      reason: `bad listen address "${listen}" (expected host:port)`,
+    });
   return [m[1]!, Number(m[2])];
 }
 
@@ -412,7 +522,16 @@ function adminBackend(d: BackendDeps): AdminBackend {
       override: st.override,
       replicas: { desired: st.desired, ...st.replicas },
       signals: o
-        ? { cpu: o.cpu, memory: o.memory, rps: o.rps, inflight: o.inflight, queue: o.queue, shed_rps: o.shed_rps, error_rate: o.error_rate, latency: o.latency }
+        ? {
+            cpu: o.cpu,
+            memory: o.memory,
+            rps: o.rps,
+            inflight: o.inflight,
+            queue: o.queue,
+            shed_rps: o.shed_rps,
+            error_rate: o.error_rate,
+            latency: o.latency,
+          }
         : null,
       lastReason: st.lastDecision?.reason ?? null,
       alerts: c.firingAlerts(),
@@ -428,7 +547,11 @@ function adminBackend(d: BackendDeps): AdminBackend {
       const gw = new Map(d.gateway.instances(name).map((i) => [i.id, i]));
       return {
         ...summary(name),
-        instances: st.instances.map((i) => ({ ...i, inflight: gw.get(i.id)?.inflight ?? 0, health: gw.get(i.id)?.health })),
+        instances: st.instances.map((i) => ({
+          ...i,
+          inflight: gw.get(i.id)?.inflight ?? 0,
+          health: gw.get(i.id)?.health,
+        })),
         lastDecision: st.lastDecision,
         operations: st.lastObservation?.operations ?? {},
         policySource: c.spec.policy.source ?? null,
@@ -445,7 +568,13 @@ function adminBackend(d: BackendDeps): AdminBackend {
       await d.onPolicyReload(name, source);
       c.setSpec({ ...c.spec, policy: next });
     },
-    evalPolicy: async (policy, input) => evaluateOnce('source' in policy ? { source: policy.source } : { builtin: policy.builtin, params: policy.params ?? {} }, input),
+    evalPolicy: async (policy, input) =>
+      evaluateOnce(
+        'source' in policy
+          ? { source: policy.source }
+          : { builtin: policy.builtin, params: policy.params ?? {} },
+        input,
+      ),
     events: async (q) => (await d.store.events.list(q)) as AdminEvent[],
     subscribe: (l) => {
       d.listeners.add(l);

@@ -314,7 +314,5 @@ function crossFieldChecks(config: Config): Array<{ path: (string | number)[]; me
     if (rl?.burst !== undefined && rl.burst < 1)
       out.push({ path: ['services', name, 'traffic', 'rate_limit', 'burst'], message: 'must be >= 1' });
   }
-  if (config.store.sqlite && config.store.redis)
-    out.push({ path: ['store'], message: 'set either sqlite or redis, not both' });
   return out;
 }

@@ -178,7 +178,9 @@ const Provider = Type.Union(
       {
         kubernetes: strict(
           {
-            namespace: Type.String({ default: 'default' }),
+            namespace: Type.Optional(
+              Type.String({ description: "Default: the kubeconfig context's; in-cluster the pod's own; else default" }),
+            ),
             kind: Type.Union([Type.Literal('Deployment'), Type.Literal('StatefulSet')], {
               default: 'Deployment',
             }),
@@ -437,7 +439,7 @@ export const ConfigSchema = strict(
     ),
     store: strict(
       {
-        sqlite: Type.Optional(Type.String({ description: 'SQLite file (the default: ./luascale.db)' })),
+        sqlite: Type.Optional(Type.String({ description: 'SQLite file (default ./luascale.db); with redis it keeps this node’s metric history and instances' })),
         redis: Type.Optional(
           Type.String({ pattern: '^rediss?://', description: 'Cluster mode: shared Redis' }),
         ),

@@ -29,22 +29,21 @@ store: { sqlite: "${dir}/h.db" }
 services:
   web:
     provider: { static: { targets: ["http://127.0.0.1:${port}"] } }
-    scaling: { min: 1, max: 3, policy: ./hang.lua, limits: { timeout: 300ms } }
+    scaling: { min: 1, max: 3, policy: ./hang.lua, limits: { timeout: 3s } }
 `;
   const app = await startApp({ config: parseConfig(text, join(dir, 'luascale.yaml')), file: join(dir, 'luascale.yaml'), baseDir: dir });
   try {
     const c = app.controllers.get('web')!;
-    const ticking = c.tick();
-    // While the worker is stuck in the pattern match, the gateway answers on this thread.
-    const t0 = performance.now();
+    let decided = false;
+    const ticking = c.tick().then((d) => ((decided = true), d));
+    // While the worker is stuck in the pattern match (up to its 3 s limit), the gateway answers on this thread.
     const res = await request(`${app.gatewayUrl}/`);
     assert.equal(res.statusCode, 200);
     assert.equal(await res.body.text(), 'ok');
-    const servedMs = performance.now() - t0;
+    assert.equal(decided, false, 'the request was served while the policy was still hung');
     const d = await ticking;
     assert.equal(d.reason, 'PolicyError');
-    assert.match(d.message, /hang\.lua.*wall-clock limit of 300 ms/);
-    assert.ok(servedMs < 300, `served in ${servedMs.toFixed(0)} ms while the policy hung`);
+    assert.match(d.message, /hang\.lua.*wall-clock limit of 3000 ms/);
   } finally {
     await app.close({ graceMs: 1000 });
     upstream.close();
