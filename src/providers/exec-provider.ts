@@ -17,7 +17,10 @@
  * - A failing poll keeps the last known targets and reports the error through `onError`.
  * - `close()` stops polling; it runs no command (the targets are not luascale's processes).
  */
+import { resolve } from 'node:path';
 import { LuascaleError } from '../core/errors.js';
+import { parseDuration } from '../core/duration.js';
+import type { ServiceConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { Instance, Provider, ProviderEvents } from '../controller/provider.js';
@@ -42,6 +45,8 @@ export interface ExecProviderOptions {
   cwd?: string;
   /** Extra environment for both commands. */
   env?: Record<string, string>;
+  /** Called by drain() so the gateway stops routing and waits for in-flight requests (as ProcessProvider's). */
+  drainHook?: (instance: Instance) => Promise<void>;
   clock?: Clock;
   /** Failed polls; the provider keeps the last known targets and keeps polling. */
   onError?: (err: unknown) => void;
@@ -55,6 +60,22 @@ interface Rec {
   /** stop() was called: its disappearance is expected, even before the stop waiter exists. */
   stopping?: boolean;
   stopWaiter?: { resolve: () => void; timer: NodeJS.Timeout; reject: (err: unknown) => void };
+}
+
+/** The `provider.exec` section of luascale.yaml. */
+export type ExecConfig = Extract<ServiceConfig['provider'], { exec: unknown }>['exec'];
+
+/** Maps `services.<service>.provider.exec` onto constructor options (cwd relative to `baseDir`). */
+export function execOptionsFromConfig(service: string, cfg: ExecConfig, baseDir = '.'): ExecProviderOptions {
+  return {
+    service,
+    scaleCommand: [...cfg.scale_command],
+    listCommand: [...cfg.list_command],
+    timeoutMs: parseDuration(cfg.timeout),
+    pollIntervalMs: parseDuration(cfg.poll_interval),
+    cwd: resolve(baseDir, cfg.cwd ?? '.'),
+    ...(cfg.env ? { env: { ...cfg.env } } : {}),
+  };
 }
 
 /** The exec provider; implements the controller's {@link Provider}. */
@@ -145,10 +166,11 @@ export class ExecProvider implements Provider {
     return snapshot;
   }
 
-  /** Stops routing to the instance; no command runs. */
+  /** Stops routing to the instance (through drainHook); no command runs. */
   async drain(id: string): Promise<void> {
     const rec = this.#rec(id);
     if (rec.instance.state === 'starting' || rec.instance.state === 'ready') rec.instance.state = 'draining';
+    if (this.#o.drainHook) await this.#o.drainHook({ ...rec.instance });
   }
 
   /** Runs scale_command with one fewer (naming this target) and waits until a target has left the list. */
@@ -159,7 +181,7 @@ export class ExecProvider implements Provider {
         service: this.service,
         reason: `${id} is already stopping`,
       });
-    rec.instance.state = 'draining';
+    if (rec.instance.state !== 'draining') await this.drain(id);
     const wasPending = !rec.key;
     if (wasPending) this.#forget(rec); // it no longer counts towards the desired number
     rec.stopping = true;

@@ -23,7 +23,10 @@
  * at least one endpoint is ready; kube-proxy balances across pods and launch/stop only change replicas.
  */
 import * as k8s from '@kubernetes/client-node';
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
 import { LuascaleError } from '../core/errors.js';
+import type { ServiceConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { Instance, Provider, ProviderEvents } from '../controller/provider.js';
@@ -63,6 +66,8 @@ export interface KubernetesProviderOptions {
   stopTimeoutMs?: number;
   /** Delay before re-watching after a watch error, doubled up to 30 s; default 500 ms. */
   rewatchDelayMs?: number;
+  /** Called by drain() so the gateway stops routing and waits for in-flight requests (as ProcessProvider's). */
+  drainHook?: (instance: Instance) => Promise<void>;
   clock?: Clock;
   /** Background failures (watch errors, a failed annotation); the provider keeps going. */
   onError?: (err: unknown) => void;
@@ -76,6 +81,33 @@ interface Rec {
   /** stop() was called: its disappearance is expected, even before the stop waiter exists. */
   stopping?: boolean;
   stopWaiter?: { resolve: () => void; reject: (err: unknown) => void; timer: NodeJS.Timeout };
+}
+
+/** The `provider.kubernetes` section of luascale.yaml. */
+export type KubernetesConfig = Extract<ServiceConfig['provider'], { kubernetes: unknown }>['kubernetes'];
+
+/** Maps `services.<service>.provider.kubernetes` onto constructor options (paths relative to `baseDir`). */
+export function kubernetesOptionsFromConfig(
+  service: string,
+  cfg: KubernetesConfig,
+  baseDir = '.',
+): KubernetesProviderOptions {
+  const kubeconfig = cfg.kubeconfig?.startsWith('~/')
+    ? resolve(homedir(), cfg.kubeconfig.slice(2))
+    : cfg.kubeconfig;
+  return {
+    service,
+    kind: cfg.kind,
+    name: cfg.name,
+    namespace: cfg.namespace,
+    ...(cfg.service !== undefined ? { kubeService: cfg.service } : {}),
+    ...(cfg.port !== undefined ? { port: cfg.port } : {}),
+    scheme: cfg.scheme,
+    route: cfg.route,
+    ...(cfg.service_url !== undefined ? { serviceUrl: cfg.service_url } : {}),
+    ...(kubeconfig !== undefined ? { kubeconfig: resolve(baseDir, kubeconfig) } : {}),
+    deletionCost: cfg.deletion_cost,
+  };
 }
 
 /** Loads the kubeconfig the way kubectl does, or in-cluster when running in a pod. */
@@ -223,6 +255,7 @@ export class KubernetesProvider implements Provider {
     const rec = this.#rec(id);
     if (this.#serviceRec) return;
     if (rec.instance.state === 'starting' || rec.instance.state === 'ready') rec.instance.state = 'draining';
+    if (this.#o.drainHook) await this.#o.drainHook({ ...rec.instance });
     if (rec.key && this.#o.kind === 'Deployment' && this.#o.deletionCost !== false) {
       const path = `/api/v1/namespaces/${this.namespace}/pods/${rec.key}`;
       try {

@@ -19,7 +19,11 @@ import { createServer } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { parseConfig } from '../../src/config/load-config.js';
-import { ExecProvider, type ExecProviderOptions } from '../../src/providers/exec-provider.js';
+import {
+  ExecProvider,
+  execOptionsFromConfig,
+  type ExecProviderOptions,
+} from '../../src/providers/exec-provider.js';
 import { formatCommand, parseTargets, runCommand } from '../../src/providers/exec-command.js';
 import { isAlive } from '../../src/providers/proc-stat.js';
 import { isLuascaleError } from '../../src/core/errors.js';
@@ -139,7 +143,8 @@ describe('ExecProvider with real scripts', () => {
   });
 
   it('stop(id) names the drained target in LUASCALE_STOP_TARGET and the script removes exactly that one', async () => {
-    const { p, state } = make();
+    const drained: string[] = [];
+    const { p, state } = make({ drainHook: async (i) => void drained.push(`${i.id}:${i.state}`) });
     await p.whenSynced();
     const a = await launchReady(p);
     const b = await launchReady(p);
@@ -154,6 +159,7 @@ describe('ExecProvider with real scripts', () => {
     await p.drain(a.id);
     assert.equal(p.list().find((i) => i.id === a.id)?.state, 'draining');
     await p.stop(a.id);
+    assert.deepEqual(drained, [`${a.id}:draining`], 'the gateway drain hook ran once, before the scale-down');
     assert.deepEqual(
       p.list().map((i) => i.id),
       [b.id],
@@ -290,7 +296,24 @@ describe('parseTargets', () => {
 describe('deploy/exec examples', () => {
   const deploy = fileURLToPath(new URL('../../deploy/exec/', import.meta.url));
 
-  it('luascale.yaml there passes the config schema', () => {
+  it('luascale.yaml there passes the config schema and maps onto ExecProvider options', () => {
+    const cfg = parseConfig(
+      readFileSync(join(deploy, 'luascale.yaml'), 'utf8'),
+      'deploy/exec/luascale.yaml',
+      {},
+    );
+    assert.deepEqual(
+      execOptionsFromConfig('web', (cfg.services.web!.provider as { exec: never }).exec, '/srv/app'),
+      {
+        service: 'web',
+        scaleCommand: ['deploy/exec/nomad-scale.sh', 'web', 'app'],
+        listCommand: ['deploy/exec/nomad-list.sh', 'web'],
+        timeoutMs: 30_000,
+        pollIntervalMs: 5_000,
+        cwd: '/srv/app',
+        env: { NOMAD_ADDR: 'http://127.0.0.1:4646' },
+      },
+    );
     const config = parseConfig(
       readFileSync(join(deploy, 'luascale.yaml'), 'utf8'),
       'deploy/exec/luascale.yaml',

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import * as k8s from '@kubernetes/client-node';
 import { parseConfig } from '../../src/config/load-config.js';
+import { kubernetesOptionsFromConfig } from '../../src/providers/kubernetes-provider.js';
 
 const dir = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
 
@@ -186,6 +187,17 @@ describe('deploy/kubernetes manifests', () => {
       svc.spec.ports.some((p) => p.name === provider.port),
       'the EndpointSlice port name exists on the Service',
     );
+    assert.deepEqual(kubernetesOptionsFromConfig('web', provider as never, '/etc/luascale'), {
+      service: 'web',
+      kind: 'Deployment',
+      name: 'web',
+      namespace: undefined,
+      kubeService: 'web',
+      port: 'http',
+      scheme: 'http',
+      route: 'endpoints',
+      deletionCost: true,
+    });
   });
 });
 
