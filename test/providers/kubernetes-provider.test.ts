@@ -154,6 +154,27 @@ describe('KubernetesProvider against the fake API server', () => {
     }
   });
 
+  it('concurrent launches each add one replica (conflicting writes are retried) and each id becomes ready', async () => {
+    const s = await setup();
+    try {
+      const readyIds = new Set<string>();
+      let allReady!: () => void;
+      const done = new Promise<void>((r) => (allReady = r));
+      s.provider.on('ready', (i) => {
+        readyIds.add(i.id);
+        if (readyIds.size === 4) allReady();
+      });
+      const launched = await Promise.all([1, 2, 3, 4].map(() => s.provider.launch()));
+      await done;
+      assert.equal(s.fake.replicas('Deployment', 'web'), 4);
+      assert.deepEqual([...readyIds].sort(), launched.map((i) => i.id).sort());
+      const pods = new Set(launched.map((i) => s.provider.podOf(i.id)));
+      assert.equal(pods.size, 4, 'one pod per launch');
+    } finally {
+      await s.cleanup();
+    }
+  });
+
   it('403 Forbidden on the scale subresource rejects with a LuascaleError naming the RBAC verb and resource', async () => {
     const s = await setup();
     try {
