@@ -7,6 +7,7 @@ import { parseDuration } from '../core/duration.js';
 import type { Config, ServiceConfig, TrafficConfig } from '../config/schema.js';
 import type { GatewayOptions, GatewayRoute, ProxyTraffic, ServiceOptions } from '../gateway/gateway.js';
 import type { ImportedApi } from '../openapi/import-openapi.js';
+import { compileRequestValidator } from '../openapi/request-validator.js';
 
 /** Converts a config `traffic` section to the gateway's ms-based form. */
 export function trafficOptions(t: TrafficConfig | undefined): ProxyTraffic | undefined {
@@ -33,6 +34,7 @@ export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOp
         methods: [op.method],
         operationId: op.operationId,
         ...(op.timeoutMs !== undefined ? { timeouts: { response: op.timeoutMs } } : {}),
+        ...(svc.validate_requests ? { validate: compileRequestValidator(op) } : {}),
       });
     }
   }

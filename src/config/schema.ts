@@ -373,6 +373,10 @@ const Service = strict(
     openapi: Type.Optional(
       Type.String({ description: 'OpenAPI 2.0/3.x document (routes, operationIds, SLOs)' }),
     ),
+    validate_requests: Type.Boolean({
+      default: false,
+      description: 'Reject requests that do not match the OpenAPI document with 400 (parameters, JSON body)',
+    }),
     provider: Provider,
     scaling: Scaling,
     traffic: Type.Optional(Traffic),

@@ -49,6 +49,7 @@ export const ERRORS = {
   LS_ERR_GATEWAY_UPSTREAM_ERROR: { message: 'upstream error: {reason}', status: 502 },
   LS_ERR_GATEWAY_BODY_TOO_LARGE: { message: 'request body exceeds {limit} bytes', status: 413 },
   LS_ERR_GATEWAY_BAD_REQUEST: { message: 'bad request: {reason}', status: 400 },
+  LS_ERR_GATEWAY_INVALID_REQUEST: { message: '{field}: {message}', status: 400 },
   LS_ERR_GATEWAY_REQUEST_TIMEOUT: { message: 'request not received within {ms} ms', status: 408 },
   LS_ERR_GATEWAY_HEADERS_TOO_LARGE: { message: 'request header fields too large', status: 431 },
   LS_ERR_GATEWAY_AT_CAPACITY: { message: 'service {service} is at max replicas and saturated', status: 503 },

@@ -40,9 +40,24 @@ export type ProxyTraffic = TrafficOptions & {
   max_body?: number;
 };
 
+/** What a request validator sees (the OpenAPI importer compiles one per operation). */
+export interface ValidatedRequest {
+  pathParams: Record<string, string>;
+  query: URLSearchParams;
+  headers: http.IncomingHttpHeaders;
+  contentType?: string;
+  body?: unknown;
+  hasBody: boolean;
+}
+
+/** Checks a request before it is admitted; null = valid, else the failing field (400). */
+export type RequestValidatorFn = (req: ValidatedRequest) => null | { field: string; message: string };
+
 /** A route with the per-route overrides the proxy honours (timeouts, retries, max_body). */
 export interface GatewayRoute extends RouteOptions {
   traffic?: Pick<ProxyTraffic, 'timeouts' | 'retries' | 'max_body'>;
+  /** Optional request validation (off unless set); a JSON body is then read whole (up to max_body) first. */
+  validate?: RequestValidatorFn;
 }
 
 /** One service behind the gateway. */
@@ -133,6 +148,7 @@ interface ServiceRuntime {
 interface RouteData {
   svc: ServiceRuntime;
   label: string;
+  validate: RequestValidatorFn | undefined;
   maxBody: number;
   connectTimeout: number;
   responseTimeout: number;
@@ -223,6 +239,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         data: {
           svc: runtime,
           label: '',
+          validate: (r as GatewayRoute).validate,
           maxBody: r.max_body ?? t.max_body ?? traffic.max_body ?? Infinity,
           connectTimeout:
             r.timeouts?.connect ?? t.timeouts?.connect ?? traffic.timeouts?.connect ?? DEFAULT_CONNECT,
@@ -488,6 +505,26 @@ function onRequest(
   const route = g.router.match(method, fh.host, path);
   if (route === undefined) return sendError(res, 'LS_ERR_GATEWAY_NO_ROUTE', { method, path }, requestId);
   const d = route.data;
+  if (d.validate !== undefined) return validateThenProxy(g, req, res, route, method, url, path, q, fh, requestId, clientIp, now, expectContinue);
+  proxy(g, req, res, route, method, url, fh, requestId, clientIp, now, expectContinue, undefined);
+}
+
+/** Everything after routing: body framing, the exchange, admission. `buffered` is a body already read whole. */
+function proxy(
+  g: GatewayState,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  route: Route<RouteData>,
+  method: string,
+  url: string,
+  fh: ReturnType<typeof forwardRequestHeaders>,
+  requestId: string,
+  clientIp: string,
+  now: number,
+  expectContinue: boolean,
+  buffered: Buffer | undefined,
+): void {
+  const d = route.data;
   const svc = d.svc;
   g.signals?.onStart(d.label, svc.name);
 
@@ -495,7 +532,10 @@ function onRequest(
   const cl = fh.contentLength;
   const ex = new Exchange(g, req, res, route, method, url, fh.headers, requestId, clientIp, now);
   ex.expectContinue = expectContinue;
-  if (cl !== undefined && cl !== '0') {
+  if (buffered !== undefined) {
+    ex.body = buffered;
+    ex.bytesIn = buffered.length;
+  } else if (cl !== undefined && cl !== '0') {
     const n = Number(cl);
     if (n > d.maxBody) {
       res.shouldKeepAlive = false; // the unread body makes the connection unusable
@@ -513,6 +553,98 @@ function onRequest(
   res.on('close', onResClose); // `on`, not `once`: 'close' fires once and `once` allocates a wrapper
   const verdict = svc.admission.admit({ key: rateKey(svc, req, clientIp, d.label), route: d.label, now });
   verdict.then(ex.onVerdict, ex.onVerdict);
+}
+
+/**
+ * Validates a request against its operation before admission (OpenAPI validation, off by default).
+ * A JSON body is read whole, up to the route's max_body, parsed and checked, then sent upstream as
+ * that buffer; any other body streams as usual. A failure is a 400 naming the field.
+ */
+function validateThenProxy(
+  g: GatewayState,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  route: Route<RouteData>,
+  method: string,
+  url: string,
+  path: string,
+  q: number,
+  fh: ReturnType<typeof forwardRequestHeaders>,
+  requestId: string,
+  clientIp: string,
+  now: number,
+  expectContinue: boolean,
+): void {
+  const d = route.data;
+  const ct = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const hasBody = (fh.contentLength !== undefined && fh.contentLength !== '0') || fh.chunked;
+  const parts: ValidatedRequest = {
+    pathParams: templateParams(route.template, path),
+    query: new URLSearchParams(q < 0 ? '' : url.slice(url.indexOf('?') + 1)),
+    headers: req.headers,
+    contentType: ct || undefined,
+    hasBody,
+  };
+  const reject = (field: string, message: string) => {
+    g.signals?.onStart(d.label, d.svc.name);
+    g.signals?.onShed(d.label, d.svc.name, 'invalid_request');
+    if (hasBody) res.shouldKeepAlive = false; // the unread body makes the connection unusable
+    sendError(res, 'LS_ERR_GATEWAY_INVALID_REQUEST', { field, message }, requestId);
+  };
+  if (!hasBody || !/json/.test(ct)) {
+    const v = d.validate!(parts);
+    if (v) return reject(v.field, v.message);
+    return proxy(g, req, res, route, method, url, fh, requestId, clientIp, now, expectContinue, undefined);
+  }
+  if (Number(fh.contentLength ?? 0) > d.maxBody) {
+    res.shouldKeepAlive = false;
+    return sendError(res, 'LS_ERR_GATEWAY_BODY_TOO_LARGE', { limit: d.maxBody }, requestId);
+  }
+  if (expectContinue) res.writeContinue();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let failed = false;
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size > d.maxBody && !failed) {
+      failed = true;
+      res.shouldKeepAlive = false;
+      sendError(res, 'LS_ERR_GATEWAY_BODY_TOO_LARGE', { limit: d.maxBody }, requestId);
+      req.resume();
+    } else if (!failed) chunks.push(c);
+  });
+  req.on('end', () => {
+    if (failed) return;
+    const body = Buffer.concat(chunks);
+    try {
+      parts.body = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      return reject('body', `is not valid JSON (${(err as Error).message})`);
+    }
+    const v = d.validate!(parts);
+    if (v) return reject(v.field, v.message);
+    proxy(g, req, res, route, method, url, fh, requestId, clientIp, now, false, body);
+  });
+  req.on('error', () => {});
+}
+
+/** Values of `{name}` segments of a template in a concrete path (`/users/{id}` + `/users/7` → { id: '7' }). */
+export function templateParams(template: string, path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!template.includes('{')) return out;
+  const t = template.split('/');
+  const p = path.split('/');
+  for (let i = 0; i < t.length && i < p.length; i++) {
+    const m = /^\{([^}]+)\}$/.exec(t[i]!);
+    if (m) {
+      try {
+        out[m[1]!] = decodeURIComponent(p[i]!);
+      } catch {
+        out[m[1]!] = p[i]!;
+      }
+    }
+  }
+  return out;
 }
 
 const kExchange = Symbol('luascale.exchange');

@@ -95,3 +95,74 @@ services:
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('validate_requests: a request that breaks the document gets 400 naming the field, before any instance sees it', { timeout: 60_000 }, async () => {
+  let upstreamHits = 0;
+  const upstream = createServer((req, res) => {
+    upstreamHits++;
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => res.end(JSON.stringify({ got: body })));
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const port = (upstream.address() as { port: number }).port;
+  const dir = mkdtempSync(join(tmpdir(), 'ls-oas-val-'));
+  writeFileSync(
+    join(dir, 'api.yaml'),
+    `openapi: 3.0.3
+info: { title: pets, version: "1" }
+paths:
+  /pets:
+    get:
+      operationId: listPets
+      parameters: [{ name: limit, in: query, schema: { type: integer, maximum: 100 } }]
+      responses: { "200": { description: ok } }
+    post:
+      operationId: addPet
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { type: object, required: [name], properties: { name: { type: string }, age: { type: integer, nullable: true } } }
+      responses: { "200": { description: ok } }
+`,
+  );
+  const text = `
+gateway: { listen: "127.0.0.1:0", access_log: "off" }
+admin: { listen: "127.0.0.1:0" }
+store: { sqlite: "${dir}/v.db" }
+services:
+  pets:
+    routes: []
+    openapi: ./api.yaml
+    validate_requests: true
+    provider: { static: { targets: ["http://127.0.0.1:${port}"] } }
+    scaling: { min: 1, max: 1, policy: { builtin: target-tracking, params: { metric: rps, target: 100 } } }
+`;
+  const app = await startApp({ config: parseConfig(text, join(dir, 'luascale.yaml')), file: join(dir, 'luascale.yaml'), baseDir: dir });
+  try {
+    const call = async (method: 'GET' | 'POST', path: string, body?: string) => {
+      const r = await request(`${app.gatewayUrl}${path}`, { method, body, headers: body ? { 'content-type': 'application/json' } : {} });
+      return { status: r.statusCode, json: (await r.body.json()) as any };
+    };
+    assert.equal((await call('GET', '/pets?limit=5')).status, 200);
+    const badQuery = await call('GET', '/pets?limit=500');
+    assert.equal(badQuery.status, 400);
+    assert.equal(badQuery.json.error.code, 'LS_ERR_GATEWAY_INVALID_REQUEST');
+    assert.match(badQuery.json.error.message, /^query\.limit: must be <= 100/);
+    const good = await call('POST', '/pets', JSON.stringify({ name: 'rex', age: null }));
+    assert.equal(good.status, 200);
+    assert.equal(good.json.got, '{"name":"rex","age":null}', 'the validated body reaches the instance unchanged');
+    const missing = await call('POST', '/pets', JSON.stringify({ age: 3 }));
+    assert.equal(missing.status, 400);
+    assert.match(missing.json.error.message, /^body\.name: must have required property 'name'/);
+    const notJson = await call('POST', '/pets', '{nope');
+    assert.equal(notJson.status, 400);
+    assert.match(notJson.json.error.message, /^body: is not valid JSON/);
+    assert.equal(upstreamHits, 2, 'invalid requests never reach an instance');
+  } finally {
+    await app.close({ graceMs: 500 });
+    upstream.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
