@@ -27,6 +27,7 @@ import { AlertEngine, type AlertRule } from '../controller/alert-engine.js';
 import { logNotifier, webhookNotifier, type AlertNotifier } from '../controller/alert-notifier.js';
 import { ProcessProvider } from '../providers/process-provider.js';
 import { StaticProvider } from '../providers/static-provider.js';
+import { ExecProvider, execOptionsFromConfig } from '../providers/exec-provider.js';
 import { openStore, type Store } from '../store/index.js';
 import { DECISION_STATE_KEY } from '../store/state-store.js';
 import type { DecisionState } from '../controller/decision.js';
@@ -204,7 +205,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   const controllers = new Map<string, ServiceController>();
   for (const [name, svc] of Object.entries(config.services)) {
     const s = settings.get(name)!;
-    const raw = createProvider(name, svc, baseDir, store, gateway, clock, log);
+    const raw = await createProvider(name, svc, baseDir, store, gateway, clock, log);
     if (raw instanceof ProcessProvider) {
       const report = await raw.adopt();
       if (report.adopted.length || report.stopped.length) {
@@ -411,7 +412,7 @@ function alertRules(svc: ServiceConfig): AlertRule[] {
   }));
 }
 
-function createProvider(
+async function createProvider(
   name: string,
   svc: ServiceConfig,
   baseDir: string,
@@ -419,8 +420,11 @@ function createProvider(
   gateway: Gateway,
   clock: Clock,
   log: (l: string) => void,
-): Provider {
+): Promise<Provider> {
   const p = svc.provider;
+  const drainHook = (timeoutMs: number) => async (inst: { id: string }) => {
+    await gateway.drain(name, inst.id, { timeoutMs });
+  };
   if ('process' in p) {
     const pr = p.process;
     return new ProcessProvider({
@@ -435,17 +439,33 @@ function createProvider(
       logDir: resolve(baseDir, pr.log_dir ?? '.luascale/logs'),
       memoryLimitBytes: pr.memory_limit_mb ? pr.memory_limit_mb * 1024 * 1024 : undefined,
       instanceStore: store.instances,
-      drainHook: async (inst) => {
-        await gateway.drain(name, inst.id, { timeoutMs: parseDuration(pr.stop_grace) });
-      },
+      drainHook: drainHook(parseDuration(pr.stop_grace)),
       clock,
       onError: (err, context) => log(`${name}: ${context}: ${(err as Error)?.message ?? err}`),
     });
   }
   if ('static' in p) return new StaticProvider({ service: name, targets: [...p.static.targets] });
-  throw new LuascaleError('LS_ERR_CLI_USAGE', {
-    reason: `services.${name}.provider: ${Object.keys(p)[0]} is not available yet in this build`,
+  if ('exec' in p) {
+    const ep = new ExecProvider({
+      ...execOptionsFromConfig(name, p.exec, baseDir),
+      clock,
+      drainHook: drainHook(30_000),
+      onError: (err) => log(`${name}: ${(err as Error)?.message ?? err}`),
+    });
+    await ep.whenSynced();
+    return ep;
+  }
+  // Loaded on demand: @kubernetes/client-node is large and only this provider needs it.
+  const { KubernetesProvider, kubernetesOptionsFromConfig } =
+    await import('../providers/kubernetes-provider.js');
+  const kp = new KubernetesProvider({
+    ...kubernetesOptionsFromConfig(name, p.kubernetes, baseDir),
+    clock,
+    drainHook: drainHook(30_000),
+    onError: (err) => log(`${name}: ${(err as Error)?.message ?? err}`),
   });
+  await kp.whenSynced();
+  return kp;
 }
 
 /** Moves instances in and out of the gateway's pool as the provider reports them (not in cluster mode: the registry does). */
