@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runCli } from '../helpers/run-cli.js';
+import { parseTrace } from '../../src/simulator/trace.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { startApp, type LuascaleApp } from '../../src/app/luascale-app.js';
 
@@ -94,4 +95,14 @@ test('events lists recorded events; a wrong token is refused; an unreachable API
   const down = await cli('status', '--admin', 'http://127.0.0.1:1');
   assert.equal(down.code, 3);
   assert.match(down.stderr, /cannot reach the admin API/);
+});
+
+test('history export writes the recorded request rate as a trace CSV the simulator reads', async () => {
+  const r = await cli('history', 'export', '--service', 'web', '--window', '10m', ...conn());
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines[0], 't,rps');
+  assert.ok(lines.length > 1, 'at least one recorded second');
+  for (const l of lines.slice(1)) assert.match(l, /^\d+,\d+(\.\d+)?$/);
+  assert.ok(parseTrace(r.stdout, 'export.csv'), 'the simulator parses it');
 });
