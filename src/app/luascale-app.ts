@@ -69,6 +69,12 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   const clock = options.clock ?? systemClock;
   const log = options.log ?? (() => {});
 
+  if (config.gateway.workers > 1) {
+    throw new LuascaleError('LS_ERR_CLI_USAGE', {
+      reason:
+        'gateway.workers > 1 is not supported by `luascale up` yet (each worker would keep its own signals); run several luascale processes with store.redis (cluster mode) to use more cores',
+    });
+  }
   // Import every OpenAPI document first: a broken one stops the start before anything runs.
   const apis: Record<string, ImportedApi | undefined> = {};
   for (const [name, svc] of Object.entries(config.services)) {
@@ -96,12 +102,6 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     }
   }
 
-  if (config.gateway.workers > 1) {
-    throw new LuascaleError('LS_ERR_CLI_USAGE', {
-      reason:
-        'gateway.workers > 1 is not supported by `luascale up` yet (each worker would keep its own signals); run several luascale processes with store.redis (cluster mode) to use more cores',
-    });
-  }
   // Cluster mode: Redis shares rate limits, signals, the leader lease, events and state; this
   // node's SQLite file keeps its metric history and its own instance records.
   const node: ClusterNode | undefined = config.store.redis
