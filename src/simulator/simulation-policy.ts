@@ -13,13 +13,17 @@
  * - kpa: 2 s (Knative `tickInterval`, pkg/autoscaler/scaling/multiscaler.go); the KPA keeps its
  *   own 60 s/6 s windows, panic and rate limits, so the core adds no tolerance, stabilization,
  *   rate limit or panic of its own. Target: rps per instance = capacity × 70 % utilisation.
- * - everything else: luascale's config defaults (1 s interval, defaultBehavior()).
+ * - everything else: luascale's config defaults (1 s interval, defaultBehavior()), with the
+ *   built-in's own BUILTIN_BEHAVIOR hints applied (src/policy/builtins.ts), as the live config
+ *   does when a service sets no `behavior`: `predictive` runs without the 300 s scale-down window,
+ *   the tolerance band and panic, because its forecast margin and scale-in delay do their job.
  * `--interval` overrides the interval for any policy.
  */
 import { defaultBehavior } from '../controller/decide.js';
 import type { Behavior } from '../controller/decision.js';
 import { loadPolicy } from '../controller/load-policy.js';
 import type { PolicyRef } from '../config/scaling-settings.js';
+import { BUILTIN_BEHAVIOR, type BuiltinBehaviorHints } from '../policy/builtins.js';
 import { LuascaleError } from '../core/errors.js';
 import type { SimulatedPolicy } from './simulate.js';
 
@@ -69,7 +73,23 @@ export function naturalSettings(builtin: string | undefined): {
       },
     };
   }
-  return { intervalMs: 1_000, windowMs: 2_000, behavior };
+  const hints = builtin !== undefined ? BUILTIN_BEHAVIOR[builtin] : undefined;
+  return { intervalMs: 1_000, windowMs: 2_000, behavior: hints ? hintedBehavior(behavior, hints) : behavior };
+}
+
+/** `behavior` with a built-in's hints applied (what a service without its own `behavior` runs under). */
+export function hintedBehavior(behavior: Behavior, hints: Readonly<BuiltinBehaviorHints>): Behavior {
+  const off = { stabilizationMs: 0, rules: [], select: 'max' as const };
+  return {
+    scaleUp: hints.rateLimits === false ? { ...off } : behavior.scaleUp,
+    scaleDown: {
+      ...(hints.rateLimits === false ? off : behavior.scaleDown),
+      stabilizationMs: hints.scaleDownStabilizationMs ?? behavior.scaleDown.stabilizationMs,
+    },
+    tolerance: hints.tolerance ?? behavior.tolerance,
+    cooldownMs: behavior.cooldownMs,
+    panic: { ...behavior.panic, enabled: hints.panic ?? behavior.panic.enabled },
+  };
 }
 
 /** Splits `builtin:kpa?target=50&metric=rps` into the policy and its params. */

@@ -218,3 +218,25 @@ test('after a restart (fresh state) predictive rebuilds its buckets from ctx.his
   assert.ok((out.detail?.buckets as number) >= 200, `buckets ${String(out.detail?.buckets)}`);
   assert.ok(out.replicas >= 9, `got ${out.replicas}`);
 });
+
+test('under a trusted forecast a scale-in waits only startup + margin, not scale_in_delay', () => {
+  const p = predictive({ ...params, scale_in_delay: '180s' });
+  const state: Record<string, unknown> = {};
+  const at: Record<number, PolicyOutcome> = {};
+  // the drop from 800 to 200 rps comes at 3:45; the next rise is 45 minutes away
+  drive(p, hourly, 0, 3 * 3_600_000 + 48 * MIN, state, (t, out) => (at[t] = out));
+  const peak = at[3 * 3_600_000 + 44 * MIN]!;
+  assert.ok(peak.ok && peak.replicas >= 9, 'serving the peak');
+  // 30 s of averaging window + 60 s look-ahead after the drop: released by 3:46:40
+  const after = at[3 * 3_600_000 + 46 * MIN + 40_000]!;
+  assert.ok(after.ok);
+  assert.notEqual(after.detail?.source, 'reactive (forecast poor)');
+  assert.ok(after.replicas <= 5, `released after the look-ahead, got ${after.replicas}`);
+  // the same drop answered reactively (forecast-only mode) is held for the full 180 s
+  const q = predictive({ ...params, scale_in_delay: '180s', mode: 'forecast-only' });
+  const st2: Record<string, unknown> = {};
+  const at2: Record<number, PolicyOutcome> = {};
+  drive(q, hourly, 0, 3 * 3_600_000 + 48 * MIN, st2, (t, out) => (at2[t] = out));
+  const held = at2[3 * 3_600_000 + 46 * MIN + 40_000]!;
+  assert.ok(held.ok && held.replicas >= 9, `reactive path holds, got ${held.ok && held.replicas}`);
+});

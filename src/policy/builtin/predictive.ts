@@ -45,6 +45,8 @@ export interface PredictiveParams {
   targetUtilization: number;
   fallbackUtilization: number;
   scaleInDelayMs: number;
+  /** Scale-in delay while the forecast is trusted; default startup + margin. */
+  trustedScaleInDelayMs?: number;
   startupS?: number;
   marginS: number;
   bucketS: number;
@@ -82,6 +84,7 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     'mode',
     'fallback_utilization',
     'scale_in_delay',
+    'trusted_scale_in_delay',
   ]);
   const bucketS = r.number('bucket_s', 60, { min: 1, max: 3600 });
   const seasonMs = r.duration('season', 86_400_000);
@@ -97,6 +100,8 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     capacity: r.optionalNumber('capacity', { min: 0, exclusiveMin: true }),
     targetUtilization: r.number('target_utilization', 0.9, { min: 0, max: 1, exclusiveMin: true }),
     scaleInDelayMs: r.duration('scale_in_delay', 180_000),
+    trustedScaleInDelayMs:
+      params.trusted_scale_in_delay === undefined ? undefined : r.duration('trusted_scale_in_delay', 0),
     fallbackUtilization: r.number('fallback_utilization', 0.7, { min: 0, max: 1, exclusiveMin: true }),
     startupS: r.optionalNumber('startup_s', { min: 0, max: 3600 }),
     marginS: r.number('margin_s', 30, { min: 0, max: 3600 }),
@@ -105,7 +110,7 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     historyBuckets,
     refitEvery: r.number('refit_every', 360, { min: 1 }),
     maxError: r.number('max_error', 0.35, { min: 0 }),
-    quantile: r.number('quantile', 0.8, { min: 0.5, max: 0.999 }),
+    quantile: r.number('quantile', 0.9, { min: 0.5, max: 0.999 }),
     windowS: r.number('window_s', 30, { min: 1, max: 600 }),
     surgeS: r.number('surge_s', 5, { min: 1, max: 600 }),
     drainS: r.number('drain_s', 10, { min: 1, max: 600 }),
@@ -366,6 +371,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         const logs: string[] = [];
         let desired: number;
         let source: string;
+        let trusted = false;
         if (!usable || p.mode === 'forecast-only') {
           desired = fallback;
           source = !m
@@ -382,6 +388,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
             detail.would = would;
           }
         } else {
+          trusted = true;
           desired = Math.max(floor, forecasted);
           source = forecasted > floor ? 'forecast' : 'reactive';
         }
@@ -399,7 +406,15 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
           c.holdT.splice(0, drop);
           c.holdV.splice(0, drop);
         }
-        desired = c.holdV[0]!;
+        // A trusted forecast already plans for the highest load until a new instance could be
+        // ready (startup + margin), so holding longer than that only pays for load the plan says
+        // will not come: release after the look-ahead instead of `scale_in_delay`.
+        const holdMs = trusted
+          ? Math.min(p.scaleInDelayMs, p.trustedScaleInDelayMs ?? aheadMs)
+          : p.scaleInDelayMs;
+        let first = 0;
+        while (first < c.holdT.length - 1 && c.holdT[first]! <= now - holdMs) first++;
+        desired = c.holdV[first]!;
         if (desired > raw) detail.held = desired;
         detail.raw = raw;
         detail.reactive = fallback;
