@@ -3,8 +3,11 @@
  * change-limit rules. The shape matches `ScalingSpec`/`Behavior` in src/controller/decision.ts
  * structurally (config sits below the controller and does not import it).
  */
+import { isDeepStrictEqual } from 'node:util';
 import { parseDuration } from '../core/duration.js';
-import type { Config, PolicyRefConfig, ScalingConfig } from './schema.js';
+import { Behavior, type Config, type PolicyRefConfig, type ScalingConfig } from './schema.js';
+import { applyDefaults } from './defaults.js';
+import { BUILTIN_BEHAVIOR, type BuiltinBehaviorHints } from '../policy/builtins.js';
 import type { Slo } from '../policy/policy.js';
 import { LuascaleError } from '../core/errors.js';
 
@@ -16,6 +19,15 @@ export interface DirectionSettings {
   stabilizationMs: number;
   rules: Array<{ type: 'pods' | 'percent'; value: number; periodMs: number }>;
   select: 'max' | 'min' | 'disabled';
+}
+
+/** The normalised behaviour (structurally the controller's `Behavior`). */
+export interface BehaviorSettings {
+  scaleUp: DirectionSettings;
+  scaleDown: DirectionSettings;
+  tolerance: number;
+  cooldownMs: number;
+  panic: { enabled: boolean; threshold: number; holdMs: number };
 }
 
 /** The scaling section, normalised. */
@@ -30,13 +42,12 @@ export interface ScalingSettings {
   params: Record<string, unknown>;
   startupMs?: number;
   slo?: Slo;
-  behavior: {
-    scaleUp: DirectionSettings;
-    scaleDown: DirectionSettings;
-    tolerance: number;
-    cooldownMs: number;
-    panic: { enabled: boolean; threshold: number; holdMs: number };
-  };
+  behavior: BehaviorSettings;
+  /**
+   * Whether the section set a `behavior` of its own (one that differs from the defaults). When it
+   * did not, a built-in's BUILTIN_BEHAVIOR hints are already applied to `behavior`.
+   */
+  behaviorExplicit: boolean;
   limits: { instructions: number; memoryBytes: number; timeoutMs: number };
 }
 
@@ -53,32 +64,65 @@ export function scalingFromConfig(config: Config, service: string, baseDir = '.'
 
 /** Normalises one scaling section (already defaulted by the loader). */
 export function normaliseScaling(service: string, s: ScalingConfig, baseDir = '.'): ScalingSettings {
+  const policy = policyRef(s.policy, baseDir);
+  // The loader has filled the defaults, so "not set" is read as "equal to the defaults".
+  const behaviorExplicit = !isDeepStrictEqual(s.behavior, defaultBehaviorSection());
+  const behavior = normaliseBehavior(s.behavior);
+  const hints = 'builtin' in policy ? BUILTIN_BEHAVIOR[policy.builtin] : undefined;
   return {
     service,
     min: s.min,
     max: s.max,
     intervalMs: parseDuration(s.interval),
     windowMs: parseDuration(s.window),
-    policy: policyRef(s.policy, baseDir),
+    policy,
     params: { ...s.params },
     startupMs: s.startup === undefined ? undefined : parseDuration(s.startup),
     slo: s.slo,
-    behavior: {
-      scaleUp: direction(s.behavior.scale_up),
-      scaleDown: direction(s.behavior.scale_down),
-      tolerance: s.behavior.tolerance,
-      cooldownMs: parseDuration(s.behavior.cooldown),
-      panic: {
-        enabled: s.behavior.panic.enabled,
-        threshold: s.behavior.panic.threshold,
-        holdMs: parseDuration(s.behavior.panic.hold),
-      },
-    },
+    behavior: hints && !behaviorExplicit ? hintedBehavior(behavior, hints) : behavior,
+    behaviorExplicit,
     limits: {
       instructions: s.limits.instructions,
       memoryBytes: Math.round(s.limits.memory_mb * 1024 * 1024),
       timeoutMs: parseDuration(s.limits.timeout),
     },
+  };
+}
+
+let defaultSection: unknown;
+function defaultBehaviorSection(): unknown {
+  defaultSection ??= applyDefaults(Behavior, {});
+  return defaultSection;
+}
+
+function normaliseBehavior(b: ScalingConfig['behavior']): BehaviorSettings {
+  return {
+    scaleUp: direction(b.scale_up),
+    scaleDown: direction(b.scale_down),
+    tolerance: b.tolerance,
+    cooldownMs: parseDuration(b.cooldown),
+    panic: { enabled: b.panic.enabled, threshold: b.panic.threshold, holdMs: parseDuration(b.panic.hold) },
+  };
+}
+
+/**
+ * `behavior` with a built-in's BUILTIN_BEHAVIOR hints applied: what a service (or a simulation)
+ * that sets no `behavior` of its own runs the built-in under.
+ */
+export function hintedBehavior(
+  behavior: BehaviorSettings,
+  hints: Readonly<BuiltinBehaviorHints>,
+): BehaviorSettings {
+  const off: DirectionSettings = { stabilizationMs: 0, rules: [], select: 'max' };
+  return {
+    scaleUp: hints.rateLimits === false ? { ...off } : behavior.scaleUp,
+    scaleDown: {
+      ...(hints.rateLimits === false ? off : behavior.scaleDown),
+      stabilizationMs: hints.scaleDownStabilizationMs ?? behavior.scaleDown.stabilizationMs,
+    },
+    tolerance: hints.tolerance ?? behavior.tolerance,
+    cooldownMs: behavior.cooldownMs,
+    panic: { ...behavior.panic, enabled: hints.panic ?? behavior.panic.enabled },
   };
 }
 

@@ -252,7 +252,8 @@ const Step = (dflt: { stabilization: string; percent?: number; pods?: number }, 
     { default: {} },
   );
 
-const Behavior = strict(
+/** The `scaling.behavior` section (its defaults are the HPA's). */
+export const Behavior = strict(
   {
     scale_up: Step({ stabilization: '0s', percent: 100, pods: 4 }, 'Scale-up behaviour (HPA defaults)'),
     scale_down: Step({ stabilization: '300s', percent: 100 }, 'Scale-down behaviour (HPA defaults)'),

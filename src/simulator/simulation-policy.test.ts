@@ -2,7 +2,8 @@
 // service without its own `behavior` does; others keep luascale's defaults.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { naturalSettings, hintedBehavior } from './simulation-policy.js';
+import { naturalSettings } from './simulation-policy.js';
+import { hintedBehavior } from '../config/scaling-settings.js';
 import { defaultBehavior } from '../controller/decide.js';
 
 test('predictive runs without the 300 s scale-down window, the tolerance band and panic', () => {

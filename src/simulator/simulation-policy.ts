@@ -22,8 +22,8 @@
 import { defaultBehavior } from '../controller/decide.js';
 import type { Behavior } from '../controller/decision.js';
 import { loadPolicy } from '../controller/load-policy.js';
-import type { PolicyRef } from '../config/scaling-settings.js';
-import { BUILTIN_BEHAVIOR, type BuiltinBehaviorHints } from '../policy/builtins.js';
+import { hintedBehavior, type PolicyRef } from '../config/scaling-settings.js';
+import { BUILTIN_BEHAVIOR } from '../policy/builtins.js';
 import { LuascaleError } from '../core/errors.js';
 import type { SimulatedPolicy } from './simulate.js';
 
@@ -75,21 +75,6 @@ export function naturalSettings(builtin: string | undefined): {
   }
   const hints = builtin !== undefined ? BUILTIN_BEHAVIOR[builtin] : undefined;
   return { intervalMs: 1_000, windowMs: 2_000, behavior: hints ? hintedBehavior(behavior, hints) : behavior };
-}
-
-/** `behavior` with a built-in's hints applied (what a service without its own `behavior` runs under). */
-export function hintedBehavior(behavior: Behavior, hints: Readonly<BuiltinBehaviorHints>): Behavior {
-  const off = { stabilizationMs: 0, rules: [], select: 'max' as const };
-  return {
-    scaleUp: hints.rateLimits === false ? { ...off } : behavior.scaleUp,
-    scaleDown: {
-      ...(hints.rateLimits === false ? off : behavior.scaleDown),
-      stabilizationMs: hints.scaleDownStabilizationMs ?? behavior.scaleDown.stabilizationMs,
-    },
-    tolerance: hints.tolerance ?? behavior.tolerance,
-    cooldownMs: behavior.cooldownMs,
-    panic: { ...behavior.panic, enabled: hints.panic ?? behavior.panic.enabled },
-  };
 }
 
 /** Splits `builtin:kpa?target=50&metric=rps` into the policy and its params. */

@@ -99,7 +99,7 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     target: r.optionalNumber('target', { min: 0, exclusiveMin: true }),
     capacity: r.optionalNumber('capacity', { min: 0, exclusiveMin: true }),
     targetUtilization: r.number('target_utilization', 0.9, { min: 0, max: 1, exclusiveMin: true }),
-    scaleInDelayMs: r.duration('scale_in_delay', 180_000),
+    scaleInDelayMs: r.duration('scale_in_delay', 300_000),
     trustedScaleInDelayMs:
       params.trusted_scale_in_delay === undefined ? undefined : r.duration('trusted_scale_in_delay', 0),
     fallbackUtilization: r.number('fallback_utilization', 0.7, { min: 0, max: 1, exclusiveMin: true }),
