@@ -182,6 +182,8 @@ const CONNECT_ERRORS = new Set([
   'EAI_AGAIN',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
+// The connection died under a sent request (killed instance, RST): retried only before a response.
+const RESET_ERRORS = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 const TIMEOUT_ERRORS = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
@@ -923,7 +925,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     this.abortFn = undefined;
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    const connectError = CONNECT_ERRORS.has(code) || (code === 'UND_ERR_SOCKET' && !this.responded);
+    // A reset before any response byte (the instance was killed mid-request) is as retryable as a
+    // refused connect for idempotent methods: RFC 9110 §9.2.2 allows the automatic retry.
+    const connectError = CONNECT_ERRORS.has(code) || (RESET_ERRORS.has(code) && !this.responded);
     const prev = this.inst;
     if (this.retrying || err instanceof RetrySignal) {
       this.retrying = false;

@@ -39,3 +39,41 @@ test('regression: a failing alert webhook logged its full URL, token in the path
     server.close();
   }
 });
+
+test('regression: a GET whose instance reset the connection before answering (SIGKILL mid-request) got 502 instead of a retry', async () => {
+  const { createServer } = await import('node:http');
+  const { request } = await import('undici');
+  const { startHarness } = await import('./fault-harness.js');
+  const bad = createServer((req) => req.socket.resetAndDestroy());
+  const good = createServer((_q, res) => res.end('ok'));
+  await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => good.listen(0, '127.0.0.1', r));
+  const port = (s: typeof bad) => (s.address() as { port: number }).port;
+  const h = await startHarness(`
+gateway: { listen: "127.0.0.1:0", access_log: "off" }
+admin: { listen: "127.0.0.1:0" }
+store: { sqlite: "\${DIR}/ls.db" }
+services:
+  web:
+    provider: { static: { targets: ["http://127.0.0.1:${port(bad)}", "http://127.0.0.1:${port(good)}"] } }
+    scaling: { min: 1, max: 2, policy: { builtin: target-tracking, params: { metric: rps, target: 1000 } } }
+    balancer: { algorithm: round-robin }
+`);
+  try {
+    for (let i = 0; i < 2; i++) {
+      const get = await request(`${h.app.gatewayUrl}/x`);
+      assert.equal(get.statusCode, 200, await get.body.text());
+      await get.body.dump();
+    }
+    // Not idempotent: never retried, a clear 502 when it lands on the resetting instance.
+    const posts = await Promise.all([0, 1].map(async () => {
+      const r = await request(`${h.app.gatewayUrl}/x`, { method: 'POST', body: 'x' });
+      return { status: r.statusCode, text: await r.body.text() };
+    }));
+    assert.ok(posts.some((p) => p.status === 502 && /ECONNRESET|UPSTREAM_ERROR/.test(p.text)), JSON.stringify(posts));
+  } finally {
+    await h.close();
+    bad.close();
+    good.close();
+  }
+});
