@@ -17,7 +17,10 @@
  *   trusted    : desired = max(ceil(demand / perInstance), ceil(plan / perInstance))
  *   otherwise  : desired = ceil(demand / (perInstance × fallback_utilization / target_utilization))
  *   forecast-only: the "otherwise" answer, with what the forecast would do logged
- *   then a scale-in takes effect only after the answer stayed lower for `scale_in_delay`.
+ *   then a scale-in takes effect only after the answer stayed lower for `scale_in_delay` (300 s,
+ *   the HPA's window) while reacting, or for `trusted_scale_in_delay` (default startup + margin)
+ *   while the forecast is trusted: the plan already covers the look-ahead, so a longer hold only
+ *   pays for load the forecast says will not come.
  *   perInstance = target, or capacity × target_utilization, where capacity (metric per instance at
  *                 100 % CPU) is a param or is measured: served / (ready × cpu / 100).
  *
