@@ -28,6 +28,7 @@ import { logNotifier, webhookNotifier, type AlertNotifier } from '../controller/
 import { ProcessProvider } from '../providers/process-provider.js';
 import { StaticProvider } from '../providers/static-provider.js';
 import { ExecProvider, execOptionsFromConfig } from '../providers/exec-provider.js';
+import { createMetricSources } from '../sources/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { DECISION_STATE_KEY } from '../store/state-store.js';
 import type { DecisionState } from '../controller/decision.js';
@@ -80,6 +81,13 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   for (const [name, svc] of Object.entries(config.services)) {
     if (svc.openapi) apis[name] = await importOpenApi(resolve(baseDir, svc.openapi));
   }
+  // Metric sources are checked here too, so a bad URL or JSON path stops the start early.
+  const sources = new Map(
+    Object.entries(config.services).map(([name, svc]) => [
+      name,
+      createMetricSources(name, svc.metrics ?? []),
+    ]),
+  );
   const settings = new Map<string, ScalingSettings>();
   const policies = new Map<string, Policy>();
   for (const name of Object.keys(config.services)) {
@@ -228,6 +236,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     const controller = new ServiceController({
       spec: specFrom(s, policies.get(name)!),
       evaluatePolicy: evaluatePolicy(name),
+      metricSources: sources.get(name),
       provider,
       clock,
       signals: node
