@@ -53,7 +53,10 @@ export interface SoakReport {
   fdsMax: number;
   lagP99MaxMs: number;
   scaleFlips: number;
-  load: Pick<LoadSummary, 'sent' | 'ok' | 'errors' | 'dropped' | 'status503' | 'status429' | 'statuses' | 'errorKinds'> & { p99Ms: number };
+  load: Pick<
+    LoadSummary,
+    'sent' | 'ok' | 'errors' | 'dropped' | 'status503' | 'status429' | 'statuses' | 'errorKinds'
+  > & { p99Ms: number };
   lost: number;
   pass: boolean;
   problems: string[];
@@ -80,7 +83,10 @@ function metricValue(text: string, name: string): number {
 function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<void> {
   return new Promise((done, fail) => {
     let buf = '';
-    const timer = setTimeout(() => fail(new Error(`luascale did not print ${re} within ${timeoutMs} ms:\n${buf}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`luascale did not print ${re} within ${timeoutMs} ms:\n${buf}`)),
+      timeoutMs,
+    );
     const onData = (c: Buffer) => {
       buf += c;
       if (re.test(buf)) {
@@ -120,7 +126,11 @@ services:
     scaling: { min: 1, max: 4, interval: 1s, policy: { builtin: target-tracking, params: { metric: rps, target: 1000 } } }
 `,
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/luascale-cli.ts', 'up', '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/fixtures/luascale-cli.ts', 'up', '-c', cfg],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   child.stderr!.resume();
   const admin = `http://127.0.0.1:${aPort}`;
   const samples: SoakSample[] = [];
@@ -131,7 +141,9 @@ services:
     const start = Date.now();
     const sample = async () => {
       const text = await (await request(`${admin}/metrics`)).body.text();
-      const svc = (await (await request(`${admin}/v1/services/web`)).body.json()) as { replicas?: { ready?: number } };
+      const svc = (await (await request(`${admin}/v1/services/web`)).body.json()) as {
+        replicas?: { ready?: number };
+      };
       const s: SoakSample = {
         t: Math.round((Date.now() - start) / 1000),
         rssMiB: procStatusKiB(pid, 'VmRSS') / 1024,
@@ -146,7 +158,11 @@ services:
     const sampler = setInterval(() => void sample().catch(() => {}), sampleEvery);
     const scaler = setInterval(() => {
       flips++;
-      void request(`${admin}/v1/services/web/scale`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ replicas: flips % 2 ? 4 : 2 }) })
+      void request(`${admin}/v1/services/web/scale`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ replicas: flips % 2 ? 4 : 2 }),
+      })
         .then((r) => r.body.dump())
         .catch(() => {});
     }, scaleEvery);
@@ -177,7 +193,10 @@ services:
     const problems: string[] = [];
     if (!(growth < 10)) problems.push(`RSS grew ${growth.toFixed(1)} % after warm-up (goal < 10 %)`);
     if (end.fds > base.fds + fdSlack) problems.push(`open fds ${base.fds} → ${end.fds} (slack ${fdSlack})`);
-    if (summary.ok !== summary.sent || lost > 0) problems.push(`${summary.sent - summary.ok} of ${summary.sent} requests not 2xx (${lost} lost): ${JSON.stringify(summary.errorKinds)}`);
+    if (summary.ok !== summary.sent || lost > 0)
+      problems.push(
+        `${summary.sent - summary.ok} of ${summary.sent} requests not 2xx (${lost} lost): ${JSON.stringify(summary.errorKinds)}`,
+      );
     return {
       minutes: options.minutes,
       samples,
@@ -191,7 +210,17 @@ services:
       // After warm-up: the start (loading tsx, the Lua VM, SQLite) lags once by design.
       lagP99MaxMs: Math.max(...after.map((s) => s.lagP99Ms).filter(Number.isFinite)),
       scaleFlips: flips,
-      load: { sent: summary.sent, ok: summary.ok, errors: summary.errors, dropped: summary.dropped, status503: summary.status503, status429: summary.status429, statuses: summary.statuses, errorKinds: summary.errorKinds, p99Ms: summary.latencyMs.p99 },
+      load: {
+        sent: summary.sent,
+        ok: summary.ok,
+        errors: summary.errors,
+        dropped: summary.dropped,
+        status503: summary.status503,
+        status429: summary.status429,
+        statuses: summary.statuses,
+        errorKinds: summary.errorKinds,
+        p99Ms: summary.latencyMs.p99,
+      },
       lost,
       pass: problems.length === 0,
       problems,
@@ -210,7 +239,10 @@ services:
 
 /** The report as text: a sample table and the summary lines. */
 export function formatSoak(r: SoakReport): string {
-  const rows = r.samples.map((s) => `${String(s.t).padStart(6)} s  rss ${s.rssMiB.toFixed(1).padStart(6)} MiB  heap ${s.heapMiB.toFixed(1).padStart(6)} MiB  fds ${String(s.fds).padStart(4)}  lag p99 ${s.lagP99Ms.toFixed(1).padStart(6)} ms  ready ${s.instances}`);
+  const rows = r.samples.map(
+    (s) =>
+      `${String(s.t).padStart(6)} s  rss ${s.rssMiB.toFixed(1).padStart(6)} MiB  heap ${s.heapMiB.toFixed(1).padStart(6)} MiB  fds ${String(s.fds).padStart(4)}  lag p99 ${s.lagP99Ms.toFixed(1).padStart(6)} ms  ready ${s.instances}`,
+  );
   return [
     ...rows,
     '',
@@ -231,7 +263,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     rps: arg('rps', 50),
     scaleEverySeconds: arg('scale-every', 30),
     sampleSeconds: arg('sample', 5),
-    onSample: (s) => process.stderr.write(`t=${s.t}s rss=${s.rssMiB.toFixed(1)}MiB heap=${s.heapMiB.toFixed(1)}MiB fds=${s.fds} lag_p99=${s.lagP99Ms.toFixed(1)}ms ready=${s.instances}\n`),
+    onSample: (s) =>
+      process.stderr.write(
+        `t=${s.t}s rss=${s.rssMiB.toFixed(1)}MiB heap=${s.heapMiB.toFixed(1)}MiB fds=${s.fds} lag_p99=${s.lagP99Ms.toFixed(1)}ms ready=${s.instances}\n`,
+      ),
   });
   process.stdout.write(formatSoak(report) + '\n');
   process.exit(report.pass ? 0 : 1);

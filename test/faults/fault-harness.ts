@@ -88,7 +88,10 @@ export function readyCount(h: Harness, service: string, n: number, timeoutMs = 2
   const count = () => provider.list().filter((i) => i.state === 'ready').length;
   return new Promise((done, fail) => {
     if (count() >= n) return done();
-    const timer = setTimeout(() => (off(), fail(new Error(`${service}: ${count()}/${n} ready after ${timeoutMs} ms`))), timeoutMs);
+    const timer = setTimeout(
+      () => (off(), fail(new Error(`${service}: ${count()}/${n} ready after ${timeoutMs} ms`))),
+      timeoutMs,
+    );
     const off = provider.on('ready', () => {
       if (count() >= n) {
         clearTimeout(timer);
@@ -111,7 +114,10 @@ export interface FakeUpstream {
 }
 
 /** Starts a raw TCP upstream so it can send what node:http never would (garbage, cut bodies). */
-export async function fakeUpstream(mode: UpstreamMode = 'ok', opts: { slowMs?: number; bigBytes?: number } = {}): Promise<FakeUpstream> {
+export async function fakeUpstream(
+  mode: UpstreamMode = 'ok',
+  opts: { slowMs?: number; bigBytes?: number } = {},
+): Promise<FakeUpstream> {
   const sockets = new Set<net.Socket>();
   const up: FakeUpstream = { url: '', mode, hits: 0, close: async () => {} };
   const server = net.createServer((sock) => {
@@ -213,7 +219,12 @@ export function formatTable(rows: FaultResult[]): string {
     r.recoverMs === null ? '-' : `${(r.recoverMs / 1000).toFixed(1)} s`,
     r.skipped ? 'SKIP' : r.pass ? 'PASS' : 'FAIL',
   ]);
-  const widths = head.map((h, i) => Math.min(i === 1 || i === 2 ? 70 : 40, Math.max(h.length, ...body.map((b) => b[i]!.length))));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => (c.length > widths[i]! ? c : c.padEnd(widths[i]!))).join(' | ') + ' |';
-  return [line(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)].join('\n');
+  const widths = head.map((h, i) =>
+    Math.min(i === 1 || i === 2 ? 70 : 40, Math.max(h.length, ...body.map((b) => b[i]!.length))),
+  );
+  const line = (cells: string[]) =>
+    '| ' + cells.map((c, i) => (c.length > widths[i]! ? c : c.padEnd(widths[i]!))).join(' | ') + ' |';
+  return [line(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)].join(
+    '\n',
+  );
 }

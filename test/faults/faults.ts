@@ -23,13 +23,38 @@ import { defaultBehavior } from '../../src/controller/behavior-defaults.js';
 import { loadBuiltin } from '../../src/policy/builtins.js';
 import type { Decision } from '../../src/controller/decision.js';
 import type { Instance, Provider, ProviderEvents } from '../../src/controller/provider.js';
-import { backend, fakeUpstream, okUpstream, readyCount, recoveredAfter, rssMiB, startHarness, tally, type Budget, type Fault, type FaultResult, type UpstreamMode } from './fault-harness.js';
+import {
+  backend,
+  fakeUpstream,
+  okUpstream,
+  readyCount,
+  recoveredAfter,
+  rssMiB,
+  startHarness,
+  tally,
+  type Budget,
+  type Fault,
+  type FaultResult,
+  type UpstreamMode,
+} from './fault-harness.js';
 
-const skip = (fault: string, expectation: string, why: string): FaultResult => ({ fault, expectation, happened: '', sent: 0, ok: 0, failed: 0, lost: 0, recoverMs: null, pass: true, skipped: why });
+const skip = (fault: string, expectation: string, why: string): FaultResult => ({
+  fault,
+  expectation,
+  happened: '',
+  sent: 0,
+  ok: 0,
+  failed: 0,
+  lost: 0,
+  recoverMs: null,
+  pass: true,
+  skipped: why,
+});
 
 // ── Instances die ────────────────────────────────────────────────────────────────────────────
 
-const killExpect = 'random established instances SIGKILLed: 0 client-visible 5xx, 0 lost; each replacement ready ≤ 3 s';
+const killExpect =
+  'random established instances SIGKILLed: 0 client-visible 5xx, 0 lost; each replacement ready ≤ 3 s';
 /** SIGKILL a random ready instance every ~1.5 s of a steady GET load. */
 export const instancesDie: Fault = {
   name: 'instance SIGKILL',
@@ -53,7 +78,10 @@ services:
       if (!b.quick) await new Promise((r) => setTimeout(r, 10_500));
       const kills: number[] = [];
       const replaced: number[] = [];
-      provider.on('ready', () => kills.length > replaced.length && replaced.push(Date.now() - kills[replaced.length]!));
+      provider.on(
+        'ready',
+        () => kills.length > replaced.length && replaced.push(Date.now() - kills[replaced.length]!),
+      );
       const killsWanted = b.quick ? 2 : 4;
       const start = Date.now();
       const summary = await runLoad({
@@ -66,7 +94,9 @@ services:
           if (s.t >= 1 && kills.length < killsWanted && (b.quick || (s.t - 1) % 2 === 0)) {
             const ready = provider.list().filter((i) => i.state === 'ready' && i.pid);
             const aged = ready.filter((i) => Date.now() - (i.readyAt ?? Date.now()) >= 10_000);
-            const pool = aged.length ? aged : ready.sort((x, y) => (x.readyAt ?? 0) - (y.readyAt ?? 0)).slice(0, 1);
+            const pool = aged.length
+              ? aged
+              : ready.sort((x, y) => (x.readyAt ?? 0) - (y.readyAt ?? 0)).slice(0, 1);
             const victim = pool[Math.floor(Math.random() * pool.length)];
             if (victim) {
               kills.push(Date.now());
@@ -79,10 +109,15 @@ services:
       await new Promise<void>((done) => {
         if (replaced.length >= kills.length) return done();
         const timer = setTimeout(done, 10_000);
-        const off = provider.on('ready', () => replaced.length >= kills.length && (clearTimeout(timer), off(), done()));
+        const off = provider.on(
+          'ready',
+          () => replaced.length >= kills.length && (clearTimeout(timer), off(), done()),
+        );
       });
       const t = tally(summary);
-      const fivexx = Object.entries(summary.statuses).filter(([c]) => c.startsWith('5')).reduce((a, [, n]) => a + n, 0);
+      const fivexx = Object.entries(summary.statuses)
+        .filter(([c]) => c.startsWith('5'))
+        .reduce((a, [, n]) => a + n, 0);
       const worst = Math.max(0, ...replaced);
       return {
         fault: this.name,
@@ -90,7 +125,12 @@ services:
         happened: `${kills.length} kills; ${fivexx} 5xx; replacements ready after ${replaced.map((x) => x + ' ms').join(', ') || 'none'}; ${JSON.stringify(summary.errorKinds)}`,
         ...t,
         recoverMs: worst,
-        pass: fivexx === 0 && t.lost === 0 && replaced.length === kills.length && worst <= 3000 && Date.now() - start > 0,
+        pass:
+          fivexx === 0 &&
+          t.lost === 0 &&
+          replaced.length === kills.length &&
+          worst <= 3000 &&
+          Date.now() - start > 0,
       };
     } finally {
       await h.close();
@@ -101,7 +141,11 @@ services:
 // ── Instances go bad ─────────────────────────────────────────────────────────────────────────
 
 /** One of three static upstreams misbehaves in `mode`; the gateway must time out, eject and recover. */
-function badInstance(mode: UpstreamMode, expectation: string, judge: (r: FaultResult, statuses: Record<string, number>, ejected: boolean) => boolean): Fault {
+function badInstance(
+  mode: UpstreamMode,
+  expectation: string,
+  judge: (r: FaultResult, statuses: Record<string, number>, ejected: boolean) => boolean,
+): Fault {
   return {
     name: `instance goes bad: ${mode}`,
     expectation,
@@ -156,10 +200,26 @@ services:
 
 // Bound: the 5 consecutive failures that eject, plus what was already in flight to it (rate/3 × timeout).
 const failedBounded = (r: FaultResult, limit = 8) => r.failed + r.lost <= limit && r.recoverMs !== null;
-export const instanceHangs = badInstance('hang', 'response timeout fires: a few clear 504, instance ejected, the rest 200', (r, st, ej) => ej && failedBounded(r, 15) && r.lost === 0 && r.failed === (st['504'] ?? 0));
-export const instanceSlow = badInstance('slow', 'answers in 300 ms, under the 500 ms timeout: 0 failed, 0 lost', (r) => r.failed === 0 && r.lost === 0);
-export const instanceGarbage = badInstance('garbage', 'malformed response: a few clear 502, instance ejected, the rest 200', (r, st, ej) => ej && failedBounded(r) && r.lost === 0 && r.failed === (st['502'] ?? 0));
-export const instanceCuts = badInstance('cut', 'body cut mid-response: client connection cut (never a wrong 200 body), instance ejected', (r, _st, ej) => ej && failedBounded(r));
+export const instanceHangs = badInstance(
+  'hang',
+  'response timeout fires: a few clear 504, instance ejected, the rest 200',
+  (r, st, ej) => ej && failedBounded(r, 15) && r.lost === 0 && r.failed === (st['504'] ?? 0),
+);
+export const instanceSlow = badInstance(
+  'slow',
+  'answers in 300 ms, under the 500 ms timeout: 0 failed, 0 lost',
+  (r) => r.failed === 0 && r.lost === 0,
+);
+export const instanceGarbage = badInstance(
+  'garbage',
+  'malformed response: a few clear 502, instance ejected, the rest 200',
+  (r, st, ej) => ej && failedBounded(r) && r.lost === 0 && r.failed === (st['502'] ?? 0),
+);
+export const instanceCuts = badInstance(
+  'cut',
+  'body cut mid-response: client connection cut (never a wrong 200 body), instance ejected',
+  (r, _st, ej) => ej && failedBounded(r),
+);
 
 // ── luascale restarts ────────────────────────────────────────────────────────────────────────
 
@@ -189,7 +249,11 @@ export function markedPids(mark: string): number[] {
 }
 
 function upChild(cfg: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/luascale-cli.ts', 'up', '-c', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/fixtures/luascale-cli.ts', 'up', '-c', cfg],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const lines: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (c) => (stderr += c));
@@ -213,17 +277,25 @@ function upChild(cfg: string) {
             done(hits[hits.length - 1]!);
           }
         };
-        const timer = setTimeout(() => fail(new Error(`no ${re} in ${timeoutMs} ms: ${stderr}\n${lines.join('\n')}`)), timeoutMs);
+        const timer = setTimeout(
+          () => fail(new Error(`no ${re} in ${timeoutMs} ms: ${stderr}\n${lines.join('\n')}`)),
+          timeoutMs,
+        );
         waiters.push(check);
         check();
-        child.once('exit', () => (clearTimeout(timer), fail(new Error(`luascale exited before ${re}: ${stderr}`))));
+        child.once(
+          'exit',
+          () => (clearTimeout(timer), fail(new Error(`luascale exited before ${re}: ${stderr}`))),
+        );
       });
     },
   };
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((r) => child.once('exit', (code) => r(code)));
 }
 
 async function restartSetup(replicas: number) {
@@ -316,13 +388,15 @@ export const kill9DuringLoad: Fault = {
   expectation: 'restart adopts the instances (0 duplicates, 0 orphans), replicas and event log restored',
   async run(b) {
     const s = await restartSetup(3);
-    let a = upChild(s.cfg);
+    const a = upChild(s.cfg);
     let c: ReturnType<typeof upChild> | undefined;
     try {
       await a.waitFor(/instance \S+ ready/, 3);
       await a.waitFor(/gateway on/);
       const before = markedPids(s.mark);
-      const eventsBefore = ((await (await request(`http://127.0.0.1:${s.aPort}/v1/events?limit=1000`)).body.json()) as any).events as Array<{ id: number }>;
+      const eventsBefore = (
+        (await (await request(`http://127.0.0.1:${s.aPort}/v1/events?limit=1000`)).body.json()) as any
+      ).events as Array<{ id: number }>;
       let killedAt = 0;
       const summary = await runLoad({
         url: `http://127.0.0.1:${s.gPort}/work`,
@@ -344,7 +418,9 @@ export const kill9DuringLoad: Fault = {
       const recoverMs = Date.now() - killedAt;
       const svc = (await (await request(`http://127.0.0.1:${s.aPort}/v1/services/web`)).body.json()) as any;
       const after = markedPids(s.mark);
-      const eventsAfter = ((await (await request(`http://127.0.0.1:${s.aPort}/v1/events?limit=1000`)).body.json()) as any).events as Array<{ id: number }>;
+      const eventsAfter = (
+        (await (await request(`http://127.0.0.1:${s.aPort}/v1/events?limit=1000`)).body.json()) as any
+      ).events as Array<{ id: number }>;
       const ids = new Set(eventsAfter.map((e) => e.id));
       const kept = eventsBefore.filter((e) => ids.has(e.id)).length;
       const probe = await request(`http://127.0.0.1:${s.gPort}/work`);
@@ -359,7 +435,14 @@ export const kill9DuringLoad: Fault = {
         happened: `${adopted.replace(/^.*?(adopted)/, '$1')}; ready ${svc.replicas?.ready}; pids same: ${JSON.stringify(after) === JSON.stringify(before)}; events kept ${kept}/${eventsBefore.length}; after restart GET → ${probe.statusCode}; final SIGTERM exit ${code}, ${orphans.length} orphans (requests during the outage: ${t.lost} refused)`,
         ...t,
         recoverMs,
-        pass: /adopted 3 running/.test(adopted) && svc.replicas?.ready === 3 && JSON.stringify(after) === JSON.stringify(before) && kept === eventsBefore.length && probe.statusCode === 200 && code === 0 && orphans.length === 0,
+        pass:
+          /adopted 3 running/.test(adopted) &&
+          svc.replicas?.ready === 3 &&
+          JSON.stringify(after) === JSON.stringify(before) &&
+          kept === eventsBefore.length &&
+          probe.statusCode === 200 &&
+          code === 0 &&
+          orphans.length === 0,
       };
     } finally {
       for (const x of [a, c]) if (x && x.child.exitCode === null) x.child.kill('SIGKILL');
@@ -385,11 +468,16 @@ services:
 /** Starts luascale on a broken store; returns the error's code and first line (or 'started'). */
 async function startOn(file: string): Promise<string> {
   try {
-    const app = await startApp({ config: parseConfig(storeConfig(file), '/tmp/x.yaml'), file: '/tmp/x.yaml', baseDir: '/tmp' }, {});
+    const app = await startApp(
+      { config: parseConfig(storeConfig(file), '/tmp/x.yaml'), file: '/tmp/x.yaml', baseDir: '/tmp' },
+      {},
+    );
     await app.close({ graceMs: 100 });
     return 'started';
   } catch (err) {
-    return isLuascaleError(err) ? `${err.code}: ${err.message.split('\n')[0]}` : `UNCLEAR ${(err as Error).stack?.split('\n')[0]}`;
+    return isLuascaleError(err)
+      ? `${err.code}: ${err.message.split('\n')[0]}`
+      : `UNCLEAR ${(err as Error).stack?.split('\n')[0]}`;
   }
 }
 
@@ -410,7 +498,8 @@ function canMount(): boolean {
 /** SQLite locked by another writer, corrupt, read-only, on a full disk: a clear error each. */
 export const storeFails: Fault = {
   name: 'SQLite locked / corrupt / read-only / full',
-  expectation: 'a clear LS_ERR_STORE_* error naming the file at start; disk full while running: error logged, events kept queued, traffic unaffected',
+  expectation:
+    'a clear LS_ERR_STORE_* error naming the file at start; disk full while running: error logged, events kept queued, traffic unaffected',
   async run(b) {
     const dir = mkdtempSync(join(tmpdir(), 'ls-fault-db-'));
     const out: string[] = [];
@@ -515,10 +604,17 @@ services:
         } catch {
           // ENOSPC: the disk is full now, as intended
         }
-        const summary = await runLoad({ url: `${h.app.gatewayUrl}/x`, pattern: constantRate(50), durationMs: b.loadMs, maxRequests: 10_000, timeoutMs: 5000 });
+        const summary = await runLoad({
+          url: `${h.app.gatewayUrl}/x`,
+          pattern: constantRate(50),
+          durationMs: b.loadMs,
+          maxRequests: 10_000,
+          timeoutMs: 5000,
+        });
         // The store reports write failures on stderr and keeps every failed write queued.
         const pending = h.app.store.pending();
-        const storeErrors = pending.events + pending.samples > 0 ? [`write failed, queued: ${JSON.stringify(pending)}`] : [];
+        const storeErrors =
+          pending.events + pending.samples > 0 ? [`write failed, queued: ${JSON.stringify(pending)}`] : [];
         const t = tally(summary);
         return {
           fault: this.name,
@@ -555,7 +651,13 @@ class MemoryProvider implements Provider {
   }
   async launch(): Promise<Instance> {
     const id = `inst_${++this.#n}`;
-    const inst: Instance = { id, service: this.service, url: `http://127.0.0.1:1/${id}`, state: 'ready', startedAt: 0 };
+    const inst: Instance = {
+      id,
+      service: this.service,
+      url: `http://127.0.0.1:1/${id}`,
+      state: 'ready',
+      startedAt: 0,
+    };
     this.#live.set(id, inst);
     return inst;
   }
@@ -582,10 +684,21 @@ export const metricSourceFails: Fault = {
       const clock = new ManualClock(1_000_000);
       const source: MetricSource = {
         name: 'queue_depth',
-        read: () => (kind === 'errors' ? Promise.reject(new Error('upstream metrics 500')) : new Promise<number>(() => {})),
+        read: () =>
+          kind === 'errors'
+            ? Promise.reject(new Error('upstream metrics 500'))
+            : new Promise<number>(() => {}),
       };
       const c = new ServiceController({
-        spec: { service: 'web', min: 1, max: 4, intervalMs: 1000, behavior: defaultBehavior(), policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }), params: {} },
+        spec: {
+          service: 'web',
+          min: 1,
+          max: 4,
+          intervalMs: 1000,
+          behavior: defaultBehavior(),
+          policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }),
+          params: {},
+        },
         provider: new MemoryProvider('web'),
         clock,
         signals: { snapshot: () => ({ rps: 100 }) },
@@ -594,15 +707,30 @@ export const metricSourceFails: Fault = {
       const decisions: Decision[] = [];
       for (let i = 0; i < 3; i++) {
         // A hung source must not hang the tick: bound each tick at 5 s of real time.
-        const d = await Promise.race([c.tick(), new Promise<null>((r) => setTimeout(() => r(null), 5000).unref())]);
+        const d = await Promise.race([
+          c.tick(),
+          new Promise<null>((r) => setTimeout(() => r(null), 5000).unref()),
+        ]);
         if (d) decisions.push(d);
         clock.advance(1000);
       }
       const err = c.status().errors.metricSources.queue_depth;
-      out.push(`${kind}: ${decisions.length}/3 ticks decided (${decisions.map((d) => d.replicas).join(',')}), source error ${err ? JSON.stringify(err) : 'none'}`);
+      out.push(
+        `${kind}: ${decisions.length}/3 ticks decided (${decisions.map((d) => d.replicas).join(',')}), source error ${err ? JSON.stringify(err) : 'none'}`,
+      );
       if (decisions.length !== 3 || !err) ok = false;
     }
-    return { fault: this.name, expectation: this.expectation, happened: out.join('; '), sent: 0, ok: 0, failed: 0, lost: 0, recoverMs: null, pass: ok };
+    return {
+      fault: this.name,
+      expectation: this.expectation,
+      happened: out.join('; '),
+      sent: 0,
+      ok: 0,
+      failed: 0,
+      lost: 0,
+      recoverMs: null,
+      pass: ok,
+    };
   },
 };
 
@@ -631,23 +759,52 @@ services:
         await new Promise<void>((done) => {
           const until = Date.now() + (b.quick ? 4000 : 8000);
           const check = () => {
-            if (h.events.filter((e) => e.type === 'error' || e.type === 'alert' || (e.type === 'instance' && /fail|exit/.test(String((e.data as any).state)))).length >= 3 || Date.now() > until) return done();
+            if (
+              h.events.filter(
+                (e) =>
+                  e.type === 'error' ||
+                  e.type === 'alert' ||
+                  (e.type === 'instance' && /fail|exit/.test(String((e.data as any).state))),
+              ).length >= 3 ||
+              Date.now() > until
+            )
+              return done();
             setTimeout(check, 100).unref();
           };
           check();
         });
         const health = await request(`${h.app.adminUrl}/healthz`);
         await health.body.dump();
-        const kinds = [...new Set(h.events.map((e) => `${e.type}${e.type === 'alert' ? ':' + ((e.data as any).name ?? '') : ''}`))];
-        const launched = h.events.filter((e) => e.type === 'instance' && (e.data as any).state === 'starting').length;
+        const kinds = [
+          ...new Set(
+            h.events.map((e) => `${e.type}${e.type === 'alert' ? ':' + ((e.data as any).name ?? '') : ''}`),
+          ),
+        ];
+        const launched = h.events.filter(
+          (e) => e.type === 'instance' && (e.data as any).state === 'starting',
+        ).length;
         out.push(`${label}: admin ${health.statusCode}; events ${kinds.join(',')}; ${launched} launches`);
-        if (health.statusCode !== 200 || !h.events.some((e) => e.type === 'error' || e.type === 'alert' || e.type === 'instance')) pass = false;
+        if (
+          health.statusCode !== 200 ||
+          !h.events.some((e) => e.type === 'error' || e.type === 'alert' || e.type === 'instance')
+        )
+          pass = false;
       } finally {
         await h.close();
       }
     }
     out.push('exec provider hangs: skipped (no exec provider in this build)');
-    return { fault: this.name, expectation: this.expectation, happened: out.join('; '), sent: 0, ok: 0, failed: 0, lost: 0, recoverMs: null, pass };
+    return {
+      fault: this.name,
+      expectation: this.expectation,
+      happened: out.join('; '),
+      sent: 0,
+      ok: 0,
+      failed: 0,
+      lost: 0,
+      recoverMs: null,
+      pass,
+    };
   },
 };
 
@@ -666,7 +823,15 @@ export const wallClockJumps: Fault = {
       const provider = new MemoryProvider('web');
       const signal = { rps: 200 };
       const c = new ServiceController({
-        spec: { service: 'web', min: 1, max: 8, intervalMs: 1000, behavior, policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }), params: {} },
+        spec: {
+          service: 'web',
+          min: 1,
+          max: 8,
+          intervalMs: 1000,
+          behavior,
+          policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }),
+          params: {},
+        },
         provider,
         clock,
         signals: { snapshot: () => ({ rps: signal.rps }) },
@@ -685,7 +850,12 @@ export const wallClockJumps: Fault = {
     const calm = await run(false);
     const jumpy = await run(true);
     let changes = 0;
-    for (let i = 1; i < jumpy.length; i++) if (Math.sign(jumpy[i]! - jumpy[i - 1]!) !== 0 && Math.sign(jumpy[i]! - jumpy[i - 1]!) !== Math.sign(jumpy[i - 1]! - (jumpy[i - 2] ?? jumpy[i - 1]!))) changes++;
+    for (let i = 1; i < jumpy.length; i++)
+      if (
+        Math.sign(jumpy[i]! - jumpy[i - 1]!) !== 0 &&
+        Math.sign(jumpy[i]! - jumpy[i - 1]!) !== Math.sign(jumpy[i - 1]! - (jumpy[i - 2] ?? jumpy[i - 1]!))
+      )
+        changes++;
     const firstDown = jumpy.findIndex((r, i) => i > 10 && r < jumpy[10]!);
     return {
       fault: this.name,
@@ -706,7 +876,8 @@ export const wallClockJumps: Fault = {
 /** 10× capacity at max replicas: queue, then shed 503 fast; admitted requests meet the SLO. */
 export const overload: Fault = {
   name: 'overload 10× capacity at max',
-  expectation: 'excess shed with 503 (queue bounded at 10, 1 s), 0 lost, admitted p99 ≤ 1.3 s, RSS growth < 64 MiB',
+  expectation:
+    'excess shed with 503 (queue bounded at 10, 1 s), 0 lost, admitted p99 ≤ 1.3 s, RSS growth < 64 MiB',
   async run(b) {
     const h = await startHarness(`
 gateway: { listen: "127.0.0.1:0", access_log: "off" }
@@ -722,7 +893,14 @@ services:
       await readyCount(h, 'web', 1);
       const rss0 = rssMiB();
       // Capacity: 2 in flight × 10 requests/s each (100 ms) = 20 rps; offer 200 rps.
-      const summary = await runLoad({ url: `${h.app.gatewayUrl}/slow?ms=100`, pattern: constantRate(200), durationMs: b.loadMs, maxRequests: 20_000, maxInFlight: 2000, timeoutMs: 10_000 });
+      const summary = await runLoad({
+        url: `${h.app.gatewayUrl}/slow?ms=100`,
+        pattern: constantRate(200),
+        durationMs: b.loadMs,
+        maxRequests: 20_000,
+        maxInFlight: 2000,
+        timeoutMs: 10_000,
+      });
       const growth = rssMiB() - rss0;
       const t = tally(summary);
       const okP99 = Math.max(...summary.timeline.filter((s) => s.ok > 0).map((s) => s.p99));
@@ -732,7 +910,13 @@ services:
         happened: `${summary.ok} admitted (${(summary.ok / (b.loadMs / 1000)).toFixed(1)}/s), ${summary.status503} shed 503; worst per-second p99 ${okP99.toFixed(0)} ms; RSS +${growth.toFixed(1)} MiB; other ${JSON.stringify(summary.errorKinds)}`,
         ...t,
         recoverMs: null,
-        pass: t.lost === 0 && summary.status503 > 0 && summary.ok > 0 && t.failed === summary.status503 && okP99 <= 1300 && growth < 64,
+        pass:
+          t.lost === 0 &&
+          summary.status503 > 0 &&
+          summary.ok > 0 &&
+          t.failed === summary.status503 &&
+          okP99 <= 1300 &&
+          growth < 64,
       };
     } finally {
       await h.close();
@@ -745,7 +929,8 @@ services:
 /** Slowloris sockets and slow readers of 8 MiB bodies next to normal traffic. */
 export const slowClients: Fault = {
   name: 'slowloris + slow readers',
-  expectation: 'normal requests 0 failed / 0 lost; slowloris sockets closed (408) after request_timeout; RSS bounded (< 128 MiB growth)',
+  expectation:
+    'normal requests 0 failed / 0 lost; slowloris sockets closed (408) after request_timeout; RSS bounded (< 128 MiB growth)',
   async run(b) {
     const good = await okUpstream();
     const big = await fakeUpstream('big', { bigBytes: 8 << 20 });
@@ -788,7 +973,13 @@ services:
         s.once('data', () => s.pause()); // read the first chunk, then never again
         socks.push(s);
       }
-      const summary = await runLoad({ url: `${h.app.gatewayUrl}/x`, pattern: constantRate(40), durationMs: b.loadMs, maxRequests: 10_000, timeoutMs: 5000 });
+      const summary = await runLoad({
+        url: `${h.app.gatewayUrl}/x`,
+        pattern: constantRate(40),
+        durationMs: b.loadMs,
+        maxRequests: 10_000,
+        timeoutMs: 5000,
+      });
       const growth = rssMiB() - rss0;
       const t = tally(summary);
       return {
@@ -797,7 +988,11 @@ services:
         happened: `${nLoris} slowloris sockets: ${closedBy408.length} closed with 408; ${nReaders} paused readers of 8 MiB; normal p99 ${summary.latencyMs.p99.toFixed(0)} ms; RSS +${growth.toFixed(1)} MiB`,
         ...t,
         recoverMs: null,
-        pass: t.failed === 0 && t.lost === 0 && growth < 128 && (b.loadMs < 2500 || closedBy408.length === nLoris),
+        pass:
+          t.failed === 0 &&
+          t.lost === 0 &&
+          growth < 128 &&
+          (b.loadMs < 2500 || closedBy408.length === nLoris),
       };
     } finally {
       for (const s of socks) s.destroy();
@@ -827,7 +1022,11 @@ export const ALL_FAULTS: Fault[] = [
 ];
 
 /** Runs faults one after another, never letting one fault's crash stop the table. */
-export async function runFaults(faults: Fault[], budget: Budget, onRow?: (r: FaultResult) => void): Promise<FaultResult[]> {
+export async function runFaults(
+  faults: Fault[],
+  budget: Budget,
+  onRow?: (r: FaultResult) => void,
+): Promise<FaultResult[]> {
   const rows: FaultResult[] = [];
   for (const f of faults) {
     const started = Date.now();
@@ -835,7 +1034,17 @@ export async function runFaults(faults: Fault[], budget: Budget, onRow?: (r: Fau
     try {
       row = await f.run(budget);
     } catch (err) {
-      row = { fault: f.name, expectation: f.expectation, happened: `harness error: ${(err as Error).message.split('\n')[0]}`, sent: 0, ok: 0, failed: 0, lost: 0, recoverMs: null, pass: false };
+      row = {
+        fault: f.name,
+        expectation: f.expectation,
+        happened: `harness error: ${(err as Error).message.split('\n')[0]}`,
+        sent: 0,
+        ok: 0,
+        failed: 0,
+        lost: 0,
+        recoverMs: null,
+        pass: false,
+      };
     }
     (row as FaultResult & { ms?: number }).ms = Date.now() - started;
     rows.push(row);

@@ -10,7 +10,15 @@ import { StaticProvider } from '../../src/providers/static-provider.js';
 test('regression: a metric source that never answered stalled the control loop (and stop()) forever', async () => {
   const clock = new ManualClock(1_000_000);
   const c = new ServiceController({
-    spec: { service: 'web', min: 1, max: 4, intervalMs: 1000, behavior: defaultBehavior(), policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }), params: {} },
+    spec: {
+      service: 'web',
+      min: 1,
+      max: 4,
+      intervalMs: 1000,
+      behavior: defaultBehavior(),
+      policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }),
+      params: {},
+    },
     provider: new StaticProvider({ service: 'web', targets: ['http://127.0.0.1:1'] }),
     clock,
     signals: { snapshot: () => ({ rps: 100 }) },
@@ -30,8 +38,17 @@ test('regression: a failing alert webhook logged its full URL, token in the path
   try {
     const port = (server.address() as { port: number }).port;
     const errors: string[] = [];
-    const notify = webhookNotifier({ url: `http://127.0.0.1:${port}/hooks/T000/SECRET-abc123?token=q-secret`, onError: (e) => errors.push(e.message) });
-    await notify([{ status: 'firing', repeat: false, alert: { service: 'web', name: 'X', severity: 'warning', message: 'm', startsAt: 0 } }]);
+    const notify = webhookNotifier({
+      url: `http://127.0.0.1:${port}/hooks/T000/SECRET-abc123?token=q-secret`,
+      onError: (e) => errors.push(e.message),
+    });
+    await notify([
+      {
+        status: 'firing',
+        repeat: false,
+        alert: { service: 'web', name: 'X', severity: 'warning', message: 'm', startsAt: 0 },
+      },
+    ]);
     assert.equal(errors.length, 1);
     assert.match(errors[0]!, /answered 500/);
     assert.ok(!/SECRET|q-secret/.test(errors[0]!), errors[0]);
@@ -66,11 +83,16 @@ services:
       await get.body.dump();
     }
     // Not idempotent: never retried, a clear 502 when it lands on the resetting instance.
-    const posts = await Promise.all([0, 1].map(async () => {
-      const r = await request(`${h.app.gatewayUrl}/x`, { method: 'POST', body: 'x' });
-      return { status: r.statusCode, text: await r.body.text() };
-    }));
-    assert.ok(posts.some((p) => p.status === 502 && /ECONNRESET|UPSTREAM_ERROR/.test(p.text)), JSON.stringify(posts));
+    const posts = await Promise.all(
+      [0, 1].map(async () => {
+        const r = await request(`${h.app.gatewayUrl}/x`, { method: 'POST', body: 'x' });
+        return { status: r.statusCode, text: await r.body.text() };
+      }),
+    );
+    assert.ok(
+      posts.some((p) => p.status === 502 && /ECONNRESET|UPSTREAM_ERROR/.test(p.text)),
+      JSON.stringify(posts),
+    );
   } finally {
     await h.close();
     bad.close();

@@ -12,7 +12,9 @@ const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
 const faults = ALL_FAULTS.filter((f) => !only || f.name.includes(only));
 const rows = await runFaults(faults, { quick, loadMs: quick ? 3000 : 8000 }, (r) =>
-  process.stderr.write(`${r.skipped ? 'SKIP' : r.pass ? 'PASS' : 'FAIL'} ${r.fault} (${(r as { ms?: number }).ms} ms)\n`),
+  process.stderr.write(
+    `${r.skipped ? 'SKIP' : r.pass ? 'PASS' : 'FAIL'} ${r.fault} (${(r as { ms?: number }).ms} ms)\n`,
+  ),
 );
 process.stdout.write(formatTable(rows) + '\n');
 process.exit(rows.every((r) => r.pass) ? 0 : 1);

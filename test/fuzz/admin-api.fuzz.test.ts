@@ -42,7 +42,10 @@ services:
     scaling: { min: 0, max: 1, policy: { builtin: target-tracking, params: { metric: rps, target: 10 } } }
 `;
   const config = parseConfig(text, join(dir, 'luascale.yaml'));
-  app = await startApp({ config, file: join(dir, 'luascale.yaml'), baseDir: dir }, { log: (l) => logs.push(l) });
+  app = await startApp(
+    { config, file: join(dir, 'luascale.yaml'), baseDir: dir },
+    { log: (l) => logs.push(l) },
+  );
 });
 
 after(async () => {
@@ -55,7 +58,15 @@ const auth = { authorization: `Bearer ${TOKEN}` };
 const seen: string[] = [];
 
 async function call(method: string, path: string, body?: string, headers: Record<string, string> = {}) {
-  const res = await request(`${app.adminUrl}${path}`, { method: method as any, headers: { ...auth, ...headers }, body, headersTimeout: 5000, bodyTimeout: 2000 }).catch((e: Error) => ({ statusCode: -1, headers: {}, body: { text: async () => String(e.message) } }) as any);
+  const res = await request(`${app.adminUrl}${path}`, {
+    method: method as any,
+    headers: { ...auth, ...headers },
+    body,
+    headersTimeout: 5000,
+    bodyTimeout: 2000,
+  }).catch(
+    (e: Error) => ({ statusCode: -1, headers: {}, body: { text: async () => String(e.message) } }) as any,
+  );
   let text = '';
   if (String(res.headers['content-type'] ?? '').includes('event-stream')) {
     // The SSE stream never ends by itself: one chunk is enough.
@@ -73,18 +84,66 @@ function assertSane(r: { status: number; type: string; text: string }, what: str
   assert.ok(r.status >= 200 && r.status < 500, `${what} → ${r.status} ${r.text.slice(0, 200)}`);
   if (r.status >= 400) {
     const body = JSON.parse(r.text);
-    assert.match(body?.error?.code ?? '', /^LS_ERR_/, `${what}: JSON error body, got ${r.text.slice(0, 200)}`);
+    assert.match(
+      body?.error?.code ?? '',
+      /^LS_ERR_/,
+      `${what}: JSON error body, got ${r.text.slice(0, 200)}`,
+    );
   }
 }
 
 const hostileString = fc.oneof(
   fc.string({ maxLength: 20 }),
-  fc.constantFrom('', '..', '../../etc/passwd', '%00', '%2e%2e%2f', 'web', 'proc', 'nope', '__proto__', 'constructor', 'a'.repeat(300), '\u202e', '💥', '-1', '1e999', 'NaN', 'true', '{}', '[]', 'null'),
+  fc.constantFrom(
+    '',
+    '..',
+    '../../etc/passwd',
+    '%00',
+    '%2e%2e%2f',
+    'web',
+    'proc',
+    'nope',
+    '__proto__',
+    'constructor',
+    'a'.repeat(300),
+    '\u202e',
+    '💥',
+    '-1',
+    '1e999',
+    'NaN',
+    'true',
+    '{}',
+    '[]',
+    'null',
+  ),
 );
 const hostileJson = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
-  fc.constantFrom('', '{', '{"replicas":', 'null', '[]', '{"replicas":-1}', '{"replicas":1e999}', '{"replicas":"3"}', '{"replicas":3,"ttl":"-1s"}', '{"replicas":3,"ttl":"99999999999d"}', '{"source":"while true do end"}', '{"source":"' + 'x'.repeat(2_000_000) + '"}', '{"policy":{"builtin":"nope"}}', '{"policy":{"source":"return 1"},"observation":{"cpu":"x"}}', '{"__proto__":{"polluted":1}}', '[' .repeat(10000), '{"paused":"yes"}'),
-  fc.record({ replicas: fc.oneof(fc.integer(), fc.double(), hostileString), ttl: hostileString }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc.constantFrom(
+    '',
+    '{',
+    '{"replicas":',
+    'null',
+    '[]',
+    '{"replicas":-1}',
+    '{"replicas":1e999}',
+    '{"replicas":"3"}',
+    '{"replicas":3,"ttl":"-1s"}',
+    '{"replicas":3,"ttl":"99999999999d"}',
+    '{"source":"while true do end"}',
+    '{"source":"' + 'x'.repeat(2_000_000) + '"}',
+    '{"policy":{"builtin":"nope"}}',
+    '{"policy":{"source":"return 1"},"observation":{"cpu":"x"}}',
+    '{"__proto__":{"polluted":1}}',
+    '['.repeat(10000),
+    '{"paused":"yes"}',
+  ),
+  fc
+    .record(
+      { replicas: fc.oneof(fc.integer(), fc.double(), hostileString), ttl: hostileString },
+      { requiredKeys: [] },
+    )
+    .map((v) => JSON.stringify(v)),
 );
 
 interface Op {
@@ -99,7 +158,11 @@ async function operations(): Promise<Op[]> {
   for (const [path, item] of Object.entries<any>(doc.paths)) {
     for (const [method, op] of Object.entries<any>(item)) {
       if (!['get', 'post', 'put', 'delete', 'patch'].includes(method)) continue;
-      ops.push({ method: method.toUpperCase(), path, query: (op.parameters ?? []).filter((p: any) => p.in === 'query').map((p: any) => p.name) });
+      ops.push({
+        method: method.toUpperCase(),
+        path,
+        query: (op.parameters ?? []).filter((p: any) => p.in === 'query').map((p: any) => p.name),
+      });
     }
   }
   return ops;
@@ -109,34 +172,69 @@ function fill(path: string, v: string): string {
   return path.replace(/\{[^}]+\}/g, encodeURIComponent(v));
 }
 
-test(`fuzz admin API: every operation with hostile path, query and body (seed ${SEED}, 25 runs per operation)`, { timeout: 120_000 }, async () => {
-  const ops = await operations();
-  assert.ok(ops.length >= 8, `the OpenAPI document lists the operations (${ops.map((o) => o.method + ' ' + o.path).join(', ')})`);
-  for (const op of ops) {
-    await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.constantFrom('web'), hostileString), fc.dictionary(fc.constantFrom(...op.query, 'x'), hostileString, { maxKeys: 3 }), hostileJson, fc.constantFrom('application/json', 'text/plain', 'application/json; charset=latin1'), async (name, q, body, ctype) => {
-        const qs = new URLSearchParams(q as Record<string, string>).toString();
-        const path = fill(op.path, name) + (qs ? `?${qs}` : '');
-        const withBody = op.method !== 'GET' && op.method !== 'DELETE';
-        const r = await call(op.method, path, withBody ? body : undefined, withBody ? { 'content-type': ctype } : {});
-        assertSane(r, `${op.method} ${path.slice(0, 120)} body ${body.slice(0, 80)}`);
-      }),
-      { seed: SEED, numRuns: 25 },
+test(
+  `fuzz admin API: every operation with hostile path, query and body (seed ${SEED}, 25 runs per operation)`,
+  { timeout: 120_000 },
+  async () => {
+    const ops = await operations();
+    assert.ok(
+      ops.length >= 8,
+      `the OpenAPI document lists the operations (${ops.map((o) => o.method + ' ' + o.path).join(', ')})`,
     );
-  }
-});
+    for (const op of ops) {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(fc.constantFrom('web'), hostileString),
+          fc.dictionary(fc.constantFrom(...op.query, 'x'), hostileString, { maxKeys: 3 }),
+          hostileJson,
+          fc.constantFrom('application/json', 'text/plain', 'application/json; charset=latin1'),
+          async (name, q, body, ctype) => {
+            const qs = new URLSearchParams(q as Record<string, string>).toString();
+            const path = fill(op.path, name) + (qs ? `?${qs}` : '');
+            const withBody = op.method !== 'GET' && op.method !== 'DELETE';
+            const r = await call(
+              op.method,
+              path,
+              withBody ? body : undefined,
+              withBody ? { 'content-type': ctype } : {},
+            );
+            assertSane(r, `${op.method} ${path.slice(0, 120)} body ${body.slice(0, 80)}`);
+          },
+        ),
+        { seed: SEED, numRuns: 25 },
+      );
+    }
+  },
+);
 
 test('admin API: no token, a wrong token and a token in the wrong place get 401 JSON (never the data)', async () => {
-  for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: TOKEN }, { authorization: `Basic ${Buffer.from('a:' + TOKEN).toString('base64')}` }]) {
+  for (const headers of [
+    {},
+    { authorization: 'Bearer nope' },
+    { authorization: TOKEN },
+    { authorization: `Basic ${Buffer.from('a:' + TOKEN).toString('base64')}` },
+  ]) {
     const res = await request(`${app.adminUrl}/v1/services`, { headers });
     const text = await res.body.text();
-    assert.ok(res.statusCode === 401 || res.statusCode === 429, `${JSON.stringify(headers)} → ${res.statusCode}`);
+    assert.ok(
+      res.statusCode === 401 || res.statusCode === 429,
+      `${JSON.stringify(headers)} → ${res.statusCode}`,
+    );
     assert.match(JSON.parse(text).error.code, /^LS_ERR_ADMIN_(UNAUTHORIZED|AUTH_RATE_LIMITED)$/);
   }
 });
 
 test('secrets: the admin token and provider env values never appear in any admin response or log line', async () => {
-  for (const p of ['/v1/services', '/v1/services/web', '/v1/services/proc', '/v1/events?limit=1000', '/openapi.json', '/metrics', '/v1/metrics/query?service=web&metric=rps&window=60']) await call('GET', p);
+  for (const p of [
+    '/v1/services',
+    '/v1/services/web',
+    '/v1/services/proc',
+    '/v1/events?limit=1000',
+    '/openapi.json',
+    '/metrics',
+    '/v1/metrics/query?service=web&metric=rps&window=60',
+  ])
+    await call('GET', p);
   const all = seen.join('\n') + '\n' + logs.join('\n');
   assert.ok(seen.length > 10, 'responses were collected');
   assert.ok(!all.includes(TOKEN), 'the admin token leaked');

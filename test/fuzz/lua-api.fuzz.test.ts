@@ -13,7 +13,13 @@ import { loadLuaPolicy, type LuaPolicy } from '../../src/sandbox/lua-policy.js';
 import { decide } from '../../src/controller/decide.js';
 import { defaultBehavior } from '../../src/controller/behavior-defaults.js';
 import { initialDecisionState } from '../../src/controller/decision.js';
-import { completeObservation, type HistoryReader, type Observation, type PolicyContext, type PolicyOutcome } from '../../src/policy/policy.js';
+import {
+  completeObservation,
+  type HistoryReader,
+  type Observation,
+  type PolicyContext,
+  type PolicyOutcome,
+} from '../../src/policy/policy.js';
 
 const SEED = 20261128;
 const policies: LuaPolicy[] = [];
@@ -24,7 +30,10 @@ const num = fc.oneof(
   fc.integer({ min: -10, max: 1000 }),
   fc.constantFrom(NaN, Infinity, -Infinity, -0, 0, 1e308, -1e308, 2 ** 53 + 1, 5e-324),
 );
-const metricName = fc.oneof(fc.constantFrom('queue_depth', 'lag', '__index', 'constructor', '__proto__', '', 'a.b', '\u0000'), fc.string({ maxLength: 8 }));
+const metricName = fc.oneof(
+  fc.constantFrom('queue_depth', 'lag', '__index', 'constructor', '__proto__', '', 'a.b', '\u0000'),
+  fc.string({ maxLength: 8 }),
+);
 const observation: fc.Arbitrary<Partial<Observation>> = fc.record(
   {
     cpu: num,
@@ -41,7 +50,11 @@ const observation: fc.Arbitrary<Partial<Observation>> = fc.record(
     starting: fc.integer({ min: 0, max: 5 }),
     metrics: fc.dictionary(metricName, num, { maxKeys: 4 }),
     slo: fc.record({ latency_p95_ms: num, error_rate: num }, { requiredKeys: [] }),
-    operations: fc.dictionary(fc.string({ maxLength: 6 }), fc.record({ rps: num, cpu: num }) as fc.Arbitrary<any>, { maxKeys: 2 }),
+    operations: fc.dictionary(
+      fc.string({ maxLength: 6 }),
+      fc.record({ rps: num, cpu: num }) as fc.Arbitrary<any>,
+      { maxKeys: 2 },
+    ),
     fresh: fc.boolean(),
   },
   { requiredKeys: [] },
@@ -60,31 +73,59 @@ const ctxArb = fc.record({
 type CtxInput = typeof ctxArb extends fc.Arbitrary<infer T> ? T : never;
 
 function contextOf(c: CtxInput): PolicyContext {
-  const history: HistoryReader = { stepSeconds: 1, series: (_m, s) => Array.from({ length: Math.min(600, Math.max(0, Math.floor(Number(s) || 0))) }, () => c.hist) };
+  const history: HistoryReader = {
+    stepSeconds: 1,
+    series: (_m, s) =>
+      Array.from({ length: Math.min(600, Math.max(0, Math.floor(Number(s) || 0))) }, () => c.hist),
+  };
   let observation: Observation;
   try {
     observation = completeObservation(c.observation as any);
   } catch {
     observation = completeObservation({});
   }
-  return { service: 'web', now: c.now, min: c.min, max: c.min + c.span, observation, params: c.params, state: c.state as Record<string, unknown>, history };
+  return {
+    service: 'web',
+    now: c.now,
+    min: c.min,
+    max: c.min + c.span,
+    observation,
+    params: c.params,
+    state: c.state as Record<string, unknown>,
+    history,
+  };
 }
 
 function checkOutcome(o: PolicyOutcome, where: string): void {
   assert.equal(typeof o.ok, 'boolean', `${where}: outcome has ok`);
   assert.ok(Array.isArray(o.logs) && Array.isArray(o.alerts), `${where}: logs and alerts are arrays`);
   // null is the API's "keep the current count" (a script returning nil).
-  if (o.ok) assert.ok(o.replicas === null || Number.isFinite(o.replicas), `${where}: replicas finite or null, got ${o.replicas}`);
+  if (o.ok)
+    assert.ok(
+      o.replicas === null || Number.isFinite(o.replicas),
+      `${where}: replicas finite or null, got ${o.replicas}`,
+    );
   else assert.match(o.code, /^LS_ERR_POLICY_/, `${where}: coded error`);
 }
 
 function checkDecision(p: LuaPolicy, ctx: PolicyContext): void {
-  const spec = { service: 'web', min: ctx.min, max: ctx.max, intervalMs: 1000, behavior: defaultBehavior(), policy: p, params: ctx.params };
+  const spec = {
+    service: 'web',
+    min: ctx.min,
+    max: ctx.max,
+    intervalMs: 1000,
+    behavior: defaultBehavior(),
+    policy: p,
+    params: ctx.params,
+  };
   // The controller counts replicas from the provider's list: whole numbers, whatever the signals say.
   const o = { ...ctx.observation, replicas: Math.abs(Math.round(ctx.observation.replicas)) % 50 || 0 };
   o.ready = Math.min(o.replicas, Math.abs(Math.round(o.ready)) || 0);
   const { decision } = decide(spec, o, ctx.history, initialDecisionState(), 1_000_000);
-  assert.ok(Number.isInteger(decision.replicas) && decision.replicas >= ctx.min && decision.replicas <= ctx.max, `decision ${decision.replicas} outside [${ctx.min}, ${ctx.max}] (${decision.reason})`);
+  assert.ok(
+    Number.isInteger(decision.replicas) && decision.replicas >= ctx.min && decision.replicas <= ctx.max,
+    `decision ${decision.replicas} outside [${ctx.min}, ${ctx.max}] (${decision.reason})`,
+  );
 }
 
 test(`fuzz Lua API: random observations into every example policy (seed ${SEED}, 150 runs each)`, async () => {
@@ -134,14 +175,37 @@ end
 test(`fuzz Lua API: every return shape becomes an outcome, never an exception (seed ${SEED + 1}, 400 runs)`, async () => {
   const p = await loadLuaPolicy({ source: RANDOM_RETURN, chunkName: 'random-return.lua' });
   policies.push(p);
-  const kind = fc.constantFrom('num', 'str', 'nil', 'tbl', 'nested', 'bool', 'fn', 'inf', 'nan', 'ninf', 'huge', 'state', 'metric', 'err', 'errtbl', 'other');
+  const kind = fc.constantFrom(
+    'num',
+    'str',
+    'nil',
+    'tbl',
+    'nested',
+    'bool',
+    'fn',
+    'inf',
+    'nan',
+    'ninf',
+    'huge',
+    'state',
+    'metric',
+    'err',
+    'errtbl',
+    'other',
+  );
   fc.assert(
-    fc.property(ctxArb, kind, fc.oneof(num, fc.string({ maxLength: 10 })), fc.oneof(fc.string({ maxLength: 300 }), fc.constant(undefined)), (c, k, v, reason) => {
-      const ctx = contextOf(c);
-      ctx.params = { kind: k, v, reason };
-      checkOutcome(p.evaluate(ctx), `return ${k}`);
-      checkDecision(p, { ...ctx, params: { kind: k, v, reason } });
-    }),
+    fc.property(
+      ctxArb,
+      kind,
+      fc.oneof(num, fc.string({ maxLength: 10 })),
+      fc.oneof(fc.string({ maxLength: 300 }), fc.constant(undefined)),
+      (c, k, v, reason) => {
+        const ctx = contextOf(c);
+        ctx.params = { kind: k, v, reason };
+        checkOutcome(p.evaluate(ctx), `return ${k}`);
+        checkDecision(p, { ...ctx, params: { kind: k, v, reason } });
+      },
+    ),
     { seed: SEED + 1, numRuns: 400 },
   );
 });

@@ -21,11 +21,36 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const cell = fc.oneof(
   fc.integer({ min: -5, max: 100 }).map(String),
   fc.double().map(String),
-  fc.constantFrom('', ' ', 'NaN', 'Infinity', '-0', '1e400', '0x10', '1_000', '"5"', '\t7', '١٢', '1,5', '\r', '3\r'),
+  fc.constantFrom(
+    '',
+    ' ',
+    'NaN',
+    'Infinity',
+    '-0',
+    '1e400',
+    '0x10',
+    '1_000',
+    '"5"',
+    '\t7',
+    '١٢',
+    '1,5',
+    '\r',
+    '3\r',
+  ),
   fc.string({ maxLength: 6 }),
 );
-const row = fc.oneof(fc.tuple(cell, cell).map(([a, b]) => `${a},${b}`), cell, fc.tuple(cell, cell, cell).map((x) => x.join(',')));
-const traceText = fc.tuple(fc.constantFrom('t,rps', 'T, RPS', '\ufefft,rps', 'rps,t', '', 't;rps'), fc.array(row, { maxLength: 20 }), fc.constantFrom('\n', '\r\n')).map(([h, rows, nl]) => [h, ...rows].join(nl));
+const row = fc.oneof(
+  fc.tuple(cell, cell).map(([a, b]) => `${a},${b}`),
+  cell,
+  fc.tuple(cell, cell, cell).map((x) => x.join(',')),
+);
+const traceText = fc
+  .tuple(
+    fc.constantFrom('t,rps', 'T, RPS', '\ufefft,rps', 'rps,t', '', 't;rps'),
+    fc.array(row, { maxLength: 20 }),
+    fc.constantFrom('\n', '\r\n'),
+  )
+  .map(([h, rows, nl]) => [h, ...rows].join(nl));
 
 test(`fuzz trace CSV parser (seed ${SEED}, 1000 runs)`, () => {
   fc.assert(
@@ -33,11 +58,21 @@ test(`fuzz trace CSV parser (seed ${SEED}, 1000 runs)`, () => {
       try {
         const t = parseTrace(text, 'fuzz.csv');
         assert.equal(t.t.length, t.rps.length);
-        assert.ok(t.t.length > 0 && Number.isFinite(t.stepSeconds) && t.stepSeconds > 0, 'a parsed trace has rows and a positive step');
-        for (let i = 0; i < t.t.length; i++) assert.ok(Number.isFinite(t.t[i]!) && Number.isFinite(t.rps[i]!) && t.rps[i]! >= 0, `row ${i} is finite`);
+        assert.ok(
+          t.t.length > 0 && Number.isFinite(t.stepSeconds) && t.stepSeconds > 0,
+          'a parsed trace has rows and a positive step',
+        );
+        for (let i = 0; i < t.t.length; i++)
+          assert.ok(
+            Number.isFinite(t.t[i]!) && Number.isFinite(t.rps[i]!) && t.rps[i]! >= 0,
+            `row ${i} is finite`,
+          );
         assert.ok(Number.isFinite(t.durationSeconds) && t.durationSeconds > 0);
       } catch (err) {
-        assert.ok(isLuascaleError(err, 'LS_ERR_TRACE_INVALID'), `unexpected ${(err as Error)?.stack} for ${JSON.stringify(text)}`);
+        assert.ok(
+          isLuascaleError(err, 'LS_ERR_TRACE_INVALID'),
+          `unexpected ${(err as Error)?.stack} for ${JSON.stringify(text)}`,
+        );
         assert.match((err as Error).message, /fuzz\.csv/);
       }
     }),
@@ -50,13 +85,32 @@ const VALID = {
   info: { title: 't', version: '1' },
   servers: [{ url: 'http://x/api' }],
   paths: {
-    '/users/{id}': { get: { operationId: 'getUser', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'ok' } }, 'x-luascale-slo': { latency_p95_ms: 100 } } },
+    '/users/{id}': {
+      get: {
+        operationId: 'getUser',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: { description: 'ok' } },
+        'x-luascale-slo': { latency_p95_ms: 100 },
+      },
+    },
     '/items': { post: { responses: { 201: { description: 'made' } }, 'x-luascale-timeout': '2s' } },
   },
 };
 const hostile = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom('3.0.3', '2.0', '4.0.0', '', '#/paths', { $ref: '#/paths' }, { $ref: 'http://127.0.0.1:9/x.json' }, { $ref: '/etc/passwd' }, { $ref: '#' }, '-1s', 'x'.repeat(5000)),
+  fc.constantFrom(
+    '3.0.3',
+    '2.0',
+    '4.0.0',
+    '',
+    '#/paths',
+    { $ref: '#/paths' },
+    { $ref: 'http://127.0.0.1:9/x.json' },
+    { $ref: '/etc/passwd' },
+    { $ref: '#' },
+    '-1s',
+    'x'.repeat(5000),
+  ),
 );
 const where = fc.constantFrom(
   ['openapi'],
@@ -94,7 +148,10 @@ test(`fuzz OpenAPI import (seed ${SEED + 1}, 60 runs)`, async () => {
         const api = await importOpenApi(file);
         assert.ok(Array.isArray(api.operations));
       } catch (err) {
-        assert.ok(isLuascaleError(err), `unexpected ${(err as Error)?.stack} for ${JSON.stringify(doc).slice(0, 300)}`);
+        assert.ok(
+          isLuascaleError(err),
+          `unexpected ${(err as Error)?.stack} for ${JSON.stringify(doc).slice(0, 300)}`,
+        );
         assert.ok((err as Error).message.includes(file), 'the error names the file');
       }
       assert.ok(performance.now() - t0 < 5000, 'import finished quickly');
@@ -105,11 +162,21 @@ test(`fuzz OpenAPI import (seed ${SEED + 1}, 60 runs)`, async () => {
 
 test('OpenAPI import: random bytes, truncated documents and external refs give LS_ERR_OPENAPI_INVALID', async () => {
   const full = JSON.stringify(VALID);
-  const cases = ['', '\u0000\u0001', full.slice(0, full.length / 2), '{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/a":{"$ref":"/etc/passwd"}}}', 'openapi: 3.0.3\ninfo: &a\n  title: *a\n'];
+  const cases = [
+    '',
+    '\u0000\u0001',
+    full.slice(0, full.length / 2),
+    '{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/a":{"$ref":"/etc/passwd"}}}',
+    'openapi: 3.0.3\ninfo: &a\n  title: *a\n',
+  ];
   for (const [i, text] of cases.entries()) {
     const file = join(dir, `raw${i}.yaml`);
     writeFileSync(file, text);
-    await assert.rejects(importOpenApi(file), (err) => isLuascaleError(err, 'LS_ERR_OPENAPI_INVALID'), `case ${i}`);
+    await assert.rejects(
+      importOpenApi(file),
+      (err) => isLuascaleError(err, 'LS_ERR_OPENAPI_INVALID'),
+      `case ${i}`,
+    );
   }
 });
 
@@ -118,5 +185,10 @@ test('regression (fuzz seed 9091): a circular $ref inside x-luascale-slo threw "
   doc.paths['/users/{id}'].get['x-luascale-slo'] = { latency_p95_ms: { $ref: '#/paths' } };
   const file = join(dir, 'circular.json');
   writeFileSync(file, JSON.stringify(doc));
-  await assert.rejects(importOpenApi(file), (err) => isLuascaleError(err, 'LS_ERR_OPENAPI_INVALID') && /latency_p95_ms: must be a number .* got a circular \$ref/.test((err as Error).message));
+  await assert.rejects(
+    importOpenApi(file),
+    (err) =>
+      isLuascaleError(err, 'LS_ERR_OPENAPI_INVALID') &&
+      /latency_p95_ms: must be a number .* got a circular \$ref/.test((err as Error).message),
+  );
 });
