@@ -34,6 +34,12 @@ services:
     scaling: { min: 1, max: 3, policy: ./seed.lua }
 `;
   app = await startApp({ config: parseConfig(text, join(dir, 'luascale.yaml')), file: join(dir, 'luascale.yaml'), baseDir: dir });
+  // The first tick launches the first instance; the tests start once it is ready.
+  const provider = app.providers.get('web')!;
+  await new Promise<void>((done) => {
+    if (provider.list().some((i) => i.state === 'ready')) return done();
+    const off = provider.on('ready', () => (off(), done()));
+  });
 });
 after(async () => {
   await app.close({ graceMs: 2000 });
