@@ -6,25 +6,12 @@
  */
 import type { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
+import type { AccessLogEntry } from './seams.js';
 
 type SonicBoom = ReturnType<typeof pino.destination>;
 
-/** One request, as the proxy reports it at the end. */
-export interface AccessLogEntry {
-  requestId: string;
-  method: string;
-  path: string;
-  route: string;
-  service: string;
-  upstream: string;
-  status: number;
-  bytesIn: number;
-  bytesOut: number;
-  durationMs: number;
-  queuedMs: number;
-  upstreamMs: number;
-  attempts: number;
-}
+/** One request, as the proxy reports it at the end (the seam's type, defined once). */
+export type { AccessLogEntry } from './seams.js';
 
 /** Access-log options. */
 export interface AccessLogOptions {
