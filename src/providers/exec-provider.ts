@@ -80,6 +80,7 @@ export function execOptionsFromConfig(service: string, cfg: ExecConfig, baseDir 
 
 /** The exec provider; implements the controller's {@link Provider}. */
 export class ExecProvider implements Provider {
+  #scaleChain: Promise<void> = Promise.resolve();
   readonly kind = 'exec';
   readonly advisory = false;
   readonly service: string;
@@ -273,8 +274,19 @@ export class ExecProvider implements Provider {
     };
   }
 
+  /**
+   * Runs scale_command one at a time: user scripts and cloud CLIs are rarely safe to run twice at
+   * once (two concurrent launches would each see the old state). Each run computes `desired` when
+   * it starts, so queued calls converge on the latest count.
+   */
+  #scale(stopping?: Rec): Promise<void> {
+    const run = this.#scaleChain.then(() => this.#scaleNow(stopping));
+    this.#scaleChain = run.catch(() => {});
+    return run;
+  }
+
   /** Desired = targets that are not being stopped + pending launches (observed, so it cannot drift). */
-  async #scale(stopping?: Rec): Promise<void> {
+  async #scaleNow(stopping?: Rec): Promise<void> {
     const keep = [...this.#byKey.values()].filter((r) => r !== stopping && !r.stopping).length;
     const desired = keep + this.#pending.length;
     const env: Record<string, string> = { LUASCALE_DESIRED: String(desired) };

@@ -51,6 +51,9 @@ services:
         pids.add(((await r.body.json()) as { pid: number }).pid);
       }
       assert.equal(pids.size, 2, 'both backends the scripts started take traffic');
+    // Regression: two launches ran scale_command concurrently and the script started 3 backends.
+    const started = readFileSync(join(state, 'pids'), 'utf8').split('\n').filter(Boolean);
+    assert.equal(started.length, 2, 'scale_command runs one at a time: exactly two backends were ever started');
     } finally {
       await app.close({ graceMs: 500 });
       if (existsSync(join(state, 'pids'))) {
