@@ -3,10 +3,12 @@
  * gateway's options: durations become ms, routes come from config and from the document's
  * operations, and `x-luascale-*` extensions become per-route overrides.
  */
+import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import type { Config, ServiceConfig, TrafficConfig } from '../config/schema.js';
 import type { GatewayOptions, GatewayRoute, ProxyTraffic, ServiceOptions } from '../gateway/gateway.js';
-import type { ImportedApi } from '../openapi/import-openapi.js';
+import type { WorkerBuild } from '../gateway/start-gateway.js';
+import { importOpenApi, type ImportedApi } from '../openapi/import-openapi.js';
 import { compileRequestValidator } from '../openapi/request-validator.js';
 
 /** Converts a config `traffic` section to the gateway's ms-based form. */
@@ -77,5 +79,58 @@ export function gatewayOptions(config: Config, apis: Record<string, ImportedApi 
     services,
     max_header_bytes: config.gateway.max_header_bytes,
     request_timeout: parseDuration(config.gateway.request_timeout),
+  };
+}
+
+/** What `luascale up` sends each gateway worker: the validated config (plain JSON) and where it lives. */
+export interface WorkerGatewayArg {
+  config: Config;
+  baseDir: string;
+  /** Cluster mode: rate limits go through this Redis, under the cluster's key prefix. */
+  redis?: { url: string; prefix: string };
+  /** Processes sharing the listener (the Redis limiter's outage fallback divides by it). */
+  workers: number;
+}
+
+/** This module's URL: the `worker.module` a `workers: N` gateway imports in each worker. */
+export const WORKER_GATEWAY_MODULE = import.meta.url;
+
+/**
+ * Runs in each gateway worker (start-gateway.ts): rebuilds from the config what cannot cross IPC,
+ * i.e. the imported OpenAPI documents' request validators, and the shared Redis rate limiter.
+ */
+export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerBuild> {
+  const { config, baseDir } = arg;
+  const apis: Record<string, ImportedApi | undefined> = {};
+  for (const [name, svc] of Object.entries(config.services)) {
+    if (svc.openapi) apis[name] = await importOpenApi(resolve(baseDir, svc.openapi));
+  }
+  const options = gatewayOptions(config, apis);
+  if (!arg.redis) return { options };
+  const { Redis } = await import('ioredis');
+  const { RedisRateLimiter } = await import('../cluster/redis-rate-limiter.js');
+  const redis = new Redis(arg.redis.url, {
+    maxRetriesPerRequest: 1,
+    retryStrategy: (n) => Math.min(50 * n, 1000),
+    enableOfflineQueue: false,
+    commandTimeout: 1000,
+  });
+  redis.on('error', () => {
+    // the limiter decides locally while Redis is out (its own fallback); nothing to crash here
+  });
+  const prefix = arg.redis.prefix;
+  return {
+    options,
+    rateLimiter: (service, rl) =>
+      new RedisRateLimiter({
+        redis,
+        prefix: `${prefix}rl:${service}:`,
+        rps: rl.rps,
+        burst: rl.burst,
+        gateways: () => arg.workers,
+      }),
+    close: async () => {
+      redis.disconnect();
+    },
   };
 }

@@ -13,7 +13,8 @@ import { isLuascaleError, LuascaleError } from '../core/errors.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { scalingFromConfig, type ScalingSettings } from '../config/scaling-settings.js';
 import type { Config, ServiceConfig } from '../config/schema.js';
-import { createGateway, type Gateway } from '../gateway/gateway.js';
+import { createGateway } from '../gateway/gateway.js';
+import { startGateway, type GatewayControl, type GatewayHandle } from '../gateway/start-gateway.js';
 import { createAdmission, type Admission } from '../gateway/admission/admission.js';
 import { createSignals, type Signals } from '../gateway/signals/signals.js';
 import { createPrometheus, type PrometheusExporter } from '../gateway/prometheus.js';
@@ -36,7 +37,7 @@ import type { Observation } from '../policy/policy.js';
 import { buildAdminServer, type AdminBackend, type AdminEvent } from '../admin/admin-server.js';
 import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
 import { createClusterNode, createRedisStore, type ClusterNode } from '../cluster/index.js';
-import { gatewayOptions } from './gateway-options.js';
+import { gatewayOptions, WORKER_GATEWAY_MODULE, type WorkerGatewayArg } from './gateway-options.js';
 import { evaluateOnce } from '../controller/evaluate-once.js';
 
 /** Options that the CLI (or a test) passes besides the config. */
@@ -54,7 +55,10 @@ export interface AppOptions {
 /** A running luascale. */
 export interface LuascaleApp {
   config: Config;
-  gateway: Gateway;
+  /** The in-process gateway, or with `gateway.workers` > 1 the primary's view of every worker. */
+  gateway: GatewayControl;
+  /** Pids of the processes serving requests (this one, or the gateway workers). */
+  gatewayPids(): number[];
   store: Store;
   controllers: Map<string, ServiceController>;
   providers: Map<string, Provider>;
@@ -70,12 +74,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   const clock = options.clock ?? systemClock;
   const log = options.log ?? (() => {});
 
-  if (config.gateway.workers > 1) {
-    throw new LuascaleError('LS_ERR_CLI_USAGE', {
-      reason:
-        'gateway.workers > 1 is not supported by `luascale up` yet (each worker would keep its own signals); run several luascale processes with store.redis (cluster mode) to use more cores',
-    });
-  }
+  const workers = config.gateway.workers;
   // Import every OpenAPI document first: a broken one stops the start before anything runs.
   const apis: Record<string, ImportedApi | undefined> = {};
   for (const [name, svc] of Object.entries(config.services)) {
@@ -118,23 +117,50 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   const storeFile = resolve(baseDir, config.store.sqlite ?? './luascale.db');
   const local = openStore({ file: storeFile, clock });
   const store: Store = node ? createRedisStore({ redis: node.redis, local }) : local;
-  const signals: Signals = createSignals(clock);
-  node?.publishSignals(signals);
   const admissions = new Map<string, Admission>();
-  const gateway = createGateway({
-    ...gatewayOptions(config, apis),
-    clock,
-    signals,
-    admission: (traffic, c, service) => {
-      const rl = (traffic as { rate_limit?: { rps: number; burst?: number } }).rate_limit;
-      const a = createAdmission(traffic as any, c, {
-        limiter: node && rl ? node.rateLimiter(service, rl) : undefined,
-        onQueue: (depth, waitMs) => signals.onQueue(service, depth, waitMs),
-      });
-      admissions.set(service, a);
-      return a;
-    },
-  });
+  const [gHost, gPort] = splitListen(options.gatewayListen ?? config.gateway.listen);
+  // `workers: N`: N processes share the listener; each rebuilds its gateway from the config
+  // (gateway-options.ts) and this process, the primary, merges their signals once a second.
+  let cluster: GatewayHandle | undefined;
+  let signals: Signals;
+  let gateway: GatewayControl;
+  let inProcess: ReturnType<typeof createGateway> | undefined;
+  if (workers > 1) {
+    const arg: WorkerGatewayArg = {
+      config,
+      baseDir,
+      workers,
+      ...(node && config.store.redis ? { redis: { url: config.store.redis, prefix: node.prefix } } : {}),
+    };
+    cluster = await startGateway({
+      ...gatewayOptions(config),
+      clock,
+      listen: { port: gPort, host: gHost },
+      workers,
+      worker: { module: WORKER_GATEWAY_MODULE, arg },
+    });
+    signals = cluster.signals!;
+    gateway = cluster;
+  } else {
+    const own = createSignals(clock);
+    signals = own;
+    inProcess = createGateway({
+      ...gatewayOptions(config, apis),
+      clock,
+      signals,
+      admission: (traffic, c, service) => {
+        const rl = (traffic as { rate_limit?: { rps: number; burst?: number } }).rate_limit;
+        const a = createAdmission(traffic as any, c, {
+          limiter: node && rl ? node.rateLimiter(service, rl) : undefined,
+          onQueue: (depth, waitMs) => own.onQueue(service, depth, waitMs),
+        });
+        admissions.set(service, a);
+        return a;
+      },
+    });
+    gateway = inProcess;
+  }
+  node?.publishSignals(signals);
 
   let nextEventId = 0;
   const listeners = new Set<(e: AdminEvent) => void>();
@@ -279,6 +305,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
       onDecision: (d, o) => {
         recordObservation(store, name, o, clock.wallNow());
         admissions.get(name)?.setAtMaxReplicas(d.replicas >= s.max);
+        cluster?.setAtMaxReplicas(name, d.replicas >= s.max);
         if (d.replicas !== d.current) log(`${name}: ${d.current} → ${d.replicas} ${d.reason}: ${d.message}`);
         options.onDecision?.(d);
         publishSignals(name, d, o);
@@ -287,8 +314,9 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     controllers.set(name, controller);
   }
 
-  const [gHost, gPort] = splitListen(options.gatewayListen ?? config.gateway.listen);
-  const gAddr: AddressInfo = await gateway.listen(gPort, gHost);
+  const gAddr: AddressInfo = inProcess
+    ? await inProcess.listen(gPort, gHost)
+    : { address: gHost, port: cluster!.port, family: gHost.includes(':') ? 'IPv6' : 'IPv4' };
   const [aHost, aPort] = splitListen(options.adminListen ?? config.admin.listen);
   const prometheus = createPrometheus({
     signals,
@@ -308,7 +336,9 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     settings,
     clock,
     policies,
-    prometheus,
+    prometheus: cluster?.renderMetrics
+      ? { ...prometheus, renderMetrics: cluster.renderMetrics }
+      : prometheus,
     onPolicyReload: async (service, source) => {
       // The worker gets the new source too, and it becomes the live one; policies loaded from config stay there.
       sandbox ??= await startSandboxWorker({ timeoutMs: settings.get(service)!.limits.timeoutMs });
@@ -331,6 +361,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   return {
     config,
     gateway,
+    gatewayPids: () => cluster?.pids() ?? [process.pid],
     store,
     controllers,
     providers,
@@ -426,7 +457,7 @@ async function createProvider(
   svc: ServiceConfig,
   baseDir: string,
   store: Store,
-  gateway: Gateway,
+  gateway: GatewayControl,
   clock: Clock,
   log: (l: string) => void,
 ): Promise<Provider> {
@@ -480,7 +511,7 @@ async function createProvider(
 /** Moves instances in and out of the gateway's pool as the provider reports them (not in cluster mode: the registry does). */
 function wireProviderToGateway(
   provider: Provider,
-  gateway: Gateway,
+  gateway: GatewayControl,
   name: string,
   log: (l: string) => void,
   route = true,
@@ -521,7 +552,7 @@ interface BackendDeps {
   config: Config;
   controllers: Map<string, ServiceController>;
   providers: Map<string, Provider>;
-  gateway: Gateway;
+  gateway: GatewayControl;
   signals: Signals;
   store: Store;
   listeners: Set<(e: AdminEvent) => void>;

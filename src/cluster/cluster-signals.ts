@@ -8,86 +8,20 @@
  * `snapshot` is synchronous (the controller's SignalSource), so it answers from the last refresh,
  * which runs every `refreshMs`; a Redis outage leaves the last figures in place and marks them stale.
  */
-import { decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
 import type { Signals } from '../gateway/signals/signals.js';
-import { SHED_REASONS, STATUS_CLASSES, type KeyStats } from '../gateway/signals/key-stats.js';
-import { createHistogram, summarize } from '../metrics/latency-window.js';
+import {
+  mergeSeconds,
+  secondAggregate,
+  type SecondAggregate,
+} from '../gateway/signals/second-aggregate.js';
+import { isWorkerSignals } from '../gateway/worker-signals.js';
 import type { LoadSignals, OperationSignals } from '../policy/policy.js';
 
-/** One gateway's figures for one second of one service (or operation). */
-export interface SecondAggregate {
-  offered: number;
-  shed: number;
-  shedBy: Record<string, number>;
-  completed: number;
-  /** Completions by status class, in STATUS_CLASSES order. */
-  status: number[];
-  /** Time-weighted mean in flight over the second. */
-  inflight: number;
-  queueNow: number;
-  queueAvg: number;
-  inflightNow: number;
-  /** The second's latency histogram (µs), compressed base64; '' when empty. */
-  lat: string;
-  ops?: Record<string, SecondAggregate>;
-}
-
-/** The same precision as the gateway's windows (10 min, 2 digits), so histograms add exactly. */
-const HIST_MAX_MS = 600_000;
-
-function addKey(agg: SecondAggregate, k: KeyStats, t: number, hist: Histogram): void {
-  agg.offered += k.offered.at(t);
-  agg.shed += k.shed.at(t);
-  for (const [r, w] of k.shedBy) agg.shedBy[r] = (agg.shedBy[r] ?? 0) + w.at(t);
-  agg.completed += k.completed.at(t);
-  STATUS_CLASSES.forEach((_, i) => (agg.status[i]! += k.status[i]!.at(t)));
-  agg.inflight += k.inflight.average(t + 1000, 1);
-  agg.inflightNow += k.inflight.level;
-  // addTo(now, 1) takes the one second containing `now`
-  k.latency.addTo(hist, t + 999, 1);
-}
-
-function emptyAggregate(): SecondAggregate {
-  return {
-    offered: 0,
-    shed: 0,
-    shedBy: {},
-    completed: 0,
-    status: STATUS_CLASSES.map(() => 0),
-    inflight: 0,
-    queueNow: 0,
-    queueAvg: 0,
-    inflightNow: 0,
-    lat: '',
-  };
-}
-
-/** This gateway's aggregate of `service` for the second starting at `t` (ms, a multiple of 1000). */
-export function secondAggregate(signals: Signals, service: string, t: number): SecondAggregate | undefined {
-  const s = signals.raw(service);
-  if (s === undefined) return undefined;
-  const agg = emptyAggregate();
-  const hist = createHistogram(HIST_MAX_MS, 2);
-  for (const k of s.routes.values()) addKey(agg, k, t, hist);
-  agg.queueNow = s.queue.level;
-  agg.queueAvg = s.queue.average(t + 1000, 1);
-  agg.inflight = Math.max(0, agg.inflight - agg.queueAvg);
-  agg.inflightNow = Math.max(0, agg.inflightNow - s.queue.level);
-  agg.lat = hist.totalCount > 0 ? encodeIntoCompressedBase64(hist) : '';
-  if (s.operations.size > 0) {
-    agg.ops = {};
-    for (const [op, k] of s.operations) {
-      const a = emptyAggregate();
-      const h = createHistogram(HIST_MAX_MS, 2);
-      addKey(a, k, t, h);
-      a.lat = h.totalCount > 0 ? encodeIntoCompressedBase64(h) : '';
-      if (a.offered > 0 || a.completed > 0) agg.ops[op] = a;
-    }
-  }
-  return agg;
-}
+// The aggregate and its merge live with the signals: gateway workers send the same seconds to
+// their primary over IPC (src/gateway/worker-signals.ts).
+export { secondAggregate, type SecondAggregate };
 
 /** Options of the publisher. */
 export interface SignalsPublisherOptions {
@@ -108,6 +42,10 @@ export function publishSignals(options: SignalsPublisherOptions): {
   close(): void;
 } {
   const { redis, prefix, gatewayId, signals, clock } = options;
+  // The primary of a `workers: N` gateway holds its workers' seconds already merged.
+  const aggregate = isWorkerSignals(signals)
+    ? signals.secondAggregate
+    : (service: string, t: number) => secondAggregate(signals, service, t);
   let lastSec = Math.floor(clock.now() / 1000) - 1;
   async function publish(now: number): Promise<number> {
     const cur = Math.floor(now / 1000);
@@ -119,7 +57,7 @@ export function publishSignals(options: SignalsPublisherOptions): {
     for (const service of options.services?.() ?? signals.services()) {
       pipe.sadd(`${prefix}sig:services`, service);
       for (let sec = from; sec <= cur - 1; sec++) {
-        const agg = secondAggregate(signals, service, sec * 1000);
+        const agg = aggregate(service, sec * 1000);
         if (agg === undefined) continue;
         const key = `${prefix}sig:${service}:${sec}`;
         pipe.hset(key, gatewayId, JSON.stringify(agg));
@@ -221,38 +159,18 @@ export function createClusterSignals(options: ClusterSignalsOptions): ClusterSig
     return fresh;
   }
 
-  function merge(parts: SecondAggregate[], windowS: number, gateways: number): ClusterSnapshot {
-    let offered = 0;
-    let shed = 0;
-    let completed = 0;
-    let inflight = 0;
-    const shedBy: Record<string, number> = {};
-    for (const r of SHED_REASONS) shedBy[r] = 0;
-    const status = STATUS_CLASSES.map(() => 0);
-    const hist = createHistogram(HIST_MAX_MS, 2);
-    for (const p of parts) {
-      offered += p.offered;
-      shed += p.shed;
-      completed += p.completed;
-      inflight += p.inflight;
-      for (const [r, v] of Object.entries(p.shedBy)) shedBy[r] = (shedBy[r] ?? 0) + v;
-      p.status.forEach((v, i) => (status[i]! += v));
-      if (p.lat) hist.add(decodeFromCompressedBase64(p.lat, 32, false));
-    }
-    const lat = summarize(hist);
-    for (const r of Object.keys(shedBy)) shedBy[r] = shedBy[r]! / windowS;
-    const completedRps = completed / windowS;
-    const s5xx = status[4]! / windowS;
+  function merge(seconds: SecondAggregate[][], windowS: number, gateways: number): ClusterSnapshot {
+    const m = mergeSeconds(seconds, windowS, []);
     return {
-      rps: offered / windowS,
-      offered_rps: offered / windowS,
-      shed_rps: shed / windowS,
-      admitted_rps: Math.max(0, offered - shed) / windowS,
-      completed_rps: completedRps,
-      shed_by_reason: shedBy,
-      inflight: inflight / windowS,
-      latency: { p50: lat.p50, p95: lat.p95, p99: lat.p99 },
-      error_rate: completedRps > 0 ? s5xx / completedRps : 0,
+      rps: m.rps,
+      offered_rps: m.offered_rps,
+      shed_rps: m.shed_rps,
+      admitted_rps: m.admitted_rps,
+      completed_rps: m.completed_rps,
+      shed_by_reason: m.shed_by_reason,
+      inflight: m.inflight,
+      latency: m.latency,
+      error_rate: m.error_rate,
       gateways,
       fresh,
     };
@@ -262,21 +180,23 @@ export function createClusterSignals(options: ClusterSignalsOptions): ClusterSig
     const n = Math.min(Math.max(1, Math.floor(windowS)), maxWindow);
     const cur = Math.floor(now / 1000);
     const bySec = cache.get(service);
-    const parts: SecondAggregate[] = [];
-    const ops = new Map<string, SecondAggregate[]>();
+    const parts: SecondAggregate[][] = [];
+    const ops = new Map<string, SecondAggregate[][]>();
     const ids = new Set<string>();
     const latest = new Map<string, SecondAggregate>();
     for (let sec = cur - n; sec <= cur - 1; sec++) {
       const gw = bySec?.get(sec);
       if (gw === undefined) continue;
+      const here: SecondAggregate[] = [];
+      parts.push(here);
       for (const [id, a] of gw) {
         ids.add(id);
         latest.set(id, a);
-        parts.push(a);
+        here.push(a);
         for (const [op, oa] of Object.entries(a.ops ?? {})) {
           let l = ops.get(op);
           if (l === undefined) ops.set(op, (l = []));
-          l.push(oa);
+          l.push([oa]);
         }
       }
     }
