@@ -507,7 +507,22 @@ function onRequest(
   const route = g.router.match(method, fh.host, path);
   if (route === undefined) return sendError(res, 'LS_ERR_GATEWAY_NO_ROUTE', { method, path }, requestId);
   const d = route.data;
-  if (d.validate !== undefined) return validateThenProxy(g, req, res, route, method, url, path, q, fh, requestId, clientIp, now, expectContinue);
+  if (d.validate !== undefined)
+    return validateThenProxy(
+      g,
+      req,
+      res,
+      route,
+      method,
+      url,
+      path,
+      q,
+      fh,
+      requestId,
+      clientIp,
+      now,
+      expectContinue,
+    );
   proxy(g, req, res, route, method, url, fh, requestId, clientIp, now, expectContinue, undefined);
 }
 
@@ -553,8 +568,14 @@ function proxy(
   g.active++;
   (res as ResWithExchange)[kExchange] = ex;
   res.on('close', onResClose); // `on`, not `once`: 'close' fires once and `once` allocates a wrapper
-  const verdict = svc.admission.admit({ key: rateKey(svc, req, clientIp, d.label), route: d.label, now });
-  verdict.then(ex.onVerdict, ex.onVerdict);
+  let verdict: AdmitResult | Promise<AdmitResult>;
+  try {
+    verdict = svc.admission.admit({ key: rateKey(svc, req, clientIp, d.label), route: d.label, now });
+  } catch (err) {
+    return ex.onVerdict(err);
+  }
+  if (verdict instanceof Promise) verdict.then(ex.onVerdict, ex.onVerdict);
+  else ex.onVerdict(verdict);
 }
 
 /**
@@ -578,7 +599,10 @@ function validateThenProxy(
   expectContinue: boolean,
 ): void {
   const d = route.data;
-  const ct = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const ct = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
   const hasBody = (fh.contentLength !== undefined && fh.contentLength !== '0') || fh.chunked;
   const parts: ValidatedRequest = {
     pathParams: templateParams(route.template, path),

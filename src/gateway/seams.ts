@@ -24,7 +24,13 @@ export type AdmitResult =
 
 /** Per-service admission control. */
 export interface AdmissionLike {
-  admit(req: { key: string; route: string; now: number; deadlineMs?: number }): Promise<AdmitResult>;
+  /** The verdict at once when it needs no wait, else a promise of it (queued, or a remote limiter). */
+  admit(req: {
+    key: string;
+    route: string;
+    now: number;
+    deadlineMs?: number;
+  }): AdmitResult | Promise<AdmitResult>;
   setReadyInstances(n: number): void;
   stats(): { queue: number; inflight: number; limit: number };
   /** Turns waiters away; called when the gateway closes. */

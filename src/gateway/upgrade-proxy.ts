@@ -45,101 +45,109 @@ export function proxyUpgrade(
   const svc = d.svc;
   const start = g.clock.now();
   g.signals?.onStart(d.label, svc.name);
-  void svc.admission.admit({ key: svc.keyOf(req, clientIp, d.label), route: d.label, now: start }).then(
-    (v) => {
-      if (!v.ok) {
-        g.signals?.onShed(d.label, svc.name, v.reason);
-        return rawError(
-          socket,
-          v.code,
-          { service: svc.name, ms: g.clock.now() - start },
-          requestId,
-          v.status,
-          v.headers,
-        );
-      }
-      const inst = svc.pool.pick({ now: g.clock.now(), hashKey: clientIp });
-      if (inst === undefined || socket.destroyed) {
-        v.permit.release({ ok: false, rttMs: 0 });
-        g.signals?.onShed(d.label, svc.name, inst === undefined ? 'no_upstream' : 'client_gone');
-        return rawError(socket, 'LS_ERR_GATEWAY_NO_UPSTREAM', { service: svc.name }, requestId);
-      }
-      svc.pool.begin(inst);
-      g.signals?.onDispatch?.(svc.name, inst.id);
-      upgrades.add(socket);
-      let lines = `${method} ${url} HTTP/1.1\r\n`;
-      const h = fh.headers;
-      for (let i = 0; i < h.length; i += 2) lines += `${h[i]}: ${h[i + 1]}\r\n`;
-      lines += `Connection: Upgrade\r\nUpgrade: ${String(req.headers.upgrade ?? 'websocket')}\r\n\r\n`;
-      const upstream = net.connect({ host: inst.hostname, port: inst.port });
-      upstream.setNoDelay(true);
-      upstream.setTimeout(d.connectTimeout);
-      let connected = false;
-      let answered = false;
-      let bytesOut = 0;
-      let status = 0;
-      let done = false;
-      const finish = (failure: boolean): void => {
-        if (done) return;
-        done = true;
-        upgrades.delete(socket);
-        if (!answered) v.permit.release({ ok: false, rttMs: g.clock.now() - start });
-        const now = g.clock.now();
-        svc.pool.end(inst, failure, undefined, now);
-        g.signals?.onEnd({
-          route: d.label,
-          service: svc.name,
-          operationId: route.operationId,
-          instance: inst.id,
-          status: status || 502,
-          latencyMs: now - start,
-          bytesIn: socket.bytesRead,
-          bytesOut,
+  // Promise.resolve: admission answers at once or with a promise; an upgrade is rare enough.
+  void Promise.resolve()
+    .then(() => svc.admission.admit({ key: svc.keyOf(req, clientIp, d.label), route: d.label, now: start }))
+    .then(
+      (v) => {
+        if (!v.ok) {
+          g.signals?.onShed(d.label, svc.name, v.reason);
+          return rawError(
+            socket,
+            v.code,
+            { service: svc.name, ms: g.clock.now() - start },
+            requestId,
+            v.status,
+            v.headers,
+          );
+        }
+        const inst = svc.pool.pick({ now: g.clock.now(), hashKey: clientIp });
+        if (inst === undefined || socket.destroyed) {
+          v.permit.release({ ok: false, rttMs: 0 });
+          g.signals?.onShed(d.label, svc.name, inst === undefined ? 'no_upstream' : 'client_gone');
+          return rawError(socket, 'LS_ERR_GATEWAY_NO_UPSTREAM', { service: svc.name }, requestId);
+        }
+        svc.pool.begin(inst);
+        g.signals?.onDispatch?.(svc.name, inst.id);
+        upgrades.add(socket);
+        let lines = `${method} ${url} HTTP/1.1\r\n`;
+        const h = fh.headers;
+        for (let i = 0; i < h.length; i += 2) lines += `${h[i]}: ${h[i + 1]}\r\n`;
+        lines += `Connection: Upgrade\r\nUpgrade: ${String(req.headers.upgrade ?? 'websocket')}\r\n\r\n`;
+        const upstream = net.connect({ host: inst.hostname, port: inst.port });
+        upstream.setNoDelay(true);
+        upstream.setTimeout(d.connectTimeout);
+        let connected = false;
+        let answered = false;
+        let bytesOut = 0;
+        let status = 0;
+        let done = false;
+        const finish = (failure: boolean): void => {
+          if (done) return;
+          done = true;
+          upgrades.delete(socket);
+          if (!answered) v.permit.release({ ok: false, rttMs: g.clock.now() - start });
+          const now = g.clock.now();
+          svc.pool.end(inst, failure, undefined, now);
+          g.signals?.onEnd({
+            route: d.label,
+            service: svc.name,
+            operationId: route.operationId,
+            instance: inst.id,
+            status: status || 502,
+            latencyMs: now - start,
+            bytesIn: socket.bytesRead,
+            bytesOut,
+          });
+        };
+        upstream.once('connect', () => {
+          connected = true;
+          upstream.setTimeout(0);
+          upstream.write(lines);
+          if (head.length) upstream.write(head);
+          socket.pipe(upstream);
+          upstream.pipe(socket);
         });
-      };
-      upstream.once('connect', () => {
-        connected = true;
-        upstream.setTimeout(0);
-        upstream.write(lines);
-        if (head.length) upstream.write(head);
-        socket.pipe(upstream);
-        upstream.pipe(socket);
-      });
-      upstream.on('data', (chunk: Buffer) => {
-        bytesOut += chunk.length;
-        if (!answered) {
-          answered = true;
-          // "HTTP/1.1 101 ..." → status for signals.
-          status = Number(chunk.subarray(9, 12).toString('latin1')) || 0;
-          v.permit.release({ ok: status > 0 && status < 500, rttMs: g.clock.now() - start });
-        }
-      });
-      upstream.once('timeout', () =>
-        upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
-      );
-      upstream.once('error', (err: NodeJS.ErrnoException) => {
-        if (!connected) {
-          status = err.code === 'ETIMEDOUT' ? 504 : 502;
-          finish(true);
-          if (err.code === 'ETIMEDOUT')
-            rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_TIMEOUT', { ms: d.connectTimeout }, requestId);
-          else
-            rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: err.code ?? err.message }, requestId);
-        } else {
+        upstream.on('data', (chunk: Buffer) => {
+          bytesOut += chunk.length;
+          if (!answered) {
+            answered = true;
+            // "HTTP/1.1 101 ..." → status for signals.
+            status = Number(chunk.subarray(9, 12).toString('latin1')) || 0;
+            v.permit.release({ ok: status > 0 && status < 500, rttMs: g.clock.now() - start });
+          }
+        });
+        upstream.once('timeout', () =>
+          upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
+        );
+        upstream.once('error', (err: NodeJS.ErrnoException) => {
+          if (!connected) {
+            status = err.code === 'ETIMEDOUT' ? 504 : 502;
+            finish(true);
+            if (err.code === 'ETIMEDOUT')
+              rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_TIMEOUT', { ms: d.connectTimeout }, requestId);
+            else
+              rawError(
+                socket,
+                'LS_ERR_GATEWAY_UPSTREAM_ERROR',
+                { reason: err.code ?? err.message },
+                requestId,
+              );
+          } else {
+            socket.destroy();
+          }
+        });
+        upstream.once('close', () => {
+          finish(false);
           socket.destroy();
-        }
-      });
-      upstream.once('close', () => {
-        finish(false);
-        socket.destroy();
-      });
-      socket.once('close', () => upstream.destroy());
-    },
-    () => {
-      g.signals?.onShed(d.label, svc.name, 'admission_error');
-      rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: 'admission failed' }, requestId);
-    },
-  );
+        });
+        socket.once('close', () => upstream.destroy());
+      },
+      () => {
+        g.signals?.onShed(d.label, svc.name, 'admission_error');
+        rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: 'admission failed' }, requestId);
+      },
+    );
 }
 
 /** Writes a JSON error on a raw socket (no ServerResponse exists for upgrade requests) and closes. */

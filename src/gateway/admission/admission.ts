@@ -109,7 +109,11 @@ export interface AdmissionStats {
 
 /** Per-service admission control. */
 export interface Admission {
-  admit(req: AdmitRequest): Promise<AdmitResult>;
+  /**
+   * The verdict at once when it needs no wait (a local limiter, a free slot), else a promise of it
+   * (queued, or a remote limiter): a promise and a microtask per request cost ~2 % of the proxy's CPU.
+   */
+  admit(req: AdmitRequest): AdmitResult | Promise<AdmitResult>;
   /** Ready instances changed: the static limit follows, and waiters may be let in. */
   setReadyInstances(n: number): void;
   /** Whether the service is at max replicas (saturation then sheds rather than queues). */
@@ -331,11 +335,11 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
     });
   }
 
-  function admit(req: AdmitRequest): Promise<AdmitResult> {
-    if (limiter === undefined) return Promise.resolve(afterRateLimit(req, undefined));
+  function admit(req: AdmitRequest): AdmitResult | Promise<AdmitResult> {
+    if (limiter === undefined) return afterRateLimit(req, undefined);
     const v = limiter.take(req.key, req.now);
     if (v instanceof Promise) return v.then((verdict) => afterRateLimit(req, verdict));
-    return Promise.resolve(afterRateLimit(req, v));
+    return afterRateLimit(req, v);
   }
 
   return {

@@ -30,9 +30,9 @@ function setup(options: TrafficOptions, ready = 1) {
 }
 
 /** Settles a promise into a probe whose value can be checked synchronously after a microtask turn. */
-function probe(p: Promise<AdmitResult>): { value?: AdmitResult } {
+function probe(p: AdmitResult | Promise<AdmitResult>): { value?: AdmitResult } {
   const box: { value?: AdmitResult } = {};
-  void p.then((v) => (box.value = v));
+  void Promise.resolve(p).then((v) => (box.value = v));
   return box;
 }
 const flush = () => new Promise<void>((r) => setImmediate(r));
