@@ -184,13 +184,17 @@ export function startWorkerSignalsReporter(options: WorkerSignalsReporterOptions
     const cur = Math.floor(now / 1000);
     const from = Math.max(lastSec + 1, cur - 10);
     if (from > cur - 1) return;
+    // the reading taken now covers the time since the last one: the second just ended
     signals.eventLoop.sample(now);
+    const lag = signals.eventLoop.lagMs(now, 1);
     const secs: Array<Record<string, SecondAggregate>> = [];
     for (let sec = from; sec <= cur - 1; sec++) {
       const byService: Record<string, SecondAggregate> = {};
       for (const service of options.services()) {
         const a = secondAggregate(signals, service, sec * 1000, { detail: true });
-        if (a !== undefined) byService[service] = a;
+        if (a === undefined) continue;
+        if (sec === cur - 1) a.lag = lag;
+        byService[service] = a;
       }
       secs.push(byService);
     }

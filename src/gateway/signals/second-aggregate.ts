@@ -34,7 +34,7 @@ export interface SecondAggregate {
   queuePeak?: number;
   /** Queue-wait histogram of the second (µs), compressed base64; '' when empty. */
   qwait?: string;
-  /** Event-loop lag of the process (mean of per-second p99, ms). */
+  /** Event-loop lag of the process over the second (p99, ms), set by whoever sampled it. */
   lag?: number;
   routes?: Record<string, SecondAggregate>;
   instances?: Record<string, SecondAggregate>;
@@ -90,7 +90,7 @@ function keyAggregate(k: KeyStats, t: number, detail: boolean): SecondAggregate 
 
 /**
  * This process's aggregate of `service` for the second starting at `t` (ms, a multiple of 1000).
- * With `detail`, also bytes, peaks, queue wait, event-loop lag and the per-route and per-instance
+ * With `detail`, also bytes, peaks, queue wait and the per-route and per-instance
  * breakdown (what a primary needs to answer snapshots like one process would).
  */
 export function secondAggregate(
@@ -123,7 +123,6 @@ export function secondAggregate(
     const qh = createHistogram(HIST_MAX_MS, 2);
     s.queueWait.addTo(qh, t + 999, 1);
     agg.qwait = qh.totalCount > 0 ? encodeIntoCompressedBase64(qh) : '';
-    agg.lag = signals.eventLoop.lagMs(t + 999, 1);
     agg.routes = {};
     for (const [r, k] of s.routes) {
       const a = keyAggregate(k, t, true);
