@@ -17,11 +17,11 @@
  * The same file is the child entry: `node --import tsx bench/gateway.bench.ts child <kind> <port> <upstream> [workers]`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir, cpus } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Emit } from './run.js';
 
@@ -37,6 +37,7 @@ if (process.argv[2] === 'child') {
 /** The bench entry (see module comment). */
 export default async function gatewayBench(emit: Emit): Promise<void> {
   ensureTools();
+  ensureBuilt();
   const twoCores = cpus().length >= 2;
   const loadCpu = '0';
   const proxyCpu = twoCores ? '1' : '0';
@@ -226,6 +227,20 @@ function ensureTools(): void {
       `missing ${missing.join(', ')}: run \`flock /tmp/apt.lock apt-get install -y nginx-light wrk\``,
     );
   }
+}
+
+/** Rebuilds dist/ when any source file is newer than it: the children run the compiled gateway. */
+function ensureBuilt(): void {
+  const root = join(dirname(self), '..');
+  const built = join(root, 'dist/gateway/gateway.js');
+  const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
+  const newer = (readdirSync(join(root, 'src'), { recursive: true }) as string[]).some(
+    (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && statSync(join(root, 'src', f)).mtimeMs > builtAt,
+  );
+  if (!newer) return;
+  process.stderr.write('bench gateway: compiling src/ to dist/ (tsc -p tsconfig.build.json)\n');
+  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('tsc -p tsconfig.build.json failed');
 }
 
 function freePort(): Promise<number> {
@@ -485,7 +500,9 @@ async function runChild(kind: string, port: number, upstream: string, workers: n
     http.createServer((req, res) => proxy.web(req, res)).listen(port, '127.0.0.1');
     return;
   }
-  const { startGateway } = await import('../src/gateway/index.js');
+  // The compiled build, as `luascale up` runs it (tsx's transform adds per-call helpers).
+  const dist = '../dist/gateway/index.js';
+  const { startGateway } = (await import(dist)) as typeof import('../src/gateway/index.js');
   // `luascale-plain` (for profiling by hand): no signals, no admission limits.
   const plain = kind === 'luascale-plain';
   await startGateway({

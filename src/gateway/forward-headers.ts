@@ -144,8 +144,22 @@ export function forwardRequestHeaders(
   return { headers: out, host: ok ? host : undefined, requestId, contentLength, chunked };
 }
 
+// Clients send many requests in a row with the same address and Host: remember the last element
+// instead of rebuilding it (a regex test and a replace per request, ~1 % of the proxy's CPU).
+let lastIp = '';
+let lastHost = '';
+let lastElement = '';
+
 /** One RFC 7239 forwarded-element: `for=...;host=...;proto=http`, quoting where §4/§6 require. */
 export function forwardedElement(clientIp: string, host: string): string {
+  if (clientIp === lastIp && host === lastHost && lastElement !== '') return lastElement;
+  lastIp = clientIp;
+  lastHost = host;
+  lastElement = buildForwardedElement(clientIp, host);
+  return lastElement;
+}
+
+function buildForwardedElement(clientIp: string, host: string): string {
   const forPart = clientIp.includes(':') ? `"[${clientIp}]"` : clientIp;
   // host contains ':' (a port) or other non-token chars: quoted-string (RFC 7239 §4, RFC 9110 §5.6.4).
   const hostPart = TOKEN_RE.test(host) ? host : `"${host.replace(/["\\]/g, '\\$&')}"`;
