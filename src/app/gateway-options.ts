@@ -19,7 +19,12 @@ export function trafficOptions(t: TrafficConfig | undefined): ProxyTraffic | und
     ...(t.concurrency ? { concurrency: { ...t.concurrency } } : {}),
     ...(t.queue ? { queue: { max: t.queue.max, timeoutMs: parseDuration(t.queue.timeout) } } : {}),
     ...(t.timeouts
-      ? { timeouts: { connect: parseDuration(t.timeouts.connect), response: parseDuration(t.timeouts.response) } }
+      ? {
+          timeouts: {
+            connect: parseDuration(t.timeouts.connect),
+            response: parseDuration(t.timeouts.response),
+          },
+        }
       : {}),
     ...(t.retries ? { retries: { budget_percent: t.retries.budget_percent } } : {}),
     ...(t.max_body !== undefined ? { max_body: t.max_body } : {}),
@@ -72,7 +77,10 @@ export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOp
 }
 
 /** The whole gateway's options (services without instances; providers add them when ready). */
-export function gatewayOptions(config: Config, apis: Record<string, ImportedApi | undefined> = {}): GatewayOptions {
+export function gatewayOptions(
+  config: Config,
+  apis: Record<string, ImportedApi | undefined> = {},
+): GatewayOptions {
   const services: GatewayOptions['services'] = {};
   for (const [name, svc] of Object.entries(config.services)) services[name] = serviceOptions(svc, apis[name]);
   return {

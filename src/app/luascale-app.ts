@@ -336,9 +336,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     settings,
     clock,
     policies,
-    prometheus: cluster?.renderMetrics
-      ? { ...prometheus, renderMetrics: cluster.renderMetrics }
-      : prometheus,
+    prometheus: cluster?.renderMetrics ? { ...prometheus, renderMetrics: cluster.renderMetrics } : prometheus,
     onPolicyReload: async (service, source) => {
       // The worker gets the new source too, and it becomes the live one; policies loaded from config stay there.
       sandbox ??= await startSandboxWorker({ timeoutMs: settings.get(service)!.limits.timeoutMs });

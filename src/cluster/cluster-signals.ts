@@ -11,11 +11,7 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
 import type { Signals } from '../gateway/signals/signals.js';
-import {
-  mergeSeconds,
-  secondAggregate,
-  type SecondAggregate,
-} from '../gateway/signals/second-aggregate.js';
+import { mergeSeconds, secondAggregate, type SecondAggregate } from '../gateway/signals/second-aggregate.js';
 import { isWorkerSignals } from '../gateway/worker-signals.js';
 import type { LoadSignals, OperationSignals } from '../policy/policy.js';
 

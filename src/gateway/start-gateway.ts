@@ -215,7 +215,8 @@ async function startCluster(options: StartGatewayOptions, n: number): Promise<Ga
   const draining = new Map<string, Set<string>>();
   const atMax = new Map<string, boolean>();
   const events = new EventEmitter();
-  const signals: WorkerSignals | undefined = options.metrics === false ? undefined : createWorkerSignals(clock);
+  const signals: WorkerSignals | undefined =
+    options.metrics === false ? undefined : createWorkerSignals(clock);
   const live = new Map<number, Worker>();
   const ready = new Set<number>();
   const reports = new Map<
@@ -239,9 +240,6 @@ async function startCluster(options: StartGatewayOptions, n: number): Promise<Ga
     pending.delete(s);
     p.done();
   }
-  // Every worker asks for the configured port; with port 0 node's cluster gives them all the same
-  // ephemeral port (the primary keys the shared handle by the requested address and port).
-  const port0 = options.listen.port;
 
   function init(): WorkerInit {
     return {
@@ -558,6 +556,8 @@ export async function runGatewayWorker(): Promise<void> {
   });
   for (const [service, ids] of Object.entries(init.draining))
     for (const id of ids) void gw.drain(service, id, { timeoutMs: 30_000 });
+  // Every worker asks for the configured port; with port 0 node's cluster gives them all the same
+  // ephemeral port (the primary keys the shared handle by the requested address and port).
   const addr = await gw.listen(plain.listen.port, plain.listen.host ?? '127.0.0.1');
   const names = Object.keys(services);
   const send = (m: FromWorker): void => {

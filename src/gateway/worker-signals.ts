@@ -205,10 +205,13 @@ export function startWorkerSignalsReporter(options: WorkerSignalsReporterOptions
   const arm = (): void => {
     const now = clock.now();
     // 5 ms after the next boundary: the second just ended is complete
-    timer = setTimeout(() => {
-      report(clock.now());
-      arm();
-    }, 1005 - (now % 1000));
+    timer = setTimeout(
+      () => {
+        report(clock.now());
+        arm();
+      },
+      1005 - (now % 1000),
+    );
     timer.unref?.();
   };
   arm();

@@ -4,7 +4,11 @@ import { ManualClock } from '../../../src/core/clock.js';
 import { createSignals, type Signals } from '../../../src/gateway/signals/signals.js';
 import { createEventLoopLag } from '../../../src/gateway/signals/event-loop-lag.js';
 import { sumAggregates, secondAggregate } from '../../../src/gateway/signals/second-aggregate.js';
-import { createWorkerSignals, startWorkerSignalsReporter, type WorkerSignalsReport } from '../../../src/gateway/worker-signals.js';
+import {
+  createWorkerSignals,
+  startWorkerSignalsReporter,
+  type WorkerSignalsReport,
+} from '../../../src/gateway/worker-signals.js';
 
 const lag = (ms: number) => createEventLoopLag({ read: () => ms, close() {} });
 
@@ -19,7 +23,16 @@ function request(sinks: Signals[], clock: ManualClock, i: number): void {
   const instance = i % 2 ? 'i1' : 'i2';
   for (const s of sinks) s.onDispatch('api', instance);
   clock.advance(1);
-  const e = { route, service: 'api', operationId: i % 5 === 0 ? 'getA' : undefined, instance, status: i % 11 === 0 ? 503 : 200, latencyMs: 1 + (i % 50) * 3.7, bytesIn: 10, bytesOut: 100 };
+  const e = {
+    route,
+    service: 'api',
+    operationId: i % 5 === 0 ? 'getA' : undefined,
+    instance,
+    status: i % 11 === 0 ? 503 : 200,
+    latencyMs: 1 + (i % 50) * 3.7,
+    bytesIn: 10,
+    bytesOut: 100,
+  };
   for (const s of sinks) s.onEnd(e);
 }
 
@@ -30,8 +43,18 @@ test('the primary merging two workers reads the same figures as one process that
   const w2 = createSignals(clock, { eventLoop: lag(3) });
   const primary = createWorkerSignals(clock);
   const reports: Array<[number, WorkerSignalsReport]> = [];
-  const r1 = startWorkerSignalsReporter({ signals: w1, clock, services: () => ['api'], send: (r) => reports.push([1, r]) });
-  const r2 = startWorkerSignalsReporter({ signals: w2, clock, services: () => ['api'], send: (r) => reports.push([2, r]) });
+  const r1 = startWorkerSignalsReporter({
+    signals: w1,
+    clock,
+    services: () => ['api'],
+    send: (r) => reports.push([1, r]),
+  });
+  const r2 = startWorkerSignalsReporter({
+    signals: w2,
+    clock,
+    services: () => ['api'],
+    send: (r) => reports.push([2, r]),
+  });
   try {
     // 5 seconds of traffic: request i goes to worker 1 or 2 (the listener's round robin) and to `one`
     for (let sec = 0; sec < 5; sec++) {
@@ -49,7 +72,15 @@ test('the primary merging two workers reads the same figures as one process that
     // complete seconds only, i.e. one process's view 1 ms before the boundary
     const early = one.snapshot('api', now - 1, 5);
     const b = primary.snapshot('api', now, 5);
-    for (const k of ['offered_rps', 'admitted_rps', 'completed_rps', 'shed_rps', 'error_rate', 'bytes_in_per_s', 'bytes_out_per_s'] as const)
+    for (const k of [
+      'offered_rps',
+      'admitted_rps',
+      'completed_rps',
+      'shed_rps',
+      'error_rate',
+      'bytes_in_per_s',
+      'bytes_out_per_s',
+    ] as const)
       assert.ok(Math.abs(a[k] - b[k]) < 1e-9, `${k}: ${a[k]} vs ${b[k]}`);
     assert.deepEqual(b.status, a.status);
     assert.deepEqual(b.shed_by_reason, a.shed_by_reason);
@@ -63,7 +94,8 @@ test('the primary merging two workers reads the same figures as one process that
       assert.ok(Math.abs(a.routes[r]!.offered_rps - b.routes[r]!.offered_rps) < 1e-9, r);
       assert.deepEqual(b.routes[r]!.latency, early.routes[r]!.latency);
     }
-    for (const i of ['i1', 'i2']) assert.ok(Math.abs(a.instances[i]!.completed_rps - b.instances[i]!.completed_rps) < 1e-9, i);
+    for (const i of ['i1', 'i2'])
+      assert.ok(Math.abs(a.instances[i]!.completed_rps - b.instances[i]!.completed_rps) < 1e-9, i);
     assert.ok(Math.abs(a.operations.getA!.rps - b.operations.getA!.rps) < 1e-9);
     assert.deepEqual(b.operations.getA!.latency, early.operations.getA!.latency);
     // the worst worker's event-loop lag
@@ -86,13 +118,26 @@ test('a worker that left stops counting in the levels "now" but its past seconds
   const clock = new ManualClock(2_000_000);
   const w = createSignals(clock, { eventLoop: lag(0) });
   const primary = createWorkerSignals(clock);
-  const rep = startWorkerSignalsReporter({ signals: w, clock, services: () => ['api'], send: (r) => primary.ingest(7, r) });
+  const rep = startWorkerSignalsReporter({
+    signals: w,
+    clock,
+    services: () => ['api'],
+    send: (r) => primary.ingest(7, r),
+  });
   w.onStart('/a', 'api');
   w.onDispatch('api', 'i1');
   clock.advance(500);
   w.onStart('/a', 'api');
   w.onDispatch('api', 'i1');
-  w.onEnd({ route: '/a', service: 'api', instance: 'i1', status: 200, latencyMs: 5, bytesIn: 0, bytesOut: 0 });
+  w.onEnd({
+    route: '/a',
+    service: 'api',
+    instance: 'i1',
+    status: 200,
+    latencyMs: 5,
+    bytesIn: 0,
+    bytesOut: 0,
+  });
   clock.advance(1000);
   try {
     rep.report(clock.now());
