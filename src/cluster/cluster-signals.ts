@@ -39,14 +39,17 @@ export function publishSignals(options: SignalsPublisherOptions): {
 } {
   const { redis, prefix, gatewayId, signals, clock } = options;
   // The primary of a `workers: N` gateway holds its workers' seconds already merged.
-  const aggregate = isWorkerSignals(signals)
+  const merged = isWorkerSignals(signals);
+  const aggregate = merged
     ? signals.secondAggregate
     : (service: string, t: number) => secondAggregate(signals, service, t);
   let lastSec = Math.floor(clock.now() / 1000) - 1;
   async function publish(now: number): Promise<number> {
     const cur = Math.floor(now / 1000);
     // at most the last 10 complete seconds: older ones have left the readers' windows anyway
-    const from = Math.max(lastSec + 1, cur - 10);
+    // A workers primary may get a worker's report of the last second after this tick: it sends
+    // that second again next tick (a hash set, idempotent; readers re-read their last 3 s).
+    const from = Math.max(lastSec + 1 - (merged ? 1 : 0), cur - 10);
     if (from > cur - 1) return 0;
     const pipe = redis.pipeline();
     let n = 0;
