@@ -62,6 +62,16 @@ export function decide(
     state.override && (state.override.until === null || now < state.override.until) ? state.override : null;
   const base: DecisionState = override === state.override ? state : { ...state, override };
 
+  // Every exit below builds its Decision the same way; only the outcome differs.
+  const end = (
+    replicas: number,
+    reason: ReasonCode,
+    message: string,
+    outcome: PolicyOutcome = placeholder(current),
+    evaluated?: Parameters<typeof finish>[10],
+  ): DecideResult =>
+    finish(spec, observation, base, now, current, replicas, steps, reason, message, outcome, evaluated);
+
   // 1. Hands off: a paused service is neither evaluated nor clamped.
   if (state.paused) {
     steps.push({
@@ -71,18 +81,7 @@ export function decide(
       reason: 'Paused',
       note: `paused, kept ${current}`,
     });
-    return finish(
-      spec,
-      observation,
-      base,
-      now,
-      current,
-      current,
-      steps,
-      'Paused',
-      `paused: kept ${current}`,
-      placeholder(current),
-    );
+    return end(current, 'Paused', `paused: kept ${current}`);
   }
 
   // 1b. Manual override: an operator's explicit count wins over every window and limit.
@@ -97,18 +96,7 @@ export function decide(
     });
     const replicas = bound(spec, override.replicas, steps);
     const msg = `manual override: ${current} → ${replicas} ${until}${replicas !== override.replicas ? ` (clamped from ${override.replicas})` : ''}`;
-    return finish(
-      spec,
-      observation,
-      base,
-      now,
-      current,
-      replicas,
-      steps,
-      'ManualOverride',
-      msg,
-      placeholder(current),
-    );
+    return end(replicas, 'ManualOverride', msg);
   }
 
   // 2. HPA (horizontal.go, computeReplicasForMetrics): with invalid metrics it does not scale;
@@ -122,18 +110,7 @@ export function decide(
       note: `no fresh metrics, kept ${current}`,
     });
     const replicas = bound(spec, current, steps);
-    return finish(
-      spec,
-      observation,
-      base,
-      now,
-      current,
-      replicas,
-      steps,
-      'NoData',
-      describeHold(`no fresh metrics: kept ${current}`, steps),
-      placeholder(current),
-    );
+    return end(replicas, 'NoData', describeHold(`no fresh metrics: kept ${current}`, steps));
   }
 
   // 3. The policy. Its ctx.state is a copy, so a policy that mutates it cannot touch our input.
@@ -179,14 +156,8 @@ export function decide(
       note: `policy error (${outcome.error}), kept ${current}`,
     });
     const replicas = bound(spec, current, steps);
-    return finish(
-      spec,
-      observation,
-      base,
-      now,
-      current,
+    return end(
       replicas,
-      steps,
       'PolicyError',
       describeHold(`policy error: ${outcome.error}; kept ${current}`, steps),
       outcome,
@@ -358,7 +329,7 @@ export function decide(
     now,
     Math.max(b.scaleUp.stabilizationMs, b.scaleDown.stabilizationMs),
   );
-  return finish(spec, observation, base, now, current, replicas, steps, reason, message, outcome, {
+  return end(replicas, reason, message, outcome, {
     recommendations,
     panicUntil,
     policyState,
