@@ -22,10 +22,10 @@ import { LuascaleError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { newId } from '../core/ids.js';
 import type { Instance, Provider, ProviderEvents } from '../controller/provider.js';
 import { Listeners } from './listeners.js';
-import { formatCommand, parseTargets, runCommand, type ExecTarget } from './exec-command.js';
+import { formatCommand, parseTargets, runCommand } from './exec-command.js';
+import { TargetSet, type TargetRec } from './target-set.js';
 
 /** Options of {@link ExecProvider}. */
 export interface ExecProviderOptions {
@@ -50,16 +50,6 @@ export interface ExecProviderOptions {
   clock?: Clock;
   /** Failed polls; the provider keeps the last known targets and keeps polling. */
   onError?: (err: unknown) => void;
-}
-
-interface Rec {
-  instance: Instance;
-  /** The target id once a listed target has claimed this instance. */
-  key?: string;
-  launchTimer?: NodeJS.Timeout;
-  /** stop() was called: its disappearance is expected, even before the stop waiter exists. */
-  stopping?: boolean;
-  stopWaiter?: { resolve: () => void; timer: NodeJS.Timeout; reject: (err: unknown) => void };
 }
 
 /** The `provider.exec` section of luascale.yaml. */
@@ -91,9 +81,7 @@ export class ExecProvider implements Provider {
   readonly #clock: Clock;
   readonly #onError: (err: unknown) => void;
   readonly #events = new Listeners<ProviderEvents>();
-  readonly #instances = new Map<string, Rec>();
-  readonly #byKey = new Map<string, Rec>();
-  readonly #pending: Rec[] = [];
+  readonly #set: TargetSet;
   readonly #synced: Promise<void>;
   readonly #pollTimer: NodeJS.Timeout;
   #polling?: Promise<void>;
@@ -111,6 +99,7 @@ export class ExecProvider implements Provider {
     };
     this.#clock = options.clock ?? systemClock;
     this.#onError = options.onError ?? (() => {});
+    this.#set = new TargetSet(this.service, this.#clock, this.#events);
     this.#synced = this.#pollOnce();
     this.#synced.catch(() => {});
     this.#pollTimer = setInterval(() => void this.poll().catch(this.#onError), this.#o.pollIntervalMs);
@@ -124,39 +113,29 @@ export class ExecProvider implements Provider {
 
   /** The list_command id behind an instance, once known. */
   targetOf(id: string): string | undefined {
-    return this.#instances.get(id)?.key;
+    return this.#set.instances.get(id)?.key;
   }
 
   /** Live instances: starting (placeholders and not-ready targets), ready and draining. */
   list(): Instance[] {
-    return [...this.#instances.values()].map((r) => ({ ...r.instance }));
+    return [...this.#set.instances.values()].map((r) => ({ ...r.instance }));
   }
 
   /** Runs scale_command with one more; resolves a `starting` placeholder that the next new target claims. */
   async launch(): Promise<Instance> {
     this.#checkOpen();
-    const rec: Rec = {
-      instance: {
-        id: newId('inst'),
-        service: this.service,
-        url: '',
-        state: 'starting',
-        startedAt: this.#clock.wallNow(),
-      },
-    };
+    const rec = this.#set.addPlaceholder();
     const snapshot = { ...rec.instance };
-    this.#instances.set(rec.instance.id, rec);
-    this.#pending.push(rec);
     try {
       await this.#scale();
     } catch (err) {
-      this.#forget(rec);
+      this.#set.forget(rec);
       throw err;
     }
-    if (!rec.key && this.#instances.has(rec.instance.id)) {
+    if (!rec.key && this.#set.instances.has(rec.instance.id)) {
       rec.launchTimer = setTimeout(() => {
-        if (rec.key || !this.#instances.has(rec.instance.id)) return;
-        this.#forget(rec);
+        if (rec.key || !this.#set.instances.has(rec.instance.id)) return;
+        this.#set.forget(rec);
         rec.instance.state = 'failed';
         rec.instance.failure = `no new target appeared in \`${formatCommand(this.#o.listCommand)}\` within ${this.#o.launchTimeoutMs} ms`;
         this.#events.emit('failed', { ...rec.instance }, rec.instance.failure);
@@ -184,21 +163,21 @@ export class ExecProvider implements Provider {
       });
     if (rec.instance.state !== 'draining') await this.drain(id);
     const wasPending = !rec.key;
-    if (wasPending) this.#forget(rec); // it no longer counts towards the desired number
+    if (wasPending) this.#set.forget(rec); // it no longer counts towards the desired number
     rec.stopping = true;
     try {
       await this.#scale(rec);
     } catch (err) {
       rec.stopping = false;
-      if (wasPending) this.#finish(rec, true);
+      if (wasPending) this.#set.finish(rec, true);
       throw err;
     }
     if (wasPending) {
-      this.#finish(rec, true);
+      this.#set.finish(rec, true);
       return;
     }
     // Gone already, or the command removed another target in its place (see #apply).
-    if (!this.#instances.has(id) || !rec.stopping) return;
+    if (!this.#set.instances.has(id) || !rec.stopping) return;
     const done = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         rec.stopWaiter = undefined;
@@ -220,7 +199,7 @@ export class ExecProvider implements Provider {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#pollTimer);
-    for (const rec of this.#instances.values()) {
+    for (const rec of this.#set.instances.values()) {
       clearTimeout(rec.launchTimer);
       if (rec.stopWaiter) {
         clearTimeout(rec.stopWaiter.timer);
@@ -262,7 +241,11 @@ export class ExecProvider implements Provider {
   async #pollOnce(): Promise<void> {
     const { stdout } = await runCommand(this.#o.listCommand, this.#runOptions());
     if (this.#closed) return;
-    this.#apply(parseTargets(stdout, { service: this.service, command: formatCommand(this.#o.listCommand) }));
+    const targets = parseTargets(stdout, {
+      service: this.service,
+      command: formatCommand(this.#o.listCommand),
+    });
+    this.#set.apply(targets.map((t) => ({ key: t.id, url: t.url, ready: t.ready })));
   }
 
   #runOptions(extra: Record<string, string> = {}) {
@@ -279,97 +262,23 @@ export class ExecProvider implements Provider {
    * once (two concurrent launches would each see the old state). Each run computes `desired` when
    * it starts, so queued calls converge on the latest count.
    */
-  #scale(stopping?: Rec): Promise<void> {
+  #scale(stopping?: TargetRec): Promise<void> {
     const run = this.#scaleChain.then(() => this.#scaleNow(stopping));
     this.#scaleChain = run.catch(() => {});
     return run;
   }
 
   /** Desired = targets that are not being stopped + pending launches (observed, so it cannot drift). */
-  async #scaleNow(stopping?: Rec): Promise<void> {
-    const keep = [...this.#byKey.values()].filter((r) => r !== stopping && !r.stopping).length;
-    const desired = keep + this.#pending.length;
+  async #scaleNow(stopping?: TargetRec): Promise<void> {
+    const desired = this.#set.desired(stopping);
     const env: Record<string, string> = { LUASCALE_DESIRED: String(desired) };
     if (stopping?.key) env.LUASCALE_STOP_TARGET = stopping.key;
     await runCommand([...this.#o.scaleCommand, String(desired)], this.#runOptions(env));
   }
 
-  #apply(targets: ExecTarget[]): void {
-    const at = this.#clock.wallNow();
-    const seen = new Set<string>();
-    for (const t of targets) {
-      seen.add(t.id);
-      let rec = this.#byKey.get(t.id);
-      if (!rec) {
-        rec = this.#pending.shift();
-        if (rec) clearTimeout(rec.launchTimer);
-        else {
-          rec = {
-            instance: {
-              id: newId('inst'),
-              service: this.service,
-              url: '',
-              state: 'starting',
-              startedAt: at,
-              adopted: true,
-            },
-          };
-          this.#instances.set(rec.instance.id, rec);
-        }
-        rec.key = t.id;
-        this.#byKey.set(t.id, rec);
-      }
-      rec.instance.url = t.url;
-      if (t.ready && rec.instance.state === 'starting') {
-        rec.instance.state = 'ready';
-        rec.instance.readyAt ??= at;
-        this.#events.emit('ready', { ...rec.instance });
-      } else if (!t.ready && rec.instance.state === 'ready') {
-        rec.instance.state = 'starting';
-      }
-    }
-    for (const rec of [...this.#byKey.values()]) {
-      if (seen.has(rec.key!)) continue;
-      this.#byKey.delete(rec.key!);
-      this.#forget(rec);
-      if (rec.stopping) {
-        this.#finish(rec, true);
-        continue;
-      }
-      // A target we did not name went: if a stop() is waiting, the command chose this one instead.
-      const waiting = [...this.#instances.values()].find((r) => r.stopping && r.key !== undefined);
-      this.#finish(rec, waiting !== undefined);
-      if (waiting) {
-        waiting.stopping = false;
-        const w = waiting.stopWaiter;
-        if (w) clearTimeout(w.timer);
-        waiting.stopWaiter = undefined;
-        waiting.instance.state = targets.find((t) => t.id === waiting.key)?.ready ? 'ready' : 'starting';
-        w?.resolve();
-      }
-    }
-  }
-
-  #finish(rec: Rec, expected: boolean): void {
-    if (rec.stopWaiter) {
-      clearTimeout(rec.stopWaiter.timer);
-      queueMicrotask(rec.stopWaiter.resolve);
-      rec.stopWaiter = undefined;
-    }
-    rec.instance.state = 'stopped';
-    this.#events.emit('exited', { ...rec.instance }, { code: null, signal: null, expected });
-  }
-
-  #forget(rec: Rec): void {
-    clearTimeout(rec.launchTimer);
-    this.#instances.delete(rec.instance.id);
-    const i = this.#pending.indexOf(rec);
-    if (i >= 0) this.#pending.splice(i, 1);
-  }
-
-  #rec(id: string): Rec {
+  #rec(id: string): TargetRec {
     this.#checkOpen();
-    const rec = this.#instances.get(id);
+    const rec = this.#set.instances.get(id);
     if (!rec)
       throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
         service: this.service,

@@ -28,9 +28,9 @@ import { resolve } from 'node:path';
 import { LuascaleError } from '../core/errors.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { newId } from '../core/ids.js';
 import type { Instance, Provider, ProviderEvents } from '../controller/provider.js';
 import { Listeners } from './listeners.js';
+import { TargetSet, type TargetRec } from './target-set.js';
 import { apiError, endpointsOf, statusOf, type Endpoint, type SliceLike } from './kubernetes-endpoints.js';
 
 /** The annotation the ReplicaSet controller reads to choose which pod to delete first (Kubernetes ≥ 1.22). */
@@ -71,16 +71,6 @@ export interface KubernetesProviderOptions {
   clock?: Clock;
   /** Background failures (watch errors, a failed annotation); the provider keeps going. */
   onError?: (err: unknown) => void;
-}
-
-interface Rec {
-  instance: Instance;
-  /** Pod name once an endpoint has claimed this instance. */
-  key?: string;
-  launchTimer?: NodeJS.Timeout;
-  /** stop() was called: its disappearance is expected, even before the stop waiter exists. */
-  stopping?: boolean;
-  stopWaiter?: { resolve: () => void; reject: (err: unknown) => void; timer: NodeJS.Timeout };
 }
 
 /** The `provider.kubernetes` section of luascale.yaml. */
@@ -145,9 +135,7 @@ export class KubernetesProvider implements Provider {
   readonly #clock: Clock;
   readonly #onError: (err: unknown) => void;
   readonly #events = new Listeners<ProviderEvents>();
-  readonly #instances = new Map<string, Rec>();
-  readonly #byKey = new Map<string, Rec>();
-  readonly #pending: Rec[] = [];
+  readonly #set: TargetSet;
   readonly #slices = new Map<string, SliceLike>();
   readonly #synced: Promise<void>;
   #resourceVersion = '';
@@ -155,7 +143,7 @@ export class KubernetesProvider implements Provider {
   #rewatchTimer?: NodeJS.Timeout;
   #rewatchDelay: number;
   #closed = false;
-  #serviceRec?: Rec;
+  #serviceRec?: TargetRec;
 
   constructor(options: KubernetesProviderOptions) {
     this.service = options.service;
@@ -177,6 +165,7 @@ export class KubernetesProvider implements Provider {
     this.#discovery = this.#kc.makeApiClient(k8s.DiscoveryV1Api);
     this.#clock = options.clock ?? systemClock;
     this.#onError = options.onError ?? (() => {});
+    this.#set = new TargetSet(this.service, this.#clock, this.#events);
     this.#rewatchDelay = this.#o.rewatchDelayMs;
     if (this.#o.route === 'service') {
       const at = this.#clock.wallNow();
@@ -202,13 +191,13 @@ export class KubernetesProvider implements Provider {
 
   /** The pod behind an instance id, once known. */
   podOf(id: string): string | undefined {
-    return this.#instances.get(id)?.key;
+    return this.#set.instances.get(id)?.key;
   }
 
   /** Live instances: starting (placeholders and not-ready pods), ready and draining. */
   list(): Instance[] {
     if (this.#serviceRec) return [{ ...this.#serviceRec.instance }];
-    return [...this.#instances.values()].map((r) => ({ ...r.instance }));
+    return [...this.#set.instances.values()].map((r) => ({ ...r.instance }));
   }
 
   /** Adds one replica; resolves a `starting` placeholder that the next new endpoint claims. */
@@ -219,28 +208,18 @@ export class KubernetesProvider implements Provider {
       return { ...this.#serviceRec.instance };
     }
     // The placeholder exists before the update, so an endpoint that arrives before the response claims it.
-    const rec: Rec = {
-      instance: {
-        id: newId('inst'),
-        service: this.service,
-        url: '',
-        state: 'starting',
-        startedAt: this.#clock.wallNow(),
-      },
-    };
+    const rec = this.#set.addPlaceholder();
     const snapshot = { ...rec.instance };
-    this.#instances.set(rec.instance.id, rec);
-    this.#pending.push(rec);
     try {
       await this.#scaleBy(+1);
     } catch (err) {
-      this.#forget(rec);
+      this.#set.forget(rec);
       throw err;
     }
-    if (!rec.key && this.#instances.has(rec.instance.id)) {
+    if (!rec.key && this.#set.instances.has(rec.instance.id)) {
       rec.launchTimer = setTimeout(() => {
-        if (rec.key || !this.#instances.has(rec.instance.id)) return;
-        this.#forget(rec);
+        if (rec.key || !this.#set.instances.has(rec.instance.id)) return;
+        this.#set.forget(rec);
         rec.instance.state = 'failed';
         rec.instance.failure = `no new endpoint became ready within ${this.#o.launchTimeoutMs} ms`;
         this.#events.emit('failed', { ...rec.instance }, rec.instance.failure);
@@ -298,12 +277,12 @@ export class KubernetesProvider implements Provider {
     }
     if (wasPending && !rec.key) {
       // Still a placeholder: its replica is taken back; whichever pod Kubernetes drops was never routed.
-      this.#forget(rec);
-      this.#finish(rec, true);
+      this.#set.forget(rec);
+      this.#set.finish(rec, true);
       return;
     }
     // Gone already, or Kubernetes removed another pod in its place (see #apply).
-    if (!this.#instances.has(id) || !rec.stopping) return;
+    if (!this.#set.instances.has(id) || !rec.stopping) return;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         rec.stopWaiter = undefined;
@@ -324,7 +303,7 @@ export class KubernetesProvider implements Provider {
     this.#closed = true;
     this.#watch?.abort();
     clearTimeout(this.#rewatchTimer);
-    for (const rec of this.#instances.values()) {
+    for (const rec of this.#set.instances.values()) {
       clearTimeout(rec.launchTimer);
       if (rec.stopWaiter) {
         clearTimeout(rec.stopWaiter.timer);
@@ -504,60 +483,8 @@ export class KubernetesProvider implements Provider {
   #apply(): void {
     const endpoints = endpointsOf(this.#slices.values(), { port: this.#o.port, scheme: this.#o.scheme });
     if (this.#serviceRec) return this.#applyService(endpoints);
-    const at = this.#clock.wallNow();
-    for (const ep of endpoints.values()) {
-      if (ep.terminating) continue;
-      let rec = this.#byKey.get(ep.key);
-      if (!rec) {
-        rec = this.#pending.shift();
-        if (rec) clearTimeout(rec.launchTimer);
-        else {
-          rec = {
-            instance: {
-              id: newId('inst'),
-              service: this.service,
-              url: '',
-              state: 'starting',
-              startedAt: at,
-              adopted: true,
-            },
-          };
-          this.#instances.set(rec.instance.id, rec);
-        }
-        rec.key = ep.key;
-        this.#byKey.set(ep.key, rec);
-      }
-      rec.instance.url = ep.url;
-      if (ep.ready && rec.instance.state === 'starting') {
-        rec.instance.state = 'ready';
-        rec.instance.readyAt ??= at;
-        this.#events.emit('ready', { ...rec.instance });
-      } else if (!ep.ready && rec.instance.state === 'ready') {
-        rec.instance.state = 'starting';
-      }
-    }
-    for (const rec of [...this.#byKey.values()]) {
-      const ep = endpoints.get(rec.key!);
-      if (ep && !ep.terminating) continue;
-      this.#byKey.delete(rec.key!);
-      this.#forget(rec);
-      if (rec.stopping) {
-        this.#finish(rec, true);
-        continue;
-      }
-      // Kubernetes removed a pod we did not name: if a stop() is waiting, this was its replica.
-      const waiting = [...this.#instances.values()].find((r) => r.stopping && r.key !== undefined);
-      this.#finish(rec, waiting !== undefined);
-      if (waiting) {
-        waiting.stopping = false;
-        const w = waiting.stopWaiter;
-        if (w) clearTimeout(w.timer);
-        waiting.stopWaiter = undefined;
-        const still = endpoints.get(waiting.key!);
-        waiting.instance.state = still?.ready ? 'ready' : 'starting';
-        w?.resolve();
-      }
-    }
+    const live = [...endpoints.values()].filter((ep) => !ep.terminating);
+    this.#set.apply(live);
   }
 
   #applyService(endpoints: Map<string, Endpoint>): void {
@@ -570,27 +497,9 @@ export class KubernetesProvider implements Provider {
     } else if (!anyReady) rec.instance.state = 'starting';
   }
 
-  #finish(rec: Rec, expected: boolean): void {
-    if (rec.stopWaiter) {
-      clearTimeout(rec.stopWaiter.timer);
-      const w = rec.stopWaiter;
-      rec.stopWaiter = undefined;
-      queueMicrotask(w.resolve);
-    }
-    rec.instance.state = 'stopped';
-    this.#events.emit('exited', { ...rec.instance }, { code: null, signal: null, expected });
-  }
-
-  #forget(rec: Rec): void {
-    clearTimeout(rec.launchTimer);
-    this.#instances.delete(rec.instance.id);
-    const i = this.#pending.indexOf(rec);
-    if (i >= 0) this.#pending.splice(i, 1);
-  }
-
-  #rec(id: string): Rec {
+  #rec(id: string): TargetRec {
     this.#checkOpen();
-    const rec = this.#serviceRec?.instance.id === id ? this.#serviceRec : this.#instances.get(id);
+    const rec = this.#serviceRec?.instance.id === id ? this.#serviceRec : this.#set.instances.get(id);
     if (!rec)
       throw new LuascaleError('LS_ERR_PROVIDER_COMMAND', {
         service: this.service,
