@@ -8,6 +8,7 @@ import { parseDuration } from '../core/duration.js';
 import type { Config, ServiceConfig, TrafficConfig } from '../config/schema.js';
 import type { GatewayOptions, GatewayRoute, ProxyTraffic, ServiceOptions } from '../gateway/gateway.js';
 import type { WorkerBuild } from '../gateway/start-gateway.js';
+import { createAccessLog, type AccessLog } from '../gateway/access-log.js';
 import { importOpenApi, type ImportedApi } from '../openapi/import-openapi.js';
 import { compileRequestValidator } from '../openapi/request-validator.js';
 
@@ -90,6 +91,19 @@ export function gatewayOptions(
   };
 }
 
+/**
+ * The configured access log: stdout, or a file opened for appending (every worker of a
+ * `workers: N` gateway appends whole lines to the same file with O_APPEND).
+ */
+export function accessLogFromConfig(config: Config, baseDir: string): AccessLog {
+  const g = config.gateway;
+  return createAccessLog({
+    mode: g.access_log,
+    sampleRate: g.access_log_sample,
+    destination: g.access_log_file === undefined ? 1 : resolve(baseDir, g.access_log_file),
+  });
+}
+
 /** What `luascale up` sends each gateway worker: the validated config (plain JSON) and where it lives. */
 export interface WorkerGatewayArg {
   config: Config;
@@ -114,7 +128,8 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
     if (svc.openapi) apis[name] = await importOpenApi(resolve(baseDir, svc.openapi));
   }
   const options = gatewayOptions(config, apis);
-  if (!arg.redis) return { options };
+  const accessLog = accessLogFromConfig(config, baseDir);
+  if (!arg.redis) return { options, accessLog, close: () => accessLog.close() };
   const { Redis } = await import('ioredis');
   const { RedisRateLimiter } = await import('../cluster/redis-rate-limiter.js');
   const redis = new Redis(arg.redis.url, {
@@ -137,8 +152,10 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
         burst: rl.burst,
         gateways: () => arg.workers,
       }),
+    accessLog,
     close: async () => {
       redis.disconnect();
+      await accessLog.close();
     },
   };
 }

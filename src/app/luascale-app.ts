@@ -37,7 +37,12 @@ import type { Observation } from '../policy/policy.js';
 import { buildAdminServer, type AdminBackend, type AdminEvent } from '../admin/admin-server.js';
 import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
 import { createClusterNode, createRedisStore, type ClusterNode } from '../cluster/index.js';
-import { gatewayOptions, WORKER_GATEWAY_MODULE, type WorkerGatewayArg } from './gateway-options.js';
+import {
+  accessLogFromConfig,
+  gatewayOptions,
+  WORKER_GATEWAY_MODULE,
+  type WorkerGatewayArg,
+} from './gateway-options.js';
 import { evaluateOnce } from '../controller/evaluate-once.js';
 
 /** Options that the CLI (or a test) passes besides the config. */
@@ -125,6 +130,8 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   let signals: Signals;
   let gateway: GatewayControl;
   let inProcess: ReturnType<typeof createGateway> | undefined;
+  // One process writes its own access log; each worker of `workers: N` opens its own (gateway-options.ts).
+  const accessLog = config.gateway.workers > 1 ? undefined : accessLogFromConfig(config, baseDir);
   if (workers > 1) {
     const arg: WorkerGatewayArg = {
       config,
@@ -148,6 +155,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
       ...gatewayOptions(config, apis),
       clock,
       signals,
+      accessLog,
       admission: (traffic, c, service) => {
         const rl = (traffic as { rate_limit?: { rps: number; burst?: number } }).rate_limit;
         const a = createAdmission(traffic as any, c, {
@@ -370,6 +378,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
         ready = false;
         await Promise.all([...controllers.values()].map((c) => c.stop()));
         await gateway.close({ graceMs: opts.graceMs ?? parseDuration(config.gateway.drain_timeout) });
+        await accessLog?.close();
         await node?.close();
         await admin.close();
         if (!opts.keepInstances) await Promise.all([...providers.values()].map((p) => p.close()));

@@ -166,8 +166,12 @@ const Provider = Type.Union(
             list_command: Type.Array(Type.String(), { minItems: 1, description: 'Prints JSON targets' }),
             timeout: Duration('Command timeout', '30s'),
             poll_interval: Duration('How often list_command runs', '5s'),
-            cwd: Type.Optional(Type.String({ description: 'Working directory (relative to the config file)' })),
-            env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra environment' })),
+            cwd: Type.Optional(
+              Type.String({ description: 'Working directory (relative to the config file)' }),
+            ),
+            env: Type.Optional(
+              Type.Record(Type.String(), Type.String(), { description: 'Extra environment' }),
+            ),
           },
           'Any cloud CLI or script',
         ),
@@ -179,15 +183,22 @@ const Provider = Type.Union(
         kubernetes: strict(
           {
             namespace: Type.Optional(
-              Type.String({ description: "Default: the kubeconfig context's; in-cluster the pod's own; else default" }),
+              Type.String({
+                description: "Default: the kubeconfig context's; in-cluster the pod's own; else default",
+              }),
             ),
             kind: Type.Union([Type.Literal('Deployment'), Type.Literal('StatefulSet')], {
               default: 'Deployment',
             }),
             name: Type.String({ minLength: 1 }),
-            kubeconfig: Type.Optional(Type.String({ description: 'kubeconfig path (default: in-cluster or ~/.kube/config)' })),
+            kubeconfig: Type.Optional(
+              Type.String({ description: 'kubeconfig path (default: in-cluster or ~/.kube/config)' }),
+            ),
             service: Type.Optional(
-              Type.String({ minLength: 1, description: 'Service whose EndpointSlices list the pods (default: name)' }),
+              Type.String({
+                minLength: 1,
+                description: 'Service whose EndpointSlices list the pods (default: name)',
+              }),
             ),
             port: Type.Optional(
               Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 1, maximum: 65535 })], {
@@ -200,7 +211,10 @@ const Provider = Type.Union(
               description: 'Route to each ready pod, or to the Service cluster address',
             }),
             service_url: Type.Optional(
-              Type.String({ pattern: '^https?://', description: 'route: service: the URL (default http://<service>.<ns>.svc:80)' }),
+              Type.String({
+                pattern: '^https?://',
+                description: 'route: service: the URL (default http://<service>.<ns>.svc:80)',
+              }),
             ),
             deletion_cost: Type.Boolean({
               default: true,
@@ -310,7 +324,10 @@ const Scaling = strict(
     min: Type.Integer({ minimum: 0, default: 1, description: 'Fewest instances' }),
     max: Type.Integer({ minimum: 1, default: 10, description: 'Most instances' }),
     interval: Duration('Decision interval', '1s'),
-    window: Duration('Window the gateway signals (rps, latency, in-flight) are averaged over each tick', '2s'),
+    window: Duration(
+      'Window the gateway signals (rps, latency, in-flight) are averaged over each tick',
+      '2s',
+    ),
     policy: PolicyRef,
     params: Type.Record(Type.String(), Type.Unknown(), {
       default: {},
@@ -327,7 +344,10 @@ const Scaling = strict(
           description: 'Lua instructions per call',
         }),
         memory_mb: Type.Number({ exclusiveMinimum: 0, default: 16, description: 'Lua memory cap' }),
-        timeout: Duration('Wall-clock backstop per call (catches a hang inside one C call; the instruction budget stops loops)', '1s'),
+        timeout: Duration(
+          'Wall-clock backstop per call (catches a hang inside one C call; the instruction budget stops loops)',
+          '1s',
+        ),
       },
       'Sandbox limits of a Lua policy',
       { default: {} },
@@ -425,7 +445,20 @@ export const ConfigSchema = strict(
         }),
         access_log: Type.Union([Type.Literal('off'), Type.Literal('sampled'), Type.Literal('full')], {
           default: 'sampled',
-          description: 'Access log mode',
+          description:
+            'Access log: one JSON line per request; sampled writes access_log_sample of the requests and every 5xx',
+        }),
+        access_log_file: Type.Optional(
+          Type.String({
+            minLength: 1,
+            description: 'Access log file, appended to (relative to the config file); default stdout',
+          }),
+        ),
+        access_log_sample: Type.Number({
+          minimum: 0,
+          maximum: 1,
+          default: 0.01,
+          description: 'Fraction of non-error requests written in sampled mode',
         }),
         max_header_bytes: Type.Integer({ minimum: 1024, default: 16384, description: '431 beyond' }),
         request_timeout: Duration('Time to receive a whole request (408 beyond)', '30s'),
@@ -444,7 +477,12 @@ export const ConfigSchema = strict(
     ),
     store: strict(
       {
-        sqlite: Type.Optional(Type.String({ description: 'SQLite file (default ./luascale.db); with redis it keeps this node’s metric history and instances' })),
+        sqlite: Type.Optional(
+          Type.String({
+            description:
+              'SQLite file (default ./luascale.db); with redis it keeps this node’s metric history and instances',
+          }),
+        ),
         redis: Type.Optional(
           Type.String({ pattern: '^rediss?://', description: 'Cluster mode: shared Redis' }),
         ),
