@@ -527,6 +527,11 @@ function wireProviderToGateway(
     if (route) gateway.addInstance(name, { id: inst.id, url: inst.url });
     log(`${name}: instance ${inst.id} ready at ${inst.url}${inst.adopted ? ' (adopted)' : ''}`);
   });
+  provider.on('unready', (inst) => {
+    // Not ready is not routed; the `ready` above puts it back when it recovers.
+    if (route) gateway.removeInstance(name, inst.id);
+    log(`${name}: instance ${inst.id} is not ready; not routed until it is`);
+  });
   provider.on('exited', (inst, exit) => {
     if (route) gateway.removeInstance(name, inst.id);
     if (!exit.expected)

@@ -68,6 +68,8 @@ export interface CrashLoopInfo {
 /** Event name → listener signature. */
 export interface ProviderEvents {
   ready: (instance: Instance) => void;
+  /** A ready instance lost readiness (a failing readiness probe); `ready` follows when it recovers. */
+  unready: (instance: Instance) => void;
   failed: (instance: Instance, reason: string) => void;
   exited: (instance: Instance, exit: ExitInfo) => void;
   crashloop: (info: CrashLoopInfo) => void;

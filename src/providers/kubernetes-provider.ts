@@ -494,7 +494,10 @@ export class KubernetesProvider implements Provider {
       rec.instance.state = 'ready';
       rec.instance.readyAt ??= this.#clock.wallNow();
       this.#events.emit('ready', { ...rec.instance });
-    } else if (!anyReady) rec.instance.state = 'starting';
+    } else if (!anyReady && rec.instance.state === 'ready') {
+      rec.instance.state = 'starting';
+      this.#events.emit('unready', { ...rec.instance });
+    }
   }
 
   #rec(id: string): TargetRec {

@@ -103,6 +103,7 @@ export class TargetSet {
         this.#events.emit('ready', { ...rec.instance });
       } else if (!t.ready && rec.instance.state === 'ready') {
         rec.instance.state = 'starting';
+        this.#events.emit('unready', { ...rec.instance });
       }
     }
     for (const rec of [...this.#byKey.values()]) {

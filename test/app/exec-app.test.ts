@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
@@ -51,9 +51,42 @@ services:
         pids.add(((await r.body.json()) as { pid: number }).pid);
       }
       assert.equal(pids.size, 2, 'both backends the scripts started take traffic');
-    // Regression: two launches ran scale_command concurrently and the script started 3 backends.
-    const started = readFileSync(join(state, 'pids'), 'utf8').split('\n').filter(Boolean);
-    assert.equal(started.length, 2, 'scale_command runs one at a time: exactly two backends were ever started');
+
+      // A target that reports ready:false leaves the gateway's pool, and comes back when ready.
+      const gw = () =>
+        app.gateway
+          .instances('web')
+          .map((i) => i.id)
+          .sort();
+      const before = gw();
+      assert.equal(before.length, 2);
+      const lost = new Promise<string>((done) => {
+        const off = provider.on('unready', (i) => (off(), done(i.id)));
+      });
+      writeFileSync(join(state, 'backend-0.unready'), '');
+      const gone = await lost;
+      assert.deepEqual(
+        gw(),
+        before.filter((id) => id !== gone),
+      );
+      for (let i = 0; i < 4; i++) {
+        const r = await request(`${app.gatewayUrl}/pid`);
+        assert.equal(r.statusCode, 200);
+        await r.body.dump();
+      }
+      const back = new Promise<void>((done) => {
+        const off = provider.on('ready', (i) => i.id === gone && (off(), done()));
+      });
+      rmSync(join(state, 'backend-0.unready'));
+      await back;
+      assert.deepEqual(gw(), before);
+      // Regression: two launches ran scale_command concurrently and the script started 3 backends.
+      const started = readFileSync(join(state, 'pids'), 'utf8').split('\n').filter(Boolean);
+      assert.equal(
+        started.length,
+        2,
+        'scale_command runs one at a time: exactly two backends were ever started',
+      );
     } finally {
       await app.close({ graceMs: 500 });
       if (existsSync(join(state, 'pids'))) {

@@ -187,6 +187,24 @@ describe('ExecProvider with real scripts', () => {
     await p.close();
   });
 
+  it('a ready target that reports ready:false emits unready, then ready when it recovers', async () => {
+    const state = stateDir();
+    const { p } = make({}, state);
+    await p.whenSynced();
+    const inst = await launchReady(p);
+    const lost = nextEvent(p, 'unready', (x) => x.id === inst.id, 10_000);
+    writeFileSync(join(state, 'backend-0.unready'), '');
+    await p.poll();
+    const [unready] = await lost;
+    assert.equal(unready.state, 'starting');
+    const back = nextEvent(p, 'ready', (x) => x.id === inst.id, 10_000);
+    rmSync(join(state, 'backend-0.unready'));
+    await p.poll();
+    await back;
+    assert.equal(p.list()[0]?.state, 'ready');
+    await p.close();
+  });
+
   it('a failing scale_command rejects with an error naming the command, its exit code and stderr tail', async () => {
     const fail = script(
       'fail-scale.sh',

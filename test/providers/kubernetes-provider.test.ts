@@ -274,15 +274,17 @@ describe('KubernetesProvider against the fake API server', () => {
     }
   });
 
-  it('an endpoint that loses readiness is not routed (starting) and emits ready again when it recovers', async () => {
+  it('an endpoint that loses readiness emits unready (starting, not routed) and ready again when it recovers', async () => {
     const s = await setup({ workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 1 }] });
     try {
       const [i] = s.provider.list();
       const pod = s.provider.podOf(i!.id)!;
+      const lost = nextEvent(s.provider, 'unready', (x) => x.id === i!.id, 5000);
       s.fake.setReady(pod, false);
-      // The watch event arrives asynchronously; wait for the state through the next ready event.
+      const [unready] = await lost;
+      assert.equal(unready.state, 'starting');
+      assert.equal(s.provider.list()[0]?.state, 'starting');
       const again = nextEvent(s.provider, 'ready', (x) => x.id === i!.id, 5000);
-      await waitFor(() => s.provider.list()[0]?.state === 'starting', s.provider);
       s.fake.setReady(pod, true);
       await again;
       assert.equal(s.provider.list()[0]?.state, 'ready');
