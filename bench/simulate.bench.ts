@@ -1,9 +1,28 @@
 /**
  * Simulator speed (issue 5): a 30-day per-minute trace with a Lua policy (goal ≤ 2 s) and a
  * 1-day per-second trace (goal ≤ 3 s). Traces are synthesised here (diurnal + weekly cycle,
- * seeded noise and bursts) so the bench needs no shared data. Each figure is wall time for
- * parse + simulate; CPU time is reported beside it because this machine is shared.
+ * seeded noise and bursts) so the bench needs no shared data. Each figure is parse + simulate;
+ * loading the policy (wasm instantiation, Lua compile) is outside it.
+ *
+ * The machine this runs on is shared, so wall time alone says little. Every case runs `REPS`
+ * times (env SIM_BENCH_REPS, default 3) in one process, and each figure comes with the evidence
+ * needed to read it:
+ * - `value` is the best wall time of the repetitions (the least disturbed one), `cold_wall_ms`
+ *   the first (JIT still warming up, as in a one-shot CLI run);
+ * - `cpu_ms` is the process's CPU time (user + system, every thread: process.cpuUsage() is
+ *   getrusage(RUSAGE_SELF)), `main_thread_cpu_ms` the main thread's alone, from
+ *   /proc/thread-self/schedstat. The simulation runs entirely on the main thread (the Lua
+ *   sandbox is in-thread wasm: `simulationPolicy` loads policies with loadLuaPolicy, not the
+ *   worker), so the difference is V8's GC and compiler helper threads;
+ * - `runqueue_wait_ms` is the time the main thread was runnable but waiting for a CPU (schedstat
+ *   field 2): contention from other processes. `idle_wall_ms` = wall − that wait estimates the
+ *   wall time on an idle machine (wall ≈ main-thread CPU + run-queue wait: the loop never
+ *   blocks), and is what the goals are judged by.
+ * Under `nice -n 19` on a busy machine the run-queue wait can be 10–30× the CPU time; compare
+ * CPU and idle_wall figures then, not raw wall.
  */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import type { Emit } from './run.js';
 import { parseTrace } from '../src/simulator/trace.js';
@@ -13,6 +32,7 @@ import { seededRandom } from '../src/simulator/random.js';
 
 const SEED_POLICY = resolve(import.meta.dirname, '../examples/policies/seed-cpu.lua');
 const model = { capacity: 100, serviceMs: 50, startupS: 30, queueTimeoutS: 30, sloP95Ms: 250, drainS: 1 };
+const REPS = Math.max(1, Number(process.env.SIM_BENCH_REPS ?? 3) || 3);
 
 /** A synthetic trace: `days` days at `step` s, peak about 2000 req/s (20 instances of 100). */
 function synthTrace(days: number, step: number, seed: number): string {
@@ -28,6 +48,23 @@ function synthTrace(days: number, step: number, seed: number): string {
     rows.push(`${t},${rps.toFixed(2)}`);
   }
   return rows.join('\n') + '\n';
+}
+
+/** The main thread's CPU time and run-queue wait so far, ms (Linux schedstat; null elsewhere). */
+function schedstat(): { cpu: number; wait: number } | null {
+  try {
+    const [cpu, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+    return Number.isFinite(cpu) && Number.isFinite(wait) ? { cpu: cpu! / 1e6, wait: wait! / 1e6 } : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Sample {
+  wall: number;
+  cpu: number;
+  mainCpu: number | null;
+  wait: number | null;
 }
 
 async function run(
@@ -47,24 +84,54 @@ async function run(
     intervalMs,
   });
   try {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const trace = parseTrace(text, 'synthetic.csv');
-    const r = simulate({ trace, model, policy, seriesPoints: 1500 });
-    const wall = performance.now() - t0;
-    const cpu = process.cpuUsage(c0);
+    const samples: Sample[] = [];
+    let seconds = 0;
+    let decisions = 0;
+    for (let i = 0; i < REPS; i++) {
+      const s0 = schedstat();
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const trace = parseTrace(text, 'synthetic.csv');
+      const r = simulate({ trace, model, policy, seriesPoints: 1500 });
+      const wall = performance.now() - t0;
+      const cpu = process.cpuUsage(c0);
+      const s1 = schedstat();
+      samples.push({
+        wall,
+        cpu: (cpu.user + cpu.system) / 1000,
+        mainCpu: s0 && s1 ? s1.cpu - s0.cpu : null,
+        wait: s0 && s1 ? s1.wait - s0.wait : null,
+      });
+      seconds = r.summary.seconds;
+      decisions = r.summary.decisions;
+    }
+    // The least disturbed repetition: lowest wall time net of run-queue wait.
+    const idle = (s: Sample) => s.wall - (s.wait ?? 0);
+    const best = samples.reduce((a, b) => (idle(b) < idle(a) ? b : a));
+    const cold = samples[0]!;
+    const ms = (x: number | null) => (x === null ? null : Math.round(x));
     emit({
       name,
-      value: Math.round(wall),
+      value: Math.round(best.wall),
       unit: 'ms',
       goal_ms: goalMs,
-      cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+      idle_wall_ms: Math.round(idle(best)),
+      cpu_ms: Math.round(best.cpu),
+      main_thread_cpu_ms: ms(best.mainCpu),
+      runqueue_wait_ms: ms(best.wait),
+      // neither on a CPU nor waiting for one: page faults, or waiting on a helper thread
+      blocked_ms: best.mainCpu === null ? null : Math.round(best.wall - best.mainCpu - (best.wait ?? 0)),
+      cold_wall_ms: Math.round(cold.wall),
+      cold_idle_wall_ms: Math.round(idle(cold)),
+      cold_cpu_ms: Math.round(cold.cpu),
+      reps: REPS,
+      load_avg_1m: Math.round(loadavg()[0]! * 100) / 100,
       policy: policyArg.startsWith('builtin:') ? policyArg : 'examples/policies/seed-cpu.lua',
       interval_s: policy.intervalMs / 1000,
-      simulated_seconds: r.summary.seconds,
-      decisions: r.summary.decisions,
-      ns_per_simulated_second: Math.round((wall * 1e6) / r.summary.seconds),
-      us_per_decision_incl_model: Math.round(((wall * 1000) / Math.max(1, r.summary.decisions)) * 10) / 10,
+      simulated_seconds: seconds,
+      decisions,
+      ns_per_simulated_second: Math.round((idle(best) * 1e6) / seconds),
+      us_per_decision_incl_model: Math.round(((idle(best) * 1000) / Math.max(1, decisions)) * 100) / 100,
     });
   } finally {
     policy.policy.close?.();
@@ -84,13 +151,22 @@ export default async function (emit: Emit): Promise<void> {
     15_000,
     2000,
   );
-  // peers from the same run: the same trace at a 60 s interval and with the hpa built-in
+  // peers from the same run: the same trace at a 60 s interval, at the 1 s default of a Lua
+  // policy (docs/simulator.md, "Decision interval"), and with the hpa built-in
   await run(
     emit,
     'simulate 30-day per-minute trace, Lua policy every 60 s',
     month,
     SEED_POLICY,
     60_000,
+    2000,
+  );
+  await run(
+    emit,
+    'simulate 30-day per-minute trace, Lua policy every 1 s (the default)',
+    month,
+    SEED_POLICY,
+    undefined,
     2000,
   );
   await run(

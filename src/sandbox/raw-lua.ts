@@ -77,27 +77,67 @@ export interface RawLua {
 }
 
 const rawViews = new WeakMap<LuaWasm, RawLua>();
-const scratch = new WeakMap<LuaWasm, number>();
 const utf8 = new TextDecoder();
+/** A byte ≥ 0x80 in latin1-decoded text: the bytes were not plain ASCII. */
+const NON_ASCII = /[\u0080-\u00ff]/;
+
+/** What luaString reads through: a length slot in wasm memory and views of the memory. */
+interface StringViews {
+  lua: LuaWasm;
+  m: RawLua;
+  lenPtr: number;
+  bytes: Buffer;
+  words: Uint32Array;
+}
+
+const stringViewsByLua = new WeakMap<LuaWasm, StringViews>();
+/** The last runtime's views: a process normally has one Lua runtime per thread. */
+let lastViews: StringViews | undefined;
+
+/**
+ * Views of the runtime's wasm memory for reading strings, made once: the module's HEAPU8 and
+ * HEAPU32 are getters (~40 ns each). Growing the memory detaches the old buffer, whose views
+ * then have length 0, so that is when they are made again.
+ */
+function stringViews(lua: LuaWasm): StringViews {
+  let v = lastViews;
+  if (v === undefined || v.lua !== lua) {
+    v = stringViewsByLua.get(lua);
+    if (v === undefined) {
+      const m = rawApi(lua);
+      const heap = m.HEAPU8;
+      v = {
+        lua,
+        m,
+        lenPtr: m._malloc(8),
+        bytes: Buffer.from(heap.buffer, heap.byteOffset, heap.byteLength),
+        words: m.HEAPU32,
+      };
+      stringViewsByLua.set(lua, v);
+    }
+    lastViews = v;
+  }
+  return v;
+}
 
 /**
  * The string at `idx` (which must be a string: lua_tolstring converts numbers in place), read
- * straight from wasm memory: ASCII by hand, anything else through TextDecoder.
+ * straight from wasm memory: ASCII as latin1 (one native copy), anything else through
+ * TextDecoder, so the text is what UTF-8 decoding gives either way.
  */
 export function luaString(lua: LuaWasm, L: number, idx: number): string {
-  const m = rawApi(lua);
-  let lenPtr = scratch.get(lua);
-  if (lenPtr === undefined) scratch.set(lua, (lenPtr = m._malloc(8)));
-  const ptr = m._lua_tolstring(L, idx, lenPtr);
-  const len = m.HEAPU32[lenPtr >> 2]!;
-  const heap = m.HEAPU8;
-  if (len <= 256) {
-    const bytes = heap.subarray(ptr, ptr + len);
-    let ascii = true;
-    for (let i = 0; i < len; i++) if (bytes[i]! >= 0x80) ascii = false;
-    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  const v = stringViews(lua);
+  const ptr = v.m._lua_tolstring(L, idx, v.lenPtr);
+  if (v.bytes.length === 0) {
+    // The memory grew since the views were made (lua_tolstring may allocate).
+    const heap = v.m.HEAPU8;
+    v.bytes = Buffer.from(heap.buffer, heap.byteOffset, heap.byteLength);
+    v.words = v.m.HEAPU32;
   }
-  return utf8.decode(heap.subarray(ptr, ptr + len));
+  const len = v.words[v.lenPtr >> 2]!;
+  const latin1 = v.bytes.toString('latin1', ptr, ptr + len);
+  if (!NON_ASCII.test(latin1)) return latin1;
+  return utf8.decode(v.bytes.subarray(ptr, ptr + len));
 }
 
 /** The direct-export view of a wasmoon module (the instance's exports when they were captured). */

@@ -82,19 +82,20 @@ function bucketOf(ms: number): number {
 
 /**
  * The same band rule over a short window (a decision interval): exact weighted quantiles of the
- * band points, no buckets. `points` is reused between calls.
+ * band points, no buckets. The points live in typed arrays reused between windows (a decision
+ * reads one every interval, so the window allocates nothing once it has grown).
  */
 export class WindowLatency {
-  #values: number[] = [];
-  #weights: number[] = [];
-  #order: number[] = [];
+  #values = new Float64Array(48);
+  #weights = new Float64Array(48);
+  #order = new Int32Array(48);
+  #n = 0;
   #last = { p50: NaN, p95: NaN, p99: NaN };
   #lastAt = -1;
 
   /** Forgets the window. */
   reset(): void {
-    this.#values.length = 0;
-    this.#weights.length = 0;
+    this.#n = 0;
     this.#lastAt = -1;
   }
 
@@ -114,29 +115,106 @@ export class WindowLatency {
     last.p50 = l.p50;
     last.p95 = l.p95;
     last.p99 = l.p99;
-    this.#lastAt = this.#values.length;
-    this.#values.push(l.p50, l.p95, l.p99);
-    w.push(requests * BANDS[0]![1], requests * BANDS[1]![1], requests * BANDS[2]![1]);
+    const n = this.#n;
+    if (n + 3 > this.#values.length) this.#grow();
+    const v = this.#values;
+    const nw = this.#weights;
+    this.#lastAt = n;
+    v[n] = l.p50;
+    v[n + 1] = l.p95;
+    v[n + 2] = l.p99;
+    nw[n] = requests * BANDS[0]![1];
+    nw[n + 1] = requests * BANDS[1]![1];
+    nw[n + 2] = requests * BANDS[2]![1];
+    this.#n = n + 3;
+  }
+
+  #grow(): void {
+    const size = this.#values.length * 2;
+    const v = new Float64Array(size);
+    const w = new Float64Array(size);
+    v.set(this.#values);
+    w.set(this.#weights);
+    this.#values = v;
+    this.#weights = w;
+    this.#order = new Int32Array(size);
   }
 
   /** Weighted p-quantile of the window, 0 when empty. */
   quantile(p: number): number {
-    const n = this.#values.length;
+    const n = this.#n;
     if (n === 0) return 0;
+    if (n === 3) return this.#single(p);
+    return this.#pick(p, this.#sort());
+  }
+
+  /**
+   * The window's p50, p95 and p99 into `out`, each exactly as `quantile` gives it; the band
+   * points are sorted once for the three (a decision reads all three every interval).
+   */
+  quantiles(out: LatencyTriple): LatencyTriple {
+    const n = this.#n;
+    if (n === 0) {
+      out.p50 = out.p95 = out.p99 = 0;
+    } else if (n === 3) {
+      out.p50 = this.#single(0.5);
+      out.p95 = this.#single(0.95);
+      out.p99 = this.#single(0.99);
+    } else {
+      const total = this.#sort();
+      out.p50 = this.#pick(0.5, total);
+      out.p95 = this.#pick(0.95, total);
+      out.p99 = this.#pick(0.99, total);
+    }
+    return out;
+  }
+
+  /** One distinct second: its own percentiles (the bands are already in order). */
+  #single(p: number): number {
     const v = this.#values;
     const w = this.#weights;
-    if (n === 3) {
-      // One distinct second: its own percentiles (the bands are already in order).
-      const total = w[0]! + w[1]! + w[2]!;
-      const target = p * total * (1 - 1e-12);
-      return target <= w[0]! ? v[0]! : target <= w[0]! + w[1]! ? v[1]! : v[2]!;
-    }
+    const total = w[0]! + w[1]! + w[2]!;
+    const target = p * total * (1 - 1e-12);
+    return target <= w[0]! ? v[0]! : target <= w[0]! + w[1]! ? v[1]! : v[2]!;
+  }
+
+  /**
+   * Orders the points by value into #order (stable: ties keep insertion order) and returns the
+   * total weight, summed in insertion order. A window holds a few points, so an insertion sort
+   * beats a comparator sort; both give the one stable order when the values are finite, and
+   * anything else takes Array.prototype.sort's comparator order, as before.
+   */
+  #sort(): number {
+    const v = this.#values;
+    const w = this.#weights;
     const order = this.#order;
-    order.length = n;
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => v[a]! - v[b]!);
+    const n = this.#n;
+    let finite = true;
     let total = 0;
-    for (let i = 0; i < n; i++) total += w[i]!;
+    for (let i = 0; i < n; i++) {
+      total += w[i]!;
+      const x = v[i]!;
+      if (!Number.isFinite(x)) finite = false;
+      let j = i;
+      while (j > 0 && v[order[j - 1]!]! > x) {
+        order[j] = order[j - 1]!;
+        j--;
+      }
+      order[j] = i;
+    }
+    if (!finite) {
+      const byValue = Array.from({ length: n }, (_, i) => i).sort((a, b) => v[a]! - v[b]!);
+      order.set(byValue);
+    }
+    return total;
+  }
+
+  /** The weighted p-quantile over the points in #order. */
+  #pick(p: number, total: number): number {
+    const v = this.#values;
+    const w = this.#weights;
+    const order = this.#order;
+    const n = this.#n;
     const target = p * total * (1 - 1e-12);
     let acc = 0;
     for (let k = 0; k < n; k++) {

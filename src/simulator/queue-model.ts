@@ -17,7 +17,7 @@
  * - CPU = 100 × served / K (utilisation of ready instances); inflight = busy servers (Little's law);
  *   queue = fluid backlog + mean M/D/c queue length.
  */
-import { waitProfile, waitQuantile, type WaitProfile } from './erlang-c.js';
+import { ALLEN_CUNNEEN_FACTOR, waitProfile, waitQuantile, type WaitProfile } from './erlang-c.js';
 
 /** The highest utilisation the stochastic part is evaluated at (see the header). */
 export const RHO_MAX = 0.99;
@@ -66,6 +66,11 @@ export interface QueueModel {
   pending(): { waiting: number; dropsToObserve: number };
   /** p95 latency (ms) a steady load of `arrivals` req/s would see on `instances` ready instances. */
   steadyP95(arrivals: number, instances: number): number;
+  /**
+   * Exactly `steadyP95(arrivals, instances) > limitMs`, without evaluating Erlang C where a bound
+   * already answers it (the SPEC demand search asks this for every distinct rate).
+   */
+  steadyP95Exceeds(arrivals: number, instances: number, limitMs: number): boolean;
 }
 
 /** Creates the model (state: cohorts of waiting requests by arrival second, pending drops). */
@@ -78,6 +83,9 @@ export function queueModel(options: QueueModelOptions): QueueModel {
   const dropDelay = Math.round(tau);
   const dropSlots = dropDelay + 1;
   const pendingDrops = new Float64Array(dropSlots);
+  // The last second whose step answers a pending drop: a drop booked at second t sits in slot
+  // (t + dropDelay) mod dropSlots, which step(t + max(1, dropDelay)) empties next.
+  let lastDropDue = -1;
   let oldest = 0; // arrival second of the oldest cohort that may hold requests
   let backlog = 0;
   let t = 0;
@@ -103,24 +111,18 @@ export function queueModel(options: QueueModelOptions): QueueModel {
   function stochastic(ready: number, rho: number): StochasticPoint {
     // ρ is quantised to 1e-6: far below what the quantiles resolve, and it makes cache hits likely.
     const r = Math.round(Math.min(rho, RHO_MAX) * 1_000_000) / 1_000_000;
-    return cache.get(ready, r, () => {
-      const m = servers(ready);
-      const mu = (ready * capacity) / m;
-      const lambda = r * ready * capacity;
-      const prof: WaitProfile = waitProfile(m, mu, lambda);
-      return {
-        q50: Math.min(waitQuantile(prof, 0.5), tau),
-        q95: Math.min(waitQuantile(prof, 0.95), tau),
-        q99: Math.min(waitQuantile(prof, 0.99), tau),
-        lq: lambda * prof.mean,
-      };
-    });
+    return cache.get(ready, r, computePoint);
   }
 
-  function pendingCount(): number {
-    let n = 0;
-    for (let i = 0; i < dropSlots; i++) if (pendingDrops[i]! > 0) n++;
-    return n;
+  function computePoint(ready: number, r: number, out: StochasticPoint): void {
+    const m = servers(ready);
+    const mu = (ready * capacity) / m;
+    const lambda = r * ready * capacity;
+    const prof: WaitProfile = waitProfile(m, mu, lambda);
+    out.q50 = Math.min(waitQuantile(prof, 0.5), tau);
+    out.q95 = Math.min(waitQuantile(prof, 0.95), tau);
+    out.q99 = Math.min(waitQuantile(prof, 0.99), tau);
+    out.lq = lambda * prof.mean;
   }
 
   function removeOldest(amount: number): void {
@@ -240,7 +242,10 @@ export function queueModel(options: QueueModelOptions): QueueModel {
       backlog = q0 + a - overflow;
       removeOldest(served);
       backlog = q1 < 1e-9 ? 0 : q1;
-      if (overflow > 0) pendingDrops[(t + dropDelay) % dropSlots]! += overflow;
+      if (overflow > 0) {
+        pendingDrops[(t + dropDelay) % dropSlots]! += overflow;
+        lastDropDue = t + Math.max(1, dropDelay);
+      }
 
       const massA = a * uA;
       const massB = densityB * (1 - uA);
@@ -268,7 +273,8 @@ export function queueModel(options: QueueModelOptions): QueueModel {
       return out;
     },
     steady(a: number, ready: number): boolean {
-      return backlog === 0 && pendingCount() === 0 && ready > 0 && a <= ready * capacity;
+      // No drop pending: every slot a drop was booked in has been emptied since.
+      return backlog === 0 && lastDropDue < t && ready > 0 && a <= ready * capacity;
     },
     skip(k: number): void {
       t += k;
@@ -285,6 +291,24 @@ export function queueModel(options: QueueModelOptions): QueueModel {
       const rho = arrivals / (instances * capacity);
       if (rho > 1) return Infinity;
       return serviceMs + stochastic(instances, rho).q95 * 1000;
+    },
+    steadyP95Exceeds(arrivals: number, instances: number, limitMs: number): boolean {
+      if (arrivals > 0 && instances > 0) {
+        // P(wait) ≤ 1, so the wait quantile ln(P(wait)/0.05)/tailRate (erlang-c.ts) is at most
+        // ln(1/0.05)/tailRate, with tailRate = (cμ − λ)/factor = K(1 − ρ)/factor at the quantised
+        // ρ ≤ min(ρ, ρmax) + 5e-7. The bound carries margins (1e-6 on P(wait) and ρ, 1e-9
+        // relative) far above floating-point rounding, so whenever it clears the limit the exact
+        // p95 does too; otherwise (and beyond capacity, where p95 is Infinity) the exact value decides.
+        const K = instances * capacity;
+        const rho = arrivals / K;
+        const rhoHigh = Math.min(rho, RHO_MAX) + 1e-6;
+        if (rho <= 1 && rhoHigh < 1) {
+          const tailRate = (K * (1 - rhoHigh)) / ALLEN_CUNNEEN_FACTOR;
+          const wait = Math.min(Math.log(1.000001 / 0.05) / tailRate, tau);
+          if ((serviceMs + wait * 1000) * (1 + 1e-9) < limitMs) return false;
+        }
+      }
+      return this.steadyP95(arrivals, instances) > limitMs;
     },
   };
 
@@ -327,28 +351,46 @@ interface StochasticPoint {
 }
 
 /**
- * Memo of stochastic operating points keyed by (ready, ρ). Within a trace bucket the rate is
- * constant, so most seconds hit the last entry; the map bounds itself by clearing when full.
+ * Memo of stochastic operating points keyed by (ready, ρ): the last point, then a direct-mapped
+ * table in typed arrays (a slot keeps the latest key that hashed to it). Within a trace bucket
+ * the rate is constant, so most seconds hit the last point. A point is a pure function of its
+ * key, so what the table forgets is only recomputed, never different. The returned object is
+ * reused: read it before the next call.
  */
-function stochasticCache() {
-  const map = new Map<number, StochasticPoint>();
+function stochasticCache(bits = 15) {
+  const size = 1 << bits;
+  const keys = new Float64Array(size).fill(-1);
+  const values = new Float64Array(size * 4);
+  const point: StochasticPoint = { q50: 0, q95: 0, q99: 0, lq: 0 };
   let lastReady = -1;
   let lastRho = -1;
-  let last: StochasticPoint | undefined;
   return {
-    get(ready: number, rho: number, compute: () => StochasticPoint): StochasticPoint {
-      if (ready === lastReady && rho === lastRho && last) return last;
-      const key = ready * 2_000_000 + Math.round(rho * 1_000_000);
-      let v = map.get(key);
-      if (!v) {
-        if (map.size > 200_000) map.clear();
-        v = compute();
-        map.set(key, v);
+    get(
+      ready: number,
+      rho: number,
+      compute: (ready: number, rho: number, out: StochasticPoint) => void,
+    ): StochasticPoint {
+      if (ready === lastReady && rho === lastRho) return point;
+      const micro = Math.round(rho * 1_000_000);
+      const key = ready * 2_000_000 + micro;
+      const slot = (Math.imul(ready, 0x9e3779b1) ^ Math.imul(micro, 0x85ebca77)) >>> (32 - bits);
+      const v = slot * 4;
+      if (keys[slot] === key) {
+        point.q50 = values[v]!;
+        point.q95 = values[v + 1]!;
+        point.q99 = values[v + 2]!;
+        point.lq = values[v + 3]!;
+      } else {
+        compute(ready, rho, point);
+        keys[slot] = key;
+        values[v] = point.q50;
+        values[v + 1] = point.q95;
+        values[v + 2] = point.q99;
+        values[v + 3] = point.lq;
       }
       lastReady = ready;
       lastRho = rho;
-      last = v;
-      return v;
+      return point;
     },
   };
 }

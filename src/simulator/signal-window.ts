@@ -100,7 +100,7 @@ export class SignalWindow {
       inflight: inflight / d,
       shed_rps: dropped / d,
       error_rate: offered > 0 ? Math.min(1, dropped / offered) : 0,
-      latency: { p50: lat.quantile(0.5), p95: lat.quantile(0.95), p99: lat.quantile(0.99) },
+      latency: lat.quantiles({ p50: 0, p95: 0, p99: 0 }),
     };
   }
 }

@@ -213,6 +213,8 @@ export function simulate(options: SimulateOptions): SimulationResult {
   };
   let state: DecisionState = initialDecisionState();
   let desired = initial;
+  // One object for the whole run: the sandbox re-sends ctx.slo only when the object changes.
+  const sloObservation = { latency_p95_ms: slo };
 
   // run totals
   let instanceSeconds = 0;
@@ -362,7 +364,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
         ready,
         starting,
         draining,
-        slo: { latency_p95_ms: slo },
+        slo: sloObservation,
         startup_s: model.startupS,
         fresh: true,
       });
@@ -426,7 +428,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
     if (slo < model.serviceMs) return base;
     let n = Math.max(1, base);
     const limit = n * 2 + 10;
-    while (n < limit && qm.steadyP95(a, n) > slo) n++;
+    while (n < limit && qm.steadyP95Exceeds(a, n, slo)) n++;
     return n;
   }
 }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { erlangC, waitProfile, waitQuantile } from '../../src/simulator/erlang-c.js';
 import { queueModel } from '../../src/simulator/queue-model.js';
+import { seededRandom } from '../../src/simulator/random.js';
 
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} ≉ ${b}`);
 
@@ -102,4 +103,40 @@ test('a capacity drop drops the newest waiters that can no longer make the timeo
   for (let t = 0; t < 3; t++) qm.step(500, 4); // backlog 300 on K = 400
   const s = qm.step(0, 1); // K = 100: cap 200
   assert.ok(s.dropped >= 100 - 1e-9, `dropped ${s.dropped}`);
+});
+
+test('steady() holds exactly when nothing waits and no drop is pending, for any queue timeout', () => {
+  // pending() is the reference: drops not yet answered sum to > 0 iff one is booked.
+  const random = seededRandom(7);
+  for (const queueTimeoutS of [0, 0.4, 1, 2.5, 5]) {
+    const qm = queueModel({ capacity: 100, serviceMs: 50, queueTimeoutS });
+    for (let t = 0; t < 3000; t++) {
+      const ready = Math.floor(random() * 4);
+      const a = random() < 0.3 ? 0 : random() * 450;
+      const p = qm.pending();
+      const expected = p.waiting === 0 && p.dropsToObserve === 0 && ready > 0 && a <= ready * 100;
+      assert.equal(qm.steady(a, ready), expected, `τ=${queueTimeoutS} t=${t}`);
+      qm.step(a, ready);
+    }
+  }
+});
+
+test('steadyP95Exceeds(a, n, limit) is steadyP95(a, n) > limit, bound or no bound', () => {
+  const random = seededRandom(11);
+  for (const [serviceMs, queueTimeoutS] of [
+    [50, 30],
+    [5, 0.1],
+    [200, 2],
+  ] as const) {
+    const qm = queueModel({ capacity: 100, serviceMs, queueTimeoutS });
+    const exact = queueModel({ capacity: 100, serviceMs, queueTimeoutS });
+    for (let i = 0; i < 20_000; i++) {
+      const n = 1 + Math.floor(random() * 30);
+      const a = random() < 0.05 ? 0 : random() * n * 100 * 1.05;
+      const p95 = exact.steadyP95(a, n);
+      // limits around the exact value as well as far from it
+      const limit = random() < 0.5 ? p95 * (1 + (random() - 0.5) * 1e-12) : serviceMs + random() * 500;
+      assert.equal(qm.steadyP95Exceeds(a, n, limit), p95 > limit, `a=${a} n=${n} limit=${limit}`);
+    }
+  }
 });

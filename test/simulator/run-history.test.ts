@@ -39,3 +39,26 @@ test('RunHistory on an empty history returns an empty series', () => {
   assert.deepEqual(h.series('a', 10, 5000), []);
   assert.equal(h.stepSeconds, 1);
 });
+
+test('RunHistory keeps reading right while its store grows and compacts over many runs', () => {
+  // 20,000 runs of 1-3 seconds: more runs than the initial store, and the kept window (5,000 s)
+  // forgets most of them, so the store both doubles and drops forgotten runs along the way.
+  const random = seededRandom(3);
+  const capacity = 5000;
+  const h = new RunHistory(['a'], capacity);
+  const ring = new TimeSeriesRing(capacity);
+  let sec = 0;
+  for (let run = 0; run < 20_000; run++) {
+    const len = 1 + Math.floor(random() * 3);
+    const v = run; // every run differs: no merging
+    h.append(sec, [v], len);
+    for (let i = 0; i < len; i++) ring.set((sec + i) * 1000, v);
+    sec += len;
+    if (run % 997 === 0 || run === 19_999) {
+      for (const back of [1, 30, 2000, capacity]) {
+        const now = sec * 1000 - 1;
+        assert.deepEqual(h.series('a', back, now), ring.series(back, now), `run=${run} back=${back}`);
+      }
+    }
+  }
+});
