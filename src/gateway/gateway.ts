@@ -97,12 +97,17 @@ export interface GatewayOptions {
 }
 
 /** A running (or ready to run) gateway. */
-export interface Gateway {
+export interface Gateway extends GatewayControl {
   readonly server: http.Server;
-  /** Health transitions: 'health' (HealthEvent). */
-  readonly events: EventEmitter;
   listen(port?: number, host?: string): Promise<AddressInfo>;
   setInstances(service: string, instances: readonly InstanceSpec[]): void;
+}
+
+/** What the app drives: the in-process Gateway has it, and so does the primary of N workers (start-gateway.ts). */
+export interface GatewayControl {
+  /** Health transitions: 'health' (HealthEvent). */
+  readonly events: EventEmitter;
+  setInstances(service: string, instances: readonly InstanceSpec[]): void | Promise<void>;
   addInstance(service: string, instance: InstanceSpec): void;
   removeInstance(service: string, id: string): boolean;
   /** Stops new requests to the instance and waits for in-flight ones up to timeoutMs (default 30 000). */
@@ -111,9 +116,9 @@ export interface Gateway {
     id: string,
     options?: { timeoutMs?: number },
   ): Promise<{ drained: boolean; inflight: number }>;
-  /** Live view of a service's instances. */
+  /** Live view of a service's instances (with workers: summed in-flight, the worst health). */
   instances(service: string): InstanceView[];
-  /** Admission queue / in-flight / limit for a service. */
+  /** Admission queue / in-flight / limit for a service (with workers: summed). */
   admissionStats(service: string): { queue: number; inflight: number; limit: number };
   /** Stops accepting, lets in-flight requests finish up to graceMs (default 30 000), then closes. */
   close(options?: { graceMs?: number }): Promise<void>;

@@ -27,6 +27,7 @@ import type { RateLimiter } from './admission/rate-limiter.js';
 import {
   createGateway,
   type Gateway,
+  type GatewayControl,
   type GatewayOptions,
   type InstanceView,
   type ProxyTraffic,
@@ -67,24 +68,8 @@ export interface WorkerBuild {
   close?: () => Promise<void>;
 }
 
-/** What the app drives: the in-process Gateway has it, and so does the primary of N workers. */
-export interface GatewayControl {
-  /** Health transitions: 'health' (HealthEvent). */
-  readonly events: EventEmitter;
-  setInstances(service: string, instances: readonly InstanceSpec[]): void | Promise<void>;
-  addInstance(service: string, instance: InstanceSpec): void;
-  removeInstance(service: string, id: string): boolean;
-  drain(
-    service: string,
-    id: string,
-    options?: { timeoutMs?: number },
-  ): Promise<{ drained: boolean; inflight: number }>;
-  /** Live view of a service's instances (with workers: summed in-flight, the worst health). */
-  instances(service: string): InstanceView[];
-  /** Admission queue / in-flight / limit for a service (with workers: summed). */
-  admissionStats(service: string): { queue: number; inflight: number; limit: number };
-  close(options?: { graceMs?: number }): Promise<void>;
-}
+/** What the app drives (defined next to the Gateway, which has it). */
+export type { GatewayControl } from './gateway.js';
 
 /** The control surface common to one process and a cluster. */
 export interface GatewayHandle extends GatewayControl {
