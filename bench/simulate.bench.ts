@@ -4,11 +4,16 @@
  * seeded noise and bursts) so the bench needs no shared data. Each figure is parse + simulate;
  * loading the policy (wasm instantiation, Lua compile) is outside it.
  *
+ * It runs the compiled simulator in dist/ (rebuilt when a source is newer), as `luascale
+ * simulate` does: tsx's transform keeps function names by wrapping every closure the decision
+ * core creates per call in a defineProperty, which costs ~25–40 % here. One peer runs
+ * the sources through tsx to show that difference.
+ *
  * The machine this runs on is shared, so wall time alone says little. Every case runs `REPS`
  * times (env SIM_BENCH_REPS, default 3) in one process, and each figure comes with the evidence
  * needed to read it:
- * - `value` is the best wall time of the repetitions (the least disturbed one), `cold_wall_ms`
- *   the first (JIT still warming up, as in a one-shot CLI run);
+ * - `value` is the wall time of the least disturbed repetition (lowest wall − run-queue wait,
+ *   below), `cold_wall_ms` that of the first (JIT still warming up, as in a one-shot CLI run);
  * - `cpu_ms` is the process's CPU time (user + system, every thread: process.cpuUsage() is
  *   getrusage(RUSAGE_SELF)), `main_thread_cpu_ms` the main thread's alone, from
  *   /proc/thread-self/schedstat. The simulation runs entirely on the main thread (the Lua
@@ -21,14 +26,22 @@
  * Under `nice -n 19` on a busy machine the run-queue wait can be 10–30× the CPU time; compare
  * CPU and idle_wall figures then, not raw wall.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Emit } from './run.js';
-import { parseTrace } from '../src/simulator/trace.js';
-import { simulate } from '../src/simulator/simulate.js';
-import { simulationPolicy } from '../src/simulator/simulation-policy.js';
+import * as sourceTrace from '../src/simulator/trace.js';
+import * as sourceSimulate from '../src/simulator/simulate.js';
+import * as sourcePolicy from '../src/simulator/simulation-policy.js';
 import { seededRandom } from '../src/simulator/random.js';
+
+/** The three entry points a run needs, from dist/ or from the sources. */
+interface Simulator {
+  parseTrace: typeof sourceTrace.parseTrace;
+  simulate: typeof sourceSimulate.simulate;
+  simulationPolicy: typeof sourcePolicy.simulationPolicy;
+}
 
 const SEED_POLICY = resolve(import.meta.dirname, '../examples/policies/seed-cpu.lua');
 const model = { capacity: 100, serviceMs: 50, startupS: 30, queueTimeoutS: 30, sloP95Ms: 250, drainS: 1 };
@@ -67,14 +80,43 @@ interface Sample {
   wait: number | null;
 }
 
+/** Rebuilds dist/ when a source file is newer than its simulator, as bench/gateway.bench.ts does. */
+function ensureBuilt(root: string): void {
+  const built = join(root, 'dist/simulator/simulate.js');
+  const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
+  const newer = (readdirSync(join(root, 'src'), { recursive: true }) as string[]).some(
+    (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && statSync(join(root, 'src', f)).mtimeMs > builtAt,
+  );
+  if (!newer) return;
+  process.stderr.write('bench simulate: compiling src/ to dist/ (tsc -p tsconfig.build.json)\n');
+  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  // tsc still emits when some other file fails to typecheck; only a missing build is fatal.
+  if (r.status !== 0 && !existsSync(built)) throw new Error('tsc -p tsconfig.build.json failed');
+}
+
+/** The compiled simulator, as `luascale simulate` runs it. */
+async function compiled(): Promise<Simulator> {
+  const root = resolve(import.meta.dirname, '..');
+  ensureBuilt(root);
+  // Paths in variables: the compiled modules are loaded as they are, not through tsx's resolver.
+  const dist = (f: string) => join(root, 'dist/simulator', f);
+  const trace = (await import(dist('trace.js'))) as typeof sourceTrace;
+  const sim = (await import(dist('simulate.js'))) as typeof sourceSimulate;
+  const pol = (await import(dist('simulation-policy.js'))) as typeof sourcePolicy;
+  return { parseTrace: trace.parseTrace, simulate: sim.simulate, simulationPolicy: pol.simulationPolicy };
+}
+
 async function run(
   emit: Emit,
+  sim: Simulator,
   name: string,
   text: string,
   policyArg: string,
   intervalMs: number | undefined,
   goalMs: number,
+  reps = REPS,
 ) {
+  const { parseTrace, simulate, simulationPolicy } = sim;
   const policy = await simulationPolicy(policyArg, {
     capacity: 100,
     serviceMs: 50,
@@ -87,7 +129,7 @@ async function run(
     const samples: Sample[] = [];
     let seconds = 0;
     let decisions = 0;
-    for (let i = 0; i < REPS; i++) {
+    for (let i = 0; i < reps; i++) {
       const s0 = schedstat();
       const c0 = process.cpuUsage();
       const t0 = performance.now();
@@ -124,7 +166,7 @@ async function run(
       cold_wall_ms: Math.round(cold.wall),
       cold_idle_wall_ms: Math.round(idle(cold)),
       cold_cpu_ms: Math.round(cold.cpu),
-      reps: REPS,
+      reps,
       load_avg_1m: Math.round(loadavg()[0]! * 100) / 100,
       policy: policyArg.startsWith('builtin:') ? policyArg : 'examples/policies/seed-cpu.lua',
       interval_s: policy.intervalMs / 1000,
@@ -142,9 +184,11 @@ async function run(
 export default async function (emit: Emit): Promise<void> {
   const month = synthTrace(30, 60, 1);
   const day = synthTrace(1, 1, 2);
+  const sim = await compiled();
   // Lua at a 15 s decision interval (the HPA's sync period): the issue's figure
   await run(
     emit,
+    sim,
     'simulate 30-day per-minute trace, Lua policy every 15 s',
     month,
     SEED_POLICY,
@@ -152,9 +196,11 @@ export default async function (emit: Emit): Promise<void> {
     2000,
   );
   // peers from the same run: the same trace at a 60 s interval, at the 1 s default of a Lua
-  // policy (docs/simulator.md, "Decision interval"), and with the hpa built-in
+  // policy (docs/simulator.md, "Decision interval"; 2.6 million decisions, so fewer
+  // repetitions), with the hpa built-in, and the 15 s run through tsx
   await run(
     emit,
+    sim,
     'simulate 30-day per-minute trace, Lua policy every 60 s',
     month,
     SEED_POLICY,
@@ -163,20 +209,45 @@ export default async function (emit: Emit): Promise<void> {
   );
   await run(
     emit,
+    sim,
     'simulate 30-day per-minute trace, Lua policy every 1 s (the default)',
     month,
     SEED_POLICY,
     undefined,
     2000,
+    Math.min(REPS, 2),
   );
   await run(
     emit,
+    sim,
     'simulate 30-day per-minute trace, builtin:hpa (15 s)',
     month,
     'builtin:hpa',
     undefined,
     2000,
   );
-  await run(emit, 'simulate 1-day per-second trace, Lua policy every 1 s', day, SEED_POLICY, 1000, 3000);
-  await run(emit, 'simulate 1-day per-second trace, builtin:hpa (15 s)', day, 'builtin:hpa', undefined, 3000);
+  const source: Simulator = {
+    parseTrace: sourceTrace.parseTrace,
+    simulate: sourceSimulate.simulate,
+    simulationPolicy: sourcePolicy.simulationPolicy,
+  };
+  await run(
+    emit,
+    source,
+    'simulate 30-day per-minute trace, Lua policy every 15 s, sources through tsx',
+    month,
+    SEED_POLICY,
+    15_000,
+    2000,
+  );
+  await run(emit, sim, 'simulate 1-day per-second trace, Lua policy every 1 s', day, SEED_POLICY, 1000, 3000);
+  await run(
+    emit,
+    sim,
+    'simulate 1-day per-second trace, builtin:hpa (15 s)',
+    day,
+    'builtin:hpa',
+    undefined,
+    3000,
+  );
 }
