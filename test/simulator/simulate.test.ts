@@ -186,3 +186,26 @@ test('built-ins run at their systems own periods and derive their targets from t
   const hpa = await simulationPolicy('builtin:hpa', { ...setup, intervalMs: 5000 });
   assert.equal(hpa.intervalMs, 5000);
 });
+
+test('every decision of a run sees the same ctx.slo object, so the sandbox sends it to Lua once', async () => {
+  // A fresh slo object per decision made the sandbox re-send and re-wrap ctx.slo every call
+  // (~3 µs of a ~10 µs decision): the value is the model's SLO, identical for the whole run.
+  const trace = parseTrace('t,rps\n0,150\n60,400\n120,90\n', 'steps.csv');
+  const seen = new Set<unknown>();
+  const policy = await simulationPolicy('builtin:target-tracking?metric=rps', setup);
+  const inner = policy.policy;
+  const spy = {
+    ...policy,
+    policy: {
+      ...inner,
+      evaluate: (ctx: Parameters<typeof inner.evaluate>[0]) => {
+        seen.add(ctx.observation.slo);
+        return inner.evaluate(ctx);
+      },
+    },
+  };
+  const r = simulate({ trace, model, policy: spy, seriesPoints: 0 });
+  assert.ok(r.summary.decisions >= 180);
+  assert.equal(seen.size, 1);
+  assert.deepEqual([...seen][0], { latency_p95_ms: 250 });
+});
