@@ -88,7 +88,8 @@ test('predictive never scales in on the forecast alone: before a predictable dro
 });
 
 test('predictive holds a scale-in for scale_in_delay', () => {
-  const p = predictive({ capacity: 100, scale_in_delay: '60s' });
+  // burst_quantile 0: the burst window alone would also hold the 1000 rps (tested below)
+  const p = predictive({ capacity: 100, scale_in_delay: '60s', burst_quantile: 0 });
   const state: Record<string, unknown> = {};
   let last: PolicyOutcome | undefined;
   drive(p, () => 1000, 0, 120_000, state);
@@ -100,7 +101,8 @@ test('predictive holds a scale-in for scale_in_delay', () => {
     state,
     (_t, out) => (last = out),
   );
-  assert.ok(last?.ok && last.replicas >= 12, 'still held 30 s after the drop');
+  // 1000 rps at 97 of 100 rps per instance: ceil(1000 / 97) = 11
+  assert.ok(last?.ok && last.replicas >= 11, 'still held 30 s after the drop');
   drive(
     p,
     () => 100,
@@ -130,12 +132,14 @@ test('predictive falls back to reactive tracking at fallback_utilization when th
   );
   assert.equal(seen[0], 'reactive (history short)');
   assert.equal(seen[seen.length - 1], 'reactive (forecast poor)');
-  // at 300 rps and 70 % of 100 per instance: ceil(300 / 70) = 5
+  // the reactive answer covers the burst quantile of the last 15 minutes (900 rps here, a third
+  // of the even minutes) at 97 % of 100 rps per instance: ceil(900 / 97) = 10
   const out = p.evaluate(
     testContext({ rps: 300, replicas: 5, ready: 5 }, { now: 3 * 3_600_000 + 1000, state }),
   );
   assert.ok(out.ok);
-  assert.equal(out.detail?.reactive, Math.ceil((Number(out.detail?.demand) || 300) / 70 - 1e-9));
+  assert.equal(out.detail?.burst, 900);
+  assert.equal(out.detail?.reactive, 10);
 });
 
 test('forecast-only mode returns the reactive answer and logs what it would do', () => {
@@ -164,8 +168,8 @@ test('predictive measures the capacity per instance from served load and CPU whe
     if (out.ok && out.state) Object.assign(state, out.state);
   }
   assert.ok(out?.ok);
-  assert.equal(out.detail?.perInstance, 180);
-  // 400 / (200 × 0.7) → 3
+  assert.equal(out.detail?.perInstance, 200);
+  // reacting (no history yet): 400 / (200 × 0.97) → 3
   assert.equal(out.replicas, 3);
 });
 
@@ -177,7 +181,8 @@ test('predictive keeps the count without data, and tracks CPU until it knows the
   const cpu = p.evaluate(testContext({ rps: 100, cpu: 99, replicas: 3, ready: 3 }, { now: 1000 }));
   assert.ok(cpu.ok);
   assert.equal(cpu.detail?.source, 'reactive-cpu');
-  assert.equal(cpu.replicas, 4);
+  // HPA-style at 70 % CPU: ceil(3 × 99 / 70) = 5
+  assert.equal(cpu.replicas, 5);
 });
 
 test('one evaluate() takes microseconds on average, refits included', () => {
@@ -239,4 +244,50 @@ test('under a trusted forecast a scale-in waits only startup + margin, not scale
   drive(q, hourly, 0, 3 * 3_600_000 + 48 * MIN, st2, (t, out) => (at2[t] = out));
   const held = at2[3 * 3_600_000 + 46 * MIN + 40_000]!;
   assert.ok(held.ok && held.replicas >= 9, `reactive path holds, got ${held.ok && held.replicas}`);
+});
+
+test('reacting, predictive keeps capacity for bursts that recur within burst_window_s and releases it after', () => {
+  const p = predictive({ capacity: 100, burst_window_s: 300, burst_quantile: 0.9 });
+  const state: Record<string, unknown> = {};
+  // on/off: 10 s of 800 rps every 60 s, idle between (1/6 of the seconds are busy)
+  const onOff = (t: number) => ((t / 1000) % 60 < 10 ? 800 : 0);
+  const idle: number[] = [];
+  drive(p, onOff, 0, 600_000, state, (t, out) => {
+    if (out.ok && (t / 1000) % 60 === 45) idle.push(out.replicas);
+  });
+  // mid-gap, after the first window: still sized for the burst, ceil(800 / 97) = 9
+  assert.ok(idle.slice(5).every((r) => r === 9), `idle-time replicas ${idle.join(',')}`);
+  // the bursts stop: after burst_window_s the quantile falls to the idle load
+  let last: PolicyOutcome | undefined;
+  drive(p, () => 0, 600_000, 600_000 + 301_000, state, (_t, out) => (last = out));
+  assert.ok(last?.ok && last.replicas <= 1, `released, got ${last?.ok && last.replicas}`);
+});
+
+test('a burst rarer than 1 - burst_quantile of the window does not hold capacity', () => {
+  const p = predictive({ capacity: 100, burst_window_s: 300, burst_quantile: 0.9 });
+  const state: Record<string, unknown> = {};
+  // 5 s of 800 rps once in 300 s of 100 rps: under 10 % of the window
+  drive(p, (t) => (t >= 200_000 && t < 205_000 ? 800 : 100), 0, 300_000, state);
+  const out = p.evaluate(testContext({ rps: 100, replicas: 2, ready: 2 }, { now: 300_000, state }));
+  assert.ok(out.ok);
+  assert.equal(out.detail?.burst, 100);
+  assert.equal(out.replicas, 2);
+});
+
+test('under a trusted forecast the headroom grows with the square root of the load (staffing_beta)', () => {
+  // a flat load is forecast exactly, so the answer is the floor: ceil(D + β√D), D = load / capacity
+  for (const [rps, beta, want] of [
+    [400, 0.13, 5], // 4 + 0.26 → 5
+    [2500, 0.13, 26], // 25 + 0.65 → 26
+    [2500, 0, 25],
+    [2500, 1, 30],
+  ] as const) {
+    const p = predictive({ capacity: 100, season: '1h', staffing_beta: beta });
+    const state: Record<string, unknown> = {};
+    let out: PolicyOutcome | undefined;
+    drive(p, () => rps, 0, 3 * 3_600_000, state, (_t, o) => (out = o));
+    assert.ok(out?.ok);
+    assert.notEqual(String(out.detail?.source).startsWith('reactive ('), true, String(out.detail?.source));
+    assert.equal(out.detail?.floor, want, `rps ${rps} beta ${beta}`);
+  }
 });

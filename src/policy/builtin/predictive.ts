@@ -40,6 +40,9 @@ import { paramReader } from './params.js';
 import { readMetric } from './read-metric.js';
 import { failure, recommend } from './outcome.js';
 
+/** CPU percent tracked while the capacity per instance is not known yet (the HPA's usual 70 %). */
+const UNKNOWN_CAPACITY_CPU_TARGET = 70;
+
 /** Validated predictive params. */
 export interface PredictiveParams {
   metric: string;
@@ -62,6 +65,11 @@ export interface PredictiveParams {
   windowS: number;
   surgeS: number;
   drainS: number;
+  /** Square-root staffing coefficient β: n = D + β√D instances for a load of D instances. */
+  staffingBeta: number;
+  /** Quantile of the last `burstWindowS` of load the reactive answer covers. */
+  burstQuantile: number;
+  burstWindowS: number;
   mode: 'forecast-and-scale' | 'forecast-only';
 }
 
@@ -84,6 +92,9 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     'window_s',
     'surge_s',
     'drain_s',
+    'burst_quantile',
+    'staffing_beta',
+    'burst_window_s',
     'mode',
     'fallback_utilization',
     'scale_in_delay',
@@ -101,11 +112,11 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     metric: r.string('metric', 'rps'),
     target: r.optionalNumber('target', { min: 0, exclusiveMin: true }),
     capacity: r.optionalNumber('capacity', { min: 0, exclusiveMin: true }),
-    targetUtilization: r.number('target_utilization', 0.9, { min: 0, max: 1, exclusiveMin: true }),
-    scaleInDelayMs: r.duration('scale_in_delay', 300_000),
+    targetUtilization: r.number('target_utilization', 1, { min: 0, max: 1, exclusiveMin: true }),
+    scaleInDelayMs: r.duration('scale_in_delay', 0),
     trustedScaleInDelayMs:
       params.trusted_scale_in_delay === undefined ? undefined : r.duration('trusted_scale_in_delay', 0),
-    fallbackUtilization: r.number('fallback_utilization', 0.7, { min: 0, max: 1, exclusiveMin: true }),
+    fallbackUtilization: r.number('fallback_utilization', 0.97, { min: 0, max: 1, exclusiveMin: true }),
     startupS: r.optionalNumber('startup_s', { min: 0, max: 3600 }),
     marginS: r.number('margin_s', 30, { min: 0, max: 3600 }),
     bucketS,
@@ -117,6 +128,9 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     windowS: r.number('window_s', 30, { min: 1, max: 600 }),
     surgeS: r.number('surge_s', 5, { min: 1, max: 600 }),
     drainS: r.number('drain_s', 10, { min: 1, max: 600 }),
+    staffingBeta: r.number('staffing_beta', 0.13, { min: 0, max: 10 }),
+    burstQuantile: r.number('burst_quantile', 0.94, { min: 0, max: 1 }),
+    burstWindowS: r.number('burst_window_s', 900, { min: 1, max: 3600 }),
     mode: r.oneOf('mode', ['forecast-and-scale', 'forecast-only'] as const, 'forecast-and-scale'),
   };
 }
@@ -136,6 +150,10 @@ interface Cache {
   recentV: number[];
   /** The gateway queue at those ticks. */
   recentQ: number[];
+  /** Per-tick values of the last `burst_window_s`: in arrival order, and sorted (for the quantile). */
+  burstT: number[];
+  burstV: number[];
+  burstSorted: number[];
   model: ForecastModel | undefined;
   /** Raw answers of the last `scale_in_delay`, as a monotonic deque (values decreasing). */
   holdT: number[];
@@ -163,6 +181,9 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
       recentT: [],
       recentV: [],
       recentQ: [],
+      burstT: [],
+      burstV: [],
+      burstSorted: [],
       holdT: [],
       holdV: [],
       model: undefined,
@@ -228,6 +249,19 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
       c.recentT.splice(0, drop);
       c.recentV.splice(0, drop);
       c.recentQ.splice(0, drop);
+    }
+    // the burst window: a FIFO plus a sorted copy kept by binary insertion (O(window) per tick)
+    c.burstT.push(now);
+    c.burstV.push(v);
+    c.burstSorted.splice(lowerBound(c.burstSorted, v), 0, v);
+    let old = 0;
+    while (old < c.burstT.length && c.burstT[old]! <= now - p.burstWindowS * 1000) {
+      c.burstSorted.splice(lowerBound(c.burstSorted, c.burstV[old]!), 1);
+      old++;
+    }
+    if (old > 0) {
+      c.burstT.splice(0, old);
+      c.burstV.splice(0, old);
     }
   }
 
@@ -296,11 +330,13 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         if (perInstance === undefined) {
           // no way to turn load into instances yet: track CPU at the target utilisation
           if (obs.ready > 0 && obs.cpu > 0) {
-            const desired = Math.ceil((obs.ready * obs.cpu) / (p.targetUtilization * 100) - 1e-9);
+            // HPA-style: desired = ceil(ready × cpu / target), at a CPU target that leaves room for
+            // the measurement to happen (at 100 % the served load says nothing about capacity)
+            const desired = Math.ceil((obs.ready * obs.cpu) / UNKNOWN_CAPACITY_CPU_TARGET - 1e-9);
             return recommend(
               desired,
-              `capacity unknown: cpu ${round(obs.cpu)} vs ${p.targetUtilization * 100}`,
-              { metric: 'cpu', value: obs.cpu, target: p.targetUtilization * 100, source: 'reactive-cpu' },
+              `capacity unknown: cpu ${round(obs.cpu)} vs ${UNKNOWN_CAPACITY_CPU_TARGET}`,
+              { metric: 'cpu', value: obs.cpu, target: UNKNOWN_CAPACITY_CPU_TARGET, source: 'reactive-cpu' },
               ctx.state,
             );
           }
@@ -368,9 +404,13 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         detail.buckets = c.buckets.length;
         // Reactive answers: at the fallback utilisation when flying blind, at the target utilisation
         // as the floor under a trusted forecast (the forecast only ever raises it).
-        const fallback = Math.ceil(demand / perFallback - 1e-9);
-        const floor = Math.ceil(demand / perInstance - 1e-9);
-        const forecasted = planned === undefined ? 0 : Math.ceil(planned / perInstance - 1e-9);
+        const bs = c.burstSorted;
+        const burst =
+          bs.length > 0 ? bs[Math.min(bs.length - 1, Math.floor(p.burstQuantile * bs.length))]! : 0;
+        const fallback = Math.ceil(Math.max(demand, burst) / perFallback - 1e-9);
+        detail.burst = round(burst);
+        const floor = staffed(demand / perInstance, p.staffingBeta);
+        const forecasted = planned === undefined ? 0 : staffed(planned / perInstance, p.staffingBeta);
         const logs: string[] = [];
         let desired: number;
         let source: string;
@@ -404,7 +444,9 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         c.holdT.push(now);
         c.holdV.push(raw);
         let drop = 0;
-        while (drop < c.holdT.length - 1 && c.holdT[drop]! <= now - p.scaleInDelayMs) drop++;
+        const trustedHoldMs = p.trustedScaleInDelayMs ?? aheadMs;
+        const keepMs = Math.max(p.scaleInDelayMs, trustedHoldMs);
+        while (drop < c.holdT.length - 1 && c.holdT[drop]! <= now - keepMs) drop++;
         if (drop > 0) {
           c.holdT.splice(0, drop);
           c.holdV.splice(0, drop);
@@ -412,9 +454,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         // A trusted forecast already plans for the highest load until a new instance could be
         // ready (startup + margin), so holding longer than that only pays for load the plan says
         // will not come: release after the look-ahead instead of `scale_in_delay`.
-        const holdMs = trusted
-          ? Math.min(p.scaleInDelayMs, p.trustedScaleInDelayMs ?? aheadMs)
-          : p.scaleInDelayMs;
+        const holdMs = trusted ? trustedHoldMs : p.scaleInDelayMs;
         let first = 0;
         while (first < c.holdT.length - 1 && c.holdT[first]! <= now - holdMs) first++;
         desired = c.holdV[first]!;
@@ -438,6 +478,28 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
       }
     },
   };
+}
+
+/**
+ * Instances for a load of `d` instances' worth at full utilisation, with square-root staffing
+ * headroom: n = d + β√d (Halfin & Whitt 1981; Borst, Mandelbaum & Reiman 2004), so the spare
+ * capacity grows with √load, as the queueing delay of pooled servers requires.
+ */
+function staffed(d: number, beta: number): number {
+  if (!(d > 0)) return 0;
+  return Math.ceil(d + beta * Math.sqrt(d) - 1e-9);
+}
+
+/** First index of `xs` (ascending) whose value is >= `v`. */
+function lowerBound(xs: number[], v: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function round(x: number): number {
