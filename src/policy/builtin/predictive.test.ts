@@ -277,8 +277,8 @@ test('a burst rarer than 1 - burst_quantile of the window does not hold capacity
 test('under a trusted forecast the headroom grows with the square root of the load (staffing_beta)', () => {
   // a flat load is forecast exactly, so the answer is the floor: ceil(D + β√D), D = load / capacity
   for (const [rps, beta, want] of [
-    [400, 0.13, 5], // 4 + 0.26 → 5
-    [2500, 0.13, 26], // 25 + 0.65 → 26
+    [400, 0.18, 5], // 4 + 0.36 → 5
+    [2500, 0.18, 26], // 25 + 0.9 → 26
     [2500, 0, 25],
     [2500, 1, 30],
   ] as const) {
