@@ -256,10 +256,20 @@ test('reacting, predictive keeps capacity for bursts that recur within burst_win
     if (out.ok && (t / 1000) % 60 === 45) idle.push(out.replicas);
   });
   // mid-gap, after the first window: still sized for the burst, ceil(800 / 97) = 9
-  assert.ok(idle.slice(5).every((r) => r === 9), `idle-time replicas ${idle.join(',')}`);
+  assert.ok(
+    idle.slice(5).every((r) => r === 9),
+    `idle-time replicas ${idle.join(',')}`,
+  );
   // the bursts stop: after burst_window_s the quantile falls to the idle load
   let last: PolicyOutcome | undefined;
-  drive(p, () => 0, 600_000, 600_000 + 301_000, state, (_t, out) => (last = out));
+  drive(
+    p,
+    () => 0,
+    600_000,
+    600_000 + 301_000,
+    state,
+    (_t, out) => (last = out),
+  );
   assert.ok(last?.ok && last.replicas <= 1, `released, got ${last?.ok && last.replicas}`);
 });
 
@@ -285,7 +295,14 @@ test('under a trusted forecast the headroom grows with the square root of the lo
     const p = predictive({ capacity: 100, season: '1h', staffing_beta: beta });
     const state: Record<string, unknown> = {};
     let out: PolicyOutcome | undefined;
-    drive(p, () => rps, 0, 3 * 3_600_000, state, (_t, o) => (out = o));
+    drive(
+      p,
+      () => rps,
+      0,
+      3 * 3_600_000,
+      state,
+      (_t, o) => (out = o),
+    );
     assert.ok(out?.ok);
     assert.notEqual(String(out.detail?.source).startsWith('reactive ('), true, String(out.detail?.source));
     assert.equal(out.detail?.floor, want, `rps ${rps} beta ${beta}`);
