@@ -150,26 +150,51 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
       });
     }
 
-    // p99 added latency at half of max load: same fixed rate through the gateway and direct.
+    // p99 added latency at half of max load: the same paced rate through the gateway, through the
+    // lean raw undici proxy (what node + undici alone add), and direct, interleaved over rounds so
+    // a noisy moment hits one round; the median of the per-round differences is reported.
     {
       const rate = Math.max(100, Math.floor(ours.rps / 2));
-      const port = await freePort();
-      const child = startChild('luascale', port, upstream, 1, proxyCpu);
-      children.push(child);
-      await waitHttp(port);
-      paced(dir, port, 1, rate, loadCpu);
-      const via = paced(dir, port, DURATION_S, rate, loadCpu);
-      const direct = paced(dir, upstreamPort, DURATION_S, rate, loadCpu);
-      stop(child);
+      const pOurs = await freePort();
+      const pRaw = await freePort();
+      const a = startChild('luascale', pOurs, upstream, 1, proxyCpu);
+      const b = startChild('raw-undici-lean', pRaw, upstream, 1, proxyCpu);
+      children.push(a, b);
+      await waitHttp(pOurs);
+      await waitHttp(pRaw);
+      paced(dir, pOurs, 1, rate, loadCpu);
+      paced(dir, pRaw, 1, rate, loadCpu);
+      const added: { ours: number[]; raw: number[]; via: number[]; direct: number[] } = {
+        ours: [],
+        raw: [],
+        via: [],
+        direct: [],
+      };
+      let achieved = 0;
+      for (let r = 0; r < Math.max(3, rounds); r++) {
+        const via = paced(dir, pOurs, DURATION_S, rate, loadCpu);
+        const raw = paced(dir, pRaw, DURATION_S, rate, loadCpu);
+        const direct = paced(dir, upstreamPort, DURATION_S, rate, loadCpu);
+        added.ours.push(round(via.p99 - direct.p99));
+        added.raw.push(round(raw.p99 - direct.p99));
+        added.via.push(via.p99);
+        added.direct.push(direct.p99);
+        achieved = Math.max(achieved, via.rps);
+      }
+      stop(a);
+      stop(b);
       emit({
         name: 'gateway.p99_added_latency_at_half_load',
-        value: round(via.p99 - direct.p99),
+        value: median(added.ours),
         unit: 'ms',
         goal: '<= 1',
         rate_rps: rate,
-        achieved_rps_via_gateway: Math.round(via.rps),
-        p99_via_gateway_ms: via.p99,
-        p99_direct_ms: direct.p99,
+        achieved_rps_via_gateway: Math.round(achieved),
+        rounds: added.ours,
+        raw_undici_lean_added_ms: median(added.raw),
+        raw_undici_lean_rounds: added.raw,
+        p99_via_gateway_ms: added.via,
+        p99_direct_ms: added.direct,
       });
     }
 
@@ -212,6 +237,11 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
     for (const c of children) stop(c);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)]!;
 }
 
 function round(x: number): number {
