@@ -39,7 +39,13 @@ services:
     { config: parseConfig(text, join(dir, 'luascale.yaml')), file: join(dir, 'luascale.yaml'), baseDir: dir },
     {
       onDecision: (d) => {
-        if (loadStart && !firstUpAt && d.replicas > d.current && Date.now() >= loadStart + STEP_AT_S * 1000 - 200) firstUpAt = Date.now();
+        if (
+          loadStart &&
+          !firstUpAt &&
+          d.replicas > d.current &&
+          Date.now() >= loadStart + STEP_AT_S * 1000 - 200
+        )
+          firstUpAt = Date.now();
       },
     },
   );
@@ -50,7 +56,12 @@ services:
       const off = provider.on('ready', () => (off(), done()));
     });
     loadStart = Date.now();
-    await runLoad({ url: `${app.gatewayUrl}/slow?ms=20`, pattern: parsePattern(`step:10,40@${STEP_AT_S}s`), durationMs: (STEP_AT_S + 5) * 1000, maxRequests: 1000 });
+    await runLoad({
+      url: `${app.gatewayUrl}/slow?ms=20`,
+      pattern: parsePattern(`step:10,40@${STEP_AT_S}s`),
+      durationMs: (STEP_AT_S + 5) * 1000,
+      maxRequests: 1000,
+    });
     if (!firstUpAt) throw new Error('no scale-up decision after the step');
     return (firstUpAt - (loadStart + STEP_AT_S * 1000)) / 1000;
   } finally {

@@ -30,11 +30,18 @@ const concurrency = process.env.LUASCALE_TEST_CONCURRENCY ?? '2';
 const serial = files.filter((f) => f.includes('test/e2e/'));
 const parallel = files.filter((f) => !serial.includes(f));
 let status = 0;
-for (const [group, n] of [[parallel, concurrency], [serial, '1']]) {
+for (const [group, n] of [
+  [parallel, concurrency],
+  [serial, '1'],
+]) {
   if (group.length === 0) continue;
-  const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${n}`, ...flags, ...group], {
-    stdio: 'inherit',
-  });
+  const res = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', `--test-concurrency=${n}`, ...flags, ...group],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (res.status !== 0) status = res.status ?? 1;
 }
 process.exit(status);

@@ -12,7 +12,10 @@ export const ErrorBody = Type.Object(
   { $id: 'Error', description: 'Every error response; `code` is stable (docs/errors.md)' },
 );
 
-export const Latency = Type.Object({ p50: Type.Number(), p95: Type.Number(), p99: Type.Number() }, { $id: 'Latency' });
+export const Latency = Type.Object(
+  { p50: Type.Number(), p95: Type.Number(), p99: Type.Number() },
+  { $id: 'Latency' },
+);
 
 export const Signals = Type.Object(
   {
@@ -46,7 +49,13 @@ export const Decision = Type.Object(
     policy: Type.Object({ name: Type.String(), outcome: Type.Object({}, open) }, open),
     steps: Type.Array(
       Type.Object(
-        { stage: Type.String(), from: Type.Number(), to: Type.Number(), reason: Type.String(), note: Type.String() },
+        {
+          stage: Type.String(),
+          from: Type.Number(),
+          to: Type.Number(),
+          reason: Type.String(),
+          note: Type.String(),
+        },
         open,
       ),
     ),
@@ -55,7 +64,13 @@ export const Decision = Type.Object(
 );
 
 export const Alert = Type.Object(
-  { service: Type.String(), name: Type.String(), severity: Type.String(), message: Type.String(), startsAt: Type.Number() },
+  {
+    service: Type.String(),
+    name: Type.String(),
+    severity: Type.String(),
+    message: Type.String(),
+    startsAt: Type.Number(),
+  },
   { ...open, $id: 'Alert' },
 );
 
@@ -67,7 +82,10 @@ export const ServiceSummary = Type.Object(
     max: Type.Integer(),
     policy: Type.String(),
     paused: Type.Boolean(),
-    override: Type.Union([Type.Null(), Type.Object({ replicas: Type.Integer(), until: Type.Union([Type.Number(), Type.Null()]) })]),
+    override: Type.Union([
+      Type.Null(),
+      Type.Object({ replicas: Type.Integer(), until: Type.Union([Type.Number(), Type.Null()]) }),
+    ]),
     replicas: Type.Ref('Replicas'),
     signals: Type.Union([Type.Ref('Signals'), Type.Null()]),
     lastReason: Type.Union([Type.String(), Type.Null()]),
@@ -107,7 +125,13 @@ export const ServiceDetail = Type.Intersect(
 );
 
 export const Event = Type.Object(
-  { id: Type.Integer(), service: Type.String(), type: Type.String(), at: Type.Number(), data: Type.Object({}, open) },
+  {
+    id: Type.Integer(),
+    service: Type.String(),
+    type: Type.String(),
+    at: Type.Number(),
+    data: Type.Object({}, open),
+  },
   { ...open, $id: 'Event' },
 );
 
@@ -119,7 +143,12 @@ export const EventPage = Type.Object(
 export const ScaleRequest = Type.Object(
   {
     replicas: Type.Integer({ minimum: 0, maximum: 100000 }),
-    ttl: Type.Optional(Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)?$', description: 'e.g. 10m; absent = until cleared' })),
+    ttl: Type.Optional(
+      Type.String({
+        pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)?$',
+        description: 'e.g. 10m; absent = until cleared',
+      }),
+    ),
   },
   { additionalProperties: false, $id: 'ScaleRequest' },
 );
@@ -132,7 +161,10 @@ export const PolicyReload = Type.Object(
 export const EvalRequest = Type.Object(
   {
     policy: Type.Union([
-      Type.Object({ source: Type.String({ minLength: 1, maxLength: 262144 }) }, { additionalProperties: false }),
+      Type.Object(
+        { source: Type.String({ minLength: 1, maxLength: 262144 }) },
+        { additionalProperties: false },
+      ),
       Type.Object(
         { builtin: Type.String({ minLength: 1 }), params: Type.Optional(Type.Object({}, open)) },
         { additionalProperties: false },

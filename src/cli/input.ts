@@ -11,7 +11,10 @@ export function readJsonInput(arg: string): unknown {
     try {
       text = readFileSync(where, 'utf8');
     } catch (err) {
-      throw new LuascaleError('LS_ERR_CLI_INPUT', { where, reason: `cannot read (${(err as NodeJS.ErrnoException).code})` });
+      throw new LuascaleError('LS_ERR_CLI_INPUT', {
+        where,
+        reason: `cannot read (${(err as NodeJS.ErrnoException).code})`,
+      });
     }
   }
   try {

@@ -73,7 +73,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     raw = doc.toJS() ?? {};
   } catch (err) {
     // Unresolved aliases and alias bombs ("Excessive alias count") surface only when converting.
-    throw new LuascaleError('LS_ERR_CONFIG_PARSE', { file, line: 1, reason: (err as Error).message.split('\n')[0] });
+    throw new LuascaleError('LS_ERR_CONFIG_PARSE', {
+      file,
+      line: 1,
+      reason: (err as Error).message.split('\n')[0],
+    });
   }
   if (issues.length === 0 && !validate(raw)) {
     for (const err of simplifyErrors(validate.errors ?? [], raw))

@@ -2,11 +2,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AlertEngine, ruleConditions, type AlertRule } from './alert-engine.js';
 
-const rule: AlertRule = { name: 'HighP95', metric: 'latency.p95', op: '>', threshold: 250, forMs: 30_000, severity: 'warning' };
+const rule: AlertRule = {
+  name: 'HighP95',
+  metric: 'latency.p95',
+  op: '>',
+  threshold: 250,
+  forMs: 30_000,
+  severity: 'warning',
+};
 
 test('a rule fires only after its condition held for `for`, then once, then resolves once', () => {
   const engine = new AlertEngine({ repeatIntervalMs: 3_600_000 });
-  const at = (t: number, p95: number) => engine.update('api', ruleConditions([rule], { 'latency.p95': p95 }), t);
+  const at = (t: number, p95: number) =>
+    engine.update('api', ruleConditions([rule], { 'latency.p95': p95 }), t);
   assert.deepEqual(at(0, 300), []);
   assert.deepEqual(at(29_000, 300), []);
   const fired = at(30_000, 310);
@@ -26,7 +34,8 @@ test('a rule fires only after its condition held for `for`, then once, then reso
 
 test('a dip below the threshold restarts the `for` timer', () => {
   const engine = new AlertEngine({ repeatIntervalMs: 1e9 });
-  const at = (t: number, p95: number) => engine.update('api', ruleConditions([rule], { 'latency.p95': p95 }), t);
+  const at = (t: number, p95: number) =>
+    engine.update('api', ruleConditions([rule], { 'latency.p95': p95 }), t);
   at(0, 300);
   at(20_000, 100);
   assert.deepEqual(at(35_000, 300), []);

@@ -131,7 +131,8 @@ export class AlertEngine {
   /** Alerts firing now, for the admin API and the dashboard. */
   firing(service?: string): Alert[] {
     const out: Alert[] = [];
-    for (const t of this.#tracks.values()) if (t.firing && (!service || t.firing.service === service)) out.push({ ...t.firing });
+    for (const t of this.#tracks.values())
+      if (t.firing && (!service || t.firing.service === service)) out.push({ ...t.firing });
     return out;
   }
 }

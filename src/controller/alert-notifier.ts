@@ -17,7 +17,9 @@ export function toPostableAlert(n: AlertNotice, generatorURL?: string) {
     labels: { alertname: a.name, service: a.service, severity: a.severity, source: 'luascale', ...a.labels },
     annotations: { summary: a.message },
     startsAt: new Date(a.startsAt).toISOString(),
-    ...(n.status === 'resolved' && a.endsAt !== undefined ? { endsAt: new Date(a.endsAt).toISOString() } : {}),
+    ...(n.status === 'resolved' && a.endsAt !== undefined
+      ? { endsAt: new Date(a.endsAt).toISOString() }
+      : {}),
     ...(generatorURL ? { generatorURL } : {}),
   };
 }
@@ -51,7 +53,8 @@ export function webhookNotifier(options: {
       });
       await res.body.dump();
       // Only the origin: webhook paths and query strings often carry a token (Slack, Alertmanager proxies).
-      if (res.statusCode >= 300) throw new Error(`${new URL(options.url).origin}/… answered ${res.statusCode}`);
+      if (res.statusCode >= 300)
+        throw new Error(`${new URL(options.url).origin}/… answered ${res.statusCode}`);
     } catch (err) {
       options.onError?.(err as Error);
     }
@@ -63,7 +66,9 @@ export function logNotifier(log: (line: string) => void): AlertNotifier {
   return async function notify(notices) {
     for (const n of notices) {
       const a = n.alert;
-      log(`alert ${n.status}${n.repeat ? ' (repeat)' : ''} [${a.severity}] ${a.service}/${a.name}: ${a.message}`);
+      log(
+        `alert ${n.status}${n.repeat ? ' (repeat)' : ''} [${a.severity}] ${a.service}/${a.name}: ${a.message}`,
+      );
     }
   };
 }

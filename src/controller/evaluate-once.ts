@@ -21,16 +21,24 @@ interface EvalInput extends Partial<Observation> {
 /** Runs one decision for a policy on a JSON input (`luascale eval`, `POST /v1/policies/eval`). */
 export async function evaluateOnce(ref: PolicySource, input: unknown): Promise<Decision> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new LuascaleError('LS_ERR_CLI_INPUT', { where: '--input', reason: 'must be a JSON object such as {"cpu":85,"replicas":2}' });
+    throw new LuascaleError('LS_ERR_CLI_INPUT', {
+      where: '--input',
+      reason: 'must be a JSON object such as {"cpu":85,"replicas":2}',
+    });
   }
   const inp = input as EvalInput;
   for (const k of ['min', 'max', 'replicas'] as const) {
     const v = inp[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 0)) {
-      throw new LuascaleError('LS_ERR_CLI_INPUT', { where: `--input ${k}`, reason: `must be a whole number >= 0, got ${JSON.stringify(v)}` });
+      throw new LuascaleError('LS_ERR_CLI_INPUT', {
+        where: `--input ${k}`,
+        reason: `must be a whole number >= 0, got ${JSON.stringify(v)}`,
+      });
     }
   }
-  const policy = await loadPolicy('builtin' in ref && Object.keys(ref.params).length === 0 ? { ...ref, params: inp.params ?? {} } : ref);
+  const policy = await loadPolicy(
+    'builtin' in ref && Object.keys(ref.params).length === 0 ? { ...ref, params: inp.params ?? {} } : ref,
+  );
   try {
     const min = inp.min ?? 0;
     const max = inp.max ?? Math.max(10, inp.replicas ?? 1);
@@ -50,4 +58,3 @@ export async function evaluateOnce(ref: PolicySource, input: unknown): Promise<D
     policy.close?.();
   }
 }
-

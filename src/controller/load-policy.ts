@@ -26,7 +26,8 @@ export type PolicySource = PolicyRef | { source: string; name?: string };
 /** Loads a policy; throws LuascaleError for a missing file, a Lua syntax error or bad built-in params. */
 export async function loadPolicy(ref: PolicySource, limits: PolicyLimits = {}): Promise<Policy> {
   if ('builtin' in ref) return loadBuiltin(ref.builtin, ref.params);
-  if ('source' in ref) return loadLuaPolicy({ source: ref.source, chunkName: ref.name ?? 'policy.lua', limits });
+  if ('source' in ref)
+    return loadLuaPolicy({ source: ref.source, chunkName: ref.name ?? 'policy.lua', limits });
   if (!existsSync(ref.file)) throw new LuascaleError('LS_ERR_POLICY_NOT_FOUND', { file: ref.file });
   return loadLuaPolicy({ file: ref.file, limits });
 }

@@ -19,11 +19,20 @@ import {
 import { decide } from './decide.js';
 import { initialDecisionState, type Decision, type DecisionState, type ScalingSpec } from './decision.js';
 import type { Instance, InstanceUsage, Provider } from './provider.js';
-import { AlertEngine, ruleConditions, type AlertNotice, type AlertRule, type Condition } from './alert-engine.js';
+import {
+  AlertEngine,
+  ruleConditions,
+  type AlertNotice,
+  type AlertRule,
+  type Condition,
+} from './alert-engine.js';
 
 /** The gateway's signals as the controller reads them (the controller owns this interface). */
 export interface SignalSource {
-  snapshot(service: string, now: number): Partial<LoadSignals> & { operations?: Record<string, Partial<OperationSignals>> };
+  snapshot(
+    service: string,
+    now: number,
+  ): Partial<LoadSignals> & { operations?: Record<string, Partial<OperationSignals>> };
 }
 
 /** A custom metric (an HTTP JSON endpoint, a PromQL query). */
@@ -126,12 +135,20 @@ export class ServiceController {
           // EWMA, α = 0.3: recent starts matter most, one slow start does not dominate.
           this.#startupEwmaMs = this.#startupEwmaMs === null ? ms : 0.7 * this.#startupEwmaMs + 0.3 * ms;
         }
-        this.#event('instance', { id: inst.id, state: 'ready', url: inst.url, adopted: inst.adopted ?? false });
+        this.#event('instance', {
+          id: inst.id,
+          state: 'ready',
+          url: inst.url,
+          adopted: inst.adopted ?? false,
+        });
       }),
       p.on('failed', (inst, reason) => this.#event('instance', { id: inst.id, state: 'failed', reason })),
       p.on('exited', (inst, exit) => this.#event('instance', { id: inst.id, state: 'stopped', ...exit })),
       p.on('crashloop', (info) => {
-        this.#crashLoop = { active: true, message: `${info.crashes} crashes in a row; next start in ${info.backoffMs} ms` };
+        this.#crashLoop = {
+          active: true,
+          message: `${info.crashes} crashes in a row; next start in ${info.backoffMs} ms`,
+        };
         this.#event('alert', { name: 'CrashLoop', message: this.#crashLoop.message });
       }),
     );
@@ -232,7 +249,12 @@ export class ServiceController {
     const observation = await this.#collect(now);
     const history = this.#opts.history ?? emptyHistory;
     let spec = this.#spec;
-    if (this.#opts.evaluatePolicy && !this.#state.paused && !this.#state.override && observation.fresh !== false) {
+    if (
+      this.#opts.evaluatePolicy &&
+      !this.#state.paused &&
+      !this.#state.override &&
+      observation.fresh !== false
+    ) {
       // Run the policy off-thread first, then let the pure core replay its outcome.
       const outcome = await this.#opts.evaluatePolicy({
         service: spec.service,
@@ -244,7 +266,10 @@ export class ServiceController {
         state: structuredClone(this.#state.policyState),
         history,
       });
-      spec = { ...spec, policy: { name: spec.policy.name, source: spec.policy.source, evaluate: () => outcome } };
+      spec = {
+        ...spec,
+        policy: { name: spec.policy.name, source: spec.policy.source, evaluate: () => outcome },
+      };
     }
     let decision: Decision;
     try {
@@ -263,7 +288,10 @@ export class ServiceController {
         message: `internal error in decide(): ${(err as Error).message}`,
         mode: 'stable',
         inputs: observation,
-        policy: { name: spec.policy.name, outcome: { ok: false, code: 'LS_ERR_POLICY_RUNTIME', error: String(err), logs: [], alerts: [] } },
+        policy: {
+          name: spec.policy.name,
+          outcome: { ok: false, code: 'LS_ERR_POLICY_RUNTIME', error: String(err), logs: [], alerts: [] },
+        },
         steps: [],
       };
     }
@@ -362,17 +390,29 @@ export class ServiceController {
       if (desired > active.length + pending) {
         const n = desired - active.length - pending;
         const launched = await Promise.all(Array.from({ length: n }, () => p.launch()));
-        this.#event('scale', { direction: 'up', from: active.length, to: desired, instances: launched.map((i) => i.id) });
+        this.#event('scale', {
+          direction: 'up',
+          from: active.length,
+          to: desired,
+          instances: launched.map((i) => i.id),
+        });
       } else if (desired < active.length) {
         // Remove instances that are not serving yet first, then the newest (Kubernetes' ReplicaSet order).
         const victims = [...active]
           .sort((a, b) => rank(a) - rank(b) || b.startedAt - a.startedAt)
           .slice(0, active.length - desired);
-        this.#event('scale', { direction: 'down', from: active.length, to: desired, instances: victims.map((i) => i.id) });
+        this.#event('scale', {
+          direction: 'down',
+          from: active.length,
+          to: desired,
+          instances: victims.map((i) => i.id),
+        });
         for (const v of victims) {
           this.#stopping.add(v.id);
           p.stop(v.id)
-            .catch((err) => this.#event('error', { stage: 'stop', id: v.id, message: (err as Error).message }))
+            .catch((err) =>
+              this.#event('error', { stage: 'stop', id: v.id, message: (err as Error).message }),
+            )
             .finally(() => this.#stopping.delete(v.id));
         }
       }
@@ -437,7 +477,12 @@ export class ServiceController {
         severity: 'warning',
         message: d.policy.outcome.ok ? 'policy ok' : d.policy.outcome.error,
       },
-      { name: 'CrashLoop', active: this.#crashLoop.active, severity: 'critical', message: this.#crashLoop.message },
+      {
+        name: 'CrashLoop',
+        active: this.#crashLoop.active,
+        severity: 'critical',
+        message: this.#crashLoop.message,
+      },
       {
         name: 'MetricSourceDown',
         active: Object.keys(this.#sourceErrors).length > 0,

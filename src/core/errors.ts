@@ -18,7 +18,10 @@ export const ERRORS = {
   LS_ERR_POLICY_TIMEOUT: { message: '{where}: wall-clock limit of {ms} ms exceeded', status: 422 },
   LS_ERR_POLICY_RESULT: { message: '{where}: bad result: {reason}', status: 422 },
   LS_ERR_POLICY_STATE: { message: '{where}: bad state: {reason}', status: 422 },
-  LS_ERR_POLICY_UNKNOWN_BUILTIN: { message: 'unknown built-in policy "{name}" (known: {known})', status: 400 },
+  LS_ERR_POLICY_UNKNOWN_BUILTIN: {
+    message: 'unknown built-in policy "{name}" (known: {known})',
+    status: 400,
+  },
   LS_ERR_POLICY_PARAMS: { message: 'builtin:{name}: bad params: {reason}', status: 400 },
   // cli
   LS_ERR_CLI_INPUT: { message: '{where}: {reason}', status: 400 },
@@ -33,10 +36,14 @@ export const ERRORS = {
   LS_ERR_PROVIDER_LAUNCH: { message: '{service}: cannot launch instance: {reason}', status: 502 },
   LS_ERR_PROVIDER_COMMAND: { message: '{service}: provider command failed: {reason}', status: 502 },
   LS_ERR_PROVIDER_FORBIDDEN: {
-    message: '{service}: Kubernetes denied "{verb}" on {resource} in namespace {namespace}; grant it in the Role (deploy/kubernetes/rbac.yaml): {reason}',
+    message:
+      '{service}: Kubernetes denied "{verb}" on {resource} in namespace {namespace}; grant it in the Role (deploy/kubernetes/rbac.yaml): {reason}',
     status: 502,
   },
-  LS_ERR_PROVIDER_TIMEOUT: { message: '{service}: `{command}` did not finish within {ms} ms and was killed', status: 504 },
+  LS_ERR_PROVIDER_TIMEOUT: {
+    message: '{service}: `{command}` did not finish within {ms} ms and was killed',
+    status: 504,
+  },
   LS_ERR_PROVIDER_OUTPUT: { message: '{service}: `{command}` printed bad output: {reason}', status: 502 },
   LS_ERR_PROVIDER_API: { message: '{service}: Kubernetes API {method} {path} failed: {reason}', status: 502 },
   // gateway
@@ -53,13 +60,17 @@ export const ERRORS = {
   LS_ERR_GATEWAY_REQUEST_TIMEOUT: { message: 'request not received within {ms} ms', status: 408 },
   LS_ERR_GATEWAY_HEADERS_TOO_LARGE: { message: 'request header fields too large', status: 431 },
   LS_ERR_GATEWAY_AT_CAPACITY: { message: 'service {service} is at max replicas and saturated', status: 503 },
-  LS_ERR_GATEWAY_DEADLINE_UNMET: { message: 'service {service}: the expected queue wait would miss the request deadline', status: 503 },
+  LS_ERR_GATEWAY_DEADLINE_UNMET: {
+    message: 'service {service}: the expected queue wait would miss the request deadline',
+    status: 503,
+  },
   LS_ERR_GATEWAY_SHUTTING_DOWN: { message: 'service {service} is shutting down', status: 503 },
   // openapi
   LS_ERR_OPENAPI_INVALID: { message: '{file}#{pointer}: {reason}', status: 400 },
   // admin API
   LS_ERR_ADMIN_NO_TOKEN: {
-    message: 'admin.listen {listen} is not a loopback address: set admin.token (e.g. token: "${LUASCALE_TOKEN}") or listen on 127.0.0.1',
+    message:
+      'admin.listen {listen} is not a loopback address: set admin.token (e.g. token: "${LUASCALE_TOKEN}") or listen on 127.0.0.1',
     status: 500,
   },
   LS_ERR_ADMIN_UNAUTHORIZED: { message: 'missing or wrong bearer token', status: 401 },
@@ -79,7 +90,11 @@ export class LuascaleError extends Error {
   readonly status: number;
   readonly details: Record<string, unknown>;
 
-  constructor(code: ErrorCode, params: Record<string, unknown> = {}, options?: { cause?: unknown; message?: string }) {
+  constructor(
+    code: ErrorCode,
+    params: Record<string, unknown> = {},
+    options?: { cause?: unknown; message?: string },
+  ) {
     super(options?.message ?? formatMessage(ERRORS[code].message, params), { cause: options?.cause });
     this.name = 'LuascaleError';
     this.code = code;

@@ -60,9 +60,13 @@ export async function importOpenApi(file: string): Promise<ImportedApi> {
   }
   const specVersion: string = api.openapi ?? api.swagger ?? 'unknown';
   if (!/^(2\.0|3\.0\.\d+|3\.1\.\d+)$/.test(specVersion)) {
-    throw new LuascaleError('LS_ERR_OPENAPI_INVALID', { file, pointer: api.openapi ? '/openapi' : '/swagger', reason: `unsupported version ${specVersion} (2.0, 3.0.x and 3.1.x are)` });
+    throw new LuascaleError('LS_ERR_OPENAPI_INVALID', {
+      file,
+      pointer: api.openapi ? '/openapi' : '/swagger',
+      reason: `unsupported version ${specVersion} (2.0, 3.0.x and 3.1.x are)`,
+    });
   }
-  const basePath = normaliseBase(specVersion === '2.0' ? api.basePath ?? '' : serverBase(api.servers));
+  const basePath = normaliseBase(specVersion === '2.0' ? (api.basePath ?? '') : serverBase(api.servers));
   const docExt = extensions(file, '', api);
   const operations: ImportedOperation[] = [];
   const used = new Set<string>();
@@ -159,27 +163,47 @@ function extensions(file: string, pointer: string, obj: any): Ext {
   if (slo !== undefined) {
     if (!slo || typeof slo !== 'object') throw bad('x-luascale-slo', 'must be an object');
     const s: Slo = {};
-    for (const [k, lim] of [['latency_p95_ms', Infinity], ['latency_p99_ms', Infinity], ['error_rate', 1], ['availability', 1]] as const) {
+    for (const [k, lim] of [
+      ['latency_p95_ms', Infinity],
+      ['latency_p99_ms', Infinity],
+      ['error_rate', 1],
+      ['availability', 1],
+    ] as const) {
       const v = slo[k];
       if (v === undefined) continue;
-      if (typeof v !== 'number' || !(v > 0) || v > lim) throw bad(`x-luascale-slo/${k}`, `must be a number in (0, ${lim}], got ${show(v)}`);
+      if (typeof v !== 'number' || !(v > 0) || v > lim)
+        throw bad(`x-luascale-slo/${k}`, `must be a number in (0, ${lim}], got ${show(v)}`);
       s[k] = v;
     }
-    const unknown = Object.keys(slo).filter((k) => !['latency_p95_ms', 'latency_p99_ms', 'error_rate', 'availability'].includes(k));
-    if (unknown.length) throw bad(`x-luascale-slo/${unknown[0]}`, 'unknown field (latency_p95_ms, latency_p99_ms, error_rate, availability)');
+    const unknown = Object.keys(slo).filter(
+      (k) => !['latency_p95_ms', 'latency_p99_ms', 'error_rate', 'availability'].includes(k),
+    );
+    if (unknown.length)
+      throw bad(
+        `x-luascale-slo/${unknown[0]}`,
+        'unknown field (latency_p95_ms, latency_p99_ms, error_rate, availability)',
+      );
     out.slo = s;
   }
   const rl = obj['x-luascale-rate-limit'];
   if (rl !== undefined) {
-    if (!rl || typeof rl !== 'object' || typeof rl.rps !== 'number' || !(rl.rps > 0)) throw bad('x-luascale-rate-limit', 'must be { rps > 0, burst?, key? }');
-    out.rateLimit = { rps: rl.rps, ...(rl.burst !== undefined ? { burst: Number(rl.burst) } : {}), ...(rl.key !== undefined ? { key: String(rl.key) } : {}) };
+    if (!rl || typeof rl !== 'object' || typeof rl.rps !== 'number' || !(rl.rps > 0))
+      throw bad('x-luascale-rate-limit', 'must be { rps > 0, burst?, key? }');
+    out.rateLimit = {
+      rps: rl.rps,
+      ...(rl.burst !== undefined ? { burst: Number(rl.burst) } : {}),
+      ...(rl.key !== undefined ? { key: String(rl.key) } : {}),
+    };
   }
   const to = obj['x-luascale-timeout'];
   if (to !== undefined) {
     try {
       out.timeoutMs = parseDuration(to);
     } catch {
-      throw bad('x-luascale-timeout', `must be a duration such as 5s or a number of seconds, got ${show(to)}`);
+      throw bad(
+        'x-luascale-timeout',
+        `must be a duration such as 5s or a number of seconds, got ${show(to)}`,
+      );
     }
   }
   return out;
@@ -198,12 +222,18 @@ function escapePointer(s: string): string {
 function openApiError(file: string, err: unknown): LuascaleError {
   const e = err as any;
   const detail = Array.isArray(e?.details) ? e.details[0] : undefined;
-  let pointer: string = detail?.instancePath ?? (Array.isArray(detail?.path) ? '/' + detail.path.map(String).map(escapePointer).join('/') : '');
+  let pointer: string =
+    detail?.instancePath ??
+    (Array.isArray(detail?.path) ? '/' + detail.path.map(String).map(escapePointer).join('/') : '');
   let reason: string = detail?.message ?? String(e?.message ?? err).split('\n')[0];
   if (!pointer) {
     const m = /#(\/[^\s"']*)/.exec(String(e?.message ?? ''));
     if (m) pointer = m[1]!;
   }
   if (e?.code === 'ENOENT' || /ENOENT/.test(String(e?.message))) reason = 'file not found';
-  return new LuascaleError('LS_ERR_OPENAPI_INVALID', { file, pointer: pointer || '/', reason: reason.replace(/\s+/g, ' ').trim() });
+  return new LuascaleError('LS_ERR_OPENAPI_INVALID', {
+    file,
+    pointer: pointer || '/',
+    reason: reason.replace(/\s+/g, ' ').trim(),
+  });
 }

@@ -55,7 +55,9 @@ export function compileRequestValidator(op: ImportedOperation): RequestValidator
     }
     if (p.in !== 'path' && p.in !== 'query' && p.in !== 'header') continue;
     // 3.x: `schema`; 2.0: the schema keywords sit on the parameter itself.
-    const schema = p.schema ?? pick(p, ['type', 'format', 'items', 'enum', 'minimum', 'maximum', 'minLength', 'maxLength', 'pattern']);
+    const schema =
+      p.schema ??
+      pick(p, ['type', 'format', 'items', 'enum', 'minimum', 'maximum', 'minLength', 'maxLength', 'pattern']);
     params.push({
       name: p.in === 'header' ? String(p.name).toLowerCase() : String(p.name),
       in: p.in,
@@ -66,7 +68,9 @@ export function compileRequestValidator(op: ImportedOperation): RequestValidator
   }
   const content = op.operation.requestBody?.content;
   if (content && typeof content === 'object') {
-    const json = content['application/json'] ?? Object.entries<any>(content).find(([k]) => /\+json$|^application\/json/.test(k))?.[1];
+    const json =
+      content['application/json'] ??
+      Object.entries<any>(content).find(([k]) => /\+json$|^application\/json/.test(k))?.[1];
     bodySchema = json?.schema;
     bodyRequired = Boolean(op.operation.requestBody?.required);
   }
@@ -76,7 +80,8 @@ export function compileRequestValidator(op: ImportedOperation): RequestValidator
     for (const p of params) {
       let raw: string | string[] | undefined;
       if (p.in === 'path') raw = parts.pathParams[p.name];
-      else if (p.in === 'query') raw = p.array ? parts.query.getAll(p.name) : (parts.query.get(p.name) ?? undefined);
+      else if (p.in === 'query')
+        raw = p.array ? parts.query.getAll(p.name) : (parts.query.get(p.name) ?? undefined);
       else raw = parts.headers[p.name];
       const missing = raw === undefined || (Array.isArray(raw) && raw.length === 0 && p.array);
       if (missing) {
@@ -85,7 +90,8 @@ export function compileRequestValidator(op: ImportedOperation): RequestValidator
       }
       // Coercion rewrites the value inside a holder object, so validate `{ v }`'s property.
       const value = p.array && typeof raw === 'string' ? raw.split(',') : raw;
-      if (!validateProp(p.validate, { value })) return { field: `${p.in}.${p.name}`, message: describe(p.validate.errors) };
+      if (!validateProp(p.validate, { value }))
+        return { field: `${p.in}.${p.name}`, message: describe(p.validate.errors) };
     }
     if (validateBody) {
       if (!parts.hasBody) return bodyRequired ? { field: 'body', message: 'is required' } : null;
@@ -93,7 +99,8 @@ export function compileRequestValidator(op: ImportedOperation): RequestValidator
       if (!validateBody(parts.body)) {
         const e = validateBody.errors?.[0];
         const path = e ? e.instancePath.split('/').slice(1).join('.') : '';
-        const missing = e?.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : '';
+        const missing =
+          e?.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : '';
         return { field: `body${path ? `.${path}` : ''}${missing}`, message: describe(validateBody.errors) };
       }
     }
@@ -110,7 +117,8 @@ function validateProp(inner: ValidateFunction, data: { value: unknown }): boolea
     wrappers.set(inner, outer);
   }
   const ok = outer(data);
-  inner.errors = outer.errors?.map((e) => ({ ...e, instancePath: e.instancePath.replace(/^\/value/, '') })) ?? null;
+  inner.errors =
+    outer.errors?.map((e) => ({ ...e, instancePath: e.instancePath.replace(/^\/value/, '') })) ?? null;
   return ok;
 }
 
@@ -129,7 +137,8 @@ function compileOrSkip(ajv: Ajv, schema: unknown): ValidateFunction | null {
 function describe(errors: ErrorObject[] | null | undefined): string {
   const e = errors?.[0];
   if (!e) return 'is invalid';
-  if (e.keyword === 'enum') return `must be one of ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}`;
+  if (e.keyword === 'enum')
+    return `must be one of ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}`;
   return e.message ?? 'is invalid';
 }
 

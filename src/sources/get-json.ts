@@ -22,7 +22,10 @@ export interface JsonAnswer {
 export async function getJson(url: string, options: GetJsonOptions): Promise<JsonAnswer> {
   const maxBytes = options.maxBytes ?? 1 << 20;
   const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
+  const timer = setTimeout(
+    () => ac.abort(new Error(`no answer within ${options.timeoutMs} ms`)),
+    options.timeoutMs,
+  );
   try {
     const res = await request(url, {
       method: 'GET',
@@ -30,7 +33,8 @@ export async function getJson(url: string, options: GetJsonOptions): Promise<Jso
       signal: ac.signal,
       dispatcher: options.dispatcher,
     });
-    const ok = (res.statusCode >= 200 && res.statusCode < 300) || options.acceptStatus?.(res.statusCode) === true;
+    const ok =
+      (res.statusCode >= 200 && res.statusCode < 300) || options.acceptStatus?.(res.statusCode) === true;
     if (!ok) {
       const text = await readCapped(res.body, 200).catch(() => '');
       throw new Error(`answered HTTP ${res.statusCode}${text ? `: ${oneLine(text)}` : ''}`);
@@ -39,8 +43,11 @@ export async function getJson(url: string, options: GetJsonOptions): Promise<Jso
     try {
       return { status: res.statusCode, body: JSON.parse(text) };
     } catch (err) {
-      if (res.statusCode >= 300) throw new Error(`answered HTTP ${res.statusCode}: ${oneLine(text.slice(0, 200))}`);
-      throw new Error(`answered with invalid JSON (${(err as Error).message}): ${oneLine(text.slice(0, 80))}`);
+      if (res.statusCode >= 300)
+        throw new Error(`answered HTTP ${res.statusCode}: ${oneLine(text.slice(0, 200))}`);
+      throw new Error(
+        `answered with invalid JSON (${(err as Error).message}): ${oneLine(text.slice(0, 80))}`,
+      );
     }
   } catch (err) {
     if (ac.signal.aborted) throw new Error(`no answer within ${options.timeoutMs} ms`);
@@ -51,7 +58,11 @@ export async function getJson(url: string, options: GetJsonOptions): Promise<Jso
 }
 
 /** Reads at most `max` bytes; with `strict`, a longer body is an error rather than a truncation. */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, max: number, strict = false): Promise<string> {
+async function readCapped(
+  body: AsyncIterable<Buffer> & { destroy(): unknown },
+  max: number,
+  strict = false,
+): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

@@ -34,7 +34,10 @@ export function httpJsonSource(options: HttpJsonSourceOptions): MetricSource {
     timeoutMs: options.timeoutMs + 250,
     async fetch() {
       try {
-        const { body } = await getJson(url.href, { timeoutMs: options.timeoutMs, dispatcher: options.dispatcher });
+        const { body } = await getJson(url.href, {
+          timeoutMs: options.timeoutMs,
+          dispatcher: options.dispatcher,
+        });
         return selectNumber(body, segments);
       } catch (err) {
         throw new Error(`${label}: ${(err as Error).message}`);

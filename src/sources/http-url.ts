@@ -8,7 +8,8 @@ export function parseHttpUrl(value: string): URL {
   } catch {
     throw new Error(`url "${value}" is not a valid absolute URL`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`url must be http:// or https://, got ${u.protocol}`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new Error(`url must be http:// or https://, got ${u.protocol}`);
   return u;
 }
 

@@ -11,7 +11,12 @@ import { httpJsonSource } from './http-json-source.js';
 import { prometheusSource } from './prometheus-source.js';
 
 export { httpJsonSource, type HttpJsonSourceOptions } from './http-json-source.js';
-export { prometheusSource, instantQueryUrl, instantQueryValue, type PrometheusSourceOptions } from './prometheus-source.js';
+export {
+  prometheusSource,
+  instantQueryUrl,
+  instantQueryValue,
+  type PrometheusSourceOptions,
+} from './prometheus-source.js';
 export { cachedSource, type CachedSourceOptions } from './cached-source.js';
 export { parseJsonPath, selectNumber, formatJsonPath, type JsonPathSegment } from './json-path.js';
 
@@ -38,7 +43,11 @@ export function createMetricSources(
   return (config ?? []).map((c, i) => {
     const where = `services.${service}.metrics[${i}] (${c.name})`;
     const fail = (reason: string): never => {
-      throw new LuascaleError('LS_ERR_CONFIG_INVALID', { file: where, count: 1 }, { message: `${where}: ${reason}` });
+      throw new LuascaleError(
+        'LS_ERR_CONFIG_INVALID',
+        { file: where, count: 1 },
+        { message: `${where}: ${reason}` },
+      );
     };
     if (seen.has(c.name)) fail(`duplicate metric name "${c.name}"`);
     seen.add(c.name);
@@ -55,9 +64,23 @@ export function createMetricSources(
     if (!(timeoutMs > 0)) fail('timeout must be > 0');
     try {
       if (c.http) {
-        return httpJsonSource({ name: c.name, url: c.http.url, jsonPath: c.http.json_path, intervalMs, timeoutMs, dispatcher: options.dispatcher });
+        return httpJsonSource({
+          name: c.name,
+          url: c.http.url,
+          jsonPath: c.http.json_path,
+          intervalMs,
+          timeoutMs,
+          dispatcher: options.dispatcher,
+        });
       }
-      return prometheusSource({ name: c.name, url: c.prometheus!.url, query: c.prometheus!.query, intervalMs, timeoutMs, dispatcher: options.dispatcher });
+      return prometheusSource({
+        name: c.name,
+        url: c.prometheus!.url,
+        query: c.prometheus!.query,
+        intervalMs,
+        timeoutMs,
+        dispatcher: options.dispatcher,
+      });
     } catch (err) {
       return fail((err as Error).message);
     }

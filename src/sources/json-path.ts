@@ -67,7 +67,11 @@ export function formatJsonPath(segments: JsonPathSegment[]): string {
     '$' +
     segments
       .map((s) =>
-        'index' in s ? `[${s.index}]` : /^[A-Za-z_$-][A-Za-z0-9_$-]*$/.test(s.key) ? `.${s.key}` : `[${JSON.stringify(s.key)}]`,
+        'index' in s
+          ? `[${s.index}]`
+          : /^[A-Za-z_$-][A-Za-z0-9_$-]*$/.test(s.key)
+            ? `.${s.key}`
+            : `[${JSON.stringify(s.key)}]`,
       )
       .join('')
   );
@@ -85,7 +89,8 @@ export function selectNumber(doc: unknown, segments: JsonPathSegment[]): number 
     const where = formatJsonPath(segments.slice(0, k + 1));
     if ('index' in s) {
       if (!Array.isArray(cur)) throw new Error(`${where}: expected an array, found ${kind(cur)}`);
-      if (s.index >= cur.length) throw new Error(`${where}: index out of range (array has ${cur.length} elements)`);
+      if (s.index >= cur.length)
+        throw new Error(`${where}: index out of range (array has ${cur.length} elements)`);
       cur = cur[s.index];
     } else {
       if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) {
@@ -97,7 +102,8 @@ export function selectNumber(doc: unknown, segments: JsonPathSegment[]): number 
   }
   const where = formatJsonPath(segments);
   if (typeof cur === 'number') return cur;
-  if (typeof cur === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(cur)) return Number(cur);
+  if (typeof cur === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(cur))
+    return Number(cur);
   throw new Error(`${where}: expected a number, found ${kind(cur)}`);
 }
 

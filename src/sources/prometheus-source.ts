@@ -35,26 +35,39 @@ export function instantQueryUrl(base: string, query: string, timeoutMs?: number)
 
 /** Reads the single number out of a /api/v1/query answer; throws saying what was there instead. */
 export function instantQueryValue(body: unknown): number {
-  const b = body as { status?: unknown; errorType?: unknown; error?: unknown; data?: { resultType?: unknown; result?: unknown } };
+  const b = body as {
+    status?: unknown;
+    errorType?: unknown;
+    error?: unknown;
+    data?: { resultType?: unknown; result?: unknown };
+  };
   if (b === null || typeof b !== 'object') throw new Error('answer is not a Prometheus API object');
   if (b.status === 'error') throw new Error(`Prometheus error (${String(b.errorType)}): ${String(b.error)}`);
-  if (b.status !== 'success' || !b.data || typeof b.data !== 'object') throw new Error('answer is not a Prometheus API success object');
+  if (b.status !== 'success' || !b.data || typeof b.data !== 'object')
+    throw new Error('answer is not a Prometheus API success object');
   const { resultType, result } = b.data;
   let sample: unknown;
   if (resultType === 'scalar') {
     sample = result;
   } else if (resultType === 'vector') {
     if (!Array.isArray(result)) throw new Error('vector result is not an array');
-    if (result.length === 0) throw new Error('query returned no series (empty vector); check the selector, or add `or vector(0)`');
+    if (result.length === 0)
+      throw new Error('query returned no series (empty vector); check the selector, or add `or vector(0)`');
     if (result.length > 1) {
-      const shown = result.slice(0, 3).map((r) => JSON.stringify((r as { metric?: unknown }).metric ?? {})).join(', ');
-      throw new Error(`query returned ${result.length} series (${shown}${result.length > 3 ? ', …' : ''}); aggregate it to one, e.g. sum(...)`);
+      const shown = result
+        .slice(0, 3)
+        .map((r) => JSON.stringify((r as { metric?: unknown }).metric ?? {}))
+        .join(', ');
+      throw new Error(
+        `query returned ${result.length} series (${shown}${result.length > 3 ? ', …' : ''}); aggregate it to one, e.g. sum(...)`,
+      );
     }
     sample = (result[0] as { value?: unknown }).value;
   } else {
     throw new Error(`query returned a ${String(resultType)}; expected a scalar or a one-element vector`);
   }
-  if (!Array.isArray(sample) || sample.length !== 2 || typeof sample[1] !== 'string') throw new Error('malformed sample');
+  if (!Array.isArray(sample) || sample.length !== 2 || typeof sample[1] !== 'string')
+    throw new Error('malformed sample');
   // Prometheus sends sample values as strings; NaN and ±Inf are legal there but not a metric value here.
   const v = Number(sample[1]);
   if (!Number.isFinite(v)) throw new Error(`query returned ${sample[1]}, not a finite number`);

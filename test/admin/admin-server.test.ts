@@ -3,21 +3,51 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv } from 'ajv';
-import { buildAdminServer, registeredRoutes, type AdminBackend, type AdminEvent } from '../../src/admin/admin-server.js';
+import {
+  buildAdminServer,
+  registeredRoutes,
+  type AdminBackend,
+  type AdminEvent,
+} from '../../src/admin/admin-server.js';
 import { LuascaleError } from '../../src/core/errors.js';
 
 /** An in-memory backend: the HTTP layer is what is under test here. */
 function memoryBackend() {
   const calls: string[] = [];
   const listeners = new Set<(e: AdminEvent) => void>();
-  const events: AdminEvent[] = Array.from({ length: 5 }, (_, i) => ({ id: i + 1, service: 'web', type: 'decision', at: i, data: { i } }));
+  const events: AdminEvent[] = Array.from({ length: 5 }, (_, i) => ({
+    id: i + 1,
+    service: 'web',
+    type: 'decision',
+    at: i,
+    data: { i },
+  }));
   const svc = {
-    name: 'web', provider: 'process', min: 1, max: 5, policy: 'builtin:hpa', paused: false, override: null,
+    name: 'web',
+    provider: 'process',
+    min: 1,
+    max: 5,
+    policy: 'builtin:hpa',
+    paused: false,
+    override: null,
     replicas: { desired: 2, ready: 2, starting: 0, draining: 0 },
-    signals: { cpu: 10, memory: 5, rps: 3, inflight: 1, queue: 0, shed_rps: 0, error_rate: 0, latency: { p50: 1, p95: 2, p99: 3 } },
-    lastReason: 'NoChange', alerts: [], slo: null,
+    signals: {
+      cpu: 10,
+      memory: 5,
+      rps: 3,
+      inflight: 1,
+      queue: 0,
+      shed_rps: 0,
+      error_rate: 0,
+      latency: { p50: 1, p95: 2, p99: 3 },
+    },
+    lastReason: 'NoChange',
+    alerts: [],
+    slo: null,
     instances: [{ id: 'i1', url: 'http://127.0.0.1:1', state: 'ready', startedAt: 1 }],
-    lastDecision: null, operations: {}, policySource: null,
+    lastDecision: null,
+    operations: {},
+    policySource: null,
   };
   const backend: AdminBackend = {
     services: () => [svc],
@@ -26,14 +56,31 @@ function memoryBackend() {
     clearScale: (n) => void calls.push(`clear ${n}`),
     setPaused: (n, p) => void calls.push(`paused ${n} ${p}`),
     reloadPolicy: async (_n, src) => {
-      if (src.includes('syntax error')) throw new LuascaleError('LS_ERR_POLICY_SYNTAX', { where: 'policy.lua:1', reason: 'unexpected symbol' });
+      if (src.includes('syntax error'))
+        throw new LuascaleError('LS_ERR_POLICY_SYNTAX', {
+          where: 'policy.lua:1',
+          reason: 'unexpected symbol',
+        });
       calls.push('reload');
     },
     evalPolicy: async () => ({
-      service: 'eval', at: 0, current: 2, replicas: 3, reason: 'ScaleUp', message: 'm', mode: 'stable',
-      inputs: {} as any, policy: { name: 'x', outcome: { ok: true, replicas: 3, raw: 3, logs: ['hi'], alerts: [] } }, steps: [],
+      service: 'eval',
+      at: 0,
+      current: 2,
+      replicas: 3,
+      reason: 'ScaleUp',
+      message: 'm',
+      mode: 'stable',
+      inputs: {} as any,
+      policy: { name: 'x', outcome: { ok: true, replicas: 3, raw: 3, logs: ['hi'], alerts: [] } },
+      steps: [],
     }),
-    events: (q) => events.filter((e) => (q.afterId === undefined || e.id > q.afterId) && (!q.service || e.service === q.service)).slice(0, q.limit),
+    events: (q) =>
+      events
+        .filter(
+          (e) => (q.afterId === undefined || e.id > q.afterId) && (!q.service || e.service === q.service),
+        )
+        .slice(0, q.limit),
     subscribe: (l) => (listeners.add(l), () => listeners.delete(l)),
     metricsQuery: () => ({ step: 1, points: [[1, 2]] }),
     metricsText: async () => '# HELP x y\n# TYPE x gauge\nx 1\n',
@@ -43,7 +90,13 @@ function memoryBackend() {
 }
 
 const mem = memoryBackend();
-const app = await buildAdminServer({ host: '127.0.0.1', port: 0, token: 's3cret', backend: mem.backend, authFailuresPerMinute: 3 });
+const app = await buildAdminServer({
+  host: '127.0.0.1',
+  port: 0,
+  token: 's3cret',
+  backend: mem.backend,
+  authFailuresPerMinute: 3,
+});
 await app.listen({ host: '127.0.0.1', port: 0 });
 const base = `http://127.0.0.1:${(app.server.address() as any).port}`;
 after(() => app.close());
@@ -56,7 +109,11 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.body.text();
-  return { status: res.statusCode, headers: res.headers, json: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text };
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    json: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text,
+  };
 }
 
 test('/openapi.json is a valid OpenAPI 3.1 document', async () => {
@@ -68,7 +125,8 @@ test('/openapi.json is a valid OpenAPI 3.1 document', async () => {
 test('every registered route is documented and every documented operation is registered', async () => {
   const { json } = await call('GET', '/openapi.json');
   const documented = new Set<string>();
-  for (const [path, item] of Object.entries<any>(json.paths)) for (const m of Object.keys(item)) documented.add(`${m.toUpperCase()} ${path}`);
+  for (const [path, item] of Object.entries<any>(json.paths))
+    for (const m of Object.keys(item)) documented.add(`${m.toUpperCase()} ${path}`);
   const registered = new Set(
     registeredRoutes(app)
       .filter((r) => !r.hidden && !r.url.startsWith('/docs'))
@@ -89,7 +147,8 @@ test('requests without the token get 401 with a JSON error and a stable code', a
 test('a non-loopback listener without a token refuses to start and says why', async () => {
   await assert.rejects(
     buildAdminServer({ host: '0.0.0.0', port: 0, token: '', backend: mem.backend }),
-    (err: any) => err.code === 'LS_ERR_ADMIN_NO_TOKEN' && /not a loopback address: set admin.token/.test(err.message),
+    (err: any) =>
+      err.code === 'LS_ERR_ADMIN_NO_TOKEN' && /not a loopback address: set admin.token/.test(err.message),
   );
   const ok = await buildAdminServer({ host: '::1', port: 0, token: '', backend: mem.backend });
   await ok.close();
@@ -120,10 +179,16 @@ test('a policy reload with a syntax error is a 400 and the backend keeps the old
 
 test('events paginate by id with `next`', async () => {
   const p1 = await call('GET', '/v1/events?service=web&limit=2');
-  assert.deepEqual(p1.json.events.map((e: any) => e.id), [1, 2]);
+  assert.deepEqual(
+    p1.json.events.map((e: any) => e.id),
+    [1, 2],
+  );
   assert.equal(p1.json.next, 2);
   const p3 = await call('GET', `/v1/events?service=web&limit=2&after=4`);
-  assert.deepEqual(p3.json.events.map((e: any) => e.id), [5]);
+  assert.deepEqual(
+    p3.json.events.map((e: any) => e.id),
+    [5],
+  );
   assert.equal(p3.json.next, null);
 });
 
@@ -136,7 +201,8 @@ test('the event stream delivers new events as Server-Sent Events', async () => {
     res.body.on('data', (chunk: Buffer) => {
       buf += chunk.toString();
       if (buf.includes('"id":42')) resolve(buf);
-      else if (buf.includes(': connected')) mem.emit({ id: 42, service: 'web', type: 'scale', at: 1, data: {} });
+      else if (buf.includes(': connected'))
+        mem.emit({ id: 42, service: 'web', type: 'scale', at: 1, data: {} });
     });
   });
   const text = await got;
@@ -172,7 +238,9 @@ test('responses match the schemas the document declares for them', async () => {
   await check('GET', '/healthz', '/healthz');
   // An error body has the documented shape too.
   const e = await call('GET', '/v1/services/nope');
-  const validateErr = ajv.compile({ $ref: `openapi.json#/paths/${esc('/v1/services/{name}')}/get/responses/404/content/application~1json/schema` });
+  const validateErr = ajv.compile({
+    $ref: `openapi.json#/paths/${esc('/v1/services/{name}')}/get/responses/404/content/application~1json/schema`,
+  });
   assert.ok(validateErr(e.json), JSON.stringify(validateErr.errors));
 });
 
@@ -185,6 +253,8 @@ test('repeated failed attempts are rate limited with 429 and Retry-After', async
   assert.equal(last.status, 429);
   assert.ok(Number(last.headers['retry-after']) >= 1);
   // The limiter is keyed by client; the right token from the same client is still refused while blocked.
-  assert.equal((await call('GET', '/v1/services', undefined, { authorization: 'Bearer s3cret' })).status, 429);
+  assert.equal(
+    (await call('GET', '/v1/services', undefined, { authorization: 'Bearer s3cret' })).status,
+    429,
+  );
 });
-

@@ -118,14 +118,25 @@ test('a provider that cannot launch never crashes the loop: an error event and a
   clock.advance(1000);
   await controller.tick();
   const status = controller.status();
-  assert.ok(status.errors.actuation || events.some((e) => e.type === 'instance' && e.data.state === 'failed'), JSON.stringify(events));
+  assert.ok(
+    status.errors.actuation || events.some((e) => e.type === 'instance' && e.data.state === 'failed'),
+    JSON.stringify(events),
+  );
 });
 
 test('a failing signal source yields NoData and keeps the count', async (t) => {
   const { provider, clock } = setup();
   t.after(() => provider.close());
   const controller = new ServiceController({
-    spec: { service: 'web', min: 0, max: 4, intervalMs: 1000, behavior: defaultBehavior(), policy: loadBuiltin('target-tracking', { metric: 'cpu', target: 50 }), params: {} },
+    spec: {
+      service: 'web',
+      min: 0,
+      max: 4,
+      intervalMs: 1000,
+      behavior: defaultBehavior(),
+      policy: loadBuiltin('target-tracking', { metric: 'cpu', target: 50 }),
+      params: {},
+    },
     provider,
     clock,
     signals: {

@@ -22,7 +22,10 @@ function cli(...args: string[]) {
 }
 
 before(async () => {
-  writeFileSync(join(dir, 'seed.lua'), 'local c = get_cpu_usage()\nif c > 80 then scale_up_instances() end\n');
+  writeFileSync(
+    join(dir, 'seed.lua'),
+    'local c = get_cpu_usage()\nif c > 80 then scale_up_instances() end\n',
+  );
   const text = `
 gateway: { listen: "127.0.0.1:0", access_log: "off" }
 admin: { listen: "127.0.0.1:0", token: "t0ken" }
@@ -33,7 +36,11 @@ services:
       process: { command: ["${process.execPath}", "${backend}"], log_dir: "${dir}/logs", stop_grace: 3s }
     scaling: { min: 1, max: 3, policy: ./seed.lua }
 `;
-  app = await startApp({ config: parseConfig(text, join(dir, 'luascale.yaml')), file: join(dir, 'luascale.yaml'), baseDir: dir });
+  app = await startApp({
+    config: parseConfig(text, join(dir, 'luascale.yaml')),
+    file: join(dir, 'luascale.yaml'),
+    baseDir: dir,
+  });
   // The first tick launches the first instance; the tests start once it is ready.
   const provider = app.providers.get('web')!;
   await new Promise<void>((done) => {

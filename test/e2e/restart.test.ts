@@ -44,9 +44,13 @@ function markedPids(mark: string): number[] {
 
 /** Starts `luascale up` from the sources; resolves lines as they come. */
 function startLuascale(cfg: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/luascale-cli.ts', 'up', '-c', cfg], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/fixtures/luascale-cli.ts', 'up', '-c', cfg],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   const waiters: Array<{ re: RegExp; count: number; done: (l: string) => void }> = [];
   const rl = createInterface({ input: child.stdout! });
@@ -66,27 +70,35 @@ function startLuascale(cfg: string) {
     lines,
     stderr: () => stderr,
     waitFor(re: RegExp, count = 1): Promise<string> {
-      if (lines.filter((x) => re.test(x)).length >= count) return Promise.resolve(lines.find((x) => re.test(x))!);
+      if (lines.filter((x) => re.test(x)).length >= count)
+        return Promise.resolve(lines.find((x) => re.test(x))!);
       return new Promise((done, fail) => {
         waiters.push({ re, count, done });
-        child.once('exit', (code) => fail(new Error(`luascale exited (${code}) before ${re}: ${stderr}\n${lines.join('\n')}`)));
+        child.once('exit', (code) =>
+          fail(new Error(`luascale exited (${code}) before ${re}: ${stderr}\n${lines.join('\n')}`)),
+        );
       });
     },
   };
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((r) => child.once('exit', (code) => r(code)));
 }
 
-test('kill -9 during load, restart: adopted instances, no orphans, replicas and events restored; SIGTERM stops all', { timeout: 120_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ls-restart-'));
-  const mark = randomBytes(6).toString('hex');
-  const [gPort, aPort] = [await freePort(), await freePort()];
-  const cfg = join(dir, 'luascale.yaml');
-  writeFileSync(
-    cfg,
-    `gateway: { listen: "127.0.0.1:${gPort}", access_log: "off", drain_timeout: 5s }
+test(
+  'kill -9 during load, restart: adopted instances, no orphans, replicas and events restored; SIGTERM stops all',
+  { timeout: 120_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ls-restart-'));
+    const mark = randomBytes(6).toString('hex');
+    const [gPort, aPort] = [await freePort(), await freePort()];
+    const cfg = join(dir, 'luascale.yaml');
+    writeFileSync(
+      cfg,
+      `gateway: { listen: "127.0.0.1:${gPort}", access_log: "off", drain_timeout: 5s }
 admin: { listen: "127.0.0.1:${aPort}" }
 store: { sqlite: "${dir}/ls.db" }
 services:
@@ -99,58 +111,71 @@ services:
         stop_grace: 3s
     scaling: { min: 3, max: 3, policy: { builtin: target-tracking, params: { metric: cpu, target: 60 } } }
 `,
-  );
-  const admin = (path: string) => request(`http://127.0.0.1:${aPort}${path}`).then((r) => r.body.json() as Promise<any>);
-  let a: ReturnType<typeof startLuascale> | undefined;
-  let b: ReturnType<typeof startLuascale> | undefined;
-  try {
-    a = startLuascale(cfg);
-    await a.waitFor(/instance \S+ ready/, 3);
-    const pidsBefore = markedPids(mark);
-    assert.equal(pidsBefore.length, 3, `three instance processes: ${pidsBefore}`);
+    );
+    const admin = (path: string) =>
+      request(`http://127.0.0.1:${aPort}${path}`).then((r) => r.body.json() as Promise<any>);
+    let a: ReturnType<typeof startLuascale> | undefined;
+    let b: ReturnType<typeof startLuascale> | undefined;
+    try {
+      a = startLuascale(cfg);
+      await a.waitFor(/instance \S+ ready/, 3);
+      const pidsBefore = markedPids(mark);
+      assert.equal(pidsBefore.length, 3, `three instance processes: ${pidsBefore}`);
 
-    // Load through the gateway; kill -9 luascale two seconds in.
-    let killed = false;
-    const load = runLoad({
-      url: `http://127.0.0.1:${gPort}/work`,
-      pattern: constantRate(20),
-      durationMs: 4000,
-      maxRequests: 200,
-      timeoutMs: 5000,
-      onSecond: (s) => {
-        if (s.t >= 1 && !killed) {
-          killed = true;
-          a!.child.kill('SIGKILL');
-        }
-      },
-    });
-    const eventsBefore = (await admin('/v1/events?limit=1000')).events as Array<{ id: number }>;
-    assert.ok(eventsBefore.length >= 4, 'decisions and instance events were recorded');
-    const summary = await load;
-    await exited(a.child);
-    assert.ok(summary.ok > 0, 'requests were served before the kill');
-    assert.deepEqual(markedPids(mark), pidsBefore, 'the instances outlive luascale in their own process groups');
+      // Load through the gateway; kill -9 luascale two seconds in.
+      let killed = false;
+      const load = runLoad({
+        url: `http://127.0.0.1:${gPort}/work`,
+        pattern: constantRate(20),
+        durationMs: 4000,
+        maxRequests: 200,
+        timeoutMs: 5000,
+        onSecond: (s) => {
+          if (s.t >= 1 && !killed) {
+            killed = true;
+            a!.child.kill('SIGKILL');
+          }
+        },
+      });
+      const eventsBefore = (await admin('/v1/events?limit=1000')).events as Array<{ id: number }>;
+      assert.ok(eventsBefore.length >= 4, 'decisions and instance events were recorded');
+      const summary = await load;
+      await exited(a.child);
+      assert.ok(summary.ok > 0, 'requests were served before the kill');
+      assert.deepEqual(
+        markedPids(mark),
+        pidsBefore,
+        'the instances outlive luascale in their own process groups',
+      );
 
-    b = startLuascale(cfg);
-    const adoptedLine = await b.waitFor(/adopted \d+ running instance/);
-    assert.match(adoptedLine, /adopted 3 running instance\(s\), stopped 0/);
-    await b.waitFor(/gateway on/);
-    const svc = await admin('/v1/services/web');
-    assert.equal(svc.replicas.ready, 3, 'the replica count is restored from the adopted instances');
-    assert.deepEqual(markedPids(mark), pidsBefore, 'no duplicates: the same three processes, nothing launched');
-    const ok = await request(`http://127.0.0.1:${gPort}/work`);
-    assert.equal(ok.statusCode, 200, 'the gateway routes to the adopted instances');
-    await ok.body.dump();
-    const eventsAfter = (await admin('/v1/events?limit=1000')).events as Array<{ id: number }>;
-    const afterIds = new Set(eventsAfter.map((e) => e.id));
-    assert.ok(eventsBefore.every((e) => afterIds.has(e.id)), 'every event from before the kill is still in the log');
+      b = startLuascale(cfg);
+      const adoptedLine = await b.waitFor(/adopted \d+ running instance/);
+      assert.match(adoptedLine, /adopted 3 running instance\(s\), stopped 0/);
+      await b.waitFor(/gateway on/);
+      const svc = await admin('/v1/services/web');
+      assert.equal(svc.replicas.ready, 3, 'the replica count is restored from the adopted instances');
+      assert.deepEqual(
+        markedPids(mark),
+        pidsBefore,
+        'no duplicates: the same three processes, nothing launched',
+      );
+      const ok = await request(`http://127.0.0.1:${gPort}/work`);
+      assert.equal(ok.statusCode, 200, 'the gateway routes to the adopted instances');
+      await ok.body.dump();
+      const eventsAfter = (await admin('/v1/events?limit=1000')).events as Array<{ id: number }>;
+      const afterIds = new Set(eventsAfter.map((e) => e.id));
+      assert.ok(
+        eventsBefore.every((e) => afterIds.has(e.id)),
+        'every event from before the kill is still in the log',
+      );
 
-    b.child.kill('SIGTERM');
-    assert.equal(await exited(b.child), 0, b.stderr());
-    assert.deepEqual(markedPids(mark), [], 'SIGTERM stopped every instance process');
-  } finally {
-    for (const c of [a?.child, b?.child]) if (c && c.exitCode === null) c.kill('SIGKILL');
-    for (const pid of markedPids(mark)) process.kill(-pid, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+      b.child.kill('SIGTERM');
+      assert.equal(await exited(b.child), 0, b.stderr());
+      assert.deepEqual(markedPids(mark), [], 'SIGTERM stopped every instance process');
+    } finally {
+      for (const c of [a?.child, b?.child]) if (c && c.exitCode === null) c.kill('SIGKILL');
+      for (const pid of markedPids(mark)) process.kill(-pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

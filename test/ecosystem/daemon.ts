@@ -56,7 +56,11 @@ export async function startDaemon(options: {
   };
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${options.bin} not ready within ${options.timeoutMs ?? 15000} ms:\n${output}`)), options.timeoutMs ?? 15000);
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`${options.bin} not ready within ${options.timeoutMs ?? 15000} ms:\n${output}`)),
+        options.timeoutMs ?? 15000,
+      );
       const onData = (b: Buffer) => {
         output += b.toString();
         if (options.readyLine.test(output)) {

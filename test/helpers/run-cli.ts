@@ -19,7 +19,10 @@ let patched = false;
 function patch(): void {
   if (patched) return;
   patched = true;
-  for (const [stream, key] of [[process.stdout, 'out'], [process.stderr, 'err']] as const) {
+  for (const [stream, key] of [
+    [process.stdout, 'out'],
+    [process.stderr, 'err'],
+  ] as const) {
     const original = stream.write.bind(stream);
     stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
       const sink = capture.getStore();

@@ -2,7 +2,9 @@
 import { resolve } from 'node:path';
 
 /** Absolute path of the shared folder (override with LUASCALE_SHARED). */
-export const SHARED_DIR = resolve(process.env.LUASCALE_SHARED ?? resolve(import.meta.dirname ?? '.', '../../../shared'));
+export const SHARED_DIR = resolve(
+  process.env.LUASCALE_SHARED ?? resolve(import.meta.dirname ?? '.', '../../../shared'),
+);
 
 /** A file under the shared folder. */
 export function shared(...parts: string[]): string {

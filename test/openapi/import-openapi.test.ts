@@ -32,12 +32,20 @@ for (const [file, ops, base] of SHARED_DOCS) {
 test('Swagger 2.0 petstore routes carry basePath, templates and methods', async () => {
   const api = await importOpenApi(shared('openapi', 'oai-v2.0-petstore.json'));
   const routes = api.operations.map((o) => `${o.method} ${o.path} ${o.operationId}`).sort();
-  assert.deepEqual(routes, ['GET /v1/pets listPets', 'GET /v1/pets/{petId} showPetById', 'POST /v1/pets createPets']);
+  assert.deepEqual(routes, [
+    'GET /v1/pets listPets',
+    'GET /v1/pets/{petId} showPetById',
+    'POST /v1/pets createPets',
+  ]);
 });
 
 test('twilio paths ending in .json keep their templates', async () => {
   const api = await importOpenApi(shared('openapi', 'twilio-api-v2010.yaml'));
-  assert.ok(api.operations.some((o) => o.path === '/2010-04-01/Accounts/{AccountSid}/Calls.json' && o.method === 'POST'));
+  assert.ok(
+    api.operations.some(
+      (o) => o.path === '/2010-04-01/Accounts/{AccountSid}/Calls.json' && o.method === 'POST',
+    ),
+  );
 });
 
 function tmp(files: Record<string, string>): string {
@@ -157,7 +165,10 @@ paths:
       responses: { "200": { description: ok } }
 `,
   });
-  await assert.rejects(importOpenApi(join(dir, 'slo.yaml')), /slo\.yaml#\/paths\/~1a\/get\/x-luascale-slo\/latency_p95_ms: must be a number/);
+  await assert.rejects(
+    importOpenApi(join(dir, 'slo.yaml')),
+    /slo\.yaml#\/paths\/~1a\/get\/x-luascale-slo\/latency_p95_ms: must be a number/,
+  );
 });
 
 test('deriveOperationId is stable and readable', () => {

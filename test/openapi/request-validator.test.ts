@@ -12,7 +12,10 @@ test('petstore 3.0: query types are checked after coercion, and the body names t
   const api = await importOpenApi(shared('openapi', 'oai-v3.0-petstore-expanded.yaml'));
   const find = compileRequestValidator(api.operations.find((o) => o.operationId === 'findPets')!);
   assert.equal(find(parts({ query: new URLSearchParams('limit=10') })), null);
-  assert.deepEqual(find(parts({ query: new URLSearchParams('limit=ten') })), { field: 'query.limit', message: 'must be integer' });
+  assert.deepEqual(find(parts({ query: new URLSearchParams('limit=ten') })), {
+    field: 'query.limit',
+    message: 'must be integer',
+  });
   const add = compileRequestValidator(api.operations.find((o) => o.operationId === 'addPet')!);
   assert.equal(add(parts({ hasBody: true, contentType: 'application/json', body: { name: 'rex' } })), null);
   const v = add(parts({ hasBody: true, contentType: 'application/json', body: { tag: 'x' } }));
@@ -32,7 +35,12 @@ test('petstore 2.0: path parameters and 2.0-style parameter schemas', async () =
 });
 
 test('every operation of every shared document compiles a validator (Twilio included)', async () => {
-  for (const f of ['oai-v2.0-petstore.json', 'oai-v3.0-petstore-expanded.yaml', 'oai-v3.0-uspto.json', 'twilio-api-v2010.yaml']) {
+  for (const f of [
+    'oai-v2.0-petstore.json',
+    'oai-v3.0-petstore-expanded.yaml',
+    'oai-v3.0-uspto.json',
+    'twilio-api-v2010.yaml',
+  ]) {
     const api = await importOpenApi(shared('openapi', f));
     for (const op of api.operations) assert.equal(typeof compileRequestValidator(op), 'function');
   }

@@ -48,8 +48,12 @@ test('a real HTTP source feeds the loop once per interval; failure → value mis
     provider,
     clock,
     signals: { snapshot: () => ({ rps: 10 }) },
-    metricSources: createMetricSources('web', [{ name: 'pending', http: { url, json_path: 'jobs.pending' }, interval: '5s', timeout: '1s' }]),
-    alertRules: [{ name: 'Backlog', metric: 'pending', op: '>', threshold: 10, forMs: 0, severity: 'warning' }],
+    metricSources: createMetricSources('web', [
+      { name: 'pending', http: { url, json_path: 'jobs.pending' }, interval: '5s', timeout: '1s' },
+    ]),
+    alertRules: [
+      { name: 'Backlog', metric: 'pending', op: '>', threshold: 10, forMs: 0, severity: 'warning' },
+    ],
     onAlerts: (n) => alerts.push(...n),
   });
   t.after(() => provider.close?.());
@@ -60,14 +64,20 @@ test('a real HTTP source feeds the loop once per interval; failure → value mis
     clock.advance(1000);
   }
   assert.equal(hits, 1, 'five 1 s ticks, one fetch of a 5 s source');
-  assert.ok(alerts.some((a) => a.status === 'firing' && a.alert.name === 'Backlog'), 'alert rules see the source value');
+  assert.ok(
+    alerts.some((a) => a.status === 'firing' && a.alert.name === 'Backlog'),
+    'alert rules see the source value',
+  );
 
   answer = { status: 503, body: 'overloaded' };
   await controller.tick(); // t = +5 s: the cache is stale, the fetch fails
   assert.equal(hits, 2);
   const st = controller.status();
   assert.equal(st.lastObservation?.metrics?.pending, undefined);
-  assert.match(st.errors.metricSources.pending ?? '', /^metric source "pending" \(GET http:\/\/127\.0\.0\.1:\d+\/stats, path \$\.jobs\.pending\): answered HTTP 503: overloaded$/);
+  assert.match(
+    st.errors.metricSources.pending ?? '',
+    /^metric source "pending" \(GET http:\/\/127\.0\.0\.1:\d+\/stats, path \$\.jobs\.pending\): answered HTTP 503: overloaded$/,
+  );
   const down = alerts.find((a) => a.alert.name === 'MetricSourceDown');
   assert.equal(down?.status, 'firing');
   assert.match(down!.alert.message, /pending: metric source "pending" .*HTTP 503/);

@@ -4,7 +4,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { once } from 'node:events';
 import { httpJsonSource } from '../../src/sources/http-json-source.js';
 
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+async function serve(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -26,7 +28,13 @@ test('GETs the URL, picks the number, and caches it for the interval', async () 
     res.end(JSON.stringify({ queue: { depth } }));
   });
   try {
-    const s = httpJsonSource({ name: 'queue', url: `${url}/stats`, jsonPath: '$.queue.depth', intervalMs: 5000, timeoutMs: 1000 });
+    const s = httpJsonSource({
+      name: 'queue',
+      url: `${url}/stats`,
+      jsonPath: '$.queue.depth',
+      intervalMs: 5000,
+      timeoutMs: 1000,
+    });
     assert.equal(s.name, 'queue');
     assert.equal(s.timeoutMs, 1250);
     assert.equal(await s.read(10_000), 3);
@@ -63,14 +71,23 @@ test('errors name the source, the URL (without credentials) and the path; errors
   const { server, url } = await serve((_req, res) => answers[hits++]!(res));
   try {
     const u = url.replace('http://', 'http://user:secret@');
-    const s = httpJsonSource({ name: 'queue', url: `${u}/q`, jsonPath: 'queue.depth', intervalMs: 1000, timeoutMs: 1000 });
+    const s = httpJsonSource({
+      name: 'queue',
+      url: `${u}/q`,
+      jsonPath: 'queue.depth',
+      intervalMs: 1000,
+      timeoutMs: 1000,
+    });
     const prefix = `metric source "queue" \\(GET http://\\*\\*\\*@127\\.0\\.0\\.1:\\d+/q, path \\$\\.queue\\.depth\\): `;
     await assert.rejects(s.read(0), new RegExp(prefix + 'answered HTTP 503: busy'));
     await assert.rejects(s.read(500), /HTTP 503/);
     assert.equal(hits, 1);
     await assert.rejects(s.read(1000), new RegExp(prefix + 'answered with invalid JSON'));
     await assert.rejects(s.read(2000), new RegExp(prefix + '\\$\\.queue\\.depth: no such member'));
-    await assert.rejects(s.read(3000), (err: Error) => /answered HTTP 500$/.test(err.message) && !err.message.includes('secret'));
+    await assert.rejects(
+      s.read(3000),
+      (err: Error) => /answered HTTP 500$/.test(err.message) && !err.message.includes('secret'),
+    );
     assert.equal(hits, 4);
   } finally {
     await close(server);
@@ -110,7 +127,17 @@ test('a connection refused and an oversized body are errors, not crashes', async
 });
 
 test('bad URL or path fails at creation', () => {
-  assert.throws(() => httpJsonSource({ name: 'x', url: 'not a url', jsonPath: '$.a', intervalMs: 1, timeoutMs: 1 }), /url "not a url" is not a valid absolute URL/);
-  assert.throws(() => httpJsonSource({ name: 'x', url: 'file:///etc/passwd', jsonPath: '$.a', intervalMs: 1, timeoutMs: 1 }), /http:\/\/ or https:\/\/, got file:/);
-  assert.throws(() => httpJsonSource({ name: 'x', url: 'http://h/', jsonPath: '$.a[*]', intervalMs: 1, timeoutMs: 1 }), /bad JSON path/);
+  assert.throws(
+    () => httpJsonSource({ name: 'x', url: 'not a url', jsonPath: '$.a', intervalMs: 1, timeoutMs: 1 }),
+    /url "not a url" is not a valid absolute URL/,
+  );
+  assert.throws(
+    () =>
+      httpJsonSource({ name: 'x', url: 'file:///etc/passwd', jsonPath: '$.a', intervalMs: 1, timeoutMs: 1 }),
+    /http:\/\/ or https:\/\/, got file:/,
+  );
+  assert.throws(
+    () => httpJsonSource({ name: 'x', url: 'http://h/', jsonPath: '$.a[*]', intervalMs: 1, timeoutMs: 1 }),
+    /bad JSON path/,
+  );
 });

@@ -23,10 +23,16 @@ test('a scalar or a one-element vector is a number; anything else says what it w
     () => instantQueryValue(ok('vector', [sample('1', { a: '1' }), sample('2', { a: '2' })])),
     /returned 2 series \(\{"a":"1"\}, \{"a":"2"\}\); aggregate it to one, e\.g\. sum/,
   );
-  assert.throws(() => instantQueryValue(ok('matrix', [])), /returned a matrix; expected a scalar or a one-element vector/);
+  assert.throws(
+    () => instantQueryValue(ok('matrix', [])),
+    /returned a matrix; expected a scalar or a one-element vector/,
+  );
   assert.throws(() => instantQueryValue(ok('vector', [sample('NaN')])), /returned NaN, not a finite number/);
   assert.throws(() => instantQueryValue(ok('scalar', [1, '+Inf'])), /\+Inf/);
-  assert.throws(() => instantQueryValue({ status: 'error', errorType: 'bad_data', error: 'parse error' }), /Prometheus error \(bad_data\): parse error/);
+  assert.throws(
+    () => instantQueryValue({ status: 'error', errorType: 'bad_data', error: 'parse error' }),
+    /Prometheus error \(bad_data\): parse error/,
+  );
   assert.throws(() => instantQueryValue([1]), /not a Prometheus API success object/);
   assert.throws(() => instantQueryValue(null), /not a Prometheus API object/);
 });
@@ -40,7 +46,13 @@ test('reads through HTTP, passes Prometheus errors on, caches for the interval',
     res.setHeader('content-type', 'application/json');
     if (q === 'sum(') {
       res.statusCode = 400;
-      res.end(JSON.stringify({ status: 'error', errorType: 'bad_data', error: '1:5: parse error: unclosed left parenthesis' }));
+      res.end(
+        JSON.stringify({
+          status: 'error',
+          errorType: 'bad_data',
+          error: '1:5: parse error: unclosed left parenthesis',
+        }),
+      );
     } else if (q === 'down') {
       res.statusCode = 503;
       res.end('Service Unavailable');
@@ -52,17 +64,38 @@ test('reads through HTTP, passes Prometheus errors on, caches for the interval',
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}/prom`;
   try {
-    const s = prometheusSource({ name: 'rps', url: base, query: 'sum(rate(x[1m]))', intervalMs: 2000, timeoutMs: 1000 });
+    const s = prometheusSource({
+      name: 'rps',
+      url: base,
+      query: 'sum(rate(x[1m]))',
+      intervalMs: 2000,
+      timeoutMs: 1000,
+    });
     assert.equal(await s.read(0), 1);
     assert.equal(await s.read(1999), 1);
     assert.equal(await s.read(2000), 2);
-    assert.deepEqual(seen, ['GET /prom/api/v1/query sum(rate(x[1m]))', 'GET /prom/api/v1/query sum(rate(x[1m]))']);
-    const bad = prometheusSource({ name: 'bad', url: base, query: 'sum(', intervalMs: 1000, timeoutMs: 1000 });
+    assert.deepEqual(seen, [
+      'GET /prom/api/v1/query sum(rate(x[1m]))',
+      'GET /prom/api/v1/query sum(rate(x[1m]))',
+    ]);
+    const bad = prometheusSource({
+      name: 'bad',
+      url: base,
+      query: 'sum(',
+      intervalMs: 1000,
+      timeoutMs: 1000,
+    });
     await assert.rejects(
       bad.read(0),
       /^Error: metric source "bad" \(Prometheus http:\/\/127\.0\.0\.1:\d+\/prom, query sum\(\): Prometheus error \(bad_data\): 1:5: parse error/,
     );
-    const down = prometheusSource({ name: 'down', url: base, query: 'down', intervalMs: 1000, timeoutMs: 1000 });
+    const down = prometheusSource({
+      name: 'down',
+      url: base,
+      query: 'down',
+      intervalMs: 1000,
+      timeoutMs: 1000,
+    });
     await assert.rejects(down.read(0), /metric source "down" .*answered HTTP 503: Service Unavailable/);
   } finally {
     server.closeAllConnections();

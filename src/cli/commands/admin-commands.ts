@@ -79,7 +79,16 @@ function safeJson(text: string): any {
 export function table(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    cells
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 const out = (s: string): void => void process.stdout.write(s);
@@ -115,12 +124,26 @@ function fmtEvent(e: any): string {
 
 /** Registers the admin-API commands. */
 export function register(program: Command): void {
-  conn(program.command('status').description('Services with replicas, load, latency and the last decision')).action(async (o: ConnOpts) => {
+  conn(
+    program.command('status').description('Services with replicas, load, latency and the last decision'),
+  ).action(async (o: ConnOpts) => {
     const services = await callAdmin(o, 'GET', '/v1/services');
     if (o.json) return out(JSON.stringify(services) + '\n');
     out(
       table(
-        ['SERVICE', 'DESIRED', 'READY', 'STARTING', 'DRAINING', 'RPS', 'P95 MS', 'SHED/S', 'CPU %', 'LAST REASON', 'ALERTS'],
+        [
+          'SERVICE',
+          'DESIRED',
+          'READY',
+          'STARTING',
+          'DRAINING',
+          'RPS',
+          'P95 MS',
+          'SHED/S',
+          'CPU %',
+          'LAST REASON',
+          'ALERTS',
+        ],
         services.map((s: any) => [
           s.name + (s.paused ? ' (paused)' : '') + (s.override ? ` (override ${s.override.replicas})` : ''),
           s.replicas.desired,
@@ -151,17 +174,32 @@ export function register(program: Command): void {
       return out(o.json ? '{"ok":true}\n' : `${service}: override cleared; the policy decides again\n`);
     }
     const n = Number(replicas);
-    if (!Number.isInteger(n) || n < 0) throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `replicas must be a whole number >= 0 or "auto", got "${replicas}"` });
+    if (!Number.isInteger(n) || n < 0)
+      throw new LuascaleError('LS_ERR_CLI_USAGE', {
+        reason: `replicas must be a whole number >= 0 or "auto", got "${replicas}"`,
+      });
     if (o.ttl) parseDuration(o.ttl);
-    await callAdmin(o, 'POST', `/v1/services/${encodeURIComponent(service)}/scale`, { replicas: n, ...(o.ttl ? { ttl: o.ttl } : {}) });
-    out(o.json ? '{"ok":true}\n' : `${service}: fixed at ${n}${o.ttl ? ` for ${formatDuration(parseDuration(o.ttl))}` : ' until cleared (luascale scale ' + service + ' auto)'}\n`);
+    await callAdmin(o, 'POST', `/v1/services/${encodeURIComponent(service)}/scale`, {
+      replicas: n,
+      ...(o.ttl ? { ttl: o.ttl } : {}),
+    });
+    out(
+      o.json
+        ? '{"ok":true}\n'
+        : `${service}: fixed at ${n}${o.ttl ? ` for ${formatDuration(parseDuration(o.ttl))}` : ' until cleared (luascale scale ' + service + ' auto)'}\n`,
+    );
   });
 
-  for (const [verb, desc] of [['pause', 'Pause scaling of a service (the count stays)'], ['resume', 'Resume scaling of a service']] as const) {
-    conn(program.command(verb).description(desc).argument('<service>')).action(async (service: string, o: ConnOpts) => {
-      await callAdmin(o, 'POST', `/v1/services/${encodeURIComponent(service)}/${verb}`);
-      out(o.json ? '{"ok":true}\n' : `${service}: ${verb}d\n`);
-    });
+  for (const [verb, desc] of [
+    ['pause', 'Pause scaling of a service (the count stays)'],
+    ['resume', 'Resume scaling of a service'],
+  ] as const) {
+    conn(program.command(verb).description(desc).argument('<service>')).action(
+      async (service: string, o: ConnOpts) => {
+        await callAdmin(o, 'POST', `/v1/services/${encodeURIComponent(service)}/${verb}`);
+        out(o.json ? '{"ok":true}\n' : `${service}: ${verb}d\n`);
+      },
+    );
   }
 
   conn(
@@ -178,10 +216,13 @@ export function register(program: Command): void {
     for (const e of page.events) out(o.json ? JSON.stringify(e) + '\n' : fmtEvent(e));
     if (!o.follow) return;
     const { base, token } = resolveConnection(o);
-    const res = await request(`${base}/v1/events/stream${o.service ? `?service=${encodeURIComponent(o.service)}` : ''}`, {
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-      bodyTimeout: 0,
-    });
+    const res = await request(
+      `${base}/v1/events/stream${o.service ? `?service=${encodeURIComponent(o.service)}` : ''}`,
+      {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        bodyTimeout: 0,
+      },
+    );
     let buf = '';
     for await (const chunk of res.body) {
       buf += chunk.toString();
@@ -199,18 +240,24 @@ export function register(program: Command): void {
   });
 
   const policy = program.command('policy').description('Policy operations on a running luascale');
-  conn(policy.command('reload').description('Hot-reload a service policy from a Lua file (validated first; the old one stays on error)').argument('<service>').argument('<file>')).action(
-    async (service: string, file: string, o: ConnOpts) => {
-      let source: string;
-      try {
-        source = readFileSync(file, 'utf8');
-      } catch {
-        throw new LuascaleError('LS_ERR_POLICY_NOT_FOUND', { file });
-      }
-      await callAdmin(o, 'PUT', `/v1/services/${encodeURIComponent(service)}/policy`, { source });
-      out(o.json ? '{"ok":true}\n' : `${service}: now running ${file}\n`);
-    },
-  );
+  conn(
+    policy
+      .command('reload')
+      .description(
+        'Hot-reload a service policy from a Lua file (validated first; the old one stays on error)',
+      )
+      .argument('<service>')
+      .argument('<file>'),
+  ).action(async (service: string, file: string, o: ConnOpts) => {
+    let source: string;
+    try {
+      source = readFileSync(file, 'utf8');
+    } catch {
+      throw new LuascaleError('LS_ERR_POLICY_NOT_FOUND', { file });
+    }
+    await callAdmin(o, 'PUT', `/v1/services/${encodeURIComponent(service)}/policy`, { source });
+    out(o.json ? '{"ok":true}\n' : `${service}: now running ${file}\n`);
+  });
 
   const history = program.command('history').description('Recorded metric history');
   conn(

@@ -14,7 +14,11 @@ export interface CheckResult {
 }
 
 /** Loads a policy and evaluates it once on a typical observation, so runtime errors show too. */
-async function checkPolicy(ref: PolicyRef, label: string, limits?: { instructions: number; memoryBytes: number }): Promise<CheckResult> {
+async function checkPolicy(
+  ref: PolicyRef,
+  label: string,
+  limits?: { instructions: number; memoryBytes: number },
+): Promise<CheckResult> {
   try {
     const policy = await loadPolicy(ref, limits);
     try {
@@ -23,7 +27,14 @@ async function checkPolicy(ref: PolicyRef, label: string, limits?: { instruction
         now: Date.now(),
         min: 1,
         max: 10,
-        observation: completeObservation({ replicas: 2, ready: 2, cpu: 50, memory: 40, rps: 100, latency: { p50: 20, p95: 80, p99: 120 } }),
+        observation: completeObservation({
+          replicas: 2,
+          ready: 2,
+          cpu: 50,
+          memory: 40,
+          rps: 100,
+          latency: { p50: 20, p95: 80, p99: 120 },
+        }),
         params: 'params' in ref ? ref.params : {},
         state: {},
         history: emptyHistory,
@@ -49,7 +60,9 @@ export async function check(target: string): Promise<CheckResult[]> {
       if (isLuascaleError(err)) return [{ target, ok: false, message: err.message }];
       throw err;
     }
-    const results: CheckResult[] = [{ target, ok: true, message: `ok (${Object.keys(loaded.config.services).length} service(s))` }];
+    const results: CheckResult[] = [
+      { target, ok: true, message: `ok (${Object.keys(loaded.config.services).length} service(s))` },
+    ];
     for (const name of Object.keys(loaded.config.services)) {
       const s = scalingFromConfig(loaded.config, name, loaded.baseDir);
       const label = 'file' in s.policy ? s.policy.file : `services.${name}: builtin:${s.policy.builtin}`;
@@ -59,7 +72,9 @@ export async function check(target: string): Promise<CheckResult[]> {
     return results;
   }
   if (!target.endsWith('.lua') && !target.startsWith('builtin:')) {
-    throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${target}: expected a .lua policy, builtin:NAME or a .yaml config` });
+    throw new LuascaleError('LS_ERR_CLI_USAGE', {
+      reason: `${target}: expected a .lua policy, builtin:NAME or a .yaml config`,
+    });
   }
   return [await checkPolicy(parsePolicyArg(target), target)];
 }
@@ -78,7 +93,11 @@ export function register(program: Command): void {
       else
         for (const r of results) {
           const out = r.ok ? process.stdout : process.stderr;
-          out.write(r.ok ? `${r.target}: ${r.message}\n` : `${r.message.includes(r.target) ? '' : `${r.target}: `}${r.message}\n`);
+          out.write(
+            r.ok
+              ? `${r.target}: ${r.message}\n`
+              : `${r.message.includes(r.target) ? '' : `${r.target}: `}${r.message}\n`,
+          );
         }
       if (results.some((r) => !r.ok)) process.exitCode = 1;
     });

@@ -107,7 +107,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       onEvent: (e: AdminEvent) => {
         const d = e.data as Record<string, any>;
         if (e.type === 'decision' && d.replicas !== d.current) {
-          events.push({ t: t(), type: 'decision', from: d.current, to: d.replicas, reason: d.reason, message: d.message });
+          events.push({
+            t: t(),
+            type: 'decision',
+            from: d.current,
+            to: d.replicas,
+            reason: d.reason,
+            message: d.message,
+          });
           opts.log(`t=${t()}s  decision ${d.current} → ${d.replicas}  ${d.reason}: ${d.message}`);
         } else if (e.type === 'instance' && (d.state === 'ready' || d.state === 'stopped')) {
           events.push({ t: t(), type: 'instance', id: d.id, state: d.state });
@@ -120,14 +127,20 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     },
   );
   try {
-    opts.log(`gateway ${app.gatewayUrl}  ·  dashboard and admin API ${app.adminUrl}  ·  policy ${app.controllers.get('demo')!.spec.policy.name}`);
+    opts.log(
+      `gateway ${app.gatewayUrl}  ·  dashboard and admin API ${app.adminUrl}  ·  policy ${app.controllers.get('demo')!.spec.policy.name}`,
+    );
     const controller = app.controllers.get('demo')!;
     await waitForReady(app, 1, 30_000);
     const d = opts.durationS;
     const spikeAt = Math.round(d * 0.15);
     const calmAt = Math.round(d * 0.55);
-    const pattern = parsePattern(`step:${opts.baseRps},${opts.baseRps * 4},${Math.max(1, Math.round(opts.baseRps / 2))}@${spikeAt}s,${calmAt}s`);
-    opts.log(`load: ${opts.baseRps} rps, ${opts.baseRps * 4} rps from t+${spikeAt}s, ${Math.max(1, Math.round(opts.baseRps / 2))} rps from t+${calmAt}s, for ${d}s`);
+    const pattern = parsePattern(
+      `step:${opts.baseRps},${opts.baseRps * 4},${Math.max(1, Math.round(opts.baseRps / 2))}@${spikeAt}s,${calmAt}s`,
+    );
+    opts.log(
+      `load: ${opts.baseRps} rps, ${opts.baseRps * 4} rps from t+${spikeAt}s, ${Math.max(1, Math.round(opts.baseRps / 2))} rps from t+${calmAt}s, for ${d}s`,
+    );
     const sample = setInterval(() => {
       const s = controller.status();
       minReplicas = Math.min(minReplicas, s.replicas.ready);
@@ -169,13 +182,22 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   }
 }
 
-function waitForReady(app: Awaited<ReturnType<typeof startApp>>, n: number, timeoutMs: number): Promise<void> {
+function waitForReady(
+  app: Awaited<ReturnType<typeof startApp>>,
+  n: number,
+  timeoutMs: number,
+): Promise<void> {
   const provider = app.providers.get('demo')!;
   if (provider.list().filter((i) => i.state === 'ready').length >= n) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
-      reject(new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: 'demo', reason: `no instance ready within ${timeoutMs} ms` }));
+      reject(
+        new LuascaleError('LS_ERR_PROVIDER_LAUNCH', {
+          service: 'demo',
+          reason: `no instance ready within ${timeoutMs} ms`,
+        }),
+      );
     }, timeoutMs);
     const off = provider.on('ready', () => {
       if (provider.list().filter((i) => i.state === 'ready').length >= n) {
@@ -201,24 +223,47 @@ export function register(program: Command): void {
     .option('--rps <n>', 'base load in requests per second (the spike is 4×)', '15')
     .option('--burn-ms <ms>', 'CPU ms per request in the backend', '16')
     .option('--json', 'print the summary as JSON on stdout (live lines go to stderr)')
-    .addHelpText('after', '\nExit codes: 0 finished with no failed request, 1 some requests failed or bad options.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 finished with no failed request, 1 some requests failed or bad options.',
+    )
     .action(async (o: { duration: string; policy: string; rps: string; burnMs: string; json?: boolean }) => {
       const durationS = Number(o.duration);
       const baseRps = Number(o.rps);
       const burnMs = Number(o.burnMs);
-      for (const [k, v] of [['--duration', durationS], ['--rps', baseRps], ['--burn-ms', burnMs]] as const) {
-        if (!(v > 0) || !Number.isFinite(v)) throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${k} must be a positive number` });
+      for (const [k, v] of [
+        ['--duration', durationS],
+        ['--rps', baseRps],
+        ['--burn-ms', burnMs],
+      ] as const) {
+        if (!(v > 0) || !Number.isFinite(v))
+          throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${k} must be a positive number` });
       }
       const out = o.json ? process.stderr : process.stdout;
-      const summary = await runDemo({ durationS, policy: o.policy, burnMs, baseRps, log: (l) => out.write(l + '\n') });
+      const summary = await runDemo({
+        durationS,
+        policy: o.policy,
+        burnMs,
+        baseRps,
+        log: (l) => out.write(l + '\n'),
+      });
       if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
       else {
         process.stdout.write(
           '\n' +
             formatRows([
-              ['requests', `${summary.requests.total} sent, ${summary.requests.ok} ok, ${summary.requests.shed} shed, ${summary.requests.errors} errors`],
-              ['latency', `p50 ${summary.latency_ms.p50.toFixed(1)} ms, p95 ${summary.latency_ms.p95.toFixed(1)} ms, p99 ${summary.latency_ms.p99.toFixed(1)} ms`],
-              ['replicas', `min ${summary.replicas.min}, max ${summary.replicas.max}, final ${summary.replicas.final}`],
+              [
+                'requests',
+                `${summary.requests.total} sent, ${summary.requests.ok} ok, ${summary.requests.shed} shed, ${summary.requests.errors} errors`,
+              ],
+              [
+                'latency',
+                `p50 ${summary.latency_ms.p50.toFixed(1)} ms, p95 ${summary.latency_ms.p95.toFixed(1)} ms, p99 ${summary.latency_ms.p99.toFixed(1)} ms`,
+              ],
+              [
+                'replicas',
+                `min ${summary.replicas.min}, max ${summary.replicas.max}, final ${summary.replicas.final}`,
+              ],
               ['scale events', String(summary.events.filter((e) => e.type === 'decision').length)],
             ]),
         );

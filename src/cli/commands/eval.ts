@@ -10,7 +10,10 @@ export function register(program: Command): void {
     .command('eval')
     .description('Run one scaling decision for a policy and explain it')
     .argument('<policy>', 'a Lua policy file or builtin:NAME')
-    .requiredOption('-i, --input <json>', 'observation as JSON, or @file.json (e.g. {"cpu":85,"replicas":2,"min":1,"max":10})')
+    .requiredOption(
+      '-i, --input <json>',
+      'observation as JSON, or @file.json (e.g. {"cpu":85,"replicas":2,"min":1,"max":10})',
+    )
     .option('--json', 'print JSON')
     .addHelpText(
       'after',

@@ -20,7 +20,9 @@ const FILES: Array<[string, string]> = [
 export function scaffold(dir: string, force = false): string[] {
   const existing = FILES.map(([to]) => join(dir, to)).filter((p) => existsSync(p));
   if (existing.length > 0 && !force) {
-    throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${existing.join(', ')} already exist(s); use --force to overwrite` });
+    throw new LuascaleError('LS_ERR_CLI_USAGE', {
+      reason: `${existing.join(', ')} already exist(s); use --force to overwrite`,
+    });
   }
   return FILES.map(([to, from]) => {
     const target = join(dir, to);
@@ -34,7 +36,9 @@ export function scaffold(dir: string, force = false): string[] {
 export function register(program: Command): void {
   program
     .command('init')
-    .description('Scaffold luascale.yaml, policies/ (the seed sample and a module-style example) and a sample app')
+    .description(
+      'Scaffold luascale.yaml, policies/ (the seed sample and a module-style example) and a sample app',
+    )
     .argument('[dir]', 'target directory', '.')
     .option('--force', 'overwrite existing files')
     .action((dir: string, opts: { force?: boolean }) => {

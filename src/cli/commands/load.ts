@@ -133,7 +133,10 @@ export function register(program: Command): void {
     .option('--url <url>', 'target URL, e.g. http://127.0.0.1:8080/work?ms=20')
     .option('--rps <n>', 'constant requests per second')
     .option('--pattern <p>', 'rate pattern: N | step:10,40@30s | ramp:0,100@60s (see docs/load.md)')
-    .option('--trace <file.csv>', 'replay a trace: CSV with header t,rps (t = seconds from the start); see docs/load.md')
+    .option(
+      '--trace <file.csv>',
+      'replay a trace: CSV with header t,rps (t = seconds from the start); see docs/load.md',
+    )
     .option('--scale <k>', 'multiply the trace rates by k')
     .option('--duration <d>', 'how long to send: 30, 30s, 2m (default 10s; a trace: its length)')
     .option('--max-requests <n>', 'stop after this many requests (default 1000000)')

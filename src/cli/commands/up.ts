@@ -23,7 +23,9 @@ export function register(program: Command): void {
       const loaded = loadConfig(opts.config);
       const app = await startApp(loaded, { log: (l) => process.stdout.write(stamp(l)) });
       process.stdout.write(stamp(`gateway on ${app.gatewayUrl}, admin API and dashboard on ${app.adminUrl}`));
-      process.stdout.write(stamp(`services: ${[...app.controllers.keys()].join(', ')}; press Ctrl-C to stop`));
+      process.stdout.write(
+        stamp(`services: ${[...app.controllers.keys()].join(', ')}; press Ctrl-C to stop`),
+      );
       await new Promise<void>((done) => {
         let stopping = false;
         const stop = (signal: string) => {
