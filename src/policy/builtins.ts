@@ -60,9 +60,9 @@ export interface BuiltinBehaviorHints {
 
 /**
  * Behaviour hints per built-in. `kpa` has Knative's windows, panic and rate bounds inside it;
- * `predictive` plans its own headroom from the forecast's error quantile and holds scale-ins for
- * `scale_in_delay`, so a second 300 s window and a 10 % band on top only add cost (measured in
- * docs/builtin-policies.md).
+ * `predictive` plans its own headroom (square-root staffing, the forecast's error quantile, a
+ * quantile of the last 15 minutes when reacting) and holds its own scale-ins, so a second 300 s
+ * window and a 10 % band on top only add cost (measured in docs/builtin-policies.md).
  */
 export const BUILTIN_BEHAVIOR: Readonly<Record<string, Readonly<BuiltinBehaviorHints>>> = Object.freeze({
   kpa: Object.freeze({ scaleDownStabilizationMs: 0, tolerance: 0, panic: false, rateLimits: false }),
