@@ -224,7 +224,7 @@ test('after a restart (fresh state) predictive rebuilds its buckets from ctx.his
   assert.ok(out.replicas >= 9, `got ${out.replicas}`);
 });
 
-test('under a trusted forecast a scale-in waits only startup + margin, not scale_in_delay', () => {
+test('under a trusted forecast a scale-in waits only the startup time, not scale_in_delay', () => {
   const p = predictive({ ...params, scale_in_delay: '180s' });
   const state: Record<string, unknown> = {};
   const at: Record<number, PolicyOutcome> = {};
@@ -232,11 +232,21 @@ test('under a trusted forecast a scale-in waits only startup + margin, not scale
   drive(p, hourly, 0, 3 * 3_600_000 + 48 * MIN, state, (t, out) => (at[t] = out));
   const peak = at[3 * 3_600_000 + 44 * MIN]!;
   assert.ok(peak.ok && peak.replicas >= 9, 'serving the peak');
-  // 30 s of averaging window + 60 s look-ahead after the drop: released by 3:46:40
-  const after = at[3 * 3_600_000 + 46 * MIN + 40_000]!;
+  // 30 s of averaging window + the 30 s startup after the drop: released by 3:46:05
+  // (with startup + margin, 60 s, it would still hold more then)
+  const after = at[3 * 3_600_000 + 46 * MIN + 5_000]!;
   assert.ok(after.ok);
   assert.notEqual(after.detail?.source, 'reactive (forecast poor)');
-  assert.ok(after.replicas <= 5, `released after the look-ahead, got ${after.replicas}`);
+  assert.ok(after.replicas <= 5, `released after the startup time, got ${after.replicas}`);
+  const margin = predictive({ ...params, scale_in_delay: '180s', trusted_scale_in_delay: '60s' });
+  const st3: Record<string, unknown> = {};
+  const at3: Record<number, PolicyOutcome> = {};
+  drive(margin, hourly, 0, 3 * 3_600_000 + 47 * MIN, st3, (t, out) => (at3[t] = out));
+  const longer = at3[3 * 3_600_000 + 46 * MIN + 5_000]!;
+  assert.ok(
+    longer.ok && longer.replicas > after.replicas,
+    `a 60 s trusted hold holds longer, got ${longer.ok && longer.replicas}`,
+  );
   // the same drop answered reactively (forecast-only mode) is held for the full 180 s
   const q = predictive({ ...params, scale_in_delay: '180s', mode: 'forecast-only' });
   const st2: Record<string, unknown> = {};

@@ -27,9 +27,11 @@
  *   forecast-only: the "otherwise" answer, with what the forecast would do logged
  *   then a scale-in takes effect only after the answer stayed lower for `scale_in_delay` (default
  *   0: the burst window already holds what is worth holding) while reacting, or for
- *   `trusted_scale_in_delay` (default startup + margin) while the forecast is trusted: the plan
- *   already covers the look-ahead, so a longer hold only pays for load the forecast says will not
- *   come. Scale-downs are cheap (an instance stops after draining); scale-ups cost a startup.
+ *   `trusted_scale_in_delay` (default: the startup time) while the forecast is trusted. The plan
+ *   already covers the look-ahead, so a longer hold only pays for load the forecast says will
+ *   not come; holding for the startup time is the ski-rental break-even: releasing an instance and
+ *   launching it again within that time costs a billed startup plus the load left unserved, more
+ *   than keeping it. Scale-downs are cheap (an instance stops after draining).
  *   perInstance = target, or capacity × target_utilization (default 1: the headroom comes from
  *                 staffing_beta and the forecast's error quantile, not from a flat target), where
  *                 capacity (metric per instance at 100 % CPU) is a param or is measured:
@@ -65,7 +67,7 @@ export interface PredictiveParams {
   targetUtilization: number;
   fallbackUtilization: number;
   scaleInDelayMs: number;
-  /** Scale-in delay while the forecast is trusted; default startup + margin. */
+  /** Scale-in delay while the forecast is trusted; default the startup time. */
   trustedScaleInDelayMs?: number;
   startupS?: number;
   marginS: number;
@@ -458,7 +460,9 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         c.holdT.push(now);
         c.holdV.push(raw);
         let drop = 0;
-        const trustedHoldMs = p.trustedScaleInDelayMs ?? aheadMs;
+        // ski rental: keeping an instance for the startup time costs no more than releasing it and
+        // launching it again (a startup billed while it serves nothing, and the load unserved)
+        const trustedHoldMs = p.trustedScaleInDelayMs ?? startupS * 1000;
         const keepMs = Math.max(p.scaleInDelayMs, trustedHoldMs);
         while (drop < c.holdT.length - 1 && c.holdT[drop]! <= now - keepMs) drop++;
         if (drop > 0) {
