@@ -5,6 +5,7 @@
  * scaling up and down under load fails no request; a worker killed with SIGKILL is replaced and
  * the control loop keeps deciding.
  */
+import cluster from 'node:cluster';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -56,9 +57,10 @@ const tick = {
     for (const f of w) f();
   },
 };
-// decisions come every 1 s; a 250 ms heartbeat bounds waits between them
-const beat = setInterval(() => tick.fire(), 250);
-beat.unref();
+// Waits wake on events: each decision (every 1 s), the provider's instance events and the
+// cluster's worker forks and exits (the workers are children of this process).
+cluster.on('online', () => tick.fire());
+cluster.on('exit', () => tick.fire());
 
 function metricSum(text: string, name: string, filter = ''): number {
   let sum = 0;
@@ -111,6 +113,8 @@ services:
       },
       { onDecision: (d) => (decisions.push(d), tick.fire()) },
     );
+    for (const e of ['ready', 'exited', 'failed'] as const)
+      app.providers.get('web')!.on(e, () => tick.fire());
     const admin = async (path: string, init?: RequestInit) => {
       const r = await fetch(`${app.adminUrl}${path}`, init);
       assert.equal(r.status, 200, `${path}: ${r.status}`);
