@@ -18,12 +18,13 @@
  * The same file is the child entry: `node --import tsx bench/gateway.bench.ts child <kind> <port> <upstream> [workers]`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir, cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureBuilt } from './ensure-built.js';
 import type { Emit } from './run.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -38,7 +39,7 @@ if (process.argv[2] === 'child') {
 /** The bench entry (see module comment). */
 export default async function gatewayBench(emit: Emit): Promise<void> {
   ensureTools();
-  ensureBuilt();
+  ensureBuilt('gateway/gateway.js', 'bench gateway');
   const twoCores = cpus().length >= 2;
   const loadCpu = '0';
   const proxyCpu = twoCores ? '1' : '0';
@@ -270,20 +271,6 @@ function ensureTools(): void {
       `missing ${missing.join(', ')}: run \`flock /tmp/apt.lock apt-get install -y nginx-light wrk\``,
     );
   }
-}
-
-/** Rebuilds dist/ when any source file is newer than it: the children run the compiled gateway. */
-function ensureBuilt(): void {
-  const root = join(dirname(self), '..');
-  const built = join(root, 'dist/gateway/gateway.js');
-  const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
-  const newer = (readdirSync(join(root, 'src'), { recursive: true }) as string[]).some(
-    (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && statSync(join(root, 'src', f)).mtimeMs > builtAt,
-  );
-  if (!newer) return;
-  process.stderr.write('bench gateway: compiling src/ to dist/ (tsc -p tsconfig.build.json)\n');
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('tsc -p tsconfig.build.json failed');
 }
 
 function freePort(): Promise<number> {

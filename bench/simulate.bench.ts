@@ -26,10 +26,10 @@
  * Under `nice -n 19` on a busy machine the run-queue wait can be 10–30× the CPU time; compare
  * CPU and idle_wall figures then, not raw wall.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ensureBuilt } from './ensure-built.js';
 import type { Emit } from './run.js';
 import * as sourceTrace from '../src/simulator/trace.js';
 import * as sourceSimulate from '../src/simulator/simulate.js';
@@ -80,24 +80,10 @@ interface Sample {
   wait: number | null;
 }
 
-/** Rebuilds dist/ when a source file is newer than its simulator, as bench/gateway.bench.ts does. */
-function ensureBuilt(root: string): void {
-  const built = join(root, 'dist/simulator/simulate.js');
-  const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
-  const newer = (readdirSync(join(root, 'src'), { recursive: true }) as string[]).some(
-    (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && statSync(join(root, 'src', f)).mtimeMs > builtAt,
-  );
-  if (!newer) return;
-  process.stderr.write('bench simulate: compiling src/ to dist/ (tsc -p tsconfig.build.json)\n');
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  // tsc still emits when some other file fails to typecheck; only a missing build is fatal.
-  if (r.status !== 0 && !existsSync(built)) throw new Error('tsc -p tsconfig.build.json failed');
-}
-
 /** The compiled simulator, as `luascale simulate` runs it. */
 async function compiled(): Promise<Simulator> {
   const root = resolve(import.meta.dirname, '..');
-  ensureBuilt(root);
+  ensureBuilt('simulator/simulate.js', 'bench simulate');
   // Paths in variables: the compiled modules are loaded as they are, not through tsx's resolver.
   const dist = (f: string) => join(root, 'dist/simulator', f);
   const trace = (await import(dist('trace.js'))) as typeof sourceTrace;

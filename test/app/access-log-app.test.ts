@@ -5,23 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http, { createServer } from 'node:http';
+import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load-config.js';
 import { startApp, type LuascaleApp } from '../../src/app/luascale-app.js';
-
-function get(url: string): Promise<number> {
-  return new Promise((done, fail) => {
-    // a new connection per request, so the workers of a cluster share the requests
-    const req = http.get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
-      res.resume();
-      res.on('end', () => done(res.statusCode ?? 0));
-    });
-    req.on('error', fail);
-  });
-}
+import { getStatus } from '../helpers/get-status.js';
 
 async function run(
   gateway: string,
@@ -57,7 +47,7 @@ services:
     );
     for (let i = 0; i < 10 && app.gateway.instances('web').length === 0; i++) await nextDecision();
     const statuses: number[] = [];
-    for (const p of paths) statuses.push(await get(`${app.gatewayUrl}${p}`));
+    for (const p of paths) statuses.push(await getStatus(`${app.gatewayUrl}${p}`));
     await app.close({ graceMs: 1000 }); // flushes and closes the log (each worker's too)
     app = undefined;
     const lines = readFileSync(join(dir, 'logs/access.log'), 'utf8')

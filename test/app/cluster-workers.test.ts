@@ -6,23 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load-config.js';
 import { startApp, type LuascaleApp } from '../../src/app/luascale-app.js';
 import { startRedis } from '../cluster/redis-server.js';
-
-function get(url: string): Promise<number> {
-  return new Promise((done, fail) => {
-    const req = http.get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
-      res.resume();
-      res.on('end', () => done(res.statusCode ?? 0));
-    });
-    req.on('error', fail);
-  });
-}
+import { getStatus } from '../helpers/get-status.js';
 
 test(
   'store.redis + workers: 2 — one shared Redis bucket across the workers; merged seconds reach the cluster signals',
@@ -66,7 +56,7 @@ services:
       for (let i = 0; i < 15 && app.gateway.instances('web').length === 0; i++) await nextDecision();
       assert.equal(app.gateway.instances('web').length, 1);
       const statuses: number[] = [];
-      for (let i = 0; i < 30; i++) statuses.push(await get(`${app.gatewayUrl}/`));
+      for (let i = 0; i < 30; i++) statuses.push(await getStatus(`${app.gatewayUrl}/`));
       const ok = statuses.filter((s) => s === 200).length;
       const limited = statuses.filter((s) => s === 429).length;
       // divided, each worker would hold ceil(9/2) = 5 tokens: 10 admitted; shared, exactly 9

@@ -8,7 +8,6 @@
 import cluster from 'node:cluster';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,19 +15,11 @@ import { parseConfig } from '../../src/config/load-config.js';
 import { startApp, type LuascaleApp } from '../../src/app/luascale-app.js';
 import type { Decision } from '../../src/controller/decision.js';
 import { runLoad, constantRate } from '../../src/loadgen/index.js';
+import { getStatus } from '../helpers/get-status.js';
 
 const backend = resolve('examples/demo-backend/server.mjs');
 
 /** One GET on a fresh connection (so the primary hands connections to both workers). */
-function get(url: string): Promise<number> {
-  return new Promise((done, fail) => {
-    const req = http.get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
-      res.resume();
-      res.on('end', () => done(res.statusCode ?? 0));
-    });
-    req.on('error', fail);
-  });
-}
 
 /** Re-checks `cond` on every decision tick until it holds, or fails after `ms`. */
 async function until<T>(
@@ -131,7 +122,7 @@ services:
       const statuses: number[] = [];
       for (let i = 0; i < N; i += 8) {
         statuses.push(
-          ...(await Promise.all(Array.from({ length: 8 }, () => get(`${app.gatewayUrl}/slow?ms=2`)))),
+          ...(await Promise.all(Array.from({ length: 8 }, () => getStatus(`${app.gatewayUrl}/slow?ms=2`)))),
         );
       }
       assert.deepEqual([...new Set(statuses)], [200]);
@@ -216,7 +207,9 @@ services:
         after.ok > after.sent * 0.8,
         `most requests still served: ${JSON.stringify(after.statuses)} ${JSON.stringify(after.errorKinds)}`,
       );
-      const again = await Promise.all(Array.from({ length: 10 }, () => get(`${app.gatewayUrl}/slow?ms=1`)));
+      const again = await Promise.all(
+        Array.from({ length: 10 }, () => getStatus(`${app.gatewayUrl}/slow?ms=1`)),
+      );
       assert.deepEqual([...new Set(again)], [200]);
     } finally {
       await app.close({ graceMs: 2000 });
