@@ -131,7 +131,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   let gateway: GatewayControl;
   let inProcess: ReturnType<typeof createGateway> | undefined;
   // One process writes its own access log; each worker of `workers: N` opens its own (gateway-options.ts).
-  const accessLog = config.gateway.workers > 1 ? undefined : accessLogFromConfig(config, baseDir);
+  const accessLog = workers > 1 ? undefined : accessLogFromConfig(config, baseDir);
   if (workers > 1) {
     const arg: WorkerGatewayArg = {
       config,
