@@ -62,6 +62,7 @@ function decision(at: number, current: number, replicas: number, reason: Decisio
 
 /** The in-memory program: services, an event log and live listeners. */
 function memoryBackend() {
+  const historyEnd = Math.floor(Date.now() / 10_000) * 10;
   const calls: string[] = [];
   const listeners = new Set<(e: AdminEvent) => void>();
   let nextId = 1;
@@ -164,8 +165,10 @@ function memoryBackend() {
         .slice(0, q.limit),
     subscribe: (l) => (listeners.add(l), () => listeners.delete(l)),
     metricsQuery: (_s, metric) => {
-      // 5 minutes of stored history at 10 s steps, so the charts start filled.
-      const now = Math.floor(Date.now() / 1000);
+      // 5 minutes of stored history at 10 s steps, so the charts start filled. One fixed,
+      // step-aligned end for every query, as a store answers: with `now` read per query, the
+      // parallel queries of one chart range could straddle a second and double the timestamps.
+      const now = historyEnd;
       const base: Record<string, number> = {
         rps: 70,
         shed_rps: 2,
