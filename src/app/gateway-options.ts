@@ -131,27 +131,15 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
   const accessLog = accessLogFromConfig(config, baseDir);
   if (!arg.redis) return { options, accessLog, close: () => accessLog.close() };
   const { Redis } = await import('ioredis');
-  const { RedisRateLimiter } = await import('../cluster/redis-rate-limiter.js');
-  const redis = new Redis(arg.redis.url, {
-    maxRetriesPerRequest: 1,
-    retryStrategy: (n) => Math.min(50 * n, 1000),
-    enableOfflineQueue: false,
-    commandTimeout: 1000,
-  });
+  const { REQUEST_PATH_REDIS, serviceRateLimiter } = await import('../cluster/redis-rate-limiter.js');
+  const redis = new Redis(arg.redis.url, REQUEST_PATH_REDIS);
   redis.on('error', () => {
     // the limiter decides locally while Redis is out (its own fallback); nothing to crash here
   });
   const prefix = arg.redis.prefix;
   return {
     options,
-    rateLimiter: (service, rl) =>
-      new RedisRateLimiter({
-        redis,
-        prefix: `${prefix}rl:${service}:`,
-        rps: rl.rps,
-        burst: rl.burst,
-        gateways: () => arg.workers,
-      }),
+    rateLimiter: (service, rl) => serviceRateLimiter(redis, prefix, service, rl, () => arg.workers),
     accessLog,
     close: async () => {
       redis.disconnect();

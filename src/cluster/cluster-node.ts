@@ -26,7 +26,7 @@ import { fencedProvider } from './fenced-provider.js';
 import { gatewayMembership, type GatewayMembership } from './gateway-membership.js';
 import { publishInstances, subscribeInstances } from './instance-registry.js';
 import { createLeaderLease, type LeaderLease } from './leader-lease.js';
-import { RedisRateLimiter } from './redis-rate-limiter.js';
+import { REQUEST_PATH_REDIS, serviceRateLimiter, type RedisRateLimiter } from './redis-rate-limiter.js';
 
 /** Options of a cluster node. */
 export interface ClusterNodeOptions {
@@ -78,7 +78,7 @@ export async function createClusterNode(options: ClusterNodeOptions): Promise<Cl
     retryStrategy: (n) => Math.min(50 * n, 1000),
     connectionName: `luascale-${id}`,
   };
-  const redis = new Redis(url, { ...base, enableOfflineQueue: false, commandTimeout: 1000 });
+  const redis = new Redis(url, { ...base, ...REQUEST_PATH_REDIS });
   const subscriber = new Redis(url, { ...base, maxRetriesPerRequest: null });
   let down = false;
   for (const [name, conn] of [
@@ -135,14 +135,7 @@ export async function createClusterNode(options: ClusterNodeOptions): Promise<Cl
     lease,
     membership,
     signals,
-    rateLimiter: (service, rl) =>
-      new RedisRateLimiter({
-        redis,
-        prefix: `${prefix}rl:${service}:`,
-        rps: rl.rps,
-        burst: rl.burst,
-        gateways: () => membership.count(),
-      }),
+    rateLimiter: (service, rl) => serviceRateLimiter(redis, prefix, service, rl, () => membership.count()),
     publishSignals(local) {
       const p = publishSignals({ redis, prefix, gatewayId: id, signals: local, clock });
       closers.push(p.close);

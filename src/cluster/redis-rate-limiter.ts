@@ -305,3 +305,28 @@ export class RedisRateLimiter implements RateLimiter {
     return this.#fallback.take(key, now, cost);
   }
 }
+
+/** ioredis options for a connection on the request path: fail fast, and the limiter decides locally. */
+export const REQUEST_PATH_REDIS = {
+  maxRetriesPerRequest: 1,
+  retryStrategy: (n: number) => Math.min(50 * n, 1000),
+  enableOfflineQueue: false,
+  commandTimeout: 1000,
+} as const;
+
+/** One service's shared limit under the cluster's key prefix; `gateways` sizes the outage fallback. */
+export function serviceRateLimiter(
+  redis: Redis,
+  prefix: string,
+  service: string,
+  rl: { rps: number; burst?: number },
+  gateways: () => number,
+): RedisRateLimiter {
+  return new RedisRateLimiter({
+    redis,
+    prefix: `${prefix}rl:${service}:`,
+    rps: rl.rps,
+    burst: rl.burst,
+    gateways,
+  });
+}
