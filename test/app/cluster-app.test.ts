@@ -12,16 +12,13 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { parseConfig } from '../../src/config/load-config.js';
 import { startApp, type LuascaleApp } from '../../src/app/luascale-app.js';
-import { startRedis } from '../cluster/redis-server.js';
+import { startRedisOrSkip } from '../cluster/redis-server.js';
 
 test(
   'two luascale programs on one Redis: one shared rate limit, one leader, events in Redis',
   { timeout: 60_000 },
   async (t) => {
-    const redis = await startRedis().catch((err) => {
-      t.skip(`redis-server unavailable: ${(err as Error).message}`);
-      return undefined;
-    });
+    const redis = await startRedisOrSkip(t);
     if (!redis) return;
     const upstream = createServer((_req, res) => res.end('ok'));
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));

@@ -84,3 +84,11 @@ export async function startRedis(): Promise<TestRedis> {
     },
   };
 }
+
+/** A redis-server for `t`, or undefined after marking the test skipped when none can start. */
+export async function startRedisOrSkip(t: { skip(message?: string): void }): Promise<TestRedis | undefined> {
+  return startRedis().catch((err) => {
+    t.skip(`redis-server unavailable: ${(err as Error).message}`);
+    return undefined;
+  });
+}
