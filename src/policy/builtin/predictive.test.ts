@@ -318,3 +318,41 @@ test('under a trusted forecast the headroom grows with the square root of the lo
     assert.equal(out.detail?.floor, want, `rps ${rps} beta ${beta}`);
   }
 });
+
+test('reacting, predictive follows surges that outlast the startup time and not those that do not (surge_persistence)', () => {
+  // the burst level is the median (100 rps), so every burst above it is a surge
+  const base = { capacity: 100, startup_s: 30, burst_window_s: 900, burst_quantile: 0.5, burst_z: 0 };
+  /** Highest answer during the bursts of the last 5 minutes of a 15-minute run of `load`. */
+  function peakLate(params: Record<string, unknown>, load: (t: number) => number): number {
+    const p = predictive({ ...base, ...params });
+    let peak = 0;
+    drive(p, load, 0, 900_000, {}, (t, out) => {
+      if (out.ok && t >= 600_000 && load(t) > 100) peak = Math.max(peak, out.replicas);
+    });
+    return peak;
+  }
+  // 5 s bursts every minute: none is still there 30 s on, so launching for one is wasted
+  const short = (t: number) => ((t / 1000) % 60 < 5 ? 800 : 100);
+  assert.equal(peakLate({}, short), 2);
+  assert.equal(peakLate({ surge_persistence: 0 }, short), 9);
+  // 2-minute steps every 5 minutes: 3/4 of their seconds are still high 30 s on
+  const steps = (t: number) => ((t / 1000) % 300 < 120 ? 800 : 100);
+  assert.equal(peakLate({}, steps), 9);
+});
+
+test('a young burst window reads its quantile higher (burst_z): few samples say little about the tail', () => {
+  const params = { capacity: 100, burst_window_s: 300, burst_quantile: 0.9 };
+  // one burst second in the first 20: 5 % of a young window, held at burst_z 1.5, not at 0
+  const once = (t: number) => (t === 10_000 ? 800 : 100);
+  const burstAt = (z: number, to: number, load: (t: number) => number) => {
+    let last: PolicyOutcome | undefined;
+    drive(predictive({ ...params, burst_z: z }), load, 0, to, {}, (_t, out) => (last = out));
+    assert.ok(last?.ok);
+    return last.detail?.burst;
+  };
+  assert.equal(burstAt(1.5, 20_000, once), 800);
+  assert.equal(burstAt(0, 20_000, once), 100);
+  // the same 5 % over a full window (15 bursts in 300 s) is below the bound: not held
+  const often = (t: number) => ((t / 1000) % 20 === 10 ? 800 : 100);
+  assert.equal(burstAt(1.5, 300_000, often), 100);
+});

@@ -19,11 +19,16 @@
  *                that grows with √load, so 4 instances' load gets 5, 25 gets 26 at β = 0.18)
  *   trusted    : desired = max(staffed(demand / perInstance), staffed(plan / perInstance))
  *   otherwise  : desired = ceil(max(demand, burst) / (perInstance × fallback_utilization / target_utilization))
- *                burst = the `burst_quantile` (0.94) of the per-tick load of the last
- *                `burst_window_s` (15 min): on/off traffic whose bursts recur within the window
- *                keeps their capacity across the idle gaps (a burst shorter than the startup time
- *                cannot be followed by launching, only by keeping), while a spike rarer than
- *                1 − burst_quantile of the window does not hold anything
+ *                burst = the `burst_quantile` (0.93) of the per-tick load of the last
+ *                `burst_window_s` (15 min), read `burst_z` standard errors high (an upper
+ *                confidence bound: a young window reads higher): on/off traffic whose bursts
+ *                recur within the window keeps their capacity across the idle gaps (a burst
+ *                shorter than the startup time cannot be followed by launching, only by keeping),
+ *                while a spike rarer than 1 − burst_quantile of the window does not hold anything
+ *   surges     : demand above burst counts (in both answers) only while at least
+ *                `surge_persistence` (1/2) of the window's surge ticks were still above the burst
+ *                level a startup time later: launching for a surge that is gone when the
+ *                instance is ready only pays for the instance
  *   forecast-only: the "otherwise" answer, with what the forecast would do logged
  *   then a scale-in takes effect only after the answer stayed lower for `scale_in_delay` (default
  *   0: the burst window already holds what is worth holding) while reacting, or for
@@ -86,6 +91,10 @@ export interface PredictiveParams {
   /** Quantile of the last `burstWindowS` of load the reactive answer covers. */
   burstQuantile: number;
   burstWindowS: number;
+  /** Standard errors above the sample quantile the burst level is read at (a young window reads higher). */
+  burstZ: number;
+  /** Follow a surge above the burst level only if at least this share of recent surges outlasted the startup time. */
+  surgePersistence: number;
   mode: 'forecast-and-scale' | 'forecast-only';
 }
 
@@ -111,6 +120,8 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     'burst_quantile',
     'staffing_beta',
     'burst_window_s',
+    'burst_z',
+    'surge_persistence',
     'mode',
     'fallback_utilization',
     'scale_in_delay',
@@ -145,8 +156,10 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     surgeS: r.number('surge_s', 5, { min: 1, max: 600 }),
     drainS: r.number('drain_s', 10, { min: 1, max: 600 }),
     staffingBeta: r.number('staffing_beta', 0.18, { min: 0, max: 10 }),
-    burstQuantile: r.number('burst_quantile', 0.94, { min: 0, max: 1 }),
+    burstQuantile: r.number('burst_quantile', 0.93, { min: 0, max: 1 }),
     burstWindowS: r.number('burst_window_s', 900, { min: 1, max: 3600 }),
+    burstZ: r.number('burst_z', 1.5, { min: 0, max: 10 }),
+    surgePersistence: r.number('surge_persistence', 0.5, { min: 0, max: 1 }),
     mode: r.oneOf('mode', ['forecast-and-scale', 'forecast-only'] as const, 'forecast-and-scale'),
   };
 }
@@ -170,6 +183,13 @@ interface Cache {
   burstT: number[];
   burstV: number[];
   burstSorted: number[];
+  /** Surges (load above the burst level) waiting a startup time to see whether they lasted. */
+  surgeT: number[];
+  surgeLevel: number[];
+  /** Resolved surges within the burst window: when resolved, and whether the load was still above. */
+  lastedT: number[];
+  lasted: boolean[];
+  lastedCount: number;
   model: ForecastModel | undefined;
   /** Raw answers of the last `scale_in_delay`, as a monotonic deque (values decreasing). */
   holdT: number[];
@@ -200,6 +220,11 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
       burstT: [],
       burstV: [],
       burstSorted: [],
+      surgeT: [],
+      surgeLevel: [],
+      lastedT: [],
+      lasted: [],
+      lastedCount: 0,
       holdT: [],
       holdV: [],
       model: undefined,
@@ -302,6 +327,40 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
     }
     c.model = model;
     c.fittedAt = n;
+  }
+
+  /**
+   * The share of the burst window's surges (ticks whose load exceeded the burst level) where the
+   * load was still above that level a startup time later, with a uniform prior (Laplace: 1/2
+   * before any surge); records `value` as a surge when it exceeds `burst`.
+   */
+  function surgeLasting(c: Cache, now: number, value: number, burst: number, startupMs: number): number {
+    let resolved = 0;
+    while (resolved < c.surgeT.length && c.surgeT[resolved]! <= now - startupMs) {
+      const lasted = value > c.surgeLevel[resolved]!;
+      c.lastedT.push(now);
+      c.lasted.push(lasted);
+      if (lasted) c.lastedCount++;
+      resolved++;
+    }
+    if (resolved > 0) {
+      c.surgeT.splice(0, resolved);
+      c.surgeLevel.splice(0, resolved);
+    }
+    let old = 0;
+    while (old < c.lastedT.length && c.lastedT[old]! <= now - p.burstWindowS * 1000) {
+      if (c.lasted[old]) c.lastedCount--;
+      old++;
+    }
+    if (old > 0) {
+      c.lastedT.splice(0, old);
+      c.lasted.splice(0, old);
+    }
+    if (value > burst) {
+      c.surgeT.push(now);
+      c.surgeLevel.push(burst);
+    }
+    return (c.lastedCount + 1) / (c.lasted.length + 2);
   }
 
   return {
@@ -422,10 +481,18 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         // as the floor under a trusted forecast (the forecast only ever raises it).
         const bs = c.burstSorted;
         const burst =
-          bs.length > 0 ? bs[Math.min(bs.length - 1, Math.floor(p.burstQuantile * bs.length))]! : 0;
-        const fallback = Math.ceil(Math.max(demand, burst) / perFallback - 1e-9);
+          bs.length > 0
+            ? bs[Math.min(bs.length - 1, quantileUpperRank(bs.length, p.burstQuantile, p.burstZ))]!
+            : 0;
+        // follow a surge above the burst level only where surges tend to outlast the startup time:
+        // an instance launched for a shorter one is ready after it has gone (ski rental again)
+        const lasting = p.burstQuantile > 0 ? surgeLasting(c, now, value, burst, startupS * 1000) : 1;
+        const follow = demand <= burst || lasting >= p.surgePersistence;
+        const need = follow ? demand : burst;
+        const fallback = Math.ceil(Math.max(need, burst) / perFallback - 1e-9);
         detail.burst = round(burst);
-        const floor = staffed(demand / perInstance, p.staffingBeta);
+        detail.surges_lasting = round(lasting);
+        const floor = staffed(need / perInstance, p.staffingBeta);
         const forecasted = planned === undefined ? 0 : staffed(planned / perInstance, p.staffingBeta);
         const logs: string[] = [];
         let desired: number;
@@ -506,6 +573,16 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
 function staffed(d: number, beta: number): number {
   if (!(d > 0)) return 0;
   return Math.ceil(d + beta * Math.sqrt(d) - 1e-9);
+}
+
+/**
+ * The rank (0-based, in an ascending sample of `n`) of a distribution-free upper confidence bound
+ * on the `q` quantile: the count of samples below the quantile is Binomial(n, q), so its bound is
+ * nq + z√(nq(1 − q)) (normal approximation; Hahn & Meeker, "Statistical Intervals", §5.2). A
+ * young window (few samples) reads a higher order statistic than a full one.
+ */
+function quantileUpperRank(n: number, q: number, z: number): number {
+  return Math.floor(q * n + z * Math.sqrt(n * q * (1 - q)));
 }
 
 /** First index of `xs` (ascending) whose value is >= `v`. */
