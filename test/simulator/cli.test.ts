@@ -114,6 +114,7 @@ test('bad flags and a missing policy are one-line usage errors', async () => {
     [['--policy', 'builtin:nope'], /unknown built-in policy "nope"/],
     [['--policy', 'missing.lua'], /missing\.lua: policy file not found/],
     [['--policy', 'builtin:hpa', '--set', 'oops'], /--set: expected key=value/],
+    [['--compare', 'builtin:hpa,builtin:kpa', '--set', 'target=50'], /--set applies to --policy/],
   ];
   for (const [args, re] of cases) {
     const r = await inProcess(['simulate', '--trace', trace, ...args]);

@@ -115,6 +115,11 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
     if (min > max)
       throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `--min (${min}) must be <= --max (${max})` });
     const specs: Array<{ arg: string; params: Record<string, unknown> }> = [];
+    if (Object.keys(params).length > 0 && flags.policy === undefined && flags.config === undefined)
+      throw new LuascaleError('LS_ERR_CLI_USAGE', {
+        reason:
+          '--set applies to --policy (or the policy of -c); give --compare params as builtin:NAME?key=value',
+      });
     if (flags.policy !== undefined) specs.push({ arg: flags.policy, params });
     for (const arg of splitList(flags.compare)) specs.push({ arg, params: {} });
     if (specs.length === 0 && policies.length === 0) {
@@ -335,7 +340,7 @@ export function register(program: Command): void {
     .option('--policy <spec>', 'FILE.lua or builtin:NAME (params: builtin:NAME?key=value&...)')
     .option(
       '--set <key=value>',
-      'a policy param (repeatable; value parsed as JSON when it can be)',
+      'a param for --policy or the -c policy (repeatable; value parsed as JSON when it can be)',
       collect,
       [],
     )

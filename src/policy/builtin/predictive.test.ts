@@ -338,6 +338,21 @@ test('reacting, predictive follows surges that outlast the startup time and not 
   // 2-minute steps every 5 minutes: 3/4 of their seconds are still high 30 s on
   const steps = (t: number) => ((t / 1000) % 300 < 120 ? 800 : 100);
   assert.equal(peakLate({}, steps), 9);
+  // after 10 minutes of short bursts, a rise that stays: followed once it has lasted
+  // surge_follow_s (default half the startup time), not when the window has learnt it
+  const p = predictive(base);
+  let followedAt = NaN;
+  drive(
+    p,
+    (t) => (t >= 600_000 ? 800 : short(t)),
+    0,
+    700_000,
+    {},
+    (t, out) => {
+      if (t >= 600_000 && Number.isNaN(followedAt) && out.ok && out.replicas >= 9) followedAt = t;
+    },
+  );
+  assert.equal(followedAt, 615_000);
 });
 
 test('a young burst window reads its quantile higher (burst_z): few samples say little about the tail', () => {

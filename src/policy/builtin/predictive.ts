@@ -27,8 +27,9 @@
  *                while a spike rarer than 1 − burst_quantile of the window does not hold anything
  *   surges     : demand above burst counts (in both answers) only while at least
  *                `surge_persistence` (1/2) of the window's surge ticks were still above the burst
- *                level a startup time later: launching for a surge that is gone when the
- *                instance is ready only pays for the instance
+ *                level a startup time later, or once the surge under way has lasted
+ *                `surge_follow_s` (half the startup time): launching for a surge that is gone
+ *                when the instance is ready only pays for the instance
  *   forecast-only: the "otherwise" answer, with what the forecast would do logged
  *   then a scale-in takes effect only after the answer stayed lower for `scale_in_delay` (default
  *   0: the burst window already holds what is worth holding) while reacting, or for
@@ -95,6 +96,8 @@ export interface PredictiveParams {
   burstZ: number;
   /** Follow a surge above the burst level only if at least this share of recent surges outlasted the startup time. */
   surgePersistence: number;
+  /** ...or once it has lasted this long (default: half the startup time). */
+  surgeFollowS?: number;
   mode: 'forecast-and-scale' | 'forecast-only';
 }
 
@@ -122,6 +125,7 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     'burst_window_s',
     'burst_z',
     'surge_persistence',
+    'surge_follow_s',
     'mode',
     'fallback_utilization',
     'scale_in_delay',
@@ -160,6 +164,7 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     burstWindowS: r.number('burst_window_s', 900, { min: 1, max: 3600 }),
     burstZ: r.number('burst_z', 1.5, { min: 0, max: 10 }),
     surgePersistence: r.number('surge_persistence', 0.5, { min: 0, max: 1 }),
+    surgeFollowS: r.optionalNumber('surge_follow_s', { min: 0, max: 3600 }),
     mode: r.oneOf('mode', ['forecast-and-scale', 'forecast-only'] as const, 'forecast-and-scale'),
   };
 }
@@ -190,6 +195,8 @@ interface Cache {
   lastedT: number[];
   lasted: boolean[];
   lastedCount: number;
+  /** When the load went above the burst level and stayed there (NaN while it is not above). */
+  surgeSince: number;
   model: ForecastModel | undefined;
   /** Raw answers of the last `scale_in_delay`, as a monotonic deque (values decreasing). */
   holdT: number[];
@@ -225,6 +232,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
       lastedT: [],
       lasted: [],
       lastedCount: 0,
+      surgeSince: NaN,
       holdT: [],
       holdV: [],
       model: undefined,
@@ -359,7 +367,8 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
     if (value > burst) {
       c.surgeT.push(now);
       c.surgeLevel.push(burst);
-    }
+      if (Number.isNaN(c.surgeSince)) c.surgeSince = now;
+    } else c.surgeSince = NaN;
     return (c.lastedCount + 1) / (c.lasted.length + 2);
   }
 
@@ -487,7 +496,13 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         // follow a surge above the burst level only where surges tend to outlast the startup time:
         // an instance launched for a shorter one is ready after it has gone (ski rental again)
         const lasting = p.burstQuantile > 0 ? surgeLasting(c, now, value, burst, startupS * 1000) : 1;
-        const follow = demand <= burst || lasting >= p.surgePersistence;
+        // ...unless this one has already lasted `surge_follow_s`: a rise the window has not seen
+        // before (a step) must not wait for the window to learn it
+        const surgeMs = now - c.surgeSince;
+        const follow =
+          demand <= burst ||
+          lasting >= p.surgePersistence ||
+          surgeMs >= (p.surgeFollowS ?? startupS / 2) * 1000;
         const need = follow ? demand : burst;
         const fallback = Math.ceil(Math.max(need, burst) / perFallback - 1e-9);
         detail.burst = round(burst);
