@@ -11,7 +11,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readTrace, simulate, simulationPolicy, type SimulationSummary } from '../src/simulator/index.js';
+import {
+  readTrace,
+  simulate,
+  simulationPolicy,
+  type SimulationSummary,
+  type Trace,
+} from '../src/simulator/index.js';
 import { parseValue } from '../src/simulator/simulation-policy.js';
 
 /** The traces and scales of docs/backtests.md. */
@@ -31,14 +37,23 @@ export const BACKTEST_MODEL = {
   drainS: 1,
 };
 
-/** Runs one policy argument on one trace. */
+/** Runs one policy argument on one of BACKTEST_TRACES. */
 export async function runOne(
   name: string,
   arg: string,
   params: Record<string, unknown> = {},
 ): Promise<SimulationSummary> {
   const t = BACKTEST_TRACES[name]!;
-  const trace = readTrace(t.file);
+  return runOn(readTrace(t.file), t.scale, arg, params);
+}
+
+/** Runs one policy argument on a trace with the model of docs/backtests.md. */
+export async function runOn(
+  trace: Trace,
+  scale: number,
+  arg: string,
+  params: Record<string, unknown> = {},
+): Promise<SimulationSummary> {
   const m = BACKTEST_MODEL;
   const p = await simulationPolicy(arg, {
     capacity: m.capacity,
@@ -49,7 +64,7 @@ export async function runOne(
     params,
   });
   try {
-    return simulate({ trace, scale: t.scale, model: m, policy: p, seriesPoints: 0 }).summary;
+    return simulate({ trace, scale, model: m, policy: p, seriesPoints: 0 }).summary;
   } finally {
     p.policy.close?.();
   }
