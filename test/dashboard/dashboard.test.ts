@@ -435,10 +435,15 @@ test('pause and resume, and a policy dry run showing the Decision', async () => 
 test('on a laptop screen (1366×768) nothing overflows sideways and two charts fit per row', async () => {
   await page.setViewportSize({ width: 1366, height: 768 });
   await page.evaluate(() => window.scrollTo(0, 0));
-  assert.ok(
-    await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
-    'no horizontal scroll',
-  );
+  // the charts re-size on the resize event, after setViewportSize returns: wait for the layout
+  // to settle (a CI flake read the old 1440-wide charts) and fail if it never fits
+  const fits = await page
+    .waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth, null, { timeout: 5000 })
+    .then(
+      () => true,
+      () => false,
+    );
+  assert.ok(fits, 'no horizontal scroll');
   const [a, b] = await Promise.all([
     page.locator('#chart-load').boundingBox(),
     page.locator('#chart-replicas').boundingBox(),
