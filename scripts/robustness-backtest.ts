@@ -6,13 +6,12 @@
  *
  *   nice -n 19 npx tsx scripts/robustness-backtest.ts
  */
-import { readFileSync } from 'node:fs';
-import { parseTrace, type SimulationSummary, type Trace } from '../src/simulator/index.js';
+import { parseTrace, readTrace, type SimulationSummary, type Trace } from '../src/simulator/index.js';
 import { BACKTEST_TRACES, runOn } from './predictive-backtest.js';
 
 /** Rows of a trace file as [t, rps] (a parsed trace, so gaps stay gaps). */
 function rows(name: string): Array<[number, number]> {
-  const t = parseTrace(readFileSync(BACKTEST_TRACES[name]!.file, 'utf8'), name);
+  const t = readTrace(BACKTEST_TRACES[name]!.file);
   return Array.from(t.t, (x, i) => [x, t.rps[i]!]);
 }
 

@@ -191,10 +191,9 @@ interface Cache {
   /** Surges (load above the burst level) waiting a startup time to see whether they lasted. */
   surgeT: number[];
   surgeLevel: number[];
-  /** Resolved surges within the burst window: when resolved, and whether the load was still above. */
+  /** When the burst window's surges were resolved: all of them, and those where the load was still above. */
+  resolvedT: number[];
   lastedT: number[];
-  lasted: boolean[];
-  lastedCount: number;
   /** When the load went above the burst level and stayed there (NaN while it is not above). */
   surgeSince: number;
   model: ForecastModel | undefined;
@@ -229,9 +228,8 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
       burstSorted: [],
       surgeT: [],
       surgeLevel: [],
+      resolvedT: [],
       lastedT: [],
-      lasted: [],
-      lastedCount: 0,
       surgeSince: NaN,
       holdT: [],
       holdV: [],
@@ -292,13 +290,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
     c.recentT.push(now);
     c.recentV.push(v);
     c.recentQ.push(Number.isFinite(queue) ? Math.max(0, queue) : 0);
-    let drop = 0;
-    while (drop < c.recentT.length && c.recentT[drop]! <= now - p.windowS * 1000) drop++;
-    if (drop > 0) {
-      c.recentT.splice(0, drop);
-      c.recentV.splice(0, drop);
-      c.recentQ.splice(0, drop);
-    }
+    dropThrough(now - p.windowS * 1000, c.recentT, c.recentV, c.recentQ);
     // the burst window: a FIFO plus a sorted copy kept by binary insertion (O(window) per tick)
     c.burstT.push(now);
     c.burstV.push(v);
@@ -344,32 +336,20 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
    */
   function surgeLasting(c: Cache, now: number, value: number, burst: number, startupMs: number): number {
     let resolved = 0;
-    while (resolved < c.surgeT.length && c.surgeT[resolved]! <= now - startupMs) {
-      const lasted = value > c.surgeLevel[resolved]!;
-      c.lastedT.push(now);
-      c.lasted.push(lasted);
-      if (lasted) c.lastedCount++;
-      resolved++;
+    for (; resolved < c.surgeT.length && c.surgeT[resolved]! <= now - startupMs; resolved++) {
+      c.resolvedT.push(now);
+      if (value > c.surgeLevel[resolved]!) c.lastedT.push(now);
     }
-    if (resolved > 0) {
-      c.surgeT.splice(0, resolved);
-      c.surgeLevel.splice(0, resolved);
-    }
-    let old = 0;
-    while (old < c.lastedT.length && c.lastedT[old]! <= now - p.burstWindowS * 1000) {
-      if (c.lasted[old]) c.lastedCount--;
-      old++;
-    }
-    if (old > 0) {
-      c.lastedT.splice(0, old);
-      c.lasted.splice(0, old);
-    }
+    c.surgeT.splice(0, resolved);
+    c.surgeLevel.splice(0, resolved);
+    dropThrough(now - p.burstWindowS * 1000, c.resolvedT);
+    dropThrough(now - p.burstWindowS * 1000, c.lastedT);
     if (value > burst) {
       c.surgeT.push(now);
       c.surgeLevel.push(burst);
       if (Number.isNaN(c.surgeSince)) c.surgeSince = now;
     } else c.surgeSince = NaN;
-    return (c.lastedCount + 1) / (c.lasted.length + 2);
+    return (c.lastedT.length + 1) / (c.resolvedT.length + 2);
   }
 
   return {
@@ -598,6 +578,15 @@ function staffed(d: number, beta: number): number {
  */
 function quantileUpperRank(n: number, q: number, z: number): number {
   return Math.floor(q * n + z * Math.sqrt(n * q * (1 - q)));
+}
+
+/** Removes the leading entries of `times` (ascending) at or before `cutoff`, and as many of each of `parallel`. */
+function dropThrough(cutoff: number, times: number[], ...parallel: unknown[][]): void {
+  let n = 0;
+  while (n < times.length && times[n]! <= cutoff) n++;
+  if (n === 0) return;
+  times.splice(0, n);
+  for (const a of parallel) a.splice(0, n);
 }
 
 /** First index of `xs` (ascending) whose value is >= `v`. */
