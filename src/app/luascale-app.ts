@@ -375,12 +375,17 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     adminUrl: `http://${fmtHost(aAddr.address)}:${aAddr.port}`,
     close(opts = {}) {
       closing ??= (async () => {
+        // Connections get `graceMs` in all (gateway.drain_timeout): in-flight gateway requests
+        // finish within it, and whatever is still open on the admin listener when it runs out
+        // (event streams, keep-alive clients) is cut, so no client can hold the shutdown up.
+        const graceMs = opts.graceMs ?? parseDuration(config.gateway.drain_timeout);
+        const deadline = performance.now() + graceMs;
         ready = false;
         await Promise.all([...controllers.values()].map((c) => c.stop()));
-        await gateway.close({ graceMs: opts.graceMs ?? parseDuration(config.gateway.drain_timeout) });
+        await gateway.close({ graceMs });
         await accessLog?.close();
         await node?.close();
-        await admin.close();
+        await closeBefore(admin, deadline);
         if (!opts.keepInstances) await Promise.all([...providers.values()].map((p) => p.close()));
         for (const p of policies.values()) p.close?.();
         await sandbox?.close();
@@ -389,6 +394,25 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
       return closing;
     },
   };
+}
+
+/**
+ * Closes the admin listener: it stops accepting at once, requests in flight may finish until
+ * `deadline` (performance.now() ms), and then every connection still open is destroyed.
+ */
+async function closeBefore(admin: Awaited<ReturnType<typeof buildAdminServer>>, deadline: number) {
+  const closed = admin.close();
+  let timer: NodeJS.Timeout | undefined;
+  const cut = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - performance.now()));
+  });
+  try {
+    if ((await Promise.race([closed.then(() => 'closed'), cut])) === 'closed') return;
+    admin.server.closeAllConnections();
+    await closed;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
