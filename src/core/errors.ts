@@ -26,6 +26,14 @@ export const ERRORS = {
   // cli
   LS_ERR_CLI_INPUT: { message: '{where}: {reason}', status: 400 },
   LS_ERR_CLI_USAGE: { message: '{reason}', status: 400 },
+  LS_ERR_CLI_BAD_ARGUMENT: { message: '{arg}: {reason}', status: 400 },
+  LS_ERR_CLI_UNREACHABLE: {
+    message: 'cannot reach the admin API at {url} ({reason}); is `luascale up` running there? (--admin URL)',
+    status: 503,
+  },
+  LS_ERR_CLI_NOT_ADMIN: { message: '{url} does not look like a luascale admin API ({reason})', status: 502 },
+  LS_ERR_CLI_API: { message: '{method} {path}: {code}: {reason}', status: 502 },
+  LS_ERR_CLI_INIT_BLOCKED: { message: 'init {dir}: {reason}; nothing was written', status: 400 },
   // simulator
   LS_ERR_TRACE_INVALID: { message: '{file}:{row}: {reason}', status: 400 },
   // store

@@ -1,7 +1,7 @@
 /** `luascale init [dir]`: scaffolds a commented config, two policies and a sample app. */
 import type { Command } from 'commander';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { copyFileSync, mkdirSync, statSync, type Stats } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LuascaleError } from '../../core/errors.js';
 
@@ -16,18 +16,62 @@ const FILES: Array<[string, string]> = [
   ['app/server.mjs', 'examples/demo-backend/server.mjs'],
 ];
 
+function stat(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every reason the scaffold cannot be written, found before writing anything: a file where a folder
+ * is needed (`dir` itself, `policies/`, `app/`), a folder where a file goes, or (without `force`)
+ * files that already exist.
+ */
+export function scaffoldProblems(dir: string, force = false): string[] {
+  const problems: string[] = [];
+  const existing: string[] = [];
+  const folders = new Set<string>();
+  for (const [to] of FILES) {
+    for (let d = dirname(join(dir, to)); ; d = dirname(d)) {
+      folders.add(d);
+      if (d === dirname(d) || d === '.') break;
+    }
+  }
+  const blocked = [...folders].filter((d) => {
+    const s = stat(d);
+    return s !== undefined && !s.isDirectory();
+  });
+  for (const d of blocked) problems.push(`${d} is a file, not a folder`);
+  for (const [to] of FILES) {
+    const target = join(dir, to);
+    if (blocked.some((d) => target.startsWith(d + sep))) continue;
+    const s = stat(target);
+    if (s?.isDirectory()) problems.push(`${target} is a folder, not a file`);
+    else if (s) existing.push(target);
+  }
+  if (existing.length > 0 && !force)
+    problems.push(`${existing.join(', ')} already exist(s); use --force to overwrite`);
+  return problems;
+}
+
 /** Writes the scaffold into `dir`; refuses to overwrite unless `force`. Returns the written paths. */
 export function scaffold(dir: string, force = false): string[] {
-  const existing = FILES.map(([to]) => join(dir, to)).filter((p) => existsSync(p));
-  if (existing.length > 0 && !force) {
-    throw new LuascaleError('LS_ERR_CLI_USAGE', {
-      reason: `${existing.join(', ')} already exist(s); use --force to overwrite`,
-    });
-  }
+  const problems = scaffoldProblems(dir, force);
+  if (problems.length > 0)
+    throw new LuascaleError('LS_ERR_CLI_INIT_BLOCKED', { dir, reason: problems.join('; ') });
   return FILES.map(([to, from]) => {
     const target = join(dir, to);
-    mkdirSync(dirname(target), { recursive: true });
-    copyFileSync(join(PACKAGE_ROOT, from), target);
+    try {
+      mkdirSync(dirname(target), { recursive: true });
+      copyFileSync(join(PACKAGE_ROOT, from), target);
+    } catch (err) {
+      // Only a race or permissions get here (the checks above passed): say where, in one line.
+      throw new LuascaleError('LS_ERR_CLI_USAGE', {
+        reason: `init ${dir}: cannot write ${target}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      });
+    }
     return target;
   });
 }
