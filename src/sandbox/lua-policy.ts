@@ -3,7 +3,8 @@
  *
  * One Lua state per loaded policy, all states of a thread in one wasm module. The sandbox:
  * - libraries: base (without load/dofile/loadfile/require, collectgarbage only "count", print → log),
- *   string (no dump), table, math, utf8, coroutine, os.time/clock/date; all read-only views;
+ *   string (no dump), table, math, utf8, coroutine, os.time/clock/date (on the decision clock and
+ *   the budget, see the prelude); all read-only views;
  * - an instruction budget per call: a count hook every `hookEvery` instructions adds up the
  *   instructions; past the budget it raises, and switches itself to fire on every instruction, so
  *   a pcall-wrapped loop, an error handler or a coroutine that swallows the error is interrupted
@@ -275,8 +276,6 @@ class LuaVm {
   memHardHit = false;
   private used = 0;
   private exceeded = false;
-  private hookDirty = false;
-  private hookArmed = false;
   private stopWhere: string | undefined;
   private errWhere: string | undefined;
   private srcPtr = 0;
@@ -433,14 +432,9 @@ class LuaVm {
     this.memHardHit = false;
     this.stopWhere = undefined;
     this.errWhere = undefined;
-    // The hook stays installed between calls; it is re-armed only after it was switched to fire
-    // on every instruction. (Its countdown carries over, so a call may be charged up to
-    // hookEvery instructions early: harmless.)
-    if (this.hookDirty || !this.hookArmed) {
-      this.hookDirty = false;
-      this.hookArmed = true;
-      rt.m._lua_sethook(this.L, rt.hookPtr, LUA_MASKCOUNT, this.limits.hookEvery);
-    }
+    // Re-armed on every call, which restarts its countdown: the count a call is charged (and
+    // os.clock() reads) then depends on that call alone, not on what the calls before it ran.
+    rt.m._lua_sethook(this.L, rt.hookPtr, LUA_MASKCOUNT, this.limits.hookEvery);
     rt.active = this;
     this.inPolicy = true;
     try {
@@ -463,7 +457,6 @@ class LuaVm {
       this.exceeded = true;
     }
     this.stopWhere ??= this.findWhere(L, 0);
-    this.hookDirty = true;
     m._lua_sethook(L, hookPtr, LUA_MASKCOUNT, 1);
     if (L !== this.L) m._lua_sethook(this.L, hookPtr, LUA_MASKCOUNT, 1);
     m._lua_rawgeti(
@@ -859,8 +852,16 @@ class LuaVm {
     return 1;
   }
 
-  /** Charges a pcall or a coroutine switch (see the prelude) to the budget. */
+  /**
+   * Charges a pcall or a coroutine switch (see the prelude) to the budget. `host_charge(0)` (os.clock)
+   * charges nothing and returns the instructions used so far in this call, counted at the hook's
+   * granularity: deterministic, because protectedCall restarts the hook's countdown on every call.
+   */
   hostCharge(L: number): number {
+    if (this.rt.m._lua_type(L, 1) === LUA_TNUMBER) {
+      this.rt.m._lua_pushnumber(L, this.used);
+      return 1;
+    }
     this.used += CALL_COST;
     if (!this.exceeded && this.used > this.limits.instructions) {
       this.exceeded = true;
@@ -891,7 +892,6 @@ class LuaVm {
     this.exceeded = true;
     try {
       if (!this.broken) {
-        this.hookArmed = false;
         rt.m._lua_sethook(this.L, rt.hookPtr, LUA_MASKCOUNT, 1);
         rt.m._lua_close(this.L);
       }

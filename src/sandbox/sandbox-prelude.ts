@@ -91,16 +91,6 @@ table = readonly(table)
 math = readonly(math)
 utf8 = readonly(utf8)
 coroutine = readonly(coroutine)
--- os.date's strftime is JS in this build and one call can take seconds on a huge format.
-local real_date = os.date
-os = readonly({
-  time = os.time,
-  clock = os.clock,
-  date = function(fmt, t)
-    if type(fmt) == "string" and #fmt > 256 then error("os.date: format longer than 256 characters", 2) end
-    return real_date(fmt, t)
-  end,
-})
 _G._G = _G
 
 -- ctx: a read-only view of B, which only the runner writes.
@@ -111,6 +101,34 @@ local params, slo, ops, state = EMPTY, EMPTY, EMPTY, {}
 B.latency = readonly(latency)
 B.params, B.slo, B.operations, B.state = params, slo, ops, state
 B.history, B.forecast, B.service = host_history, host_forecast, ""
+
+-- os reads the decision clock, not the host's, so live, eval and simulate agree on the same
+-- inputs: os.time() and os.date(fmt) are ctx.now; os.clock() is this call's consumed instruction
+-- budget at CLOCK_S_PER_INSTRUCTION (host_charge(0) charges nothing and returns it). Before the
+-- first decision (a module's top level) there is no decision clock: those calls raise.
+local real_time, real_date, math_floor = os.time, os.date, math.floor
+local CLOCK_S_PER_INSTRUCTION = 25e-9
+local function now_s(fname)
+  local now = B.now
+  if now == nil then error(fname .. ": no decision clock while the policy loads; call it from decide(ctx)", 3) end
+  return math_floor(now / 1000)
+end
+os = readonly({
+  time = function(t)
+    if t == nil then
+      local s = now_s("os.time") -- not a tail call: error level 3 is the policy's line
+      return s
+    end
+    return real_time(t)
+  end,
+  clock = function() return host_charge(0) * CLOCK_S_PER_INSTRUCTION end,
+  -- os.date's strftime is JS in this build and one call can take seconds on a huge format.
+  date = function(fmt, t)
+    if type(fmt) == "string" and #fmt > 256 then error("os.date: format longer than 256 characters", 2) end
+    if t == nil then t = now_s("os.date") end
+    return real_date(fmt, t)
+  end,
+})
 
 local setv, delta, nlogs, nalerts = nil, 0, 0, 0
 local logs, alerts = {}, {}
