@@ -45,6 +45,21 @@ export interface DecideResult {
 type Change = DecisionState['changes'][number];
 type Recommendation = DecisionState['recommendations'][number];
 
+/** The manual override in force at `now`, or null: overrides expire at `until` (exclusive). */
+export function activeOverride(state: DecisionState, now: number): DecisionState['override'] {
+  const o = state.override;
+  return o && (o.until === null || now < o.until) ? o : null;
+}
+
+/**
+ * Whether decide() evaluates the policy at `now` (stages 1 and 2 let it through): not paused, no
+ * override in force, fresh metrics. The controller asks the same question before it runs a policy
+ * off-thread, so the two cannot drift apart.
+ */
+export function policyRuns(state: DecisionState, observation: Observation, now: number): boolean {
+  return !state.paused && activeOverride(state, now) === null && observation.fresh !== false;
+}
+
 /** Runs the decision pipeline for one service at time `now` (ms); pure. */
 export function decide(
   spec: ScalingSpec,
@@ -58,8 +73,7 @@ export function decide(
   const b = spec.behavior;
 
   // Overrides expire at `until` (exclusive): drop them from the state we hand back.
-  const override =
-    state.override && (state.override.until === null || now < state.override.until) ? state.override : null;
+  const override = activeOverride(state, now);
   const base: DecisionState = override === state.override ? state : { ...state, override };
 
   // Every exit below builds its Decision the same way; only the outcome differs.
@@ -114,6 +128,7 @@ export function decide(
   }
 
   // 3. The policy. Its ctx.state is a copy, so a policy that mutates it cannot touch our input.
+  //    (Stages 1 and 2 above are policyRuns(); the controller relies on them agreeing.)
   const ctxState = copyState(state.policyState);
   let outcome: PolicyOutcome;
   try {

@@ -16,7 +16,7 @@ import {
   type PolicyOutcome,
   type Slo,
 } from '../policy/policy.js';
-import { decide } from './decide.js';
+import { decide, policyRuns } from './decide.js';
 import { initialDecisionState, type Decision, type DecisionState, type ScalingSpec } from './decision.js';
 import type { Instance, InstanceUsage, Provider } from './provider.js';
 import {
@@ -249,13 +249,9 @@ export class ServiceController {
     const observation = await this.#collect(now);
     const history = this.#opts.history ?? emptyHistory;
     let spec = this.#spec;
-    if (
-      this.#opts.evaluatePolicy &&
-      !this.#state.paused &&
-      !this.#state.override &&
-      observation.fresh !== false
-    ) {
-      // Run the policy off-thread first, then let the pure core replay its outcome.
+    if (this.#opts.evaluatePolicy && policyRuns(this.#state, observation, now)) {
+      // Run the policy off-thread first, then let the pure core replay its outcome; decide()
+      // evaluates it exactly when policyRuns() holds, so it never falls back to this thread.
       const outcome = await this.#opts.evaluatePolicy({
         service: spec.service,
         now,
