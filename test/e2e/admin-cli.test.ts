@@ -77,6 +77,17 @@ test('scale with a TTL sets an override that the loop applies; "auto" clears it'
   assert.equal(c.status().override, null);
 });
 
+test('scale says it was clamped to max, and while paused that it waits for resume', async () => {
+  const r = await cli('scale', 'web', '50', '--ttl', '10m', ...conn());
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'web: fixed at 3 (asked 50, clamped to max 3) for 10m\n');
+  assert.equal((await cli('pause', 'web', ...conn())).code, 0);
+  const p = await cli('scale', 'web', '2', ...conn());
+  assert.match(p.stdout, /^web: fixed at 2 until cleared .*takes effect after `luascale resume web`\n$/);
+  assert.equal((await cli('resume', 'web', ...conn())).code, 0);
+  assert.equal((await cli('scale', 'web', 'auto', ...conn())).code, 0);
+});
+
 test('pause and resume reach the loop', async () => {
   assert.equal((await cli('pause', 'web', ...conn())).code, 0);
   assert.equal(app.controllers.get('web')!.status().paused, true);
@@ -90,7 +101,8 @@ test('a policy reload with a syntax error exits 1 with file:line, and the old po
   const before = app.controllers.get('web')!.spec.policy;
   const r = await cli('policy', 'reload', 'web', bad, ...conn());
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /LS_ERR_POLICY_SYNTAX: .*web\.lua:3/);
+  // The user's file name, as given, in the error (not web.lua).
+  assert.match(r.stderr, /LS_ERR_POLICY_SYNTAX: .*bad\.lua:3/);
   assert.equal(app.controllers.get('web')!.spec.policy, before);
   const good = join(dir, 'good.lua');
   writeFileSync(good, 'function decide(ctx) return 2 end\n');
