@@ -11,6 +11,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
 import { isLuascaleError, LuascaleError } from '../core/errors.js';
 import type { LoadedConfig } from '../config/load-config.js';
+import { checkListeners } from '../config/check-listeners.js';
 import { scalingFromConfig, type ScalingSettings } from '../config/scaling-settings.js';
 import type { Config, ServiceConfig } from '../config/schema.js';
 import { createGateway } from '../gateway/gateway.js';
@@ -78,6 +79,8 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   const { config, baseDir } = loaded;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? (() => {});
+  // Before anything opens or listens: a non-loopback admin without a token, hosts that do not resolve.
+  await checkListeners(loaded, { gatewayListen: options.gatewayListen, adminListen: options.adminListen });
 
   const workers = config.gateway.workers;
   // Import every OpenAPI document first: a broken one stops the start before anything runs.

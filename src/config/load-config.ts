@@ -98,7 +98,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   return deepFreeze(config);
 }
 
-function configError(file: string, issues: ConfigIssue[]): LuascaleError {
+/** The LS_ERR_CONFIG_INVALID error for `issues`: one `file:line path: message` line each. */
+export function configError(file: string, issues: ConfigIssue[]): LuascaleError {
   issues.sort((a, b) => a.line - b.line);
   const lines = issues.map((i) => `${i.file}:${i.line} ${i.path || '(root)'}: ${i.message}`);
   const err = new LuascaleError(

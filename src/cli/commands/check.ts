@@ -1,10 +1,11 @@
 /** `luascale check <policy.lua | luascale.yaml>`: validates without running anything. */
 import type { Command } from 'commander';
 import { isLuascaleError, LuascaleError } from '../../core/errors.js';
-import { loadConfig } from '../../config/load-config.js';
+import { configError, loadConfig } from '../../config/load-config.js';
+import { listenerIssues } from '../../config/check-listeners.js';
 import { scalingFromConfig, type PolicyRef } from '../../config/scaling-settings.js';
-import { completeObservation, emptyHistory } from '../../policy/policy.js';
 import { loadPolicy, parsePolicyArg } from '../../controller/load-policy.js';
+import { runTrial } from '../../controller/trial-policy.js';
 
 /** One checked item. */
 export interface CheckResult {
@@ -13,34 +14,30 @@ export interface CheckResult {
   message: string;
 }
 
-/** Loads a policy and evaluates it once on a typical observation, so runtime errors show too. */
+/**
+ * Loads a policy and runs the trial evaluations on it (typical, idle, overload, fractional values,
+ * instances starting; src/controller/trial-policy.ts), so runtime errors, bad results and endless
+ * loops show too. A hot reload runs the same trial before it replaces a running policy.
+ */
 async function checkPolicy(
   ref: PolicyRef,
   label: string,
   limits?: { instructions: number; memoryBytes: number },
+  params: Record<string, unknown> = 'params' in ref ? ref.params : {},
 ): Promise<CheckResult> {
   try {
     const policy = await loadPolicy(ref, limits);
     try {
-      const outcome = policy.evaluate({
+      const trial = await runTrial((ctxs) => ctxs.map((ctx) => policy.evaluate(ctx)), {
         service: label,
         now: Date.now(),
         min: 1,
         max: 10,
-        observation: completeObservation({
-          replicas: 2,
-          ready: 2,
-          cpu: 50,
-          memory: 40,
-          rps: 100,
-          latency: { p50: 20, p95: 80, p99: 120 },
-        }),
-        params: 'params' in ref ? ref.params : {},
-        state: {},
-        history: emptyHistory,
+        params,
       });
-      if (!outcome.ok) return { target: label, ok: false, message: outcome.error };
-      return { target: label, ok: true, message: `ok (a trial evaluation recommends ${outcome.replicas})` };
+      if (!trial.ok) return { target: label, ok: false, message: `${trial.error} (trial: ${trial.point})` };
+      const counts = trial.recommendations.map((r) => r.replicas).join(', ');
+      return { target: label, ok: true, message: `ok (trial evaluations recommend ${counts})` };
     } finally {
       policy.close?.();
     }
@@ -60,14 +57,16 @@ export async function check(target: string): Promise<CheckResult[]> {
       if (isLuascaleError(err)) return [{ target, ok: false, message: err.message }];
       throw err;
     }
-    const results: CheckResult[] = [
-      { target, ok: true, message: `ok (${Object.keys(loaded.config.services).length} service(s))` },
-    ];
+    // What `up` checks before it listens: a non-loopback admin without a token, unresolvable hosts.
+    const listen = await listenerIssues(loaded);
+    const results: CheckResult[] = listen.length
+      ? [{ target, ok: false, message: configError(target, listen).message }]
+      : [{ target, ok: true, message: `ok (${Object.keys(loaded.config.services).length} service(s))` }];
     for (const name of Object.keys(loaded.config.services)) {
       const s = scalingFromConfig(loaded.config, name, loaded.baseDir);
       const label = 'file' in s.policy ? s.policy.file : `services.${name}: builtin:${s.policy.builtin}`;
       const ref = 'file' in s.policy ? s.policy : { ...s.policy, params: { ...s.policy.params } };
-      results.push(await checkPolicy(ref, label, s.limits));
+      results.push(await checkPolicy(ref, label, s.limits, s.params));
     }
     return results;
   }

@@ -1,0 +1,158 @@
+/**
+ * Trial evaluations: a policy is run on a few typical and awkward observations before anyone relies
+ * on it. `luascale check` runs them on every policy it validates, and a hot reload (`policy reload`,
+ * `PUT /v1/services/{name}/policy`) runs them, plus the service's current observation, before the
+ * new policy replaces the old one. A runtime error, a bad return value or an exhausted instruction
+ * budget on any point rejects the policy; the message names the point and the policy's file:line.
+ */
+import {
+  completeObservation,
+  emptyHistory,
+  type HistoryReader,
+  type Observation,
+  type PolicyContext,
+  type PolicyOutcome,
+} from '../policy/policy.js';
+
+/** One observation a policy is tried on. */
+export interface TrialPoint {
+  /** What the point stands for, shown when the policy fails on it. */
+  name: string;
+  observation: Observation;
+}
+
+/**
+ * The points every trial runs: a typical load, idle, overload with a queue and shedding,
+ * fractional values (policies that treat every number as an integer fail here), instances still
+ * starting, and a service with no SLO.
+ */
+export const TRIAL_POINTS: readonly TrialPoint[] = [
+  {
+    name: 'typical load',
+    observation: completeObservation({
+      replicas: 2,
+      ready: 2,
+      cpu: 50,
+      memory: 40,
+      rps: 100,
+      inflight: 4,
+      latency: { p50: 20, p95: 80, p99: 120 },
+    }),
+  },
+  { name: 'idle', observation: completeObservation({ replicas: 1, ready: 1, cpu: 0, memory: 5, rps: 0 }) },
+  {
+    name: 'overload',
+    observation: completeObservation({
+      replicas: 4,
+      ready: 4,
+      cpu: 99,
+      memory: 90,
+      rps: 4000,
+      inflight: 400,
+      queue: 250,
+      shed_rps: 600,
+      error_rate: 0.2,
+      latency: { p50: 900, p95: 4000, p99: 9000 },
+    }),
+  },
+  {
+    name: 'fractional values',
+    observation: completeObservation({
+      replicas: 3,
+      ready: 3,
+      cpu: 63.7,
+      memory: 41.25,
+      rps: 123.4,
+      inflight: 2.5,
+      queue: 0.5,
+      shed_rps: 0.2,
+      error_rate: 0.013,
+      latency: { p50: 12.5, p95: 87.3, p99: 140.9 },
+    }),
+  },
+  {
+    name: 'instances starting',
+    observation: completeObservation({
+      replicas: 3,
+      ready: 1,
+      starting: 2,
+      cpu: 85,
+      memory: 60,
+      rps: 300,
+      latency: { p50: 40, p95: 200, p99: 400 },
+    } as Partial<Observation>),
+  },
+];
+
+/** What a trial needs besides the policy. */
+export interface TrialOptions {
+  service: string;
+  min: number;
+  max: number;
+  params: Readonly<Record<string, unknown>>;
+  /** `ctx.now` of every call (the decision clock). */
+  now: number;
+  /** The service's latest observation (a hot reload): tried last, with `state` and `history`. */
+  current?: { observation: Observation; state?: Record<string, unknown>; history?: HistoryReader };
+}
+
+/** The calls a trial makes, in order: every TRIAL_POINTS entry, then the current observation. */
+export function trialCalls(options: TrialOptions): Array<{ point: string; ctx: PolicyContext }> {
+  const base = { service: options.service, now: options.now, min: options.min, max: options.max };
+  const calls = TRIAL_POINTS.map((p) => ({
+    point: p.name,
+    ctx: {
+      ...base,
+      observation: structuredClone(p.observation),
+      params: options.params,
+      state: {},
+      history: emptyHistory,
+    },
+  }));
+  const cur = options.current;
+  if (cur) {
+    calls.push({
+      point: 'the current observation',
+      ctx: {
+        ...base,
+        observation: structuredClone(cur.observation),
+        params: options.params,
+        state: structuredClone(cur.state ?? {}),
+        history: cur.history ?? emptyHistory,
+      },
+    });
+  }
+  return calls;
+}
+
+/** The verdict of a trial. */
+export type TrialResult =
+  | { ok: true; recommendations: Array<{ point: string; replicas: number }> }
+  | { ok: false; point: string; code: string; error: string };
+
+/**
+ * Runs the trial calls through `evaluate` (in-thread, or a batch in the sandbox worker) and
+ * returns the first failure, or every recommendation.
+ */
+export async function runTrial(
+  evaluate: (ctxs: PolicyContext[]) => PolicyOutcome[] | Promise<PolicyOutcome[]>,
+  options: TrialOptions,
+): Promise<TrialResult> {
+  const calls = trialCalls(options);
+  const outcomes = await evaluate(calls.map((c) => c.ctx));
+  const recommendations: Array<{ point: string; replicas: number }> = [];
+  for (const [i, o] of outcomes.entries()) {
+    const point = calls[i]!.point;
+    if (!o.ok) return { ok: false, point, code: o.code, error: o.error };
+    // decide() treats these as PolicyError too (a count must be a finite number >= 0).
+    if (!(Number.isFinite(o.replicas) && o.replicas >= 0))
+      return {
+        ok: false,
+        point,
+        code: 'LS_ERR_POLICY_RESULT',
+        error: `bad result: replicas must be a finite number >= 0, got ${o.replicas}`,
+      };
+    recommendations.push({ point, replicas: o.replicas });
+  }
+  return { ok: true, recommendations };
+}
