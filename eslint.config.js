@@ -13,6 +13,14 @@ export default tseslint.config(
     },
   },
   {
+    // House style: at most a few positional parameters, then an options object (issue 15). Scoped to
+    // the gateway for now; widen to src/** once the other folders are fixed.
+    files: ['src/gateway/**/*.ts'],
+    // signals/ is being reshaped separately (the signal catalogue); it joins when that lands.
+    ignores: ['src/gateway/signals/**'],
+    rules: { 'max-params': ['error', { max: 4 }] },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { ...globals.node } },
   },

@@ -14,7 +14,10 @@
  *   - CPU time per request with `workers: 2` vs `workers: 1`, summed over every gateway process
  *     (primary included) from /proc/<pid>/stat utime+stime, at the same load per worker (and, for
  *     reference, at the same total load and at saturation).
- *   - paired runs: ours and a peer on the same core at the same time (robust to outside load).
+ *   - paired runs: ours and a peer on the same core at the same time (robust to outside load);
+ *   - allocations per request (ours and the lean raw undici proxy in the same run): each child,
+ *     asked over IPC, runs v8's GCProfiler across one wrk run and reports the bytes allocated
+ *     (heap used before each GC minus after the previous one), scavenges and their cost.
  * The same file is the child entry: `node --import tsx bench/gateway.bench.ts child <kind> <port> <upstream> [workers]`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -30,6 +33,8 @@ import type { Emit } from './run.js';
 const self = fileURLToPath(import.meta.url);
 const DURATION_S = Number(process.env.BENCH_GATEWAY_SECONDS ?? 4);
 const CONNECTIONS = 50;
+/** Comma-separated phases to run after the sequential one (default all): paired, alloc, p99, workers. */
+const PHASES = (process.env.BENCH_GATEWAY_PHASES ?? 'paired,alloc,p99,workers').split(',');
 const HZ = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
 if (process.argv[2] === 'child') {
@@ -125,7 +130,9 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
     // Paired runs: ours and one peer on the SAME core at the same time, each under its own wrk.
     // The scheduler splits the core between the two busy processes, so the req/s ratio is the
     // inverse ratio of CPU per request, and load from outside the bench hits both alike.
-    for (const peer of ['raw-undici', 'raw-undici-lean', 'http-proxy'] as const) {
+    for (const peer of PHASES.includes('paired')
+      ? (['raw-undici', 'raw-undici-lean', 'http-proxy'] as const)
+      : []) {
       const ratios: number[] = [];
       for (let r = 0; r < Math.max(3, rounds); r++) {
         const pOurs = await freePort();
@@ -152,10 +159,50 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
       });
     }
 
+    // Allocations per request: the same wrk load through ours and through the lean raw undici
+    // proxy, each measured inside the proxy by v8's GCProfiler (young-generation scavenges set the
+    // gateway's p99, so bytes per request is the figure the hot path is tuned on).
+    if (PHASES.includes('alloc')) {
+      const alloc: Record<string, AllocationReport & { requests: number }> = {};
+      for (let r = 0; r < rounds; r++) {
+        for (const kind of ['luascale', 'raw-undici-lean'] as const) {
+          const port = await freePort();
+          const child = startChild(kind, port, upstream, 1, proxyCpu, true);
+          children.push(child);
+          await waitHttp(port);
+          wrk(port, 1, loadCpu);
+          await askChild(child, 'alloc-start');
+          const w = wrk(port, DURATION_S, loadCpu);
+          const report = (await askChild(child, 'alloc-stop')) as AllocationReport;
+          stop(child);
+          const perReq = report.allocatedBytes / w.requests;
+          const prev = alloc[kind];
+          if (prev === undefined || perReq < prev.allocatedBytes / prev.requests)
+            alloc[kind] = { ...report, requests: w.requests };
+        }
+      }
+      const per = (k: string): number => alloc[k]!.allocatedBytes / alloc[k]!.requests;
+      emit({
+        name: 'gateway.allocations_per_request',
+        value: Math.round(per('luascale')),
+        unit: 'bytes',
+        raw_undici_lean_bytes: Math.round(per('raw-undici-lean')),
+        ratio_vs_raw_undici_lean: round(per('luascale') / per('raw-undici-lean')),
+        requests: alloc['luascale']!.requests,
+        scavenges: alloc['luascale']!.scavenges,
+        scavenges_per_1k_requests: round((alloc['luascale']!.scavenges / alloc['luascale']!.requests) * 1000),
+        scavenge_ms_mean: round(alloc['luascale']!.scavengeMs / Math.max(1, alloc['luascale']!.scavenges)),
+        raw_undici_lean_scavenges_per_1k_requests: round(
+          (alloc['raw-undici-lean']!.scavenges / alloc['raw-undici-lean']!.requests) * 1000,
+        ),
+        note: 'v8 GCProfiler inside each proxy over one wrk run (heap used before each GC minus after the previous)',
+      });
+    }
+
     // p99 added latency at half of max load: the same paced rate through the gateway, through the
     // lean raw undici proxy (what node + undici alone add), and direct, interleaved over rounds so
     // a noisy moment hits one round; the median of the per-round differences is reported.
-    {
+    if (PHASES.includes('p99')) {
       const rate = Math.max(100, Math.floor(ours.rps / 2));
       const pOurs = await freePort();
       const pRaw = await freePort();
@@ -206,7 +253,7 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
     // the load the single process had: 2 workers at rate R (R/2 each) against 1 at R/2. Also
     // printed: the same total R for both (each of the 2 then runs at a quarter of capacity), and
     // saturation under the same closed-loop wrk.
-    {
+    if (PHASES.includes('workers')) {
       const rate = Math.max(100, Math.floor(ours.rps / 2));
       const paced1: Record<number, number> = {};
       const sat: Record<number, number> = {};
@@ -343,6 +390,7 @@ function startChild(
   upstream: string,
   workers: number,
   cpu: string | undefined,
+  ipc = false,
 ): ChildProcess {
   const [cmd, args] = pinned(cpu, process.execPath, [
     '--import',
@@ -355,7 +403,7 @@ function startChild(
     String(workers),
   ]);
   return spawn(cmd, args, {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ipc ? ['ignore', 'ignore', 'inherit', 'ipc'] : ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
 }
@@ -381,7 +429,11 @@ function wrkArgs(
 }
 
 /** wrk run; returns req/s and p99 in ms. */
-function wrk(port: number, seconds: number, cpu: string | undefined): { rps: number; p99: number } {
+function wrk(
+  port: number,
+  seconds: number,
+  cpu: string | undefined,
+): { rps: number; p99: number; requests: number } {
   const [cmd, args] = wrkArgs(port, seconds, cpu);
   return parseWrk(port, spawnSync(cmd, args, { timeout: (seconds + 30) * 1000 }).stdout.toString());
 }
@@ -412,13 +464,14 @@ async function wrkTogether(
   );
 }
 
-function parseWrk(port: number, out: string): { rps: number; p99: number } {
+function parseWrk(port: number, out: string): { rps: number; p99: number; requests: number } {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
   const p99m = /99%\s+([\d.]+)(us|ms|s)/.exec(out);
   const p99 = p99m ? Number(p99m[1]) * (p99m[2] === 'us' ? 0.001 : p99m[2] === 's' ? 1000 : 1) : NaN;
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   if (!(rps > 0) || errors) throw new Error(`wrk against :${port} failed:\n${out}`);
-  return { rps, p99 };
+  return { rps, p99, requests };
 }
 
 /**
@@ -453,8 +506,7 @@ function delay() return math.floor(-math.log(1 - math.random()) * ${meanMs} + 0.
     script,
     `http://127.0.0.1:${port}/`,
   ]);
-  const r = parseWrk(port, spawnSync(cmd, args, { timeout: (seconds + 30) * 1000 }).stdout.toString());
-  return { ...r, requests: Math.round(r.rps * seconds) };
+  return parseWrk(port, spawnSync(cmd, args, { timeout: (seconds + 30) * 1000 }).stdout.toString());
 }
 
 /** The pid and all its descendants (cluster workers). */
@@ -493,6 +545,7 @@ function cpuTicks(pids: number[]): number {
 async function runChild(kind: string, port: number, upstream: string, workers: number): Promise<void> {
   // A clean exit on SIGINT lets `node --cpu-prof` write its profile when profiling a child by hand.
   process.once('SIGINT', () => process.exit(0));
+  if (process.send !== undefined) serveAllocationProbe();
   if (kind === 'raw-undici' || kind === 'raw-undici-lean') {
     const { Pool } = await import('undici');
     const pool = new Pool(upstream, { connections: 64, pipelining: 1 });
@@ -552,5 +605,62 @@ async function runChild(kind: string, port: number, upstream: string, workers: n
         instances: [{ id: 'nginx', url: upstream }],
       },
     },
+  });
+}
+
+/** What a child's allocation probe reports for the span between 'alloc-start' and 'alloc-stop'. */
+interface AllocationReport {
+  allocatedBytes: number;
+  scavenges: number;
+  /** Summed scavenge pause, ms. */
+  scavengeMs: number;
+  markSweeps: number;
+}
+
+/** Sends `cmd` to a child's allocation probe and resolves with its answer. */
+function askChild(child: ChildProcess, cmd: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', () => reject(new Error(`child exited before answering ${cmd}`)));
+    child.send(cmd);
+  });
+}
+
+/**
+ * In a child started with an IPC channel: 'alloc-start' starts v8's GCProfiler, 'alloc-stop' stops
+ * it and answers an AllocationReport. Bytes allocated = for each GC, heap used before it minus heap
+ * used after the previous one (or at the start), plus the growth since the last GC.
+ */
+function serveAllocationProbe(): void {
+  let profiler: import('node:v8').GCProfiler | undefined;
+  let startUsed = 0;
+  process.on('message', async (cmd: string) => {
+    const v8 = await import('node:v8');
+    if (cmd === 'alloc-start') {
+      startUsed = v8.getHeapStatistics().used_heap_size;
+      profiler = new v8.GCProfiler();
+      profiler.start();
+      process.send!('started');
+      return;
+    }
+    if (cmd !== 'alloc-stop' || profiler === undefined) return;
+    const stats = profiler.stop()?.statistics ?? [];
+    const endUsed = v8.getHeapStatistics().used_heap_size;
+    let allocatedBytes = 0;
+    let after = startUsed;
+    let scavenges = 0;
+    let scavengeUs = 0;
+    let markSweeps = 0;
+    for (const s of stats) {
+      allocatedBytes += Math.max(0, s.beforeGC.heapStatistics.usedHeapSize - after);
+      after = s.afterGC.heapStatistics.usedHeapSize;
+      if (s.gcType === 'Scavenge') {
+        scavenges++;
+        scavengeUs += s.cost;
+      } else if (s.gcType === 'MarkSweepCompact') markSweeps++;
+    }
+    allocatedBytes += Math.max(0, endUsed - after);
+    const report: AllocationReport = { allocatedBytes, scavenges, scavengeMs: scavengeUs / 1000, markSweeps };
+    process.send!(report);
   });
 }

@@ -71,21 +71,26 @@ export function isEligible(s: HealthState): boolean {
   return s.status !== 'ejected';
 }
 
+/** How an outcome was observed: `active` marks a probe result; `mayEject` is false when ejecting would exceed the pool's max_ejection_percent. */
+export interface OutcomeKind {
+  active?: boolean;
+  mayEject?: boolean;
+}
+
 /**
- * Applies one outcome. `active` marks a probe result; `mayEject` is false when ejecting would exceed
- * the pool's max_ejection_percent. Returns the new status when it changed, else undefined.
+ * Applies one outcome under thresholds `t`, which may carry how it was observed (OutcomeKind; a
+ * passive outcome that may eject by default). Returns the new status when it changed, else undefined.
  */
 export function recordOutcome(
   s: HealthState,
   ok: boolean,
   now: number,
-  t: HealthThresholds,
-  opts: { active?: boolean; mayEject?: boolean } = {},
+  t: HealthThresholds & OutcomeKind,
 ): HealthStatus | undefined {
   const before = s.status;
   if (before === 'ejected') return undefined; // late results from before the ejection do not count
   if (ok) {
-    if (opts.active) s.probeFailures = 0;
+    if (t.active) s.probeFailures = 0;
     else s.failures = 0;
     if (before === 'probing') {
       s.successes++;
@@ -95,11 +100,11 @@ export function recordOutcome(
     }
   } else {
     s.successes = 0;
-    if (opts.active) s.probeFailures++;
+    if (t.active) s.probeFailures++;
     else s.failures++;
     const trip =
       before === 'probing' || s.failures >= t.consecutiveErrors || s.probeFailures >= t.unhealthyThreshold;
-    if (trip && opts.mayEject !== false) eject(s, now, t);
+    if (trip && t.mayEject !== false) eject(s, now, t);
     else if (before === 'healthy') s.status = 'suspect';
   }
   return s.status !== before ? s.status : undefined;

@@ -51,14 +51,20 @@ interface Sample {
 }
 type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
 
-/** A metric whose samples are computed on scrape (prom-client's registry calls `get()`). */
+/** Registers metrics on `registry` whose samples are computed on scrape (prom-client calls `get()`). */
+function collector(
+  registry: Registry,
+): (name: string, help: string, type: MetricType, collect: (out: Sample[]) => void) => void {
+  return (name, help, type, collect) => collected(registry, { name, help, type }, collect);
+}
+
+/** A metric whose samples are computed on scrape. */
 function collected(
   registry: Registry,
-  name: string,
-  help: string,
-  type: MetricType,
+  spec: { name: string; help: string; type: MetricType },
   collect: (out: Sample[]) => void,
 ): void {
+  const { name, help, type } = spec;
   const metric = {
     name,
     help,
@@ -78,6 +84,7 @@ function collected(
 export function createPrometheus(options: PrometheusOptions): PrometheusExporter {
   const { signals, clock } = options;
   const registry = new Registry();
+  const collect = collector(registry);
   const windowS = options.windowS ?? 10;
   const services = () => options.services?.() ?? signals.services();
   if (options.defaultMetrics ?? true) {
@@ -100,8 +107,7 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
     }
   }
 
-  collected(
-    registry,
+  collect(
     'luascale_requests_offered_total',
     'Requests that matched a route (admitted + shed).',
     'counter',
@@ -109,22 +115,16 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
       eachRoute((service, route, k) => out.push({ labels: { service, route }, value: k.offered.total })),
   );
 
-  collected(
-    registry,
-    'luascale_requests_total',
-    'Requests answered by an upstream, by status class.',
-    'counter',
-    (out) =>
-      eachRoute((service, route, k) =>
-        STATUS_CLASSES.forEach((code_class, i) => {
-          const value = k.status[i]!.total;
-          if (value > 0 || code_class === '2xx') out.push({ labels: { service, route, code_class }, value });
-        }),
-      ),
+  collect('luascale_requests_total', 'Requests answered by an upstream, by status class.', 'counter', (out) =>
+    eachRoute((service, route, k) =>
+      STATUS_CLASSES.forEach((code_class, i) => {
+        const value = k.status[i]!.total;
+        if (value > 0 || code_class === '2xx') out.push({ labels: { service, route, code_class }, value });
+      }),
+    ),
   );
 
-  collected(
-    registry,
+  collect(
     'luascale_shed_total',
     'Requests turned away by admission (429/503) or limits, by reason.',
     'counter',
@@ -139,8 +139,7 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
       }),
   );
 
-  collected(
-    registry,
+  collect(
     'luascale_request_duration_seconds',
     'Time from arrival to the end of the response, for requests sent upstream.',
     'histogram',
@@ -174,8 +173,7 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
       }),
   );
 
-  collected(
-    registry,
+  collect(
     'luascale_inflight_requests',
     'Requests in flight at the instances of a service.',
     'gauge',
@@ -187,30 +185,23 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
     },
   );
 
-  collected(
-    registry,
-    'luascale_instance_inflight_requests',
-    'Requests in flight per instance.',
-    'gauge',
-    (out) => {
-      for (const service of services()) {
-        const raw = signals.raw(service);
-        if (raw !== undefined)
-          for (const [instance, k] of raw.instances)
-            out.push({ labels: { service, instance }, value: k.inflight.level });
-      }
-    },
-  );
+  collect('luascale_instance_inflight_requests', 'Requests in flight per instance.', 'gauge', (out) => {
+    for (const service of services()) {
+      const raw = signals.raw(service);
+      if (raw !== undefined)
+        for (const [instance, k] of raw.instances)
+          out.push({ labels: { service, instance }, value: k.inflight.level });
+    }
+  });
 
-  collected(registry, 'luascale_queue_depth', 'Requests waiting in the admission queue.', 'gauge', (out) => {
+  collect('luascale_queue_depth', 'Requests waiting in the admission queue.', 'gauge', (out) => {
     for (const service of services()) {
       const a = options.admission?.(service);
       out.push({ labels: { service }, value: a?.queue ?? signals.raw(service)?.queue.level ?? 0 });
     }
   });
 
-  collected(
-    registry,
+  collect(
     'luascale_queue_wait_seconds',
     `Time requests waited in the admission queue (quantiles over the last ${windowS} s).`,
     'summary',
@@ -241,8 +232,7 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
     },
   );
 
-  collected(
-    registry,
+  collect(
     'luascale_concurrency_limit',
     'Effective concurrency limit of a service (per_instance × ready, or adaptive).',
     'gauge',
@@ -254,8 +244,7 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
     },
   );
 
-  collected(
-    registry,
+  collect(
     'luascale_concurrency_headroom',
     'Concurrency limit minus requests in flight: room before queueing.',
     'gauge',
@@ -272,7 +261,7 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
     help: string,
     pick: (a: NonNullable<AdmissionStatsLike['adaptive']>, s: AdmissionStatsLike) => number,
   ) =>
-    collected(registry, name, help, 'gauge', (out) => {
+    collect(name, help, 'gauge', (out) => {
       for (const service of services()) {
         const a = options.admission?.(service);
         if (a?.adaptive !== undefined) out.push({ labels: { service }, value: pick(a.adaptive, a) });
@@ -304,8 +293,7 @@ export function createPrometheus(options: PrometheusOptions): PrometheusExporter
     (a) => a.burstHeadroom,
   );
 
-  collected(
-    registry,
+  collect(
     'luascale_event_loop_lag_seconds',
     `Gateway event-loop lag, mean of per-second p99 over ${windowS} s.`,
     'gauge',

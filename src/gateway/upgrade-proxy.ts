@@ -10,29 +10,38 @@ import http from 'node:http';
 import net, { type Socket } from 'node:net';
 import { ERRORS, formatMessage, type ErrorCode } from '../core/errors.js';
 import { forwardRequestHeaders } from './forward-headers.js';
-import type { GatewayState } from './gateway.js';
+import type { GatewayState } from './pipeline/gateway-state.js';
+
+/** One upgrade request as node's 'upgrade' event hands it over. */
+export interface UpgradeRequest {
+  req: http.IncomingMessage;
+  socket: Socket;
+  /** Bytes the client sent after the head (the first frames). */
+  head: Buffer;
+  clientIp: string;
+}
 
 /** Proxies one upgrade request; never throws. */
-export function proxyUpgrade(
-  g: GatewayState,
-  req: http.IncomingMessage,
-  socket: Socket,
-  head: Buffer,
-  upgrades: Set<Socket>,
-  clientIp: string,
-): void {
+export function proxyUpgrade(g: GatewayState, upgrade: UpgradeRequest): void {
+  const { req, socket, head, clientIp } = upgrade;
+  const upgrades = g.upgrades;
   socket.on('error', () => socket.destroy());
   const fh = forwardRequestHeaders(req.rawHeaders, clientIp, req.httpVersion, g.forward);
   const requestId = fh.requestId ?? g.ids();
   if (fh.requestId === undefined) fh.headers.push('x-request-id', requestId);
   if (g.closing)
-    return rawError(socket, 'LS_ERR_GATEWAY_NO_UPSTREAM', { service: 'gateway (shutting down)' }, requestId);
+    return rawError(
+      socket,
+      'LS_ERR_GATEWAY_NO_UPSTREAM',
+      { service: 'gateway (shutting down)' },
+      { requestId },
+    );
   if (fh.host === undefined) {
     return rawError(
       socket,
       'LS_ERR_GATEWAY_BAD_REQUEST',
       { reason: 'missing, duplicated or invalid Host' },
-      requestId,
+      { requestId },
     );
   }
   const url = req.url ?? '/';
@@ -40,7 +49,8 @@ export function proxyUpgrade(
   const path = q < 0 ? url : url.slice(0, q);
   const method = req.method ?? 'GET';
   const route = g.router.match(method, fh.host, path);
-  if (route === undefined) return rawError(socket, 'LS_ERR_GATEWAY_NO_ROUTE', { method, path }, requestId);
+  if (route === undefined)
+    return rawError(socket, 'LS_ERR_GATEWAY_NO_ROUTE', { method, path }, { requestId });
   const d = route.data;
   const svc = d.svc;
   const start = g.clock.now();
@@ -56,16 +66,14 @@ export function proxyUpgrade(
             socket,
             v.code,
             { service: svc.name, ms: g.clock.now() - start },
-            requestId,
-            v.status,
-            v.headers,
+            { requestId, status: v.status, headers: v.headers },
           );
         }
         const inst = svc.pool.pick({ now: g.clock.now(), hashKey: clientIp });
         if (inst === undefined || socket.destroyed) {
           v.permit.release({ ok: false, rttMs: 0 });
           g.signals?.onShed(d.label, svc.name, inst === undefined ? 'no_upstream' : 'client_gone');
-          return rawError(socket, 'LS_ERR_GATEWAY_NO_UPSTREAM', { service: svc.name }, requestId);
+          return rawError(socket, 'LS_ERR_GATEWAY_NO_UPSTREAM', { service: svc.name }, { requestId });
         }
         svc.pool.begin(inst);
         g.signals?.onDispatch?.(svc.name, inst.id);
@@ -125,13 +133,13 @@ export function proxyUpgrade(
             status = err.code === 'ETIMEDOUT' ? 504 : 502;
             finish(true);
             if (err.code === 'ETIMEDOUT')
-              rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_TIMEOUT', { ms: d.connectTimeout }, requestId);
+              rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_TIMEOUT', { ms: d.connectTimeout }, { requestId });
             else
               rawError(
                 socket,
                 'LS_ERR_GATEWAY_UPSTREAM_ERROR',
                 { reason: err.code ?? err.message },
-                requestId,
+                { requestId },
               );
           } else {
             socket.destroy();
@@ -145,7 +153,7 @@ export function proxyUpgrade(
       },
       () => {
         g.signals?.onShed(d.label, svc.name, 'admission_error');
-        rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: 'admission failed' }, requestId);
+        rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: 'admission failed' }, { requestId });
       },
     );
 }
@@ -155,11 +163,10 @@ function rawError(
   socket: Socket,
   code: ErrorCode,
   params: Record<string, unknown>,
-  requestId: string,
-  status: number = ERRORS[code].status,
-  extra: Record<string, string> = {},
+  options: { requestId: string; status?: number; headers?: Record<string, string> },
 ): void {
   if (!socket.writable) return void socket.destroy();
+  const { requestId, status = ERRORS[code].status, headers: extra = {} } = options;
   const body = JSON.stringify({
     error: { code, message: formatMessage(ERRORS[code].message, params), requestId },
   });

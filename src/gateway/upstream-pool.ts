@@ -279,7 +279,7 @@ export function createUpstreamPool(options: {
   function observe(inst: UpstreamInstance, ok: boolean, now: number, isProbe: boolean): void {
     const ejected = members.filter((m) => m.health.status === 'ejected').length;
     const mayEject = ejected + 1 <= Math.max(1, Math.floor((members.length * maxEjectPct) / 100));
-    const changed = recordOutcome(inst.health, ok, now, thresholds, { active: isProbe, mayEject });
+    const changed = recordOutcome(inst.health, ok, now, { ...thresholds, active: isProbe, mayEject });
     if (changed === undefined) return;
     if (changed === 'ejected') scheduleProbing(inst);
     if (changed === 'healthy' && slowStart > 0) inst.readyAt = now;

@@ -59,18 +59,18 @@ test('backoff is capped at maxEjection and resets after a quiet maxEjection peri
 test('active probes eject after unhealthy_threshold failures and need healthy_threshold successes', () => {
   const t = { ...T, unhealthyThreshold: 2, healthyThreshold: 2 };
   const s = newHealthState();
-  assert.equal(recordOutcome(s, false, 0, t, { active: true }), 'suspect');
-  assert.equal(recordOutcome(s, false, 1, t, { active: true }), 'ejected');
+  assert.equal(recordOutcome(s, false, 0, { ...t, active: true }), 'suspect');
+  assert.equal(recordOutcome(s, false, 1, { ...t, active: true }), 'ejected');
   tickHealth(s, s.ejectedUntil);
-  assert.equal(recordOutcome(s, true, s.ejectedUntil, t, { active: true }), undefined);
+  assert.equal(recordOutcome(s, true, s.ejectedUntil, { ...t, active: true }), undefined);
   assert.equal(s.status, 'probing');
-  assert.equal(recordOutcome(s, true, s.ejectedUntil + 1, t, { active: true }), 'healthy');
+  assert.equal(recordOutcome(s, true, s.ejectedUntil + 1, { ...t, active: true }), 'healthy');
 });
 
 test('mayEject=false (max ejection percent reached) keeps the instance suspect', () => {
   const s = newHealthState();
   const t = { ...T, consecutiveErrors: 1 };
-  recordOutcome(s, false, 0, t, { mayEject: false });
+  recordOutcome(s, false, 0, { ...t, mayEject: false });
   assert.equal(s.status, 'suspect');
 });
 

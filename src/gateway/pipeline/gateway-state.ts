@@ -1,0 +1,66 @@
+/**
+ * What the request pipeline reads per gateway, per service and per route: built once by
+ * `createGateway`, shared by every exchange and by the upgrade path.
+ */
+import type { Socket } from 'node:net';
+import type { Clock } from '../../core/clock.js';
+import type { ForwardOptions } from '../forward-headers.js';
+import type { RetryBudget } from '../retry-budget.js';
+import type { Router } from '../router.js';
+import type { AccessLogLike, AdmissionLike, SignalsLike } from '../seams.js';
+import type { UpstreamPool } from '../upstream-pool.js';
+import type { PickContext } from '../balancer.js';
+import type { Pipeline } from './compose.js';
+import type { RateKeyFn } from './rate-key.js';
+import type { HashKeyFn } from './hash-key.js';
+import type { RequestValidatorFn } from './validate-stage.js';
+
+/** One service as the pipeline sees it. */
+export interface ServiceRuntime {
+  name: string;
+  pool: UpstreamPool;
+  admission: AdmissionLike;
+  retryBudget: RetryBudget;
+  /** The admission key of a request (rate_limit.key), shared by HTTP and upgrade requests. */
+  keyOf: RateKeyFn;
+  /** The balancer's affinity key (consistent hashing), or undefined when it does not hash. */
+  hashKeyOf: HashKeyFn | undefined;
+  /**
+   * Reused for every pick of this service: balancers read it synchronously and keep nothing,
+   * so the hot path allocates no context object per attempt.
+   */
+  pickContext: PickContext;
+}
+
+/** One route's settings, resolved once (route overrides, then the service's traffic, then defaults). */
+export interface RouteData {
+  svc: ServiceRuntime;
+  /** The route's template: the bounded-cardinality label of signals and the access log. */
+  label: string;
+  validate: RequestValidatorFn | undefined;
+  maxBody: number;
+  connectTimeout: number;
+  responseTimeout: number;
+  idleTimeout: number;
+  retries: boolean;
+}
+
+/** Per-gateway state shared by all exchanges. */
+export interface GatewayState {
+  clock: Clock;
+  router: Router<RouteData>;
+  services: Map<string, ServiceRuntime>;
+  forward: ForwardOptions;
+  signals: SignalsLike | undefined;
+  accessLog: AccessLogLike | undefined;
+  ids: () => string;
+  /** The stages every HTTP request passes through. */
+  pipeline: Pipeline;
+  /** Exchanges in flight (from the record stage on), for a graceful close. */
+  active: number;
+  closing: boolean;
+  /** Called once `active` drops to 0 while closing. */
+  idle: (() => void) | undefined;
+  /** Spliced upgrade sockets, destroyed on close. */
+  upgrades: Set<Socket>;
+}

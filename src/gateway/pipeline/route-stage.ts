@@ -1,0 +1,57 @@
+/**
+ * The route stage: rewrites the request headers for forwarding (one pass, RFC 9110 §7.6), fixes
+ * the request id, reduces the target to origin-form, checks Host, and matches a route (404 when none).
+ */
+import { forwardRequestHeaders } from '../forward-headers.js';
+import type { Stage } from './compose.js';
+import type { Exchange } from './exchange.js';
+
+/** route: the first stage; everything after it may rely on `ex.route`. */
+export const routeStage: Stage = { name: 'route', enter: route };
+
+function route(ex: Exchange): void {
+  const g = ex.g;
+  const req = ex.req;
+  const fh = forwardRequestHeaders(req.rawHeaders, ex.clientIp, req.httpVersion, g.forward);
+  let requestId = fh.requestId;
+  if (requestId === undefined) {
+    requestId = g.ids();
+    fh.headers.push('x-request-id', requestId);
+  }
+  ex.requestId = requestId;
+  ex.headers = fh.headers;
+  ex.host = fh.host;
+  ex.contentLength = fh.contentLength;
+  ex.chunked = fh.chunked;
+  if (g.closing) ex.res.shouldKeepAlive = false;
+  let url = req.url ?? '/';
+  if (url.charCodeAt(0) !== 47) {
+    // absolute-form (RFC 9112 §3.2.2) is accepted and reduced to origin-form; authority-form and
+    // asterisk-form are not meaningful for a reverse proxy.
+    const m = /^https?:\/\/[^/?#]+(.*)$/i.exec(url);
+    if (m === null) return refuse(ex, 'request-target must be origin-form');
+    url = m[1] === '' ? '/' : m[1]!.charCodeAt(0) === 47 ? m[1]! : '/' + m[1];
+  }
+  // RFC 9112 §3.2: exactly one Host with a valid value, else 400.
+  if (fh.host === undefined && req.httpVersion !== '1.0')
+    return refuse(ex, 'missing, duplicated or invalid Host');
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const method = req.method!;
+  ex.method = method;
+  ex.url = url;
+  ex.path = path;
+  ex.query = q;
+  const match = g.router.match(method, fh.host, path);
+  if (match === undefined) {
+    ex.reply('LS_ERR_GATEWAY_NO_ROUTE', { method, path });
+    return ex.finish();
+  }
+  ex.route = match;
+  ex.next();
+}
+
+function refuse(ex: Exchange, reason: string): void {
+  ex.reply('LS_ERR_GATEWAY_BAD_REQUEST', { reason });
+  ex.finish();
+}

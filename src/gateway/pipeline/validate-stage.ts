@@ -1,0 +1,140 @@
+/**
+ * The validate stage: the request body's framing against the route's max_body (413), then, when the
+ * route has a validator (OpenAPI import, off by default), the request against its operation (400
+ * naming the field). A JSON body to validate is read whole, up to max_body, parsed and checked, then
+ * sent upstream as that buffer; any other body streams as it arrives (a chunked one counted on the way).
+ *
+ * Requests turned away here are counted as offered and shed in the signals but never reach the
+ * record stage, so they have no access-log line (as before the pipeline existed).
+ */
+import type http from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { ErrorCode } from '../../core/errors.js';
+import { countBody } from './body-limit.js';
+import type { Stage } from './compose.js';
+import type { Exchange } from './exchange.js';
+import { templateParams } from './template-params.js';
+
+/** What a request validator sees (the OpenAPI importer compiles one per operation). */
+export interface ValidatedRequest {
+  pathParams: Record<string, string>;
+  query: URLSearchParams;
+  headers: http.IncomingHttpHeaders;
+  contentType?: string;
+  body?: unknown;
+  hasBody: boolean;
+}
+
+/** Checks a request before it is admitted; null = valid, else the failing field (400). */
+export type RequestValidatorFn = (req: ValidatedRequest) => null | { field: string; message: string };
+
+/** validate: body framing, then the route's validator when it has one. */
+export const validateStage: Stage = { name: 'validate', enter: validate };
+
+function validate(ex: Exchange): void {
+  if (ex.route.data.validate === undefined) return frame(ex);
+  const hasBody = (ex.contentLength !== undefined && ex.contentLength !== '0') || ex.chunked;
+  const ct = String(ex.req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  const parts: ValidatedRequest = {
+    pathParams: templateParams(ex.route.template, ex.path),
+    query: new URLSearchParams(ex.query < 0 ? '' : ex.url.slice(ex.query + 1)),
+    headers: ex.req.headers,
+    contentType: ct || undefined,
+    hasBody,
+  };
+  if (!hasBody || !/json/.test(ct)) {
+    if (check(ex, parts)) frame(ex);
+    return;
+  }
+  const maxBody = ex.route.data.maxBody;
+  if (Number(ex.contentLength ?? 0) > maxBody) return tooLarge(ex);
+  if (ex.expectContinue) {
+    ex.res.writeContinue();
+    ex.expectContinue = false;
+  }
+  readJson(ex, parts);
+}
+
+/** Reads a JSON body whole (up to max_body), validates it, and sends it on as that buffer. */
+function readJson(ex: Exchange, parts: ValidatedRequest): void {
+  const req = ex.req;
+  const maxBody = ex.route.data.maxBody;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let failed = false;
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size > maxBody && !failed) {
+      failed = true;
+      tooLarge(ex);
+      req.resume();
+    } else if (!failed) chunks.push(c);
+  });
+  req.on('end', () => {
+    if (failed) return;
+    const body = Buffer.concat(chunks);
+    try {
+      parts.body = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      return reject(ex, 'body', `is not valid JSON (${(err as Error).message})`);
+    }
+    if (!check(ex, parts)) return;
+    ex.body = body;
+    ex.bytesIn = body.length;
+    ex.next();
+  });
+  req.on('error', () => {});
+}
+
+/** Runs the route's validator; answers 400 and returns false when the request fails it. */
+function check(ex: Exchange, parts: ValidatedRequest): boolean {
+  const v = ex.route.data.validate!(parts);
+  if (v === null) return true;
+  reject(ex, v.field, v.message);
+  return false;
+}
+
+function reject(ex: Exchange, field: string, message: string): void {
+  const hasBody = (ex.contentLength !== undefined && ex.contentLength !== '0') || ex.chunked;
+  if (hasBody) ex.res.shouldKeepAlive = false; // the unread body makes the connection unusable
+  shed(ex, 'invalid_request', 'LS_ERR_GATEWAY_INVALID_REQUEST', { field, message });
+}
+
+/** A body over max_body found while validating: refused before it is counted as offered. */
+function tooLarge(ex: Exchange): void {
+  ex.res.shouldKeepAlive = false;
+  ex.reply('LS_ERR_GATEWAY_BODY_TOO_LARGE', { limit: ex.route.data.maxBody });
+  ex.finish();
+}
+
+/** Body framing: the declared length against max_body, a chunked body counted as it streams. */
+function frame(ex: Exchange): void {
+  // Framing was validated by node's parser (CL+TE and duplicate CL never get here).
+  const cl = ex.contentLength;
+  const maxBody = ex.route.data.maxBody;
+  if (cl !== undefined && cl !== '0') {
+    const n = Number(cl);
+    if (n > maxBody) {
+      ex.res.shouldKeepAlive = false; // the unread body makes the connection unusable
+      return shed(ex, 'body_too_large', 'LS_ERR_GATEWAY_BODY_TOO_LARGE', { limit: maxBody });
+    }
+    ex.body = ex.req;
+    ex.bytesIn = n;
+  } else if (ex.chunked) {
+    // undici streams any async iterable as a chunked body (its typings list only Readable).
+    ex.body = countBody(ex, ex.req, maxBody) as unknown as Dispatcher.DispatchOptions['body'];
+  }
+  ex.next();
+}
+
+/** Turned away before the record stage: counted as offered and shed, then answered. */
+function shed(ex: Exchange, reason: string, code: ErrorCode, params: Record<string, unknown>): void {
+  const d = ex.route.data;
+  ex.g.signals?.onStart(d.label, d.svc.name);
+  ex.g.signals?.onShed(d.label, d.svc.name, reason);
+  ex.reply(code, params);
+  ex.finish();
+}
