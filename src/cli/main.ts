@@ -18,6 +18,9 @@ export function exitCodeOf(err: LuascaleError): number {
   switch (err.code) {
     case 'LS_ERR_CLI_BAD_ARGUMENT':
       return EXIT.usage;
+    case 'LS_ERR_CLI_INPUT':
+      // Inline `--input` text is an argument value; `@file` is a file to fix (1, naming it).
+      return err.details.where === '--input' ? EXIT.usage : EXIT.user;
     case 'LS_ERR_CLI_UNREACHABLE':
     case 'LS_ERR_CLI_NOT_ADMIN':
       return EXIT.unreachable;

@@ -68,8 +68,9 @@ export function scaffold(dir: string, force = false): string[] {
       copyFileSync(join(PACKAGE_ROOT, from), target);
     } catch (err) {
       // Only a race or permissions get here (the checks above passed): say where, in one line.
-      throw new LuascaleError('LS_ERR_CLI_USAGE', {
-        reason: `init ${dir}: cannot write ${target}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      throw new LuascaleError('LS_ERR_CLI_INPUT', {
+        where: target,
+        reason: `cannot write (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
       });
     }
     return target;
