@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../core/clock.js';
-import { parseDuration } from '../core/duration.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
 import { isLuascaleError, LuascaleError } from '../core/errors.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { checkListeners } from '../config/check-listeners.js';
-import { scalingFromConfig, type ScalingSettings } from '../config/scaling-settings.js';
+import { normaliseScaling, scalingFromConfig, type ScalingSettings } from '../config/scaling-settings.js';
 import type { Config, ServiceConfig } from '../config/schema.js';
 import { createGateway } from '../gateway/gateway.js';
 import { startGateway, type GatewayControl, type GatewayHandle } from '../gateway/start-gateway.js';
@@ -35,7 +35,12 @@ import { openStore, type Store } from '../store/index.js';
 import { DECISION_STATE_KEY } from '../store/state-store.js';
 import type { DecisionState } from '../controller/decision.js';
 import type { Observation } from '../policy/policy.js';
-import { buildAdminServer, type AdminBackend, type AdminEvent } from '../admin/admin-server.js';
+import {
+  buildAdminServer,
+  type AdminBackend,
+  type AdminEvent,
+  type PolicySpec,
+} from '../admin/admin-server.js';
 import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
 import { createClusterNode, createRedisStore, type ClusterNode } from '../cluster/index.js';
 import {
@@ -45,6 +50,7 @@ import {
   type WorkerGatewayArg,
 } from './gateway-options.js';
 import { evaluateOnce } from '../controller/evaluate-once.js';
+import { runTrial } from '../controller/trial-policy.js';
 
 /** Options that the CLI (or a test) passes besides the config. */
 export interface AppOptions {
@@ -335,6 +341,13 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     admission: (service) => admissions.get(service)?.stats(),
     services: () => controllers.keys(),
   });
+  // The worker also runs every reload's trial evaluations; a config without Lua starts it on the first reload.
+  let sandboxStarting: Promise<SandboxWorker> | undefined;
+  const startWorker = async () =>
+    (sandbox = await startSandboxWorker({
+      timeoutMs: Math.max(...[...settings.values()].map((s) => s.limits.timeoutMs)),
+    }));
+  const backendSandbox = () => (sandboxStarting ??= sandbox ? Promise.resolve(sandbox) : startWorker());
   const backend = adminBackend({
     config,
     controllers,
@@ -348,14 +361,18 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     clock,
     policies,
     prometheus: cluster?.renderMetrics ? { ...prometheus, renderMetrics: cluster.renderMetrics } : prometheus,
-    onPolicyReload: async (service, source) => {
-      // The worker gets the new source too, and it becomes the live one; policies loaded from config stay there.
-      sandbox ??= await startSandboxWorker({ timeoutMs: settings.get(service)!.limits.timeoutMs });
-      await sandbox.load(service, {
-        source,
-        chunkName: `${service}.lua`,
-        limits: settings.get(service)!.limits,
-      });
+    log,
+    sandbox: backendSandbox,
+    onPolicyReload: async (service, lua) => {
+      if (!lua) {
+        // A built-in runs on this thread (it is plain TypeScript with no loop of its own).
+        inWorker.delete(service);
+        await sandbox?.unload(service);
+        return;
+      }
+      // The worker gets the new source too, and it becomes the live one.
+      const worker = await backendSandbox();
+      await worker.load(service, { ...lua, limits: settings.get(service)!.limits });
       inWorker.add(service);
     },
   });
@@ -600,8 +617,15 @@ interface BackendDeps {
   policies: Map<string, Policy>;
   clock: Clock;
   prometheus: PrometheusExporter;
-  /** Called after a reload validated, before the loop switches (the sandbox worker loads it). */
-  onPolicyReload: (service: string, source: string) => Promise<void>;
+  /** The `up` log: reloads, overrides and pauses are logged as they happen. */
+  log: (line: string) => void;
+  /** The sandbox worker (started on first use): it runs a reloaded Lua policy's trial evaluations. */
+  sandbox: () => Promise<SandboxWorker>;
+  /**
+   * Called after a reload passed its trial, before the loop switches: the sandbox worker loads the
+   * new Lua policy as the service's live one, or (null, a built-in) drops the service's old one.
+   */
+  onPolicyReload: (service: string, lua: { source: string; chunkName: string } | null) => Promise<void>;
 }
 
 /** The admin API's view of the running program. */
@@ -637,6 +661,7 @@ function adminBackend(d: BackendDeps): AdminBackend {
       slo: o?.slo ?? null,
     };
   };
+  let reloading: Promise<unknown> = Promise.resolve();
   const backend: AdminBackend = {
     services: () => [...d.controllers.keys()].map(summary),
     service: (name) => {
@@ -656,16 +681,29 @@ function adminBackend(d: BackendDeps): AdminBackend {
         policySource: c.spec.policy.source ?? null,
       };
     },
-    scale: (name, replicas, ttlMs) => d.controllers.get(name)!.setOverride(replicas, ttlMs),
-    clearScale: (name) => d.controllers.get(name)!.clearOverride(),
-    setPaused: (name, paused) => d.controllers.get(name)!.setPaused(paused),
-    reloadPolicy: async (name, source) => {
+    scale: (name, replicas, ttlMs) => {
       const c = d.controllers.get(name)!;
-      const s = d.settings.get(name)!;
-      // Validate first (load + one trial evaluation); the running policy changes only on success.
-      const next = await loadPolicy({ source, name: `${name}.lua` }, s.limits);
-      await d.onPolicyReload(name, source);
-      c.setSpec({ ...c.spec, policy: next });
+      c.setOverride(replicas, ttlMs);
+      const { min, max } = c.spec;
+      const held = Math.min(max, Math.max(min, replicas));
+      d.log(
+        `${name}: override set: ${replicas} replica(s)${held !== replicas ? ` (clamped to ${held}, min ${min} max ${max})` : ''}` +
+          `${ttlMs ? ` for ${formatDuration(ttlMs)}` : ' until cleared'}${c.status().paused ? '; scaling is paused, so it waits for resume' : ''}`,
+      );
+    },
+    clearScale: (name) => {
+      d.controllers.get(name)!.clearOverride();
+      d.log(`${name}: override cleared; the policy decides again`);
+    },
+    setPaused: (name, paused) => {
+      d.controllers.get(name)!.setPaused(paused);
+      d.log(`${name}: scaling ${paused ? 'paused (the count is held until resume)' : 'resumed'}`);
+    },
+    reloadPolicy: (name, spec) => {
+      // One reload at a time: two concurrent ones must not interleave their trial and install.
+      const run = reloading.then(() => reloadPolicy(d, name, spec));
+      reloading = run.catch(() => undefined);
+      return run;
     },
     evalPolicy: async (policy, input) =>
       evaluateOnce(
@@ -692,6 +730,92 @@ function adminBackend(d: BackendDeps): AdminBackend {
     ready: () => true,
   };
   return backend;
+}
+
+let trialIds = 0;
+
+/**
+ * A hot reload (`PUT /v1/services/{name}/policy`, `luascale policy reload`): load the new policy,
+ * run the trial evaluations `check` runs plus one on the service's current observation (with its
+ * state and history), and only then make it the live one. Any failure — a syntax error, bad
+ * built-in params, a runtime error, a bad result, an exhausted instruction budget, the wall-clock
+ * limit — throws LS_ERR_ADMIN_POLICY_REJECTED naming the user's file and line, and the old policy
+ * keeps running. Lua trials run in the sandbox worker, so even a hang never blocks the gateway.
+ */
+async function reloadPolicy(d: BackendDeps, name: string, spec: PolicySpec): Promise<{ policy: string }> {
+  const c = d.controllers.get(name)!;
+  const s = d.settings.get(name)!;
+  const label = 'builtin' in spec ? `builtin:${spec.builtin}` : (spec.file ?? `${name}.lua`);
+  const reject = (reason: string, details: Record<string, unknown> = {}): never => {
+    d.log(`${name}: policy reload rejected (${label}), the old policy keeps running: ${reason}`);
+    throw new LuascaleError('LS_ERR_ADMIN_POLICY_REJECTED', {
+      service: name,
+      policy: label,
+      reason,
+      ...details,
+    });
+  };
+  let next: Policy;
+  try {
+    next =
+      'builtin' in spec
+        ? await loadPolicy({ builtin: spec.builtin, params: { ...spec.params } })
+        : await loadPolicy({ source: spec.source, name: label }, s.limits);
+  } catch (err) {
+    if (!isLuascaleError(err)) throw err;
+    return reject(err.message, { cause: err.code });
+  }
+  let installed = false;
+  try {
+    const st = c.status();
+    const last = st.lastDecision?.policy.outcome;
+    const options = {
+      service: name,
+      now: d.clock.now(),
+      min: c.spec.min,
+      max: c.spec.max,
+      params: c.spec.params,
+      current: st.lastObservation
+        ? {
+            observation: st.lastObservation,
+            state: last?.ok ? last.state : undefined,
+            history: d.store.history.historyReader(name),
+          }
+        : undefined,
+    };
+    let trial;
+    if ('builtin' in spec) {
+      trial = await runTrial((ctxs) => ctxs.map((ctx) => next.evaluate(ctx)), options);
+    } else {
+      const worker = await d.sandbox();
+      const id = `${name}\u0000trial-${++trialIds}`;
+      try {
+        await worker.load(id, { source: spec.source, chunkName: label, limits: s.limits });
+        trial = await runTrial(
+          (ctxs) => worker.evaluateBatch(ctxs.map((ctx) => ({ policyId: id, ctx }))),
+          options,
+        );
+      } finally {
+        await worker.unload(id);
+      }
+    }
+    if (!trial.ok)
+      return reject(`${trial.error} (trial: ${trial.point})`, { point: trial.point, cause: trial.code });
+
+    // The behaviour a config naming this policy would get (a built-in's hints apply only where the
+    // service sets no `behavior` of its own).
+    const svc = d.config.services[name]!;
+    const ref = 'builtin' in spec ? { builtin: spec.builtin, params: { ...spec.params } } : label;
+    const behavior = normaliseScaling(name, { ...svc.scaling, policy: ref }, d.baseDir).behavior;
+    await d.onPolicyReload(name, 'builtin' in spec ? null : { source: spec.source, chunkName: label });
+    c.setSpec({ ...c.spec, policy: next, behavior });
+    d.policies.set(name, next);
+    installed = true;
+    d.log(`${name}: policy reloaded, now running ${label}`);
+    return { policy: next.name };
+  } finally {
+    if (!installed) next.close?.();
+  }
 }
 
 /** Reads a file relative to the config (used by reload from the CLI). */

@@ -86,6 +86,10 @@ export const ERRORS = {
   LS_ERR_ADMIN_NOT_FOUND: { message: 'no route {method} {path}', status: 404 },
   LS_ERR_ADMIN_NO_SERVICE: { message: 'no service named "{name}"', status: 404 },
   LS_ERR_ADMIN_BAD_REQUEST: { message: 'bad request: {reason}', status: 400 },
+  LS_ERR_ADMIN_POLICY_REJECTED: {
+    message: 'policy for {service} rejected, the old one keeps running: {reason}',
+    status: 422,
+  },
   LS_ERR_ADMIN_INTERNAL: { message: 'internal error', status: 500 },
 } as const satisfies Record<string, { message: string; status: number }>;
 

@@ -102,7 +102,7 @@ test('a policy reload with a syntax error exits 1 with file:line, and the old po
   const r = await cli('policy', 'reload', 'web', bad, ...conn());
   assert.equal(r.code, 1);
   // The user's file name, as given, in the error (not web.lua).
-  assert.match(r.stderr, /LS_ERR_POLICY_SYNTAX: .*bad\.lua:3/);
+  assert.match(r.stderr, /LS_ERR_ADMIN_POLICY_REJECTED: .*bad\.lua:3: syntax error/);
   assert.equal(app.controllers.get('web')!.spec.policy, before);
   const good = join(dir, 'good.lua');
   writeFileSync(good, 'function decide(ctx) return 2 end\n');
