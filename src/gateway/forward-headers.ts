@@ -132,7 +132,8 @@ export function forwardRequestHeaders(
   }
   if (connection !== undefined) dropConnectionListed(out, connection);
   const proto = httpVersion === '1.0' ? '1.0' : '1.1';
-  out.push('via', via !== undefined ? `${via}, ${proto} ${opts.via}` : `${proto} ${opts.via}`);
+  const own = viaValue(proto, opts.via);
+  out.push('via', via !== undefined ? `${via}, ${own}` : own);
   const ok = hostCount === 1 && host !== undefined && isValidHost(host);
   const hostValue = ok ? host! : '';
   const trust = opts.trust;
@@ -142,6 +143,22 @@ export function forwardRequestHeaders(
   const element = forwardedElement(clientIp, hostValue);
   out.push('forwarded', trust && fwd !== undefined ? `${fwd}, ${element}` : element);
   return { headers: out, host: ok ? host : undefined, requestId, contentLength, chunked };
+}
+
+// The pseudonym is fixed per gateway: build `<protocol-version> <pseudonym>` once per version
+// instead of a new string per request and direction.
+let viaPseudonym = '';
+let via10 = '';
+let via11 = '';
+
+/** This hop's Via element (RFC 9110 §7.6.3) for `proto` ('1.0' or '1.1'). */
+function viaValue(proto: string, pseudonym: string): string {
+  if (pseudonym !== viaPseudonym) {
+    viaPseudonym = pseudonym;
+    via10 = `1.0 ${pseudonym}`;
+    via11 = `1.1 ${pseudonym}`;
+  }
+  return proto === '1.0' ? via10 : via11;
 }
 
 // Clients send many requests in a row with the same address and Host: remember the last element
@@ -225,7 +242,8 @@ export function forwardResponseHeaders(raw: readonly Buffer[], requestId: string
     out.push(name, value);
   }
   if (connection !== undefined) dropConnectionListed(out, connection);
-  out.push('via', upstreamVia !== undefined ? `${upstreamVia}, 1.1 ${via}` : `1.1 ${via}`);
+  const own = viaValue('1.1', via);
+  out.push('via', upstreamVia !== undefined ? `${upstreamVia}, ${own}` : own);
   if (!hasRequestId) out.push('x-request-id', requestId);
   return out;
 }

@@ -141,6 +141,26 @@ const DEFAULT_QUEUE_MAX = 1000;
 const DEFAULT_QUEUE_TIMEOUT_MS = 30_000;
 const MAX_RETRY_AFTER_S = 60;
 
+/**
+ * A granted slot. One small object per admitted request, with the admission's shared release
+ * function, instead of a closure, its context and an object (the hot path allocates less).
+ */
+class GrantedPermit implements Permit {
+  #released = false;
+  readonly #onRelease: (outcome: { ok: boolean; rttMs: number }) => void;
+
+  constructor(onRelease: (outcome: { ok: boolean; rttMs: number }) => void) {
+    this.#onRelease = onRelease;
+  }
+
+  /** Gives the slot back with the request's outcome; later calls are ignored. */
+  release(outcome: { ok: boolean; rttMs: number }): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#onRelease(outcome);
+  }
+}
+
 /** Builds the configured local rate limiter, if any. */
 export function createRateLimiter(rl: NonNullable<TrafficOptions['rate_limit']>): RateLimiter {
   const opts = { rps: rl.rps, burst: rl.burst };
@@ -217,24 +237,22 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
 
   function grant(now: number, enqueuedAt: number, headers?: Record<string, string>): AdmitResult {
     inflight++;
-    let released = false;
-    const permit: Permit = {
-      release(outcome) {
-        if (released) return;
-        released = true;
-        inflight--;
-        const t = clock.now();
-        // only successes describe the upstream's service time; fast failures would inflate the limit
-        if (outcome.ok && outcome.rttMs >= 0) {
-          rtt.observe(t, outcome.rttMs);
-          ctl?.sample(t, outcome.rttMs);
-        }
-        if (queue.size > 0) dispatch(t);
-      },
-    };
+    const permit = new GrantedPermit(onRelease);
     return headers === undefined
       ? { ok: true, permit, queuedMs: now - enqueuedAt }
       : { ok: true, permit, queuedMs: now - enqueuedAt, headers };
+  }
+
+  /** A permit's slot comes back (once per permit: GrantedPermit guards it). */
+  function onRelease(outcome: { ok: boolean; rttMs: number }): void {
+    inflight--;
+    const t = clock.now();
+    // only successes describe the upstream's service time; fast failures would inflate the limit
+    if (outcome.ok && outcome.rttMs >= 0) {
+      rtt.observe(t, outcome.rttMs);
+      ctl?.sample(t, outcome.rttMs);
+    }
+    if (queue.size > 0) dispatch(t);
   }
 
   function dispatch(now: number): void {

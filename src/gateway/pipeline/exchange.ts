@@ -17,7 +17,6 @@ import { ERRORS, type ErrorCode } from '../../core/errors.js';
 import type { Route } from '../router.js';
 import type { Permit } from '../seams.js';
 import type { UpstreamInstance } from '../upstream-pool.js';
-import type { Stage } from './compose.js';
 import {
   upstreamComplete,
   upstreamConnect,
@@ -43,7 +42,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly g: GatewayState;
   readonly req: http.IncomingMessage;
   readonly res: http.ServerResponse;
-  readonly stages: readonly Stage[];
   /** Arrival time on the gateway's clock (ms). */
   readonly start: number;
   readonly clientIp: string;
@@ -60,7 +58,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
   requestId = '';
   /** Flat [name, value, ...] request headers for the upstream (hop-by-hop removed, forwarding added). */
   headers: string[] = NO_HEADERS;
-  host: string | undefined = undefined;
   contentLength: string | undefined = undefined;
   chunked = false;
   method = '';
@@ -114,7 +111,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.g = g;
     this.req = req;
     this.res = res;
-    this.stages = g.pipeline.stages;
     this.start = g.clock.now();
     this.clientIp = clientIpOf(req.socket.remoteAddress);
     this.expectContinue = expectContinue;
@@ -122,7 +118,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /** Enters the next stage (nothing after the last). */
   next(): void {
-    const stage = this.stages[this.step++];
+    const stage = this.g.pipeline.stages[this.step++];
     if (stage === undefined) return;
     if (this.step > this.entered) this.entered = this.step;
     stage.enter(this);
@@ -141,7 +137,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.finished = true;
     this.endedAt = this.g.clock.now();
     this.outcome = this.status || (this.res.destroyed ? 499 : 0);
-    const stages = this.stages;
+    const stages = this.g.pipeline.stages;
     for (let i = this.entered - 1; i >= 0; i--) stages[i]!.leave?.(this);
   }
 

@@ -20,7 +20,6 @@ function route(ex: Exchange): void {
   }
   ex.requestId = requestId;
   ex.headers = fh.headers;
-  ex.host = fh.host;
   ex.contentLength = fh.contentLength;
   ex.chunked = fh.chunked;
   if (g.closing) ex.res.shouldKeepAlive = false;
