@@ -257,7 +257,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   for (const [name, svc] of Object.entries(config.services)) {
     const s = settings.get(name)!;
     const raw = await createProvider(name, svc, baseDir, store, gateway, clock, log);
-    if (raw instanceof ProcessProvider) {
+    if (raw.adopt) {
       const report = await raw.adopt();
       if (report.adopted.length || report.stopped.length) {
         log(

@@ -40,9 +40,15 @@ export function fencedProvider(provider: Provider, lease: LeaderLease): Provider
     close: () => provider.close(),
     on: (event, listener) => provider.on(event, listener),
   };
+  // The optional capabilities (PROVIDER_CAPABILITIES): offered exactly when the wrapped provider
+  // offers them. Adoption stops stale instances, so only the leader adopts.
   if (provider.usage) wrapped.usage = (now) => provider.usage!(now);
-  const pending = (provider as { pendingReplacements?: () => number }).pendingReplacements;
-  if (pending)
-    (wrapped as { pendingReplacements?: () => number }).pendingReplacements = () => pending.call(provider);
+  if (provider.pendingReplacements) wrapped.pendingReplacements = () => provider.pendingReplacements!();
+  if (provider.adopt) {
+    wrapped.adopt = async () => {
+      await fenced('adopt');
+      return provider.adopt!();
+    };
+  }
   return wrapped;
 }

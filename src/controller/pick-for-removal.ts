@@ -1,10 +1,11 @@
 /**
- * Which instances to remove on scale-down, as a pure function. Draining instances are already on
- * their way out, then instances still starting (they serve nothing yet), then ready ones: the
- * newest first (it has the coldest caches and the fewest long-lived connections), or the least
- * loaded first when a load function is given (fewest in-flight requests to wait for).
+ * Which instances to remove on scale-down, as a pure function: the controller's one victim rule
+ * (Kubernetes' ReplicaSet order). Draining instances are already on their way out, then instances
+ * still starting (they serve nothing yet), then ready ones: the newest first (it has the coldest
+ * caches and the fewest long-lived connections), or the least loaded first when a load function
+ * is given (fewest in-flight requests to wait for). Ties keep the order of `instances`.
  */
-import type { Instance } from '../controller/provider.js';
+import type { Instance } from './provider.js';
 
 /** How to choose among ready instances. */
 export interface PickOptions {
@@ -29,8 +30,8 @@ export function pickForRemoval(
       const d = options.load(a.id) - options.load(b.id);
       if (d !== 0) return d;
     }
-    // Newest first; ties broken by id so the choice is deterministic.
-    return b.startedAt - a.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    // Newest first; ties keep the input order (the sort is stable), the provider's list order.
+    return b.startedAt - a.startedAt;
   });
   return sorted.slice(0, Math.max(0, count));
 }

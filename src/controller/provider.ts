@@ -101,8 +101,33 @@ export interface Provider {
   close(): Promise<void>;
   /** Subscribes to an event; returns the unsubscribe function. */
   on<E extends keyof ProviderEvents>(event: E, listener: ProviderEvents[E]): () => void;
+  // Optional capabilities: a provider offers each one or leaves it out; wrappers (the cluster's
+  // fenced provider) forward every one the wrapped provider has. The contract suite
+  // (test/providers/provider-contract.ts) tests each one a provider offers.
   /** Resource usage per instance id, sampled at `now` (monotonic ms); absent when not measurable. */
   usage?(now: number): Map<string, InstanceUsage>;
+  /**
+   * Instances the provider will start by itself (crash replacements waiting out a back-off); the
+   * controller counts them as coming, so it does not launch duplicates.
+   */
+  pendingReplacements?(): number;
+  /**
+   * Takes over the instances a previous luascale run left running (from the instance store), and
+   * stops the stale ones; called once at startup, before the first tick.
+   */
+  adopt?(): Promise<AdoptionReport>;
+}
+
+/** The optional capabilities of {@link Provider}, by name. */
+export const PROVIDER_CAPABILITIES = ['usage', 'pendingReplacements', 'adopt'] as const;
+
+/** What `adopt()` did with each stored record. */
+export interface AdoptionReport {
+  adopted: Instance[];
+  /** Ours but unhealthy, outdated or only leftover group members: stopped. */
+  stopped: InstanceRecord[];
+  /** The pid is gone or now belongs to an unrelated process: record dropped, nothing signalled. */
+  forgotten: InstanceRecord[];
 }
 
 /** What the instance store keeps per instance so a restarted luascale can adopt it. */

@@ -17,6 +17,7 @@ import {
   type Slo,
 } from '../policy/policy.js';
 import { decide, policyRuns } from './decide.js';
+import { pickForRemoval } from './pick-for-removal.js';
 import { initialDecisionState, type Decision, type DecisionState, type ScalingSpec } from './decision.js';
 import type { Instance, InstanceUsage, Provider } from './provider.js';
 import {
@@ -381,7 +382,7 @@ export class ServiceController {
     const live = p.list().filter((i) => i.state === 'starting' || i.state === 'ready');
     const active = live.filter((i) => !this.#stopping.has(i.id));
     // A provider that replaces crashed instances itself (after a back-off) has those coming already.
-    const pending = (p as { pendingReplacements?: () => number }).pendingReplacements?.() ?? 0;
+    const pending = p.pendingReplacements?.() ?? 0;
     try {
       if (desired > active.length + pending) {
         const n = desired - active.length - pending;
@@ -394,9 +395,7 @@ export class ServiceController {
         });
       } else if (desired < active.length) {
         // Remove instances that are not serving yet first, then the newest (Kubernetes' ReplicaSet order).
-        const victims = [...active]
-          .sort((a, b) => rank(a) - rank(b) || b.startedAt - a.startedAt)
-          .slice(0, active.length - desired);
+        const victims = pickForRemoval(active, active.length - desired);
         this.#event('scale', {
           direction: 'down',
           from: active.length,
@@ -514,8 +513,4 @@ export class ServiceController {
       // A failing recorder must not break the loop; the store surfaces its own write errors.
     }
   }
-}
-
-function rank(i: Instance): number {
-  return i.state === 'starting' ? 0 : 1;
 }

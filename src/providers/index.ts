@@ -1,10 +1,8 @@
 /** Providers: implementations of the controller's Provider interface, and their helpers. */
 export { ProcessProvider, INSTANCE_ID_ENV, cmdlineMatches, groupExists } from './process-provider.js';
-export type { ProcessProviderOptions, AdoptionReport } from './process-provider.js';
+export type { ProcessProviderOptions } from './process-provider.js';
 export { StaticProvider } from './static-provider.js';
 export type { StaticProviderOptions, Advice } from './static-provider.js';
-export { pickForRemoval } from './pick-for-removal.js';
-export type { PickOptions } from './pick-for-removal.js';
 export { onCrash, DEFAULT_CRASH_BACKOFF } from './crash-backoff.js';
 export type { CrashBackoffOptions, CrashVerdict } from './crash-backoff.js';
 export { MemoryInstanceStore } from './memory-instance-store.js';

@@ -24,6 +24,7 @@ import { LuascaleError } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type {
+  AdoptionReport,
   ExitInfo,
   Instance,
   InstanceRecord,
@@ -120,15 +121,6 @@ interface PendingReplacement {
   promise: Promise<Instance>;
   resolve: (instance: Instance) => void;
   reject: (err: unknown) => void;
-}
-
-/** What `adopt()` did with each stored record. */
-export interface AdoptionReport {
-  adopted: Instance[];
-  /** Ours but unhealthy, outdated or only leftover group members: stopped. */
-  stopped: InstanceRecord[];
-  /** The pid is gone or now belongs to an unrelated process: record dropped, nothing signalled. */
-  forgotten: InstanceRecord[];
 }
 
 /** Runs a service as local child processes; implements the controller's {@link Provider}. */

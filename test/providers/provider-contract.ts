@@ -4,7 +4,12 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Instance, Provider, ProviderEvents } from '../../src/controller/provider.js';
+import {
+  PROVIDER_CAPABILITIES,
+  type Instance,
+  type Provider,
+  type ProviderEvents,
+} from '../../src/controller/provider.js';
 import { isLuascaleError } from '../../src/core/errors.js';
 
 /** One fresh provider per test, and how to dispose of it. */
@@ -170,6 +175,40 @@ export function providerContract(
           for (const v of [u.cpu, u.memory, u.rssBytes])
             assert.ok(Number.isFinite(v) && v >= 0, `${id}: ${JSON.stringify(u)}`);
         }
+      }));
+
+    it('offers each optional capability as a method or not at all', () =>
+      withSubject(async (p) => {
+        for (const cap of PROVIDER_CAPABILITIES) {
+          assert.ok(p[cap] === undefined || typeof p[cap] === 'function', `${cap}: ${typeof p[cap]}`);
+        }
+      }));
+
+    it('pendingReplacements(), when offered, is a count: 0 before any crash', () =>
+      withSubject(async (p) => {
+        if (!p.pendingReplacements) return;
+        assert.equal(p.pendingReplacements(), 0);
+        if (!p.advisory) await readyInstance(p);
+        const n = p.pendingReplacements();
+        assert.equal(n, 0, `after a launch: ${n}`);
+      }));
+
+    it('adopt(), when offered, reports what it took over; those are listed, and a second call adopts nothing new', () =>
+      withSubject(async (p) => {
+        if (!p.adopt) return;
+        const report = await p.adopt();
+        for (const key of ['adopted', 'stopped', 'forgotten'] as const)
+          assert.ok(Array.isArray(report[key]), `report.${key}`);
+        const live = new Map(p.list().map((i) => [i.id, i]));
+        for (const i of report.adopted) {
+          assertInstanceShape(i, p.service);
+          assert.ok(live.has(i.id), `adopted ${i.id} is not listed`);
+        }
+        const again = await p.adopt();
+        assert.deepEqual(
+          again.adopted.filter((i) => !report.adopted.some((a) => a.id === i.id)),
+          [],
+        );
       }));
 
     it('names its kind and service', () =>

@@ -1,10 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { onCrash, DEFAULT_CRASH_BACKOFF } from '../../src/providers/crash-backoff.js';
-import { pickForRemoval } from '../../src/providers/pick-for-removal.js';
 import { cpuPercent, parseProcStat, parseStatmResidentPages } from '../../src/providers/proc-stat.js';
 import { cmdlineMatches } from '../../src/providers/process-provider.js';
-import type { Instance } from '../../src/controller/provider.js';
 
 describe('onCrash (back-off)', () => {
   const o = {
@@ -26,43 +24,6 @@ describe('onCrash (back-off)', () => {
   for (const [name, previous, readyFor, expected] of table) {
     it(name, () => assert.deepEqual(onCrash(previous, readyFor, o), expected));
   }
-});
-
-describe('pickForRemoval', () => {
-  const inst = (id: string, state: Instance['state'], startedAt: number): Instance => ({
-    id,
-    service: 's',
-    url: '',
-    state,
-    startedAt,
-  });
-  const all = [
-    inst('a', 'ready', 1),
-    inst('b', 'ready', 3),
-    inst('c', 'starting', 2),
-    inst('d', 'draining', 0),
-    inst('e', 'ready', 2),
-    inst('f', 'failed', 9),
-  ];
-
-  it('removes draining, then starting, then the newest ready instance', () => {
-    assert.deepEqual(
-      pickForRemoval(all, 4).map((i) => i.id),
-      ['d', 'c', 'b', 'e'],
-    );
-  });
-  it('with a load function, removes the least loaded ready instance first', () => {
-    const load: Record<string, number> = { a: 0, b: 5, e: 2 };
-    assert.deepEqual(
-      pickForRemoval(all, 5, { load: (id) => load[id] ?? 0 }).map((i) => i.id),
-      ['d', 'c', 'a', 'e', 'b'],
-    );
-  });
-  it('never picks stopped or failed instances, and handles count ≤ 0', () => {
-    assert.equal(pickForRemoval(all, 99).length, 5);
-    assert.deepEqual(pickForRemoval(all, 0), []);
-    assert.deepEqual(pickForRemoval(all, -1), []);
-  });
 });
 
 describe('proc-stat parsing', () => {
