@@ -53,7 +53,9 @@ function configReference(): string {
 Generated from \`src/config/schema.ts\` by \`npm run gen\` (the same schema validates the file and is
 published as \`schema/luascale.schema.json\` for editor completion). Durations are \`250ms\`, \`15s\`,
 \`5m\`, \`1h\` or a number of seconds. \`\${VAR}\` and \`\${VAR:-default}\` interpolate from the
-environment. See [the guide](configuration.md) for examples.
+environment. \`luascale init\` writes a commented example
+([templates/init/luascale.yaml](../templates/init/luascale.yaml)); [gateway.md](gateway.md),
+[traffic.md](traffic.md) and [metric-sources.md](metric-sources.md) explain their sections by example.
 
 | key | type | default | meaning |
 |---|---|---|---|

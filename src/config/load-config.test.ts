@@ -14,11 +14,15 @@ services:
       process: { command: ["node", "app.js"] }
 `;
 
-function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
+function issuesOf(
+  text: string,
+  env: NodeJS.ProcessEnv = {},
+  code: 'LS_ERR_CONFIG_INVALID' | 'LS_ERR_CONFIG_ENV' = 'LS_ERR_CONFIG_INVALID',
+): ConfigIssue[] {
   try {
     parseConfig(text, 'luascale.yaml', env);
   } catch (err) {
-    assert.ok(isLuascaleError(err, 'LS_ERR_CONFIG_INVALID'), String(err));
+    assert.ok(isLuascaleError(err, code), String(err));
     return err.details.issues as ConfigIssue[];
   }
   assert.fail('expected the config to be rejected');
@@ -144,11 +148,38 @@ ${minimal}`,
   assert.equal(c.gateway.workers, 2);
 });
 
-test('an unset ${VAR} without a default is an error naming its line', () => {
-  const issues = issuesOf(`admin:\n  token: \${NOPE}\n${minimal}`);
+test('an unset ${VAR} without a default is LS_ERR_CONFIG_ENV naming its line', () => {
+  const issues = issuesOf(`admin:\n  token: \${NOPE}\n${minimal}`, {}, 'LS_ERR_CONFIG_ENV');
   assert.equal(issues[0]!.line, 2);
   assert.equal(issues[0]!.path, 'admin.token');
   assert.match(issues[0]!.message, /NOPE is not set/);
+});
+
+test("LS_ERR_CONFIG_ENV: one line per unset variable, in the registry's words, first one as parameters", () => {
+  assert.throws(
+    () =>
+      parseConfig(
+        `admin:\n  token: \${NOPE}\n  listen: "\${HOST}:\${PORT:-9090}"\n${minimal}`,
+        'luascale.yaml',
+        {},
+      ),
+    (err: unknown) => {
+      assert.ok(isLuascaleError(err, 'LS_ERR_CONFIG_ENV'), String(err));
+      assert.equal(err.status, 400);
+      assert.equal(
+        err.message,
+        [
+          'luascale.yaml:2 admin.token: environment variable NOPE is not set (use ${NOPE:-default})',
+          'luascale.yaml:3 admin.listen: environment variable HOST is not set (use ${HOST:-default})',
+        ].join('\n'),
+      );
+      assert.deepEqual(
+        { file: err.details.file, line: err.details.line, path: err.details.path, name: err.details.name },
+        { file: 'luascale.yaml', line: 2, path: 'admin.token', name: 'NOPE' },
+      );
+      return true;
+    },
+  );
 });
 
 test('YAML syntax errors name the file and line', () => {

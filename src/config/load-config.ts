@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
-import { LuascaleError } from '../core/errors.js';
+import { ERRORS, LuascaleError, formatMessage } from '../core/errors.js';
 import { ConfigInputSchema, ConfigSchema, type Config } from './schema.js';
 import { applyDefaults, deepFreeze } from './defaults.js';
 import { parseDuration } from '../core/duration.js';
@@ -60,14 +60,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const lineOf = (node: Node | null | undefined) =>
     node?.range ? lineCounter.linePos(node.range[0]).line : 1;
 
-  interpolateEnv(doc, env, (node, path, name) =>
-    issues.push({
-      file,
-      line: lineOf(node),
-      path,
-      message: `environment variable ${name} is not set (use \${${name}:-default})`,
-    }),
-  );
+  const unset: Array<{ file: string; line: number; path: string; name: string }> = [];
+  interpolateEnv(doc, env, (node, path, name) => unset.push({ file, line: lineOf(node), path, name }));
+  if (unset.length > 0) throw envError(unset);
   let raw: unknown;
   try {
     raw = doc.toJS() ?? {};
@@ -108,6 +103,23 @@ export function configError(file: string, issues: ConfigIssue[]): LuascaleError 
     { message: lines.join('\n') },
   );
   return err;
+}
+
+/**
+ * LS_ERR_CONFIG_ENV for the `${VAR}` references without a value or a default: one line each, and
+ * the first one's file, line, path and name as the error's parameters.
+ */
+function envError(unset: Array<{ file: string; line: number; path: string; name: string }>): LuascaleError {
+  const lines = unset.map(
+    (u) => `${formatMessage(ERRORS.LS_ERR_CONFIG_ENV.message, u)} (use \${${u.name}:-default})`,
+  );
+  const issues: ConfigIssue[] = unset.map((u, i) => ({
+    file: u.file,
+    line: u.line,
+    path: u.path,
+    message: lines[i]!.slice(`${u.file}:${u.line} ${u.path}: `.length),
+  }));
+  return new LuascaleError('LS_ERR_CONFIG_ENV', { ...unset[0], issues }, { message: lines.join('\n') });
 }
 
 /** `${VAR}`, `${VAR:-default}`; `$${` is a literal `${`. A plain scalar that was one reference is re-typed. */
