@@ -153,9 +153,47 @@ export const ScaleRequest = Type.Object(
   { additionalProperties: false, $id: 'ScaleRequest' },
 );
 
-export const PolicyReload = Type.Object(
-  { source: Type.String({ minLength: 1, maxLength: 262144, description: 'Lua source of the new policy' }) },
-  { additionalProperties: false, $id: 'PolicyReload' },
+export const ScaleResult = Type.Object(
+  {
+    ok: Type.Boolean(),
+    requested: Type.Integer(),
+    replicas: Type.Integer({ description: 'The count that applies: `requested` clamped to [min, max]' }),
+    clamped: Type.Boolean(),
+    min: Type.Integer(),
+    max: Type.Integer(),
+    paused: Type.Boolean({ description: 'Scaling is paused: the override applies after resume' }),
+    until: Type.Union([Type.Number(), Type.Null()], {
+      description: 'Epoch ms the override ends; null = until cleared',
+    }),
+  },
+  { $id: 'ScaleResult' },
+);
+
+export const PolicyReload = Type.Union(
+  [
+    Type.Object(
+      {
+        source: Type.String({ minLength: 1, maxLength: 262144, description: 'Lua source of the new policy' }),
+        file: Type.Optional(
+          Type.String({ minLength: 1, maxLength: 1024, description: 'The file name errors and status show' }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        builtin: Type.String({ minLength: 1, maxLength: 63, description: 'A built-in policy, e.g. hpa' }),
+        params: Type.Optional(Type.Object({}, open)),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { $id: 'PolicyReload' },
+);
+
+export const PolicyReloadResult = Type.Object(
+  { ok: Type.Boolean(), policy: Type.String({ description: 'The name of the policy now running' }) },
+  { $id: 'PolicyReloadResult' },
 );
 
 export const EvalRequest = Type.Object(
@@ -213,7 +251,9 @@ export const SHARED_SCHEMAS = [
   Event,
   EventPage,
   ScaleRequest,
+  ScaleResult,
   PolicyReload,
+  PolicyReloadResult,
   EvalRequest,
   EvalResult,
   MetricSeries,

@@ -6,19 +6,25 @@
  * and generate the OpenAPI 3.1 document (@fastify/swagger) — one source, as the config schema is;
  * its error codes are stable; @fastify/swagger-ui serves the docs page from the package (no CDN).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
 import { Type } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { LuascaleError, isLuascaleError, type ErrorCode } from '../core/errors.js';
+import { LuascaleError, isLuascaleError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import type { Decision } from '../controller/decision.js';
 import * as S from './admin-schemas.js';
+import { requestGuard } from './request-guard.js';
+
+/** What `PUT /v1/services/{name}/policy` installs: Lua source (with the user's file name) or a built-in. */
+export type PolicySpec =
+  { source: string; file?: string } | { builtin: string; params?: Record<string, unknown> };
 
 /** A stored or live event as the API shows it. */
 export interface AdminEvent {
@@ -36,14 +42,20 @@ export interface AdminBackend {
   scale(name: string, replicas: number, ttlMs?: number): void;
   clearScale(name: string): void;
   setPaused(name: string, paused: boolean): void;
-  /** Validates then swaps the policy; throws LuascaleError (and keeps the old one) when invalid. */
-  reloadPolicy(name: string, source: string): Promise<void>;
+  /**
+   * Validates (trial evaluations included) then swaps the policy; throws LuascaleError and keeps
+   * the old one when invalid. Resolves to the new policy's name.
+   */
+  reloadPolicy(name: string, spec: PolicySpec): Promise<{ policy: string }>;
   evalPolicy(policy: S.EvalRequestBody['policy'], input: Record<string, unknown>): Promise<Decision>;
   events(query: {
     service?: string;
     since?: number;
     afterId?: number;
+    beforeId?: number;
     limit: number;
+    /** `desc`: the newest first. */
+    order?: 'asc' | 'desc';
   }): AdminEvent[] | Promise<AdminEvent[]>;
   subscribe(listener: (event: AdminEvent) => void): () => void;
   metricsQuery(
@@ -67,7 +79,15 @@ export interface AdminServerOptions {
   dashboardDir?: string;
   /** Failed auth attempts allowed per client per minute before 429. */
   authFailuresPerMinute?: number;
+  /** Extra Host names the API answers to (`admin.allowed_hosts`); `*` = any. */
+  allowedHosts?: string[];
+  /** Wall clock for TTLs and the auth limiter (tests). */
+  now?: () => number;
 }
+
+/** The longest manual override TTL; a longer one is a typo, and `now + ttl` must stay a date. */
+export const MAX_OVERRIDE_TTL_MS = 366 * 86_400_000;
+const BODY_LIMIT = 1_048_576;
 
 /** True for 127.0.0.0/8, ::1 and localhost. */
 export function isLoopback(host: string): boolean {
@@ -84,12 +104,40 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
   }
   const app = Fastify({
     logger: false,
-    bodyLimit: 1_048_576,
-    ajv: { customOptions: { removeAdditional: false } },
+    bodyLimit: BODY_LIMIT,
+    // A bad percent-encoding is answered in our error shape, not fastify's.
+    frameworkErrors: (err, req, reply) =>
+      sendError(
+        reply,
+        new LuascaleError('LS_ERR_ADMIN_BAD_REQUEST', { reason: `${err.message}: ${clipUrl(req.url)}` }),
+      ),
   });
+  // Bodies are validated without coercion: `{"replicas": null}` or `"1e1"` is a 400, never a 0 or a 10.
+  // Query strings and path parameters are text, so they keep ajv's coercion.
+  const strict = new Ajv({
+    coerceTypes: false,
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: false,
+  });
+  const coercing = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false });
+  for (const schema of S.SHARED_SCHEMAS) {
+    strict.addSchema(schema);
+    coercing.addSchema(schema);
+  }
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? strict : coercing).compile(schema as object),
+  );
+  // Only JSON bodies: fastify's default text/plain parser would let a plain HTML form (no CORS
+  // preflight) reach the mutating routes.
+  app.removeContentTypeParser('text/plain');
+
   const routes: Array<{ method: string; url: string; hidden: boolean }> = [];
   ROUTES.set(app, routes);
   app.addHook('onRoute', (r) => {
+    // The docs page is served by @fastify/swagger-ui; it and its assets hold no data.
+    if (r.url === '/docs' || r.url.startsWith('/docs/'))
+      r.config = { ...(r.config as object), public: true } as typeof r.config;
     for (const m of [r.method].flat())
       if (m !== 'HEAD') routes.push({ method: m, url: r.url, hidden: Boolean((r.schema as any)?.hide) });
   });
@@ -110,42 +158,59 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   const backend = options.backend;
-  const failures = authFailureLimiter(options.authFailuresPerMinute ?? 10);
-  const expected = options.token ? digest(options.token) : null;
-
+  const now = options.now ?? Date.now;
+  const guard = requestGuard({
+    host: options.host,
+    token: options.token,
+    allowedHosts: options.allowedHosts,
+    authFailuresPerMinute: options.authFailuresPerMinute,
+    now,
+  });
   app.addHook('onRequest', async (req, reply) => {
-    if (!expected || !req.url.startsWith('/v1/')) return;
-    const ip = req.ip;
-    const wait = failures.blockedFor(ip, Date.now());
-    if (wait > 0)
-      return sendError(reply, 429, 'LS_ERR_ADMIN_AUTH_RATE_LIMITED', 'too many failed attempts', {
-        'retry-after': String(Math.ceil(wait / 1000)),
-      });
-    const header = req.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ')
-      ? header.slice(7)
-      : (req.query as Record<string, string> | undefined)?.access_token;
-    // Constant-time: compare fixed-length digests, so neither content nor length leaks through timing.
-    if (!token || !timingSafeEqual(digest(token), expected)) {
-      failures.fail(ip, Date.now());
-      return sendError(reply, 401, 'LS_ERR_ADMIN_UNAUTHORIZED', 'missing or wrong bearer token', {
-        'www-authenticate': 'Bearer realm="luascale"',
-      });
-    }
+    const verdict = guard(req);
+    if (!verdict) return;
+    for (const [k, v] of Object.entries(verdict.headers ?? {})) reply.header(k, v);
+    return sendError(reply, verdict.error);
+  });
+
+  // Event streams are hijacked (fastify no longer tracks them): end them on close, or a connected
+  // `luascale events -f` or dashboard tab would hold `up` open past its drain timeout.
+  const streams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of streams) res.end();
+    for (const res of streams) res.socket?.destroySoon();
+    streams.clear();
   });
 
   app.setErrorHandler((err: any, _req, reply) => {
-    if (isLuascaleError(err)) return sendError(reply, err.status, err.code, err.message);
-    if (err.validation) return sendError(reply, 400, 'LS_ERR_ADMIN_BAD_REQUEST', err.message);
+    if (isLuascaleError(err)) return sendError(reply, err);
+    if (err.validation)
+      return sendError(reply, new LuascaleError('LS_ERR_ADMIN_BAD_REQUEST', { reason: err.message }));
+    switch (err.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(reply, new LuascaleError('LS_ERR_ADMIN_BODY_TOO_LARGE', { limit: BODY_LIMIT }));
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendError(
+          reply,
+          new LuascaleError('LS_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE', {
+            type: String(_req.headers['content-type'] ?? '').slice(0, 100),
+          }),
+        );
+    }
     if (err.statusCode && err.statusCode < 500)
-      return sendError(reply, err.statusCode, 'LS_ERR_ADMIN_BAD_REQUEST', err.message);
-    return sendError(reply, 500, 'LS_ERR_ADMIN_INTERNAL', 'internal error');
+      return sendError(reply, new LuascaleError('LS_ERR_ADMIN_BAD_REQUEST', { reason: err.message }));
+    return sendError(reply, new LuascaleError('LS_ERR_ADMIN_INTERNAL'));
   });
   app.setNotFoundHandler((req, reply) =>
-    sendError(reply, 404, 'LS_ERR_ADMIN_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
+    sendError(
+      reply,
+      new LuascaleError('LS_ERR_ADMIN_NOT_FOUND', {
+        method: req.method,
+        path: clipUrl(req.url.split('?')[0]!),
+      }),
+    ),
   );
 
-  const errors = { 400: S.ErrorBody, 401: S.ErrorBody, 404: S.ErrorBody, 429: S.ErrorBody };
   const named = (name: string) => {
     const s = backend.service(name);
     if (!s) throw new LuascaleError('LS_ERR_ADMIN_NO_SERVICE', { name });
@@ -156,15 +221,17 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     properties: { name: { type: 'string', maxLength: 63 } },
     required: ['name'],
   };
+  const open = { config: { public: true } };
 
   app.get(
     '/healthz',
-    { schema: { tags: ['health'], summary: 'Liveness', security: [], response: { 200: S.Ok } } },
+    { ...open, schema: { tags: ['health'], summary: 'Liveness', security: [], response: { 200: S.Ok } } },
     async () => ({ ok: true }),
   );
   app.get(
     '/readyz',
     {
+      ...open,
       schema: {
         tags: ['health'],
         summary: 'Readiness: controllers and gateway started',
@@ -177,6 +244,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
   app.get(
     '/metrics',
     {
+      ...open,
       schema: { tags: ['metrics'], summary: 'Prometheus exposition', security: [], produces: ['text/plain'] },
     },
     async (_req, reply) =>
@@ -188,7 +256,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
       schema: {
         tags: ['services'],
         summary: 'Every service with replicas and signals',
-        response: { 200: Type.Array(Type.Ref('ServiceSummary')), ...errors },
+        response: { 200: Type.Array(Type.Ref('ServiceSummary')), ...failures() },
       },
     },
     async () => backend.services(),
@@ -200,7 +268,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
         tags: ['services'],
         summary: 'One service: instances, last decision, signals, operations',
         params: nameParam,
-        response: { 200: S.ServiceDetail, ...errors },
+        response: { 200: S.ServiceDetail, ...failures(400, 404) },
       },
     },
     async (req) => named((req.params as { name: string }).name),
@@ -210,18 +278,31 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     {
       schema: {
         tags: ['services'],
-        summary: 'Set a manual override, optionally with a TTL',
+        summary: 'Set a manual override, optionally with a TTL; the answer says where it was clamped',
         params: nameParam,
         body: S.ScaleRequest,
-        response: { 200: S.Ok, ...errors },
+        response: { 200: S.ScaleResult, ...failures(400, 404, 413, 415) },
       },
     },
     async (req) => {
       const { name } = req.params as { name: string };
       const body = req.body as S.ScaleRequestBody;
-      named(name);
-      backend.scale(name, body.replicas, body.ttl ? parseDuration(body.ttl) : undefined);
-      return { ok: true };
+      const svc = named(name) as { min?: number; max?: number; paused?: boolean };
+      const ttlMs = body.ttl === undefined ? undefined : overrideTtl(body.ttl);
+      backend.scale(name, body.replicas, ttlMs);
+      const min = svc.min ?? 0;
+      const max = svc.max ?? body.replicas;
+      const replicas = Math.min(max, Math.max(min, body.replicas));
+      return {
+        ok: true,
+        requested: body.replicas,
+        replicas,
+        clamped: replicas !== body.replicas,
+        min,
+        max,
+        paused: Boolean(svc.paused),
+        until: ttlMs === undefined ? null : now() + ttlMs,
+      };
     },
   );
   app.delete(
@@ -231,7 +312,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
         tags: ['services'],
         summary: 'Clear the manual override',
         params: nameParam,
-        response: { 200: S.Ok, ...errors },
+        response: { 200: S.Ok, ...failures(400, 404) },
       },
     },
     async (req) => {
@@ -252,7 +333,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
           tags: ['services'],
           summary: paused ? 'Pause scaling' : 'Resume scaling',
           params: nameParam,
-          response: { 200: S.Ok, ...errors },
+          response: { 200: S.Ok, ...failures(400, 404, 413, 415) },
         },
       },
       async (req) => {
@@ -268,17 +349,18 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     {
       schema: {
         tags: ['policies'],
-        summary: 'Hot-reload the Lua policy (validated first; the old one stays on error)',
+        summary:
+          'Hot-reload the policy: Lua source or a built-in, trial-evaluated first; on error 422 and the old one stays',
         params: nameParam,
         body: S.PolicyReload,
-        response: { 200: S.Ok, ...errors },
+        response: { 200: S.PolicyReloadResult, ...failures(400, 404, 413, 415, 422) },
       },
     },
     async (req) => {
       const { name } = req.params as { name: string };
       named(name);
-      await backend.reloadPolicy(name, (req.body as { source: string }).source);
-      return { ok: true };
+      const { policy } = await backend.reloadPolicy(name, req.body as PolicySpec);
+      return { ok: true, policy };
     },
   );
   app.post(
@@ -288,7 +370,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
         tags: ['policies'],
         summary: 'Dry run: a policy and inputs in, a Decision out',
         body: S.EvalRequest,
-        response: { 200: S.EvalResult, ...errors },
+        response: { 200: S.EvalResult, ...failures(400, 413, 415, 422) },
       },
     },
     async (req) => {
@@ -305,34 +387,46 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
       };
     },
   );
+  const eventFilter = {
+    service: { type: 'string', maxLength: 63, description: 'Only this service (404 when unknown)' },
+    after: { type: 'integer', minimum: 0, description: 'Only events after this id' },
+  };
   app.get(
     '/v1/events',
     {
       schema: {
         tags: ['events'],
-        summary: 'Recorded events, oldest first, paginated by id',
+        summary: 'Recorded events, paginated by id; `order=desc` gives the newest first',
         querystring: {
           type: 'object',
           properties: {
-            service: { type: 'string' },
-            since: { type: 'number', description: 'Epoch ms' },
-            after: {
-              type: 'integer',
-              description: 'Return events after this id (the previous page’s `next`)',
-            },
+            ...eventFilter,
+            since: { type: 'number', minimum: 0, description: 'Only events at or after this epoch ms' },
+            before: { type: 'integer', minimum: 1, description: 'Only events before this id' },
+            order: { type: 'string', enum: ['asc', 'desc'], default: 'asc' },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
           },
           additionalProperties: false,
         },
-        response: { 200: S.EventPage, ...errors },
+        response: { 200: S.EventPage, ...failures(400, 404) },
       },
     },
     async (req) => {
-      const q = req.query as { service?: string; since?: number; after?: number; limit: number };
+      const q = req.query as {
+        service?: string;
+        since?: number;
+        after?: number;
+        before?: number;
+        order: 'asc' | 'desc';
+        limit: number;
+      };
+      if (q.service !== undefined) named(q.service);
       const events = await backend.events({
         service: q.service,
         since: q.since,
         afterId: q.after,
+        beforeId: q.before,
+        order: q.order,
         limit: q.limit,
       });
       return { events, next: events.length === q.limit ? events[events.length - 1]!.id : null };
@@ -341,22 +435,29 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
   app.get(
     '/v1/events/stream',
     {
+      config: { queryToken: true },
       schema: {
         tags: ['events'],
-        summary: 'Server-Sent Events: every new event as `data: {json}`',
+        summary:
+          'Server-Sent Events: every new event as `data: {json}` with its `id`; `after` (or Last-Event-ID) replays stored events after that id first',
         querystring: {
           type: 'object',
           properties: {
-            service: { type: 'string' },
+            ...eventFilter,
             access_token: { type: 'string', description: 'The token, for EventSource (cannot send headers)' },
           },
           additionalProperties: false,
         },
         produces: ['text/event-stream'],
+        response: failures(400, 404),
       },
     },
     async (req: FastifyRequest, reply: FastifyReply) => {
-      const service = (req.query as { service?: string }).service;
+      const q = req.query as { service?: string; after?: number };
+      const service = q.service;
+      if (service !== undefined) named(service);
+      const lastId = Number(req.headers['last-event-id']);
+      const after = q.after ?? (Number.isSafeInteger(lastId) && lastId >= 0 ? lastId : undefined);
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, {
@@ -366,16 +467,36 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
         'x-accel-buffering': 'no',
       });
       raw.write(': connected\n\n');
-      const unsubscribe = backend.subscribe((e) => {
-        if (!service || e.service === service)
-          raw.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-      });
+      streams.add(raw);
+      let sent = after ?? 0;
+      const send = (e: AdminEvent) => {
+        if ((service && e.service !== service) || e.id <= sent) return;
+        sent = e.id;
+        raw.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      };
+      // Live events that arrive while the backlog is read wait here, so none is lost or repeated.
+      let backlog: AdminEvent[] | null = after === undefined ? null : [];
+      const unsubscribe = backend.subscribe((e) => (backlog ? backlog.push(e) : send(e)));
       const ping = setInterval(() => raw.write(': ping\n\n'), 15_000);
       ping.unref();
-      req.raw.on('close', () => {
+      raw.on('close', () => {
         clearInterval(ping);
         unsubscribe();
+        streams.delete(raw);
       });
+      if (backlog) {
+        try {
+          for (let page = 0; page < 100; page++) {
+            const stored = await backend.events({ service, afterId: sent, limit: 1000, order: 'asc' });
+            for (const e of stored) send(e);
+            if (stored.length < 1000) break;
+          }
+        } finally {
+          const live = backlog;
+          backlog = null;
+          for (const e of live) send(e);
+        }
+      }
     },
   );
   app.get(
@@ -394,7 +515,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
           required: ['service'],
           additionalProperties: false,
         },
-        response: { 200: S.MetricSeries, ...errors },
+        response: { 200: S.MetricSeries, ...failures(400, 404) },
       },
     },
     async (req) => {
@@ -408,21 +529,27 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
       };
     },
   );
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { ...open, schema: { hide: true } }, async () => app.swagger());
   const dashboard = loadDashboard(options.dashboardDir ?? PACKAGED_DASHBOARD_DIR);
   if (dashboard) {
     // The page holds no data (it reads /v1/* with the token), so it and its assets are public.
-    app.get('/', { schema: { hide: true } }, async (_req, reply) =>
+    app.get('/', { ...open, schema: { hide: true } }, async (_req, reply) =>
       sendFile(
         reply.header('content-security-policy', DASHBOARD_CSP),
         dashboard.get('index.html')!,
         'no-cache',
       ),
     );
-    app.get('/assets/:file', { schema: { hide: true } }, async (req, reply) => {
+    app.get('/assets/:file', { ...open, schema: { hide: true } }, async (req, reply) => {
       const file = dashboard.get(`assets/${(req.params as { file: string }).file}`);
       if (!file)
-        return sendError(reply, 404, 'LS_ERR_ADMIN_NOT_FOUND', `no route GET ${req.url.split('?')[0]}`);
+        return sendError(
+          reply,
+          new LuascaleError('LS_ERR_ADMIN_NOT_FOUND', {
+            method: 'GET',
+            path: clipUrl(req.url.split('?')[0]!),
+          }),
+        );
       return sendFile(reply, file, 'public, max-age=31536000, immutable'); // names carry a content hash
     });
   }
@@ -472,39 +599,43 @@ export function registeredRoutes(
   return ROUTES.get(app) ?? [];
 }
 
-function sendError(
-  reply: FastifyReply,
-  status: number,
-  code: ErrorCode | string,
-  message: string,
-  headers: Record<string, string> = {},
-) {
-  for (const [k, v] of Object.entries(headers)) reply.header(k, v);
-  return reply.code(status).type('application/json').send({ error: { code, message } });
+function sendError(reply: FastifyReply, err: LuascaleError) {
+  return reply
+    .code(err.status)
+    .type('application/json')
+    .send({ error: { code: err.code, message: err.message } });
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
+/** A target as it may appear in a message: bounded, so a 64 KiB URL is not echoed back. */
+function clipUrl(url: string): string {
+  return url.length > 200 ? `${url.slice(0, 200)}…` : url;
 }
 
-/** Counts failed attempts per client; past the budget, each further failure doubles the wait. */
-function authFailureLimiter(perMinute: number) {
-  const byIp = new Map<string, { times: number[]; blockedUntil: number; strikes: number }>();
-  return {
-    blockedFor(ip: string, now: number): number {
-      const e = byIp.get(ip);
-      return e && e.blockedUntil > now ? e.blockedUntil - now : 0;
-    },
-    fail(ip: string, now: number): void {
-      let e = byIp.get(ip);
-      if (!e) byIp.set(ip, (e = { times: [], blockedUntil: 0, strikes: 0 }));
-      e.times = e.times.filter((t) => now - t < 60_000);
-      e.times.push(now);
-      if (e.times.length > perMinute) {
-        e.strikes++;
-        e.blockedUntil = now + Math.min(3_600_000, 1000 * 2 ** e.strikes);
-      }
-      if (byIp.size > 10_000) byIp.delete(byIp.keys().next().value!);
-    },
-  };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad request: a parameter or body field is invalid (the message names it)',
+  401: 'Missing or wrong bearer token',
+  403: 'Cross-site request, or a Host that is not this listener',
+  404: 'No such route or service',
+  413: 'Body over 1 MiB',
+  415: 'Body is not application/json',
+  422: 'The policy failed to load or its trial evaluations failed',
+  429: 'Too many failed token attempts',
+  500: 'Internal error',
+};
+
+/** The error responses of a route for /openapi.json: the given ones plus those every route can give. */
+function failures(...statuses: number[]): Record<number, unknown> {
+  return Object.fromEntries(
+    [...statuses, 401, 403, 429, 500].map((s) => [s, { ...S.ErrorBody, description: STATUS_TEXT[s] }]),
+  );
+}
+
+/** A manual override's TTL: positive and at most {@link MAX_OVERRIDE_TTL_MS}, else a 400. */
+function overrideTtl(ttl: string): number {
+  const ms = parseDuration(ttl);
+  if (!(ms > 0) || ms > MAX_OVERRIDE_TTL_MS)
+    throw new LuascaleError('LS_ERR_ADMIN_BAD_REQUEST', {
+      reason: `body/ttl must be more than 0 and at most 366d, got "${ttl}"`,
+    });
+  return ms;
 }

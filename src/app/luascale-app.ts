@@ -376,7 +376,13 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
       inWorker.add(service);
     },
   });
-  const admin = await buildAdminServer({ host: aHost, port: aPort, token: config.admin.token, backend });
+  const admin = await buildAdminServer({
+    host: aHost,
+    port: aPort,
+    token: config.admin.token,
+    allowedHosts: config.admin.allowed_hosts,
+    backend,
+  });
   await admin.listen({ host: aHost, port: aPort });
   const aAddr = admin.server.address() as AddressInfo;
   for (const c of controllers.values()) c.start();
@@ -711,6 +717,7 @@ function adminBackend(d: BackendDeps): AdminBackend {
           ? { source: policy.source }
           : { builtin: policy.builtin, params: policy.params ?? {} },
         input,
+        { inputName: 'body/input' },
       ),
     events: async (q) => (await d.store.events.list(q)) as AdminEvent[],
     subscribe: (l) => {

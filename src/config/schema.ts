@@ -471,6 +471,11 @@ export const ConfigSchema = strict(
       {
         listen: Listen('Admin API, dashboard and /metrics listener', '127.0.0.1:9090'),
         token: Type.String({ default: '', description: 'Bearer token (required on non-loopback listeners)' }),
+        allowed_hosts: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+          default: [],
+          description:
+            'Extra Host names the admin API answers to (the listener address, localhost and, on a wildcard listener, the machine names and addresses always are); "*" = any. Other Host values get 403, against DNS rebinding',
+        }),
       },
       'The admin listener',
       { default: {} },

@@ -18,11 +18,19 @@ interface EvalInput extends Partial<Observation> {
   service?: string;
 }
 
-/** Runs one decision for a policy on a JSON input (`luascale eval`, `POST /v1/policies/eval`). */
-export async function evaluateOnce(ref: PolicySource, input: unknown): Promise<Decision> {
+/**
+ * Runs one decision for a policy on a JSON input (`luascale eval`, `POST /v1/policies/eval`).
+ * `inputName` is what errors call the input: the CLI's `--input`, the API's `body/input`.
+ */
+export async function evaluateOnce(
+  ref: PolicySource,
+  input: unknown,
+  options: { inputName?: string } = {},
+): Promise<Decision> {
+  const inputName = options.inputName ?? '--input';
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new LuascaleError('LS_ERR_CLI_INPUT', {
-      where: '--input',
+      where: inputName,
       reason: 'must be a JSON object such as {"cpu":85,"replicas":2}',
     });
   }
@@ -31,7 +39,7 @@ export async function evaluateOnce(ref: PolicySource, input: unknown): Promise<D
     const v = inp[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 0)) {
       throw new LuascaleError('LS_ERR_CLI_INPUT', {
-        where: `--input ${k}`,
+        where: `${inputName}${inputName.startsWith('-') ? ' ' : '/'}${k}`,
         reason: `must be a whole number >= 0, got ${JSON.stringify(v)}`,
       });
     }

@@ -86,6 +86,19 @@ export const ERRORS = {
   LS_ERR_ADMIN_NOT_FOUND: { message: 'no route {method} {path}', status: 404 },
   LS_ERR_ADMIN_NO_SERVICE: { message: 'no service named "{name}"', status: 404 },
   LS_ERR_ADMIN_BAD_REQUEST: { message: 'bad request: {reason}', status: 400 },
+  LS_ERR_ADMIN_BODY_TOO_LARGE: { message: 'request body exceeds {limit} bytes', status: 413 },
+  LS_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE: {
+    message: 'request bodies must be application/json, got "{type}"',
+    status: 415,
+  },
+  LS_ERR_ADMIN_FORBIDDEN_ORIGIN: {
+    message: 'cross-site request refused: origin "{origin}" is not this admin API',
+    status: 403,
+  },
+  LS_ERR_ADMIN_BAD_HOST: {
+    message: 'host "{host}" is not a name of this admin listener (add it to admin.allowed_hosts)',
+    status: 403,
+  },
   LS_ERR_ADMIN_POLICY_REJECTED: {
     message: 'policy for {service} rejected, the old one keeps running: {reason}',
     status: 422,

@@ -55,13 +55,14 @@ function memoryBackend() {
     scale: (n, r, ttl) => void calls.push(`scale ${n} ${r} ${ttl}`),
     clearScale: (n) => void calls.push(`clear ${n}`),
     setPaused: (n, p) => void calls.push(`paused ${n} ${p}`),
-    reloadPolicy: async (_n, src) => {
-      if (src.includes('syntax error'))
+    reloadPolicy: async (_n, spec) => {
+      if ('source' in spec && spec.source.includes('syntax error'))
         throw new LuascaleError('LS_ERR_POLICY_SYNTAX', {
-          where: 'policy.lua:1',
+          where: `${spec.file ?? 'policy.lua'}:1`,
           reason: 'unexpected symbol',
         });
       calls.push('reload');
+      return { policy: 'source' in spec ? (spec.file ?? 'web.lua') : `builtin:${spec.builtin}` };
     },
     evalPolicy: async () => ({
       service: 'eval',
@@ -75,12 +76,15 @@ function memoryBackend() {
       policy: { name: 'x', outcome: { ok: true, replicas: 3, raw: 3, logs: ['hi'], alerts: [] } },
       steps: [],
     }),
-    events: (q) =>
-      events
-        .filter(
-          (e) => (q.afterId === undefined || e.id > q.afterId) && (!q.service || e.service === q.service),
-        )
-        .slice(0, q.limit),
+    events: (q) => {
+      const hits = events.filter(
+        (e) =>
+          (q.afterId === undefined || e.id > q.afterId) &&
+          (q.beforeId === undefined || e.id < q.beforeId) &&
+          (!q.service || e.service === q.service),
+      );
+      return (q.order === 'desc' ? hits.reverse() : hits).slice(0, q.limit);
+    },
     subscribe: (l) => (listeners.add(l), () => listeners.delete(l)),
     metricsQuery: () => ({ step: 1, points: [[1, 2]] }),
     metricsText: async () => '# HELP x y\n# TYPE x gauge\nx 1\n',

@@ -149,7 +149,7 @@ function memoryBackend() {
       services.find((x) => x.name === n)!.paused = p;
       emit({ service: n, type: 'override', at: Date.now(), data: { paused: p } });
     },
-    reloadPolicy: async () => {},
+    reloadPolicy: async () => ({ policy: 'web.lua' }),
     evalPolicy: async (_p, input) => ({
       ...decision(Date.now(), Number(input.replicas ?? 2), 5, 'ScaleUp'),
       service: 'eval',
