@@ -371,3 +371,71 @@ test('a young burst window reads its quantile higher (burst_z): few samples say 
   const often = (t: number) => ((t / 1000) % 20 === 10 ? 800 : 100);
   assert.equal(burstAt(1.5, 300_000, often), 100);
 });
+
+/** The hourly rise plus short deterministic spikes (surges the burst window has to judge). */
+function spiky(t: number): number {
+  const s = t / 1000;
+  return hourly(t) + ((s * 7919) % 97 < 4 ? 700 : 0) + (s % 600 < 90 && s > 3600 ? 300 : 0);
+}
+
+/** A ctx for tick `t` of `spiky`, with instances following the last answer. */
+function tickCtx(t: number, replicas: number, state: Record<string, unknown>, rps = spiky(t)) {
+  return testContext(
+    {
+      rps,
+      cpu: Math.min(100, (rps / (replicas * 100)) * 100),
+      replicas,
+      ready: replicas,
+      queue: rps > 900 ? 40 : 0,
+    },
+    { now: t, state },
+  );
+}
+
+test('evaluating the same tick twice gives the same answer and leaves the same state (issue 15)', () => {
+  // twice: every tick evaluated twice with the same ctx; once: the same run evaluated once a tick
+  const twice = predictive({ ...params, scale_in_delay: '20s' });
+  const once = predictive({ ...params, scale_in_delay: '20s' });
+  let s2: Record<string, unknown> = {};
+  let s1: Record<string, unknown> = {};
+  let replicas = 3;
+  let forecastTicks = 0;
+  for (let t = 0; t < 2.5 * 3_600_000; t += 1000) {
+    const input = structuredClone(s2);
+    const a = twice.evaluate(tickCtx(t, replicas, s2));
+    assert.deepEqual(s2, input, 'ctx.state is not changed in place');
+    const b = twice.evaluate(tickCtx(t, replicas, s2));
+    assert.deepEqual(b, a, `t=${t}: a second evaluation of the same tick answered differently`);
+    const c = once.evaluate(tickCtx(t, replicas, s1));
+    assert.deepEqual(c, b, `t=${t}: a tick evaluated twice changed what the following ticks answer`);
+    assert.ok(b.ok && c.ok);
+    s2 = b.state!;
+    s1 = c.state!;
+    if (b.detail?.source === 'forecast') forecastTicks++;
+    replicas = Math.max(1, b.replicas);
+  }
+  // the run went through the forecast, the surge bookkeeping and the scale-in hold
+  assert.ok(forecastTicks > 100, `forecast answered ${forecastTicks} ticks`);
+});
+
+test('a result the caller drops leaves no trace, and the state does not depend on other instances', () => {
+  const trial = predictive(params);
+  const plain = predictive(params);
+  predictive(params).evaluate(tickCtx(0, 3, {})); // another instance, evaluated in between
+  let st: Record<string, unknown> = {};
+  let sp: Record<string, unknown> = {};
+  let replicas = 3;
+  for (let t = 0; t < 3_600_000; t += 1000) {
+    // a dry run on made-up load (an operator's trial, or a PolicyError the controller discards)
+    if (t % 7000 === 0) trial.evaluate(tickCtx(t, replicas, st, 5000));
+    const a = trial.evaluate(tickCtx(t, replicas, st));
+    const b = plain.evaluate(tickCtx(t, replicas, sp));
+    assert.deepEqual(a, b, `t=${t}`);
+    // a tick whose result is dropped: the next tick comes with the state from before it
+    if (t % 11_000 === 5000) continue;
+    assert.ok(a.ok && b.ok);
+    st = a.state!;
+    sp = b.state!;
+    replicas = Math.max(1, a.replicas);
+  }
+});

@@ -46,9 +46,14 @@
  * Defaults were chosen on the backtests of docs/backtests.md (three real traces, one set of
  * defaults for all); the trade-off each knob moves is described in docs/builtin-policies.md.
  *
- * The large buffers (bucket series, fitted model) live in a closure cache keyed by service and
- * tied to `ctx.state` (a fresh state, as after a restart or in a new simulation, resets it and
- * re-reads `ctx.history`); `ctx.state` keeps only small scalars.
+ * The large buffers (bucket series, fitted model) live in a closure cache keyed by service;
+ * `ctx.state` keeps only small scalars, among them `at`, the tick the state was returned for.
+ * evaluate() never changes the cache for the tick it answers: that tick's observation is held as
+ * the pending tick and folded into the buffers (`commit`) only when the next tick arrives with
+ * the state returned for it. So evaluating the same tick twice gives the same answer and leaves
+ * the same state, and a result the caller drops (a PolicyError, a trial run) leaves no trace. A
+ * state the cache does not continue (a fresh one, as after a restart or in a new simulation, or
+ * one from another run) rebuilds the cache from `ctx.history`.
  */
 import type { Policy, PolicyContext, PolicyOutcome } from '../policy.js';
 import {
@@ -169,10 +174,29 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
   };
 }
 
+/** The tick evaluate() answered last, not yet in the buffers (see the header). */
+interface Pending {
+  /** Its `now`; NaN when there is none. */
+  now: number;
+  /** It fed the load series (value and queue). */
+  fed: boolean;
+  value: number;
+  queue: number;
+  /** It took part in the surge bookkeeping, with this burst level and startup time. */
+  surge: boolean;
+  burst: number;
+  startupMs: number;
+  /** It entered the scale-in hold with this raw answer, kept for keepMs. */
+  hold: boolean;
+  raw: number;
+  keepMs: number;
+}
+
 /** The per-service working set kept outside ctx.state (too large to copy every tick). */
 interface Cache {
-  /** Identity of the ctx.state generation this cache belongs to. */
-  token: number;
+  /** `ctx.state.at` of the state the buffers continue (undefined: built from a fresh state). */
+  base: number | undefined;
+  pending: Pending;
   /** Completed bucket means, oldest first. */
   buckets: number[];
   /** Index (time / bucket) of the bucket being filled, its sum and count. */
@@ -202,10 +226,7 @@ interface Cache {
   holdV: number[];
   /** Bucket count at the last fit. */
   fittedAt: number;
-  lastNow: number;
 }
-
-let tokens = 0;
 
 /** Creates the predictive policy. */
 export function predictive(params: Readonly<Record<string, unknown>>): Policy {
@@ -213,9 +234,21 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
   const caches = new Map<string, Cache>();
   const bucketMs = p.bucketS * 1000;
 
-  function bootstrap(ctx: PolicyContext, token: number): Cache {
+  function bootstrap(ctx: PolicyContext, base: number | undefined): Cache {
     const c: Cache = {
-      token,
+      base,
+      pending: {
+        now: NaN,
+        fed: false,
+        value: 0,
+        queue: 0,
+        surge: false,
+        burst: 0,
+        startupMs: 0,
+        hold: false,
+        raw: 0,
+        keepMs: 0,
+      },
       buckets: [],
       cur: Math.floor(ctx.now / bucketMs),
       curSum: 0,
@@ -235,7 +268,6 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
       holdV: [],
       model: undefined,
       fittedAt: 0,
-      lastNow: ctx.now,
     };
     // rebuild the bucket series from recorded history (e.g. after a restart)
     const step = ctx.history.stepSeconds || 1;
@@ -267,8 +299,12 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
     return c;
   }
 
-  /** Adds a tick's value to its bucket; closes finished buckets (holding the last value over gaps). */
-  function feed(c: Cache, now: number, v: number, queue: number): void {
+  /**
+   * Moves the buffers to `now` without adding this tick: closes finished buckets (holding the last
+   * value over gaps) and drops what has left the windows. Repeating it for the same `now` changes
+   * nothing.
+   */
+  function advance(c: Cache, now: number, v: number): void {
     const b = Math.floor(now / bucketMs);
     if (b !== c.cur) {
       const mean =
@@ -284,17 +320,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
       if (c.buckets.length > p.historyBuckets * 1.25)
         c.buckets.splice(0, c.buckets.length - p.historyBuckets);
     }
-    c.curSum += v;
-    c.curN++;
-    // recent values for the reactive estimate
-    c.recentT.push(now);
-    c.recentV.push(v);
-    c.recentQ.push(Number.isFinite(queue) ? Math.max(0, queue) : 0);
     dropThrough(now - p.windowS * 1000, c.recentT, c.recentV, c.recentQ);
-    // the burst window: a FIFO plus a sorted copy kept by binary insertion (O(window) per tick)
-    c.burstT.push(now);
-    c.burstV.push(v);
-    c.burstSorted.splice(lowerBound(c.burstSorted, v), 0, v);
     let old = 0;
     while (old < c.burstT.length && c.burstT[old]! <= now - p.burstWindowS * 1000) {
       c.burstSorted.splice(lowerBound(c.burstSorted, c.burstV[old]!), 1);
@@ -304,6 +330,56 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
       c.burstT.splice(0, old);
       c.burstV.splice(0, old);
     }
+  }
+
+  /** Folds the pending tick into the buffers, as evaluate() read it virtually at its time. */
+  function commit(c: Cache): void {
+    const t = c.pending;
+    if (t.fed) {
+      c.curSum += t.value;
+      c.curN++;
+      // recent values for the reactive estimate
+      c.recentT.push(t.now);
+      c.recentV.push(t.value);
+      c.recentQ.push(t.queue);
+      // the burst window: a FIFO plus a sorted copy kept by binary insertion (O(window) per tick)
+      c.burstT.push(t.now);
+      c.burstV.push(t.value);
+      c.burstSorted.splice(lowerBound(c.burstSorted, t.value), 0, t.value);
+    }
+    if (t.surge) {
+      // surges a startup time old are resolved against this tick's load
+      let resolved = 0;
+      for (; resolved < c.surgeT.length && c.surgeT[resolved]! <= t.now - t.startupMs; resolved++) {
+        c.resolvedT.push(t.now);
+        if (t.value > c.surgeLevel[resolved]!) c.lastedT.push(t.now);
+      }
+      c.surgeT.splice(0, resolved);
+      c.surgeLevel.splice(0, resolved);
+      dropThrough(t.now - p.burstWindowS * 1000, c.resolvedT);
+      dropThrough(t.now - p.burstWindowS * 1000, c.lastedT);
+      if (t.value > t.burst) {
+        c.surgeT.push(t.now);
+        c.surgeLevel.push(t.burst);
+        if (Number.isNaN(c.surgeSince)) c.surgeSince = t.now;
+      } else c.surgeSince = NaN;
+    }
+    if (t.hold) {
+      // the scale-in hold: a monotonic deque (values decreasing) of the last keepMs of answers
+      while (c.holdV.length > 0 && c.holdV[c.holdV.length - 1]! <= t.raw) {
+        c.holdV.pop();
+        c.holdT.pop();
+      }
+      c.holdT.push(t.now);
+      c.holdV.push(t.raw);
+      let drop = 0;
+      while (drop < c.holdT.length - 1 && c.holdT[drop]! <= t.now - t.keepMs) drop++;
+      if (drop > 0) {
+        c.holdT.splice(0, drop);
+        c.holdV.splice(0, drop);
+      }
+    }
+    t.now = NaN;
   }
 
   /** Refits when enough new buckets arrived: often while history is short, every `refitEvery` later. */
@@ -332,24 +408,16 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
   /**
    * The share of the burst window's surges (ticks whose load exceeded the burst level) where the
    * load was still above that level a startup time later, with a uniform prior (Laplace: 1/2
-   * before any surge); records `value` as a surge when it exceeds `burst`.
+   * before any surge), counting the surges `value` resolves now; commit() records them.
    */
-  function surgeLasting(c: Cache, now: number, value: number, burst: number, startupMs: number): number {
-    let resolved = 0;
-    for (; resolved < c.surgeT.length && c.surgeT[resolved]! <= now - startupMs; resolved++) {
-      c.resolvedT.push(now);
-      if (value > c.surgeLevel[resolved]!) c.lastedT.push(now);
-    }
-    c.surgeT.splice(0, resolved);
-    c.surgeLevel.splice(0, resolved);
+  function surgeLasting(c: Cache, now: number, value: number, startupMs: number): number {
     dropThrough(now - p.burstWindowS * 1000, c.resolvedT);
     dropThrough(now - p.burstWindowS * 1000, c.lastedT);
-    if (value > burst) {
-      c.surgeT.push(now);
-      c.surgeLevel.push(burst);
-      if (Number.isNaN(c.surgeSince)) c.surgeSince = now;
-    } else c.surgeSince = NaN;
-    return (c.lastedT.length + 1) / (c.resolvedT.length + 2);
+    let resolved = 0;
+    let lasted = 0;
+    for (; resolved < c.surgeT.length && c.surgeT[resolved]! <= now - startupMs; resolved++)
+      if (value > c.surgeLevel[resolved]!) lasted++;
+    return (c.lastedT.length + lasted + 1) / (c.resolvedT.length + resolved + 2);
   }
 
   return {
@@ -359,15 +427,22 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
       try {
         const obs = ctx.observation;
         const now = ctx.now;
-        // state: small scalars only; `token` ties the closure cache to this state's lifetime
-        const st = ctx.state as { token?: number; capacity?: number };
+        // state: small scalars only; `at` says which tick's buffers it goes with (see the header)
+        const st = ctx.state as { at?: number; capacity?: number };
         let c = caches.get(ctx.service);
-        if (st.token === undefined || !c || c.token !== st.token || now < c.lastNow) {
-          st.token = ++tokens;
-          c = bootstrap(ctx, st.token);
+        const pending = c?.pending.now ?? NaN;
+        if (c && st.at !== undefined && st.at === pending && now > pending) {
+          commit(c); // the next tick, with the state returned for the pending one
+          c.base = pending;
+        } else if (!(c && st.at !== undefined && st.at === c.base && now >= pending)) {
+          c = bootstrap(ctx, st.at);
           caches.set(ctx.service, c);
-        }
-        c.lastNow = now;
+        } // else: the pending tick again, or one whose result was dropped: forget it
+        const tick = c.pending;
+        tick.now = now;
+        tick.fed = tick.surge = tick.hold = false;
+        const next: Record<string, unknown> = { ...ctx.state, at: now };
+        if ('token' in next) delete next.token; // the cache's key before `at`
         const current = obs.replicas;
         const value = obs.fresh === false ? undefined : readMetric(obs, p.metric);
 
@@ -376,9 +451,9 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
           const served = Math.max(0, (value ?? 0) - (p.metric === 'rps' ? obs.shed_rps : 0));
           const est = served / (obs.ready * (obs.cpu / 100));
           if (est > 0 && Number.isFinite(est))
-            st.capacity = st.capacity === undefined ? est : st.capacity + 0.05 * (est - st.capacity);
+            next.capacity = st.capacity === undefined ? est : st.capacity + 0.05 * (est - st.capacity);
         }
-        const capacity = p.capacity ?? st.capacity;
+        const capacity = p.capacity ?? (next.capacity as number | undefined);
         const perInstance = p.target ?? (capacity !== undefined ? capacity * p.targetUtilization : undefined);
 
         if (value === undefined) {
@@ -386,10 +461,13 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
             current,
             `no ${p.metric} data: keep ${current}`,
             { metric: p.metric, value: null, source: 'none' },
-            ctx.state,
+            next,
           );
         }
-        feed(c, now, value, obs.queue);
+        advance(c, now, value);
+        tick.fed = true;
+        tick.value = value;
+        tick.queue = Number.isFinite(obs.queue) ? Math.max(0, obs.queue) : 0;
 
         if (perInstance === undefined) {
           // no way to turn load into instances yet: track CPU at the target utilisation
@@ -401,35 +479,34 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
               desired,
               `capacity unknown: cpu ${round(obs.cpu)} vs ${UNKNOWN_CAPACITY_CPU_TARGET}`,
               { metric: 'cpu', value: obs.cpu, target: UNKNOWN_CAPACITY_CPU_TARGET, source: 'reactive-cpu' },
-              ctx.state,
+              next,
             );
           }
           return recommend(
             current,
             'capacity unknown and no CPU reading: keep current',
             { metric: p.metric, value, source: 'none' },
-            ctx.state,
+            next,
           );
         }
 
+        // The windows below are the buffers plus this tick (value, tick.queue), read in place.
         let sum = 0;
         for (let i = 0; i < c.recentV.length; i++) sum += c.recentV[i]!;
+        sum += value;
         // demand: the mean of the last `window_s` (so one-second bursts are absorbed), or more if
         // the load has stayed higher for the last `surge_s` (a sustained step is followed at once)
-        let sustained = Infinity;
+        let sustained = value;
         for (let i = c.recentV.length - 1; i >= 0 && c.recentT[i]! > now - p.surgeS * 1000; i--)
           sustained = Math.min(sustained, c.recentV[i]!);
         // plus the backlog: draining `queue` requests within `drain_s` needs queue / drain_s more (Little)
         // (only a backlog that has lasted `surge_s`: a one-second burst drains by itself)
-        let queued = Infinity;
+        let queued = tick.queue;
         for (let i = c.recentQ.length - 1; i >= 0 && c.recentT[i]! > now - p.surgeS * 1000; i--)
           queued = Math.min(queued, c.recentQ[i]!);
         const backlog = p.metric === 'rps' && Number.isFinite(queued) && queued > 0 ? queued / p.drainS : 0;
         const demand =
-          Math.max(
-            c.recentV.length > 0 ? sum / c.recentV.length : value,
-            Number.isFinite(sustained) ? sustained : value,
-          ) + backlog;
+          Math.max(sum / (c.recentV.length + 1), Number.isFinite(sustained) ? sustained : value) + backlog;
         const perFallback =
           p.target !== undefined
             ? (p.target * p.fallbackUtilization) / p.targetUtilization
@@ -468,17 +545,25 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         detail.buckets = c.buckets.length;
         // Reactive answers: at the fallback utilisation when flying blind, at the target utilisation
         // as the floor under a trusted forecast (the forecast only ever raises it).
+        // the burst level: an order statistic of the window's sorted values with this tick's inserted
         const bs = c.burstSorted;
-        const burst =
-          bs.length > 0
-            ? bs[Math.min(bs.length - 1, quantileUpperRank(bs.length, p.burstQuantile, p.burstZ))]!
-            : 0;
+        const rank = Math.min(bs.length, quantileUpperRank(bs.length + 1, p.burstQuantile, p.burstZ));
+        const at = lowerBound(bs, value);
+        const burst = rank < at ? bs[rank]! : rank === at ? value : bs[rank - 1]!;
         // follow a surge above the burst level only where surges tend to outlast the startup time:
         // an instance launched for a shorter one is ready after it has gone (ski rental again)
-        const lasting = p.burstQuantile > 0 ? surgeLasting(c, now, value, burst, startupS * 1000) : 1;
+        let lasting = 1;
+        let surgeSince = NaN;
+        if (p.burstQuantile > 0) {
+          lasting = surgeLasting(c, now, value, startupS * 1000);
+          surgeSince = value > burst ? (Number.isNaN(c.surgeSince) ? now : c.surgeSince) : NaN;
+          tick.surge = true;
+          tick.burst = burst;
+          tick.startupMs = startupS * 1000;
+        }
         // ...unless this one has already lasted `surge_follow_s`: a rise the window has not seen
         // before (a step) must not wait for the window to learn it
-        const surgeMs = now - c.surgeSince;
+        const surgeMs = now - surgeSince;
         const follow =
           demand <= burst ||
           lasting >= p.surgePersistence ||
@@ -513,31 +598,25 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
           desired = Math.max(floor, forecasted);
           source = forecasted > floor ? 'forecast' : 'reactive';
         }
-        // scale in only after the answer has stayed lower for `scale_in_delay` (max over the window)
+        // scale in only after the answer has stayed lower for `scale_in_delay` (max over the window):
+        // the deque's entries above raw (commit() drops the others), then raw itself
         const raw = desired;
-        while (c.holdV.length > 0 && c.holdV[c.holdV.length - 1]! <= raw) {
-          c.holdV.pop();
-          c.holdT.pop();
-        }
-        c.holdT.push(now);
-        c.holdV.push(raw);
-        let drop = 0;
         // ski rental: keeping an instance for the startup time costs no more than releasing it and
         // launching it again (a startup billed while it serves nothing, and the load unserved)
         const trustedHoldMs = p.trustedScaleInDelayMs ?? startupS * 1000;
-        const keepMs = Math.max(p.scaleInDelayMs, trustedHoldMs);
-        while (drop < c.holdT.length - 1 && c.holdT[drop]! <= now - keepMs) drop++;
-        if (drop > 0) {
-          c.holdT.splice(0, drop);
-          c.holdV.splice(0, drop);
-        }
+        tick.hold = true;
+        tick.raw = raw;
+        tick.keepMs = Math.max(p.scaleInDelayMs, trustedHoldMs);
+        let above = c.holdV.length;
+        while (above > 0 && c.holdV[above - 1]! <= raw) above--;
         // A trusted forecast already plans for the highest load until a new instance could be
         // ready (startup + margin), so holding longer than that only pays for load the plan says
         // will not come: release after the look-ahead instead of `scale_in_delay`.
+        // (holdMs <= keepMs, so what commit() drops after keepMs is skipped here anyway.)
         const holdMs = trusted ? trustedHoldMs : p.scaleInDelayMs;
         let first = 0;
-        while (first < c.holdT.length - 1 && c.holdT[first]! <= now - holdMs) first++;
-        desired = c.holdV[first]!;
+        while (first < above && c.holdT[first]! <= now - holdMs) first++;
+        desired = first < above ? c.holdV[first]! : raw;
         if (desired > raw) detail.held = desired;
         detail.raw = raw;
         detail.reactive = fallback;
@@ -550,7 +629,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
             ? `forecast ${round(detail.forecast as number)} ${p.metric} within ${startupS + p.marginS}s needs ${desired}`
             : `${source}: ${p.metric} ${round(demand)} / ${round(perInstance)} per instance`,
           detail,
-          ctx.state,
+          next,
           logs,
         );
       } catch (err) {
