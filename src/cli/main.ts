@@ -20,7 +20,7 @@ export function exitCodeOf(err: LuascaleError): number {
       return EXIT.usage;
     case 'LS_ERR_CLI_INPUT':
       // Inline `--input` text is an argument value; `@file` is a file to fix (1, naming it).
-      return err.details.where === '--input' ? EXIT.usage : EXIT.user;
+      return /^--input(?: |$)/.test(String(err.details.where)) ? EXIT.usage : EXIT.user;
     case 'LS_ERR_CLI_UNREACHABLE':
     case 'LS_ERR_CLI_NOT_ADMIN':
       return EXIT.unreachable;

@@ -92,7 +92,7 @@ describe('luascale load', () => {
   });
 
   const usage: Array<[string, string[], RegExp]> = [
-    ['no --url', ['--rps', '1'], /--url is required/],
+    ['no --url', ['--rps', '1'], /--url: required/],
     ['a bad --url', ['--url', 'ftp://x', '--rps', '1'], /expected http:\/\/ or https:\/\//],
     ['no rate', ['--url', 'http://127.0.0.1:1/'], /exactly one of --rps N, --pattern P or --trace/],
     [
@@ -118,7 +118,7 @@ describe('luascale load', () => {
     [
       '--scale without a trace',
       ['--url', 'http://127.0.0.1:1/', '--rps', '1', '--scale', '2'],
-      /--scale applies to --trace only/,
+      /--scale: applies to --trace only/,
     ],
     [
       'a missing trace',
@@ -127,9 +127,11 @@ describe('luascale load', () => {
     ],
   ];
   for (const [name, args, message] of usage) {
-    it(`exits 1 with one line on ${name}`, async () => {
+    // README's table: a bad argument value is a usage error (2); a trace file that cannot be read is 1.
+    const code = name === 'a missing trace' ? 1 : 2;
+    it(`exits ${code} with one line on ${name}`, async () => {
       const r = await cli('load', ...args);
-      assert.equal(r.code, 1);
+      assert.equal(r.code, code, r.err);
       assert.match(r.err, message);
       assert.equal(r.err.trim().split('\n').length, 1, r.err);
     });

@@ -103,24 +103,36 @@ test('every kind of bad trace is one line naming the file and row, exit 1', asyn
   }
 });
 
-test('bad flags and a missing policy are one-line usage errors', async () => {
+test('bad flag values are one-line usage errors (2); a missing policy file is 1', async () => {
   const trace = join(fixtures, 'small.csv');
   const cases: Array<[string[], RegExp]> = [
     [['--policy', 'builtin:hpa', '--capacity', 'lots'], /--capacity: expected a number, got "lots"/],
     [['--policy', 'builtin:hpa', '--scale', '0'], /--scale: must be > 0/],
-    [['--policy', 'builtin:hpa', '--min', '5', '--max', '2'], /--min \(5\) must be <= --max \(2\)/],
+    [['--policy', 'builtin:hpa', '--min', '5', '--max', '2'], /--min: must be <= --max \(2\), got 5/],
     [['--policy', 'builtin:hpa', '--interval', 'soon'], /--interval: expected a duration/],
     [[], /give --policy/],
     [['--policy', 'builtin:nope'], /unknown built-in policy "nope"/],
-    [['--policy', 'missing.lua'], /missing\.lua: policy file not found/],
     [['--policy', 'builtin:hpa', '--set', 'oops'], /--set: expected key=value/],
-    [['--compare', 'builtin:hpa,builtin:kpa', '--set', 'target=50'], /--set applies to --policy/],
+    [['--compare', 'builtin:hpa,builtin:kpa', '--set', 'target=50'], /--set: applies to --policy/],
+    [['--compare', 'builtin:hpa,builtin:nope'], /^error: --compare: unknown built-in policy "nope"/],
+    [['--policy', 'builtin:hpa?target'], /^error: --policy: builtin:hpa\?target: expected key=value/],
+    [['--policy', 'builtin:hpa?target=-1'], /^error: --policy: builtin:hpa: bad params: target/],
+    [['--policy', 'builtin:hpa', '--start', 'someday'], /--start: expected an ISO date/],
+    [['-c', 'luascale.yaml'], /-c\/--config: needs --service NAME/],
   ];
   for (const [args, re] of cases) {
     const r = await inProcess(['simulate', '--trace', trace, ...args]);
-    assert.equal(r.code, 1, args.join(' '));
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
     assert.match(r.err, re);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
   }
+  // A bad value is reported before the trace is read, so a missing trace does not hide it.
+  const first = await inProcess(['simulate', '--trace', '/nonexistent.csv', '--scale', 'x']);
+  assert.equal(first.code, 2, first.err);
+  // Files are not argument values: a policy file that does not exist stays a user error (1).
+  const missing = await inProcess(['simulate', '--trace', trace, '--policy', 'missing.lua']);
+  assert.equal(missing.code, 1, missing.err);
+  assert.match(missing.err, /missing\.lua: policy file not found/);
 });
 
 test('--compare prints one JSON line per policy, and the table aligns one column per policy', async () => {
@@ -226,7 +238,9 @@ test('-c luascale.yaml --service takes the policy, params, interval, bounds, sta
         { trace: join(fixtures, 'small.csv'), config: join(dir, 'luascale.yaml'), service: 'api', set: [] },
         sink,
       ),
-      /no service "api" in the config/,
+      (err: unknown) =>
+        (err as { code?: string }).code === 'LS_ERR_CLI_BAD_ARGUMENT' &&
+        /^--service: no service "api" in .*luascale\.yaml \(services: web\)$/.test((err as Error).message),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

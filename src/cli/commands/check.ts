@@ -1,6 +1,7 @@
 /** `luascale check <policy.lua | luascale.yaml>`: validates without running anything. */
 import type { Command } from 'commander';
-import { isLuascaleError, LuascaleError } from '../../core/errors.js';
+import { isLuascaleError } from '../../core/errors.js';
+import { badArgument } from '../bad-argument.js';
 import { configError, loadConfig } from '../../config/load-config.js';
 import { listenerIssues } from '../../config/check-listeners.js';
 import { scalingFromConfig, type PolicyRef } from '../../config/scaling-settings.js';
@@ -71,9 +72,7 @@ export async function check(target: string): Promise<CheckResult[]> {
     return results;
   }
   if (!target.endsWith('.lua') && !target.startsWith('builtin:')) {
-    throw new LuascaleError('LS_ERR_CLI_USAGE', {
-      reason: `${target}: expected a .lua policy, builtin:NAME or a .yaml config`,
-    });
+    throw badArgument(target, 'expected a .lua policy, builtin:NAME or a .yaml config');
   }
   return [await checkPolicy(parsePolicyArg(target), target)];
 }
@@ -85,7 +84,10 @@ export function register(program: Command): void {
     .description('Validate a Lua policy or a luascale.yaml (and every policy it names)')
     .argument('<file>', 'policy.lua, builtin:NAME or luascale.yaml')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExit codes: 0 valid, 1 invalid (each problem on its own line with file:line).')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 valid, 1 invalid (each problem on its own line with file:line), 2 not a .lua, builtin:NAME or .yaml.',
+    )
     .action(async (file: string, opts: { json?: boolean }) => {
       const results = await check(file);
       if (opts.json) process.stdout.write(JSON.stringify(results) + '\n');

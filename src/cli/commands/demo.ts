@@ -14,6 +14,8 @@ import type { AdminEvent } from '../../admin/admin-server.js';
 import { runLoad, parsePattern } from '../../loadgen/index.js';
 import { PACKAGE_ROOT } from './init.js';
 import { formatRows } from '../input.js';
+import { badArgument } from '../bad-argument.js';
+import { BUILTIN_NAMES } from '../../policy/builtins.js';
 
 /**
  * Demo knobs; the defaults make one instance saturate at the spike and idle after it.
@@ -225,20 +227,22 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON on stdout (live lines go to stderr)')
     .addHelpText(
       'after',
-      '\nExit codes: 0 finished with no failed request, 1 some requests failed or bad options.',
+      '\nExit codes: 0 finished with no failed request, 1 some requests failed (or the policy file is\n' +
+        'missing or does not compile), 2 a bad option value.',
     )
     .action(async (o: { duration: string; policy: string; rps: string; burnMs: string; json?: boolean }) => {
       const durationS = Number(o.duration);
       const baseRps = Number(o.rps);
       const burnMs = Number(o.burnMs);
-      for (const [k, v] of [
-        ['--duration', durationS],
-        ['--rps', baseRps],
-        ['--burn-ms', burnMs],
+      for (const [k, raw, v] of [
+        ['--duration', o.duration, durationS],
+        ['--rps', o.rps, baseRps],
+        ['--burn-ms', o.burnMs, burnMs],
       ] as const) {
-        if (!(v > 0) || !Number.isFinite(v))
-          throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${k} must be a positive number` });
+        if (!(v > 0) || !Number.isFinite(v)) throw badArgument(k, `must be a positive number, got "${raw}"`);
       }
+      if (o.policy.startsWith('builtin:') && !BUILTIN_NAMES.includes(o.policy.slice('builtin:'.length)))
+        throw badArgument('--policy', `unknown built-in "${o.policy}" (known: ${BUILTIN_NAMES.join(', ')})`);
       const out = o.json ? process.stderr : process.stdout;
       const summary = await runDemo({
         durationS,

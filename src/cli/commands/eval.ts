@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { evaluateOnce } from '../../controller/evaluate-once.js';
 import { parsePolicyArg } from '../../controller/load-policy.js';
 import { formatRows, readJsonInput } from '../input.js';
+import { badArgument } from '../bad-argument.js';
+import { BUILTIN_NAMES } from '../../policy/builtins.js';
 
 /** Registers `eval`. */
 export function register(program: Command): void {
@@ -17,11 +19,16 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExit codes: 0 decided, 1 bad input or the policy failed (PolicyError).\n' +
+      '\nExit codes: 0 decided, 1 the policy failed (PolicyError) or the policy or @file is missing or\n' +
+        'invalid, 2 a bad argument value (inline --input that is not a valid observation, unknown builtin).\n' +
         'Example: luascale eval examples/policies/seed-cpu.lua --input \'{"cpu":85,"replicas":2,"min":1,"max":10}\'',
     )
     .action(async (policyArg: string, opts: { input: string; json?: boolean }) => {
-      const d = await evaluateOnce(parsePolicyArg(policyArg), readJsonInput(opts.input));
+      if (policyArg.startsWith('builtin:') && !BUILTIN_NAMES.includes(policyArg.slice('builtin:'.length)))
+        throw badArgument(policyArg, `unknown built-in policy (known: ${BUILTIN_NAMES.join(', ')})`);
+      // Inline JSON is an argument value (a bad field: exit 2); an @file's fields are the file's (1).
+      const inputName = opts.input.startsWith('@') ? opts.input.slice(1) : '--input';
+      const d = await evaluateOnce(parsePolicyArg(policyArg), readJsonInput(opts.input), { inputName });
       const outcome = d.policy.outcome;
       if (opts.json) {
         process.stdout.write(

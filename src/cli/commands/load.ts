@@ -1,10 +1,11 @@
 /**
  * `luascale load --url URL (--rps N | --pattern P | --trace file.csv [--scale K]) --duration S [--json]`:
  * the built-in open-loop load generator. Prints a table (or JSON with --json); a progress bar goes
- * to stderr on a TTY only. Exit 0 when the run completed, 1 on a usage or input error.
+ * to stderr on a TTY only. Exit 0 when the run completed, 2 on a bad argument value, 1 when the
+ * trace file cannot be read.
  */
 import type { Command } from 'commander';
-import { LuascaleError } from '../../core/errors.js';
+import { badArgument } from '../bad-argument.js';
 import { parseDuration } from '../../core/duration.js';
 import { readTrace } from '../../simulator/trace.js';
 import { runLoad, type LoadOptions } from '../../loadgen/load-generator.js';
@@ -35,15 +36,16 @@ export interface LoadArgs {
   timeline?: boolean;
 }
 
-function usage(reason: string): never {
-  throw new LuascaleError('LS_ERR_CLI_USAGE', { reason });
+/** A bad argument value (exit 2): `{arg}: {reason}`. */
+function usage(arg: string, reason: string): never {
+  throw badArgument(arg, reason);
 }
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1)
-    usage(`${name}: expected a whole number >= 1, got "${value}"`);
+    usage(name, `expected a whole number >= 1, got "${value}"`);
   return n;
 }
 
@@ -53,34 +55,35 @@ function duration(name: string, value: string): number {
     if (ms <= 0) throw new RangeError('zero');
     return ms;
   } catch {
-    return usage(`${name}: expected a duration > 0 such as 30s, 2m or 500ms, got "${value}"`);
+    return usage(name, `expected a duration > 0 such as 30s, 2m or 500ms, got "${value}"`);
   }
 }
 
-/** Validates the arguments into LoadOptions; every mistake is one LS_ERR_CLI_USAGE line. */
+/** Validates the arguments into LoadOptions; every mistake is one LS_ERR_CLI_BAD_ARGUMENT line. */
 export function loadOptionsFromArgs(args: LoadArgs): LoadOptions {
-  if (!args.url) usage('--url is required (e.g. --url http://127.0.0.1:8080/)');
+  if (!args.url) usage('--url', 'required (e.g. --url http://127.0.0.1:8080/)');
   let url: URL;
   try {
     url = new URL(args.url);
   } catch {
-    return usage(`--url: not a URL: "${args.url}"`);
+    return usage('--url', `not a URL: "${args.url}"`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    usage(`--url: expected http:// or https://, got "${args.url}"`);
+    usage('--url', `expected http:// or https://, got "${args.url}"`);
   const sources = (['rps', 'pattern', 'trace'] as const).filter((k) => args[k] !== undefined);
   if (sources.length !== 1) {
     usage(
+      '--rps/--pattern/--trace',
       `give exactly one of --rps N, --pattern P or --trace file.csv${sources.length ? ` (got ${sources.map((s) => `--${s}`).join(' and ')})` : ''}`,
     );
   }
-  if (args.scale !== undefined && args.trace === undefined) usage('--scale applies to --trace only');
+  if (args.scale !== undefined && args.trace === undefined) usage('--scale', 'applies to --trace only');
   let pattern: RatePattern;
   let defaultDurationMs = 10_000;
   try {
     if (args.rps !== undefined) {
       if (!/^\s*(\d+\.?\d*|\.\d+)\s*$/.test(args.rps))
-        usage(`--rps: expected a number >= 0, got "${args.rps}"`);
+        usage('--rps', `expected a number >= 0, got "${args.rps}"`);
       pattern = constantRate(Number(args.rps));
     } else if (args.pattern !== undefined) {
       pattern = parsePattern(args.pattern);
@@ -90,24 +93,25 @@ export function loadOptionsFromArgs(args: LoadArgs): LoadOptions {
         args.scale !== undefined &&
         !(/^\s*(\d+\.?\d*|\.\d+)\s*$/.test(args.scale) && Number.isFinite(scale))
       ) {
-        usage(`--scale: expected a number >= 0, got "${args.scale}"`);
+        usage('--scale', `expected a number >= 0, got "${args.scale}"`);
       }
       const trace = readTrace(args.trace!);
       pattern = traceRate(trace, scale);
       defaultDurationMs = trace.durationSeconds * 1000;
     }
   } catch (err) {
-    if (err instanceof PatternError) usage(`--pattern: ${err.message}`);
+    if (err instanceof PatternError) usage('--pattern', err.message);
     throw err;
   }
   const headers: Record<string, string> = {};
   for (const h of args.header ?? []) {
     const colon = h.indexOf(':');
-    if (colon <= 0) usage(`--header: expected "Name: value", got "${h}"`);
+    if (colon <= 0) usage('--header', `expected "Name: value", got "${h}"`);
     headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
   }
   const method = (args.method ?? 'GET').toUpperCase();
-  if (!/^[A-Z]+$/.test(method)) usage(`--method: expected an HTTP method such as GET, got "${args.method}"`);
+  if (!/^[A-Z]+$/.test(method))
+    usage('--method', `expected an HTTP method such as GET, got "${args.method}"`);
   return {
     url: url.href,
     pattern,
@@ -149,7 +153,7 @@ export function register(program: Command): void {
     .option('--json', 'print the summary (with the timeline) as JSON')
     .addHelpText(
       'after',
-      '\nExit codes: 0 the run completed, 1 usage or input error.\n' +
+      '\nExit codes: 0 the run completed, 1 the trace file cannot be read, 2 a bad argument value.\n' +
         'Example: luascale load --url http://127.0.0.1:8080/ --pattern step:10,40@30s --duration 60s',
     )
     .action((args: LoadArgs) => loadCommand(args));

@@ -5,7 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, normalize, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { LuascaleError } from '../../core/errors.js';
+import { isLuascaleError, LuascaleError } from '../../core/errors.js';
+import { badArgument } from '../bad-argument.js';
 import { parseDuration } from '../../core/duration.js';
 import { loadConfig, scalingFromConfig } from '../../config/index.js';
 import { loadPolicy } from '../../controller/load-policy.js';
@@ -56,9 +57,16 @@ export interface SimulateIo {
 
 const DEFAULT_LIMITS = { min: 1, max: 100 };
 
+/** Errors that mean a policy spec (`builtin:NAME?k=v`) itself is wrong, not a file it names. */
+const BAD_SPEC_CODES: ReadonlySet<string> = new Set([
+  'LS_ERR_CLI_USAGE',
+  'LS_ERR_POLICY_UNKNOWN_BUILTIN',
+  'LS_ERR_POLICY_PARAMS',
+]);
+
 /** Runs `luascale simulate` with parsed flags; resolves to the summaries printed. */
 export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise<SimulationSummary[]> {
-  const trace = readTrace(flags.trace);
+  // Every argument value is checked (exit 2) before the trace file is read (exit 1 on its errors).
   const scale = num(flags.scale, '--scale', 1, { min: 0, exclusiveMin: true });
   const seed = flags.seed === undefined ? undefined : int(flags.seed, '--seed', 0, {});
   let min = flags.min === undefined ? undefined : int(flags.min, '--min', 0, { min: 0 });
@@ -77,18 +85,22 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
   const params: Record<string, unknown> = {};
   for (const kv of flags.set ?? []) {
     const eq = kv.indexOf('=');
-    if (eq <= 0)
-      throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `--set: expected key=value, got "${kv}"` });
+    if (eq <= 0) throw badArgument('--set', `expected key=value, got "${kv}"`);
     params[kv.slice(0, eq)] = parseValue(kv.slice(eq + 1));
   }
+  if (flags.config !== undefined && !flags.service) throw badArgument('-c/--config', 'needs --service NAME');
+  const trace = readTrace(flags.trace);
 
   const policies: SimulatedPolicy[] = [];
   try {
     if (flags.config !== undefined) {
-      if (!flags.service)
-        throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: '-c/--config needs --service NAME' });
       const { config } = loadConfig(flags.config);
-      const s = scalingFromConfig(config, flags.service, dirname(resolve(flags.config)));
+      if (!config.services[flags.service!])
+        throw badArgument(
+          '--service',
+          `no service "${flags.service}" in ${flags.config} (services: ${Object.keys(config.services).join(', ')})`,
+        );
+      const s = scalingFromConfig(config, flags.service!, dirname(resolve(flags.config)));
       if (flags.startup === undefined && s.startupMs !== undefined) model.startupS = s.startupMs / 1000;
       if (flags.sloP95Ms === undefined && s.slo?.latency_p95_ms !== undefined)
         model.sloP95Ms = s.slo.latency_p95_ms;
@@ -112,22 +124,23 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
     }
     min ??= DEFAULT_LIMITS.min;
     max ??= DEFAULT_LIMITS.max;
-    if (min > max)
-      throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `--min (${min}) must be <= --max (${max})` });
+    if (min > max) throw badArgument('--min', `must be <= --max (${max}), got ${min}`);
     const specs: Array<{ arg: string; params: Record<string, unknown> }> = [];
     if (Object.keys(params).length > 0 && flags.policy === undefined && flags.config === undefined)
-      throw new LuascaleError('LS_ERR_CLI_USAGE', {
-        reason:
-          '--set applies to --policy (or the policy of -c); give --compare params as builtin:NAME?key=value',
-      });
+      throw badArgument(
+        '--set',
+        'applies to --policy (or the policy of -c); give --compare params as builtin:NAME?key=value',
+      );
     if (flags.policy !== undefined) specs.push({ arg: flags.policy, params });
     for (const arg of splitList(flags.compare)) specs.push({ arg, params: {} });
     if (specs.length === 0 && policies.length === 0) {
-      throw new LuascaleError('LS_ERR_CLI_USAGE', {
-        reason: 'give --policy FILE.lua|builtin:NAME, --compare A,B,... or -c luascale.yaml --service NAME',
-      });
+      throw badArgument(
+        '--policy',
+        'give --policy FILE.lua|builtin:NAME, --compare A,B,... or -c luascale.yaml --service NAME',
+      );
     }
     for (const s of specs) {
+      const flag = s.arg === flags.policy ? '--policy' : '--compare';
       policies.push(
         await simulationPolicy(s.arg, {
           capacity: model.capacity,
@@ -137,6 +150,11 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
           max,
           intervalMs,
           params: s.params,
+        }).catch((err: unknown) => {
+          // A spec that names no policy or bad params is a bad argument value (2); a policy file
+          // that is missing or does not compile stays a file error (1), naming the file.
+          if (isLuascaleError(err) && BAD_SPEC_CODES.has(err.code)) throw badArgument(flag, err.message);
+          throw err;
         }),
       );
     }
@@ -286,20 +304,15 @@ function num(
 ): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n))
-    throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${flag}: expected a number, got "${v}"` });
-  if (o.min !== undefined && (o.exclusiveMin ? n <= o.min : n < o.min)) {
-    throw new LuascaleError('LS_ERR_CLI_USAGE', {
-      reason: `${flag}: must be ${o.exclusiveMin ? '>' : '>='} ${o.min}, got ${v}`,
-    });
-  }
+  if (v.trim() === '' || !Number.isFinite(n)) throw badArgument(flag, `expected a number, got "${v}"`);
+  if (o.min !== undefined && (o.exclusiveMin ? n <= o.min : n < o.min))
+    throw badArgument(flag, `must be ${o.exclusiveMin ? '>' : '>='} ${o.min}, got ${v}`);
   return n;
 }
 
 function int(v: string, flag: string, dflt: number, o: { min?: number }): number {
   const n = num(v, flag, dflt, o);
-  if (!Number.isInteger(n))
-    throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${flag}: expected a whole number, got "${v}"` });
+  if (!Number.isInteger(n)) throw badArgument(flag, `expected a whole number, got "${v}"`);
   return n;
 }
 
@@ -309,18 +322,13 @@ function duration(v: string, flag: string): number {
     if (ms < 1000) throw new RangeError('below 1s');
     return ms;
   } catch {
-    throw new LuascaleError('LS_ERR_CLI_USAGE', {
-      reason: `${flag}: expected a duration of at least 1s such as 15s or 1m, got "${v}"`,
-    });
+    throw badArgument(flag, `expected a duration of at least 1s such as 15s or 1m, got "${v}"`);
   }
 }
 
 function startTime(v: string): number {
   const ms = /^\d+$/.test(v) ? Number(v) * 1000 : Date.parse(v);
-  if (!Number.isFinite(ms))
-    throw new LuascaleError('LS_ERR_CLI_USAGE', {
-      reason: `--start: expected an ISO date or epoch seconds, got "${v}"`,
-    });
+  if (!Number.isFinite(ms)) throw badArgument('--start', `expected an ISO date or epoch seconds, got "${v}"`);
   return ms;
 }
 
