@@ -10,7 +10,11 @@ import type { GatewayOptions, GatewayRoute, ProxyTraffic, ServiceOptions } from 
 import type { WorkerBuild } from '../gateway/start-gateway.js';
 import { createAccessLog, type AccessLog } from '../gateway/access-log.js';
 import { importOpenApi, type ImportedApi } from '../openapi/import-openapi.js';
-import { compileRequestValidator } from '../openapi/request-validator.js';
+import {
+  compileRequestValidator,
+  createSchemaCache,
+  noOperationValidator,
+} from '../openapi/request-validator.js';
 
 /** Converts a config `traffic` section to the gateway's ms-based form. */
 export function trafficOptions(t: TrafficConfig | undefined): ProxyTraffic | undefined {
@@ -35,6 +39,9 @@ export function trafficOptions(t: TrafficConfig | undefined): ProxyTraffic | und
 /** One service's gateway options. */
 export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOptions {
   const routes: GatewayRoute[] = [];
+  // Validators compile per operation on first use; one cache per document shares its schemas.
+  const validating = Boolean(api && svc.validate_requests);
+  const cache = validating ? createSchemaCache() : undefined;
   if (api) {
     for (const op of api.operations) {
       routes.push({
@@ -42,7 +49,7 @@ export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOp
         methods: [op.method],
         operationId: op.operationId,
         ...(op.timeoutMs !== undefined ? { timeouts: { response: op.timeoutMs } } : {}),
-        ...(svc.validate_requests ? { validate: compileRequestValidator(op) } : {}),
+        ...(cache ? { validate: compileRequestValidator(op, { cache }) } : {}),
       });
     }
   }
@@ -55,6 +62,8 @@ export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOp
       ...(r.methods ? { methods: [...r.methods] } : {}),
       ...(t?.timeouts ? { timeouts: t.timeouts } : {}),
       ...(t?.max_body !== undefined ? { max_body: t.max_body } : {}),
+      // Validating against the document: what reaches a config route matched no operation (404).
+      ...(validating ? { validate: noOperationValidator() } : {}),
     });
   }
   const h = svc.health;

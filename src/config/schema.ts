@@ -396,7 +396,8 @@ const Service = strict(
     ),
     validate_requests: Type.Boolean({
       default: false,
-      description: 'Reject requests that do not match the OpenAPI document with 400 (parameters, JSON body)',
+      description:
+        'Check requests against the OpenAPI document: 400 naming the field (parameters, JSON body), 404 when no operation matches',
     }),
     provider: Provider,
     scaling: Scaling,

@@ -9,7 +9,6 @@ export const ERRORS = {
   LS_ERR_CONFIG_PARSE: { message: '{file}:{line}: YAML syntax error: {reason}', status: 400 },
   LS_ERR_CONFIG_INVALID: { message: '{file}: {count} error(s) in configuration', status: 400 },
   LS_ERR_CONFIG_ENV: { message: '{file}:{line} {path}: environment variable {name} is not set', status: 400 },
-  LS_ERR_CONFIG_LISTEN: { message: '{file}:{line} {path}: cannot listen on {address}: {reason}', status: 500 },
   // policy and sandbox
   LS_ERR_POLICY_NOT_FOUND: { message: '{file}: policy file not found', status: 400 },
   LS_ERR_POLICY_SYNTAX: { message: '{where}: syntax error: {reason}', status: 400 },
@@ -66,6 +65,10 @@ export const ERRORS = {
   LS_ERR_GATEWAY_BODY_TOO_LARGE: { message: 'request body exceeds {limit} bytes', status: 413 },
   LS_ERR_GATEWAY_BAD_REQUEST: { message: 'bad request: {reason}', status: 400 },
   LS_ERR_GATEWAY_INVALID_REQUEST: { message: '{field}: {message}', status: 400 },
+  LS_ERR_GATEWAY_NO_OPERATION: {
+    message: '{method} {path} matches no operation of the OpenAPI document',
+    status: 404,
+  },
   LS_ERR_GATEWAY_REQUEST_TIMEOUT: { message: 'request not received within {ms} ms', status: 408 },
   LS_ERR_GATEWAY_HEADERS_TOO_LARGE: { message: 'request header fields too large', status: 431 },
   LS_ERR_GATEWAY_AT_CAPACITY: { message: 'service {service} is at max replicas and saturated', status: 503 },

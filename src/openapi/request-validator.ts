@@ -4,6 +4,10 @@
  * `query.limit: must be integer` or `body.name: must have required property 'name'`.
  * Parameters arrive as strings, so their schemas are checked with type coercion (OpenAPI 3.0 §4.7.12
  * "style: simple/form" values); bodies are checked as they are. 3.0's `nullable` is honoured.
+ *
+ * A large document has hundreds of operations and most are never called, so nothing is compiled at
+ * import: an operation's schemas compile on its first request, and one compiled function serves
+ * every operation that shares the schema (a dereferenced `$ref` is one object wherever it is used).
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { ImportedOperation } from './import-openapi.js';
@@ -20,25 +24,90 @@ export interface RequestParts {
   hasBody: boolean;
 }
 
-/** The first problem found, or null when the request is valid. */
-export type RequestVerdict = null | { field: string; message: string };
+/**
+ * The first problem found, or null when the request is valid. `status: 404`: the request matches no
+ * operation of the document (as the OpenAPI validators of Kong and APISIX answer).
+ */
+export type RequestVerdict = null | { field: string; message: string; status?: 404 };
 
 /** A compiled validator for one operation. */
 export type RequestValidator = (parts: RequestParts) => RequestVerdict;
 
-const paramAjv = new Ajv({ strict: false, coerceTypes: 'array', allErrors: false, validateFormats: false });
-const bodyAjv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
+/** Compiled schemas, keyed by the (dereferenced) schema object; shared by the operations using it. */
+export interface SchemaCache {
+  /** Schemas compiled so far (ajv compilations, the costly part). */
+  readonly compiled: number;
+  param(schema: object): ValidateFunction | null;
+  body(schema: object): ValidateFunction | null;
+}
+
+/** A cache with its own ajv instances (one per imported document; tests make their own). */
+export function createSchemaCache(): SchemaCache {
+  const paramAjv = new Ajv({ strict: false, coerceTypes: 'array', allErrors: false, validateFormats: false });
+  const bodyAjv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
+  const params = new WeakMap<object, ValidateFunction | null>();
+  const bodies = new WeakMap<object, ValidateFunction | null>();
+  const nullable = new WeakMap<object, unknown>();
+  let compiled = 0;
+  function get(
+    map: WeakMap<object, ValidateFunction | null>,
+    ajv: Ajv,
+    schema: object,
+    wrap: (s: unknown) => object,
+  ): ValidateFunction | null {
+    let fn = map.get(schema);
+    if (fn === undefined) {
+      compiled++;
+      fn = compileOrSkip(ajv, wrap(withNullable(schema, nullable)));
+      map.set(schema, fn);
+    }
+    return fn;
+  }
+  return {
+    get compiled() {
+      return compiled;
+    },
+    // ajv coerces only inside objects and arrays, so a bare parameter value is checked as `{ value }`.
+    param: (schema) =>
+      get(params, paramAjv, schema, (s) => ({ type: 'object', properties: { value: s as object } })),
+    body: (schema) => get(bodies, bodyAjv, schema, (s) => s as object),
+  };
+}
+
+const defaultCache = createSchemaCache();
+const ANY = {};
 
 interface CompiledParam {
   name: string;
   in: 'path' | 'query' | 'header';
   required: boolean;
   array: boolean;
-  validate: ValidateFunction;
+  /** Checks `{ value }`; null when the schema could not be compiled (not validated then). */
+  validate: ValidateFunction | null;
 }
 
-/** Compiles one operation's validator (once, at import time). */
-export function compileRequestValidator(op: ImportedOperation): RequestValidator {
+/**
+ * One operation's validator. Its schemas compile on the first request it checks (through `cache`,
+ * so operations sharing a schema share the compiled function), not here.
+ */
+export function compileRequestValidator(
+  op: ImportedOperation,
+  options: { cache?: SchemaCache } = {},
+): RequestValidator {
+  const cache = options.cache ?? defaultCache;
+  let compiled: RequestValidator | undefined;
+  return function validateRequest(parts) {
+    compiled ??= compileNow(op, cache);
+    return compiled(parts);
+  };
+}
+
+/** The verdict for a request that matches none of the document's operations: 404. */
+export function noOperationValidator(): RequestValidator {
+  return () => ({ field: 'path', message: 'matches no operation of the OpenAPI document', status: 404 });
+}
+
+function compileNow(op: ImportedOperation, cache: SchemaCache): RequestValidator {
   const params: CompiledParam[] = [];
   // Path-level parameters apply unless the operation overrides one with the same name and location.
   const all = [...op.pathParameters, ...(op.operation.parameters ?? [])];
@@ -63,7 +132,7 @@ export function compileRequestValidator(op: ImportedOperation): RequestValidator
       in: p.in,
       required: p.in === 'path' || Boolean(p.required),
       array: schema?.type === 'array',
-      validate: compileOrSkip(paramAjv, schema ?? {}) ?? paramAjv.compile({}),
+      validate: cache.param(schema ?? ANY),
     });
   }
   const content = op.operation.requestBody?.content;
@@ -74,7 +143,7 @@ export function compileRequestValidator(op: ImportedOperation): RequestValidator
     bodySchema = json?.schema;
     bodyRequired = Boolean(op.operation.requestBody?.required);
   }
-  const validateBody = bodySchema ? compileOrSkip(bodyAjv, bodySchema) : null;
+  const validateBody = bodySchema && typeof bodySchema === 'object' ? cache.body(bodySchema) : null;
 
   return function validateRequest(parts) {
     for (const p of params) {
@@ -88,9 +157,9 @@ export function compileRequestValidator(op: ImportedOperation): RequestValidator
         if (p.required) return { field: `${p.in}.${p.name}`, message: 'is required' };
         continue;
       }
-      // Coercion rewrites the value inside a holder object, so validate `{ v }`'s property.
       const value = p.array && typeof raw === 'string' ? raw.split(',') : raw;
-      if (!validateProp(p.validate, { value }))
+      // Coercion rewrites the value inside the holder, so each check gets a fresh one.
+      if (p.validate !== null && !p.validate({ value }))
         return { field: `${p.in}.${p.name}`, message: describe(p.validate.errors) };
     }
     if (validateBody) {
@@ -108,27 +177,13 @@ export function compileRequestValidator(op: ImportedOperation): RequestValidator
   };
 }
 
-/** ajv coerces only inside objects and arrays, so a bare parameter value is wrapped in `{ value }`. */
-const wrappers = new WeakMap<ValidateFunction, ValidateFunction>();
-function validateProp(inner: ValidateFunction, data: { value: unknown }): boolean {
-  let outer = wrappers.get(inner);
-  if (!outer) {
-    outer = paramAjv.compile({ type: 'object', properties: { value: inner.schema as object } });
-    wrappers.set(inner, outer);
-  }
-  const ok = outer(data);
-  inner.errors =
-    outer.errors?.map((e) => ({ ...e, instancePath: e.instancePath.replace(/^\/value/, '') })) ?? null;
-  return ok;
-}
-
 /**
  * A dereferenced document can be cyclic (a schema that contains itself), which ajv cannot compile
- * from plain objects; such a part is not validated rather than failing the import.
+ * from plain objects; such a part is not validated rather than failing the request.
  */
-function compileOrSkip(ajv: Ajv, schema: unknown): ValidateFunction | null {
+function compileOrSkip(ajv: Ajv, schema: object): ValidateFunction | null {
   try {
-    return ajv.compile(withNullable(schema) as object);
+    return ajv.compile(schema);
   } catch {
     return null;
   }
@@ -149,7 +204,7 @@ function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unkn
 }
 
 /** OpenAPI 3.0 `nullable: true` → JSON Schema `type: [T, "null"]` (3.1 documents already use the latter). */
-function withNullable(schema: unknown, seen = new WeakMap<object, unknown>()): unknown {
+function withNullable(schema: unknown, seen: WeakMap<object, unknown>): unknown {
   if (!schema || typeof schema !== 'object') return schema;
   if (seen.has(schema)) return seen.get(schema);
   if (Array.isArray(schema)) {

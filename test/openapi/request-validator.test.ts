@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { importOpenApi } from '../../src/openapi/import-openapi.js';
-import { compileRequestValidator, type RequestParts } from '../../src/openapi/request-validator.js';
+import {
+  compileRequestValidator,
+  createSchemaCache,
+  type RequestParts,
+} from '../../src/openapi/request-validator.js';
 import { shared } from '../helpers/shared.js';
 
 function parts(p: Partial<RequestParts>): RequestParts {
@@ -34,7 +41,7 @@ test('petstore 2.0: path parameters and 2.0-style parameter schemas', async () =
   assert.deepEqual(show(parts({})), { field: 'path.petId', message: 'is required' });
 });
 
-test('every operation of every shared document compiles a validator (Twilio included)', async () => {
+test('every operation of every shared document compiles a validator on its first request (Twilio included)', async () => {
   for (const f of [
     'oai-v2.0-petstore.json',
     'oai-v3.0-petstore-expanded.yaml',
@@ -42,6 +49,58 @@ test('every operation of every shared document compiles a validator (Twilio incl
     'twilio-api-v2010.yaml',
   ]) {
     const api = await importOpenApi(shared('openapi', f));
-    for (const op of api.operations) assert.equal(typeof compileRequestValidator(op), 'function');
+    const cache = createSchemaCache();
+    for (const op of api.operations) {
+      const v = compileRequestValidator(op, { cache });
+      const verdict = v(parts({}));
+      assert.ok(verdict === null || typeof verdict.field === 'string', `${f} ${op.operationId}`);
+    }
   }
+});
+
+test('validators compile lazily, per operation on first use, and share compiled schemas', async () => {
+  // Twilio: 197 operations; building their validators compiles nothing.
+  const twilio = await importOpenApi(shared('openapi', 'twilio-api-v2010.yaml'));
+  const cache = createSchemaCache();
+  const validators = new Map(
+    twilio.operations.map((op) => [op.operationId, compileRequestValidator(op, { cache })]),
+  );
+  assert.equal(cache.compiled, 0, 'nothing compiles before a request');
+  const fetch = validators.get('FetchAccount')!;
+  const sid = 'AC' + '0123456789abcdef'.repeat(2);
+  assert.equal(fetch(parts({ pathParams: { Sid: sid } })), null);
+  const afterOne = cache.compiled;
+  assert.ok(afterOne > 0 && afterOne <= 2, `one operation's schemas only, got ${afterOne}`);
+  assert.equal(fetch(parts({ pathParams: { Sid: 'nope' } }))?.field, 'path.Sid');
+  assert.equal(cache.compiled, afterOne, 'a second request compiles nothing more');
+
+  // Two operations whose bodies are the same $ref compile that schema once.
+  const dir = mkdtempSync(join(tmpdir(), 'ls-oas-lazy-'));
+  writeFileSync(
+    join(dir, 'api.yaml'),
+    `openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /pets:
+    post:
+      operationId: addPet
+      requestBody: { content: { application/json: { schema: { $ref: '#/components/schemas/Pet' } } } }
+      responses: { "200": { description: ok } }
+  /pets/{id}:
+    put:
+      operationId: putPet
+      requestBody: { content: { application/json: { schema: { $ref: '#/components/schemas/Pet' } } } }
+      responses: { "200": { description: ok } }
+components:
+  schemas:
+    Pet: { type: object, required: [name], properties: { name: { type: string, nullable: true } } }
+`,
+  );
+  const api = await importOpenApi(join(dir, 'api.yaml'));
+  const shared2 = createSchemaCache();
+  const [add, put] = api.operations.map((op) => compileRequestValidator(op, { cache: shared2 }));
+  const body = (b: unknown) => parts({ hasBody: true, contentType: 'application/json', body: b });
+  assert.equal(add!(body({ name: null })), null);
+  assert.equal(put!(body({}))?.field, 'body.name');
+  assert.equal(shared2.compiled, 1, 'Pet compiled once for both operations');
 });

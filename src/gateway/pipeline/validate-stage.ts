@@ -25,8 +25,13 @@ export interface ValidatedRequest {
   hasBody: boolean;
 }
 
-/** Checks a request before it is admitted; null = valid, else the failing field (400). */
-export type RequestValidatorFn = (req: ValidatedRequest) => null | { field: string; message: string };
+/**
+ * Checks a request before it is admitted; null = valid, else the failing field (400), or
+ * `status: 404` when the request matches no operation of the document.
+ */
+export type RequestValidatorFn = (
+  req: ValidatedRequest,
+) => null | { field: string; message: string; status?: 404 };
 
 /** validate: body framing, then the route's validator when it has one. */
 export const validateStage: Stage = { name: 'validate', enter: validate };
@@ -93,7 +98,10 @@ function readJson(ex: Exchange, parts: ValidatedRequest): void {
 function check(ex: Exchange, parts: ValidatedRequest): boolean {
   const v = ex.route.data.validate!(parts);
   if (v === null) return true;
-  reject(ex, v.field, v.message);
+  if (v.status === 404) {
+    if (parts.hasBody) ex.res.shouldKeepAlive = false; // the unread body makes the connection unusable
+    shed(ex, 'invalid_request', 'LS_ERR_GATEWAY_NO_OPERATION', { method: ex.method, path: ex.path });
+  } else reject(ex, v.field, v.message);
   return false;
 }
 
