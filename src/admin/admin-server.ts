@@ -469,10 +469,15 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
       raw.write(': connected\n\n');
       streams.add(raw);
       let sent = after ?? 0;
+      // Stored events have ids > 0 and are sent once, in order; live-only ones (per-tick signals,
+      // id 0) carry no `id:` line, so a reconnecting EventSource resumes after the last stored one.
       const send = (e: AdminEvent) => {
-        if ((service && e.service !== service) || e.id <= sent) return;
-        sent = e.id;
-        raw.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        if (service && e.service !== service) return;
+        if (e.id > 0) {
+          if (e.id <= sent) return;
+          sent = e.id;
+          raw.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        } else raw.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
       };
       // Live events that arrive while the backlog is read wait here, so none is lost or repeated.
       let backlog: AdminEvent[] | null = after === undefined ? null : [];

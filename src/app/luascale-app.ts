@@ -12,6 +12,7 @@ import { formatDuration, parseDuration } from '../core/duration.js';
 import { isLuascaleError, LuascaleError } from '../core/errors.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { checkListeners } from '../config/check-listeners.js';
+import { checkPortsFree, listenError } from './check-ports.js';
 import { normaliseScaling, scalingFromConfig, type ScalingSettings } from '../config/scaling-settings.js';
 import type { Config, ServiceConfig } from '../config/schema.js';
 import { createGateway } from '../gateway/gateway.js';
@@ -87,6 +88,8 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   const log = options.log ?? (() => {});
   // Before anything opens or listens: a non-loopback admin without a token, hosts that do not resolve.
   await checkListeners(loaded, { gatewayListen: options.gatewayListen, adminListen: options.adminListen });
+  // A port in use stops the start here, before the store opens or an instance is adopted (issue 16).
+  await checkPortsFree(loaded, { gatewayListen: options.gatewayListen, adminListen: options.adminListen });
 
   const workers = config.gateway.workers;
   // Import every OpenAPI document first: a broken one stops the start before anything runs.
@@ -331,8 +334,19 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     controllers.set(name, controller);
   }
 
+  // Taken since checkPortsFree (a race): the same one line, and nothing left open or bound.
+  const released = async (err: unknown, key: 'gateway.listen' | 'admin.listen', listen: string) => {
+    await gateway.close({ graceMs: 0 });
+    await Promise.all([...providers.values()].map((p) => p.close()));
+    for (const p of policies.values()) p.close?.();
+    await Promise.all([accessLog?.close(), node?.close(), sandbox?.close(), store.close()]);
+    const code = (err as NodeJS.ErrnoException).code;
+    return code ? listenError(loaded, key, listen, code) : err;
+  };
   const gAddr: AddressInfo = inProcess
-    ? await inProcess.listen(gPort, gHost)
+    ? await inProcess.listen(gPort, gHost).catch(async (err: unknown) => {
+        throw await released(err, 'gateway.listen', options.gatewayListen ?? config.gateway.listen);
+      })
     : { address: gHost, port: cluster!.port, family: gHost.includes(':') ? 'IPv6' : 'IPv4' };
   const [aHost, aPort] = splitListen(options.adminListen ?? config.admin.listen);
   const prometheus = createPrometheus({
@@ -383,7 +397,10 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     allowedHosts: config.admin.allowed_hosts,
     backend,
   });
-  await admin.listen({ host: aHost, port: aPort });
+  await admin.listen({ host: aHost, port: aPort }).catch(async (err: unknown) => {
+    await admin.close();
+    throw await released(err, 'admin.listen', options.adminListen ?? config.admin.listen);
+  });
   const aAddr = admin.server.address() as AddressInfo;
   for (const c of controllers.values()) c.start();
   let ready = true;

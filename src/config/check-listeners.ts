@@ -1,6 +1,7 @@
 /**
  * Checks of the listen addresses that need more than the schema: the admin API on a non-loopback
- * address must have a token, and every listener's host must resolve. `luascale up` runs them
+ * address must have a token, it must not share the gateway's address, and every listener's host
+ * must resolve. `luascale up` runs them
  * before it opens anything (no port is bound when they fail) and `luascale check` reports them,
  * both as config issues naming the file, the path and the line.
  */
@@ -21,6 +22,20 @@ export function isLoopbackHost(host: string): boolean {
 /** `host:port` or `[v6]:port` → host, or undefined when the form is wrong (the schema reports that). */
 function hostOf(listen: string): string | undefined {
   return /^\[?([^\]]+?)\]?:(\d+)$/.exec(listen)?.[1];
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '']);
+
+/**
+ * True when two listeners would need the same socket: the same port (not 0, which picks a free
+ * one) on the same host, or on any host when either listens on every address.
+ */
+export function sameSocket(a: string, b: string): boolean {
+  const ma = /^\[?([^\]]*?)\]?:(\d+)$/.exec(a);
+  const mb = /^\[?([^\]]*?)\]?:(\d+)$/.exec(b);
+  if (!ma || !mb || Number(ma[2]) === 0 || Number(ma[2]) !== Number(mb[2])) return false;
+  const [ha, hb] = [ma[1]!.toLowerCase(), mb[1]!.toLowerCase()];
+  return ha === hb || WILDCARDS.has(ha) || WILDCARDS.has(hb);
 }
 
 /** The listen addresses in effect when they differ from the config's (tests listen on port 0). */
@@ -53,6 +68,15 @@ export async function listenerIssues(
     [['gateway', 'listen'], overrides.gatewayListen ?? config.gateway.listen],
     [['admin', 'listen'], admin],
   ];
+  const gateway = overrides.gatewayListen ?? config.gateway.listen;
+  if (sameSocket(gateway, admin)) {
+    issues.push({
+      file,
+      line: lineOf(['admin', 'listen']) ?? lineOf(['admin']) ?? 1,
+      path: 'admin.listen',
+      message: `${admin} is also gateway.listen (${gateway}): give the admin API an address of its own`,
+    });
+  }
   await Promise.all(
     listeners.map(async ([path, listen]) => {
       const host = hostOf(listen);
@@ -79,7 +103,7 @@ export async function checkListeners(loaded: LoadedConfig, overrides: ListenOver
 }
 
 /** Line of a YAML path in the config file (1-based), or undefined when the key is not there. */
-function lineFinder(file: string): (path: string[]) => number | undefined {
+export function lineFinder(file: string): (path: string[]) => number | undefined {
   let doc: ReturnType<typeof parseDocument> | undefined;
   const lines = new LineCounter();
   try {

@@ -3,3 +3,4 @@ export * from './load-config.js';
 export * from './scaling-settings.js';
 export { applyDefaults, deepFreeze } from './defaults.js';
 export * from './check-listeners.js';
+export * from './builtin-behavior.js';

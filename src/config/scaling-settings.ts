@@ -7,8 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { parseDuration } from '../core/duration.js';
 import { Behavior, type Config, type PolicyRefConfig, type ScalingConfig } from './schema.js';
 import { applyDefaults } from './defaults.js';
-import { BUILTIN_BEHAVIOR, type BuiltinBehaviorHints } from '../policy/builtins.js';
-import type { Slo } from '../policy/policy.js';
+import { BUILTIN_BEHAVIOR, type BuiltinBehaviorHints } from './builtin-behavior.js';
 import { LuascaleError } from '../core/errors.js';
 
 /** A policy reference: a Lua file (resolved against the config's directory) or a built-in. */
@@ -41,7 +40,8 @@ export interface ScalingSettings {
   policy: PolicyRef;
   params: Record<string, unknown>;
   startupMs?: number;
-  slo?: Slo;
+  /** Structurally the policy contract's `Slo` (src/policy/policy.ts). */
+  slo?: ScalingConfig['slo'];
   behavior: BehaviorSettings;
   /**
    * Whether the section set a `behavior` of its own (one that differs from the defaults). When it

@@ -1,4 +1,4 @@
-/** Entry point of a gateway cluster worker (forked by start-gateway.ts). */
-import { runGatewayWorker } from './start-gateway.js';
+/** Entry point of a gateway cluster worker (forked by cluster-primary.ts). */
+import { runGatewayWorker } from './cluster-worker.js';
 
 await runGatewayWorker();

@@ -111,7 +111,7 @@ export interface Gateway extends GatewayControl {
   setInstances(service: string, instances: readonly InstanceSpec[]): void;
 }
 
-/** What the app drives: the in-process Gateway has it, and so does the primary of N workers (start-gateway.ts). */
+/** What the app drives: the in-process Gateway has it, and so does the primary of N workers (cluster-primary.ts). */
 export interface GatewayControl {
   /** Health transitions: 'health' (HealthEvent). */
   readonly events: EventEmitter;

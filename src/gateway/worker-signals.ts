@@ -132,7 +132,7 @@ export function createWorkerSignals(clock: Clock): WorkerSignals {
     services: () => [...known],
     forgetInstance() {},
     inflightNow: (service) => latestOf(service).reduce((n, a) => n + a.inflightNow, 0),
-    // Prometheus in the primary aggregates the workers' own registries instead (start-gateway.ts).
+    // Prometheus in the primary aggregates the workers' own registries instead (cluster-primary.ts).
     raw: () => undefined,
     close() {},
     ingest(worker, report) {

@@ -15,5 +15,5 @@ export {
   expectedArrivals,
   PatternError,
 } from './rate-pattern.js';
-export type { RatePattern } from './rate-pattern.js';
+export type { RatePattern, RateTrace } from './rate-pattern.js';
 export { formatSummary, formatTimeline, formatProgress } from './format-report.js';

@@ -19,7 +19,6 @@
  * through (time i, rate i) in straight lines. Both hold the last rate after the last time.
  */
 import { parseDuration } from '../core/duration.js';
-import type { Trace } from '../simulator/trace.js';
 
 /** Piecewise-constant (`step`) or piecewise-linear (`ramp`) rate through points (timesMs[i], rates[i]). */
 export interface RatePattern {
@@ -90,8 +89,21 @@ function rate(text: string): number {
   return Number(t);
 }
 
+/**
+ * What {@link traceRate} reads of a parsed trace (the simulator's `Trace`, src/simulator/trace.ts,
+ * fits it): declared here, on the consumer's side, so loadgen does not import the simulator.
+ */
+export interface RateTrace {
+  /** The file it came from, for the pattern's label. */
+  readonly file: string;
+  /** Bucket start times in whole seconds, strictly increasing. */
+  readonly t: ArrayLike<number> & Iterable<number>;
+  /** Mean requests per second over each bucket. */
+  readonly rps: ArrayLike<number> & Iterable<number>;
+}
+
 /** A trace as a step pattern: row i's rate × `scale` from its bucket start; gaps hold the last value. */
-export function traceRate(trace: Trace, scale = 1): RatePattern {
+export function traceRate(trace: RateTrace, scale = 1): RatePattern {
   if (!(Number.isFinite(scale) && scale >= 0))
     throw new PatternError(`scale must be a number >= 0, got ${scale}`);
   const t0 = trace.t[0]!;

@@ -4,7 +4,6 @@
  * oldest first, with NaN for seconds that were not recorded (policies skip non-finite points and
  * rely on the spacing, e.g. builtin:kpa seeds its window from it).
  */
-import type { HistoryReader } from '../policy/policy.js';
 import { slot } from './sliding-window.js';
 
 /** One metric's values, one per second, in a fixed ring. */
@@ -58,8 +57,15 @@ export class TimeSeriesRing {
   }
 }
 
-/** A HistoryReader that can also be written to. */
-export interface HistoryRing extends HistoryReader {
+/**
+ * A history that can be read and written. Its reading half is structurally the policy contract's
+ * `HistoryReader` (src/policy/policy.ts), restated here because metrics sits below policy.
+ */
+export interface HistoryRing {
+  /** Values of `metric` over the last `seconds` up to `now`, oldest first. */
+  series(metric: string, seconds: number, now: number): number[];
+  /** Resolution of `series` in seconds. */
+  readonly stepSeconds: number;
   /** Records `value` for `metric` at `now` (ms). */
   record(metric: string, now: number, value: number): void;
   /** Records every finite number in `values` at `now` (ms); nested objects use dotted names. */

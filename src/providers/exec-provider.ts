@@ -17,10 +17,7 @@
  * - A failing poll keeps the last known targets and reports the error through `onError`.
  * - `close()` stops polling; it runs no command (the targets are not luascale's processes).
  */
-import { resolve } from 'node:path';
 import { LuascaleError } from '../core/errors.js';
-import { parseDuration } from '../core/duration.js';
-import type { ServiceConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Instance, Provider, ProviderEvents } from '../controller/provider.js';
 import { Listeners } from './listeners.js';
@@ -50,22 +47,6 @@ export interface ExecProviderOptions {
   clock?: Clock;
   /** Failed polls; the provider keeps the last known targets and keeps polling. */
   onError?: (err: unknown) => void;
-}
-
-/** The `provider.exec` section of luascale.yaml. */
-export type ExecConfig = Extract<ServiceConfig['provider'], { exec: unknown }>['exec'];
-
-/** Maps `services.<service>.provider.exec` onto constructor options (cwd relative to `baseDir`). */
-export function execOptionsFromConfig(service: string, cfg: ExecConfig, baseDir = '.'): ExecProviderOptions {
-  return {
-    service,
-    scaleCommand: [...cfg.scale_command],
-    listCommand: [...cfg.list_command],
-    timeoutMs: parseDuration(cfg.timeout),
-    pollIntervalMs: parseDuration(cfg.poll_interval),
-    cwd: resolve(baseDir, cfg.cwd ?? '.'),
-    ...(cfg.env ? { env: { ...cfg.env } } : {}),
-  };
 }
 
 /** The exec provider; implements the controller's {@link Provider}. */

@@ -23,10 +23,7 @@
  * at least one endpoint is ready; kube-proxy balances across pods and launch/stop only change replicas.
  */
 import * as k8s from '@kubernetes/client-node';
-import { homedir } from 'node:os';
-import { resolve } from 'node:path';
 import { LuascaleError } from '../core/errors.js';
-import type { ServiceConfig } from '../config/schema.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Instance, Provider, ProviderEvents } from '../controller/provider.js';
 import { Listeners } from './listeners.js';
@@ -71,33 +68,6 @@ export interface KubernetesProviderOptions {
   clock?: Clock;
   /** Background failures (watch errors, a failed annotation); the provider keeps going. */
   onError?: (err: unknown) => void;
-}
-
-/** The `provider.kubernetes` section of luascale.yaml. */
-export type KubernetesConfig = Extract<ServiceConfig['provider'], { kubernetes: unknown }>['kubernetes'];
-
-/** Maps `services.<service>.provider.kubernetes` onto constructor options (paths relative to `baseDir`). */
-export function kubernetesOptionsFromConfig(
-  service: string,
-  cfg: KubernetesConfig,
-  baseDir = '.',
-): KubernetesProviderOptions {
-  const kubeconfig = cfg.kubeconfig?.startsWith('~/')
-    ? resolve(homedir(), cfg.kubeconfig.slice(2))
-    : cfg.kubeconfig;
-  return {
-    service,
-    kind: cfg.kind,
-    name: cfg.name,
-    namespace: cfg.namespace,
-    ...(cfg.service !== undefined ? { kubeService: cfg.service } : {}),
-    ...(cfg.port !== undefined ? { port: cfg.port } : {}),
-    scheme: cfg.scheme,
-    route: cfg.route,
-    ...(cfg.service_url !== undefined ? { serviceUrl: cfg.service_url } : {}),
-    ...(kubeconfig !== undefined ? { kubeconfig: resolve(baseDir, kubeconfig) } : {}),
-    deletionCost: cfg.deletion_cost,
-  };
 }
 
 /** Loads the kubeconfig the way kubectl does, or in-cluster when running in a pod. */

@@ -14,7 +14,7 @@
  *   own 60 s/6 s windows, panic and rate limits, so the core adds no tolerance, stabilization,
  *   rate limit or panic of its own. Target: rps per instance = capacity × 70 % utilisation.
  * - everything else: luascale's config defaults (1 s interval, defaultBehavior()), with the
- *   built-in's own BUILTIN_BEHAVIOR hints applied (src/policy/builtins.ts), as the live config
+ *   built-in's own BUILTIN_BEHAVIOR hints applied (src/config/builtin-behavior.ts), as the live config
  *   does when a service sets no `behavior`: `predictive` runs without the 300 s scale-down window,
  *   the tolerance band and panic, because its forecast margin and scale-in delay do their job.
  * `--interval` overrides the interval for any policy.
@@ -23,7 +23,7 @@ import { defaultBehavior } from '../controller/decide.js';
 import type { Behavior } from '../controller/decision.js';
 import { loadPolicy } from '../controller/load-policy.js';
 import { hintedBehavior, type PolicyRef } from '../config/scaling-settings.js';
-import { BUILTIN_BEHAVIOR } from '../policy/builtins.js';
+import { BUILTIN_BEHAVIOR } from '../config/builtin-behavior.js';
 import { LuascaleError } from '../core/errors.js';
 import type { SimulatedPolicy } from './simulate.js';
 

@@ -6,7 +6,7 @@
  *
  * States: empty → fetching → fresh (value or error) → stale (next read fetches again).
  */
-import type { MetricSource } from '../controller/service-controller.js';
+import type { MetricSource } from '../controller/metric-source.js';
 
 /** What a concrete source supplies: one fetch, and how to describe itself in errors. */
 export interface CachedSourceOptions {

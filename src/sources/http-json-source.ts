@@ -1,6 +1,6 @@
 /** A metric read from any HTTP endpoint that answers JSON: GET `url`, pick a number with a JSON path. */
 import type { Dispatcher } from 'undici';
-import type { MetricSource } from '../controller/service-controller.js';
+import type { MetricSource } from '../controller/metric-source.js';
 import { cachedSource } from './cached-source.js';
 import { getJson } from './get-json.js';
 import { formatJsonPath, parseJsonPath, selectNumber } from './json-path.js';

@@ -5,7 +5,7 @@
  * would scale on a number nobody asked for; aggregate in the query (`sum(...)`, `max(...)`) instead.
  */
 import type { Dispatcher } from 'undici';
-import type { MetricSource } from '../controller/service-controller.js';
+import type { MetricSource } from '../controller/metric-source.js';
 import { cachedSource } from './cached-source.js';
 import { getJson } from './get-json.js';
 import { parseHttpUrl, redactUrl } from './http-url.js';

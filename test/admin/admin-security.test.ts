@@ -423,9 +423,13 @@ test('events: the newest page with order=desc; the stream replays after an id, t
   socket.write(`GET /v1/events/stream?service=web&after=5 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
   await saw(2);
   s.emit({ id: 9, service: 'api', type: 'decision', at: 0, data: {} });
+  s.emit({ id: 0, service: 'web', type: 'signals', at: 0, data: { rps: 7 } });
   s.emit({ id: 10, service: 'web', type: 'decision', at: 0, data: {} });
   await saw(3);
   assert.deepEqual(got, [6, 8, 10]);
+  // A live-only event (id 0, per-tick signals) is delivered, without an `id:` line.
+  assert.match(buf, /^event: signals\ndata: \{[^\n]*"rps":7/m);
+  assert.doesNotMatch(buf, /^id: 0$/m);
   // Closing the server ends the stream (a connected client must not hold `up` open).
   const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   await s.app.close();

@@ -9,6 +9,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/run-cli.js';
+import { parseAdminUrl } from '../../src/cli/commands/admin-commands.js';
 import { fakeServer, type FakeServer } from './fake-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ls-cli-conn-'));
@@ -95,4 +96,20 @@ test('an explicit -c that does not exist is an error naming it, and nothing is s
     assert.match(r.stderr, /^error: missing\.yaml: cannot read: ENOENT\n$/);
   }
   assert.equal(own.requests.length + other.requests.length, seen);
+});
+
+test('a malformed --admin is a usage error (2), not "unreachable" (3)', () => {
+  for (const url of [
+    'http//127.0.0.1:9',
+    'http:/127.0.0.1:9',
+    'ftp://127.0.0.1:9',
+    'http://127.0.0.1:9//x',
+    'http://u:p@127.0.0.1:9',
+  ]) {
+    assert.throws(
+      () => parseAdminUrl(url),
+      (e: any) => e.code === 'LS_ERR_CLI_BAD_ARGUMENT',
+      url,
+    );
+  }
 });

@@ -19,11 +19,8 @@ import { createServer } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { parseConfig } from '../../src/config/load-config.js';
-import {
-  ExecProvider,
-  execOptionsFromConfig,
-  type ExecProviderOptions,
-} from '../../src/providers/exec-provider.js';
+import { ExecProvider, type ExecProviderOptions } from '../../src/providers/exec-provider.js';
+import { execOptionsFromConfig } from '../../src/app/provider-options.js';
 import { formatCommand, parseTargets, runCommand } from '../../src/providers/exec-command.js';
 import { isAlive } from '../../src/providers/proc-stat.js';
 import { isLuascaleError } from '../../src/core/errors.js';

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import * as k8s from '@kubernetes/client-node';
 import { parseConfig } from '../../src/config/load-config.js';
-import { kubernetesOptionsFromConfig } from '../../src/providers/kubernetes-provider.js';
+import { kubernetesOptionsFromConfig } from '../../src/app/provider-options.js';
 
 const dir = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
 

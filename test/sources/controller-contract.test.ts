@@ -14,7 +14,7 @@ import type { AlertNotice } from '../../src/controller/alert-engine.js';
 import { defaultBehavior } from '../../src/controller/decide.js';
 import { loadBuiltin } from '../../src/policy/builtins.js';
 import { StaticProvider } from '../../src/providers/static-provider.js';
-import { createMetricSources } from '../../src/sources/index.js';
+import { createMetricSources } from '../../src/app/metric-sources-from-config.js';
 
 test('a real HTTP source feeds the loop once per interval; failure → value missing + MetricSourceDown; recovery resolves', async (t) => {
   let hits = 0;

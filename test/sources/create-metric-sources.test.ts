@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMetricSources } from '../../src/sources/index.js';
+import { createMetricSources } from '../../src/app/metric-sources-from-config.js';
 import { isLuascaleError } from '../../src/core/errors.js';
 
 test('builds one source per config entry, in order, with the configured timeout as backstop', () => {

@@ -39,7 +39,11 @@ function badArgument(arg: string, reason: string): LuascaleError {
 
 /** Parses an admin base URL (`host:port` or `http(s)://host:port[/prefix]`); a malformed one is a usage error. */
 export function parseAdminUrl(value: string, arg = '--admin'): string {
-  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+  // `http//host`, `http:/host`, `https:host`: a mistyped scheme, not a host called "http".
+  if (!hasScheme && /^https?(:|\/)/i.test(value))
+    throw badArgument(arg, `"${value}": mistyped scheme (expected e.g. http://127.0.0.1:9090)`);
+  const text = hasScheme ? value : `http://${value}`;
   let url: URL;
   try {
     url = new URL(text);
@@ -48,7 +52,7 @@ export function parseAdminUrl(value: string, arg = '--admin'): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw badArgument(arg, `"${value}": only http:// and https:// are supported`);
-  if (!url.hostname || url.username || url.password || url.search || url.hash)
+  if (!url.hostname || url.username || url.password || url.search || url.hash || url.pathname.includes('//'))
     throw badArgument(
       arg,
       `"${value}": expected scheme://host:port[/path], without credentials, query or fragment`,

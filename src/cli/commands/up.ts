@@ -19,8 +19,9 @@ export function register(program: Command): void {
       '\nSIGTERM or Ctrl-C: stop accepting, finish in-flight requests (gateway.drain_timeout; event streams and\n' +
         'other connections still open then are closed), stop instances, exit 0. A second Ctrl-C exits at once.\n' +
         'The log shows scaling decisions, instances, alerts, policy reloads, overrides and pauses.\n' +
-        'Exit codes: 0 clean stop, 1 bad config (also a non-loopback admin.listen without admin.token, or a\n' +
-        'listen host that does not resolve: checked before anything listens) or a port in use.',
+        'Exit codes: 0 clean stop, 1 bad config (also a non-loopback admin.listen without admin.token, a\n' +
+        'listen host that does not resolve, admin.listen equal to gateway.listen: checked before anything\n' +
+        'listens) or a port in use (one line naming the key and the address; nothing is started).',
     )
     .action(async (opts: { config: string }) => {
       const loaded = loadConfig(opts.config);
