@@ -3,6 +3,7 @@
  * become `/openapi.json` (through @fastify/swagger), so the document cannot drift from the code.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { LOAD_SIGNALS } from '../signals/index.js';
 
 const open = { additionalProperties: true } as const;
 
@@ -17,15 +18,15 @@ export const Latency = Type.Object(
   { $id: 'Latency' },
 );
 
+/** A service's signals: the catalogue's load signals (src/signals/catalog.ts); `latency.*` is `latency`. */
 export const Signals = Type.Object(
   {
-    cpu: Type.Number(),
-    memory: Type.Number(),
-    rps: Type.Number({ description: 'Offered requests per second' }),
-    inflight: Type.Number(),
-    queue: Type.Number(),
-    shed_rps: Type.Number(),
-    error_rate: Type.Number(),
+    ...Object.fromEntries(
+      LOAD_SIGNALS.filter((s) => !s.name.includes('.')).map((s) => [
+        s.name,
+        Type.Number({ description: `${s.meaning} (${s.unit})` }),
+      ]),
+    ),
     latency: Type.Ref('Latency'),
   },
   { ...open, $id: 'Signals' },

@@ -2,14 +2,14 @@
  * The contract between a scaling policy (Lua or built-in) and the decision core.
  * A policy is a pure function of its context: it sees signals, bounds, params, its own
  * state and history readers, and recommends a replica count. It never actuates anything.
+ * The signals' names, units and meanings are in the catalogue (src/signals/catalog.ts).
  */
-
-/** Latency percentiles in milliseconds. */
-export interface LatencySummary {
-  p50: number;
-  p95: number;
-  p99: number;
-}
+import {
+  loadSignalsOf,
+  type FleetSignalName,
+  type LoadSignalName,
+  type SignalRecord,
+} from '../signals/index.js';
 
 /** Service-level objectives, from config or an OpenAPI document (`x-luascale-slo`). */
 export interface Slo {
@@ -21,24 +21,11 @@ export interface Slo {
   availability?: number;
 }
 
-/** What the gateway and the instances measured over the last window. */
-export interface LoadSignals {
-  /** Average CPU over ready instances, percent of one core (0..100 per instance). */
-  cpu: number;
-  /** Average memory over ready instances, percent of the configured limit. */
-  memory: number;
-  /** Offered requests per second (admitted + shed). */
-  rps: number;
-  /** Requests in flight at the instances. */
-  inflight: number;
-  /** Requests waiting in the gateway queue. */
-  queue: number;
-  /** Requests per second the gateway had to shed (429/503). */
-  shed_rps: number;
-  latency: LatencySummary;
-  /** 0..1, 5xx / completed. */
-  error_rate: number;
-}
+/** What the gateway and the instances measured over the last window: the catalogue's load signals. */
+export type LoadSignals = SignalRecord<LoadSignalName>;
+
+/** Latency percentiles in milliseconds. */
+export type LatencySummary = LoadSignals['latency'];
 
 /** Per-operation signals, keyed by OpenAPI operationId. */
 export interface OperationSignals extends LoadSignals {
@@ -46,13 +33,7 @@ export interface OperationSignals extends LoadSignals {
 }
 
 /** One snapshot of a service, as collected each tick (or produced by the simulator). */
-export interface Observation extends LoadSignals {
-  /** Instances the provider has, in any live state (starting + ready). */
-  replicas: number;
-  /** Instances that pass their health check and take traffic. */
-  ready: number;
-  /** Instances launched but not yet ready: capacity that is coming. */
-  starting: number;
+export interface Observation extends LoadSignals, SignalRecord<FleetSignalName> {
   /** Instances being drained: capacity that is going. */
   draining?: number;
   slo?: Slo;
@@ -136,24 +117,15 @@ export const emptyHistory: HistoryReader = { series: () => [], stepSeconds: 1 };
 /** Fills an Observation's missing fields with zeros, so policies never see `undefined`. */
 export function completeObservation(partial: Partial<Observation> & { replicas?: number }): Observation {
   const replicas = partial.replicas ?? partial.ready ?? 0;
-  const latency = partial.latency ?? { p50: 0, p95: 0, p99: 0 };
-  return {
-    cpu: partial.cpu ?? 0,
-    memory: partial.memory ?? 0,
-    rps: partial.rps ?? 0,
-    inflight: partial.inflight ?? 0,
-    queue: partial.queue ?? 0,
-    shed_rps: partial.shed_rps ?? 0,
-    latency: { p50: latency.p50 ?? 0, p95: latency.p95 ?? 0, p99: latency.p99 ?? 0 },
-    error_rate: partial.error_rate ?? 0,
-    replicas,
-    ready: partial.ready ?? Math.max(0, replicas - (partial.starting ?? 0)),
-    starting: partial.starting ?? 0,
-    draining: partial.draining ?? 0,
-    slo: partial.slo,
-    operations: partial.operations ?? {},
-    metrics: partial.metrics ?? {},
-    startup_s: partial.startup_s,
-    fresh: partial.fresh ?? true,
-  };
+  const out = loadSignalsOf(partial) as Observation;
+  out.replicas = replicas;
+  out.ready = partial.ready ?? Math.max(0, replicas - (partial.starting ?? 0));
+  out.starting = partial.starting ?? 0;
+  out.draining = partial.draining ?? 0;
+  out.slo = partial.slo;
+  out.operations = partial.operations ?? {};
+  out.metrics = partial.metrics ?? {};
+  out.startup_s = partial.startup_s;
+  out.fresh = partial.fresh ?? true;
+  return out;
 }

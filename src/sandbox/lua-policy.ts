@@ -25,6 +25,7 @@ import { ERRORS, LuascaleError, formatMessage, type ErrorCode } from '../core/er
 import type { Policy, PolicyAlert, PolicyContext, PolicyOutcome } from '../policy/policy.js';
 import { LuaValueError, pushJsValue, pushNumberArray, pushNumberValue, readLuaTable } from './lua-values.js';
 import { currentMetric, forecastMetric, windowMean } from './metric-lookup.js';
+import { SIGNALS, SIGNAL_COUNT, SIGNAL_NAMES, writeSignalValues } from '../signals/index.js';
 import {
   AR_CURRENTLINE,
   AR_SIZE,
@@ -261,6 +262,14 @@ const SLOT_GC = 7;
 const SLOT_LOAD_MODULE = 8;
 const BASE = 8;
 
+/** What the prelude builds ctx and the get_* helpers from (host_fetch(6)): names in catalogue order. */
+const SIGNAL_SHAPE = {
+  names: SIGNAL_NAMES,
+  getters: Object.fromEntries(
+    SIGNALS.flatMap((s): Array<[string, string]> => ('getter' in s ? [[s.getter, s.name]] : [])),
+  ),
+};
+
 let nextVmId = 1;
 
 /** Instructions charged per pcall/xpcall/coroutine resume: each costs a JS exception when it unwinds. */
@@ -277,6 +286,8 @@ class LuaVm {
   private used = 0;
   private exceeded = false;
   private stopWhere: string | undefined;
+  /** The signals of the call being made, in catalogue order (reused: no allocation per call). */
+  private readonly values = new Float64Array(SIGNAL_COUNT);
   private errWhere: string | undefined;
   private srcPtr = 0;
   private shortSrc = '';
@@ -589,26 +600,17 @@ class LuaVm {
     m._lua_pushboolean(L, this.style === 'script' ? 1 : 0);
     m._lua_pushnumber(L, flags);
     // Whole numbers go in as Lua integers, so "cpu: " .. cpu prints 85, not 85.0.
-    pushNum(m, L, o.replicas);
-    pushNum(m, L, o.ready);
-    pushNum(m, L, o.starting);
     pushNum(m, L, ctx.min);
     pushNum(m, L, ctx.max);
     pushNum(m, L, ctx.now);
-    pushNum(m, L, o.cpu);
-    pushNum(m, L, o.memory);
-    pushNum(m, L, o.rps);
-    pushNum(m, L, o.inflight);
-    pushNum(m, L, o.queue);
-    pushNum(m, L, o.shed_rps);
-    pushNum(m, L, o.error_rate);
-    const lat = o.latency;
-    pushNum(m, L, lat?.p50);
-    pushNum(m, L, lat?.p95);
-    pushNum(m, L, lat?.p99);
+    // Then the signals as plain numbers in catalogue order (a Lua table filled with lua_rawseti
+    // cost ~0.4 µs more per call).
+    const values = this.values;
+    writeSignalValues(o, values, 0);
+    for (let i = 0; i < SIGNAL_COUNT; i++) pushNum(m, L, values[i]);
     let rc: number;
     try {
-      rc = this.protectedCall(19, 6, SLOT_MSGH);
+      rc = this.protectedCall(6 + SIGNAL_COUNT, 6, SLOT_MSGH);
     } catch (err) {
       this.current = undefined;
       this.lastState = undefined;
@@ -783,6 +785,10 @@ class LuaVm {
     const { lua, m } = this.rt;
     const ctx = this.current!;
     const what = m._lua_tonumberx(L, 1, 0);
+    if (what === 6) {
+      pushJsValue(lua, L, SIGNAL_SHAPE);
+      return 1;
+    }
     if (what === 5) {
       lua.lua_pushstring(L, ctx.service ?? '');
       return 1;

@@ -29,6 +29,7 @@ import {
 } from 'node:worker_threads';
 import { ERRORS, LuascaleError, formatMessage, type ErrorCode } from '../core/errors.js';
 import {
+  completeObservation,
   emptyHistory,
   type HistoryReader,
   type Observation,
@@ -38,6 +39,7 @@ import {
   type Slo,
 } from '../policy/policy.js';
 import { loadLuaPolicy, type LoadLuaPolicyOptions, type LuaPolicy } from './lua-policy.js';
+import { SIGNAL_COUNT, signalsFromValues, writeSignalValues } from '../signals/index.js';
 
 /** Options of a SandboxWorker. */
 export interface SandboxWorkerOptions {
@@ -102,7 +104,9 @@ interface WireCall {
   metrics?: Record<string, number>;
   historyStep: number | null;
 }
-const NUMS = 19;
+/** Per call: draining, min, max, now, startup_s, fresh, then the catalogue's signals in order. */
+const HEAD = 6;
+const NUMS = HEAD + SIGNAL_COUNT;
 type ToWorker =
   | { type: 'load'; seq: number; specs: Array<[string, SandboxPolicySpec]> }
   | { type: 'unload'; seq: number; policyId: string }
@@ -380,25 +384,13 @@ class WorkerHost implements SandboxWorker {
     calls.forEach(({ policyId, ctx }, k) => {
       const o = ctx.observation;
       const at = k * NUMS;
-      numbers[at] = o.replicas;
-      numbers[at + 1] = o.ready;
-      numbers[at + 2] = o.starting;
-      numbers[at + 3] = o.draining ?? 0;
-      numbers[at + 4] = ctx.min;
-      numbers[at + 5] = ctx.max;
-      numbers[at + 6] = ctx.now;
-      numbers[at + 7] = o.cpu;
-      numbers[at + 8] = o.memory;
-      numbers[at + 9] = o.rps;
-      numbers[at + 10] = o.inflight;
-      numbers[at + 11] = o.queue;
-      numbers[at + 12] = o.shed_rps;
-      numbers[at + 13] = o.error_rate;
-      numbers[at + 14] = o.latency?.p50 ?? 0;
-      numbers[at + 15] = o.latency?.p95 ?? 0;
-      numbers[at + 16] = o.latency?.p99 ?? 0;
-      numbers[at + 17] = o.startup_s ?? NaN;
-      numbers[at + 18] = o.fresh === false ? 0 : 1;
+      numbers[at] = o.draining ?? 0;
+      numbers[at + 1] = ctx.min;
+      numbers[at + 2] = ctx.max;
+      numbers[at + 3] = ctx.now;
+      numbers[at + 4] = o.startup_s ?? NaN;
+      numbers[at + 5] = o.fresh === false ? 0 : 1;
+      writeSignalValues(o, numbers, at + HEAD);
       const c = this.sentCache(policyId);
       const call: WireCall = {
         policyId,
@@ -551,19 +543,7 @@ function runWorker(data: WorkerData): void {
       now: 0,
       min: 0,
       max: 1,
-      observation: {
-        cpu: 1.5,
-        memory: 0,
-        rps: 0,
-        inflight: 0,
-        queue: 0,
-        shed_rps: 0,
-        error_rate: 0,
-        latency: { p50: 0, p95: 0, p99: 0 },
-        replicas: 1,
-        ready: 1,
-        starting: 0,
-      },
+      observation: completeObservation({ cpu: 1.5, replicas: 1, ready: 1 }),
       params: {},
       state: {},
       history: emptyHistory,
@@ -620,29 +600,19 @@ function runWorker(data: WorkerData): void {
       if (call.state !== undefined) c.state = call.state;
       const at = item * NUMS;
       const observation: Observation = {
-        replicas: x[at]!,
-        ready: x[at + 1]!,
-        starting: x[at + 2]!,
-        draining: x[at + 3]!,
-        cpu: x[at + 7]!,
-        memory: x[at + 8]!,
-        rps: x[at + 9]!,
-        inflight: x[at + 10]!,
-        queue: x[at + 11]!,
-        shed_rps: x[at + 12]!,
-        error_rate: x[at + 13]!,
-        latency: { p50: x[at + 14]!, p95: x[at + 15]!, p99: x[at + 16]! },
+        ...signalsFromValues(x, at + HEAD),
+        draining: x[at]!,
         slo: c.slo,
         operations: call.operations ?? {},
         metrics: call.metrics ?? {},
-        startup_s: Number.isNaN(x[at + 17]) ? undefined : x[at + 17],
-        fresh: x[at + 18] === 1,
+        startup_s: Number.isNaN(x[at + 4]) ? undefined : x[at + 4],
+        fresh: x[at + 5] === 1,
       };
       const ctx: PolicyContext = {
         service: c.service,
-        now: x[at + 6]!,
-        min: x[at + 4]!,
-        max: x[at + 5]!,
+        now: x[at + 3]!,
+        min: x[at + 1]!,
+        max: x[at + 2]!,
         observation,
         params: c.params,
         state: c.state,

@@ -21,6 +21,7 @@ import {
   type ScalingSpec,
 } from '../controller/decision.js';
 import { completeObservation, type Policy } from '../policy/policy.js';
+import { HISTORY_SIGNALS, type SignalName } from '../signals/index.js';
 import { arrivals } from './arrivals.js';
 import { fleet } from './fleet.js';
 import { LatencyMix } from './latency-mix.js';
@@ -157,22 +158,11 @@ export interface SimulationResult {
   warnings: string[];
 }
 
-/** Metric names recorded in the history each second (Observation field names). */
-export const HISTORY_METRICS = [
-  'rps',
-  'cpu',
-  'memory',
-  'inflight',
-  'queue',
-  'shed_rps',
-  'error_rate',
-  'latency.p50',
-  'latency.p95',
-  'latency.p99',
-  'replicas',
-  'ready',
-  'starting',
-] as const;
+/** Metric names recorded in the history each second: the catalogue's history signals. */
+export const HISTORY_METRICS = HISTORY_SIGNALS;
+
+/** Position of each history signal in a history row. */
+const ROW = Object.fromEntries(HISTORY_METRICS.map((n, i) => [n, i])) as Record<SignalName, number>;
 
 /** Runs one policy over one trace. Synchronous: the policy is already loaded. */
 export function simulate(options: SimulateOptions): SimulationResult {
@@ -319,19 +309,19 @@ export function simulate(options: SimulateOptions): SimulationResult {
     }
 
     // history: second t is stamped at its end, (t + 1) s
-    row[0] = a;
-    row[1] = s.cpu;
-    row[2] = 0;
-    row[3] = s.inflight;
-    row[4] = s.queue;
-    row[5] = s.dropped;
-    row[6] = a > 0 ? Math.min(1, s.dropped / a) : 0;
-    row[7] = s.p50;
-    row[8] = s.p95;
-    row[9] = s.p99;
-    row[10] = live;
-    row[11] = ready;
-    row[12] = starting;
+    row[ROW.rps] = a;
+    row[ROW.cpu] = s.cpu;
+    row[ROW.memory] = 0;
+    row[ROW.inflight] = s.inflight;
+    row[ROW.queue] = s.queue;
+    row[ROW.shed_rps] = s.dropped;
+    row[ROW.error_rate] = a > 0 ? Math.min(1, s.dropped / a) : 0;
+    row[ROW['latency.p50']] = s.p50;
+    row[ROW['latency.p95']] = s.p95;
+    row[ROW['latency.p99']] = s.p99;
+    row[ROW.replicas] = live;
+    row[ROW.ready] = ready;
+    row[ROW.starting] = starting;
     history.append(startSecond + t + 1, row, k);
 
     signals.push(s, k);
@@ -351,15 +341,11 @@ export function simulate(options: SimulateOptions): SimulationResult {
     if (t % intervalS === 0) {
       const stamp = startMs + t * 1000;
       const w = signals.read();
+      // completeObservation lays the signals out in catalogue order.
       const observation = completeObservation({
-        cpu: w.cpu,
+        ...w,
         memory: 0,
-        rps: w.rps,
-        inflight: w.inflight,
         queue: s.queue,
-        shed_rps: w.shed_rps,
-        latency: w.latency,
-        error_rate: w.error_rate,
         replicas: live,
         ready,
         starting,

@@ -6,15 +6,15 @@
 import type { Static } from '@sinclair/typebox';
 import type * as S from '../admin-schemas.js';
 import type { Decision as CoreDecision } from '../../controller/decision.js';
-import type { OperationSignals, Slo } from '../../policy/policy.js';
+import type { LoadSignals, OperationSignals, Slo } from '../../policy/policy.js';
 
 export type { Slo, OperationSignals };
 /** Latency percentiles, ms. */
 export type Latency = Static<typeof S.Latency>;
 /** Replica counts by state. */
 export type Replicas = Static<typeof S.Replicas>;
-/** A service's current signals (`$ref`s resolved by hand: TypeBox types them as unknown). */
-export type Signals = Static<typeof S.Signals> & { latency: Latency };
+/** A service's current signals: the catalogue's load signals (src/signals/catalog.ts). */
+export type Signals = LoadSignals;
 /** A firing alert. */
 export type Alert = Static<typeof S.Alert>;
 /** One Decision, as the controller produced it. */
@@ -56,18 +56,10 @@ export type ErrorBody = Static<typeof S.ErrorBody>;
  * The non-stored SSE event `signals` the program publishes every tick per service: what the live
  * charts plot. `capacity_rps` (when present) is the load the ready instances can take.
  */
-export interface LiveSignals {
+export interface LiveSignals extends LoadSignals {
   replicas: Replicas;
-  rps: number;
   admitted_rps?: number;
-  shed_rps: number;
-  cpu: number;
-  memory: number;
-  queue: number;
-  inflight?: number;
-  error_rate?: number;
   capacity_rps?: number;
-  latency: Latency;
   slo?: Slo | null;
   instances?: Array<{
     id: string;

@@ -7,20 +7,11 @@
  */
 import { h, fmt, fmtTime } from './dom.js';
 import type { Decision } from './api-types.js';
+// The catalogue only (no compiled readers: the page runs under a CSP without eval).
+import { SIGNALS } from '../../signals/catalog.js';
 
-const INPUT_KEYS = [
-  'rps',
-  'cpu',
-  'memory',
-  'inflight',
-  'queue',
-  'shed_rps',
-  'error_rate',
-  'replicas',
-  'ready',
-  'starting',
-  'draining',
-] as const;
+/** Input rows: the catalogue's plain signals (latency gets one row of its own), then draining. */
+const INPUT_KEYS = [...SIGNALS.filter((s) => !s.name.includes('.')).map((s) => s.name), 'draining'];
 
 /** Whether a reason means "the count went up", "down" or stayed (for the badge colour). */
 export function reasonTone(

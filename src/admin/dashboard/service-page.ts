@@ -12,25 +12,31 @@ import { createTimeChart, PALETTE, type ChartSpec, type SeriesDef, type TimeChar
 import { decisionView } from './decision-view.js';
 import { highlightLua } from './lua-highlight.js';
 import type { PageContext } from './overview-page.js';
+// The catalogue only (no compiled readers: the page runs under a CSP without eval).
+import { SIGNALS } from '../../signals/catalog.js';
 
 /** Chart ranges: the live window, or history from `GET /v1/metrics/query`. */
 const RANGES = { '15m': 900, '1h': 3600, '6h': 21600, '24h': 86400 } as const;
 type Range = keyof typeof RANGES;
 
-/** Stored metric → chart key (admitted and starting are derived while back-filling). */
-const HISTORY_KEYS: Record<string, string> = {
-  rps: 'rps',
-  shed_rps: 'shed',
-  ready: 'ready',
-  replicas: 'replicas',
-  'latency.p50': 'p50',
-  'latency.p95': 'p95',
-  'latency.p99': 'p99',
-  queue: 'queue',
-  inflight: 'inflight',
-  cpu: 'cpu',
-  memory: 'memory',
-};
+/** Chart keys back-filled from the store: catalogue labels (admitted and starting are derived). */
+const CHARTED = new Set([
+  'rps',
+  'shed',
+  'ready',
+  'replicas',
+  'p50',
+  'p95',
+  'p99',
+  'queue',
+  'inflight',
+  'cpu',
+  'memory',
+]);
+/** Stored metric (a catalogue history signal) → chart key (its label). */
+const HISTORY_KEYS: Record<string, string> = Object.fromEntries(
+  SIGNALS.filter((s) => s.history && CHARTED.has(s.label)).map((s) => [s.name, s.label]),
+);
 
 const fixed =
   (...defs: SeriesDef[]) =>
@@ -311,19 +317,20 @@ export function renderServicePage(root: HTMLElement, ctx: PageContext, name: str
         ),
       ),
     );
-    const byMetric = new Map<string, Points>(results);
-    for (const [m, points] of byMetric) if (m !== 'replicas') into.backfill(HISTORY_KEYS[m]!, points);
+    // Keyed by chart key from here on.
+    const byKey = new Map<string, Points>(results.map(([m, points]) => [HISTORY_KEYS[m]!, points]));
+    for (const [key, points] of byKey) if (key !== 'replicas') into.backfill(key, points);
     // Derived: admitted = offered − shed; starting = live instances − ready (same timestamps).
     const pair = (a: string, b: string, key: string, f: (x: number, y: number) => number) => {
-      const bs = new Map(byMetric.get(b) ?? []);
+      const bs = new Map(byKey.get(b) ?? []);
       into.backfill(
         key,
-        (byMetric.get(a) ?? [])
+        (byKey.get(a) ?? [])
           .filter(([t]) => bs.has(t))
           .map(([t, v]): [number, number] => [t, f(v, bs.get(t)!)]),
       );
     };
-    pair('rps', 'shed_rps', 'admitted', (x, y) => Math.max(0, x - y));
+    pair('rps', 'shed', 'admitted', (x, y) => Math.max(0, x - y));
     pair('replicas', 'ready', 'starting', (x, y) => Math.max(0, x - y));
   }
 

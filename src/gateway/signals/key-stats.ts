@@ -8,6 +8,8 @@ import type { Histogram } from 'hdr-histogram-js';
 import { LatencyWindow, summarize, type LatencyPercentiles } from '../../metrics/latency-window.js';
 import { SlidingWindow } from '../../metrics/sliding-window.js';
 import { TimeWeightedGauge } from '../../metrics/time-weighted-gauge.js';
+import type { LoadSignals } from '../../policy/policy.js';
+import { loadSignalsOf, signalIndexes, SIGNAL_PATHS } from '../../signals/index.js';
 
 /** Status classes in order; index 5 is "no status" (connection lost before a response). */
 export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'none'] as const;
@@ -83,18 +85,7 @@ export class KeyStats {
 }
 
 /** Load figures of one key over a window: LoadSignals plus the gateway's own detail. */
-export interface KeySignals {
-  cpu: number;
-  memory: number;
-  /** Offered requests per second (admitted + shed). */
-  rps: number;
-  /** Time-weighted mean in flight over the window (Knative's average concurrency). */
-  inflight: number;
-  queue: number;
-  shed_rps: number;
-  latency: { p50: number; p95: number; p99: number };
-  /** 5xx / completed over the window. */
-  error_rate: number;
+export interface KeySignals extends LoadSignals {
   offered_rps: number;
   admitted_rps: number;
   completed_rps: number;
@@ -111,6 +102,36 @@ export interface KeySignals {
   bytes_out_per_s: number;
 }
 
+/** A window's rates (per second) and levels at the gateway, the inputs of its load signals. */
+export interface GatewayRates {
+  offered: number;
+  shed: number;
+  completed: number;
+  /** 5xx completions. */
+  errors: number;
+  inflight: number;
+  queue: number;
+  lat: { p50: number; p95: number; p99: number };
+}
+
+/**
+ * The catalogue's load signals as the gateway measures them (src/signals/catalog.ts): offered,
+ * shed, in flight, queue, latency percentiles and the 5xx share. CPU and memory come from the
+ * instances, not from here.
+ */
+export function gatewayLoad(r: GatewayRates): LoadSignals {
+  return {
+    cpu: 0,
+    memory: 0,
+    rps: r.offered,
+    inflight: r.inflight,
+    queue: r.queue,
+    shed_rps: r.shed,
+    latency: { p50: r.lat.p50, p95: r.lat.p95, p99: r.lat.p99 },
+    error_rate: r.completed > 0 ? r.errors / r.completed : 0,
+  };
+}
+
 /** Reads one key's windows at `now` over `windowS` seconds. */
 export function keySignals(k: KeyStats, now: number, windowS: number): KeySignals {
   const offered = k.offered.rate(now, windowS);
@@ -123,14 +144,15 @@ export function keySignals(k: KeyStats, now: number, windowS: number): KeySignal
   STATUS_CLASSES.forEach((c, i) => (status[c] = k.status[i]!.rate(now, windowS)));
   const lat: LatencyPercentiles = k.latency.percentiles(now, windowS);
   return {
-    cpu: 0,
-    memory: 0,
-    rps: offered,
-    inflight: k.inflight.average(now, windowS),
-    queue: 0,
-    shed_rps: shed,
-    latency: { p50: lat.p50, p95: lat.p95, p99: lat.p99 },
-    error_rate: completed > 0 ? status['5xx'] / completed : 0,
+    ...gatewayLoad({
+      offered,
+      shed,
+      completed,
+      errors: status['5xx'],
+      inflight: k.inflight.average(now, windowS),
+      queue: 0,
+      lat,
+    }),
     offered_rps: offered,
     admitted_rps: Math.max(0, offered - shed),
     completed_rps: completed,
@@ -152,12 +174,13 @@ export function keySignals(k: KeyStats, now: number, windowS: number): KeySignal
  */
 export function sumSignals(parts: KeySignals[], merged: Histogram): KeySignals {
   const out = keySignalsZero();
+  const sums = out as unknown as Record<string, number>;
   for (const p of parts) {
     out.offered_rps += p.offered_rps;
     out.admitted_rps += p.admitted_rps;
     out.completed_rps += p.completed_rps;
-    out.shed_rps += p.shed_rps;
-    out.inflight += p.inflight;
+    const from = p as unknown as Record<string, number>;
+    for (const f of SUMMED) sums[f] += from[f]!;
     out.inflight_now += p.inflight_now;
     out.inflight_peak += p.inflight_peak;
     out.bytes_in_per_s += p.bytes_in_per_s;
@@ -166,7 +189,6 @@ export function sumSignals(parts: KeySignals[], merged: Histogram): KeySignals {
       out.shed_by_reason[r] = (out.shed_by_reason[r] ?? 0) + v;
     for (const c of STATUS_CLASSES) out.status[c] += p.status[c];
   }
-  out.rps = out.offered_rps;
   out.error_rate = out.completed_rps > 0 ? out.status['5xx'] / out.completed_rps : 0;
   const lat = summarize(merged);
   out.latency = { p50: lat.p50, p95: lat.p95, p99: lat.p99 };
@@ -181,14 +203,7 @@ function keySignalsZero(): KeySignals {
   const status = {} as KeySignals['status'];
   for (const c of STATUS_CLASSES) status[c] = 0;
   return {
-    cpu: 0,
-    memory: 0,
-    rps: 0,
-    inflight: 0,
-    queue: 0,
-    shed_rps: 0,
-    latency: { p50: 0, p95: 0, p99: 0 },
-    error_rate: 0,
+    ...loadSignalsOf({}),
     offered_rps: 0,
     admitted_rps: 0,
     completed_rps: 0,
@@ -202,3 +217,8 @@ function keySignalsZero(): KeySignals {
     bytes_out_per_s: 0,
   };
 }
+
+/** Flat load signals that add up across routes (error rate and percentiles are recomputed). */
+const SUMMED = signalIndexes((s) => s.kind === 'load' && s.aggregate === 'sum').map(
+  (i) => SIGNAL_PATHS[i]![0],
+);

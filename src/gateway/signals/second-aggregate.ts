@@ -8,7 +8,7 @@
  */
 import { decodeFromCompressedBase64, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { createHistogram, summarize } from '../../metrics/latency-window.js';
-import { SHED_REASONS, STATUS_CLASSES, type KeySignals, type KeyStats } from './key-stats.js';
+import { gatewayLoad, SHED_REASONS, STATUS_CLASSES, type KeySignals, type KeyStats } from './key-stats.js';
 import type { Signals } from './signals.js';
 
 /** One process's figures for one second of one key (a service, route, operation or instance). */
@@ -214,14 +214,15 @@ export function mergeSeconds(
   STATUS_CLASSES.forEach((c, i) => (statusRates[c] = status[i]! / windowS));
   const completedRps = completed / windowS;
   return {
-    cpu: 0,
-    memory: 0,
-    rps: offered / windowS,
-    inflight: inflight / windowS,
-    queue: queueNow,
-    shed_rps: shed / windowS,
-    latency: { p50: lat.p50, p95: lat.p95, p99: lat.p99 },
-    error_rate: completedRps > 0 ? statusRates['5xx'] / completedRps : 0,
+    ...gatewayLoad({
+      offered: offered / windowS,
+      shed: shed / windowS,
+      completed: completedRps,
+      errors: statusRates['5xx'],
+      inflight: inflight / windowS,
+      queue: queueNow,
+      lat,
+    }),
     offered_rps: offered / windowS,
     admitted_rps: Math.max(0, offered - shed) / windowS,
     completed_rps: completedRps,

@@ -1,0 +1,199 @@
+/**
+ * The signal catalogue: every signal a policy can read, defined once (house style §7). The
+ * `LoadSignals` type, the Lua `ctx` and its `get_*` helpers, `ctx.history` / `forecast` /
+ * `get_metric` names, alert metrics, the simulator's and the store's history, the admin API's
+ * `Signals` schema, the dashboard's keys and the docs table (docs/signals.md) are derived from it.
+ *
+ * A new gateway signal is one entry here plus the code that measures it. The order is the order
+ * of the Lua input array and of the fields of an Observation: append, do not reorder.
+ */
+
+/** How a signal combines across routes, gateway workers and gateways. */
+export type Aggregation = 'sum' | 'mean' | 'histogram' | 'ratio' | 'count';
+
+/** What each aggregation means, for the docs. */
+export const AGGREGATIONS: Readonly<Record<Aggregation, string>> = {
+  sum: 'rates and levels add up (the average of a sum is the sum of the averages)',
+  mean: 'the mean over ready instances',
+  histogram:
+    'a percentile of the merged latency histograms (HdrHistogram add), never an average of percentiles',
+  ratio: 'recomputed from the summed numerator and denominator',
+  count: "one number from the provider's instance list, not aggregated",
+};
+
+/** One signal as policies read it. */
+export interface SignalSpec {
+  /** The name policies use: `ctx.<name>`, `ctx.history("<name>", s)`, `get_metric("<name>")`. */
+  readonly name: string;
+  readonly unit: string;
+  /** One line: what it measures. */
+  readonly meaning: string;
+  /** `load`: measured by the gateway or the instances; `fleet`: counted by the provider. */
+  readonly kind: 'load' | 'fleet';
+  readonly aggregate: Aggregation;
+  /** Whether each tick's value is kept in history (`ctx.history`, the store, the simulator). */
+  readonly history: boolean;
+  /** A short label for tables and chart keys (the dashboard's chart key). */
+  readonly label: string;
+  /** The Lua helper that returns it, if any (`get_cpu_usage()`). */
+  readonly getter?: string;
+}
+
+/** The catalogue, in Lua-array and Observation field order. */
+export const SIGNALS = [
+  {
+    name: 'cpu',
+    unit: '%',
+    meaning: 'Average CPU over ready instances, percent of one core (0..100 per instance)',
+    kind: 'load',
+    aggregate: 'mean',
+    history: true,
+    label: 'cpu',
+    getter: 'get_cpu_usage',
+  },
+  {
+    name: 'memory',
+    unit: '%',
+    meaning: 'Average memory over ready instances, percent of the configured limit',
+    kind: 'load',
+    aggregate: 'mean',
+    history: true,
+    label: 'memory',
+    getter: 'get_memory_usage',
+  },
+  {
+    name: 'rps',
+    unit: 'req/s',
+    meaning: 'Offered requests per second (admitted + shed)',
+    kind: 'load',
+    aggregate: 'sum',
+    history: true,
+    label: 'rps',
+    getter: 'get_request_rate',
+  },
+  {
+    name: 'inflight',
+    unit: 'requests',
+    meaning: 'Requests in flight at the instances, time-weighted mean over the window',
+    kind: 'load',
+    aggregate: 'sum',
+    history: true,
+    label: 'inflight',
+  },
+  {
+    name: 'queue',
+    unit: 'requests',
+    meaning: 'Requests waiting in the gateway queue',
+    kind: 'load',
+    aggregate: 'sum',
+    history: true,
+    label: 'queue',
+    getter: 'get_queue_length',
+  },
+  {
+    name: 'shed_rps',
+    unit: 'req/s',
+    meaning: 'Requests per second the gateway had to shed (429/503)',
+    kind: 'load',
+    aggregate: 'sum',
+    history: true,
+    label: 'shed',
+  },
+  {
+    name: 'latency.p50',
+    unit: 'ms',
+    meaning: 'Median request latency at the gateway',
+    kind: 'load',
+    aggregate: 'histogram',
+    history: true,
+    label: 'p50',
+  },
+  {
+    name: 'latency.p95',
+    unit: 'ms',
+    meaning: '95th percentile request latency at the gateway',
+    kind: 'load',
+    aggregate: 'histogram',
+    history: true,
+    label: 'p95',
+  },
+  {
+    name: 'latency.p99',
+    unit: 'ms',
+    meaning: '99th percentile request latency at the gateway',
+    kind: 'load',
+    aggregate: 'histogram',
+    history: true,
+    label: 'p99',
+  },
+  {
+    name: 'error_rate',
+    unit: '0..1',
+    meaning: '5xx responses / completed requests',
+    kind: 'load',
+    aggregate: 'ratio',
+    history: true,
+    label: 'errors',
+    getter: 'get_error_rate',
+  },
+  {
+    name: 'replicas',
+    unit: 'instances',
+    meaning: 'Instances the provider has, in any live state (starting + ready)',
+    kind: 'fleet',
+    aggregate: 'count',
+    history: true,
+    label: 'replicas',
+    getter: 'get_replicas',
+  },
+  {
+    name: 'ready',
+    unit: 'instances',
+    meaning: 'Instances that pass their health check and take traffic',
+    kind: 'fleet',
+    aggregate: 'count',
+    history: true,
+    label: 'ready',
+  },
+  {
+    name: 'starting',
+    unit: 'instances',
+    meaning: 'Instances launched but not yet ready: capacity that is coming',
+    kind: 'fleet',
+    aggregate: 'count',
+    history: true,
+    label: 'starting',
+  },
+] as const satisfies readonly SignalSpec[];
+
+type Spec = (typeof SIGNALS)[number];
+/** Every catalogue name. */
+export type SignalName = Spec['name'];
+/** Names of the signals the gateway and the instances measure. */
+export type LoadSignalName = Extract<Spec, { kind: 'load' }>['name'];
+/** Names of the signals the provider counts. */
+export type FleetSignalName = Extract<Spec, { kind: 'fleet' }>['name'];
+
+type Flat<N> = N extends `${string}.${string}` ? never : N;
+type Head<N> = N extends `${infer H}.${string}` ? H : never;
+type Leaf<N, H extends string> = N extends `${H}.${infer T}` ? T : never;
+/** Signals as an object: `a` is a number field, `a.b` a number field `b` of an object `a`. */
+export type SignalRecord<N extends string> = { [K in Flat<N>]: number } & {
+  [H in Head<N>]: { [T in Leaf<N, H>]: number };
+};
+
+/** Number of signals, the length of the Lua input array. */
+export const SIGNAL_COUNT = SIGNALS.length;
+/** Every name, in catalogue order. */
+export const SIGNAL_NAMES: readonly SignalName[] = SIGNALS.map((s) => s.name);
+/** Signals the gateway and the instances measure (LoadSignals). */
+export const LOAD_SIGNALS: readonly Spec[] = SIGNALS.filter((s) => s.kind === 'load');
+/** Names kept in history each tick, in catalogue order. */
+export const HISTORY_SIGNALS: readonly SignalName[] = SIGNALS.filter((s) => s.history).map((s) => s.name);
+
+/** The catalogue entry named `name`, or undefined. */
+export function signalSpec(name: string): SignalSpec | undefined {
+  return BY_NAME.get(name);
+}
+
+const BY_NAME = new Map<string, SignalSpec>(SIGNALS.map((s) => [s.name, s]));
