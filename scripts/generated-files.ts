@@ -1,5 +1,5 @@
 /** The content of every generated file, keyed by repository path. */
-import { ConfigInputSchema } from '../src/config/schema.js';
+import { ConfigInputSchema, EXTENSION_KEY } from '../src/config/schema.js';
 import { ERRORS } from '../src/core/errors.js';
 
 export function generatedFiles(): Record<string, string> {
@@ -34,12 +34,15 @@ function configReference(): string {
       const type = typeName(s);
       const dflt =
         s.default === undefined || typeof s.default === 'object' ? '' : `\`${JSON.stringify(s.default)}\``;
-      rows.push(`| \`${path}\` | ${type} | ${dflt} | ${(s.description ?? '').replace(/\|/g, '\\|')} |`);
+      rows.push(
+        `| \`${path}\` | ${type} | ${dflt} | ${range(s)} | ${(s.description ?? '').replace(/\|/g, '\\|')} |`,
+      );
     }
     if (s.properties)
       for (const [k, v] of Object.entries<any>(s.properties)) walk(v, path ? `${path}.${k}` : k);
     if (s.patternProperties)
-      for (const v of Object.values<any>(s.patternProperties)) walk(v, `${path}.<name>`);
+      for (const [p, v] of Object.entries<any>(s.patternProperties))
+        if (p !== EXTENSION_KEY) walk(v, `${path}.<name>`);
     if (s.type === 'array' && s.items?.properties)
       walk({ ...s.items, description: undefined, default: undefined }, `${path}[]`);
     if (s.anyOf)
@@ -52,15 +55,33 @@ function configReference(): string {
 
 Generated from \`src/config/schema.ts\` by \`npm run gen\` (the same schema validates the file and is
 published as \`schema/luascale.schema.json\` for editor completion). Durations are \`250ms\`, \`15s\`,
-\`5m\`, \`1h\` or a number of seconds. \`\${VAR}\` and \`\${VAR:-default}\` interpolate from the
-environment. \`luascale init\` writes a commented example
+\`5m\`, \`1h\`, \`1d\`, compound such as \`1m30s\` or \`1h30m\`, or a number of seconds; each setting
+takes the range shown (no duration exceeds \`24d\`: Node's timers stop at 24.8 days). \`\${VAR}\`
+and \`\${VAR:-default}\` interpolate from the environment; a value that is one whole reference, quoted or
+not, is typed by the key (\`max: "\${MAX}"\` is a number, \`env: { A: "\${A}" }\` stays a string).
+Keys starting with \`x-\` are ignored anywhere (a place for YAML anchors, as in docker-compose), and
+\`<<: *anchor\` merge keys work. \`luascale init\` writes a commented example
 ([templates/init/luascale.yaml](../templates/init/luascale.yaml)); [gateway.md](gateway.md),
 [traffic.md](traffic.md) and [metric-sources.md](metric-sources.md) explain their sections by example.
 
-| key | type | default | meaning |
-|---|---|---|---|
+| key | type | default | rule | meaning |
+|---|---|---|---|---|
 ${rows.filter((r, i) => rows.indexOf(r) === i).join('\n')}
 `;
+}
+
+/** The rule column: the range of a duration or a number, or what a pattern means. */
+function range(s: any): string {
+  const r = s['x-duration-range'];
+  if (r) return `${r.min} – ${r.max}`;
+  if (s.type === 'string' && s.patternErrorMessage) return s.patternErrorMessage.replace(/\|/g, '\\|');
+  const lo = s.minimum ?? (s.exclusiveMinimum === undefined ? undefined : `> ${s.exclusiveMinimum}`);
+  const hi = s.maximum;
+  if (lo === undefined && hi === undefined) return '';
+  const fmt = (n: number | string) => (typeof n === 'number' ? n.toLocaleString('en-US') : n);
+  if (hi === undefined) return typeof lo === 'string' ? lo : `≥ ${fmt(lo)}`;
+  if (lo === undefined) return `≤ ${fmt(hi)}`;
+  return typeof lo === 'string' ? `${lo}, ≤ ${fmt(hi)}` : `${fmt(lo)} – ${fmt(hi)}`;
 }
 
 function typeName(s: any): string {
@@ -78,6 +99,7 @@ function typeName(s: any): string {
     return kinds.join(' \\| ');
   }
   if (s.type === 'array') return `list of ${s.items?.type ?? 'item'}`;
-  if (s.patternProperties || (s.type === 'object' && !s.properties)) return 'map';
+  const names = Object.keys(s.patternProperties ?? {}).filter((p) => p !== EXTENSION_KEY);
+  if (names.length > 0 || (s.type === 'object' && !s.properties)) return 'map';
   return s.type ?? 'any';
 }

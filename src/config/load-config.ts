@@ -1,6 +1,7 @@
 /**
- * Loading goes: read → parse YAML (with line positions) → interpolate `${VAR}` / `${VAR:-default}`
- * → validate, collecting ALL errors → apply defaults → cross-field checks → freeze.
+ * Loading goes: read → parse YAML (with line positions and `<<` merge keys) → interpolate `${VAR}` /
+ * `${VAR:-default}` → drop `x-*` extension keys → validate, collecting ALL errors → apply defaults →
+ * cross-field checks → freeze.
  * Every issue names the file, the YAML path and the line:
  *   luascale.yaml:14 services.api.scaling.max: must be >= min (2), got 1
  */
@@ -9,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { ERRORS, LuascaleError, formatMessage } from '../core/errors.js';
-import { ConfigInputSchema, ConfigSchema, type Config } from './schema.js';
+import { ConfigInputSchema, ConfigSchema, EXTENSION_KEY, type Config } from './schema.js';
 import { applyDefaults, deepFreeze } from './defaults.js';
 import { parseDuration } from '../core/duration.js';
 
@@ -31,6 +32,29 @@ export interface LoadedConfig {
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+// `x-duration-range: { min, max }` on a duration (schema.ts): JSON Schema cannot compare "90s" with "1h".
+ajv.addKeyword({
+  keyword: 'x-duration-range',
+  errors: true,
+  validate: function durationRange(range: { min: string; max: string }, data: unknown): boolean {
+    let ms: number;
+    try {
+      ms = parseDuration(data as string | number);
+    } catch {
+      return true; // the pattern or the type reports it
+    }
+    const fail = (message: string) => {
+      (durationRange as any).errors = [{ keyword: 'x-duration-range', message, params: range }];
+      return false;
+    };
+    if (ms < parseDuration(range.min)) return fail(`must be at least ${range.min}`);
+    if (ms > parseDuration(range.max))
+      return fail(
+        `must be at most ${range.max}${range.max === '24d' ? " (Node's timer limit is 24.8 days)" : ''}`,
+      );
+    return true;
+  },
+});
 const validate = ajv.compile(ConfigInputSchema);
 
 /** Reads and validates a config file; throws a LuascaleError listing every issue. */
@@ -50,7 +74,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
 /** Parses config text (named `file` in messages). */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // `merge`: `<<: *base` merge keys, as docker-compose files use them with `x-*` anchors.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const line = lineCounter.linePos(e.pos[0]).line;
@@ -74,9 +99,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       reason: (err as Error).message.split('\n')[0],
     });
   }
+  try {
+    raw = normalise(ConfigInputSchema, raw);
+  } catch (err) {
+    throw new LuascaleError('LS_ERR_CONFIG_PARSE', { file, line: 1, reason: (err as Error).message });
+  }
   if (issues.length === 0 && !validate(raw)) {
     for (const err of simplifyErrors(validate.errors ?? [], raw))
-      issues.push(toIssue(err, doc, file, lineOf));
+      issues.push(toIssue(err, doc, raw, file, lineOf));
   }
   if (issues.length > 0) throw configError(file, issues);
 
@@ -122,7 +152,16 @@ function envError(unset: Array<{ file: string; line: number; path: string; name:
   return new LuascaleError('LS_ERR_CONFIG_ENV', { ...unset[0], issues }, { message: lines.join('\n') });
 }
 
-/** `${VAR}`, `${VAR:-default}`; `$${` is a literal `${`. A plain scalar that was one reference is re-typed. */
+/** The value of a scalar that was one whole `${VAR}` reference, typed by {@link normalise}. */
+class EnvValue {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * `${VAR}`, `${VAR:-default}`; `$${` is a literal `${`. A scalar that was one whole reference, quoted
+ * or not, becomes an {@link EnvValue}: {@link normalise} types it by where it ends up (a number or a
+ * boolean where the schema takes one, the text where it takes only a string).
+ */
 function interpolateEnv(
   doc: Document,
   env: NodeJS.ProcessEnv,
@@ -144,9 +183,59 @@ function interpolateEnv(
           return '';
         },
       );
-      node.value = whole && node.type === 'PLAIN' ? retype(out) : out;
+      node.value = whole ? new EnvValue(out) : out;
     },
   });
+}
+
+/**
+ * Prepares the parsed value for validation, guided by the schema: drops `x-*` keys from every object
+ * the schema defines (not from free-form maps such as `env` or `params`), and types each
+ * {@link EnvValue}. Objects shared through aliases and merge keys are copied, never changed in place.
+ */
+function normalise(schema: any, value: unknown, within: Set<object> = new Set()): unknown {
+  if (value instanceof EnvValue) {
+    const onlyString = schema && branchesOf(schema).every((b: any) => b.type === 'string');
+    return onlyString ? value.text : retype(value.text);
+  }
+  if (value === null || typeof value !== 'object') return value;
+  // `a: &x { b: *x }` makes a value that contains itself; no config means that.
+  if (within.has(value)) throw new RangeError('an alias refers to a mapping or list that contains it');
+  within.add(value);
+  try {
+    return Array.isArray(value)
+      ? value.map((v) => normalise(schema?.items, v, within))
+      : normaliseObject(schema, value as Record<string, unknown>, within);
+  } finally {
+    within.delete(value);
+  }
+}
+
+function normaliseObject(schema: any, obj: Record<string, unknown>, within: Set<object>): unknown {
+  const member = schema?.anyOf
+    ? (schema.anyOf as any[]).find(
+        (b) => b.type === 'object' && (b.required ?? []).every((k: string) => k in obj),
+      )
+    : schema;
+  const extensions = member?.patternProperties?.[EXTENSION_KEY] !== undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (extensions && new RegExp(EXTENSION_KEY).test(k)) continue;
+    out[k] = normalise(propertySchema(member, k), v, within);
+  }
+  return out;
+}
+
+function branchesOf(schema: any): any[] {
+  return schema.anyOf ? schema.anyOf.flatMap(branchesOf) : [schema];
+}
+
+function propertySchema(schema: any, key: string): any {
+  if (!schema || schema.type !== 'object') return undefined;
+  if (schema.properties?.[key]) return schema.properties[key];
+  for (const [pattern, sub] of Object.entries(schema.patternProperties ?? {}))
+    if (new RegExp(pattern).test(key)) return sub;
+  return typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined;
 }
 
 function retype(s: string): unknown {
@@ -182,6 +271,11 @@ function simplifyErrors(errors: ErrorObject[], root: unknown): ErrorObject[] {
     const value = valueAt(root, u.instancePath);
     const branches = (u.parentSchema as any)?.anyOf as any[] | undefined;
     const prefix = u.schemaPath + '/';
+    // A union of constants ('token-bucket' | 'sliding-window') keeps its one anyOf error.
+    if (branches?.every((b) => b.const !== undefined)) {
+      kept = kept.filter((e) => !e.schemaPath.startsWith(prefix));
+      continue;
+    }
     const chosen = branches?.findIndex((b) =>
       b.type === 'object'
         ? value !== null &&
@@ -208,6 +302,7 @@ function valueAt(root: unknown, pointer: string): unknown {
 function toIssue(
   err: ErrorObject,
   doc: Document,
+  raw: unknown,
   file: string,
   lineOf: (n: Node | null | undefined) => number,
 ): ConfigIssue {
@@ -230,10 +325,9 @@ function toIssue(
       const prop = (err.params as any).additionalProperty as string;
       const known = Object.keys(schema?.properties ?? {});
       const hint = closest(prop, known);
-      const patterns = Object.keys(schema?.patternProperties ?? {});
       message =
-        known.length === 0 && patterns.length > 0
-          ? `bad name "${prop}": must match ${patterns.join(' or ')}`
+        known.length === 0 && schema?.patternErrorMessage
+          ? `bad name "${prop}": ${schema.patternErrorMessage}`
           : `unknown property "${prop}"${hint ? ` (did you mean "${hint}"?)` : ` (expected one of: ${known.join(', ')})`}`;
       if (isMap(node)) {
         const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === prop);
@@ -245,20 +339,33 @@ function toIssue(
     case 'required':
       message = `missing required property "${(err.params as any).missingProperty}"`;
       break;
-    case 'anyOf':
-      message = `must be ${schema?.description ?? 'one of the allowed forms'}`;
+    case 'anyOf': {
+      const got = describe(valueAt(raw, err.instancePath));
+      const branches = (schema?.anyOf ?? []) as any[];
+      const keys = branches.map((b) =>
+        b.type === 'object' && b.required?.length === 1 ? b.required[0] : '',
+      );
+      message = schema?.errorMessage
+        ? `${schema.errorMessage}, got ${got}`
+        : branches.every((b) => b.const !== undefined)
+          ? `must be one of ${branches.map((b) => JSON.stringify(b.const)).join(', ')}, got ${got}`
+          : keys.every(Boolean)
+            ? `must have exactly one of ${keys.join(', ')} as its key, got ${got}`
+            : `must be ${branches.map(expected).join(' or ')}, got ${got}`;
       break;
+    }
     case 'pattern':
-      message = `${JSON.stringify(valueAt(doc.toJS(), err.instancePath))} is not valid: ${schema?.description ?? `must match ${(err.params as any).pattern}`}`;
+      // The rule in words (patternErrorMessage, as editors show it); the raw regex only as a fallback.
+      message = `${JSON.stringify(valueAt(raw, err.instancePath))} is not valid: ${schema?.patternErrorMessage ?? `must match ${(err.params as any).pattern}`}`;
       break;
     case 'type':
-      message = `must be ${(err.params as any).type}, got ${describe(valueAt(doc.toJS(), err.instancePath))}`;
+      message = `must be ${(err.params as any).type}, got ${describe(valueAt(raw, err.instancePath))}`;
       break;
     case 'propertyNames':
       message = 'service names must be lowercase letters, digits, "-" or "_" (at most 63 characters)';
       break;
     default: {
-      const got = valueAt(doc.toJS(), err.instancePath);
+      const got = valueAt(raw, err.instancePath);
       message = `${err.message}${typeof got !== 'object' ? `, got ${JSON.stringify(got)}` : ''}`;
     }
   }
@@ -273,10 +380,24 @@ function nearestNode(doc: Document, segments: string[]): Node | null {
   return null;
 }
 
+/** One union branch in words: "a mapping with process", "a string", "a number". */
+function expected(b: any): string {
+  if (b.type === 'object') {
+    const keys = (b.required ?? Object.keys(b.properties ?? {})) as string[];
+    return keys.length ? `a mapping with ${keys.join(', ')}` : 'a mapping';
+  }
+  if (b.const !== undefined) return JSON.stringify(b.const);
+  if (b.type === 'array') return 'a list';
+  return b.type === 'integer' ? 'an integer' : `a ${b.type ?? 'value'}`;
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'object') {
+    const keys = Object.keys(v);
+    return keys.length === 0 ? 'an empty mapping' : `a mapping with ${keys.slice(0, 5).join(', ')}`;
+  }
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
@@ -314,11 +435,6 @@ function crossFieldChecks(config: Config): Array<{ path: (string | number)[]; me
       out.push({
         path: ['services', name, 'scaling', 'max'],
         message: `must be >= min (${s.min}), got ${s.max}`,
-      });
-    if (parseDuration(s.interval) < 100)
-      out.push({
-        path: ['services', name, 'scaling', 'interval'],
-        message: `must be at least 100ms, got ${s.interval}`,
       });
     svc.routes.forEach((r, i) => {
       if (r.path && r.path_prefix)

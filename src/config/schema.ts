@@ -6,18 +6,55 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { DURATION_PATTERN } from '../core/duration.js';
 
-/** A duration: `250ms`, `15s`, `5m`, `1h`, or a number of seconds. */
-const Duration = (description: string, dflt?: string) =>
-  Type.Union([Type.String({ pattern: DURATION_PATTERN }), Type.Number({ minimum: 0 })], {
-    description,
-    ...(dflt === undefined ? {} : { default: dflt }),
-  });
+/** The rule a duration breaks when it does not parse (the pattern itself is for editors). */
+export const DURATION_RULE = 'must be a duration such as 250ms, 15s, 5m, 1h or 1m30s, or a number of seconds';
+/** The longest duration any setting takes: below Node's timer limit of 2^31-1 ms (24.8 days). */
+const MAX = '24d';
+
+/**
+ * A duration: `250ms`, `15s`, `5m`, `1h`, `1m30s`, or a number of seconds, within `[min, max]`
+ * (`x-duration-range`, checked by the loader's ajv keyword of that name and shown in the docs).
+ * Every duration has a range: a zero that cannot work and a value beyond Node's timer limit, which
+ * Node turns into a 1-ms busy loop, are refused where they are written.
+ */
+const Duration = (description: string, dflt: string | undefined, min: string, max: string = MAX) =>
+  Type.Union(
+    [
+      Type.String({ pattern: DURATION_PATTERN, patternErrorMessage: DURATION_RULE }),
+      Type.Number({ minimum: 0 }),
+    ],
+    {
+      description,
+      errorMessage: DURATION_RULE,
+      'x-duration-range': { min, max },
+      ...(dflt === undefined ? {} : { default: dflt }),
+    },
+  );
+
+/** A string that must match `pattern`; `rule` is what the user is told when it does not. */
+const Pattern = (pattern: string, rule: string, options: object = {}) =>
+  Type.String({ pattern, patternErrorMessage: rule, ...options });
 
 const Listen = (description: string, dflt: string) =>
-  Type.String({ description, default: dflt, pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$' });
+  Pattern(
+    '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$',
+    'must be host:port, such as 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080',
+    { description, default: dflt },
+  );
+
+/** Keys starting with `x-` are ignored anywhere, as in docker-compose: a place for YAML anchors. */
+export const EXTENSION_KEY = '^x-';
 
 const strict = <T extends Record<string, TSchema>>(props: T, description: string, extra: object = {}) =>
-  Type.Object(props, { additionalProperties: false, description, ...extra });
+  Type.Object(props, {
+    additionalProperties: false,
+    patternProperties: { [EXTENSION_KEY]: {} },
+    description,
+    ...extra,
+  });
+
+/** The largest count any setting takes where the schema states no tighter bound. */
+const MAX_COUNT = 1_000_000_000;
 
 const Slo = strict(
   {
@@ -37,13 +74,22 @@ const Slo = strict(
 
 const RateLimit = strict(
   {
-    rps: Type.Number({ exclusiveMinimum: 0, description: 'Sustained requests per second per key' }),
-    burst: Type.Optional(Type.Integer({ minimum: 1, description: 'Bucket size; defaults to rps' })),
-    key: Type.String({
-      default: 'ip',
-      pattern: '^(ip|route|global|api_key|header:[A-Za-z0-9-]+)$',
-      description: 'What a bucket is kept per: ip, route, global, api_key or header:<name>',
+    rps: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: MAX_COUNT,
+      description: 'Sustained requests per second per key',
     }),
+    burst: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_COUNT, description: 'Bucket size; defaults to rps' }),
+    ),
+    key: Pattern(
+      '^(ip|route|global|api_key|header:[A-Za-z0-9-]+)$',
+      'must be ip, route, global, api_key or header:<name> (letters, digits and "-")',
+      {
+        default: 'ip',
+        description: 'What a bucket is kept per: ip, route, global, api_key or header:<name>',
+      },
+    ),
     algorithm: Type.Union([Type.Literal('token-bucket'), Type.Literal('sliding-window')], {
       default: 'token-bucket',
       description: 'token-bucket (bursty) or sliding-window (strict)',
@@ -60,6 +106,7 @@ const Traffic = strict(
         {
           per_instance: Type.Integer({
             minimum: 1,
+            maximum: 1_000_000,
             default: 100,
             description: 'Max requests in flight per ready instance',
           }),
@@ -76,10 +123,11 @@ const Traffic = strict(
         {
           max: Type.Integer({
             minimum: 0,
+            maximum: 1_000_000,
             default: 1000,
-            description: 'Requests that may wait for capacity',
+            description: 'Requests that may wait for capacity (0 = no queue)',
           }),
-          timeout: Duration('How long a request may wait before 503', '30s'),
+          timeout: Duration('How long a request may wait before 503', '30s', '1ms', '1h'),
         },
         'Bounded, deadline-aware queue used while capacity is short (scale from zero, saturation)',
       ),
@@ -87,8 +135,8 @@ const Traffic = strict(
     timeouts: Type.Optional(
       strict(
         {
-          connect: Duration('Upstream connect timeout', '5s'),
-          response: Duration('Upstream response (headers) timeout', '60s'),
+          connect: Duration('Upstream connect timeout', '5s', '1ms', '10m'),
+          response: Duration('Upstream response (headers) timeout', '60s', '1ms'),
         },
         'Upstream timeouts',
       ),
@@ -106,7 +154,13 @@ const Traffic = strict(
         'Retries of idempotent requests on connect errors and 503 from a draining instance',
       ),
     ),
-    max_body: Type.Optional(Type.Integer({ minimum: 0, description: 'Max request body bytes (413 beyond)' })),
+    max_body: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'Max request body bytes (413 beyond)',
+      }),
+    ),
   },
   'Admission: rate limits, queueing and shedding',
 );
@@ -115,11 +169,14 @@ const Route = strict(
   {
     host: Type.Optional(Type.String({ description: 'Host header to match (exact, or *.example.com)' })),
     path: Type.Optional(
-      Type.String({ pattern: '^/', description: 'Exact path or template such as /users/{id}' }),
+      Pattern('^/', 'must start with "/"', { description: 'Exact path or template such as /users/{id}' }),
     ),
-    path_prefix: Type.Optional(Type.String({ pattern: '^/', description: 'Path prefix' })),
+    path_prefix: Type.Optional(Pattern('^/', 'must start with "/"', { description: 'Path prefix' })),
     methods: Type.Optional(
-      Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { minItems: 1, description: 'Allowed methods' }),
+      Type.Array(Pattern('^[A-Z]+$', 'must be an HTTP method in capitals, such as GET'), {
+        minItems: 1,
+        description: 'Allowed methods',
+      }),
     ),
     traffic: Type.Optional(Traffic),
   },
@@ -131,13 +188,20 @@ const ProcessProvider = strict(
     command: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'argv of one instance' }),
     cwd: Type.Optional(Type.String({ description: 'Working directory (relative to the config file)' })),
     env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra environment' })),
-    port_env: Type.String({ default: 'PORT', description: 'Env var that receives the free port' }),
-    health_path: Type.String({ default: '/healthz', pattern: '^/', description: 'Readiness probe path' }),
-    start_timeout: Duration('Time an instance has to become ready', '30s'),
-    stop_grace: Duration('SIGTERM → SIGKILL grace period', '10s'),
+    port_env: Pattern(
+      '^[A-Za-z_][A-Za-z0-9_]*$',
+      'must be an environment variable name (letters, digits and "_", not starting with a digit)',
+      { default: 'PORT', description: 'Env var that receives the free port' },
+    ),
+    health_path: Pattern('^/', 'must start with "/"', {
+      default: '/healthz',
+      description: 'Readiness probe path',
+    }),
+    start_timeout: Duration('Time an instance has to become ready', '30s', '100ms'),
+    stop_grace: Duration('SIGTERM → SIGKILL grace period (0 = SIGKILL at once)', '10s', '0s', '1h'),
     log_dir: Type.Optional(Type.String({ description: 'Per-instance log files (default .luascale/logs)' })),
     memory_limit_mb: Type.Optional(
-      Type.Number({ exclusiveMinimum: 0, description: 'Memory that counts as 100 %' }),
+      Type.Number({ exclusiveMinimum: 0, maximum: 16_777_216, description: 'Memory that counts as 100 %' }),
     ),
   },
   'Local processes (the embedded default)',
@@ -149,7 +213,11 @@ const Provider = Type.Union(
     strict(
       {
         static: strict(
-          { targets: Type.Array(Type.String({ pattern: '^https?://' }), { minItems: 1 }) },
+          {
+            targets: Type.Array(Pattern('^https?://', 'must be a URL starting with http:// or https://'), {
+              minItems: 1,
+            }),
+          },
           'Fixed targets; scaling is advisory',
         ),
       },
@@ -164,8 +232,8 @@ const Provider = Type.Union(
               description: 'Gets the desired count as last arg',
             }),
             list_command: Type.Array(Type.String(), { minItems: 1, description: 'Prints JSON targets' }),
-            timeout: Duration('Command timeout', '30s'),
-            poll_interval: Duration('How often list_command runs', '5s'),
+            timeout: Duration('Command timeout', '30s', '100ms', '1h'),
+            poll_interval: Duration('How often list_command runs', '5s', '100ms', '1h'),
             cwd: Type.Optional(
               Type.String({ description: 'Working directory (relative to the config file)' }),
             ),
@@ -211,8 +279,7 @@ const Provider = Type.Union(
               description: 'Route to each ready pod, or to the Service cluster address',
             }),
             service_url: Type.Optional(
-              Type.String({
-                pattern: '^https?://',
+              Pattern('^https?://', 'must be a URL starting with http:// or https://', {
                 description: 'route: service: the URL (default http://<service>.<ns>.svc:80)',
               }),
             ),
@@ -233,19 +300,22 @@ const Provider = Type.Union(
 const Step = (dflt: { stabilization: string; percent?: number; pods?: number }, description: string) =>
   strict(
     {
+      // The HPA bounds stabilizationWindowSeconds to [0, 3600] and periodSeconds to [1, 1800].
       stabilization: Duration(
         'Window in which the most conservative recommendation wins',
         dflt.stabilization,
+        '0s',
+        '1h',
       ),
       max_step: strict(
         {
           percent: Type.Optional(
-            Type.Number({ exclusiveMinimum: 0, description: 'Max change in % per period' }),
+            Type.Number({ exclusiveMinimum: 0, maximum: 10_000, description: 'Max change in % per period' }),
           ),
           pods: Type.Optional(
-            Type.Integer({ minimum: 1, description: 'Max change in instances per period' }),
+            Type.Integer({ minimum: 1, maximum: 10_000, description: 'Max change in instances per period' }),
           ),
-          period: Duration('Period of the limit', '15s'),
+          period: Duration('Period of the limit', '15s', '1s', '30m'),
           select: Type.Union([Type.Literal('max'), Type.Literal('min'), Type.Literal('disabled')], {
             default: 'max',
             description: 'Which limit wins when both are set (HPA selectPolicy)',
@@ -277,16 +347,17 @@ export const Behavior = strict(
       default: 0.1,
       description: 'No change within ±tolerance',
     }),
-    cooldown: Duration('No change for this long after a change (0 = off)', '0s'),
+    cooldown: Duration('No change for this long after a change (0 = off)', '0s', '0s', '24h'),
     panic: strict(
       {
         enabled: Type.Boolean({ default: true }),
         threshold: Type.Number({
           minimum: 1.1,
+          maximum: 1000,
           default: 2,
           description: 'Enter when recommendation ≥ threshold × ready',
         }),
-        hold: Duration('Stay in panic (no scale-down) this long after the last trigger', '60s'),
+        hold: Duration('Stay in panic (no scale-down) this long after the last trigger', '60s', '0s', '24h'),
       },
       'Knative-style panic mode',
       { default: {} },
@@ -321,32 +392,44 @@ const PolicyRef = Type.Union(
 
 const Scaling = strict(
   {
-    min: Type.Integer({ minimum: 0, default: 1, description: 'Fewest instances' }),
-    max: Type.Integer({ minimum: 1, default: 10, description: 'Most instances' }),
-    interval: Duration('Decision interval', '1s'),
+    min: Type.Integer({ minimum: 0, maximum: 10_000, default: 1, description: 'Fewest instances' }),
+    max: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'Most instances' }),
+    interval: Duration('Decision interval', '1s', '100ms', '1h'),
     window: Duration(
       'Window the gateway signals (rps, latency, in-flight) are averaged over each tick',
       '2s',
+      '100ms',
+      '1h',
     ),
     policy: PolicyRef,
     params: Type.Record(Type.String(), Type.Unknown(), {
       default: {},
       description: 'ctx.params of a Lua policy',
     }),
-    startup: Type.Optional(Duration('Expected instance startup time (measured when absent)')),
+    startup: Type.Optional(
+      Duration('Expected instance startup time (measured when absent)', undefined, '0s', '24h'),
+    ),
     behavior: Behavior,
     slo: Type.Optional(Slo),
     limits: strict(
       {
         instructions: Type.Integer({
           minimum: 1000,
+          maximum: 1_000_000_000,
           default: 1_000_000,
           description: 'Lua instructions per call',
         }),
-        memory_mb: Type.Number({ exclusiveMinimum: 0, default: 16, description: 'Lua memory cap' }),
+        memory_mb: Type.Number({
+          exclusiveMinimum: 0,
+          maximum: 4096,
+          default: 16,
+          description: 'Lua memory cap',
+        }),
         timeout: Duration(
           'Wall-clock backstop per call (catches a hang inside one C call; the instruction budget stops loops)',
           '1s',
+          '10ms',
+          '1m',
         ),
       },
       'Sandbox limits of a Lua policy',
@@ -366,7 +449,7 @@ const AlertRule = strict(
       { description: 'Comparison' },
     ),
     threshold: Type.Number(),
-    for: Duration('How long the condition must hold', '0s'),
+    for: Duration('How long the condition must hold', '0s', '0s'),
     severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')], {
       default: 'warning',
     }),
@@ -376,11 +459,15 @@ const AlertRule = strict(
 
 const MetricSource = strict(
   {
-    name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'ctx.metrics name' }),
+    name: Pattern(
+      '^[A-Za-z_][A-Za-z0-9_]*$',
+      'must be a Lua identifier (letters, digits and "_", not starting with a digit)',
+      { description: 'ctx.metrics name' },
+    ),
     http: Type.Optional(strict({ url: Type.String(), json_path: Type.String() }, 'HTTP JSON endpoint')),
     prometheus: Type.Optional(strict({ url: Type.String(), query: Type.String() }, 'PromQL instant query')),
-    interval: Duration('Poll interval', '5s'),
-    timeout: Duration('Request timeout', '2s'),
+    interval: Duration('Poll interval', '5s', '100ms', '24h'),
+    timeout: Duration('Request timeout', '2s', '1ms', '10m'),
   },
   'A custom metric source',
 );
@@ -405,11 +492,11 @@ const Service = strict(
     health: Type.Optional(
       strict(
         {
-          path: Type.Optional(Type.String({ pattern: '^/' })),
-          interval: Duration('Active probe interval', '5s'),
-          unhealthy_threshold: Type.Integer({ minimum: 1, default: 3 }),
-          healthy_threshold: Type.Integer({ minimum: 1, default: 2 }),
-          slow_start: Duration('Ramp-up of a new instance share', '10s'),
+          path: Type.Optional(Pattern('^/', 'must start with "/"')),
+          interval: Duration('Active probe interval', '5s', '100ms', '1h'),
+          unhealthy_threshold: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
+          healthy_threshold: Type.Integer({ minimum: 1, maximum: 1000, default: 2 }),
+          slow_start: Duration('Ramp-up of a new instance share (0 = off)', '10s', '0s', '1h'),
         },
         'Active and passive health checking',
       ),
@@ -421,7 +508,12 @@ const Service = strict(
             [Type.Literal('p2c-ewma'), Type.Literal('round-robin'), Type.Literal('consistent-hash')],
             { default: 'p2c-ewma' },
           ),
-          hash_key: Type.Optional(Type.String({ pattern: '^(ip|header:[A-Za-z0-9-]+|cookie:[^\\s;=]+)$' })),
+          hash_key: Type.Optional(
+            Pattern(
+              '^(ip|header:[A-Za-z0-9-]+|cookie:[^\\s;=]+)$',
+              'must be ip, header:<name> or cookie:<name>',
+            ),
+          ),
         },
         'Load balancing',
       ),
@@ -431,6 +523,22 @@ const Service = strict(
   },
   'A service behind the gateway',
 );
+
+const SERVICE_NAME = '^(?!x-)[a-z0-9][a-z0-9_-]{0,62}$';
+/** What a service name must look like, in words. */
+const SERVICE_NAME_RULE =
+  'a service name must be lowercase letters, digits, "-" or "_" (at most 63 characters, not starting with x-)';
+
+const Services = Type.Record(Type.String({ pattern: SERVICE_NAME }), Service, {
+  minProperties: 1,
+  // Without this a name outside the pattern ("" or "Web") skips validation entirely.
+  additionalProperties: false,
+  description: 'Services by name',
+  patternErrorMessage: SERVICE_NAME_RULE,
+});
+// Names starting with x- are extension keys (ignored); the name pattern excludes them. The name
+// pattern stays first: applyDefaults fills the values of the first pattern.
+(Services.patternProperties as Record<string, TSchema>)[EXTENSION_KEY] = Type.Unknown();
 
 /** The whole `luascale.yaml`. */
 export const ConfigSchema = strict(
@@ -461,9 +569,14 @@ export const ConfigSchema = strict(
           default: 0.01,
           description: 'Fraction of non-error requests written in sampled mode',
         }),
-        max_header_bytes: Type.Integer({ minimum: 1024, default: 16384, description: '431 beyond' }),
-        request_timeout: Duration('Time to receive a whole request (408 beyond)', '30s'),
-        drain_timeout: Duration('SIGTERM: time to finish in-flight requests', '30s'),
+        max_header_bytes: Type.Integer({
+          minimum: 1024,
+          maximum: 1_048_576,
+          default: 16384,
+          description: '431 beyond',
+        }),
+        request_timeout: Duration('Time to receive a whole request (408 beyond)', '30s', '100ms'),
+        drain_timeout: Duration('SIGTERM: time to finish in-flight requests', '30s', '100ms', '1h'),
       },
       'The gateway listener',
       { default: {} },
@@ -490,7 +603,9 @@ export const ConfigSchema = strict(
           }),
         ),
         redis: Type.Optional(
-          Type.String({ pattern: '^rediss?://', description: 'Cluster mode: shared Redis' }),
+          Pattern('^rediss?://', 'must be a URL starting with redis:// or rediss://', {
+            description: 'Cluster mode: shared Redis',
+          }),
         ),
       },
       'Where events, metric history and state are kept',
@@ -500,19 +615,16 @@ export const ConfigSchema = strict(
       strict(
         {
           webhook: Type.Optional(
-            Type.String({ pattern: '^https?://', description: 'Alertmanager-compatible webhook' }),
+            Pattern('^https?://', 'must be a URL starting with http:// or https://', {
+              description: 'Alertmanager-compatible webhook',
+            }),
           ),
-          repeat_interval: Duration('Re-send a firing alert this often', '4h'),
+          repeat_interval: Duration('Re-send a firing alert this often', '4h', '1s'),
         },
         'Alert notifiers',
       ),
     ),
-    services: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }), Service, {
-      minProperties: 1,
-      // Without this a name outside the pattern ("" or "Web") skips validation entirely.
-      additionalProperties: false,
-      description: 'Services by name',
-    }),
+    services: Services,
   },
   'luascale configuration',
   { $id: 'https://luascale.dev/schema/luascale.schema.json', title: 'luascale.yaml' },

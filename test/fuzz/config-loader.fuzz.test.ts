@@ -189,7 +189,7 @@ test('regression (fuzz seed 1427999): a service named "" skipped validation and 
     () => parseConfig('services:\n  "": {}\n', 'fuzz.yaml', {}),
     (err) =>
       isLuascaleError(err, 'LS_ERR_CONFIG_INVALID') &&
-      /services\.: bad name "": must match/.test(err.message),
+      /services\.: bad name "": a service name must be lowercase/.test(err.message),
   );
   assert.throws(
     () =>
