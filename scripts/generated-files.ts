@@ -1,13 +1,40 @@
 /** The content of every generated file, keyed by repository path. */
 import { ConfigInputSchema, EXTENSION_KEY } from '../src/config/schema.js';
 import { ERRORS } from '../src/core/errors.js';
+import { AGGREGATIONS, SIGNALS } from '../src/signals/index.js';
 
 export function generatedFiles(): Record<string, string> {
   return {
     'schema/luascale.schema.json': JSON.stringify(ConfigInputSchema, null, 2) + '\n',
     'docs/config-reference.md': configReference(),
     'docs/errors.md': errorsReference(),
+    'docs/signals.md': signalsReference(),
   };
+}
+
+function signalsReference(): string {
+  const rows = SIGNALS.map(
+    (s) =>
+      `| \`${s.name}\` | ${s.unit} | ${s.meaning} | ${s.kind} | ${s.aggregate} | ${s.history ? 'yes' : 'no'} | ${'getter' in s ? `\`${s.getter}()\`` : ''} |`,
+  );
+  const aggregations = Object.entries(AGGREGATIONS).map(([k, v]) => `- \`${k}\`: ${v}.`);
+  return `# Signals
+
+Generated from \`src/signals/catalog.ts\` by \`npm run gen\`; a test keeps this file equal to the catalogue.
+Every signal a policy reads, once: a Lua policy reads \`ctx.<name>\` (\`ctx.latency.p95\` for
+\`latency.p95\`), and the name is the one \`ctx.history\`, \`ctx.forecast\`, \`get_metric\`, alert rules,
+the built-ins' \`metric\` parameters and \`GET /v1/metrics/query\` take. \`load\` signals are measured by
+the gateway and the instances over the \`scaling.window\`; \`fleet\` signals are counted by the
+provider. History keeps one value per tick (one per second in \`luascale simulate\`).
+
+| name | unit | meaning | kind | across workers and gateways | history | Lua helper |
+|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Aggregations:
+
+${aggregations.join('\n')}
+`;
 }
 
 function errorsReference(): string {

@@ -36,6 +36,7 @@ import { openStore, type Store } from '../store/index.js';
 import { DECISION_STATE_KEY } from '../store/state-store.js';
 import type { DecisionState } from '../controller/decision.js';
 import type { Observation } from '../policy/policy.js';
+import { flatSignals, HISTORY_SIGNALS, loadSignalsOf } from '../signals/index.js';
 import {
   buildAdminServer,
   type AdminBackend,
@@ -218,15 +219,8 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
       at: clock.wallNow(),
       data: {
         replicas: { desired: d.replicas, ...st.replicas },
-        rps: o.rps,
-        shed_rps: o.shed_rps,
+        ...loadSignalsOf(o),
         admitted_rps: Math.max(0, o.rps - o.shed_rps),
-        cpu: o.cpu,
-        memory: o.memory,
-        queue: o.queue,
-        inflight: o.inflight,
-        error_rate: o.error_rate,
-        latency: o.latency,
         slo: o.slo ?? null,
         reason: d.reason,
         instances: st.instances.map((i) => ({
@@ -469,37 +463,18 @@ function withSlos(
   if (!api) return measured;
   const out: Record<string, Record<string, unknown>> = { ...measured };
   for (const op of api.operations) {
-    const m = out[op.operationId] ?? {
-      cpu: 0,
-      memory: 0,
-      rps: 0,
-      inflight: 0,
-      queue: 0,
-      shed_rps: 0,
-      error_rate: 0,
-      latency: { p50: 0, p95: 0, p99: 0 },
-    };
+    const m = out[op.operationId] ?? loadSignalsOf({});
     out[op.operationId] = { ...m, method: op.method, path: op.path, ...(op.slo ? { slo: op.slo } : {}) };
   }
   return out;
 }
 
-/** The metrics kept in history each tick (names as policies read them with ctx.history). */
+/** The metrics kept in history each tick: the catalogue's history signals and the custom metrics. */
 function recordObservation(store: Store, service: string, o: Observation, at: number): void {
   const h = store.history;
   const put = (metric: string, v: number) => Number.isFinite(v) && h.record(service, metric, at, v);
-  put('rps', o.rps);
-  put('cpu', o.cpu);
-  put('memory', o.memory);
-  put('inflight', o.inflight);
-  put('queue', o.queue);
-  put('shed_rps', o.shed_rps);
-  put('error_rate', o.error_rate);
-  put('latency.p50', o.latency.p50);
-  put('latency.p95', o.latency.p95);
-  put('latency.p99', o.latency.p99);
-  put('replicas', o.replicas);
-  put('ready', o.ready);
+  const values = flatSignals(o);
+  for (const name of HISTORY_SIGNALS) put(name, values[name]);
   for (const [k, v] of Object.entries(o.metrics ?? {})) put(k, v);
 }
 
@@ -667,18 +642,7 @@ function adminBackend(d: BackendDeps): AdminBackend {
       paused: st.paused,
       override: st.override,
       replicas: { desired: st.desired, ...st.replicas },
-      signals: o
-        ? {
-            cpu: o.cpu,
-            memory: o.memory,
-            rps: o.rps,
-            inflight: o.inflight,
-            queue: o.queue,
-            shed_rps: o.shed_rps,
-            error_rate: o.error_rate,
-            latency: o.latency,
-          }
-        : null,
+      signals: o ? loadSignalsOf(o) : null,
       lastReason: st.lastDecision?.reason ?? null,
       alerts: c.firingAlerts(),
       slo: o?.slo ?? null,

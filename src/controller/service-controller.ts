@@ -27,6 +27,7 @@ import {
   type AlertRule,
   type Condition,
 } from './alert-engine.js';
+import { flatSignals } from '../signals/index.js';
 
 /** The gateway's signals as the controller reads them (the controller owns this interface). */
 export interface SignalSource {
@@ -437,21 +438,8 @@ export class ServiceController {
   #checkAlerts(d: Decision, o: Observation, now: number): void {
     const spec = this.#spec;
     this.#directionChanges = this.#directionChanges.filter((t) => now - t <= 600_000);
-    const values: Record<string, number> = {
-      cpu: o.cpu,
-      memory: o.memory,
-      rps: o.rps,
-      inflight: o.inflight,
-      queue: o.queue,
-      shed_rps: o.shed_rps,
-      error_rate: o.error_rate,
-      'latency.p50': o.latency.p50,
-      'latency.p95': o.latency.p95,
-      'latency.p99': o.latency.p99,
-      replicas: o.replicas,
-      ready: o.ready,
-      ...o.metrics,
-    };
+    // Alert rules name catalogue signals (`latency.p95`) or custom metrics.
+    const values: Record<string, number> = { ...flatSignals(o), ...o.metrics };
     const builtIn: Condition[] = [
       {
         name: 'AtMaxReplicasShedding',
