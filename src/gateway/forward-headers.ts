@@ -46,7 +46,8 @@ export function isValidHost(host: string): boolean {
 }
 
 /**
- * Rewrites `raw` (node's req.rawHeaders) for the upstream. `requestId` is appended if the client
+ * Rewrites `raw` (node's req.rawHeaders) for the upstream. One pass over the list, kept whole on
+ * purpose: it runs per request, and splitting the switch would spread one RFC table over files. `requestId` is appended if the client
  * sent none (call with undefined to only inspect). The caller adds X-Request-Id when it generated one.
  */
 export function forwardRequestHeaders(

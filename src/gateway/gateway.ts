@@ -166,6 +166,53 @@ export function createGateway(options: GatewayOptions): Gateway {
     upgrades: new Set(),
   };
 
+  const server = createServer(options, state);
+
+  function svcOf(name: string): ServiceRuntime {
+    const s = services.get(name);
+    if (!s) throw new RangeError(`unknown service "${name}" (known: ${[...services.keys()].join(', ')})`);
+    return s;
+  }
+
+  let closed: Promise<void> | undefined;
+  const close = (opts: { graceMs?: number } = {}): Promise<void> =>
+    (closed ??= closeGateway(state, { server, graceMs: opts.graceMs ?? 30_000 }));
+
+  return {
+    server,
+    events,
+    listen(port = 0, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    setInstances: (service, list) => svcOf(service).pool.setInstances(list),
+    addInstance: (service, inst) => svcOf(service).pool.addInstance(inst),
+    removeInstance: (service, id) => svcOf(service).pool.removeInstance(id),
+    drain: (service, id, o = {}) => svcOf(service).pool.drain(id, o.timeoutMs ?? 30_000),
+    instances: (service) =>
+      svcOf(service)
+        .pool.all()
+        .map((i) => ({
+          id: i.id,
+          url: i.url,
+          state: i.state,
+          health: i.health.status,
+          inflight: i.inflight,
+          ewmaMs: i.ewmaMs,
+          weight: i.weight,
+        })),
+    admissionStats: (service) => svcOf(service).admission.stats(),
+    close,
+  };
+}
+
+/** The node:http server with the gateway's limits and its request, 100-continue, error and upgrade handlers. */
+function createServer(options: GatewayOptions, state: GatewayState): http.Server {
   const requestTimeout = options.request_timeout ?? 30_000;
   const server = http.createServer({
     maxHeaderSize: options.max_header_bytes ?? 16_384,
@@ -200,70 +247,35 @@ export function createGateway(options: GatewayOptions): Gateway {
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
     proxyUpgrade(state, { req, socket, head, clientIp: clientIpOf(socket.remoteAddress) }),
   );
+  return server;
+}
 
-  function svcOf(name: string): ServiceRuntime {
-    const s = services.get(name);
-    if (!s) throw new RangeError(`unknown service "${name}" (known: ${[...services.keys()].join(', ')})`);
-    return s;
+/**
+ * Stops accepting, lets in-flight exchanges finish up to graceMs (the record stage calls
+ * `state.idle` when the last one ends), then cuts what is left and closes admission and the pools.
+ */
+async function closeGateway(
+  state: GatewayState,
+  opts: { server: http.Server; graceMs: number },
+): Promise<void> {
+  const { server, graceMs } = opts;
+  state.closing = true;
+  const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  if (state.active > 0) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, graceMs);
+      state.idle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
-
-  let closed: Promise<void> | undefined;
-  async function close(opts: { graceMs?: number } = {}): Promise<void> {
-    if (closed) return closed;
-    closed = (async () => {
-      state.closing = true;
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const grace = opts.graceMs ?? 30_000;
-      if (state.active > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, grace);
-          state.idle = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-      server.closeAllConnections();
-      for (const s of state.upgrades) s.destroy();
-      await stopped;
-      for (const s of services.values()) s.admission.close?.();
-      await Promise.all([...services.values()].map((s) => s.pool.close()));
-    })();
-    return closed;
-  }
-
-  return {
-    server,
-    events,
-    listen(port = 0, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve(server.address() as AddressInfo);
-        });
-      });
-    },
-    setInstances: (service, list) => svcOf(service).pool.setInstances(list),
-    addInstance: (service, inst) => svcOf(service).pool.addInstance(inst),
-    removeInstance: (service, id) => svcOf(service).pool.removeInstance(id),
-    drain: (service, id, o = {}) => svcOf(service).pool.drain(id, o.timeoutMs ?? 30_000),
-    instances: (service) =>
-      svcOf(service)
-        .pool.all()
-        .map((i) => ({
-          id: i.id,
-          url: i.url,
-          state: i.state,
-          health: i.health.status,
-          inflight: i.inflight,
-          ewmaMs: i.ewmaMs,
-          weight: i.weight,
-        })),
-    admissionStats: (service) => svcOf(service).admission.stats(),
-    close,
-  };
+  server.closeAllConnections();
+  for (const s of state.upgrades) s.destroy();
+  await stopped;
+  for (const s of state.services.values()) s.admission.close?.();
+  await Promise.all([...state.services.values()].map((s) => s.pool.close()));
 }
 
 /** Builds each service's runtime and returns its routes for the router (labels are set after compiling). */

@@ -10,7 +10,10 @@ import http from 'node:http';
 import net, { type Socket } from 'node:net';
 import { ERRORS, formatMessage, type ErrorCode } from '../core/errors.js';
 import { forwardRequestHeaders } from './forward-headers.js';
-import type { GatewayState } from './pipeline/gateway-state.js';
+import type { GatewayState, RouteData } from './pipeline/gateway-state.js';
+import type { Route } from './router.js';
+import type { AdmitResult, Permit } from './seams.js';
+import type { UpstreamInstance } from './upstream-pool.js';
 
 /** One upgrade request as node's 'upgrade' event hands it over. */
 export interface UpgradeRequest {
@@ -21,10 +24,21 @@ export interface UpgradeRequest {
   clientIp: string;
 }
 
+/** One routed upgrade on its way: what the admission verdict and the splice need. */
+interface Upgrade extends UpgradeRequest {
+  g: GatewayState;
+  requestId: string;
+  route: Route<RouteData>;
+  method: string;
+  url: string;
+  /** Forwarded request headers (flat list). */
+  headers: string[];
+  start: number;
+}
+
 /** Proxies one upgrade request; never throws. */
 export function proxyUpgrade(g: GatewayState, upgrade: UpgradeRequest): void {
-  const { req, socket, head, clientIp } = upgrade;
-  const upgrades = g.upgrades;
+  const { req, socket, clientIp } = upgrade;
   socket.on('error', () => socket.destroy());
   const fh = forwardRequestHeaders(req.rawHeaders, clientIp, req.httpVersion, g.forward);
   const requestId = fh.requestId ?? g.ids();
@@ -36,14 +50,13 @@ export function proxyUpgrade(g: GatewayState, upgrade: UpgradeRequest): void {
       { service: 'gateway (shutting down)' },
       { requestId },
     );
-  if (fh.host === undefined) {
+  if (fh.host === undefined)
     return rawError(
       socket,
       'LS_ERR_GATEWAY_BAD_REQUEST',
       { reason: 'missing, duplicated or invalid Host' },
       { requestId },
     );
-  }
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
@@ -51,111 +64,121 @@ export function proxyUpgrade(g: GatewayState, upgrade: UpgradeRequest): void {
   const route = g.router.match(method, fh.host, path);
   if (route === undefined)
     return rawError(socket, 'LS_ERR_GATEWAY_NO_ROUTE', { method, path }, { requestId });
+  const u: Upgrade = {
+    ...upgrade,
+    g,
+    requestId,
+    route,
+    method,
+    url,
+    headers: fh.headers,
+    start: g.clock.now(),
+  };
   const d = route.data;
   const svc = d.svc;
-  const start = g.clock.now();
   g.signals?.onStart(d.label, svc.name);
   // Promise.resolve: admission answers at once or with a promise; an upgrade is rare enough.
   void Promise.resolve()
-    .then(() => svc.admission.admit({ key: svc.keyOf(req, clientIp, d.label), route: d.label, now: start }))
+    .then(() => svc.admission.admit({ key: svc.keyOf(req, clientIp, d.label), route: d.label, now: u.start }))
     .then(
-      (v) => {
-        if (!v.ok) {
-          g.signals?.onShed(d.label, svc.name, v.reason);
-          return rawError(
-            socket,
-            v.code,
-            { service: svc.name, ms: g.clock.now() - start },
-            { requestId, status: v.status, headers: v.headers },
-          );
-        }
-        const inst = svc.pool.pick({ now: g.clock.now(), hashKey: clientIp });
-        if (inst === undefined || socket.destroyed) {
-          v.permit.release({ ok: false, rttMs: 0 });
-          g.signals?.onShed(d.label, svc.name, inst === undefined ? 'no_upstream' : 'client_gone');
-          return rawError(socket, 'LS_ERR_GATEWAY_NO_UPSTREAM', { service: svc.name }, { requestId });
-        }
-        svc.pool.begin(inst);
-        g.signals?.onDispatch?.(svc.name, inst.id);
-        upgrades.add(socket);
-        let lines = `${method} ${url} HTTP/1.1\r\n`;
-        const h = fh.headers;
-        for (let i = 0; i < h.length; i += 2) lines += `${h[i]}: ${h[i + 1]}\r\n`;
-        lines += `Connection: Upgrade\r\nUpgrade: ${String(req.headers.upgrade ?? 'websocket')}\r\n\r\n`;
-        const upstream = net.connect({ host: inst.hostname, port: inst.port });
-        upstream.setNoDelay(true);
-        upstream.setTimeout(d.connectTimeout);
-        let connected = false;
-        let answered = false;
-        let bytesOut = 0;
-        let status = 0;
-        let done = false;
-        const finish = (failure: boolean): void => {
-          if (done) return;
-          done = true;
-          upgrades.delete(socket);
-          if (!answered) v.permit.release({ ok: false, rttMs: g.clock.now() - start });
-          const now = g.clock.now();
-          svc.pool.end(inst, failure, undefined, now);
-          g.signals?.onEnd({
-            route: d.label,
-            service: svc.name,
-            operationId: route.operationId,
-            instance: inst.id,
-            status: status || 502,
-            latencyMs: now - start,
-            bytesIn: socket.bytesRead,
-            bytesOut,
-          });
-        };
-        upstream.once('connect', () => {
-          connected = true;
-          upstream.setTimeout(0);
-          upstream.write(lines);
-          if (head.length) upstream.write(head);
-          socket.pipe(upstream);
-          upstream.pipe(socket);
-        });
-        upstream.on('data', (chunk: Buffer) => {
-          bytesOut += chunk.length;
-          if (!answered) {
-            answered = true;
-            // "HTTP/1.1 101 ..." → status for signals.
-            status = Number(chunk.subarray(9, 12).toString('latin1')) || 0;
-            v.permit.release({ ok: status > 0 && status < 500, rttMs: g.clock.now() - start });
-          }
-        });
-        upstream.once('timeout', () =>
-          upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
-        );
-        upstream.once('error', (err: NodeJS.ErrnoException) => {
-          if (!connected) {
-            status = err.code === 'ETIMEDOUT' ? 504 : 502;
-            finish(true);
-            if (err.code === 'ETIMEDOUT')
-              rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_TIMEOUT', { ms: d.connectTimeout }, { requestId });
-            else
-              rawError(
-                socket,
-                'LS_ERR_GATEWAY_UPSTREAM_ERROR',
-                { reason: err.code ?? err.message },
-                { requestId },
-              );
-          } else {
-            socket.destroy();
-          }
-        });
-        upstream.once('close', () => {
-          finish(false);
-          socket.destroy();
-        });
-        socket.once('close', () => upstream.destroy());
-      },
+      (v) => onVerdict(u, v),
       () => {
         g.signals?.onShed(d.label, svc.name, 'admission_error');
         rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: 'admission failed' }, { requestId });
       },
     );
+}
+
+/** Shed, or pick an instance and splice. */
+function onVerdict(u: Upgrade, v: AdmitResult): void {
+  const { g, socket, requestId } = u;
+  const d = u.route.data;
+  const svc = d.svc;
+  if (!v.ok) {
+    g.signals?.onShed(d.label, svc.name, v.reason);
+    return rawError(
+      socket,
+      v.code,
+      { service: svc.name, ms: g.clock.now() - u.start },
+      { requestId, status: v.status, headers: v.headers },
+    );
+  }
+  const inst = svc.pool.pick({ now: g.clock.now(), hashKey: u.clientIp });
+  if (inst === undefined || socket.destroyed) {
+    v.permit.release({ ok: false, rttMs: 0 });
+    g.signals?.onShed(d.label, svc.name, inst === undefined ? 'no_upstream' : 'client_gone');
+    return rawError(socket, 'LS_ERR_GATEWAY_NO_UPSTREAM', { service: svc.name }, { requestId });
+  }
+  svc.pool.begin(inst);
+  g.signals?.onDispatch?.(svc.name, inst.id);
+  g.upgrades.add(socket);
+  splice(u, inst, v.permit);
+}
+
+/** Connects to the instance, sends the handshake, then pipes both sockets until either closes. */
+function splice(u: Upgrade, inst: UpstreamInstance, permit: Permit): void {
+  const { g, socket, head, requestId } = u;
+  const d = u.route.data;
+  let lines = `${u.method} ${u.url} HTTP/1.1\r\n`;
+  const h = u.headers;
+  for (let i = 0; i < h.length; i += 2) lines += `${h[i]}: ${h[i + 1]}\r\n`;
+  lines += `Connection: Upgrade\r\nUpgrade: ${String(u.req.headers.upgrade ?? 'websocket')}\r\n\r\n`;
+  const upstream = net.connect({ host: inst.hostname, port: inst.port });
+  upstream.setNoDelay(true);
+  upstream.setTimeout(d.connectTimeout);
+  const st = { connected: false, answered: false, bytesOut: 0, status: 0, done: false };
+  const finish = (failure: boolean): void => {
+    if (st.done) return;
+    st.done = true;
+    g.upgrades.delete(socket);
+    if (!st.answered) permit.release({ ok: false, rttMs: g.clock.now() - u.start });
+    const now = g.clock.now();
+    d.svc.pool.end(inst, failure, undefined, now);
+    g.signals?.onEnd({
+      route: d.label,
+      service: d.svc.name,
+      operationId: u.route.operationId,
+      instance: inst.id,
+      status: st.status || 502,
+      latencyMs: now - u.start,
+      bytesIn: socket.bytesRead,
+      bytesOut: st.bytesOut,
+    });
+  };
+  upstream.once('connect', () => {
+    st.connected = true;
+    upstream.setTimeout(0);
+    upstream.write(lines);
+    if (head.length) upstream.write(head);
+    socket.pipe(upstream);
+    upstream.pipe(socket);
+  });
+  upstream.on('data', (chunk: Buffer) => {
+    st.bytesOut += chunk.length;
+    if (!st.answered) {
+      st.answered = true;
+      // "HTTP/1.1 101 ..." → status for signals.
+      st.status = Number(chunk.subarray(9, 12).toString('latin1')) || 0;
+      permit.release({ ok: st.status > 0 && st.status < 500, rttMs: g.clock.now() - u.start });
+    }
+  });
+  upstream.once('timeout', () =>
+    upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
+  );
+  upstream.once('error', (err: NodeJS.ErrnoException) => {
+    if (st.connected) return void socket.destroy();
+    st.status = err.code === 'ETIMEDOUT' ? 504 : 502;
+    finish(true);
+    if (err.code === 'ETIMEDOUT')
+      rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_TIMEOUT', { ms: d.connectTimeout }, { requestId });
+    else
+      rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: err.code ?? err.message }, { requestId });
+  });
+  upstream.once('close', () => {
+    finish(false);
+    socket.destroy();
+  });
+  socket.once('close', () => upstream.destroy());
 }
 
 /** Writes a JSON error on a raw socket (no ServerResponse exists for upgrade requests) and closes. */
