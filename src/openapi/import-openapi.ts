@@ -5,9 +5,13 @@
  * - an operation name per route (`operationId`, or one derived from method and path);
  * - `x-luascale-slo`, `x-luascale-rate-limit` and `x-luascale-timeout` read at document, path and
  *   operation level, the most specific level winning field by field.
- * The import is all or nothing: a broken document throws before any route is built.
+ * The import is all or nothing: a broken document throws before any route is built; a `$ref` that
+ * does not resolve is named by where it is written (file and JSON pointer) and what it points at.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
+import { parse as parseYaml } from 'yaml';
 import { LuascaleError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import type { Slo } from '../policy/policy.js';
@@ -221,6 +225,15 @@ function escapePointer(s: string): string {
 /** Turns swagger-parser's error into one line: file, JSON pointer, reason. */
 function openApiError(file: string, err: unknown): LuascaleError {
   const e = err as any;
+  if (e?.code === 'EMISSINGPOINTER' && typeof e.source === 'string' && typeof e.targetRef === 'string') {
+    const at = findRef(file, e.source, e.targetRef);
+    if (at)
+      return new LuascaleError('LS_ERR_OPENAPI_INVALID', {
+        file: at.file,
+        pointer: at.pointer,
+        reason: `$ref "${at.ref}" does not resolve${e.targetToken ? ` ("${e.targetToken}" does not exist)` : ''}`,
+      });
+  }
   const detail = Array.isArray(e?.details) ? e.details[0] : undefined;
   let pointer: string =
     detail?.instancePath ??
@@ -236,4 +249,49 @@ function openApiError(file: string, err: unknown): LuascaleError {
     pointer: pointer || '/',
     reason: reason.replace(/\s+/g, ' ').trim(),
   });
+}
+
+/**
+ * Where a `$ref` to `targetFile#targetRef` is written: in the root document, else in the target's
+ * own file (a reference inside an external file). Runs only once an import has failed.
+ */
+function findRef(
+  root: string,
+  targetFile: string,
+  targetRef: string,
+): { file: string; pointer: string; ref: string } | undefined {
+  const want = `${resolve(targetFile)}${targetRef}`;
+  for (const file of new Set([root, targetFile])) {
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(file, 'utf8'));
+    } catch {
+      continue;
+    }
+    const found = walkRefs(doc, '', (ref) => {
+      const hash = ref.indexOf('#');
+      const path = hash < 0 ? ref : ref.slice(0, hash);
+      const fragment = hash < 0 ? '#' : ref.slice(hash);
+      const target = path === '' ? resolve(file) : resolve(dirname(file), path);
+      return `${target}${decodeURIComponent(fragment)}` === want || `${target}${fragment}` === want;
+    });
+    if (found) return { file, ...found };
+  }
+  return undefined;
+}
+
+/** The first `$ref` (depth first, in document order) that `match` accepts, with its JSON pointer. */
+function walkRefs(
+  node: unknown,
+  pointer: string,
+  match: (ref: string) => boolean,
+): { pointer: string; ref: string } | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const ref = (node as { $ref?: unknown }).$ref;
+  if (typeof ref === 'string' && match(ref)) return { pointer: pointer || '/', ref };
+  for (const [k, v] of Object.entries(node)) {
+    const found = walkRefs(v, `${pointer}/${escapePointer(k)}`, match);
+    if (found) return found;
+  }
+  return undefined;
 }

@@ -7,12 +7,15 @@ import { listenerIssues } from '../../config/check-listeners.js';
 import { scalingFromConfig, type PolicyRef } from '../../config/scaling-settings.js';
 import { loadPolicy, parsePolicyArg } from '../../controller/load-policy.js';
 import { runTrial } from '../../controller/trial-policy.js';
+import { checkOpenApi, openApiTable, type OpenApiSummary } from './check-openapi.js';
 
 /** One checked item. */
 export interface CheckResult {
   target: string;
   ok: boolean;
   message: string;
+  /** For an OpenAPI document: what it imported. */
+  openapi?: OpenApiSummary;
 }
 
 /**
@@ -69,6 +72,8 @@ export async function check(target: string): Promise<CheckResult[]> {
       const ref = 'file' in s.policy ? s.policy : { ...s.policy, params: { ...s.policy.params } };
       results.push(await checkPolicy(ref, label, s.limits, s.params));
     }
+    // Each service's OpenAPI document, imported as `up` imports it.
+    results.push(...(await checkOpenApi(loaded)));
     return results;
   }
   if (!target.endsWith('.lua') && !target.startsWith('builtin:')) {
@@ -81,7 +86,9 @@ export async function check(target: string): Promise<CheckResult[]> {
 export function register(program: Command): void {
   program
     .command('check')
-    .description('Validate a Lua policy or a luascale.yaml (and every policy it names)')
+    .description(
+      'Validate a Lua policy or a luascale.yaml (and every policy and OpenAPI document it names, with what each document imported)',
+    )
     .argument('<file>', 'policy.lua, builtin:NAME or luascale.yaml')
     .option('--json', 'print JSON')
     .addHelpText(
@@ -91,7 +98,7 @@ export function register(program: Command): void {
     .action(async (file: string, opts: { json?: boolean }) => {
       const results = await check(file);
       if (opts.json) process.stdout.write(JSON.stringify(results) + '\n');
-      else
+      else {
         for (const r of results) {
           const out = r.ok ? process.stdout : process.stderr;
           out.write(
@@ -100,6 +107,8 @@ export function register(program: Command): void {
               : `${r.message.includes(r.target) ? '' : `${r.target}: `}${r.message}\n`,
           );
         }
+        process.stdout.write(openApiTable(results.flatMap((r) => (r.openapi ? [r.openapi] : []))));
+      }
       if (results.some((r) => !r.ok)) process.exitCode = 1;
     });
 }
