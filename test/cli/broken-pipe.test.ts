@@ -53,12 +53,13 @@ async function withClosedStdout(...args: string[]): Promise<{ code: number | nul
 
 for (const args of [
   ['--help'],
+  ['load', '--help'], // issue 16, item 4: seen as `luascale load --help | head`
   ['events', '--limit', '1000'],
   ['events', '-f', '--limit', '1'],
   ['history', 'export', '--service', 'web'],
 ]) {
   test(`luascale ${args.join(' ')} | (a reader that closed): exit 0, nothing on stderr`, async () => {
-    const r = await withClosedStdout(...args, ...(args[0] === '--help' ? [] : ['--admin', fake.url]));
+    const r = await withClosedStdout(...args, ...(args.includes('--help') ? [] : ['--admin', fake.url]));
     assert.equal(r.stderr, '');
     assert.equal(r.code, 0);
   });
