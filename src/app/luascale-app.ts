@@ -30,8 +30,9 @@ import { AlertEngine, type AlertRule } from '../controller/alert-engine.js';
 import { logNotifier, webhookNotifier, type AlertNotifier } from '../controller/alert-notifier.js';
 import { ProcessProvider } from '../providers/process-provider.js';
 import { StaticProvider } from '../providers/static-provider.js';
-import { ExecProvider, execOptionsFromConfig } from '../providers/exec-provider.js';
-import { createMetricSources } from '../sources/index.js';
+import { ExecProvider } from '../providers/exec-provider.js';
+import { execOptionsFromConfig, kubernetesOptionsFromConfig } from './provider-options.js';
+import { createMetricSources } from './metric-sources-from-config.js';
 import { openStore, type Store } from '../store/index.js';
 import { DECISION_STATE_KEY } from '../store/state-store.js';
 import type { DecisionState } from '../controller/decision.js';
@@ -545,8 +546,7 @@ async function createProvider(
     return ep;
   }
   // Loaded on demand: @kubernetes/client-node is large and only this provider needs it.
-  const { KubernetesProvider, kubernetesOptionsFromConfig } =
-    await import('../providers/kubernetes-provider.js');
+  const { KubernetesProvider } = await import('../providers/kubernetes-provider.js');
   const kp = new KubernetesProvider({
     ...kubernetesOptionsFromConfig(name, p.kubernetes, baseDir),
     clock,

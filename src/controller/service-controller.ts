@@ -27,6 +27,7 @@ import {
   type AlertRule,
   type Condition,
 } from './alert-engine.js';
+import type { MetricSource } from './metric-source.js';
 import { flatSignals } from '../signals/index.js';
 
 /** The gateway's signals as the controller reads them (the controller owns this interface). */
@@ -37,13 +38,8 @@ export interface SignalSource {
   ): Partial<LoadSignals> & { operations?: Record<string, Partial<OperationSignals>> };
 }
 
-/** A custom metric (an HTTP JSON endpoint, a PromQL query). */
-export interface MetricSource {
-  readonly name: string;
-  /** A read slower than this (default: one scaling interval) counts as a failure, so a hung source never stalls the loop. */
-  readonly timeoutMs?: number;
-  read(now: number): Promise<number>;
-}
+/** A custom metric (an HTTP JSON endpoint, a PromQL query); its own file, the controller owns it. */
+export type { MetricSource } from './metric-source.js';
 
 /** One thing worth recording. `at` is wall-clock ms. */
 export interface ControllerEvent {
