@@ -13,115 +13,53 @@
  * - Adoption: `adopt()` takes over the live, matching, healthy instances in the instance store (left
  *   by a previous luascale run) and stops the rest, so a restart never duplicates or orphans.
  *
+ * Parts: options and defaults (process-provider-options.ts), spawning (spawn-instance-process.ts),
+ * process groups in /proc (process-groups.ts), adoption (adopt-records.ts), crash replacements
+ * (pending-replacements.ts), usage (group-usage.ts), ordered store writes (ordered-writes.ts).
+ *
  * State machine: see src/controller/provider.ts. Lifecycle timers run on real time (this is the IO
  * shell); the ages and timeouts they compare are read from the injected clock.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { totalmem, tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { LuascaleError } from '../core/errors.js';
-import { systemClock, type Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type {
   AdoptionReport,
   ExitInfo,
   Instance,
-  InstanceRecord,
-  InstanceStore,
   InstanceUsage,
   Provider,
   ProviderEvents,
 } from '../controller/provider.js';
-import { DEFAULT_CRASH_BACKOFF, onCrash, type CrashBackoffOptions } from './crash-backoff.js';
+import { adoptRecords } from './adopt-records.js';
+import { onCrash, type CrashBackoffOptions } from './crash-backoff.js';
 import { freePort } from './free-port.js';
 import { probeHealth } from './health-probe.js';
 import { Listeners } from './listeners.js';
+import { OrderedWrites } from './ordered-writes.js';
+import { PendingReplacements } from './pending-replacements.js';
+import { groupUsage } from './group-usage.js';
+import type { UsageSample } from './proc-stat.js';
 import {
-  cpuPercent,
-  groupMembers,
-  readAllProcStats,
-  readCmdline,
-  readProcStat,
-  readRssBytes,
-  type UsageSample,
-} from './proc-stat.js';
-import { closeQuietly, openLogFd, rotateLogIfNeeded } from './rotating-log.js';
+  INSTANCE_ID_ENV,
+  groupExists,
+  leaderAlive,
+  signalGroup,
+  stopGroup,
+  waitUntil,
+} from './process-groups.js';
+import {
+  resolveProcessProviderOptions,
+  type ProcessProviderOptions,
+  type ReadinessTimes,
+  type ResolvedProcessOptions,
+} from './process-provider-options.js';
+import { rotateLogIfNeeded } from './rotating-log.js';
+import { newSlot, slotRecord, type Slot } from './instance-slot.js';
+import { spawnInstanceProcess } from './spawn-instance-process.js';
 
-/** The environment variable every instance gets with its own id; adoption checks it in /proc/<pid>/environ. */
-export const INSTANCE_ID_ENV = 'LUASCALE_INSTANCE_ID';
-
-/** Options of {@link ProcessProvider}. */
-export interface ProcessProviderOptions {
-  service: string;
-  /** argv of one instance, e.g. `['node', 'server.mjs']`; no shell is involved. */
-  command: string[];
-  cwd?: string;
-  /** Added to luascale's own environment. */
-  env?: Record<string, string>;
-  /** Variable that receives the instance's port. Default `PORT`. */
-  portEnv?: string;
-  /** Address instances listen on and are probed at. Default `127.0.0.1`. */
-  host?: string;
-  /** Default `/healthz`. */
-  healthPath?: string;
-  readiness?: {
-    /** Between probes while starting. Default 100 ms. */
-    intervalMs?: number;
-    /** Per probe. Default 1000 ms. */
-    timeoutMs?: number;
-    /** Fail the instance when not ready by then. Default 30 s. */
-    startTimeoutMs?: number;
-  };
-  /** SIGTERM → SIGKILL grace. Default 10 s. */
-  stopGraceMs?: number;
-  /** Longest wait for `drainHook`; the stop goes on after it. Default 30 s. */
-  drainTimeoutMs?: number;
-  /** Default `<tmpdir>/luascale-logs`. Files are `<logDir>/<service>/<id>.log`. */
-  logDir?: string;
-  /** Rotate a log above this size. Default 10 MiB. */
-  logMaxBytes?: number;
-  /** Rotated copies kept. Default 3. */
-  logFiles?: number;
-  /** The gateway's drain: stop new requests to the instance and wait for in-flight ones. */
-  drainHook?: (instance: Instance) => Promise<void>;
-  instanceStore?: InstanceStore;
-  clock?: Clock;
-  /** Launch a replacement when an instance crashes. Default true. */
-  replaceCrashed?: boolean;
-  crashBackoff?: Partial<CrashBackoffOptions>;
-  /** Memory percent is RSS over this. Default: total system memory. */
-  memoryLimitBytes?: number;
-  /** Period of the liveness check of adopted instances and of log rotation. Default 1000 ms. */
-  housekeepingMs?: number;
-  /** Where failures of the store, the drain hook and signals are reported. Default: stderr. */
-  onError?: (err: unknown, context: string) => void;
-}
-
-interface Slot {
-  instance: Instance;
-  command: string[];
-  child?: ChildProcess;
-  /** Monotonic start and ready times, for the start timeout and the crash back-off reset. */
-  startedMono: number;
-  readyMono?: number;
-  stopping: boolean;
-  /** Set when luascale itself decided the instance failed (start timeout). */
-  failure?: string;
-  exited: Promise<ExitInfo>;
-  resolveExit: (exit: ExitInfo) => void;
-  done: boolean;
-  drainPromise?: Promise<void>;
-  stopPromise?: Promise<void>;
-}
-
-interface PendingReplacement {
-  timer: NodeJS.Timeout;
-  claimed: boolean;
-  promise: Promise<Instance>;
-  resolve: (instance: Instance) => void;
-  reject: (err: unknown) => void;
-}
+export { INSTANCE_ID_ENV, cmdlineMatches, groupExists } from './process-groups.js';
+export type { ProcessProviderOptions } from './process-provider-options.js';
 
 /** Runs a service as local child processes; implements the controller's {@link Provider}. */
 export class ProcessProvider implements Provider {
@@ -129,66 +67,26 @@ export class ProcessProvider implements Provider {
   readonly advisory = false;
   readonly service: string;
 
-  readonly #o: Required<
-    Omit<ProcessProviderOptions, 'cwd' | 'drainHook' | 'instanceStore' | 'readiness' | 'crashBackoff'>
-  > &
-    Pick<ProcessProviderOptions, 'cwd' | 'drainHook' | 'instanceStore'>;
-  readonly #readiness: { intervalMs: number; timeoutMs: number; startTimeoutMs: number };
+  readonly #o: ResolvedProcessOptions;
+  readonly #readiness: ReadinessTimes;
   readonly #backoff: CrashBackoffOptions;
+  readonly #writes: OrderedWrites;
   readonly #events = new Listeners<ProviderEvents>();
   readonly #slots = new Map<string, Slot>();
-  readonly #pending: PendingReplacement[] = [];
+  readonly #pending = new PendingReplacements();
   readonly #samples = new Map<string, UsageSample>();
   #crashes = 0;
   #closed = false;
   #closePromise?: Promise<void>;
   #housekeeping?: NodeJS.Timeout;
-  #storeChain: Promise<void> = Promise.resolve();
-  /** Store writes started or queued and not yet settled. */
-  #storeBusy = 0;
 
   constructor(options: ProcessProviderOptions) {
-    if (
-      !Array.isArray(options.command) ||
-      options.command.length === 0 ||
-      options.command.some((a) => typeof a !== 'string')
-    ) {
-      throw new LuascaleError('LS_ERR_PROVIDER_LAUNCH', {
-        service: options.service,
-        reason: 'command must be a non-empty array of strings',
-      });
-    }
+    const resolved = resolveProcessProviderOptions(options);
     this.service = options.service;
-    this.#o = {
-      service: options.service,
-      command: [...options.command],
-      cwd: options.cwd,
-      env: options.env ?? {},
-      portEnv: options.portEnv ?? 'PORT',
-      host: options.host ?? '127.0.0.1',
-      healthPath: options.healthPath ?? '/healthz',
-      stopGraceMs: options.stopGraceMs ?? 10_000,
-      drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
-      logDir: options.logDir ?? join(tmpdir(), 'luascale-logs'),
-      logMaxBytes: options.logMaxBytes ?? 10 * 1024 * 1024,
-      logFiles: options.logFiles ?? 3,
-      drainHook: options.drainHook,
-      instanceStore: options.instanceStore,
-      clock: options.clock ?? systemClock,
-      replaceCrashed: options.replaceCrashed ?? true,
-      memoryLimitBytes: options.memoryLimitBytes ?? totalmem(),
-      housekeepingMs: options.housekeepingMs ?? 1000,
-      onError:
-        options.onError ??
-        ((err, context) =>
-          process.stderr.write(`luascale: ${this.service}: ${context}: ${(err as Error)?.message ?? err}\n`)),
-    };
-    this.#readiness = {
-      intervalMs: options.readiness?.intervalMs ?? 100,
-      timeoutMs: options.readiness?.timeoutMs ?? 1000,
-      startTimeoutMs: options.readiness?.startTimeoutMs ?? 30_000,
-    };
-    this.#backoff = { ...DEFAULT_CRASH_BACKOFF, ...options.crashBackoff };
+    this.#o = resolved.options;
+    this.#readiness = resolved.readiness;
+    this.#backoff = resolved.backoff;
+    this.#writes = new OrderedWrites(this.#o.onError);
     this.#housekeeping = setInterval(() => this.#housekeep(), this.#o.housekeepingMs);
     this.#housekeeping.unref();
   }
@@ -200,7 +98,7 @@ export class ProcessProvider implements Provider {
 
   /** Replacements waiting out their crash back-off (the controller may count them as instances). */
   pendingReplacements(): number {
-    return this.#pending.filter((p) => !p.claimed).length;
+    return this.#pending.unclaimed();
   }
 
   /** Subscribes to `ready`, `failed`, `exited` or `crashloop`. */
@@ -219,12 +117,7 @@ export class ProcessProvider implements Provider {
         new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: this.service, reason: 'provider is closed' }),
       );
     }
-    const pending = this.#pending.find((p) => !p.claimed);
-    if (pending) {
-      pending.claimed = true;
-      return pending.promise;
-    }
-    return this.#spawn();
+    return this.#pending.claim() ?? this.#spawn();
   }
 
   /** Marks the instance draining and runs the gateway's drain hook once (later calls share it). */
@@ -253,16 +146,14 @@ export class ProcessProvider implements Provider {
     this.#closePromise ??= (async () => {
       this.#closed = true;
       clearInterval(this.#housekeeping);
-      for (const p of this.#pending.splice(0)) {
-        clearTimeout(p.timer);
-        p.reject(
+      this.#pending.cancelAll(
+        () =>
           new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: this.service, reason: 'provider closed' }),
-        );
-      }
+      );
       await Promise.all(
         [...this.#slots.keys()].map((id) => this.stop(id).catch((err) => this.#o.onError(err, `stop ${id}`))),
       );
-      await this.#storeChain;
+      await this.#writes.settled();
     })();
     return this.#closePromise;
   }
@@ -275,14 +166,14 @@ export class ProcessProvider implements Provider {
   async detach(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#housekeeping);
-    for (const p of this.#pending.splice(0)) clearTimeout(p.timer);
+    this.#pending.cancelAll();
     for (const slot of this.#slots.values()) {
       slot.child?.removeAllListeners('exit');
       slot.child?.unref();
       slot.done = true;
     }
     this.#slots.clear();
-    await this.#storeChain;
+    await this.#writes.settled();
   }
 
   /**
@@ -293,68 +184,44 @@ export class ProcessProvider implements Provider {
    * SIGKILL); records whose pid is gone or belongs to someone else are dropped.
    */
   async adopt(): Promise<AdoptionReport> {
-    const report: AdoptionReport = { adopted: [], stopped: [], forgotten: [] };
     const store = this.#o.instanceStore;
-    if (!store || this.#closed) return report;
+    if (!store || this.#closed) return { adopted: [], stopped: [], forgotten: [] };
     const records = await store.list(this.service);
-    const seenPids = new Set<number>([...this.#slots.values()].map((s) => s.instance.pid ?? -1));
-    const seenIds = new Set<string>(this.#slots.keys());
-    for (const record of records) {
-      if (record.service !== this.service) continue;
-      if (seenIds.has(record.id) || seenPids.has(record.pid)) {
-        if (!seenIds.has(record.id)) {
-          report.forgotten.push(record);
-          await store.remove(record.id);
-        }
-        continue;
-      }
-      seenIds.add(record.id);
-      const verdict = classifyRecord(record);
-      if (verdict === 'gone') {
-        // The leader is gone; any members left in its group are orphans of ours: kill them.
-        signalGroup(record.pgid, 'SIGKILL');
-        (groupExists(record.pgid) ? report.stopped : report.forgotten).push(record);
-        await store.remove(record.id);
-        continue;
-      }
-      if (verdict === 'foreign') {
-        report.forgotten.push(record);
-        await store.remove(record.id);
-        continue;
-      }
-      const current = sameArgv(record.command, this.#o.command);
-      const healthy =
-        current && (await probeHealth(`${record.url}${this.#o.healthPath}`, this.#readiness.timeoutMs));
-      if (!healthy) {
-        await stopGroup(record.pid, record.pgid, this.#o.stopGraceMs);
-        report.stopped.push(record);
-        await store.remove(record.id);
-        continue;
-      }
-      seenPids.add(record.pid);
-      const slot = this.#newSlot(
-        {
-          id: record.id,
-          service: this.service,
-          url: record.url,
-          state: 'ready',
-          startedAt: record.startedAt,
-          readyAt: record.readyAt ?? this.#o.clock.wallNow(),
-          pid: record.pid,
-          pgid: record.pgid,
-          port: record.port,
-          adopted: true,
-          logFile: record.logFile,
-        },
-        record.command,
-      );
-      slot.readyMono = this.#o.clock.now();
-      this.#slots.set(record.id, slot);
-      this.#persist(slot);
-      report.adopted.push({ ...slot.instance });
-      this.#events.emit('ready', { ...slot.instance });
-    }
-    return report;
+    return adoptRecords(records, {
+      service: this.service,
+      command: this.#o.command,
+      healthPath: this.#o.healthPath,
+      probeTimeoutMs: this.#readiness.timeoutMs,
+      stopGraceMs: this.#o.stopGraceMs,
+      store,
+      liveIds: [...this.#slots.keys()],
+      livePids: [...this.#slots.values()].map((s) => s.instance.pid ?? -1),
+      take: (record) => {
+        const slot = newSlot(
+          {
+            id: record.id,
+            service: this.service,
+            url: record.url,
+            state: 'ready',
+            startedAt: record.startedAt,
+            readyAt: record.readyAt ?? this.#o.clock.wallNow(),
+            pid: record.pid,
+            pgid: record.pgid,
+            port: record.port,
+            adopted: true,
+            logFile: record.logFile,
+          },
+          record.command,
+          this.#o.clock.now(),
+        );
+        slot.readyMono = this.#o.clock.now();
+        this.#slots.set(record.id, slot);
+        this.#persist(slot);
+        const adopted = { ...slot.instance };
+        this.#events.emit('ready', { ...slot.instance });
+        return adopted;
+      },
+    });
   }
 
   /**
@@ -363,28 +230,9 @@ export class ProcessProvider implements Provider {
    * scan of /proc. CPU is the tick delta since the previous call; the first call reports 0.
    */
   usage(now: number): Map<string, InstanceUsage> {
-    const out = new Map<string, InstanceUsage>();
-    if (this.#slots.size === 0) return out;
-    const all = readAllProcStats();
-    for (const [id, slot] of this.#slots) {
-      const pgid = slot.instance.pgid;
-      if (pgid === undefined) continue;
-      const members = all.filter((s) => s.pgid === pgid);
-      if (members.length === 0) continue;
-      const sample: UsageSample = {
-        at: now,
-        cpuTicks: members.reduce((sum, m) => sum + m.cpuTicks, 0),
-        rssBytes: members.reduce((sum, m) => sum + (readRssBytes(m.pid) ?? 0), 0),
-      };
-      out.set(id, {
-        cpu: cpuPercent(this.#samples.get(id), sample),
-        memory: (sample.rssBytes / this.#o.memoryLimitBytes) * 100,
-        rssBytes: sample.rssBytes,
-      });
-      this.#samples.set(id, sample);
-    }
-    for (const id of this.#samples.keys()) if (!this.#slots.has(id)) this.#samples.delete(id);
-    return out;
+    const groups = new Map<string, number | undefined>();
+    for (const [id, slot] of this.#slots) groups.set(id, slot.instance.pgid);
+    return groupUsage(groups, this.#samples, { now, memoryLimitBytes: this.#o.memoryLimitBytes });
   }
 
   /** Rotates every instance log that is over `logMaxBytes`; returns how many rotated (also runs on a timer). */
@@ -411,20 +259,6 @@ export class ProcessProvider implements Provider {
     });
   }
 
-  #newSlot(instance: Instance, command: string[]): Slot {
-    let resolveExit!: (exit: ExitInfo) => void;
-    const exited = new Promise<ExitInfo>((resolve) => (resolveExit = resolve));
-    return {
-      instance,
-      command,
-      startedMono: this.#o.clock.now(),
-      stopping: false,
-      exited,
-      resolveExit,
-      done: false,
-    };
-  }
-
   async #spawn(): Promise<Instance> {
     const o = this.#o;
     const port = await freePort(o.host);
@@ -433,37 +267,16 @@ export class ProcessProvider implements Provider {
       throw new LuascaleError('LS_ERR_PROVIDER_LAUNCH', { service: o.service, reason: 'provider is closed' });
     const id = newId('inst');
     const logFile = join(o.logDir, o.service, `${id}.log`);
-    let fd: number;
-    try {
-      fd = openLogFd(logFile);
-    } catch (err) {
-      throw new LuascaleError(
-        'LS_ERR_PROVIDER_LAUNCH',
-        { service: o.service, reason: `cannot open log ${logFile}: ${(err as Error).message}` },
-        { cause: err },
-      );
-    }
-    let child: ChildProcess;
-    try {
-      child = spawn(o.command[0]!, o.command.slice(1), {
-        cwd: o.cwd,
-        env: { ...process.env, ...o.env, [o.portEnv]: String(port), [INSTANCE_ID_ENV]: id },
-        // Own process group (setsid): kill(-pgid) reaches its children, and it outlives a luascale crash.
-        detached: true,
-        stdio: ['ignore', fd, fd],
-      });
-    } catch (err) {
-      closeQuietly(fd);
-      throw new LuascaleError(
-        'LS_ERR_PROVIDER_LAUNCH',
-        { service: o.service, reason: (err as Error).message },
-        { cause: err },
-      );
-    }
-    // The child has its own copy of the fd; ours is not needed (and would leak one per instance).
-    closeQuietly(fd);
-    if (child.pid === undefined) {
-      const err = await new Promise<Error>((resolve) => child.once('error', resolve));
+    const spawned = await spawnInstanceProcess({
+      service: o.service,
+      command: o.command,
+      cwd: o.cwd,
+      env: { ...process.env, ...o.env, [o.portEnv]: String(port), [INSTANCE_ID_ENV]: id },
+      logFile,
+      onChildError: (err) => o.onError(err, `instance ${id}`),
+    });
+    if ('error' in spawned) {
+      const err = spawned.error;
       const instance: Instance = {
         id,
         service: o.service,
@@ -481,8 +294,8 @@ export class ProcessProvider implements Provider {
         { cause: err },
       );
     }
-    child.on('error', (err) => o.onError(err, `instance ${id}`));
-    const slot = this.#newSlot(
+    const child = spawned.child;
+    const slot = newSlot(
       {
         id,
         service: o.service,
@@ -495,6 +308,7 @@ export class ProcessProvider implements Provider {
         logFile,
       },
       o.command,
+      this.#o.clock.now(),
     );
     slot.child = child;
     this.#slots.set(id, slot);
@@ -570,32 +384,16 @@ export class ProcessProvider implements Provider {
         lastInstance: { ...slot.instance },
       });
     }
-    if (this.#o.replaceCrashed && !this.#closed) this.#scheduleReplacement(verdict.delayMs);
-  }
-
-  #scheduleReplacement(delayMs: number): void {
-    let resolve!: (i: Instance) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<Instance>((res, rej) => ((resolve = res), (reject = rej)));
-    promise.catch(() => {}); // an unclaimed replacement that fails is reported below, not as unhandled
-    const pending: PendingReplacement = {
-      timer: undefined as unknown as NodeJS.Timeout,
-      claimed: false,
-      promise,
-      resolve,
-      reject,
-    };
-    pending.timer = setTimeout(() => {
-      const at = this.#pending.indexOf(pending);
-      if (at >= 0) this.#pending.splice(at, 1);
-      if (this.#closed) return;
-      this.#spawn().then(resolve, (err) => {
-        reject(err);
-        this.#o.onError(err, 'replacement launch');
-        this.#crashed(undefined);
+    if (this.#o.replaceCrashed && !this.#closed) {
+      this.#pending.schedule(verdict.delayMs, {
+        start: () => this.#spawn(),
+        cancelled: () => this.#closed,
+        onStartError: (err) => {
+          this.#o.onError(err, 'replacement launch');
+          this.#crashed(undefined);
+        },
       });
-    }, delayMs);
-    this.#pending.push(pending);
+    }
   }
 
   async #runDrainHook(slot: Slot): Promise<void> {
@@ -662,126 +460,12 @@ export class ProcessProvider implements Provider {
     const store = this.#o.instanceStore;
     if (!store) return;
     const i = slot.instance;
-    const record: InstanceRecord = {
-      id: i.id,
-      service: i.service,
-      pid: i.pid!,
-      pgid: i.pgid!,
-      port: i.port!,
-      url: i.url,
-      command: slot.command,
-      state: i.state,
-      startedAt: i.startedAt,
-      ...(i.readyAt !== undefined ? { readyAt: i.readyAt } : {}),
-      ...(i.logFile !== undefined ? { logFile: i.logFile } : {}),
-    };
-    this.#chain(() => store.upsert(record), `store upsert ${i.id}`);
+    const record = slotRecord(slot);
+    this.#writes.run(() => store.upsert(record), `store upsert ${i.id}`);
   }
 
   #unpersist(id: string): void {
     const store = this.#o.instanceStore;
-    if (store) this.#chain(() => store.remove(id), `store remove ${id}`);
+    if (store) this.#writes.run(() => store.remove(id), `store remove ${id}`);
   }
-
-  /**
-   * Store writes run in order (an async store must not see remove before upsert). A synchronous
-   * store (SQLite) is written at once when nothing is queued, so a record is durable before
-   * launch() returns and a kill -9 right after cannot orphan the instance.
-   */
-  #chain(write: () => void | Promise<void>, context: string): void {
-    const run = (): void | Promise<void> => {
-      try {
-        return write();
-      } catch (err) {
-        this.#o.onError(err, context);
-      }
-    };
-    const settle = (p: Promise<void>) =>
-      p.catch((err) => this.#o.onError(err, context)).finally(() => void this.#storeBusy--);
-    if (this.#storeBusy === 0) {
-      const result = run();
-      if (!(result instanceof Promise)) return;
-      this.#storeBusy++;
-      this.#storeChain = settle(result);
-      return;
-    }
-    this.#storeBusy++;
-    this.#storeChain = settle(this.#storeChain.then(run));
-  }
-}
-
-/** alive-and-ours / pid gone / pid reused by someone else. */
-function classifyRecord(record: InstanceRecord): 'ours' | 'gone' | 'foreign' {
-  const stat = readProcStat(record.pid);
-  if (!stat || stat.state === 'Z' || stat.state === 'X') return 'gone';
-  if (stat.pgid !== record.pgid) return 'foreign';
-  if (readEnviron(record.pid)?.includes(`${INSTANCE_ID_ENV}=${record.id}`)) return 'ours';
-  const cmdline = readCmdline(record.pid);
-  return cmdline && cmdlineMatches(cmdline, record.command) ? 'ours' : 'foreign';
-}
-
-/**
- * Whether a /proc cmdline is the recorded command: equal, or (an interpreter exec'd through a
- * shebang or `env`) the same arguments after an argv[0] with the same base name.
- */
-export function cmdlineMatches(cmdline: readonly string[], command: readonly string[]): boolean {
-  if (sameArgv(cmdline, command)) return true;
-  const args = command.slice(1);
-  const tail = cmdline.slice(cmdline.length - args.length);
-  if (cmdline.length <= args.length || !sameArgv(tail, args)) return false;
-  const head = cmdline.slice(0, cmdline.length - args.length).map((a) => basename(a));
-  return head.includes(basename(command[0] ?? ''));
-}
-
-function sameArgv(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
-function readEnviron(pid: number): string[] | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-  } catch {
-    return undefined;
-  }
-}
-
-/** kill(-pgid, signal), ignoring "no such group". */
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
-
-/**
- * True while a live (non-zombie) process of the group exists. Read from /proc rather than
- * kill(-pgid, 0), which also counts zombies that an init without reaping would leave behind.
- */
-export function groupExists(pgid: number): boolean {
-  return groupMembers(pgid).length > 0;
-}
-
-/** Polls `done` every 20 ms until it holds or `timeoutMs` passes; resolves whether it held. */
-async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (!done()) {
-    if (performance.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
-}
-
-/** The pid runs (not a zombie an unreaping init keeps around) and still leads `pgid`. */
-function leaderAlive(pid: number, pgid: number): boolean {
-  const stat = readProcStat(pid);
-  return stat !== undefined && stat.pgid === pgid && stat.state !== 'Z' && stat.state !== 'X';
-}
-
-/** SIGTERM to a group we do not parent, SIGKILL after the grace; resolves when the leader is gone. */
-async function stopGroup(pid: number, pgid: number, graceMs: number): Promise<void> {
-  signalGroup(pgid, 'SIGTERM');
-  const alive = () => leaderAlive(pid, pgid);
-  if (!(await waitUntil(() => !alive() && !groupExists(pgid), graceMs))) signalGroup(pgid, 'SIGKILL');
-  await waitUntil(() => !alive(), 5000);
 }
