@@ -89,7 +89,7 @@ test(
     const running = runUp(first.cfg);
     try {
       await running.waitForLines(/admin API and dashboard on/);
-    await running.waitForLines(/instance \S+ ready/);
+      await running.waitForLines(/instance \S+ ready/);
       const instances = markedPids(first.mark);
       assert.equal(instances.length, 1);
 
