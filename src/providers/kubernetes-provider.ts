@@ -3,7 +3,8 @@
  * (autoscaling/v1 Scale, read → update with resourceVersion, re-read on 409 Conflict) and learns
  * the routable endpoints by watching the Service's EndpointSlices (list, then watch from the
  * list's resourceVersion; re-list on 410 Gone). Works in-cluster (service-account token) or from a
- * kubeconfig, through @kubernetes/client-node 1.4.
+ * kubeconfig, through @kubernetes/client-node 1.4. The scale subresource is workload-scale.ts, the
+ * list-and-watch loop endpoint-slice-watch.ts, the instance bookkeeping target-set.ts.
  *
  * Mapping onto the Provider lifecycle:
  * - `launch()` adds one replica and returns a placeholder instance (`starting`, no URL yet). The
@@ -28,7 +29,9 @@ import { systemClock, type Clock } from '../core/clock.js';
 import type { Instance, Provider, ProviderEvents } from '../controller/provider.js';
 import { Listeners } from './listeners.js';
 import { TargetSet, type TargetRec } from './target-set.js';
-import { apiError, endpointsOf, statusOf, type Endpoint, type SliceLike } from './kubernetes-endpoints.js';
+import { EndpointSliceWatch } from './endpoint-slice-watch.js';
+import { apiError, endpointsOf, type Endpoint, type SliceLike } from './kubernetes-endpoints.js';
+import { WorkloadScale } from './workload-scale.js';
 
 /** The annotation the ReplicaSet controller reads to choose which pod to delete first (Kubernetes ≥ 1.22). */
 export const POD_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
@@ -99,19 +102,14 @@ export class KubernetesProvider implements Provider {
   > &
     KubernetesProviderOptions;
   readonly #kc: k8s.KubeConfig;
-  readonly #apps: k8s.AppsV1Api;
   readonly #core: k8s.CoreV1Api;
-  readonly #discovery: k8s.DiscoveryV1Api;
+  readonly #scale: WorkloadScale;
+  readonly #watch: EndpointSliceWatch;
   readonly #clock: Clock;
   readonly #onError: (err: unknown) => void;
   readonly #events = new Listeners<ProviderEvents>();
   readonly #set: TargetSet;
-  readonly #slices = new Map<string, SliceLike>();
   readonly #synced: Promise<void>;
-  #resourceVersion = '';
-  #watch?: AbortController;
-  #rewatchTimer?: NodeJS.Timeout;
-  #rewatchDelay: number;
   #closed = false;
   #serviceRec?: TargetRec;
 
@@ -130,13 +128,17 @@ export class KubernetesProvider implements Provider {
     this.#kc = options.kubeConfig ?? loadKubeConfig(options.kubeconfig);
     this.namespace =
       options.namespace ?? this.#kc.getContextObject(this.#kc.getCurrentContext())?.namespace ?? 'default';
-    this.#apps = this.#kc.makeApiClient(k8s.AppsV1Api);
     this.#core = this.#kc.makeApiClient(k8s.CoreV1Api);
-    this.#discovery = this.#kc.makeApiClient(k8s.DiscoveryV1Api);
+    this.#scale = new WorkloadScale({
+      apps: this.#kc.makeApiClient(k8s.AppsV1Api),
+      service: this.service,
+      kind: this.#o.kind,
+      name: this.#o.name,
+      namespace: this.namespace,
+    });
     this.#clock = options.clock ?? systemClock;
     this.#onError = options.onError ?? (() => {});
     this.#set = new TargetSet(this.service, this.#clock, this.#events);
-    this.#rewatchDelay = this.#o.rewatchDelayMs;
     if (this.#o.route === 'service') {
       const at = this.#clock.wallNow();
       this.#serviceRec = {
@@ -149,7 +151,16 @@ export class KubernetesProvider implements Provider {
         },
       };
     }
-    this.#synced = this.#relist();
+    this.#watch = new EndpointSliceWatch({
+      kubeConfig: this.#kc,
+      service: this.service,
+      namespace: this.namespace,
+      kubeService: this.#o.kubeService,
+      rewatchDelayMs: this.#o.rewatchDelayMs,
+      onChange: (slices) => this.#apply(slices),
+      onError: (err) => this.#onError(err),
+    });
+    this.#synced = this.#watch.start();
     // The first list's failure is reported by whenSynced(); keep it from being unhandled here.
     this.#synced.catch(() => {});
   }
@@ -271,8 +282,7 @@ export class KubernetesProvider implements Provider {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#watch?.abort();
-    clearTimeout(this.#rewatchTimer);
+    this.#watch.close();
     for (const rec of this.#set.instances.values()) {
       clearTimeout(rec.launchTimer);
       if (rec.stopWaiter) {
@@ -291,167 +301,23 @@ export class KubernetesProvider implements Provider {
 
   /** spec.replicas of the workload, read through the scale subresource. */
   async replicas(): Promise<number> {
-    const scale = await this.#readScale();
+    const scale = await this.#scale.read();
     return scale.spec?.replicas ?? 0;
+  }
+
+  /** Adds `delta` replicas (at least 0 in all); throws when the provider is closed. */
+  #scaleBy(delta: number): Promise<number> {
+    this.#checkOpen();
+    return this.#scale.scaleBy(delta);
   }
 
   #call(verb: string, resource: string) {
     return { service: this.service, verb, resource, namespace: this.namespace };
   }
 
-  #scalePath(): string {
-    const plural = this.#o.kind === 'StatefulSet' ? 'statefulsets' : 'deployments';
-    return `/apis/apps/v1/namespaces/${this.namespace}/${plural}/${this.#o.name}/scale`;
-  }
-
-  async #readScale(): Promise<k8s.V1Scale> {
-    const req = { name: this.#o.name, namespace: this.namespace };
-    const resource = this.#o.kind === 'StatefulSet' ? 'statefulsets/scale' : 'deployments/scale';
-    try {
-      return this.#o.kind === 'StatefulSet'
-        ? await this.#apps.readNamespacedStatefulSetScale(req)
-        : await this.#apps.readNamespacedDeploymentScale(req);
-    } catch (err) {
-      throw apiError(err, { ...this.#call('get', resource), method: 'GET', path: this.#scalePath() });
-    }
-  }
-
-  /** Read-modify-write of spec.replicas; a 409 means someone wrote in between, so re-read and retry. */
-  async #scaleBy(delta: number): Promise<number> {
-    this.#checkOpen();
-    const resource = this.#o.kind === 'StatefulSet' ? 'statefulsets/scale' : 'deployments/scale';
-    let lastConflict: unknown;
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const scale = await this.#readScale();
-      const want = Math.max(0, (scale.spec?.replicas ?? 0) + delta);
-      // Sending metadata.resourceVersion makes the update conditional (optimistic concurrency).
-      const body: k8s.V1Scale = {
-        apiVersion: 'autoscaling/v1',
-        kind: 'Scale',
-        metadata: scale.metadata,
-        spec: { replicas: want },
-      };
-      const req = { name: this.#o.name, namespace: this.namespace, body };
-      try {
-        if (this.#o.kind === 'StatefulSet') await this.#apps.replaceNamespacedStatefulSetScale(req);
-        else await this.#apps.replaceNamespacedDeploymentScale(req);
-        return want;
-      } catch (err) {
-        if (statusOf(err) === 409) {
-          lastConflict = err;
-          continue;
-        }
-        throw apiError(err, { ...this.#call('update', resource), method: 'PUT', path: this.#scalePath() });
-      }
-    }
-    throw apiError(lastConflict, {
-      ...this.#call('update', resource),
-      method: 'PUT',
-      path: this.#scalePath(),
-    });
-  }
-
-  #slicesPath(): string {
-    return `/apis/discovery.k8s.io/v1/namespaces/${this.namespace}/endpointslices`;
-  }
-
-  #selector(): string {
-    return `kubernetes.io/service-name=${this.#o.kubeService}`;
-  }
-
-  /** List the slices, apply them, then watch from the list's resourceVersion. */
-  async #relist(): Promise<void> {
-    if (this.#closed) return;
-    let list: k8s.V1EndpointSliceList;
-    try {
-      list = await this.#discovery.listNamespacedEndpointSlice({
-        namespace: this.namespace,
-        labelSelector: this.#selector(),
-      });
-    } catch (err) {
-      throw apiError(err, {
-        ...this.#call('list', 'endpointslices'),
-        method: 'GET',
-        path: this.#slicesPath(),
-      });
-    }
-    this.#slices.clear();
-    for (const s of list.items) this.#slices.set(s.metadata?.name ?? '', s as SliceLike);
-    this.#resourceVersion = list.metadata?.resourceVersion ?? '';
-    this.#apply();
-    await this.#startWatch();
-  }
-
-  async #startWatch(): Promise<void> {
-    if (this.#closed) return;
-    let expired = false;
-    let sawEvent = false;
-    const watch = new k8s.Watch(this.#kc);
-    const controller = await watch.watch(
-      this.#slicesPath(),
-      { labelSelector: this.#selector(), resourceVersion: this.#resourceVersion, allowWatchBookmarks: true },
-      (type: string, object: SliceLike & { code?: number; message?: string }) => {
-        sawEvent = true;
-        if (type === 'ERROR') {
-          // 410 Gone: our resourceVersion was compacted; only a fresh list can resynchronise.
-          if (object.code === 410) expired = true;
-          else
-            this.#onError(
-              apiError(
-                { code: object.code, body: object },
-                { ...this.#call('watch', 'endpointslices'), method: 'GET', path: this.#slicesPath() },
-              ),
-            );
-          return;
-        }
-        const rv = object.metadata?.resourceVersion;
-        if (rv) this.#resourceVersion = rv;
-        if (type === 'BOOKMARK') return;
-        const name = object.metadata?.name ?? '';
-        if (type === 'DELETED') this.#slices.delete(name);
-        else this.#slices.set(name, object);
-        this.#apply();
-      },
-      (err: unknown) => {
-        if (this.#closed) return;
-        if (err && statusOf(err) === 410) expired = true;
-        const failed = Boolean(err) && !expired;
-        if (failed)
-          this.#onError(
-            apiError(err, {
-              ...this.#call('watch', 'endpointslices'),
-              method: 'GET',
-              path: this.#slicesPath(),
-            }),
-          );
-        // A watch that delivered events worked: back to the base delay. A clean close after events
-        // (the apiserver's watch timeout) resumes at once; errors and empty closes back off, doubling to 30 s.
-        if (sawEvent) this.#rewatchDelay = this.#o.rewatchDelayMs;
-        const delay = failed || !sawEvent ? this.#rewatchDelay : 0;
-        if (delay > 0) this.#rewatchDelay = Math.min(this.#rewatchDelay * 2, 30_000);
-        this.#rewatchTimer = setTimeout(() => this.#resume(expired), delay);
-      },
-    );
-    if (this.#closed) controller.abort();
-    else this.#watch = controller;
-  }
-
-  /** Re-watches (or re-lists after 410); while the API is unreachable, retries with doubling backoff up to 30 s. */
-  #resume(relist: boolean): void {
-    if (this.#closed) return;
-    (relist ? this.#relist() : this.#startWatch()).catch((err: unknown) => {
-      if (this.#closed) return;
-      this.#onError(err);
-      const delay = this.#rewatchDelay;
-      this.#rewatchDelay = Math.min(this.#rewatchDelay * 2, 30_000);
-      // After a failure the last resourceVersion may be stale too: start over with a list.
-      this.#rewatchTimer = setTimeout(() => this.#resume(true), delay);
-    });
-  }
-
   /** Reconciles instances with the current endpoints and emits the lifecycle events. */
-  #apply(): void {
-    const endpoints = endpointsOf(this.#slices.values(), { port: this.#o.port, scheme: this.#o.scheme });
+  #apply(slices: Iterable<SliceLike>): void {
+    const endpoints = endpointsOf(slices, { port: this.#o.port, scheme: this.#o.scheme });
     if (this.#serviceRec) return this.#applyService(endpoints);
     const live = [...endpoints.values()].filter((ep) => !ep.terminating);
     this.#set.apply(live);
