@@ -231,7 +231,19 @@ export const MetricSeries = Type.Object(
     service: Type.String(),
     metric: Type.String(),
     step: Type.Number({ description: 'Seconds between points' }),
-    points: Type.Array(Type.Tuple([Type.Number(), Type.Number()]), { description: '[epoch seconds, value]' }),
+    // A pair as JSON Schema 2020-12 (OpenAPI 3.1) spells it: prefixItems, not draft-07's
+    // `items: [...]` + `additionalItems` (which Type.Tuple emits); `items` also keeps
+    // fast-json-stringify, which does not read prefixItems, serializing numbers.
+    points: Type.Array(
+      Type.Unsafe<[number, number]>({
+        type: 'array',
+        prefixItems: [{ type: 'number' }, { type: 'number' }],
+        items: { type: 'number' },
+        minItems: 2,
+        maxItems: 2,
+      }),
+      { description: '[epoch seconds, value]' },
+    ),
   },
   { $id: 'MetricSeries' },
 );

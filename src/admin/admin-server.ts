@@ -149,7 +149,10 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
         title: 'luascale admin API',
         version: '0.1.0',
         description: 'Inspect and steer the autoscaler',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
+      // Relative to where /openapi.json was fetched from: this admin listener (OpenAPI 3.1 §4.8.5).
+      servers: [{ url: '/', description: 'This admin listener' }],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
@@ -225,7 +228,16 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
 
   app.get(
     '/healthz',
-    { ...open, schema: { tags: ['health'], summary: 'Liveness', security: [], response: { 200: S.Ok } } },
+    {
+      ...open,
+      schema: {
+        operationId: 'liveness',
+        tags: ['health'],
+        summary: 'Liveness',
+        security: [],
+        response: { 200: Type.Ref('Ok'), ...hostFailure() },
+      },
+    },
     async () => ({ ok: true }),
   );
   app.get(
@@ -233,10 +245,11 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     {
       ...open,
       schema: {
+        operationId: 'readiness',
         tags: ['health'],
         summary: 'Readiness: controllers and gateway started',
         security: [],
-        response: { 200: S.Ok, 503: S.Ok },
+        response: { 200: Type.Ref('Ok'), 503: Type.Ref('Ok'), ...hostFailure() },
       },
     },
     async (_req, reply) => (backend.ready() ? { ok: true } : reply.code(503).send({ ok: false })),
@@ -245,7 +258,20 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     '/metrics',
     {
       ...open,
-      schema: { tags: ['metrics'], summary: 'Prometheus exposition', security: [], produces: ['text/plain'] },
+      schema: {
+        operationId: 'prometheusMetrics',
+        tags: ['metrics'],
+        summary: 'Prometheus exposition',
+        security: [],
+        produces: ['text/plain'],
+        response: {
+          200: {
+            description: 'Prometheus text format 0.0.4',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+          ...hostFailure(),
+        },
+      },
     },
     async (_req, reply) =>
       reply.type('text/plain; version=0.0.4; charset=utf-8').send(await backend.metricsText()),
@@ -254,6 +280,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     '/v1/services',
     {
       schema: {
+        operationId: 'listServices',
         tags: ['services'],
         summary: 'Every service with replicas and signals',
         response: { 200: Type.Array(Type.Ref('ServiceSummary')), ...failures() },
@@ -265,6 +292,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     '/v1/services/:name',
     {
       schema: {
+        operationId: 'getService',
         tags: ['services'],
         summary: 'One service: instances, last decision, signals, operations',
         params: nameParam,
@@ -277,11 +305,12 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     '/v1/services/:name/scale',
     {
       schema: {
+        operationId: 'scaleService',
         tags: ['services'],
         summary: 'Set a manual override, optionally with a TTL; the answer says where it was clamped',
         params: nameParam,
-        body: S.ScaleRequest,
-        response: { 200: S.ScaleResult, ...failures(400, 404, 413, 415) },
+        body: Type.Ref('ScaleRequest'),
+        response: { 200: Type.Ref('ScaleResult'), ...failures(400, 404, 413, 415) },
       },
     },
     async (req) => {
@@ -309,10 +338,11 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     '/v1/services/:name/scale',
     {
       schema: {
+        operationId: 'clearScaleOverride',
         tags: ['services'],
         summary: 'Clear the manual override',
         params: nameParam,
-        response: { 200: S.Ok, ...failures(400, 404) },
+        response: { 200: Type.Ref('Ok'), ...failures(400, 404) },
       },
     },
     async (req) => {
@@ -330,10 +360,11 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
       `/v1/services/:name/${verb}`,
       {
         schema: {
+          operationId: paused ? 'pauseService' : 'resumeService',
           tags: ['services'],
           summary: paused ? 'Pause scaling' : 'Resume scaling',
           params: nameParam,
-          response: { 200: S.Ok, ...failures(400, 404, 413, 415) },
+          response: { 200: Type.Ref('Ok'), ...failures(400, 404, 413, 415) },
         },
       },
       async (req) => {
@@ -348,12 +379,13 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     '/v1/services/:name/policy',
     {
       schema: {
+        operationId: 'reloadPolicy',
         tags: ['policies'],
         summary:
           'Hot-reload the policy: Lua source or a built-in, trial-evaluated first; on error 422 and the old one stays',
         params: nameParam,
-        body: S.PolicyReload,
-        response: { 200: S.PolicyReloadResult, ...failures(400, 404, 413, 415, 422) },
+        body: Type.Ref('PolicyReload'),
+        response: { 200: Type.Ref('PolicyReloadResult'), ...failures(400, 404, 413, 415, 422) },
       },
     },
     async (req) => {
@@ -367,10 +399,11 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     '/v1/policies/eval',
     {
       schema: {
+        operationId: 'evalPolicy',
         tags: ['policies'],
         summary: 'Dry run: a policy and inputs in, a Decision out',
-        body: S.EvalRequest,
-        response: { 200: S.EvalResult, ...failures(400, 413, 415, 422) },
+        body: Type.Ref('EvalRequest'),
+        response: { 200: Type.Ref('EvalResult'), ...failures(400, 413, 415, 422) },
       },
     },
     async (req) => {
@@ -395,6 +428,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     '/v1/events',
     {
       schema: {
+        operationId: 'listEvents',
         tags: ['events'],
         summary: 'Recorded events, paginated by id; `order=desc` gives the newest first',
         querystring: {
@@ -408,7 +442,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
           },
           additionalProperties: false,
         },
-        response: { 200: S.EventPage, ...failures(400, 404) },
+        response: { 200: Type.Ref('EventPage'), ...failures(400, 404) },
       },
     },
     async (req) => {
@@ -437,6 +471,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     {
       config: { queryToken: true },
       schema: {
+        operationId: 'streamEvents',
         tags: ['events'],
         summary:
           'Server-Sent Events: every new event as `data: {json}` with its `id`; `after` (or Last-Event-ID) replays stored events after that id first',
@@ -449,7 +484,13 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
           additionalProperties: false,
         },
         produces: ['text/event-stream'],
-        response: failures(400, 404),
+        response: {
+          200: {
+            description: 'The event stream (the handler writes it; not serialized by a schema)',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+          ...failures(400, 404),
+        },
       },
     },
     async (req: FastifyRequest, reply: FastifyReply) => {
@@ -508,6 +549,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     '/v1/metrics/query',
     {
       schema: {
+        operationId: 'queryMetrics',
         tags: ['metrics'],
         summary: 'A metric of a service over a window, from the store',
         querystring: {
@@ -520,7 +562,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
           required: ['service'],
           additionalProperties: false,
         },
-        response: { 200: S.MetricSeries, ...failures(400, 404) },
+        response: { 200: Type.Ref('MetricSeries'), ...failures(400, 404) },
       },
     },
     async (req) => {
@@ -631,8 +673,13 @@ const STATUS_TEXT: Record<number, string> = {
 /** The error responses of a route for /openapi.json: the given ones plus those every route can give. */
 function failures(...statuses: number[]): Record<number, unknown> {
   return Object.fromEntries(
-    [...statuses, 401, 403, 429, 500].map((s) => [s, { ...S.ErrorBody, description: STATUS_TEXT[s] }]),
+    [...statuses, 401, 403, 429, 500].map((s) => [s, { ...Type.Ref('Error'), description: STATUS_TEXT[s] }]),
   );
+}
+
+/** The error a public route can still give: a Host that is not a name of this listener (403). */
+function hostFailure(): Record<number, unknown> {
+  return { 403: { ...Type.Ref('Error'), description: STATUS_TEXT[403] } };
 }
 
 /** A manual override's TTL: positive and at most {@link MAX_OVERRIDE_TTL_MS}, else a 400. */
