@@ -65,7 +65,14 @@ test('watchParent calls back once the parent pid changes, and not before', async
   await new Promise<void>((r) => setImmediate(r));
   assert.equal(calls, 0);
   ppid = 1;
-  await gone;
+  // The watcher's timer is unref'd (it must not keep luascale alive): this deadline keeps the test's loop up.
+  let deadline: NodeJS.Timeout | undefined;
+  await Promise.race([
+    gone,
+    new Promise<never>((_, fail) => {
+      deadline = setTimeout(() => fail(new Error('not called within 5 s')), 5000);
+    }),
+  ]).finally(() => clearTimeout(deadline));
   assert.equal(calls, 1);
 });
 
