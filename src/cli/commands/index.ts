@@ -8,8 +8,19 @@ import { register as demo } from './demo.js';
 import { register as load } from './load.js';
 import { register as simulate } from './simulate.js';
 import { register as adminCommands } from './admin-commands.js';
+import { register as llmSim } from './llm-sim.js';
 
 /** Registers one command on the program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [init, check, evaluate, up, demo, load, simulate, adminCommands];
+export const commands: RegisterCommand[] = [
+  init,
+  check,
+  evaluate,
+  up,
+  demo,
+  load,
+  simulate,
+  adminCommands,
+  llmSim,
+];
