@@ -9,7 +9,10 @@ export const ERRORS = {
   LS_ERR_CONFIG_PARSE: { message: '{file}:{line}: YAML syntax error: {reason}', status: 400 },
   LS_ERR_CONFIG_INVALID: { message: '{file}: {count} error(s) in configuration', status: 400 },
   LS_ERR_CONFIG_ENV: { message: '{file}:{line} {path}: environment variable {name} is not set', status: 400 },
-  LS_ERR_CONFIG_LISTEN: { message: '{file}:{line} {path}: cannot listen on {address}: {reason}', status: 500 },
+  LS_ERR_CONFIG_LISTEN: {
+    message: '{file}:{line} {path}: cannot listen on {address}: {reason}',
+    status: 500,
+  },
   // policy and sandbox
   LS_ERR_POLICY_NOT_FOUND: { message: '{file}: policy file not found', status: 400 },
   LS_ERR_POLICY_SYNTAX: { message: '{where}: syntax error: {reason}', status: 400 },
