@@ -23,27 +23,20 @@
  *   panic  --(trigger again)--> panic, panicUntil = now + hold
  *   panic  --(no trigger and panicUntil < now)--> stable
  */
-import type {
-  Behavior,
-  Decision,
-  DecisionState,
-  DecisionStep,
-  DirectionBehavior,
-  ReasonCode,
-  ScalingSpec,
-} from './decision.js';
+import type { Behavior, Decision, DecisionState, DecisionStep, ReasonCode, ScalingSpec } from './decision.js';
 import type { HistoryReader, Observation, PolicyOutcome } from '../policy/policy.js';
+import { rememberRecommendation } from './remember-recommendation.js';
+import { describeRules, scaleDownLimit, scaleUpLimit, withinTolerance } from './scaling-rules.js';
 
 export { defaultBehavior } from './behavior-defaults.js';
+export { scaleDownLimit, scaleUpLimit, withinTolerance } from './scaling-rules.js';
+export { rememberRecommendation } from './remember-recommendation.js';
 
 /** What one tick returns: the Decision to act on and the state to pass to the next tick. */
 export interface DecideResult {
   decision: Decision;
   state: DecisionState;
 }
-
-type Change = DecisionState['changes'][number];
-type Recommendation = DecisionState['recommendations'][number];
 
 /** The manual override in force at `now`, or null: overrides expire at `until` (exclusive). */
 export function activeOverride(state: DecisionState, now: number): DecisionState['override'] {
@@ -60,7 +53,15 @@ export function policyRuns(state: DecisionState, observation: Observation, now: 
   return !state.paused && activeOverride(state, now) === null && observation.fresh !== false;
 }
 
-/** Runs the decision pipeline for one service at time `now` (ms); pure. */
+/**
+ * Runs the decision pipeline for one service at time `now` (ms); pure.
+ *
+ * Kept as one function on purpose: the ten stages of the file comment run top to bottom, each a
+ * numbered block that reads and narrows the same few locals (value, steps, the hold reason), and an
+ * early stage may end the tick. Split into ten functions, that shared state would travel through
+ * every signature and the order, which is the algorithm, would no longer be visible in one place.
+ * The rules each stage applies live beside it: scaling-rules.ts, remember-recommendation.ts.
+ */
 export function decide(
   spec: ScalingSpec,
   observation: Observation,
@@ -351,79 +352,6 @@ export function decide(
   });
 }
 
-/**
- * The tolerance rule, in replicas: no change when |recommended − current| ≤ tolerance × current.
- * It is skipped when current is 0 (HPA: from zero the tolerance does not apply) and it never
- * swallows a one-replica step: that is the smallest change a count-returning policy (the seed's
- * `scale_up_instances()`) can ask for, and swallowing it would freeze such a policy for good once
- * current ≥ 1/tolerance (10 replicas at 0.1). Ratio policies (hpa) apply the HPA's own band to the
- * metric ratio before they answer, so for them this band is a second, coarser filter.
- */
-export function withinTolerance(current: number, recommended: number, tolerance: number): boolean {
-  if (current <= 0 || tolerance <= 0) return false;
-  const delta = Math.abs(recommended - current);
-  return delta > 1 && delta <= tolerance * current + 1e-9;
-}
-
-/**
- * HPA calculateScaleUpLimitWithScalingRules: each rule allows growth from the count at the start
- * of its period (current − net change within the period); Pods adds `value`, Percent multiplies
- * by (1 + value/100) rounding up; `max` takes the most permissive rule, `min` the least,
- * `disabled` forbids scaling up. Never below `current`.
- */
-export function scaleUpLimit(
-  current: number,
-  changes: readonly Change[],
-  rules: DirectionBehavior,
-  now: number,
-): number {
-  if (rules.select === 'disabled') return current;
-  if (rules.rules.length === 0) return Infinity;
-  let limit = rules.select === 'min' ? Infinity : -Infinity;
-  for (const rule of rules.rules) {
-    const start = current - netChange(changes, rule.periodMs, now);
-    // Integer percent arithmetic: the HPA's float `ceil(10 × 1.1)` gives 12 for 100 replicas + 10 %
-    // (111 instead of 110); we compute start × (100 + p) / 100. A percent of 0 replicas is taken of
-    // 1 so a percent-only rule can leave zero (Knative likewise uses max(1, ready)).
-    const proposed =
-      rule.type === 'pods'
-        ? start + rule.value
-        : Math.ceil((Math.max(1, start) * (100 + rule.value)) / 100 - 1e-9);
-    limit = rules.select === 'min' ? Math.min(limit, proposed) : Math.max(limit, proposed);
-  }
-  return Math.max(current, limit);
-}
-
-/**
- * HPA calculateScaleDownLimitWithBehaviors: Pods removes `value` from the period's starting count,
- * Percent keeps floor(start × (1 − value/100)); `max` takes the rule that allows the most change
- * (the lowest count), `min` the least, `disabled` forbids scaling down. Never above `current`.
- */
-export function scaleDownLimit(
-  current: number,
-  changes: readonly Change[],
-  rules: DirectionBehavior,
-  now: number,
-): number {
-  if (rules.select === 'disabled') return current;
-  if (rules.rules.length === 0) return 0;
-  let limit = rules.select === 'min' ? -Infinity : Infinity;
-  for (const rule of rules.rules) {
-    const start = current - netChange(changes, rule.periodMs, now);
-    const proposed =
-      rule.type === 'pods' ? start - rule.value : Math.floor((start * (100 - rule.value)) / 100 + 1e-9);
-    limit = rules.select === 'min' ? Math.max(limit, proposed) : Math.min(limit, proposed);
-  }
-  return Math.max(0, Math.min(current, limit));
-}
-
-/** HPA getReplicasChangePerPeriod, both directions at once: Σ(to − from) of changes after now − period. */
-function netChange(changes: readonly Change[], periodMs: number, now: number): number {
-  let net = 0;
-  for (const c of changes) if (c.t > now - periodMs) net += c.to - c.from;
-  return net;
-}
-
 /** Clamps to [min, max], recording the clamp. */
 function bound(spec: ScalingSpec, value: number, steps: DecisionStep[]): number {
   if (value > spec.max) {
@@ -458,38 +386,6 @@ function finalReason(steps: readonly DecisionStep[], panic: boolean): ReasonCode
   for (const s of steps) if (s.from !== s.to) reason = s.reason;
   if (reason === 'ScaleUp' && panic) return 'PanicScaleUp';
   return reason;
-}
-
-/**
- * Appends a recommendation, drops those older than the longest window, and drops every entry that
- * can never decide a window again. The windows are suffixes of the time-ordered list, and the
- * maximum of any suffix is attained at an entry strictly greater than everything after it (the
- * last occurrence of that maximum); likewise the minimum. So an entry with both a later entry ≥ it
- * and a later entry ≤ it is dominated in both directions for as long as it could be in a window:
- * the min/max of every window is unchanged and the list stays short (a steady service keeps one
- * entry; a noisy one keeps the running extremes) instead of one entry per tick. This is the
- * monotonic-queue trick for sliding-window min/max, with both queues in one list.
- */
-export function rememberRecommendation(
-  recs: readonly Recommendation[],
-  replicas: number,
-  now: number,
-  longestWindowMs: number,
-): Recommendation[] {
-  const cutoff = now - longestWindowMs;
-  let first = 0;
-  while (first < recs.length && !(recs[first]!.t > cutoff)) first++;
-  // Scan backwards from the new entry, keeping strict suffix maxima and strict suffix minima.
-  const kept: Recommendation[] = [{ t: now, replicas }];
-  let hi = replicas;
-  let lo = replicas;
-  for (let i = recs.length - 1; i >= first; i--) {
-    const r = recs[i]!;
-    if (r.replicas > hi || r.replicas < lo) kept.push(r);
-    if (r.replicas > hi) hi = r.replicas;
-    if (r.replicas < lo) lo = r.replicas;
-  }
-  return kept.reverse();
 }
 
 /** Builds the Decision and the state after it, recording a change when the count moves. */
@@ -554,13 +450,6 @@ function placeholder(current: number): PolicyOutcome {
 function describeHold(head: string, steps: readonly DecisionStep[]): string {
   const clamp = steps.find((s) => s.stage === 'bounds');
   return clamp ? `${head}, ${clamp.note}` : head;
-}
-
-function describeRules(d: DirectionBehavior, sign: string): string {
-  const rules = d.rules.map(
-    (r) => `${sign}${r.value}${r.type === 'percent' ? '%' : ' pods'}/${r.periodMs / 1000}s`,
-  );
-  return d.select === 'disabled' ? 'scaling disabled' : `${rules.join(' or ')}, select ${d.select}`;
 }
 
 /** A deep copy of the policy state (policies may mutate nested values such as history arrays). */
