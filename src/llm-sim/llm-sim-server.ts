@@ -75,6 +75,8 @@ export interface LlmSim {
   metrics(): Promise<string>;
   /** Running and waiting sequences now. */
   load(): { running: number; waiting: number; kvUsage: number };
+  /** Resolves when no request is open (every response ended or its connection closed). */
+  idle(): Promise<void>;
   /** Stops listening and ends open streams. */
   close(): Promise<void>;
 }
@@ -127,11 +129,15 @@ export async function startLlmSim(overrides: Partial<LlmSimOptions> = {}): Promi
   // Load the tokenizer's ranks and the vocabulary now, not inside the first request's TTFT.
   generate({ ...WARM_UP, seed: options.seed });
   const open = new Set<ServerResponse>();
+  const idlers: Array<() => void> = [];
   const context: Context = { options, clock, scheduler, metrics, records, faultRandom, kv };
 
   const server: Server = createServer((req, res) => {
     open.add(res);
-    res.on('close', () => open.delete(res));
+    res.on('close', () => {
+      open.delete(res);
+      if (open.size === 0) for (const resolve of idlers.splice(0)) resolve();
+    });
     handle(context, req, res).catch((err: unknown) => {
       if (!res.headersSent)
         send(res, 500, { error: { message: String(err), type: 'server_error', param: null, code: null } });
@@ -153,6 +159,7 @@ export async function startLlmSim(overrides: Partial<LlmSimOptions> = {}): Promi
     stats: () => statsOf(records),
     metrics: () => metrics.registry.metrics(),
     load: () => ({ running: scheduler.running, waiting: scheduler.waiting, kvUsage: kv.snapshot().usage }),
+    idle: () => (open.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => idlers.push(resolve))),
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of open) res.destroy();
