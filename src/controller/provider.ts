@@ -54,6 +54,9 @@ export interface ExitInfo {
   signal: string | null;
   /** True when luascale asked it to stop; false for a crash. */
   expected: boolean;
+  /** `luascale` when luascale itself killed it without a stop request (start timeout); `reason` says why. */
+  killedBy?: 'luascale';
+  reason?: string;
 }
 
 /** Emitted when crashes repeat: the next replacement waits `backoffMs`. */

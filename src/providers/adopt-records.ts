@@ -62,7 +62,7 @@ export async function adoptRecords(
     }
     const current = sameArgv(record.command, options.command);
     const healthy =
-      current && (await probeHealth(`${record.url}${options.healthPath}`, options.probeTimeoutMs));
+      current && (await probeHealth(`${record.url}${options.healthPath}`, options.probeTimeoutMs)).ok;
     if (!healthy) {
       await stopGroup(record.pid, record.pgid, options.stopGraceMs);
       report.stopped.push(record);

@@ -14,6 +14,8 @@ export interface Slot {
   stopping: boolean;
   /** Set when luascale itself decided the instance failed (start timeout). */
   failure?: string;
+  /** True once luascale itself sent the SIGKILL that ends it (start timeout), so its exit is no crash report. */
+  killedByUs?: boolean;
   exited: Promise<ExitInfo>;
   resolveExit: (exit: ExitInfo) => void;
   done: boolean;

@@ -34,7 +34,7 @@ import type {
 import { adoptRecords } from './adopt-records.js';
 import { onCrash, type CrashBackoffOptions } from './crash-backoff.js';
 import { freePort } from './free-port.js';
-import { probeHealth } from './health-probe.js';
+import { describeProbe, probeHealth, type ProbeResult } from './health-probe.js';
 import { Listeners } from './listeners.js';
 import { OrderedWrites } from './ordered-writes.js';
 import { PendingReplacements } from './pending-replacements.js';
@@ -75,6 +75,7 @@ export class ProcessProvider implements Provider {
   readonly #slots = new Map<string, Slot>();
   readonly #pending = new PendingReplacements();
   readonly #samples = new Map<string, UsageSample>();
+  readonly #rotating = new Set<string>();
   #crashes = 0;
   #closed = false;
   #closePromise?: Promise<void>;
@@ -235,19 +236,28 @@ export class ProcessProvider implements Provider {
     return groupUsage(groups, this.#samples, { now, memoryLimitBytes: this.#o.memoryLimitBytes });
   }
 
-  /** Rotates every instance log that is over `logMaxBytes`; returns how many rotated (also runs on a timer). */
-  rotateLogs(): number {
-    let rotated = 0;
-    for (const slot of this.#slots.values()) {
-      const file = slot.instance.logFile;
-      if (!file) continue;
-      try {
-        if (rotateLogIfNeeded(file, this.#o.logMaxBytes, this.#o.logFiles)) rotated++;
-      } catch (err) {
-        this.#o.onError(err, `rotate ${file}`);
-      }
-    }
-    return rotated;
+  /**
+   * Rotates every instance log that is over `logMaxBytes` (also runs on the housekeeping timer);
+   * resolves how many rotated. Asynchronous and one at a time per file (rotating-log.ts).
+   */
+  async rotateLogs(): Promise<number> {
+    const files = [...this.#slots.values()]
+      .map((s) => s.instance.logFile)
+      .filter((f): f is string => f !== undefined && !this.#rotating.has(f));
+    const done = await Promise.all(
+      files.map(async (file) => {
+        this.#rotating.add(file);
+        try {
+          return await rotateLogIfNeeded(file, this.#o.logMaxBytes, this.#o.logFiles);
+        } catch (err) {
+          this.#o.onError(err, `rotate ${file}`);
+          return false;
+        } finally {
+          this.#rotating.delete(file);
+        }
+      }),
+    );
+    return done.filter(Boolean).length;
   }
 
   // ---- internals ----
@@ -321,8 +331,10 @@ export class ProcessProvider implements Provider {
   async #awaitReady(slot: Slot): Promise<void> {
     const r = this.#readiness;
     const url = `${slot.instance.url}${this.#o.healthPath}`;
+    let last: ProbeResult | undefined;
     while (!slot.done && slot.instance.state === 'starting' && !slot.stopping) {
-      if (await probeHealth(url, r.timeoutMs)) {
+      last = await probeHealth(url, r.timeoutMs);
+      if (last.ok) {
         if (slot.done || slot.instance.state !== 'starting' || slot.stopping) return;
         slot.instance.state = 'ready';
         slot.instance.readyAt = this.#o.clock.wallNow();
@@ -333,7 +345,9 @@ export class ProcessProvider implements Provider {
       }
       if (slot.done || slot.stopping) return;
       if (this.#o.clock.now() - slot.startedMono >= r.startTimeoutMs) {
-        slot.failure = `not ready within ${r.startTimeoutMs} ms (${url})`;
+        // Say what the probe saw, and that the SIGKILL that follows is ours, not a crash.
+        slot.failure = `not ready within ${r.startTimeoutMs} ms: ${describeProbe(this.#o.healthPath, last)} (${slot.instance.url}); luascale killed it`;
+        slot.killedByUs = true;
         signalGroup(slot.instance.pgid!, 'SIGKILL');
         return;
       }
@@ -354,7 +368,12 @@ export class ProcessProvider implements Provider {
     }
     this.#slots.delete(i.id);
     this.#unpersist(i.id);
-    const exit: ExitInfo = { code, signal, expected };
+    const exit: ExitInfo = {
+      code,
+      signal,
+      expected,
+      ...(slot.killedByUs && slot.failure ? { killedBy: 'luascale', reason: slot.failure } : {}),
+    };
     slot.resolveExit(exit);
     if (expected) {
       i.state = 'stopped';
@@ -453,7 +472,7 @@ export class ProcessProvider implements Provider {
         this.#onExit(slot, null, null);
       }
     }
-    this.rotateLogs();
+    void this.rotateLogs();
   }
 
   #persist(slot: Slot): void {
