@@ -145,7 +145,7 @@ test('stall-after:K:forever sends K chunks, then nothing until the client gives 
 
 test('--fault with --fault-rate hits the same requests for the same seed, and x-llm-sim-fault: none opts out', async () => {
   const run = async () => {
-    const { sim: s, client } = await sim({
+    const { client } = await sim({
       fault: { kind: 'status', status: 500 },
       faultRate: 0.5,
       seed: 11,
