@@ -73,6 +73,8 @@ interface Sequence {
   lease?: KvLease;
   next: number;
   timer?: unknown;
+  /** When the next token is due (clock ms). */
+  dueAt?: number;
   submittedAt: number;
 }
 
@@ -147,7 +149,12 @@ export class Scheduler {
       if (stall.ms === Infinity) return; // hangs until aborted
       delay += stall.ms;
     }
-    seq.timer = this.clock.setTimer(() => this.emit(seq), delay * this.timeScale);
+    // Deadlines are absolute (the previous token's due time + the gap), not "now + gap": a timer
+    // that fires late (timers have 1 ms granularity; a busy loop adds more) shortens the next wait
+    // instead of pushing every later token back, so a sequence's total time stays on the formula.
+    const now = this.clock.now();
+    seq.dueAt = (seq.dueAt ?? now) + delay * this.timeScale;
+    seq.timer = this.clock.setTimer(() => this.emit(seq), Math.max(0, seq.dueAt - now));
   }
 
   private emit(seq: Sequence): void {

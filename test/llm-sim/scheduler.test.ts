@@ -165,3 +165,22 @@ test('an injected stall delays the given token; forever never sends it', () => {
   b.handle!.abort();
   assert.equal(scheduler.running, 0);
 });
+
+test('a timer that fires late does not push back the tokens after it (deadlines are absolute)', () => {
+  // Every timer fires 0.5 ms late, as real timers do under load; the next is armed from its due time.
+  class LateClock extends ManualClock {
+    override setTimer(fn: () => void, ms: number): unknown {
+      return super.setTimer(fn, ms + 0.5);
+    }
+  }
+  const clock = new LateClock();
+  const scheduler = new Scheduler({
+    timing,
+    maxWaiting: 10,
+    kv: new KvCache({ totalBlocks: 100, blockSize: 16 }),
+    clock,
+  });
+  const job = track(scheduler, clock, { promptTokens: prompt(100), outputTokens: 4 });
+  clock.advance(1000);
+  assert.deepEqual(job.times, [80.5, 90.5, 100.5, 110.5]); // not 80.5, 91, 101.5, 112
+});
