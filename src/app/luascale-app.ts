@@ -12,6 +12,7 @@ import { formatDuration, parseDuration } from '../core/duration.js';
 import { isLuascaleError, LuascaleError } from '../core/errors.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { checkListeners } from '../config/check-listeners.js';
+import { explainStoreLock, localStoreFile } from '../config/store-file.js';
 import { checkPortsFree, listenError } from './check-ports.js';
 import { normaliseScaling, scalingFromConfig, type ScalingSettings } from '../config/scaling-settings.js';
 import type { Config, ServiceConfig } from '../config/schema.js';
@@ -129,12 +130,19 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   }
 
   // Cluster mode: Redis shares rate limits, signals, the leader lease, events and state; this
-  // node's SQLite file keeps its metric history and its own instance records.
+  // node's SQLite file keeps its metric history and its own instance records (one file per node:
+  // src/config/store-file.ts).
   const node: ClusterNode | undefined = config.store.redis
     ? await createClusterNode({ url: config.store.redis, clock, log })
     : undefined;
-  const storeFile = resolve(baseDir, config.store.sqlite ?? './luascale.db');
-  const local = openStore({ file: storeFile, clock });
+  const storeFile = localStoreFile(config, baseDir, options.gatewayListen);
+  let local: ReturnType<typeof openStore>;
+  try {
+    local = openStore({ file: storeFile, clock });
+  } catch (err) {
+    await node?.close();
+    throw explainStoreLock(err, config);
+  }
   const store: Store = node ? createRedisStore({ redis: node.redis, local }) : local;
   const admissions = new Map<string, Admission>();
   const [gHost, gPort] = splitListen(options.gatewayListen ?? config.gateway.listen);

@@ -390,7 +390,7 @@ const PolicyRef = Type.Union(
   },
 );
 
-const Scaling = strict(
+export const Scaling = strict(
   {
     min: Type.Integer({ minimum: 0, maximum: 10_000, default: 1, description: 'Fewest instances' }),
     max: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'Most instances' }),
@@ -599,7 +599,7 @@ export const ConfigSchema = strict(
         sqlite: Type.Optional(
           Type.String({
             description:
-              'SQLite file (default ./luascale.db); with redis it keeps this node’s metric history and instances',
+              'SQLite file (default ./luascale.db; with redis ./luascale-<gateway port>.db, one per node): with redis it keeps only this node’s metric history and instance records',
           }),
         ),
         redis: Type.Optional(
