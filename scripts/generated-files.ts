@@ -2,6 +2,8 @@
 import { ConfigInputSchema, EXTENSION_KEY } from '../src/config/schema.js';
 import { ERRORS } from '../src/core/errors.js';
 import { AGGREGATIONS, SIGNALS } from '../src/signals/index.js';
+import { observationJsonSchema, schemaKeys } from '../src/controller/observation-schema.js';
+import { luacheckrc, luaMetaFile, LUARC } from './lua-meta.js';
 
 export function generatedFiles(): Record<string, string> {
   return {
@@ -9,7 +11,39 @@ export function generatedFiles(): Record<string, string> {
     'docs/config-reference.md': configReference(),
     'docs/errors.md': errorsReference(),
     'docs/signals.md': signalsReference(),
+    'schema/observation.schema.json': JSON.stringify(observationJsonSchema(), null, 2) + '\n',
+    'docs/eval-input.md': evalInputReference(),
+    'templates/init/luascale.meta.lua': luaMetaFile(),
+    'templates/init/.luarc.json': LUARC,
+    'templates/init/.luacheckrc': luacheckrc(),
   };
+}
+
+function evalInputReference(): string {
+  const rows = schemaKeys().map(([path, s]) => {
+    const range =
+      s.minimum !== undefined && s.maximum !== undefined
+        ? `${s.minimum} – ${s.maximum}`
+        : s.minimum !== undefined
+          ? `≥ ${s.minimum}`
+          : '';
+    return `| \`${path}\` | ${s.type === 'integer' ? 'whole number' : s.type} | ${range} | ${s.description.replace(/\|/g, '\\|')} |`;
+  });
+  return `# The input of \`luascale eval\`
+
+Generated from \`src/controller/observation-schema.ts\` (itself derived from the signal catalogue,
+\`src/signals/catalog.ts\`) by \`npm run gen\`; published as
+[\`schema/observation.schema.json\`](../schema/observation.schema.json). \`luascale eval --input\` and each
+line of \`--steps\` take one JSON object with these keys. An unknown key (with the nearest known one:
+\`cpu_usage: unknown key; did you mean "cpu"?\`), a value of the wrong type (\`"cpu": "85"\`) and counts
+that cannot all be true (\`replicas\` ≠ \`ready\` + \`starting\`, \`ready\` > \`replicas\`, \`min\` > \`max\`) are
+refused with one line naming the key; nothing is read as 0. Keys left out are 0 (\`fresh\`: true;
+\`replicas\`: \`ready\` + \`starting\` when either is given, else 1; \`ready\`: \`replicas\` − \`starting\`).
+
+| key | type | range | meaning |
+|---|---|---|---|
+${rows.join('\n')}
+`;
 }
 
 function signalsReference(): string {

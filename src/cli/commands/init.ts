@@ -1,4 +1,7 @@
-/** `luascale init [dir]`: scaffolds a commented config, two policies and a sample app. */
+/**
+ * `luascale init [dir]`: scaffolds a commented config, two policies, a sample app and editor
+ * support for the policies (a LuaLS meta file, .luarc.json, .luacheckrc).
+ */
 import type { Command } from 'commander';
 import { copyFileSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -12,8 +15,12 @@ export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 const FILES: Array<[string, string]> = [
   ['luascale.yaml', 'templates/init/luascale.yaml'],
   ['policies/seed-cpu.lua', 'examples/policies/seed-cpu.lua'],
-  ['policies/latency-slo.lua', 'templates/init/policies/latency-slo.lua'],
+  ['policies/latency-slo.lua', 'examples/policies/latency-slo.lua'],
   ['app/server.mjs', 'examples/demo-backend/server.mjs'],
+  // Editor and linter support for the policies (generated from the signal catalogue; docs/policies.md).
+  ['luascale.meta.lua', 'templates/init/luascale.meta.lua'],
+  ['.luarc.json', 'templates/init/.luarc.json'],
+  ['.luacheckrc', 'templates/init/.luacheckrc'],
 ];
 
 function stat(path: string): Stats | undefined {
@@ -82,7 +89,7 @@ export function register(program: Command): void {
   program
     .command('init')
     .description(
-      'Scaffold luascale.yaml, policies/ (the seed sample and a module-style example) and a sample app',
+      'Scaffold luascale.yaml, policies/ (the seed sample and a module-style example), a sample app and editor support for policies (luascale.meta.lua, .luarc.json, .luacheckrc)',
     )
     .argument('[dir]', 'target directory', '.')
     .option('--force', 'overwrite existing files')
