@@ -25,6 +25,9 @@ test(
     const port = (upstream.address() as { port: number }).port;
     const dirs = [mkdtempSync(join(tmpdir(), 'ls-c1-')), mkdtempSync(join(tmpdir(), 'ls-c2-'))];
     const apps: LuascaleApp[] = [];
+    // The leader's first decision lands in Redis a tick after start; wait for it, not for a time.
+    let eventStored!: () => void;
+    const firstEvent = new Promise<void>((r) => (eventStored = r));
     try {
       for (const dir of dirs) {
         const text = `
@@ -38,11 +41,14 @@ services:
     traffic: { rate_limit: { rps: 1, burst: 10, key: global } }
 `;
         apps.push(
-          await startApp({
-            config: parseConfig(text, join(dir, 'luascale.yaml')),
-            file: join(dir, 'luascale.yaml'),
-            baseDir: dir,
-          }),
+          await startApp(
+            {
+              config: parseConfig(text, join(dir, 'luascale.yaml')),
+              file: join(dir, 'luascale.yaml'),
+              baseDir: dir,
+            },
+            { onEvent: () => eventStored() },
+          ),
         );
       }
       // 30 requests spread over both gateways against one shared bucket of 10 (+1/s).
@@ -57,6 +63,7 @@ services:
       assert.ok(ok >= 10 && ok <= 13, `admitted ${ok} of 30 across two gateways sharing burst 10 at 1 rps`);
       assert.equal(ok + limited, 30);
       // One leader: its events are in Redis and either admin API lists them.
+      await firstEvent;
       const ev = (await (await request(`${apps[1]!.adminUrl}/v1/events?limit=100`)).body.json()) as {
         events: unknown[];
       };
