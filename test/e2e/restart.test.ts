@@ -5,88 +5,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { createInterface } from 'node:readline';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { runLoad, constantRate } from '../../src/loadgen/index.js';
+import { freePort, markedPids, runUp, type Running } from '../helpers/up-process.js';
 
 const backend = resolve('examples/demo-backend/server.mjs');
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** pids of live processes whose environment carries our marker (zombies count as dead). */
-function markedPids(mark: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (!readFileSync(`/proc/${d}/environ`, 'latin1').includes(`LS_TEST_MARK=${mark}`)) continue;
-      const stat = readFileSync(`/proc/${d}/stat`, 'latin1');
-      if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
-      out.push(Number(d));
-    } catch {
-      // gone while we looked
-    }
-  }
-  return out.sort((a, b) => a - b);
-}
-
-/** Starts `luascale up` from the sources; resolves lines as they come. */
-function startLuascale(cfg: string) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/fixtures/luascale-cli.ts', 'up', '-c', cfg],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const lines: string[] = [];
-  const waiters: Array<{ re: RegExp; count: number; done: (l: string) => void }> = [];
-  const rl = createInterface({ input: child.stdout! });
-  rl.on('line', (l) => {
-    lines.push(l);
-    for (const w of [...waiters]) {
-      if (lines.filter((x) => w.re.test(x)).length >= w.count) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.done(l);
-      }
-    }
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c) => (stderr += c));
-  return {
-    child,
-    lines,
-    stderr: () => stderr,
-    waitFor(re: RegExp, count = 1): Promise<string> {
-      if (lines.filter((x) => re.test(x)).length >= count)
-        return Promise.resolve(lines.find((x) => re.test(x))!);
-      return new Promise((done, fail) => {
-        waiters.push({ re, count, done });
-        child.once('exit', (code) =>
-          fail(new Error(`luascale exited (${code}) before ${re}: ${stderr}\n${lines.join('\n')}`)),
-        );
-      });
-    },
-  };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve(child.exitCode)
-    : new Promise((r) => child.once('exit', (code) => r(code)));
-}
+/** Line waits are bounded by the test's own timeout only. */
+const WAIT_MS = 120_000;
 
 test(
   'kill -9 during load, restart: adopted instances, no orphans, replicas and events restored; SIGTERM stops all',
@@ -114,11 +43,11 @@ services:
     );
     const admin = (path: string) =>
       request(`http://127.0.0.1:${aPort}${path}`).then((r) => r.body.json() as Promise<any>);
-    let a: ReturnType<typeof startLuascale> | undefined;
-    let b: ReturnType<typeof startLuascale> | undefined;
+    let a: Running | undefined;
+    let b: Running | undefined;
     try {
-      a = startLuascale(cfg);
-      await a.waitFor(/instance \S+ ready/, 3);
+      a = runUp(cfg);
+      await a.waitForLines(/instance \S+ ready/, 3, WAIT_MS);
       const pidsBefore = markedPids(mark);
       assert.equal(pidsBefore.length, 3, `three instance processes: ${pidsBefore}`);
 
@@ -140,7 +69,7 @@ services:
       const eventsBefore = (await admin('/v1/events?limit=1000')).events as Array<{ id: number }>;
       assert.ok(eventsBefore.length >= 4, 'decisions and instance events were recorded');
       const summary = await load;
-      await exited(a.child);
+      await a.exited;
       assert.ok(summary.ok > 0, 'requests were served before the kill');
       assert.deepEqual(
         markedPids(mark),
@@ -148,10 +77,10 @@ services:
         'the instances outlive luascale in their own process groups',
       );
 
-      b = startLuascale(cfg);
-      const adoptedLine = await b.waitFor(/adopted \d+ running instance/);
+      b = runUp(cfg);
+      const adoptedLine = await b.waitForLines(/adopted \d+ running instance/, 1, WAIT_MS);
       assert.match(adoptedLine, /adopted 3 running instance\(s\), stopped 0/);
-      await b.waitFor(/gateway on/);
+      await b.waitForLines(/gateway on/, 1, WAIT_MS);
       const svc = await admin('/v1/services/web');
       assert.equal(svc.replicas.ready, 3, 'the replica count is restored from the adopted instances');
       assert.deepEqual(
@@ -170,7 +99,7 @@ services:
       );
 
       b.child.kill('SIGTERM');
-      assert.equal(await exited(b.child), 0, b.stderr());
+      assert.equal((await b.exited).code, 0, b.stderr());
       assert.deepEqual(markedPids(mark), [], 'SIGTERM stopped every instance process');
     } finally {
       for (const c of [a?.child, b?.child]) if (c && c.exitCode === null) c.kill('SIGKILL');

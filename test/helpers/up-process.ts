@@ -30,7 +30,7 @@ export function markedPids(mark: string): number[] {
       // gone while we looked
     }
   }
-  return out;
+  return out.sort((a, b) => a - b);
 }
 
 /** True while `pid` runs (a zombie counts as gone). */
@@ -72,10 +72,10 @@ export interface Running {
   child: ChildProcess;
   lines: string[];
   stderr: () => string;
-  /** Resolves with the exit code once the process exited. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Resolves when `n` stdout lines match `re`; rejects on exit or after `ms`. */
-  waitForLines(re: RegExp, n?: number, ms?: number): Promise<void>;
+  /** Resolves with the exit code and signal once the process exited, and when (performance.now()). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  /** Resolves with the n-th matching line once `n` stdout lines match `re`; rejects on exit or after `ms`. */
+  waitForLines(re: RegExp, n?: number, ms?: number): Promise<string>;
 }
 
 /** Spawns `command args` with stdout read line by line. */
@@ -89,8 +89,8 @@ export function run(command: string, args: string[], options: SpawnOptions = {})
   });
   let stderr = '';
   child.stderr!.on('data', (c) => (stderr += c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    child.once('exit', (code, signal) => r({ code, signal })),
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal, at: performance.now() })),
   );
   return {
     child,
@@ -101,13 +101,17 @@ export function run(command: string, args: string[], options: SpawnOptions = {})
       return new Promise((done, fail) => {
         const timer = setTimeout(() => finish(new Error(`no ${n} line(s) ${re} within ${ms} ms`)), ms);
         const check = () => {
-          if (lines.filter((l) => re.test(l)).length >= n) finish();
+          const matching = lines.filter((l) => re.test(l));
+          if (matching.length >= n) finish(undefined, matching[n - 1]);
         };
-        const finish = (err?: Error) => {
+        let settled = false;
+        const finish = (err?: Error, line?: string) => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
           waiters.delete(check);
           if (err) fail(new Error(`${err.message}\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr}`));
-          else done();
+          else done(line!);
         };
         waiters.add(check);
         void exited.then(({ code }) => finish(new Error(`exited (${code}) before ${re}`)));
