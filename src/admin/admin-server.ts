@@ -7,13 +7,10 @@
  * its error codes are stable; @fastify/swagger-ui serves the docs page from the package (no CDN).
  */
 import type { ServerResponse } from 'node:http';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { LuascaleError, isLuascaleError } from '../core/errors.js';
@@ -21,6 +18,13 @@ import { parseDuration } from '../core/duration.js';
 import type { Decision } from '../controller/decision.js';
 import * as S from './admin-schemas.js';
 import { requestGuard } from './request-guard.js';
+import { clipUrl, failures, hostFailure, sendError } from './admin-errors.js';
+import { registerServiceRoutes } from './service-routes.js';
+import { registerEventRoutes } from './event-routes.js';
+import { PACKAGED_DASHBOARD_DIR, registerDashboardRoutes } from './dashboard-routes.js';
+
+export { MAX_OVERRIDE_TTL_MS } from './service-routes.js';
+export { PACKAGED_DASHBOARD_DIR } from './dashboard-routes.js';
 
 /** What `PUT /v1/services/{name}/policy` installs: Lua source (with the user's file name) or a built-in. */
 export type PolicySpec =
@@ -85,8 +89,6 @@ export interface AdminServerOptions {
   now?: () => number;
 }
 
-/** The longest manual override TTL; a longer one is a typo, and `now + ttl` must stay a date. */
-export const MAX_OVERRIDE_TTL_MS = 366 * 86_400_000;
 const BODY_LIMIT = 1_048_576;
 
 /** True for 127.0.0.0/8, ::1 and localhost. */
@@ -277,275 +279,6 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
       reply.type('text/plain; version=0.0.4; charset=utf-8').send(await backend.metricsText()),
   );
   app.get(
-    '/v1/services',
-    {
-      schema: {
-        operationId: 'listServices',
-        tags: ['services'],
-        summary: 'Every service with replicas and signals',
-        response: { 200: Type.Array(Type.Ref('ServiceSummary')), ...failures() },
-      },
-    },
-    async () => backend.services(),
-  );
-  app.get(
-    '/v1/services/:name',
-    {
-      schema: {
-        operationId: 'getService',
-        tags: ['services'],
-        summary: 'One service: instances, last decision, signals, operations',
-        params: nameParam,
-        response: { 200: S.ServiceDetail, ...failures(400, 404) },
-      },
-    },
-    async (req) => named((req.params as { name: string }).name),
-  );
-  app.post(
-    '/v1/services/:name/scale',
-    {
-      schema: {
-        operationId: 'scaleService',
-        tags: ['services'],
-        summary: 'Set a manual override, optionally with a TTL; the answer says where it was clamped',
-        params: nameParam,
-        body: Type.Ref('ScaleRequest'),
-        response: { 200: Type.Ref('ScaleResult'), ...failures(400, 404, 413, 415) },
-      },
-    },
-    async (req) => {
-      const { name } = req.params as { name: string };
-      const body = req.body as S.ScaleRequestBody;
-      const svc = named(name) as { min?: number; max?: number; paused?: boolean };
-      const ttlMs = body.ttl === undefined ? undefined : overrideTtl(body.ttl);
-      backend.scale(name, body.replicas, ttlMs);
-      const min = svc.min ?? 0;
-      const max = svc.max ?? body.replicas;
-      const replicas = Math.min(max, Math.max(min, body.replicas));
-      return {
-        ok: true,
-        requested: body.replicas,
-        replicas,
-        clamped: replicas !== body.replicas,
-        min,
-        max,
-        paused: Boolean(svc.paused),
-        until: ttlMs === undefined ? null : now() + ttlMs,
-      };
-    },
-  );
-  app.delete(
-    '/v1/services/:name/scale',
-    {
-      schema: {
-        operationId: 'clearScaleOverride',
-        tags: ['services'],
-        summary: 'Clear the manual override',
-        params: nameParam,
-        response: { 200: Type.Ref('Ok'), ...failures(400, 404) },
-      },
-    },
-    async (req) => {
-      const { name } = req.params as { name: string };
-      named(name);
-      backend.clearScale(name);
-      return { ok: true };
-    },
-  );
-  for (const [verb, paused] of [
-    ['pause', true],
-    ['resume', false],
-  ] as const) {
-    app.post(
-      `/v1/services/:name/${verb}`,
-      {
-        schema: {
-          operationId: paused ? 'pauseService' : 'resumeService',
-          tags: ['services'],
-          summary: paused ? 'Pause scaling' : 'Resume scaling',
-          params: nameParam,
-          response: { 200: Type.Ref('Ok'), ...failures(400, 404, 413, 415) },
-        },
-      },
-      async (req) => {
-        const { name } = req.params as { name: string };
-        named(name);
-        backend.setPaused(name, paused);
-        return { ok: true };
-      },
-    );
-  }
-  app.put(
-    '/v1/services/:name/policy',
-    {
-      schema: {
-        operationId: 'reloadPolicy',
-        tags: ['policies'],
-        summary:
-          'Hot-reload the policy: Lua source or a built-in, trial-evaluated first; on error 422 and the old one stays',
-        params: nameParam,
-        body: Type.Ref('PolicyReload'),
-        response: { 200: Type.Ref('PolicyReloadResult'), ...failures(400, 404, 413, 415, 422) },
-      },
-    },
-    async (req) => {
-      const { name } = req.params as { name: string };
-      named(name);
-      const { policy } = await backend.reloadPolicy(name, req.body as PolicySpec);
-      return { ok: true, policy };
-    },
-  );
-  app.post(
-    '/v1/policies/eval',
-    {
-      schema: {
-        operationId: 'evalPolicy',
-        tags: ['policies'],
-        summary: 'Dry run: a policy and inputs in, a Decision out',
-        body: Type.Ref('EvalRequest'),
-        response: { 200: Type.Ref('EvalResult'), ...failures(400, 413, 415, 422) },
-      },
-    },
-    async (req) => {
-      const body = req.body as S.EvalRequestBody;
-      const d = await backend.evalPolicy(body.policy, body.input);
-      const o = d.policy.outcome;
-      return {
-        replicas: d.replicas,
-        reason: d.reason,
-        message: d.message,
-        logs: o.logs,
-        alerts: o.alerts,
-        decision: d,
-      };
-    },
-  );
-  const eventFilter = {
-    service: { type: 'string', maxLength: 63, description: 'Only this service (404 when unknown)' },
-    after: { type: 'integer', minimum: 0, description: 'Only events after this id' },
-  };
-  app.get(
-    '/v1/events',
-    {
-      schema: {
-        operationId: 'listEvents',
-        tags: ['events'],
-        summary: 'Recorded events, paginated by id; `order=desc` gives the newest first',
-        querystring: {
-          type: 'object',
-          properties: {
-            ...eventFilter,
-            since: { type: 'number', minimum: 0, description: 'Only events at or after this epoch ms' },
-            before: { type: 'integer', minimum: 1, description: 'Only events before this id' },
-            order: { type: 'string', enum: ['asc', 'desc'], default: 'asc' },
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-          },
-          additionalProperties: false,
-        },
-        response: { 200: Type.Ref('EventPage'), ...failures(400, 404) },
-      },
-    },
-    async (req) => {
-      const q = req.query as {
-        service?: string;
-        since?: number;
-        after?: number;
-        before?: number;
-        order: 'asc' | 'desc';
-        limit: number;
-      };
-      if (q.service !== undefined) named(q.service);
-      const events = await backend.events({
-        service: q.service,
-        since: q.since,
-        afterId: q.after,
-        beforeId: q.before,
-        order: q.order,
-        limit: q.limit,
-      });
-      return { events, next: events.length === q.limit ? events[events.length - 1]!.id : null };
-    },
-  );
-  app.get(
-    '/v1/events/stream',
-    {
-      config: { queryToken: true },
-      schema: {
-        operationId: 'streamEvents',
-        tags: ['events'],
-        summary:
-          'Server-Sent Events: every new event as `data: {json}` with its `id`; `after` (or Last-Event-ID) replays stored events after that id first',
-        querystring: {
-          type: 'object',
-          properties: {
-            ...eventFilter,
-            access_token: { type: 'string', description: 'The token, for EventSource (cannot send headers)' },
-          },
-          additionalProperties: false,
-        },
-        produces: ['text/event-stream'],
-        response: {
-          200: {
-            description: 'The event stream (the handler writes it; not serialized by a schema)',
-            content: { 'text/event-stream': { schema: { type: 'string' } } },
-          },
-          ...failures(400, 404),
-        },
-      },
-    },
-    async (req: FastifyRequest, reply: FastifyReply) => {
-      const q = req.query as { service?: string; after?: number };
-      const service = q.service;
-      if (service !== undefined) named(service);
-      const lastId = Number(req.headers['last-event-id']);
-      const after = q.after ?? (Number.isSafeInteger(lastId) && lastId >= 0 ? lastId : undefined);
-      reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      raw.write(': connected\n\n');
-      streams.add(raw);
-      let sent = after ?? 0;
-      // Stored events have ids > 0 and are sent once, in order; live-only ones (per-tick signals,
-      // id 0) carry no `id:` line, so a reconnecting EventSource resumes after the last stored one.
-      const send = (e: AdminEvent) => {
-        if (service && e.service !== service) return;
-        if (e.id > 0) {
-          if (e.id <= sent) return;
-          sent = e.id;
-          raw.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-        } else raw.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-      };
-      // Live events that arrive while the backlog is read wait here, so none is lost or repeated.
-      let backlog: AdminEvent[] | null = after === undefined ? null : [];
-      const unsubscribe = backend.subscribe((e) => (backlog ? backlog.push(e) : send(e)));
-      const ping = setInterval(() => raw.write(': ping\n\n'), 15_000);
-      ping.unref();
-      raw.on('close', () => {
-        clearInterval(ping);
-        unsubscribe();
-        streams.delete(raw);
-      });
-      if (backlog) {
-        try {
-          for (let page = 0; page < 100; page++) {
-            const stored = await backend.events({ service, afterId: sent, limit: 1000, order: 'asc' });
-            for (const e of stored) send(e);
-            if (stored.length < 1000) break;
-          }
-        } finally {
-          const live = backlog;
-          backlog = null;
-          for (const e of live) send(e);
-        }
-      }
-    },
-  );
-  app.get(
     '/v1/metrics/query',
     {
       schema: {
@@ -577,64 +310,10 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     },
   );
   app.get('/openapi.json', { ...open, schema: { hide: true } }, async () => app.swagger());
-  const dashboard = loadDashboard(options.dashboardDir ?? PACKAGED_DASHBOARD_DIR);
-  if (dashboard) {
-    // The page holds no data (it reads /v1/* with the token), so it and its assets are public.
-    app.get('/', { ...open, schema: { hide: true } }, async (_req, reply) =>
-      sendFile(
-        reply.header('content-security-policy', DASHBOARD_CSP),
-        dashboard.get('index.html')!,
-        'no-cache',
-      ),
-    );
-    app.get('/assets/:file', { ...open, schema: { hide: true } }, async (req, reply) => {
-      const file = dashboard.get(`assets/${(req.params as { file: string }).file}`);
-      if (!file)
-        return sendError(
-          reply,
-          new LuascaleError('LS_ERR_ADMIN_NOT_FOUND', {
-            method: 'GET',
-            path: clipUrl(req.url.split('?')[0]!),
-          }),
-        );
-      return sendFile(reply, file, 'public, max-age=31536000, immutable'); // names carry a content hash
-    });
-  }
+  registerServiceRoutes(app, { backend, named, nameParam, now });
+  registerEventRoutes(app, { backend, named, streams });
+  registerDashboardRoutes(app, options.dashboardDir ?? PACKAGED_DASHBOARD_DIR);
   return app;
-}
-
-/** Where `npm run build` puts the dashboard; the same relative path works from src/admin and dist/admin. */
-export const PACKAGED_DASHBOARD_DIR = fileURLToPath(new URL('../../dist/dashboard/', import.meta.url));
-const DASHBOARD_CSP =
-  "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
-const TYPES: Record<string, string> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.map': 'application/json',
-  '.txt': 'text/plain',
-};
-
-/** Reads the built dashboard into memory (a few files, ~100 KB); null when not built. */
-function loadDashboard(dir: string): Map<string, { body: Buffer; type: string }> | null {
-  if (!dir || !existsSync(join(dir, 'index.html'))) return null;
-  const files = new Map<string, { body: Buffer; type: string }>();
-  const add = (name: string) =>
-    files.set(name, {
-      body: readFileSync(join(dir, name)),
-      type: `${TYPES[extname(name)] ?? 'application/octet-stream'}; charset=utf-8`,
-    });
-  add('index.html');
-  if (existsSync(join(dir, 'assets'))) for (const f of readdirSync(join(dir, 'assets'))) add(`assets/${f}`);
-  return files;
-}
-
-function sendFile(reply: FastifyReply, file: { body: Buffer; type: string }, cacheControl: string) {
-  return reply
-    .type(file.type)
-    .header('cache-control', cacheControl)
-    .header('x-content-type-options', 'nosniff')
-    .send(file.body);
 }
 
 const ROUTES = new WeakMap<FastifyInstance, Array<{ method: string; url: string; hidden: boolean }>>();
@@ -644,50 +323,4 @@ export function registeredRoutes(
   app: FastifyInstance,
 ): Array<{ method: string; url: string; hidden: boolean }> {
   return ROUTES.get(app) ?? [];
-}
-
-function sendError(reply: FastifyReply, err: LuascaleError) {
-  return reply
-    .code(err.status)
-    .type('application/json')
-    .send({ error: { code: err.code, message: err.message } });
-}
-
-/** A target as it may appear in a message: bounded, so a 64 KiB URL is not echoed back. */
-function clipUrl(url: string): string {
-  return url.length > 200 ? `${url.slice(0, 200)}…` : url;
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad request: a parameter or body field is invalid (the message names it)',
-  401: 'Missing or wrong bearer token',
-  403: 'Cross-site request, or a Host that is not this listener',
-  404: 'No such route or service',
-  413: 'Body over 1 MiB',
-  415: 'Body is not application/json',
-  422: 'The policy failed to load or its trial evaluations failed',
-  429: 'Too many failed token attempts',
-  500: 'Internal error',
-};
-
-/** The error responses of a route for /openapi.json: the given ones plus those every route can give. */
-function failures(...statuses: number[]): Record<number, unknown> {
-  return Object.fromEntries(
-    [...statuses, 401, 403, 429, 500].map((s) => [s, { ...Type.Ref('Error'), description: STATUS_TEXT[s] }]),
-  );
-}
-
-/** The error a public route can still give: a Host that is not a name of this listener (403). */
-function hostFailure(): Record<number, unknown> {
-  return { 403: { ...Type.Ref('Error'), description: STATUS_TEXT[403] } };
-}
-
-/** A manual override's TTL: positive and at most {@link MAX_OVERRIDE_TTL_MS}, else a 400. */
-function overrideTtl(ttl: string): number {
-  const ms = parseDuration(ttl);
-  if (!(ms > 0) || ms > MAX_OVERRIDE_TTL_MS)
-    throw new LuascaleError('LS_ERR_ADMIN_BAD_REQUEST', {
-      reason: `body/ttl must be more than 0 and at most 366d, got "${ttl}"`,
-    });
-  return ms;
 }
