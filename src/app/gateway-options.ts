@@ -33,6 +33,7 @@ export function trafficOptions(t: TrafficConfig | undefined): ProxyTraffic | und
       : {}),
     ...(t.retries ? { retries: { budget_percent: t.retries.budget_percent } } : {}),
     ...(t.max_body !== undefined ? { max_body: t.max_body } : {}),
+    ...(t.request_buffer !== undefined ? { request_buffer: t.request_buffer } : {}),
   };
 }
 
@@ -49,6 +50,9 @@ export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOp
         methods: [op.method],
         operationId: op.operationId,
         ...(op.timeoutMs !== undefined ? { timeouts: { response: op.timeoutMs } } : {}),
+        // x-luascale-rate-limit: the operation's own limit, kept per its key (default ip), in
+        // addition to the service's traffic.rate_limit.
+        ...(op.rateLimit ? { traffic: { rate_limit: { ...op.rateLimit } } } : {}),
         ...(cache ? { validate: compileRequestValidator(op, { cache }) } : {}),
       });
     }
@@ -62,6 +66,9 @@ export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOp
       ...(r.methods ? { methods: [...r.methods] } : {}),
       ...(t?.timeouts ? { timeouts: t.timeouts } : {}),
       ...(t?.max_body !== undefined ? { max_body: t.max_body } : {}),
+      // rate_limit, concurrency and queue: the route's own admission, before the service's;
+      // retries: a retry budget of its own; request_buffer: how much body is read before admission.
+      ...(t ? { traffic: t } : {}),
       // Validating against the document: what reaches a config route matched no operation (404).
       ...(validating ? { validate: noOperationValidator() } : {}),
     });

@@ -161,6 +161,15 @@ const Traffic = strict(
         description: 'Max request body bytes (413 beyond)',
       }),
     ),
+    request_buffer: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 64 * 1024 * 1024,
+        default: 1024 * 1024,
+        description:
+          'Request bodies up to this many bytes are read whole before admission, so a slow upload holds no concurrency slot (0 = always stream)',
+      }),
+    ),
   },
   'Admission: rate limits, queueing and shedding',
 );

@@ -75,9 +75,14 @@ export const ERRORS = {
   },
   LS_ERR_GATEWAY_REQUEST_TIMEOUT: { message: 'request not received within {ms} ms', status: 408 },
   LS_ERR_GATEWAY_HEADERS_TOO_LARGE: { message: 'request header fields too large', status: 431 },
-  LS_ERR_GATEWAY_AT_CAPACITY: { message: 'service {service} is at max replicas and saturated', status: 503 },
+  LS_ERR_GATEWAY_AT_CAPACITY: {
+    message:
+      'service {service} is at max replicas and saturated: the expected queue wait of {waitMs} ms exceeds the {leftMs} ms left before the deadline',
+    status: 503,
+  },
   LS_ERR_GATEWAY_DEADLINE_UNMET: {
-    message: 'service {service}: the expected queue wait would miss the request deadline',
+    message:
+      'service {service}: the expected queue wait of {waitMs} ms would miss the request deadline ({leftMs} ms left) before more capacity is ready',
     status: 503,
   },
   LS_ERR_GATEWAY_SHUTTING_DOWN: { message: 'service {service} is shutting down', status: 503 },

@@ -119,6 +119,10 @@ function buildGateway(
       {
         ...s,
         traffic: divideTraffic(s.traffic, init.workers, { rateLimit: !shared }),
+        // a route's own limits are local to each worker (never in Redis), so always divided
+        routes: s.routes.map((r) =>
+          r.traffic === undefined ? r : { ...r, traffic: divideTraffic(r.traffic, init.workers) },
+        ),
         instances: init.instances[k] ?? s.instances,
       },
     ]),

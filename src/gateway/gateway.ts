@@ -57,11 +57,20 @@ export type ProxyTraffic = TrafficOptions & {
   timeouts?: { connect?: number; response?: number; idle?: number };
   retries?: { budget_percent?: number };
   max_body?: number;
+  /**
+   * Request bodies up to this many bytes are read whole before admission, so a slow upload holds
+   * no concurrency slot and is not counted as demand while it arrives (default 1 MiB; 0 streams).
+   */
+  request_buffer?: number;
 };
 
-/** A route with the per-route overrides the proxy honours (timeouts, retries, max_body). */
+/**
+ * A route with the per-route settings the proxy honours: timeouts, max_body and request_buffer
+ * override the service's; rate_limit, concurrency and queue are the route's own admission, applied
+ * before (in addition to) the service's; retries gives the route a retry budget of its own.
+ */
 export interface GatewayRoute extends RouteOptions {
-  traffic?: Pick<ProxyTraffic, 'timeouts' | 'retries' | 'max_body'>;
+  traffic?: ProxyTraffic;
   /** Optional request validation (off unless set); a JSON body is then read whole (up to max_body) first. */
   validate?: RequestValidatorFn;
 }
@@ -274,7 +283,10 @@ async function closeGateway(
   server.closeAllConnections();
   for (const s of state.upgrades) s.destroy();
   await stopped;
-  for (const s of state.services.values()) s.admission.close?.();
+  for (const s of state.services.values()) {
+    s.admission.close?.();
+    for (const a of s.routeAdmissions) a.close?.();
+  }
   await Promise.all([...state.services.values()].map((s) => s.pool.close()));
 }
 
@@ -295,7 +307,7 @@ function buildRoutes(
     services.set(name, runtime);
     admission.setReadyInstances(0);
     for (const r of svc.routes)
-      entries.push({ service: name, route: r, data: createRouteData(runtime, r, traffic) });
+      entries.push({ service: name, route: r, data: createRouteData(runtime, r, { traffic, clock }) });
     if (svc.instances) runtime.pool.setInstances(svc.instances);
   }
   return entries;

@@ -20,6 +20,8 @@ export type AdmitResult =
       retryAfterS: number;
       headers: Record<string, string>;
       reason: 'rate_limit' | 'queue_full' | 'queue_timeout' | 'at_capacity';
+      /** Figures for the error message (e.g. `waitMs`, `leftMs`). */
+      params?: Record<string, unknown>;
     };
 
 /** Per-service admission control. */

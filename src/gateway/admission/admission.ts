@@ -3,9 +3,9 @@
  *
  *   admit ──rate limit over──▶ 429 + Retry-After + RateLimit-* (draft-ietf-httpapi-ratelimit-headers)
  *     │ inflight < limit and nobody queued ──▶ permit (FIFO fairness: never overtake a waiter)
- *     │ at max replicas and saturated ──────▶ 503 at_capacity (no capacity is coming)
  *     │ queue full ─────────────────────────▶ 503 queue_full + Retry-After
- *     │ expected wait misses the deadline ──▶ 503 queue_timeout at once (shed early)
+ *     │ expected wait misses the deadline ──▶ 503 at once (shed early): at_capacity at max
+ *     │                                        replicas (no capacity is coming), else queue_timeout
  *     ▼ wait in FIFO ── capacity frees / instance ready ──▶ permit (queuedMs = time waited)
  *                    └─ deadline passes ──────────────────▶ 503 queue_timeout
  *
@@ -54,7 +54,11 @@ export interface TrafficOptions {
     /** Shed at once when the expected wait misses the deadline (default true). */
     shedEarly?: boolean;
   };
-  /** The service is at its max replica count: saturation sheds instead of queueing. */
+  /**
+   * The service is at its max replica count: a request whose expected wait misses its deadline is
+   * shed as `at_capacity` (no capacity is coming) rather than `queue_timeout`. It still queues when
+   * the wait fits (requests finishing, instances still starting).
+   */
   atMaxReplicas?: boolean;
   [other: string]: unknown;
 }
@@ -77,6 +81,8 @@ export type AdmitResult =
       retryAfterS: number;
       headers: Record<string, string>;
       reason: ShedReason;
+      /** Figures for the error message (`waitMs`, `leftMs` of an early shed). */
+      params?: Record<string, unknown>;
     };
 
 /** One request asking to be let in. */
@@ -116,7 +122,7 @@ export interface Admission {
   admit(req: AdmitRequest): AdmitResult | Promise<AdmitResult>;
   /** Ready instances changed: the static limit follows, and waiters may be let in. */
   setReadyInstances(n: number): void;
-  /** Whether the service is at max replicas (saturation then sheds rather than queues). */
+  /** Whether the service is at max replicas (an unmeetable wait is then shed as at_capacity). */
   setAtMaxReplicas(atMax: boolean): void;
   stats(): AdmissionStats;
   /** Expires waiters past their deadline and lets waiters in; the timer calls it too. */
@@ -315,8 +321,10 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
     const limit = limitAt(now);
     // FIFO: a newcomer never overtakes a waiter, even when a slot is free this instant
     if (queue.size === 0 && inflight < limit) return grant(now, now, headers);
-    if (atMax && ready > 0)
-      return shed('at_capacity', 'LS_ERR_GATEWAY_AT_CAPACITY', retryAfterS(now), headers);
+    // At max replicas a request still queues while its expected wait fits the deadline: slots free
+    // up as requests finish, and instances may still be starting (ready < replicas). Only a wait
+    // that cannot fit is shed, and the error says which: at_capacity (no more capacity is coming)
+    // or deadline_unmet (more may come, but not in time).
     if (queue.full) return shed('queue_full', 'LS_ERR_GATEWAY_QUEUE_FULL', retryAfterS(now), headers);
     const deadline = Math.min(now + timeoutMs, req.deadlineMs ?? Number.POSITIVE_INFINITY);
     if (deadline <= now)
@@ -324,7 +332,11 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
     if (shedEarly) {
       const est = expectedWaitMs(queue.size, limit);
       if (est !== undefined && now + est > deadline) {
-        return shed('queue_timeout', 'LS_ERR_GATEWAY_DEADLINE_UNMET', retryAfterS(now), headers);
+        const r = atMax
+          ? shed('at_capacity', 'LS_ERR_GATEWAY_AT_CAPACITY', retryAfterS(now), headers)
+          : shed('queue_timeout', 'LS_ERR_GATEWAY_DEADLINE_UNMET', retryAfterS(now), headers);
+        if (!r.ok) r.params = { waitMs: Math.round(est), leftMs: deadline - now };
+        return r;
       }
     }
     return new Promise<AdmitResult>((resolve) => {

@@ -72,9 +72,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
   // validate: the body as it goes upstream (a stream, a counted stream, or a buffer read whole)
   body: Dispatcher.DispatchOptions['body'] = null;
   bytesIn = 0;
+  /**
+   * When the request was ready to go on (its body read, when buffered): admission and the signals'
+   * latency count from here, so a slow upload is neither queueing demand nor service latency.
+   */
+  readyAt: number;
 
   // admit
   permit: Permit | undefined = undefined;
+  /** The route's own admission permit, when the route sets limits of its own. */
+  routePermit: Permit | undefined = undefined;
   /** RateLimit-* headers from admission, added to the response. */
   admitHeaders: Record<string, string> | undefined = undefined;
   queuedMs = 0;
@@ -113,6 +120,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.res = res;
     this.start = g.clock.now();
     this.clientIp = clientIpOf(req.socket.remoteAddress);
+    this.readyAt = this.start;
     this.expectContinue = expectContinue;
   }
 

@@ -121,7 +121,7 @@ export function upstreamError(ex: Exchange, err: Error): void {
   // refused connect for idempotent methods: RFC 9110 §9.2.2 allows the automatic retry.
   const connectError = CONNECT_ERRORS.has(code) || (RESET_ERRORS.has(code) && !ex.responded);
   const prev = ex.inst;
-  const budget = ex.route.data.svc.retryBudget;
+  const budget = ex.route.data.retryBudget;
   if (ex.retrying || err instanceof RetrySignal) {
     ex.retrying = false;
     endAttempt(ex, false);
@@ -169,7 +169,7 @@ function canRetry(ex: Exchange): boolean {
     ex.attempts < 3 &&
     d.retries &&
     IDEMPOTENT.has(ex.method) &&
-    d.svc.retryBudget.balance(ex.g.clock.now()) >= 1
+    d.retryBudget.balance(ex.g.clock.now()) >= 1
   );
 }
 

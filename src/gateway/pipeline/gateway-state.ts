@@ -20,6 +20,8 @@ export interface ServiceRuntime {
   name: string;
   pool: UpstreamPool;
   admission: AdmissionLike;
+  /** The admissions of this service's routes that set limits of their own (they follow `ready`). */
+  routeAdmissions: AdmissionLike[];
   retryBudget: RetryBudget;
   /** The admission key of a request (rate_limit.key), shared by HTTP and upgrade requests. */
   keyOf: RateKeyFn;
@@ -38,7 +40,18 @@ export interface RouteData {
   /** The route's template: the bounded-cardinality label of signals and the access log. */
   label: string;
   validate: RequestValidatorFn | undefined;
+  /**
+   * The route's own admission (routes[].traffic rate_limit / concurrency / queue, or an OpenAPI
+   * x-luascale-rate-limit), passed before the service's; undefined when the route has none.
+   */
+  admission: AdmissionLike | undefined;
+  /** The route's admission key (its own rate_limit.key), set with `admission`. */
+  keyOf: RateKeyFn | undefined;
+  /** The route's retry budget: its own when the route sets `retries`, else the service's. */
+  retryBudget: RetryBudget;
   maxBody: number;
+  /** Bodies up to this many bytes are read whole before admission (0: always stream). */
+  requestBuffer: number;
   connectTimeout: number;
   responseTimeout: number;
   idleTimeout: number;

@@ -36,13 +36,14 @@ function record(ex: Exchange): void {
   const status = ex.outcome;
   const latencyMs = ex.endedAt - ex.start;
   if (ex.dispatched) {
+    // from `readyAt`: a buffered slow upload is the client's time, not the service's
     g.signals?.onEnd({
       route: d.label,
       service: d.svc.name,
       operationId: ex.route.operationId,
       instance: ex.firstInstance,
       status,
-      latencyMs,
+      latencyMs: ex.endedAt - ex.readyAt,
       bytesIn: ex.bytesIn,
       bytesOut: ex.bytesOut,
     });

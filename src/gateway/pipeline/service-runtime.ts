@@ -1,9 +1,11 @@
 /**
  * Building the pipeline's per-service and per-route state from the options: a service's pool,
  * admission, retry budget and key functions; a route's limits and timeouts resolved once
- * (route override, then the route's traffic, then the service's traffic, then the defaults).
+ * (route override, then the route's traffic, then the service's traffic, then the defaults), and a
+ * route's own admission and retry budget when its traffic sets them (in addition to the service's).
  */
 import type { Clock } from '../../core/clock.js';
+import { createAdmission } from '../admission/admission.js';
 import { createBalancer } from '../balancer.js';
 import { createRetryBudget } from '../retry-budget.js';
 import type { GatewayRoute, ProxyTraffic, ServiceOptions } from '../gateway.js';
@@ -17,6 +19,11 @@ const DEFAULT_CONNECT = 5000;
 const DEFAULT_RESPONSE = 60_000;
 const DEFAULT_IDLE = 300_000;
 const DEFAULT_RETRY_BUDGET_PERCENT = 20;
+/**
+ * Request bodies up to this size are read whole before admission (nginx buffers bodies before
+ * proxying by default, `proxy_request_buffering on`), so a slow upload holds no slot while it arrives.
+ */
+export const DEFAULT_REQUEST_BUFFER = 1024 * 1024;
 
 /** What a service's runtime is built with besides its options. */
 export interface ServiceRuntimeOptions {
@@ -33,6 +40,7 @@ export function createServiceRuntime(
 ): ServiceRuntime {
   const traffic = svc.traffic ?? {};
   const admission = options.admission;
+  const routeAdmissions: AdmissionLike[] = [];
   const pool = createUpstreamPool({
     service: name,
     balancer: createBalancer(svc.balancer ?? {}),
@@ -40,13 +48,17 @@ export function createServiceRuntime(
     health: svc.health,
     upstream: svc.upstream,
     decayMs: svc.balancer?.decay_ms,
-    onReadyChange: (n) => admission.setReadyInstances(n),
+    onReadyChange: (n) => {
+      admission.setReadyInstances(n);
+      for (const a of routeAdmissions) a.setReadyInstances(n);
+    },
     onRemoved: (id) => options.signals?.forgetInstance?.(name, id),
   });
   return {
     name,
     pool,
     admission,
+    routeAdmissions,
     retryBudget: createRetryBudget({
       percent: traffic.retries?.budget_percent ?? DEFAULT_RETRY_BUDGET_PERCENT,
     }),
@@ -57,13 +69,26 @@ export function createServiceRuntime(
 }
 
 /** A route's resolved settings; `label` is filled in once the router has compiled the template. */
-export function createRouteData(svc: ServiceRuntime, r: GatewayRoute, traffic: ProxyTraffic): RouteData {
+export function createRouteData(
+  svc: ServiceRuntime,
+  r: GatewayRoute,
+  options: { traffic: ProxyTraffic; clock: Clock },
+): RouteData {
+  const traffic = options.traffic;
   const t = r.traffic ?? {};
+  const own = routeAdmission(svc, t, options.clock);
   return {
     svc,
     label: '',
     validate: r.validate,
+    admission: own,
+    keyOf: own === undefined ? undefined : rateKeyFn(parseRateKey(t.rate_limit?.key)),
+    retryBudget:
+      t.retries?.budget_percent === undefined
+        ? svc.retryBudget
+        : createRetryBudget({ percent: t.retries.budget_percent }),
     maxBody: r.max_body ?? t.max_body ?? traffic.max_body ?? Infinity,
+    requestBuffer: r.traffic?.request_buffer ?? traffic.request_buffer ?? DEFAULT_REQUEST_BUFFER,
     connectTimeout:
       r.timeouts?.connect ?? t.timeouts?.connect ?? traffic.timeouts?.connect ?? DEFAULT_CONNECT,
     responseTimeout:
@@ -72,4 +97,22 @@ export function createRouteData(svc: ServiceRuntime, r: GatewayRoute, traffic: P
     retries:
       (t.retries?.budget_percent ?? traffic.retries?.budget_percent ?? DEFAULT_RETRY_BUDGET_PERCENT) > 0,
   };
+}
+
+/**
+ * A route's own admission when its traffic sets a rate limit, a concurrency limit or a queue: the
+ * same admission as a service's, applied first. Without a concurrency limit of its own it never
+ * queues (the service's queue does the waiting), so it sees one "ready instance" for good; with one,
+ * its limit is `per_instance × ready` of the service's pool.
+ */
+function routeAdmission(svc: ServiceRuntime, t: ProxyTraffic, clock: Clock): AdmissionLike | undefined {
+  if (t.rate_limit === undefined && t.concurrency === undefined && t.queue === undefined) return undefined;
+  const a = createAdmission(t, clock);
+  if (t.concurrency?.per_instance === undefined && t.concurrency?.adaptive === undefined)
+    a.setReadyInstances(1);
+  else {
+    a.setReadyInstances(svc.pool.eligible().length);
+    svc.routeAdmissions.push(a);
+  }
+  return a;
 }

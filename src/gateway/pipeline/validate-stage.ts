@@ -2,7 +2,8 @@
  * The validate stage: the request body's framing against the route's max_body (413), then, when the
  * route has a validator (OpenAPI import, off by default), the request against its operation (400
  * naming the field). A JSON body to validate is read whole, up to max_body, parsed and checked, then
- * sent upstream as that buffer; any other body streams as it arrives (a chunked one counted on the way).
+ * sent upstream as that buffer; any other body up to `request_buffer` is read whole too (so a slow
+ * upload holds no admission slot), and a larger one streams as it arrives (a chunked one counted).
  *
  * Requests turned away here are counted as offered and shed in the signals but never reach the
  * record stage, so they have no access-log line (as before the pipeline existed).
@@ -10,7 +11,7 @@
 import type http from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../../core/errors.js';
-import { countBody } from './body-limit.js';
+import { BodyTooLarge, countBody } from './body-limit.js';
 import type { Stage } from './compose.js';
 import type { Exchange } from './exchange.js';
 import { templateParams } from './template-params.js';
@@ -118,24 +119,93 @@ function tooLarge(ex: Exchange): void {
   ex.finish();
 }
 
-/** Body framing: the declared length against max_body, a chunked body counted as it streams. */
+/**
+ * Body framing: the declared length against max_body, then the body itself. A body up to the
+ * route's `request_buffer` is read whole before the request goes on (nginx's default
+ * `proxy_request_buffering on`), so a slow upload takes no admission slot and is not in flight in the
+ * signals while it arrives; a larger one streams (a chunked one counted on the way). A client that
+ * sent `Expect: 100-continue` waits for admission before sending, so its body streams as before.
+ */
 function frame(ex: Exchange): void {
   // Framing was validated by node's parser (CL+TE and duplicate CL never get here).
   const cl = ex.contentLength;
-  const maxBody = ex.route.data.maxBody;
+  const d = ex.route.data;
+  const maxBody = d.maxBody;
+  const buffer = ex.expectContinue ? 0 : d.requestBuffer;
   if (cl !== undefined && cl !== '0') {
     const n = Number(cl);
     if (n > maxBody) {
       ex.res.shouldKeepAlive = false; // the unread body makes the connection unusable
       return shed(ex, 'body_too_large', 'LS_ERR_GATEWAY_BODY_TOO_LARGE', { limit: maxBody });
     }
-    ex.body = ex.req;
     ex.bytesIn = n;
+    if (n <= buffer) return readBody(ex, Math.min(buffer, maxBody));
+    ex.body = ex.req;
   } else if (ex.chunked) {
+    if (buffer > 0) return readBody(ex, Math.min(buffer, maxBody));
     // undici streams any async iterable as a chunked body (its typings list only Readable).
     ex.body = countBody(ex, ex.req, maxBody) as unknown as Dispatcher.DispatchOptions['body'];
   }
   ex.next();
+}
+
+/**
+ * Reads the body into memory up to `limit` bytes, then goes on with it as a buffer. A chunked body
+ * that outgrows the limit goes on as a stream of what was read followed by the rest (413 past
+ * max_body). A client that leaves mid-upload ends the exchange unanswered, never counted as offered.
+ */
+function readBody(ex: Exchange, limit: number): void {
+  const req = ex.req;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  const onData = (c: Buffer) => {
+    size += c.length;
+    chunks.push(c);
+    if (size <= limit || done) return;
+    // Outgrew the buffer (chunked only: a declared length was checked): stream from here.
+    done = true;
+    req.pause();
+    req.off('data', onData);
+    req.off('end', onEnd);
+    ex.bytesIn = 0;
+    ex.body = streamAfter(ex, chunks, req) as unknown as Dispatcher.DispatchOptions['body'];
+    goOn(ex);
+  };
+  const onEnd = () => {
+    if (done) return;
+    done = true;
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    ex.body = body;
+    ex.bytesIn = body.length;
+    goOn(ex);
+  };
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', () => {});
+  req.on('close', () => {
+    if (done) return;
+    done = true; // the client left (or node's request timeout cut it) before the body was whole
+    ex.finish();
+  });
+}
+
+function goOn(ex: Exchange): void {
+  ex.readyAt = ex.g.clock.now();
+  if (ex.res.destroyed) return ex.finish();
+  ex.next();
+}
+
+/** The chunks read so far, then the rest of the request, counted against max_body. */
+async function* streamAfter(ex: Exchange, head: Buffer[], req: http.IncomingMessage): AsyncGenerator<Buffer> {
+  for (const c of head) {
+    ex.bytesIn += c.length;
+    yield c;
+  }
+  head.length = 0;
+  const max = ex.route.data.maxBody;
+  if (ex.bytesIn > max) throw new BodyTooLarge(String(max));
+  yield* countBody(ex, req, max);
 }
 
 /** Turned away before the record stage: counted as offered and shed, then answered. */

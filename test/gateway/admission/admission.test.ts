@@ -147,17 +147,31 @@ test('the sliding-window algorithm is selectable', async () => {
   assert.equal(denied(await admit()).status, 429);
 });
 
-test('at max replicas and saturated: 503 at_capacity instead of queueing', async () => {
+test('at max replicas a saturated service still queues while the wait fits the deadline (#17 item 4)', async () => {
   const { a, admit } = setup({ concurrency: { per_instance: 1 }, atMaxReplicas: true });
-  granted(await admit());
-  const d = denied(await admit());
-  assert.equal(d.reason, 'at_capacity');
-  assert.equal(d.code, 'LS_ERR_GATEWAY_AT_CAPACITY');
-  a.setAtMaxReplicas(false);
+  const first = granted(await admit());
   const queued = probe(admit());
   await flush();
-  assert.equal(queued.value, undefined);
+  assert.equal(queued.value, undefined, 'queued, not shed');
   assert.equal(a.stats().queue, 1);
+  first.permit.release({ ok: true, rttMs: 200 });
+  await flush();
+  granted(queued.value);
+});
+
+test('at max replicas a wait that misses the deadline is shed as at_capacity, naming the wait', async () => {
+  const { a, admit, clock } = setup({ concurrency: { per_instance: 1 }, atMaxReplicas: true });
+  const p = granted(await admit());
+  clock.advance(1000);
+  p.permit.release({ ok: true, rttMs: 1000 }); // mean service time 1 s, one slot
+  granted(await admit()); // holds the slot
+  const d = denied(await admit({ deadlineMs: clock.now() + 500 }));
+  assert.equal(d.reason, 'at_capacity');
+  assert.equal(d.code, 'LS_ERR_GATEWAY_AT_CAPACITY');
+  assert.deepEqual(d.params, { waitMs: 1000, leftMs: 500 });
+  a.setAtMaxReplicas(false);
+  const d2 = denied(await admit({ deadlineMs: clock.now() + 500 }));
+  assert.equal(d2.code, 'LS_ERR_GATEWAY_DEADLINE_UNMET', 'below max the same wait is deadline_unmet');
 });
 
 test('a waiter whose deadline cannot be met is shed at once (expected wait from RTT / limit)', async () => {
