@@ -87,9 +87,23 @@ export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOp
             healthy_threshold: h.healthy_threshold,
             unhealthy_threshold: h.unhealthy_threshold,
             slow_start: parseDuration(h.slow_start),
+            timeout: parseDuration(h.timeout),
+            consecutive_errors: h.consecutive_errors,
+            base_ejection: parseDuration(h.base_ejection),
+            max_ejection: parseDuration(h.max_ejection),
+            max_ejection_percent: h.max_ejection_percent,
+            slow_start_min_weight: h.slow_start_min_weight,
           }
         : {}),
     } as ServiceOptions['health'],
+    ...(svc.upstream
+      ? {
+          upstream: {
+            ...(svc.upstream.connections !== undefined ? { connections: svc.upstream.connections } : {}),
+            keep_alive: parseDuration(svc.upstream.keep_alive),
+          },
+        }
+      : {}),
   };
 }
 
@@ -104,6 +118,7 @@ export function gatewayOptions(
     services,
     max_header_bytes: config.gateway.max_header_bytes,
     request_timeout: parseDuration(config.gateway.request_timeout),
+    trusted_proxies: config.gateway.trusted_proxies,
   };
 }
 

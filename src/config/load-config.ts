@@ -13,6 +13,7 @@ import { ERRORS, LuascaleError, formatMessage } from '../core/errors.js';
 import { ConfigInputSchema, ConfigSchema, EXTENSION_KEY, type Config } from './schema.js';
 import { applyDefaults, deepFreeze } from './defaults.js';
 import { parseDuration } from '../core/duration.js';
+import { CIDR_RULE, parseCidr } from '../core/cidr.js';
 
 /** One problem in a config file. */
 export interface ConfigIssue {
@@ -429,6 +430,10 @@ function editDistance(a: string, b: string): number {
 /** Checks one field against another, which JSON Schema cannot say. */
 function crossFieldChecks(config: Config): Array<{ path: (string | number)[]; message: string }> {
   const out: Array<{ path: (string | number)[]; message: string }> = [];
+  config.gateway.trusted_proxies.forEach((cidr, i) => {
+    if (parseCidr(cidr) === undefined)
+      out.push({ path: ['gateway', 'trusted_proxies', i], message: `"${cidr}" ${CIDR_RULE}` });
+  });
   for (const [name, svc] of Object.entries(config.services)) {
     const s = svc.scaling;
     if (s.max < s.min)

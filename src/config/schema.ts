@@ -506,8 +506,45 @@ const Service = strict(
           unhealthy_threshold: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
           healthy_threshold: Type.Integer({ minimum: 1, maximum: 1000, default: 2 }),
           slow_start: Duration('Ramp-up of a new instance share (0 = off)', '10s', '0s', '1h'),
+          timeout: Duration('Active probe timeout', '1s', '1ms', '10m'),
+          consecutive_errors: Type.Integer({
+            minimum: 1,
+            maximum: 1000,
+            default: 5,
+            description: 'Consecutive 5xx or connect errors on real traffic that eject an instance',
+          }),
+          base_ejection: Duration('First ejection; doubles with each ejection in a row', '10s', '1ms', '1h'),
+          max_ejection: Duration('Longest ejection', '5m', '1ms'),
+          max_ejection_percent: Type.Number({
+            minimum: 0,
+            maximum: 100,
+            default: 50,
+            description: 'At most this % of instances ejected at once (always at least one may be)',
+          }),
+          slow_start_min_weight: Type.Number({
+            minimum: 0,
+            maximum: 1,
+            default: 0.1,
+            description: 'Share a new instance starts its slow start with (0..1)',
+          }),
         },
         'Active and passive health checking',
+      ),
+    ),
+    upstream: Type.Optional(
+      strict(
+        {
+          connections: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 100_000,
+              description:
+                'Connections per instance (default 64, or concurrency.per_instance when larger); requests beyond them wait in the admission queue, never in the HTTP client',
+            }),
+          ),
+          keep_alive: Duration('Idle time before an upstream connection is closed', '4s', '1ms', '1h'),
+        },
+        'Connections to the instances',
       ),
     ),
     balancer: Type.Optional(
@@ -585,6 +622,12 @@ export const ConfigSchema = strict(
           description: '431 beyond',
         }),
         request_timeout: Duration('Time to receive a whole request (408 beyond)', '30s', '100ms'),
+        trusted_proxies: Type.Array(Type.String({ minLength: 1, maxLength: 50 }), {
+          default: [],
+          maxItems: 1000,
+          description:
+            'Load balancers and CDNs in front (IPv4/IPv6 CIDRs or addresses, such as 10.0.0.0/8 or fd00::/8). From them the client IP is the right-most X-Forwarded-For (else Forwarded for=) entry that is not itself trusted, and their forwarding headers are appended to; from other peers the peer is the client and those headers are replaced',
+        }),
         drain_timeout: Duration('SIGTERM: time to finish in-flight requests', '30s', '100ms', '1h'),
       },
       'The gateway listener',

@@ -1,8 +1,9 @@
 /**
- * The access log: one JSON line per request (pino), with request id, route template, upstream,
- * status, bytes and timings. `off` costs nothing; `sampled` writes a `sampleRate` fraction of
- * requests but every error (5xx, or no status at all), since those are the lines people look for;
- * `full` writes every request. pino writes asynchronously to the destination (sonic-boom).
+ * The access log: one JSON line per request (pino), with request id, client address, route
+ * template, upstream, status, bytes and timings. `off` costs nothing; `sampled` writes a
+ * `sampleRate` fraction of requests but every error (5xx, or no status at all), since those are
+ * the lines people look for; `full` writes every request. pino writes asynchronously to the
+ * destination (sonic-boom).
  */
 import type { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
@@ -70,6 +71,7 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
       if (!full && !error && random() >= rate) return;
       logger.info({
         reqId: e.requestId,
+        clientIp: e.clientIp,
         method: e.method,
         path: e.path,
         route: e.route,

@@ -6,14 +6,14 @@
  *   sends the 100 Continue itself) so it is not forwarded either.
  * - Via: each proxy appends `<protocol-version> <pseudonym>` (RFC 9110 §7.6.3), both directions.
  * - Forwarded (RFC 7239 §4, §5, §6: IPv6 quoted in brackets) and the de-facto X-Forwarded-For /
- *   -Proto / -Host: appended to when the previous hop is trusted, else replaced, so a client cannot
- *   forge its address.
+ *   -Proto / -Host: appended to (with the peer's address) when the peer is a trusted proxy
+ *   (`trusted_proxies`, trusted-proxies.ts), else replaced, so a client cannot forge its address.
  * - Host must appear exactly once with a valid value (RFC 9112 §3.2: otherwise 400).
  */
 
 /** Forwarding policy. */
 export interface ForwardOptions {
-  /** Append to incoming Forwarded/X-Forwarded-* (the client is another trusted proxy); default false. */
+  /** Append to incoming Forwarded/X-Forwarded-* (the peer is a trusted proxy). */
   trust: boolean;
   /** Via pseudonym (RFC 9110 §7.6.3 received-by); default `luascale`. */
   via: string;
@@ -31,6 +31,10 @@ export interface ForwardedRequestHeaders {
   contentLength: string | undefined;
   /** Whether Transfer-Encoding was present (a chunked body follows). */
   chunked: boolean;
+  /** The incoming X-Forwarded-For values, comma-joined (read only from trusted proxies). */
+  xForwardedFor: string | undefined;
+  /** The incoming Forwarded values, comma-joined (read only from trusted proxies). */
+  forwarded: string | undefined;
 }
 
 // uri-host [":" port] (RFC 9110 §7.2 / RFC 3986 §3.2.2): reg-name / IPv4 / IP-literal.
@@ -52,7 +56,7 @@ export function isValidHost(host: string): boolean {
  */
 export function forwardRequestHeaders(
   raw: readonly string[],
-  clientIp: string,
+  peerIp: string,
   httpVersion: string,
   opts: ForwardOptions,
 ): ForwardedRequestHeaders {
@@ -138,12 +142,21 @@ export function forwardRequestHeaders(
   const ok = hostCount === 1 && host !== undefined && isValidHost(host);
   const hostValue = ok ? host! : '';
   const trust = opts.trust;
-  out.push('x-forwarded-for', trust && xff !== undefined ? `${xff}, ${clientIp}` : clientIp);
+  // This hop records the address it received the request from (the peer), as every proxy does.
+  out.push('x-forwarded-for', trust && xff !== undefined ? `${xff}, ${peerIp}` : peerIp);
   out.push('x-forwarded-proto', trust && xfp !== undefined ? xfp : 'http');
   out.push('x-forwarded-host', trust && xfh !== undefined ? xfh : hostValue);
-  const element = forwardedElement(clientIp, hostValue);
+  const element = forwardedElement(peerIp, hostValue);
   out.push('forwarded', trust && fwd !== undefined ? `${fwd}, ${element}` : element);
-  return { headers: out, host: ok ? host : undefined, requestId, contentLength, chunked };
+  return {
+    headers: out,
+    host: ok ? host : undefined,
+    requestId,
+    contentLength,
+    chunked,
+    xForwardedFor: xff,
+    forwarded: fwd,
+  };
 }
 
 // The pseudonym is fixed per gateway: build `<protocol-version> <pseudonym>` once per version

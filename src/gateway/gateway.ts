@@ -27,8 +27,9 @@ import { recordStage } from './pipeline/record-stage.js';
 import { admitStage } from './pipeline/admit-stage.js';
 import { pickStage } from './pipeline/pick-stage.js';
 import { forwardStage } from './pipeline/forward-stage.js';
-import { createRouteData, createServiceRuntime } from './pipeline/service-runtime.js';
+import { createRouteData, createServiceRuntime, withConnectionLimit } from './pipeline/service-runtime.js';
 import { internalError } from './pipeline/send-error.js';
+import { createTrustedProxies } from './trusted-proxies.js';
 
 export { sendError } from './pipeline/send-error.js';
 export { templateParams } from './pipeline/template-params.js';
@@ -98,8 +99,12 @@ export interface GatewayOptions {
   headers_timeout?: number;
   /** Client keep-alive idle time (default 5000). */
   keep_alive_timeout?: number;
-  /** Append to incoming Forwarded / X-Forwarded-* instead of replacing them (default false). */
-  trust_forwarded?: boolean;
+  /**
+   * Proxies (CIDRs or addresses, IPv4/IPv6) whose X-Forwarded-For / Forwarded name the client
+   * (trusted-proxies.ts); their forwarding headers are appended to, everyone else's replaced.
+   * Default none. (Replaces the former `trust_forwarded: true`, which is `['0.0.0.0/0', '::/0']`.)
+   */
+  trusted_proxies?: readonly string[];
   /** Via pseudonym (default `luascale`). */
   via?: string;
   clock?: Clock;
@@ -164,7 +169,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     clock,
     router,
     services,
-    forward: { trust: options.trust_forwarded ?? false, via: options.via ?? 'luascale' },
+    forward: { trust: false, via: options.via ?? 'luascale' },
+    forwardTrusted: { trust: true, via: options.via ?? 'luascale' },
+    trusted: createTrustedProxies(options.trusted_proxies),
     signals: options.signals,
     accessLog: options.accessLog,
     ids: createRequestIds(),
@@ -254,7 +261,7 @@ function createServer(options: GatewayOptions, state: GatewayState): http.Server
     onClientError(err, socket, requestTimeout),
   );
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
-    proxyUpgrade(state, { req, socket, head, clientIp: clientIpOf(socket.remoteAddress) }),
+    proxyUpgrade(state, { req, socket, head, peerIp: clientIpOf(socket.remoteAddress) }),
   );
   return server;
 }
@@ -299,8 +306,9 @@ function buildRoutes(
   const entries: { service: string; route: RouteOptions; data: RouteData }[] = [];
   const makeAdmission =
     options.admission ?? ((traffic: ProxyTraffic, c: Clock) => createAdmission(traffic, c));
-  for (const [name, svc] of Object.entries(options.services)) {
-    const traffic = svc.traffic ?? {};
+  for (const [name, configured] of Object.entries(options.services)) {
+    const svc = withConnectionLimit(configured);
+    const traffic = svc.traffic!;
     const admission = makeAdmission(traffic, clock, name);
     const runtime = createServiceRuntime(name, svc, { clock, admission, signals: options.signals });
     runtime.pool.events.on('health', (e: HealthEvent) => events.emit('health', e));

@@ -63,6 +63,8 @@ export interface SignalsLike {
 /** One access-log line. */
 export interface AccessLogEntry {
   requestId: string;
+  /** The client's address (behind a trusted proxy, the one it forwarded). */
+  clientIp: string;
   method: string;
   path: string;
   route: string;

@@ -10,6 +10,7 @@ import http from 'node:http';
 import net, { type Socket } from 'node:net';
 import { ERRORS, formatMessage, type ErrorCode } from '../core/errors.js';
 import { forwardRequestHeaders } from './forward-headers.js';
+import { clientAddress } from './trusted-proxies.js';
 import type { GatewayState, RouteData } from './pipeline/gateway-state.js';
 import type { Route } from './router.js';
 import type { AdmitResult, Permit } from './seams.js';
@@ -19,15 +20,18 @@ import type { UpstreamInstance } from './upstream-pool.js';
 export interface UpgradeRequest {
   req: http.IncomingMessage;
   socket: Socket;
-  /** Bytes the client sent after the head (the first frames). */
+  /** Bytes the client sent after the head (the first frames): forwarded after the handshake. */
   head: Buffer;
-  clientIp: string;
+  /** The TCP peer's address (IPv4-mapped prefix removed). */
+  peerIp: string;
 }
 
 /** One routed upgrade on its way: what the admission verdict and the splice need. */
 interface Upgrade extends UpgradeRequest {
   g: GatewayState;
   requestId: string;
+  /** The client's address (behind a trusted proxy, the one it forwarded). */
+  clientIp: string;
   route: Route<RouteData>;
   method: string;
   url: string;
@@ -38,9 +42,16 @@ interface Upgrade extends UpgradeRequest {
 
 /** Proxies one upgrade request; never throws. */
 export function proxyUpgrade(g: GatewayState, upgrade: UpgradeRequest): void {
-  const { req, socket, clientIp } = upgrade;
+  const { req, socket, peerIp } = upgrade;
   socket.on('error', () => socket.destroy());
-  const fh = forwardRequestHeaders(req.rawHeaders, clientIp, req.httpVersion, g.forward);
+  const trusted = g.trusted !== undefined && g.trusted.trusts(peerIp);
+  const fh = forwardRequestHeaders(
+    req.rawHeaders,
+    peerIp,
+    req.httpVersion,
+    trusted ? g.forwardTrusted : g.forward,
+  );
+  const clientIp = trusted ? clientAddress(peerIp, fh, g.trusted!) : peerIp;
   const requestId = fh.requestId ?? g.ids();
   if (fh.requestId === undefined) fh.headers.push('x-request-id', requestId);
   if (g.closing)
@@ -68,6 +79,7 @@ export function proxyUpgrade(g: GatewayState, upgrade: UpgradeRequest): void {
     ...upgrade,
     g,
     requestId,
+    clientIp,
     route,
     method,
     url,
@@ -103,7 +115,8 @@ function onVerdict(u: Upgrade, v: AdmitResult): void {
       { requestId, status: v.status, headers: v.headers },
     );
   }
-  const inst = svc.pool.pick({ now: g.clock.now(), hashKey: u.clientIp });
+  const hashKey = svc.hashKeyOf === undefined ? undefined : svc.hashKeyOf(u.req, u.clientIp);
+  const inst = svc.pool.pick({ now: g.clock.now(), hashKey });
   if (inst === undefined || socket.destroyed) {
     v.permit.release({ ok: false, rttMs: 0 });
     g.signals?.onShed(d.label, svc.name, inst === undefined ? 'no_upstream' : 'client_gone');

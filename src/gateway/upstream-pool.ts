@@ -57,7 +57,10 @@ export interface HealthOptions {
 
 /** Connection settings towards upstream instances. */
 export interface UpstreamOptions {
-  /** Connections per instance (default 64). */
+  /**
+   * Connections per instance (default 64). The gateway keeps admission's per-instance limit at or
+   * below it (service-runtime.ts `withConnectionLimit`), so requests wait in admission's queue.
+   */
   connections?: number;
   /** Idle keep-alive per upstream connection in ms (default 4000, under most servers' 5 s). */
   keep_alive?: number;
@@ -257,7 +260,14 @@ export function createUpstreamPool(options: {
 
   function pick(ctx: PickContext, exclude?: UpstreamInstance): UpstreamInstance | undefined {
     if (ramping > 0) refreshWeights(ctx.now);
-    return balancer.pick(eligibleList, ctx, exclude) as UpstreamInstance | undefined;
+    const inst = balancer.pick(eligibleList, ctx, exclude) as UpstreamInstance | undefined;
+    // Every connection of it busy: the request would wait inside undici, unseen by admission's
+    // queue. Take another instance with room when the balancer offers one.
+    if (inst !== undefined && inst.inflight >= connections && eligibleList.length > 1) {
+      const other = balancer.pick(eligibleList, ctx, inst) as UpstreamInstance | undefined;
+      if (other !== undefined && other.inflight < connections) return other;
+    }
+    return inst;
   }
 
   function begin(inst: UpstreamInstance): void {

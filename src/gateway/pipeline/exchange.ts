@@ -44,7 +44,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly res: http.ServerResponse;
   /** Arrival time on the gateway's clock (ms). */
   readonly start: number;
-  readonly clientIp: string;
+  /**
+   * The client's address: the peer's, or behind a trusted proxy the one it forwarded (set by the
+   * route stage). Rate-limit and hash keys, forwarding headers and the access log use it.
+   */
+  clientIp: string;
+  /** The address the request came from (the TCP peer, IPv4-mapped prefix removed). */
+  readonly peerIp: string;
   /** The client sent Expect: 100-continue and waits for our 100 before its body. */
   expectContinue: boolean;
   /** Index of the next stage to enter. */
@@ -119,8 +125,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.req = req;
     this.res = res;
     this.start = g.clock.now();
-    this.clientIp = clientIpOf(req.socket.remoteAddress);
     this.readyAt = this.start;
+    this.peerIp = clientIpOf(req.socket.remoteAddress);
+    this.clientIp = this.peerIp;
     this.expectContinue = expectContinue;
   }
 

@@ -7,6 +7,7 @@ import type { Clock } from '../../core/clock.js';
 import type { ForwardOptions } from '../forward-headers.js';
 import type { RetryBudget } from '../retry-budget.js';
 import type { Router } from '../router.js';
+import type { TrustedProxies } from '../trusted-proxies.js';
 import type { AccessLogLike, AdmissionLike, SignalsLike } from '../seams.js';
 import type { UpstreamPool } from '../upstream-pool.js';
 import type { PickContext } from '../balancer.js';
@@ -63,7 +64,12 @@ export interface GatewayState {
   clock: Clock;
   router: Router<RouteData>;
   services: Map<string, ServiceRuntime>;
+  /** Forwarding for untrusted peers: incoming Forwarded / X-Forwarded-* are replaced. */
   forward: ForwardOptions;
+  /** Forwarding for trusted proxies: they are appended to. */
+  forwardTrusted: ForwardOptions;
+  /** `trusted_proxies`, or undefined when no peer is trusted. */
+  trusted: TrustedProxies | undefined;
   signals: SignalsLike | undefined;
   accessLog: AccessLogLike | undefined;
   ids: () => string;

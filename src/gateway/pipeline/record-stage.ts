@@ -52,6 +52,7 @@ function record(ex: Exchange): void {
   }
   g.accessLog?.log({
     requestId: ex.requestId,
+    clientIp: ex.clientIp,
     method: ex.method,
     path: ex.url,
     route: d.label,

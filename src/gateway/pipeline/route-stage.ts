@@ -1,8 +1,10 @@
 /**
- * The route stage: rewrites the request headers for forwarding (one pass, RFC 9110 §7.6), fixes
- * the request id, reduces the target to origin-form, checks Host, and matches a route (404 when none).
+ * The route stage: rewrites the request headers for forwarding (one pass, RFC 9110 §7.6), finds the
+ * client's address behind a trusted proxy, fixes the request id, reduces the target to origin-form,
+ * checks Host, and matches a route (404 when none).
  */
 import { forwardRequestHeaders } from '../forward-headers.js';
+import { clientAddress } from '../trusted-proxies.js';
 import type { Stage } from './compose.js';
 import type { Exchange } from './exchange.js';
 
@@ -12,7 +14,14 @@ export const routeStage: Stage = { name: 'route', enter: route };
 function route(ex: Exchange): void {
   const g = ex.g;
   const req = ex.req;
-  const fh = forwardRequestHeaders(req.rawHeaders, ex.clientIp, req.httpVersion, g.forward);
+  const trusted = g.trusted !== undefined && g.trusted.trusts(ex.peerIp);
+  const fh = forwardRequestHeaders(
+    req.rawHeaders,
+    ex.peerIp,
+    req.httpVersion,
+    trusted ? g.forwardTrusted : g.forward,
+  );
+  if (trusted) ex.clientIp = clientAddress(ex.peerIp, fh, g.trusted!);
   let requestId = fh.requestId;
   if (requestId === undefined) {
     requestId = g.ids();

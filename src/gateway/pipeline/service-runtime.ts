@@ -19,6 +19,28 @@ const DEFAULT_CONNECT = 5000;
 const DEFAULT_RESPONSE = 60_000;
 const DEFAULT_IDLE = 300_000;
 const DEFAULT_RETRY_BUDGET_PERCENT = 20;
+/** Upstream connections per instance when neither `upstream.connections` nor a larger per_instance says. */
+export const DEFAULT_CONNECTIONS = 64;
+
+/**
+ * Makes admission the only place a request waits. undici queues a request inside its pool when all
+ * of an instance's `connections` are busy, where no queue metric, deadline or policy sees it; so
+ * the admission limit per instance is at most `connections` (and `connections` follows a larger
+ * `concurrency.per_instance` unless set). Requests beyond it wait in admission's queue: counted,
+ * bounded, shed by deadline.
+ */
+export function withConnectionLimit(svc: ServiceOptions): ServiceOptions {
+  const traffic = svc.traffic ?? {};
+  const perInstance = traffic.concurrency?.per_instance;
+  const connections = svc.upstream?.connections ?? Math.max(DEFAULT_CONNECTIONS, perInstance ?? 0);
+  if (!(Number.isInteger(connections) && connections >= 1))
+    throw new RangeError(`upstream.connections must be an integer >= 1, got ${connections}`);
+  const capped =
+    perInstance !== undefined && perInstance <= connections
+      ? traffic
+      : { ...traffic, concurrency: { ...traffic.concurrency, per_instance: connections } };
+  return { ...svc, traffic: capped, upstream: { ...svc.upstream, connections } };
+}
 /**
  * Request bodies up to this size are read whole before admission (nginx buffers bodies before
  * proxying by default, `proxy_request_buffering on`), so a slow upload holds no slot while it arrives.

@@ -8,6 +8,7 @@ import { createAccessLog, type AccessLogEntry } from '../../../src/gateway/acces
 
 const entry = (over: Partial<AccessLogEntry> = {}): AccessLogEntry => ({
   requestId: 'req-1',
+  clientIp: '203.0.113.9',
   method: 'GET',
   path: '/users/42',
   route: '/users/{id}',
@@ -50,6 +51,7 @@ test('full mode writes one JSON line per request with ids, route, upstream, stat
   await new Promise((r) => setImmediate(r));
   const [a, b] = m.lines();
   assert.equal(a!.reqId, 'req-1');
+  assert.equal(a!.clientIp, '203.0.113.9');
   assert.equal(a!.route, '/users/{id}');
   assert.equal(a!.upstream, 'i1');
   assert.equal(a!.status, 200);
