@@ -9,6 +9,7 @@ import { ServiceController, type ControllerEvent } from '../../src/controller/se
 import { defaultBehavior } from '../../src/controller/decide.js';
 import { loadBuiltin } from '../../src/policy/builtins.js';
 import type { Provider } from '../../src/controller/provider.js';
+import { rpsScalingSpec } from '../helpers/scaling-spec.js';
 
 const backend = resolve('examples/demo-backend/server.mjs');
 
@@ -37,15 +38,7 @@ function setup(command = [process.execPath, backend]) {
   const signals = { rps: 50 };
   const events: ControllerEvent[] = [];
   const controller = new ServiceController({
-    spec: {
-      service: 'web',
-      min: 1,
-      max: 4,
-      intervalMs: 1000,
-      behavior: defaultBehavior(),
-      policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }),
-      params: {},
-    },
+    spec: rpsScalingSpec(),
     provider,
     clock,
     signals: { snapshot: () => ({ rps: signals.rps }) },

@@ -20,7 +20,6 @@ import { isLuascaleError } from '../../src/core/errors.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { ServiceController, type MetricSource } from '../../src/controller/service-controller.js';
 import { defaultBehavior } from '../../src/controller/behavior-defaults.js';
-import { loadBuiltin } from '../../src/policy/builtins.js';
 import type { Decision } from '../../src/controller/decision.js';
 import type { Instance, Provider, ProviderEvents } from '../../src/controller/provider.js';
 import {
@@ -37,6 +36,7 @@ import {
   type FaultResult,
   type UpstreamMode,
 } from './fault-harness.js';
+import { rpsScalingSpec } from '../helpers/scaling-spec.js';
 
 const skip = (fault: string, expectation: string, why: string): FaultResult => ({
   fault,
@@ -690,15 +690,7 @@ export const metricSourceFails: Fault = {
             : new Promise<number>(() => {}),
       };
       const c = new ServiceController({
-        spec: {
-          service: 'web',
-          min: 1,
-          max: 4,
-          intervalMs: 1000,
-          behavior: defaultBehavior(),
-          policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }),
-          params: {},
-        },
+        spec: rpsScalingSpec(),
         provider: new MemoryProvider('web'),
         clock,
         signals: { snapshot: () => ({ rps: 100 }) },
@@ -823,15 +815,7 @@ export const wallClockJumps: Fault = {
       const provider = new MemoryProvider('web');
       const signal = { rps: 200 };
       const c = new ServiceController({
-        spec: {
-          service: 'web',
-          min: 1,
-          max: 8,
-          intervalMs: 1000,
-          behavior,
-          policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }),
-          params: {},
-        },
+        spec: rpsScalingSpec({ max: 8, behavior }),
         provider,
         clock,
         signals: { snapshot: () => ({ rps: signal.rps }) },

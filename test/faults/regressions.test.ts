@@ -3,22 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.js';
 import { ServiceController } from '../../src/controller/service-controller.js';
-import { defaultBehavior } from '../../src/controller/behavior-defaults.js';
-import { loadBuiltin } from '../../src/policy/builtins.js';
 import { StaticProvider } from '../../src/providers/static-provider.js';
+import { rpsScalingSpec } from '../helpers/scaling-spec.js';
 
 test('regression: a metric source that never answered stalled the control loop (and stop()) forever', async () => {
   const clock = new ManualClock(1_000_000);
   const c = new ServiceController({
-    spec: {
-      service: 'web',
-      min: 1,
-      max: 4,
-      intervalMs: 1000,
-      behavior: defaultBehavior(),
-      policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }),
-      params: {},
-    },
+    spec: rpsScalingSpec(),
     provider: new StaticProvider({ service: 'web', targets: ['http://127.0.0.1:1'] }),
     clock,
     signals: { snapshot: () => ({ rps: 100 }) },

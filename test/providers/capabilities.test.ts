@@ -14,12 +14,11 @@ import { fencedProvider } from '../../src/cluster/fenced-provider.js';
 import type { LeaderLease } from '../../src/cluster/leader-lease.js';
 import { PROVIDER_CAPABILITIES, type Provider } from '../../src/controller/provider.js';
 import { ServiceController } from '../../src/controller/service-controller.js';
-import { defaultBehavior } from '../../src/controller/decide.js';
-import { loadBuiltin } from '../../src/policy/builtins.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { isLuascaleError } from '../../src/core/errors.js';
 import { providerContract } from './provider-contract.js';
 import { demoCommand } from './fixtures/demo.js';
+import { rpsScalingSpec } from '../helpers/scaling-spec.js';
 
 const root = mkdtempSync(join(tmpdir(), 'luascale-cap-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -120,15 +119,7 @@ describe('fenced provider capabilities', () => {
       pendingReplacements: () => 1,
     };
     const controller = new ServiceController({
-      spec: {
-        service: 'api',
-        min: 3,
-        max: 3,
-        intervalMs: 1000,
-        behavior: defaultBehavior(),
-        policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }),
-        params: {},
-      },
+      spec: rpsScalingSpec({ service: 'api', min: 3, max: 3 }),
       provider: fencedProvider(inner, lease()),
       clock: new ManualClock(0),
       signals: { snapshot: () => ({ rps: 10 }) },

@@ -11,10 +11,9 @@ import { once } from 'node:events';
 import { ManualClock } from '../../src/core/clock.js';
 import { ServiceController } from '../../src/controller/service-controller.js';
 import type { AlertNotice } from '../../src/controller/alert-engine.js';
-import { defaultBehavior } from '../../src/controller/decide.js';
-import { loadBuiltin } from '../../src/policy/builtins.js';
 import { StaticProvider } from '../../src/providers/static-provider.js';
 import { createMetricSources } from '../../src/app/metric-sources-from-config.js';
+import { rpsScalingSpec } from '../helpers/scaling-spec.js';
 
 test('a real HTTP source feeds the loop once per interval; failure → value missing + MetricSourceDown; recovery resolves', async (t) => {
   let hits = 0;
@@ -36,15 +35,7 @@ test('a real HTTP source feeds the loop once per interval; failure → value mis
   const provider = new StaticProvider({ service: 'web', targets: ['http://127.0.0.1:1'], clock });
   const alerts: AlertNotice[] = [];
   const controller = new ServiceController({
-    spec: {
-      service: 'web',
-      min: 1,
-      max: 4,
-      intervalMs: 1000,
-      behavior: defaultBehavior(),
-      policy: loadBuiltin('target-tracking', { metric: 'rps', target: 50 }),
-      params: {},
-    },
+    spec: rpsScalingSpec(),
     provider,
     clock,
     signals: { snapshot: () => ({ rps: 10 }) },

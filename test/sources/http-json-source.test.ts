@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { httpJsonSource } from '../../src/sources/http-json-source.js';
-import { serveHttp } from '../helpers/http-server.js';
-import { metricSourceContract } from './metric-source-contract.js';
+import { httpSubject, metricSourceContract } from './metric-source-contract.js';
 
 async function serve(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
@@ -146,32 +145,19 @@ test('bad URL or path fails at creation', () => {
 
 metricSourceContract(
   'http-json',
-  async ({ name, intervalMs }) => {
-    let value: number | undefined = 0;
-    let hits = 0;
-    const srv = await serveHttp((_req, res) => {
-      hits++;
-      if (value === undefined) {
-        res.statusCode = 500;
-        res.end('down');
-        return;
-      }
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ queue: { depth: value } }));
-    });
-    return {
-      source: httpJsonSource({
-        name,
-        url: `${srv.url}/stats`,
-        jsonPath: '$.queue.depth',
-        intervalMs,
-        timeoutMs: 2000,
-      }),
-      answer: (v) => void (value = v),
-      fail: () => void (value = undefined),
-      fetches: () => hits,
-      cleanup: () => srv.close(),
-    };
-  },
+  ({ name, intervalMs }) =>
+    httpSubject(
+      (url) =>
+        httpJsonSource({ name, url: `${url}/stats`, jsonPath: '$.queue.depth', intervalMs, timeoutMs: 2000 }),
+      (value, _req, res) => {
+        if (value === undefined) {
+          res.statusCode = 500;
+          res.end('down');
+          return;
+        }
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ queue: { depth: value } }));
+      },
+    ),
   { namesItselfInErrors: true },
 );

@@ -7,7 +7,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MetricSource } from '../../src/controller/metric-source.js';
+import { serveHttp } from '../helpers/http-server.js';
 
 /** One source under test, with a backend the test controls. */
 export interface MetricSourceSubject {
@@ -114,4 +116,27 @@ export function metricSourceContract(
         assert.equal(s.fetches(), 2);
       }));
   });
+}
+
+/**
+ * A subject whose backend is an HTTP server on a free port: `respond` answers with the current
+ * value, or a failure when it is undefined; `source` builds the source for the server's URL.
+ */
+export async function httpSubject(
+  source: (url: string) => MetricSource,
+  respond: (value: number | undefined, req: IncomingMessage, res: ServerResponse) => void,
+): Promise<MetricSourceSubject> {
+  let value: number | undefined = 0;
+  let hits = 0;
+  const srv = await serveHttp((req, res) => {
+    hits++;
+    respond(value, req, res);
+  });
+  return {
+    source: source(srv.url),
+    answer: (v) => void (value = v),
+    fail: () => void (value = undefined),
+    fetches: () => hits,
+    cleanup: () => srv.close(),
+  };
 }

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { instantQueryUrl, instantQueryValue, prometheusSource } from '../../src/sources/prometheus-source.js';
-import { serveHttp } from '../helpers/http-server.js';
-import { metricSourceContract } from './metric-source-contract.js';
+import { httpSubject, metricSourceContract } from './metric-source-contract.js';
 
 const ok = (resultType: string, result: unknown) => ({ status: 'success', data: { resultType, result } });
 const sample = (v: string, metric: Record<string, string> = {}) => ({ metric, value: [1700000000.123, v] });
@@ -107,33 +106,19 @@ test('reads through HTTP, passes Prometheus errors on, caches for the interval',
 
 metricSourceContract(
   'prometheus',
-  async ({ name, intervalMs }) => {
-    let value: number | undefined = 0;
-    let hits = 0;
-    const srv = await serveHttp((req, res) => {
-      hits++;
-      assert.equal(new URL(req.url ?? '/', 'http://x').pathname, '/api/v1/query');
-      res.setHeader('content-type', 'application/json');
-      if (value === undefined) {
-        res.statusCode = 422;
-        res.end(JSON.stringify({ status: 'error', errorType: 'execution', error: 'query timed out' }));
-        return;
-      }
-      res.end(JSON.stringify(ok('vector', [sample(String(value))])));
-    });
-    return {
-      source: prometheusSource({
-        name,
-        url: srv.url,
-        query: 'sum(queue_depth)',
-        intervalMs,
-        timeoutMs: 2000,
-      }),
-      answer: (v) => void (value = v),
-      fail: () => void (value = undefined),
-      fetches: () => hits,
-      cleanup: () => srv.close(),
-    };
-  },
+  ({ name, intervalMs }) =>
+    httpSubject(
+      (url) => prometheusSource({ name, url, query: 'sum(queue_depth)', intervalMs, timeoutMs: 2000 }),
+      (value, req, res) => {
+        assert.equal(new URL(req.url ?? '/', 'http://x').pathname, '/api/v1/query');
+        res.setHeader('content-type', 'application/json');
+        if (value === undefined) {
+          res.statusCode = 422;
+          res.end(JSON.stringify({ status: 'error', errorType: 'execution', error: 'query timed out' }));
+          return;
+        }
+        res.end(JSON.stringify(ok('vector', [sample(String(value))])));
+      },
+    ),
   { namesItselfInErrors: true },
 );
