@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { emptyHistory } from '../policy/policy.js';
 import { decide, defaultBehavior, rememberRecommendation, scaleDownLimit, scaleUpLimit } from './decide.js';
 import { initialDecisionState, type DecisionState, type DirectionBehavior } from './decision.js';
-import { constant, obs, plainBehavior, specOf } from './decide-fixtures.test.js';
+import { constant, obs, plainBehavior, specOf } from '../../test/helpers/decide-fixtures.js';
 
 const T0 = 1_000_000;
 

@@ -8,7 +8,7 @@ import { ManualClock } from '../core/clock.js';
 import type { PolicyContext } from '../policy/policy.js';
 import { defaultBehavior } from './decide.js';
 import { initialDecisionState, type Behavior } from './decision.js';
-import { Driver, constant, fakePolicy, plainBehavior, specOf } from './decide-fixtures.test.js';
+import { Driver, constant, fakePolicy, plainBehavior, specOf } from '../../test/helpers/decide-fixtures.js';
 
 const S = 1000;
 

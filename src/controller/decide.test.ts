@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { emptyHistory, type PolicyOutcome } from '../policy/policy.js';
 import { decide, defaultBehavior, withinTolerance } from './decide.js';
 import { initialDecisionState, type DecisionState } from './decision.js';
-import { constant, fakePolicy, obs, plainBehavior, specOf } from './decide-fixtures.test.js';
+import { constant, fakePolicy, obs, plainBehavior, specOf } from '../../test/helpers/decide-fixtures.js';
 
 const T0 = 1_000_000;
 

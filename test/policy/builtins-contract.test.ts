@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUILTIN_NAMES, loadBuiltin } from '../../src/policy/builtins.js';
-import { testContext } from '../../src/policy/builtin/test-context.js';
+import { testContext } from '../helpers/policy-context.js';
 import { HOSTILE_OBSERVATIONS, policyContract } from './policy-contract.js';
 
 /** The least each built-in needs to load. */

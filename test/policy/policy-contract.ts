@@ -8,7 +8,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Observation, Policy, PolicyContext, PolicyOutcome } from '../../src/policy/policy.js';
-import { testContext } from '../../src/policy/builtin/test-context.js';
+import { testContext } from '../helpers/policy-context.js';
 
 /** What the contract needs to know about a policy. */
 export interface PolicyContractOptions {

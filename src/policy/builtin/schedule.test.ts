@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { schedule } from './schedule.js';
 import { parseCron, cronFields } from './cron.js';
 import { loadBuiltin } from '../builtins.js';
-import { testContext } from './test-context.js';
+import { testContext } from '../../../test/helpers/policy-context.js';
 import { isLuascaleError } from '../../core/errors.js';
 
 const at = (iso: string) => Date.parse(iso);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyStep, matchStep, step, type StepAdjustment } from './step.js';
-import { testContext } from './test-context.js';
+import { testContext } from '../../../test/helpers/policy-context.js';
 
 const awsExample: StepAdjustment[] = [
   { lower: 0, upper: 10, change: 0, type: 'percent' },

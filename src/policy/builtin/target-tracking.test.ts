@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { targetTracking, trackingReplicas } from './target-tracking.js';
-import { testContext } from './test-context.js';
+import { testContext } from '../../../test/helpers/policy-context.js';
 import { isLuascaleError } from '../../core/errors.js';
 
 test('trackingReplicas: utilisation uses ready × value / target, totals value / target', () => {

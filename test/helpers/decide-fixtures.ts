@@ -1,7 +1,6 @@
 /**
  * Test doubles for decide(): an inline fake Policy (a test double of the Policy interface, no Lua)
- * and a tiny tick driver. Shared by decide.test.ts and decide-timeline.test.ts; it has no tests
- * of its own (the runner runs it and finds none).
+ * and a tiny tick driver. Shared by src/controller/decide*.test.ts.
  */
 import {
   completeObservation,
@@ -10,15 +9,15 @@ import {
   type Policy,
   type PolicyContext,
   type PolicyOutcome,
-} from '../policy/policy.js';
-import { decide, defaultBehavior } from './decide.js';
+} from '../../src/policy/policy.js';
+import { decide, defaultBehavior } from '../../src/controller/decide.js';
 import {
   initialDecisionState,
   type Behavior,
   type Decision,
   type DecisionState,
   type ScalingSpec,
-} from './decision.js';
+} from '../../src/controller/decision.js';
 
 /** A fake policy: `fn` maps the context to a count (or a full outcome); counts its calls. */
 export function fakePolicy(

@@ -1,11 +1,11 @@
-/** Builds PolicyContexts for the built-ins' tests (a manual clock's `now`, no store). */
+/** Test doubles for policies: PolicyContexts (a manual clock's `now`, no store) and a fixed history. */
 import {
   completeObservation,
   emptyHistory,
   type HistoryReader,
   type Observation,
   type PolicyContext,
-} from '../policy.js';
+} from '../../src/policy/policy.js';
 
 /** A context with `obs` filled in by `completeObservation`; state defaults to a fresh object. */
 export function testContext(
