@@ -92,6 +92,22 @@ export const ServiceSummary = Type.Object(
     lastReason: Type.Union([Type.String(), Type.Null()]),
     alerts: Type.Array(Type.Ref('Alert')),
     slo: Type.Union([Type.Object({}, open), Type.Null()]),
+    actuationError: Type.Optional(
+      Type.Union([
+        Type.Null(),
+        Type.Object(
+          {
+            stage: Type.String({
+              description: '`launch`, `stop` or `list` (the provider listing its targets)',
+            }),
+            message: Type.String(),
+            at: Type.Number({ description: 'Wall-clock ms of the latest failure' }),
+            failures: Type.Integer({ description: 'Failures in a row' }),
+          },
+          { description: 'The actuation failure not yet resolved; null once an attempt succeeds' },
+        ),
+      ]),
+    ),
   },
   { ...open, $id: 'ServiceSummary' },
 );

@@ -315,7 +315,14 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
       alerts,
       alertRules: alertRules(svc),
       // Followers decide too (advisory); only the leader's decisions and state are recorded.
-      onEvent: (e) => (!node || e.type !== 'decision' || node.lease.isHeld() ? publish(e) : undefined),
+      onEvent: (e) => {
+        // Failed launches, stops and lists are also in the `up` log, not only in the event log.
+        if (e.type === 'error')
+          log(
+            `${name}: ${e.data.stage} failed: ${e.data.message}${e.data.retryInMs ? ` (retry in ${e.data.retryInMs} ms)` : ''}`,
+          );
+        if (!node || e.type !== 'decision' || node.lease.isHeld()) publish(e);
+      },
       onAlerts: (notices) => {
         for (const n of notifiers) void n(notices);
       },
@@ -550,7 +557,8 @@ async function createProvider(
       drainHook: drainHook(30_000),
       onError: (err) => log(`${name}: ${(err as Error)?.message ?? err}`),
     });
-    await ep.whenSynced();
+    // A failing first list is logged (onError) and retried with back-off: start with no targets.
+    await ep.whenSynced().catch(() => {});
     return ep;
   }
   // Loaded on demand: @kubernetes/client-node is large and only this provider needs it.
@@ -584,7 +592,11 @@ function wireProviderToGateway(
   });
   provider.on('exited', (inst, exit) => {
     if (route) gateway.removeInstance(name, inst.id);
-    if (!exit.expected)
+    if (exit.killedBy === 'luascale')
+      log(
+        `${name}: instance ${inst.id} was killed by luascale (${exit.signal ?? 'SIGKILL'}): ${exit.reason}`,
+      );
+    else if (!exit.expected)
       log(`${name}: instance ${inst.id} exited unexpectedly (code ${exit.code}, signal ${exit.signal})`);
   });
   provider.on('failed', (inst, reason) => {
@@ -654,6 +666,7 @@ function adminBackend(d: BackendDeps): AdminBackend {
       lastReason: st.lastDecision?.reason ?? null,
       alerts: c.firingAlerts(),
       slo: o?.slo ?? null,
+      actuationError: st.actuationError,
     };
   };
   let reloading: Promise<unknown> = Promise.resolve();

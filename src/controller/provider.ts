@@ -15,7 +15,9 @@
  * - `ready`: the health probe passed; the gateway may route to it (with slow start).
  * - `failed`: it never became ready (spawn error, exit while starting, start timeout) or it crashed.
  * - `exited`: its process ended, expectedly (after stop) or not (`expected: false`).
- * - `crashloop`: repeated crashes; replacements are backing off (the controller raises an alert).
+ * - `crashloop`: repeated crashes or failed spawns; replacements are backing off (the controller
+ *   raises an alert).
+ * - `sync`: listing the targets failed (or recovered); the last known targets are kept.
  */
 
 /** Where an instance is in its life; see the state machine above. */
@@ -76,7 +78,16 @@ export interface ProviderEvents {
   failed: (instance: Instance, reason: string) => void;
   exited: (instance: Instance, exit: ExitInfo) => void;
   crashloop: (info: CrashLoopInfo) => void;
+  /**
+   * The provider's view of its targets failed to refresh (exec `list_command`), or refreshed again
+   * after failures: `ok: false` on each failure (the last known targets are kept and the list is
+   * retried after `retryInMs`), `ok: true` once on recovery.
+   */
+  sync: (status: SyncStatus) => void;
 }
+
+/** See the `sync` event. */
+export type SyncStatus = { ok: true } | { ok: false; message: string; failures: number; retryInMs: number };
 
 /** Per-instance resource usage; CPU in percent of one core, memory in percent of the configured limit. */
 export interface InstanceUsage {

@@ -89,6 +89,22 @@ export interface ControllerStatus {
   override: DecisionState['override'];
   paused: boolean;
   errors: { actuation: string | null; metricSources: Record<string, string> };
+  /**
+   * The actuation failure not yet resolved: a launch or stop that failed (`scale_command` exiting
+   * non-zero, a command not on PATH) or the provider's failing list (`stage: 'list'`); null once
+   * the next attempt succeeds.
+   */
+  actuationError: ActuationError | null;
+}
+
+/** One unresolved actuation failure, as status and the admin API show it. */
+export interface ActuationError {
+  stage: 'launch' | 'stop' | 'list';
+  message: string;
+  /** Wall-clock ms of the latest failure. */
+  at: number;
+  /** Failures in a row. */
+  failures: number;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -106,6 +122,8 @@ export class ServiceController {
   #lastObservation: Observation | null = null;
   #usage: Record<string, InstanceUsage> = {};
   #actuationError: string | null = null;
+  #lastFailure: ActuationError | null = null;
+  #syncFailure: ActuationError | null = null;
   #actuateNotBefore = 0;
   #backoffMs = 1000;
   #sourceErrors: Record<string, string> = {};
@@ -142,6 +160,24 @@ export class ServiceController {
       }),
       p.on('failed', (inst, reason) => this.#event('instance', { id: inst.id, state: 'failed', reason })),
       p.on('exited', (inst, exit) => this.#event('instance', { id: inst.id, state: 'stopped', ...exit })),
+      p.on('sync', (sync) => {
+        if (sync.ok) {
+          this.#syncFailure = null;
+          return;
+        }
+        this.#syncFailure = {
+          stage: 'list',
+          message: sync.message,
+          at: this.#opts.clock.wallNow(),
+          failures: sync.failures,
+        };
+        this.#event('error', {
+          stage: 'list',
+          message: sync.message,
+          failures: sync.failures,
+          retryInMs: sync.retryInMs,
+        });
+      }),
       p.on('crashloop', (info) => {
         this.#crashLoop = {
           active: true,
@@ -225,6 +261,7 @@ export class ServiceController {
       override: this.#state.override,
       paused: this.#state.paused,
       errors: { actuation: this.#actuationError, metricSources: { ...this.#sourceErrors } },
+      actuationError: this.#lastFailure ?? this.#syncFailure,
     };
   }
 
@@ -402,20 +439,28 @@ export class ServiceController {
         for (const v of victims) {
           this.#stopping.add(v.id);
           p.stop(v.id)
-            .catch((err) =>
-              this.#event('error', { stage: 'stop', id: v.id, message: (err as Error).message }),
-            )
+            .catch((err) => {
+              this.#failed('stop', (err as Error).message);
+              this.#event('error', { stage: 'stop', id: v.id, message: (err as Error).message });
+            })
             .finally(() => this.#stopping.delete(v.id));
         }
       }
       this.#actuationError = null;
+      this.#lastFailure = null;
       this.#backoffMs = 1000;
     } catch (err) {
       this.#actuationError = (err as Error).message;
+      this.#failed('launch', this.#actuationError);
       this.#actuateNotBefore = now + this.#backoffMs;
       this.#event('error', { stage: 'actuate', message: this.#actuationError, retryInMs: this.#backoffMs });
       this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2);
     }
+  }
+
+  #failed(stage: ActuationError['stage'], message: string): void {
+    const failures = this.#lastFailure?.stage === stage ? this.#lastFailure.failures + 1 : 1;
+    this.#lastFailure = { stage, message, at: this.#opts.clock.wallNow(), failures };
   }
 
   #record(d: Decision, _o: Observation): void {
@@ -461,6 +506,17 @@ export class ServiceController {
         active: this.#crashLoop.active,
         severity: 'critical',
         message: this.#crashLoop.message,
+      },
+      {
+        // Launches or stops that fail (a scale_command exiting non-zero, a command not on PATH),
+        // or a provider that cannot list its targets: without it, clients only see queue timeouts.
+        name: 'ActuationFailing',
+        active: (this.#lastFailure ?? this.#syncFailure) !== null,
+        severity: 'critical',
+        message: (() => {
+          const f = this.#lastFailure ?? this.#syncFailure;
+          return f ? `${f.stage} failed ${f.failures} time(s) in a row: ${f.message}` : 'actuation ok';
+        })(),
       },
       {
         name: 'MetricSourceDown',

@@ -14,7 +14,11 @@
  * - `stop(id)` runs scale_command with one fewer and waits until a target disappears from the list.
  *   The command chooses which (it may honour LUASCALE_STOP_TARGET); if another target went, that one
  *   exits and `id` returns to `ready`.
- * - A failing poll keeps the last known targets and reports the error through `onError`.
+ * - A failing poll keeps the last known targets, reports the error through `onError` and a `sync`
+ *   event (`ok: false`, which the controller shows in status and alerts on), and retries with
+ *   back-off: pollInterval × 2^(failures − 1), capped at max(pollInterval, 60 s). This holds for the
+ *   very first list too: luascale starts with no targets and keeps trying. The first success after
+ *   failures emits `sync` with `ok: true`.
  * - `close()` stops polling; it runs no command (the targets are not luascale's processes).
  */
 import { LuascaleError } from '../core/errors.js';
@@ -45,7 +49,7 @@ export interface ExecProviderOptions {
   /** Called by drain() so the gateway stops routing and waits for in-flight requests (as ProcessProvider's). */
   drainHook?: (instance: Instance) => Promise<void>;
   clock?: Clock;
-  /** Failed polls; the provider keeps the last known targets and keeps polling. */
+  /** Failed polls (and failed commands); the provider keeps the last known targets and keeps polling. */
   onError?: (err: unknown) => void;
 }
 
@@ -64,7 +68,8 @@ export class ExecProvider implements Provider {
   readonly #events = new Listeners<ProviderEvents>();
   readonly #set: TargetSet;
   readonly #synced: Promise<void>;
-  readonly #pollTimer: NodeJS.Timeout;
+  #pollTimer?: NodeJS.Timeout;
+  #listFailures = 0;
   #polling?: Promise<void>;
   #again = false;
   #closed = false;
@@ -82,12 +87,16 @@ export class ExecProvider implements Provider {
     this.#onError = options.onError ?? (() => {});
     this.#set = new TargetSet(this.service, this.#clock, this.#events);
     this.#synced = this.#pollOnce();
-    this.#synced.catch(() => {});
-    this.#pollTimer = setInterval(() => void this.poll().catch(this.#onError), this.#o.pollIntervalMs);
-    this.#pollTimer.unref?.();
+    this.#synced.then(
+      () => this.#scheduleNext(),
+      () => this.#scheduleNext(),
+    );
   }
 
-  /** Resolves after the first list_command run has been applied; rejects with its error. */
+  /**
+   * Resolves after the first list_command run has been applied; rejects with its error (already
+   * reported through `onError` and `sync`; the provider keeps retrying with back-off).
+   */
   whenSynced(): Promise<void> {
     return this.#synced;
   }
@@ -179,7 +188,7 @@ export class ExecProvider implements Provider {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#pollTimer);
+    clearTimeout(this.#pollTimer);
     for (const rec of this.#set.instances.values()) {
       clearTimeout(rec.launchTimer);
       if (rec.stopWaiter) {
@@ -209,24 +218,61 @@ export class ExecProvider implements Provider {
       this.#polling = undefined;
       if (this.#again && !this.#closed) {
         this.#again = false;
-        void this.poll().catch(this.#onError);
+        void this.poll().catch(() => {});
       }
     });
     return this.#polling;
   }
 
   #kick(): void {
-    void this.poll().catch(this.#onError);
+    // A failure is reported inside #pollOnce.
+    void this.poll().catch(() => {});
+  }
+
+  /** The next timed poll: every pollInterval, or after the back-off while lists fail. */
+  #scheduleNext(): void {
+    if (this.#closed) return;
+    this.#pollTimer = setTimeout(
+      () =>
+        void this.poll()
+          .catch(() => {})
+          .finally(() => this.#scheduleNext()),
+      this.#retryInMs(),
+    );
+    this.#pollTimer.unref?.();
+  }
+
+  #retryInMs(): number {
+    const every = this.#o.pollIntervalMs;
+    if (this.#listFailures === 0) return every;
+    return Math.min(Math.max(every, 60_000), every * 2 ** (this.#listFailures - 1));
   }
 
   async #pollOnce(): Promise<void> {
-    const { stdout } = await runCommand(this.#o.listCommand, this.#runOptions());
-    if (this.#closed) return;
-    const targets = parseTargets(stdout, {
-      service: this.service,
-      command: formatCommand(this.#o.listCommand),
-    });
-    this.#set.apply(targets.map((t) => ({ key: t.id, url: t.url, ready: t.ready })));
+    try {
+      const { stdout } = await runCommand(this.#o.listCommand, this.#runOptions());
+      if (this.#closed) return;
+      const targets = parseTargets(stdout, {
+        service: this.service,
+        command: formatCommand(this.#o.listCommand),
+      });
+      this.#set.apply(targets.map((t) => ({ key: t.id, url: t.url, ready: t.ready })));
+    } catch (err) {
+      if (this.#closed) throw err;
+      this.#listFailures++;
+      this.#onError(err);
+      this.#events.emit('sync', {
+        ok: false,
+        message: (err as Error)?.message ?? String(err),
+        failures: this.#listFailures,
+        retryInMs: this.#retryInMs(),
+      });
+      throw err;
+    }
+    if (this.#listFailures > 0) {
+      this.#listFailures = 0;
+      this.#events.emit('sync', { ok: true });
+    }
   }
 
   #runOptions(extra: Record<string, string> = {}) {

@@ -76,6 +76,8 @@ export class ProcessProvider implements Provider {
   readonly #pending = new PendingReplacements();
   readonly #samples = new Map<string, UsageSample>();
   readonly #rotating = new Set<string>();
+  /** Launch errors already counted as crashes (failed spawns). */
+  readonly #counted = new WeakSet<object>();
   #crashes = 0;
   #closed = false;
   #closePromise?: Promise<void>;
@@ -298,11 +300,16 @@ export class ProcessProvider implements Provider {
         logFile,
       };
       this.#events.emit('failed', instance, err.message);
-      throw new LuascaleError(
+      const thrown = new LuascaleError(
         'LS_ERR_PROVIDER_LAUNCH',
         { service: o.service, reason: `${o.command[0]}: ${err.message}` },
         { cause: err },
       );
+      // A command that cannot start (not on PATH, not executable) is a crash too: repeated, it is
+      // a crash loop (the controller alerts), not only a failed actuation.
+      this.#countCrash(instance, 0);
+      this.#counted.add(thrown);
+      throw thrown;
     }
     const child = spawned.child;
     const slot = newSlot(
@@ -390,29 +397,51 @@ export class ProcessProvider implements Provider {
     if (!wasDraining) this.#crashed(slot);
   }
 
-  #crashed(slot: Slot | undefined): void {
+  #crashed(slot: Slot): void {
     const now = this.#o.clock.now();
-    const readyFor = slot?.readyMono === undefined ? 0 : now - slot.readyMono;
-    const verdict = onCrash(this.#crashes, readyFor, this.#backoff);
+    const readyFor = slot.readyMono === undefined ? 0 : now - slot.readyMono;
+    this.#replace(this.#countCrash(slot.instance, readyFor));
+  }
+
+  /** Folds one crash (or failed spawn) into the back-off; emits `crashloop` when they repeat. */
+  #countCrash(instance: Instance, readyForMs: number): number {
+    const verdict = onCrash(this.#crashes, readyForMs, this.#backoff);
     this.#crashes = verdict.crashes;
-    if (verdict.crashLoop && slot) {
+    if (verdict.crashLoop) {
       this.#events.emit('crashloop', {
         service: this.service,
         crashes: verdict.crashes,
         backoffMs: verdict.delayMs,
-        lastInstance: { ...slot.instance },
+        lastInstance: { ...instance },
       });
     }
-    if (this.#o.replaceCrashed && !this.#closed) {
-      this.#pending.schedule(verdict.delayMs, {
-        start: () => this.#spawn(),
-        cancelled: () => this.#closed,
-        onStartError: (err) => {
-          this.#o.onError(err, 'replacement launch');
-          this.#crashed(undefined);
-        },
-      });
-    }
+    return verdict.delayMs;
+  }
+
+  #replace(delayMs: number): void {
+    if (!this.#o.replaceCrashed || this.#closed) return;
+    this.#pending.schedule(delayMs, {
+      start: () => this.#spawn(),
+      cancelled: () => this.#closed,
+      onStartError: (err) => {
+        this.#o.onError(err, 'replacement launch');
+        // A failed spawn was counted already; any other failure counts here.
+        const delay = this.#counted.has(err as object)
+          ? onCrash(this.#crashes - 1, 0, this.#backoff).delayMs
+          : this.#countCrash(
+              {
+                id: 'replacement',
+                service: this.service,
+                url: '',
+                state: 'failed',
+                startedAt: this.#o.clock.wallNow(),
+                failure: (err as Error)?.message,
+              },
+              0,
+            );
+        this.#replace(delay);
+      },
+    });
   }
 
   async #runDrainHook(slot: Slot): Promise<void> {

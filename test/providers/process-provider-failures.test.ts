@@ -39,18 +39,19 @@ describe('ProcessProvider failure reports (issue 17 item 11)', () => {
     const p = make({
       env: { UNHEALTHY: '1' },
       healthPath: '/healthz',
-      readiness: { intervalMs: 20, startTimeoutMs: 300 },
+      // Long enough for node to start listening on a loaded machine, so the probe gets its 503.
+      readiness: { intervalMs: 20, startTimeoutMs: 2000 },
       replaceCrashed: false,
     });
     const failed = nextEvent(p, 'failed');
     const exited = nextEvent(p, 'exited');
     await p.launch();
     const [, reason] = await failed;
-    assert.match(reason, /^not ready within 300 ms: last probe GET \/healthz → 503/);
+    assert.match(reason, /^not ready within 2000 ms: last probe GET \/healthz → 503/);
     const [, exit] = (await exited) as [unknown, ExitInfo];
     assert.equal(exit.expected, false);
     assert.equal(exit.killedBy, 'luascale');
-    assert.match(exit.reason ?? '', /not ready within 300 ms/);
+    assert.match(exit.reason ?? '', /not ready within 2000 ms/);
   });
 
   it('a start timeout of a process that never listens says ECONNREFUSED', async () => {

@@ -91,7 +91,13 @@ export function renderOverview(root: HTMLElement, ctx: PageContext): () => void 
         { class: firing ? 'bad' : 'ok' },
         firing ? s.alerts.map((a) => `${a.name} (${a.severity})`).join(', ') : 'ok',
       ),
-      h('td', {}, s.lastReason ?? '–'),
+      h(
+        'td',
+        { class: s.actuationError ? 'bad' : '' },
+        s.actuationError
+          ? `${s.actuationError.stage} failing: ${s.actuationError.message}`
+          : (s.lastReason ?? '–'),
+      ),
     );
   }
 

@@ -435,6 +435,12 @@ export function register(program: Command): void {
         ]),
       ),
     );
+    // Actuation failures (a scale_command exiting non-zero, a command not on PATH) under the table.
+    for (const s of services as any[])
+      if (s.actuationError)
+        out(
+          `${s.name}: ${s.actuationError.stage} failing (${s.actuationError.failures}×): ${s.actuationError.message}\n`,
+        );
   });
 
   conn(
