@@ -335,6 +335,8 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
       onDecision: (d, o) => {
         recordObservation(store, name, o, clock.wallNow());
         admissions.get(name)?.setAtMaxReplicas(d.replicas >= s.max);
+        // capacity that is coming counts in the queue's expected wait (issue 17 item 4)
+        admissions.get(name)?.setDesiredReplicas(d.replicas, s.startupMs);
         cluster?.setAtMaxReplicas(name, d.replicas >= s.max);
         if (d.replicas !== d.current) log(`${name}: ${d.current} → ${d.replicas} ${d.reason}: ${d.message}`);
         options.onDecision?.(d);

@@ -124,6 +124,11 @@ export interface Admission {
   setReadyInstances(n: number): void;
   /** Whether the service is at max replicas (an unmeetable wait is then shed as at_capacity). */
   setAtMaxReplicas(atMax: boolean): void;
+  /**
+   * The replicas the controller asked for (ready + starting) and, when known, how long an instance
+   * takes to become ready: a queued request's expected wait counts the starting ones from then on.
+   */
+  setDesiredReplicas(n: number, startupMs?: number): void;
   stats(): AdmissionStats;
   /** Expires waiters past their deadline and lets waiters in; the timer calls it too. */
   tick(now?: number): void;
@@ -197,6 +202,9 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
   let ready = 0;
   let inflight = 0;
   let atMax = options.atMaxReplicas === true;
+  // Replicas the controller asked for (ready + starting) and when the starting ones should be ready.
+  let desired = 0;
+  let comingAt: number | undefined;
   let closed = false;
   let armedAt = Number.POSITIVE_INFINITY;
   let armed: unknown;
@@ -215,6 +223,22 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
   function expectedWaitMs(position: number, limit: number): number | undefined {
     if (limit === 0 || limit === Number.POSITIVE_INFINITY || !rtt.seeded) return undefined;
     return ((position + 1) * rtt.value) / limit;
+  }
+
+  /**
+   * The wait of the waiter at `position` when instances are starting: slots free up as requests
+   * finish (`limit / rtt` per ms) until the starting instances are expected ready, and then at the
+   * larger limit. Undefined (do not shed early) when capacity is coming at an unknown time.
+   */
+  function expectedWaitWithStartingMs(position: number, limit: number, now: number): number | undefined {
+    const finishing = expectedWaitMs(position, limit);
+    if (finishing === undefined || desired <= ready || ctl !== undefined) return finishing;
+    if (comingAt === undefined) return undefined;
+    const t = Math.max(0, comingAt - now);
+    const servedBy = (t * limit) / rtt.value;
+    if (position + 1 <= servedBy) return finishing;
+    const later = perInstance * desired;
+    return Math.min(finishing, t + ((position + 1 - servedBy) * rtt.value) / later);
   }
 
   function retryAfterS(now: number): number {
@@ -330,7 +354,7 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
     if (deadline <= now)
       return shed('queue_timeout', 'LS_ERR_GATEWAY_QUEUE_TIMEOUT', retryAfterS(now), headers);
     if (shedEarly) {
-      const est = expectedWaitMs(queue.size, limit);
+      const est = expectedWaitWithStartingMs(queue.size, limit, now);
       if (est !== undefined && now + est > deadline) {
         const r = atMax
           ? shed('at_capacity', 'LS_ERR_GATEWAY_AT_CAPACITY', retryAfterS(now), headers)
@@ -382,6 +406,11 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
     },
     setAtMaxReplicas(b) {
       atMax = b;
+    },
+    setDesiredReplicas(n, startupMs) {
+      if (n > ready && desired <= ready) comingAt = undefined; // a new wave of starting instances
+      desired = n;
+      if (n > ready && comingAt === undefined && startupMs !== undefined) comingAt = clock.now() + startupMs;
     },
     stats() {
       const now = clock.now();

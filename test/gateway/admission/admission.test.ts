@@ -174,6 +174,27 @@ test('at max replicas a wait that misses the deadline is shed as at_capacity, na
   assert.equal(d2.code, 'LS_ERR_GATEWAY_DEADLINE_UNMET', 'below max the same wait is deadline_unmet');
 });
 
+test('instances starting count in the expected wait: a deadline they meet queues instead of shedding (#17 item 4)', async () => {
+  const { a, admit, clock } = setup({ concurrency: { per_instance: 1 }, atMaxReplicas: true });
+  const p = granted(await admit());
+  clock.advance(1000);
+  p.permit.release({ ok: true, rttMs: 1000 }); // mean service time 1 s, one slot
+  granted(await admit()); // holds the slot
+  // finishing alone: 1000 ms > 800 ms left; with two more instances ready in 500 ms: ~667 ms
+  a.setDesiredReplicas(3, 500);
+  const waits = probe(admit({ deadlineMs: clock.now() + 800 }));
+  await flush();
+  assert.equal(waits.value, undefined, 'queued while capacity is coming');
+  assert.equal(a.stats().queue, 1);
+  a.setReadyInstances(3); // they are ready: the waiter is let in
+  await flush();
+  granted(waits.value);
+  a.setReadyInstances(1);
+  a.setDesiredReplicas(1);
+  const d = denied(await admit({ deadlineMs: clock.now() + 800 }));
+  assert.equal(d.code, 'LS_ERR_GATEWAY_AT_CAPACITY', 'nothing coming: shed, naming the wait');
+});
+
 test('a waiter whose deadline cannot be met is shed at once (expected wait from RTT / limit)', async () => {
   const { admit, clock } = setup({ concurrency: { per_instance: 1 }, queue: { max: 10, timeoutMs: 30_000 } });
   const p = granted(await admit());
