@@ -4,47 +4,35 @@
  * keeps its own logic. Provider events move instances in and out of the gateway's pools; a
  * scale-down drains the instance in the gateway before its process is stopped.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../core/clock.js';
-import { formatDuration, parseDuration } from '../core/duration.js';
-import { isLuascaleError, LuascaleError } from '../core/errors.js';
+import { parseDuration } from '../core/duration.js';
+import { LuascaleError } from '../core/errors.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { checkListeners } from '../config/check-listeners.js';
 import { explainStoreLock, localStoreFile } from '../config/store-file.js';
 import { checkPortsFree, listenError } from './check-ports.js';
-import { normaliseScaling, scalingFromConfig, type ScalingSettings } from '../config/scaling-settings.js';
-import type { Config, ServiceConfig } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import { createGateway } from '../gateway/gateway.js';
 import { startGateway, type GatewayControl, type GatewayHandle } from '../gateway/start-gateway.js';
 import { createAdmission, type Admission } from '../gateway/admission/admission.js';
 import { createSignals, type Signals } from '../gateway/signals/signals.js';
-import { createPrometheus, type PrometheusExporter } from '../gateway/prometheus.js';
-import { importOpenApi, type ImportedApi } from '../openapi/import-openapi.js';
-import type { Policy, Slo } from '../policy/policy.js';
-import { loadPolicy } from '../controller/load-policy.js';
+import { createPrometheus } from '../gateway/prometheus.js';
+import type { Slo } from '../policy/policy.js';
 import { ServiceController, type ControllerEvent } from '../controller/service-controller.js';
-import type { Decision, ScalingSpec } from '../controller/decision.js';
+import type { Decision } from '../controller/decision.js';
 import type { Provider } from '../controller/provider.js';
-import { AlertEngine, type AlertRule } from '../controller/alert-engine.js';
+import { AlertEngine } from '../controller/alert-engine.js';
 import { logNotifier, webhookNotifier, type AlertNotifier } from '../controller/alert-notifier.js';
-import { ProcessProvider } from '../providers/process-provider.js';
-import { StaticProvider } from '../providers/static-provider.js';
-import { ExecProvider } from '../providers/exec-provider.js';
-import { execOptionsFromConfig, kubernetesOptionsFromConfig } from './provider-options.js';
-import { createMetricSources } from './metric-sources-from-config.js';
+import { createProvider, wireProviderToGateway } from './create-provider.js';
+import { adminBackend } from './admin-backend.js';
+import { alertRules, loadServices, recordObservation, specFrom, withSlos } from './service-inputs.js';
 import { openStore, type Store } from '../store/index.js';
 import { DECISION_STATE_KEY } from '../store/state-store.js';
 import type { DecisionState } from '../controller/decision.js';
 import type { Observation } from '../policy/policy.js';
-import { flatSignals, HISTORY_SIGNALS, loadSignalsOf } from '../signals/index.js';
-import {
-  buildAdminServer,
-  type AdminBackend,
-  type AdminEvent,
-  type PolicySpec,
-} from '../admin/admin-server.js';
+import { loadSignalsOf } from '../signals/index.js';
+import { buildAdminServer, type AdminEvent } from '../admin/admin-server.js';
 import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
 import { createClusterNode, createRedisStore, type ClusterNode } from '../cluster/index.js';
 import {
@@ -53,8 +41,6 @@ import {
   WORKER_GATEWAY_MODULE,
   type WorkerGatewayArg,
 } from './gateway-options.js';
-import { evaluateOnce } from '../controller/evaluate-once.js';
-import { runTrial } from '../controller/trial-policy.js';
 
 /** Options that the CLI (or a test) passes besides the config. */
 export interface AppOptions {
@@ -95,25 +81,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   await checkPortsFree(loaded, { gatewayListen: options.gatewayListen, adminListen: options.adminListen });
 
   const workers = config.gateway.workers;
-  // Import every OpenAPI document first: a broken one stops the start before anything runs.
-  const apis: Record<string, ImportedApi | undefined> = {};
-  for (const [name, svc] of Object.entries(config.services)) {
-    if (svc.openapi) apis[name] = await importOpenApi(resolve(baseDir, svc.openapi));
-  }
-  // Metric sources are checked here too, so a bad URL or JSON path stops the start early.
-  const sources = new Map(
-    Object.entries(config.services).map(([name, svc]) => [
-      name,
-      createMetricSources(name, svc.metrics ?? []),
-    ]),
-  );
-  const settings = new Map<string, ScalingSettings>();
-  const policies = new Map<string, Policy>();
-  for (const name of Object.keys(config.services)) {
-    const s = scalingFromConfig(config, name, baseDir);
-    settings.set(name, s);
-    policies.set(name, await loadPolicy(s.policy, s.limits));
-  }
+  const { apis, sources, settings, policies } = await loadServices(loaded);
 
   // Lua policies run in a worker thread in the live loop: the instruction budget and memory cap
   // stop runaway scripts, and the worker's wall-clock backstop stops a hang inside one C call
@@ -262,7 +230,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   const controllers = new Map<string, ServiceController>();
   for (const [name, svc] of Object.entries(config.services)) {
     const s = settings.get(name)!;
-    const raw = await createProvider(name, svc, baseDir, store, gateway, clock, log);
+    const raw = await createProvider(name, svc, { baseDir, store, gateway, clock, log });
     if (raw.adopt) {
       const report = await raw.adopt();
       if (report.adopted.length || report.stopped.length) {
@@ -280,7 +248,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
       node.subscribeInstances(name, (list) => gateway.setInstances(name, list));
     }
     providers.set(name, provider);
-    wireProviderToGateway(provider, gateway, name, log, !node);
+    wireProviderToGateway(provider, gateway, { name, log, route: !node });
     const slo: Slo | undefined = s.slo ?? apis[name]?.slo;
     const controller = new ServiceController({
       spec: specFrom(s, policies.get(name)!),
@@ -470,146 +438,6 @@ async function closeBefore(admin: Awaited<ReturnType<typeof buildAdminServer>>, 
   }
 }
 
-/**
- * Every imported operation, with its SLO (operation, path or document level, from the OpenAPI
- * import), and its measured signals once it has seen traffic: this is ctx.operations.
- */
-function withSlos(
-  measured: Record<string, Record<string, unknown>> | undefined,
-  api: ImportedApi | undefined,
-) {
-  if (!api) return measured;
-  const out: Record<string, Record<string, unknown>> = { ...measured };
-  for (const op of api.operations) {
-    const m = out[op.operationId] ?? loadSignalsOf({});
-    out[op.operationId] = { ...m, method: op.method, path: op.path, ...(op.slo ? { slo: op.slo } : {}) };
-  }
-  return out;
-}
-
-/** The metrics kept in history each tick: the catalogue's history signals and the custom metrics. */
-function recordObservation(store: Store, service: string, o: Observation, at: number): void {
-  const h = store.history;
-  const put = (metric: string, v: number) => Number.isFinite(v) && h.record(service, metric, at, v);
-  const values = flatSignals(o);
-  for (const name of HISTORY_SIGNALS) put(name, values[name]);
-  for (const [k, v] of Object.entries(o.metrics ?? {})) put(k, v);
-}
-
-function specFrom(s: ScalingSettings, policy: Policy): ScalingSpec {
-  return {
-    service: s.service,
-    min: s.min,
-    max: s.max,
-    intervalMs: s.intervalMs,
-    behavior: s.behavior,
-    policy,
-    params: s.params,
-  };
-}
-
-function alertRules(svc: ServiceConfig): AlertRule[] {
-  return (svc.alerts ?? []).map((a, i) => ({
-    name: a.name ?? `Rule${i + 1}_${a.metric.replace(/\W+/g, '_')}`,
-    metric: a.metric,
-    op: a.op as AlertRule['op'],
-    threshold: a.threshold,
-    forMs: parseDuration(a.for),
-    severity: a.severity,
-  }));
-}
-
-async function createProvider(
-  name: string,
-  svc: ServiceConfig,
-  baseDir: string,
-  store: Store,
-  gateway: GatewayControl,
-  clock: Clock,
-  log: (l: string) => void,
-): Promise<Provider> {
-  const p = svc.provider;
-  const drainHook = (timeoutMs: number) => async (inst: { id: string }) => {
-    await gateway.drain(name, inst.id, { timeoutMs });
-  };
-  if ('process' in p) {
-    const pr = p.process;
-    return new ProcessProvider({
-      service: name,
-      command: [...pr.command],
-      cwd: resolve(baseDir, pr.cwd ?? '.'),
-      env: { ...pr.env },
-      portEnv: pr.port_env,
-      healthPath: pr.health_path,
-      readiness: { intervalMs: 100, timeoutMs: 1000, startTimeoutMs: parseDuration(pr.start_timeout) },
-      stopGraceMs: parseDuration(pr.stop_grace),
-      logDir: resolve(baseDir, pr.log_dir ?? '.luascale/logs'),
-      memoryLimitBytes: pr.memory_limit_mb ? pr.memory_limit_mb * 1024 * 1024 : undefined,
-      instanceStore: store.instances,
-      drainHook: drainHook(parseDuration(pr.stop_grace)),
-      clock,
-      onError: (err, context) => log(`${name}: ${context}: ${(err as Error)?.message ?? err}`),
-    });
-  }
-  if ('static' in p) return new StaticProvider({ service: name, targets: [...p.static.targets] });
-  if ('exec' in p) {
-    const ep = new ExecProvider({
-      ...execOptionsFromConfig(name, p.exec, baseDir),
-      clock,
-      drainHook: drainHook(30_000),
-      onError: (err) => log(`${name}: ${(err as Error)?.message ?? err}`),
-    });
-    // A failing first list is logged (onError) and retried with back-off: start with no targets.
-    await ep.whenSynced().catch(() => {});
-    return ep;
-  }
-  // Loaded on demand: @kubernetes/client-node is large and only this provider needs it.
-  const { KubernetesProvider } = await import('../providers/kubernetes-provider.js');
-  const kp = new KubernetesProvider({
-    ...kubernetesOptionsFromConfig(name, p.kubernetes, baseDir),
-    clock,
-    drainHook: drainHook(30_000),
-    onError: (err) => log(`${name}: ${(err as Error)?.message ?? err}`),
-  });
-  await kp.whenSynced();
-  return kp;
-}
-
-/** Moves instances in and out of the gateway's pool as the provider reports them (not in cluster mode: the registry does). */
-function wireProviderToGateway(
-  provider: Provider,
-  gateway: GatewayControl,
-  name: string,
-  log: (l: string) => void,
-  route = true,
-): void {
-  provider.on('ready', (inst) => {
-    if (route) gateway.addInstance(name, { id: inst.id, url: inst.url });
-    log(`${name}: instance ${inst.id} ready at ${inst.url}${inst.adopted ? ' (adopted)' : ''}`);
-  });
-  provider.on('unready', (inst) => {
-    // Not ready is not routed; the `ready` above puts it back when it recovers.
-    if (route) gateway.removeInstance(name, inst.id);
-    log(`${name}: instance ${inst.id} is not ready; not routed until it is`);
-  });
-  provider.on('exited', (inst, exit) => {
-    if (route) gateway.removeInstance(name, inst.id);
-    if (exit.killedBy === 'luascale')
-      log(
-        `${name}: instance ${inst.id} was killed by luascale (${exit.signal ?? 'SIGKILL'}): ${exit.reason}`,
-      );
-    else if (!exit.expected)
-      log(`${name}: instance ${inst.id} exited unexpectedly (code ${exit.code}, signal ${exit.signal})`);
-  });
-  provider.on('failed', (inst, reason) => {
-    if (route) gateway.removeInstance(name, inst.id);
-    log(`${name}: instance ${inst.id} failed: ${reason}`);
-  });
-  if (route)
-    for (const inst of provider.list())
-      if (inst.state === 'ready') gateway.addInstance(name, { id: inst.id, url: inst.url });
-}
-
 /** `host:port` or `[v6]:port` → [host, port]. */
 export function splitListen(listen: string): [string, number] {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(listen);
@@ -622,219 +450,4 @@ export function splitListen(listen: string): [string, number] {
 
 function fmtHost(h: string): string {
   return h.includes(':') ? `[${h}]` : h;
-}
-
-interface BackendDeps {
-  config: Config;
-  controllers: Map<string, ServiceController>;
-  providers: Map<string, Provider>;
-  gateway: GatewayControl;
-  signals: Signals;
-  store: Store;
-  listeners: Set<(e: AdminEvent) => void>;
-  baseDir: string;
-  settings: Map<string, ScalingSettings>;
-  policies: Map<string, Policy>;
-  clock: Clock;
-  prometheus: PrometheusExporter;
-  /** The `up` log: reloads, overrides and pauses are logged as they happen. */
-  log: (line: string) => void;
-  /** The sandbox worker (started on first use): it runs a reloaded Lua policy's trial evaluations. */
-  sandbox: () => Promise<SandboxWorker>;
-  /**
-   * Called after a reload passed its trial, before the loop switches: the sandbox worker loads the
-   * new Lua policy as the service's live one, or (null, a built-in) drops the service's old one.
-   */
-  onPolicyReload: (service: string, lua: { source: string; chunkName: string } | null) => Promise<void>;
-}
-
-/** The admin API's view of the running program. */
-function adminBackend(d: BackendDeps): AdminBackend {
-  const summary = (name: string) => {
-    const c = d.controllers.get(name)!;
-    const st = c.status();
-    const spec = c.spec;
-    const o = st.lastObservation;
-    return {
-      name,
-      provider: d.providers.get(name)!.kind,
-      min: spec.min,
-      max: spec.max,
-      policy: spec.policy.name,
-      paused: st.paused,
-      override: st.override,
-      replicas: { desired: st.desired, ...st.replicas },
-      signals: o ? loadSignalsOf(o) : null,
-      lastReason: st.lastDecision?.reason ?? null,
-      alerts: c.firingAlerts(),
-      slo: o?.slo ?? null,
-      actuationError: st.actuationError,
-    };
-  };
-  let reloading: Promise<unknown> = Promise.resolve();
-  const backend: AdminBackend = {
-    services: () => [...d.controllers.keys()].map(summary),
-    service: (name) => {
-      const c = d.controllers.get(name);
-      if (!c) return undefined;
-      const st = c.status();
-      const gw = new Map(d.gateway.instances(name).map((i) => [i.id, i]));
-      return {
-        ...summary(name),
-        instances: st.instances.map((i) => ({
-          ...i,
-          inflight: gw.get(i.id)?.inflight ?? 0,
-          health: gw.get(i.id)?.health,
-        })),
-        lastDecision: st.lastDecision,
-        operations: st.lastObservation?.operations ?? {},
-        policySource: c.spec.policy.source ?? null,
-      };
-    },
-    scale: (name, replicas, ttlMs) => {
-      const c = d.controllers.get(name)!;
-      c.setOverride(replicas, ttlMs);
-      const { min, max } = c.spec;
-      const held = Math.min(max, Math.max(min, replicas));
-      d.log(
-        `${name}: override set: ${replicas} replica(s)${held !== replicas ? ` (clamped to ${held}, min ${min} max ${max})` : ''}` +
-          `${ttlMs ? ` for ${formatDuration(ttlMs)}` : ' until cleared'}${c.status().paused ? '; scaling is paused, so it waits for resume' : ''}`,
-      );
-    },
-    clearScale: (name) => {
-      d.controllers.get(name)!.clearOverride();
-      d.log(`${name}: override cleared; the policy decides again`);
-    },
-    setPaused: (name, paused) => {
-      d.controllers.get(name)!.setPaused(paused);
-      d.log(`${name}: scaling ${paused ? 'paused (the count is held until resume)' : 'resumed'}`);
-    },
-    reloadPolicy: (name, spec) => {
-      // One reload at a time: two concurrent ones must not interleave their trial and install.
-      const run = reloading.then(() => reloadPolicy(d, name, spec));
-      reloading = run.catch(() => undefined);
-      return run;
-    },
-    evalPolicy: async (policy, input) =>
-      evaluateOnce(
-        'source' in policy
-          ? { source: policy.source }
-          : { builtin: policy.builtin, params: policy.params ?? {} },
-        input,
-        { inputName: 'body/input' },
-      ),
-    events: async (q) => (await d.store.events.list(q)) as AdminEvent[],
-    subscribe: (l) => {
-      d.listeners.add(l);
-      return () => d.listeners.delete(l);
-    },
-    metricsQuery: async (service, metric, windowS) => {
-      await d.store.flush();
-      const s = await d.store.history.series(service, metric, windowS, d.clock.wallNow());
-      const points: Array<[number, number]> = [];
-      s.avg.forEach((v, i) => {
-        if (Number.isFinite(v)) points.push([(s.start + i * s.stepSeconds * 1000) / 1000, v]);
-      });
-      return { step: s.stepSeconds, points };
-    },
-    metricsText: () => d.prometheus.renderMetrics(),
-    ready: () => true,
-  };
-  return backend;
-}
-
-let trialIds = 0;
-
-/**
- * A hot reload (`PUT /v1/services/{name}/policy`, `luascale policy reload`): load the new policy,
- * run the trial evaluations `check` runs plus one on the service's current observation (with its
- * state and history), and only then make it the live one. Any failure — a syntax error, bad
- * built-in params, a runtime error, a bad result, an exhausted instruction budget, the wall-clock
- * limit — throws LS_ERR_ADMIN_POLICY_REJECTED naming the user's file and line, and the old policy
- * keeps running. Lua trials run in the sandbox worker, so even a hang never blocks the gateway.
- */
-async function reloadPolicy(d: BackendDeps, name: string, spec: PolicySpec): Promise<{ policy: string }> {
-  const c = d.controllers.get(name)!;
-  const s = d.settings.get(name)!;
-  const label = 'builtin' in spec ? `builtin:${spec.builtin}` : (spec.file ?? `${name}.lua`);
-  const reject = (reason: string, details: Record<string, unknown> = {}): never => {
-    d.log(`${name}: policy reload rejected (${label}), the old policy keeps running: ${reason}`);
-    throw new LuascaleError('LS_ERR_ADMIN_POLICY_REJECTED', {
-      service: name,
-      policy: label,
-      reason,
-      ...details,
-    });
-  };
-  let next: Policy;
-  try {
-    next =
-      'builtin' in spec
-        ? await loadPolicy({ builtin: spec.builtin, params: { ...spec.params } })
-        : await loadPolicy({ source: spec.source, name: label }, s.limits);
-  } catch (err) {
-    if (!isLuascaleError(err)) throw err;
-    return reject(err.message, { cause: err.code });
-  }
-  let installed = false;
-  try {
-    const st = c.status();
-    const last = st.lastDecision?.policy.outcome;
-    const options = {
-      service: name,
-      now: d.clock.now(),
-      min: c.spec.min,
-      max: c.spec.max,
-      params: c.spec.params,
-      current: st.lastObservation
-        ? {
-            observation: st.lastObservation,
-            state: last?.ok ? last.state : undefined,
-            history: d.store.history.historyReader(name),
-          }
-        : undefined,
-    };
-    let trial;
-    if ('builtin' in spec) {
-      trial = await runTrial((ctxs) => ctxs.map((ctx) => next.evaluate(ctx)), options);
-    } else {
-      const worker = await d.sandbox();
-      const id = `${name}\u0000trial-${++trialIds}`;
-      try {
-        await worker.load(id, { source: spec.source, chunkName: label, limits: s.limits });
-        trial = await runTrial(
-          (ctxs) => worker.evaluateBatch(ctxs.map((ctx) => ({ policyId: id, ctx }))),
-          options,
-        );
-      } finally {
-        await worker.unload(id);
-      }
-    }
-    if (!trial.ok)
-      return reject(`${trial.error} (trial: ${trial.point})`, { point: trial.point, cause: trial.code });
-
-    // The behaviour a config naming this policy would get (a built-in's hints apply only where the
-    // service sets no `behavior` of its own).
-    const svc = d.config.services[name]!;
-    const ref = 'builtin' in spec ? { builtin: spec.builtin, params: { ...spec.params } } : label;
-    const behavior = normaliseScaling(name, { ...svc.scaling, policy: ref }, d.baseDir).behavior;
-    await d.onPolicyReload(name, 'builtin' in spec ? null : { source: spec.source, chunkName: label });
-    c.setSpec({ ...c.spec, policy: next, behavior });
-    d.policies.set(name, next);
-    installed = true;
-    d.log(`${name}: policy reloaded, now running ${label}`);
-    return { policy: next.name };
-  } finally {
-    if (!installed) next.close?.();
-  }
-}
-
-/** Reads a file relative to the config (used by reload from the CLI). */
-export function readPolicyFile(baseDir: string, file: string): string {
-  try {
-    return readFileSync(resolve(baseDir, file), 'utf8');
-  } catch (err) {
-    if (isLuascaleError(err)) throw err;
-    throw new LuascaleError('LS_ERR_POLICY_NOT_FOUND', { file });
-  }
 }
