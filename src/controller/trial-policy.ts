@@ -24,7 +24,7 @@ export interface TrialPoint {
 /**
  * The points every trial runs: a typical load, idle, overload with a queue and shedding,
  * fractional values (policies that treat every number as an integer fail here), instances still
- * starting, and a service with no SLO.
+ * starting (all of them without an SLO: `ctx.slo` empty), and a typical load with an SLO.
  */
 export const TRIAL_POINTS: readonly TrialPoint[] = [
   {
@@ -82,6 +82,19 @@ export const TRIAL_POINTS: readonly TrialPoint[] = [
       latency: { p50: 40, p95: 200, p99: 400 },
     } as Partial<Observation>),
   },
+  {
+    name: 'with an SLO',
+    observation: completeObservation({
+      replicas: 2,
+      ready: 2,
+      cpu: 50,
+      memory: 40,
+      rps: 100,
+      inflight: 4,
+      latency: { p50: 20, p95: 80, p99: 120 },
+      slo: { latency_p95_ms: 250, latency_p99_ms: 500, error_rate: 0.01, availability: 0.999 },
+    }),
+  },
 ];
 
 /** What a trial needs besides the policy. */
@@ -92,6 +105,8 @@ export interface TrialOptions {
   params: Readonly<Record<string, unknown>>;
   /** `ctx.now` of every call (the decision clock). */
   now: number;
+  /** More points, tried after TRIAL_POINTS (`check --input`). */
+  points?: readonly TrialPoint[];
   /** The service's latest observation (a hot reload): tried last, with `state` and `history`. */
   current?: { observation: Observation; state?: Record<string, unknown>; history?: HistoryReader };
 }
@@ -99,7 +114,7 @@ export interface TrialOptions {
 /** The calls a trial makes, in order: every TRIAL_POINTS entry, then the current observation. */
 export function trialCalls(options: TrialOptions): Array<{ point: string; ctx: PolicyContext }> {
   const base = { service: options.service, now: options.now, min: options.min, max: options.max };
-  const calls = TRIAL_POINTS.map((p) => ({
+  const calls = [...TRIAL_POINTS, ...(options.points ?? [])].map((p) => ({
     point: p.name,
     ctx: {
       ...base,

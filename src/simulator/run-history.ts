@@ -12,7 +12,7 @@ export class RunHistory implements HistoryReader {
   readonly stepSeconds = 1;
   readonly #index = new Map<string, number>();
   readonly #width: number;
-  readonly #capacity: number;
+  #capacity: number;
   // Runs [#head, #runs) are live: run i starts at second #starts[i] with values
   // #values[i·width ..]. Typed arrays that double when full and compact when half is forgotten.
   #starts = new Float64Array(1024);
@@ -27,6 +27,19 @@ export class RunHistory implements HistoryReader {
     this.#width = names.length;
     this.#capacity = Math.max(1, Math.floor(capacity));
     this.#values = new Float64Array(1024 * this.#width);
+  }
+
+  /** Seconds kept. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /**
+   * Keeps at least `seconds` from now on (a policy asked for that much). Seconds already forgotten
+   * stay forgotten, so call it before the history fills (the simulator does, on the first read).
+   */
+  keep(seconds: number): void {
+    this.#capacity = Math.max(this.#capacity, Math.floor(seconds));
   }
 
   /** Records `values` (in `names` order) for `count` seconds starting at second `first` (contiguous). */

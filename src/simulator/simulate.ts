@@ -20,9 +20,11 @@ import {
   type DecisionState,
   type ScalingSpec,
 } from '../controller/decision.js';
-import { completeObservation, type Policy } from '../policy/policy.js';
+import { completeObservation, type HistoryReader, type Policy, type Slo } from '../policy/policy.js';
+import { stateWarnings } from '../controller/state-usage.js';
 import { HISTORY_SIGNALS, type SignalName } from '../signals/index.js';
 import { arrivals } from './arrivals.js';
+import { DecisionTally, type DecisionExplanation } from './decision-tally.js';
 import { fleet } from './fleet.js';
 import { LatencyMix } from './latency-mix.js';
 import { SignalWindow } from './signal-window.js';
@@ -82,9 +84,14 @@ export interface SimulateOptions {
   policy: SimulatedPolicy;
   /** Ready instances at t = 0. Default: enough for the first bucket at 70 % (within min/max). */
   initial?: number;
+  /** ctx.slo besides `latency_p95_ms` (which is the model's `sloP95Ms`): `--slo`. */
+  slo?: Slo;
   /** Epoch ms of the trace's t = 0, as policies see it in ctx.now. Default 0. */
   startMs?: number;
-  /** Seconds of per-second history kept for ctx.history. Default 86400. */
+  /**
+   * Seconds of per-second history kept for ctx.history at least. Default 86400; grown to what the
+   * policy reads (a daily-season forecast reading two days gets two days), up to the trace's length.
+   */
   historySeconds?: number;
   /** Points per chart series (the run is bucketed to at most this many). Default 1500; 0: no series. */
   seriesPoints?: number;
@@ -156,6 +163,8 @@ export interface SimulationResult {
   model: ModelParams;
   /** Notes about the run people should know (e.g. an SLO the model cannot meet). */
   warnings: string[];
+  /** What the decisions add up to: reasons, the core's adjustments, the policy's errors. */
+  explanation: DecisionExplanation;
 }
 
 /** Metric names recorded in the history each second: the catalogue's history signals. */
@@ -189,6 +198,19 @@ export function simulate(options: SimulateOptions): SimulationResult {
 
   const historySeconds = Math.max(60, Math.floor(options.historySeconds ?? 86_400));
   const history = new RunHistory(HISTORY_METRICS, historySeconds);
+  // Keep what the policy reads: a read longer than the history grows it (up to the trace), which
+  // loses nothing when it happens early (a policy reads the same span from its first tick on).
+  const maxHistory = Math.max(historySeconds, arrivalsSeconds(options));
+  const reader: HistoryReader = {
+    stepSeconds: 1,
+    series(metric, seconds, now) {
+      if (seconds > history.capacity && history.capacity < maxHistory)
+        history.keep(Math.min(seconds, maxHistory));
+      return history.series(metric, seconds, now);
+    },
+  };
+  const tally = new DecisionTally();
+  let stateChecks = 0;
   const row = new Float64Array(HISTORY_METRICS.length);
   const startSecond = Math.floor(startMs / 1000);
 
@@ -204,7 +226,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
   let state: DecisionState = initialDecisionState();
   let desired = initial;
   // One object for the whole run: the sandbox re-sends ctx.slo only when the object changes.
-  const sloObservation = { latency_p95_ms: slo };
+  const sloObservation: Slo = { ...options.slo, latency_p95_ms: slo };
 
   // run totals
   let instanceSeconds = 0;
@@ -354,10 +376,19 @@ export function simulate(options: SimulateOptions): SimulationResult {
         startup_s: model.startupS,
         fresh: true,
       });
-      const result = decide(spec, observation, history, state, stamp);
+      const result = decide(spec, observation, reader, state, stamp);
       state = result.state;
       decisions++;
       if (!result.decision.policy.outcome.ok) policyErrors++;
+      tally.add(result.decision, last);
+      // ctx.state near a bound: warn once per bound (checked every 100th decision: a walk of the state).
+      if (stateChecks >= 0 && decisions % 100 === 1) {
+        const ws = stateWarnings(state.policyState);
+        if (ws.length > 0) {
+          warnings.push(...ws.map((w) => `${w}, first at second ${last}`));
+          stateChecks = -1;
+        }
+      }
       desired = result.decision.replicas;
       if (desired !== live) {
         scaleActions++;
@@ -406,7 +437,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
     decisions,
     policy_errors: policyErrors,
   };
-  return { summary, series, model, warnings };
+  return { summary, series, model, warnings, explanation: tally.explanation() };
 
   /** Fewest instances whose steady p95 meets the SLO at `a` req/s (SPEC "demand"). */
   function demandFor(a: number, base: number): number {
@@ -417,6 +448,11 @@ export function simulate(options: SimulateOptions): SimulationResult {
     while (n < limit && qm.steadyP95Exceeds(a, n, slo)) n++;
     return n;
   }
+}
+
+/** Seconds the trace lasts (what the history can ever need to hold). */
+function arrivalsSeconds(o: SimulateOptions): number {
+  return Math.ceil(o.trace.durationSeconds);
 }
 
 /** Checks model parameters; a bad value is a RangeError the CLI turns into one line. */

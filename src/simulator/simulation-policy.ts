@@ -22,7 +22,9 @@
 import { defaultBehavior } from '../controller/decide.js';
 import type { Behavior } from '../controller/decision.js';
 import { loadPolicy } from '../controller/load-policy.js';
-import { hintedBehavior, type PolicyRef } from '../config/scaling-settings.js';
+import { hintedBehavior, scalingFromConfig, type PolicyRef } from '../config/scaling-settings.js';
+import { parseConfig } from '../config/load-config.js';
+import type { Slo } from '../policy/policy.js';
 import { BUILTIN_BEHAVIOR } from '../config/builtin-behavior.js';
 import { LuascaleError } from '../core/errors.js';
 import type { SimulatedPolicy } from './simulate.js';
@@ -164,4 +166,40 @@ export async function simulationPolicy(arg: string, o: PolicySetupOptions): Prom
     min: o.min,
     max: o.max,
   };
+}
+
+/**
+ * `--behavior` and `--slo` (JSON, or YAML flow: `{ scale_down: { stabilization: 60s } }`), read
+ * as a config's `scaling.behavior` and `scaling.slo` are, with the same checks and defaults: a
+ * Lua file gets behaviour and SLOs without a YAML file. Throws LS_ERR_CLI_USAGE naming the flag.
+ */
+export function scalingOverrides(o: { behavior?: string; slo?: string }): { behavior?: Behavior; slo?: Slo } {
+  const lines = [
+    'services:',
+    '  sim:',
+    '    provider: { static: { targets: ["http://127.0.0.1:1"] } }',
+    '    scaling:',
+  ];
+  lines.push('      policy: { builtin: hpa }');
+  const at: Record<number, string> = {};
+  if (o.behavior !== undefined) {
+    at[lines.length + 1] = '--behavior';
+    lines.push(`      behavior: ${o.behavior.replace(/\n/g, ' ')}`);
+  }
+  if (o.slo !== undefined) {
+    at[lines.length + 1] = '--slo';
+    lines.push(`      slo: ${o.slo.replace(/\n/g, ' ')}`);
+  }
+  try {
+    const s = scalingFromConfig(parseConfig(lines.join('\n') + '\n', 'flags', {}), 'sim');
+    return {
+      ...(o.behavior !== undefined ? { behavior: s.behavior } : {}),
+      ...(o.slo !== undefined ? { slo: s.slo } : {}),
+    };
+  } catch (err) {
+    const m = /^flags:(\d+) services\.sim\.scaling\.(?:behavior|slo)\.?(.*)$/s.exec((err as Error).message);
+    const flag = m ? (at[Number(m[1])] ?? 'flags') : o.behavior !== undefined ? '--behavior' : '--slo';
+    const reason = m ? m[2]!.trim() || 'invalid' : (err as Error).message.replace(/^flags:\d+\s*/, '');
+    throw new LuascaleError('LS_ERR_CLI_USAGE', { reason: `${flag}: ${reason}` });
+  }
 }

@@ -157,7 +157,9 @@ test('--compare prints one JSON line per policy, and the table aligns one column
     { trace, scale: '10', policy: 'builtin:target-tracking', compare: 'builtin:hpa', set: ['target=60'] },
     sink,
   );
-  const rows = io.out.trim().split('\n');
+  // The table, then (after a blank line) each policy's explanation.
+  const rows = io.out.split('\n\n')[0]!.trim().split('\n');
+  assert.match(io.out, /\n\nbuiltin:target-tracking:\n  decisions by reason: /);
   assert.match(rows[0]!, /small\.csv: 0\.00 days at 60 s, × 10; capacity 100 req\/s/);
   assert.match(rows[1]!, /builtin:target-tracking\s+builtin:hpa$/);
   const widths = new Set(rows.slice(1).map((r) => r.length));

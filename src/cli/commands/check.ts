@@ -6,7 +6,12 @@ import { configError, loadConfig } from '../../config/load-config.js';
 import { listenerIssues } from '../../config/check-listeners.js';
 import { scalingFromConfig, type PolicyRef } from '../../config/scaling-settings.js';
 import { loadPolicy, parsePolicyArg } from '../../controller/load-policy.js';
-import { runTrial } from '../../controller/trial-policy.js';
+import { runTrial, type TrialPoint } from '../../controller/trial-policy.js';
+import { readFileSync } from 'node:fs';
+import { describeUnknownMetric, unknownMetricNames } from '../../controller/metric-names.js';
+import { validateObservationInput } from '../../controller/observation-schema.js';
+import { completeObservation, type Observation } from '../../policy/policy.js';
+import { readJsonInput } from '../input.js';
 import { checkOpenApi, openApiTable, type OpenApiSummary } from './check-openapi.js';
 
 /** One checked item. */
@@ -16,6 +21,16 @@ export interface CheckResult {
   message: string;
   /** For an OpenAPI document: what it imported. */
   openapi?: OpenApiSummary;
+  /** Things that pass but look wrong (a metric name no catalogue or config lists, for a lone file). */
+  warnings?: string[];
+}
+
+/** What `check` adds to the trial besides the policy. */
+interface CheckExtras {
+  /** ctx.params for a lone policy (`--params`); a config's own `scaling.params` win for its services. */
+  params?: Record<string, unknown>;
+  /** One more trial point (`--input`). */
+  points?: TrialPoint[];
 }
 
 /**
@@ -28,20 +43,41 @@ async function checkPolicy(
   label: string,
   limits?: { instructions: number; memoryBytes: number },
   params: Record<string, unknown> = 'params' in ref ? ref.params : {},
+  extras: CheckExtras & { customMetrics?: string[] } = {},
 ): Promise<CheckResult> {
   try {
     const policy = await loadPolicy(ref, limits);
     try {
+      // Literal metric names the catalogue (and the config's `metrics`) do not know: an error
+      // with a config, which lists every custom metric; a warning for a lone file, which cannot.
+      const unknown =
+        'file' in ref
+          ? unknownMetricNames(readFileSync(ref.file, 'utf8'), extras.customMetrics ?? []).map((u) =>
+              describeUnknownMetric(label, u, extras.customMetrics ?? []),
+            )
+          : [];
+      if (unknown.length > 0 && extras.customMetrics !== undefined)
+        return { target: label, ok: false, message: unknown.join('\n') };
       const trial = await runTrial((ctxs) => ctxs.map((ctx) => policy.evaluate(ctx)), {
         service: label,
         now: Date.now(),
         min: 1,
         max: 10,
         params,
+        points: extras.points,
       });
-      if (!trial.ok) return { target: label, ok: false, message: `${trial.error} (trial: ${trial.point})` };
-      const counts = trial.recommendations.map((r) => r.replicas).join(', ');
-      return { target: label, ok: true, message: `ok (trial evaluations recommend ${counts})` };
+      const warnings = unknown.length
+        ? { warnings: unknown.map((u) => `${u} (a custom metric? check with the config that defines it)`) }
+        : {};
+      if (!trial.ok)
+        return { target: label, ok: false, message: `${trial.error} (trial: ${trial.point})`, ...warnings };
+      const counts = trial.recommendations.map((r) => `${r.point} ${r.replicas}`).join(', ');
+      return {
+        target: label,
+        ok: true,
+        message: `ok (trial evaluations recommend: ${counts})`,
+        ...warnings,
+      };
     } finally {
       policy.close?.();
     }
@@ -52,7 +88,7 @@ async function checkPolicy(
 }
 
 /** Checks a Lua file, a `builtin:NAME` or a whole config. */
-export async function check(target: string): Promise<CheckResult[]> {
+export async function check(target: string, extras: CheckExtras = {}): Promise<CheckResult[]> {
   if (/\.ya?ml$/i.test(target)) {
     let loaded;
     try {
@@ -70,7 +106,19 @@ export async function check(target: string): Promise<CheckResult[]> {
       const s = scalingFromConfig(loaded.config, name, loaded.baseDir);
       const label = 'file' in s.policy ? s.policy.file : `services.${name}: builtin:${s.policy.builtin}`;
       const ref = 'file' in s.policy ? s.policy : { ...s.policy, params: { ...s.policy.params } };
-      results.push(await checkPolicy(ref, label, s.limits, s.params));
+      // The service's own scaling.params, as `up` and `simulate -c` pass them (issue 18 item 10).
+      results.push(
+        await checkPolicy(
+          ref,
+          label,
+          s.limits,
+          { ...s.params, ...extras.params },
+          {
+            points: extras.points,
+            customMetrics: (loaded.config.services[name]!.metrics ?? []).map((m) => m.name),
+          },
+        ),
+      );
     }
     // Each service's OpenAPI document, imported as `up` imports it.
     results.push(...(await checkOpenApi(loaded)));
@@ -79,7 +127,8 @@ export async function check(target: string): Promise<CheckResult[]> {
   if (!target.endsWith('.lua') && !target.startsWith('builtin:')) {
     throw badArgument(target, 'expected a .lua policy, builtin:NAME or a .yaml config');
   }
-  return [await checkPolicy(parsePolicyArg(target), target)];
+  const ref = parsePolicyArg(target, extras.params ?? {});
+  return [await checkPolicy(ref, target, undefined, extras.params ?? {}, { points: extras.points })];
 }
 
 /** Registers `check`. */
@@ -90,16 +139,26 @@ export function register(program: Command): void {
       'Validate a Lua policy or a luascale.yaml (and every policy and OpenAPI document it names, with what each document imported)',
     )
     .argument('<file>', 'policy.lua, builtin:NAME or luascale.yaml')
+    .option('--params <json>', "ctx.params for the trial evaluations (merged over a config's scaling.params)")
+    .option(
+      '-i, --input <json>',
+      'one more observation to try, as JSON or @file.json (keys: docs/eval-input.md)',
+    )
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExit codes: 0 valid, 1 invalid (each problem on its own line with file:line), 2 not a .lua, builtin:NAME or .yaml.',
+      '\nThe policy runs on several observations (typical, idle, overload, fractional values, instances\n' +
+        'starting, with an SLO, and --input); literal metric names in get_metric/ctx.history/ctx.forecast\n' +
+        "are checked against the signal catalogue and the config's metrics.\n" +
+        'Exit codes: 0 valid, 1 invalid (each problem on its own line with file:line), 2 not a .lua, builtin:NAME\n' +
+        'or .yaml, or a bad --params/--input.',
     )
-    .action(async (file: string, opts: { json?: boolean }) => {
-      const results = await check(file);
+    .action(async (file: string, opts: { json?: boolean; params?: string; input?: string }) => {
+      const results = await check(file, checkExtras(opts));
       if (opts.json) process.stdout.write(JSON.stringify(results) + '\n');
       else {
         for (const r of results) {
+          for (const w of r.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
           const out = r.ok ? process.stdout : process.stderr;
           out.write(
             r.ok
@@ -111,4 +170,40 @@ export function register(program: Command): void {
       }
       if (results.some((r) => !r.ok)) process.exitCode = 1;
     });
+}
+
+/** `--params` and `--input`, checked (a bad value is a usage error, exit 2). */
+function checkExtras(opts: { params?: string; input?: string }): CheckExtras {
+  const extras: CheckExtras = {};
+  if (opts.params !== undefined) {
+    let p: unknown;
+    try {
+      p = JSON.parse(opts.params);
+    } catch (err) {
+      throw badArgument('--params', `invalid JSON: ${(err as Error).message}`);
+    }
+    if (p === null || typeof p !== 'object' || Array.isArray(p))
+      throw badArgument('--params', 'must be a JSON object such as {"target":60}');
+    extras.params = p as Record<string, unknown>;
+  }
+  if (opts.input !== undefined) {
+    const where = opts.input.startsWith('@') ? opts.input.slice(1) : '--input';
+    const input = readJsonInput(opts.input);
+    validateObservationInput(input, where);
+    const {
+      min: _min,
+      max: _max,
+      params: _p,
+      state: _s,
+      now: _n,
+      service: _sv,
+      ...obs
+    } = input as Record<string, unknown>;
+    const o = obs as Partial<Observation>;
+    const replicas =
+      o.replicas ??
+      (o.ready !== undefined || o.starting !== undefined ? (o.ready ?? 0) + (o.starting ?? 0) : 1);
+    extras.points = [{ name: '--input', observation: completeObservation({ ...o, replicas }) }];
+  }
+  return extras;
 }

@@ -2,7 +2,7 @@
  * `luascale simulate`: replay a request-rate trace through one or more policies and report cost,
  * SLO violations and SPEC RG elasticity metrics (docs/simulator.md).
  */
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, normalize, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isLuascaleError, LuascaleError } from '../../core/errors.js';
@@ -19,7 +19,8 @@ import {
   type SimulationResult,
   type SimulationSummary,
 } from '../../simulator/simulate.js';
-import { parseValue, simulationPolicy } from '../../simulator/simulation-policy.js';
+import { parseValue, scalingOverrides, simulationPolicy } from '../../simulator/simulation-policy.js';
+import type { DecisionExplanation } from '../../simulator/decision-tally.js';
 import { renderReport } from '../../simulator/html-report.js';
 
 /** Options as commander hands them over (all strings; defaults are applied here). */
@@ -45,6 +46,9 @@ interface SimulateFlags {
   config?: string;
   service?: string;
   progress?: boolean;
+  decisions?: string;
+  behavior?: string;
+  slo?: string;
 }
 
 /** Where the output goes (tests pass their own). */
@@ -89,9 +93,23 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
     params[kv.slice(0, eq)] = parseValue(kv.slice(eq + 1));
   }
   if (flags.config !== undefined && !flags.service) throw badArgument('-c/--config', 'needs --service NAME');
+  let overrides: ReturnType<typeof scalingOverrides> = {};
+  try {
+    overrides = scalingOverrides({ behavior: flags.behavior, slo: flags.slo });
+  } catch (err) {
+    if (isLuascaleError(err))
+      throw badArgument(
+        flags.behavior !== undefined ? '--behavior' : '--slo',
+        String(err.details.reason).replace(/^--\w+: /, ''),
+      );
+    throw err;
+  }
+  if (flags.sloP95Ms === undefined && overrides.slo?.latency_p95_ms !== undefined)
+    model.sloP95Ms = overrides.slo.latency_p95_ms;
   const trace = readTrace(flags.trace);
 
   const policies: SimulatedPolicy[] = [];
+  let configSlo: SimulationSlo | undefined;
   try {
     if (flags.config !== undefined) {
       const { config } = loadConfig(flags.config);
@@ -102,8 +120,9 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
         );
       const s = scalingFromConfig(config, flags.service!, dirname(resolve(flags.config)));
       if (flags.startup === undefined && s.startupMs !== undefined) model.startupS = s.startupMs / 1000;
-      if (flags.sloP95Ms === undefined && s.slo?.latency_p95_ms !== undefined)
+      if (flags.sloP95Ms === undefined && s.slo?.latency_p95_ms !== undefined && !overrides.slo)
         model.sloP95Ms = s.slo.latency_p95_ms;
+      configSlo = s.slo;
       const policyParams =
         'builtin' in s.policy ? { ...s.policy.params, ...params } : { ...s.params, ...params };
       const ref = 'builtin' in s.policy ? { builtin: s.policy.builtin, params: policyParams } : s.policy;
@@ -159,25 +178,33 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
       );
     }
 
+    if (overrides.behavior) for (const p of policies) p.behavior = overrides.behavior;
     const results: SimulationResult[] = [];
     const progress = flags.progress !== false && io.tty ? progressBar(io.err) : undefined;
-    policies.forEach((p, i) => {
-      const result = simulate({
-        trace,
-        scale,
-        seed,
-        model,
-        policy: p,
-        initial,
-        startMs,
-        seriesPoints: flags.report ? 1500 : 0,
-        onProgress: progress
-          ? (done, total) => progress.update((i + done / total) / policies.length, p.label)
-          : undefined,
+    const log = flags.decisions !== undefined ? decisionLog(flags.decisions) : undefined;
+    try {
+      policies.forEach((p, i) => {
+        const result = simulate({
+          trace,
+          scale,
+          seed,
+          model,
+          policy: p,
+          initial,
+          startMs,
+          slo: overrides.slo ?? (flags.config === undefined ? undefined : configSlo),
+          seriesPoints: flags.report ? 1500 : 0,
+          onProgress: progress
+            ? (done, total) => progress.update((i + done / total) / policies.length, p.label)
+            : undefined,
+          onDecision: log ? (d, second) => log.write({ run: p.label, second, ...d }) : undefined,
+        });
+        results.push(result);
+        for (const w of result.warnings) io.err(`warning: ${p.label}: ${w}\n`);
       });
-      results.push(result);
-      for (const w of result.warnings) io.err(`warning: ${p.label}: ${w}\n`);
-    });
+    } finally {
+      log?.close();
+    }
     progress?.done();
 
     const summaries = results.map((r) => r.summary);
@@ -186,7 +213,9 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
       for (const s of summaries) io.out(JSON.stringify(s) + '\n');
     } else {
       io.out(formatTable(trace, scale, model, summaries));
+      io.out(formatExplanations(results.map((r) => [r.summary.policy, r.explanation])));
     }
+    if (flags.decisions !== undefined && !flags.json) io.out(`decisions: ${flags.decisions}\n`);
     if (flags.report) {
       const html = renderReport({
         trace: {
@@ -221,6 +250,89 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
   } finally {
     for (const p of policies) p.policy.close?.();
   }
+}
+
+type SimulationSlo = NonNullable<Parameters<typeof simulate>[0]['slo']>;
+
+/** `--decisions`: every Decision (with its logs and alerts) as one JSON line, written as it comes. */
+function decisionLog(file: string): { write(d: object): void; close(): void } {
+  let fd: number;
+  try {
+    fd = openSync(file, 'w');
+  } catch (err) {
+    throw new LuascaleError('LS_ERR_CLI_INPUT', {
+      where: file,
+      reason: `cannot write decisions: ${(err as Error).message}`,
+    });
+  }
+  let buf: string[] = [];
+  const flush = () => {
+    if (buf.length) writeSync(fd, buf.join(''));
+    buf = [];
+  };
+  return {
+    write(d) {
+      buf.push(JSON.stringify(d) + '\n');
+      if (buf.length >= 1000) flush();
+    },
+    close() {
+      flush();
+      closeSync(fd);
+    },
+  };
+}
+
+/** Plain words for the decision core's adjustments (reason codes of DecisionStep). */
+const ADJUSTMENT_WORDS: Record<string, string> = {
+  ScaleDownStabilized: 'scale-downs held by the stabilization window',
+  ScaleUpStabilized: 'scale-ups held by the stabilization window',
+  ScaleDownLimited: 'scale-downs cut by the rate limits',
+  ScaleUpLimited: 'scale-ups cut by the rate limits',
+  WithinTolerance: 'changes ignored within the tolerance band',
+  Cooldown: 'changes held by the cooldown',
+  PanicHold: 'scale-downs held in panic mode',
+  PanicScaleUp: 'scale-ups in panic mode',
+  ClampedToMax: 'answers clamped to max',
+  ClampedToMin: 'answers clamped to min',
+  AwaitingStartup: 'changes held while instances start',
+};
+
+/** Below the table (not in --json): per policy, what the decisions add up to and why. */
+export function formatExplanations(runs: Array<[string, DecisionExplanation]>): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const out: string[] = [];
+  for (const [label, e] of runs) {
+    out.push('', `${label}:`);
+    out.push(
+      `  decisions by reason: ${Object.entries(e.reasons)
+        .map(([k, v]) => `${k} ${n(v)}`)
+        .join(', ')}`,
+    );
+    const adj = Object.entries(e.adjustments);
+    out.push(
+      adj.length === 0
+        ? '  the decision core changed no answer of the policy'
+        : `  the decision core: ${adj.map(([k, v]) => `${n(v)} ${ADJUSTMENT_WORDS[k] ?? k}`).join(', ')}`,
+    );
+    const h = e.held_scale_downs;
+    if (h.scaled_in + h.abandoned > 0)
+      out.push(
+        `  scale-downs the window held: ${n(h.scaled_in)} ended in a scale-down, ${n(h.abandoned)} were abandoned (the policy answered higher again before the window passed)`,
+      );
+    if (h.abandoned >= 5 && h.scaled_in === 0)
+      out.push(
+        '  note: this policy asked to scale in but never did: the window keeps its highest answer, so answering fewer now and then between holds never scales in; answer the lower count on every tick it applies (docs/policies.md, "Common mistakes")',
+      );
+    if (e.first_error) {
+      const f = e.first_error;
+      out.push(
+        `  policy errors: ${n(e.policy_errors)} (${n(e.distinct_errors)} distinct); first at second ${n(f.first_second)}: ${f.error} (${f.code})`,
+      );
+      for (const x of e.errors)
+        out.push(`    ${n(x.count)}× ${x.error} (${x.code}, first at second ${n(x.first_second)})`);
+    }
+  }
+  return out.join('\n') + '\n';
 }
 
 /** The default output: one row per field, one column per policy, aligned. */
@@ -377,6 +489,18 @@ export function register(program: Command): void {
       "take the policy, params, behaviour, min and max from a service's scaling section",
     )
     .option('--service <name>', 'the service in --config')
+    .option(
+      '--behavior <json>',
+      'scaling behaviour for every policy, as the config\'s scaling.behavior (e.g. \'{"scale_down":{"stabilization":"60s"}}\')',
+    )
+    .option(
+      '--slo <json>',
+      'ctx.slo, as the config\'s scaling.slo (e.g. \'{"latency_p95_ms":200,"error_rate":0.01}\')',
+    )
+    .option(
+      '--decisions <out.jsonl>',
+      'write every decision (inputs, policy answer, steps, logs, alerts) as JSON Lines',
+    )
     .option('--no-progress', 'no progress bar')
     .addHelpText(
       'after',
