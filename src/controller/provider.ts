@@ -138,10 +138,12 @@ export const PROVIDER_CAPABILITIES = ['usage', 'pendingReplacements', 'adopt'] a
 /** What `adopt()` did with each stored record. */
 export interface AdoptionReport {
   adopted: Instance[];
-  /** Ours but unhealthy, outdated or only leftover group members: stopped. */
+  /** Ours but unhealthy (and not still starting) or only leftover group members: stopped. */
   stopped: InstanceRecord[];
   /** The pid is gone or now belongs to an unrelated process: record dropped, nothing signalled. */
   forgotten: InstanceRecord[];
+  /** Resolves when the `stopped` ones are gone (they are stopped in parallel, in the background). */
+  stopping?: Promise<void>;
 }
 
 /** What the instance store keeps per instance so a restarted luascale can adopt it. */
@@ -154,6 +156,11 @@ export interface InstanceRecord {
   url: string;
   /** The exact argv it was started with; adoption compares it with /proc/<pid>/cmdline. */
   command: string[];
+  /**
+   * Hash of the whole launch spec (command, cwd, env, port variable, host, health path): adoption
+   * rolls an instance whose spec changed. Absent in records of older versions (command compared).
+   */
+  specHash?: string;
   state: InstanceState;
   startedAt: number;
   readyAt?: number;

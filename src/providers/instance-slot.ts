@@ -6,6 +6,15 @@ import type { ExitInfo, Instance, InstanceRecord } from '../controller/provider.
 export interface Slot {
   instance: Instance;
   command: string[];
+  /** The launch spec's hash (process-provider-options.ts `launchSpecHash`). */
+  specHash?: string;
+  /**
+   * A roll's replacement (issue 17 item 8): the id of the outdated instance it replaces. It is
+   * hidden from `list()` while starting, so the controller neither counts nor removes it.
+   */
+  replaces?: string;
+  /** An adopted instance whose launch spec differs from the configured one: rolled after adoption. */
+  outdated?: boolean;
   /** Absent for an adopted instance (no exit event: its death is noticed by polling /proc). */
   child?: ChildProcess;
   /** Monotonic start and ready times, for the start timeout and the crash back-off reset. */
@@ -41,6 +50,7 @@ export function slotRecord(slot: Slot): InstanceRecord {
     port: i.port!,
     url: i.url,
     command: slot.command,
+    ...(slot.specHash !== undefined ? { specHash: slot.specHash } : {}),
     state: i.state,
     startedAt: i.startedAt,
     ...(i.readyAt !== undefined ? { readyAt: i.readyAt } : {}),

@@ -10,9 +10,11 @@ export class MemoryInstanceStore implements InstanceStore {
     this.#records.set(record.id, { ...record, command: [...record.command] });
   }
 
-  /** Records of one service. */
-  list(service: string): InstanceRecord[] {
-    return [...this.#records.values()].filter((r) => r.service === service).map((r) => ({ ...r }));
+  /** Records of one service, or of all. */
+  list(service?: string): InstanceRecord[] {
+    return [...this.#records.values()]
+      .filter((r) => service === undefined || r.service === service)
+      .map((r) => ({ ...r }));
   }
 
   /** Deletes a record (no error if absent). */

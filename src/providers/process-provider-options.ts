@@ -1,4 +1,5 @@
 /** The options of the process provider, and their defaults. */
+import { createHash } from 'node:crypto';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -58,6 +59,16 @@ export type ResolvedProcessOptions = Required<
   Omit<ProcessProviderOptions, 'cwd' | 'drainHook' | 'instanceStore' | 'readiness' | 'crashBackoff'>
 > &
   Pick<ProcessProviderOptions, 'cwd' | 'drainHook' | 'instanceStore'>;
+
+/**
+ * A short hash of everything an instance is launched with (command, cwd, env, port variable, host,
+ * health path); env keys are sorted so their order does not matter. Adoption compares it.
+ */
+export function launchSpecHash(o: ResolvedProcessOptions): string {
+  const env = Object.fromEntries(Object.entries(o.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const spec = [o.command, o.cwd ?? null, env, o.portEnv, o.host, o.healthPath];
+  return createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
+}
 
 /** The readiness probe's timing, resolved. */
 export interface ReadinessTimes {

@@ -10,8 +10,10 @@
  * - Process groups: every instance is spawned `detached`, so it leads its own group (pgid = pid) and
  *   `kill(-pgid)` reaches everything it started; a crash of luascale orphans nothing we cannot find.
  * - Logs: stdout and stderr go straight into `<logDir>/<service>/<id>.log` (rotating-log.ts).
- * - Adoption: `adopt()` takes over the live, matching, healthy instances in the instance store (left
- *   by a previous luascale run) and stops the rest, so a restart never duplicates or orphans.
+ * - Adoption: `adopt()` takes over the live, healthy instances in the instance store (left by a
+ *   previous luascale run) and those still starting, rolls the ones whose launch spec changed
+ *   (start new, then drain old) and stops the rest in the background, so a restart never
+ *   duplicates or orphans and is not held up.
  *
  * Parts: options and defaults (process-provider-options.ts), spawning (spawn-instance-process.ts),
  * process groups in /proc (process-groups.ts), adoption (adopt-records.ts), crash replacements
@@ -49,6 +51,7 @@ import {
   waitUntil,
 } from './process-groups.js';
 import {
+  launchSpecHash,
   resolveProcessProviderOptions,
   type ProcessProviderOptions,
   type ReadinessTimes,
@@ -76,6 +79,9 @@ export class ProcessProvider implements Provider {
   readonly #pending = new PendingReplacements();
   readonly #samples = new Map<string, UsageSample>();
   readonly #rotating = new Set<string>();
+  /** Background work close() waits for: stale instances being stopped, rolls. */
+  readonly #background = new Set<Promise<void>>();
+  readonly #specHash: string;
   /** Launch errors already counted as crashes (failed spawns). */
   readonly #counted = new WeakSet<object>();
   #crashes = 0;
@@ -90,13 +96,16 @@ export class ProcessProvider implements Provider {
     this.#readiness = resolved.readiness;
     this.#backoff = resolved.backoff;
     this.#writes = new OrderedWrites(this.#o.onError);
+    this.#specHash = launchSpecHash(this.#o);
     this.#housekeeping = setInterval(() => this.#housekeep(), this.#o.housekeepingMs);
     this.#housekeeping.unref();
   }
 
-  /** Live instances (starting, ready, draining), as copies. */
+  /** Live instances (starting, ready, draining), as copies; a roll's replacement shows once ready. */
   list(): Instance[] {
-    return [...this.#slots.values()].map((s) => ({ ...s.instance }));
+    return [...this.#slots.values()]
+      .filter((s) => !(s.replaces && s.instance.state === 'starting'))
+      .map((s) => ({ ...s.instance }));
   }
 
   /** Replacements waiting out their crash back-off (the controller may count them as instances). */
@@ -156,6 +165,7 @@ export class ProcessProvider implements Provider {
       await Promise.all(
         [...this.#slots.keys()].map((id) => this.stop(id).catch((err) => this.#o.onError(err, `stop ${id}`))),
       );
+      await Promise.all(this.#background);
       await this.#writes.settled();
     })();
     return this.#closePromise;
@@ -180,34 +190,38 @@ export class ProcessProvider implements Provider {
   }
 
   /**
-   * Takes over the instances a previous luascale run left in the store. A record is adopted when
-   * its pid is alive, leads the recorded process group, is ours (its environ carries our instance
-   * id, or its /proc cmdline matches the recorded command), still runs the configured command and
-   * passes a health probe. Ours-but-not-adoptable instances are stopped (group SIGTERM, then
-   * SIGKILL); records whose pid is gone or belongs to someone else are dropped.
+   * Takes over the instances a previous luascale run left in the store (see adopt-records.ts):
+   * healthy ones as `ready`, ones still starting within their start timeout as `starting`; those
+   * whose launch spec changed are then rolled (#roll); stale ones are stopped in the background
+   * (`report.stopping`).
    */
   async adopt(): Promise<AdoptionReport> {
     const store = this.#o.instanceStore;
     if (!store || this.#closed) return { adopted: [], stopped: [], forgotten: [] };
     const records = await store.list(this.service);
-    return adoptRecords(records, {
+    const outdated: Slot[] = [];
+    const report = await adoptRecords(records, {
       service: this.service,
       command: this.#o.command,
+      specHash: this.#specHash,
       healthPath: this.#o.healthPath,
       probeTimeoutMs: this.#readiness.timeoutMs,
       stopGraceMs: this.#o.stopGraceMs,
+      startTimeoutMs: this.#readiness.startTimeoutMs,
+      wallNow: this.#o.clock.wallNow(),
       store,
       liveIds: [...this.#slots.keys()],
       livePids: [...this.#slots.values()].map((s) => s.instance.pid ?? -1),
-      take: (record) => {
+      take: (record, how) => {
+        const now = this.#o.clock.now();
         const slot = newSlot(
           {
             id: record.id,
             service: this.service,
             url: record.url,
-            state: 'ready',
+            state: how.state,
             startedAt: record.startedAt,
-            readyAt: record.readyAt ?? this.#o.clock.wallNow(),
+            ...(how.state === 'ready' ? { readyAt: record.readyAt ?? this.#o.clock.wallNow() } : {}),
             pid: record.pid,
             pgid: record.pgid,
             port: record.port,
@@ -215,16 +229,65 @@ export class ProcessProvider implements Provider {
             logFile: record.logFile,
           },
           record.command,
-          this.#o.clock.now(),
+          // The start timeout counts from the real start, not from the adoption.
+          now - Math.max(0, this.#o.clock.wallNow() - record.startedAt),
         );
-        slot.readyMono = this.#o.clock.now();
+        slot.specHash = how.outdated ? record.specHash : this.#specHash;
+        slot.outdated = how.outdated;
         this.#slots.set(record.id, slot);
         this.#persist(slot);
-        const adopted = { ...slot.instance };
-        this.#events.emit('ready', { ...slot.instance });
-        return adopted;
+        if (how.outdated) outdated.push(slot);
+        if (how.state === 'ready') {
+          slot.readyMono = now;
+          this.#events.emit('ready', { ...slot.instance });
+        } else {
+          void this.#awaitReady(slot);
+        }
+        return { ...slot.instance };
       },
     });
+    if (report.stopping)
+      this.#track(report.stopping.catch((err) => this.#o.onError(err, 'stop stale instances')));
+    if (outdated.length > 0) this.#track(this.#roll(outdated));
+    return report;
+  }
+
+  /**
+   * Replaces adopted instances whose launch spec changed, one at a time (a surge of one): start a
+   * replacement (hidden from `list()` while it starts), and once it is ready, route to it and drain
+   * and stop the old one. A replacement that fails leaves the old instance running.
+   */
+  async #roll(outdated: Slot[]): Promise<void> {
+    for (const old of outdated) {
+      if (this.#closed) return;
+      if (old.done || old.stopping) continue;
+      try {
+        const fresh = await this.#spawn(old.instance.id);
+        const ok = await new Promise<boolean>((resolve) => {
+          const offReady = this.on('ready', (i) => i.id === fresh.id && (offs(), resolve(true)));
+          const offFailed = this.on('failed', (i) => i.id === fresh.id && (offs(), resolve(false)));
+          // Stopped while starting (close(), or the old one was scaled down): no `failed` follows.
+          const offExited = this.on('exited', (i) => i.id === fresh.id && (offs(), resolve(false)));
+          const offs = () => (offReady(), offFailed(), offExited());
+        });
+        if (!ok) {
+          if (this.#closed) return;
+          this.#o.onError(
+            new Error(`its replacement ${fresh.id} did not become ready; it keeps running the old spec`),
+            `roll ${old.instance.id}`,
+          );
+          return;
+        }
+      } catch (err) {
+        this.#o.onError(err, `roll ${old.instance.id}`);
+        return;
+      }
+    }
+  }
+
+  #track(work: Promise<void>): void {
+    this.#background.add(work);
+    void work.finally(() => this.#background.delete(work));
   }
 
   /**
@@ -271,7 +334,8 @@ export class ProcessProvider implements Provider {
     });
   }
 
-  async #spawn(): Promise<Instance> {
+  /** Starts one process; `replaces` makes it a roll's replacement for that outdated instance. */
+  async #spawn(replaces?: string): Promise<Instance> {
     const o = this.#o;
     const port = await freePort(o.host);
     // close() may have run while we waited: starting now would leave an instance nobody stops.
@@ -327,6 +391,8 @@ export class ProcessProvider implements Provider {
       o.command,
       this.#o.clock.now(),
     );
+    slot.specHash = this.#specHash;
+    if (replaces) slot.replaces = replaces;
     slot.child = child;
     this.#slots.set(id, slot);
     this.#persist(slot);
@@ -343,11 +409,21 @@ export class ProcessProvider implements Provider {
       last = await probeHealth(url, r.timeoutMs);
       if (last.ok) {
         if (slot.done || slot.instance.state !== 'starting' || slot.stopping) return;
+        const old = slot.replaces ? this.#slots.get(slot.replaces) : undefined;
+        if (slot.replaces && (!old || old.stopping || old.done)) {
+          // The instance it was to replace is gone already (scaled down): nobody needs this one.
+          void this.stop(slot.instance.id).catch((err) => this.#o.onError(err, `stop ${slot.instance.id}`));
+          return;
+        }
         slot.instance.state = 'ready';
         slot.instance.readyAt = this.#o.clock.wallNow();
         slot.readyMono = this.#o.clock.now();
         this.#persist(slot);
         this.#events.emit('ready', { ...slot.instance });
+        // A roll: the replacement serves now; the outdated instance drains (state `draining` at
+        // once, so the controller counts the same number) and stops.
+        if (old)
+          void this.stop(old.instance.id).catch((err) => this.#o.onError(err, `stop ${old.instance.id}`));
         return;
       }
       if (slot.done || slot.stopping) return;
@@ -393,8 +469,9 @@ export class ProcessProvider implements Provider {
     i.failure = reason;
     this.#events.emit('failed', { ...i }, reason);
     this.#events.emit('exited', { ...i }, exit);
-    // A draining instance was on its way out: its death is reported but not replaced.
-    if (!wasDraining) this.#crashed(slot);
+    // A draining instance was on its way out, and a roll's replacement that fails leaves the old
+    // instance serving: their deaths are reported but not replaced.
+    if (!wasDraining && !slot.replaces) this.#crashed(slot);
   }
 
   #crashed(slot: Slot): void {

@@ -414,6 +414,8 @@ describe('ProcessProvider adoption', () => {
     );
     assert.deepEqual(report.forgotten.map((r) => r.id).sort(), ['inst_reused', 'inst_stale']);
     assert.deepEqual(readyEvents.sort(), [healthy.id, alsoHealthy.id].sort());
+    // Stale instances are stopped in the background (issue 17 item 9).
+    await report.stopping;
     assert.equal(groupExists(sick.pgid!), false, 'the unhealthy instance was stopped');
     assert.ok(readProcStat(process.pid), 'a foreign pid is never signalled');
     assert.deepEqual(
