@@ -130,7 +130,7 @@ test('ctx.history in a Lua policy reads the simulated past at 1 s steps', async 
     const file = luaPolicy(
       dir,
       'h.lua',
-      'function decide(ctx)\n  local h = ctx.history("rps", 20)\n  local last = h[#h] or -1\n  return { replicas = #h, reason = tostring(last) }\nend\n',
+      'function decide(ctx)\n  local h = ctx.history("rps", 20)\n  local last = h[#h] or -1\n  return { replicas = #h, reason = string.format("%g", last) }\nend\n',
     );
     const trace = parseTrace('t,rps\n0,7\n60,9\n', 'h.csv');
     const policy = await simulationPolicy(file, { ...setup, max: 100 });
