@@ -13,8 +13,8 @@
  * - Reads see queued writes: `list`, `get`, `series` and the history reader merge the queue in.
  *
  * Parts: the sample queue and history reads live in `sqlite-metric-history.ts`, the event query in
- * `list-events.ts`, the fixed SQL in `sqlite-statements.ts`; this file keeps the connection, the
- * write state machine, events, state and instances.
+ * `list-events.ts`, the fixed SQL in `sqlite-statements.ts`, error wording in `store-errors.ts`;
+ * this file keeps the connection, the write state machine, events, state and instances.
  */
 import type Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -36,6 +36,7 @@ import { prepareStatements, type StoreStatements } from './sqlite-statements.js'
 import { SqliteMetricHistory } from './sqlite-metric-history.js';
 import type { StateStore } from './state-store.js';
 import type { PendingWrites, Store } from './store.js';
+import { defaultWriteErrorReporter, reasonOf } from './store-errors.js';
 
 /** Options of `openStore`. */
 export interface OpenStoreOptions {
@@ -485,18 +486,4 @@ export class SqliteStore implements Store {
     if (this.#closed)
       throw new LuascaleError('LS_ERR_STORE_WRITE', { file: this.location, reason: 'the store is closed' });
   }
-}
-
-/** The reason clause of a store error (its message minus the `{file}: write failed:` prefix). */
-function reasonOf(error: unknown): string {
-  if (error instanceof LuascaleError && typeof error.details.reason === 'string') return error.details.reason;
-  return error instanceof Error ? error.message : String(error);
-}
-
-function defaultWriteErrorReporter(error: LuascaleError, pending: PendingWrites): void {
-  const queued =
-    error.code === 'LS_ERR_STORE_WRITE'
-      ? ` (queued, retrying: ${pending.events} events, ${pending.instances} instance changes, ${pending.state} state values, ${pending.samples} samples)`
-      : '';
-  process.stderr.write(`luascale store: ${error.message}${queued}\n`);
 }
