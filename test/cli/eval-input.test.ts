@@ -152,3 +152,37 @@ test('eval --steps carries ctx.state, history and the scale-down window from lin
   assert.equal(e.code, 1);
   assert.match(e.stderr, /bad\.jsonl:2\/cpu: must be a number, got "x"/);
 });
+
+test("eval -c luascale.yaml --service S runs the service's policy with its bounds, SLO and behaviour", async () => {
+  writeFileSync(join(dir, 'slo.lua'), 'function decide(ctx)\n  return ctx.slo.latency_p95_ms / 10\nend\n');
+  writeFileSync(
+    join(dir, 'c.yaml'),
+    `services:
+  web:
+    provider: { static: { targets: ["http://127.0.0.1:1"] } }
+    scaling:
+      min: 2
+      max: 15
+      policy: ./slo.lua
+      slo: { latency_p95_ms: 120 }
+      behavior: { tolerance: 0 }
+`,
+  );
+  const r = await runCli(
+    'eval',
+    '-c',
+    join(dir, 'c.yaml'),
+    '--service',
+    'web',
+    '--input',
+    '{"replicas":11}',
+    '--json',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const o = JSON.parse(r.stdout);
+  assert.equal(o.recommended, 12); // ctx.slo from the config
+  assert.equal(o.replicas, 12); // within max 15 (the default max 10 would clamp), no tolerance band
+  const none = await runCli('eval', '-c', join(dir, 'c.yaml'), '--service', 'nope', '--input', '{}');
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /--service: no service "nope" in .*c\.yaml \(services: web\)/);
+});
