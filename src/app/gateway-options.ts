@@ -170,7 +170,8 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
   const prefix = arg.redis.prefix;
   return {
     options,
-    rateLimiter: (service, rl) => serviceRateLimiter(redis, prefix, service, rl, () => arg.workers),
+    rateLimiter: (service, rl) =>
+      serviceRateLimiter({ redis, prefix, gateways: () => arg.workers }, service, rl),
     accessLog,
     close: async () => {
       redis.disconnect();

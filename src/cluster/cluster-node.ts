@@ -135,7 +135,8 @@ export async function createClusterNode(options: ClusterNodeOptions): Promise<Cl
     lease,
     membership,
     signals,
-    rateLimiter: (service, rl) => serviceRateLimiter(redis, prefix, service, rl, () => membership.count()),
+    rateLimiter: (service, rl) =>
+      serviceRateLimiter({ redis, prefix, gateways: () => membership.count() }, service, rl),
     publishSignals(local) {
       const p = publishSignals({ redis, prefix, gatewayId: id, signals: local, clock });
       closers.push(p.close);

@@ -231,6 +231,7 @@ export class RedisRateLimiter implements RateLimiter {
       reply = await Promise.race([
         call,
         new Promise<never>((_, reject) => {
+          // internal: caught just below, where the limiter falls back to deciding locally
           timer = setTimeout(() => reject(new Error('lease timed out')), this.#timeoutMs);
           timer.unref?.();
         }),
@@ -314,13 +315,19 @@ export const REQUEST_PATH_REDIS = {
   commandTimeout: 1000,
 } as const;
 
+/** Where a service's shared limit lives: the connection, the cluster's key prefix and the gateway count. */
+export interface SharedLimitTarget {
+  redis: Redis;
+  prefix: string;
+  /** How many gateways share the limit: sizes the local fallback during a Redis outage. */
+  gateways: () => number;
+}
+
 /** One service's shared limit under the cluster's key prefix; `gateways` sizes the outage fallback. */
 export function serviceRateLimiter(
-  redis: Redis,
-  prefix: string,
+  { redis, prefix, gateways }: SharedLimitTarget,
   service: string,
   rl: { rps: number; burst?: number },
-  gateways: () => number,
 ): RedisRateLimiter {
   return new RedisRateLimiter({
     redis,

@@ -107,7 +107,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   if (issues.length === 0 && !validate(raw)) {
     for (const err of simplifyErrors(validate.errors ?? [], raw))
-      issues.push(toIssue(err, doc, raw, file, lineOf));
+      issues.push(toIssue(err, { doc, raw, file, lineOf }));
   }
   if (issues.length > 0) throw configError(file, issues);
 
@@ -300,13 +300,15 @@ function valueAt(root: unknown, pointer: string): unknown {
   return v;
 }
 
-function toIssue(
-  err: ErrorObject,
-  doc: Document,
-  raw: unknown,
-  file: string,
-  lineOf: (n: Node | null | undefined) => number,
-): ConfigIssue {
+/** Where a schema error is located: the parsed document, its plain value, the file and a line finder. */
+interface IssueSource {
+  doc: Document;
+  raw: unknown;
+  file: string;
+  lineOf: (n: Node | null | undefined) => number;
+}
+
+function toIssue(err: ErrorObject, { doc, raw, file, lineOf }: IssueSource): ConfigIssue {
   const segments = err.instancePath
     .split('/')
     .slice(1)

@@ -122,24 +122,31 @@ interface PassResult {
   acc: ForecastAccuracy;
 }
 
+/** The smoothing constants of one pass: season length `m`, α, β, γ, damping φ and horizon `h`. */
+interface PassModel {
+  m: number;
+  alpha: number;
+  beta: number;
+  gamma: number;
+  phi: number;
+  h: number;
+}
+
+/** Where a pass starts (initial level and trend, first point) and the arrays it updates. */
+interface PassScratch {
+  init: { level: number; trend: number };
+  start: number;
+  seasonal: Float64Array;
+  ring: Float64Array;
+}
+
 /**
  * One smoothing pass over `y` from point `start`, updating `seasonal` in place, scoring the
  * h-step forecasts made along the way. `ring` is scratch space of length ≥ h.
  */
-function pass(
-  y: ArrayLike<number>,
-  m: number,
-  alpha: number,
-  beta: number,
-  gamma: number,
-  phi: number,
-  h: number,
-  init: { level: number; trend: number },
-  start: number,
-  seasonal: Float64Array,
-  ring: Float64Array,
-  collect?: number[],
-): PassResult {
+function pass(y: ArrayLike<number>, model: PassModel, scratch: PassScratch, collect?: number[]): PassResult {
+  const { m, alpha, beta, gamma, phi, h } = model;
+  const { init, start, seasonal, ring } = scratch;
   let level = init.level;
   let trend = init.trend;
   const n = y.length;
@@ -223,14 +230,15 @@ export function fitForecast(y: ArrayLike<number>, options: FitOptions): Forecast
     for (const beta of betas) {
       for (const gamma of gammas) {
         scratch.set(init.seasonal);
-        const r = pass(y, m, alpha, beta, gamma, phi, h, init, start, scratch, ring);
+        const r = pass(y, { m, alpha, beta, gamma, phi, h }, { init, start, seasonal: scratch, ring });
         if (!best || r.mae < best.mae) best = { alpha, beta, gamma, mae: r.mae };
       }
     }
   }
   const seasonal = new Float64Array(init.seasonal);
   const errs: number[] = [];
-  const r = pass(y, m, best!.alpha, best!.beta, best!.gamma, phi, h, init, start, seasonal, ring, errs);
+  const { alpha, beta, gamma } = best!;
+  const r = pass(y, { m, alpha, beta, gamma, phi, h }, { init, start, seasonal, ring }, errs);
   const scaledErrors = Float64Array.from(errs).sort();
   return {
     kind: m > 0 ? 'holt-winters' : 'holt',

@@ -104,6 +104,7 @@ export function migrate(
   const to = options.to ?? known;
   const current = schemaVersion(db);
   if (current > known) {
+    // a plain Error: openSqlite reports it as LS_ERR_STORE_OPEN naming the file
     throw new Error(
       `schema version ${current} was written by a newer luascale (this build knows up to ${known})`,
     );

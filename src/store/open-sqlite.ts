@@ -40,6 +40,7 @@ export function openSqlite(file: string, options: OpenSqliteOptions): Database.D
     db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
     db.pragma('locking_mode = EXCLUSIVE');
     const mode = db.pragma('journal_mode = WAL', { simple: true });
+    // plain Errors in this block become the reason of the LS_ERR_STORE_OPEN below
     if (mode !== 'wal' && !memory) throw new Error(`cannot switch to WAL journal mode (got ${String(mode)})`);
     db.pragma('synchronous = NORMAL');
     migrate(db, { migrations: options.migrations, now: options.now });

@@ -136,8 +136,7 @@ export class SqliteMetricHistory {
 
   /** Bucket aggregates of one tier in [fromSec, toSec], stored and queued together. */
   #buckets(
-    service: string,
-    metric: string,
+    { service, metric }: { service: string; metric: string },
     tier: HistoryTier,
     fromSec: number,
     toSec: number,
@@ -182,7 +181,7 @@ export class SqliteMetricHistory {
     const { first, last } = windowBuckets(secs, now, step);
     const empty: HistorySeries = { stepSeconds: step, start: (last + step) * 1000, avg: [], max: [] };
     if (first > last) return empty;
-    const aggs = this.#buckets(service, metric, tier, first, last);
+    const aggs = this.#buckets({ service, metric }, tier, first, last);
     let start = Infinity;
     for (const t of aggs.keys()) start = Math.min(start, t);
     if (!Number.isFinite(start)) return empty;
@@ -235,7 +234,7 @@ export class SqliteMetricHistory {
         if (to >= from)
           parts.push({
             from,
-            aggs: this.#buckets(service, metric, tier, bucketOf(from, tier.stepSeconds), to),
+            aggs: this.#buckets({ service, metric }, tier, bucketOf(from, tier.stepSeconds), to),
             tier,
           });
         to = Math.min(to, from - 1);
@@ -270,7 +269,7 @@ export class SqliteMetricHistory {
         ? range.step
         : tier.stepSeconds;
     const step = Math.max(1, Math.ceil(want / tier.stepSeconds)) * tier.stepSeconds;
-    const aggs = this.#buckets(service, metric, tier, bucketOf(fromSec, tier.stepSeconds), toSec);
+    const aggs = this.#buckets({ service, metric }, tier, bucketOf(fromSec, tier.stepSeconds), toSec);
     const rows = new Map<number, Agg>();
     for (const [t, a] of aggs) {
       if (t + tier.stepSeconds - 1 < fromSec) continue;

@@ -25,14 +25,24 @@ export interface CronFields {
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
-function parseField(
-  text: string,
-  min: number,
-  max: number,
-  names: string[] | undefined,
-  nameBase: number,
-  label: string,
-): Set<number> {
+/** One cron field's range, the names it accepts (the first is `nameBase`) and its label in errors. */
+interface FieldSpec {
+  min: number;
+  max: number;
+  names?: string[];
+  nameBase?: number;
+  label: string;
+}
+
+const MINUTE: FieldSpec = { min: 0, max: 59, label: 'minute' };
+const HOUR: FieldSpec = { min: 0, max: 23, label: 'hour' };
+const DAY: FieldSpec = { min: 1, max: 31, label: 'day of month' };
+const MONTH: FieldSpec = { min: 1, max: 12, names: MONTHS, nameBase: 1, label: 'month' };
+const WEEKDAY: FieldSpec = { min: 0, max: 7, names: DAYS, nameBase: 0, label: 'day of week' };
+
+// Errors here are plain: parseCron prefixes them and its only caller, schedule's param reader,
+// reports them as LS_ERR_POLICY_PARAMS naming windows[i].cron.
+function parseField(text: string, { min, max, names, nameBase = 0, label }: FieldSpec): Set<number> {
   const out = new Set<number>();
   const value = (s: string): number => {
     const lower = s.toLowerCase();
@@ -67,7 +77,7 @@ function parseField(
   return out;
 }
 
-/** Parses a 5-field cron expression; throws an Error naming the bad field. */
+/** Parses a 5-field cron expression; throws a plain Error naming the bad field (the caller wraps it). */
 export function parseCron(expr: string): Cron {
   const fields = expr.trim().split(/\s+/);
   if (fields.length !== 5)
@@ -76,11 +86,11 @@ export function parseCron(expr: string): Cron {
     );
   const [mi, ho, dom, mo, dow] = fields as [string, string, string, string, string];
   try {
-    const minutes = parseField(mi, 0, 59, undefined, 0, 'minute');
-    const hours = parseField(ho, 0, 23, undefined, 0, 'hour');
-    const days = parseField(dom, 1, 31, undefined, 0, 'day of month');
-    const months = parseField(mo, 1, 12, MONTHS, 1, 'month');
-    const weekdays = parseField(dow, 0, 7, DAYS, 0, 'day of week');
+    const minutes = parseField(mi, MINUTE);
+    const hours = parseField(ho, HOUR);
+    const days = parseField(dom, DAY);
+    const months = parseField(mo, MONTH);
+    const weekdays = parseField(dow, WEEKDAY);
     if (weekdays.has(7)) weekdays.add(0);
     const domStar = dom === '*' || dom.startsWith('*/');
     const dowStar = dow === '*' || dow.startsWith('*/');

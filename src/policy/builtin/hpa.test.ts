@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hpa, hpaPodMetricReplicas, hpaTotalReplicas, type HpaPodMetricInput } from './hpa.js';
-import { testContext } from '../../../test/helpers/policy-context.js';
+import { testContext } from './test-context.js';
 import { isLuascaleError } from '../../core/errors.js';
 
 const base: Omit<HpaPodMetricInput, 'current' | 'readyCount' | 'readyAvg' | 'target'> = {
@@ -125,12 +125,12 @@ test('hpaPodMetricReplicas gives no answer without ready pods reporting', () => 
 });
 
 test('hpaTotalReplicas: TestReplicaCalcTolerancePerPodCMExternal (8600 vs 2900 per pod on 3) keeps 3', () => {
-  assert.equal(hpaTotalReplicas(3, 8600, 2900, 0.1, 0.1).replicas, 3);
+  assert.equal(hpaTotalReplicas(3, 8600, 2900, { toleranceUp: 0.1, toleranceDown: 0.1 }).replicas, 3);
 });
 
 test('hpaTotalReplicas scales a total to ceil(total / per-pod target)', () => {
-  assert.equal(hpaTotalReplicas(2, 1000, 100, 0.1, 0.1).replicas, 10);
-  assert.equal(hpaTotalReplicas(0, 250, 100, 0.1, 0.1).replicas, 3);
+  assert.equal(hpaTotalReplicas(2, 1000, 100, { toleranceUp: 0.1, toleranceDown: 0.1 }).replicas, 10);
+  assert.equal(hpaTotalReplicas(0, 250, 100, { toleranceUp: 0.1, toleranceDown: 0.1 }).replicas, 3);
 });
 
 test('per-direction tolerance: a 5 % rise scales with tolerance_up 0.01 but not with the default', () => {

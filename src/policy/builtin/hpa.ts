@@ -22,8 +22,14 @@ import { isUtilizationMetric, readMetric } from './read-metric.js';
 import type { MetricKind } from './target-tracking.js';
 import { failure, recommend } from './outcome.js';
 
+/** The HPA's tolerance band: no change while (1 - down) <= ratio <= (1 + up). */
+export interface HpaTolerance {
+  toleranceUp: number;
+  toleranceDown: number;
+}
+
 /** Inputs of the HPA calculation for one utilisation (resource) or plain pod metric. */
-export interface HpaPodMetricInput {
+export interface HpaPodMetricInput extends HpaTolerance {
   /** Replicas the scale target has now (`currentReplicas`). */
   current: number;
   /** Ready pods that reported the metric. */
@@ -37,8 +43,6 @@ export interface HpaPodMetricInput {
   target: number;
   /** `utilization` fills missing pods with max(100, target) on a scale-down; `plain` with the target. */
   kind: 'utilization' | 'plain';
-  toleranceUp: number;
-  toleranceDown: number;
 }
 
 /** The HPA's answer for one metric and the ratios that explain it. */
@@ -102,8 +106,7 @@ export function hpaTotalReplicas(
   current: number,
   total: number,
   targetPerPod: number,
-  toleranceUp: number,
-  toleranceDown: number,
+  { toleranceUp, toleranceDown }: HpaTolerance,
 ): HpaResult {
   if (current <= 0)
     return { replicas: ceil(total / targetPerPod), ratio: Infinity, note: 'from zero: ceil(total/target)' };
@@ -206,7 +209,7 @@ export function hpa(params: Readonly<Record<string, unknown>>): Policy {
                     toleranceUp: p.toleranceUp,
                     toleranceDown: p.toleranceDown,
                   })
-                : hpaTotalReplicas(current, value, m.target, p.toleranceUp, p.toleranceDown);
+                : hpaTotalReplicas(current, value, m.target, p);
           }
           if (!res) {
             invalid++;

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kpa, kpaScale, type KpaPanicState, type KpaSpec } from './kpa.js';
-import { arrayHistory, testContext } from '../../../test/helpers/policy-context.js';
+import { arrayHistory, testContext } from './test-context.js';
 import { isLuascaleError } from '../../core/errors.js';
 
 const spec = (targetValue: number, over: Partial<KpaSpec> = {}): KpaSpec => ({
@@ -123,40 +123,44 @@ const table: Array<{
 
 for (const c of table) {
   test(`kpaScale: ${c.name}`, () => {
-    assert.equal(kpaScale(c.spec, c.stable, c.panic, c.ready, c.prev ?? calm, 0).desired, c.want);
+    assert.equal(
+      kpaScale(c.spec, { stableAvg: c.stable, panicAvg: c.panic, readyCount: c.ready }, c.prev ?? calm, 0)
+        .desired,
+      c.want,
+    );
   });
 }
 
 test('kpaScale: TestAutoscalerUnpanicAfterSlowIncrease (panic holds, then ends after the stable window)', () => {
   const s = spec(1);
-  let r = kpaScale(s, 11, 25, 10, calm, 0);
+  let r = kpaScale(s, { stableAvg: 11, panicAvg: 25, readyCount: 10 }, calm, 0);
   assert.equal(r.desired, 25);
   assert.equal(r.state.panicTime, 0);
-  r = kpaScale(s, 30, 41, 40, r.state, 30_000);
+  r = kpaScale(s, { stableAvg: 30, panicAvg: 41, readyCount: 40 }, r.state, 30_000);
   assert.equal(r.desired, 41);
   assert.equal(r.state.panicTime, 0, 'panic time does not move below the threshold');
-  r = kpaScale(s, 50, 56, 55, r.state, 62_000);
+  r = kpaScale(s, { stableAvg: 50, panicAvg: 56, readyCount: 55 }, r.state, 62_000);
   assert.equal(r.desired, 50);
   assert.equal(r.panicking, false);
 });
 
 test('kpaScale: TestAutoscalerExtendPanicWindow (still over threshold re-arms panic)', () => {
   const s = spec(1);
-  const r1 = kpaScale(s, 11, 25, 10, calm, 0);
-  const r2 = kpaScale(s, 30, 80, 40, r1.state, 30_000);
+  const r1 = kpaScale(s, { stableAvg: 11, panicAvg: 25, readyCount: 10 }, calm, 0);
+  const r2 = kpaScale(s, { stableAvg: 30, panicAvg: 80, readyCount: 40 }, r1.state, 30_000);
   assert.equal(r2.desired, 80);
   assert.equal(r2.state.panicTime, 30_000);
 });
 
 test('kpaScale: TestAutoscalerPanicThenUnPanicScaleDown (never scales down in panic)', () => {
   const s = spec(10);
-  let r = kpaScale(s, 100, 100, 1, calm, 0);
+  let r = kpaScale(s, { stableAvg: 100, panicAvg: 100, readyCount: 1 }, calm, 0);
   assert.equal(r.desired, 10);
-  r = kpaScale(s, 100, 1000, 10, r.state, 1000);
+  r = kpaScale(s, { stableAvg: 100, panicAvg: 1000, readyCount: 10 }, r.state, 1000);
   assert.equal(r.desired, 100);
-  r = kpaScale(s, 1, 1, 10, r.state, 31_000);
+  r = kpaScale(s, { stableAvg: 1, panicAvg: 1, readyCount: 10 }, r.state, 31_000);
   assert.equal(r.desired, 100, 'traffic dropped, but still in panic');
-  r = kpaScale(s, 1, 1, 10, r.state, 62_000);
+  r = kpaScale(s, { stableAvg: 1, panicAvg: 1, readyCount: 10 }, r.state, 62_000);
   assert.equal(r.desired, 1);
 });
 

@@ -52,12 +52,17 @@ export interface KpaScaleResult {
   state: KpaPanicState;
 }
 
+/** What one `Scale` call sees: the stable and panic window averages (service totals) and ready pods. */
+export interface KpaObservation {
+  stableAvg: number;
+  panicAvg: number;
+  readyCount: number;
+}
+
 /** autoscaler.go `Scale`: stable/panic averages (service totals) and ready pods → desired pods. */
 export function kpaScale(
   spec: KpaSpec,
-  stableAvg: number,
-  panicAvg: number,
-  readyCount: number,
+  { stableAvg, panicAvg, readyCount }: KpaObservation,
   prev: KpaPanicState,
   now: number,
 ): KpaScaleResult {
@@ -236,7 +241,7 @@ export function kpa(params: Readonly<Record<string, unknown>>): Policy {
             obs.replicas,
             `no ${p.metric} data: keep ${obs.replicas}`,
             { metric: p.metric, value: null },
-            ctx.state,
+            { state: ctx.state },
           );
         }
         record(b, now, value, p.spec.stableWindowMs);
@@ -244,9 +249,7 @@ export function kpa(params: Readonly<Record<string, unknown>>): Policy {
         const panic = windowAverage(b, now, p.panicWindowMs);
         const res = kpaScale(
           p.spec,
-          stable,
-          panic,
-          obs.ready,
+          { stableAvg: stable, panicAvg: panic, readyCount: obs.ready },
           { panicTime: s.panicTime, maxPanicPods: s.maxPanicPods },
           now,
         );
@@ -268,7 +271,7 @@ export function kpa(params: Readonly<Record<string, unknown>>): Policy {
             desiredPanic: res.desiredPanic,
             mode: res.panicking ? 'panic' : 'stable',
           },
-          ctx.state,
+          { state: ctx.state },
         );
       } catch (err) {
         return failure('kpa', err);

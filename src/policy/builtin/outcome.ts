@@ -6,8 +6,7 @@ export function recommend(
   replicas: number,
   reason: string,
   detail: Record<string, unknown>,
-  state?: Record<string, unknown>,
-  logs: string[] = [],
+  { state, logs = [] }: { state?: Record<string, unknown>; logs?: string[] } = {},
 ): PolicyOutcome {
   const r = Number.isFinite(replicas) ? Math.max(0, Math.ceil(replicas - 1e-9)) : 0;
   return { ok: true, replicas: r, reason, raw: r, detail, state, logs, alerts: [] };

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { predictive } from './predictive.js';
-import { arrayHistory, testContext } from '../../../test/helpers/policy-context.js';
+import { arrayHistory, testContext } from './test-context.js';
 import { isLuascaleError } from '../../core/errors.js';
 import type { Policy, PolicyOutcome } from '../policy.js';
 
@@ -20,9 +20,7 @@ function hourly(t: number): number {
 function drive(
   policy: Policy,
   load: (t: number) => number,
-  from: number,
-  to: number,
-  state: Record<string, unknown>,
+  { from, to, state }: { from: number; to: number; state: Record<string, unknown> },
   onTick?: (t: number, out: PolicyOutcome) => void,
 ): void {
   let replicas = 3;
@@ -47,7 +45,7 @@ test('predictive scales out before a predictable rise, by the startup time plus 
   const p = predictive(params);
   const state: Record<string, unknown> = {};
   // three hours of history with the rise at minute 30 of each hour
-  drive(p, hourly, 0, 3 * 3_600_000 + 29 * MIN, state);
+  drive(p, hourly, { from: 0, to: 3 * 3_600_000 + 29 * MIN, state });
   // at 3:29:10 the load is still 200 rps: reacting would want ceil(200 / 63) = 4
   const t = 3 * 3_600_000 + 29 * MIN + 10_000;
   const out = p.evaluate(testContext({ rps: 200, cpu: 20, replicas: 10, ready: 10 }, { now: t, state }));
@@ -66,7 +64,7 @@ test('predictive does not scale out early without a forecast it trusts (the firs
   const p = predictive(params);
   const state: Record<string, unknown> = {};
   let before = 0;
-  drive(p, hourly, 0, 30 * MIN, state, (t, out) => {
+  drive(p, hourly, { from: 0, to: 30 * MIN, state }, (t, out) => {
     if (t === 29 * MIN + 10_000 && out.ok) before = out.replicas;
   });
   assert.ok(before <= 4, `no history of a rise yet, got ${before}`);
@@ -75,7 +73,7 @@ test('predictive does not scale out early without a forecast it trusts (the firs
 test('predictive never scales in on the forecast alone: before a predictable drop it keeps serving the load', () => {
   const p = predictive({ ...params, scale_in_delay: '0s' });
   const state: Record<string, unknown> = {};
-  drive(p, hourly, 0, 3 * 3_600_000 + 44 * MIN + 10_000, state);
+  drive(p, hourly, { from: 0, to: 3 * 3_600_000 + 44 * MIN + 10_000, state });
   // 3:44:10, 800 rps now, the forecast says 200 within the horizon
   const out = p.evaluate(
     testContext(
@@ -92,13 +90,11 @@ test('predictive holds a scale-in for scale_in_delay', () => {
   const p = predictive({ capacity: 100, scale_in_delay: '60s', burst_quantile: 0 });
   const state: Record<string, unknown> = {};
   let last: PolicyOutcome | undefined;
-  drive(p, () => 1000, 0, 120_000, state);
+  drive(p, () => 1000, { from: 0, to: 120_000, state });
   drive(
     p,
     () => 100,
-    120_000,
-    150_000,
-    state,
+    { from: 120_000, to: 150_000, state },
     (_t, out) => (last = out),
   );
   // 1000 rps at 97 of 100 rps per instance: ceil(1000 / 97) = 11
@@ -106,9 +102,7 @@ test('predictive holds a scale-in for scale_in_delay', () => {
   drive(
     p,
     () => 100,
-    150_000,
-    240_000,
-    state,
+    { from: 150_000, to: 240_000, state },
     (_t, out) => (last = out),
   );
   assert.ok(last?.ok && last.replicas <= 2, `scaled in after the delay, got ${last?.ok && last.replicas}`);
@@ -123,9 +117,7 @@ test('predictive falls back to reactive tracking at fallback_utilization when th
   drive(
     p,
     (t) => (Math.floor(t / 60_000) % 2 === 0 ? noisy() : 300),
-    0,
-    3 * 3_600_000,
-    state,
+    { from: 0, to: 3 * 3_600_000, state },
     (_t, out) => {
       if (out.ok) seen.push(String(out.detail?.source));
     },
@@ -145,7 +137,7 @@ test('predictive falls back to reactive tracking at fallback_utilization when th
 test('forecast-only mode returns the reactive answer and logs what it would do', () => {
   const p = predictive({ ...params, mode: 'forecast-only' });
   const state: Record<string, unknown> = {};
-  drive(p, hourly, 0, 3 * 3_600_000 + 29 * MIN, state);
+  drive(p, hourly, { from: 0, to: 3 * 3_600_000 + 29 * MIN, state });
   const out = p.evaluate(
     testContext(
       { rps: 200, cpu: 20, replicas: 10, ready: 10 },
@@ -189,7 +181,7 @@ test('one evaluate() takes microseconds on average, refits included', () => {
   const p = predictive({ capacity: 100, season: '1h' });
   const state: Record<string, unknown> = {};
   const t0 = performance.now();
-  drive(p, hourly, 0, 4 * 3_600_000, state);
+  drive(p, hourly, { from: 0, to: 4 * 3_600_000, state });
   const us = ((performance.now() - t0) * 1000) / (4 * 3600);
   assert.ok(us < 50, `${us.toFixed(1)} µs per evaluate`);
 });
@@ -229,7 +221,7 @@ test('under a trusted forecast a scale-in waits only the startup time, not scale
   const state: Record<string, unknown> = {};
   const at: Record<number, PolicyOutcome> = {};
   // the drop from 800 to 200 rps comes at 3:45; the next rise is 45 minutes away
-  drive(p, hourly, 0, 3 * 3_600_000 + 48 * MIN, state, (t, out) => (at[t] = out));
+  drive(p, hourly, { from: 0, to: 3 * 3_600_000 + 48 * MIN, state }, (t, out) => (at[t] = out));
   const peak = at[3 * 3_600_000 + 44 * MIN]!;
   assert.ok(peak.ok && peak.replicas >= 9, 'serving the peak');
   // 30 s of averaging window + the 30 s startup after the drop: released by 3:46:05
@@ -241,7 +233,7 @@ test('under a trusted forecast a scale-in waits only the startup time, not scale
   const margin = predictive({ ...params, scale_in_delay: '180s', trusted_scale_in_delay: '60s' });
   const st3: Record<string, unknown> = {};
   const at3: Record<number, PolicyOutcome> = {};
-  drive(margin, hourly, 0, 3 * 3_600_000 + 47 * MIN, st3, (t, out) => (at3[t] = out));
+  drive(margin, hourly, { from: 0, to: 3 * 3_600_000 + 47 * MIN, state: st3 }, (t, out) => (at3[t] = out));
   const longer = at3[3 * 3_600_000 + 46 * MIN + 5_000]!;
   assert.ok(
     longer.ok && longer.replicas > after.replicas,
@@ -251,7 +243,7 @@ test('under a trusted forecast a scale-in waits only the startup time, not scale
   const q = predictive({ ...params, scale_in_delay: '180s', mode: 'forecast-only' });
   const st2: Record<string, unknown> = {};
   const at2: Record<number, PolicyOutcome> = {};
-  drive(q, hourly, 0, 3 * 3_600_000 + 48 * MIN, st2, (t, out) => (at2[t] = out));
+  drive(q, hourly, { from: 0, to: 3 * 3_600_000 + 48 * MIN, state: st2 }, (t, out) => (at2[t] = out));
   const held = at2[3 * 3_600_000 + 46 * MIN + 40_000]!;
   assert.ok(held.ok && held.replicas >= 9, `reactive path holds, got ${held.ok && held.replicas}`);
 });
@@ -262,7 +254,7 @@ test('reacting, predictive keeps capacity for bursts that recur within burst_win
   // on/off: 10 s of 800 rps every 60 s, idle between (1/6 of the seconds are busy)
   const onOff = (t: number) => ((t / 1000) % 60 < 10 ? 800 : 0);
   const idle: number[] = [];
-  drive(p, onOff, 0, 600_000, state, (t, out) => {
+  drive(p, onOff, { from: 0, to: 600_000, state }, (t, out) => {
     if (out.ok && (t / 1000) % 60 === 45) idle.push(out.replicas);
   });
   // mid-gap, after the first window: still sized for the burst, ceil(800 / 97) = 9
@@ -275,9 +267,7 @@ test('reacting, predictive keeps capacity for bursts that recur within burst_win
   drive(
     p,
     () => 0,
-    600_000,
-    600_000 + 301_000,
-    state,
+    { from: 600_000, to: 600_000 + 301_000, state },
     (_t, out) => (last = out),
   );
   assert.ok(last?.ok && last.replicas <= 1, `released, got ${last?.ok && last.replicas}`);
@@ -287,7 +277,7 @@ test('a burst rarer than 1 - burst_quantile of the window does not hold capacity
   const p = predictive({ capacity: 100, burst_window_s: 300, burst_quantile: 0.9 });
   const state: Record<string, unknown> = {};
   // 5 s of 800 rps once in 300 s of 100 rps: under 10 % of the window
-  drive(p, (t) => (t >= 200_000 && t < 205_000 ? 800 : 100), 0, 300_000, state);
+  drive(p, (t) => (t >= 200_000 && t < 205_000 ? 800 : 100), { from: 0, to: 300_000, state });
   const out = p.evaluate(testContext({ rps: 100, replicas: 2, ready: 2 }, { now: 300_000, state }));
   assert.ok(out.ok);
   assert.equal(out.detail?.burst, 100);
@@ -308,9 +298,7 @@ test('under a trusted forecast the headroom grows with the square root of the lo
     drive(
       p,
       () => rps,
-      0,
-      3 * 3_600_000,
-      state,
+      { from: 0, to: 3 * 3_600_000, state },
       (_t, o) => (out = o),
     );
     assert.ok(out?.ok);
@@ -326,7 +314,7 @@ test('reacting, predictive follows surges that outlast the startup time and not 
   function peakLate(params: Record<string, unknown>, load: (t: number) => number): number {
     const p = predictive({ ...base, ...params });
     let peak = 0;
-    drive(p, load, 0, 900_000, {}, (t, out) => {
+    drive(p, load, { from: 0, to: 900_000, state: {} }, (t, out) => {
       if (out.ok && t >= 600_000 && load(t) > 100) peak = Math.max(peak, out.replicas);
     });
     return peak;
@@ -345,9 +333,7 @@ test('reacting, predictive follows surges that outlast the startup time and not 
   drive(
     p,
     (t) => (t >= 600_000 ? 800 : short(t)),
-    0,
-    700_000,
-    {},
+    { from: 0, to: 700_000, state: {} },
     (t, out) => {
       if (t >= 600_000 && Number.isNaN(followedAt) && out.ok && out.replicas >= 9) followedAt = t;
     },
@@ -361,7 +347,12 @@ test('a young burst window reads its quantile higher (burst_z): few samples say 
   const once = (t: number) => (t === 10_000 ? 800 : 100);
   const burstAt = (z: number, to: number, load: (t: number) => number) => {
     let last: PolicyOutcome | undefined;
-    drive(predictive({ ...params, burst_z: z }), load, 0, to, {}, (_t, out) => (last = out));
+    drive(
+      predictive({ ...params, burst_z: z }),
+      load,
+      { from: 0, to: to, state: {} },
+      (_t, out) => (last = out),
+    );
     assert.ok(last?.ok);
     return last.detail?.burst;
   };

@@ -461,7 +461,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
             current,
             `no ${p.metric} data: keep ${current}`,
             { metric: p.metric, value: null, source: 'none' },
-            next,
+            { state: next },
           );
         }
         advance(c, now, value);
@@ -479,14 +479,14 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
               desired,
               `capacity unknown: cpu ${round(obs.cpu)} vs ${UNKNOWN_CAPACITY_CPU_TARGET}`,
               { metric: 'cpu', value: obs.cpu, target: UNKNOWN_CAPACITY_CPU_TARGET, source: 'reactive-cpu' },
-              next,
+              { state: next },
             );
           }
           return recommend(
             current,
             'capacity unknown and no CPU reading: keep current',
             { metric: p.metric, value, source: 'none' },
-            next,
+            { state: next },
           );
         }
 
@@ -629,8 +629,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
             ? `forecast ${round(detail.forecast as number)} ${p.metric} within ${startupS + p.marginS}s needs ${desired}`
             : `${source}: ${p.metric} ${round(demand)} / ${round(perInstance)} per instance`,
           detail,
-          next,
-          logs,
+          { state: next, logs },
         );
       } catch (err) {
         return failure('predictive', err);

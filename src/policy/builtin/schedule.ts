@@ -153,8 +153,7 @@ export function schedule(params: Readonly<Record<string, unknown>>, loadInner: I
             current,
             'outside every window: keep current',
             { window: null, min: ctx.min, max: ctx.max },
-            ctx.state,
-            logs,
+            { state: ctx.state, logs },
           );
         }
         const w = p.windows[open]!;
@@ -185,8 +184,7 @@ export function schedule(params: Readonly<Record<string, unknown>>, loadInner: I
             max,
             inner: innerOutcome?.ok ? innerOutcome.replicas : null,
           },
-          ctx.state,
-          logs,
+          { state: ctx.state, logs },
         );
       } catch (err) {
         return failure('schedule', err);
