@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hpa, hpaPodMetricReplicas, hpaTotalReplicas, type HpaPodMetricInput } from './hpa.js';
-import { testContext } from './test-context.js';
+import { testContext } from '../../../test/helpers/policy-context.js';
 import { isLuascaleError } from '../../core/errors.js';
 
 const base: Omit<HpaPodMetricInput, 'current' | 'readyCount' | 'readyAvg' | 'target'> = {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kpa, kpaScale, type KpaPanicState, type KpaSpec } from './kpa.js';
-import { arrayHistory, testContext } from './test-context.js';
+import { arrayHistory, testContext } from '../../../test/helpers/policy-context.js';
 import { isLuascaleError } from '../../core/errors.js';
 
 const spec = (targetValue: number, over: Partial<KpaSpec> = {}): KpaSpec => ({

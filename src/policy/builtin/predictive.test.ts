@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { predictive } from './predictive.js';
-import { arrayHistory, testContext } from './test-context.js';
+import { arrayHistory, testContext } from '../../../test/helpers/policy-context.js';
 import { isLuascaleError } from '../../core/errors.js';
 import type { Policy, PolicyOutcome } from '../policy.js';
 
