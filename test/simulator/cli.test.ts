@@ -159,7 +159,7 @@ test('--compare prints one JSON line per policy, and the table aligns one column
   );
   // The table, then (after a blank line) each policy's explanation.
   const rows = io.out.split('\n\n')[0]!.trim().split('\n');
-  assert.match(io.out, /\n\nbuiltin:target-tracking:\n  decisions by reason: /);
+  assert.match(io.out, /\n\nbuiltin:target-tracking:\n {2}decisions by reason: /);
   assert.match(rows[0]!, /small\.csv: 0\.00 days at 60 s, × 10; capacity 100 req\/s/);
   assert.match(rows[1]!, /builtin:target-tracking\s+builtin:hpa$/);
   const widths = new Set(rows.slice(1).map((r) => r.length));
