@@ -9,9 +9,9 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
 import { LuascaleError } from '../core/errors.js';
 import type { LoadedConfig } from '../config/load-config.js';
-import { checkListeners } from '../config/check-listeners.js';
 import { explainStoreLock, localStoreFile } from '../config/store-file.js';
 import { checkPortsFree, listenError } from './check-ports.js';
+import { preflight } from './preflight.js';
 import type { Config } from '../config/schema.js';
 import { createGateway } from '../gateway/gateway.js';
 import { startGateway, type GatewayControl, type GatewayHandle } from '../gateway/start-gateway.js';
@@ -75,8 +75,9 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   const { config, baseDir } = loaded;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? (() => {});
-  // Before anything opens or listens: a non-loopback admin without a token, hosts that do not resolve.
-  await checkListeners(loaded, { gatewayListen: options.gatewayListen, adminListen: options.adminListen });
+  // Before anything opens or listens, what `check` reports too (src/app/preflight.ts): listeners,
+  // ports, OpenAPI files, cwd and commands, routes two services share.
+  await preflight(loaded, { gatewayListen: options.gatewayListen, adminListen: options.adminListen });
   // A port in use stops the start here, before the store opens or an instance is adopted (issue 16).
   await checkPortsFree(loaded, { gatewayListen: options.gatewayListen, adminListen: options.adminListen });
 

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { isLuascaleError } from '../../core/errors.js';
 import { badArgument } from '../bad-argument.js';
 import { configError, loadConfig } from '../../config/load-config.js';
-import { listenerIssues } from '../../config/check-listeners.js';
+import { preflightIssues } from '../../app/preflight.js';
+import { checkPortsFree } from '../../app/check-ports.js';
 import { scalingFromConfig, type PolicyRef } from '../../config/scaling-settings.js';
 import { loadPolicy, parsePolicyArg } from '../../controller/load-policy.js';
 import { runTrial, type TrialPoint } from '../../controller/trial-policy.js';
@@ -97,11 +98,23 @@ export async function check(target: string, extras: CheckExtras = {}): Promise<C
       if (isLuascaleError(err)) return [{ target, ok: false, message: err.message }];
       throw err;
     }
-    // What `up` checks before it listens: a non-loopback admin without a token, unresolvable hosts.
-    const listen = await listenerIssues(loaded);
-    const results: CheckResult[] = listen.length
-      ? [{ target, ok: false, message: configError(target, listen).message }]
+    // The pre-flight `up` runs before it opens or binds anything (src/app/preflight.ts), then
+    // whether the ports are free now: every config `up` refuses, `check` refuses (issue 17 item 6).
+    const issues = await preflightIssues(loaded);
+    let results: CheckResult[] = issues.length
+      ? [{ target, ok: false, message: configError(target, issues).message }]
       : [{ target, ok: true, message: `ok (${Object.keys(loaded.config.services).length} service(s))` }];
+    if (issues.length === 0) {
+      try {
+        await checkPortsFree(loaded);
+      } catch (err) {
+        if (!isLuascaleError(err)) throw err;
+        // Held by a running luascale (checking the config it runs): `up` would refuse, `check` warns.
+        results = /another luascale\?/.test(err.message)
+          ? [{ ...results[0]!, warnings: [err.message] }]
+          : [{ target, ok: false, message: err.message }];
+      }
+    }
     for (const name of Object.keys(loaded.config.services)) {
       const s = scalingFromConfig(loaded.config, name, loaded.baseDir);
       const label = 'file' in s.policy ? s.policy.file : `services.${name}: builtin:${s.policy.builtin}`;
@@ -149,7 +162,9 @@ export function register(program: Command): void {
       'after',
       '\nThe policy runs on several observations (typical, idle, overload, fractional values, instances\n' +
         'starting, with an SLO, and --input); literal metric names in get_metric/ctx.history/ctx.forecast\n' +
-        "are checked against the signal catalogue and the config's metrics.\n" +
+        "are checked against the signal catalogue and the config's metrics. A config also gets up's\n" +
+        'pre-flight: listeners (token, admin = gateway, ports in range and free), OpenAPI files, provider\n' +
+        'cwd, commands on PATH, and routes two services share.\n' +
         'Exit codes: 0 valid, 1 invalid (each problem on its own line with file:line), 2 not a .lua, builtin:NAME\n' +
         'or .yaml, or a bad --params/--input.',
     )
