@@ -733,8 +733,22 @@ export const providerCommandFails: Fault = {
   async run(b) {
     const out: string[] = [];
     let pass = true;
+    // A missing binary is refused before anything starts (the pre-flight, issue 17 item 6).
+    const refused = await startHarness(`
+gateway: { listen: "127.0.0.1:0", access_log: "off" }
+admin: { listen: "127.0.0.1:0" }
+store: { sqlite: "\${DIR}/ls.db" }
+services:
+  web:
+    provider: { process: { command: ["/nonexistent/binary"] } }
+    scaling: { min: 1, max: 2, policy: { builtin: target-tracking, params: { metric: rps, target: 10 } } }
+`).then(
+      async (h) => (await h.close(), ''),
+      (err: Error) => err.message,
+    );
+    out.push(`missing binary: ${refused ? 'refused at start' : 'started'}`);
+    if (!/not an executable file/.test(refused)) pass = false;
     for (const [label, command, env] of [
-      ['missing binary', '["/nonexistent/binary"]', '{}'],
       ['exits on start', `["${process.execPath}", "${backend}"]`, '{ EXIT_ON_START: "3" }'],
     ] as const) {
       const h = await startHarness(`
