@@ -6,45 +6,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load-config.js';
 import { startApp } from '../../src/app/luascale-app.js';
 import type { AdminEvent } from '../../src/admin/admin-server.js';
 import { runLoad, parsePattern } from '../../src/loadgen/index.js';
-
-const backend = resolve('examples/demo-backend/server.mjs');
+import { stepScalingConfig } from '../helpers/step-scaling-config.js';
 
 test(
   'load steps up 4×: scale-up within an interval, p95 recovers, scale-down after the window, no failed request',
   { timeout: 120_000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ls-e2e-'));
-    const text = `
-gateway: { listen: "127.0.0.1:0", access_log: "off", drain_timeout: 5s }
-admin: { listen: "127.0.0.1:0" }
-store: { sqlite: "${dir}/e2e.db" }
-services:
-  web:
-    provider:
-      process:
-        command: ["${process.execPath}", "${backend}"]
-        log_dir: "${dir}/logs"
-        stop_grace: 5s
-    scaling:
-      min: 1
-      max: 5
-      interval: 1s
-      window: 2s
-      policy: { builtin: target-tracking, params: { metric: rps, target: 15 } }
-      behavior:
-        scale_down: { stabilization: 6s }
-        panic: { hold: 4s }
-    traffic:
-      concurrency: { per_instance: 4 }
-      queue: { max: 1000, timeout: 20s }
-`;
+    const text = stepScalingConfig(dir, 'e2e.db');
     const config = parseConfig(text, join(dir, 'luascale.yaml'));
     const events: Array<AdminEvent & { t: number }> = [];
     const app = await startApp(

@@ -8,18 +8,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load-config.js';
 import { scalingFromConfig } from '../../src/config/scaling-settings.js';
 import { startApp } from '../../src/app/luascale-app.js';
 import { runLoad, parsePattern } from '../../src/loadgen/index.js';
+import { stepScalingConfig } from '../helpers/step-scaling-config.js';
 import { loadPolicy } from '../../src/controller/load-policy.js';
 import { parseTrace } from '../../src/simulator/trace.js';
 import { simulate } from '../../src/simulator/simulate.js';
 
-const backend = resolve('examples/demo-backend/server.mjs');
 const STEP_AT = 5;
 const CALM_AT = 15;
 const END = 28;
@@ -41,30 +42,7 @@ test(
   { timeout: 120_000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ls-faithful-'));
-    const text = `
-gateway: { listen: "127.0.0.1:0", access_log: "off", drain_timeout: 5s }
-admin: { listen: "127.0.0.1:0" }
-store: { sqlite: "${dir}/f.db" }
-services:
-  web:
-    provider:
-      process:
-        command: ["${process.execPath}", "${backend}"]
-        log_dir: "${dir}/logs"
-        stop_grace: 5s
-    scaling:
-      min: 1
-      max: 5
-      interval: 1s
-      window: 2s
-      policy: { builtin: target-tracking, params: { metric: rps, target: 15 } }
-      behavior:
-        scale_down: { stabilization: 6s }
-        panic: { hold: 4s }
-    traffic:
-      concurrency: { per_instance: 4 }
-      queue: { max: 1000, timeout: 20s }
-`;
+    const text = stepScalingConfig(dir, 'f.db');
     const config = parseConfig(text, join(dir, 'luascale.yaml'));
     const live: Array<[number, number]> = [];
     const launches = new Map<string, number>();
