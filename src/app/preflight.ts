@@ -61,8 +61,12 @@ export async function preflightIssues(
         }
       }
     }
+    // The default route (`path_prefix: /`, no `routes:` key) of two services overlaps too, but
+    // configs that scale several services behind one gateway rely on it: only written routes count.
+    const implicit = lineOf([...base, 'routes']) === undefined;
     svc.routes.forEach((r, i) =>
       routes.push({
+        implicit,
         service: name,
         path: [...base, 'routes', String(i)],
         host: r.host,
@@ -129,6 +133,8 @@ interface RouteKey {
   exact?: string;
   prefix?: string;
   methods?: readonly string[];
+  /** The schema's default catch-all, not written in the config. */
+  implicit?: boolean;
 }
 
 /** Pairs of routes of different services that match the same requests ([first, second]). */
@@ -141,6 +147,7 @@ function routeConflicts(routes: RouteKey[]): Array<[RouteKey, RouteKey]> {
     const a = routes.slice(0, j).find(
       (a) =>
         a.service !== b.service &&
+        !(a.implicit && b.implicit) &&
         (a.host ?? '').toLowerCase() === (b.host ?? '').toLowerCase() &&
         norm(a.exact) === norm(b.exact) &&
         a.prefix === b.prefix &&

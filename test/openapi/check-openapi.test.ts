@@ -107,7 +107,8 @@ for (const [what, doc, expected] of BROKEN) {
 }
 
 test('check says what each service imported: operations, routes, operations with SLOs, validation', async () => {
-  const dir = project({ 'api.yaml': GOOD, 'other.yaml': GOOD }, true);
+  // Other paths: two services on the same routes are refused (issue 17 item 6).
+  const dir = project({ 'api.yaml': GOOD, 'other.yaml': GOOD.replaceAll('/pets', '/birds') }, true);
   try {
     const r = await runCli('check', join(dir, 'luascale.yaml'));
     assert.equal(r.code, 0, r.stderr);
