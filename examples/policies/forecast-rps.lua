@@ -11,6 +11,6 @@ function decide(ctx)
   local need = math.max(peak, ahead) / per_instance
   return {
     replicas = math.ceil(need),
-    reason = string.format("rps %.0f, peak %.0f, forecast %.0f in %ds", ctx.rps, peak, ahead, lead),
+    reason = string.format("rps %.0f, peak %.0f, forecast %.0f in %gs", ctx.rps, peak, ahead, lead),
   }
 end

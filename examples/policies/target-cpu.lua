@@ -10,5 +10,5 @@ function decide(ctx)
     return { replicas = ctx.replicas, reason = "within tolerance" }
   end
   local desired = math.ceil(ready * ratio)
-  return { replicas = desired, reason = string.format("cpu %.0f%% vs target %d%%", ctx.cpu, target) }
+  return { replicas = desired, reason = string.format("cpu %.0f%% vs target %g%%", ctx.cpu, target) }
 end

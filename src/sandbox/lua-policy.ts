@@ -25,7 +25,7 @@ import { ERRORS, LuascaleError, formatMessage, type ErrorCode } from '../core/er
 import type { Policy, PolicyAlert, PolicyContext, PolicyOutcome } from '../policy/policy.js';
 import { LuaValueError, pushJsValue, pushNumberArray, pushNumberValue, readLuaTable } from './lua-values.js';
 import { currentMetric, forecastMetric, windowMean } from './metric-lookup.js';
-import { SIGNALS, SIGNAL_COUNT, SIGNAL_NAMES, writeSignalValues } from '../signals/index.js';
+import { HISTORY_SIGNALS, SIGNALS, SIGNAL_COUNT, SIGNAL_NAMES, writeSignalValues } from '../signals/index.js';
 import {
   AR_CURRENTLINE,
   AR_SIZE,
@@ -93,6 +93,8 @@ export interface LoadLuaPolicyOptions {
 /** A loaded Lua policy: a Policy plus what tools want to know about it. */
 export interface LuaPolicy extends Policy {
   readonly style: 'module' | 'script';
+  /** What decided the style, in one line ("module: it defines a global function decide"). */
+  readonly styleReason: string;
   /** Bytes its Lua state holds now. */
   memoryUsed(): number;
   close(): void;
@@ -124,14 +126,60 @@ export async function loadLuaPolicy(options: LoadLuaPolicyOptions): Promise<LuaP
   return new LuaVm(runtime, source, chunkName, limits).policy();
 }
 
-/** Whether the source looks module-style: it defines `decide` (comments are ignored). */
+/**
+ * Whether the source may be module-style: its code (comments and string literals aside) defines
+ * a `decide` function or assigns something to a `decide` (`decide = f`, `M.decide = f`, a table
+ * field `{ decide = f }`). Only such a file has its top level run at load, which then decides
+ * (see LuaVm.detectStyle); any other file is a script and never runs outside a decision.
+ */
 export function isModuleStyle(source: string): boolean {
-  const code = source.replace(/--\[(=*)\[[\s\S]*?\]\1\]/g, '').replace(/--[^\n]*/g, '');
-  // `function decide(`, `function M.decide(`, `decide = function`, `local decide =`, and a table
-  // constructor field `{ decide = ...` / `, decide = ...`; not `t.decide = 1` or `decide == x`.
-  return /\bfunction\s+(?:[\w.:]+[.:])?decide\s*\(|\bdecide\s*=\s*function\b|\blocal\s+decide\s*=|[{,]\s*decide\s*=(?!=)/.test(
-    code,
-  );
+  const code = luaCodeOnly(source);
+  return DEFINES_DECIDE.test(code) || /\bdecide\s*=(?!=)/.test(code);
+}
+
+const DEFINES_DECIDE =
+  /\b(local\s+)?function\s+(?:[\w.:]+[.:])?decide\s*\(|\b(local\s+)?decide\s*=\s*function\b/;
+
+/** The first definition of a `decide` function in the code: its line and whether it is `local`. */
+export function findDecideDefinition(source: string): { line: number; local: boolean } | undefined {
+  const code = luaCodeOnly(source);
+  const m = DEFINES_DECIDE.exec(code);
+  if (!m) return undefined;
+  const line = code.slice(0, m.index).split('\n').length;
+  return { line, local: m[1] !== undefined || m[2] !== undefined };
+}
+
+/** Lua source with comments and string literals blanked (newlines kept, so lines still count). */
+function luaCodeOnly(source: string): string {
+  const blank = (s: string) => s.replace(/[^\n]/g, ' ');
+  let out = '';
+  let i = 0;
+  const n = source.length;
+  while (i < n) {
+    const c = source[i]!;
+    const long = /^\[(=*)\[/.exec(source.slice(i, i + 64));
+    if (c === '-' && source[i + 1] === '-') {
+      const lc = /^\[(=*)\[/.exec(source.slice(i + 2, i + 66));
+      const end = lc ? source.indexOf(`]${lc[1]}]`, i + 2 + lc[0].length) : source.indexOf('\n', i);
+      const stop = end < 0 ? n : lc ? end + lc[1]!.length + 2 : end;
+      out += blank(source.slice(i, stop));
+      i = stop;
+    } else if (long) {
+      const end = source.indexOf(`]${long[1]}]`, i + long[0].length);
+      const stop = end < 0 ? n : end + long[1]!.length + 2;
+      out += blank(source.slice(i, stop));
+      i = stop;
+    } else if (c === '"' || c === "'") {
+      let j = i + 1;
+      while (j < n && source[j] !== c && source[j] !== '\n') j += source[j] === '\\' ? 2 : 1;
+      out += blank(source.slice(i, j + 1));
+      i = j + 1;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
@@ -155,6 +203,8 @@ interface Runtime {
   hookPtr: number;
   msghPtr: number;
   hostFns: number[];
+  /** Offset of global_State.seed from the start of a state's first allocation (LG), or -1. */
+  seedOffset: number;
 }
 
 let runtimePromise: Promise<Runtime> | undefined;
@@ -184,6 +234,7 @@ async function createRuntime(): Promise<Runtime> {
     hookPtr: 0,
     msghPtr: 0,
     hostFns: [],
+    seedOffset: -1,
   };
   rt.allocPtr = m.addFunction((ud, ptr, osize, nsize) => allocate(rt, ud!, ptr!, osize!, nsize!), 'iiiii');
   rt.hookPtr = m.addFunction((L) => {
@@ -215,8 +266,70 @@ async function createRuntime(): Promise<Runtime> {
     host((vm, L) => vm.hostForecast(L)),
     host((vm, L) => vm.hostCharge(L)),
   ];
+  rt.seedOffset = findSeedOffset(rt);
   return rt;
 }
+
+/**
+ * The hash seed every state gets, so `pairs()` order repeats across states, runs and machines.
+ * Lua 5.4 seeds string hashes per state from the clock and heap addresses (lstate.c,
+ * luai_makeseed) and wasmoon offers no build flag or API for it: the allocator overwrites
+ * `g->seed` between lua_newstate's first allocation (the LG block that holds global_State) and its
+ * second (the stack), before any string is hashed.
+ */
+const PINNED_SEED = 0x2545f491;
+
+/** Lua 5.4's luaS_hash (lstring.c) over ASCII text. */
+function luaHash(text: string, seed: number): number {
+  let h = (seed ^ text.length) >>> 0;
+  for (let l = text.length; l > 0; l--)
+    h = (h ^ (((h << 5) + (h >>> 2) + text.charCodeAt(l - 1)) >>> 0)) >>> 0;
+  return h;
+}
+
+/**
+ * Finds where global_State.seed sits in the LG block by looking, in a probe state, for the word
+ * from which luaS_hash gives the hashes Lua stored for two interned strings. -1 (seed not pinned;
+ * the sandbox tests fail) if this Lua build lays things out otherwise.
+ */
+function findSeedOffset(rt: Runtime): number {
+  const { lua, m } = rt;
+  const probe = {
+    seedStep: 1,
+    lg: 0,
+    memUsed: 0,
+    hardLimit: Infinity,
+    inPolicy: false,
+    limits: { memoryBytes: Infinity },
+  } as unknown as LuaVm;
+  const id = 0; // VM ids start at 1
+  rt.vms[id] = probe;
+  const L = lua.lua_newstate(rt.allocPtr, id);
+  try {
+    if (!L) return -1;
+    const lg = (probe as unknown as { lg: number }).lg;
+    const hashOf = (word: string) => {
+      lua.lua_pushstring(L, word); // a reserved word: interned at lua_newstate, a short string
+      const contents = m._lua_tolstring(L, -1, 0);
+      m._lua_settop(L, -2);
+      return m.HEAPU32[(contents - TSTRING_CONTENTS + TSTRING_HASH) >> 2]!;
+    };
+    const h1 = hashOf('function');
+    const h2 = hashOf('while');
+    for (let off = 0; off < 2048; off += 4) {
+      const seed = m.HEAPU32[(lg + off) >> 2]!;
+      if (luaHash('function', seed) === h1 && luaHash('while', seed) === h2) return off;
+    }
+    return -1;
+  } finally {
+    if (L) m._lua_close(L);
+    rt.vms[id] = undefined;
+  }
+}
+
+/** wasm32 TString (lobject.h): CommonHeader (next, tt, marked), extra, shrlen, hash at 8, u, contents at 16. */
+const TSTRING_HASH = 8;
+const TSTRING_CONTENTS = 16;
 
 /** Lua's allocator (lua_Alloc): frees, reallocs, and enforces the per-state cap. */
 function allocate(rt: Runtime, ud: number, ptr: number, osize: number, nsize: number): number {
@@ -246,7 +359,19 @@ function allocate(rt: Runtime, ud: number, ptr: number, osize: number, nsize: nu
   }
   const out = m._realloc(ptr, nsize);
   if (out) vm.memUsed = next;
+  if (vm.seedStep !== 0) pinSeed(rt, vm, out);
   return out;
+}
+
+/** lua_newstate's first allocation is the LG block; at its second, g->seed is set and unused yet. */
+function pinSeed(rt: Runtime, vm: LuaVm, out: number): void {
+  if (vm.seedStep === 1) {
+    vm.lg = out;
+    vm.seedStep = 2;
+    return;
+  }
+  vm.seedStep = 0;
+  if (rt.seedOffset >= 0) rt.m.HEAPU32[(vm.lg + rt.seedOffset) >> 2] = PINNED_SEED;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,6 +395,13 @@ const SIGNAL_SHAPE = {
   ),
 };
 
+/** Per catalogue index: a count (a fleet signal: an integer in Lua) rather than a measurement (a float). */
+const IS_COUNT = SIGNALS.map((s) => s.kind === 'fleet');
+const COUNT_NAMES = new Set<string>(SIGNALS.filter((s) => s.kind === 'fleet').map((s) => s.name));
+/** Names `ctx.history` / `ctx.forecast` know besides custom metrics. */
+const HISTORY_NAMES = new Set<string>(HISTORY_SIGNALS);
+const ALL_NAMES = new Set<string>(SIGNAL_NAMES);
+
 let nextVmId = 1;
 
 /** Instructions charged per pcall/xpcall/coroutine resume: each costs a JS exception when it unwinds. */
@@ -281,6 +413,10 @@ class LuaVm {
   memUsed = 0;
   readonly hardLimit: number;
   inPolicy = false;
+  /** 1: the next allocation is lua_newstate's LG block; 2: the one after it (pin the seed); 0: done. */
+  seedStep = 0;
+  /** The LG block's address while the seed is being pinned. */
+  lg = 0;
   memSoftHit = false;
   memHardHit = false;
   private used = 0;
@@ -293,6 +429,7 @@ class LuaVm {
   private shortSrc = '';
   private decideLine = 1;
   private style: 'module' | 'script' = 'script';
+  private styleReason = '';
   private broken = false;
   private closed = false;
   private current: PolicyContext | undefined;
@@ -300,6 +437,10 @@ class LuaVm {
   private lastSlo: unknown = undefined;
   private lastService: string | undefined = undefined;
   private lastState: unknown = undefined;
+  /** Unknown metric names already reported (once per policy). */
+  private readonly reportedNames = new Set<string>();
+  /** Host warnings of the call being made (unknown metric names), appended to its logs. */
+  private warnings: string[] = [];
   private budgetMsgRef = 0n;
   private memoryMsgRef = 0n;
 
@@ -320,6 +461,7 @@ class LuaVm {
       name: this.chunkName,
       source: this.source,
       style: this.style,
+      styleReason: this.styleReason,
       evaluate: (ctx) => this.evaluate(ctx),
       memoryUsed: () => this.memUsed,
       close: () => this.close(),
@@ -331,7 +473,9 @@ class LuaVm {
     const { rt } = this;
     const { lua, m } = rt;
     rt.vms[this.id] = this;
+    this.seedStep = 1;
     const L = lua.lua_newstate(rt.allocPtr, this.id);
+    this.seedStep = 0;
     if (!L) {
       rt.vms[this.id] = undefined;
       throw new LuascaleError('LS_ERR_POLICY_MEMORY', {
@@ -377,27 +521,61 @@ class LuaVm {
       const syntax = this.loadChunk(this.source, '@' + this.chunkName);
       if (syntax !== undefined) throw this.syntaxError(syntax);
       this.describeFunction(-1, true);
-      if (isModuleStyle(this.source)) {
-        m._lua_pushvalue(L, SLOT_LOAD_MODULE);
-        m._lua_pushvalue(L, -2);
-        const rcm = this.protectedCall(1, 1, SLOT_MSGH);
-        if (rcm !== LUA_OK) throw this.loadRunError(rcm);
-        if (m._lua_type(L, -1) === LUA_TFUNCTION) {
-          this.style = 'module';
-          this.describeFunction(-1, false);
-          m._lua_copy(L, -1, SLOT_POLICY);
-        } else {
-          m._lua_settop(L, -2);
-          m._lua_copy(L, -1, SLOT_POLICY);
-        }
-      } else {
-        m._lua_copy(L, -1, SLOT_POLICY);
-      }
+      this.detectStyle();
       m._lua_settop(L, BASE);
     } catch (err) {
       this.destroy();
       throw err;
     }
+  }
+
+  /**
+   * Decides the style. A file whose code never mentions a `decide` (isModuleStyle) is a script
+   * and is not run at load. Any other file's top level runs once, as a module's does: a `decide`
+   * function in the table it returns, or a global `decide` function afterwards, makes it a
+   * module. If it exports none, a file that defines a decide function (comments and strings
+   * aside) is refused, naming the line (`local function decide` without an export); one that only
+   * assigns a variable named decide is a script, and so is one whose top level failed without
+   * defining a decide function (a script reads signals that do not exist yet at load).
+   * Leaves the policy function in SLOT_POLICY.
+   */
+  private detectStyle(): void {
+    const { m } = this.rt;
+    const L = this.L;
+    const chunk = m._lua_gettop(L);
+    m._lua_copy(L, chunk, SLOT_POLICY);
+    this.style = 'script';
+    if (!isModuleStyle(this.source)) {
+      this.styleReason = 'script: its code never mentions decide, so the whole file runs every tick';
+      return;
+    }
+    m._lua_pushvalue(L, SLOT_LOAD_MODULE);
+    m._lua_pushvalue(L, chunk);
+    const rc = this.protectedCall(1, 2, SLOT_MSGH);
+    const defined = findDecideDefinition(this.source);
+    if (rc !== LUA_OK) {
+      if (defined !== undefined) throw this.loadRunError(rc);
+      m._lua_settop(L, chunk);
+      this.collect();
+    } else if (m._lua_type(L, -2) === LUA_TFUNCTION) {
+      const how = m._lua_tonumberx(L, -1, 0);
+      this.style = 'module';
+      this.styleReason =
+        how === 1
+          ? 'module: the table it returns has a decide function'
+          : 'module: it defines a global function decide';
+      this.describeFunction(-2, false);
+      m._lua_copy(L, -2, SLOT_POLICY);
+      return;
+    } else if (defined !== undefined) {
+      throw new LuascaleError('LS_ERR_POLICY_RUNTIME', {
+        where: `${this.chunkName}:${defined.line}`,
+        reason: defined.local
+          ? "defines a local function decide but does not export it: drop 'local', or end the file with return { decide = decide }"
+          : 'defines a decide function but exports none after its top level ran: make decide global, or return a table with it',
+      });
+    }
+    this.styleReason = 'script: its top level defines no decide function, so the whole file runs every tick';
   }
 
   /** Loads source text as a function on the stack; returns the error message on a syntax error. */
@@ -507,9 +685,17 @@ class LuaVm {
     return `(error object is a ${lua.lua_typename(this.L, t)} value)`;
   }
 
-  /** Splits "short_src:line: reason" into our where (full chunk name) and the reason. */
+  /**
+   * Splits "short_src:line: reason" into our where (full chunk name) and the reason. A position
+   * inside the sandbox's own chunks and the wrappers' local names never reach the message: the
+   * policy's line (from the message handler) stands for them, and the public name for the local.
+   */
   private splitMessage(msg: string): { where: string; reason: string } {
-    const oneLine = msg.replace(/\s*\n\s*/g, ' ').slice(0, 500);
+    const oneLine = msg
+      .replace(/\s*\n\s*/g, ' ')
+      .slice(0, 500)
+      .replace(INTERNAL_POSITION, '')
+      .replace(INTERNAL_NAME, (_, name: string) => `'${PUBLIC_NAMES[name]}'`);
     const prefix = this.shortSrc + ':';
     if (oneLine.startsWith(prefix)) {
       const m = /^(\d+): ?(.*)$/s.exec(oneLine.slice(prefix.length));
@@ -594,12 +780,15 @@ class LuaVm {
     if (ctx.service !== this.lastService) flags |= 8;
     if (o.operations !== undefined && hasKeys(o.operations)) flags |= 16;
     this.current = ctx;
+    if (this.warnings.length > 0) this.warnings = [];
     m._lua_settop(L, BASE);
     m._lua_pushvalue(L, SLOT_RUN);
     m._lua_pushvalue(L, SLOT_POLICY);
     m._lua_pushboolean(L, this.style === 'script' ? 1 : 0);
     m._lua_pushnumber(L, flags);
-    // Whole numbers go in as Lua integers, so "cpu: " .. cpu prints 85, not 85.0.
+    // One rule, whatever the value: counts (min, max, the catalogue's fleet signals) and the
+    // clock are Lua integers; measurements (its load signals) are floats, even when whole, so a
+    // policy meets the same types in check and eval as live (where they are fractional).
     pushNum(m, L, ctx.min);
     pushNum(m, L, ctx.max);
     pushNum(m, L, ctx.now);
@@ -607,7 +796,10 @@ class LuaVm {
     // cost ~0.4 µs more per call).
     const values = this.values;
     writeSignalValues(o, values, 0);
-    for (let i = 0; i < SIGNAL_COUNT; i++) pushNum(m, L, values[i]);
+    for (let i = 0; i < SIGNAL_COUNT; i++) {
+      if (IS_COUNT[i]) pushNum(m, L, values[i]);
+      else m._lua_pushnumber(L, values[i]!);
+    }
     let rc: number;
     try {
       rc = this.protectedCall(6 + SIGNAL_COUNT, 6, SLOT_MSGH);
@@ -620,6 +812,8 @@ class LuaVm {
       );
     }
     this.current = undefined;
+    const warnings = this.warnings;
+    if (warnings.length > 0) this.warnings = [];
     this.lastParams = ctx.params;
     this.lastSlo = o.slo;
     this.lastService = ctx.service;
@@ -665,6 +859,7 @@ class LuaVm {
       }
     }
     if (!outcome.ok) this.lastState = undefined;
+    if (warnings.length > 0) outcome.logs = [...warnings, ...outcome.logs];
     m._lua_settop(L, BASE);
     if (this.memUsed > this.limits.memoryBytes || !outcome.ok) this.collect();
     return outcome;
@@ -801,7 +996,8 @@ class LuaVm {
           : what === 3
             ? ctx.state
             : ctx.observation.operations;
-    pushJsValue(lua, L, value !== null && typeof value === 'object' ? value : {});
+    // State keys spelled as integers ("0", "17") were integer keys in Lua (see readLuaTable).
+    pushJsValue(lua, L, value !== null && typeof value === 'object' ? value : {}, 0, what === 3);
     return 1;
   }
 
@@ -810,13 +1006,33 @@ class LuaVm {
     const ctx = this.current!;
     if (m._lua_type(L, 1) !== LUA_TSTRING) throw new Error('get_metric: the metric name must be a string');
     const name = luaString(lua, L, 1);
-    const value =
-      m._lua_type(L, 2) === LUA_TNUMBER
-        ? windowMean(ctx.history, ctx.observation, name, m._lua_tonumberx(L, 2, 0), ctx.now)
-        : currentMetric(ctx.observation, name);
-    if (value === undefined) m._lua_pushnil(L);
-    else pushNumberValue(lua, L, value);
+    const windowed = m._lua_type(L, 2) === LUA_TNUMBER;
+    const value = windowed
+      ? windowMean(ctx.history, ctx.observation, name, m._lua_tonumberx(L, 2, 0), ctx.now)
+      : currentMetric(ctx.observation, name);
+    if (value === undefined) {
+      this.checkName(L, 'get_metric', name, ALL_NAMES);
+      m._lua_pushnil(L);
+    } else if (COUNT_NAMES.has(name) && !windowed) pushNumberValue(lua, L, value);
+    else m._lua_pushnumber(L, value);
     return 1;
+  }
+
+  /**
+   * Reports a metric name that is neither in the signal catalogue (`known`) nor a custom metric
+   * this service has reported (now or in history): once per policy and name, as a log line of the
+   * call, with the names that exist. The call still answers nil / {} (a custom metric may simply
+   * not have reported yet).
+   */
+  private checkName(L: number, fname: string, name: string, known: ReadonlySet<string>): void {
+    if (known.has(name) || this.reportedNames.has(name)) return;
+    const ctx = this.current!;
+    const custom = Object.keys(ctx.observation.metrics ?? {});
+    if (custom.includes(name) || ctx.history.series(name, 3600, ctx.now).length > 0) return;
+    this.reportedNames.add(name);
+    const where = this.findWhere(L, 1) ?? this.chunkName;
+    const list = [...known].join(', ') + (custom.length > 0 ? `; custom: ${custom.join(', ')}` : '');
+    this.warnings.push(`${where}: ${fname}("${name}"): unknown metric (known: ${list}); reported once`);
   }
 
   /** ctx.history(metric, seconds) (or ctx:history(...)): values oldest first. */
@@ -831,8 +1047,14 @@ class LuaVm {
     if (!(seconds > 0) || !Number.isFinite(seconds))
       throw new Error(`history: seconds must be positive, got ${seconds}`);
     const series = ctx.history.series(metric, seconds, ctx.now);
+    if (series.length === 0) this.checkName(L, 'ctx.history', metric, HISTORY_NAMES);
     const max = this.limits.maxHistoryPoints;
-    pushNumberArray(lua, L, series.length > max ? series.slice(series.length - max) : series);
+    pushNumberArray(
+      lua,
+      L,
+      series.length > max ? series.slice(series.length - max) : series,
+      COUNT_NAMES.has(metric),
+    );
     return 1;
   }
 
@@ -853,6 +1075,7 @@ class LuaVm {
     if (window !== undefined && !(window > 0 && window <= 7 * 86400))
       throw new Error('forecast: window_s must be in (0, 604800]');
     const value = forecastMetric(ctx.history, ctx.observation, metric, horizon, ctx.now, window, opt(3));
+    if (value === undefined) this.checkName(L, 'ctx.forecast', metric, HISTORY_NAMES);
     if (value === undefined || !Number.isFinite(value)) m._lua_pushnil(L);
     else m._lua_pushnumber(L, value);
     return 1;
@@ -911,6 +1134,25 @@ class LuaVm {
     }
   }
 }
+
+/** "sandbox:91: " / "signals:3: ": a position in the sandbox's own chunks (never a policy's: those are "@file"). */
+const INTERNAL_POSITION = /^(?:sandbox|signals):\d+: /;
+/** The prelude's locals that a C function's argument error can name, and what the policy called. */
+const PUBLIC_NAMES: Record<string, string> = {
+  real_date: 'os.date',
+  real_time: 'os.time',
+  real_pcall: 'pcall',
+  real_setmetatable: 'setmetatable',
+  real_collectgarbage: 'collectgarbage',
+  co_resume: 'coroutine.resume',
+  co_wrap: 'coroutine.wrap',
+  resume: 'coroutine.wrap',
+  host_metric: 'get_metric',
+  host_history: 'ctx.history',
+  host_forecast: 'ctx.forecast',
+  host_charge: 'pcall',
+};
+const INTERNAL_NAME = new RegExp(`'(${Object.keys(PUBLIC_NAMES).join('|')})'`, 'g');
 
 /** What Lua shows for chunk "@name" in messages (luaO_chunkid: LUA_IDSIZE 60, long names keep their tail). */
 function shortSource(name: string): string {

@@ -43,8 +43,20 @@ export function pushNumberValue(lua: LuaWasm, L: number, n: number): void {
   else m._lua_pushnumber(L, n);
 }
 
-/** Pushes a JSON-like JS value (objects, arrays, numbers, strings, booleans, null → nil). */
-export function pushJsValue(lua: LuaWasm, L: number, value: unknown, depth = 0): void {
+/** A key that readLuaTable wrote for a Lua integer key: canonical decimal, a safe integer. */
+const INTEGER_KEY = /^-?(?:0|[1-9][0-9]{0,15})$/;
+
+/** Whether readLuaTable would have written `key` for an integer key (so it reads back as one). */
+export function isIntegerKey(key: string): boolean {
+  return INTEGER_KEY.test(key) && Number.isSafeInteger(Number(key)) && key !== '-0';
+}
+
+/**
+ * Pushes a JSON-like JS value (objects, arrays, numbers, strings, booleans, null → nil). With
+ * `integerKeys` (ctx.state), an object key spelled as an integer becomes a Lua integer key: the
+ * inverse of readLuaTable.
+ */
+export function pushJsValue(lua: LuaWasm, L: number, value: unknown, depth = 0, integerKeys = false): void {
   const m = rawApi(lua);
   if (value === null || value === undefined) return m._lua_pushnil(L);
   switch (typeof value) {
@@ -63,7 +75,7 @@ export function pushJsValue(lua: LuaWasm, L: number, value: unknown, depth = 0):
       if (Array.isArray(value)) {
         m._lua_createtable(L, value.length, 0);
         for (let i = 0; i < value.length; i++) {
-          pushJsValue(lua, L, value[i], depth + 1);
+          pushJsValue(lua, L, value[i], depth + 1, integerKeys);
           m._lua_rawseti(L, -2, BigInt(i + 1));
         }
         return;
@@ -71,8 +83,9 @@ export function pushJsValue(lua: LuaWasm, L: number, value: unknown, depth = 0):
       const entries = Object.entries(value as Record<string, unknown>);
       m._lua_createtable(L, 0, entries.length);
       for (const [k, v] of entries) {
-        lua.lua_pushstring(L, k);
-        pushJsValue(lua, L, v, depth + 1);
+        if (integerKeys && isIntegerKey(k)) m._lua_pushinteger(L, BigInt(k));
+        else lua.lua_pushstring(L, k);
+        pushJsValue(lua, L, v, depth + 1, integerKeys);
         m._lua_rawset(L, -3);
       }
       return;
@@ -82,20 +95,24 @@ export function pushJsValue(lua: LuaWasm, L: number, value: unknown, depth = 0):
   }
 }
 
-/** Pushes an array of numbers as a Lua sequence. */
-export function pushNumberArray(lua: LuaWasm, L: number, values: ArrayLike<number>): void {
+/** Pushes an array of numbers as a Lua sequence: floats, or (`counts`) integers when whole. */
+export function pushNumberArray(lua: LuaWasm, L: number, values: ArrayLike<number>, counts = false): void {
   const m = rawApi(lua);
   m._lua_createtable(L, values.length, 0);
   for (let i = 0; i < values.length; i++) {
-    pushNumberValue(lua, L, values[i]!);
+    if (counts) pushNumberValue(lua, L, values[i]!);
+    else m._lua_pushnumber(L, values[i]!);
     m._lua_rawseti(L, -2, BigInt(i + 1));
   }
 }
 
 /**
  * Copies the table at `index` out of Lua as JSON-like data: a table whose keys are exactly
- * 1..n becomes an array, any other table an object (number keys as strings). Functions,
- * coroutines, userdata, NaN and infinities are rejected with the path that holds them.
+ * 1..n becomes an array, any other table an object, with an integer key k as the string "k"
+ * (pushJsValue with `integerKeys` turns it back into k, so state round-trips integer keys and
+ * survives JSON). A string key spelled as an integer ("17") and a fractional key are refused,
+ * as they could not come back as they were; so are functions, coroutines, userdata, NaN and
+ * infinities, with the path that holds them.
  */
 export function readLuaTable(
   lua: LuaWasm,
@@ -133,9 +150,24 @@ function readTable(
     }
     const kt = m._lua_type(L, -2);
     let key: string | number;
-    if (kt === T_STRING) key = luaString(lua, L, -2);
-    else if (kt === T_NUMBER) key = m._lua_tonumberx(L, -2, 0);
-    else {
+    if (kt === T_STRING) {
+      key = luaString(lua, L, -2);
+      if (isIntegerKey(key)) {
+        m._lua_settop(L, -3);
+        throw new LuaValueError(
+          `${path}: the string key "${key}" would come back as the integer ${key}; use the number as the key, or another name`,
+        );
+      }
+    } else if (kt === T_NUMBER) {
+      key = m._lua_tonumberx(L, -2, 0);
+      // Lua stores integral float keys as integers; what is left is fractional or out of range.
+      if (!Number.isSafeInteger(key)) {
+        m._lua_settop(L, -3);
+        throw new LuaValueError(
+          `${path}: the key ${key} is not an integer; keys must be strings or integers`,
+        );
+      }
+    } else {
       m._lua_settop(L, -3);
       throw new LuaValueError(`${path}: keys must be strings or numbers, got ${lua.lua_typename(L, kt)}`);
     }

@@ -4,6 +4,7 @@
  */
 import { fitForecast, forecastAhead } from '../metrics/forecast.js';
 import type { HistoryReader, Observation } from '../policy/policy.js';
+import { signalSpec } from '../signals/index.js';
 
 /** Current value of `name`: a custom metric first, then a load field (`cpu`, `latency.p95`, ...). */
 export function currentMetric(observation: Observation, name: string): number | undefined {
@@ -54,5 +55,22 @@ export function forecastMetric(
   const h = Math.max(1, Math.round(horizonS / step));
   const model = fitForecast(series, { season: seasonS ? Math.round(seasonS / step) : 0, horizon: h });
   if (!model) return series.length > 0 ? series[series.length - 1] : currentMetric(observation, metric);
-  return forecastAhead(model, h);
+  const [low, high] = metricRange(metric, series);
+  return Math.min(high, Math.max(low, forecastAhead(model, h)));
+}
+
+/**
+ * The range a forecast of `metric` is clamped to (a trend extrapolated past zero is not a
+ * forecast): a catalogue signal is a rate, level, percentage, latency, ratio or count, never
+ * negative, and a unit written `a..b` (error_rate's `0..1`) bounds it above; a custom metric is
+ * held at 0 when its history never went negative.
+ */
+export function metricRange(metric: string, series: readonly number[]): [number, number] {
+  const spec = signalSpec(metric);
+  if (spec) {
+    const bounded = /^(-?[\d.]+)\.\.(-?[\d.]+)$/.exec(spec.unit);
+    return bounded ? [Number(bounded[1]), Number(bounded[2])] : [0, Infinity];
+  }
+  for (const v of series) if (v < 0) return [-Infinity, Infinity];
+  return [0, Infinity];
 }

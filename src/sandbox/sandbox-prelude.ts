@@ -14,8 +14,11 @@ export const SANDBOX_PRELUDE = String.raw`
 local host_fetch, host_metric, host_history, host_forecast, host_charge, MAX_LOGS, MAX_LOG_LEN = ...
 local type, rawget, rawset, rawequal, next, error, tostring, select = type, rawget, rawset, rawequal, next, error, tostring, select
 local setmetatable, getmetatable = setmetatable, getmetatable
-local string_sub, table_concat = string.sub, table.concat
+local string_sub, string_gsub, string_format, table_concat, table_sort = string.sub, string.gsub, string.format, table.concat, table.sort
 local real_collectgarbage = collectgarbage
+-- The sandbox's globals (libraries and helpers), moved out of _G at the end of this file: _G
+-- itself holds only the policy's own globals, and assigning to a helper's name raises.
+local G, BUILTINS = _G, {}
 
 local LOCKED = "locked by the luascale sandbox"
 local protected = setmetatable({}, { __mode = "k" })
@@ -51,6 +54,7 @@ collectgarbage = function(opt)
 end
 _ENV.rawset = function(t, k, v)
   if protected[t] then error("rawset: table is read-only", 2) end
+  if rawequal(t, G) and BUILTINS[k] ~= nil then error("rawset: cannot assign to helper '" .. tostring(k) .. "'", 2) end
   return rawset(t, k, v)
 end
 
@@ -85,6 +89,10 @@ coroutine.wrap = function(f)
   local resume = co_wrap(f)
   return function(...) host_charge() return resume(...) end
 end
+
+-- math.random starts from the same seed in every state, so runs repeat (Lua seeds it from the
+-- clock); a policy may still call math.randomseed itself.
+math.randomseed(0x5eed)
 
 -- Libraries become read-only views, so a policy cannot poison them for its next call.
 string.dump = nil
@@ -126,6 +134,24 @@ end
 local fill = real_load("local B, N = ...\nreturn function(" .. table_concat(args, ", ") .. ")\n"
   .. table_concat(body, "\n") .. "\nend", "=signals", "t", {})(B, nested)
 local latency = nested.latency
+
+-- ctx and its signal tables are strict once the first decision has filled them: reading a field
+-- that does not exist raises, naming the fields that do ("ctx.latency has no field 'p999' (p50,
+-- p95, p99)"), instead of answering nil for a typo. Hits never reach the metamethod.
+local function strict(t, label)
+  setmetatable(t, { __index = function(_, k)
+    local names = {}
+    for name in next, t do names[#names + 1] = tostring(name) end
+    table_sort(names)
+    error(label .. " has no field '" .. tostring(k) .. "' (" .. table_concat(names, ", ") .. ")", 2)
+  end })
+end
+local strict_done = false
+local function make_strict()
+  strict_done = true
+  strict(B, "ctx")
+  for head, t in next, nested do strict(t, "ctx." .. head) end
+end
 B.params, B.slo, B.operations, B.state = params, slo, ops, state
 B.history, B.forecast, B.service = host_history, host_forecast, ""
 
@@ -133,12 +159,52 @@ B.history, B.forecast, B.service = host_history, host_forecast, ""
 -- inputs: os.time() and os.date(fmt) are ctx.now; os.clock() is this call's consumed instruction
 -- budget at CLOCK_S_PER_INSTRUCTION (host_charge(0) charges nothing and returns it). Before the
 -- first decision (a module's top level) there is no decision clock: those calls raise.
-local real_time, real_date, math_floor = os.time, os.date, math.floor
+-- Dates are UTC whatever the host's time zone: os.date formats as if its format began with "!",
+-- and os.time(t) reads t as UTC (timegm), so a policy answers the same on every machine.
+-- Fractional seconds (ctx.now / 1000) are floored. Errors name the policy's line and os.*, never
+-- this wrapper.
+local real_time, real_date, math_floor, math_type = os.time, os.date, math.floor, math.type
 local CLOCK_S_PER_INSTRUCTION = 25e-9
 local function now_s(fname)
-  local now = B.now
+  local now = rawget(B, "now")
   if now == nil then error(fname .. ": no decision clock while the policy loads; call it from decide(ctx)", 3) end
   return math_floor(now / 1000)
+end
+local function seconds_arg(fname, t)
+  if type(t) == "string" then t = tonumber(t) end
+  if type(t) ~= "number" then
+    error("bad argument #2 to '" .. fname .. "' (number expected, got " .. type(t) .. ")", 3)
+  end
+  if t ~= t or t == math.huge or t == -math.huge then
+    error("bad argument #2 to '" .. fname .. "' (time out of range)", 3)
+  end
+  return math_floor(t)
+end
+-- Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant, "days_from_civil").
+local function days_from_civil(y, m, d)
+  y = m <= 2 and y - 1 or y
+  local era = (y >= 0 and y or y - 399) // 400
+  local yoe = y - era * 400
+  local doy = (153 * (m > 2 and m - 3 or m + 9) + 2) // 5 + d - 1
+  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  return era * 146097 + doe - 719468
+end
+local function date_field(t, key, default)
+  local v = rawget(t, key)
+  if v == nil then
+    if default == nil then error("os.time: field '" .. key .. "' missing in date table", 3) end
+    return default
+  end
+  if type(v) == "string" then v = tonumber(v) end
+  if type(v) ~= "number" or math_floor(v) ~= v then
+    error("os.time: field '" .. key .. "' is not an integer", 3)
+  end
+  return math_floor(v)
+end
+local function clean_error(msg, fname)
+  msg = string_gsub(tostring(msg), "^[%w_]+:%d+: ", "")
+  msg = string_gsub(msg, "to '[^']*'", "to '" .. fname .. "'")
+  return msg
 end
 os = readonly({
   time = function(t)
@@ -146,14 +212,27 @@ os = readonly({
       local s = now_s("os.time") -- not a tail call: error level 3 is the policy's line
       return s
     end
-    return real_time(t)
+    if type(t) ~= "table" then error("bad argument #1 to 'os.time' (table expected, got " .. type(t) .. ")", 2) end
+    -- Month overflow carries into the year and day overflow into the month, as mktime does.
+    local year, month = date_field(t, "year"), date_field(t, "month")
+    local day = date_field(t, "day")
+    local hour, min, sec = date_field(t, "hour", 12), date_field(t, "min", 0), date_field(t, "sec", 0)
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    local s = ((days_from_civil(year, month, 1) + day - 1) * 24 + hour) * 3600 + min * 60 + sec
+    return s
   end,
   clock = function() return host_charge(0) * CLOCK_S_PER_INSTRUCTION end,
   -- os.date's strftime is JS in this build and one call can take seconds on a huge format.
   date = function(fmt, t)
-    if type(fmt) == "string" and #fmt > 256 then error("os.date: format longer than 256 characters", 2) end
-    if t == nil then t = now_s("os.date") end
-    return real_date(fmt, t)
+    if fmt == nil then fmt = "%c" end
+    if type(fmt) == "number" then fmt = tostring(fmt) end
+    if type(fmt) ~= "string" then error("bad argument #1 to 'os.date' (string expected, got " .. type(fmt) .. ")", 2) end
+    if #fmt > 256 then error("os.date: format longer than 256 characters", 2) end
+    if t == nil then t = now_s("os.date") else t = seconds_arg("os.date", t) end
+    if string_sub(fmt, 1, 1) ~= "!" then fmt = "!" .. fmt end
+    local ok, res = real_pcall(real_date, fmt, t)
+    if not ok then error(clean_error(res, "os.date"), 2) end
+    return res
   end,
 })
 
@@ -226,6 +305,11 @@ local function run(policy, script, flags, min, max, now, ...)
   elseif B.operations ~= EMPTY then
     B.operations = EMPTY
   end
+  if not strict_done then make_strict() end
+  -- A script starts every tick with no globals of its own: what it keeps goes in ctx.state.
+  if script and next(G) ~= nil then
+    for k in next, G do rawset(G, k, nil) end
+  end
   setv, delta, nlogs, nalerts = nil, 0, 0, 0
   logs.n, alerts.n = 0, 0
   local res = policy(ctx)
@@ -249,19 +333,35 @@ local function run(policy, script, flags, min, max, now, ...)
   return kind, value, reason, nlogs, nalerts, next(state) == nil and rawequal(B.state, state)
 end
 
--- Module style: run the chunk once at load and find decide (returned table first, then global).
+-- Every policy's top level runs once at load; a decide function in the table it returns (1) or
+-- a global decide function (2) makes it a module, anything else a script (0).
 local function load_module(chunk)
   local res = chunk()
   if type(res) == "table" then
     local d = rawget(res, "decide")
-    if type(d) == "function" then return d end
+    if type(d) == "function" then return d, 1 end
   end
-  local d = rawget(_G, "decide")
-  if type(d) == "function" then return d end
-  return nil
+  local d = rawget(G, "decide")
+  if type(d) == "function" then return d, 2 end
+  return nil, 0
 end
 
 local function full_gc() real_collectgarbage("collect") end
+
+-- The sandbox's globals move to BUILTINS; _G reads through to them, and assigning one of their
+-- names (a forgotten local: log = "scaled") raises at the policy's line instead of breaking
+-- every later tick.
+for k, v in next, G do BUILTINS[k] = v end
+for k in next, BUILTINS do rawset(G, k, nil) end
+BUILTINS._G = G
+setmetatable(G, {
+  __index = BUILTINS,
+  __newindex = function(t, k, v)
+    if BUILTINS[k] ~= nil then error("cannot assign to helper '" .. tostring(k) .. "' (a missing 'local'?)", 2) end
+    rawset(t, k, v)
+  end,
+  __metatable = LOCKED,
+})
 
 -- Stack slots 1..8 as the host expects them (2 and 3 are filled by the host).
 return run, nil, nil, logs, alerts, B, full_gc, load_module
