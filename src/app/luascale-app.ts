@@ -25,6 +25,7 @@ import type { Provider } from '../controller/provider.js';
 import { AlertEngine } from '../controller/alert-engine.js';
 import { logNotifier, webhookNotifier, type AlertNotifier } from '../controller/alert-notifier.js';
 import { createProvider, wireProviderToGateway } from './create-provider.js';
+import { countByService, stopOrphanInstances } from '../providers/orphan-instances.js';
 import { adminBackend } from './admin-backend.js';
 import { alertRules, loadServices, recordObservation, specFrom, withSlos } from './service-inputs.js';
 import { openStore, type Store } from '../store/index.js';
@@ -235,11 +236,14 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     if (raw.adopt) {
       const report = await raw.adopt();
       if (report.adopted.length || report.stopped.length) {
+        // Stale ones stop in the background (in parallel): the gateway listens meanwhile (issue 17).
         log(
-          `${name}: adopted ${report.adopted.length} running instance(s), stopped ${report.stopped.length} stale one(s)`,
+          `${name}: adopted ${report.adopted.length} running instance(s), stopping ${report.stopped.length} stale one(s)`,
         );
       }
-      if (!node) for (const inst of report.adopted) gateway.addInstance(name, { id: inst.id, url: inst.url });
+      if (!node)
+        for (const inst of report.adopted)
+          if (inst.state === 'ready') gateway.addInstance(name, { id: inst.id, url: inst.url });
     }
     let provider: Provider = raw;
     if (node) {
@@ -314,12 +318,25 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     });
     controllers.set(name, controller);
   }
+  // Recorded instances of services the process provider no longer runs (renamed, removed) would
+  // live on for good after a crash: stop them, in the background (issue 17 item 7).
+  const orphans = await stopOrphanInstances({
+    services: new Set(Object.keys(config.services).filter((n) => 'process' in config.services[n]!.provider)),
+    stopGraceMs: 10_000,
+    store: store.instances,
+  });
+  if (orphans.stopped.length)
+    log(
+      `stopping ${orphans.stopped.length} instance(s) of services no longer in the config: ${countByService(orphans.stopped)}`,
+    );
+  const orphansStopped = orphans.stopping.catch((err) => log(`stopping orphans: ${(err as Error).message}`));
 
   // Taken since checkPortsFree (a race): the same one line, and nothing left open or bound.
   const released = async (err: unknown, key: 'gateway.listen' | 'admin.listen', listen: string) => {
     await gateway.close({ graceMs: 0 });
     await Promise.all([...providers.values()].map((p) => p.close()));
     for (const p of policies.values()) p.close?.();
+    await orphansStopped;
     await Promise.all([accessLog?.close(), node?.close(), sandbox?.close(), store.close()]);
     const code = (err as NodeJS.ErrnoException).code;
     return code ? listenError(loaded, key, listen, code) : err;
@@ -413,6 +430,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
         if (!opts.keepInstances) await Promise.all([...providers.values()].map((p) => p.close()));
         for (const p of policies.values()) p.close?.();
         await sandbox?.close();
+        await orphansStopped;
         await store.close();
       })();
       return closing;

@@ -79,7 +79,7 @@ services:
 
       b = runUp(cfg);
       const adoptedLine = await b.waitForLines(/adopted \d+ running instance/, 1, WAIT_MS);
-      assert.match(adoptedLine, /adopted 3 running instance\(s\), stopped 0/);
+      assert.match(adoptedLine, /adopted 3 running instance\(s\), stopping 0/);
       await b.waitForLines(/gateway on/, 1, WAIT_MS);
       const svc = await admin('/v1/services/web');
       assert.equal(svc.replicas.ready, 3, 'the replica count is restored from the adopted instances');
