@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessProvider, type ProcessProviderOptions } from '../../src/providers/process-provider.js';
-import type { CrashLoopInfo, ExitInfo } from '../../src/controller/provider.js';
+import type { ExitInfo } from '../../src/controller/provider.js';
 import { nextEvent } from './provider-contract.js';
 import { demoCommand } from './fixtures/demo.js';
 
