@@ -339,3 +339,34 @@ test('item 12: ctx.forecast stays within the metric range (never negative; error
   assert.ok(custom! > 600, `custom forecast ${custom}`);
   policy.close();
 });
+
+test('item 7: two identical simulate runs of a map-walking policy give identical results', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { parseTrace } = await import('../../src/simulator/trace.js');
+  const { simulate } = await import('../../src/simulator/simulate.js');
+  const { simulationPolicy } = await import('../../src/simulator/simulation-policy.js');
+  const file = join(mkdtempSync(join(tmpdir(), 'ls-pairs-')), 'walker.lua');
+  // Sizes for the first weight pairs() yields: the answer depends on the walk order.
+  writeFileSync(
+    file,
+    [
+      'function decide(ctx)',
+      '  local per = { web = 40, api = 55, batch = 70, search = 85, auth = 100, media = 60, feed = 45 }',
+      '  for _, v in pairs(per) do return math.ceil(ctx.rps / v) end',
+      'end',
+    ].join('\n'),
+  );
+  const trace = parseTrace('t,rps\n0,100\n300,600\n900,100\n1200,100\n', 'step.csv');
+  const model = { capacity: 100, serviceMs: 50, startupS: 30, queueTimeoutS: 30, sloP95Ms: 250, drainS: 1 };
+  const setup = { capacity: 100, serviceMs: 50, startupS: 30, min: 1, max: 50 };
+  const runs: unknown[] = [];
+  for (let i = 0; i < 3; i++) {
+    const policy = await simulationPolicy(file, setup);
+    runs.push(simulate({ trace, model, policy, seriesPoints: 0 }).summary);
+    policy.close?.();
+  }
+  assert.deepEqual(runs[1], runs[0]);
+  assert.deepEqual(runs[2], runs[0]);
+});
