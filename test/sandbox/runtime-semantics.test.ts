@@ -365,7 +365,6 @@ test('item 7: two identical simulate runs of a map-walking policy give identical
   for (let i = 0; i < 3; i++) {
     const policy = await simulationPolicy(file, setup);
     runs.push(simulate({ trace, model, policy, seriesPoints: 0 }).summary);
-    policy.close?.();
   }
   assert.deepEqual(runs[1], runs[0]);
   assert.deepEqual(runs[2], runs[0]);
