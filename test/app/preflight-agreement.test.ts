@@ -137,7 +137,7 @@ for (const c of cases) {
         const lines = up.stderr().trim().split('\n');
         assert.equal(lines.length, 1, `one line: ${up.stderr()}`);
         // `up` prefixes its error with "error: "; `check` prints the issue line itself.
-      const line = lines[0]!.replace(/^error: /, '');
+        const line = lines[0]!.replace(/^error: /, '');
         assert.ok(line.startsWith(`${cfg}:`) && line.includes(` ${c.path}: `), line);
         assert.match(line, c.message);
         if (!/already in use/.test(line))
