@@ -38,7 +38,7 @@ services:
     scaling: { min: 1, max: 3, policy: { builtin: target-tracking, params: { metric: rps, target: 10 } } }
   proc:
     routes: [{ path_prefix: "/proc" }]
-    provider: { process: { command: ["/nonexistent/cmd"], env: { API_KEY: "${ENV_SECRET}" }, log_dir: "${dir}/logs" } }
+    provider: { process: { command: ["${process.execPath}", "-e", "0"], env: { API_KEY: "${ENV_SECRET}" }, log_dir: "${dir}/logs" } }
     scaling: { min: 0, max: 1, policy: { builtin: target-tracking, params: { metric: rps, target: 10 } } }
 `;
   const config = parseConfig(text, join(dir, 'luascale.yaml'));
