@@ -29,19 +29,31 @@ if (files.length === 0) {
 const concurrency = process.env.LUASCALE_TEST_CONCURRENCY ?? '2';
 const serial = files.filter((f) => f.includes('test/e2e/'));
 const parallel = files.filter((f) => !serial.includes(f));
+// The whole of one phase, as a last resort (CI gives the whole job 90 min).
+const PHASE_LIMIT_MS = 35 * 60_000;
 let status = 0;
 for (const [group, n] of [
   [parallel, concurrency],
   [serial, '1'],
 ]) {
   if (group.length === 0) continue;
+  // A hung test must not hang the run: a test without its own timeout fails after 5 min, and a
+  // file whose tests are over exits even if a server or timer it left open would keep it alive.
   const res = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', `--test-concurrency=${n}`, ...flags, ...group],
-    {
-      stdio: 'inherit',
-    },
+    [
+      '--import',
+      'tsx',
+      '--test',
+      `--test-concurrency=${n}`,
+      '--test-timeout=300000',
+      '--test-force-exit',
+      ...flags,
+      ...group,
+    ],
+    { stdio: 'inherit', timeout: PHASE_LIMIT_MS, killSignal: 'SIGKILL' },
   );
+  if (res.error) console.error(`test phase stopped: ${res.error.message}`);
   if (res.status !== 0) status = res.status ?? 1;
 }
 process.exit(status);

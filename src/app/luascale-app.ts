@@ -318,6 +318,10 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     });
     controllers.set(name, controller);
   }
+  // A new leader's steady state would otherwise never reach the shared event log.
+  node?.lease.on('change', (held: boolean) => {
+    if (held) for (const c of controllers.values()) c.recordNextDecision();
+  });
   // Recorded instances of services the process provider no longer runs (renamed, removed) would
   // live on for good after a crash: stop them, in the background (issue 17 item 7).
   const orphans = await stopOrphanInstances({

@@ -119,6 +119,7 @@ export class ServiceController {
   #ticking: Promise<Decision> | null = null;
   #desired: number;
   #lastDecision: Decision | null = null;
+  #recordNext = false;
   #lastObservation: Observation | null = null;
   #usage: Record<string, InstanceUsage> = {};
   #actuationError: string | null = null;
@@ -463,8 +464,17 @@ export class ServiceController {
     this.#lastFailure = { stage, message, at: this.#opts.clock.wallNow(), failures };
   }
 
+  /**
+   * Records the next decision as an event even when nothing changed: a follower that has just
+   * become the leader has recorded none of its steady decisions (its events were advisory).
+   */
+  recordNextDecision(): void {
+    this.#recordNext = true;
+  }
+
   #record(d: Decision, _o: Observation): void {
-    const prev = this.#lastDecision;
+    const prev = this.#recordNext ? null : this.#lastDecision;
+    this.#recordNext = false;
     // Every change, and every change of reason, is an event; a steady state is not re-recorded each tick.
     if (!prev || d.replicas !== d.current || prev.reason !== d.reason || prev.replicas !== d.replicas) {
       this.#event('decision', d as unknown as Record<string, unknown>);

@@ -8,7 +8,8 @@ import { ProcessProvider } from '../../src/providers/process-provider.js';
 import { ServiceController, type ControllerEvent } from '../../src/controller/service-controller.js';
 import { defaultBehavior } from '../../src/controller/decide.js';
 import { loadBuiltin } from '../../src/policy/builtins.js';
-import type { Provider } from '../../src/controller/provider.js';
+import type { Instance, Provider, ProviderEvents } from '../../src/controller/provider.js';
+import { Listeners } from '../../src/providers/listeners.js';
 import { rpsScalingSpec } from '../helpers/scaling-spec.js';
 
 const backend = resolve('examples/demo-backend/server.mjs');
@@ -141,4 +142,38 @@ test('a failing signal source yields NoData and keeps the count', async (t) => {
   const d = await controller.tick();
   assert.equal(d.reason, 'NoData');
   assert.equal(controller.status().errors.actuation, null);
+});
+
+test('a steady decision is recorded once, and again after recordNextDecision (a follower that just became leader)', async () => {
+  const clock = new ManualClock(1_000_000);
+  const listeners = new Listeners<ProviderEvents>();
+  const provider: Provider = {
+    kind: 'exec',
+    service: 'web',
+    advisory: true,
+    list: () => [] as Instance[],
+    launch: () => Promise.reject(new Error('unused')),
+    drain: async () => {},
+    stop: async () => {},
+    close: async () => {},
+    on: (event, listener) => listeners.on(event, listener),
+  };
+  const decisions: ControllerEvent[] = [];
+  const controller = new ServiceController({
+    spec: rpsScalingSpec({ min: 0 }),
+    provider,
+    clock,
+    signals: { snapshot: () => ({ rps: 0 }) },
+    onEvent: (e) => e.type === 'decision' && decisions.push(e),
+  });
+  for (let i = 0; i < 3; i++) {
+    await controller.tick();
+    clock.advance(1000);
+  }
+  assert.equal(decisions.length, 1, 'a steady state is recorded once');
+  controller.recordNextDecision();
+  await controller.tick();
+  clock.advance(1000);
+  await controller.tick();
+  assert.equal(decisions.length, 2, 'the next steady decision is recorded, then steady again');
 });
