@@ -48,15 +48,5 @@ for (const name of BUILTIN_NAMES) {
     }
   });
 
-  policyContract(`builtin:${name}`, () => loadBuiltin(name, MINIMAL_PARAMS[name] ?? {}), {
-    alwaysOk: true,
-    ...(name === 'kpa'
-      ? {
-          knownDefects: {
-            sameContextTwice:
-              'TODO(#15): kpa numbers each fresh ctx.state from a module-level counter (state.kpa.token), as predictive did before 0ff1d45',
-          },
-        }
-      : {}),
-  });
+  policyContract(`builtin:${name}`, () => loadBuiltin(name, MINIMAL_PARAMS[name] ?? {}), { alwaysOk: true });
 }

@@ -16,11 +16,6 @@ export interface PolicyContractOptions {
   alwaysOk?: boolean;
   /** Params to evaluate with. */
   params?: Record<string, unknown>;
-  /**
-   * A defect the contract found and that is not fixed yet: the check still runs and reports, as a
-   * `todo` (node:test), naming the issue. Remove the entry with the fix.
-   */
-  knownDefects?: { sameContextTwice?: string };
 }
 
 /** Observations a policy must survive: empty, zero, NaN, infinite, negative, stale, extreme. */
@@ -119,20 +114,16 @@ export function policyContract(
         }
       }));
 
-    it(
-      'the same context twice gives the same outcome',
-      { todo: options.knownDefects?.sameContextTwice },
-      () =>
-        withPolicy((policy) => {
-          let now = T0;
-          for (const obs of HOSTILE_OBSERVATIONS) {
-            const a = policy.evaluate(ctx(obs, now, {}));
-            const b = policy.evaluate(ctx(obs, now, {}));
-            assert.deepEqual(b, a, `${label} on ${JSON.stringify(obs)}`);
-            now += 1000;
-          }
-        }),
-    );
+    it('the same context twice gives the same outcome', () =>
+      withPolicy((policy) => {
+        let now = T0;
+        for (const obs of HOSTILE_OBSERVATIONS) {
+          const a = policy.evaluate(ctx(obs, now, {}));
+          const b = policy.evaluate(ctx(obs, now, {}));
+          assert.deepEqual(b, a, `${label} on ${JSON.stringify(obs)}`);
+          now += 1000;
+        }
+      }));
 
     it('does not write to frozen inputs (observation, params)', () =>
       withPolicy(async (policy) => {

@@ -12,9 +12,9 @@
  * - Panic starts when ceil(panicAverage / target) / ready ≥ 2.0. In panic the count never goes
  *   down; panic ends when a whole stable window has passed without crossing the threshold.
  *
- * The 1 s buckets live in a per-service closure cache tied to ctx.state by a token (ctx.state is
- * copied every tick, and Knative itself keeps its windows in memory); a fresh state re-seeds them
- * from ctx.history.
+ * The 1 s buckets live in a per-service closure cache tied to ctx.state by a token, the time they
+ * were seeded (ctx.state is copied every tick, and Knative itself keeps its windows in memory); a
+ * fresh state, or buckets newer than now (another run), re-seeds them from ctx.history.
  *
  * State machine (kept in ctx.state): stable → panic (threshold crossed; `panicTime` = now,
  * re-armed every tick above the threshold) → stable (now > panicTime + stable window).
@@ -168,8 +168,6 @@ interface KpaState {
   maxPanicPods: number;
 }
 
-let tokens = 0;
-
 /** Adds one sample to its 1 s bucket and drops buckets older than the stable window. */
 function record(s: KpaBuckets, now: number, value: number, windowMs: number): void {
   const sec = Math.floor(now / 1000) * 1000;
@@ -217,9 +215,12 @@ export function kpa(params: Readonly<Record<string, unknown>>): Policy {
         const now = ctx.now;
         let s = ctx.state.kpa as KpaState | undefined;
         let b = buckets.get(ctx.service);
-        if (!s || typeof s !== 'object' || !b || b.token !== s.token) {
-          // a new autoscaler (first tick, restart, new simulation): seed the window from history
-          s = { token: ++tokens, panicTime: null, maxPanicPods: 0 };
+        const fresh =
+          b !== undefined && b.token === s?.token && !(b.ts.length > 0 && b.ts[b.ts.length - 1]! > now);
+        if (!s || typeof s !== 'object' || !b || !fresh) {
+          // a new autoscaler (first tick, restart, new simulation): seed the window from history;
+          // the token is the seeding time, so one context evaluated twice answers the same
+          s = { token: now, panicTime: null, maxPanicPods: 0 };
           b = { token: s.token, ts: [], vs: [], ns: [] };
           buckets.set(ctx.service, b);
           const past = ctx.history.series(metricName, Math.round(p.spec.stableWindowMs / 1000), now);
