@@ -27,6 +27,7 @@ import type { Behavior, Decision, DecisionState, DecisionStep, ReasonCode, Scali
 import type { HistoryReader, Observation, PolicyOutcome } from '../policy/policy.js';
 import { rememberRecommendation } from './remember-recommendation.js';
 import { describeRules, scaleDownLimit, scaleUpLimit, withinTolerance } from './scaling-rules.js';
+import { formatInstant, formatSpan, formatUntil } from '../core/format-time.js';
 
 export { defaultBehavior } from './behavior-defaults.js';
 export { scaleDownLimit, scaleUpLimit, withinTolerance } from './scaling-rules.js';
@@ -101,7 +102,7 @@ export function decide(
 
   // 1b. Manual override: an operator's explicit count wins over every window and limit.
   if (override) {
-    const until = override.until === null ? 'until cleared' : `until t=${override.until}`;
+    const until = override.until === null ? 'until cleared' : formatUntil(override.until, now);
     steps.push({
       stage: 'override',
       from: current,
@@ -218,14 +219,14 @@ export function decide(
     else if (state.panicUntil !== null && now <= state.panicUntil) panicUntil = state.panicUntil;
   }
   const panic = panicUntil !== null;
-  if (panic) {
+  if (panicUntil !== null) {
     if (value < current) {
       steps.push({
         stage: 'panic',
         from: value,
         to: current,
         reason: 'PanicHold',
-        note: `panic until t=${panicUntil} (no scale-down), kept ${current}`,
+        note: `panic until ${formatInstant(panicUntil, now)} (${formatSpan(panicUntil - now)} left, no scale-down), kept ${current}`,
       });
       value = current;
     } else if (value > current) {
@@ -234,7 +235,7 @@ export function decide(
         from: value,
         to: value,
         reason: 'PanicScaleUp',
-        note: `panic until t=${panicUntil} (${recommendation} ≥ ${b.panic.threshold} × ${Math.max(1, observation.ready)} ready)`,
+        note: `panic until ${formatInstant(panicUntil, now)} (${formatSpan(panicUntil - now)} left; ${recommendation} ≥ ${b.panic.threshold} × ${Math.max(1, observation.ready)} ready)`,
       });
     }
   }
@@ -309,7 +310,7 @@ export function decide(
       from: value,
       to: current,
       reason: 'Cooldown',
-      note: `cooldown until t=${state.lastChangeAt + b.cooldownMs}, kept ${current}`,
+      note: `cooldown ${formatUntil(state.lastChangeAt + b.cooldownMs, now)}, kept ${current}`,
     });
     value = current;
   }
