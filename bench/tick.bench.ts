@@ -116,7 +116,12 @@ function observations(f: Fleet, tick: number): Observation[] {
 function tick(f: Fleet, obs: Observation[], now: number): number {
   const t0 = performance.now();
   for (let i = 0; i < SERVICES; i++) {
-    const { decision, state } = decide(f.specs[i]!, obs[i]!, emptyHistory, f.states[i]!, now);
+    const { decision, state } = decide(f.specs[i]!, {
+      observation: obs[i]!,
+      history: emptyHistory,
+      state: f.states[i]!,
+      now,
+    });
     f.states[i] = state;
     f.replicas[i] = decision.replicas;
   }

@@ -64,7 +64,12 @@ describe('stage 6: stabilization windows', () => {
     test(name, () => {
       const spec = specOf(constant(rec), { behavior: plainBehavior({ scaleUp: up60, scaleDown: down300 }) });
       const s = state({ recommendations: hist.map(([age, replicas]) => ({ t: T0 - age, replicas })) });
-      const { decision } = decide(spec, obs(current), emptyHistory, s, T0);
+      const { decision } = decide(spec, {
+        observation: obs(current),
+        history: emptyHistory,
+        state: s,
+        now: T0,
+      });
       assert.equal(decision.replicas, want);
       assert.equal(decision.reason, reason);
     });
@@ -115,7 +120,7 @@ describe('stage 6: stabilization windows', () => {
         { t: T0 - 100_000, replicas: 5 },
       ],
     });
-    const { state: next } = decide(spec, obs(5), emptyHistory, s, T0);
+    const { state: next } = decide(spec, { observation: obs(5), history: emptyHistory, state: s, now: T0 });
     assert.deepEqual(next.recommendations, [
       { t: T0 - 200_000, replicas: 7 },
       { t: T0, replicas: 5 },
@@ -210,11 +215,21 @@ describe('stage 7: per-period change limits', () => {
 
   test('decide reports ScaleUpLimited and ScaleDownLimited', () => {
     const b = plainBehavior({ scaleUp: hpaUp, scaleDown: docsDown });
-    const upD = decide(specOf(constant(40), { behavior: b }), obs(2), emptyHistory, state(), T0).decision;
+    const upD = decide(specOf(constant(40), { behavior: b }), {
+      observation: obs(2),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    }).decision;
     assert.equal(upD.replicas, 6);
     assert.equal(upD.reason, 'ScaleUpLimited');
     assert.match(upD.message, /limited to 6/);
-    const downD = decide(specOf(constant(10), { behavior: b }), obs(80), emptyHistory, state(), T0).decision;
+    const downD = decide(specOf(constant(10), { behavior: b }), {
+      observation: obs(80),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    }).decision;
     assert.equal(downD.replicas, 72);
     assert.equal(downD.reason, 'ScaleDownLimited');
   });
@@ -232,7 +247,12 @@ describe('stage 8: cooldown', () => {
   for (const [name, age, rec, want, reason] of rows) {
     test(name, () => {
       const s = state({ lastChangeAt: age === null ? null : T0 - age });
-      const { decision } = decide(specOf(constant(rec), { behavior: b }), obs(4), emptyHistory, s, T0);
+      const { decision } = decide(specOf(constant(rec), { behavior: b }), {
+        observation: obs(4),
+        history: emptyHistory,
+        state: s,
+        now: T0,
+      });
       assert.equal(decision.replicas, want);
       assert.equal(decision.reason, reason);
     });
@@ -240,13 +260,12 @@ describe('stage 8: cooldown', () => {
 
   test('a panic scale-up bypasses the cooldown', () => {
     const pb = plainBehavior({ cooldownMs: 30_000, panic: { enabled: true, threshold: 2, holdMs: 60_000 } });
-    const { decision } = decide(
-      specOf(constant(9), { behavior: pb }),
-      obs(4),
-      emptyHistory,
-      state({ lastChangeAt: T0 - 1000 }),
-      T0,
-    );
+    const { decision } = decide(specOf(constant(9), { behavior: pb }), {
+      observation: obs(4),
+      history: emptyHistory,
+      state: state({ lastChangeAt: T0 - 1000 }),
+      now: T0,
+    });
     assert.equal(decision.replicas, 9);
     assert.equal(decision.reason, 'PanicScaleUp');
   });
@@ -254,13 +273,12 @@ describe('stage 8: cooldown', () => {
 
 describe('stage 9: starting instances', () => {
   test('no scale-down while instances are starting (AwaitingStartup)', () => {
-    const { decision } = decide(
-      specOf(constant(2), { behavior: plainBehavior() }),
-      obs(5, { starting: 2 }),
-      emptyHistory,
-      state(),
-      T0,
-    );
+    const { decision } = decide(specOf(constant(2), { behavior: plainBehavior() }), {
+      observation: obs(5, { starting: 2 }),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    });
     assert.equal(decision.replicas, 5);
     assert.equal(decision.reason, 'AwaitingStartup');
     assert.match(decision.message, /2 starting, kept 5/);
@@ -268,25 +286,23 @@ describe('stage 9: starting instances', () => {
 
   test('starting instances count as capacity: a recommendation ≤ current launches nothing', () => {
     // 2 ready + 3 starting; a ready-based policy wants 5 in total: nothing more to launch.
-    const { decision } = decide(
-      specOf(constant(5), { behavior: plainBehavior() }),
-      obs(5, { starting: 3 }),
-      emptyHistory,
-      state(),
-      T0,
-    );
+    const { decision } = decide(specOf(constant(5), { behavior: plainBehavior() }), {
+      observation: obs(5, { starting: 3 }),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    });
     assert.equal(decision.replicas, 5);
     assert.equal(decision.reason, 'NoChange');
   });
 
   test('a scale-up beyond the starting capacity still happens', () => {
-    const { decision } = decide(
-      specOf(constant(7), { behavior: plainBehavior() }),
-      obs(5, { starting: 3 }),
-      emptyHistory,
-      state(),
-      T0,
-    );
+    const { decision } = decide(specOf(constant(7), { behavior: plainBehavior() }), {
+      observation: obs(5, { starting: 3 }),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    });
     assert.equal(decision.replicas, 7);
   });
 });
@@ -299,13 +315,12 @@ describe('stage 10: bounds', () => {
   ];
   for (const [rec, current, want, reason] of rows) {
     test(`recommendation ${rec} from ${current} within [2, 10] gives ${want} (${reason})`, () => {
-      const { decision } = decide(
-        specOf(constant(rec), { min: 2, max: 10, behavior: plainBehavior() }),
-        obs(current),
-        emptyHistory,
-        state(),
-        T0,
-      );
+      const { decision } = decide(specOf(constant(rec), { min: 2, max: 10, behavior: plainBehavior() }), {
+        observation: obs(current),
+        history: emptyHistory,
+        state: state(),
+        now: T0,
+      });
       assert.equal(decision.replicas, want);
       assert.equal(decision.reason, reason);
     });
@@ -314,10 +329,7 @@ describe('stage 10: bounds', () => {
   test('bounds apply after every hold: a cooldown cannot keep the count above max', () => {
     const { decision } = decide(
       specOf(constant(12), { min: 2, max: 10, behavior: plainBehavior({ cooldownMs: 60_000 }) }),
-      obs(12),
-      emptyHistory,
-      state({ lastChangeAt: T0 - 1 }),
-      T0,
+      { observation: obs(12), history: emptyHistory, state: state({ lastChangeAt: T0 - 1 }), now: T0 },
     );
     assert.equal(decision.replicas, 10);
     assert.equal(decision.reason, 'ClampedToMax');
@@ -333,7 +345,7 @@ describe('state bookkeeping', () => {
         { t: T0 - 5_000, from: 4, to: 4 },
       ],
     });
-    const { state: next } = decide(spec, obs(4), emptyHistory, s, T0);
+    const { state: next } = decide(spec, { observation: obs(4), history: emptyHistory, state: s, now: T0 });
     assert.deepEqual(next.changes, [
       { t: T0 - 5_000, from: 4, to: 4 },
       { t: T0, from: 4, to: 6 },
@@ -342,7 +354,12 @@ describe('state bookkeeping', () => {
   });
 
   test('no change leaves lastChangeAt alone', () => {
-    const { state: next } = decide(specOf(constant(4)), obs(4), emptyHistory, state({ lastChangeAt: 5 }), T0);
+    const { state: next } = decide(specOf(constant(4)), {
+      observation: obs(4),
+      history: emptyHistory,
+      state: state({ lastChangeAt: 5 }),
+      now: T0,
+    });
     assert.equal(next.lastChangeAt, 5);
     assert.deepEqual(next.changes, []);
   });

@@ -51,13 +51,12 @@ describe('defaultBehavior', () => {
 describe('stage 1: paused and manual override', () => {
   test('paused keeps the current count, even out of bounds, and does not call the policy', () => {
     const p = constant(9);
-    const { decision, state: next } = decide(
-      specOf(p, { max: 5 }),
-      obs(7),
-      emptyHistory,
-      state({ paused: true }),
-      T0,
-    );
+    const { decision, state: next } = decide(specOf(p, { max: 5 }), {
+      observation: obs(7),
+      history: emptyHistory,
+      state: state({ paused: true }),
+      now: T0,
+    });
     assert.equal(decision.replicas, 7);
     assert.equal(decision.reason, 'Paused');
     assert.equal(p.calls, 0);
@@ -77,7 +76,12 @@ describe('stage 1: paused and manual override', () => {
     test(name, () => {
       const p = constant(3);
       const spec = specOf(p, { min: 2, max: 10, behavior: plainBehavior() });
-      const { decision } = decide(spec, obs(2), emptyHistory, state({ override: { replicas, until } }), now);
+      const { decision } = decide(spec, {
+        observation: obs(2),
+        history: emptyHistory,
+        state: state({ override: { replicas, until } }),
+        now,
+      });
       assert.equal(decision.replicas, want);
       assert.equal(decision.reason, reason);
       assert.equal(p.calls, reason === 'ManualOverride' ? 0 : 1);
@@ -86,33 +90,30 @@ describe('stage 1: paused and manual override', () => {
 
   test('an expired override is cleared from the returned state, and an active one is kept', () => {
     const spec = specOf(constant(3), { behavior: plainBehavior() });
-    const expired = decide(
-      spec,
-      obs(2),
-      emptyHistory,
-      state({ override: { replicas: 6, until: T0 } }),
-      T0 + 1,
-    );
+    const expired = decide(spec, {
+      observation: obs(2),
+      history: emptyHistory,
+      state: state({ override: { replicas: 6, until: T0 } }),
+      now: T0 + 1,
+    });
     assert.equal(expired.state.override, null);
-    const active = decide(
-      spec,
-      obs(2),
-      emptyHistory,
-      state({ override: { replicas: 6, until: T0 + 5 } }),
-      T0 + 1,
-    );
+    const active = decide(spec, {
+      observation: obs(2),
+      history: emptyHistory,
+      state: state({ override: { replicas: 6, until: T0 + 5 } }),
+      now: T0 + 1,
+    });
     assert.deepEqual(active.state.override, { replicas: 6, until: T0 + 5 });
   });
 
   test('an override change is recorded for the rate limits', () => {
     const spec = specOf(constant(3), { behavior: plainBehavior() });
-    const { state: next } = decide(
-      spec,
-      obs(2),
-      emptyHistory,
-      state({ override: { replicas: 6, until: null } }),
-      T0,
-    );
+    const { state: next } = decide(spec, {
+      observation: obs(2),
+      history: emptyHistory,
+      state: state({ override: { replicas: 6, until: null } }),
+      now: T0,
+    });
     assert.deepEqual(next.changes, [{ t: T0, from: 2, to: 6 }]);
     assert.equal(next.lastChangeAt, T0);
   });
@@ -121,20 +122,24 @@ describe('stage 1: paused and manual override', () => {
 describe('stage 2: missing metrics', () => {
   test('fresh === false keeps the count with NoData and does not call the policy', () => {
     const p = constant(1);
-    const { decision } = decide(specOf(p), obs(5, { fresh: false }), emptyHistory, state(), T0);
+    const { decision } = decide(specOf(p), {
+      observation: obs(5, { fresh: false }),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    });
     assert.equal(decision.replicas, 5);
     assert.equal(decision.reason, 'NoData');
     assert.equal(p.calls, 0);
   });
 
   test('NoData still enforces max (the HPA checks bounds before metrics)', () => {
-    const { decision } = decide(
-      specOf(constant(1), { max: 4 }),
-      obs(5, { fresh: false }),
-      emptyHistory,
-      state(),
-      T0,
-    );
+    const { decision } = decide(specOf(constant(1), { max: 4 }), {
+      observation: obs(5, { fresh: false }),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    });
     assert.equal(decision.replicas, 4);
     assert.equal(decision.reason, 'NoData');
     assert.ok(decision.steps.some((s) => s.reason === 'ClampedToMax'));
@@ -169,13 +174,12 @@ describe('stage 3: the policy', () => {
   for (const [name, fn, message] of failing) {
     test(`${name} keeps the count with PolicyError and the error in the message`, () => {
       const before = { keep: 1 };
-      const { decision, state: next } = decide(
-        specOf(fakePolicy(fn)),
-        obs(4),
-        emptyHistory,
-        state({ policyState: before }),
-        T0,
-      );
+      const { decision, state: next } = decide(specOf(fakePolicy(fn)), {
+        observation: obs(4),
+        history: emptyHistory,
+        state: state({ policyState: before }),
+        now: T0,
+      });
       assert.equal(decision.replicas, 4);
       assert.equal(decision.reason, 'PolicyError');
       assert.match(decision.message, message);
@@ -200,7 +204,12 @@ describe('stage 3: the policy', () => {
       return 3;
     });
     const spec = specOf(p, { min: 1, max: 9, params: { target: 60 } });
-    decide(spec, obs(3, { cpu: 42 }), emptyHistory, state({ policyState: { n: 7 } }), T0);
+    decide(spec, {
+      observation: obs(3, { cpu: 42 }),
+      history: emptyHistory,
+      state: state({ policyState: { n: 7 } }),
+      now: T0,
+    });
     assert.deepEqual(seen, [['svc', 1, 9, T0, 42, 60, 7, emptyHistory]]);
   });
 
@@ -213,36 +222,43 @@ describe('stage 3: the policy', () => {
       logs: [],
       alerts: [],
     }));
-    assert.deepEqual(decide(specOf(withState), obs(2), emptyHistory, state(), T0).state.policyState, {
-      a: 1,
-    });
+    assert.deepEqual(
+      decide(specOf(withState), { observation: obs(2), history: emptyHistory, state: state(), now: T0 }).state
+        .policyState,
+      {
+        a: 1,
+      },
+    );
     const mutating = fakePolicy((ctx) => {
       ctx.state.count = ((ctx.state.count as number) ?? 0) + 1;
       (ctx.state.list as number[] | undefined)?.push(1);
       return 2;
     });
     const input = state({ policyState: { count: 1, list: [0] } });
-    const { state: next } = decide(specOf(mutating), obs(2), emptyHistory, input, T0);
+    const { state: next } = decide(specOf(mutating), {
+      observation: obs(2),
+      history: emptyHistory,
+      state: input,
+      now: T0,
+    });
     assert.deepEqual(next.policyState, { count: 2, list: [0, 1] });
     assert.deepEqual(input.policyState, { count: 1, list: [0] }, 'the input state is not mutated');
   });
 
   test('a fractional recommendation is rounded up, and 0 stays a plain 0', () => {
-    const { decision } = decide(
-      specOf(constant(3.2), { behavior: plainBehavior() }),
-      obs(2),
-      emptyHistory,
-      state(),
-      T0,
-    );
+    const { decision } = decide(specOf(constant(3.2), { behavior: plainBehavior() }), {
+      observation: obs(2),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    });
     assert.equal(decision.replicas, 4);
-    const zero = decide(
-      specOf(constant(0), { behavior: plainBehavior() }),
-      obs(2),
-      emptyHistory,
-      state(),
-      T0,
-    ).decision;
+    const zero = decide(specOf(constant(0), { behavior: plainBehavior() }), {
+      observation: obs(2),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    }).decision;
     assert.ok(Object.is(zero.replicas, 0));
     assert.ok(Object.is(zero.steps[0]!.to, 0));
   });
@@ -258,8 +274,8 @@ describe('stage 3: the policy', () => {
         policyState: { nested: { a: [1] } },
       }),
     );
-    const a = decide(spec, o, emptyHistory, s, T0);
-    const b = decide(spec, o, emptyHistory, s, T0);
+    const a = decide(spec, { observation: o, history: emptyHistory, state: s, now: T0 });
+    const b = decide(spec, { observation: o, history: emptyHistory, state: s, now: T0 });
     assert.deepEqual(a, b);
   });
 
@@ -272,10 +288,20 @@ describe('stage 3: the policy', () => {
       logs: [],
       alerts: [],
     }));
-    const { decision } = decide(specOf(p, { max: 10 }), obs(2), emptyHistory, state(), T0);
+    const { decision } = decide(specOf(p, { max: 10 }), {
+      observation: obs(2),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    });
     assert.equal(decision.message, 'cpu 85% > target: 2 → 3 (policy)');
     assert.equal(decision.reason, 'ScaleUp');
-    const { decision: limited } = decide(specOf(p, { max: 2 }), obs(2), emptyHistory, state(), T0);
+    const { decision: limited } = decide(specOf(p, { max: 2 }), {
+      observation: obs(2),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    });
     assert.equal(limited.message, 'cpu 85% > target: 2 → 3 (policy), clamped to max 2');
     assert.equal(limited.reason, 'ClampedToMax');
   });
@@ -301,7 +327,12 @@ describe('stage 4: tolerance', () => {
     test(`${current} → ${rec} at tolerance ${tol} is ${within ? 'held' : 'allowed'}`, () => {
       assert.equal(withinTolerance(current, rec, tol), within);
       const spec = specOf(constant(rec), { behavior: plainBehavior({ tolerance: tol }) });
-      const { decision } = decide(spec, obs(current), emptyHistory, state(), T0);
+      const { decision } = decide(spec, {
+        observation: obs(current),
+        history: emptyHistory,
+        state: state(),
+        now: T0,
+      });
       assert.equal(decision.replicas, within ? current : rec);
       if (within) assert.equal(decision.reason, 'WithinTolerance');
     });
@@ -313,13 +344,12 @@ describe('stage 5: panic', () => {
     plainBehavior({ panic: { enabled: true, threshold: 2, holdMs: 60_000 }, ...over });
 
   test('a recommendation of 2 × ready enters panic until now + hold', () => {
-    const { decision, state: next } = decide(
-      specOf(constant(8), { behavior: panicOn() }),
-      obs(4),
-      emptyHistory,
-      state(),
-      T0,
-    );
+    const { decision, state: next } = decide(specOf(constant(8), { behavior: panicOn() }), {
+      observation: obs(4),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    });
     assert.equal(decision.mode, 'panic');
     assert.equal(decision.replicas, 8);
     assert.equal(decision.reason, 'PanicScaleUp');
@@ -327,13 +357,12 @@ describe('stage 5: panic', () => {
   });
 
   test('below the threshold stays stable', () => {
-    const { decision, state: next } = decide(
-      specOf(constant(7), { behavior: panicOn() }),
-      obs(4),
-      emptyHistory,
-      state(),
-      T0,
-    );
+    const { decision, state: next } = decide(specOf(constant(7), { behavior: panicOn() }), {
+      observation: obs(4),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    });
     assert.equal(decision.mode, 'stable');
     assert.equal(decision.reason, 'ScaleUp');
     assert.equal(next.panicUntil, null);
@@ -341,27 +370,30 @@ describe('stage 5: panic', () => {
 
   test('the threshold is measured against max(1, ready), not against starting instances', () => {
     // 4 replicas of which 3 are starting: ready = 1, so 2 already panics.
-    const { decision } = decide(
-      specOf(constant(4), { behavior: panicOn() }),
-      obs(4, { starting: 3 }),
-      emptyHistory,
-      state(),
-      T0,
-    );
+    const { decision } = decide(specOf(constant(4), { behavior: panicOn() }), {
+      observation: obs(4, { starting: 3 }),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    });
     assert.equal(decision.mode, 'panic');
-    const fromZero = decide(specOf(constant(2), { behavior: panicOn() }), obs(0), emptyHistory, state(), T0);
+    const fromZero = decide(specOf(constant(2), { behavior: panicOn() }), {
+      observation: obs(0),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    });
     assert.equal(fromZero.decision.mode, 'panic');
   });
 
   test('in panic a lower recommendation does not scale down (PanicHold)', () => {
     const s = state({ panicUntil: T0 + 30_000 });
-    const { decision, state: next } = decide(
-      specOf(constant(3), { behavior: panicOn() }),
-      obs(8),
-      emptyHistory,
-      s,
-      T0,
-    );
+    const { decision, state: next } = decide(specOf(constant(3), { behavior: panicOn() }), {
+      observation: obs(8),
+      history: emptyHistory,
+      state: s,
+      now: T0,
+    });
     assert.equal(decision.replicas, 8);
     assert.equal(decision.reason, 'PanicHold');
     assert.equal(next.panicUntil, T0 + 30_000, 'a non-trigger does not extend the hold');
@@ -369,9 +401,19 @@ describe('stage 5: panic', () => {
 
   test('panic ends only after panicUntil has passed (Knative: panicTime + window Before now)', () => {
     const s = state({ panicUntil: T0 });
-    const at = decide(specOf(constant(3), { behavior: panicOn() }), obs(8), emptyHistory, s, T0);
+    const at = decide(specOf(constant(3), { behavior: panicOn() }), {
+      observation: obs(8),
+      history: emptyHistory,
+      state: s,
+      now: T0,
+    });
     assert.equal(at.decision.mode, 'panic');
-    const after = decide(specOf(constant(3), { behavior: panicOn() }), obs(8), emptyHistory, s, T0 + 1);
+    const after = decide(specOf(constant(3), { behavior: panicOn() }), {
+      observation: obs(8),
+      history: emptyHistory,
+      state: s,
+      now: T0 + 1,
+    });
     assert.equal(after.decision.mode, 'stable');
     assert.equal(after.decision.replicas, 3);
     assert.equal(after.state.panicUntil, null);
@@ -380,28 +422,31 @@ describe('stage 5: panic', () => {
   test('panic skips the scale-up stabilization window', () => {
     const b = panicOn({ scaleUp: { stabilizationMs: 60_000, rules: [], select: 'max' } });
     const s = state({ recommendations: [{ t: T0 - 10_000, replicas: 4 }] });
-    const stable = decide(specOf(constant(7), { behavior: b }), obs(4), emptyHistory, s, T0);
+    const stable = decide(specOf(constant(7), { behavior: b }), {
+      observation: obs(4),
+      history: emptyHistory,
+      state: s,
+      now: T0,
+    });
     assert.equal(stable.decision.replicas, 4, 'stable mode: the lowest recent recommendation wins');
     assert.equal(stable.decision.reason, 'ScaleUpStabilized');
-    const panic = decide(
-      specOf(constant(9), { behavior: panicOn({ scaleUp: b.scaleUp }) }),
-      obs(4),
-      emptyHistory,
-      s,
-      T0,
-    );
+    const panic = decide(specOf(constant(9), { behavior: panicOn({ scaleUp: b.scaleUp }) }), {
+      observation: obs(4),
+      history: emptyHistory,
+      state: s,
+      now: T0,
+    });
     assert.equal(panic.decision.replicas, 9);
     assert.equal(panic.decision.reason, 'PanicScaleUp');
   });
 
   test('disabled panic never enters panic', () => {
-    const { decision } = decide(
-      specOf(constant(50), { behavior: plainBehavior() }),
-      obs(2),
-      emptyHistory,
-      state(),
-      T0,
-    );
+    const { decision } = decide(specOf(constant(50), { behavior: plainBehavior() }), {
+      observation: obs(2),
+      history: emptyHistory,
+      state: state(),
+      now: T0,
+    });
     assert.equal(decision.mode, 'stable');
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The decision core: one pure function from (spec, observation, history, state, now) to a
+ * The decision core: one pure function from (spec, { observation, history, state, now }) to a
  * Decision and the next state. The live controller and the simulator both call it, so a
  * replayed tick gives the same answer as the live one. No clock reads, no I/O, inputs are
  * never mutated; time is `now` (Knative's scaler takes `now`; the HPA's stabilizer reads the
@@ -33,6 +33,14 @@ export { defaultBehavior } from './behavior-defaults.js';
 export { scaleDownLimit, scaleUpLimit, withinTolerance } from './scaling-rules.js';
 export { rememberRecommendation } from './remember-recommendation.js';
 
+/** One tick's inputs besides the spec: what was observed, its history, the carried state and `now` (ms). */
+export interface DecideInput {
+  observation: Observation;
+  history: HistoryReader;
+  state: DecisionState;
+  now: number;
+}
+
 /** What one tick returns: the Decision to act on and the state to pass to the next tick. */
 export interface DecideResult {
   decision: Decision;
@@ -63,13 +71,8 @@ export function policyRuns(state: DecisionState, observation: Observation, now: 
  * every signature and the order, which is the algorithm, would no longer be visible in one place.
  * The rules each stage applies live beside it: scaling-rules.ts, remember-recommendation.ts.
  */
-export function decide(
-  spec: ScalingSpec,
-  observation: Observation,
-  history: HistoryReader,
-  state: DecisionState,
-  now: number,
-): DecideResult {
+export function decide(spec: ScalingSpec, input: DecideInput): DecideResult {
+  const { observation, history, state, now } = input;
   const current = Math.max(0, Math.round(observation.replicas));
   const steps: DecisionStep[] = [];
   const b = spec.behavior;
@@ -79,14 +82,13 @@ export function decide(
   const base: DecisionState = override === state.override ? state : { ...state, override };
 
   // Every exit below builds its Decision the same way; only the outcome differs.
+  const tick: Tick = { spec, observation, state: base, now, current, steps };
   const end = (
     replicas: number,
     reason: ReasonCode,
     message: string,
-    outcome: PolicyOutcome = placeholder(current),
-    evaluated?: Parameters<typeof finish>[10],
-  ): DecideResult =>
-    finish(spec, observation, base, now, current, replicas, steps, reason, message, outcome, evaluated);
+    policy: Pick<Verdict, 'outcome' | 'evaluated'> = {},
+  ): DecideResult => finish(tick, { replicas, reason, message, ...policy });
 
   // 1. Hands off: a paused service is neither evaluated nor clamped.
   if (state.paused) {
@@ -177,8 +179,7 @@ export function decide(
       replicas,
       'PolicyError',
       describeHold(`policy error: ${outcome.error}; kept ${current}`, steps),
-      outcome,
-      {},
+      { outcome, evaluated: {} },
     );
   }
 
@@ -346,10 +347,9 @@ export function decide(
     now,
     Math.max(b.scaleUp.stabilizationMs, b.scaleDown.stabilizationMs),
   );
-  return end(replicas, reason, message, outcome, {
-    recommendations,
-    panicUntil,
-    policyState,
+  return end(replicas, reason, message, {
+    outcome,
+    evaluated: { recommendations, panicUntil, policyState },
   });
 }
 
@@ -389,21 +389,33 @@ function finalReason(steps: readonly DecisionStep[], panic: boolean): ReasonCode
   return reason;
 }
 
-/** Builds the Decision and the state after it, recording a change when the count moves. */
-function finish(
-  spec: ScalingSpec,
-  observation: Observation,
-  state: DecisionState,
-  now: number,
-  current: number,
-  replicas: number,
-  steps: DecisionStep[],
-  reason: ReasonCode,
-  message: string,
-  outcome: PolicyOutcome,
+/** What one tick knew when it ended: the same for every exit of decide(). */
+interface Tick {
+  spec: ScalingSpec;
+  observation: Observation;
+  /** The input state with an expired override dropped. */
+  state: DecisionState;
+  now: number;
+  current: number;
+  steps: DecisionStep[];
+}
+
+/** How one exit of decide() ends the tick. */
+interface Verdict {
+  replicas: number;
+  reason: ReasonCode;
+  message: string;
+  /** What the policy returned; a placeholder when it was not called. */
+  outcome?: PolicyOutcome;
   /** Present when the policy was called: the state it updates (nothing when it failed). */
-  evaluated?: Partial<Pick<DecisionState, 'recommendations' | 'panicUntil' | 'policyState'>>,
-): DecideResult {
+  evaluated?: Partial<Pick<DecisionState, 'recommendations' | 'panicUntil' | 'policyState'>>;
+}
+
+/** Builds the Decision and the state after it, recording a change when the count moves. */
+function finish(tick: Tick, verdict: Verdict): DecideResult {
+  const { spec, observation, state, now, current, steps } = tick;
+  const { replicas, reason, message, evaluated } = verdict;
+  const outcome = verdict.outcome ?? placeholder(current);
   const longestPeriod = longestRulePeriod(spec.behavior);
   let changes = state.changes;
   if (changes.length && !(changes[0]!.t > now - longestPeriod))

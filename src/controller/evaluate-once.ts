@@ -111,7 +111,7 @@ export async function evaluateSteps(
         policy,
         params: inp.params ?? params,
       };
-      const result = decide(spec, observation, history, state, now);
+      const result = decide(spec, { observation, history, state, now });
       state = result.state;
       out.push({ decision: result.decision, observation, state: structuredClone(state.policyState) });
       last = now;

@@ -305,7 +305,7 @@ export class ServiceController {
     }
     let decision: Decision;
     try {
-      const result = decide(spec, observation, history, this.#state, now);
+      const result = decide(spec, { observation, history, state: this.#state, now });
       decision = result.decision;
       this.#state = result.state;
       this.#opts.onState?.(this.#state);
@@ -371,8 +371,9 @@ export class ServiceController {
     return completeObservation({
       ...signals,
       operations: signals.operations as Record<string, OperationSignals> | undefined,
-      cpu: cpu ?? signals.cpu ?? 0,
-      memory: memory ?? signals.memory ?? 0,
+      // Unknown stays unknown (absent, nil in Lua): 0 % would read as idle and scale down.
+      cpu: cpu ?? signals.cpu,
+      memory: memory ?? signals.memory,
       replicas: ready.length + starting,
       ready: ready.length,
       starting,

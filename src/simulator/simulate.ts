@@ -376,7 +376,7 @@ export function simulate(options: SimulateOptions): SimulationResult {
         startup_s: model.startupS,
         fresh: true,
       });
-      const result = decide(spec, observation, reader, state, stamp);
+      const result = decide(spec, { observation, history: reader, state, now: stamp });
       state = result.state;
       decisions++;
       if (!result.decision.policy.outcome.ok) policyErrors++;

@@ -80,7 +80,7 @@ test('policyRuns() is true exactly when decide() evaluates the policy', () => {
         const policy = countingPolicy();
         const state = { ...initialDecisionState(), paused, override };
         const observation = { ...completeObservation({ replicas: 2, rps: 10 }), fresh };
-        decide(spec(policy), observation, emptyHistory, state, now);
+        decide(spec(policy), { observation, history: emptyHistory, state, now });
         const label = JSON.stringify({ paused, override, fresh });
         assert.equal(policy.calls === 1, policyRuns(state, observation, now), label);
       }

@@ -121,7 +121,12 @@ function checkDecision(p: LuaPolicy, ctx: PolicyContext): void {
   // The controller counts replicas from the provider's list: whole numbers, whatever the signals say.
   const o = { ...ctx.observation, replicas: Math.abs(Math.round(ctx.observation.replicas)) % 50 || 0 };
   o.ready = Math.min(o.replicas, Math.abs(Math.round(o.ready)) || 0);
-  const { decision } = decide(spec, o, ctx.history, initialDecisionState(), 1_000_000);
+  const { decision } = decide(spec, {
+    observation: o,
+    history: ctx.history,
+    state: initialDecisionState(),
+    now: 1_000_000,
+  });
   assert.ok(
     Number.isInteger(decision.replicas) && decision.replicas >= ctx.min && decision.replicas <= ctx.max,
     `decision ${decision.replicas} outside [${ctx.min}, ${ctx.max}] (${decision.reason})`,

@@ -89,7 +89,12 @@ export class Driver {
   }
   /** One tick at `now`; the observation defaults to `replicas` ready instances. */
   tick(now: number, over: Partial<Observation> = {}): Decision {
-    const { decision, state } = decide(this.spec, obs(this.replicas, over), emptyHistory, this.state, now);
+    const { decision, state } = decide(this.spec, {
+      observation: obs(this.replicas, over),
+      history: emptyHistory,
+      state: this.state,
+      now,
+    });
     this.state = state;
     this.replicas = decision.replicas;
     this.log.push(decision);
