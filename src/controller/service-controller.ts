@@ -371,9 +371,8 @@ export class ServiceController {
     return completeObservation({
       ...signals,
       operations: signals.operations as Record<string, OperationSignals> | undefined,
-      // Unknown stays unknown (absent, nil in Lua): 0 % would read as idle and scale down.
-      cpu: cpu ?? signals.cpu,
-      memory: memory ?? signals.memory,
+      cpu: cpu ?? signals.cpu ?? 0,
+      memory: memory ?? signals.memory ?? 0,
       replicas: ready.length + starting,
       ready: ready.length,
       starting,
