@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildAdminServer, type AdminBackend, type AdminEvent } from '../../src/admin/admin-server.js';
-import { followRetry } from '../../src/cli/commands/admin-commands.js';
+import { followRetry } from '../../src/cli/admin/follow-events.js';
 import { runCli } from '../helpers/run-cli.js';
 import { fakeServer, type FakeServer } from './fake-server.js';
 

@@ -9,7 +9,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/run-cli.js';
-import { parseAdminUrl } from '../../src/cli/commands/admin-commands.js';
+import { parseAdminUrl } from '../../src/cli/admin/admin-connection.js';
 import { fakeServer, type FakeServer } from './fake-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ls-cli-conn-'));
