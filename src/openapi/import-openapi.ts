@@ -8,9 +8,8 @@
  * The import is all or nothing: a broken document throws before any route is built; a `$ref` that
  * does not resolve is named by where it is written (file and JSON pointer) and what it points at.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import SwaggerParser from '@apidevtools/swagger-parser';
 import { parse as parseYaml } from 'yaml';
 import { LuascaleError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
@@ -54,11 +53,52 @@ export interface ImportedApi {
   operations: ImportedOperation[];
 }
 
-/** Reads, resolves and validates `file`, then derives routes, names and SLOs. */
-export async function importOpenApi(file: string): Promise<ImportedApi> {
+/** How much of the document `importOpenApi` checks. */
+export interface ImportOptions {
+  /**
+   * Also validate the whole document against the OpenAPI JSON Schema (what `luascale check` does).
+   * Off for `up`: compiling that schema and walking a document of a few MB with it took most of a
+   * large document's start-up, and nothing luascale uses depends on it. The import itself still
+   * refuses what it cannot use: unreadable YAML/JSON, a `$ref` that does not resolve, an unsupported
+   * version, and a malformed `info`, `paths`, path item or operation.
+   */
+  schema?: boolean;
+}
+
+/**
+ * Imports already made in this process, per file (checked by size and modification time): `up`
+ * imports each document in its pre-flight and again when it builds the services.
+ */
+const imports = new Map<string, { stamp: string; api: Promise<ImportedApi> }>();
+const KEPT_IMPORTS = 8;
+
+/** Reads, resolves and checks `file`, then derives routes, names and SLOs. */
+export async function importOpenApi(file: string, options: ImportOptions = {}): Promise<ImportedApi> {
+  let stamp: string;
+  try {
+    const st = statSync(file);
+    stamp = `${st.size}:${st.mtimeMs}:${options.schema === true}`;
+  } catch (err) {
+    throw openApiError(file, err);
+  }
+  const key = resolve(file);
+  const hit = imports.get(key);
+  if (hit?.stamp === stamp) return hit.api;
+  const api = importNow(file, options);
+  imports.delete(key);
+  imports.set(key, { stamp, api });
+  if (imports.size > KEPT_IMPORTS) imports.delete(imports.keys().next().value!);
+  // A failed import is not kept: the next attempt reads the file again.
+  api.catch(() => imports.get(key)?.api === api && imports.delete(key));
+  return api;
+}
+
+async function importNow(file: string, options: ImportOptions): Promise<ImportedApi> {
   let api: any;
   try {
-    api = await SwaggerParser.validate(file);
+    // Loaded on first use: the CLI's other commands, and configs without a document, never need it.
+    const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
+    api = await SwaggerParser.validate(file, { validate: { schema: options.schema === true, spec: true } });
   } catch (err) {
     throw openApiError(file, err);
   }
@@ -70,12 +110,13 @@ export async function importOpenApi(file: string): Promise<ImportedApi> {
       reason: `unsupported version ${specVersion} (2.0, 3.0.x and 3.1.x are)`,
     });
   }
+  checkShape(file, api);
   const basePath = normaliseBase(specVersion === '2.0' ? (api.basePath ?? '') : serverBase(api.servers));
   const docExt = extensions(file, '', api);
   const operations: ImportedOperation[] = [];
   const used = new Set<string>();
   for (const [path, item] of Object.entries<any>(api.paths ?? {})) {
-    if (!item || typeof item !== 'object') continue;
+    if (path.startsWith('x-') || !item || typeof item !== 'object') continue;
     const pathPointer = `/paths/${escapePointer(path)}`;
     const pathExt = extensions(file, pathPointer, item);
     for (const method of METHODS) {
@@ -111,6 +152,41 @@ export async function importOpenApi(file: string): Promise<ImportedApi> {
     slo: docExt.slo,
     operations,
   };
+}
+
+/**
+ * The structure the import relies on, which the JSON Schema validation used to guarantee: an object
+ * `info` with a title and a version, and objects for `paths`, each path item and each operation.
+ */
+function checkShape(file: string, api: any): void {
+  const bad = (pointer: string, reason: string) =>
+    new LuascaleError('LS_ERR_OPENAPI_INVALID', { file, pointer, reason });
+  const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isObject(api)) throw bad('/', 'must be an object');
+  if (!isObject(api.info)) throw bad('/info', 'must be an object');
+  for (const k of ['title', 'version'])
+    if (typeof api.info[k] !== 'string') throw bad(`/info/${k}`, 'must be a string');
+  if (api.paths === undefined) {
+    // 3.1 allows a document of webhooks or components only.
+    if (String(api.openapi).startsWith('3.1')) return;
+    throw bad('/paths', 'is required');
+  }
+  if (!isObject(api.paths)) throw bad('/paths', 'must be an object');
+  for (const [path, item] of Object.entries<any>(api.paths)) {
+    if (path.startsWith('x-')) continue;
+    const pointer = `/paths/${escapePointer(path)}`;
+    if (!isObject(item)) throw bad(pointer, 'must be an object');
+    if (!path.startsWith('/')) throw bad(pointer, 'must begin with a slash');
+    if (item.parameters !== undefined && !Array.isArray(item.parameters))
+      throw bad(`${pointer}/parameters`, 'must be an array');
+    for (const method of METHODS) {
+      const op = item[method];
+      if (op === undefined) continue;
+      if (!isObject(op)) throw bad(`${pointer}/${method}`, 'must be an object');
+      if (op.parameters !== undefined && !Array.isArray(op.parameters))
+        throw bad(`${pointer}/${method}/parameters`, 'must be an array');
+    }
+  }
 }
 
 /** `get /users/{id}/posts` → `get_users_id_posts`. */

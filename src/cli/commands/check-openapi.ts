@@ -37,7 +37,8 @@ export async function checkOpenApi(loaded: LoadedConfig): Promise<OpenApiCheck[]
     if (!svc.openapi) continue;
     const file = resolve(loaded.baseDir, svc.openapi);
     try {
-      const api = await importOpenApi(file);
+      // `check` also validates the whole document against the OpenAPI JSON Schema (`up` does not).
+      const api = await importOpenApi(file, { schema: true });
       const summary: OpenApiSummary = {
         service,
         file: svc.openapi,

@@ -7,13 +7,10 @@ import type { Command } from 'commander';
 import { badArgument } from '../bad-argument.js';
 import { LuascaleError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
-import {
-  startLlmSim,
-  DEFAULT_LLM_SIM_OPTIONS,
-  FAULT_SYNTAX,
-  parseFault,
-  type LlmSimOptions,
-} from '../../llm-sim/index.js';
+// Not the llm-sim index: its server and tokenizer (gpt-tokenizer's tables) load only when the command
+// runs, so every other command (`up` above all) starts without them.
+import { DEFAULT_LLM_SIM_OPTIONS, type LlmSimOptions } from '../../llm-sim/llm-sim-options.js';
+import { FAULT_SYNTAX, parseFault } from '../../llm-sim/faults.js';
 
 /** The command line options as commander hands them over. */
 export interface LlmSimArgs {
@@ -235,6 +232,7 @@ export async function llmSimCommand(
   stdout: { write(text: string): unknown } = process.stdout,
 ): Promise<void> {
   const options = llmSimOptionsFromArgs(args);
+  const { startLlmSim } = await import('../../llm-sim/llm-sim-server.js');
   let sim;
   try {
     sim = await startLlmSim(options);
