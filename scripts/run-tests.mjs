@@ -37,8 +37,9 @@ for (const [group, n] of [
   [serial, '1'],
 ]) {
   if (group.length === 0) continue;
-  // A hung test must not hang the run: a test without its own timeout fails after 5 min, and a
-  // file whose tests are over exits even if a server or timer it left open would keep it alive.
+  // A hung test must not hang the run: a test without its own timeout, and a whole file, fails
+  // after 10 min, and a file whose tests are over exits even if a server or timer it left open
+  // would keep it alive.
   const res = spawnSync(
     process.execPath,
     [
@@ -46,7 +47,7 @@ for (const [group, n] of [
       'tsx',
       '--test',
       `--test-concurrency=${n}`,
-      '--test-timeout=300000',
+      '--test-timeout=600000',
       '--test-force-exit',
       ...flags,
       ...group,
