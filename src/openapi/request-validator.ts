@@ -43,22 +43,27 @@ export interface SchemaCache {
 
 /** A cache with its own ajv instances (one per imported document; tests make their own). */
 export function createSchemaCache(): SchemaCache {
-  const paramAjv = new Ajv({ strict: false, coerceTypes: 'array', allErrors: false, validateFormats: false });
-  const bodyAjv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
+  // Made on the first compilation: a gateway that is never asked about the document never pays for
+  // them. `validateSchema: false`: checking each schema against the JSON Schema meta-schema first
+  // compiles that meta-schema, the larger part of the first request's cost; a schema ajv cannot
+  // compile is skipped either way (compileOrSkip).
+  let paramAjv: Ajv | undefined;
+  let bodyAjv: Ajv | undefined;
+  const options = { strict: false, allErrors: false, validateFormats: false, validateSchema: false } as const;
   const params = new WeakMap<object, ValidateFunction | null>();
   const bodies = new WeakMap<object, ValidateFunction | null>();
   const nullable = new WeakMap<object, unknown>();
   let compiled = 0;
   function get(
     map: WeakMap<object, ValidateFunction | null>,
-    ajv: Ajv,
+    ajv: () => Ajv,
     schema: object,
     wrap: (s: unknown) => object,
   ): ValidateFunction | null {
     let fn = map.get(schema);
     if (fn === undefined) {
       compiled++;
-      fn = compileOrSkip(ajv, wrap(withNullable(schema, nullable)));
+      fn = compileOrSkip(ajv(), wrap(withNullable(schema, nullable)));
       map.set(schema, fn);
     }
     return fn;
@@ -69,8 +74,19 @@ export function createSchemaCache(): SchemaCache {
     },
     // ajv coerces only inside objects and arrays, so a bare parameter value is checked as `{ value }`.
     param: (schema) =>
-      get(params, paramAjv, schema, (s) => ({ type: 'object', properties: { value: s as object } })),
-    body: (schema) => get(bodies, bodyAjv, schema, (s) => s as object),
+      get(
+        params,
+        () => (paramAjv ??= new Ajv({ ...options, coerceTypes: 'array' })),
+        schema,
+        (s) => ({ type: 'object', properties: { value: s as object } }),
+      ),
+    body: (schema) =>
+      get(
+        bodies,
+        () => (bodyAjv ??= new Ajv(options)),
+        schema,
+        (s) => s as object,
+      ),
   };
 }
 
