@@ -6,37 +6,25 @@
  */
 import type { Clock } from '../core/clock.js';
 import {
-  completeObservation,
   emptyHistory,
   type HistoryReader,
-  type LoadSignals,
   type Observation,
-  type OperationSignals,
   type PolicyContext,
   type PolicyOutcome,
   type Slo,
 } from '../policy/policy.js';
 import { decide, policyRuns } from './decide.js';
-import { pickForRemoval } from './pick-for-removal.js';
 import { initialDecisionState, type Decision, type DecisionState, type ScalingSpec } from './decision.js';
 import type { Instance, InstanceUsage, Provider } from './provider.js';
-import {
-  AlertEngine,
-  ruleConditions,
-  type AlertNotice,
-  type AlertRule,
-  type Condition,
-} from './alert-engine.js';
+import { AlertEngine, type AlertNotice, type AlertRule } from './alert-engine.js';
+import { alertConditions } from './alert-conditions.js';
+import { collectObservation, type CollectedState } from './collect-observation.js';
+import { planActuation } from './plan-actuation.js';
 import type { MetricSource } from './metric-source.js';
-import { flatSignals } from '../signals/index.js';
+import type { SignalSource } from './signal-source.js';
 
-/** The gateway's signals as the controller reads them (the controller owns this interface). */
-export interface SignalSource {
-  snapshot(
-    service: string,
-    now: number,
-  ): Partial<LoadSignals> & { operations?: Record<string, Partial<OperationSignals>> };
-}
+/** The gateway's signals as the controller reads them; its own file, the controller owns it. */
+export type { SignalSource } from './signal-source.js';
 
 /** A custom metric (an HTTP JSON endpoint, a PromQL query); its own file, the controller owns it. */
 export type { MetricSource } from './metric-source.js';
@@ -121,14 +109,12 @@ export class ServiceController {
   #lastDecision: Decision | null = null;
   #recordNext = false;
   #lastObservation: Observation | null = null;
-  #usage: Record<string, InstanceUsage> = {};
+  #collected: CollectedState = { usage: {}, values: {}, errors: {} };
   #actuationError: string | null = null;
   #lastFailure: ActuationError | null = null;
   #syncFailure: ActuationError | null = null;
   #actuateNotBefore = 0;
   #backoffMs = 1000;
-  #sourceErrors: Record<string, string> = {};
-  #sourceValues: Record<string, number> = {};
   #startupEwmaMs: number | null = null;
   #stopping = new Set<string>();
   #directionChanges: number[] = [];
@@ -258,10 +244,10 @@ export class ServiceController {
       instances,
       lastDecision: this.#lastDecision,
       lastObservation: this.#lastObservation,
-      usage: { ...this.#usage },
+      usage: { ...this.#collected.usage },
       override: this.#state.override,
       paused: this.#state.paused,
-      errors: { actuation: this.#actuationError, metricSources: { ...this.#sourceErrors } },
+      errors: { actuation: this.#actuationError, metricSources: { ...this.#collected.errors } },
       actuationError: this.#lastFailure ?? this.#syncFailure,
     };
   }
@@ -336,77 +322,18 @@ export class ServiceController {
     return decision;
   }
 
-  async #collect(now: number): Promise<Observation> {
-    const instances = this.#opts.provider.list();
-    const ready = instances.filter((i) => i.state === 'ready');
-    const starting = instances.filter((i) => i.state === 'starting').length;
-    const draining = instances.filter((i) => i.state === 'draining').length;
-    let fresh = true;
-    let signals: ReturnType<SignalSource['snapshot']> = {};
-    try {
-      signals = this.#opts.signals.snapshot(this.service, now);
-    } catch (err) {
-      fresh = false;
-      this.#sourceErrors.gateway = (err as Error).message;
-    }
-    // CPU and memory come from the provider (the gateway cannot see them); averaged over ready instances.
-    let cpu: number | undefined;
-    let memory: number | undefined;
-    const usage = this.#opts.provider.usage?.(now);
-    this.#usage = usage ? Object.fromEntries(usage) : {};
-    if (usage && ready.length > 0) {
-      let n = 0;
-      let [c, m] = [0, 0];
-      for (const inst of ready) {
-        const u = usage.get(inst.id);
-        if (!u) continue;
-        c += u.cpu;
-        m += u.memory;
-        n++;
-      }
-      if (n > 0) [cpu, memory] = [c / n, m / n];
-    }
-    await this.#readSources(now);
-    const startupMs = this.#opts.startupMs ?? this.#startupEwmaMs;
-    return completeObservation({
-      ...signals,
-      operations: signals.operations as Record<string, OperationSignals> | undefined,
-      cpu: cpu ?? signals.cpu ?? 0,
-      memory: memory ?? signals.memory ?? 0,
-      replicas: ready.length + starting,
-      ready: ready.length,
-      starting,
-      draining,
-      slo: this.#opts.slo,
-      metrics: { ...this.#sourceValues },
-      startup_s: startupMs === null ? undefined : startupMs / 1000,
-      fresh,
+  #collect(now: number): Promise<Observation> {
+    const o = this.#opts;
+    return collectObservation(this.service, {
+      now,
+      provider: o.provider,
+      signals: o.signals,
+      metricSources: o.metricSources ?? [],
+      intervalMs: this.#spec.intervalMs,
+      slo: o.slo,
+      startupMs: () => o.startupMs ?? this.#startupEwmaMs,
+      into: this.#collected,
     });
-  }
-
-  async #readSources(now: number): Promise<void> {
-    const sources = this.#opts.metricSources ?? [];
-    await Promise.all(
-      sources.map(async (s) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        try {
-          const ms = s.timeoutMs ?? this.#spec.intervalMs;
-          const timeout = new Promise<never>((_, fail) => {
-            timer = setTimeout(() => fail(new Error(`no answer within ${ms} ms`)), ms);
-          });
-          const v = await Promise.race([s.read(now), timeout]);
-          if (!Number.isFinite(v)) throw new Error(`not a number: ${v}`);
-          this.#sourceValues[s.name] = v;
-          delete this.#sourceErrors[s.name];
-        } catch (err) {
-          // A failing source never crashes the loop: its value goes missing and an alert follows.
-          delete this.#sourceValues[s.name];
-          this.#sourceErrors[s.name] = (err as Error).message;
-        } finally {
-          clearTimeout(timer);
-        }
-      }),
-    );
   }
 
   /** Converges the provider on `desired`: launch, or drain-and-stop the best victims. */
@@ -414,26 +341,26 @@ export class ServiceController {
     this.#desired = desired;
     const p = this.#opts.provider;
     if (p.advisory || now < this.#actuateNotBefore) return;
-    const live = p.list().filter((i) => i.state === 'starting' || i.state === 'ready');
-    const active = live.filter((i) => !this.#stopping.has(i.id));
-    // A provider that replaces crashed instances itself (after a back-off) has those coming already.
-    const pending = p.pendingReplacements?.() ?? 0;
+    const plan = planActuation(desired, {
+      instances: p.list(),
+      stopping: this.#stopping,
+      // A provider that replaces crashed instances itself (after a back-off) has those coming already.
+      pending: p.pendingReplacements?.() ?? 0,
+    });
     try {
-      if (desired > active.length + pending) {
-        const n = desired - active.length - pending;
-        const launched = await Promise.all(Array.from({ length: n }, () => p.launch()));
+      if (plan.action === 'launch') {
+        const launched = await Promise.all(Array.from({ length: plan.count }, () => p.launch()));
         this.#event('scale', {
           direction: 'up',
-          from: active.length,
+          from: plan.from,
           to: desired,
           instances: launched.map((i) => i.id),
         });
-      } else if (desired < active.length) {
-        // Remove instances that are not serving yet first, then the newest (Kubernetes' ReplicaSet order).
-        const victims = pickForRemoval(active, active.length - desired);
+      } else if (plan.action === 'stop') {
+        const victims = plan.victims;
         this.#event('scale', {
           direction: 'down',
-          from: active.length,
+          from: plan.from,
           to: desired,
           instances: victims.map((i) => i.id),
         });
@@ -487,69 +414,18 @@ export class ServiceController {
   }
 
   #checkAlerts(d: Decision, o: Observation, now: number): void {
-    const spec = this.#spec;
     this.#directionChanges = this.#directionChanges.filter((t) => now - t <= 600_000);
-    // Alert rules name catalogue signals (`latency.p95`) or custom metrics.
-    const values: Record<string, number> = { ...flatSignals(o), ...o.metrics };
-    const builtIn: Condition[] = [
-      {
-        name: 'AtMaxReplicasShedding',
-        active: d.replicas >= spec.max && o.shed_rps > 0,
-        severity: 'critical',
-        forMs: 10_000,
-        message: `at max replicas (${spec.max}) and shedding ${o.shed_rps.toFixed(1)} req/s`,
-      },
-      {
-        name: 'Flapping',
-        active: this.#directionChanges.length >= 4,
-        severity: 'warning',
-        message: `${this.#directionChanges.length} direction changes in 10 minutes`,
-      },
-      {
-        name: 'PolicyError',
-        active: d.reason === 'PolicyError',
-        severity: 'warning',
-        message: d.policy.outcome.ok ? 'policy ok' : d.policy.outcome.error,
-      },
-      {
-        name: 'CrashLoop',
-        active: this.#crashLoop.active,
-        severity: 'critical',
-        message: this.#crashLoop.message,
-      },
-      {
-        // Launches or stops that fail (a scale_command exiting non-zero, a command not on PATH),
-        // or a provider that cannot list its targets: without it, clients only see queue timeouts.
-        name: 'ActuationFailing',
-        active: (this.#lastFailure ?? this.#syncFailure) !== null,
-        severity: 'critical',
-        message: (() => {
-          const f = this.#lastFailure ?? this.#syncFailure;
-          return f ? `${f.stage} failed ${f.failures} time(s) in a row: ${f.message}` : 'actuation ok';
-        })(),
-      },
-      {
-        name: 'MetricSourceDown',
-        active: Object.keys(this.#sourceErrors).length > 0,
-        severity: 'warning',
-        message: Object.entries(this.#sourceErrors)
-          .map(([k, v]) => `${k}: ${v}`)
-          .join('; '),
-      },
-    ];
+    const conditions = alertConditions(d, o, {
+      max: this.#spec.max,
+      directionChanges: this.#directionChanges.length,
+      crashLoop: this.#crashLoop,
+      failure: this.#lastFailure ?? this.#syncFailure,
+      sourceErrors: this.#collected.errors,
+      rules: this.#opts.alertRules ?? [],
+    });
     // The crash-loop alert resolves once an instance has become ready again.
     if (this.#crashLoop.active && o.ready > 0) this.#crashLoop = { active: false, message: '' };
-    const policyAlerts: Condition[] = (d.policy.outcome.alerts ?? []).map((a, i) => ({
-      name: `Policy${i === 0 ? '' : i}`,
-      active: true,
-      severity: a.severity,
-      message: a.message,
-    }));
-    const notices = this.#alerts.update(
-      this.service,
-      [...builtIn, ...ruleConditions(this.#opts.alertRules ?? [], values), ...policyAlerts],
-      now,
-    );
+    const notices = this.#alerts.update(this.service, conditions, now);
     if (notices.length > 0) {
       for (const n of notices) this.#event('alert', { status: n.status, repeat: n.repeat, ...n.alert });
       this.#opts.onAlerts?.(notices);
