@@ -3,7 +3,7 @@
  * characters per string; DEFAULT_SANDBOX_LIMITS): `eval` and `simulate` warn at 80 % of any of
  * them, before a growing state fails every call with LS_ERR_POLICY_STATE.
  */
-import { DEFAULT_SANDBOX_LIMITS } from '../sandbox/lua-policy.js';
+import { DEFAULT_SANDBOX_LIMITS } from '../sandbox/index.js';
 
 /** The share of a bound at which a warning is given. */
 export const STATE_WARNING_SHARE = 0.8;

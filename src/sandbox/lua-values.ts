@@ -5,7 +5,7 @@
  * allocate nor run metamethods, so it is safe outside a protected call.
  */
 import type { LuaWasm } from 'wasmoon';
-import { luaString, rawApi } from './raw-lua.js';
+import { luaString, rawApi, type RawLua } from './raw-lua.js';
 
 const T_NIL = 0;
 const T_BOOLEAN = 1;
@@ -51,14 +51,70 @@ export function isIntegerKey(key: string): boolean {
   return INTEGER_KEY.test(key) && Number.isSafeInteger(Number(key)) && key !== '-0';
 }
 
-/**
- * Pushes a JSON-like JS value (objects, arrays, numbers, strings, booleans, null → nil). With
- * `integerKeys` (ctx.state), an object key spelled as an integer becomes a Lua integer key: the
- * inverse of readLuaTable.
- */
-export function pushJsValue(lua: LuaWasm, L: number, value: unknown, depth = 0, integerKeys = false): void {
-  const m = rawApi(lua);
-  if (value === null || value === undefined) return m._lua_pushnil(L);
+/** Options of pushJsValue. */
+export interface PushOptions {
+  /**
+   * An object key spelled as an integer becomes a Lua integer key (ctx.state): the inverse of
+   * readLuaTable.
+   */
+  integerKeys?: boolean;
+}
+
+/** What the recursion carries besides L and the value: one per Lua module and key rule. */
+interface PushContext {
+  lua: LuaWasm;
+  m: RawLua;
+  integerKeys: boolean;
+}
+
+const NO_OPTIONS: PushOptions = {};
+/** Per Lua module: the contexts without and with integer keys (host_fetch pushes every call: no allocation). */
+const pushContexts = new WeakMap<LuaWasm, [PushContext, PushContext]>();
+
+/** Pushes a JSON-like JS value (objects, arrays, numbers, strings, booleans, null → nil). */
+export function pushJsValue(
+  lua: LuaWasm,
+  L: number,
+  value: unknown,
+  options: PushOptions = NO_OPTIONS,
+): void {
+  let pair = pushContexts.get(lua);
+  if (!pair) {
+    const m = rawApi(lua);
+    pair = [
+      { lua, m, integerKeys: false },
+      { lua, m, integerKeys: true },
+    ];
+    pushContexts.set(lua, pair);
+  }
+  pushValue(pair[options.integerKeys === true ? 1 : 0], L, value, 0);
+}
+
+function pushValue(cx: PushContext, L: number, value: unknown, depth: number): void {
+  const { lua, m } = cx;
+  if (value === null || typeof value !== 'object') return pushScalar(lua, m, L, value);
+  if (depth > 32) return m._lua_pushnil(L);
+  m._lua_checkstack(L, 4);
+  if (Array.isArray(value)) {
+    m._lua_createtable(L, value.length, 0);
+    for (let i = 0; i < value.length; i++) {
+      pushValue(cx, L, value[i], depth + 1);
+      m._lua_rawseti(L, -2, BigInt(i + 1));
+    }
+    return;
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  m._lua_createtable(L, 0, entries.length);
+  for (const [k, v] of entries) {
+    if (cx.integerKeys && isIntegerKey(k)) m._lua_pushinteger(L, BigInt(k));
+    else lua.lua_pushstring(L, k);
+    pushValue(cx, L, v, depth + 1);
+    m._lua_rawset(L, -3);
+  }
+}
+
+/** Pushes a value that is not an object (null and undefined → nil; a function or symbol → nil). */
+function pushScalar(lua: LuaWasm, m: RawLua, L: number, value: unknown): void {
   switch (typeof value) {
     case 'number':
       return pushNumberValue(lua, L, value);
@@ -69,27 +125,6 @@ export function pushJsValue(lua: LuaWasm, L: number, value: unknown, depth = 0, 
       return;
     case 'bigint':
       return m._lua_pushnumber(L, Number(value));
-    case 'object': {
-      if (depth > 32) return m._lua_pushnil(L);
-      m._lua_checkstack(L, 4);
-      if (Array.isArray(value)) {
-        m._lua_createtable(L, value.length, 0);
-        for (let i = 0; i < value.length; i++) {
-          pushJsValue(lua, L, value[i], depth + 1, integerKeys);
-          m._lua_rawseti(L, -2, BigInt(i + 1));
-        }
-        return;
-      }
-      const entries = Object.entries(value as Record<string, unknown>);
-      m._lua_createtable(L, 0, entries.length);
-      for (const [k, v] of entries) {
-        if (integerKeys && isIntegerKey(k)) m._lua_pushinteger(L, BigInt(k));
-        else lua.lua_pushstring(L, k);
-        pushJsValue(lua, L, v, depth + 1, integerKeys);
-        m._lua_rawset(L, -3);
-      }
-      return;
-    }
     default:
       return m._lua_pushnil(L);
   }
@@ -120,23 +155,31 @@ export function readLuaTable(
   index: number,
   bounds: ReadBounds,
 ): Record<string, unknown> {
-  const counter = { entries: 0 };
-  const value = readTable(lua, L, rawApi(lua)._lua_absindex(L, index), bounds, counter, 0, 'state');
+  const m = rawApi(lua);
+  const cx: ReadContext = { lua, m, L, bounds, entries: 0 };
+  const value = readTable(cx, m._lua_absindex(L, index), 0, 'state');
   if (Array.isArray(value))
     return value.length === 0 ? {} : Object.fromEntries(value.map((v, i) => [String(i + 1), v]));
   return value;
 }
 
+/** What the recursion carries besides the position: one per readLuaTable call, not one per value. */
+interface ReadContext {
+  lua: LuaWasm;
+  m: RawLua;
+  L: number;
+  bounds: ReadBounds;
+  /** Table entries read so far over the whole value. */
+  entries: number;
+}
+
 function readTable(
-  lua: LuaWasm,
-  L: number,
+  cx: ReadContext,
   index: number,
-  bounds: ReadBounds,
-  counter: { entries: number },
   depth: number,
   path: string,
 ): Record<string, unknown> | unknown[] {
-  const m = rawApi(lua);
+  const { m, L, bounds } = cx;
   if (depth >= bounds.maxDepth)
     throw new LuaValueError(`${path}: nested deeper than ${bounds.maxDepth} levels`);
   m._lua_checkstack(L, 4);
@@ -144,37 +187,14 @@ function readTable(
   const keys: Array<string | number> = [];
   m._lua_pushnil(L);
   while (m._lua_next(L, index) !== 0) {
-    if (++counter.entries > bounds.maxEntries) {
+    if (++cx.entries > bounds.maxEntries) {
       m._lua_settop(L, -3);
       throw new LuaValueError(`${path}: more than ${bounds.maxEntries} entries in all`);
     }
-    const kt = m._lua_type(L, -2);
-    let key: string | number;
-    if (kt === T_STRING) {
-      key = luaString(lua, L, -2);
-      if (isIntegerKey(key)) {
-        m._lua_settop(L, -3);
-        throw new LuaValueError(
-          `${path}: the string key "${key}" would come back as the integer ${key}; use the number as the key, or another name`,
-        );
-      }
-    } else if (kt === T_NUMBER) {
-      key = m._lua_tonumberx(L, -2, 0);
-      // Lua stores integral float keys as integers; what is left is fractional or out of range.
-      if (!Number.isSafeInteger(key)) {
-        m._lua_settop(L, -3);
-        throw new LuaValueError(
-          `${path}: the key ${key} is not an integer; keys must be strings or integers`,
-        );
-      }
-    } else {
-      m._lua_settop(L, -3);
-      throw new LuaValueError(`${path}: keys must be strings or numbers, got ${lua.lua_typename(L, kt)}`);
-    }
-    const sub = `${path}.${key}`;
+    const key = readKey(cx, path);
     let value: unknown;
     try {
-      value = readValue(lua, L, m._lua_gettop(L), bounds, counter, depth, sub);
+      value = readValue(cx, m._lua_gettop(L), depth, `${path}.${key}`);
     } catch (err) {
       m._lua_settop(L, -3);
       throw err;
@@ -194,16 +214,31 @@ function readTable(
   return obj;
 }
 
-function readValue(
-  lua: LuaWasm,
-  L: number,
-  index: number,
-  bounds: ReadBounds,
-  counter: { entries: number },
-  depth: number,
-  path: string,
-): unknown {
-  const m = rawApi(lua);
+/** The key at -2 during lua_next; refuses (popping key and value) one that would not come back as it was. */
+function readKey(cx: ReadContext, path: string): string | number {
+  const { lua, m, L } = cx;
+  const kt = m._lua_type(L, -2);
+  if (kt === T_STRING) {
+    const key = luaString(lua, L, -2);
+    if (!isIntegerKey(key)) return key;
+    m._lua_settop(L, -3);
+    throw new LuaValueError(
+      `${path}: the string key "${key}" would come back as the integer ${key}; use the number as the key, or another name`,
+    );
+  }
+  if (kt === T_NUMBER) {
+    const key = m._lua_tonumberx(L, -2, 0);
+    // Lua stores integral float keys as integers; what is left is fractional or out of range.
+    if (Number.isSafeInteger(key)) return key;
+    m._lua_settop(L, -3);
+    throw new LuaValueError(`${path}: the key ${key} is not an integer; keys must be strings or integers`);
+  }
+  m._lua_settop(L, -3);
+  throw new LuaValueError(`${path}: keys must be strings or numbers, got ${lua.lua_typename(L, kt)}`);
+}
+
+function readValue(cx: ReadContext, index: number, depth: number, path: string): unknown {
+  const { lua, m, L, bounds } = cx;
   const t = m._lua_type(L, index);
   switch (t) {
     case T_NIL:
@@ -222,7 +257,7 @@ function readValue(
       return luaString(lua, L, index);
     }
     case T_TABLE:
-      return readTable(lua, L, index, bounds, counter, depth + 1, path);
+      return readTable(cx, index, depth + 1, path);
     default:
       throw new LuaValueError(`${path}: a ${lua.lua_typename(L, t)} cannot be kept in state`);
   }

@@ -19,19 +19,29 @@ export function currentMetric(observation: Observation, name: string): number | 
   return typeof value === 'number' ? value : undefined;
 }
 
+/** What a lookup reads besides the metric's name: a PolicyContext fits, so a call allocates nothing. */
+export interface MetricScope {
+  history: HistoryReader;
+  observation: Observation;
+  now: number;
+}
+
 /** Mean of `metric` over the last `windowS` seconds, or its current value when nothing is recorded. */
-export function windowMean(
-  history: HistoryReader,
-  observation: Observation,
-  metric: string,
-  windowS: number,
-  now: number,
-): number | undefined {
-  const series = history.series(metric, windowS, now);
-  if (series.length === 0) return currentMetric(observation, metric);
+export function windowMean(scope: MetricScope, metric: string, windowS: number): number | undefined {
+  const series = scope.history.series(metric, windowS, scope.now);
+  if (series.length === 0) return currentMetric(scope.observation, metric);
   let sum = 0;
   for (const v of series) sum += v;
   return sum / series.length;
+}
+
+/** Options of forecastMetric: how far ahead, and from how much history. */
+export interface ForecastOptions {
+  horizonS: number;
+  /** Seconds of history to fit; default max(600, 4 × horizonS). */
+  windowS?: number;
+  /** A season's length in seconds: Holt-Winters when the window holds two of them. */
+  seasonS?: number;
 }
 
 /**
@@ -41,20 +51,17 @@ export function windowMean(
  * the last recorded value (or the current one): a forecast never invents a trend from nothing.
  */
 export function forecastMetric(
-  history: HistoryReader,
-  observation: Observation,
+  scope: MetricScope,
   metric: string,
-  horizonS: number,
-  now: number,
-  windowS?: number,
-  seasonS?: number,
+  { horizonS, windowS, seasonS }: ForecastOptions,
 ): number | undefined {
+  const { history } = scope;
   const step = history.stepSeconds > 0 ? history.stepSeconds : 1;
   const window = windowS ?? Math.max(600, 4 * horizonS);
-  const series = history.series(metric, window, now);
+  const series = history.series(metric, window, scope.now);
   const h = Math.max(1, Math.round(horizonS / step));
   const model = fitForecast(series, { season: seasonS ? Math.round(seasonS / step) : 0, horizon: h });
-  if (!model) return series.length > 0 ? series[series.length - 1] : currentMetric(observation, metric);
+  if (!model) return series.length > 0 ? series[series.length - 1] : currentMetric(scope.observation, metric);
   const [low, high] = metricRange(metric, series);
   return Math.min(high, Math.max(low, forecastAhead(model, h)));
 }

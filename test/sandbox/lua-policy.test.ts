@@ -1,7 +1,8 @@
 /** Lua policies: the seed sample, module and script styles, ctx fields, state, history and forecast. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadLuaPolicy, isModuleStyle } from '../../src/sandbox/lua-policy.js';
+import { loadLuaPolicy } from '../../src/sandbox/lua-policy.js';
+import { isModuleStyle } from '../../src/sandbox/module-style.js';
 import { isLuascaleError } from '../../src/core/errors.js';
 import type { PolicyOutcome } from '../../src/policy/policy.js';
 import { contextFor, fakeHistory } from './sandbox-fixtures.js';
