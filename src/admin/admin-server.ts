@@ -20,6 +20,7 @@ import * as S from './admin-schemas.js';
 import { requestGuard } from './request-guard.js';
 import { clipUrl, failures, hostFailure, sendError } from './admin-errors.js';
 import { registerServiceRoutes } from './service-routes.js';
+import { lazySerializers, lazyValidator } from './lazy-compilers.js';
 import { registerEventRoutes } from './event-routes.js';
 import { PACKAGED_DASHBOARD_DIR, registerDashboardRoutes } from './dashboard-routes.js';
 
@@ -107,6 +108,8 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
   const app = Fastify({
     logger: false,
     bodyLimit: BODY_LIMIT,
+    // Response serializers compile on a route's first reply, not all at start (lazy-compilers.ts).
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers() } },
     // A bad percent-encoding is answered in our error shape, not fastify's.
     frameworkErrors: (err, req, reply) =>
       sendError(
@@ -128,7 +131,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     coercing.addSchema(schema);
   }
   app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema as object),
+    lazyValidator(() => (httpPart === 'body' ? strict : coercing).compile(schema as object)),
   );
   // Only JSON bodies: fastify's default text/plain parser would let a plain HTML form (no CORS
   // preflight) reach the mutating routes.
