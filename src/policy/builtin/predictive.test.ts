@@ -308,8 +308,16 @@ test('under a trusted forecast the headroom grows with the square root of the lo
 });
 
 test('reacting, predictive follows surges that outlast the startup time and not those that do not (surge_persistence)', () => {
-  // the burst level is the median (100 rps), so every burst above it is a surge
-  const base = { capacity: 100, startup_s: 30, burst_window_s: 900, burst_quantile: 0.5, burst_z: 0 };
+  // the burst level is the median (100 rps), so every burst above it is a surge; without the
+  // guard (issue 22), which follows every burst like the HPA (tested below)
+  const base = {
+    capacity: 100,
+    startup_s: 30,
+    burst_window_s: 900,
+    burst_quantile: 0.5,
+    burst_z: 0,
+    guard: false,
+  };
   /** Highest answer during the bursts of the last 5 minutes of a 15-minute run of `load`. */
   function peakLate(params: Record<string, unknown>, load: (t: number) => number): number {
     const p = predictive({ ...base, ...params });
@@ -429,4 +437,47 @@ test('a result the caller drops leaves no trace, and the state does not depend o
     sp = b.state!;
     replicas = Math.max(1, a.replicas);
   }
+});
+
+test('the guard follows a flash crowd (a 10× step) within seconds, where the unguarded policy waits', () => {
+  /** Highest answer in the first 8 s after 200 rps steps to 2000 rps at 20 minutes. */
+  function early(extra: Record<string, unknown>): number {
+    const p = predictive({ capacity: 100, ...extra });
+    let peak = 0;
+    drive(
+      p,
+      (t) => (t >= 1_200_000 ? 2000 : 200),
+      { from: 0, to: 1_208_000, state: {} },
+      (t, out) => {
+        if (t >= 1_200_000 && out.ok) peak = Math.max(peak, out.replicas);
+      },
+    );
+    return peak;
+  }
+  // the HPA-style rule at 70 %: ceil(2000 / 70) = 29, once the step has lasted surge_s (5 s)
+  assert.ok(early({ guard: true }) >= 29, `guarded: ${early({ guard: true })}`);
+  assert.ok(early({ guard: false }) < 29, `unguarded: ${early({ guard: false })}`);
+});
+
+test('the guard goes below the HPA-style rule only once its calibrated bound says fewer hold', () => {
+  const p = predictive({ capacity: 100, guard: true, guard_warmup: 600 });
+  const state: Record<string, unknown> = {};
+  const at: Record<number, PolicyOutcome> = {};
+  drive(
+    p,
+    () => 2000,
+    { from: 0, to: 1_200_000, state },
+    (t, out) => (at[t] = out),
+  );
+  // before 600 scored ticks (30 s horizon + 600 s) the guard is the HPA-style rule, ceil(2000 / 70)
+  const young = at[300_000]!;
+  assert.ok(young.ok);
+  assert.equal(young.detail?.guard, 29);
+  assert.ok(young.replicas >= 29, `young: ${young.replicas}`);
+  // steady load: the bound has learnt that the load does not rise, so square-root staffing of the
+  // bound (20 + 0.18 √20 → 21) holds, well under the HPA rule
+  const old = at[1_199_000]!;
+  assert.ok(old.ok);
+  assert.ok((old.detail?.guard as number) <= 22, `calibrated guard ${String(old.detail?.guard)}`);
+  assert.ok(old.replicas <= 22, `calibrated: ${old.replicas}`);
 });

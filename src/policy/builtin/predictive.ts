@@ -56,369 +56,24 @@
  * one from another run) rebuilds the cache from `ctx.history`.
  */
 import type { Policy, PolicyContext, PolicyOutcome } from '../policy.js';
-import {
-  errorQuantile,
-  fitForecast,
-  forecastAhead,
-  updateForecast,
-  type ForecastModel,
-} from '../../metrics/forecast.js';
-import { paramReader } from './params.js';
+import { errorQuantile, forecastAhead } from '../../metrics/forecast.js';
 import { readMetric } from './read-metric.js';
 import { failure, recommend } from './outcome.js';
+import { parsePredictiveParams } from './predictive-params.js';
+import { PredictiveCache } from './predictive-cache.js';
+import { lowerBound } from './sorted-window.js';
+import { quantileUpperRank, staffed } from './staffing.js';
+
+export { parsePredictiveParams, type PredictiveParams } from './predictive-params.js';
 
 /** CPU percent tracked while the capacity per instance is not known yet (the HPA's usual 70 %). */
 const UNKNOWN_CAPACITY_CPU_TARGET = 70;
 
-/** Validated predictive params. */
-export interface PredictiveParams {
-  metric: string;
-  target?: number;
-  capacity?: number;
-  targetUtilization: number;
-  fallbackUtilization: number;
-  scaleInDelayMs: number;
-  /** Scale-in delay while the forecast is trusted; default the startup time. */
-  trustedScaleInDelayMs?: number;
-  startupS?: number;
-  marginS: number;
-  bucketS: number;
-  /** Season length in buckets. */
-  season: number;
-  historyBuckets: number;
-  refitEvery: number;
-  maxError: number;
-  quantile: number;
-  windowS: number;
-  surgeS: number;
-  drainS: number;
-  /** Square-root staffing coefficient β: n = D + β√D instances for a load of D instances. */
-  staffingBeta: number;
-  /** Quantile of the last `burstWindowS` of load the reactive answer covers. */
-  burstQuantile: number;
-  burstWindowS: number;
-  /** Standard errors above the sample quantile the burst level is read at (a young window reads higher). */
-  burstZ: number;
-  /** Follow a surge above the burst level only if at least this share of recent surges outlasted the startup time. */
-  surgePersistence: number;
-  /** ...or once it has lasted this long (default: half the startup time). */
-  surgeFollowS?: number;
-  mode: 'forecast-and-scale' | 'forecast-only';
-}
-
-/** Validates predictive params. */
-export function parsePredictiveParams(params: Readonly<Record<string, unknown>>): PredictiveParams {
-  const r = paramReader('predictive', params);
-  r.onlyKeys([
-    'metric',
-    'target',
-    'capacity',
-    'target_utilization',
-    'startup_s',
-    'margin_s',
-    'bucket_s',
-    'season',
-    'history',
-    'refit_every',
-    'max_error',
-    'quantile',
-    'window_s',
-    'surge_s',
-    'drain_s',
-    'burst_quantile',
-    'staffing_beta',
-    'burst_window_s',
-    'burst_z',
-    'surge_persistence',
-    'surge_follow_s',
-    'mode',
-    'fallback_utilization',
-    'scale_in_delay',
-    'trusted_scale_in_delay',
-  ]);
-  const bucketS = r.number('bucket_s', 60, { min: 1, max: 3600 });
-  const seasonMs = r.duration('season', 86_400_000);
-  const historyMs = r.duration('history', 7 * 86_400_000);
-  const season = Math.round(seasonMs / 1000 / bucketS);
-  if (season < 2) r.fail(`season: must span at least 2 buckets of ${bucketS}s, got ${seasonMs / 1000}s`);
-  const historyBuckets = Math.round(historyMs / 1000 / bucketS);
-  if (historyBuckets > 200_000)
-    r.fail(`history: at most 200000 buckets of ${bucketS}s, got ${historyBuckets}`);
-  return {
-    metric: r.string('metric', 'rps'),
-    target: r.optionalNumber('target', { min: 0, exclusiveMin: true }),
-    capacity: r.optionalNumber('capacity', { min: 0, exclusiveMin: true }),
-    targetUtilization: r.number('target_utilization', 1, { min: 0, max: 1, exclusiveMin: true }),
-    scaleInDelayMs: r.duration('scale_in_delay', 0),
-    trustedScaleInDelayMs:
-      params.trusted_scale_in_delay === undefined ? undefined : r.duration('trusted_scale_in_delay', 0),
-    fallbackUtilization: r.number('fallback_utilization', 0.97, { min: 0, max: 1, exclusiveMin: true }),
-    startupS: r.optionalNumber('startup_s', { min: 0, max: 3600 }),
-    marginS: r.number('margin_s', 30, { min: 0, max: 3600 }),
-    bucketS,
-    season,
-    historyBuckets,
-    refitEvery: r.number('refit_every', 360, { min: 1 }),
-    maxError: r.number('max_error', 0.35, { min: 0 }),
-    quantile: r.number('quantile', 0.9, { min: 0.5, max: 0.999 }),
-    windowS: r.number('window_s', 30, { min: 1, max: 600 }),
-    surgeS: r.number('surge_s', 5, { min: 1, max: 600 }),
-    drainS: r.number('drain_s', 10, { min: 1, max: 600 }),
-    staffingBeta: r.number('staffing_beta', 0.18, { min: 0, max: 10 }),
-    burstQuantile: r.number('burst_quantile', 0.93, { min: 0, max: 1 }),
-    burstWindowS: r.number('burst_window_s', 900, { min: 1, max: 3600 }),
-    burstZ: r.number('burst_z', 1.5, { min: 0, max: 10 }),
-    surgePersistence: r.number('surge_persistence', 0.5, { min: 0, max: 1 }),
-    surgeFollowS: r.optionalNumber('surge_follow_s', { min: 0, max: 3600 }),
-    mode: r.oneOf('mode', ['forecast-and-scale', 'forecast-only'] as const, 'forecast-and-scale'),
-  };
-}
-
-/** The tick evaluate() answered last, not yet in the buffers (see the header). */
-interface Pending {
-  /** Its `now`; NaN when there is none. */
-  now: number;
-  /** It fed the load series (value and queue). */
-  fed: boolean;
-  value: number;
-  queue: number;
-  /** It took part in the surge bookkeeping, with this burst level and startup time. */
-  surge: boolean;
-  burst: number;
-  startupMs: number;
-  /** It entered the scale-in hold with this raw answer, kept for keepMs. */
-  hold: boolean;
-  raw: number;
-  keepMs: number;
-}
-
-/** The per-service working set kept outside ctx.state (too large to copy every tick). */
-interface Cache {
-  /** `ctx.state.at` of the state the buffers continue (undefined: built from a fresh state). */
-  base: number | undefined;
-  pending: Pending;
-  /** Completed bucket means, oldest first. */
-  buckets: number[];
-  /** Index (time / bucket) of the bucket being filled, its sum and count. */
-  cur: number;
-  curSum: number;
-  curN: number;
-  /** Recent per-tick values for the reactive demand estimate. */
-  recentT: number[];
-  recentV: number[];
-  /** The gateway queue at those ticks. */
-  recentQ: number[];
-  /** Per-tick values of the last `burst_window_s`: in arrival order, and sorted (for the quantile). */
-  burstT: number[];
-  burstV: number[];
-  burstSorted: number[];
-  /** Surges (load above the burst level) waiting a startup time to see whether they lasted. */
-  surgeT: number[];
-  surgeLevel: number[];
-  /** When the burst window's surges were resolved: all of them, and those where the load was still above. */
-  resolvedT: number[];
-  lastedT: number[];
-  /** When the load went above the burst level and stayed there (NaN while it is not above). */
-  surgeSince: number;
-  model: ForecastModel | undefined;
-  /** Raw answers of the last `scale_in_delay`, as a monotonic deque (values decreasing). */
-  holdT: number[];
-  holdV: number[];
-  /** Bucket count at the last fit. */
-  fittedAt: number;
-}
-
 /** Creates the predictive policy. */
 export function predictive(params: Readonly<Record<string, unknown>>): Policy {
   const p = parsePredictiveParams(params);
-  const caches = new Map<string, Cache>();
+  const caches = new Map<string, PredictiveCache>();
   const bucketMs = p.bucketS * 1000;
-
-  function bootstrap(ctx: PolicyContext, base: number | undefined): Cache {
-    const c: Cache = {
-      base,
-      pending: {
-        now: NaN,
-        fed: false,
-        value: 0,
-        queue: 0,
-        surge: false,
-        burst: 0,
-        startupMs: 0,
-        hold: false,
-        raw: 0,
-        keepMs: 0,
-      },
-      buckets: [],
-      cur: Math.floor(ctx.now / bucketMs),
-      curSum: 0,
-      curN: 0,
-      recentT: [],
-      recentV: [],
-      recentQ: [],
-      burstT: [],
-      burstV: [],
-      burstSorted: [],
-      surgeT: [],
-      surgeLevel: [],
-      resolvedT: [],
-      lastedT: [],
-      surgeSince: NaN,
-      holdT: [],
-      holdV: [],
-      model: undefined,
-      fittedAt: 0,
-    };
-    // rebuild the bucket series from recorded history (e.g. after a restart)
-    const step = ctx.history.stepSeconds || 1;
-    const past = ctx.history.series(p.metric, p.historyBuckets * p.bucketS, ctx.now);
-    if (past.length > 0) {
-      let idx = Math.floor((ctx.now - (past.length - 1) * step * 1000) / bucketMs);
-      let sum = 0;
-      let n = 0;
-      for (let i = 0; i < past.length - 1; i++) {
-        const t = ctx.now - (past.length - 1 - i) * step * 1000;
-        const b = Math.floor(t / bucketMs);
-        if (b !== idx) {
-          if (n > 0) c.buckets.push(sum / n);
-          idx = b;
-          sum = 0;
-          n = 0;
-        }
-        const v = past[i]!;
-        if (Number.isFinite(v)) {
-          sum += v;
-          n++;
-        }
-      }
-      if (idx === c.cur) {
-        c.curSum = sum;
-        c.curN = n;
-      } else if (n > 0) c.buckets.push(sum / n);
-    }
-    return c;
-  }
-
-  /**
-   * Moves the buffers to `now` without adding this tick: closes finished buckets (holding the last
-   * value over gaps) and drops what has left the windows. Repeating it for the same `now` changes
-   * nothing.
-   */
-  function advance(c: Cache, now: number, v: number): void {
-    const b = Math.floor(now / bucketMs);
-    if (b !== c.cur) {
-      const mean =
-        c.curN > 0 ? c.curSum / c.curN : c.buckets.length > 0 ? c.buckets[c.buckets.length - 1]! : v;
-      const gap = Math.min(b - c.cur, p.historyBuckets);
-      for (let i = 0; i < gap; i++) {
-        c.buckets.push(mean);
-        if (c.model) updateForecast(c.model, mean);
-      }
-      c.cur = b;
-      c.curSum = 0;
-      c.curN = 0;
-      if (c.buckets.length > p.historyBuckets * 1.25)
-        c.buckets.splice(0, c.buckets.length - p.historyBuckets);
-    }
-    dropThrough(now - p.windowS * 1000, c.recentT, c.recentV, c.recentQ);
-    let old = 0;
-    while (old < c.burstT.length && c.burstT[old]! <= now - p.burstWindowS * 1000) {
-      c.burstSorted.splice(lowerBound(c.burstSorted, c.burstV[old]!), 1);
-      old++;
-    }
-    if (old > 0) {
-      c.burstT.splice(0, old);
-      c.burstV.splice(0, old);
-    }
-  }
-
-  /** Folds the pending tick into the buffers, as evaluate() read it virtually at its time. */
-  function commit(c: Cache): void {
-    const t = c.pending;
-    if (t.fed) {
-      c.curSum += t.value;
-      c.curN++;
-      // recent values for the reactive estimate
-      c.recentT.push(t.now);
-      c.recentV.push(t.value);
-      c.recentQ.push(t.queue);
-      // the burst window: a FIFO plus a sorted copy kept by binary insertion (O(window) per tick)
-      c.burstT.push(t.now);
-      c.burstV.push(t.value);
-      c.burstSorted.splice(lowerBound(c.burstSorted, t.value), 0, t.value);
-    }
-    if (t.surge) {
-      // surges a startup time old are resolved against this tick's load
-      let resolved = 0;
-      for (; resolved < c.surgeT.length && c.surgeT[resolved]! <= t.now - t.startupMs; resolved++) {
-        c.resolvedT.push(t.now);
-        if (t.value > c.surgeLevel[resolved]!) c.lastedT.push(t.now);
-      }
-      c.surgeT.splice(0, resolved);
-      c.surgeLevel.splice(0, resolved);
-      dropThrough(t.now - p.burstWindowS * 1000, c.resolvedT);
-      dropThrough(t.now - p.burstWindowS * 1000, c.lastedT);
-      if (t.value > t.burst) {
-        c.surgeT.push(t.now);
-        c.surgeLevel.push(t.burst);
-        if (Number.isNaN(c.surgeSince)) c.surgeSince = t.now;
-      } else c.surgeSince = NaN;
-    }
-    if (t.hold) {
-      // the scale-in hold: a monotonic deque (values decreasing) of the last keepMs of answers
-      while (c.holdV.length > 0 && c.holdV[c.holdV.length - 1]! <= t.raw) {
-        c.holdV.pop();
-        c.holdT.pop();
-      }
-      c.holdT.push(t.now);
-      c.holdV.push(t.raw);
-      let drop = 0;
-      while (drop < c.holdT.length - 1 && c.holdT[drop]! <= t.now - t.keepMs) drop++;
-      if (drop > 0) {
-        c.holdT.splice(0, drop);
-        c.holdV.splice(0, drop);
-      }
-    }
-    t.now = NaN;
-  }
-
-  /** Refits when enough new buckets arrived: often while history is short, every `refitEvery` later. */
-  function maybeRefit(c: Cache, horizon: number): void {
-    const n = c.buckets.length;
-    if (n < 8) return;
-    const since = n - c.fittedAt;
-    const due =
-      !c.model ||
-      since >= Math.min(p.refitEvery, Math.max(4, Math.floor(c.fittedAt / 4))) ||
-      c.model.horizon !== horizon;
-    if (!due) return;
-    let model = fitForecast(c.buckets, { season: p.season, horizon });
-    if (model && model.kind === 'holt') {
-      // short history: try a shorter season (1/24 of the configured one, e.g. hourly for daily)
-      const short = Math.round(p.season / 24);
-      if (short >= 2 && n >= 2 * short + 2 && horizon < short) {
-        const alt = fitForecast(c.buckets, { season: short, horizon });
-        if (alt && alt.accuracy.wape < model.accuracy.wape) model = alt;
-      }
-    }
-    c.model = model;
-    c.fittedAt = n;
-  }
-
-  /**
-   * The share of the burst window's surges (ticks whose load exceeded the burst level) where the
-   * load was still above that level a startup time later, with a uniform prior (Laplace: 1/2
-   * before any surge), counting the surges `value` resolves now; commit() records them.
-   */
-  function surgeLasting(c: Cache, now: number, value: number, startupMs: number): number {
-    dropThrough(now - p.burstWindowS * 1000, c.resolvedT);
-    dropThrough(now - p.burstWindowS * 1000, c.lastedT);
-    let resolved = 0;
-    let lasted = 0;
-    for (; resolved < c.surgeT.length && c.surgeT[resolved]! <= now - startupMs; resolved++)
-      if (value > c.surgeLevel[resolved]!) lasted++;
-    return (c.lastedT.length + lasted + 1) / (c.resolvedT.length + resolved + 2);
-  }
 
   return {
     name: 'builtin:predictive',
@@ -432,10 +87,10 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         let c = caches.get(ctx.service);
         const pending = c?.pending.now ?? NaN;
         if (c && st.at !== undefined && st.at === pending && now > pending) {
-          commit(c); // the next tick, with the state returned for the pending one
+          c.commit(); // the next tick, with the state returned for the pending one
           c.base = pending;
         } else if (!(c && st.at !== undefined && st.at === c.base && now >= pending)) {
-          c = bootstrap(ctx, st.at);
+          c = new PredictiveCache(p, ctx, st.at);
           caches.set(ctx.service, c);
         } // else: the pending tick again, or one whose result was dropped: forget it
         const tick = c.pending;
@@ -447,7 +102,13 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         const value = obs.fresh === false ? undefined : readMetric(obs, p.metric);
 
         // capacity per instance, measured from served load and CPU when not given
-        if (p.capacity === undefined && obs.ready > 0 && obs.cpu >= 20 && obs.cpu <= 95) {
+        if (
+          p.capacity === undefined &&
+          obs.ready > 0 &&
+          obs.cpu !== undefined &&
+          obs.cpu >= 20 &&
+          obs.cpu <= 95
+        ) {
           const served = Math.max(0, (value ?? 0) - (p.metric === 'rps' ? obs.shed_rps : 0));
           const est = served / (obs.ready * (obs.cpu / 100));
           if (est > 0 && Number.isFinite(est))
@@ -464,14 +125,14 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
             { state: next },
           );
         }
-        advance(c, now, value);
+        c.advance(now, value);
         tick.fed = true;
         tick.value = value;
         tick.queue = Number.isFinite(obs.queue) ? Math.max(0, obs.queue) : 0;
 
         if (perInstance === undefined) {
           // no way to turn load into instances yet: track CPU at the target utilisation
-          if (obs.ready > 0 && obs.cpu > 0) {
+          if (obs.ready > 0 && obs.cpu !== undefined && obs.cpu > 0) {
             // HPA-style: desired = ceil(ready × cpu / target), at a CPU target that leaves room for
             // the measurement to happen (at 100 % the served load says nothing about capacity)
             const desired = Math.ceil((obs.ready * obs.cpu) / UNKNOWN_CAPACITY_CPU_TARGET - 1e-9);
@@ -516,7 +177,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         const aheadMs = (startupS + p.marginS) * 1000;
         // buckets ahead: h = 1 is the bucket being filled now
         const hMax = 1 + Math.floor((now + aheadMs) / bucketMs) - c.cur;
-        maybeRefit(c, hMax);
+        c.refit(hMax);
         const m = c.model;
         const detail: Record<string, unknown> = {
           metric: p.metric,
@@ -555,7 +216,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         let lasting = 1;
         let surgeSince = NaN;
         if (p.burstQuantile > 0) {
-          lasting = surgeLasting(c, now, value, startupS * 1000);
+          lasting = c.surgeLasting(now, value, startupS * 1000);
           surgeSince = value > burst ? (Number.isNaN(c.surgeSince) ? now : c.surgeSince) : NaN;
           tick.surge = true;
           tick.burst = burst;
@@ -598,6 +259,32 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
           desired = Math.max(floor, forecasted);
           source = forecasted > floor ? 'forecast' : 'reactive';
         }
+        if (p.guard) {
+          // the guard (issue 22): no fewer instances than the reactive HPA-style rule unless the
+          // calibrated bound on the load of the next startup + margin says fewer hold
+          const reactive = Math.ceil(demand / (perInstance * p.guardUtilization) - 1e-9);
+          let hpaLike = reactive;
+          for (let i = 0; i < c.guardT.length; i++)
+            if (c.guardT[i]! > now - p.guardWindowS * 1000) {
+              hpaLike = Math.max(hpaLike, c.guardV[i]!);
+              break;
+            }
+          const bound = c.bound.bound(demand, perInstance);
+          const calibrated = c.bound.resolved >= p.guardWarmup;
+          const holds = calibrated ? staffed(bound / perInstance, p.staffingBeta) : hpaLike;
+          const guard = Math.min(hpaLike, holds);
+          tick.guard = true;
+          tick.estimate = demand;
+          tick.unit = perInstance;
+          tick.reactive = reactive;
+          detail.guard = guard;
+          detail.bound = round(bound);
+          detail.bound_q = round(c.bound.q);
+          if (guard > desired) {
+            desired = guard;
+            source = 'guard';
+          }
+        }
         // scale in only after the answer has stayed lower for `scale_in_delay` (max over the window):
         // the deque's entries above raw (commit() drops the others), then raw itself
         const raw = desired;
@@ -636,47 +323,6 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
       }
     },
   };
-}
-
-/**
- * Instances for a load of `d` instances' worth at full utilisation, with square-root staffing
- * headroom: n = d + β√d (Halfin & Whitt 1981; Borst, Mandelbaum & Reiman 2004), so the spare
- * capacity grows with √load, as the queueing delay of pooled servers requires.
- */
-function staffed(d: number, beta: number): number {
-  if (!(d > 0)) return 0;
-  return Math.ceil(d + beta * Math.sqrt(d) - 1e-9);
-}
-
-/**
- * The rank (0-based, in an ascending sample of `n`) of a distribution-free upper confidence bound
- * on the `q` quantile: the count of samples below the quantile is Binomial(n, q), so its bound is
- * nq + z√(nq(1 − q)) (normal approximation; Hahn & Meeker, "Statistical Intervals", §5.2). A
- * young window (few samples) reads a higher order statistic than a full one.
- */
-function quantileUpperRank(n: number, q: number, z: number): number {
-  return Math.floor(q * n + z * Math.sqrt(n * q * (1 - q)));
-}
-
-/** Removes the leading entries of `times` (ascending) at or before `cutoff`, and as many of each of `parallel`. */
-function dropThrough(cutoff: number, times: number[], ...parallel: unknown[][]): void {
-  let n = 0;
-  while (n < times.length && times[n]! <= cutoff) n++;
-  if (n === 0) return;
-  times.splice(0, n);
-  for (const a of parallel) a.splice(0, n);
-}
-
-/** First index of `xs` (ascending) whose value is >= `v`. */
-function lowerBound(xs: number[], v: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (xs[mid]! < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function round(x: number): number {

@@ -1,0 +1,22 @@
+/** Helpers for the time-ordered FIFOs and sorted copies the predictive built-in keeps (ascending arrays). */
+
+/** Removes the leading entries of `times` (ascending) at or before `cutoff`, and as many of each of `parallel`. */
+export function dropThrough(cutoff: number, times: number[], ...parallel: unknown[][]): void {
+  let n = 0;
+  while (n < times.length && times[n]! <= cutoff) n++;
+  if (n === 0) return;
+  times.splice(0, n);
+  for (const a of parallel) a.splice(0, n);
+}
+
+/** First index of `xs` (ascending) whose value is >= `v`. */
+export function lowerBound(xs: number[], v: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
