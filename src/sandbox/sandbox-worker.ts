@@ -10,36 +10,32 @@
  * SharedArrayBuffer before each item; the main thread checks it with a timer. A batch of 10,000
  * items costs one message each way.
  *
- * History: `ctx.history` is a main-thread object and the policy calls it synchronously, so the
- * worker asks for it over a MessagePort and blocks in `Atomics.wait` until the main thread has
- * posted the answer and set a flag (the main thread is idle, awaiting the batch). Each call is
- * a round trip (~50 µs); policies that never call history() pay nothing.
+ * History: `ctx.history` is a main-thread object the policy calls synchronously; the worker asks
+ * for it over a MessagePort (history-bridge.ts). The wire format is worker-protocol.ts, the
+ * worker's side sandbox-worker-thread.ts.
  *
  * Worker state machine: starting → ready ⇄ busy → (timeout: terminated → starting) … → closed.
- * This file is also the worker's entry point, so it runs under tsx (tests) and from dist alike.
  */
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { ERRORS, LuascaleError, formatMessage } from '../core/errors.js';
+import type { PolicyContext, PolicyOutcome } from '../policy/policy.js';
+import { answerHistory, type HistoryRequest } from './history-bridge.js';
+import type { LoadLuaPolicyOptions } from './lua-policy.js';
+import type { SandboxWorkerData } from './sandbox-worker-thread.js';
 import {
-  isMainThread,
-  MessageChannel,
-  parentPort,
-  receiveMessageOnPort,
-  Worker,
-  workerData,
-  type MessagePort,
-} from 'node:worker_threads';
-import { ERRORS, LuascaleError, formatMessage, type ErrorCode } from '../core/errors.js';
-import {
-  completeObservation,
-  emptyHistory,
-  type HistoryReader,
-  type Observation,
-  type OperationSignals,
-  type PolicyContext,
-  type PolicyOutcome,
-  type Slo,
-} from '../policy/policy.js';
-import { loadLuaPolicy, type LoadLuaPolicyOptions, type LuaPolicy } from './lua-policy.js';
-import { SIGNAL_COUNT, signalsFromValues, writeSignalValues } from '../signals/index.js';
+  PROGRESS_ITEM,
+  PROGRESS_TIME,
+  encodeCalls,
+  failedOutcome,
+  notFoundOutcome,
+  sentCacheOf,
+  type FromWorker,
+  type SandboxCall,
+  type SentCache,
+  type ToWorker,
+} from './worker-protocol.js';
+
+export type { SandboxCall } from './worker-protocol.js';
 
 /** Options of a SandboxWorker. */
 export interface SandboxWorkerOptions {
@@ -54,12 +50,6 @@ export interface SandboxWorkerOptions {
   strikes?: number;
   /** How long a history() call waits for the main thread, ms; default 1,000. */
   historyWaitMs?: number;
-}
-
-/** One call of a batch. */
-export interface SandboxCall {
-  policyId: string;
-  ctx: PolicyContext;
 }
 
 /** A policy a SandboxWorker can load: what loadLuaPolicy takes. */
@@ -85,50 +75,6 @@ export async function startSandboxWorker(options: SandboxWorkerOptions = {}): Pr
   await host.spawn();
   return host;
 }
-
-// --- protocol -------------------------------------------------------------------------------
-
-/**
- * A batch on the wire: the observations' numbers in one Float64Array (NUMS per call), and per call
- * only the objects that changed since this policy's previous call (params, slo and service by
- * identity; state when it is not the object the worker returned last). Both sides update their
- * per-policy caches in call order, so they agree; a respawn clears both.
- */
-interface WireCall {
-  policyId: string;
-  service?: string;
-  params?: Readonly<Record<string, unknown>>;
-  slo?: Slo | null;
-  state?: Record<string, unknown>;
-  operations?: Record<string, OperationSignals>;
-  metrics?: Record<string, number>;
-  historyStep: number | null;
-}
-/** Per call: draining, min, max, now, startup_s, fresh, then the catalogue's signals in order. */
-const HEAD = 6;
-const NUMS = HEAD + SIGNAL_COUNT;
-type ToWorker =
-  | { type: 'load'; seq: number; specs: Array<[string, SandboxPolicySpec]> }
-  | { type: 'unload'; seq: number; policyId: string }
-  | { type: 'eval'; seq: number; calls: WireCall[]; numbers: Float64Array };
-type FromWorker = {
-  type: 'done';
-  seq: number;
-  outcomes?: PolicyOutcome[];
-  errors?: Array<[string, { code: ErrorCode; message: string; details: Record<string, unknown> }]>;
-};
-interface HistoryRequest {
-  id: number;
-  item: number;
-  metric: string;
-  seconds: number;
-  now: number;
-}
-
-/** Shared progress slots: [0] item index being evaluated (-1 idle); Float64 [1] its start time. */
-const PROGRESS_ITEM = 0;
-const PROGRESS_TIME = 1;
-const SIGNAL = 0;
 
 // --- main-thread side -----------------------------------------------------------------------
 
@@ -166,16 +112,20 @@ class WorkerHost implements SandboxWorker {
     this.sent.clear();
     const channel = new MessageChannel();
     Atomics.store(this.progress, PROGRESS_ITEM, -1);
-    const url = new URL(import.meta.url);
-    const data = {
+    // The worker's entry point sits beside this file: .ts under tsx, .js from dist.
+    const url = new URL(
+      import.meta.url.endsWith('.ts') ? './sandbox-worker-thread.ts' : './sandbox-worker-thread.js',
+      import.meta.url,
+    );
+    const data: SandboxWorkerData = {
       luascaleSandboxWorker: true,
       progress: this.progress,
       signal: this.signal,
       port: channel.port2,
       historyWaitMs: this.historyWaitMs,
     };
-    // From dist this file is plain JS. Under tsx (tests, `npm run dev`) a worker does not inherit the
-    // loader in Node 20, so a two-line bootstrap registers tsx in the worker and then imports us.
+    // From dist the entry is plain JS. Under tsx (tests, `npm run dev`) a worker does not inherit the
+    // loader in Node 20, so a two-line bootstrap registers tsx in the worker and then imports the entry.
     const worker = url.pathname.endsWith('.ts')
       ? new Worker(
           `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); });`,
@@ -272,34 +222,35 @@ class WorkerHost implements SandboxWorker {
           `skipped for ${Math.ceil((until - now) / 1000)} s after a wall-clock timeout`,
         );
       } else if (!this.specs.has(call.policyId)) {
-        outcomes[i] = failed(
-          'LS_ERR_POLICY_NOT_FOUND',
-          formatMessage(ERRORS.LS_ERR_POLICY_NOT_FOUND.message, { file: call.policyId }),
-        );
+        outcomes[i] = notFoundOutcome(call.policyId);
       } else todo.push(i);
     }
     while (todo.length > 0) {
       if (this.closed) {
-        for (const i of todo) outcomes[i] = failed('LS_ERR_POLICY_RUNTIME', 'sandbox worker is closed');
+        for (const i of todo)
+          outcomes[i] = failedOutcome('LS_ERR_POLICY_RUNTIME', 'sandbox worker is closed');
         break;
       }
       if (!this.worker) await this.spawn();
       const sub = todo.map((i) => calls[i]!);
       this.batch = sub;
-      const msg = this.encode(sub);
+      const msg = encodeCalls(sub, this.sent);
       const hung = await this.sendWithDeadline(msg);
       this.batch = [];
       if (hung.reply) {
         const got = hung.reply.outcomes;
         got?.forEach((out, k) => {
           const policyId = sub[k]!.policyId;
-          if (out.ok && out.state) this.sentCache(policyId).stateOut = out.state;
+          if (out.ok && out.state) sentCacheOf(this.sent, policyId).stateOut = out.state;
           this.timeouts.delete(policyId);
         });
         todo.forEach((i, k) => {
           outcomes[i] =
             got?.[k] ??
-            failed('LS_ERR_POLICY_RUNTIME', hung.reply!.errors?.[0]?.[1].message ?? 'sandbox worker failed');
+            failedOutcome(
+              'LS_ERR_POLICY_RUNTIME',
+              hung.reply!.errors?.[0]?.[1].message ?? 'sandbox worker failed',
+            );
         });
         break;
       }
@@ -370,48 +321,6 @@ class WorkerHost implements SandboxWorker {
     return spec?.chunkName ?? spec?.file ?? policyId;
   }
 
-  /** Per-policy record of what the worker already has (see WireCall). */
-  private sentCache(policyId: string): SentCache {
-    let c = this.sent.get(policyId);
-    if (!c) this.sent.set(policyId, (c = {}));
-    return c;
-  }
-
-  private encode(calls: readonly SandboxCall[]): ToWorker {
-    const numbers = new Float64Array(calls.length * NUMS);
-    const wire: WireCall[] = [];
-    const seen = new Set<string>();
-    calls.forEach(({ policyId, ctx }, k) => {
-      const o = ctx.observation;
-      const at = k * NUMS;
-      numbers[at] = o.draining ?? 0;
-      numbers[at + 1] = ctx.min;
-      numbers[at + 2] = ctx.max;
-      numbers[at + 3] = ctx.now;
-      numbers[at + 4] = o.startup_s ?? NaN;
-      numbers[at + 5] = o.fresh === false ? 0 : 1;
-      writeSignalValues(o, numbers, at + HEAD);
-      const c = this.sentCache(policyId);
-      const call: WireCall = {
-        policyId,
-        historyStep: ctx.history === emptyHistory || !ctx.history ? null : ctx.history.stepSeconds,
-      };
-      if (!('service' in c) || c.service !== ctx.service) call.service = c.service = ctx.service;
-      if (!('params' in c) || c.params !== ctx.params) call.params = c.params = ctx.params;
-      if (!('slo' in c) || c.slo !== o.slo) {
-        c.slo = o.slo;
-        call.slo = o.slo ?? null;
-      }
-      // The state the worker returned last is still there, unless this policy ran earlier in this batch.
-      if (seen.has(policyId) || c.stateOut === undefined || c.stateOut !== ctx.state) call.state = ctx.state;
-      seen.add(policyId);
-      if (o.operations && hasKeys(o.operations)) call.operations = o.operations;
-      if (o.metrics && hasKeys(o.metrics)) call.metrics = o.metrics;
-      wire.push(call);
-    });
-    return { type: 'eval', seq: 0, calls: wire, numbers };
-  }
-
   private send(msg: ToWorker): Promise<FromWorker> {
     const worker = this.worker;
     const seq = ++this.seq;
@@ -440,197 +349,14 @@ class WorkerHost implements SandboxWorker {
 
   /** Serves a history() call of the worker from the main thread's HistoryReader. */
   private answerHistory(req: HistoryRequest): void {
-    let values: number[] = [];
-    let error: string | undefined;
-    try {
-      const reader = this.batch[req.item]?.ctx.history ?? emptyHistory;
-      values = Array.from(reader.series(req.metric, req.seconds, req.now));
-    } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
-    }
-    this.port?.postMessage({ id: req.id, values, error });
-    Atomics.store(this.signal, SIGNAL, 1);
-    Atomics.notify(this.signal, SIGNAL);
+    if (!this.port) return;
+    answerHistory({ port: this.port, signal: this.signal }, req, this.batch[req.item]?.ctx.history);
   }
-}
-
-interface SentCache {
-  service?: string;
-  params?: Readonly<Record<string, unknown>>;
-  slo?: Slo;
-  /** The state object of this policy's last outcome, as the main thread received it. */
-  stateOut?: Record<string, unknown>;
-}
-
-function hasKeys(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
-}
-
-function failed(code: ErrorCode, error: string): PolicyOutcome {
-  return { ok: false, code, error, logs: [], alerts: [] };
 }
 
 function timeoutOutcome(policyId: string, ms: number, note: string): PolicyOutcome {
-  return failed(
+  return failedOutcome(
     'LS_ERR_POLICY_TIMEOUT',
     `${formatMessage(ERRORS.LS_ERR_POLICY_TIMEOUT.message, { where: policyId, ms })}; ${note}`,
   );
-}
-
-// --- worker side ----------------------------------------------------------------------------
-
-interface WorkerData {
-  luascaleSandboxWorker: true;
-  progress: Int32Array;
-  signal: Int32Array;
-  port: MessagePort;
-  historyWaitMs: number;
-}
-
-function runWorker(data: WorkerData): void {
-  const policies = new Map<string, LuaPolicy>();
-  const cache = new Map<
-    string,
-    {
-      service: string;
-      params: Readonly<Record<string, unknown>>;
-      slo: Slo | undefined;
-      state: Record<string, unknown>;
-    }
-  >();
-  const times = new Float64Array(data.progress.buffer);
-  let historyId = 0;
-
-  /** A HistoryReader that asks the main thread and blocks until it answers. */
-  function bridge(item: number, step: number): HistoryReader {
-    return {
-      stepSeconds: step,
-      series(metric, seconds, now) {
-        const id = ++historyId;
-        Atomics.store(data.signal, SIGNAL, 0);
-        data.port.postMessage({ id, item, metric, seconds, now } satisfies HistoryRequest);
-        const deadline = Date.now() + data.historyWaitMs;
-        for (;;) {
-          const left = deadline - Date.now();
-          if (left <= 0)
-            throw new Error(`history(${metric}): no answer from the main thread in ${data.historyWaitMs} ms`);
-          if (Atomics.load(data.signal, SIGNAL) === 0) Atomics.wait(data.signal, SIGNAL, 0, left);
-          let reply = receiveMessageOnPort(data.port);
-          while (reply && (reply.message as { id: number }).id !== id)
-            reply = receiveMessageOnPort(data.port);
-          if (reply) {
-            const { values, error } = reply.message as { values: number[]; error?: string };
-            if (error) throw new Error(`history(${metric}): ${error}`);
-            return values;
-          }
-          // Flag set but the message not visible yet (or a stale answer): poll every millisecond.
-          if (Atomics.load(data.signal, SIGNAL) === 1) Atomics.wait(data.signal, SIGNAL, 1, 1);
-        }
-      },
-    };
-  }
-
-  // V8 compiles wasm functions lazily: run a small policy first, so the first real call is not
-  // charged a compile against its deadline.
-  const warm = (async () => {
-    const policy = await loadLuaPolicy({
-      source: 'local x = 0 for i = 1, 2000 do x = x + i end log(x) return 1',
-      chunkName: 'warm-up',
-    });
-    const ctx: PolicyContext = {
-      service: '',
-      now: 0,
-      min: 0,
-      max: 1,
-      observation: completeObservation({ cpu: 1.5, replicas: 1, ready: 1 }),
-      params: {},
-      state: {},
-      history: emptyHistory,
-    };
-    for (let i = 0; i < 200; i++) policy.evaluate(ctx);
-    policy.close();
-  })().catch(() => undefined);
-
-  parentPort!.on('message', async (msg: ToWorker) => {
-    await warm;
-    if (msg.type === 'load') {
-      const errors: NonNullable<Extract<FromWorker, { type: 'done' }>['errors']> = [];
-      for (const [id, spec] of msg.specs) {
-        try {
-          const policy = await loadLuaPolicy(spec);
-          policies.get(id)?.close();
-          policies.set(id, policy);
-        } catch (err) {
-          const e =
-            err instanceof LuascaleError
-              ? err
-              : new LuascaleError('LS_ERR_POLICY_RUNTIME', { where: id, reason: String(err) });
-          errors.push([id, { code: e.code, message: e.message, details: e.details }]);
-        }
-      }
-      parentPort!.postMessage({ type: 'done', seq: msg.seq, errors } satisfies FromWorker);
-      return;
-    }
-    if (msg.type === 'unload') {
-      policies.get(msg.policyId)?.close();
-      policies.delete(msg.policyId);
-      cache.delete(msg.policyId);
-      parentPort!.postMessage({ type: 'done', seq: msg.seq } satisfies FromWorker);
-      return;
-    }
-    const outcomes: PolicyOutcome[] = [];
-    const x = msg.numbers;
-    msg.calls.forEach((call, item) => {
-      const policy = policies.get(call.policyId);
-      if (!policy) {
-        outcomes.push(
-          failed(
-            'LS_ERR_POLICY_NOT_FOUND',
-            formatMessage(ERRORS.LS_ERR_POLICY_NOT_FOUND.message, { file: call.policyId }),
-          ),
-        );
-        return;
-      }
-      let c = cache.get(call.policyId);
-      if (!c) cache.set(call.policyId, (c = { service: '', params: {}, slo: undefined, state: {} }));
-      if (call.service !== undefined) c.service = call.service;
-      if (call.params !== undefined) c.params = call.params;
-      if (call.slo !== undefined) c.slo = call.slo ?? undefined;
-      if (call.state !== undefined) c.state = call.state;
-      const at = item * NUMS;
-      const observation: Observation = {
-        ...signalsFromValues(x, at + HEAD),
-        draining: x[at]!,
-        slo: c.slo,
-        operations: call.operations ?? {},
-        metrics: call.metrics ?? {},
-        startup_s: Number.isNaN(x[at + 4]) ? undefined : x[at + 4],
-        fresh: x[at + 5] === 1,
-      };
-      const ctx: PolicyContext = {
-        service: c.service,
-        now: x[at + 3]!,
-        min: x[at + 1]!,
-        max: x[at + 2]!,
-        observation,
-        params: c.params,
-        state: c.state,
-        history: call.historyStep === null ? emptyHistory : bridge(item, call.historyStep),
-      };
-      times[PROGRESS_TIME] = performance.timeOrigin + performance.now();
-      Atomics.store(data.progress, PROGRESS_ITEM, item);
-      const out = policy.evaluate(ctx);
-      Atomics.store(data.progress, PROGRESS_ITEM, -1);
-      // What the VM keeps is this object: the main thread says "same" by sending no state.
-      c.state = out.ok && out.state ? out.state : c.state;
-      if (!out.ok) c.state = ctx.state;
-      outcomes.push(out);
-    });
-    parentPort!.postMessage({ type: 'done', seq: msg.seq, outcomes } satisfies FromWorker);
-  });
-}
-
-if (!isMainThread && (workerData as Partial<WorkerData> | null)?.luascaleSandboxWorker === true) {
-  runWorker(workerData as WorkerData);
 }
