@@ -23,6 +23,7 @@ export default tseslint.config(
       'src/cluster/**/*.ts',
       'src/config/**/*.ts',
       'src/core/**/*.ts',
+      'src/sandbox/**/*.ts',
     ],
     // signals/ is being reshaped separately (the signal catalogue); it joins when that lands.
     ignores: ['src/gateway/signals/**'],
