@@ -32,7 +32,7 @@ import { openStore, type Store } from '../store/index.js';
 import { DECISION_STATE_KEY } from '../store/state-store.js';
 import type { DecisionState } from '../controller/decision.js';
 import type { Observation } from '../policy/policy.js';
-import { loadSignalsOf } from '../signals/index.js';
+import { admittedRate, loadSignalsOf } from '../signals/index.js';
 import { buildAdminServer, type AdminEvent } from '../admin/admin-server.js';
 import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
 import { createClusterNode, createRedisStore, type ClusterNode } from '../cluster/index.js';
@@ -199,7 +199,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
       data: {
         replicas: { desired: d.replicas, ...st.replicas },
         ...loadSignalsOf(o),
-        admitted_rps: Math.max(0, o.rps - o.shed_rps),
+        admitted_rps: admittedRate(o),
         slo: o.slo ?? null,
         reason: d.reason,
         instances: st.instances.map((i) => ({

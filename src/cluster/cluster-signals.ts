@@ -14,6 +14,7 @@ import type { Signals } from '../gateway/signals/signals.js';
 import { mergeSeconds, secondAggregate, type SecondAggregate } from '../gateway/signals/second-aggregate.js';
 import { isWorkerSignals } from '../gateway/worker-signals.js';
 import type { LoadSignals, OperationSignals } from '../policy/policy.js';
+import { gatewaySignalsOf } from '../signals/index.js';
 
 // The aggregate and its merge live with the signals: gateway workers send the same seconds to
 // their primary over IPC (src/gateway/worker-signals.ts).
@@ -161,15 +162,11 @@ export function createClusterSignals(options: ClusterSignalsOptions): ClusterSig
   function merge(seconds: SecondAggregate[][], windowS: number, gateways: number): ClusterSnapshot {
     const m = mergeSeconds(seconds, windowS, []);
     return {
-      rps: m.rps,
+      ...gatewaySignalsOf(m),
       offered_rps: m.offered_rps,
-      shed_rps: m.shed_rps,
       admitted_rps: m.admitted_rps,
       completed_rps: m.completed_rps,
       shed_by_reason: m.shed_by_reason,
-      inflight: m.inflight,
-      latency: m.latency,
-      error_rate: m.error_rate,
       gateways,
       fresh,
     };
@@ -208,14 +205,8 @@ export function createClusterSignals(options: ClusterSignalsOptions): ClusterSig
       out.operations = {};
       for (const [op, l] of ops) {
         const m = merge(l, n, ids.size);
-        out.operations[op] = {
-          rps: m.rps,
-          shed_rps: m.shed_rps,
-          inflight: m.inflight,
-          queue: 0,
-          latency: m.latency,
-          error_rate: m.error_rate,
-        };
+        // a key's own queue is 0: queues are per service
+        out.operations[op] = { ...gatewaySignalsOf(m), queue: 0 };
       }
     }
     return out;

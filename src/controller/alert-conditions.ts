@@ -7,7 +7,7 @@
 import type { Observation } from '../policy/policy.js';
 import type { Decision } from './decision.js';
 import { ruleConditions, type AlertRule, type Condition } from './alert-engine.js';
-import { flatSignals } from '../signals/index.js';
+import { flatSignals, shedRate } from '../signals/index.js';
 
 /** What the loop knows besides the decision and its observation. */
 export interface AlertFacts {
@@ -30,10 +30,10 @@ export function alertConditions(d: Decision, o: Observation, facts: AlertFacts):
   const builtIn: Condition[] = [
     {
       name: 'AtMaxReplicasShedding',
-      active: d.replicas >= facts.max && o.shed_rps > 0,
+      active: d.replicas >= facts.max && shedRate(o) > 0,
       severity: 'critical',
       forMs: 10_000,
-      message: `at max replicas (${facts.max}) and shedding ${o.shed_rps.toFixed(1)} req/s`,
+      message: `at max replicas (${facts.max}) and shedding ${shedRate(o).toFixed(1)} req/s`,
     },
     {
       name: 'Flapping',

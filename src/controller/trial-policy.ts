@@ -13,6 +13,15 @@ import {
   type PolicyContext,
   type PolicyOutcome,
 } from '../policy/policy.js';
+import { SIGNALS, signalsFromValues } from '../signals/index.js';
+
+/** Every load signal at its catalogue `trial` value for `point` (SignalSpec.trial), the others 0. */
+function trialSignals(point: 'overload' | 'fractional'): Partial<Observation> {
+  return signalsFromValues(
+    SIGNALS.map((s) => ('trial' in s ? s.trial[point] : 0)),
+    0,
+  );
+}
 
 /** One observation a policy is tried on. */
 export interface TrialPoint {
@@ -42,33 +51,11 @@ export const TRIAL_POINTS: readonly TrialPoint[] = [
   { name: 'idle', observation: completeObservation({ replicas: 1, ready: 1, cpu: 0, memory: 5, rps: 0 }) },
   {
     name: 'overload',
-    observation: completeObservation({
-      replicas: 4,
-      ready: 4,
-      cpu: 99,
-      memory: 90,
-      rps: 4000,
-      inflight: 400,
-      queue: 250,
-      shed_rps: 600,
-      error_rate: 0.2,
-      latency: { p50: 900, p95: 4000, p99: 9000 },
-    }),
+    observation: completeObservation({ ...trialSignals('overload'), replicas: 4, ready: 4 }),
   },
   {
     name: 'fractional values',
-    observation: completeObservation({
-      replicas: 3,
-      ready: 3,
-      cpu: 63.7,
-      memory: 41.25,
-      rps: 123.4,
-      inflight: 2.5,
-      queue: 0.5,
-      shed_rps: 0.2,
-      error_rate: 0.013,
-      latency: { p50: 12.5, p95: 87.3, p99: 140.9 },
-    }),
+    observation: completeObservation({ ...trialSignals('fractional'), replicas: 3, ready: 3 }),
   },
   {
     name: 'instances starting',

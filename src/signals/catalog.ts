@@ -30,6 +30,8 @@ export interface SignalSpec {
   readonly meaning: string;
   /** `load`: measured by the gateway or the instances; `fleet`: counted by the provider. */
   readonly kind: 'load' | 'fleet';
+  /** Who measures it: the gateway (and, in a cluster, every gateway), the instances or the provider. */
+  readonly source: 'gateway' | 'instances' | 'provider';
   readonly aggregate: Aggregation;
   /** Whether each tick's value is kept in history (`ctx.history`, the store, the simulator). */
   readonly history: boolean;
@@ -37,6 +39,12 @@ export interface SignalSpec {
   readonly label: string;
   /** The Lua helper that returns it, if any (`get_cpu_usage()`). */
   readonly getter?: string;
+  /**
+   * The values a load signal takes in the trial's `overload` and `fractional values` points
+   * (controller/trial-policy.ts): every load signal is tried non-zero and non-integer before a
+   * policy is relied on.
+   */
+  readonly trial?: { readonly overload: number; readonly fractional: number };
 }
 
 /** The catalogue, in Lua-array and Observation field order. */
@@ -46,101 +54,122 @@ export const SIGNALS = [
     unit: '%',
     meaning: 'Average CPU over ready instances, percent of one core (0..100 per instance)',
     kind: 'load',
+    source: 'instances',
     aggregate: 'mean',
     history: true,
     label: 'cpu',
     getter: 'get_cpu_usage',
+    trial: { overload: 99, fractional: 63.7 },
   },
   {
     name: 'memory',
     unit: '%',
     meaning: 'Average memory over ready instances, percent of the configured limit',
     kind: 'load',
+    source: 'instances',
     aggregate: 'mean',
     history: true,
     label: 'memory',
     getter: 'get_memory_usage',
+    trial: { overload: 90, fractional: 41.25 },
   },
   {
     name: 'rps',
     unit: 'req/s',
     meaning: 'Offered requests per second (admitted + shed)',
     kind: 'load',
+    source: 'gateway',
     aggregate: 'sum',
     history: true,
     label: 'rps',
     getter: 'get_request_rate',
+    trial: { overload: 4000, fractional: 123.4 },
   },
   {
     name: 'inflight',
     unit: 'requests',
     meaning: 'Requests in flight at the instances, time-weighted mean over the window',
     kind: 'load',
+    source: 'gateway',
     aggregate: 'sum',
     history: true,
     label: 'inflight',
+    trial: { overload: 400, fractional: 2.5 },
   },
   {
     name: 'queue',
     unit: 'requests',
     meaning: 'Requests waiting in the gateway queue',
     kind: 'load',
+    source: 'gateway',
     aggregate: 'sum',
     history: true,
     label: 'queue',
     getter: 'get_queue_length',
+    trial: { overload: 250, fractional: 0.5 },
   },
   {
     name: 'shed_rps',
     unit: 'req/s',
     meaning: 'Requests per second the gateway had to shed (429/503)',
     kind: 'load',
+    source: 'gateway',
     aggregate: 'sum',
     history: true,
     label: 'shed',
+    trial: { overload: 600, fractional: 0.2 },
   },
   {
     name: 'latency.p50',
     unit: 'ms',
     meaning: 'Median request latency at the gateway',
     kind: 'load',
+    source: 'gateway',
     aggregate: 'histogram',
     history: true,
     label: 'p50',
+    trial: { overload: 900, fractional: 12.5 },
   },
   {
     name: 'latency.p95',
     unit: 'ms',
     meaning: '95th percentile request latency at the gateway',
     kind: 'load',
+    source: 'gateway',
     aggregate: 'histogram',
     history: true,
     label: 'p95',
+    trial: { overload: 4000, fractional: 87.3 },
   },
   {
     name: 'latency.p99',
     unit: 'ms',
     meaning: '99th percentile request latency at the gateway',
     kind: 'load',
+    source: 'gateway',
     aggregate: 'histogram',
     history: true,
     label: 'p99',
+    trial: { overload: 9000, fractional: 140.9 },
   },
   {
     name: 'error_rate',
     unit: '0..1',
     meaning: '5xx responses / completed requests',
     kind: 'load',
+    source: 'gateway',
     aggregate: 'ratio',
     history: true,
     label: 'errors',
     getter: 'get_error_rate',
+    trial: { overload: 0.2, fractional: 0.013 },
   },
   {
     name: 'replicas',
     unit: 'instances',
     meaning: 'Instances the provider has, in any live state (starting + ready)',
     kind: 'fleet',
+    source: 'provider',
     aggregate: 'count',
     history: true,
     label: 'replicas',
@@ -151,6 +180,7 @@ export const SIGNALS = [
     unit: 'instances',
     meaning: 'Instances that pass their health check and take traffic',
     kind: 'fleet',
+    source: 'provider',
     aggregate: 'count',
     history: true,
     label: 'ready',
@@ -160,6 +190,7 @@ export const SIGNALS = [
     unit: 'instances',
     meaning: 'Instances launched but not yet ready: capacity that is coming',
     kind: 'fleet',
+    source: 'provider',
     aggregate: 'count',
     history: true,
     label: 'starting',
@@ -171,6 +202,8 @@ type Spec = (typeof SIGNALS)[number];
 export type SignalName = Spec['name'];
 /** Names of the signals the gateway and the instances measure. */
 export type LoadSignalName = Extract<Spec, { kind: 'load' }>['name'];
+/** Names of the signals the gateway measures (every gateway, in a cluster). */
+export type GatewaySignalName = Extract<Spec, { source: 'gateway' }>['name'];
 /** Names of the signals the provider counts. */
 export type FleetSignalName = Extract<Spec, { kind: 'fleet' }>['name'];
 
@@ -190,6 +223,19 @@ export const SIGNAL_NAMES: readonly SignalName[] = SIGNALS.map((s) => s.name);
 export const LOAD_SIGNALS: readonly Spec[] = SIGNALS.filter((s) => s.kind === 'load');
 /** Names kept in history each tick, in catalogue order. */
 export const HISTORY_SIGNALS: readonly SignalName[] = SIGNALS.filter((s) => s.history).map((s) => s.name);
+
+/**
+ * Requests per second the gateway shed (429/503) in `s` (an Observation, LoadSignals, the live
+ * `signals` event): what "shedding" means to the SLO policy, the at-max alert and the dashboard.
+ */
+export function shedRate(s: SignalRecord<'shed_rps'>): number {
+  return s.shed_rps;
+}
+
+/** Requests per second admitted: offered minus shed, never below 0. */
+export function admittedRate(s: SignalRecord<'rps' | 'shed_rps'>): number {
+  return Math.max(0, s.rps - s.shed_rps);
+}
 
 /** The catalogue entry named `name`, or undefined. */
 export function signalSpec(name: string): SignalSpec | undefined {

@@ -8,7 +8,13 @@
  * and the simulator calls it at every decision. The names are checked to be plain identifiers
  * before any code is built from them.
  */
-import { SIGNALS, type LoadSignalName, type SignalName, type SignalRecord } from './catalog.js';
+import {
+  SIGNALS,
+  type GatewaySignalName,
+  type LoadSignalName,
+  type SignalName,
+  type SignalRecord,
+} from './catalog.js';
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
 
@@ -41,6 +47,8 @@ export function signalIndexes(test: (s: (typeof SIGNALS)[number]) => boolean): n
 
 const ALL = SIGNALS.map((_, i) => i);
 const LOAD = signalIndexes((s) => s.kind === 'load');
+const GATEWAY = signalIndexes((s) => s.source === 'gateway');
+const HISTORY = signalIndexes((s) => s.history);
 
 /** JS expression reading signal `i` of the object `obj` (undefined when absent). */
 function access(obj: string, i: number): string {
@@ -88,6 +96,14 @@ export const loadSignalsOf = new Function(
   `return ${literal(LOAD, (i) => `${access('p', i)} ?? 0`)};`,
 ) as (partial: object) => SignalRecord<LoadSignalName>;
 
+/**
+ * The signals the gateway measures, read from `o` as they are (no defaults), as a new object in
+ * catalogue order: what one gateway's figures contribute to a cluster snapshot.
+ */
+export const gatewaySignalsOf = new Function('o', `return ${literal(GATEWAY, (i) => access('o', i))};`) as (
+  o: object,
+) => SignalRecord<GatewaySignalName>;
+
 /** Every signal read from `x[at ..]` (catalogue order) as a new object: the inverse of writeSignalValues. */
 export const signalsFromValues = new Function(
   'x',
@@ -102,6 +118,13 @@ export const writeSignalValues = new Function(
   'at',
   ALL.map((i) => `out[at + ${i}] = ${access('o', i)} ?? 0;`).join('\n'),
 ) as (o: object, out: { [i: number]: number }, at: number) => void;
+
+/** Writes the history signals of `o` into `out` in HISTORY_SIGNALS order (absent ones as 0): one history row. */
+export const writeHistoryValues = new Function(
+  'o',
+  'out',
+  HISTORY.map((i, j) => `out[${j}] = ${access('o', i)} ?? 0;`).join('\n'),
+) as (o: object, out: { [i: number]: number }) => void;
 
 /**
  * Every signal of `o` by its catalogue name (`"latency.p95"`), as read (undefined when absent):

@@ -4,7 +4,9 @@
  * interval. A ring of the last `window` simulated seconds; a batch of k identical seconds writes
  * at most `window` entries, so a steady hour costs no more than a steady minute.
  */
+import { SIGNAL_COUNT, signalsFromValues, type SignalName, type SignalRecord } from '../signals/index.js';
 import { WindowLatency, type LatencyTriple } from './latency-mix.js';
+import type { SecondSample } from './queue-model.js';
 
 /** One simulated second, as far as the signals go. */
 export interface SecondSignals extends LatencyTriple {
@@ -23,6 +25,40 @@ export interface WindowSignals {
   shed_rps: number;
   error_rate: number;
   latency: LatencyTriple;
+}
+
+/** The provider's counts in one simulated second. */
+export interface FleetCounts {
+  /** Starting + ready. */
+  replicas: number;
+  ready: number;
+  starting: number;
+}
+
+/** A fresh object for {@link fillSecondSignals} to fill: every catalogue signal, 0. */
+export function emptySecondSignals(): SignalRecord<SignalName> {
+  return signalsFromValues(new Float64Array(SIGNAL_COUNT), 0);
+}
+
+/**
+ * Writes every catalogue signal of one simulated second into `out`, as the live gateway and
+ * provider would report it (what the history keeps): the simulator's counterpart of the
+ * gateway's measuring code (src/gateway/signals/key-stats.ts).
+ */
+export function fillSecondSignals(out: SignalRecord<SignalName>, s: SecondSample, fleet: FleetCounts): void {
+  out.cpu = s.cpu;
+  out.memory = 0;
+  out.rps = s.offered;
+  out.inflight = s.inflight;
+  out.queue = s.queue;
+  out.shed_rps = s.dropped;
+  out.latency.p50 = s.p50;
+  out.latency.p95 = s.p95;
+  out.latency.p99 = s.p99;
+  out.error_rate = s.offered > 0 ? Math.min(1, s.dropped / s.offered) : 0;
+  out.replicas = fleet.replicas;
+  out.ready = fleet.ready;
+  out.starting = fleet.starting;
 }
 
 /** A ring of the last `seconds` seconds of signals. */

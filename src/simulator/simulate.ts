@@ -22,12 +22,12 @@ import {
 } from '../controller/decision.js';
 import { completeObservation, type HistoryReader, type Policy, type Slo } from '../policy/policy.js';
 import { stateWarnings } from '../controller/state-usage.js';
-import { HISTORY_SIGNALS, type SignalName } from '../signals/index.js';
+import { HISTORY_SIGNALS, writeHistoryValues } from '../signals/index.js';
 import { arrivals } from './arrivals.js';
 import { DecisionTally, type DecisionExplanation } from './decision-tally.js';
 import { fleet } from './fleet.js';
 import { LatencyMix } from './latency-mix.js';
-import { SignalWindow } from './signal-window.js';
+import { emptySecondSignals, fillSecondSignals, SignalWindow } from './signal-window.js';
 import { queueModel } from './queue-model.js';
 import { RunHistory } from './run-history.js';
 import type { Trace } from './trace.js';
@@ -170,9 +170,6 @@ export interface SimulationResult {
 /** Metric names recorded in the history each second: the catalogue's history signals. */
 export const HISTORY_METRICS = HISTORY_SIGNALS;
 
-/** Position of each history signal in a history row. */
-const ROW = Object.fromEntries(HISTORY_METRICS.map((n, i) => [n, i])) as Record<SignalName, number>;
-
 /** Runs one policy over one trace. Synchronous: the policy is already loaded. */
 export function simulate(options: SimulateOptions): SimulationResult {
   const model: ModelParams = { ...DEFAULT_MODEL, ...stripUndefined(options.model ?? {}) };
@@ -212,6 +209,8 @@ export function simulate(options: SimulateOptions): SimulationResult {
   const tally = new DecisionTally();
   let stateChecks = 0;
   const row = new Float64Array(HISTORY_METRICS.length);
+  const second = emptySecondSignals();
+  const counts = { replicas: 0, ready: 0, starting: 0 };
   const startSecond = Math.floor(startMs / 1000);
 
   const spec: ScalingSpec = {
@@ -331,19 +330,11 @@ export function simulate(options: SimulateOptions): SimulationResult {
     }
 
     // history: second t is stamped at its end, (t + 1) s
-    row[ROW.rps] = a;
-    row[ROW.cpu] = s.cpu;
-    row[ROW.memory] = 0;
-    row[ROW.inflight] = s.inflight;
-    row[ROW.queue] = s.queue;
-    row[ROW.shed_rps] = s.dropped;
-    row[ROW.error_rate] = a > 0 ? Math.min(1, s.dropped / a) : 0;
-    row[ROW['latency.p50']] = s.p50;
-    row[ROW['latency.p95']] = s.p95;
-    row[ROW['latency.p99']] = s.p99;
-    row[ROW.replicas] = live;
-    row[ROW.ready] = ready;
-    row[ROW.starting] = starting;
+    counts.replicas = live;
+    counts.ready = ready;
+    counts.starting = starting;
+    fillSecondSignals(second, s, counts);
+    writeHistoryValues(second, row);
     history.append(startSecond + t + 1, row, k);
 
     signals.push(s, k);

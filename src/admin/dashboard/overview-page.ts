@@ -7,6 +7,7 @@
 import { h, fmt } from './dom.js';
 import type { ApiClient } from './api-client.js';
 import type { AdminEvent, LiveSignals, ServiceSummary } from './api-types.js';
+import { shedRate } from '../../signals/catalog.js';
 
 /** Everything a page needs from the shell. */
 export interface PageContext {
@@ -54,7 +55,7 @@ export function renderOverview(root: HTMLElement, ctx: PageContext): () => void 
     const l = live.get(s.name);
     const rep = l?.replicas ?? s.replicas;
     const rps = l?.rps ?? s.signals?.rps;
-    const shed = l?.shed_rps ?? s.signals?.shed_rps;
+    const shed = (l ? shedRate(l) : undefined) ?? (s.signals ? shedRate(s.signals) : undefined);
     const admitted =
       l?.admitted_rps ?? (rps !== undefined && shed !== undefined ? Math.max(0, rps - shed) : undefined);
     const p95 = l?.latency.p95 ?? s.signals?.latency.p95;

@@ -18,6 +18,7 @@ import { parseAfter, parseLimit, parseReplicas, parseSince, parseTtl } from '../
 import { callAdmin } from '../admin/admin-client.js';
 import { resolveConnection, type ConnOpts } from '../admin/admin-connection.js';
 import { followEvents } from '../admin/follow-events.js';
+import { shedRate } from '../../signals/index.js';
 
 const out = (s: string): void => void process.stdout.write(s);
 const conn = (c: Command) =>
@@ -88,7 +89,7 @@ export function register(program: Command): void {
           s.replicas?.draining ?? '-',
           s.signals ? s.signals.rps.toFixed(1) : '-',
           s.signals ? s.signals.latency.p95.toFixed(0) : '-',
-          s.signals ? s.signals.shed_rps.toFixed(1) : '-',
+          s.signals ? shedRate(s.signals).toFixed(1) : '-',
           typeof s.signals?.cpu === 'number' ? s.signals.cpu.toFixed(0) : '-',
           s.lastReason ?? '-',
           s.alerts?.length ? s.alerts.map((a: any) => a.name).join(',') : '-',

@@ -63,6 +63,7 @@ import { parsePredictiveParams } from './predictive-params.js';
 import { PredictiveCache } from './predictive-cache.js';
 import { lowerBound } from './sorted-window.js';
 import { quantileUpperRank, staffed } from './staffing.js';
+import { shedRate } from '../../signals/index.js';
 
 export { parsePredictiveParams, type PredictiveParams } from './predictive-params.js';
 
@@ -109,7 +110,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
           obs.cpu >= 20 &&
           obs.cpu <= 95
         ) {
-          const served = Math.max(0, (value ?? 0) - (p.metric === 'rps' ? obs.shed_rps : 0));
+          const served = Math.max(0, (value ?? 0) - (p.metric === 'rps' ? shedRate(obs) : 0));
           const est = served / (obs.ready * (obs.cpu / 100));
           if (est > 0 && Number.isFinite(est))
             next.capacity = st.capacity === undefined ? est : st.capacity + 0.05 * (est - st.capacity);

@@ -15,6 +15,7 @@
 import type { Policy, PolicyContext, PolicyOutcome } from '../policy.js';
 import { paramReader } from './params.js';
 import { failure, recommend } from './outcome.js';
+import { shedRate } from '../../signals/index.js';
 
 /** Validated slo params. */
 export interface SloParams {
@@ -79,7 +80,7 @@ export function slo(params: Readonly<Record<string, unknown>>): Policy {
           slo: w.slo,
           pressure: Math.round(w.pressure * 1000) / 1000,
         };
-        const shedding = obs.shed_rps > 0;
+        const shedding = shedRate(obs) > 0;
         if (w.pressure > 1 || shedding) {
           const factor = Math.min(p.maxStep, Math.max(w.pressure, shedding ? 1.5 : 1));
           const desired = Math.max(current + 1, Math.ceil(Math.max(current, 1) * factor - 1e-9));

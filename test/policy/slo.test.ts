@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { slo } from './slo.js';
-import { testContext } from '../../../test/helpers/policy-context.js';
+import { slo } from '../../src/policy/builtin/slo.js';
+import { testContext } from '../helpers/policy-context.js';
 
 const lat = (p95: number) => ({ p50: p95 / 2, p95, p99: p95 * 1.5 });
 
