@@ -35,7 +35,7 @@ import type { Observation } from '../policy/policy.js';
 import { admittedRate, loadSignalsOf } from '../signals/index.js';
 import { buildAdminServer, type AdminEvent } from '../admin/admin-server.js';
 import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
-import { createClusterNode, createRedisStore, type ClusterNode } from '../cluster/index.js';
+import type { ClusterNode } from '../cluster/index.js';
 import {
   accessLogFromConfig,
   gatewayOptions,
@@ -102,9 +102,12 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   // Cluster mode: Redis shares rate limits, signals, the leader lease, events and state; this
   // node's SQLite file keeps its metric history and its own instance records (one file per node:
   // src/config/store-file.ts).
-  const node: ClusterNode | undefined = config.store.redis
-    ? await createClusterNode({ url: config.store.redis, clock, log })
-    : undefined;
+  // Loaded only in cluster mode: ioredis and the cluster modules cost every other start ~65 ms.
+  const clustering = config.store.redis ? await import('../cluster/index.js') : undefined;
+  const node: ClusterNode | undefined =
+    clustering && config.store.redis
+      ? await clustering.createClusterNode({ url: config.store.redis, clock, log })
+      : undefined;
   const storeFile = localStoreFile(config, baseDir, options.gatewayListen);
   let local: ReturnType<typeof openStore>;
   try {
@@ -113,7 +116,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     await node?.close();
     throw explainStoreLock(err, config);
   }
-  const store: Store = node ? createRedisStore({ redis: node.redis, local }) : local;
+  const store: Store = node && clustering ? clustering.createRedisStore({ redis: node.redis, local }) : local;
   const admissions = new Map<string, Admission>();
   const [gHost, gPort] = splitListen(options.gatewayListen ?? config.gateway.listen);
   // `workers: N`: N processes share the listener; each rebuilds its gateway from the config
