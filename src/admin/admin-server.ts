@@ -22,6 +22,7 @@ import { clipUrl, failures, hostFailure, sendError } from './admin-errors.js';
 import { registerServiceRoutes } from './service-routes.js';
 import { lazySerializers, lazyValidator } from './lazy-compilers.js';
 import { registerEventRoutes } from './event-routes.js';
+import { registerKeyRoutes, type AdminKeys } from './key-routes.js';
 import { PACKAGED_DASHBOARD_DIR, registerDashboardRoutes } from './dashboard-routes.js';
 
 export { MAX_OVERRIDE_TTL_MS } from './service-routes.js';
@@ -72,6 +73,8 @@ export interface AdminBackend {
     | Promise<{ step: number; points: Array<[number, number]> }>;
   metricsText(): Promise<string>;
   ready(): boolean;
+  /** Consumers' API keys (src/admin/key-routes.ts); without it the key routes answer 404. */
+  keys?: AdminKeys;
 }
 
 /** Admin listener options. */
@@ -315,6 +318,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
   app.get('/openapi.json', { ...open, schema: { hide: true } }, async () => app.swagger());
   registerServiceRoutes(app, { backend, named, nameParam, now });
   registerEventRoutes(app, { backend, named, streams });
+  registerKeyRoutes(app, backend.keys);
   registerDashboardRoutes(app, options.dashboardDir ?? PACKAGED_DASHBOARD_DIR);
   return app;
 }

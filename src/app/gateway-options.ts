@@ -64,6 +64,7 @@ export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOp
       ...(r.path ? { path: r.path } : {}),
       ...(r.path_prefix ? { path_prefix: r.path_prefix } : {}),
       ...(r.methods ? { methods: [...r.methods] } : {}),
+      ...(r.auth ? { auth: r.auth } : {}),
       ...(t?.timeouts ? { timeouts: t.timeouts } : {}),
       ...(t?.max_body !== undefined ? { max_body: t.max_body } : {}),
       // rate_limit, concurrency and queue: the route's own admission, before the service's;
@@ -78,6 +79,7 @@ export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOp
   return {
     routes,
     traffic: trafficOptions(svc.traffic),
+    ...(svc.auth ? { auth: svc.auth } : {}),
     ...(svc.balancer ? { balancer: { ...svc.balancer } } : {}),
     health: {
       ...(healthPath ? { path: healthPath } : {}),

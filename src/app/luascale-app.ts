@@ -35,6 +35,7 @@ import type { Observation } from '../policy/policy.js';
 import { admittedRate, loadSignalsOf } from '../signals/index.js';
 import { buildAdminServer, type AdminEvent } from '../admin/admin-server.js';
 import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
+import { adminKeys, keyVerifierFromConfig } from './consumer-keys.js';
 import type { ClusterNode } from '../cluster/index.js';
 import {
   accessLogFromConfig,
@@ -151,6 +152,10 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
       clock,
       signals,
       accessLog,
+      keys: keyVerifierFromConfig(config, {
+        keys: store.keys,
+        sharedLimiter: node ? (name, rl) => node.rateLimiter(name, rl) : undefined,
+      }),
       admission: (traffic, c, service) => {
         const rl = (traffic as { rate_limit?: { rps: number; burst?: number } }).rate_limit;
         const a = createAdmission(traffic as any, c, {
@@ -395,6 +400,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
       inWorker.add(service);
     },
   });
+  backend.keys = adminKeys(config, { keys: store.keys, clock });
   const admin = await buildAdminServer({
     host: aHost,
     port: aPort,

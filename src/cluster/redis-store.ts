@@ -14,6 +14,7 @@ import type { EventInput, EventQuery, EventStore, StoredEvent } from '../store/e
 import type { InstanceStore, StoredInstance } from '../store/instance-store.js';
 import type { StateStore } from '../store/state-store.js';
 import type { Store } from '../store/store.js';
+import { redisKeyStore } from './redis-key-store.js';
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -123,6 +124,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     events: redisEventStore(redis, prefix, options.maxEvents),
     state: redisStateStore(redis, prefix),
     instances: options.sharedInstances ? redisInstanceStore(redis, prefix) : local.instances,
+    keys: redisKeyStore(redis, prefix),
     history: local.history,
     flush: () => local.flush(),
     pending: () => local.pending(),

@@ -9,6 +9,7 @@ import { Provider } from './provider-schema.js';
 import { PolicyRef, Scaling } from './scaling-schema.js';
 import { DURATION_RULE, Duration, EXTENSION_KEY, Listen, Pattern, strict } from './schema-primitives.js';
 import { Route, Traffic } from './traffic-schema.js';
+import { Auth, Consumers } from './consumers-schema.js';
 
 export { Behavior, DURATION_RULE, EXTENSION_KEY, Scaling };
 
@@ -61,6 +62,7 @@ const Service = strict(
     provider: Provider,
     scaling: Scaling,
     traffic: Type.Optional(Traffic),
+    auth: Type.Optional(Auth),
     health: Type.Optional(
       strict(
         {
@@ -239,6 +241,7 @@ export const ConfigSchema = strict(
         'Alert notifiers',
       ),
     ),
+    consumers: Consumers,
     services: Services,
   },
   'luascale configuration',

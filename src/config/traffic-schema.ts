@@ -1,6 +1,7 @@
 /** The schema of a service's or a route's `traffic` section (admission) and of a route. */
 import { Type } from '@sinclair/typebox';
 import { Duration, MAX_COUNT, Pattern, strict } from './schema-primitives.js';
+import { Auth } from './consumers-schema.js';
 
 const RateLimit = strict(
   {
@@ -13,11 +14,12 @@ const RateLimit = strict(
       Type.Integer({ minimum: 1, maximum: MAX_COUNT, description: 'Bucket size; defaults to rps' }),
     ),
     key: Pattern(
-      '^(ip|route|global|api_key|header:[A-Za-z0-9-]+)$',
-      'must be ip, route, global, api_key or header:<name> (letters, digits and "-")',
+      '^(ip|route|global|api_key|consumer|header:[A-Za-z0-9-]+)$',
+      'must be ip, route, global, api_key, consumer or header:<name> (letters, digits and "-")',
       {
         default: 'ip',
-        description: 'What a bucket is kept per: ip, route, global, api_key or header:<name>',
+        description:
+          "What a bucket is kept per: ip, route, global, api_key, consumer (the API key's consumer on routes with auth: key, else ip) or header:<name>",
       },
     ),
     algorithm: Type.Union([Type.Literal('token-bucket'), Type.Literal('sliding-window')], {
@@ -120,6 +122,7 @@ export const Route = strict(
       }),
     ),
     traffic: Type.Optional(Traffic),
+    auth: Type.Optional(Auth),
   },
   'A route; the most specific match wins',
 );

@@ -86,6 +86,7 @@ export const ERRORS = {
     status: 503,
   },
   LS_ERR_GATEWAY_SHUTTING_DOWN: { message: 'service {service} is shutting down', status: 503 },
+  LS_ERR_GATEWAY_UNAUTHENTICATED: { message: 'unauthenticated: {reason}', status: 401 },
   // openapi
   LS_ERR_OPENAPI_INVALID: { message: '{file}#{pointer}: {reason}', status: 400 },
   // admin API
@@ -116,6 +117,8 @@ export const ERRORS = {
     message: 'policy for {service} rejected, the old one keeps running: {reason}',
     status: 422,
   },
+  LS_ERR_ADMIN_NO_CONSUMER: { message: 'no consumer named "{name}" in the config', status: 404 },
+  LS_ERR_ADMIN_NO_KEY: { message: 'no API key with id "{id}"', status: 404 },
   LS_ERR_ADMIN_INTERNAL: { message: 'internal error', status: 500 },
 } as const satisfies Record<string, { message: string; status: number }>;
 

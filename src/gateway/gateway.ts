@@ -1,7 +1,7 @@
 /**
  * The gateway: a node:http server in front, undici pools behind, and between them one pipeline of
  * named stages that every request walks as one `Exchange` (src/gateway/pipeline/):
- *   route → validate → record → admit → pick → forward
+ *   route → authenticate → validate → record → admit → pick → forward
  * `record` reports to signals and the access log when the exchange ends, however it ended; `admit`
  * releases its permit then. Bodies stream both ways with backpressure and are never buffered.
  * This file holds the public types and the wiring: server, services, routes, pipeline, close.
@@ -22,6 +22,7 @@ import { onClientError } from './client-error.js';
 import { Exchange, clientIpOf } from './pipeline/exchange.js';
 import type { GatewayState, RouteData, ServiceRuntime } from './pipeline/gateway-state.js';
 import { routeStage } from './pipeline/route-stage.js';
+import { authenticateStage, type KeyVerifier } from './pipeline/authenticate-stage.js';
 import { validateStage, type RequestValidatorFn } from './pipeline/validate-stage.js';
 import { recordStage } from './pipeline/record-stage.js';
 import { admitStage } from './pipeline/admit-stage.js';
@@ -35,13 +36,17 @@ export { sendError } from './pipeline/send-error.js';
 export { templateParams } from './pipeline/template-params.js';
 export type { ValidatedRequest, RequestValidatorFn } from './pipeline/validate-stage.js';
 export type { GatewayState, RouteData, ServiceRuntime } from './pipeline/gateway-state.js';
+export type { KeyIdentity, KeyVerifier } from './pipeline/authenticate-stage.js';
 
 /**
  * The stages every HTTP request walks, in order. Validation comes before admission so that a
  * request refused with 400/413 spends no rate-limit token and holds no permit while its body is read.
+ * Authentication comes first of all after routing: a request without a valid key is refused before
+ * its body is read (a route without `auth` passes it with one property check).
  */
 export const DEFAULT_STAGES: readonly Stage[] = [
   routeStage,
+  authenticateStage,
   validateStage,
   recordStage,
   admitStage,
@@ -74,6 +79,8 @@ export interface GatewayRoute extends RouteOptions {
   traffic?: ProxyTraffic;
   /** Optional request validation (off unless set); a JSON body is then read whole (up to max_body) first. */
   validate?: RequestValidatorFn;
+  /** `key`: requests need an API key (GatewayOptions.keys checks it); `none` overrides the service's. */
+  auth?: 'key' | 'none';
 }
 
 /** One service behind the gateway. */
@@ -86,6 +93,8 @@ export interface ServiceOptions {
   upstream?: UpstreamOptions;
   /** Initial instances (more come through setInstances). */
   instances?: InstanceSpec[];
+  /** `key`: every route needs an API key unless it says `auth: none` (default none). */
+  auth?: 'key' | 'none';
 }
 
 /** Gateway options; every time is in ms, every size in bytes. */
@@ -116,6 +125,8 @@ export interface GatewayOptions {
   accessLog?: AccessLogLike;
   /** The request pipeline (default DEFAULT_STAGES); a new concern is a new stage in this list. */
   stages?: readonly Stage[];
+  /** Checks the API keys of routes with `auth: key`; required when any route has it. */
+  keys?: KeyVerifier;
 }
 
 /** A running (or ready to run) gateway. */
@@ -314,9 +325,18 @@ function buildRoutes(
     runtime.pool.events.on('health', (e: HealthEvent) => events.emit('health', e));
     services.set(name, runtime);
     admission.setReadyInstances(0);
-    for (const r of svc.routes)
-      entries.push({ service: name, route: r, data: createRouteData(runtime, r, { traffic, clock }) });
+    for (const r of svc.routes) {
+      const auth = (r.auth ?? svc.auth) === 'key' ? keyVerifier(options, name) : undefined;
+      entries.push({ service: name, route: r, data: createRouteData(runtime, r, { traffic, clock, auth }) });
+    }
     if (svc.instances) runtime.pool.setInstances(svc.instances);
   }
   return entries;
+}
+
+/** The verifier of a route with `auth: key`; without one the gateway refuses to start (fail closed). */
+function keyVerifier(options: GatewayOptions, service: string): KeyVerifier {
+  if (options.keys === undefined)
+    throw new RangeError(`service "${service}": auth: key needs an API key verifier (GatewayOptions.keys)`);
+  return options.keys;
 }

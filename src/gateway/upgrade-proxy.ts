@@ -11,6 +11,7 @@ import net, { type Socket } from 'node:net';
 import { ERRORS, formatMessage, type ErrorCode } from '../core/errors.js';
 import { forwardRequestHeaders } from './forward-headers.js';
 import { clientAddress } from './trusted-proxies.js';
+import { presentedKey, withoutKeyHeader } from './pipeline/authenticate-stage.js';
 import type { GatewayState, RouteData } from './pipeline/gateway-state.js';
 import type { Route } from './router.js';
 import type { AdmitResult, Permit } from './seams.js';
@@ -90,10 +91,19 @@ export function proxyUpgrade(g: GatewayState, upgrade: UpgradeRequest): void {
   const svc = d.svc;
   g.signals?.onStart(d.label, svc.name);
   // Promise.resolve: admission answers at once or with a promise; an upgrade is rare enough.
-  void Promise.resolve()
-    .then(() => svc.admission.admit({ key: svc.keyOf(req, clientIp, d.label), route: d.label, now: u.start }))
+  // A route with `auth: key` checks the handshake's key first (authenticate-stage.ts).
+  void Promise.resolve(d.auth === undefined ? '' : upgradeConsumer(u))
+    .then((consumer) =>
+      consumer === undefined
+        ? undefined
+        : svc.admission.admit({
+            key: svc.keyOf(req, clientIp, d.label, consumer),
+            route: d.label,
+            now: u.start,
+          }),
+    )
     .then(
-      (v) => onVerdict(u, v),
+      (v) => (v === undefined ? unauthenticated(u) : onVerdict(u, v)),
       () => {
         g.signals?.onShed(d.label, svc.name, 'admission_error');
         rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: 'admission failed' }, { requestId });
@@ -210,5 +220,26 @@ function rawError(
   for (const [k, val] of Object.entries(extra)) extraLines += `${k}: ${val}\r\n`;
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\n${extraLines}Connection: close\r\n\r\n${body}`,
+  );
+}
+
+/** The consumer of an upgrade on an `auth: key` route (its key header removed), or undefined: no valid key. */
+async function upgradeConsumer(u: Upgrade): Promise<string | undefined> {
+  const presented = presentedKey(u.req);
+  if (presented === undefined) return undefined;
+  const id = await u.route.data.auth!.verify(presented.key);
+  if (id === undefined) return undefined;
+  u.headers = withoutKeyHeader(u.headers, presented.source);
+  return id.consumer;
+}
+
+function unauthenticated(u: Upgrade): void {
+  const d = u.route.data;
+  u.g.signals?.onShed(d.label, d.svc.name, 'unauthenticated');
+  rawError(
+    u.socket,
+    'LS_ERR_GATEWAY_UNAUTHENTICATED',
+    { reason: 'a valid API key is required' },
+    { requestId: u.requestId, headers: { 'www-authenticate': 'Bearer' } },
   );
 }

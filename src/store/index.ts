@@ -6,6 +6,7 @@ export type { MetricHistoryStore, HistorySeries, ExportRange } from './metric-hi
 export type { StateStore } from './state-store.js';
 export { DECISION_STATE_KEY, policyStateKey } from './state-store.js';
 export type { InstanceStore, StoredInstance } from './instance-store.js';
+export type { KeyStore, StoredKey } from './key-store.js';
 export type { HistoryTier, RetentionOptions } from './history-tiers.js';
 export { DEFAULT_TIERS, DEFAULT_EVENTS_KEEP_SECONDS, chooseTier, validateTiers } from './history-tiers.js';
 export { MIGRATIONS, SCHEMA_VERSION, migrate, schemaVersion } from './migrations.js';
@@ -17,4 +18,5 @@ export type {
   SqliteMetricHistoryStore,
   SqliteStateStore,
   SqliteInstanceStore,
+  SqliteKeyStore,
 } from './sqlite-store.js';

@@ -76,6 +76,20 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    description: 'API keys of consumers (hashes only)',
+    sql: `
+      -- the key itself is never stored: only its SHA-256, looked up by the public id it contains
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        consumer TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) WITHOUT ROWID;
+    `,
+  },
 ]);
 
 /** The schema version this build writes. */

@@ -19,6 +19,10 @@ const SQL = {
     'SELECT t, sum, count, vmax FROM history WHERE series = ? AND step = ? AND t BETWEEN ? AND ? ORDER BY t',
   pruneHistory: 'DELETE FROM history WHERE series = ? AND step = ? AND t < ?',
   pruneEvents: 'DELETE FROM events WHERE at < ?',
+  insertKey: 'INSERT INTO api_keys (id, consumer, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL)',
+  getKey: 'SELECT id, consumer, hash, created_at, revoked_at FROM api_keys WHERE id = ?',
+  listKeys: 'SELECT id, consumer, hash, created_at, revoked_at FROM api_keys ORDER BY created_at, id',
+  revokeKey: 'UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?',
 } as const;
 
 /** The prepared statements of one store connection, by name. */

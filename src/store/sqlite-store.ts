@@ -28,6 +28,7 @@ import {
   type RetentionOptions,
 } from './history-tiers.js';
 import type { StoredInstance, InstanceStore } from './instance-store.js';
+import type { KeyStore, StoredKey } from './key-store.js';
 import type { ExportRange, HistorySeries, MetricHistoryStore } from './metric-history-store.js';
 import { explainOpenError, openSqlite } from './open-sqlite.js';
 import type { Migration } from './migrations.js';
@@ -91,6 +92,14 @@ export interface SqliteStateStore extends StateStore {
   delete(service: string, key: string): void;
 }
 
+/** The SQLite KeyStore answers synchronously (so the gateway checks a key without a promise). */
+export interface SqliteKeyStore extends KeyStore {
+  insert(key: StoredKey): void;
+  get(id: string): StoredKey | undefined;
+  list(): StoredKey[];
+  revoke(id: string, at: number): boolean;
+}
+
 /** The SQLite InstanceStore answers synchronously. */
 export interface SqliteInstanceStore extends InstanceStore {
   upsert(record: StoredInstance): void;
@@ -110,6 +119,7 @@ export class SqliteStore implements Store {
   readonly history: SqliteMetricHistoryStore;
   readonly state: SqliteStateStore;
   readonly instances: SqliteInstanceStore;
+  readonly keys: SqliteKeyStore;
   /** The resolved retention tiers, finest first. */
   readonly tiers: readonly HistoryTier[];
 
@@ -207,6 +217,14 @@ export class SqliteStore implements Store {
       upsert: (r) => this.#instanceOp({ op: 'upsert', record: r, json: JSON.stringify(r) }),
       list: (s) => this.#read(() => this.#listInstances(s)),
       remove: (id) => this.#instanceOp({ op: 'remove', id }),
+    };
+    // Keys are written at once, not queued: a key printed to its owner must already be stored.
+    const s = this.#stmts;
+    this.keys = {
+      insert: (k) => this.#keyWrite(() => s.insertKey.run(k.id, k.consumer, k.hash, k.createdAt)),
+      get: (id) => this.#read(() => keyOf(this.#open(s.getKey).get(id) as KeyRow | undefined)),
+      list: () => this.#read(() => (this.#open(s.listKeys).all() as KeyRow[]).map((r) => keyOf(r)!)),
+      revoke: (id, at) => this.#keyWrite(() => s.revokeKey.run(at, id).changes > 0),
     };
 
     const every = options.flushIntervalMs ?? 100;
@@ -482,8 +500,41 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** A statement, once the store is known to be open. */
+  #open(statement: Database.Statement): Database.Statement {
+    this.#assertOpen();
+    return statement;
+  }
+
+  /** A key write, now; a failure is LS_ERR_STORE_WRITE naming the file (nothing is queued). */
+  #keyWrite<T>(fn: () => T): T {
+    this.#assertOpen();
+    try {
+      return fn();
+    } catch (err) {
+      throw new LuascaleError(
+        'LS_ERR_STORE_WRITE',
+        { file: this.location, reason: explainOpenError(err, this.location) },
+        { cause: err },
+      );
+    }
+  }
+
   #assertOpen(): void {
     if (this.#closed)
       throw new LuascaleError('LS_ERR_STORE_WRITE', { file: this.location, reason: 'the store is closed' });
   }
+}
+
+interface KeyRow {
+  id: string;
+  consumer: string;
+  hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+function keyOf(r: KeyRow | undefined): StoredKey | undefined {
+  if (r === undefined) return undefined;
+  return { id: r.id, consumer: r.consumer, hash: r.hash, createdAt: r.created_at, revokedAt: r.revoked_at };
 }

@@ -6,6 +6,7 @@
  */
 import type { EventStore } from './event-store.js';
 import type { InstanceStore } from './instance-store.js';
+import type { KeyStore } from './key-store.js';
 import type { MetricHistoryStore } from './metric-history-store.js';
 import type { StateStore } from './state-store.js';
 
@@ -28,6 +29,8 @@ export interface Store {
   readonly history: MetricHistoryStore;
   readonly state: StateStore;
   readonly instances: InstanceStore;
+  /** Consumers' API keys (hashes only). */
+  readonly keys: KeyStore;
   /** Writes everything queued now; rejects/throws LS_ERR_STORE_WRITE and keeps the queue on failure. */
   flush(): Awaitable<void>;
   /** How many writes are queued (retried until they succeed; never dropped silently). */

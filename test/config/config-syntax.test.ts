@@ -166,7 +166,7 @@ gateway: { listen: "8080" }
     'services.web.routes.0.path': /^"users" is not valid: must start with "\/"$/,
     'services.web.routes.0.methods.0': /^"get" is not valid: must be an HTTP method in capitals/,
     'services.web.traffic.rate_limit.key':
-      /^"cookie" is not valid: must be ip, route, global, api_key or header:<name>/,
+      /^"cookie" is not valid: must be ip, route, global, api_key, consumer or header:<name>/,
     'services.web.traffic.rate_limit.algorithm':
       /^must be one of "token-bucket", "sliding-window", got string "leaky"$/,
     'services.web.balancer.hash_key': /^"query" is not valid: must be ip, header:<name> or cookie:<name>$/,

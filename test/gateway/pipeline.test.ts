@@ -39,16 +39,16 @@ function counter(name: string): Stage & { entered: number; left: number } {
   return s;
 }
 
-test('the default pipeline runs route, validate, record, admit, pick, forward in that order', () => {
+test('the default pipeline runs route, authenticate, validate, record, admit, pick, forward in that order', () => {
   assert.deepEqual(
     DEFAULT_STAGES.map((s) => s.name),
-    ['route', 'validate', 'record', 'admit', 'pick', 'forward'],
+    ['route', 'authenticate', 'validate', 'record', 'admit', 'pick', 'forward'],
   );
 });
 
 test('compose rejects two stages with one name', () => {
   assert.throws(() => compose([...DEFAULT_STAGES, counter('admit')]), /stage "admit" appears twice/);
-  assert.equal(compose(DEFAULT_STAGES).indexOf('pick'), 4);
+  assert.equal(compose(DEFAULT_STAGES).indexOf('pick'), 5);
   assert.equal(compose(DEFAULT_STAGES).indexOf('nope'), -1);
 });
 
@@ -63,9 +63,10 @@ test('a stage added before admit can answer on its own; the record stage still l
     onEnd: () => {},
     onShed: (route, _service, reason) => shed.push(`${route} ${reason}`),
   };
-  // What an `authenticate` stage looks like: it reads the exchange, and either passes it on or answers.
+  // What a stage such as `authenticate` looks like: it reads the exchange, and either passes it on
+  // or answers (named apart from the default pipeline's own authenticate stage).
   const authenticate: Stage = {
-    name: 'authenticate',
+    name: 'example-auth',
     enter(ex) {
       if (ex.req.headers['x-api-key'] === 'k1') return ex.next();
       ex.shedReason = 'unauthenticated';

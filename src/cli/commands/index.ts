@@ -9,6 +9,7 @@ import { register as load } from './load.js';
 import { register as simulate } from './simulate.js';
 import { register as adminCommands } from './admin-commands.js';
 import { register as llmSim } from './llm-sim.js';
+import { register as keys } from './keys.js';
 
 /** Registers one command on the program. */
 export type RegisterCommand = (program: Command) => void;
@@ -23,4 +24,5 @@ export const commands: RegisterCommand[] = [
   simulate,
   adminCommands,
   llmSim,
+  keys,
 ];

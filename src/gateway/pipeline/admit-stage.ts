@@ -21,7 +21,11 @@ function admit(ex: Exchange): void {
   if (ra === undefined) return admitService(ex);
   let verdict: AdmitResult | Promise<AdmitResult>;
   try {
-    verdict = ra.admit({ key: d.keyOf!(ex.req, ex.clientIp, d.label), route: d.label, now: ex.readyAt });
+    verdict = ra.admit({
+      key: d.keyOf!(ex.req, ex.clientIp, d.label, ex.consumer),
+      route: d.label,
+      now: ex.readyAt,
+    });
   } catch (err) {
     return onVerdict(ex, err, true);
   }
@@ -39,7 +43,7 @@ function admitService(ex: Exchange): void {
   let verdict: AdmitResult | Promise<AdmitResult>;
   try {
     verdict = svc.admission.admit({
-      key: svc.keyOf(ex.req, ex.clientIp, d.label),
+      key: svc.keyOf(ex.req, ex.clientIp, d.label, ex.consumer),
       route: d.label,
       // after a wait at the route's queue, the service's queue starts counting from now
       now: ex.routePermit === undefined ? ex.readyAt : ex.g.clock.now(),

@@ -75,6 +75,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** Set by the route stage; every later stage may rely on it. */
   route: Route<RouteData> = undefined as unknown as Route<RouteData>;
 
+  // authenticate: who the request's API key belongs to ('' when the route has no `auth`)
+  consumer = '';
+  keyId = '';
+
   // validate: the body as it goes upstream (a stream, a counted stream, or a buffer read whole)
   body: Dispatcher.DispatchOptions['body'] = null;
   bytesIn = 0;

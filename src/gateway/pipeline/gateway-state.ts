@@ -15,6 +15,7 @@ import type { Pipeline } from './compose.js';
 import type { RateKeyFn } from './rate-key.js';
 import type { HashKeyFn } from './hash-key.js';
 import type { RequestValidatorFn } from './validate-stage.js';
+import type { KeyVerifier } from './authenticate-stage.js';
 
 /** One service as the pipeline sees it. */
 export interface ServiceRuntime {
@@ -41,6 +42,8 @@ export interface RouteData {
   /** The route's template: the bounded-cardinality label of signals and the access log. */
   label: string;
   validate: RequestValidatorFn | undefined;
+  /** The API-key check of a route with `auth: key` (the authenticate stage), else undefined. */
+  auth: KeyVerifier | undefined;
   /**
    * The route's own admission (routes[].traffic rate_limit / concurrency / queue, or an OpenAPI
    * x-luascale-rate-limit), passed before the service's; undefined when the route has none.

@@ -11,17 +11,23 @@ export type RateKey =
   | { kind: 'route' }
   | { kind: 'global' }
   | { kind: 'api_key' }
+  | { kind: 'consumer' }
   | { kind: 'header'; name: string };
 
-/** Derives the admission key of a request: (request, client IP, route label) → key. */
-export type RateKeyFn = (req: http.IncomingMessage, ip: string, label: string) => string;
+/**
+ * Derives the admission key of a request: (request, client IP, route label, consumer) → key. The
+ * consumer is the one the authenticate stage found ('' on a route without `auth`).
+ */
+export type RateKeyFn = (req: http.IncomingMessage, ip: string, label: string, consumer: string) => string;
 
-/** Parses `ip`, `route`, `global`, `api_key` or `header:<name>` (default `ip`). */
+/** Parses `ip`, `route`, `global`, `api_key`, `consumer` or `header:<name>` (default `ip`). */
 export function parseRateKey(key: string | undefined): RateKey {
   if (key === undefined || key === 'ip') return { kind: 'ip' };
-  if (key === 'route' || key === 'global' || key === 'api_key') return { kind: key };
+  if (key === 'route' || key === 'global' || key === 'api_key' || key === 'consumer') return { kind: key };
   if (key.startsWith('header:')) return { kind: 'header', name: key.slice(7).toLowerCase() };
-  throw new RangeError(`rate_limit.key: expected ip, route, global, api_key or header:<name>, got "${key}"`);
+  throw new RangeError(
+    `rate_limit.key: expected ip, route, global, api_key, consumer or header:<name>, got "${key}"`,
+  );
 }
 
 /** One key function per kind, chosen once per service (no switch per request). */
@@ -40,6 +46,9 @@ export function rateKeyFn(key: RateKey): RateKeyFn {
         return typeof v === 'string' ? v : ip;
       };
     }
+    case 'consumer':
+      // Without `auth: key` on the route there is no consumer: fall back to the client's address.
+      return (_req, ip, _label, consumer) => (consumer === '' ? ip : `consumer:${consumer}`);
     case 'api_key':
       return (req, ip) => {
         const k = req.headers['x-api-key'] ?? req.headers.authorization;

@@ -14,6 +14,7 @@ import { createUpstreamPool } from '../upstream-pool.js';
 import type { RouteData, ServiceRuntime } from './gateway-state.js';
 import { hashKeyFn, parseHashKey } from './hash-key.js';
 import { parseRateKey, rateKeyFn } from './rate-key.js';
+import type { KeyVerifier } from './authenticate-stage.js';
 
 const DEFAULT_CONNECT = 5000;
 const DEFAULT_RESPONSE = 60_000;
@@ -94,7 +95,7 @@ export function createServiceRuntime(
 export function createRouteData(
   svc: ServiceRuntime,
   r: GatewayRoute,
-  options: { traffic: ProxyTraffic; clock: Clock },
+  options: { traffic: ProxyTraffic; clock: Clock; auth?: KeyVerifier },
 ): RouteData {
   const traffic = options.traffic;
   const t = r.traffic ?? {};
@@ -103,6 +104,7 @@ export function createRouteData(
     svc,
     label: '',
     validate: r.validate,
+    auth: options.auth,
     admission: own,
     keyOf: own === undefined ? undefined : rateKeyFn(parseRateKey(t.rate_limit?.key)),
     retryBudget:

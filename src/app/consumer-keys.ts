@@ -1,0 +1,68 @@
+/**
+ * Wiring of consumers and API keys (issue 19): the gateway's KeyVerifier over the store's keys
+ * (with each consumer's own rate limiter: a token bucket, or in cluster mode the shared Redis one),
+ * and the admin API's key operations.
+ */
+import { LuascaleError } from '../core/errors.js';
+import type { Clock } from '../core/clock.js';
+import type { Config } from '../config/schema.js';
+import { createKeyVerifier, generateKey } from '../consumers/index.js';
+import type { KeyVerifier } from '../gateway/gateway.js';
+import { TokenBucket } from '../gateway/admission/token-bucket.js';
+import type { RateLimiter } from '../gateway/admission/rate-limiter.js';
+import type { AdminKeys, KeyView } from '../admin/key-routes.js';
+import type { KeyStore, StoredKey } from '../store/key-store.js';
+
+/** Whether any service or route of the config asks for API keys. */
+export function usesKeys(config: Config): boolean {
+  return Object.values(config.services).some(
+    (s) => s.auth === 'key' || s.routes.some((r) => r.auth === 'key'),
+  );
+}
+
+/** The gateway's key check; `sharedLimiter` makes consumers' limits cluster-wide (Redis). */
+export function keyVerifierFromConfig(
+  config: Config,
+  options: {
+    keys: KeyStore;
+    sharedLimiter?: (name: string, rl: { rps: number; burst?: number }) => RateLimiter;
+  },
+): KeyVerifier {
+  const limiters = new Map<string, RateLimiter>();
+  for (const [name, c] of Object.entries(config.consumers)) {
+    const rl = c.limits;
+    if (rl === undefined) continue;
+    limiters.set(
+      name,
+      options.sharedLimiter?.(`consumer:${name}`, rl) ?? new TokenBucket({ rps: rl.rps, burst: rl.burst }),
+    );
+  }
+  return createKeyVerifier({ keys: options.keys, consumers: config.consumers, limiters });
+}
+
+/** The admin API's key operations over the store. */
+export function adminKeys(config: Config, options: { keys: KeyStore; clock: Clock }): AdminKeys {
+  const { keys, clock } = options;
+  const view = (k: StoredKey): KeyView => ({
+    id: k.id,
+    consumer: k.consumer,
+    createdAt: k.createdAt,
+    revokedAt: k.revokedAt,
+  });
+  return {
+    async create(consumer) {
+      if (!Object.hasOwn(config.consumers, consumer))
+        throw new LuascaleError('LS_ERR_ADMIN_NO_CONSUMER', { name: consumer });
+      const made = generateKey(consumer, clock.wallNow());
+      await keys.insert(made.stored);
+      return { ...view(made.stored), key: made.key };
+    },
+    async list() {
+      return (await keys.list()).map(view);
+    },
+    async revoke(id) {
+      if (!(await keys.revoke(id, clock.wallNow()))) throw new LuascaleError('LS_ERR_ADMIN_NO_KEY', { id });
+      return view((await keys.get(id))!);
+    },
+  };
+}

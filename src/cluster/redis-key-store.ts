@@ -1,0 +1,43 @@
+/**
+ * API keys in Redis for cluster mode: one hash `<prefix>keys` (id → JSON of the stored key, never
+ * the key itself), so every gateway node checks the same keys and a revocation reaches all of them
+ * at once. A check costs one HGET per request on an `auth: key` route.
+ */
+import type { Redis } from 'ioredis';
+import type { KeyStore, StoredKey } from '../store/key-store.js';
+
+/** The KeyStore of `store: { redis }`. */
+export function redisKeyStore(redis: Redis, prefix: string): KeyStore {
+  const key = `${prefix}keys`;
+  return {
+    async insert(k) {
+      await redis.hset(key, k.id, JSON.stringify(k));
+    },
+    async get(id) {
+      const v = await redis.hget(key, id);
+      return v === null ? undefined : (JSON.parse(v) as StoredKey);
+    },
+    async list() {
+      const all = (await redis.hvals(key)).map((v) => JSON.parse(v) as StoredKey);
+      return all.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    },
+    async revoke(id, at) {
+      // Read-modify-write in one Lua script: two nodes revoking at once keep the first time.
+      const done = await redis.eval(
+        `local v = redis.call('HGET', KEYS[1], ARGV[1])
+         if not v then return 0 end
+         local k = cjson.decode(v)
+         if k.revokedAt == cjson.null or k.revokedAt == nil then
+           k.revokedAt = tonumber(ARGV[2])
+           redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(k))
+         end
+         return 1`,
+        1,
+        key,
+        id,
+        String(at),
+      );
+      return done === 1;
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * The authenticate stage on its own gateway (port 0), with a stub verifier: a route without `auth`
+ * never calls it (no work when auth is off); a verifier that answers later (as Redis does) works,
+ * and one that fails answers 502 without reaching the upstream; the upstream sees no key header;
+ * a gateway with `auth: key` and no verifier refuses to start.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createGateway, type KeyVerifier } from '../../src/gateway/gateway.js';
+import { echo, request, startGateway, startUpstream } from '../gateway/helpers.js';
+
+test('auth off costs no verifier call; a later (promise) verifier and a failing one; the key is stripped', async () => {
+  const up = await startUpstream(echo());
+  let hits = 0;
+  up.server.on('request', () => hits++);
+  const calls: string[] = [];
+  const keys: KeyVerifier = {
+    verify(key) {
+      calls.push(key);
+      if (key === 'boom') return Promise.reject(new Error('store down'));
+      return Promise.resolve(key === 'good' ? { consumer: 'alice', keyId: 'k1' } : undefined);
+    },
+  };
+  const { gw, port } = await startGateway({
+    keys,
+    services: {
+      open: { routes: [{ path_prefix: '/open' }] },
+      closed: { auth: 'key', routes: [{ path_prefix: '/closed' }, { path: '/closed/free', auth: 'none' }] },
+    },
+  });
+  gw.setInstances('open', [{ id: 'o', url: up.url }]);
+  gw.setInstances('closed', [{ id: 'c', url: up.url }]);
+  try {
+    for (let i = 0; i < 5; i++) assert.equal((await request(port, { path: '/open/x' })).status, 200);
+    assert.equal((await request(port, { path: '/closed/free' })).status, 200);
+    assert.deepEqual(calls, [], 'routes without auth never reach the verifier');
+
+    const ok = await request(port, { path: '/closed/x', headers: { authorization: 'Bearer good' } });
+    assert.equal(ok.status, 200);
+    assert.ok(
+      !JSON.parse(ok.body).rawHeaders.some((h: string) => /^authorization$/i.test(h)),
+      'the Authorization header that carried the key is not forwarded',
+    );
+    const before = hits;
+    const bad = await request(port, { path: '/closed/x', headers: { 'x-api-key': 'bad' } });
+    assert.equal(bad.status, 401);
+    const failed = await request(port, { path: '/closed/x', headers: { 'x-api-key': 'boom' } });
+    assert.equal(failed.status, 502);
+    assert.match(failed.body, /key check failed: store down/);
+    assert.equal(hits, before, 'neither reached the upstream');
+    assert.deepEqual(calls, ['good', 'bad', 'boom']);
+  } finally {
+    await gw.close({ graceMs: 0 });
+    up.server.close();
+  }
+});
+
+test('auth: key without a verifier: the gateway refuses to start (fail closed)', () => {
+  assert.throws(
+    () => createGateway({ services: { api: { auth: 'key', routes: [{ path_prefix: '/' }] } } }),
+    /service "api": auth: key needs an API key verifier/,
+  );
+});
