@@ -37,7 +37,8 @@ function jsTargetTracking(target: number): Policy {
     name: 'bench:js-target-tracking',
     evaluate(ctx: PolicyContext): PolicyOutcome {
       const o = ctx.observation;
-      const replicas = o.ready > 0 ? Math.ceil((o.ready * o.cpu) / target - 1e-9) : o.replicas;
+      const replicas =
+        o.ready > 0 && o.cpu !== undefined ? Math.ceil((o.ready * o.cpu) / target - 1e-9) : o.replicas;
       return {
         ok: true,
         replicas,

@@ -24,7 +24,10 @@ export const Signals = Type.Object(
     ...Object.fromEntries(
       LOAD_SIGNALS.filter((s) => !s.name.includes('.')).map((s) => [
         s.name,
-        Type.Number({ description: `${s.meaning} (${s.unit})` }),
+        // CPU and memory are absent when the provider reports no usage (unknown, not 0).
+        s.aggregate === 'mean'
+          ? Type.Optional(Type.Number({ description: `${s.meaning} (${s.unit}); absent when unknown` }))
+          : Type.Number({ description: `${s.meaning} (${s.unit})` }),
       ]),
     ),
     latency: Type.Ref('Latency'),

@@ -43,6 +43,7 @@ export function fencedProvider(provider: Provider, lease: LeaderLease): Provider
   // The optional capabilities (PROVIDER_CAPABILITIES): offered exactly when the wrapped provider
   // offers them. Adoption stops stale instances, so only the leader adopts.
   if (provider.usage) wrapped.usage = (now) => provider.usage!(now);
+  if (provider.refreshUsage) wrapped.refreshUsage = (now) => provider.refreshUsage!(now);
   if (provider.pendingReplacements) wrapped.pendingReplacements = () => provider.pendingReplacements!();
   if (provider.adopt) {
     wrapped.adopt = async () => {

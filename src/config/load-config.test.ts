@@ -60,7 +60,10 @@ test('scalingFromConfig normalises durations and HPA-style change limits', () =>
   });
   assert.equal(s.behavior.scaleDown.stabilizationMs, 300_000);
   assert.equal(s.behavior.tolerance, 0.1);
-  assert.deepEqual(s.policy, { builtin: 'target-tracking', params: { metric: 'cpu', target: 60 } });
+  assert.deepEqual(s.policy, {
+    builtin: 'target-tracking',
+    params: { metric: 'cpu', target: 60, fallback: { metric: 'inflight', target: 70 } },
+  });
 });
 
 test('a Lua policy path resolves against the config directory', () => {

@@ -38,8 +38,17 @@ export const PolicyRef = Type.Union(
     ),
   ],
   {
-    description: 'A Lua file or { builtin, params }',
-    default: { builtin: 'target-tracking', params: { metric: 'cpu', target: 60 } },
+    description:
+      'A Lua file or { builtin, params }. Default: target tracking on CPU at 60 % where the provider ' +
+      'reports usage (process; kubernetes with metrics.k8s.io), otherwise on in-flight requests at ' +
+      '70 per instance (static, exec), as Knative does',
+    // Without usage a provider's CPU is unknown, and a CPU-only default would hold forever; the
+    // fallback follows what the service can measure. 70 in flight per instance is Knative's
+    // default (container-concurrency-target-default 100 × target utilisation 0.7).
+    default: {
+      builtin: 'target-tracking',
+      params: { metric: 'cpu', target: 60, fallback: { metric: 'inflight', target: 70 } },
+    },
   },
 );
 

@@ -56,18 +56,19 @@ export async function collectObservation(service: string, options: CollectOption
       const u = usage.get(inst.id);
       if (!u) continue;
       c += u.cpu;
-      m += u.memory;
+      m += u.memory ?? NaN; // one pod of unknown memory makes the mean unknown
       n++;
     }
-    if (n > 0) [cpu, memory] = [c / n, m / n];
+    if (n > 0) [cpu, memory] = [c / n, Number.isNaN(m) ? undefined : m / n];
   }
   await readMetricSources(options.metricSources, { now, timeoutMs: options.intervalMs, into });
   const startupMs = options.startupMs();
   return completeObservation({
     ...signals,
     operations: signals.operations as Record<string, OperationSignals> | undefined,
-    cpu: cpu ?? signals.cpu ?? 0,
-    memory: memory ?? signals.memory ?? 0,
+    // Unknown stays unknown (absent, nil in Lua): 0 % would read as idle and scale down.
+    cpu: cpu ?? signals.cpu,
+    memory: memory ?? signals.memory,
     replicas: ready.length + starting,
     ready: ready.length,
     starting,

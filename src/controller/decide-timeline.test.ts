@@ -292,7 +292,7 @@ describe('slow starters', () => {
     const tracking = () =>
       fakePolicy((ctx) =>
         ctx.observation.ready
-          ? Math.ceil((ctx.observation.ready * ctx.observation.cpu) / 70 - 1e-9)
+          ? Math.ceil((ctx.observation.ready * (ctx.observation.cpu ?? 0)) / 70 - 1e-9)
           : ctx.observation.replicas,
       );
     const { peak, final } = run(tracking, 30 * S, 180);
@@ -307,7 +307,8 @@ describe('slow starters', () => {
     const stepFrom = (base: 'ready' | 'replicas') => () =>
       fakePolicy((ctx) => {
         const o = ctx.observation;
-        return o.cpu > 80 ? o[base] + 1 : o.cpu < 20 ? o[base] - 1 : o.replicas;
+        const cpu = o.cpu ?? 0;
+        return cpu > 80 ? o[base] + 1 : cpu < 20 ? o[base] - 1 : o.replicas;
       });
     const fromReady = run(stepFrom('ready'), 30 * S, 240);
     assert.equal(fromReady.final, 6);

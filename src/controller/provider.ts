@@ -92,7 +92,8 @@ export type SyncStatus = { ok: true } | { ok: false; message: string; failures: 
 /** Per-instance resource usage; CPU in percent of one core, memory in percent of the configured limit. */
 export interface InstanceUsage {
   cpu: number;
-  memory: number;
+  /** Absent when the provider knows no memory limit to relate the usage to (Kubernetes). */
+  memory?: number;
   rssBytes: number;
 }
 
@@ -121,6 +122,11 @@ export interface Provider {
   /** Resource usage per instance id, sampled at `now` (monotonic ms); absent when not measurable. */
   usage?(now: number): Map<string, InstanceUsage>;
   /**
+   * For a provider that samples usage in the background (Kubernetes' metrics API): resolves when
+   * a sample taken at or after `now` is in, so the next usage() call sees it.
+   */
+  refreshUsage?(now: number): Promise<void>;
+  /**
    * Instances the provider will start by itself (crash replacements waiting out a back-off); the
    * controller counts them as coming, so it does not launch duplicates.
    */
@@ -133,7 +139,7 @@ export interface Provider {
 }
 
 /** The optional capabilities of {@link Provider}, by name. */
-export const PROVIDER_CAPABILITIES = ['usage', 'pendingReplacements', 'adopt'] as const;
+export const PROVIDER_CAPABILITIES = ['usage', 'refreshUsage', 'pendingReplacements', 'adopt'] as const;
 
 /** What `adopt()` did with each stored record. */
 export interface AdoptionReport {

@@ -7,7 +7,7 @@
 import {
   loadSignalsOf,
   type FleetSignalName,
-  type LoadSignalName,
+  type MeasuredSignals,
   type SignalRecord,
 } from '../signals/index.js';
 
@@ -21,8 +21,11 @@ export interface Slo {
   availability?: number;
 }
 
-/** What the gateway and the instances measured over the last window: the catalogue's load signals. */
-export type LoadSignals = SignalRecord<LoadSignalName>;
+/**
+ * What the gateway and the instances measured over the last window: the catalogue's load signals.
+ * `cpu` and `memory` are absent (undefined; nil in Lua) when the provider reports no usage.
+ */
+export type LoadSignals = MeasuredSignals;
 
 /** Latency percentiles in milliseconds. */
 export type LatencySummary = LoadSignals['latency'];
@@ -114,7 +117,10 @@ export interface Policy {
 /** A history reader with nothing recorded yet. */
 export const emptyHistory: HistoryReader = { series: () => [], stepSeconds: 1 };
 
-/** Fills an Observation's missing fields with zeros, so policies never see `undefined`. */
+/**
+ * Fills an Observation's missing fields: counts and gateway signals with 0; `cpu` and `memory`
+ * stay absent, since an unknown utilisation is not 0 % (a policy holds on it, as the HPA does).
+ */
 export function completeObservation(partial: Partial<Observation> & { replicas?: number }): Observation {
   const replicas = partial.replicas ?? partial.ready ?? 0;
   const out = loadSignalsOf(partial) as Observation;

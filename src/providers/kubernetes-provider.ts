@@ -22,16 +22,22 @@
  *
  * With `route: 'service'` the provider lists one instance, the Service's cluster address, ready when
  * at least one endpoint is ready; kube-proxy balances across pods and launch/stop only change replicas.
+ *
+ * `usage()` reports each ready pod's CPU (percent of one core) from the resource metrics API
+ * (metrics.k8s.io PodMetrics, kubernetes-pod-metrics.ts), polled in the background. Without that
+ * API (no metrics-server), and with `route: 'service'`, CPU is unknown, not 0. Memory is unknown:
+ * the pod's limit is not read.
  */
 import * as k8s from '@kubernetes/client-node';
 import { LuascaleError } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import type { Instance, Provider, ProviderEvents } from '../controller/provider.js';
+import type { Instance, InstanceUsage, Provider, ProviderEvents } from '../controller/provider.js';
 import { Listeners } from './listeners.js';
 import { TargetSet, type TargetRec } from './target-set.js';
 import { EndpointSliceWatch } from './endpoint-slice-watch.js';
 import { apiError, endpointsOf, type Endpoint, type SliceLike } from './kubernetes-endpoints.js';
 import { WorkloadScale } from './workload-scale.js';
+import { PodMetrics } from './kubernetes-pod-metrics.js';
 
 /** The annotation the ReplicaSet controller reads to choose which pod to delete first (Kubernetes ≥ 1.22). */
 export const POD_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
@@ -66,6 +72,8 @@ export interface KubernetesProviderOptions {
   stopTimeoutMs?: number;
   /** Delay before re-watching after a watch error, doubled up to 30 s; default 500 ms. */
   rewatchDelayMs?: number;
+  /** How often to read pod usage from metrics.k8s.io; default 15 000 ms (metrics-server's resolution). */
+  metricsPollMs?: number;
   /** Called by drain() so the gateway stops routing and waits for in-flight requests (as ProcessProvider's). */
   drainHook?: (instance: Instance) => Promise<void>;
   clock?: Clock;
@@ -110,6 +118,7 @@ export class KubernetesProvider implements Provider {
   readonly #events = new Listeners<ProviderEvents>();
   readonly #set: TargetSet;
   readonly #synced: Promise<void>;
+  readonly #metrics: PodMetrics;
   #closed = false;
   #serviceRec?: TargetRec;
 
@@ -158,6 +167,12 @@ export class KubernetesProvider implements Provider {
       kubeService: this.#o.kubeService,
       rewatchDelayMs: this.#o.rewatchDelayMs,
       onChange: (slices) => this.#apply(slices),
+      onError: (err) => this.#onError(err),
+    });
+    this.#metrics = new PodMetrics({
+      kubeConfig: this.#kc,
+      namespace: this.namespace,
+      pollMs: options.metricsPollMs,
       onError: (err) => this.#onError(err),
     });
     this.#synced = this.#watch.start();
@@ -292,6 +307,23 @@ export class KubernetesProvider implements Provider {
         );
       }
     }
+  }
+
+  /** CPU of each live pod from the last metrics.k8s.io sample; empty while it is unknown. */
+  usage(now: number): Map<string, InstanceUsage> {
+    const out = new Map<string, InstanceUsage>();
+    const sample = this.#closed || this.#serviceRec ? undefined : this.#metrics.sample(now);
+    if (!sample) return out;
+    for (const [id, rec] of this.#set.instances) {
+      const u = rec.key === undefined ? undefined : sample.get(rec.key);
+      if (u) out.set(id, { cpu: u.cpuCores * 100, rssBytes: u.memoryBytes });
+    }
+    return out;
+  }
+
+  /** Reads metrics.k8s.io now, so the next usage() call sees a sample taken at `now`. */
+  refreshUsage(now: number): Promise<void> {
+    return this.#serviceRec ? Promise.resolve() : this.#metrics.refresh(now);
   }
 
   /** Subscribes to an event; returns the unsubscribe function. */

@@ -114,7 +114,7 @@ local params, slo, ops, state = EMPTY, EMPTY, EMPTY, {}
 -- compiled once from the names (identifiers, checked here): straight-line stores, as cheap as a
 -- hand-written list (a loop over a name table costs ~0.4 µs more per call).
 local SIG = host_fetch(6)
-local nested, args, body = {}, {}, {}
+local nested, args, body, flat = {}, {}, {}, {}
 for i = 1, #SIG.names do
   local name = SIG.names[i]
   local head, leaf = string.match(name, "^([%a_][%w_]*)%.([%a_][%w_]*)$")
@@ -125,7 +125,9 @@ for i = 1, #SIG.names do
     end
     body[i] = "N." .. head .. "." .. leaf .. " = v" .. i
   elseif string.match(name, "^[%a_][%w_]*$") then
-    body[i] = "B." .. name .. " = v" .. i
+    -- NaN is how the host passes an unknown value (cpu with no usage from the provider): nil.
+    body[i] = "B." .. name .. " = v" .. i .. " == v" .. i .. " and v" .. i .. " or nil"
+    flat[name] = true
   else
     error("signal catalogue: bad name " .. tostring(name))
   end
@@ -138,8 +140,9 @@ local latency = nested.latency
 -- ctx and its signal tables are strict once the first decision has filled them: reading a field
 -- that does not exist raises, naming the fields that do ("ctx.latency has no field 'p999' (p50,
 -- p95, p99)"), instead of answering nil for a typo. Hits never reach the metamethod.
-local function strict(t, label)
+local function strict(t, label, known)
   setmetatable(t, { __index = function(_, k)
+    if known and known[k] then return nil end -- a catalogue signal with no value (unknown): nil
     local names = {}
     for name in next, t do names[#names + 1] = tostring(name) end
     table_sort(names)
@@ -149,7 +152,7 @@ end
 local strict_done = false
 local function make_strict()
   strict_done = true
-  strict(B, "ctx")
+  strict(B, "ctx", flat)
   for head, t in next, nested do strict(t, "ctx." .. head) end
 end
 B.params, B.slo, B.operations, B.state = params, slo, ops, state

@@ -18,6 +18,12 @@ import {
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
 
+/** Per-instance means (`cpu`, `memory`): the provider reports them when it can measure them. */
+export type InstanceSignalName = Extract<(typeof SIGNALS)[number], { aggregate: 'mean' }>['name'];
+/** Load signals as measured: the gateway's always present, the per-instance means only when reported. */
+export type MeasuredSignals = Omit<SignalRecord<LoadSignalName>, InstanceSignalName> &
+  Partial<SignalRecord<InstanceSignalName>>;
+
 /** [field, subfield] of each catalogue signal, in catalogue order (subfield '' for a flat one). */
 export const SIGNAL_PATHS: ReadonlyArray<readonly [string, string]> = SIGNALS.map((s) => {
   const parts = s.name.split('.');
@@ -47,6 +53,10 @@ export function signalIndexes(test: (s: (typeof SIGNALS)[number]) => boolean): n
 
 const ALL = SIGNALS.map((_, i) => i);
 const LOAD = signalIndexes((s) => s.kind === 'load');
+// Per-instance means (cpu, memory) come from the provider, and a provider may measure none: such
+// a signal stays absent (undefined; NaN on a wire array; nil in Lua), never 0, which would read
+// as "idle" and scale down (issue 16 item 13).
+const MAYBE_ABSENT = new Set(signalIndexes((s) => s.aggregate === 'mean'));
 const GATEWAY = signalIndexes((s) => s.source === 'gateway');
 const HISTORY = signalIndexes((s) => s.history);
 
@@ -90,11 +100,14 @@ export function readSignal(o: object, name: string): number | undefined {
   return i === undefined ? undefined : signalAt(o, i);
 }
 
-/** The load signals of `partial` as a new object, absent ones 0 (`?? 0`), in catalogue order. */
+/**
+ * The load signals of `partial` as a new object, in catalogue order: absent gateway signals 0
+ * (`?? 0`), absent per-instance means (cpu, memory) left undefined.
+ */
 export const loadSignalsOf = new Function(
   'p',
-  `return ${literal(LOAD, (i) => `${access('p', i)} ?? 0`)};`,
-) as (partial: object) => SignalRecord<LoadSignalName>;
+  `return ${literal(LOAD, (i) => (MAYBE_ABSENT.has(i) ? access('p', i) : `${access('p', i)} ?? 0`))};`,
+) as (partial: object) => MeasuredSignals;
 
 /**
  * The signals the gateway measures, read from `o` as they are (no defaults), as a new object in
@@ -108,15 +121,18 @@ export const gatewaySignalsOf = new Function('o', `return ${literal(GATEWAY, (i)
 export const signalsFromValues = new Function(
   'x',
   'at',
-  `return ${literal(ALL, (i) => `x[at + ${i}]`)};`,
+  `return ${literal(ALL, (i) => (MAYBE_ABSENT.has(i) ? `(x[at + ${i}] === x[at + ${i}] ? x[at + ${i}] : undefined)` : `x[at + ${i}]`))};`,
 ) as (x: ArrayLike<number>, at: number) => SignalRecord<SignalName>;
 
-/** Writes every signal of `o` into `out` from `at`, in catalogue order (absent ones as 0). */
+/**
+ * Writes every signal of `o` into `out` from `at`, in catalogue order (absent ones as 0; absent
+ * per-instance means as NaN, which Lua receives as nil).
+ */
 export const writeSignalValues = new Function(
   'o',
   'out',
   'at',
-  ALL.map((i) => `out[at + ${i}] = ${access('o', i)} ?? 0;`).join('\n'),
+  ALL.map((i) => `out[at + ${i}] = ${access('o', i)} ?? ${MAYBE_ABSENT.has(i) ? 'NaN' : '0'};`).join('\n'),
 ) as (o: object, out: { [i: number]: number }, at: number) => void;
 
 /** Writes the history signals of `o` into `out` in HISTORY_SIGNALS order (absent ones as 0): one history row. */

@@ -1,4 +1,4 @@
-import { after, describe, it } from 'node:test';
+import { after, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -11,6 +11,7 @@ import {
   type KubernetesProviderOptions,
 } from '../../src/providers/kubernetes-provider.js';
 import { endpointsOf } from '../../src/providers/kubernetes-endpoints.js';
+import { parseQuantity } from '../../src/providers/kubernetes-pod-metrics.js';
 import { isLuascaleError } from '../../src/core/errors.js';
 import { nextEvent, providerContract } from './provider-contract.js';
 import { FakeKubeApiServer, type FakeKubeApiServerOptions } from './fixtures/fake-kube-apiserver.js';
@@ -66,6 +67,7 @@ async function setup(
   const fake = new FakeKubeApiServer({
     namespace: 'shop',
     token: TOKEN,
+    metricsApi: true,
     workloads: [
       { kind: 'Deployment', name: 'web', service: 'web', replicas: 0 },
       { kind: 'StatefulSet', name: 'db', service: 'db', replicas: 0, port: 5432, portName: 'pg' },
@@ -515,3 +517,56 @@ async function waitFor(cond: () => boolean, p: KubernetesProvider, timeoutMs = 5
     void p;
   }
 }
+
+describe('KubernetesProvider pod usage from metrics.k8s.io (issue 16 item 13)', () => {
+  it('reports each ready pod’s CPU in percent of one core from PodMetrics', async () => {
+    const s = await setup({
+      workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 2 }],
+    });
+    try {
+      await waitFor(() => s.provider.list().filter((i) => i.state === 'ready').length === 2, s.provider);
+      const pods = s.fake.pods('Deployment', 'web');
+      s.fake.setUsage(pods[0]!.name, { cpu: '250m', memory: '64Mi' });
+      s.fake.setUsage(pods[1]!.name, { cpu: '1500000000n', memory: '32Mi' });
+      await s.provider.refreshUsage(10_000);
+      const usage = s.provider.usage(10_000);
+      const byPod = new Map([...usage].map(([id, u]) => [s.provider.podOf(id), u]));
+      assert.deepEqual(byPod.get(pods[0]!.name), { cpu: 25, rssBytes: 64 * 2 ** 20 });
+      assert.deepEqual(byPod.get(pods[1]!.name), { cpu: 150, rssBytes: 32 * 2 ** 20 });
+      assert.ok(
+        s.fake.requests.some((r) => r.path === '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods'),
+        'read from the resource metrics API',
+      );
+      // A sample much older than the poll interval is stale: unknown, not the old figure.
+      assert.equal(s.provider.usage(10_000 + 3 * 15_000 + 1).size, 0);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('without the metrics API (no metrics-server) CPU is unknown and the gap is reported once', async () => {
+    const s = await setup({
+      metricsApi: false,
+      workloads: [{ kind: 'Deployment', name: 'web', service: 'web', replicas: 1 }],
+    });
+    try {
+      await waitFor(() => s.provider.list().some((i) => i.state === 'ready'), s.provider);
+      await s.provider.refreshUsage(1_000);
+      assert.equal(s.provider.usage(1_000).size, 0);
+      await s.provider.refreshUsage(2_000);
+      const reported = s.errors.filter((e) => /metrics\.k8s\.io is not served/.test(String(e)));
+      assert.equal(reported.length, 1, String(s.errors));
+    } finally {
+      await s.cleanup();
+    }
+  });
+});
+
+test('parseQuantity reads Kubernetes quantities', () => {
+  assert.equal(parseQuantity('250m'), 0.25);
+  assert.equal(parseQuantity('2'), 2);
+  assert.equal(parseQuantity('1500000n'), 0.0015);
+  assert.equal(parseQuantity('64Mi'), 64 * 2 ** 20);
+  assert.equal(parseQuantity('1G'), 1e9);
+  assert.ok(Number.isNaN(parseQuantity('12 cores')));
+});

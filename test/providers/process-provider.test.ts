@@ -339,7 +339,7 @@ describe('ProcessProvider', () => {
       `measured ${cpuSeconds.toFixed(3)} CPU s, more than possible`,
     );
     assert.ok(u.rssBytes > 5 * 1024 * 1024, `rss ${u.rssBytes}`);
-    assert.ok(Math.abs(u.memory - (u.rssBytes / (512 * 1024 * 1024)) * 100) < 1e-9);
+    assert.ok(Math.abs((u.memory ?? NaN) - (u.rssBytes / (512 * 1024 * 1024)) * 100) < 1e-9);
     await p.close();
   });
 });

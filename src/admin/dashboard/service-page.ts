@@ -114,9 +114,10 @@ export function sampleOf(s: LiveSignals): Record<string, number> {
     p95: s.latency.p95,
     p99: s.latency.p99,
     queue: s.queue,
-    cpu: s.cpu,
-    memory: s.memory,
   };
+  // Unknown CPU or memory (the provider reports no usage) is absent from the chart, not 0.
+  if (typeof s.cpu === 'number') v.cpu = s.cpu;
+  if (typeof s.memory === 'number') v.memory = s.memory;
   if (typeof s.inflight === 'number') v.inflight = s.inflight;
   if (typeof s.capacity_rps === 'number') v.capacity = s.capacity_rps;
   if (s.slo?.latency_p95_ms !== undefined) v.slo_p95 = s.slo.latency_p95_ms;

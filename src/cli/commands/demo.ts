@@ -161,7 +161,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
         const o = st.lastObservation;
         opts.log(
           `t=${t()}s  offered ${s.targetRps} rps  ok ${s.ok}/s  shed ${s.status429 + s.status503}/s  p95 ${s.p95.toFixed(0)} ms  ` +
-            `cpu ${o ? o.cpu.toFixed(0) : '-'}%  replicas ${st.replicas.ready} ready${st.replicas.starting ? ` + ${st.replicas.starting} starting` : ''}${st.replicas.draining ? ` (${st.replicas.draining} draining)` : ''}`,
+            `cpu ${o?.cpu !== undefined ? `${o.cpu.toFixed(0)}%` : '-'}  replicas ${st.replicas.ready} ready${st.replicas.starting ? ` + ${st.replicas.starting} starting` : ''}${st.replicas.draining ? ` (${st.replicas.draining} draining)` : ''}`,
         );
       },
     });

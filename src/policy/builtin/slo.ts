@@ -90,7 +90,7 @@ export function slo(params: Readonly<Record<string, unknown>>): Policy {
             detail,
           );
         }
-        if (w.pressure < p.scaleDownBelow && obs.ready > 0 && obs.cpu >= 0) {
+        if (w.pressure < p.scaleDownBelow && obs.ready > 0 && obs.cpu !== undefined && obs.cpu >= 0) {
           const byCpu = Math.max(1, Math.ceil((obs.ready * obs.cpu) / p.cpuTarget - 1e-9));
           if (byCpu < current)
             return recommend(

@@ -7,6 +7,11 @@
  * - Everything else (rps, inflight, queue, custom totals) is a service-wide total and `target`
  *   is what one instance should carry: desired = ceil(value / target).
  * `type` overrides the guess for custom metrics.
+ *
+ * With no value for `metric` (CPU from a provider that reports no usage, a metric source that is
+ * down) it holds the count, as the HPA does on missing metrics, unless a `fallback` ({ metric,
+ * target }) has a value: the default policy tracks CPU where it is measured, else in-flight
+ * requests (src/config/scaling-schema.ts).
  */
 import type { Policy, PolicyContext, PolicyOutcome } from '../policy.js';
 import { paramReader } from './params.js';
@@ -21,6 +26,8 @@ export interface TargetTrackingParams {
   metric: string;
   target: number;
   kind: MetricKind;
+  /** What to track while `metric` has no value. */
+  fallback?: Omit<TargetTrackingParams, 'fallback'>;
 }
 
 /** Validates target-tracking params (throws LS_ERR_POLICY_PARAMS). */
@@ -29,7 +36,8 @@ export function parseTargetTrackingParams(
   builtin = 'target-tracking',
 ): TargetTrackingParams {
   const r = paramReader(builtin, params);
-  r.onlyKeys(['metric', 'target', 'type']);
+  const nested = builtin.endsWith('.fallback');
+  r.onlyKeys(nested ? ['metric', 'target', 'type'] : ['metric', 'target', 'type', 'fallback']);
   const metric = r.string('metric', 'cpu');
   const target = r.number('target', metric === 'cpu' || metric === 'memory' ? 70 : undefined, {
     min: 0,
@@ -40,7 +48,11 @@ export function parseTargetTrackingParams(
     ['utilization', 'total'] as const,
     isUtilizationMetric(metric) ? 'utilization' : 'total',
   );
-  return { metric, target, kind };
+  const raw = nested ? undefined : r.raw('fallback');
+  if (raw === undefined || raw === null) return { metric, target, kind };
+  if (typeof raw !== 'object' || Array.isArray(raw)) r.fail('fallback: expected { metric, target }');
+  const fallback = parseTargetTrackingParams(raw as Record<string, unknown>, `${builtin}.fallback`);
+  return { metric, target, kind, fallback };
 }
 
 /**
@@ -64,40 +76,58 @@ export function targetTracking(params: Readonly<Record<string, unknown>>): Polic
   const p = parseTargetTrackingParams(params);
   return {
     name: 'builtin:target-tracking',
-    source: `target-tracking: hold ${p.metric} at ${p.target} (${p.kind === 'utilization' ? 'ceil(ready × value/target)' : 'ceil(value/target)'})`,
+    source: `target-tracking: hold ${describe(p)}${p.fallback ? `; without ${p.metric} data, ${describe(p.fallback)}` : ''}`,
     evaluate(ctx: PolicyContext): PolicyOutcome {
       try {
         const obs = ctx.observation;
-        const value = readMetric(obs, p.metric);
-        if (value === undefined || obs.fresh === false) {
-          return recommend(obs.replicas, `no ${p.metric} data: keep ${obs.replicas}`, {
+        const primary = obs.fresh === false ? undefined : readMetric(obs, p.metric);
+        const fb = primary === undefined && p.fallback && obs.fresh !== false ? p.fallback : undefined;
+        const fbValue = fb ? readMetric(obs, fb.metric) : undefined;
+        if (fb && fbValue !== undefined) return track(fb, fbValue, obs, `no ${p.metric} data; `);
+        if (primary === undefined) {
+          const names = p.fallback ? `${p.metric} or ${p.fallback.metric}` : p.metric;
+          return recommend(obs.replicas, `no ${names} data: keep ${obs.replicas}`, {
             metric: p.metric,
             value: null,
             target: p.target,
           });
         }
-        const desired = trackingReplicas(p.kind, value, p.target, obs.ready);
-        if (desired === undefined) {
-          return recommend(obs.replicas, `no ready instance to read ${p.metric}: keep ${obs.replicas}`, {
-            metric: p.metric,
-            value,
-            target: p.target,
-          });
-        }
-        const ratio =
-          p.kind === 'utilization' ? value / p.target : obs.ready > 0 ? value / (p.target * obs.ready) : null;
-        return recommend(desired, `${p.metric} ${round(value)} vs target ${p.target}`, {
-          metric: p.metric,
-          value,
-          target: p.target,
-          ratio: ratio === null ? null : round(ratio),
-          ready: obs.ready,
-        });
+        return track(p, primary, obs, '');
       } catch (err) {
         return failure('target-tracking', err);
       }
     },
   };
+}
+
+function describe(p: Omit<TargetTrackingParams, 'fallback'>): string {
+  return `${p.metric} at ${p.target} (${p.kind === 'utilization' ? 'ceil(ready × value/target)' : 'ceil(value/target)'})`;
+}
+
+/** The recommendation for `p.metric` at `value`; `lead` prefixes the reason. */
+function track(
+  p: Omit<TargetTrackingParams, 'fallback'>,
+  value: number,
+  obs: PolicyContext['observation'],
+  lead: string,
+): PolicyOutcome {
+  const desired = trackingReplicas(p.kind, value, p.target, obs.ready);
+  if (desired === undefined) {
+    return recommend(obs.replicas, `no ready instance to read ${p.metric}: keep ${obs.replicas}`, {
+      metric: p.metric,
+      value,
+      target: p.target,
+    });
+  }
+  const ratio =
+    p.kind === 'utilization' ? value / p.target : obs.ready > 0 ? value / (p.target * obs.ready) : null;
+  return recommend(desired, `${lead}${p.metric} ${round(value)} vs target ${p.target}`, {
+    metric: p.metric,
+    value,
+    target: p.target,
+    ratio: ratio === null ? null : round(ratio),
+    ready: obs.ready,
+  });
 }
 
 function round(x: number): number {
