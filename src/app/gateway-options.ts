@@ -10,6 +10,7 @@ import type { GatewayOptions, GatewayRoute, ProxyTraffic, ServiceOptions } from 
 import type { WorkerBuild } from '../gateway/start-gateway.js';
 import { createAccessLog, type AccessLog } from '../gateway/access-log.js';
 import { importOpenApi, type ImportedApi } from '../openapi/import-openapi.js';
+import { keyVerifierFromConfig, usesKeys } from './consumer-keys.js';
 import {
   compileRequestValidator,
   createSchemaCache,
@@ -170,10 +171,18 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
     // the limiter decides locally while Redis is out (its own fallback); nothing to crash here
   });
   const prefix = arg.redis.prefix;
+  const shared = { redis, prefix, gateways: () => arg.workers };
+  if (usesKeys(config)) {
+    // API keys: the workers read the cluster's key hash in Redis (createRedisStore's default prefix).
+    const { redisKeyStore } = await import('../cluster/redis-key-store.js');
+    options.keys = keyVerifierFromConfig(config, {
+      keys: redisKeyStore(redis, 'luascale:store:'),
+      sharedLimiter: (name, rl) => serviceRateLimiter(shared, name, rl),
+    });
+  }
   return {
     options,
-    rateLimiter: (service, rl) =>
-      serviceRateLimiter({ redis, prefix, gateways: () => arg.workers }, service, rl),
+    rateLimiter: (service, rl) => serviceRateLimiter(shared, service, rl),
     accessLog,
     close: async () => {
       redis.disconnect();

@@ -450,11 +450,12 @@ function crossFieldChecks(config: Config): Array<{ path: (string | number)[]; me
           message: 'set either path or path_prefix, not both',
         });
     });
-    if (config.gateway.workers > 1 && (svc.auth === 'key' || svc.routes.some((r) => r.auth === 'key')))
+    const keyed = svc.auth === 'key' || svc.routes.some((r) => r.auth === 'key');
+    if (keyed && config.gateway.workers > 1 && !config.store.redis)
       out.push({
         path: ['services', name, svc.auth === 'key' ? 'auth' : 'routes'],
         message:
-          'auth: key needs gateway.workers: 1 (gateway workers have no key store yet, docs/consumers.md)',
+          'auth: key with gateway.workers > 1 needs store.redis (the workers read the keys there; docs/consumers.md)',
       });
     const rl = svc.traffic?.rate_limit;
     if (rl?.burst !== undefined && rl.burst < 1)

@@ -16,6 +16,7 @@ import { parseConfig } from '../../src/config/load-config.js';
 import { startApp } from '../../src/app/luascale-app.js';
 import { echo, raw, request, startUpstream } from '../gateway/helpers.js';
 import { runCli } from '../helpers/run-cli.js';
+import { startRedisOrSkip } from '../cluster/redis-server.js';
 
 const SCALING = `scaling: { min: 1, max: 1, policy: { builtin: target-tracking, params: { metric: rps, target: 100 } } }`;
 
@@ -189,7 +190,7 @@ services:
   }
 });
 
-test('auth: key with gateway.workers > 1 is refused at load, naming the line (workers have no key store yet)', () => {
+test('auth: key with gateway.workers > 1 and no store.redis is refused at load, naming the line', () => {
   const yaml = `gateway: { workers: 2 }
 consumers: { alice: {} }
 services:
@@ -200,7 +201,72 @@ services:
   assert.throws(
     () => parseConfig(yaml, '/tmp/luascale.yaml'),
     (err: Error) =>
-      /luascale\.yaml:6 services\.api\.auth: auth: key needs gateway\.workers: 1/.test(err.message),
+      /luascale\.yaml:6 services\.api\.auth: auth: key with gateway\.workers > 1 needs store\.redis/.test(
+        err.message,
+      ),
   );
   assert.doesNotThrow(() => parseConfig(yaml.replace('workers: 2', 'workers: 1'), '/tmp/luascale.yaml'));
+  assert.doesNotThrow(() =>
+    parseConfig(
+      yaml.replace('consumers:', 'store: { redis: "redis://127.0.0.1:1" }\nconsumers:'),
+      '/tmp/luascale.yaml',
+    ),
+  );
 });
+
+test(
+  'store.redis + workers: 2: a key created through the admin API is checked by the workers; revoked, refused',
+  { timeout: 60_000 },
+  async (t) => {
+    const redis = await startRedisOrSkip(t);
+    if (!redis) return;
+    const up = await startUpstream(echo());
+    const dir = mkdtempSync(join(tmpdir(), 'ls-keys-w-'));
+    const yaml = `
+gateway: { listen: "127.0.0.1:0", access_log: "off", workers: 2 }
+admin: { listen: "127.0.0.1:0" }
+store: { redis: "${redis.url}", sqlite: "${dir}/local.db" }
+consumers: { alice: {} }
+services:
+  api:
+    auth: key
+    provider: { static: { targets: ["${up.url}"] } }
+    ${SCALING}
+`;
+    const app = await startApp({
+      config: parseConfig(yaml, join(dir, 'luascale.yaml')),
+      file: join(dir, 'luascale.yaml'),
+      baseDir: dir,
+    });
+    try {
+      assert.equal(app.gatewayPids().length, 2);
+      const port = Number(new URL(app.gatewayUrl).port);
+      const created = await runCli('keys', 'create', '--consumer', 'alice', '--admin', app.adminUrl);
+      assert.equal(created.code, 0, created.stderr);
+      const key = created.stdout.trim();
+      // the static target reaches the workers through the registry: wait for the first 200
+      let status = 0;
+      for (let i = 0; i < 200 && status !== 200; i++) {
+        status = (await request(port, { path: '/x', headers: { 'x-api-key': key } })).status;
+        if (status !== 200) await new Promise((r) => setImmediate(r));
+      }
+      assert.equal(status, 200);
+      // several requests, so both workers answer: each checks the key in Redis
+      for (let i = 0; i < 6; i++)
+        assert.equal(
+          (await request(port, { path: '/x', headers: { authorization: `Bearer ${key}` } })).status,
+          200,
+        );
+      assert.equal((await request(port, { path: '/x' })).status, 401);
+      const revoked = await runCli('keys', 'revoke', key.slice(4, 20), '--admin', app.adminUrl);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      for (let i = 0; i < 6; i++)
+        assert.equal((await request(port, { path: '/x', headers: { 'x-api-key': key } })).status, 401);
+    } finally {
+      await app.close({ graceMs: 500 });
+      up.server.close();
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
