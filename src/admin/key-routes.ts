@@ -18,8 +18,20 @@ export interface KeyView {
   revokedAt: number | null;
 }
 
+/** One consumer of the config as the admin API shows it. */
+export interface ConsumerView {
+  name: string;
+  metadata: Record<string, string>;
+  /** `consumers.<name>.limits`, or null when it has none. */
+  limits: { rps: number; burst?: number } | null;
+  /** Keys not revoked. */
+  activeKeys: number;
+}
+
 /** What the key routes need from the running luascale (the app wires it to the store). */
 export interface AdminKeys {
+  /** The consumers of the config, with their metadata, limits and how many valid keys each has. */
+  consumers(): Promise<ConsumerView[]>;
   /** Throws LS_ERR_ADMIN_NO_CONSUMER when the consumer is not in the config. */
   create(consumer: string): Promise<KeyView & { key: string }>;
   list(): Promise<KeyView[]>;
@@ -45,6 +57,25 @@ const NewKey = Type.Object(
   { additionalProperties: false },
 );
 
+const ConsumerInfo = Type.Object(
+  {
+    name: Type.String(),
+    metadata: Type.Record(Type.String(), Type.String()),
+    limits: Type.Union(
+      [
+        Type.Object(
+          { rps: Type.Number(), burst: Type.Optional(Type.Integer()) },
+          { additionalProperties: false },
+        ),
+        Type.Null(),
+      ],
+      { description: "The consumer's own limits, or null" },
+    ),
+    activeKeys: Type.Integer({ description: 'Keys not revoked' }),
+  },
+  { additionalProperties: false },
+);
+
 /** Registers the key routes; without `keys` (a backend that has none) they answer 404. */
 export function registerKeyRoutes(app: FastifyInstance, keys: AdminKeys | undefined): void {
   const need = (): AdminKeys => {
@@ -52,6 +83,18 @@ export function registerKeyRoutes(app: FastifyInstance, keys: AdminKeys | undefi
       throw new LuascaleError('LS_ERR_ADMIN_NOT_FOUND', { method: 'API keys', path: 'on this server' });
     return keys;
   };
+  app.get(
+    '/v1/consumers',
+    {
+      schema: {
+        operationId: 'listConsumers',
+        tags: ['keys'],
+        summary: 'The consumers of the config: metadata, limits and how many valid API keys each has',
+        response: { 200: Type.Object({ consumers: Type.Array(ConsumerInfo) }), ...failures(404) },
+      },
+    },
+    async () => ({ consumers: await need().consumers() }),
+  );
   app.get(
     '/v1/keys',
     {

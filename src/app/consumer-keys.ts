@@ -50,6 +50,17 @@ export function adminKeys(config: Config, options: { keys: KeyStore; clock: Cloc
     revokedAt: k.revokedAt,
   });
   return {
+    async consumers() {
+      const active = new Map<string, number>();
+      for (const k of await keys.list())
+        if (k.revokedAt === null) active.set(k.consumer, (active.get(k.consumer) ?? 0) + 1);
+      return Object.entries(config.consumers).map(([name, c]) => ({
+        name,
+        metadata: { ...c.metadata },
+        limits: c.limits ? { ...c.limits } : null,
+        activeKeys: active.get(name) ?? 0,
+      }));
+    },
     async create(consumer) {
       if (!Object.hasOwn(config.consumers, consumer))
         throw new LuascaleError('LS_ERR_ADMIN_NO_CONSUMER', { name: consumer });

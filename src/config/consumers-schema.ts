@@ -12,7 +12,7 @@ const Consumer = strict(
   {
     metadata: Type.Optional(
       Type.Record(Type.String(), Type.String({ maxLength: 1000 }), {
-        description: 'Free-form labels (team, plan, contact); shown by the admin API with the consumer',
+        description: 'Free-form labels (team, plan, contact); the admin API shows them (GET /v1/consumers)',
       }),
     ),
     limits: Type.Optional(

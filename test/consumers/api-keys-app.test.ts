@@ -156,6 +156,18 @@ services:
     assert.ok(Number(over.headers['retry-after']) >= 1);
     assert.equal(over.headers['ratelimit-limit'], '1');
 
+    // the consumers with their metadata, limits and valid keys (admin API)
+    const consumers = JSON.parse(
+      (await request(Number(new URL(app.adminUrl).port), { path: '/v1/consumers' })).body,
+    );
+    assert.deepEqual(consumers, {
+      consumers: [
+        { name: 'alice', metadata: { team: 'a' }, limits: null, activeKeys: 2 },
+        { name: 'bob', metadata: {}, limits: null, activeKeys: 1 },
+        { name: 'carol', metadata: {}, limits: { rps: 0.01, burst: 1 }, activeKeys: 1 },
+      ],
+    });
+
     // revoke: the key stops working at once; the other key of alice still works
     const revoked = await runCli('keys', 'revoke', id, ...admin);
     assert.equal(revoked.code, 0, revoked.stderr);
