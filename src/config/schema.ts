@@ -16,7 +16,10 @@ export { Behavior, DURATION_RULE, EXTENSION_KEY, Scaling };
 const AlertRule = strict(
   {
     name: Type.Optional(Type.String()),
-    metric: Type.String({ description: 'cpu, rps, latency.p95, error_rate, queue, shed_rps, replicas, ...' }),
+    metric: Type.String({
+      description:
+        'A catalogue signal (docs/signals.md: cpu, rps, latency.p95, error_rate, queue, replicas, ...) or a metric source by name',
+    }),
     op: Type.Union(
       ['>', '>=', '<', '<=', '==', '!='].map((o) => Type.Literal(o)),
       { description: 'Comparison' },

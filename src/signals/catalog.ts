@@ -228,7 +228,7 @@ export const HISTORY_SIGNALS: readonly SignalName[] = SIGNALS.filter((s) => s.hi
  * Requests per second the gateway shed (429/503) in `s` (an Observation, LoadSignals, the live
  * `signals` event): what "shedding" means to the SLO policy, the at-max alert and the dashboard.
  */
-export function shedRate(s: SignalRecord<'shed_rps'>): number {
+export function shedRate<S extends Partial<SignalRecord<'shed_rps'>>>(s: S): S['shed_rps'] {
   return s.shed_rps;
 }
 
