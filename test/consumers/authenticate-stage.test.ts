@@ -24,7 +24,7 @@ test('auth off costs no verifier call; a later (promise) verifier and a failing 
   const { gw, port } = await startGateway({
     keys,
     services: {
-      open: { routes: [{ path_prefix: '/open' }] },
+      open: { routes: [{ path_prefix: '/open' }, { path_prefix: '/open/secret', auth: 'key' }] },
       closed: { auth: 'key', routes: [{ path_prefix: '/closed' }, { path: '/closed/free', auth: 'none' }] },
     },
   });
@@ -34,6 +34,13 @@ test('auth off costs no verifier call; a later (promise) verifier and a failing 
     for (let i = 0; i < 5; i++) assert.equal((await request(port, { path: '/open/x' })).status, 200);
     assert.equal((await request(port, { path: '/closed/free' })).status, 200);
     assert.deepEqual(calls, [], 'routes without auth never reach the verifier');
+    // a route of an open service can ask for a key on its own
+    assert.equal((await request(port, { path: '/open/secret/x' })).status, 401);
+    assert.equal(
+      (await request(port, { path: '/open/secret/x', headers: { 'x-api-key': 'good' } })).status,
+      200,
+    );
+    calls.length = 0;
 
     const ok = await request(port, { path: '/closed/x', headers: { authorization: 'Bearer good' } });
     assert.equal(ok.status, 200);
