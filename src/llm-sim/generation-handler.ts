@@ -290,13 +290,12 @@ export async function generateResponse(
         record.completionTokens = completion.completionTokens;
         if (index === 0) {
           record.ttftMs = now - arrivedAt;
-          ctx.metrics.firstToken(
-            request.model,
-            completion.promptTokens,
-            (now - arrivedAt) / 1000,
-            (startedAt - arrivedAt) / 1000,
-            (now - startedAt) / 1000,
-          );
+          ctx.metrics.firstToken(request.model, {
+            promptTokens: completion.promptTokens,
+            ttftS: (now - arrivedAt) / 1000,
+            queueS: (startedAt - arrivedAt) / 1000,
+            prefillS: (now - startedAt) / 1000,
+          });
           ctx.metrics.token(request.model, undefined);
         } else ctx.metrics.token(request.model, (now - lastTokenAt) / 1000);
         lastTokenAt = now;

@@ -30,11 +30,19 @@ export interface EngineState {
 /** How a request ended, for vLLM's `finished_reason`. */
 export type FinishedReason = 'stop' | 'length' | 'abort';
 
+/** A request's first token: its prompt, and the seconds to it (ttft = queue + prefill). */
+export interface FirstToken {
+  promptTokens: number;
+  ttftS: number;
+  queueS: number;
+  prefillS: number;
+}
+
 /** What the server reports into the metrics. */
 export interface SimMetrics {
   readonly registry: Registry;
   /** The prefill is done and the first token is out. */
-  firstToken(model: string, promptTokens: number, ttftS: number, queueS: number, prefillS: number): void;
+  firstToken(model: string, t: FirstToken): void;
   /** One more output token, `gapS` after the previous one (undefined for the first). */
   token(model: string, gapS: number | undefined): void;
   /** The request ended (done, cut or aborted). */
@@ -183,7 +191,7 @@ function vllmMetrics(options: { names: MetricNames; model: string; state: () => 
   });
   return {
     registry,
-    firstToken(model, prompt, ttftS, queueS, prefillS) {
+    firstToken(model, { promptTokens: prompt, ttftS, queueS, prefillS }) {
       promptTokens.inc({ model_name: model }, prompt);
       ttft.observe({ model_name: model }, ttftS);
       queue.observe({ model_name: model }, queueS);
@@ -248,7 +256,7 @@ function llamaCppMetrics(state: () => EngineState): SimMetrics {
   gauge('llamacpp:kv_cache_tokens', 'KV-cache tokens.', () => state().kv.usedBlocks * state().kv.blockSize);
   return {
     registry,
-    firstToken(_model, prompt, _ttftS, _queueS, prefillS) {
+    firstToken(_model, { promptTokens: prompt, prefillS }) {
       promptTokens.inc(prompt);
       promptSeconds.inc(prefillS);
       promptT += prompt;

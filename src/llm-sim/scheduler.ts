@@ -132,9 +132,11 @@ export class Scheduler {
       cachedTokens: lease.cachedTokens,
     });
     const model = prefillMs(
-      seq.job.promptTokens.length,
-      lease.cachedTokens,
-      this.runningCount,
+      {
+        promptTokens: seq.job.promptTokens.length,
+        cachedTokens: lease.cachedTokens,
+        running: this.runningCount,
+      },
       this.options.timing,
       seq.job.random,
     );

@@ -46,14 +46,16 @@ export function jittered(mean: number, stdDev: number, random: Random | undefine
   return Math.min(1.7 * mean, Math.max(0.3 * mean, value));
 }
 
+/** One prefill's work: a prompt with `cachedTokens` already in the KV cache, at `running` sequences. */
+export interface PrefillWork {
+  promptTokens: number;
+  cachedTokens: number;
+  running: number;
+}
+
 /** Prefill time of a prompt with `cachedTokens` already in the KV cache, at `running` sequences. */
-export function prefillMs(
-  promptTokens: number,
-  cachedTokens: number,
-  running: number,
-  params: TimingParams,
-  random?: Random,
-): number {
+export function prefillMs(work: PrefillWork, params: TimingParams, random?: Random): number {
+  const { promptTokens, cachedTokens, running } = work;
   const base =
     params.ttftMs > 0
       ? params.ttftMs
@@ -67,15 +69,6 @@ export function interTokenMs(running: number, params: TimingParams, random?: Ran
 }
 
 /** Without jitter and at a constant load: TTFT + (output − 1) × ITL, the whole service time. */
-export function serviceMs(
-  promptTokens: number,
-  cachedTokens: number,
-  outputTokens: number,
-  running: number,
-  params: TimingParams,
-): number {
-  return (
-    prefillMs(promptTokens, cachedTokens, running, params) +
-    Math.max(0, outputTokens - 1) * interTokenMs(running, params)
-  );
+export function serviceMs(work: PrefillWork & { outputTokens: number }, params: TimingParams): number {
+  return prefillMs(work, params) + Math.max(0, work.outputTokens - 1) * interTokenMs(work.running, params);
 }

@@ -42,13 +42,13 @@ test('prefill = overhead + uncached tokens × per-token time, times the load fac
   ];
   for (const [prompt, cached, running, ms] of rows)
     assert.ok(
-      Math.abs(prefillMs(prompt, cached, running, params) - ms) < 1e-9,
+      Math.abs(prefillMs({ promptTokens: prompt, cachedTokens: cached, running }, params) - ms) < 1e-9,
       `${prompt}/${cached}/${running}`,
     );
 });
 
 test('a constant --ttft replaces the prefill formula', () => {
-  assert.equal(prefillMs(1000, 0, 1, { ...params, ttftMs: 80 }), 80);
+  assert.equal(prefillMs({ promptTokens: 1000, cachedTokens: 0, running: 1 }, { ...params, ttftMs: 80 }), 80);
 });
 
 test('the inter-token gap is itl times the load factor', () => {

@@ -34,18 +34,22 @@ interface CheckExtras {
   points?: TrialPoint[];
 }
 
+/** How one policy is checked: its label in the output, sandbox limits, ctx.params and trial extras. */
+interface PolicyCheck extends CheckExtras {
+  label: string;
+  limits?: { instructions: number; memoryBytes: number };
+  params: Record<string, unknown>;
+  /** The config's custom metric names (with a config only: then an unknown name is an error). */
+  customMetrics?: string[];
+}
+
 /**
  * Loads a policy and runs the trial evaluations on it (typical, idle, overload, fractional values,
  * instances starting; src/controller/trial-policy.ts), so runtime errors, bad results and endless
  * loops show too. A hot reload runs the same trial before it replaces a running policy.
  */
-async function checkPolicy(
-  ref: PolicyRef,
-  label: string,
-  limits?: { instructions: number; memoryBytes: number },
-  params: Record<string, unknown> = 'params' in ref ? ref.params : {},
-  extras: CheckExtras & { customMetrics?: string[] } = {},
-): Promise<CheckResult> {
+async function checkPolicy(ref: PolicyRef, options: PolicyCheck): Promise<CheckResult> {
+  const { label, limits, params, ...extras } = options;
   try {
     const policy = await loadPolicy(ref, limits);
     try {
@@ -121,16 +125,13 @@ export async function check(target: string, extras: CheckExtras = {}): Promise<C
       const ref = 'file' in s.policy ? s.policy : { ...s.policy, params: { ...s.policy.params } };
       // The service's own scaling.params, as `up` and `simulate -c` pass them (issue 18 item 10).
       results.push(
-        await checkPolicy(
-          ref,
+        await checkPolicy(ref, {
           label,
-          s.limits,
-          { ...s.params, ...extras.params },
-          {
-            points: extras.points,
-            customMetrics: (loaded.config.services[name]!.metrics ?? []).map((m) => m.name),
-          },
-        ),
+          limits: s.limits,
+          params: { ...s.params, ...extras.params },
+          points: extras.points,
+          customMetrics: (loaded.config.services[name]!.metrics ?? []).map((m) => m.name),
+        }),
       );
     }
     // Each service's OpenAPI document, imported as `up` imports it.
@@ -141,7 +142,7 @@ export async function check(target: string, extras: CheckExtras = {}): Promise<C
     throw badArgument(target, 'expected a .lua policy, builtin:NAME or a .yaml config');
   }
   const ref = parsePolicyArg(target, extras.params ?? {});
-  return [await checkPolicy(ref, target, undefined, extras.params ?? {}, { points: extras.points })];
+  return [await checkPolicy(ref, { label: target, params: extras.params ?? {}, points: extras.points })];
 }
 
 /** Registers `check`. */

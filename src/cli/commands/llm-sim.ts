@@ -48,12 +48,17 @@ function int(name: string, value: string | undefined, fallback: number, min: num
   return n;
 }
 
+/** The values a number flag takes: `ok` says whether `n` is one, `expected` says which in words. */
+interface NumberRange {
+  ok: (n: number) => boolean;
+  expected: string;
+}
+
 function num(
   name: string,
   value: string | undefined,
   fallback: number,
-  ok: (n: number) => boolean,
-  expected: string,
+  { ok, expected }: NumberRange,
 ): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -124,27 +129,24 @@ export function llmSimOptionsFromArgs(args: LlmSimArgs): LlmSimOptions {
     ttftStdDevMs: ms('--ttft-std-dev', args.ttftStdDev, d.ttftStdDevMs),
     itlMs: ms('--itl', args.itl, d.itlMs),
     itlStdDevMs: ms('--itl-std-dev', args.itlStdDev, d.itlStdDevMs),
-    timeFactorUnderLoad: num(
-      '--time-factor-under-load',
-      args.timeFactorUnderLoad,
-      d.timeFactorUnderLoad,
-      (n) => n >= 1,
-      'a number >= 1',
-    ),
-    timeScale: num('--time-scale', args.timeScale, d.timeScale, (n) => n > 0, 'a number > 0'),
+    timeFactorUnderLoad: num('--time-factor-under-load', args.timeFactorUnderLoad, d.timeFactorUnderLoad, {
+      ok: (n) => n >= 1,
+      expected: 'a number >= 1',
+    }),
+    timeScale: num('--time-scale', args.timeScale, d.timeScale, {
+      ok: (n) => n > 0,
+      expected: 'a number > 0',
+    }),
     metricNames: oneOf('--metric-names', args.metricNames, d.metricNames, [
       'vllm',
       'legacy',
       'llamacpp',
     ] as const),
     fault,
-    faultRate: num(
-      '--fault-rate',
-      args.faultRate,
-      d.faultRate,
-      (n) => n >= 0 && n <= 1,
-      'a number from 0 to 1',
-    ),
+    faultRate: num('--fault-rate', args.faultRate, d.faultRate, {
+      ok: (n) => n >= 0 && n <= 1,
+      expected: 'a number from 0 to 1',
+    }),
     apiKey: args.apiKey ?? process.env.LLM_SIM_API_KEY ?? undefined,
   };
 }
