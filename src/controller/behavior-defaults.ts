@@ -12,7 +12,7 @@
  *   and a 60 s `stable-window`, which is how long panic is held after the last trigger.
  * - Cooldown is AWS simple scaling's; off by default because AWS recommends against it
  *   (https://docs.aws.amazon.com/autoscaling/ec2/userguide/Cooldown.html).
- * The config schema (src/config/schema.ts) carries the same numbers as YAML defaults.
+ * The config schema (src/config/behavior-schema.ts) carries the same numbers as YAML defaults.
  */
 import type { Behavior } from './decision.js';
 
