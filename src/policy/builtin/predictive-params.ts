@@ -122,10 +122,10 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     surgePersistence: r.number('surge_persistence', 0.5, { min: 0, max: 1 }),
     surgeFollowS: r.optionalNumber('surge_follow_s', { min: 0, max: 3600 }),
     mode: r.oneOf('mode', ['forecast-and-scale', 'forecast-only'] as const, 'forecast-and-scale'),
-    guard: r.boolean('guard', false),
+    guard: r.boolean('guard', true),
     guardUtilization: r.number('guard_utilization', 0.7, { min: 0, max: 1, exclusiveMin: true }),
     guardWindowS: r.number('guard_window_s', 30, { min: 0, max: 3600 }),
-    coverage: r.number('coverage', 0.95, { min: 0.5, max: 0.9999 }),
+    coverage: r.number('coverage', 0.99, { min: 0.5, max: 0.9999 }),
     coverageStep: r.number('coverage_step', 0.05, { min: 0, max: 10, exclusiveMin: true }),
     guardWarmup: r.number('guard_warmup', 600, { min: 0 }),
   };

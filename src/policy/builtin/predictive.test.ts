@@ -217,7 +217,8 @@ test('after a restart (fresh state) predictive rebuilds its buckets from ctx.his
 });
 
 test('under a trusted forecast a scale-in waits only the startup time, not scale_in_delay', () => {
-  const p = predictive({ ...params, scale_in_delay: '180s' });
+  // the trusted hold alone: the guard (issue 22) keeps its own 30 s window on top (tested below)
+  const p = predictive({ ...params, scale_in_delay: '180s', guard: false });
   const state: Record<string, unknown> = {};
   const at: Record<number, PolicyOutcome> = {};
   // the drop from 800 to 200 rps comes at 3:45; the next rise is 45 minutes away
@@ -230,7 +231,12 @@ test('under a trusted forecast a scale-in waits only the startup time, not scale
   assert.ok(after.ok);
   assert.notEqual(after.detail?.source, 'reactive (forecast poor)');
   assert.ok(after.replicas <= 5, `released after the startup time, got ${after.replicas}`);
-  const margin = predictive({ ...params, scale_in_delay: '180s', trusted_scale_in_delay: '60s' });
+  const margin = predictive({
+    ...params,
+    scale_in_delay: '180s',
+    trusted_scale_in_delay: '60s',
+    guard: false,
+  });
   const st3: Record<string, unknown> = {};
   const at3: Record<number, PolicyOutcome> = {};
   drive(margin, hourly, { from: 0, to: 3 * 3_600_000 + 47 * MIN, state: st3 }, (t, out) => (at3[t] = out));
@@ -240,7 +246,7 @@ test('under a trusted forecast a scale-in waits only the startup time, not scale
     `a 60 s trusted hold holds longer, got ${longer.ok && longer.replicas}`,
   );
   // the same drop answered reactively (forecast-only mode) is held for the full 180 s
-  const q = predictive({ ...params, scale_in_delay: '180s', mode: 'forecast-only' });
+  const q = predictive({ ...params, scale_in_delay: '180s', mode: 'forecast-only', guard: false });
   const st2: Record<string, unknown> = {};
   const at2: Record<number, PolicyOutcome> = {};
   drive(q, hourly, { from: 0, to: 3 * 3_600_000 + 48 * MIN, state: st2 }, (t, out) => (at2[t] = out));

@@ -31,6 +31,13 @@
  *                `surge_follow_s` (half the startup time): launching for a surge that is gone
  *                when the instance is ready only pays for the instance
  *   forecast-only: the "otherwise" answer, with what the forecast would do logged
+ *   guard (issue 22, `guard`, on by default): the answer is at least min(R, S), R the highest
+ *                ceil(demand / (perInstance × guard_utilization)) of the last `guard_window_s` (an
+ *                HPA-style rule evaluated every tick), S the square-root staffing of an upper bound on
+ *                the load of the next startup time calibrated online by quantile tracking of its own
+ *                misses (upper-bound-tracker.ts); until `guard_warmup` ticks are scored, R. It goes
+ *                below the reactive rule only where the trace's own errors say fewer hold, and on a
+ *                flash crowd or per-second bursts R wins
  *   then a scale-in takes effect only after the answer stayed lower for `scale_in_delay` (default
  *   0: the burst window already holds what is worth holding) while reacting, or for
  *   `trusted_scale_in_delay` (default: the startup time) while the forecast is trusted. The plan
@@ -43,8 +50,10 @@
  *                 capacity (metric per instance at 100 % CPU) is a param or is measured:
  *                 served / (ready × cpu / 100). Until it is known, CPU is tracked at 70 %.
  *
- * Defaults were chosen on the backtests of docs/backtests.md (three real traces, one set of
- * defaults for all); the trade-off each knob moves is described in docs/builtin-policies.md.
+ * The guard's defaults were chosen by leave-one-family-out cross-validation over traces derived
+ * from the shared ones (docs/backtests.md, "Cross-validation"; scripts/predictive-cv.ts), the
+ * others on the backtests of docs/backtests.md; the trade-off each knob moves is described in
+ * docs/builtin-policies.md.
  *
  * The large buffers (bucket series, fitted model) live in a closure cache keyed by service;
  * `ctx.state` keeps only small scalars, among them `at`, the tick the state was returned for.
