@@ -6,7 +6,7 @@
  * - Scale-down (`stop`): state → draining, the gateway's `drainHook` (stop routing, wait for
  *   in-flight), SIGTERM to the whole process group, SIGKILL to the group after `stopGraceMs`.
  * - Crashes: an unexpected exit emits `failed` + `exited`; the provider launches a replacement after
- *   a back-off (see crash-backoff.ts) and emits `crashloop` when crashes repeat.
+ *   a back-off (crash-tracker.ts, crash-backoff.ts) and emits `crashloop` when crashes repeat.
  * - Process groups: every instance is spawned `detached`, so it leads its own group (pgid = pid) and
  *   `kill(-pgid)` reaches everything it started; a crash of luascale orphans nothing we cannot find.
  * - Logs: stdout and stderr go straight into `<logDir>/<service>/<id>.log` (rotating-log.ts).
@@ -16,8 +16,9 @@
  *   duplicates or orphans and is not held up.
  *
  * Parts: options and defaults (process-provider-options.ts), spawning (spawn-instance-process.ts),
- * process groups in /proc (process-groups.ts), adoption (adopt-records.ts), crash replacements
- * (pending-replacements.ts), usage (group-usage.ts), ordered store writes (ordered-writes.ts).
+ * process groups in /proc (process-groups.ts), adoption (adopt-records.ts, adopted-slot.ts,
+ * roll-outdated.ts), crash replacements (pending-replacements.ts), usage (group-usage.ts), ordered
+ * store writes (ordered-writes.ts), draining (run-drain-hook.ts), log rotation (rotate-instance-logs.ts).
  *
  * State machine: see src/controller/provider.ts. Lifecycle timers run on real time (this is the IO
  * shell); the ages and timeouts they compare are read from the injected clock.
@@ -34,7 +35,7 @@ import type {
   ProviderEvents,
 } from '../controller/provider.js';
 import { adoptRecords } from './adopt-records.js';
-import { onCrash, type CrashBackoffOptions } from './crash-backoff.js';
+import { CrashTracker } from './crash-tracker.js';
 import { freePort } from './free-port.js';
 import { describeProbe, probeHealth, type ProbeResult } from './health-probe.js';
 import { Listeners } from './listeners.js';
@@ -42,14 +43,7 @@ import { OrderedWrites } from './ordered-writes.js';
 import { PendingReplacements } from './pending-replacements.js';
 import { groupUsage } from './group-usage.js';
 import type { UsageSample } from './proc-stat.js';
-import {
-  INSTANCE_ID_ENV,
-  groupExists,
-  leaderAlive,
-  signalGroup,
-  stopGroup,
-  waitUntil,
-} from './process-groups.js';
+import { INSTANCE_ID_ENV, leaderAlive, signalGroup } from './process-groups.js';
 import {
   launchSpecHash,
   resolveProcessProviderOptions,
@@ -57,9 +51,13 @@ import {
   type ReadinessTimes,
   type ResolvedProcessOptions,
 } from './process-provider-options.js';
-import { rotateLogIfNeeded } from './rotating-log.js';
+import { rotateInstanceLogs } from './rotate-instance-logs.js';
+import { rollOutdated } from './roll-outdated.js';
+import { runDrainHook } from './run-drain-hook.js';
+import { adoptedSlot } from './adopted-slot.js';
 import { newSlot, slotRecord, type Slot } from './instance-slot.js';
 import { spawnInstanceProcess } from './spawn-instance-process.js';
+import { terminateInstance } from './terminate-instance.js';
 
 export { INSTANCE_ID_ENV, cmdlineMatches, groupExists } from './process-groups.js';
 export type { ProcessProviderOptions } from './process-provider-options.js';
@@ -72,7 +70,6 @@ export class ProcessProvider implements Provider {
 
   readonly #o: ResolvedProcessOptions;
   readonly #readiness: ReadinessTimes;
-  readonly #backoff: CrashBackoffOptions;
   readonly #writes: OrderedWrites;
   readonly #events = new Listeners<ProviderEvents>();
   readonly #slots = new Map<string, Slot>();
@@ -82,9 +79,7 @@ export class ProcessProvider implements Provider {
   /** Background work close() waits for: stale instances being stopped, rolls. */
   readonly #background = new Set<Promise<void>>();
   readonly #specHash: string;
-  /** Launch errors already counted as crashes (failed spawns). */
-  readonly #counted = new WeakSet<object>();
-  #crashes = 0;
+  readonly #crash: CrashTracker;
   #closed = false;
   #closePromise?: Promise<void>;
   #housekeeping?: NodeJS.Timeout;
@@ -94,7 +89,17 @@ export class ProcessProvider implements Provider {
     this.service = options.service;
     this.#o = resolved.options;
     this.#readiness = resolved.readiness;
-    this.#backoff = resolved.backoff;
+    this.#crash = new CrashTracker({
+      service: this.service,
+      backoff: resolved.backoff,
+      replaceCrashed: this.#o.replaceCrashed,
+      events: this.#events,
+      pending: this.#pending,
+      spawn: () => this.#spawn(),
+      closed: () => this.#closed,
+      wallNow: () => this.#o.clock.wallNow(),
+      onError: this.#o.onError,
+    });
     this.#writes = new OrderedWrites(this.#o.onError);
     this.#specHash = launchSpecHash(this.#o);
     this.#housekeeping = setInterval(() => this.#housekeep(), this.#o.housekeepingMs);
@@ -140,7 +145,12 @@ export class ProcessProvider implements Provider {
       if (slot.instance.state === 'ready' || slot.instance.state === 'starting')
         slot.instance.state = 'draining';
       this.#persist(slot);
-      slot.drainPromise = this.#runDrainHook(slot);
+      const o = this.#o;
+      slot.drainPromise = runDrainHook(slot.instance, {
+        hook: o.drainHook,
+        timeoutMs: o.drainTimeoutMs,
+        onError: o.onError,
+      });
     }
     return slot.drainPromise;
   }
@@ -192,7 +202,7 @@ export class ProcessProvider implements Provider {
   /**
    * Takes over the instances a previous luascale run left in the store (see adopt-records.ts):
    * healthy ones as `ready`, ones still starting within their start timeout as `starting`; those
-   * whose launch spec changed are then rolled (#roll); stale ones are stopped in the background
+   * whose launch spec changed are then rolled (roll-outdated.ts); stale ones are stopped in the background
    * (`report.stopping`).
    */
   async adopt(): Promise<AdoptionReport> {
@@ -214,26 +224,12 @@ export class ProcessProvider implements Provider {
       livePids: [...this.#slots.values()].map((s) => s.instance.pid ?? -1),
       take: (record, how) => {
         const now = this.#o.clock.now();
-        const slot = newSlot(
-          {
-            id: record.id,
-            service: this.service,
-            url: record.url,
-            state: how.state,
-            startedAt: record.startedAt,
-            ...(how.state === 'ready' ? { readyAt: record.readyAt ?? this.#o.clock.wallNow() } : {}),
-            pid: record.pid,
-            pgid: record.pgid,
-            port: record.port,
-            adopted: true,
-            logFile: record.logFile,
-          },
-          record.command,
-          // The start timeout counts from the real start, not from the adoption.
-          now - Math.max(0, this.#o.clock.wallNow() - record.startedAt),
-        );
-        slot.specHash = how.outdated ? record.specHash : this.#specHash;
-        slot.outdated = how.outdated;
+        const slot = adoptedSlot(record, how, {
+          service: this.service,
+          specHash: this.#specHash,
+          now,
+          wallNow: this.#o.clock.wallNow(),
+        });
         this.#slots.set(record.id, slot);
         this.#persist(slot);
         if (how.outdated) outdated.push(slot);
@@ -248,41 +244,16 @@ export class ProcessProvider implements Provider {
     });
     if (report.stopping)
       this.#track(report.stopping.catch((err) => this.#o.onError(err, 'stop stale instances')));
-    if (outdated.length > 0) this.#track(this.#roll(outdated));
+    if (outdated.length > 0)
+      this.#track(
+        rollOutdated(outdated, {
+          closed: () => this.#closed,
+          spawn: (replaces) => this.#spawn(replaces),
+          on: (event, listener) => this.on(event, listener),
+          onError: this.#o.onError,
+        }),
+      );
     return report;
-  }
-
-  /**
-   * Replaces adopted instances whose launch spec changed, one at a time (a surge of one): start a
-   * replacement (hidden from `list()` while it starts), and once it is ready, route to it and drain
-   * and stop the old one. A replacement that fails leaves the old instance running.
-   */
-  async #roll(outdated: Slot[]): Promise<void> {
-    for (const old of outdated) {
-      if (this.#closed) return;
-      if (old.done || old.stopping) continue;
-      try {
-        const fresh = await this.#spawn(old.instance.id);
-        const ok = await new Promise<boolean>((resolve) => {
-          const offReady = this.on('ready', (i) => i.id === fresh.id && (offs(), resolve(true)));
-          const offFailed = this.on('failed', (i) => i.id === fresh.id && (offs(), resolve(false)));
-          // Stopped while starting (close(), or the old one was scaled down): no `failed` follows.
-          const offExited = this.on('exited', (i) => i.id === fresh.id && (offs(), resolve(false)));
-          const offs = () => (offReady(), offFailed(), offExited());
-        });
-        if (!ok) {
-          if (this.#closed) return;
-          this.#o.onError(
-            new Error(`its replacement ${fresh.id} did not become ready; it keeps running the old spec`),
-            `roll ${old.instance.id}`,
-          );
-          return;
-        }
-      } catch (err) {
-        this.#o.onError(err, `roll ${old.instance.id}`);
-        return;
-      }
-    }
   }
 
   #track(work: Promise<void>): void {
@@ -308,21 +279,14 @@ export class ProcessProvider implements Provider {
   async rotateLogs(): Promise<number> {
     const files = [...this.#slots.values()]
       .map((s) => s.instance.logFile)
-      .filter((f): f is string => f !== undefined && !this.#rotating.has(f));
-    const done = await Promise.all(
-      files.map(async (file) => {
-        this.#rotating.add(file);
-        try {
-          return await rotateLogIfNeeded(file, this.#o.logMaxBytes, this.#o.logFiles);
-        } catch (err) {
-          this.#o.onError(err, `rotate ${file}`);
-          return false;
-        } finally {
-          this.#rotating.delete(file);
-        }
-      }),
-    );
-    return done.filter(Boolean).length;
+      .filter((f): f is string => f !== undefined);
+    const o = this.#o;
+    return rotateInstanceLogs(files, {
+      maxBytes: o.logMaxBytes,
+      files: o.logFiles,
+      rotating: this.#rotating,
+      onError: o.onError,
+    });
   }
 
   // ---- internals ----
@@ -371,8 +335,7 @@ export class ProcessProvider implements Provider {
       );
       // A command that cannot start (not on PATH, not executable) is a crash too: repeated, it is
       // a crash loop (the controller alerts), not only a failed actuation.
-      this.#countCrash(instance, 0);
-      this.#counted.add(thrown);
+      this.#crash.launchFailed(instance, thrown);
       throw thrown;
     }
     const child = spawned.child;
@@ -477,69 +440,7 @@ export class ProcessProvider implements Provider {
   #crashed(slot: Slot): void {
     const now = this.#o.clock.now();
     const readyFor = slot.readyMono === undefined ? 0 : now - slot.readyMono;
-    this.#replace(this.#countCrash(slot.instance, readyFor));
-  }
-
-  /** Folds one crash (or failed spawn) into the back-off; emits `crashloop` when they repeat. */
-  #countCrash(instance: Instance, readyForMs: number): number {
-    const verdict = onCrash(this.#crashes, readyForMs, this.#backoff);
-    this.#crashes = verdict.crashes;
-    if (verdict.crashLoop) {
-      this.#events.emit('crashloop', {
-        service: this.service,
-        crashes: verdict.crashes,
-        backoffMs: verdict.delayMs,
-        lastInstance: { ...instance },
-      });
-    }
-    return verdict.delayMs;
-  }
-
-  #replace(delayMs: number): void {
-    if (!this.#o.replaceCrashed || this.#closed) return;
-    this.#pending.schedule(delayMs, {
-      start: () => this.#spawn(),
-      cancelled: () => this.#closed,
-      onStartError: (err) => {
-        this.#o.onError(err, 'replacement launch');
-        // A failed spawn was counted already; any other failure counts here.
-        const delay = this.#counted.has(err as object)
-          ? onCrash(this.#crashes - 1, 0, this.#backoff).delayMs
-          : this.#countCrash(
-              {
-                id: 'replacement',
-                service: this.service,
-                url: '',
-                state: 'failed',
-                startedAt: this.#o.clock.wallNow(),
-                failure: (err as Error)?.message,
-              },
-              0,
-            );
-        this.#replace(delay);
-      },
-    });
-  }
-
-  async #runDrainHook(slot: Slot): Promise<void> {
-    const hook = this.#o.drainHook;
-    if (!hook) return;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        hook({ ...slot.instance }),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`drain hook did not finish within ${this.#o.drainTimeoutMs} ms`)),
-            this.#o.drainTimeoutMs,
-          );
-        }),
-      ]);
-    } catch (err) {
-      this.#o.onError(err, `drain ${slot.instance.id}`);
-    } finally {
-      clearTimeout(timer);
-    }
+    this.#crash.crashed(slot.instance, readyFor);
   }
 
   async #stop(slot: Slot): Promise<void> {
@@ -549,21 +450,9 @@ export class ProcessProvider implements Provider {
     // An instance still starting has had no traffic: nothing to drain.
     if (i.state === 'ready' || i.state === 'draining') await this.drain(i.id);
     if (slot.done) return;
-    const pgid = i.pgid!;
-    if (!slot.child) {
-      // Adopted: no child handle, so no exit event; poll /proc for the leader instead.
-      await stopGroup(i.pid!, pgid, this.#o.stopGraceMs);
-      this.#onExit(slot, null, null);
-      return;
-    }
-    signalGroup(pgid, 'SIGTERM');
-    const graceful = await waitUntil(() => slot.done && !groupExists(pgid), this.#o.stopGraceMs);
-    if (!graceful) {
-      signalGroup(pgid, 'SIGKILL');
-      // SIGKILL cannot be caught, but delivery and exit take a moment: resolve once the group is empty.
-      await waitUntil(() => !groupExists(pgid), 2000);
-    }
-    await slot.exited;
+    await terminateInstance(slot, this.#o.stopGraceMs);
+    // An adopted instance has no exit event to report its end.
+    if (!slot.child) this.#onExit(slot, null, null);
   }
 
   #housekeep(): void {
