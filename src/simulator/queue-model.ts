@@ -89,6 +89,8 @@ export function queueModel(options: QueueModelOptions): QueueModel {
   let oldest = 0; // arrival second of the oldest cohort that may hold requests
   let backlog = 0;
   let t = 0;
+  // reused by every overloaded second (no allocation per step)
+  const fluid: FluidSegments = { rising: true, massA: 0, massB: 0, wA0: 0, wA1: 0, wB: 0 };
   const out: SecondSample = {
     offered: 0,
     served: 0,
@@ -264,10 +266,15 @@ export function queueModel(options: QueueModelOptions): QueueModel {
         out.p95 = serviceMs + st.q95 * 1000;
         out.p99 = serviceMs + st.q99 * 1000;
       } else {
-        const rising = net >= 0;
-        out.p50 = latency(fluidQuantile(0.5, rising, massA, massB, wA0, wA1, wB), st.q50);
-        out.p95 = latency(fluidQuantile(0.95, rising, massA, massB, wA0, wA1, wB), st.q95);
-        out.p99 = latency(fluidQuantile(0.99, rising, massA, massB, wA0, wA1, wB), st.q99);
+        fluid.rising = net >= 0;
+        fluid.massA = massA;
+        fluid.massB = massB;
+        fluid.wA0 = wA0;
+        fluid.wA1 = wA1;
+        fluid.wB = wB;
+        out.p50 = latency(fluidQuantile(0.5, fluid), st.q50);
+        out.p95 = latency(fluidQuantile(0.95, fluid), st.q95);
+        out.p99 = latency(fluidQuantile(0.99, fluid), st.q99);
       }
       t++;
       return out;
@@ -317,20 +324,23 @@ export function queueModel(options: QueueModelOptions): QueueModel {
   }
 }
 
+/** The fluid wait of one second's admitted arrivals in two segments, A then B (see fluidQuantile). */
+interface FluidSegments {
+  rising: boolean;
+  massA: number;
+  massB: number;
+  wA0: number;
+  wA1: number;
+  wB: number;
+}
+
 /**
  * The p-quantile of the fluid wait over admitted arrivals. Rising backlog: segment A's waits go
  * up from wA0 to wA1, then B waits wB (the highest). Falling: B waits 0 (the lowest), A's waits
  * go down from wA0 to wA1. Arrivals are uniform in time, so within A the wait is linear in mass.
  */
-function fluidQuantile(
-  p: number,
-  rising: boolean,
-  massA: number,
-  massB: number,
-  wA0: number,
-  wA1: number,
-  wB: number,
-): number {
+function fluidQuantile(p: number, f: FluidSegments): number {
+  const { rising, massA, massB, wA0, wA1, wB } = f;
   const total = massA + massB;
   if (total <= 0) return 0;
   const target = p * total;

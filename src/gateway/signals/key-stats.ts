@@ -23,6 +23,14 @@ export const DURATION_BUCKETS_S = [
 ];
 const BUCKET_MS = DURATION_BUCKETS_S.map((s) => s * 1000);
 
+/** How one request ended, as KeyStats#end records it (the proxy's end event is one). */
+export interface Completion {
+  status: number;
+  latencyMs: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 /** Counters, levels and latencies of one key. */
 export class KeyStats {
   readonly offered = new SlidingWindow();
@@ -63,8 +71,9 @@ export class KeyStats {
     this.leave(now);
   }
 
-  /** A request finished with `status` after `latencyMs`. */
-  end(now: number, status: number, latencyMs: number, bytesIn: number, bytesOut: number): void {
+  /** A request finished with `e.status` after `e.latencyMs`. */
+  end(now: number, e: Completion): void {
+    const { status, latencyMs, bytesIn, bytesOut } = e;
     this.completed.add(now);
     const c = status >= 100 && status < 600 ? ((status / 100) | 0) - 1 : 5;
     this.status[c]!.add(now);

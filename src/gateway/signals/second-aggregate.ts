@@ -58,7 +58,15 @@ function emptyAggregate(): SecondAggregate {
   };
 }
 
-function addKey(agg: SecondAggregate, k: KeyStats, t: number, hist: Histogram, detail: boolean): void {
+/** Where addKey sums a key's second: the aggregate, its latency histogram, and whether to add the detail. */
+interface KeySink {
+  agg: SecondAggregate;
+  hist: Histogram;
+  detail: boolean;
+}
+
+function addKey(sink: KeySink, k: KeyStats, t: number): void {
+  const { agg, hist, detail } = sink;
   agg.offered += k.offered.at(t);
   agg.shed += k.shed.at(t);
   for (const [r, w] of k.shedBy) {
@@ -81,7 +89,7 @@ function addKey(agg: SecondAggregate, k: KeyStats, t: number, hist: Histogram, d
 function keyAggregate(k: KeyStats, t: number, detail: boolean): SecondAggregate | undefined {
   const a = emptyAggregate();
   const h = createHistogram(HIST_MAX_MS, 2);
-  addKey(a, k, t, h, detail);
+  addKey({ agg: a, hist: h, detail }, k, t);
   if (a.offered === 0 && a.completed === 0 && a.shed === 0 && a.inflight === 0 && a.inflightNow === 0)
     return undefined;
   a.lat = h.totalCount > 0 ? encodeIntoCompressedBase64(h) : '';
@@ -104,7 +112,8 @@ export function secondAggregate(
   const detail = options.detail ?? false;
   const agg = emptyAggregate();
   const hist = createHistogram(HIST_MAX_MS, 2);
-  for (const k of s.routes.values()) addKey(agg, k, t, hist, detail);
+  const sink = { agg, hist, detail };
+  for (const k of s.routes.values()) addKey(sink, k, t);
   agg.queueNow = s.queue.level;
   agg.queueAvg = s.queue.average(t + 1000, 1);
   // requests waiting in the queue were started but are not at an instance

@@ -159,18 +159,18 @@ export function createSignals(clock: Clock, options: SignalsOptions = {}): Signa
     onEnd(e) {
       const now = clock.now();
       const s = svc(e.service);
-      key(s.routes, e.route, now).end(now, e.status, e.latencyMs, e.bytesIn, e.bytesOut);
+      key(s.routes, e.route, now).end(now, e);
       if (e.operationId !== undefined) {
         // operations have no start event: count the completion as offered too
         const op = key(s.operations, e.operationId, now);
         op.offered.add(now);
-        op.end(now, e.status, e.latencyMs, e.bytesIn, e.bytesOut);
+        op.end(now, e);
       }
       if (e.instance) {
         const inst = key(s.instances, e.instance, now);
         // without onDispatch the instance saw no start: count its offered load here
         if (inst.inflight.level === 0) inst.offered.add(now);
-        inst.end(now, e.status, e.latencyMs, e.bytesIn, e.bytesOut);
+        inst.end(now, e);
       }
     },
     onShed(route, service, reason) {
