@@ -23,9 +23,10 @@
  *   panic  --(trigger again)--> panic, panicUntil = now + hold
  *   panic  --(no trigger and panicUntil < now)--> stable
  */
-import type { Behavior, Decision, DecisionState, DecisionStep, ReasonCode, ScalingSpec } from './decision.js';
+import type { Decision, DecisionState, DecisionStep, ReasonCode, ScalingSpec } from './decision.js';
 import type { HistoryReader, Observation, PolicyOutcome } from '../policy/policy.js';
 import { rememberRecommendation } from './remember-recommendation.js';
+import { finishDecision, type Tick, type Verdict } from './finish-decision.js';
 import { describeRules, scaleDownLimit, scaleUpLimit, withinTolerance } from './scaling-rules.js';
 import { formatInstant, formatSpan, formatUntil } from '../core/format-time.js';
 
@@ -69,7 +70,8 @@ export function policyRuns(state: DecisionState, observation: Observation, now: 
  * numbered block that reads and narrows the same few locals (value, steps, the hold reason), and an
  * early stage may end the tick. Split into ten functions, that shared state would travel through
  * every signature and the order, which is the algorithm, would no longer be visible in one place.
- * The rules each stage applies live beside it: scaling-rules.ts, remember-recommendation.ts.
+ * The rules each stage applies live beside it: scaling-rules.ts, remember-recommendation.ts; every
+ * exit ends through finish-decision.ts.
  */
 export function decide(spec: ScalingSpec, input: DecideInput): DecideResult {
   const { observation, history, state, now } = input;
@@ -88,7 +90,7 @@ export function decide(spec: ScalingSpec, input: DecideInput): DecideResult {
     reason: ReasonCode,
     message: string,
     policy: Pick<Verdict, 'outcome' | 'evaluated'> = {},
-  ): DecideResult => finish(tick, { replicas, reason, message, ...policy });
+  ): DecideResult => finishDecision(tick, { replicas, reason, message, ...policy });
 
   // 1. Hands off: a paused service is neither evaluated nor clamped.
   if (state.paused) {
@@ -387,76 +389,6 @@ function finalReason(steps: readonly DecisionStep[], panic: boolean): ReasonCode
   for (const s of steps) if (s.from !== s.to) reason = s.reason;
   if (reason === 'ScaleUp' && panic) return 'PanicScaleUp';
   return reason;
-}
-
-/** What one tick knew when it ended: the same for every exit of decide(). */
-interface Tick {
-  spec: ScalingSpec;
-  observation: Observation;
-  /** The input state with an expired override dropped. */
-  state: DecisionState;
-  now: number;
-  current: number;
-  steps: DecisionStep[];
-}
-
-/** How one exit of decide() ends the tick. */
-interface Verdict {
-  replicas: number;
-  reason: ReasonCode;
-  message: string;
-  /** What the policy returned; a placeholder when it was not called. */
-  outcome?: PolicyOutcome;
-  /** Present when the policy was called: the state it updates (nothing when it failed). */
-  evaluated?: Partial<Pick<DecisionState, 'recommendations' | 'panicUntil' | 'policyState'>>;
-}
-
-/** Builds the Decision and the state after it, recording a change when the count moves. */
-function finish(tick: Tick, verdict: Verdict): DecideResult {
-  const { spec, observation, state, now, current, steps } = tick;
-  const { replicas, reason, message, evaluated } = verdict;
-  const outcome = verdict.outcome ?? placeholder(current);
-  const longestPeriod = longestRulePeriod(spec.behavior);
-  let changes = state.changes;
-  if (changes.length && !(changes[0]!.t > now - longestPeriod))
-    changes = changes.filter((c) => c.t > now - longestPeriod);
-  let lastChangeAt = state.lastChangeAt;
-  if (replicas !== current) {
-    changes = [...changes, { t: now, from: current, to: replicas }];
-    lastChangeAt = now;
-  }
-  const next: DecisionState =
-    changes === state.changes && lastChangeAt === state.lastChangeAt && !evaluated
-      ? state
-      : { ...state, ...evaluated, changes, lastChangeAt };
-  const mode = next.panicUntil !== null && now <= next.panicUntil ? 'panic' : 'stable';
-  return {
-    decision: {
-      service: spec.service,
-      at: now,
-      current,
-      replicas,
-      reason,
-      message,
-      mode,
-      inputs: observation,
-      policy: { name: spec.policy.name, outcome, evaluated: evaluated !== undefined },
-      steps,
-    },
-    state: next,
-  };
-}
-
-function longestRulePeriod(b: Behavior): number {
-  let longest = 0;
-  for (const r of b.scaleUp.rules) if (r.periodMs > longest) longest = r.periodMs;
-  for (const r of b.scaleDown.rules) if (r.periodMs > longest) longest = r.periodMs;
-  return longest;
-}
-
-/** The outcome shown when the policy was not called. */
-function placeholder(current: number): PolicyOutcome {
-  return { ok: true, replicas: current, reason: 'not evaluated', raw: null, logs: [], alerts: [] };
 }
 
 /** A hold message plus any clamp that still applied. */
