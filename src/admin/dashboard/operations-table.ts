@@ -5,6 +5,7 @@
  */
 import { h, fmt } from './dom.js';
 import type { ServiceDetail } from './api-types.js';
+import { shedRate } from '../../signals/catalog.js';
 
 /** Redraws the operations table of `d` into `el`, or says why there is none. */
 export function renderOperations(el: HTMLElement, d: ServiceDetail): void {
@@ -41,7 +42,7 @@ export function renderOperations(el: HTMLElement, d: ServiceDetail): void {
           cmp(o.latency?.p95, o.slo?.latency_p95_ms),
           cmp(o.latency?.p99, o.slo?.latency_p99_ms),
           cmp(o.error_rate, o.slo?.error_rate),
-          h('td', { class: 'num' }, fmt(o.shed_rps)),
+          h('td', { class: 'num' }, fmt(shedRate(o))),
         ),
       ),
     ),

@@ -5,6 +5,7 @@
  */
 import { h, fmt } from './dom.js';
 import type { LiveSignals, ServiceDetail } from './api-types.js';
+import { admittedRate, shedRate } from '../../signals/catalog.js';
 
 /** Redraws the KPI strip into `el` from the service detail `d` and the latest live signals `s`. */
 export function renderKpis(el: HTMLElement, view: { d: ServiceDetail; s: LiveSignals | null }): void {
@@ -21,8 +22,8 @@ export function renderKpis(el: HTMLElement, view: { d: ServiceDetail; s: LiveSig
     kpi('starting', String(rep.starting)),
     kpi('draining', String(rep.draining)),
     kpi('offered rps', fmt(sig?.rps), '', 'kpi-rps'),
-    kpi('admitted rps', fmt(s?.admitted_rps ?? (sig ? Math.max(0, sig.rps - sig.shed_rps) : undefined))),
-    kpi('shed rps', fmt(sig?.shed_rps), sig?.shed_rps ? 'bad' : ''),
+    kpi('admitted rps', fmt(s?.admitted_rps ?? (sig ? admittedRate(sig) : undefined))),
+    kpi('shed rps', fmt(sig && shedRate(sig)), sig && shedRate(sig) ? 'bad' : ''),
     kpi(
       'p95 / SLO ms',
       `${fmt(p95)} / ${fmt(slo?.latency_p95_ms)}`,

@@ -6,6 +6,7 @@
  */
 import { h } from './dom.js';
 import type { AdminEvent, Decision, LiveSignals, ServiceDetail } from './api-types.js';
+import { admittedRate, shedRate } from '../../signals/catalog.js';
 import { PALETTE, type ChartSpec, type SeriesDef } from './time-chart.js';
 import { createChartPanel, RANGES, type Range } from './chart-panel.js';
 import { renderBadges } from './service-badges.js';
@@ -84,8 +85,8 @@ export const CHARTS: ChartSpec[] = [
 export function sampleOf(s: LiveSignals): Record<string, number> {
   const v: Record<string, number> = {
     rps: s.rps,
-    admitted: s.admitted_rps ?? Math.max(0, s.rps - s.shed_rps),
-    shed: s.shed_rps,
+    admitted: s.admitted_rps ?? admittedRate(s),
+    shed: shedRate(s),
     desired: s.replicas.desired,
     ready: s.replicas.ready,
     starting: s.replicas.starting,
