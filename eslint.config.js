@@ -25,6 +25,8 @@ export default tseslint.config(
       'src/core/**/*.ts',
       'src/sandbox/**/*.ts',
       'src/simulator/**/*.ts',
+      'src/cli/**/*.ts',
+      'src/llm-sim/**/*.ts',
     ],
     rules: { 'max-params': ['error', { max: 4 }] },
   },
