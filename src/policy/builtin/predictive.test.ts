@@ -177,15 +177,6 @@ test('predictive keeps the count without data, and tracks CPU until it knows the
   assert.equal(cpu.replicas, 5);
 });
 
-test('one evaluate() takes microseconds on average, refits included', () => {
-  const p = predictive({ capacity: 100, season: '1h' });
-  const state: Record<string, unknown> = {};
-  const t0 = performance.now();
-  drive(p, hourly, { from: 0, to: 4 * 3_600_000, state });
-  const us = ((performance.now() - t0) * 1000) / (4 * 3600);
-  assert.ok(us < 50, `${us.toFixed(1)} µs per evaluate`);
-});
-
 test('predictive params are validated', () => {
   for (const [params, re] of [
     [{ mode: 'forecast_only' }, /mode: expected one of forecast-and-scale, forecast-only/],
