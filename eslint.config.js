@@ -13,21 +13,8 @@ export default tseslint.config(
     },
   },
   {
-    // House style: at most a few positional parameters, then an options object (issue 15). Scoped to
-    // the folders already fixed; widen to src/** once the others are.
-    files: [
-      'src/gateway/**/*.ts',
-      'src/policy/**/*.ts',
-      'src/metrics/**/*.ts',
-      'src/store/**/*.ts',
-      'src/cluster/**/*.ts',
-      'src/config/**/*.ts',
-      'src/core/**/*.ts',
-      'src/sandbox/**/*.ts',
-      'src/simulator/**/*.ts',
-      'src/cli/**/*.ts',
-      'src/llm-sim/**/*.ts',
-    ],
+    // House style: at most a few positional parameters, then an options object (issue 15).
+    files: ['src/**/*.ts'],
     rules: { 'max-params': ['error', { max: 4 }] },
   },
   {

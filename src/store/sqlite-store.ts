@@ -13,98 +13,50 @@
  * - Reads see queued writes: `list`, `get`, `series` and the history reader merge the queue in.
  *
  * Parts: the sample queue and history reads live in `sqlite-metric-history.ts`, the event query in
- * `list-events.ts`, the fixed SQL in `sqlite-statements.ts`, error wording in `store-errors.ts`;
+ * `list-events.ts`, the fixed SQL in `sqlite-statements.ts`, error wording in `store-errors.ts`, the
+ * options in `open-store-options.ts`, the synchronous part interfaces in `sqlite-parts.ts`;
  * this file keeps the connection, the write state machine, events, state and instances.
  */
 import type Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../core/clock.js';
 import { LuascaleError } from '../core/errors.js';
-import type { EventInput, EventQuery, EventStore, StoredEvent } from './event-store.js';
+import type { EventInput, EventQuery, StoredEvent } from './event-store.js';
 import {
   DEFAULT_EVENTS_KEEP_SECONDS,
   DEFAULT_TIERS,
   validateTiers,
   type HistoryTier,
-  type RetentionOptions,
 } from './history-tiers.js';
-import type { StoredInstance, InstanceStore } from './instance-store.js';
-import type { KeyStore, StoredKey } from './key-store.js';
-import type { ExportRange, HistorySeries, MetricHistoryStore } from './metric-history-store.js';
+import type { StoredInstance } from './instance-store.js';
+import type { StoredKey } from './key-store.js';
 import { explainOpenError, openSqlite } from './open-sqlite.js';
-import type { Migration } from './migrations.js';
 import { listEvents, type PendingEvent, type StatementCache } from './list-events.js';
 import { prepareStatements, type StoreStatements } from './sqlite-statements.js';
 import { SqliteMetricHistory } from './sqlite-metric-history.js';
-import type { StateStore } from './state-store.js';
 import type { PendingWrites, Store } from './store.js';
-import { defaultWriteErrorReporter, reasonOf } from './store-errors.js';
+import type {
+  SqliteEventStore,
+  SqliteInstanceStore,
+  SqliteKeyStore,
+  SqliteMetricHistoryStore,
+  SqliteStateStore,
+} from './sqlite-parts.js';
 
-/** Options of `openStore`. */
-export interface OpenStoreOptions {
-  /** The SQLite file; created (with its directory) when missing. */
-  file: string;
-  retention?: RetentionOptions;
-  /** `wallNow()` stamps pruning and exports; `now()` paces retries. Default: the system clock. */
-  clock?: Clock;
-  /** Flush period of the write-behind queue; 0 = no timer (call `flush()` yourself). Default 100. */
-  flushIntervalMs?: number;
-  /** How often old history and events are pruned. Default 60 000. */
-  pruneIntervalMs?: number;
-  /** How long to wait for another connection's lock at open. Default 5000. */
-  busyTimeoutMs?: number;
-  /** Queued events before `append` throws LS_ERR_STORE_WRITE. Default 100 000. */
-  maxPendingEvents?: number;
-  /** Queued samples before new ones are refused (and reported). Default 1 000 000. */
-  maxPendingSamples?: number;
-  /** The longest window the history reader serves (1 s values). Default 8 days. */
-  historyReaderMaxSeconds?: number;
-  /**
-   * Every failed write (LS_ERR_STORE_WRITE, with what is still queued) and every failed read of the
-   * history reader (LS_ERR_STORE_READ; it then answers with no history). Default: one line on stderr.
-   */
-  onError?: (error: LuascaleError, pending: PendingWrites) => void;
-  /** For tests of the migration machinery. */
-  migrations?: readonly Migration[];
-}
+export type {
+  SqliteEventStore,
+  SqliteInstanceStore,
+  SqliteKeyStore,
+  SqliteMetricHistoryStore,
+  SqliteStateStore,
+} from './sqlite-parts.js';
+import { defaultWriteErrorReporter, reasonOf } from './store-errors.js';
+import type { OpenStoreOptions } from './open-store-options.js';
+
+export type { OpenStoreOptions } from './open-store-options.js';
 
 /** Opens the store file; throws LS_ERR_STORE_OPEN naming the file and the reason. */
 export function openStore(options: OpenStoreOptions): SqliteStore {
   return new SqliteStore(options);
-}
-
-/** The SQLite EventStore answers synchronously. */
-export interface SqliteEventStore extends EventStore {
-  append(event: EventInput): number;
-  list(query: EventQuery): StoredEvent[];
-}
-
-/** The SQLite MetricHistoryStore answers synchronously. */
-export interface SqliteMetricHistoryStore extends MetricHistoryStore {
-  series(service: string, metric: string, seconds: number, now: number): HistorySeries;
-  exportCsv(service: string, metric: string | undefined, range: ExportRange): string;
-  prune(now: number): void;
-}
-
-/** The SQLite StateStore answers synchronously. */
-export interface SqliteStateStore extends StateStore {
-  get<T = unknown>(service: string, key: string): T | undefined;
-  set(service: string, key: string, value: unknown): void;
-  delete(service: string, key: string): void;
-}
-
-/** The SQLite KeyStore answers synchronously (so the gateway checks a key without a promise). */
-export interface SqliteKeyStore extends KeyStore {
-  insert(key: StoredKey): void;
-  get(id: string): StoredKey | undefined;
-  list(): StoredKey[];
-  revoke(id: string, at: number): boolean;
-}
-
-/** The SQLite InstanceStore answers synchronously. */
-export interface SqliteInstanceStore extends InstanceStore {
-  upsert(record: StoredInstance): void;
-  list(service?: string): StoredInstance[];
-  remove(id: string): void;
 }
 
 type InstanceOp = { op: 'upsert'; record: StoredInstance; json: string } | { op: 'remove'; id: string };
