@@ -12,11 +12,11 @@ export { DEFAULT_TIERS, DEFAULT_EVENTS_KEEP_SECONDS, chooseTier, validateTiers }
 export { MIGRATIONS, SCHEMA_VERSION, migrate, schemaVersion } from './migrations.js';
 export type { Migration } from './migrations.js';
 export { openStore, SqliteStore } from './sqlite-store.js';
+export type { OpenStoreOptions } from './open-store-options.js';
 export type {
-  OpenStoreOptions,
   SqliteEventStore,
   SqliteMetricHistoryStore,
   SqliteStateStore,
   SqliteInstanceStore,
   SqliteKeyStore,
-} from './sqlite-store.js';
+} from './sqlite-parts.js';

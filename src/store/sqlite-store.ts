@@ -42,17 +42,8 @@ import type {
   SqliteStateStore,
 } from './sqlite-parts.js';
 
-export type {
-  SqliteEventStore,
-  SqliteInstanceStore,
-  SqliteKeyStore,
-  SqliteMetricHistoryStore,
-  SqliteStateStore,
-} from './sqlite-parts.js';
 import { defaultWriteErrorReporter, reasonOf } from './store-errors.js';
 import type { OpenStoreOptions } from './open-store-options.js';
-
-export type { OpenStoreOptions } from './open-store-options.js';
 
 /** Opens the store file; throws LS_ERR_STORE_OPEN naming the file and the reason. */
 export function openStore(options: OpenStoreOptions): SqliteStore {

@@ -15,7 +15,8 @@ import {
   schemaVersion,
   type Migration,
 } from '../../src/store/migrations.js';
-import { openStore, type OpenStoreOptions } from '../../src/store/sqlite-store.js';
+import { openStore } from '../../src/store/sqlite-store.js';
+import type { OpenStoreOptions } from '../../src/store/open-store-options.js';
 import { eventStoreContract, sampleDecision } from './contracts/event-store-contract.js';
 import { instanceStoreContract } from './contracts/instance-store-contract.js';
 import { metricHistoryStoreContract, T0S } from './contracts/metric-history-store-contract.js';
