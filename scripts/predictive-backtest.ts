@@ -44,13 +44,15 @@ export async function runOne(
   params: Record<string, unknown> = {},
 ): Promise<SimulationSummary> {
   const t = BACKTEST_TRACES[name]!;
-  return runOn(readTrace(t.file), t.scale, arg, params);
+  return runOn({ trace: readTrace(t.file), scale: t.scale }, arg, params);
 }
 
-/** Runs one policy argument on a trace with the model of docs/backtests.md. */
+/**
+ * Runs one policy argument on a trace with the model of docs/backtests.md (`seed`: Poisson
+ * arrivals from it; undefined: even spreading).
+ */
 export async function runOn(
-  trace: Trace,
-  scale: number,
+  run: { trace: Trace; scale: number; seed?: number },
   arg: string,
   params: Record<string, unknown> = {},
 ): Promise<SimulationSummary> {
@@ -64,7 +66,7 @@ export async function runOn(
     params,
   });
   try {
-    return simulate({ trace, scale, model: m, policy: p, seriesPoints: 0 }).summary;
+    return simulate({ ...run, model: m, policy: p, seriesPoints: 0 }).summary;
   } finally {
     p.policy.close?.();
   }

@@ -12,8 +12,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { simulate, simulationPolicy, type SimulationSummary } from '../src/simulator/index.js';
-import { BACKTEST_MODEL } from './predictive-backtest.js';
+import type { SimulationSummary } from '../src/simulator/index.js';
+import { runOn } from './predictive-backtest.js';
 import { build, DERIVED, type DerivedTrace, type Family } from './derived-traces.js';
 
 /** The candidates: the issue-5 defaults without the guard, and the guard at several windows (`guard_window_s`) and coverages. */
@@ -33,21 +33,7 @@ export async function runDerived(
   arg: string,
   params: Record<string, unknown> = {},
 ): Promise<SimulationSummary> {
-  const { trace, scale } = build(d);
-  const m = BACKTEST_MODEL;
-  const p = await simulationPolicy(arg, {
-    capacity: m.capacity,
-    serviceMs: m.serviceMs,
-    startupS: m.startupS,
-    min: 1,
-    max: 100,
-    params,
-  });
-  try {
-    return simulate({ trace, scale, seed: d.seed, model: m, policy: p, seriesPoints: 0 }).summary;
-  } finally {
-    p.policy.close?.();
-  }
+  return runOn({ ...build(d), seed: d.seed }, arg, params);
 }
 
 interface Row {

@@ -7,6 +7,7 @@
  *   nice -n 19 npx tsx scripts/robustness-backtest.ts
  */
 import { parseTrace, readTrace, type SimulationSummary, type Trace } from '../src/simulator/index.js';
+import { coarser, half, reversed } from './derived-traces.js';
 import { BACKTEST_TRACES, runOn } from './predictive-backtest.js';
 
 /** Rows of a trace file as [t, rps] (a parsed trace, so gaps stay gaps). */
@@ -15,36 +16,13 @@ function rows(name: string): Array<[number, number]> {
   return Array.from(t.t, (x, i) => [x, t.rps[i]!]);
 }
 
-/** Means over `width`-second buckets of time (a bucket without rows stays a gap). */
-function coarser(r: Array<[number, number]>, width: number): Array<[number, number]> {
-  const sums = new Map<number, [number, number]>();
-  for (const [t, v] of r) {
-    const b = Math.floor(t / width);
-    const s = sums.get(b) ?? [0, 0];
-    sums.set(b, [s[0] + v, s[1] + 1]);
-  }
-  return [...sums].map(([b, [sum, n]]) => [b * width, sum / n]);
-}
-
-/** The same rows backwards in time (a row's bucket [t, t + step) maps to [end − t, end − t + step)). */
-function reversed(r: Array<[number, number]>): Array<[number, number]> {
-  const end = r[r.length - 1]![0];
-  return r.map(([t, v]): [number, number] => [end - t, v]).reverse();
-}
-
-/** The rows from the middle on, starting at t = 0. */
-function secondHalf(r: Array<[number, number]>): Array<[number, number]> {
-  const h = r.slice(Math.floor(r.length / 2));
-  return h.map(([t, v]) => [t - h[0]![0], v]);
-}
-
 function toTrace(name: string, r: Array<[number, number]>): Trace {
   return parseTrace(`t,rps\n${r.map(([t, v]) => `${t},${v}`).join('\n')}\n`, name);
 }
 
 const VARIANTS: Array<[string, () => Array<[number, number]>]> = [
   ['NASA, 5-minute rows', () => coarser(rows('nasa'), 300)],
-  ['NASA, second half', () => secondHalf(rows('nasa'))],
+  ['NASA, second half', () => half(rows('nasa'), 1)],
   ['Twitter, 10-minute rows', () => coarser(rows('twitter'), 600)],
   ['Twitter, reversed', () => reversed(rows('twitter'))],
   ['Azure, 10-second rows', () => coarser(rows('azure'), 10)],
@@ -61,9 +39,9 @@ async function main(): Promise<void> {
     let max = 0;
     for (const v of trace.rps) max = Math.max(max, v);
     const scale = Math.round((2000 / max) * 100) / 100;
-    const hpa = await runOn(trace, scale, 'builtin:hpa');
-    const kpa = await runOn(trace, scale, 'builtin:kpa');
-    const pred = await runOn(trace, scale, 'builtin:predictive');
+    const hpa = await runOn({ trace, scale }, 'builtin:hpa');
+    const kpa = await runOn({ trace, scale }, 'builtin:kpa');
+    const pred = await runOn({ trace, scale }, 'builtin:predictive');
     const goal = Math.max(0.8 * hpa.instance_hours, 1.1 * pred.ideal_instance_hours);
     const met = pred.instance_hours <= goal && pred.slo_violation_seconds <= hpa.slo_violation_seconds;
     const beatsKpa =
