@@ -5,6 +5,7 @@
  * config's own admin.listen (never sent to another host).
  */
 import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
 import { badArgument } from '../bad-argument.js';
 
@@ -14,6 +15,21 @@ export interface ConnOpts {
   token?: string;
   config?: string;
   json?: boolean;
+}
+
+/** Adds the connection flags of {@link ConnOpts} to an admin command. */
+export function withConnectionOptions(c: Command): Command {
+  return c
+    .option('--admin <url>', 'admin API base URL (default: $LUASCALE_ADMIN, then admin.listen of the config)')
+    .option(
+      '--token <token>',
+      'bearer token (default: $LUASCALE_TOKEN, then admin.token of the config when talking to its own admin.listen)',
+    )
+    .option(
+      '-c, --config <file>',
+      'config to read admin.listen and admin.token from (default: ./luascale.yaml if it exists; with --admin, read only when given)',
+    )
+    .option('--json', 'print JSON');
 }
 
 /** Where the admin API is and the token to send there. */

@@ -16,23 +16,12 @@ import { readJsonInput } from '../input.js';
 import { table } from '../table.js';
 import { parseAfter, parseLimit, parseReplicas, parseSince, parseTtl } from '../admin/admin-arguments.js';
 import { callAdmin } from '../admin/admin-client.js';
-import { resolveConnection, type ConnOpts } from '../admin/admin-connection.js';
+import { resolveConnection, withConnectionOptions, type ConnOpts } from '../admin/admin-connection.js';
 import { followEvents } from '../admin/follow-events.js';
 import { shedRate } from '../../signals/index.js';
 
 const out = (s: string): void => void process.stdout.write(s);
-const conn = (c: Command) =>
-  c
-    .option('--admin <url>', 'admin API base URL (default: $LUASCALE_ADMIN, then admin.listen of the config)')
-    .option(
-      '--token <token>',
-      'bearer token (default: $LUASCALE_TOKEN, then admin.token of the config when talking to its own admin.listen)',
-    )
-    .option(
-      '-c, --config <file>',
-      'config to read admin.listen and admin.token from (default: ./luascale.yaml if it exists; with --admin, read only when given)',
-    )
-    .option('--json', 'print JSON');
+const conn = withConnectionOptions;
 
 function fmtEvent(e: any): string {
   const d = e.data ?? {};

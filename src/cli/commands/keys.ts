@@ -5,13 +5,10 @@
  */
 import type { Command } from 'commander';
 import { callAdmin } from '../admin/admin-client.js';
+import { withConnectionOptions, type ConnOpts } from '../admin/admin-connection.js';
 import { table } from '../table.js';
 
-interface KeyOpts {
-  admin?: string;
-  token?: string;
-  config?: string;
-  json?: boolean;
+interface KeyOpts extends ConnOpts {
   consumer?: string;
 }
 
@@ -24,19 +21,7 @@ interface KeyView {
 
 const out = (s: string): void => void process.stdout.write(s);
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
-
-const conn = (c: Command) =>
-  c
-    .option('--admin <url>', 'admin API base URL (default: $LUASCALE_ADMIN, then admin.listen of the config)')
-    .option(
-      '--token <token>',
-      'bearer token (default: $LUASCALE_TOKEN, then admin.token of the config when talking to its own admin.listen)',
-    )
-    .option(
-      '-c, --config <file>',
-      'config to read admin.listen and admin.token from (default: ./luascale.yaml)',
-    )
-    .option('--json', 'print JSON');
+const conn = withConnectionOptions;
 
 /** Registers `keys` and its subcommands. */
 export function register(program: Command): void {
