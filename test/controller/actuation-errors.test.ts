@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { ManualClock } from '../../src/core/clock.js';
 import { ProcessProvider } from '../../src/providers/process-provider.js';
 import { ServiceController, type ControllerEvent } from '../../src/controller/service-controller.js';
-import type { Instance, Provider, ProviderEvents } from '../../src/controller/provider.js';
-import { Listeners } from '../../src/providers/listeners.js';
+import { advisoryProvider } from '../helpers/advisory-provider.js';
 import { rpsScalingSpec } from '../helpers/scaling-spec.js';
 
 test('a command that cannot be spawned shows in status, raises ActuationFailing, and repeated it is a CrashLoop', async (t) => {
@@ -55,18 +54,7 @@ test('a command that cannot be spawned shows in status, raises ActuationFailing,
 
 test('a provider that cannot list its targets shows in status until a list succeeds again', async () => {
   const clock = new ManualClock(1_000_000);
-  const events = new Listeners<ProviderEvents>();
-  const provider: Provider = {
-    kind: 'exec',
-    service: 'web',
-    advisory: true,
-    list: () => [] as Instance[],
-    launch: () => Promise.reject(new Error('unused')),
-    drain: async () => {},
-    stop: async () => {},
-    close: async () => {},
-    on: (event, listener) => events.on(event, listener),
-  };
+  const { provider, events } = advisoryProvider();
   const seen: ControllerEvent[] = [];
   const controller = new ServiceController({
     spec: rpsScalingSpec(),

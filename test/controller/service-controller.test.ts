@@ -8,8 +8,8 @@ import { ProcessProvider } from '../../src/providers/process-provider.js';
 import { ServiceController, type ControllerEvent } from '../../src/controller/service-controller.js';
 import { defaultBehavior } from '../../src/controller/decide.js';
 import { loadBuiltin } from '../../src/policy/builtins.js';
-import type { Instance, Provider, ProviderEvents } from '../../src/controller/provider.js';
-import { Listeners } from '../../src/providers/listeners.js';
+import type { Provider } from '../../src/controller/provider.js';
+import { advisoryProvider } from '../helpers/advisory-provider.js';
 import { rpsScalingSpec } from '../helpers/scaling-spec.js';
 
 const backend = resolve('examples/demo-backend/server.mjs');
@@ -146,18 +146,7 @@ test('a failing signal source yields NoData and keeps the count', async (t) => {
 
 test('a steady decision is recorded once, and again after recordNextDecision (a follower that just became leader)', async () => {
   const clock = new ManualClock(1_000_000);
-  const listeners = new Listeners<ProviderEvents>();
-  const provider: Provider = {
-    kind: 'exec',
-    service: 'web',
-    advisory: true,
-    list: () => [] as Instance[],
-    launch: () => Promise.reject(new Error('unused')),
-    drain: async () => {},
-    stop: async () => {},
-    close: async () => {},
-    on: (event, listener) => listeners.on(event, listener),
-  };
+  const { provider } = advisoryProvider();
   const decisions: ControllerEvent[] = [];
   const controller = new ServiceController({
     spec: rpsScalingSpec({ min: 0 }),
