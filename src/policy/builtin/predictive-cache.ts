@@ -7,7 +7,7 @@
 import type { PolicyContext } from '../policy.js';
 import { fitForecast, updateForecast, type ForecastModel } from '../../metrics/forecast.js';
 import type { PredictiveParams } from './predictive-params.js';
-import { dropThrough, lowerBound } from './sorted-window.js';
+import { dropThrough, lowerBound, pushWindowMax } from './sorted-window.js';
 import { UpperBoundTracker } from './upper-bound-tracker.js';
 
 /** The tick evaluate() answered last, not yet in the buffers (see predictive.ts). */
@@ -209,12 +209,7 @@ export class PredictiveCache {
     }
     if (t.hold) {
       // the scale-in hold: a monotonic deque (values decreasing) of the last keepMs of answers
-      while (this.holdV.length > 0 && this.holdV[this.holdV.length - 1]! <= t.raw) {
-        this.holdV.pop();
-        this.holdT.pop();
-      }
-      this.holdT.push(t.now);
-      this.holdV.push(t.raw);
+      pushWindowMax(this.holdT, this.holdV, t.now, t.raw);
       let drop = 0;
       while (drop < this.holdT.length - 1 && this.holdT[drop]! <= t.now - t.keepMs) drop++;
       if (drop > 0) {
@@ -262,14 +257,4 @@ export class PredictiveCache {
       if (value > this.surgeLevel[resolved]!) lasted++;
     return (this.lastedT.length + lasted + 1) / (this.resolvedT.length + resolved + 2);
   }
-}
-
-/** Appends `v` to a monotonic deque (values decreasing), dropping the entries it dominates. */
-function pushWindowMax(times: number[], values: number[], t: number, v: number): void {
-  while (values.length > 0 && values[values.length - 1]! <= v) {
-    values.pop();
-    times.pop();
-  }
-  times.push(t);
-  values.push(v);
 }

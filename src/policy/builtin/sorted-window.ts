@@ -20,3 +20,13 @@ export function lowerBound(xs: number[], v: number): number {
   }
   return lo;
 }
+
+/** Appends `v` at time `t` to a monotonic deque (values decreasing), dropping the entries it dominates. */
+export function pushWindowMax(times: number[], values: number[], t: number, v: number): void {
+  while (values.length > 0 && values[values.length - 1]! <= v) {
+    values.pop();
+    times.pop();
+  }
+  times.push(t);
+  values.push(v);
+}

@@ -1,3 +1,5 @@
+import { pushWindowMax } from './sorted-window.js';
+
 /**
  * An online-calibrated upper bound on the highest load of the next `horizonMs` (issue 22).
  *
@@ -43,12 +45,7 @@ export class UpperBoundTracker {
 
   /** Records a tick: its load, the estimate a bound was drawn from, one instance's worth. */
   record(now: number, load: number, est: number, unit: number): void {
-    while (this.maxV.length > 0 && this.maxV[this.maxV.length - 1]! <= load) {
-      this.maxV.pop();
-      this.maxT.pop();
-    }
-    this.maxT.push(now);
-    this.maxV.push(load);
+    pushWindowMax(this.maxT, this.maxV, now, load);
     let n = 0;
     while (n < this.waitT.length && this.waitT[n]! + this.o.horizonMs <= now) {
       const t = this.waitT[n]!;
