@@ -9,6 +9,7 @@ import { isLuascaleError } from '../../core/errors.js';
 import type { LoadedConfig } from '../../config/load-config.js';
 import { importOpenApi } from '../../openapi/import-openapi.js';
 import { serviceOptions } from '../../app/gateway-options.js';
+import { table } from '../table.js';
 
 /** What one service imported from its document. */
 export interface OpenApiSummary {
@@ -64,25 +65,15 @@ export async function checkOpenApi(loaded: LoadedConfig): Promise<OpenApiCheck[]
 /** The summaries as a table (empty when no service has a document). */
 export function openApiTable(summaries: OpenApiSummary[]): string {
   if (summaries.length === 0) return '';
-  const rows = [
+  return table(
     ['service', 'openapi', 'operations', 'routes', 'with SLO', 'validation'],
-    ...summaries.map((s) => [
+    summaries.map((s) => [
       s.service,
       s.file,
-      String(s.operations),
-      String(s.routes),
-      String(s.slo_operations),
+      s.operations,
+      s.routes,
+      s.slo_operations,
       s.validate_requests ? 'on' : 'off',
     ]),
-  ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map(
-      (r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd() + '\n',
-    )
-    .join('');
+  );
 }
