@@ -56,6 +56,22 @@ test('auth off costs no verifier call; a later (promise) verifier and a failing 
     assert.match(failed.body, /key check failed: store down/);
     assert.equal(hits, before, 'neither reached the upstream');
     assert.deepEqual(calls, ['good', 'bad', 'boom']);
+    // the same key in x-api-key and as Bearer (a careless client): neither header goes upstream,
+    // while a different Authorization (the client's own, for the upstream) still does
+    const both = await request(port, {
+      path: '/closed/x',
+      headers: { 'x-api-key': 'good', authorization: 'bearer good' },
+    });
+    assert.equal(both.status, 200);
+    assert.ok(
+      !JSON.parse(both.body).rawHeaders.some((h: string) => /^(authorization|x-api-key)$/i.test(h)),
+      'no header carrying the key is forwarded',
+    );
+    const own = await request(port, {
+      path: '/closed/x',
+      headers: { 'x-api-key': 'good', authorization: 'Bearer upstream-token' },
+    });
+    assert.equal(JSON.parse(own.body).headers.authorization, 'Bearer upstream-token');
   } finally {
     await gw.close({ graceMs: 0 });
     up.server.close();

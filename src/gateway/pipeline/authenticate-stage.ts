@@ -31,8 +31,8 @@ export interface KeyVerifier {
   limiterOf?(consumer: string): RateLimiter | undefined;
 }
 
-/** Where a request's API key came from. */
-export type KeySource = 'x-api-key' | 'authorization';
+/** Where a request's API key came from (`both`: x-api-key, and Authorization bearing the same key). */
+export type KeySource = 'x-api-key' | 'authorization' | 'both';
 
 /** authenticate: API keys on routes with `auth: key`; sets `ex.consumer` and `ex.keyId`. */
 export const authenticateStage: Stage = { name: 'authenticate', enter: authenticate };
@@ -42,10 +42,13 @@ const BEARER = /^bearer +(\S+) *$/i;
 /** The key a request presents and the header it came in, or undefined when it presents none. */
 export function presentedKey(req: http.IncomingMessage): { key: string; source: KeySource } | undefined {
   const x = req.headers['x-api-key'];
-  if (typeof x === 'string' && x !== '') return { key: x.trim(), source: 'x-api-key' };
   const a = req.headers.authorization;
-  if (typeof a !== 'string') return undefined;
-  const m = BEARER.exec(a);
+  const m = typeof a === 'string' ? BEARER.exec(a) : null;
+  if (typeof x === 'string' && x !== '') {
+    const key = x.trim();
+    // The same key in both headers: neither may reach the upstream.
+    return { key, source: m !== null && m[1] === key ? 'both' : 'x-api-key' };
+  }
   return m === null ? undefined : { key: m[1]!, source: 'authorization' };
 }
 
@@ -54,11 +57,15 @@ export function withoutKeyHeader(headers: string[], source: KeySource): string[]
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
-    if (name.length === source.length && name.toLowerCase() === source) continue;
+    if (source === 'both' ? named(name, 'x-api-key') || named(name, 'authorization') : named(name, source))
+      continue;
     out.push(name, headers[i + 1]!);
   }
   return out;
 }
+
+const named = (name: string, lower: string): boolean =>
+  name.length === lower.length && name.toLowerCase() === lower;
 
 function authenticate(ex: Exchange): void {
   const verifier = ex.route.data.auth;
