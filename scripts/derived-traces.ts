@@ -167,10 +167,15 @@ export function sourceRows(family: Family): Rows {
   return r;
 }
 
+/** Rows as a parsed trace named `name`. */
+export function toTrace(name: string, r: Rows): Trace {
+  return parseTrace(`t,rps\n${r.map(([t, v]) => `${t},${v}`).join('\n')}\n`, name);
+}
+
 /** Builds a derived trace and the scale that makes its peak need `peak` instances of 100 req/s. */
 export function build(d: DerivedTrace): { trace: Trace; scale: number } {
   const r = d.rows(sourceRows(d.source));
-  const trace = parseTrace(`t,rps\n${r.map(([t, v]) => `${t},${v}`).join('\n')}\n`, d.name);
+  const trace = toTrace(d.name, r);
   let max = 0;
   for (const v of trace.rps) max = Math.max(max, v);
   return { trace, scale: Math.round(((100 * d.peak) / max) * 1000) / 1000 };

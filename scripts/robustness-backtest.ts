@@ -6,18 +6,14 @@
  *
  *   nice -n 19 npx tsx scripts/robustness-backtest.ts
  */
-import { parseTrace, readTrace, type SimulationSummary, type Trace } from '../src/simulator/index.js';
-import { coarser, half, reversed } from './derived-traces.js';
+import { readTrace, type SimulationSummary } from '../src/simulator/index.js';
+import { coarser, half, reversed, toTrace } from './derived-traces.js';
 import { BACKTEST_TRACES, runOn } from './predictive-backtest.js';
 
 /** Rows of a trace file as [t, rps] (a parsed trace, so gaps stay gaps). */
 function rows(name: string): Array<[number, number]> {
   const t = readTrace(BACKTEST_TRACES[name]!.file);
   return Array.from(t.t, (x, i) => [x, t.rps[i]!]);
-}
-
-function toTrace(name: string, r: Array<[number, number]>): Trace {
-  return parseTrace(`t,rps\n${r.map(([t, v]) => `${t},${v}`).join('\n')}\n`, name);
 }
 
 const VARIANTS: Array<[string, () => Array<[number, number]>]> = [
