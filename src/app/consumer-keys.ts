@@ -8,7 +8,7 @@ import type { Clock } from '../core/clock.js';
 import type { Config } from '../config/schema.js';
 import { createKeyVerifier, generateKey } from '../consumers/index.js';
 import type { KeyVerifier } from '../gateway/gateway.js';
-import { TokenBucket } from '../gateway/admission/token-bucket.js';
+import { createRateLimiter } from '../gateway/admission/admission.js';
 import type { RateLimiter } from '../gateway/admission/rate-limiter.js';
 import type { AdminKeys, KeyView } from '../admin/key-routes.js';
 import type { KeyStore, StoredKey } from '../store/key-store.js';
@@ -32,10 +32,7 @@ export function keyVerifierFromConfig(
   for (const [name, c] of Object.entries(config.consumers)) {
     const rl = c.limits;
     if (rl === undefined) continue;
-    limiters.set(
-      name,
-      options.sharedLimiter?.(`consumer:${name}`, rl) ?? new TokenBucket({ rps: rl.rps, burst: rl.burst }),
-    );
+    limiters.set(name, options.sharedLimiter?.(`consumer:${name}`, rl) ?? createRateLimiter(rl));
   }
   return createKeyVerifier({ keys: options.keys, consumers: config.consumers, limiters });
 }
