@@ -174,9 +174,9 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
   const shared = { redis, prefix, gateways: () => arg.workers };
   if (usesKeys(config)) {
     // API keys: the workers read the cluster's key hash in Redis (createRedisStore's default prefix).
-    const { redisKeyStore } = await import('../cluster/redis-key-store.js');
+    const { redisKeyStore, STORE_PREFIX } = await import('../cluster/redis-key-store.js');
     options.keys = keyVerifierFromConfig(config, {
-      keys: redisKeyStore(redis, 'luascale:store:'),
+      keys: redisKeyStore(redis, STORE_PREFIX),
       sharedLimiter: (name, rl) => serviceRateLimiter(shared, name, rl),
     });
   }

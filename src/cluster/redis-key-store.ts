@@ -6,6 +6,9 @@
 import type { Redis } from 'ioredis';
 import type { KeyStore, StoredKey } from '../store/key-store.js';
 
+/** The key prefix of the cluster's store in Redis (createRedisStore's default). */
+export const STORE_PREFIX = 'luascale:store:';
+
 /** The KeyStore of `store: { redis }`. */
 export function redisKeyStore(redis: Redis, prefix: string): KeyStore {
   const key = `${prefix}keys`;

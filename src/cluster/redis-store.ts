@@ -14,7 +14,7 @@ import type { EventInput, EventQuery, EventStore, StoredEvent } from '../store/e
 import type { InstanceStore, StoredInstance } from '../store/instance-store.js';
 import type { StateStore } from '../store/state-store.js';
 import type { Store } from '../store/store.js';
-import { redisKeyStore } from './redis-key-store.js';
+import { STORE_PREFIX, redisKeyStore } from './redis-key-store.js';
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -118,7 +118,7 @@ export function redisInstanceStore(redis: Redis, prefix: string): InstanceStore 
 /** A Store whose events, state and instances are shared through Redis. */
 export function createRedisStore(options: RedisStoreOptions): Store {
   const { redis, local } = options;
-  const prefix = options.prefix ?? 'luascale:store:';
+  const prefix = options.prefix ?? STORE_PREFIX;
   return {
     location: `redis (${prefix}) + ${local.location}`,
     events: redisEventStore(redis, prefix, options.maxEvents),
