@@ -25,9 +25,11 @@ export function generateKey(consumer: string, now: number): NewKey {
   return { key, stored: { id, consumer, hash: hashKey(key), createdAt: now, revokedAt: null } };
 }
 
+const sha256 = (key: string): Buffer => createHash('sha256').update(key).digest();
+
 /** Hex SHA-256 of a key. */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return sha256(key).toString('hex');
 }
 
 /** The public id inside a well-formed key, or undefined. */
@@ -40,7 +42,7 @@ export function keyIdOf(key: string): string | undefined {
 export function matches(row: StoredKey | undefined, key: string): boolean {
   if (row === undefined || row.revokedAt !== null) return false;
   const stored = Buffer.from(row.hash, 'hex');
-  const given = createHash('sha256').update(key).digest();
+  const given = sha256(key);
   return stored.length === given.length && timingSafeEqual(stored, given);
 }
 
