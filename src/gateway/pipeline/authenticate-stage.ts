@@ -16,6 +16,7 @@ import type { RateLimiter, RateLimitVerdict } from '../admission/rate-limiter.js
 import { rateLimitHeaders } from '../admission/rate-limit-headers.js';
 import type { Stage } from './compose.js';
 import type { Exchange } from './exchange.js';
+import { shed } from './shed.js';
 
 /** Who a valid key belongs to. */
 export interface KeyIdentity {
@@ -116,25 +117,17 @@ function identified(ex: Exchange, id: KeyIdentity | undefined, source: KeySource
 /** The consumer's own limit: on to the next stage, or 429 with Retry-After and RateLimit-* headers. */
 function limited(ex: Exchange, v: RateLimitVerdict): void {
   if (v.ok) return ex.next();
-  const d = ex.route.data;
-  ex.g.signals?.onStart(d.label, d.svc.name);
-  ex.g.signals?.onShed(d.label, d.svc.name, 'rate_limit');
-  ex.reply('LS_ERR_GATEWAY_RATE_LIMITED', {}, { headers: rateLimitHeaders(v), retryAfterS: v.retryAfterS });
-  ex.finish();
+  const limit = { headers: rateLimitHeaders(v), retryAfterS: v.retryAfterS };
+  shed(ex, 'rate_limit', 'LS_ERR_GATEWAY_RATE_LIMITED', {}, limit);
 }
 
 function refuse(ex: Exchange, reason: string): void {
-  const d = ex.route.data;
-  ex.g.signals?.onStart(d.label, d.svc.name);
-  ex.g.signals?.onShed(d.label, d.svc.name, 'unauthenticated');
-  ex.reply('LS_ERR_GATEWAY_UNAUTHENTICATED', { reason }, { headers: { 'www-authenticate': 'Bearer' } });
-  ex.finish();
+  const challenge = { headers: { 'www-authenticate': 'Bearer' } };
+  shed(ex, 'unauthenticated', 'LS_ERR_GATEWAY_UNAUTHENTICATED', { reason }, challenge);
 }
 
 function failed(ex: Exchange, err: unknown): void {
-  const d = ex.route.data;
-  ex.g.signals?.onStart(d.label, d.svc.name);
-  ex.g.signals?.onShed(d.label, d.svc.name, 'auth_error');
-  ex.reply('LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: `key check failed: ${(err as Error)?.message}` });
-  ex.finish();
+  shed(ex, 'auth_error', 'LS_ERR_GATEWAY_UPSTREAM_ERROR', {
+    reason: `key check failed: ${(err as Error)?.message}`,
+  });
 }

@@ -10,11 +10,11 @@
  */
 import type http from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { ErrorCode } from '../../core/errors.js';
 import { BodyTooLarge, countBody } from './body-limit.js';
 import type { Stage } from './compose.js';
 import type { Exchange } from './exchange.js';
 import { templateParams } from './template-params.js';
+import { shed } from './shed.js';
 
 /** What a request validator sees (the OpenAPI importer compiles one per operation). */
 export interface ValidatedRequest {
@@ -206,13 +206,4 @@ async function* streamAfter(ex: Exchange, head: Buffer[], req: http.IncomingMess
   const max = ex.route.data.maxBody;
   if (ex.bytesIn > max) throw new BodyTooLarge(String(max));
   yield* countBody(ex, req, max);
-}
-
-/** Turned away before the record stage: counted as offered and shed, then answered. */
-function shed(ex: Exchange, reason: string, code: ErrorCode, params: Record<string, unknown>): void {
-  const d = ex.route.data;
-  ex.g.signals?.onStart(d.label, d.svc.name);
-  ex.g.signals?.onShed(d.label, d.svc.name, reason);
-  ex.reply(code, params);
-  ex.finish();
 }
