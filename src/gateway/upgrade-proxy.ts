@@ -12,6 +12,7 @@ import { ERRORS, formatMessage, type ErrorCode } from '../core/errors.js';
 import { forwardRequestHeaders } from './forward-headers.js';
 import { clientAddress } from './trusted-proxies.js';
 import { presentedKey, withoutKeyHeader } from './pipeline/authenticate-stage.js';
+import { rateLimitHeaders } from './admission/rate-limit-headers.js';
 import type { GatewayState, RouteData } from './pipeline/gateway-state.js';
 import type { Route } from './router.js';
 import type { AdmitResult, Permit } from './seams.js';
@@ -94,8 +95,8 @@ export function proxyUpgrade(g: GatewayState, upgrade: UpgradeRequest): void {
   // A route with `auth: key` checks the handshake's key first (authenticate-stage.ts).
   void Promise.resolve(d.auth === undefined ? '' : upgradeConsumer(u))
     .then((consumer) =>
-      consumer === undefined
-        ? undefined
+      typeof consumer !== 'string'
+        ? consumer
         : svc.admission.admit({
             key: svc.keyOf(req, clientIp, d.label, consumer),
             route: d.label,
@@ -223,14 +224,29 @@ function rawError(
   );
 }
 
-/** The consumer of an upgrade on an `auth: key` route (its key header removed), or undefined: no valid key. */
-async function upgradeConsumer(u: Upgrade): Promise<string | undefined> {
+/**
+ * The consumer of an upgrade on an `auth: key` route (its key header removed), undefined when it
+ * has no valid key, or the 429 of the consumer's own limit (as the authenticate stage applies it).
+ */
+async function upgradeConsumer(u: Upgrade): Promise<string | undefined | AdmitResult> {
   const presented = presentedKey(u.req);
   if (presented === undefined) return undefined;
-  const id = await u.route.data.auth!.verify(presented.key);
+  const auth = u.route.data.auth!;
+  const id = await auth.verify(presented.key);
   if (id === undefined) return undefined;
   u.headers = withoutKeyHeader(u.headers, presented.source);
-  return id.consumer;
+  const limiter = auth.limiterOf?.(id.consumer);
+  const v = limiter === undefined ? undefined : await limiter.take(id.consumer, u.g.clock.now());
+  if (v === undefined || v.ok) return id.consumer;
+  const headers = rateLimitHeaders(v);
+  return {
+    ok: false,
+    status: 429,
+    code: 'LS_ERR_GATEWAY_RATE_LIMITED',
+    retryAfterS: v.retryAfterS,
+    headers,
+    reason: 'rate_limit',
+  };
 }
 
 function unauthenticated(u: Upgrade): void {

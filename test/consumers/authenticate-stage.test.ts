@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createGateway, type KeyVerifier } from '../../src/gateway/gateway.js';
-import { echo, request, startGateway, startUpstream } from '../gateway/helpers.js';
+import { echo, raw, request, startGateway, startUpstream } from '../gateway/helpers.js';
 
 test('auth off costs no verifier call; a later (promise) verifier and a failing one; the key is stripped', async () => {
   const up = await startUpstream(echo());
@@ -83,4 +83,38 @@ test('auth: key without a verifier: the gateway refuses to start (fail closed)',
     () => createGateway({ services: { api: { auth: 'key', routes: [{ path_prefix: '/' }] } } }),
     /service "api": auth: key needs an API key verifier/,
   );
+});
+
+test("an upgrade on a keyed route is held to the consumer's own limit (429), like a plain request", async () => {
+  const up = await startUpstream(echo());
+  let hits = 0;
+  up.server.on('upgrade', (_req, socket) => {
+    hits++;
+    socket.destroy();
+  });
+  const denied = { ok: false, limit: 1, remaining: 0, resetS: 7, retryAfterS: 7 };
+  const keys: KeyVerifier = {
+    verify: (key) => (key === 'good' ? { consumer: 'carol', keyId: 'k1' } : undefined),
+    limiterOf: () => ({ take: () => denied }),
+  };
+  const { gw, port } = await startGateway({
+    keys,
+    services: { ws: { auth: 'key', routes: [{ path_prefix: '/ws' }] } },
+  });
+  gw.setInstances('ws', [{ id: 'w', url: up.url }]);
+  try {
+    const plain = await request(port, { path: '/ws/x', headers: { 'x-api-key': 'good' } });
+    assert.equal(plain.status, 429);
+    const upgrade = await raw(
+      port,
+      'GET /ws/x HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: good\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+    );
+    assert.match(upgrade, /^HTTP\/1\.1 429 /);
+    assert.match(upgrade, /retry-after: 7/i);
+    assert.match(upgrade, /LS_ERR_GATEWAY_RATE_LIMITED/);
+    assert.equal(hits, 0, 'the upgrade never reached the upstream');
+  } finally {
+    await gw.close({ graceMs: 0 });
+    up.server.close();
+  }
 });
