@@ -35,7 +35,7 @@ export interface KeyVerifier {
 /** Where a request's API key came from (`both`: x-api-key, and Authorization bearing the same key). */
 export type KeySource = 'x-api-key' | 'authorization' | 'both';
 
-/** authenticate: API keys on routes with `auth: key`; sets `ex.consumer` and `ex.keyId`. */
+/** authenticate: API keys on routes with `auth: key`; sets `ex.consumer`. */
 export const authenticateStage: Stage = { name: 'authenticate', enter: authenticate };
 
 const BEARER = /^bearer +(\S+) *$/i;
@@ -96,7 +96,6 @@ function identified(ex: Exchange, id: KeyIdentity | undefined, source: KeySource
   }
   if (id === undefined) return refuse(ex, 'unknown or revoked API key');
   ex.consumer = id.consumer;
-  ex.keyId = id.keyId;
   ex.headers = withoutKeyHeader(ex.headers, source);
   const limiter = ex.route.data.auth!.limiterOf?.(id.consumer);
   if (limiter === undefined) return ex.next();

@@ -77,7 +77,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   // authenticate: who the request's API key belongs to ('' when the route has no `auth`)
   consumer = '';
-  keyId = '';
 
   // validate: the body as it goes upstream (a stream, a counted stream, or a buffer read whole)
   body: Dispatcher.DispatchOptions['body'] = null;
