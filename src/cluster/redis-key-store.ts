@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { KeyStore, StoredKey } from '../store/key-store.js';
+import { jsonHash } from './redis-json-hash.js';
 
 /** The key prefix of the cluster's store in Redis (createRedisStore's default). */
 export const STORE_PREFIX = 'luascale:store:';
@@ -12,16 +13,12 @@ export const STORE_PREFIX = 'luascale:store:';
 /** The KeyStore of `store: { redis }`. */
 export function redisKeyStore(redis: Redis, prefix: string): KeyStore {
   const key = `${prefix}keys`;
+  const hash = jsonHash<StoredKey>(redis, key);
   return {
-    async insert(k) {
-      await redis.hset(key, k.id, JSON.stringify(k));
-    },
-    async get(id) {
-      const v = await redis.hget(key, id);
-      return v === null ? undefined : (JSON.parse(v) as StoredKey);
-    },
+    insert: (k) => hash.put(k.id, k),
+    get: (id) => hash.get(id),
     async list() {
-      const all = (await redis.hvals(key)).map((v) => JSON.parse(v) as StoredKey);
+      const all = await hash.all();
       return all.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
     },
     async revoke(id, at) {

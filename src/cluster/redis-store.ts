@@ -15,6 +15,7 @@ import type { InstanceStore, StoredInstance } from '../store/instance-store.js';
 import type { StateStore } from '../store/state-store.js';
 import type { Store } from '../store/store.js';
 import { STORE_PREFIX, redisKeyStore } from './redis-key-store.js';
+import { jsonHash } from './redis-json-hash.js';
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -99,12 +100,11 @@ export function redisStateStore(redis: Redis, prefix: string): StateStore {
 /** Instance records in one hash. */
 export function redisInstanceStore(redis: Redis, prefix: string): InstanceStore {
   const key = `${prefix}instances`;
+  const hash = jsonHash<StoredInstance>(redis, key);
   return {
-    async upsert(record) {
-      await redis.hset(key, record.id, JSON.stringify(record));
-    },
+    upsert: (record) => hash.put(record.id, record),
     async list(service) {
-      const all = (await redis.hvals(key)).map((v) => JSON.parse(v) as StoredInstance);
+      const all = await hash.all();
       return all
         .filter((r) => service === undefined || r.service === service)
         .sort((a, b) => a.startedAt - b.startedAt);
