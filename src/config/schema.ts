@@ -10,6 +10,7 @@ import { PolicyRef, Scaling } from './scaling-schema.js';
 import { DURATION_RULE, Duration, EXTENSION_KEY, Listen, Pattern, strict } from './schema-primitives.js';
 import { Route, Traffic } from './traffic-schema.js';
 import { Auth, Consumers } from './consumers-schema.js';
+import { Llm } from './llm-schema.js';
 
 export { Behavior, DURATION_RULE, EXTENSION_KEY, Scaling };
 
@@ -66,6 +67,7 @@ const Service = strict(
     scaling: Scaling,
     traffic: Type.Optional(Traffic),
     auth: Type.Optional(Auth),
+    llm: Type.Optional(Llm),
     health: Type.Optional(
       strict(
         {
