@@ -27,6 +27,7 @@ export const ERRORS = {
     status: 400,
   },
   LS_ERR_POLICY_PARAMS: { message: 'builtin:{name}: bad params: {reason}', status: 400 },
+  LS_ERR_CRON: { message: 'cron "{expr}": {reason}', status: 400 },
   // cli
   LS_ERR_CLI_INPUT: { message: '{where}: {reason}', status: 400 },
   LS_ERR_CLI_USAGE: { message: '{reason}', status: 400 },
@@ -38,6 +39,12 @@ export const ERRORS = {
   LS_ERR_CLI_NOT_ADMIN: { message: '{url} does not look like a luascale admin API ({reason})', status: 502 },
   LS_ERR_CLI_API: { message: '{method} {path}: {code}: {reason}', status: 502 },
   LS_ERR_CLI_INIT_BLOCKED: { message: 'init {dir}: {reason}; nothing was written', status: 400 },
+  // metric sources (the wrapper names the source; the cause keeps the inner error)
+  LS_ERR_SOURCE_FAILED: { message: '{source}: {reason}', status: 502 },
+  LS_ERR_SOURCE_URL: { message: '{reason}', status: 400 },
+  LS_ERR_SOURCE_JSON_PATH: { message: 'bad JSON path "{path}" at column {column}: {reason}', status: 400 },
+  LS_ERR_SOURCE_ANSWER: { message: '{reason}', status: 502 },
+  LS_ERR_SOURCE_TIMEOUT: { message: 'no answer within {ms} ms', status: 504 },
   // simulator
   LS_ERR_TRACE_INVALID: { message: '{file}:{row}: {reason}', status: 400 },
   // store

@@ -3,6 +3,7 @@
  * signal names), get_metric, ctx.history and ctx.forecast. Each runs inside the VM's protected
  * call; a JS exception it throws becomes a Lua error (see lua-runtime.ts).
  */
+import { LuascaleError } from '../core/errors.js';
 import type { PolicyContext } from '../policy/policy.js';
 import { HISTORY_SIGNALS, SIGNALS, SIGNAL_NAMES } from '../signals/index.js';
 import { pushJsValue, pushNumberArray, pushNumberValue, type PushOptions } from './lua-values.js';
@@ -86,7 +87,7 @@ export function hostFetch(vm: HostSite, L: number): number {
 export function hostMetric(vm: HostSite, L: number): number {
   const { lua, m } = vm.rt;
   const ctx = vm.current!;
-  if (m._lua_type(L, 1) !== LUA_TSTRING) throw new Error('get_metric: the metric name must be a string');
+  if (m._lua_type(L, 1) !== LUA_TSTRING) throw misuse('get_metric', 'the metric name must be a string');
   const name = luaString(lua, L, 1);
   const windowed = m._lua_type(L, 2) === LUA_TNUMBER;
   const value = windowed
@@ -105,12 +106,12 @@ export function hostHistory(vm: HostSite, L: number): number {
   const { lua, m } = vm.rt;
   const ctx = vm.current!;
   const base = m._lua_type(L, 1) === LUA_TTABLE ? 2 : 1;
-  if (m._lua_type(L, base) !== LUA_TSTRING) throw new Error('history: the metric name must be a string');
-  if (m._lua_type(L, base + 1) !== LUA_TNUMBER) throw new Error('history: seconds must be a number');
+  if (m._lua_type(L, base) !== LUA_TSTRING) throw misuse('history', 'the metric name must be a string');
+  if (m._lua_type(L, base + 1) !== LUA_TNUMBER) throw misuse('history', 'seconds must be a number');
   const metric = luaString(lua, L, base);
   const seconds = m._lua_tonumberx(L, base + 1, 0);
   if (!(seconds > 0) || !Number.isFinite(seconds))
-    throw new Error(`history: seconds must be positive, got ${seconds}`);
+    throw misuse('history', `seconds must be positive, got ${seconds}`);
   const series = ctx.history.series(metric, seconds, ctx.now);
   if (series.length === 0) checkName(vm, L, metric, HISTORY);
   const max = vm.limits.maxHistoryPoints;
@@ -128,17 +129,17 @@ export function hostForecast(vm: HostSite, L: number): number {
   const { lua, m } = vm.rt;
   const ctx = vm.current!;
   const base = m._lua_type(L, 1) === LUA_TTABLE ? 2 : 1;
-  if (m._lua_type(L, base) !== LUA_TSTRING) throw new Error('forecast: the metric name must be a string');
-  if (m._lua_type(L, base + 1) !== LUA_TNUMBER) throw new Error('forecast: horizon_s must be a number');
+  if (m._lua_type(L, base) !== LUA_TSTRING) throw misuse('forecast', 'the metric name must be a string');
+  if (m._lua_type(L, base + 1) !== LUA_TNUMBER) throw misuse('forecast', 'horizon_s must be a number');
   const metric = luaString(lua, L, base);
   const horizon = m._lua_tonumberx(L, base + 1, 0);
   if (!(horizon >= 0) || !Number.isFinite(horizon))
-    throw new Error(`forecast: horizon_s must be >= 0, got ${horizon}`);
+    throw misuse('forecast', `horizon_s must be >= 0, got ${horizon}`);
   const opt = (i: number) =>
     m._lua_type(L, base + i) === LUA_TNUMBER ? m._lua_tonumberx(L, base + i, 0) : undefined;
   const window = opt(2);
   if (window !== undefined && !(window > 0 && window <= 7 * 86400))
-    throw new Error('forecast: window_s must be in (0, 604800]');
+    throw misuse('forecast', 'window_s must be in (0, 604800]');
   const value = forecastMetric(ctx, metric, { horizonS: horizon, windowS: window, seasonS: opt(3) });
   if (value === undefined) checkName(vm, L, metric, FORECAST);
   if (value === undefined || !Number.isFinite(value)) m._lua_pushnil(L);
@@ -161,4 +162,9 @@ function checkName(vm: HostSite, L: number, name: string, { fname, known }: Name
   const where = vm.findWhere(L, 1) ?? vm.chunkName;
   const list = [...known].join(', ') + (custom.length > 0 ? `; custom: ${custom.join(', ')}` : '');
   vm.warnings.push(`${where}: ${fname}("${name}"): unknown metric (known: ${list}); reported once`);
+}
+
+/** A Lua caller's mistake in a host function: the runtime raises it as a Lua error with this message. */
+function misuse(where: string, reason: string): LuascaleError {
+  return new LuascaleError('LS_ERR_POLICY_RUNTIME', { where, reason });
 }

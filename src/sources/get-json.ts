@@ -1,5 +1,6 @@
 /** One bounded HTTP GET that returns parsed JSON: the transport under both metric sources. */
 import { request, type Dispatcher } from 'undici';
+import { LuascaleError } from '../core/errors.js';
 
 /** What {@link getJson} needs besides the URL. */
 export interface GetJsonOptions {
@@ -23,7 +24,7 @@ export async function getJson(url: string, options: GetJsonOptions): Promise<Jso
   const maxBytes = options.maxBytes ?? 1 << 20;
   const ac = new AbortController();
   const timer = setTimeout(
-    () => ac.abort(new Error(`no answer within ${options.timeoutMs} ms`)),
+    () => ac.abort(new LuascaleError('LS_ERR_SOURCE_TIMEOUT', { ms: options.timeoutMs })),
     options.timeoutMs,
   );
   try {
@@ -37,21 +38,21 @@ export async function getJson(url: string, options: GetJsonOptions): Promise<Jso
       (res.statusCode >= 200 && res.statusCode < 300) || options.acceptStatus?.(res.statusCode) === true;
     if (!ok) {
       const text = await readCapped(res.body, 200).catch(() => '');
-      throw new Error(`answered HTTP ${res.statusCode}${text ? `: ${oneLine(text)}` : ''}`);
+      throw answerError(`answered HTTP ${res.statusCode}${text ? `: ${oneLine(text)}` : ''}`);
     }
     const text = await readCapped(res.body, maxBytes, true);
     try {
       return { status: res.statusCode, body: JSON.parse(text) };
     } catch (err) {
       if (res.statusCode >= 300)
-        throw new Error(`answered HTTP ${res.statusCode}: ${oneLine(text.slice(0, 200))}`);
-      throw new Error(
+        throw answerError(`answered HTTP ${res.statusCode}: ${oneLine(text.slice(0, 200))}`);
+      throw answerError(
         `answered with invalid JSON (${(err as Error).message}): ${oneLine(text.slice(0, 80))}`,
       );
     }
   } catch (err) {
-    if (ac.signal.aborted) throw new Error(`no answer within ${options.timeoutMs} ms`);
-    throw err instanceof Error && err.message ? err : new Error(String(err));
+    if (ac.signal.aborted) throw new LuascaleError('LS_ERR_SOURCE_TIMEOUT', { ms: options.timeoutMs });
+    throw err instanceof Error && err.message ? err : answerError(String(err));
   } finally {
     clearTimeout(timer);
   }
@@ -69,13 +70,18 @@ async function readCapped(
     size += chunk.length;
     if (size > max) {
       body.destroy();
-      if (strict) throw new Error(`answered with a body larger than ${max} bytes`);
+      if (strict) throw answerError(`answered with a body larger than ${max} bytes`);
       chunks.push(chunk.subarray(0, chunk.length - (size - max)));
       break;
     }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** What a source's endpoint answered that is not a value (the wrapper adds which source). */
+export function answerError(reason: string): LuascaleError {
+  return new LuascaleError('LS_ERR_SOURCE_ANSWER', { reason });
 }
 
 function oneLine(s: string): string {

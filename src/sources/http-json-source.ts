@@ -1,6 +1,7 @@
 /** A metric read from any HTTP endpoint that answers JSON: GET `url`, pick a number with a JSON path. */
 import type { Dispatcher } from 'undici';
 import type { MetricSource } from '../controller/metric-source.js';
+import { LuascaleError } from '../core/errors.js';
 import { cachedSource } from './cached-source.js';
 import { getJson } from './get-json.js';
 import { formatJsonPath, parseJsonPath, selectNumber } from './json-path.js';
@@ -40,7 +41,11 @@ export function httpJsonSource(options: HttpJsonSourceOptions): MetricSource {
         });
         return selectNumber(body, segments);
       } catch (err) {
-        throw new Error(`${label}: ${(err as Error).message}`);
+        throw new LuascaleError(
+          'LS_ERR_SOURCE_FAILED',
+          { source: label, reason: (err as Error).message },
+          { cause: err },
+        );
       }
     },
   });

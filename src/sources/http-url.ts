@@ -1,4 +1,5 @@
 /** URL helpers for the sources: strict http(s) parsing, and credentials kept out of messages. */
+import { LuascaleError } from '../core/errors.js';
 
 /** Parses an http:// or https:// URL; throws a one-line Error quoting the bad value. */
 export function parseHttpUrl(value: string): URL {
@@ -6,10 +7,12 @@ export function parseHttpUrl(value: string): URL {
   try {
     u = new URL(value);
   } catch {
-    throw new Error(`url "${value}" is not a valid absolute URL`);
+    throw new LuascaleError('LS_ERR_SOURCE_URL', { reason: `url "${value}" is not a valid absolute URL` });
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:')
-    throw new Error(`url must be http:// or https://, got ${u.protocol}`);
+    throw new LuascaleError('LS_ERR_SOURCE_URL', {
+      reason: `url must be http:// or https://, got ${u.protocol}`,
+    });
   return u;
 }
 

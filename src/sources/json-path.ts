@@ -11,6 +11,8 @@
  * No wildcards, slices, filters or recursive descent: a metric source needs exactly one value, and
  * a path that could select many would make "which one?" ambiguous.
  */
+import { LuascaleError } from '../core/errors.js';
+import { answerError } from './get-json.js';
 
 /** One step of a parsed path: a member name or an array index. */
 export type JsonPathSegment = { key: string } | { index: number };
@@ -20,7 +22,7 @@ export function parseJsonPath(path: string): JsonPathSegment[] {
   const out: JsonPathSegment[] = [];
   let i = 0;
   const fail = (what: string): never => {
-    throw new Error(`bad JSON path "${path}" at column ${i + 1}: ${what}`);
+    throw new LuascaleError('LS_ERR_SOURCE_JSON_PATH', { path, column: i + 1, reason: what });
   };
   if (path.trim() !== path || path === '') fail('empty or padded with spaces');
   if (path[0] === '$') i = 1;
@@ -88,15 +90,15 @@ export function selectNumber(doc: unknown, segments: JsonPathSegment[]): number 
     const s = segments[k]!;
     const where = formatJsonPath(segments.slice(0, k + 1));
     if ('index' in s) {
-      if (!Array.isArray(cur)) throw new Error(`${where}: expected an array, found ${kind(cur)}`);
+      if (!Array.isArray(cur)) throw answerError(`${where}: expected an array, found ${kind(cur)}`);
       if (s.index >= cur.length)
-        throw new Error(`${where}: index out of range (array has ${cur.length} elements)`);
+        throw answerError(`${where}: index out of range (array has ${cur.length} elements)`);
       cur = cur[s.index];
     } else {
       if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) {
-        throw new Error(`${where}: expected an object, found ${kind(cur)}`);
+        throw answerError(`${where}: expected an object, found ${kind(cur)}`);
       }
-      if (!Object.prototype.hasOwnProperty.call(cur, s.key)) throw new Error(`${where}: no such member`);
+      if (!Object.prototype.hasOwnProperty.call(cur, s.key)) throw answerError(`${where}: no such member`);
       cur = (cur as Record<string, unknown>)[s.key];
     }
   }
@@ -104,7 +106,7 @@ export function selectNumber(doc: unknown, segments: JsonPathSegment[]): number 
   if (typeof cur === 'number') return cur;
   if (typeof cur === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(cur))
     return Number(cur);
-  throw new Error(`${where}: expected a number, found ${kind(cur)}`);
+  throw answerError(`${where}: expected a number, found ${kind(cur)}`);
 }
 
 function kind(v: unknown): string {

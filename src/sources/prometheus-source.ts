@@ -7,7 +7,8 @@
 import type { Dispatcher } from 'undici';
 import type { MetricSource } from '../controller/metric-source.js';
 import { cachedSource } from './cached-source.js';
-import { getJson } from './get-json.js';
+import { LuascaleError } from '../core/errors.js';
+import { answerError, getJson } from './get-json.js';
 import { parseHttpUrl, redactUrl } from './http-url.js';
 
 /** Options of {@link prometheusSource}. */
@@ -41,36 +42,37 @@ export function instantQueryValue(body: unknown): number {
     error?: unknown;
     data?: { resultType?: unknown; result?: unknown };
   };
-  if (b === null || typeof b !== 'object') throw new Error('answer is not a Prometheus API object');
-  if (b.status === 'error') throw new Error(`Prometheus error (${String(b.errorType)}): ${String(b.error)}`);
+  if (b === null || typeof b !== 'object') throw answerError('answer is not a Prometheus API object');
+  if (b.status === 'error')
+    throw answerError(`Prometheus error (${String(b.errorType)}): ${String(b.error)}`);
   if (b.status !== 'success' || !b.data || typeof b.data !== 'object')
-    throw new Error('answer is not a Prometheus API success object');
+    throw answerError('answer is not a Prometheus API success object');
   const { resultType, result } = b.data;
   let sample: unknown;
   if (resultType === 'scalar') {
     sample = result;
   } else if (resultType === 'vector') {
-    if (!Array.isArray(result)) throw new Error('vector result is not an array');
+    if (!Array.isArray(result)) throw answerError('vector result is not an array');
     if (result.length === 0)
-      throw new Error('query returned no series (empty vector); check the selector, or add `or vector(0)`');
+      throw answerError('query returned no series (empty vector); check the selector, or add `or vector(0)`');
     if (result.length > 1) {
       const shown = result
         .slice(0, 3)
         .map((r) => JSON.stringify((r as { metric?: unknown }).metric ?? {}))
         .join(', ');
-      throw new Error(
+      throw answerError(
         `query returned ${result.length} series (${shown}${result.length > 3 ? ', …' : ''}); aggregate it to one, e.g. sum(...)`,
       );
     }
     sample = (result[0] as { value?: unknown }).value;
   } else {
-    throw new Error(`query returned a ${String(resultType)}; expected a scalar or a one-element vector`);
+    throw answerError(`query returned a ${String(resultType)}; expected a scalar or a one-element vector`);
   }
   if (!Array.isArray(sample) || sample.length !== 2 || typeof sample[1] !== 'string')
-    throw new Error('malformed sample');
+    throw answerError('malformed sample');
   // Prometheus sends sample values as strings; NaN and ±Inf are legal there but not a metric value here.
   const v = Number(sample[1]);
-  if (!Number.isFinite(v)) throw new Error(`query returned ${sample[1]}, not a finite number`);
+  if (!Number.isFinite(v)) throw answerError(`query returned ${sample[1]}, not a finite number`);
   return v;
 }
 
@@ -92,7 +94,11 @@ export function prometheusSource(options: PrometheusSourceOptions): MetricSource
         });
         return instantQueryValue(body);
       } catch (err) {
-        throw new Error(`${label}: ${(err as Error).message}`);
+        throw new LuascaleError(
+          'LS_ERR_SOURCE_FAILED',
+          { source: label, reason: (err as Error).message },
+          { cause: err },
+        );
       }
     },
   });

@@ -86,10 +86,14 @@ test('reads through HTTP, passes Prometheus errors on, caches for the interval',
       intervalMs: 1000,
       timeoutMs: 1000,
     });
-    await assert.rejects(
-      bad.read(0),
-      /^Error: metric source "bad" \(Prometheus http:\/\/127\.0\.0\.1:\d+\/prom, query sum\(\): Prometheus error \(bad_data\): 1:5: parse error/,
-    );
+    await assert.rejects(bad.read(0), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'LS_ERR_SOURCE_FAILED');
+      assert.match(
+        err.message,
+        /^metric source "bad" \(Prometheus http:\/\/127\.0\.0\.1:\d+\/prom, query sum\(\): Prometheus error \(bad_data\): 1:5: parse error/,
+      );
+      return true;
+    });
     const down = prometheusSource({
       name: 'down',
       url: base,

@@ -3,6 +3,7 @@
  * `*`, lists `a,b`, ranges `a-b`, steps `* /n` and `a-b/n`, names (jan, mon), 7 = Sunday, and the
  * classic rule that when both day fields are restricted, either one matching is enough.
  */
+import { LuascaleError } from '../../core/errors.js';
 
 /** A parsed cron expression. */
 export interface Cron {
@@ -40,8 +41,8 @@ const DAY: FieldSpec = { min: 1, max: 31, label: 'day of month' };
 const MONTH: FieldSpec = { min: 1, max: 12, names: MONTHS, nameBase: 1, label: 'month' };
 const WEEKDAY: FieldSpec = { min: 0, max: 7, names: DAYS, nameBase: 0, label: 'day of week' };
 
-// Errors here are plain: parseCron prefixes them and its only caller, schedule's param reader,
-// reports them as LS_ERR_POLICY_PARAMS naming windows[i].cron.
+// Field errors are plain: parseCron wraps them in LS_ERR_CRON naming the expression, and its only
+// caller, schedule's param reader, reports that as LS_ERR_POLICY_PARAMS naming windows[i].cron.
 function parseField(text: string, { min, max, names, nameBase = 0, label }: FieldSpec): Set<number> {
   const out = new Set<number>();
   const value = (s: string): number => {
@@ -50,12 +51,13 @@ function parseField(text: string, { min, max, names, nameBase = 0, label }: Fiel
       const i = names.indexOf(lower);
       if (i >= 0) return i + nameBase;
     }
-    if (!/^\d+$/.test(s)) throw new Error(`${label}: "${s}" is not a number`);
+    if (!/^\d+$/.test(s)) throw new FieldError(`${label}: "${s}" is not a number`);
     return Number(s);
   };
   for (const part of text.split(',')) {
     const [rangeText, stepText] = part.split('/');
-    if (rangeText === undefined || rangeText === '') throw new Error(`${label}: empty item in "${text}"`);
+    if (rangeText === undefined || rangeText === '')
+      throw new FieldError(`${label}: empty item in "${text}"`);
     let lo: number;
     let hi: number;
     if (rangeText === '*') {
@@ -70,20 +72,25 @@ function parseField(text: string, { min, max, names, nameBase = 0, label }: Fiel
       hi = stepText !== undefined ? max : lo;
     }
     const step = stepText === undefined ? 1 : Number(stepText);
-    if (!Number.isInteger(step) || step < 1) throw new Error(`${label}: bad step "${stepText}"`);
-    if (lo < min || hi > max || lo > hi) throw new Error(`${label}: ${rangeText} is outside ${min}-${max}`);
+    if (!Number.isInteger(step) || step < 1) throw new FieldError(`${label}: bad step "${stepText}"`);
+    if (lo < min || hi > max || lo > hi)
+      throw new FieldError(`${label}: ${rangeText} is outside ${min}-${max}`);
     for (let v = lo; v <= hi; v += step) out.add(v);
   }
   return out;
 }
 
-/** Parses a 5-field cron expression; throws a plain Error naming the bad field (the caller wraps it). */
+/** A bad field; parseCron turns it into LS_ERR_CRON. */
+class FieldError extends Error {}
+
+/** Parses a 5-field cron expression; throws LS_ERR_CRON naming the bad field. */
 export function parseCron(expr: string): Cron {
   const fields = expr.trim().split(/\s+/);
   if (fields.length !== 5)
-    throw new Error(
-      `cron "${expr}": expected 5 fields (minute hour day month weekday), got ${fields.length}`,
-    );
+    throw new LuascaleError('LS_ERR_CRON', {
+      expr,
+      reason: `expected 5 fields (minute hour day month weekday), got ${fields.length}`,
+    });
   const [mi, ho, dom, mo, dow] = fields as [string, string, string, string, string];
   try {
     const minutes = parseField(mi, MINUTE);
@@ -106,7 +113,7 @@ export function parseCron(expr: string): Cron {
       },
     };
   } catch (err) {
-    throw new Error(`cron "${expr}": ${(err as Error).message}`);
+    throw new LuascaleError('LS_ERR_CRON', { expr, reason: (err as Error).message });
   }
 }
 
