@@ -2,6 +2,7 @@
  * Reads every custom metric source once, in parallel, each bounded by its timeout (default: one
  * scaling interval), so a hung source never stalls the control loop.
  */
+import { LuascaleError } from '../core/errors.js';
 import type { MetricSource } from './metric-source.js';
 
 /** Where the reads land: the last good value per source, or its error; a source has one or the other. */
@@ -31,10 +32,11 @@ export async function readMetricSources(
       try {
         const ms = s.timeoutMs ?? options.timeoutMs;
         const timeout = new Promise<never>((_, fail) => {
-          timer = setTimeout(() => fail(new Error(`no answer within ${ms} ms`)), ms);
+          timer = setTimeout(() => fail(new LuascaleError('LS_ERR_SOURCE_TIMEOUT', { ms })), ms);
         });
         const v = await Promise.race([s.read(now), timeout]);
-        if (!Number.isFinite(v)) throw new Error(`not a number: ${v}`);
+        if (!Number.isFinite(v))
+          throw new LuascaleError('LS_ERR_SOURCE_ANSWER', { reason: `not a number: ${v}` });
         into.values[s.name] = v;
         delete into.errors[s.name];
       } catch (err) {
