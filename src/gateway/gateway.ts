@@ -29,10 +29,10 @@ import { admitStage } from './pipeline/admit-stage.js';
 import { pickStage } from './pipeline/pick-stage.js';
 import { forwardStage } from './pipeline/forward-stage.js';
 import { createRouteData, createServiceRuntime, withConnectionLimit } from './pipeline/service-runtime.js';
-import { internalError } from './pipeline/send-error.js';
+import { internalError, type ErrorBodyFn } from './pipeline/send-error.js';
 import { createTrustedProxies } from './trusted-proxies.js';
 
-export { sendError } from './pipeline/send-error.js';
+export { sendError, type ErrorBodyFn } from './pipeline/send-error.js';
 export { templateParams } from './pipeline/template-params.js';
 export type { ValidatedRequest, RequestValidatorFn } from './pipeline/validate-stage.js';
 export type { GatewayState, RouteData, ServiceRuntime } from './pipeline/gateway-state.js';
@@ -95,6 +95,8 @@ export interface ServiceOptions {
   instances?: InstanceSpec[];
   /** `key`: every route needs an API key unless it says `auth: none` (default none). */
   auth?: 'key' | 'none';
+  /** Error bodies in the service's own shape (an AI service answers in its client's format). */
+  errorBody?: ErrorBodyFn;
 }
 
 /** Gateway options; every time is in ms, every size in bytes. */

@@ -24,6 +24,7 @@ import {
   upstreamError,
   upstreamHeaders,
 } from './forward-stage.js';
+import { grpcReply, passTrailers } from '../grpc/grpc-status.js';
 import type { GatewayState, RouteData } from './gateway-state.js';
 import { sendError } from './send-error.js';
 
@@ -74,6 +75,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   query = -1;
   /** Set by the route stage; every later stage may rely on it. */
   route: Route<RouteData> = undefined as unknown as Route<RouteData>;
+
+  /** A gRPC call (HTTP/2, application/grpc): refusals are trailers-only gRPC statuses, the body streams. */
+  grpc = false;
 
   // authenticate: who the request's API key belongs to ('' when the route has no `auth`)
   consumer = '';
@@ -162,6 +166,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** Answers with a JSON error unless the head is already out (or the client gone). */
   reply(code: ErrorCode, params: Record<string, unknown>, options?: ReplyOptions): void {
     if (this.res.headersSent || this.res.destroyed) return;
+    if (this.grpc && grpcReply(this, code, params, options)) return;
     let headers = options?.headers;
     const retryAfterS = options?.retryAfterS;
     if (
@@ -172,7 +177,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     const status = options?.status;
     this.status = status ?? ERRORS[code].status;
-    sendError(this.res, code, params, { requestId: this.requestId, headers, status });
+    // An AI service answers in its client's format (OpenAI's or Anthropic's error object).
+    const errorBody = (this.route as Route<RouteData> | undefined)?.data.svc.errorBody;
+    sendError(this.res, code, params, {
+      requestId: this.requestId,
+      headers,
+      status,
+      errorBody,
+      path: this.path,
+    });
   }
 
   /** Client went away: abort the upstream side (an SSE stream would otherwise run on). */
@@ -195,7 +208,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return upstreamData(this, chunk);
   }
 
-  onComplete(_trailers: string[] | null): void {
+  onComplete(trailers: string[] | null): void {
+    if (trailers !== null && trailers.length > 0) passTrailers(this, trailers);
     upstreamComplete(this);
   }
 

@@ -16,6 +16,7 @@ import type { RateKeyFn } from './rate-key.js';
 import type { HashKeyFn } from './hash-key.js';
 import type { RequestValidatorFn } from './validate-stage.js';
 import type { KeyVerifier } from './authenticate-stage.js';
+import type { ErrorBodyFn } from './send-error.js';
 
 /** One service as the pipeline sees it. */
 export interface ServiceRuntime {
@@ -34,6 +35,8 @@ export interface ServiceRuntime {
    * so the hot path allocates no context object per attempt.
    */
   pickContext: PickContext;
+  /** Error bodies in the service's own shape (an AI service: its client's API format); default the gateway's. */
+  errorBody: ErrorBodyFn | undefined;
 }
 
 /** One route's settings, resolved once (route overrides, then the service's traffic, then defaults). */

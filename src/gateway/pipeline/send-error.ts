@@ -10,7 +10,14 @@ export interface SendErrorOptions {
   headers?: Record<string, string>;
   /** Overrides the code's status (admission's 429/503). */
   status?: number;
+  /** Writes the body in another shape (an AI service answers in its client's API format). */
+  errorBody?: ErrorBodyFn;
+  /** The request path, for `errorBody`. */
+  path?: string;
 }
+
+/** An error body in a service's own shape: the JSON text for a request path, code, status and message. */
+export type ErrorBodyFn = (path: string, e: { code: ErrorCode; status: number; message: string }) => string;
 
 /** Writes a JSON error `{ error: { code, message, requestId } }` with the code's status. */
 export function sendError(
@@ -20,9 +27,12 @@ export function sendError(
   options: SendErrorOptions,
 ): void {
   const requestId = options.requestId;
-  const body = JSON.stringify({
-    error: { code, message: formatMessage(ERRORS[code].message, params), requestId },
-  });
+  const message = formatMessage(ERRORS[code].message, params);
+  const status = options.status ?? ERRORS[code].status;
+  const body =
+    options.errorBody === undefined
+      ? JSON.stringify({ error: { code, message, requestId } })
+      : options.errorBody(options.path ?? '/', { code, status, message });
   const headers: Record<string, string | number> = {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
@@ -30,7 +40,7 @@ export function sendError(
     'cache-control': 'no-store',
   };
   if (options.headers) Object.assign(headers, options.headers);
-  res.writeHead(options.status ?? ERRORS[code].status, headers);
+  res.writeHead(status, headers);
   res.end(body);
 }
 

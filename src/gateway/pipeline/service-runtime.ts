@@ -88,6 +88,7 @@ export function createServiceRuntime(
     keyOf: rateKeyFn(parseRateKey(traffic.rate_limit?.key)),
     hashKeyOf: hashKeyFn(parseHashKey(svc.balancer)),
     pickContext: { now: 0, hashKey: undefined },
+    errorBody: svc.errorBody,
   };
 }
 
