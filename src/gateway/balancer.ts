@@ -26,6 +26,10 @@ export interface PickContext {
   now: number;
   /** Affinity key (header, cookie or client IP) for hashing balancers; undefined otherwise. */
   hashKey?: string;
+  /** The request being routed (the pick stage sets it), for balancers that key state on it (llm). */
+  request?: object;
+  /** A prompt's chained block hashes, for prefix-affine balancers (src/llm/routing/prefix-index.ts). */
+  prefix?: Uint32Array;
 }
 
 /** Chooses one endpoint among the eligible ones. */
@@ -48,10 +52,13 @@ export interface BalancerOptions {
   vnodes?: number;
   /** Peak-EWMA decay time constant in ms (default 10 000, as Finagle/APISIX). */
   decay_ms?: number;
+  /** A balancer built outside the gateway (the app builds the `llm` one, src/llm/routing), used as it is. */
+  custom?: Balancer;
 }
 
 /** Builds the balancer named by `options.algorithm`. `random` is injectable for deterministic tests. */
 export function createBalancer(options: BalancerOptions = {}, random: () => number = Math.random): Balancer {
+  if (options.custom !== undefined) return options.custom;
   switch (options.algorithm ?? 'p2c-ewma') {
     case 'p2c-ewma':
       return createP2cEwmaBalancer({ random, decayMs: options.decay_ms });

@@ -15,8 +15,10 @@ function pick(ex: Exchange): void {
   const ctx = svc.pickContext;
   ctx.now = now;
   ctx.hashKey = svc.hashKeyOf === undefined ? undefined : svc.hashKeyOf(ex.req, ex.clientIp);
+  ctx.request = ex.req;
   const inst = svc.pool.pick(ctx, ex.exclude);
   ctx.hashKey = undefined;
+  ctx.request = undefined;
   if (inst === undefined) {
     if (ex.attempts === 0) ex.shedReason = 'no_upstream';
     ex.reply('LS_ERR_GATEWAY_NO_UPSTREAM', { service: svc.name }, { headers: { 'retry-after': '1' } });
