@@ -30,8 +30,9 @@ export function keyVerifierFromConfig(
 ): KeyVerifier {
   const limiters = new Map<string, RateLimiter>();
   for (const [name, c] of Object.entries(config.consumers)) {
-    const rl = c.limits;
-    if (rl === undefined) continue;
+    const rps = c.limits?.rps;
+    if (rps === undefined) continue; // token limits only: the llm stage's TokenLimiter keeps them
+    const rl = { rps, burst: c.limits!.burst };
     limiters.set(name, options.sharedLimiter?.(`consumer:${name}`, rl) ?? createRateLimiter(rl));
   }
   return createKeyVerifier({ keys: options.keys, consumers: config.consumers, limiters });
@@ -54,7 +55,7 @@ export function adminKeys(config: Config, options: { keys: KeyStore; clock: Cloc
       return Object.entries(config.consumers).map(([name, c]) => ({
         name,
         metadata: { ...c.metadata },
-        limits: c.limits ? { ...c.limits } : null,
+        limits: c.limits?.rps !== undefined ? { rps: c.limits.rps, burst: c.limits.burst } : null,
         activeKeys: active.get(name) ?? 0,
       }));
     },
