@@ -85,8 +85,10 @@ export function engineSignals(cur: EngineReading, prev?: EngineReading): EngineS
   const out: EngineSignals = { waiting: cur.waiting, running: cur.running, kvUtil: cur.kvUtil };
   if (prev !== undefined && cur.at > prev.at) {
     const s = (cur.at - prev.at) / 1000;
+    // A series absent from the previous scrape but present now started in the interval (prom-client
+    // and vLLM show a labelled counter only once it has counted), so it counts from 0.
     const inc = (a: number | undefined, b: number | undefined) =>
-      a === undefined || b === undefined ? undefined : a >= b ? a - b : a;
+      a === undefined ? undefined : b === undefined || a < b ? a : a - b;
     const dIn = inc(cur.promptTokens, prev.promptTokens);
     const dOut = inc(cur.generationTokens, prev.generationTokens);
     if (dIn !== undefined) out.tokensInRps = dIn / s;
@@ -127,7 +129,8 @@ export function quantile(b: Buckets | undefined, q: number): number | undefined 
 
 function increase(cur: Buckets | undefined, prev: Buckets | undefined): Buckets | undefined {
   if (cur === undefined) return undefined;
-  if (prev === undefined || prev.le.length !== cur.le.length) return undefined;
+  if (prev === undefined) return cur; // the histogram's first observations fell in the interval
+  if (prev.le.length !== cur.le.length) return undefined;
   const counts = cur.counts.map((c, i) => c - prev.counts[i]!);
   // a reset (any bucket went down): the new counts are the increase
   return counts.some((c) => c < 0) ? cur : { le: cur.le, counts };
