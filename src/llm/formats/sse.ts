@@ -1,0 +1,116 @@
+/**
+ * Server-sent events as both model APIs use them (WHATWG HTML §9.2 "Server-sent events", the
+ * event-stream interpretation): lines end in CRLF, LF or CR; a blank line dispatches the event;
+ * `data:` lines join with "\n"; `event:` names the event; a line starting with ":" is a comment;
+ * one space after the colon is dropped. `id:` and `retry:` are read and ignored (neither API
+ * uses them). The parser is incremental: bytes may be split anywhere, even inside a UTF-8
+ * sequence or between the CR and LF of one line ending.
+ */
+import { StringDecoder } from 'node:string_decoder';
+
+/** One dispatched event: its `event:` name, if any, and its `data:` lines joined by "\n". */
+export interface SseEvent {
+  event?: string;
+  data: string;
+}
+
+/** Incremental SSE parser: `push` bytes or text, get back the events they complete. */
+export class SseParser {
+  private readonly decoder = new StringDecoder('utf8');
+  private buffer = '';
+  /** A CR ended the last chunk: an LF at the start of the next one belongs to it. */
+  private pendingCr = false;
+  private eventName: string | undefined;
+  private dataLines: string[] = [];
+
+  /** Feeds the next piece of the stream; returns the events it completes, in order. */
+  push(chunk: Buffer | Uint8Array | string): SseEvent[] {
+    let text = typeof chunk === 'string' ? chunk : this.decoder.write(Buffer.from(chunk));
+    if (text === '') return [];
+    if (this.pendingCr && text.startsWith('\n')) text = text.slice(1);
+    this.pendingCr = false;
+    this.buffer += text;
+    const events: SseEvent[] = [];
+    let start = 0;
+    for (;;) {
+      const lf = this.buffer.indexOf('\n', start);
+      const cr = this.buffer.indexOf('\r', start);
+      if (lf < 0 && cr < 0) break;
+      let end: number;
+      let next: number;
+      if (cr >= 0 && (lf < 0 || cr < lf)) {
+        end = cr;
+        if (cr + 1 === this.buffer.length) {
+          // CR at the very end: the line is complete, but an LF may still follow in the next push.
+          this.pendingCr = true;
+          next = cr + 1;
+        } else next = this.buffer[cr + 1] === '\n' ? cr + 2 : cr + 1;
+      } else {
+        end = lf;
+        next = lf + 1;
+      }
+      const event = this.line(this.buffer.slice(start, end));
+      if (event) events.push(event);
+      start = next;
+    }
+    this.buffer = this.buffer.slice(start);
+    return events;
+  }
+
+  /** The end of the stream: an event without its blank line is dropped, as the spec says. */
+  end(): SseEvent[] {
+    this.buffer = '';
+    this.dataLines = [];
+    this.eventName = undefined;
+    return [];
+  }
+
+  /** Bytes received but not yet part of a dispatched event (a cut stream leaves some). */
+  get pending(): boolean {
+    return this.buffer.length > 0 || this.dataLines.length > 0 || this.eventName !== undefined;
+  }
+
+  private line(line: string): SseEvent | undefined {
+    if (line === '') return this.dispatch();
+    if (line.startsWith(':')) return undefined;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') this.dataLines.push(value);
+    else if (field === 'event') this.eventName = value;
+    return undefined;
+  }
+
+  private dispatch(): SseEvent | undefined {
+    const name = this.eventName;
+    const lines = this.dataLines;
+    this.eventName = undefined;
+    this.dataLines = [];
+    // The spec dispatches nothing for an event with no data lines.
+    if (lines.length === 0) return undefined;
+    const event: SseEvent = { data: lines.join('\n') };
+    if (name !== undefined && name !== '') event.event = name;
+    return event;
+  }
+}
+
+/** One event as wire text: `event:` if named, one `data:` line per line of data, a blank line. */
+export function formatSse(event: SseEvent): string {
+  const head = event.event === undefined ? '' : `event: ${event.event}\n`;
+  const data = event.data
+    .split(/\r\n|\r|\n/)
+    .map((l) => `data: ${l}\n`)
+    .join('');
+  return `${head}${data}\n`;
+}
+
+/** Several events as wire text. */
+export function formatSseAll(events: readonly SseEvent[]): string {
+  return events.map(formatSse).join('');
+}
+
+/** A JSON data event, optionally named (Anthropic names every event after its `type`). */
+export function jsonEvent(data: unknown, event?: string): SseEvent {
+  return event === undefined ? { data: JSON.stringify(data) } : { event, data: JSON.stringify(data) };
+}
