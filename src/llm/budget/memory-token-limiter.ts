@@ -100,20 +100,25 @@ export class MemoryTokenLimiter implements TokenLimiter {
       const key = windowKey(r.consumer, spec, r.now);
       const { used, resetS, wait } = this.#look(spec, key, r.now);
       if (used + amount > spec.limit) {
-        const retryAfterS = Math.max(
-          1,
-          Math.ceil(amount > spec.limit ? resetS : wait(used + amount - spec.limit)),
-        );
+        // a request larger than the limit never fits: retry when the window is whole again
+        const whole = spec.window === 'minute' ? MINUTE_MS / 1000 : resetS;
+        const later = amount > spec.limit ? whole : wait(used + amount - spec.limit);
+        const retryAfterS = Math.max(1, Math.ceil(later));
         const state = { spec, used, resetS };
         return { ok: false, limit: spec.name, retryAfterS, headers: limitHeaders(state, r.now, retryAfterS) };
       }
-      states.push({ spec, used: used + amount, resetS });
+      // after the charge, the minute window is whole again when this entry ages out
+      states.push({
+        spec,
+        used: used + amount,
+        resetS: spec.window === 'minute' ? MINUTE_MS / 1000 : resetS,
+      });
     }
     const charges: Charge[] = specs.map((spec) => {
       const amount = amountFor(spec, r.tokens, costUsd);
       const key = windowKey(r.consumer, spec, r.now);
       this.#charge(spec, key, { t: r.now, id, amount });
-      return { limit: spec.name, key, amount, unit: spec.unit };
+      return { limit: spec.name, key, amount, unit: spec.unit, window: spec.window };
     });
     const reservation: Reservation = {
       id,

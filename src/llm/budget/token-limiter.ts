@@ -35,6 +35,7 @@ export interface Charge {
   /** What was charged: tokens, or USD for cost limits. */
   readonly amount: number;
   readonly unit: 'tokens' | 'usd';
+  readonly window: 'minute' | 'day' | 'month';
 }
 
 /** An admitted request's hold on its consumer's budgets. */
