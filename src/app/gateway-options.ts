@@ -104,6 +104,7 @@ export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOp
           upstream: {
             ...(svc.upstream.connections !== undefined ? { connections: svc.upstream.connections } : {}),
             keep_alive: parseDuration(svc.upstream.keep_alive),
+            ...(svc.upstream.client !== undefined ? { client: svc.upstream.client } : {}),
           },
         }
       : {}),

@@ -224,14 +224,19 @@ function dropConnectionListed(out: string[], connection: string): void {
  * and those named in Connection are dropped (RFC 9110 §7.6.1), Via is appended (§7.6.3), and
  * X-Request-Id is echoed when the upstream did not send one.
  */
-export function forwardResponseHeaders(raw: readonly Buffer[], requestId: string, via: string): string[] {
+export function forwardResponseHeaders(
+  raw: readonly (Buffer | string)[],
+  requestId: string,
+  via: string,
+): string[] {
   const out: string[] = [];
   let connection: string | undefined;
   let upstreamVia: string | undefined;
   let hasRequestId = false;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
-    const value = raw[i + 1]!.toString('latin1');
+    // undici hands Buffers, the lean client (node's parser) latin1 strings already.
+    const name = latin1(raw[i]!);
+    const value = latin1(raw[i + 1]!);
     const len = name.length;
     if (len === 2 || len === 3 || len === 7 || len === 10 || len === 12 || len === 16 || len === 17) {
       switch (name.toLowerCase()) {
@@ -260,4 +265,8 @@ export function forwardResponseHeaders(raw: readonly Buffer[], requestId: string
   out.push('via', upstreamVia !== undefined ? `${upstreamVia}, ${own}` : own);
   if (!hasRequestId) out.push('x-request-id', requestId);
   return out;
+}
+
+function latin1(x: Buffer | string): string {
+  return typeof x === 'string' ? x : x.toString('latin1');
 }

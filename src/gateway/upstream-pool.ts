@@ -7,7 +7,7 @@
  * Instance lifecycle: ready → draining → (drained) → removed; health is orthogonal (health-state.ts).
  */
 import { EventEmitter } from 'node:events';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
 import type { Balancer, Endpoint, PickContext } from './balancer.js';
 import {
@@ -20,6 +20,7 @@ import {
   type HealthStatus,
   type HealthThresholds,
 } from './health-state.js';
+import { LeanPool } from './lean/lean-pool.js';
 import { updatePeakEwma } from './peak-ewma.js';
 
 /** An instance as the autoscaler or config names it. */
@@ -64,6 +65,16 @@ export interface UpstreamOptions {
   connections?: number;
   /** Idle keep-alive per upstream connection in ms (default 4000, under most servers' 5 s). */
   keep_alive?: number;
+  /**
+   * The HTTP/1.1 client for requests: `lean` (src/gateway/lean/: node's llhttp, one write per
+   * head) or `undici` (default). Health probes and WebSocket upgrades use undici / node:http either way.
+   */
+  client?: 'lean' | 'undici';
+}
+
+/** What the forward stage sends a request through: undici's Pool or the lean client. */
+export interface Forwarder {
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
 }
 
 /** Live state of one upstream instance. */
@@ -81,6 +92,8 @@ export class UpstreamInstance implements Endpoint {
   readonly health: HealthState = newHealthState();
   /** undici pools keyed by connect timeout (undici sets the connect timeout per pool, not per request). */
   readonly dispatchers = new Map<number, Pool>();
+  /** Lean clients keyed by connect timeout, as `dispatchers`. */
+  readonly lean = new Map<number, LeanPool>();
   idleWaiters: (() => void)[] = [];
   ejectTimer: NodeJS.Timeout | undefined;
 
@@ -113,6 +126,8 @@ export interface UpstreamPool {
   pick(ctx: PickContext, exclude?: UpstreamInstance): UpstreamInstance | undefined;
   /** The undici pool for an instance and connect timeout. */
   dispatcher(inst: UpstreamInstance, connectTimeout: number): Pool;
+  /** What requests go through: the lean client when `upstream.client` is `lean`, else `dispatcher`. */
+  forwarder(inst: UpstreamInstance, connectTimeout: number): Forwarder;
   /** Replaces membership: adds new ids, removes missing ones gracefully, keeps the rest. */
   setInstances(specs: readonly InstanceSpec[]): void;
   addInstance(spec: InstanceSpec): void;
@@ -154,6 +169,8 @@ export function createUpstreamPool(options: {
   const decayMs = options.decayMs ?? 10_000;
   const connections = options.upstream?.connections ?? 64;
   const keepAlive = options.upstream?.keep_alive ?? 4000;
+  // LUASCALE_UPSTREAM_CLIENT sets the default, so the whole suite can run on either client.
+  const lean = (options.upstream?.client ?? process.env.LUASCALE_UPSTREAM_CLIENT) === 'lean';
   const events = new EventEmitter();
   const byId = new Map<string, UpstreamInstance>();
   let members: UpstreamInstance[] = [];
@@ -204,6 +221,7 @@ export function createUpstreamPool(options: {
     members = [...byId.values()];
     // close() lets queued and running requests finish, then closes sockets: no request lost.
     for (const d of inst.dispatchers.values()) void d.close().catch(() => {});
+    for (const d of inst.lean.values()) void d.close();
   }
 
   function removeInstance(id: string): boolean {
@@ -254,6 +272,23 @@ export function createUpstreamPool(options: {
         bodyTimeout: 0,
       });
       inst.dispatchers.set(connectTimeout, d);
+    }
+    return d;
+  }
+
+  function forwarder(inst: UpstreamInstance, connectTimeout: number): Forwarder {
+    // TLS upstreams stay on undici.
+    if (!lean || inst.url.startsWith('https:')) return dispatcher(inst, connectTimeout);
+    let d = inst.lean.get(connectTimeout);
+    if (d === undefined) {
+      d = new LeanPool({
+        host: inst.hostname,
+        port: inst.port,
+        connections,
+        keepAliveMs: keepAlive,
+        connectTimeout,
+      });
+      inst.lean.set(connectTimeout, d);
     }
     return d;
   }
@@ -351,6 +386,7 @@ export function createUpstreamPool(options: {
     await Promise.all(
       all.flatMap((inst) => {
         if (inst.ejectTimer) clearTimeout(inst.ejectTimer);
+        for (const d of inst.lean.values()) void d.destroy();
         return [...inst.dispatchers.values()].map((d) => d.destroy().catch(() => {}));
       }),
     );
@@ -363,6 +399,7 @@ export function createUpstreamPool(options: {
     all: () => members,
     pick,
     dispatcher,
+    forwarder,
     setInstances,
     addInstance,
     removeInstance,

@@ -38,7 +38,7 @@ class RetrySignal extends Error {}
 function forward(ex: Exchange): void {
   const d = ex.route.data;
   const inst = ex.inst!;
-  d.svc.pool.dispatcher(inst, d.connectTimeout).dispatch(
+  d.svc.pool.forwarder(inst, d.connectTimeout).dispatch(
     {
       origin: inst.url,
       path: ex.url,
@@ -108,6 +108,7 @@ export function upstreamData(ex: Exchange, chunk: Buffer): boolean {
 /** undici onComplete: the response is whole. */
 export function upstreamComplete(ex: Exchange): void {
   ex.abortFn = undefined;
+  ex.resumeFn = undefined; // a late 'drain' must not resume a connection now serving another request
   ex.res.end();
   endAttempt(ex, ex.status >= 500);
   ex.finish();
@@ -116,6 +117,7 @@ export function upstreamComplete(ex: Exchange): void {
 /** undici onError: retry, cut the connection, or answer 502/504/413. */
 export function upstreamError(ex: Exchange, err: Error): void {
   ex.abortFn = undefined;
+  ex.resumeFn = undefined;
   const code = (err as NodeJS.ErrnoException).code ?? '';
   // A reset before any response byte (the instance was killed mid-request) is as retryable as a
   // refused connect for idempotent methods: RFC 9110 §9.2.2 allows the automatic retry.

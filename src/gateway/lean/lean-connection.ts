@@ -1,0 +1,426 @@
+/**
+ * One keep-alive HTTP/1.1 connection to an upstream instance, one request in flight at a time. The
+ * request head goes out in one write (corked with a buffered body); the response is parsed by node's
+ * own llhttp binding (http-parser.ts), strict, exactly as node:http's client drives it, and handed
+ * to undici's dispatch-handler methods (onConnect/onHeaders/onData/onComplete/onError), so the
+ * exchange cannot tell this path from undici's.
+ *
+ * State: connecting → busy ⇄ idle → closed. A request ends exactly once (onComplete or onError);
+ * the connection goes back to idle only when the response was whole, keep-alive, nothing followed it
+ * in the same read, and the request body was sent in full; anything else closes it, so no byte of
+ * one response can reach the next request's client. Callbacks, timers and listeners are bound once
+ * per connection, not per request.
+ */
+import net from 'node:net';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { httpParserClass, type NodeHttpParser, type NodeHttpParserClass } from './http-parser.js';
+import { writeRequestHead, type LeanBody } from './request-head.js';
+
+/** The dispatch-handler methods the lean client calls (undici's legacy handler API). */
+export interface LeanHandler {
+  onConnect(abort: (err?: Error) => void): void;
+  onHeaders(status: number, headers: Buffer[], resume: () => void, statusText: string): boolean;
+  onData(chunk: Buffer): boolean;
+  onComplete(trailers: string[] | null): void;
+  onError(err: Error): void;
+}
+
+/** What a connection needs from its pool. */
+export interface LeanOwner {
+  readonly host: string;
+  readonly port: number;
+  readonly connectTimeout: number;
+  readonly keepAliveMs: number;
+  readonly maxHeaderSize: number;
+  /** The request ended and the connection may take another (`reusable`) or is closing. */
+  release(conn: LeanConnection, reusable: boolean): void;
+  /** The connection closed for good. */
+  closed(conn: LeanConnection): void;
+  /** A request that died on a reused connection before any response byte: run it on a fresh one. */
+  retryFresh(opts: Dispatcher.DispatchOptions, handler: LeanHandler): void;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+const NONE = 0;
+const HEADERS = 1;
+const BODY = 2;
+
+/** An error with a stable code (the undici codes forward-stage.ts maps to 502/504). */
+export function leanError(message: string, code: string): Error {
+  const err = new Error(message) as NodeJS.ErrnoException;
+  err.code = code;
+  return err;
+}
+
+/** One upstream connection (see the module comment). */
+export class LeanConnection {
+  readonly owner: LeanOwner;
+  readonly socket: net.Socket;
+  readonly parser: NodeHttpParser;
+  state: 'connecting' | 'idle' | 'busy' | 'closed' = 'connecting';
+  /** Requests completed on this connection (a reused one may have been closed by the peer). */
+  served = 0;
+
+  // the request in flight
+  handler: LeanHandler | null = null;
+  opts: Dispatcher.DispatchOptions | null = null;
+  body: LeanBody = null;
+  chunkedBody = false;
+  bodySent = false;
+  head = false;
+  phase = NONE;
+  gotBytes = false;
+  status = 0;
+  keepAlive = false;
+  complete = false;
+  broken = false;
+  paused = false;
+  waitingDrain = false;
+  trailers: string[] | null = null;
+  pending: string[] | null = null;
+
+  headersTimer: NodeJS.Timeout | undefined;
+  headersMs = 0;
+  bodyTimer: NodeJS.Timeout | undefined;
+  bodyMs = 0;
+  idleTimer: NodeJS.Timeout | undefined;
+
+  // bound once: handed to the socket, the parser, the handler and timers
+  readonly abort = (err?: Error): void => this.fail(err ?? leanError('aborted', 'UND_ERR_ABORTED'), false);
+  readonly resume = (): void => {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.phase === BODY) this.bodyTimer?.refresh();
+    this.socket.resume();
+  };
+  readonly onBodyData = (chunk: Buffer): void => {
+    this.writeBodyChunk(chunk);
+  };
+  readonly onBodyEnd = (): void => this.endBody();
+  readonly onBodyError = (err: Error): void => this.fail(err, false);
+  readonly onSocketDrain = (): void => {
+    if (!this.waitingDrain) return;
+    this.waitingDrain = false;
+    (this.body as Readable | null)?.resume?.();
+  };
+
+  constructor(owner: LeanOwner, Parser?: NodeHttpParserClass) {
+    this.owner = owner;
+    const P = Parser ?? httpParserClass()!;
+    const parser = new P();
+    parser.initialize(P.RESPONSE, this, owner.maxHeaderSize, P.kLenientNone);
+    parser[P.kOnHeaders] = (headers: string[]) => this.onParserHeaders(headers);
+    parser[P.kOnHeadersComplete] = (...a: unknown[]) => this.onHeadersComplete(a);
+    parser[P.kOnBody] = (b: Buffer) => this.onBody(b);
+    parser[P.kOnMessageComplete] = () => this.onMessageComplete();
+    parser[P.kOnExecute] = null;
+    this.parser = parser;
+    const socket = net.connect({ host: owner.host, port: owner.port, noDelay: true });
+    socket.setTimeout(owner.connectTimeout);
+    socket.once('timeout', () => {
+      if (this.state === 'connecting')
+        this.fail(leanError(`connect timeout (${owner.connectTimeout} ms)`, 'UND_ERR_CONNECT_TIMEOUT'), true);
+    });
+    socket.once('connect', () => this.onConnected());
+    socket.on('data', (d: Buffer) => this.onSocketData(d));
+    socket.on('end', () => this.onSocketEnd());
+    socket.on('error', (err: Error) => this.fail(err, true));
+    socket.on('close', () => this.onSocketClose());
+    socket.on('drain', this.onSocketDrain);
+    this.socket = socket;
+  }
+
+  /** Starts a request (on a connecting socket it goes out once connected). */
+  run(opts: Dispatcher.DispatchOptions, handler: LeanHandler): void {
+    this.handler = handler;
+    this.opts = opts;
+    this.body = (opts.body ?? null) as LeanBody;
+    this.head = opts.method === 'HEAD';
+    this.bodySent = false;
+    this.gotBytes = false;
+    this.status = 0;
+    this.keepAlive = false;
+    this.complete = false;
+    this.trailers = null;
+    this.pending = null;
+    handler.onConnect(this.abort);
+    if (this.handler !== handler) return; // aborted at once (the client had left)
+    if (this.state === 'connecting') return;
+    this.send();
+  }
+
+  private onConnected(): void {
+    this.socket.setTimeout(0);
+    if (this.state !== 'connecting') return;
+    this.state = 'busy';
+    if (this.handler !== null) this.send();
+    else this.owner.release(this, true);
+  }
+
+  private send(): void {
+    this.state = 'busy';
+    this.phase = HEADERS;
+    const ms = this.opts!.headersTimeout ?? 0;
+    if (ms > 0) this.armHeaders(ms);
+    this.chunkedBody = writeRequestHead(this.socket, this.opts!, this.body);
+    const body = this.body;
+    if (body === null || Buffer.isBuffer(body) || typeof body === 'string') this.bodySent = true;
+    else if (typeof (body as Readable).pipe === 'function') {
+      const r = body as Readable;
+      r.on('data', this.onBodyData);
+      r.on('end', this.onBodyEnd);
+      r.on('error', this.onBodyError);
+      r.resume();
+    } else void this.pump(body as AsyncIterable<Buffer>, this.handler!);
+  }
+
+  private writeBodyChunk(chunk: Buffer | string): boolean {
+    if (this.handler === null || chunk.length === 0) return true;
+    const s = this.socket;
+    let ok: boolean;
+    if (this.chunkedBody) {
+      s.cork();
+      s.write(chunk.length.toString(16) + '\r\n', 'latin1');
+      s.write(chunk);
+      ok = s.write('\r\n', 'latin1');
+      s.uncork();
+    } else ok = s.write(chunk);
+    if (!ok) {
+      this.waitingDrain = true;
+      (this.body as Readable).pause?.();
+    }
+    return ok;
+  }
+
+  private endBody(): void {
+    if (this.handler === null) return;
+    if (this.chunkedBody) this.socket.write('0\r\n\r\n', 'latin1');
+    this.bodySent = true;
+    this.detachBody();
+  }
+
+  /** A body that is an async iterable (a counted chunked upload): written with backpressure. */
+  private async pump(body: AsyncIterable<Buffer>, handler: LeanHandler): Promise<void> {
+    try {
+      for await (const chunk of body) {
+        if (this.handler !== handler) return;
+        if (!this.writeBodyChunk(chunk)) {
+          await new Promise<void>((resolve) => this.socket.once('drain', resolve));
+          if (this.handler !== handler) return;
+        }
+      }
+      if (this.handler === handler) this.endBody();
+    } catch (err) {
+      if (this.handler === handler) this.fail(err as Error, false);
+    }
+  }
+
+  private detachBody(): void {
+    const b = this.body as Readable | null;
+    if (b !== null && typeof b.pipe === 'function') {
+      b.off('data', this.onBodyData);
+      b.off('end', this.onBodyEnd);
+      b.off('error', this.onBodyError);
+    }
+  }
+
+  private onSocketData(d: Buffer): void {
+    if (this.handler === null || this.complete || this.broken) {
+      // Bytes nobody asked for (after a whole response, or on an idle connection): never pass them on.
+      this.broken = true;
+      this.socket.destroy();
+      return;
+    }
+    this.gotBytes = true;
+    const ret = this.parser.execute(d);
+    if (this.complete) {
+      // Whole, but bytes followed it in the same read: deliver it, then close (never reuse).
+      if (ret instanceof Error) this.broken = true;
+      return this.finishResponse();
+    }
+    if (ret instanceof Error) return this.fail(ret, false);
+    if (this.broken) this.fail(leanError('unexpected upstream response', 'UND_ERR_SOCKET'), false);
+  }
+
+  private onParserHeaders(headers: string[]): void {
+    if (this.pending === null) this.pending = headers;
+    else for (let i = 0; i < headers.length; i++) this.pending.push(headers[i]!);
+  }
+
+  // node's binding: (versionMajor, versionMinor, headers, method, url, statusCode, statusMessage,
+  // upgrade, shouldKeepAlive); returns 1 to skip the body (HEAD, 1xx), 0 otherwise (_http_client.js).
+  private onHeadersComplete(a: unknown[]): number {
+    const h = this.handler;
+    if (h === null || this.complete || this.broken) {
+      this.broken = true; // a second response to one request
+      return 1;
+    }
+    const headers = (a[2] as string[] | undefined) ?? this.pending ?? [];
+    this.pending = null;
+    const status = a[5] as number;
+    if (status < 200) {
+      // 101 to a request that asked for no upgrade is a protocol error; other 1xx are per hop.
+      if (status === 101 || a[7] === true) this.broken = true;
+      return 1;
+    }
+    this.status = status;
+    this.keepAlive = a[8] === true;
+    this.phase = BODY;
+    this.armBody(this.opts!.bodyTimeout ?? 0);
+    const go = h.onHeaders(status, headers as unknown as Buffer[], this.resume, (a[6] as string) ?? '');
+    if (this.handler !== h) return 1;
+    if (!go) this.pause();
+    return this.head ? 1 : 0;
+  }
+
+  private onBody(b: Buffer): void {
+    const h = this.handler;
+    if (h === null || this.status === 0) return;
+    this.bodyTimer?.refresh();
+    if (!h.onData(b) && this.handler === h) this.pause();
+  }
+
+  private onMessageComplete(): void {
+    if (this.handler === null || this.broken) return;
+    if (this.status === 0) {
+      this.pending = null; // the end of a 1xx: the real response follows
+      return;
+    }
+    this.trailers = this.pending;
+    this.pending = null;
+    this.complete = true;
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  /**
+   * The response is whole: hand it over, then free the connection or close it. A response that
+   * came before the request body was all sent (an early 413, say) ends the request too, as undici
+   * does, but the connection is closed: the upstream may not have read the rest.
+   */
+  private finishResponse(): void {
+    const h = this.handler!;
+    const reusable =
+      this.keepAlive && this.bodySent && !this.broken && this.state === 'busy' && !this.socket.destroyed;
+    this.endRequest();
+    this.served++;
+    if (!reusable) this.close();
+    h.onComplete(this.trailers);
+    if (reusable) this.owner.release(this, true);
+  }
+
+  private endRequest(): void {
+    this.detachBody();
+    this.handler = null;
+    this.opts = null;
+    this.body = null;
+    this.phase = NONE;
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private onSocketEnd(): void {
+    if (this.handler === null) return this.close();
+    // Read-until-close bodies end here; a cut length or chunked body is an error.
+    const ret = this.parser.finish();
+    if (ret instanceof Error || !this.complete)
+      return this.fail(leanError('other side closed', 'UND_ERR_SOCKET'), true);
+    this.keepAlive = false;
+    this.finishResponse();
+  }
+
+  private onSocketClose(): void {
+    if (this.handler !== null) this.fail(leanError('other side closed', 'UND_ERR_SOCKET'), true);
+    this.close();
+  }
+
+  /**
+   * Ends the request in flight with `err` (once) and closes the connection. A reused connection the
+   * peer closed before any response byte (`peer`) is retried once on a fresh one for requests that
+   * may be (idempotent, no body): the keep-alive race every HTTP/1.1 client has (RFC 9112 §9.3.1).
+   */
+  fail(err: Error, peer: boolean): void {
+    const h = this.handler;
+    const opts = this.opts;
+    const retry =
+      peer && h !== null && !this.gotBytes && this.served > 0 && opts !== null && opts.body == null;
+    if (h !== null) this.endRequest();
+    this.close();
+    if (h === null) return;
+    if (retry && IDEMPOTENT.has(opts.method)) return this.owner.retryFresh(opts, h);
+    h.onError(err);
+  }
+
+  /** Closes the connection (idempotent). */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.phase = NONE;
+    if (this.headersTimer !== undefined) clearTimeout(this.headersTimer);
+    if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.socket.destroy();
+    // Freed on the next turn: close() may run inside the parser's own execute (node does the same).
+    setImmediate(closeParser, this.parser);
+    this.owner.closed(this);
+    const h = this.handler;
+    if (h !== null) {
+      this.endRequest();
+      h.onError(leanError('connection closed', 'UND_ERR_SOCKET'));
+    }
+  }
+
+  /** Marks the connection idle; it closes after `keepAliveMs` unused. */
+  idle(): void {
+    this.state = 'idle';
+    if (this.idleTimer === undefined) {
+      this.idleTimer = setTimeout(() => {
+        if (this.state === 'idle') this.close();
+      }, this.owner.keepAliveMs);
+      this.idleTimer.unref();
+    } else this.idleTimer.refresh();
+  }
+
+  // Timers are made once per connection and re-armed with refresh(); a firing timer checks that
+  // its phase is still current (every request re-arms it at its start, so it is that request's).
+  private armHeaders(ms: number): void {
+    if (this.headersTimer === undefined || this.headersMs !== ms) {
+      if (this.headersTimer !== undefined) clearTimeout(this.headersTimer);
+      this.headersMs = ms;
+      this.headersTimer = setTimeout(() => {
+        if (this.phase === HEADERS && this.handler !== null)
+          this.fail(leanError(`no response head within ${ms} ms`, 'UND_ERR_HEADERS_TIMEOUT'), false);
+      }, ms);
+      this.headersTimer.unref();
+    } else this.headersTimer.refresh();
+  }
+
+  private armBody(ms: number): void {
+    if (ms <= 0) {
+      if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
+      this.bodyTimer = undefined;
+      this.bodyMs = 0;
+      return;
+    }
+    if (this.bodyTimer === undefined || this.bodyMs !== ms) {
+      if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
+      this.bodyMs = ms;
+      this.bodyTimer = setTimeout(() => {
+        if (this.phase === BODY && this.handler !== null && !this.paused)
+          this.fail(leanError(`response body idle for ${ms} ms`, 'UND_ERR_BODY_TIMEOUT'), false);
+      }, ms);
+      this.bodyTimer.unref();
+    } else this.bodyTimer.refresh();
+  }
+}
+
+function closeParser(parser: NodeHttpParser): void {
+  parser.close();
+}
