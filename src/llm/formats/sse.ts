@@ -25,16 +25,28 @@ export class SseParser {
 
   /** Feeds the next piece of the stream; returns the events it completes, in order. */
   push(chunk: Buffer | Uint8Array | string): SseEvent[] {
-    let text = typeof chunk === 'string' ? chunk : this.decoder.write(Buffer.from(chunk));
+    let text =
+      typeof chunk === 'string'
+        ? chunk
+        : this.decoder.write(
+            Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+          );
     if (text === '') return [];
     if (this.pendingCr && text.startsWith('\n')) text = text.slice(1);
     this.pendingCr = false;
+    // What the buffer held before holds no line ending: search only the new text for one, so a
+    // long line arriving in many small pieces is scanned once, not once per piece.
+    let from = this.buffer.length;
     this.buffer += text;
     const events: SseEvent[] = [];
     let start = 0;
+    // The next LF and CR at or after `from`, each searched again only once passed (-1: none left),
+    // so a push of many lines is one pass over it.
+    let lf = this.buffer.indexOf('\n', from);
+    let cr = this.buffer.indexOf('\r', from);
     for (;;) {
-      const lf = this.buffer.indexOf('\n', start);
-      const cr = this.buffer.indexOf('\r', start);
+      if (lf >= 0 && lf < from) lf = this.buffer.indexOf('\n', from);
+      if (cr >= 0 && cr < from) cr = this.buffer.indexOf('\r', from);
       if (lf < 0 && cr < 0) break;
       let end: number;
       let next: number;
@@ -52,6 +64,7 @@ export class SseParser {
       const event = this.line(this.buffer.slice(start, end));
       if (event) events.push(event);
       start = next;
+      from = next;
     }
     this.buffer = this.buffer.slice(start);
     return events;
