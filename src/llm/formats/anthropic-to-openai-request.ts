@@ -11,7 +11,8 @@
  *   (`input` serialised to `arguments`); thinking blocks are dropped (OpenAI has no field for them).
  * - Image blocks become `image_url` parts (base64 sources as data URLs).
  * - `stop_sequences` → `stop`; `metadata.user_id` → `user`; `disable_parallel_tool_use` →
- *   `parallel_tool_calls: false`; `top_k` and `cache_control` dropped. A stream asks for
+ *   `parallel_tool_calls: false`; `top_k`, `cache_control`, `thinking` and a tool result's
+ *   `is_error` are dropped (OpenAI has no field for them). A stream asks for
  *   `stream_options.include_usage`, since the Anthropic client's `message_delta` needs the usage.
  */
 import { fail, isObject, type Checked, type JsonObject } from './checked.js';

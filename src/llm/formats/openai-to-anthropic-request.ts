@@ -14,6 +14,9 @@
  *   `stop` → `stop_sequences`; `temperature` clamped to Anthropic's 0..1; `user` →
  *   `metadata.user_id`; `parallel_tool_calls: false` → `disable_parallel_tool_use`;
  *   `stream_options` dropped (Anthropic streams always report usage). `n` > 1 fails.
+ * - Fields Anthropic has no counterpart for (`response_format`, `logprobs`, `seed`, the
+ *   penalties, `logit_bias`, `name`) are dropped; the backend's answer may then differ from what
+ *   an OpenAI model would give (JSON mode is not enforced).
  */
 import { fail, isObject, tryParseJson, type Checked } from './checked.js';
 import type {

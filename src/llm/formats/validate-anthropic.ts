@@ -134,7 +134,10 @@ export function validateAnthropicMessages(body: unknown): Checked<AnthropicMessa
   if (!isObject(body)) return fail('', 'the request body must be a JSON object');
   const head = firstProblem([
     () => requiredString(body, 'model'),
-    () => (body.max_tokens === undefined ? fail('max_tokens', 'max_tokens: required') : undefined),
+    () =>
+      body.max_tokens === undefined || body.max_tokens === null
+        ? fail('max_tokens', 'max_tokens: required')
+        : undefined,
     () => numberField(body, 'max_tokens', { integer: true, min: 1 }),
     () =>
       Array.isArray(body.messages) && body.messages.length > 0

@@ -208,6 +208,7 @@ const anthropicBad: Array<[string, unknown, string]> = [
   ['no model', { max_tokens: 1, messages: [user] }, 'model'],
   ['no max_tokens', { model: 'c', messages: [user] }, 'max_tokens'],
   ['max_tokens 0', msgs({ max_tokens: 0 }), 'max_tokens'],
+  ['max_tokens null (required, unlike OpenAI)', msgs({ max_tokens: null }), 'max_tokens'],
   ['empty messages', msgs({ messages: [] }), 'messages'],
   ['system role in messages', msgs({ messages: [{ role: 'system', content: 'x' }] }), 'messages[0].role'],
   ['content a number', msgs({ messages: [user, { role: 'assistant', content: 1 }] }), 'messages[1].content'],
