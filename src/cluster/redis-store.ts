@@ -15,6 +15,7 @@ import type { InstanceStore, StoredInstance } from '../store/instance-store.js';
 import type { StateStore } from '../store/state-store.js';
 import type { Store } from '../store/store.js';
 import { STORE_PREFIX, redisKeyStore } from './redis-key-store.js';
+import { redisUsageLedger } from './redis-usage-ledger.js';
 import { jsonHash } from './redis-json-hash.js';
 
 /** Options of the Redis store. */
@@ -125,6 +126,7 @@ export function createRedisStore(options: RedisStoreOptions): Store {
     state: redisStateStore(redis, prefix),
     instances: options.sharedInstances ? redisInstanceStore(redis, prefix) : local.instances,
     keys: redisKeyStore(redis, prefix),
+    usage: redisUsageLedger(redis, prefix),
     history: local.history,
     flush: () => local.flush(),
     pending: () => local.pending(),

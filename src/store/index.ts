@@ -7,6 +7,17 @@ export type { StateStore } from './state-store.js';
 export { DECISION_STATE_KEY, policyStateKey } from './state-store.js';
 export type { InstanceStore, StoredInstance } from './instance-store.js';
 export type { KeyStore, StoredKey } from './key-store.js';
+export type {
+  UsageFilter,
+  UsageGroupKey,
+  UsageLedger,
+  UsageOutcome,
+  UsageRow,
+  UsageSource,
+  UsageSummaryRow,
+} from './usage-ledger.js';
+export { USAGE_GROUP_KEYS, matchesUsageFilter, summarizeUsage, utcDay } from './usage-ledger.js';
+export type { SqliteUsageLedger } from './sqlite-usage-ledger.js';
 export type { HistoryTier, RetentionOptions } from './history-tiers.js';
 export { DEFAULT_TIERS, DEFAULT_EVENTS_KEEP_SECONDS, chooseTier, validateTiers } from './history-tiers.js';
 export { MIGRATIONS, SCHEMA_VERSION, migrate, schemaVersion } from './migrations.js';

@@ -90,6 +90,36 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    description: 'usage ledger of AI services (one row per request)',
+    sql: `
+      -- token counts and cost per request; never a prompt or a completion
+      CREATE TABLE usage (
+        id INTEGER PRIMARY KEY,
+        time INTEGER NOT NULL,
+        request_id TEXT NOT NULL,
+        service TEXT NOT NULL,
+        consumer TEXT NOT NULL,
+        key_id TEXT,
+        model TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        input INTEGER NOT NULL,
+        cached_input INTEGER NOT NULL,
+        cache_write INTEGER NOT NULL,
+        output INTEGER NOT NULL,
+        reasoning INTEGER NOT NULL,
+        cost_usd REAL NOT NULL,
+        ttft_ms REAL,
+        duration_ms REAL NOT NULL,
+        status INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        usage_source TEXT NOT NULL
+      );
+      CREATE INDEX usage_time ON usage (time);
+      CREATE INDEX usage_consumer_time ON usage (consumer, time);
+    `,
+  },
 ]);
 
 /** The schema version this build writes. */

@@ -29,6 +29,7 @@ import {
 } from './history-tiers.js';
 import type { StoredInstance } from './instance-store.js';
 import type { StoredKey } from './key-store.js';
+import { sqliteUsageLedger, type SqliteUsageLedger } from './sqlite-usage-ledger.js';
 import { explainOpenError, openSqlite } from './open-sqlite.js';
 import { listEvents, type PendingEvent, type StatementCache } from './list-events.js';
 import { prepareStatements, type StoreStatements } from './sqlite-statements.js';
@@ -63,6 +64,7 @@ export class SqliteStore implements Store {
   readonly state: SqliteStateStore;
   readonly instances: SqliteInstanceStore;
   readonly keys: SqliteKeyStore;
+  readonly usage: SqliteUsageLedger;
   /** The resolved retention tiers, finest first. */
   readonly tiers: readonly HistoryTier[];
 
@@ -169,6 +171,8 @@ export class SqliteStore implements Store {
       list: () => this.#read(() => (this.#open(s.listKeys).all() as KeyRow[]).map((r) => keyOf(r)!)),
       revoke: (id, at) => this.#keyWrite(() => s.revokeKey.run(at, id).changes > 0),
     };
+    const db = this.#db;
+    this.usage = sqliteUsageLedger({ db, read: (fn) => this.#read(fn), write: (fn) => this.#keyWrite(fn) });
 
     const every = options.flushIntervalMs ?? 100;
     if (every > 0) {

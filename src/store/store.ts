@@ -9,6 +9,7 @@ import type { InstanceStore } from './instance-store.js';
 import type { KeyStore } from './key-store.js';
 import type { MetricHistoryStore } from './metric-history-store.js';
 import type { StateStore } from './state-store.js';
+import type { UsageLedger } from './usage-ledger.js';
 
 /** A value now or later: sync implementations return `T`, networked ones `Promise<T>`. */
 export type Awaitable<T> = T | Promise<T>;
@@ -31,6 +32,8 @@ export interface Store {
   readonly instances: InstanceStore;
   /** Consumers' API keys (hashes only). */
   readonly keys: KeyStore;
+  /** The usage ledger of AI services (src/store/usage-ledger.ts). */
+  readonly usage: UsageLedger;
   /** Writes everything queued now; rejects/throws LS_ERR_STORE_WRITE and keeps the queue on failure. */
   flush(): Awaitable<void>;
   /** How many writes are queued (retried until they succeed; never dropped silently). */
