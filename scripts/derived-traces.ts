@@ -7,6 +7,7 @@
  */
 import { resolve } from 'node:path';
 import { parseTrace, readTrace, type Trace } from '../src/simulator/index.js';
+import { bursty, diurnal, flashCrowd } from './synthetic-traces.js';
 
 /** The shared folder (override with LUASCALE_SHARED), as test/helpers/shared.ts finds it. */
 const SHARED = resolve(process.env.LUASCALE_SHARED ?? resolve(import.meta.dirname, '../../shared'));
@@ -18,7 +19,8 @@ export const SOURCES = {
   azure: 'traces/azure-llm-code-2023-11-16-1h-per-second.csv',
 } as const;
 
-export type Family = keyof typeof SOURCES;
+/** A family: a shared trace the derived ones are cut from, or a seeded generator (synthetic-traces.ts). */
+export type Family = keyof typeof SOURCES | 'flash' | 'diurnal' | 'bursty';
 
 type Rows = Array<[number, number]>;
 
@@ -65,6 +67,89 @@ export function half(r: Rows, which: 0 | 1): Rows {
   const h = which === 0 ? r.slice(0, mid) : r.slice(mid);
   return h.map(([t, v]) => [t - h[0]![0], v]);
 }
+
+/** Traces from the seeded generators of synthetic-traces.ts (fixed before any result was seen). */
+const SYNTHETIC: readonly DerivedTrace[] = [
+  {
+    name: 'flash-sec-s11',
+    source: 'flash',
+    how: 'a flash crowd, 8 h per second (seed 11)',
+    rows: () => flashCrowd({ seed: 11, seconds: 8 * 3600, step: 1, crowds: 1 }),
+    peak: 20,
+  },
+  {
+    name: 'flash-sec-s12',
+    source: 'flash',
+    how: 'two flash crowds, 12 h per second (seed 12)',
+    rows: () => flashCrowd({ seed: 12, seconds: 12 * 3600, step: 1, crowds: 2 }),
+    peak: 20,
+  },
+  {
+    name: 'flash-10s-s13-poisson',
+    source: 'flash',
+    how: 'a flash crowd, 8 h per 10 s, Poisson arrivals (seed 13)',
+    rows: () => flashCrowd({ seed: 13, seconds: 8 * 3600, step: 10, crowds: 1 }),
+    peak: 20,
+    seed: 13,
+  },
+  {
+    name: 'flash-min-s14-x40',
+    source: 'flash',
+    how: 'two flash crowds, a day per minute, peak 40 (seed 14)',
+    rows: () => flashCrowd({ seed: 14, seconds: DAY, step: 60, crowds: 2 }),
+    peak: 40,
+  },
+  {
+    name: 'diurnal-min-s21',
+    source: 'diurnal',
+    how: 'diurnal with noise and spikes, 3 days per minute (seed 21)',
+    rows: () => diurnal({ seed: 21, days: 3, step: 60, noise: 0.1, spikesPerDay: 4 }),
+    peak: 20,
+  },
+  {
+    name: 'diurnal-5min-s22',
+    source: 'diurnal',
+    how: 'diurnal, 7 days per 5 minutes (seed 22)',
+    rows: () => diurnal({ seed: 22, days: 7, step: 300, noise: 0.05, spikesPerDay: 2 }),
+    peak: 20,
+  },
+  {
+    name: 'diurnal-min-s23-x40',
+    source: 'diurnal',
+    how: 'diurnal, noisy, 2 days per minute, peak 40 (seed 23)',
+    rows: () => diurnal({ seed: 23, days: 2, step: 60, noise: 0.2, spikesPerDay: 8 }),
+    peak: 40,
+  },
+  {
+    name: 'diurnal-min-s24-smooth',
+    source: 'diurnal',
+    how: 'diurnal, smooth, 7 days per minute (seed 24)',
+    rows: () => diurnal({ seed: 24, days: 7, step: 60, noise: 0.03, spikesPerDay: 0 }),
+    peak: 20,
+  },
+  {
+    name: 'bursty-sec-s31',
+    source: 'bursty',
+    how: 'bursty, 6 h per second (seed 31)',
+    rows: () => bursty({ seed: 31, seconds: 6 * 3600, burstsPerHour: 6 }),
+    peak: 20,
+  },
+  {
+    name: 'bursty-sec-s32-poisson',
+    source: 'bursty',
+    how: 'bursty, 6 h per second, Poisson arrivals (seed 32)',
+    rows: () => bursty({ seed: 32, seconds: 6 * 3600, burstsPerHour: 12 }),
+    peak: 20,
+    seed: 32,
+  },
+  {
+    name: 'bursty-sec-s33-x10',
+    source: 'bursty',
+    how: 'bursty, 4 h per second, peak 10 (seed 33)',
+    rows: () => bursty({ seed: 33, seconds: 4 * 3600, burstsPerHour: 6 }),
+    peak: 10,
+  },
+];
 
 /** The derived traces of the protocol (fixed: they are not chosen by how `predictive` does on them). */
 export const DERIVED: readonly DerivedTrace[] = [
@@ -152,15 +237,32 @@ export const DERIVED: readonly DerivedTrace[] = [
     peak: 40,
     seed: 3,
   },
+  // Longer ones (added with the synthetic families): a week of history lets the forecast be trusted.
+  {
+    name: 'nasa-week2-min',
+    source: 'nasa',
+    how: 'Jul 8–14, per minute',
+    rows: (r) => window(r, 7 * DAY, 14 * DAY),
+    peak: 20,
+  },
+  {
+    name: 'twitter-week1-min',
+    source: 'twitter',
+    how: 'days 1–7, per minute',
+    rows: (r) => window(r, 0, 7 * DAY),
+    peak: 20,
+  },
+  ...SYNTHETIC,
 ];
 
 const cache = new Map<Family, Rows>();
 
 /** A shared trace's rows as [t, rps] (a parsed trace, so gaps stay gaps). */
 export function sourceRows(family: Family): Rows {
+  if (!(family in SOURCES)) return []; // a generator's family: its rows ignore the source
   let r = cache.get(family);
   if (!r) {
-    const t = readTrace(resolve(SHARED, SOURCES[family]));
+    const t = readTrace(resolve(SHARED, SOURCES[family as keyof typeof SOURCES]));
     r = Array.from(t.t, (x, i): [number, number] => [x, t.rps[i]!]);
     cache.set(family, r);
   }
