@@ -31,6 +31,7 @@ import { forwardStage } from './pipeline/forward-stage.js';
 import { createRouteData, createServiceRuntime, withConnectionLimit } from './pipeline/service-runtime.js';
 import { internalError, type ErrorBodyFn } from './pipeline/send-error.js';
 import { createTrustedProxies } from './trusted-proxies.js';
+import { attachFrontOf, frontOf, type Http2Options } from './http2/front-of.js';
 
 export { sendError, type ErrorBodyFn } from './pipeline/send-error.js';
 export { templateParams } from './pipeline/template-params.js';
@@ -129,6 +130,8 @@ export interface GatewayOptions {
   stages?: readonly Stage[];
   /** Checks the API keys of routes with `auth: key`; required when any route has it. */
   keys?: KeyVerifier;
+  /** HTTP/2 on the listener: h2c with prior knowledge, and ALPN h2 with `tls` (default off). */
+  http2?: Http2Options;
 }
 
 /** A running (or ready to run) gateway. */
@@ -276,6 +279,7 @@ function createServer(options: GatewayOptions, state: GatewayState): http.Server
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
     proxyUpgrade(state, { req, socket, head, peerIp: clientIpOf(socket.remoteAddress) }),
   );
+  attachFrontOf(server, options, state.clock);
   return server;
 }
 
@@ -291,6 +295,7 @@ async function closeGateway(
   state.closing = true;
   const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  frontOf(server)?.closeIdle();
   if (state.active > 0) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, graceMs);
@@ -301,6 +306,7 @@ async function closeGateway(
     });
   }
   server.closeAllConnections();
+  frontOf(server)?.destroyAll();
   for (const s of state.upgrades) s.destroy();
   await stopped;
   for (const s of state.services.values()) {

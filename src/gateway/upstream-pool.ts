@@ -21,6 +21,7 @@ import {
   type HealthThresholds,
 } from './health-state.js';
 import { LeanPool } from './lean/lean-pool.js';
+import { H2Upstream } from './http2/h2-upstream.js';
 import { updatePeakEwma } from './peak-ewma.js';
 
 /** An instance as the autoscaler or config names it. */
@@ -66,6 +67,13 @@ export interface UpstreamOptions {
   /** Idle keep-alive per upstream connection in ms (default 4000, under most servers' 5 s). */
   keep_alive?: number;
   /**
+   * `h1` (default): HTTP/1.1 through undici pools. `h2` / `h2c`: one HTTP/2 session per instance
+   * (TLS / cleartext prior knowledge), every request a stream on it (http2/h2-upstream.ts; gRPC).
+   */
+  protocol?: 'h1' | 'h2' | 'h2c';
+  /** TLS towards `https://` instances: CA, client certificate (PEM contents). */
+  tls?: { ca?: string; cert?: string; key?: string };
+  /**
    * The HTTP/1.1 client for requests: `lean` (src/gateway/lean/: node's llhttp, one write per
    * head) or `undici` (default). Health probes and WebSocket upgrades use undici / node:http either way.
    */
@@ -91,7 +99,7 @@ export class UpstreamInstance implements Endpoint {
   readyAt: number;
   readonly health: HealthState = newHealthState();
   /** undici pools keyed by connect timeout (undici sets the connect timeout per pool, not per request). */
-  readonly dispatchers = new Map<number, Pool>();
+  readonly dispatchers = new Map<number, Dispatcher>();
   /** Lean clients keyed by connect timeout, as `dispatchers`. */
   readonly lean = new Map<number, LeanPool>();
   idleWaiters: (() => void)[] = [];
@@ -101,10 +109,10 @@ export class UpstreamInstance implements Endpoint {
     this.id = spec.id;
     this.url = spec.url;
     const u = new URL(spec.url);
-    if (u.protocol !== 'http:')
-      throw new RangeError(`instance ${spec.id}: only http:// upstreams are supported, got ${spec.url}`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new RangeError(`instance ${spec.id}: only http:// and https:// upstreams are supported, got ${spec.url}`);
     this.hostname = u.hostname.replace(/^\[|\]$/g, '');
-    this.port = Number(u.port || 80);
+    this.port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
     this.readyAt = now;
   }
 }
@@ -124,8 +132,8 @@ export interface UpstreamPool {
   eligible(): readonly UpstreamInstance[];
   all(): readonly UpstreamInstance[];
   pick(ctx: PickContext, exclude?: UpstreamInstance): UpstreamInstance | undefined;
-  /** The undici pool for an instance and connect timeout. */
-  dispatcher(inst: UpstreamInstance, connectTimeout: number): Pool;
+  /** The undici pool (or HTTP/2 session) for an instance and connect timeout. */
+  dispatcher(inst: UpstreamInstance, connectTimeout: number): Dispatcher;
   /** What requests go through: the lean client when `upstream.client` is `lean`, else `dispatcher`. */
   forwarder(inst: UpstreamInstance, connectTimeout: number): Forwarder;
   /** Replaces membership: adds new ids, removes missing ones gracefully, keeps the rest. */
@@ -169,6 +177,8 @@ export function createUpstreamPool(options: {
   const decayMs = options.decayMs ?? 10_000;
   const connections = options.upstream?.connections ?? 64;
   const keepAlive = options.upstream?.keep_alive ?? 4000;
+  const protocol = options.upstream?.protocol ?? 'h1';
+  const upstreamTls = options.upstream?.tls;
   // LUASCALE_UPSTREAM_CLIENT sets the default, so the whole suite can run on either client.
   const lean = (options.upstream?.client ?? process.env.LUASCALE_UPSTREAM_CLIENT) === 'lean';
   const events = new EventEmitter();
@@ -258,15 +268,18 @@ export function createUpstreamPool(options: {
     });
   }
 
-  function dispatcher(inst: UpstreamInstance, connectTimeout: number): Pool {
+  function dispatcher(inst: UpstreamInstance, connectTimeout: number): Dispatcher {
     let d = inst.dispatchers.get(connectTimeout);
-    if (d === undefined) {
+    if (d === undefined && protocol !== 'h1') {
+      d = new H2Upstream(inst.url, { connectTimeout, tls: upstreamTls });
+      inst.dispatchers.set(connectTimeout, d);
+    } else if (d === undefined) {
       d = new Pool(inst.url, {
         connections,
         pipelining: 1,
         keepAliveTimeout: keepAlive,
         keepAliveMaxTimeout: keepAlive,
-        connect: { timeout: connectTimeout },
+        connect: { timeout: connectTimeout, ...upstreamTls },
         // Timeouts are set per request by the gateway; these are the fallbacks.
         headersTimeout: 0,
         bodyTimeout: 0,

@@ -4,6 +4,7 @@
  * checks Host, and matches a route (404 when none).
  */
 import { forwardRequestHeaders } from '../forward-headers.js';
+import { adaptH2Exchange, h2RawHeaders } from '../http2/h2-request.js';
 import { clientAddress } from '../trusted-proxies.js';
 import type { Stage } from './compose.js';
 import type { Exchange } from './exchange.js';
@@ -15,8 +16,9 @@ function route(ex: Exchange): void {
   const g = ex.g;
   const req = ex.req;
   const trusted = g.trusted !== undefined && g.trusted.trusts(ex.peerIp);
+  const h2 = req.httpVersionMajor === 2;
   const fh = forwardRequestHeaders(
-    req.rawHeaders,
+    h2 ? h2RawHeaders(req) : req.rawHeaders,
     ex.peerIp,
     req.httpVersion,
     trusted ? g.forwardTrusted : g.forward,
@@ -31,6 +33,7 @@ function route(ex: Exchange): void {
   ex.headers = fh.headers;
   ex.contentLength = fh.contentLength;
   ex.chunked = fh.chunked;
+  if (h2) adaptH2Exchange(ex);
   if (g.closing) ex.res.shouldKeepAlive = false;
   let url = req.url ?? '/';
   if (url.charCodeAt(0) !== 47) {

@@ -131,7 +131,8 @@ function frame(ex: Exchange): void {
   const cl = ex.contentLength;
   const d = ex.route.data;
   const maxBody = d.maxBody;
-  const buffer = ex.expectContinue ? 0 : d.requestBuffer;
+  // A gRPC call's body is a stream of messages (client or bidirectional streaming): never held back.
+  const buffer = ex.expectContinue || ex.grpc ? 0 : d.requestBuffer;
   if (cl !== undefined && cl !== '0') {
     const n = Number(cl);
     if (n > maxBody) {

@@ -1,0 +1,45 @@
+/**
+ * Wires the listener's front (HTTP/2, TLS) onto the gateway's node:http server, and finds it again
+ * when the gateway closes. Without `http2` and `tls` the server is left as it is.
+ */
+import type http from 'node:http';
+import type { Clock } from '../../core/clock.js';
+import { attachFront, type Front, type Http2Options } from './h2-front.js';
+
+export type { Http2Options } from './h2-front.js';
+
+const fronts = new WeakMap<http.Server, Front>();
+
+/** The gateway options the front reads. */
+export interface FrontGatewayOptions {
+  http2?: Http2Options;
+  max_header_bytes?: number;
+  request_timeout?: number;
+  headers_timeout?: number;
+}
+
+/** Attaches the front to `server` (after its 'request' listener is registered), when configured. */
+export function attachFrontOf(server: http.Server, options: FrontGatewayOptions, clock: Clock): void {
+  if (options.http2 === undefined) return;
+  const onRequest = server.listeners('request')[0] as (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ) => void;
+  const requestTimeout = options.request_timeout ?? 30_000;
+  const front = attachFront(
+    server,
+    {
+      http2: options.http2,
+      maxHeaderBytes: options.max_header_bytes ?? 16_384,
+      firstByteTimeoutMs: options.headers_timeout ?? Math.min(requestTimeout, 20_000),
+      clock,
+    },
+    onRequest,
+  );
+  fronts.set(server, front);
+}
+
+/** The front attached to `server`, if any. */
+export function frontOf(server: http.Server): Front | undefined {
+  return fronts.get(server);
+}

@@ -1,0 +1,187 @@
+/**
+ * HTTP/2 (and TLS) on the gateway's one listener, in front of the node:http server:
+ * - Cleartext: the first bytes of a connection decide. The HTTP/2 connection preface
+ *   (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, RFC 9113 §3.4: h2c with prior knowledge) hands the socket to
+ *   a node:http2 server, anything else to the HTTP/1.1 server (the bytes read are put back).
+ * - TLS: a tls.Server (never listening itself) terminates the connection; ALPN (RFC 7301) picks
+ *   `h2` or `http/1.1` and the decrypted socket goes to the matching server.
+ * Both servers call the same request handler, so every pipeline stage sees an HTTP/2 stream as a
+ * request (node's compat Http2ServerRequest/Response; see h2-request.ts for the header mapping).
+ *
+ * A connection's path: accepted → (TLS handshake) → sniffed → h1 | h2 session → closed. HTTP/2
+ * sessions are tracked so a graceful close sends GOAWAY and lets their streams finish.
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+import type { Clock } from '../../core/clock.js';
+import { H2Guard, type FloodKind, type H2GuardOptions } from './h2-guard.js';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR } = http2.constants;
+
+/** HTTP/2 settings and protections of the listener. */
+export interface Http2Options {
+  /** Concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS; default 100). */
+  max_concurrent_streams?: number;
+  /** Flood limits per connection (rapid reset, PING, SETTINGS). */
+  guard?: H2GuardOptions;
+}
+
+/** What the front needs from the gateway. */
+export interface FrontOptions {
+  http2?: Http2Options;
+  /** The TLS server (tls-front.ts) when the listener speaks TLS. */
+  tls?: tls.Server;
+  /** Header list size limit (SETTINGS_MAX_HEADER_LIST_SIZE; the HPACK-bomb guard). */
+  maxHeaderBytes: number;
+  /** A connection that sends nothing for this long is closed. */
+  firstByteTimeoutMs: number;
+  clock: Clock;
+  /** A connection exceeded a flood limit and was sent GOAWAY. */
+  onFlood?: (kind: FloodKind, peer: string) => void;
+}
+
+/** The listener's HTTP/2 side, for closing. */
+export interface Front {
+  /** Open HTTP/2 sessions. */
+  readonly sessions: ReadonlySet<http2.ServerHttp2Session>;
+  /** GOAWAY to every session; their open streams finish. */
+  closeIdle(): void;
+  /** Cuts every session. */
+  destroyAll(): void;
+}
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/** The compat response with the two members the HTTP/1.1 pipeline reads that it lacks. */
+class GatewayH2Response extends http2.Http2ServerResponse {
+  /** Read by HTTP/1.1 paths (closing after an unread body); a stream has no keep-alive. */
+  shouldKeepAlive = true;
+}
+// `destroyed`: the pipeline's "client gone" test (Writable's in the typings, absent at run time).
+Object.defineProperty(GatewayH2Response.prototype, 'destroyed', {
+  get(this: GatewayH2Response) {
+    return this.stream.destroyed;
+  },
+});
+
+/**
+ * Takes over `server`'s connections: sniffs cleartext ones for the HTTP/2 preface (when http2 is
+ * on) and terminates TLS (when `tls` is given), then hands each to the HTTP/1.1 or HTTP/2 server.
+ */
+export function attachFront(server: http.Server, options: FrontOptions, onRequest: Handler): Front {
+  const h1Listeners = server.listeners('connection') as ((s: Socket) => void)[];
+  server.removeAllListeners('connection');
+  const toH1 = (s: Socket): void => {
+    for (const l of h1Listeners) l.call(server, s);
+  };
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const h2 = options.http2 ? createH2Server(options, sessions, onRequest) : undefined;
+  const toH2 = (s: Socket): void => void h2!.emit('connection', s);
+  const secure = options.tls;
+  if (secure !== undefined) {
+    secure.on('secureConnection', (s: tls.TLSSocket) =>
+      s.alpnProtocol === 'h2' && h2 !== undefined ? toH2(s) : toH1(s),
+    );
+    server.on('connection', (s: Socket) => secure.emit('connection', s));
+  } else if (h2 !== undefined) {
+    server.on('connection', (s: Socket) => sniff(s, options.firstByteTimeoutMs, { toH1, toH2 }));
+  } else {
+    server.on('connection', toH1);
+  }
+  return {
+    sessions,
+    closeIdle() {
+      for (const s of sessions) if (!s.closed) s.close();
+    },
+    destroyAll() {
+      for (const s of sessions) s.destroy();
+    },
+  };
+}
+
+/** Reads until the preface is told apart, puts the bytes back, and hands the socket on. */
+function sniff(
+  socket: Socket,
+  timeoutMs: number,
+  to: { toH1: (s: Socket) => void; toH2: (s: Socket) => void },
+): void {
+  let seen: Buffer = Buffer.alloc(0);
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  const onData = (chunk: Buffer): void => {
+    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, PREFACE.length);
+    const isH2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
+    if (isH2 && n < PREFACE.length) return; // a prefix of the preface: wait for more
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('error', onError);
+    socket.off('close', onClose);
+    socket.pause();
+    socket.unshift(seen);
+    // node:http2 reads what is buffered on the socket itself (on the next tick); node:http parses
+    // from the stream, which must flow again.
+    if (isH2) return to.toH2(socket);
+    to.toH1(socket);
+    socket.resume();
+  };
+  const onError = (): void => void socket.destroy();
+  const onClose = (): void => clearTimeout(timer);
+  socket.on('data', onData);
+  socket.on('error', onError);
+  socket.on('close', onClose);
+}
+
+function createH2Server(
+  options: FrontOptions,
+  sessions: Set<http2.ServerHttp2Session>,
+  onRequest: Handler,
+): http2.Http2Server {
+  const h2opts = options.http2!;
+  const h2 = http2.createServer({
+    settings: {
+      maxConcurrentStreams: h2opts.max_concurrent_streams ?? 100,
+      maxHeaderListSize: options.maxHeaderBytes,
+    },
+    maxSessionMemory: 10,
+    // Streams refused past max_concurrent_streams before the session is torn down (nghttp2 counts).
+    maxSessionRejectedStreams: 100,
+    maxSessionInvalidFrames: 100,
+    Http2ServerResponse: GatewayH2Response as unknown as typeof http2.Http2ServerResponse,
+  });
+  h2.on(
+    'request',
+    onRequest as unknown as (r: http2.Http2ServerRequest, s: http2.Http2ServerResponse) => void,
+  );
+  h2.on('session', (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+    session.on('error', () => {});
+    guardSession(session, options);
+  });
+  return h2;
+}
+
+/** Counts resets, pings and settings of one session; over a limit: GOAWAY ENHANCE_YOUR_CALM. */
+function guardSession(session: http2.ServerHttp2Session, options: FrontOptions): void {
+  const limits = options.http2?.guard;
+  if (limits === undefined) return;
+  const guard = new H2Guard(limits);
+  const clock = options.clock;
+  const trip = (kind: FloodKind): void => {
+    if (!guard.hit(kind, clock.now()) || session.destroyed) return;
+    options.onFlood?.(kind, session.socket?.remoteAddress ?? '');
+    session.destroy(undefined, NGHTTP2_ENHANCE_YOUR_CALM);
+  };
+  if (limits.resets !== undefined)
+    session.on('stream', (stream: http2.ServerHttp2Stream) => {
+      stream.on('close', () => {
+        // A stream the peer reset before we ended it (RST_STREAM from the client).
+        if (stream.rstCode !== NGHTTP2_NO_ERROR && !stream.writableFinished) trip('resets');
+      });
+    });
+  if (limits.pings !== undefined) session.on('ping', () => trip('pings'));
+  if (limits.settings !== undefined) session.on('remoteSettings', () => trip('settings'));
+}
