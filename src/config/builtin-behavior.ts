@@ -31,4 +31,6 @@ export interface BuiltinBehaviorHints {
 export const BUILTIN_BEHAVIOR: Readonly<Record<string, Readonly<BuiltinBehaviorHints>>> = Object.freeze({
   kpa: Object.freeze({ scaleDownStabilizationMs: 0, tolerance: 0, panic: false, rateLimits: false }),
   predictive: Object.freeze({ scaleDownStabilizationMs: 0, tolerance: 0, panic: false }),
+  // llm-slo holds every scale-in for the startup time itself (its rate is the peak of that window).
+  'llm-slo': Object.freeze({ scaleDownStabilizationMs: 0, tolerance: 0, panic: false }),
 });

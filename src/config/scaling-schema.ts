@@ -11,6 +11,12 @@ const Slo = strict(
     latency_p99_ms: Type.Optional(
       Type.Number({ exclusiveMinimum: 0, description: 'p99 latency objective (ms)' }),
     ),
+    ttft_p95_ms: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        description: 'p95 time-to-first-token objective of a model server (ms)',
+      }),
+    ),
     error_rate: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Max 5xx ratio (0..1)' })),
     availability: Type.Optional(
       Type.Number({ minimum: 0, maximum: 1, description: 'Availability objective (0..1)' }),
@@ -27,7 +33,8 @@ export const PolicyRef = Type.Union(
       {
         builtin: Type.String({
           minLength: 1,
-          description: 'hpa, kpa, target-tracking, step, schedule, predictive, slo',
+          description:
+            'hpa, kpa, target-tracking, step, schedule, predictive, slo, llm-saturation, llm-slo, keda-llm-waiting',
         }),
         params: Type.Record(Type.String(), Type.Unknown(), {
           default: {},

@@ -246,6 +246,7 @@ function extensions(file: string, pointer: string, obj: any): Ext {
     for (const [k, lim] of [
       ['latency_p95_ms', Infinity],
       ['latency_p99_ms', Infinity],
+      ['ttft_p95_ms', Infinity],
       ['error_rate', 1],
       ['availability', 1],
     ] as const) {
@@ -256,12 +257,12 @@ function extensions(file: string, pointer: string, obj: any): Ext {
       s[k] = v;
     }
     const unknown = Object.keys(slo).filter(
-      (k) => !['latency_p95_ms', 'latency_p99_ms', 'error_rate', 'availability'].includes(k),
+      (k) => !['latency_p95_ms', 'latency_p99_ms', 'ttft_p95_ms', 'error_rate', 'availability'].includes(k),
     );
     if (unknown.length)
       throw bad(
         `x-luascale-slo/${unknown[0]}`,
-        'unknown field (latency_p95_ms, latency_p99_ms, error_rate, availability)',
+        'unknown field (latency_p95_ms, latency_p99_ms, ttft_p95_ms, error_rate, availability)',
       );
     out.slo = s;
   }

@@ -15,7 +15,7 @@ test('loadBuiltin rejects an unknown name listing the known ones', () => {
     () => loadBuiltin('hpa2', {}),
     (e: unknown) =>
       isLuascaleError(e, 'LS_ERR_POLICY_UNKNOWN_BUILTIN') &&
-      /unknown built-in policy "hpa2" \(known: target-tracking, step, schedule, hpa, kpa, predictive, slo\)/.test(
+      /unknown built-in policy "hpa2" \(known: target-tracking, step, schedule, hpa, kpa, predictive, slo, llm-saturation, llm-slo, keda-llm-waiting\)/.test(
         (e as Error).message,
       ),
   );

@@ -12,6 +12,9 @@ import { hpa } from './builtin/hpa.js';
 import { kpa } from './builtin/kpa.js';
 import { predictive } from './builtin/predictive.js';
 import { slo } from './builtin/slo.js';
+import { kedaLlmWaiting } from './builtin/keda-llm-waiting.js';
+import { llmSaturation } from './builtin/llm-saturation.js';
+import { llmSlo } from './builtin/llm-slo.js';
 
 type Factory = (params: Readonly<Record<string, unknown>>) => Policy;
 
@@ -23,6 +26,9 @@ const FACTORIES: Record<string, Factory> = {
   kpa,
   predictive,
   slo,
+  'llm-saturation': llmSaturation,
+  'llm-slo': llmSlo,
+  'keda-llm-waiting': kedaLlmWaiting,
 };
 
 /** Names of every built-in policy. */

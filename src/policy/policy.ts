@@ -15,6 +15,8 @@ import {
 export interface Slo {
   latency_p95_ms?: number;
   latency_p99_ms?: number;
+  /** p95 time to first token of a model server, ms (llm-slo). */
+  ttft_p95_ms?: number;
   /** 0..1 */
   error_rate?: number;
   /** 0..1 */

@@ -8,7 +8,13 @@ export {
   type QueueModelOptions,
   type SecondSample,
 } from './queue-model.js';
-export { erlangC, waitProfile, waitQuantile, ALLEN_CUNNEEN_FACTOR, type WaitProfile } from './erlang-c.js';
+export {
+  erlangC,
+  waitProfile,
+  waitQuantile,
+  ALLEN_CUNNEEN_FACTOR,
+  type WaitProfile,
+} from '../metrics/erlang-c.js';
 export { fleet, type Fleet, type FleetOptions } from './fleet.js';
 export { RunHistory } from './run-history.js';
 export { LatencyMix, WindowLatency } from './latency-mix.js';
@@ -34,3 +40,18 @@ export {
 } from './simulation-policy.js';
 export { renderReport, uplotAssets, type ReportInput } from './html-report.js';
 export { seededRandom, poisson, type Random } from './random.js';
+export {
+  simulateTokens,
+  DEFAULT_ENGINE_PROFILE,
+  DEFAULT_TTFT_SLO_MS,
+  type TokenSimulateOptions,
+  type TokenSimulationSummary,
+} from './token-simulate.js';
+export {
+  parseTokenTrace,
+  readTokenTrace,
+  expandTokenTrace,
+  isTokenTraceText,
+  type TokenTrace,
+} from './token-trace.js';
+export type { EngineProfile } from './engine-replica.js';

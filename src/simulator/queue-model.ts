@@ -9,7 +9,7 @@
  *   Requests that would wait longer than the queue timeout τ are dropped: Q is capped at K·τ,
  *   and what overflows is dropped (observed τ later, when the gateway would answer 503).
  *   Requests that have waited τ (because capacity fell, or was zero) are dropped too.
- * - Stochastic wait (any load): M/D/c via Erlang C and Allen–Cunneen (erlang-c.ts) at
+ * - Stochastic wait (any load): M/D/c via Erlang C and Allen–Cunneen (metrics/erlang-c.ts) at
  *   utilisation ρ = served/K, capped at ρmax = 0.99 so that the fluid and stochastic regimes join
  *   without a jump where the steady state stops existing (ρ → 1).
  * - Latency quantile p = service_ms + fluid wait quantile + stochastic wait quantile (summing
@@ -17,7 +17,7 @@
  * - CPU = 100 × served / K (utilisation of ready instances); inflight = busy servers (Little's law);
  *   queue = fluid backlog + mean M/D/c queue length.
  */
-import { ALLEN_CUNNEEN_FACTOR, waitProfile, waitQuantile, type WaitProfile } from './erlang-c.js';
+import { ALLEN_CUNNEEN_FACTOR, waitProfile, waitQuantile, type WaitProfile } from '../metrics/erlang-c.js';
 
 /** The highest utilisation the stochastic part is evaluated at (see the header). */
 export const RHO_MAX = 0.99;
@@ -301,7 +301,7 @@ export function queueModel(options: QueueModelOptions): QueueModel {
     },
     steadyP95Exceeds(arrivals: number, instances: number, limitMs: number): boolean {
       if (arrivals > 0 && instances > 0) {
-        // P(wait) ≤ 1, so the wait quantile ln(P(wait)/0.05)/tailRate (erlang-c.ts) is at most
+        // P(wait) ≤ 1, so the wait quantile ln(P(wait)/0.05)/tailRate (metrics/erlang-c.ts) is at most
         // ln(1/0.05)/tailRate, with tailRate = (cμ − λ)/factor = K(1 − ρ)/factor at the quantised
         // ρ ≤ min(ρ, ρmax) + 5e-7. The bound carries margins (1e-6 on P(wait) and ρ, 1e-9
         // relative) far above floating-point rounding, so whenever it clears the limit the exact

@@ -54,7 +54,8 @@ export function naturalSettings(builtin: string | undefined): {
   behavior: Behavior;
 } {
   const behavior = defaultBehavior();
-  if (builtin === 'hpa') {
+  // keda-llm-waiting is KEDA handing a metric to the HPA: the HPA's loop and behaviour.
+  if (builtin === 'hpa' || builtin === 'keda-llm-waiting') {
     // metrics-server reports CPU as a rate over its 15 s resolution: one sync period's worth
     return {
       intervalMs: 15_000,

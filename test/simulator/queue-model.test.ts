@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { erlangC, waitProfile, waitQuantile } from '../../src/simulator/erlang-c.js';
+import { erlangC, waitProfile, waitQuantile } from '../../src/metrics/erlang-c.js';
 import { queueModel } from '../../src/simulator/queue-model.js';
 import { seededRandom } from '../../src/simulator/random.js';
 

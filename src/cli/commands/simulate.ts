@@ -4,7 +4,9 @@
  */
 import type { Command } from 'commander';
 import { badArgument } from '../bad-argument.js';
-import { readTrace } from '../../simulator/trace.js';
+import { parseTrace } from '../../simulator/trace.js';
+import { isTokenTraceText, parseTokenTrace, readText } from '../../simulator/token-trace.js';
+import { DEFAULT_TTFT_SLO_MS } from '../../simulator/token-simulate.js';
 import {
   DEFAULT_MODEL,
   simulate,
@@ -24,6 +26,7 @@ import {
   type SimulateFlags,
 } from '../simulate/simulate-flags.js';
 import { addSpecPolicies } from '../simulate/spec-policies.js';
+import { runTokenSimulate } from '../simulate/token-run.js';
 import { writeReport } from '../simulate/write-report.js';
 
 /** Where the output goes (tests pass their own). */
@@ -39,7 +42,9 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
   const args = parseSimulateFlags(flags);
   const { scale, seed, initial, startMs, model, overrides } = args;
   let { min, max } = args;
-  const trace = readTrace(flags.trace);
+  const text = readText(flags.trace);
+  const tokens = isTokenTraceText(text) ? parseTokenTrace(text, flags.trace) : undefined;
+  const trace = tokens ? undefined : parseTrace(text, flags.trace);
 
   const policies: SimulatedPolicy[] = [];
   let configSlo: SimulationSlo | undefined;
@@ -55,13 +60,14 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
     await addSpecPolicies(flags, { ...args, min, max }, policies);
 
     if (overrides.behavior) for (const p of policies) p.behavior = overrides.behavior;
+    if (tokens) return runTokenSimulate(tokens, { flags, args, policies, io });
     const results: SimulationResult[] = [];
     const progress = flags.progress !== false && io.tty ? progressBar(io.err) : undefined;
     const log = flags.decisions !== undefined ? decisionLog(flags.decisions) : undefined;
     try {
       policies.forEach((p, i) => {
         const result = simulate({
-          trace,
+          trace: trace!,
           scale,
           seed,
           model,
@@ -88,12 +94,12 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
       // One JSON object per policy, one per line (JSON Lines), in the order given.
       for (const s of summaries) io.out(JSON.stringify(s) + '\n');
     } else {
-      io.out(formatTable(trace, scale, model, summaries));
+      io.out(formatTable(trace!, scale, model, summaries));
       io.out(formatExplanations(results.map((r) => [r.summary.policy, r.explanation])));
     }
     if (flags.decisions !== undefined && !flags.json) io.out(`decisions: ${flags.decisions}\n`);
     if (flags.report) {
-      writeReport(flags.report, { trace, scale, seed, startMs, model, policies, results });
+      writeReport(flags.report, { trace: trace!, scale, seed, startMs, model, policies, results });
       if (!flags.json) io.out(`report: ${flags.report}\n`);
     }
     return summaries;
@@ -109,7 +115,10 @@ export function register(program: Command): void {
     .description(
       'Replay a request-rate trace through scaling policies and report cost, SLO violations and elasticity',
     )
-    .requiredOption('--trace <file.csv>', 'CSV with header t,rps (t: seconds from the start)')
+    .requiredOption(
+      '--trace <file.csv>',
+      'CSV with header t,rps (t: seconds from the start), or a token trace t,context_tokens,generated_tokens',
+    )
     .option('--scale <k>', 'multiply the trace rates by k (default 1)')
     .option('--policy <spec>', 'FILE.lua or builtin:NAME (params: builtin:NAME?key=value&...)')
     .option(
@@ -155,6 +164,11 @@ export function register(program: Command): void {
       '--decisions <out.jsonl>',
       'write every decision (inputs, policy answer, steps, logs, alerts) as JSON Lines',
     )
+    .option(
+      '--engine <json|file>',
+      'token traces: the model server, llm-sim settings as JSON or a JSON file (e.g. \'{"maxNumSeqs":32,"itlMs":15}\')',
+    )
+    .option('--ttft-slo-ms <ms>', `token traces: the TTFT p95 objective (default ${DEFAULT_TTFT_SLO_MS})`)
     .option('--no-progress', 'no progress bar')
     .addHelpText(
       'after',

@@ -26,6 +26,20 @@ export function formatTable(
     ['policy_errors', 'policy errors'],
   ];
   const table: string[][] = [['', ...rows.map((r) => r.policy)]];
+  // Token traces add their own figures first (src/simulator/token-simulate.ts).
+  const tokenRows: Array<[string, string]> = [
+    ['replica_hours', 'replica-hours'],
+    ['ttft_slo_violation_seconds', 'TTFT-SLO-violation seconds'],
+    ['ttft_p50_ms', 'TTFT p50 ms'],
+    ['ttft_p95_ms', 'TTFT p95 ms'],
+    ['ttft_p99_ms', 'TTFT p99 ms'],
+    ['tokens_served', 'tokens served'],
+    ['requests_dropped', 'requests dropped'],
+  ];
+  const get = (r: SimulationSummary, k: string) => (r as unknown as Record<string, unknown>)[k];
+  for (const [key, label] of tokenRows)
+    if (rows.some((r) => get(r, key) !== undefined))
+      table.push([label, ...rows.map((r) => fmt(get(r, key)))]);
   for (const [key, label] of fields) table.push([label, ...rows.map((r) => fmt(r[key]))]);
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   const lines = table.map((row) =>
@@ -34,8 +48,11 @@ export function formatTable(
       .join('  ')
       .trimEnd(),
   );
+  const tokens = rows.some((r) => get(r, 'ttft_slo_ms') !== undefined);
   const header =
-    `${trace.file}: ${(trace.durationSeconds / 86_400).toFixed(2)} days at ${trace.stepSeconds} s, × ${scale}; ` +
+    (tokens
+      ? `${trace.file}: token trace, ${(trace.durationSeconds / 3600).toFixed(2)} h, × ${scale}; TTFT SLO p95 ${model.sloP95Ms} ms; `
+      : `${trace.file}: ${(trace.durationSeconds / 86_400).toFixed(2)} days at ${trace.stepSeconds} s, × ${scale}; `) +
     `capacity ${model.capacity} req/s, service ${model.serviceMs} ms, startup ${model.startupS} s, ` +
     `queue timeout ${model.queueTimeoutS} s, SLO p95 ${model.sloP95Ms} ms\n`;
   return header + lines.join('\n') + '\n';

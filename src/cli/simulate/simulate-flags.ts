@@ -31,6 +31,10 @@ export interface SimulateFlags {
   decisions?: string;
   behavior?: string;
   slo?: string;
+  /** Token traces: the engine (JSON or a JSON file). */
+  engine?: string;
+  /** Token traces: the TTFT p95 objective, ms. */
+  ttftSloMs?: string;
 }
 
 /** The instance bounds when neither the flags nor a config give them. */
