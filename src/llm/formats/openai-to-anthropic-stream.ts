@@ -89,7 +89,7 @@ export class OpenaiToAnthropicStream {
   private messageStart(chunk: JsonObject): SseEvent {
     this.started = true;
     const message = {
-      id: chunk.id,
+      id: chunk.id ?? 'msg_luascale',
       type: 'message',
       role: 'assistant',
       model: this.options.model ?? chunk.model,

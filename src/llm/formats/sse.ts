@@ -2,9 +2,9 @@
  * Server-sent events as both model APIs use them (WHATWG HTML §9.2 "Server-sent events", the
  * event-stream interpretation): lines end in CRLF, LF or CR; a blank line dispatches the event;
  * `data:` lines join with "\n"; `event:` names the event; a line starting with ":" is a comment;
- * one space after the colon is dropped. `id:` and `retry:` are read and ignored (neither API
- * uses them). The parser is incremental: bytes may be split anywhere, even inside a UTF-8
- * sequence or between the CR and LF of one line ending.
+ * one space after the colon is dropped; a leading byte-order mark is dropped. `id:` and `retry:`
+ * are read and ignored (neither API uses them). The parser is incremental: bytes may be split
+ * anywhere, even inside a UTF-8 sequence or between the CR and LF of one line ending.
  */
 import { StringDecoder } from 'node:string_decoder';
 
@@ -20,6 +20,7 @@ export class SseParser {
   private buffer = '';
   /** A CR ended the last chunk: an LF at the start of the next one belongs to it. */
   private pendingCr = false;
+  private seenText = false;
   private eventName: string | undefined;
   private dataLines: string[] = [];
 
@@ -32,6 +33,9 @@ export class SseParser {
             Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
           );
     if (text === '') return [];
+    // The spec drops one byte-order mark at the very start of the stream.
+    if (!this.seenText && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    this.seenText = true;
     if (this.pendingCr && text.startsWith('\n')) text = text.slice(1);
     this.pendingCr = false;
     // What the buffer held before holds no line ending: search only the new text for one, so a

@@ -64,6 +64,15 @@ test('SseParser: a CR at the end of one push and the LF at the start of the next
   assert.deepEqual(parser.push('\ndata: b\r\n\r\n'), [{ data: 'b' }]);
 });
 
+test('SseParser: a byte-order mark at the start of the stream is dropped, even split across pushes', () => {
+  const bytes = Buffer.from('\ufeffdata: a\n\n', 'utf8');
+  assert.deepEqual(parseSplit(bytes, [1, 2]), [{ data: 'a' }]);
+  const parser = new SseParser();
+  parser.push('data: a\n\n');
+  // Later in the stream it is just a character: the field is then not "data" and is ignored.
+  assert.deepEqual(parser.push('\ufeffdata: b\n\n'), []);
+});
+
 test('SseParser: pending says whether a cut stream left a partial event', () => {
   const parser = new SseParser();
   parser.push('data: a\n\n');
