@@ -23,7 +23,7 @@ import { Dispatcher } from 'undici';
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 // Connection-specific fields are forbidden in HTTP/2 (RFC 9113 §8.2.2); TE only as "trailers".
 const DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
-const GRPC_TRAILERS = new Set(['grpc-status', 'grpc-message', 'grpc-status-details-bin']);
+const HEAD_FIELDS = new Set(['content-type', 'date', 'server']);
 const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
 /** Options of one instance's HTTP/2 client. */
@@ -263,7 +263,7 @@ function requestHeaders(opts: Dispatcher.DispatchOptions): {
   return { headers, grpcTimeout };
 }
 
-/** Flat name/value lists of a header block without pseudo-headers; gRPC's status split off on request. */
+/** Flat name/value lists of a header block without pseudo-headers; a trailers-only block split in two. */
 function flatten(
   h: http2.IncomingHttpHeaders,
   splitGrpc: boolean,
@@ -273,7 +273,8 @@ function flatten(
   for (const name in h) {
     if (name.charCodeAt(0) === 58) continue;
     const v = h[name];
-    const into = splitGrpc && GRPC_TRAILERS.has(name) ? trailers : headers;
+    // trailers-only: every field but the head's own is trailing metadata to a gRPC client
+    const into = splitGrpc && !HEAD_FIELDS.has(name) ? trailers : headers;
     if (Array.isArray(v)) for (const x of v) into.push(name, x);
     else if (v !== undefined) into.push(name, String(v));
   }
