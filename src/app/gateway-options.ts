@@ -11,6 +11,8 @@ import type { WorkerBuild } from '../gateway/start-gateway.js';
 import { createAccessLog, type AccessLog } from '../gateway/access-log.js';
 import { importOpenApi, type ImportedApi } from '../openapi/import-openapi.js';
 import { keyVerifierFromConfig, usesKeys } from './consumer-keys.js';
+import { llmErrorBody } from '../llm/front-door/index.js';
+import { frontDoorFromConfig } from './llm-wiring.js';
 import {
   compileRequestValidator,
   createSchemaCache,
@@ -76,10 +78,16 @@ export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOp
     });
   }
   const h = svc.health;
+  // An AI service reads each body whole (up to llm.max_body) before the front door, and answers
+  // errors in its client's format (src/llm/front-door/).
+  const llm = svc.llm;
+  const traffic = trafficOptions(svc.traffic);
   const healthPath = h?.path ?? ('process' in svc.provider ? svc.provider.process.health_path : undefined);
   return {
     routes,
-    traffic: trafficOptions(svc.traffic),
+    traffic:
+      llm === undefined ? traffic : { ...traffic, max_body: llm.max_body, request_buffer: llm.max_body },
+    ...(llm ? { errorBody: llmErrorBody } : {}),
     ...(svc.auth ? { auth: svc.auth } : {}),
     ...(svc.balancer ? { balancer: { ...svc.balancer } } : {}),
     health: {
@@ -163,6 +171,8 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
     if (svc.openapi) apis[name] = await importOpenApi(resolve(baseDir, svc.openapi));
   }
   const options = gatewayOptions(config, apis);
+  const frontDoor = frontDoorFromConfig({ config, file: baseDir });
+  if (frontDoor) options.stages = frontDoor.stages;
   const accessLog = accessLogFromConfig(config, baseDir);
   if (!arg.redis) return { options, accessLog, close: () => accessLog.close() };
   const { Redis } = await import('ioredis');

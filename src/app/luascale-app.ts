@@ -36,6 +36,7 @@ import { admittedRate, loadSignalsOf } from '../signals/index.js';
 import { buildAdminServer, type AdminEvent } from '../admin/admin-server.js';
 import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
 import { adminKeys, keyVerifierFromConfig } from './consumer-keys.js';
+import { frontDoorFromConfig } from './llm-wiring.js';
 import type { ClusterNode } from '../cluster/index.js';
 import {
   accessLogFromConfig,
@@ -126,6 +127,8 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   let signals: Signals;
   let gateway: GatewayControl;
   let inProcess: ReturnType<typeof createGateway> | undefined;
+  // AI services (`llm:`): the front door's stage joins the pipeline (src/app/llm-wiring.ts).
+  const frontDoor = frontDoorFromConfig(loaded);
   // One process writes its own access log; each worker of `workers: N` opens its own (gateway-options.ts).
   const accessLog = workers > 1 ? undefined : accessLogFromConfig(config, baseDir);
   if (workers > 1) {
@@ -149,6 +152,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     signals = own;
     inProcess = createGateway({
       ...gatewayOptions(config, apis),
+      ...(frontDoor ? { stages: frontDoor.stages } : {}),
       clock,
       signals,
       accessLog,
@@ -401,6 +405,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     },
   });
   backend.keys = adminKeys(config, { keys: store.keys, clock });
+  backend.usage = store.usage;
   const admin = await buildAdminServer({
     host: aHost,
     port: aPort,
@@ -437,6 +442,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
         ready = false;
         await Promise.all([...controllers.values()].map((c) => c.stop()));
         await gateway.close({ graceMs });
+        await frontDoor?.close();
         await accessLog?.close();
         await node?.close();
         await closeBefore(admin, deadline);

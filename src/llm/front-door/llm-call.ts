@@ -1,0 +1,428 @@
+/**
+ * One AI request after validation: its model's backends tried in order, the answer relayed to the
+ * client, and at the end one usage record (settling the token reservation).
+ *
+ * Fallback (docs/llm.md): until the first byte is written to the client, a connect error, a
+ * timeout (time to first token), a 408/429/5xx (or 401/403/404: the backend's own configuration),
+ * a malformed or error first chunk, or an empty stream moves on to the next backend (the service's
+ * own instances get up to two instances first). After the first byte, a failure (a cut stream,
+ * a malformed chunk, the inter-token timeout) ends the stream with a well-formed error event in
+ * the client's format (and `data: [DONE]` for OpenAI): never a silent truncation.
+ *
+ * Life of a call: trying (backend i, attempt k) → relaying (head written) → ended
+ *   (reported usage | estimated usage on a cut, a failure or a client that left) → recorded.
+ */
+import type http from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Exchange } from '../../gateway/pipeline/exchange.js';
+import type { UpstreamInstance } from '../../gateway/upstream-pool.js';
+import { isObject, tryParseJson, type JsonObject } from '../formats/checked.js';
+import {
+  anthropicErrorEvent,
+  errorToAnthropic,
+  errorToOpenai,
+  openaiErrorEvents,
+} from '../formats/errors.js';
+import { formatSse, formatSseAll } from '../formats/sse.js';
+import { emptyUsage, usageFromAnthropic, usageFromOpenai, type Usage } from '../formats/usage.js';
+import type { Backend, LlmModel } from './backends.js';
+import { backendPath, type ApiFormat, type Endpoint } from './endpoints.js';
+import { llmErrorText } from './error-body.js';
+import { estimateOutputTokens } from './estimate.js';
+import type { FrontDoorContext, LlmCallRecord } from './front-door-context.js';
+import { PassthroughRelay, TranslatingRelay, type Relay } from './relay.js';
+import { upstreamHeaders } from './upstream-headers.js';
+
+/** A validated request, ready to be sent. */
+export interface CallSetup {
+  ex: Exchange;
+  model: LlmModel;
+  endpoint: Endpoint;
+  /** The client's body, parsed and validated. */
+  body: JsonObject;
+  /** The body as the client sent it (forwarded as is when nothing changes). */
+  raw: Buffer;
+  promptTokens: number;
+  maxOutput: number;
+  /** The token reservation to settle (undefined without limits). */
+  reservation: import('../budget/token-limiter.js').Reservation | undefined;
+  ctx: FrontDoorContext;
+}
+
+type Outcome = 'done' | 'next';
+const RETRYABLE = (s: number): boolean =>
+  s === 408 || s === 429 || s >= 500 || s === 401 || s === 403 || s === 404;
+const MAX_ERROR_BODY = 64 * 1024;
+
+/** Runs the call to its end (the exchange is finished when it resolves). */
+export async function runCall(setup: CallSetup): Promise<void> {
+  await new LlmCall(setup).run();
+}
+
+class LlmCall {
+  private readonly ex: Exchange;
+  private readonly client: ApiFormat;
+  private readonly stream: boolean;
+  private lastStatus = 502;
+  private lastReason = 'no backend could serve the model';
+  private lastParam: string | undefined;
+  private retryAfter: string | undefined;
+  private backend = '';
+  private ttftMs = -1;
+  private headSent = false;
+  private recorded = false;
+
+  constructor(private readonly s: CallSetup) {
+    this.ex = s.ex;
+    this.client = s.endpoint.format;
+    this.stream = s.body.stream === true;
+  }
+
+  async run(): Promise<void> {
+    const ex = this.ex;
+    ex.dispatched = true;
+    for (const b of this.s.model.backends) {
+      if (ex.clientGone || ex.res.destroyed) {
+        this.end({ status: 0, usage: undefined, relay: undefined });
+        return;
+      }
+      const r = b.kind === 'instances' ? await this.viaInstances(b) : await this.attempt(b, undefined);
+      if (r === 'done') return;
+    }
+    const status = [400, 429, 504].includes(this.lastStatus) ? this.lastStatus : 502;
+    this.replyError(
+      status,
+      status === 400 ? this.lastReason : `${this.lastReason} (model ${this.s.model.name})`,
+    );
+    this.end({ status, usage: emptyUsage(), relay: undefined });
+  }
+
+  /** The service's instances: up to two, picked by its balancer, the second avoiding the first. */
+  private async viaInstances(b: Backend): Promise<Outcome> {
+    const svc = this.ex.route.data.svc;
+    let exclude: UpstreamInstance | undefined;
+    for (let k = 0; k < 2; k++) {
+      const ctx = svc.pickContext;
+      ctx.now = this.ex.g.clock.now();
+      const inst = svc.pool.pick(ctx, exclude);
+      if (inst === undefined || inst === exclude) break;
+      if (this.ex.attempts === 0) this.ex.firstInstance = inst.id;
+      svc.pool.begin(inst);
+      const start = this.ex.g.clock.now();
+      const r = await this.attempt(b, inst);
+      const now = this.ex.g.clock.now();
+      svc.pool.end(inst, r === 'next', r === 'next' ? undefined : now - start, now);
+      if (r === 'done') return r;
+      exclude = inst;
+    }
+    if (exclude === undefined) this.lastReason = `service ${svc.name} has no ready instance`;
+    return 'next';
+  }
+
+  /** One request to one backend (see the module comment for what falls back). */
+  private async attempt(b: Backend, inst: UpstreamInstance | undefined): Promise<Outcome> {
+    const ex = this.ex;
+    const req = this.upstreamRequest(b);
+    if (req === undefined) return 'next';
+    ex.attempts++;
+    ex.attemptStart = ex.g.clock.now();
+    this.backend = inst === undefined ? b.label : `instances:${inst.id}`;
+    ex.lastInstance = this.backend;
+    const ac = new AbortController();
+    let timedOut = false;
+    const m = this.s.model;
+    // Non-streaming answers come whole: allow the generation of max_tokens at the inter-token pace.
+    const firstMs = this.stream
+      ? m.ttftMs
+      : Math.min(3_600_000, m.ttftMs + m.interTokenMs * this.s.maxOutput);
+    let timer = setTimeout(() => ((timedOut = true), ac.abort()), firstMs);
+    ex.abortFn = () => ac.abort();
+    let relay: Relay | undefined;
+    try {
+      const dispatcher: Dispatcher =
+        inst === undefined ? (b as { pool: Dispatcher }).pool : this.instancePool(inst);
+      const res = await dispatcher.request({
+        origin: inst === undefined ? (b as { origin: string }).origin : inst.url,
+        path: req.path,
+        method: 'POST',
+        headers: upstreamHeaders(ex, b),
+        body: req.body,
+        signal: ac.signal,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      if (res.statusCode >= 400) return await this.backendError(b, res);
+      if (!this.stream) return await this.whole(b, res);
+      relay = this.relayFor(b, req.strip);
+      if (relay === undefined) return this.skip(res, 'cannot translate the stream');
+      for await (const chunk of res.body) {
+        const out = relay.push(chunk as Buffer);
+        if (!relay.started) {
+          if (relay.failure === undefined) continue;
+          this.lastReason = relay.failure;
+          return this.skip(res, relay.failure);
+        }
+        if (!this.headSent) {
+          clearTimeout(timer);
+          timer = setTimeout(() => ((timedOut = true), ac.abort()), m.interTokenMs);
+          this.head(200, 'text/event-stream');
+          this.ttftMs = ex.g.clock.now() - ex.start;
+        } else timer.refresh();
+        if (out !== '') await this.write(out);
+        if (relay.failure !== undefined) {
+          ac.abort();
+          return this.failMidStream(relay, relay.failure);
+        }
+        if (ex.clientGone) break;
+      }
+      clearTimeout(timer);
+      if (ex.clientGone) return this.end({ status: 0, usage: undefined, relay });
+      if (!relay.started) {
+        this.lastReason = 'the backend closed an empty stream';
+        return 'next';
+      }
+      if (!relay.done) return this.failMidStream(relay, 'the backend closed the stream early');
+      ex.res.end();
+      return this.end({ status: 200, usage: relay.usage, relay });
+    } catch (err) {
+      clearTimeout(timer);
+      if (ex.clientGone) return this.end({ status: 0, usage: undefined, relay });
+      const reason = timedOut
+        ? `${this.headSent ? 'no chunk' : 'no first token'} within ${this.headSent ? m.interTokenMs : firstMs} ms`
+        : `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      if (this.headSent) return this.failMidStream(relay, reason);
+      this.lastStatus = timedOut ? 504 : 502;
+      this.lastReason = `${this.backend}: ${reason}`;
+      return 'next';
+    } finally {
+      clearTimeout(timer);
+      ex.abortFn = undefined;
+    }
+  }
+
+  private instancePool(inst: UpstreamInstance): Dispatcher {
+    return this.ex.route.data.svc.pool.dispatcher(inst, this.ex.route.data.connectTimeout);
+  }
+
+  /** The path and body for a backend; undefined when the backend cannot serve this client. */
+  private upstreamRequest(b: Backend): { path: string; body: Buffer | string; strip: boolean } | undefined {
+    const { endpoint, body, raw } = this.s;
+    const kind = endpoint.kind;
+    const path = (b.kind === 'hosted' ? b.basePath : '') + backendPath(kind, b.format);
+    if (b.format === this.client) {
+      const inject = this.stream && b.format === 'openai' && !includesUsage(body);
+      if (!inject && b.model === undefined) return { path, body: raw, strip: false };
+      const out: JsonObject = { ...body };
+      if (b.model !== undefined) out.model = b.model;
+      if (inject)
+        out.stream_options = {
+          ...(isObject(body.stream_options) ? body.stream_options : {}),
+          include_usage: true,
+        };
+      return { path, body: JSON.stringify(out), strip: inject };
+    }
+    if (kind !== 'chat' && kind !== 'messages') {
+      this.lastReason = `${b.label}: ${kind} needs an OpenAI-format backend`;
+      return undefined;
+    }
+    const t = this.s.ctx.translation.request(body, b.format, {
+      model: b.model,
+      maxTokensDefault: this.s.model.maxTokensDefault,
+    });
+    if (!t.ok) {
+      this.lastStatus = 400;
+      this.lastReason = t.message;
+      this.lastParam = t.field;
+      return undefined;
+    }
+    const out = t.value;
+    // Usage is needed to meter the stream (and for Anthropic's message_delta): always asked for.
+    if (b.format === 'openai' && this.stream) out.stream_options = { include_usage: true };
+    return { path, body: JSON.stringify(out), strip: false };
+  }
+
+  private relayFor(b: Backend, strip: boolean): Relay | undefined {
+    if (b.format === this.client) return new PassthroughRelay(b.format, strip);
+    const t = this.s.ctx.translation.stream(this.client, {
+      model: this.s.model.name,
+      includeUsage: includesUsage(this.s.body),
+      inputTokens: this.s.promptTokens,
+      created: Math.floor(this.ex.g.clock.wallNow() / 1000),
+    });
+    return new TranslatingRelay(b.format, t);
+  }
+
+  /** A backend's error answer: fall back, or pass the client's own error on in its format. */
+  private async backendError(b: Backend, res: Dispatcher.ResponseData): Promise<Outcome> {
+    const text = await readText(res.body, MAX_ERROR_BODY);
+    const status = res.statusCode;
+    if (RETRYABLE(status)) {
+      this.lastStatus = status;
+      this.lastReason = `${this.backend} answered ${status}`;
+      const ra = res.headers['retry-after'];
+      if (typeof ra === 'string') this.retryAfter = ra;
+      return 'next';
+    }
+    const body = tryParseJson(text) ?? text;
+    const reply = this.client === 'openai' ? errorToOpenai(status, body) : errorToAnthropic(status, body);
+    const same = b.format === this.client && isObject(tryParseJson(text));
+    this.head(status, 'application/json');
+    this.ex.res.end(same ? text : JSON.stringify(reply.body));
+    return this.end({ status, usage: emptyUsage(), relay: undefined });
+  }
+
+  /** A non-streaming answer: read whole, checked, translated when the formats differ. */
+  private async whole(b: Backend, res: Dispatcher.ResponseData): Promise<Outcome> {
+    const text = await res.body.text();
+    const parsed = tryParseJson(text);
+    if (!isObject(parsed) || parsed.error !== undefined || parsed.type === 'error') {
+      this.lastReason = `${this.backend}: malformed answer`;
+      return 'next';
+    }
+    const usage = b.format === 'openai' ? usageFromOpenai(parsed.usage) : usageFromAnthropic(parsed.usage);
+    let out = text;
+    if (b.format !== this.client) {
+      const created = Math.floor(this.ex.g.clock.wallNow() / 1000);
+      out = JSON.stringify(this.s.ctx.translation.response(parsed, this.client, created));
+    }
+    this.ttftMs = this.ex.g.clock.now() - this.ex.start;
+    this.head(200, 'application/json');
+    this.ex.bytesOut += Buffer.byteLength(out);
+    this.ex.res.end(out);
+    return this.end({ status: 200, usage, relay: undefined, text: out, format: this.client });
+  }
+
+  /** Drops a response that will not be relayed (the next backend is tried). */
+  private skip(res: Dispatcher.ResponseData, reason: string): Outcome {
+    res.body.destroy();
+    this.lastReason = `${this.backend}: ${reason}`;
+    return 'next';
+  }
+
+  /** After the first byte: end the stream well-formed with an error event, usage estimated. */
+  private failMidStream(relay: Relay | undefined, reason: string): Outcome {
+    const msg = `the model backend failed mid-stream: ${reason}`;
+    const tail =
+      this.client === 'openai' ? formatSseAll(openaiErrorEvents(msg)) : formatSse(anthropicErrorEvent(msg));
+    const res = this.ex.res;
+    if (!res.destroyed) {
+      this.ex.bytesOut += tail.length;
+      res.end(tail);
+    }
+    return this.end({ status: 200, usage: undefined, relay, failed: true });
+  }
+
+  private head(status: number, contentType: string): void {
+    const ex = this.ex;
+    const h: http.OutgoingHttpHeaders = {
+      'content-type': contentType,
+      'x-request-id': ex.requestId,
+      ...(contentType === 'text/event-stream' ? { 'cache-control': 'no-cache' } : {}),
+      ...ex.admitHeaders,
+    };
+    ex.status = status;
+    ex.upstreamMs = ex.g.clock.now() - ex.attemptStart;
+    ex.responded = true;
+    this.headSent = true;
+    ex.res.writeHead(status, h);
+    if (contentType === 'text/event-stream') ex.res.flushHeaders();
+  }
+
+  private async write(text: string): Promise<void> {
+    const res = this.ex.res;
+    this.ex.bytesOut += text.length;
+    if (res.write(text)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+
+  /** Answers an error of the front door's own in the client's format. */
+  private replyError(status: number, message: string): void {
+    const res = this.ex.res;
+    if (res.headersSent || res.destroyed) return;
+    const body = llmErrorText(this.client, {
+      status,
+      message,
+      code: status === 429 ? 'rate_limit_exceeded' : undefined,
+      param: status === 400 ? this.lastParam : undefined,
+    });
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': 'application/json',
+      'x-request-id': this.ex.requestId,
+      ...(status === 429 ? { 'retry-after': this.retryAfter ?? '1' } : {}),
+    };
+    this.ex.status = status;
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
+  /** The end: usage (reported, or estimated from what was delivered), the record, the exchange's finish. */
+  private end(e: {
+    status: number;
+    usage: Usage | undefined;
+    relay: Relay | undefined;
+    failed?: boolean;
+    text?: string;
+    format?: ApiFormat;
+  }): Outcome {
+    if (this.recorded) return 'done';
+    this.recorded = true;
+    const ex = this.ex;
+    const reported = e.usage !== undefined && !e.failed;
+    let usage = e.usage;
+    if (!reported || usage === undefined) {
+      const partial = e.relay?.usage;
+      const output = estimateOutputTokens(e.relay?.sent ?? [], e.relay?.sentFormat ?? this.client);
+      usage = {
+        ...emptyUsage(),
+        input: partial?.input || (e.status === 0 && !this.headSent ? 0 : this.s.promptTokens),
+        output: e.usage?.output ?? output,
+      };
+      if (e.status !== 200 && e.status !== 0) usage = emptyUsage();
+    }
+    const durationMs = ex.g.clock.now() - ex.start;
+    const record: LlmCallRecord = {
+      requestId: ex.requestId,
+      service: ex.route.data.svc.name,
+      consumer: ex.consumer,
+      model: this.s.model.name,
+      backend: this.backend,
+      endpoint: this.s.endpoint.kind,
+      stream: this.stream,
+      status: e.status === 0 ? 499 : e.status,
+      outcome: e.status === 0 ? 'client_closed' : e.failed ? 'cut' : e.status === 200 ? 'completed' : 'error',
+      usage,
+      usageSource: reported ? 'reported' : 'estimated',
+      ttftMs: this.ttftMs,
+      durationMs,
+      time: ex.g.clock.wallNow() - durationMs,
+      reservation: this.s.reservation,
+    };
+    if (e.status === 0) ex.status = 0;
+    this.s.ctx.onRecord(record);
+    ex.finish();
+    return 'done';
+  }
+}
+
+function includesUsage(body: JsonObject): boolean {
+  return isObject(body.stream_options) && body.stream_options.include_usage === true;
+}
+
+/** Up to `max` bytes of a body as text (the rest is discarded). */
+async function readText(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    if (n < max) parts.push(c as Buffer);
+    n += (c as Buffer).length;
+  }
+  return Buffer.concat(parts).toString('utf8').slice(0, max);
+}

@@ -1,0 +1,270 @@
+/**
+ * The `llm` stage: the front door of an AI service (a service with an `llm:` section). It runs
+ * after `record` (so every AI request is reported once) and, for an AI service, answers the request
+ * itself instead of passing it on to admit → pick → forward:
+ *
+ *   endpoint from the path (404) → the body, read whole by validate up to `llm.max_body` (413)
+ *   → JSON and fields checked in the client's format (400 naming the field) → the model (404)
+ *   → the token reservation (429 with Retry-After and RateLimit-*) → the model's backends (llm-call.ts)
+ *
+ * Every error is in the client's format (OpenAI's error object, Anthropic's `type: "error"`). A
+ * service without `llm:` costs one Map lookup here.
+ */
+import type { Stage } from '../../gateway/pipeline/compose.js';
+import type { Exchange } from '../../gateway/pipeline/exchange.js';
+import { internalError } from '../../gateway/pipeline/send-error.js';
+import { reservationTokens, type PromptFormat } from '../budget/count-prompt-tokens.js';
+import type { PriceTable } from '../budget/prices.js';
+import type { Reservation, TokenLimiter } from '../budget/token-limiter.js';
+import { isObject, tryParseJson, type Checked, type JsonObject } from '../formats/checked.js';
+import { validateAnthropicMessages } from '../formats/validate-anthropic.js';
+import {
+  validateOpenaiChat,
+  validateOpenaiCompletion,
+  validateOpenaiEmbedding,
+} from '../formats/validate-openai.js';
+import type { LlmModel } from './backends.js';
+import { endpointOf, type Endpoint, type EndpointKind } from './endpoints.js';
+import { llmErrorText } from './error-body.js';
+import type { FrontDoorContext, LlmCallRecord } from './front-door-context.js';
+import { runCall } from './llm-call.js';
+import type { UsageRow } from '../../store/usage-ledger.js';
+import { formatsTranslation, type Translation } from './translation.js';
+
+/** One AI service as the stage sees it. */
+export interface LlmService {
+  models: Map<string, LlmModel>;
+}
+
+/** The stage's collaborators; all optional but `services`. */
+export interface LlmStageOptions {
+  /** AI services by service name. */
+  services: Map<string, LlmService>;
+  /** Token budgets: reserve before forwarding, settle at the end. */
+  limiter?: TokenLimiter;
+  prices?: PriceTable;
+  translation?: Translation;
+  /** One row per finished call (after its reservation is settled). */
+  ledger?: { append(row: UsageRow): unknown };
+  /** The GenAI metrics (gen_ai_client_token_usage, time to first token, ...). */
+  metrics?: { record(row: UsageRow): void };
+}
+
+const PROMPT_FORMAT: Record<EndpointKind, PromptFormat> = {
+  chat: 'openai-chat',
+  completions: 'openai-completions',
+  embeddings: 'openai-embeddings',
+  messages: 'anthropic-messages',
+  models: 'openai-chat',
+};
+
+const VALIDATE: Record<Exclude<EndpointKind, 'models'>, (b: unknown) => Checked<unknown>> = {
+  chat: validateOpenaiChat,
+  completions: validateOpenaiCompletion,
+  embeddings: validateOpenaiEmbedding,
+  messages: validateAnthropicMessages,
+};
+
+/** The `llm` stage over the given AI services. */
+export function createLlmStage(options: LlmStageOptions): Stage {
+  const ctx: FrontDoorContext = {
+    translation: options.translation ?? formatsTranslation,
+    onRecord: (r) => settleAndRecord(options, r),
+  };
+  return {
+    name: 'llm',
+    enter(ex) {
+      const svc = options.services.get(ex.route.data.svc.name);
+      if (svc === undefined) return ex.next();
+      frontDoor(ex, { svc, options, ctx });
+    },
+  };
+}
+
+interface Door {
+  svc: LlmService;
+  options: LlmStageOptions;
+  ctx: FrontDoorContext;
+}
+
+function frontDoor(ex: Exchange, door: Door): void {
+  const ep = endpointOf(ex.path);
+  if (ep === undefined)
+    return fail(ex, 'openai', { status: 404, message: `unknown endpoint ${ex.path}`, code: 'unknown_url' });
+  if (ex.method !== ep.method)
+    return fail(ex, ep.format, {
+      status: 405,
+      message: `${ex.path} takes ${ep.method}`,
+      code: 'method_not_allowed',
+    });
+  if (ep.kind === 'models') return listModels(ex, door.svc);
+  bodyOf(ex)
+    .then(
+      (raw) => withBody(ex, { door, ep, raw }),
+      (err: Error) => fail(ex, ep.format, { status: 413, message: err.message, code: 'request_too_large' }),
+    )
+    .catch((err: unknown) => {
+      // Caught at the edge: a bug costs this request, never the process.
+      internalError(ex.res, err);
+      ex.finish();
+    });
+}
+
+async function withBody(ex: Exchange, a: { door: Door; ep: Endpoint; raw: Buffer }): Promise<void> {
+  const { door, ep, raw } = a;
+  const parsed = tryParseJson(raw.toString('utf8'));
+  if (!isObject(parsed))
+    return fail(ex, ep.format, { status: 400, message: 'the body must be a JSON object', param: 'body' });
+  const checked = VALIDATE[ep.kind as Exclude<EndpointKind, 'models'>](parsed);
+  if (!checked.ok)
+    return fail(ex, ep.format, {
+      status: 400,
+      message: `${checked.field}: ${checked.message}`,
+      param: checked.field,
+    });
+  const body = parsed as JsonObject;
+  const name = String(body.model);
+  const model = door.svc.models.get(name);
+  if (model === undefined)
+    return fail(ex, ep.format, {
+      status: 404,
+      message: `The model \`${name}\` does not exist`,
+      code: 'model_not_found',
+      param: 'model',
+    });
+  const t = reservationTokens(body, PROMPT_FORMAT[ep.kind], model.maxTokensDefault);
+  let reservation: Reservation | undefined;
+  const limiter = door.options.limiter;
+  if (limiter !== undefined && ex.consumer !== '') {
+    const costUsd = door.options.prices?.maxCostOf(name, t.prompt, t.maxOutput) ?? 0;
+    const v = await limiter.reserve({
+      consumer: ex.consumer,
+      model: name,
+      tokens: t.total,
+      costUsd,
+      now: ex.g.clock.wallNow(),
+    });
+    if (!v.ok)
+      return fail(ex, ep.format, {
+        status: 429,
+        message: `token limit ${v.limit} of consumer ${ex.consumer} reached; retry in ${Math.ceil(v.retryAfterS)} s`,
+        code: 'rate_limit_exceeded',
+        headers: { ...v.headers, 'retry-after': String(Math.max(1, Math.ceil(v.retryAfterS))) },
+      });
+    reservation = v.reservation;
+    ex.admitHeaders = { ...ex.admitHeaders, ...v.headers };
+  }
+  if (ex.res.destroyed) {
+    if (reservation !== undefined)
+      void limiter!.settle(reservation, { tokens: 0, costUsd: 0, now: ex.g.clock.wallNow() });
+    return ex.finish();
+  }
+  await runCall({
+    ex,
+    model,
+    endpoint: ep,
+    body,
+    raw,
+    promptTokens: t.prompt,
+    maxOutput: t.maxOutput,
+    reservation,
+    ctx: door.ctx,
+  });
+}
+
+/** The whole body: validate read it up to max_body (a buffer), or it is read here (a larger chunked one). */
+async function bodyOf(ex: Exchange): Promise<Buffer> {
+  const b = ex.body;
+  if (b === null || b === undefined) return Buffer.alloc(0);
+  if (Buffer.isBuffer(b)) return b;
+  if (typeof b === 'string') return Buffer.from(b);
+  const parts: Buffer[] = [];
+  const max = ex.route.data.maxBody;
+  let n = 0;
+  for await (const c of b as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > max) throw new Error(`request body exceeds ${max} bytes`);
+    parts.push(c);
+  }
+  ex.bytesIn = n;
+  return Buffer.concat(parts);
+}
+
+/** GET /v1/models: both clients' list shapes in one body (OpenAI's `object`/`owned_by`, Anthropic's `type`/`display_name`). */
+function listModels(ex: Exchange, svc: LlmService): void {
+  const created = new Date(0).toISOString();
+  const data = [...svc.models.keys()].map((id) => ({
+    id,
+    object: 'model',
+    created: 0,
+    owned_by: 'luascale',
+    type: 'model',
+    display_name: id,
+    created_at: created,
+  }));
+  const body = JSON.stringify({
+    object: 'list',
+    data,
+    has_more: false,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+  });
+  ex.status = 200;
+  ex.res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': ex.requestId });
+  ex.res.end(body);
+  ex.finish();
+}
+
+/** Answers an error in the client's format and ends the exchange (nothing reached a backend). */
+function fail(
+  ex: Exchange,
+  format: Endpoint['format'],
+  e: { status: number; message: string; code?: string; param?: string; headers?: Record<string, string> },
+): void {
+  ex.shedReason = e.status === 429 ? 'rate_limit' : 'invalid_request';
+  if (!ex.res.headersSent && !ex.res.destroyed) {
+    const body = llmErrorText(format, e);
+    ex.status = e.status;
+    if (e.status === 413) ex.res.shouldKeepAlive = false; // the unread rest of the body
+    ex.res.writeHead(e.status, {
+      'content-type': 'application/json',
+      'x-request-id': ex.requestId,
+      ...e.headers,
+    });
+    ex.res.end(body);
+  }
+  ex.finish();
+}
+
+/** The end of a call: settle its reservation to the real tokens and cost, then hand the record on. */
+function settleAndRecord(options: LlmStageOptions, r: LlmCallRecord): void {
+  const u = r.usage;
+  const costUsd = options.prices?.costOf(r.model, u) ?? 0;
+  if (r.reservation !== undefined && options.limiter !== undefined)
+    options.limiter.settle(r.reservation, { tokens: u.input + u.output, costUsd, now: r.time }).catch(() => {
+      // a settle that fails (Redis out) leaves the reservation's estimate charged: fail safe
+    });
+  const row: UsageRow = {
+    time: r.time,
+    requestId: r.requestId,
+    service: r.service,
+    consumer: r.consumer,
+    keyId: null,
+    model: r.model,
+    backend: r.backend,
+    ...u,
+    costUsd,
+    ttftMs: r.ttftMs < 0 ? null : r.ttftMs,
+    durationMs: r.durationMs,
+    status: r.status,
+    outcome: r.outcome,
+    usageSource: r.usageSource,
+  };
+  try {
+    const appended = options.ledger?.append(row);
+    if (appended instanceof Promise) appended.catch(() => {});
+    options.metrics?.record(row);
+  } catch {
+    // the ledger is the store's: an error there must not cost the response (it is already sent)
+  }
+}
