@@ -4,7 +4,7 @@
  * body is expected to have passed `validateAnthropicMessages`; what OpenAI cannot express fails
  * with the field's path.
  *
- * - `system` becomes one `system` message per text block (a string: one message), first.
+ * - `system` becomes one `system` message, first (text blocks joined by "\n").
  * - A user turn's `tool_result` blocks become `role: "tool"` messages, in order, before the rest
  *   of the turn (a user message of its remaining blocks).
  * - An assistant turn's text blocks join into `content`; `tool_use` blocks become `tool_calls`
@@ -135,7 +135,10 @@ function assistantMessage(m: AnthropicMessage, path: string): OpenaiMessage | Fa
 function systemMessages(system: AnthropicMessagesRequest['system']): OpenaiMessage[] {
   if (system === undefined) return [];
   if (typeof system === 'string') return [{ role: 'system', content: system }];
-  return system.map((b) => ({ role: 'system', content: String(b.text) }));
+  if (system.length === 0) return [];
+  // One system message: many open models' chat templates (vLLM, llama.cpp) accept a system
+  // message only first, or only one.
+  return [{ role: 'system', content: system.map((b) => String(b.text)).join('\n') }];
 }
 
 function translateTools(body: AnthropicMessagesRequest): OpenaiTool[] | Failure {
