@@ -157,9 +157,10 @@ class LlmCall {
       if (relay === undefined) return this.skip(res, 'cannot translate the stream');
       for await (const chunk of res.body) {
         const out = relay.push(chunk as Buffer);
-        if (!relay.started) {
+        // Nothing written to the client yet: a failure (even after a good first event in the
+        // same read) still falls back to the next backend.
+        if (!this.headSent && (!relay.started || relay.failure !== undefined)) {
           if (relay.failure === undefined) continue;
-          this.lastReason = relay.failure;
           return this.skip(res, relay.failure);
         }
         if (!this.headSent) {

@@ -29,9 +29,9 @@ function sameUsage(door: Door, sim: LlmSim): void {
 /** Model `m` served by a hosted Anthropic-format backend (an llm-sim with `--api anthropic` and a key). */
 const anthropicHosted =
   (key: string) =>
-  (sims: LlmSim[]): Record<string, LlmModelOptions> => ({
+  (_sims: LlmSim[], extra: LlmSim[]): Record<string, LlmModelOptions> => ({
     m: {
-      backends: [{ anthropic: { base_url: sims[1]!.url, api_key: key } }],
+      backends: [{ anthropic: { base_url: extra[0]!.url, api_key: key } }],
       ttftMs: 5000,
       interTokenMs: 5000,
       maxTokensDefault: 32,
@@ -96,17 +96,17 @@ test('an Anthropic client reaches OpenAI-format instances, streaming and not (tr
 test('an OpenAI client reaches a hosted Anthropic backend with the key from the config, never in the ledger', async () => {
   const key = 'sk-ant-secret-0123456789';
   const door = await startDoor({
-    instances: [{}, { api: 'anthropic', apiKey: key }],
+    extra: [{ api: 'anthropic', apiKey: key }],
     models: anthropicHosted(key),
   });
   try {
     const c = openai(door);
     const r = await c.chat.completions.create({ model: 'm', messages: MSG, max_tokens: 8 });
-    const rec = door.sims[1]!.stats().requests.at(-1)!;
+    const rec = door.extra[0]!.stats().requests.at(-1)!;
     assert.equal(rec.api, 'messages');
     assert.equal(r.choices[0]!.message.content, rec.text);
     assert.equal(r.usage!.completion_tokens, rec.completionTokens);
-    sameUsage(door, door.sims[1]!);
+    sameUsage(door, door.extra[0]!);
     let text = '';
     let usage = 0;
     const s = await c.chat.completions.create({
@@ -119,10 +119,10 @@ test('an OpenAI client reaches a hosted Anthropic backend with the key from the 
       text += chunk.choices[0]?.delta.content ?? '';
       if (chunk.usage) usage = chunk.usage.completion_tokens;
     }
-    const rec2 = door.sims[1]!.stats().requests.at(-1)!;
+    const rec2 = door.extra[0]!.stats().requests.at(-1)!;
     assert.equal(text, rec2.text);
     assert.equal(usage, rec2.completionTokens);
-    sameUsage(door, door.sims[1]!);
+    sameUsage(door, door.extra[0]!);
     assert.ok(!JSON.stringify(door.rows).includes(key), 'the provider key is not in the ledger');
     assert.match(door.rows.at(-1)!.backend, /^anthropic:127\.0\.0\.1:\d+$/);
   } finally {

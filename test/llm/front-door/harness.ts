@@ -16,6 +16,8 @@ export interface Door {
   base: string;
   /** The service's own instances. */
   sims: LlmSim[];
+  /** llm-sims outside the pool (hosted backends). */
+  extra: LlmSim[];
   /** Every ledger row, in the order calls ended. */
   rows: UsageRow[];
   /** Resolves with the next ledger row. */
@@ -27,8 +29,10 @@ export interface Door {
 export interface DoorOptions {
   /** The service's instances (llm-sim options each); default one with `api: 'both'`. */
   instances?: Partial<LlmSimOptions>[];
-  /** Models by name; default `m` with the instances as its one backend. */
-  models?: (sims: LlmSim[]) => Record<string, LlmModelOptions>;
+  /** llm-sims outside the service's pool, for hosted backends. */
+  extra?: Partial<LlmSimOptions>[];
+  /** Models by name (given the instances and the extra sims); default `m` on the instances. */
+  models?: (sims: LlmSim[], extra: LlmSim[]) => Record<string, LlmModelOptions>;
   keys?: KeyVerifier;
   stage?: Omit<LlmStageOptions, 'services'>;
   maxBody?: number;
@@ -50,9 +54,10 @@ export function instancesModel(format: 'openai' | 'anthropic' = 'openai'): LlmMo
 /** Starts the sims and the gateway. */
 export async function startDoor(o: DoorOptions = {}): Promise<Door> {
   const sims = await Promise.all((o.instances ?? [{}]).map((s) => startLlmSim({ ...FAST, ...s })));
+  const extra = await Promise.all((o.extra ?? []).map((s) => startLlmSim({ ...FAST, ...s })));
   const rows: UsageRow[] = [];
   const waiters: ((r: UsageRow) => void)[] = [];
-  const built = createLlmModels(o.models?.(sims) ?? { m: instancesModel() });
+  const built = createLlmModels(o.models?.(sims, extra) ?? { m: instancesModel() });
   const stage = createLlmStage({
     ...o.stage,
     services: new Map([['ai', { models: built.models }]]),
@@ -81,12 +86,13 @@ export async function startDoor(o: DoorOptions = {}): Promise<Door> {
   return {
     base: `http://127.0.0.1:${addr.port}`,
     sims,
+    extra,
     rows,
     nextRow: () => new Promise((resolve) => waiters.push(resolve)),
     close: async () => {
       await gw.close({ graceMs: 0 });
       await built.close();
-      await Promise.all(sims.map((s) => s.close()));
+      await Promise.all([...sims, ...extra].map((s) => s.close()));
     },
   };
 }
