@@ -31,7 +31,7 @@ import { forwardStage } from './pipeline/forward-stage.js';
 import { createRouteData, createServiceRuntime, withConnectionLimit } from './pipeline/service-runtime.js';
 import { internalError, type ErrorBodyFn } from './pipeline/send-error.js';
 import { createTrustedProxies } from './trusted-proxies.js';
-import { attachFrontOf, frontOf, type Http2Options } from './http2/front-of.js';
+import { attachFrontOf, frontOf, type Http2Options, type TlsOptions } from './http2/front-of.js';
 
 export { sendError, type ErrorBodyFn } from './pipeline/send-error.js';
 export { templateParams } from './pipeline/template-params.js';
@@ -132,6 +132,8 @@ export interface GatewayOptions {
   keys?: KeyVerifier;
   /** HTTP/2 on the listener: h2c with prior knowledge, and ALPN h2 with `tls` (default off). */
   http2?: Http2Options;
+  /** TLS on the listener (certificates by SNI, reload on change, mTLS): tls/tls-front.ts. */
+  tls?: TlsOptions;
 }
 
 /** A running (or ready to run) gateway. */

@@ -4,15 +4,18 @@
  */
 import type http from 'node:http';
 import type { Clock } from '../../core/clock.js';
+import { createTlsFront, type TlsOptions } from '../tls/tls-front.js';
 import { attachFront, type Front, type Http2Options } from './h2-front.js';
 
 export type { Http2Options } from './h2-front.js';
+export type { TlsOptions } from '../tls/tls-front.js';
 
 const fronts = new WeakMap<http.Server, Front>();
 
 /** The gateway options the front reads. */
 export interface FrontGatewayOptions {
   http2?: Http2Options;
+  tls?: TlsOptions;
   max_header_bytes?: number;
   request_timeout?: number;
   headers_timeout?: number;
@@ -20,7 +23,11 @@ export interface FrontGatewayOptions {
 
 /** Attaches the front to `server` (after its 'request' listener is registered), when configured. */
 export function attachFrontOf(server: http.Server, options: FrontGatewayOptions, clock: Clock): void {
-  if (options.http2 === undefined) return;
+  if (options.http2 === undefined && options.tls === undefined) return;
+  const secure =
+    options.tls === undefined
+      ? undefined
+      : createTlsFront(options.tls, options.http2 !== undefined ? ['h2', 'http/1.1'] : ['http/1.1']);
   const onRequest = server.listeners('request')[0] as (
     req: http.IncomingMessage,
     res: http.ServerResponse,
@@ -30,12 +37,15 @@ export function attachFrontOf(server: http.Server, options: FrontGatewayOptions,
     server,
     {
       http2: options.http2,
+      tls: secure?.server,
       maxHeaderBytes: options.max_header_bytes ?? 16_384,
       firstByteTimeoutMs: options.headers_timeout ?? Math.min(requestTimeout, 20_000),
       clock,
     },
     onRequest,
   );
+  // the file watcher stops with the listener
+  if (secure !== undefined) server.once('close', () => secure.close());
   fronts.set(server, front);
 }
 
