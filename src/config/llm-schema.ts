@@ -7,6 +7,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Duration, EXTENSION_KEY, MAX_COUNT, Pattern, strict } from './schema-primitives.js';
+import { Price } from './price-schema.js';
 
 const ENV_NAME = Pattern('^[A-Za-z_][A-Za-z0-9_]*$', 'must be an environment variable name', {
   description:
@@ -88,6 +89,7 @@ const LlmModel = strict(
       description:
         'Output tokens assumed (and reserved against budgets) when a request sets no max_tokens; sent to Anthropic backends, which require it',
     }),
+    price: Type.Optional(Price),
   },
   'One model the AI service serves',
 );
