@@ -8,7 +8,8 @@
  * - Consecutive messages of one Anthropic role merge into one turn, so the `role: "tool"`
  *   messages after an assistant's tool calls become `tool_result` blocks at the start of one user
  *   message, as Anthropic requires, followed by any user message that comes next.
- * - Assistant `tool_calls` become `tool_use` blocks (`arguments` parsed to `input`).
+ * - Assistant `tool_calls` become `tool_use` blocks (`arguments` parsed to `input`); an assistant
+ *   message with no content and no tool calls is left out (Anthropic refuses empty turns).
  * - `image_url` parts become image blocks (data URLs as base64 sources, others as URL sources).
  * - `max_completion_tokens` or `max_tokens`, else `maxTokensDefault` (Anthropic requires one);
  *   `stop` → `stop_sequences`; `temperature` clamped to Anthropic's 0..1; `user` →
@@ -128,7 +129,8 @@ function translateMessages(
     else if (m.role === 'assistant') {
       const content = assistantContent(m, path);
       if (isFailure(content)) return content;
-      append(out, 'assistant', content);
+      // Anthropic refuses an empty assistant turn; an empty one says nothing, so it is left out.
+      if (content.length > 0) append(out, 'assistant', content);
     } else if (typeof m.content === 'string') append(out, 'user', m.content);
     else {
       const blocks = partsToBlocks(m.content ?? [], path);

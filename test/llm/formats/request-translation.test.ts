@@ -266,6 +266,27 @@ test('an assistant tool call without text has content null; thinking blocks are 
   ]);
 });
 
+test('an empty assistant message is left out and the user turns around it merge (Anthropic refuses empty turns)', () => {
+  const a = toAnthropic({
+    model: 'm',
+    messages: [
+      { role: 'user', content: 'one' },
+      { role: 'assistant', content: '' },
+      { role: 'user', content: 'two' },
+      { role: 'assistant', content: null },
+    ],
+  });
+  assert.deepEqual(a.messages, [
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'one' },
+        { type: 'text', text: 'two' },
+      ],
+    },
+  ]);
+});
+
 test('what the other format cannot express fails naming the field', () => {
   const cases: Array<[() => { ok: boolean; field?: string }, string]> = [
     [() => openaiChatToAnthropic({ model: 'm', messages: [{ role: 'user', content: 'x' }], n: 2 }), 'n'],
