@@ -23,6 +23,7 @@ import { registerServiceRoutes } from './service-routes.js';
 import { lazySerializers, lazyValidator } from './lazy-compilers.js';
 import { registerEventRoutes } from './event-routes.js';
 import { registerKeyRoutes, type AdminKeys } from './key-routes.js';
+import { registerUsageRoutes, type AdminUsage } from './usage-routes.js';
 import { PACKAGED_DASHBOARD_DIR, registerDashboardRoutes } from './dashboard-routes.js';
 
 export { MAX_OVERRIDE_TTL_MS } from './service-routes.js';
@@ -75,6 +76,8 @@ export interface AdminBackend {
   ready(): boolean;
   /** Consumers' API keys (src/admin/key-routes.ts); without it the key routes answer 404. */
   keys?: AdminKeys;
+  /** The usage ledger (src/admin/usage-routes.ts); without it GET /v1/usage answers 404. */
+  usage?: AdminUsage;
 }
 
 /** Admin listener options. */
@@ -327,6 +330,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
   registerServiceRoutes(app, { backend, named, nameParam, now });
   registerEventRoutes(app, { backend, named, streams });
   registerKeyRoutes(app, backend.keys);
+  registerUsageRoutes(app, backend.usage);
   registerDashboardRoutes(app, options.dashboardDir ?? PACKAGED_DASHBOARD_DIR);
   return app;
 }

@@ -406,6 +406,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   });
   backend.keys = adminKeys(config, { keys: store.keys, clock });
   backend.usage = store.usage;
+  backend.usage = store.usage;
   const admin = await buildAdminServer({
     host: aHost,
     port: aPort,

@@ -10,6 +10,7 @@ import { register as simulate } from './simulate.js';
 import { register as adminCommands } from './admin-commands.js';
 import { register as llmSim } from './llm-sim.js';
 import { register as keys } from './keys.js';
+import { register as usage } from './usage.js';
 
 /** Registers one command on the program. */
 export type RegisterCommand = (program: Command) => void;
@@ -25,4 +26,5 @@ export const commands: RegisterCommand[] = [
   adminCommands,
   llmSim,
   keys,
+  usage,
 ];
