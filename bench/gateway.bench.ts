@@ -3,7 +3,8 @@
  *
  * Layout on this 2-core machine: the upstream nginx and the load generator (wrk) share core 0;
  * each proxy under test runs alone on core 1 (taskset), one after another, so each gets one core:
- *   - luascale gateway (signals + a permissive rate limit on, as in production);
+ *   - luascale gateway (signals + a permissive rate limit on, as in production), on undici
+ *     (`luascale`) and on the lean HTTP/1.1 client (`luascale-lean`, `upstream.client: lean`);
  *   - a minimal raw undici `Pool.stream` proxy (the floor for any undici-based proxy), twice: streaming
  *     the request as its body (`raw-undici`) and with no body for unframed requests (`raw-undici-lean`);
  *   - node `http-proxy` with a keep-alive agent;
@@ -62,7 +63,14 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
     const results: Record<string, { rps: number; p99: number; cpuUs: number }> = {};
     const rounds = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 2);
     for (let round = 0; round < rounds; round++) {
-      for (const kind of ['luascale', 'raw-undici', 'raw-undici-lean', 'http-proxy', 'nginx'] as const) {
+      for (const kind of [
+        'luascale',
+        'luascale-lean',
+        'raw-undici',
+        'raw-undici-lean',
+        'http-proxy',
+        'nginx',
+      ] as const) {
         const port = await freePort();
         const child =
           kind === 'nginx'
@@ -112,6 +120,24 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
       unit: 'x',
       goal: '>= 0.9 (stricter baseline)',
       raw_undici_lean_rps: Math.round(results['raw-undici-lean']!.rps),
+    });
+    const lean = results['luascale-lean']!;
+    emit({
+      name: 'gateway.lean.ratio_vs_raw_undici',
+      value: round(lean.rps / results['raw-undici']!.rps),
+      unit: 'x',
+      goal: '>= 1.6',
+      luascale_lean_rps: Math.round(lean.rps),
+      luascale_undici_rps: Math.round(ours.rps),
+      lean_vs_undici_client: round(lean.rps / ours.rps),
+      cpu_us_per_req_lean: round(lean.cpuUs),
+      cpu_us_per_req_undici: round(ours.cpuUs),
+    });
+    emit({
+      name: 'gateway.lean.ratio_vs_nginx_proxy',
+      value: round(lean.rps / results['nginx']!.rps),
+      unit: 'x',
+      goal: '>= 0.35',
     });
     emit({
       name: 'gateway.ratio_vs_http_proxy',
@@ -165,7 +191,7 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
     if (PHASES.includes('alloc')) {
       const alloc: Record<string, AllocationReport & { requests: number }> = {};
       for (let r = 0; r < rounds; r++) {
-        for (const kind of ['luascale', 'raw-undici-lean'] as const) {
+        for (const kind of ['luascale', 'luascale-lean', 'raw-undici-lean'] as const) {
           const port = await freePort();
           const child = startChild(kind, port, upstream, 1, proxyCpu, true);
           children.push(child);
@@ -197,6 +223,16 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
         ),
         note: 'v8 GCProfiler inside each proxy over one wrk run (heap used before each GC minus after the previous)',
       });
+      emit({
+        name: 'gateway.lean.allocations_per_request',
+        value: Math.round(per('luascale-lean')),
+        unit: 'bytes',
+        undici_client_bytes: Math.round(per('luascale')),
+        ratio_vs_undici_client: round(per('luascale-lean') / per('luascale')),
+        scavenges_per_1k_requests: round(
+          (alloc['luascale-lean']!.scavenges / alloc['luascale-lean']!.requests) * 1000,
+        ),
+      });
     }
 
     // p99 added latency at half of max load: the same paced rate through the gateway, through the
@@ -206,16 +242,23 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
       const rate = Math.max(100, Math.floor(ours.rps / 2));
       const pOurs = await freePort();
       const pRaw = await freePort();
+      const pLean = await freePort();
       const a = startChild('luascale', pOurs, upstream, 1, proxyCpu);
       const b = startChild('raw-undici-lean', pRaw, upstream, 1, proxyCpu);
-      children.push(a, b);
+      const c = startChild('luascale-lean', pLean, upstream, 1, proxyCpu);
+      children.push(a, b, c);
       await waitHttp(pOurs);
       await waitHttp(pRaw);
+      await waitHttp(pLean);
       paced(dir, pOurs, 1, rate, loadCpu);
       paced(dir, pRaw, 1, rate, loadCpu);
-      const added: { ours: number[]; raw: number[]; via: number[]; direct: number[] } = {
+      // The lean client at half of its own max load (and direct at that rate for its baseline).
+      const rateLean = Math.max(100, Math.floor(lean.rps / 2));
+      paced(dir, pLean, 1, rateLean, loadCpu);
+      const added: { ours: number[]; raw: number[]; lean: number[]; via: number[]; direct: number[] } = {
         ours: [],
         raw: [],
+        lean: [],
         via: [],
         direct: [],
       };
@@ -223,8 +266,11 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
       for (let r = 0; r < Math.max(3, rounds); r++) {
         const via = paced(dir, pOurs, DURATION_S, rate, loadCpu);
         const raw = paced(dir, pRaw, DURATION_S, rate, loadCpu);
+        const viaLean = paced(dir, pLean, DURATION_S, rateLean, loadCpu);
         const direct = paced(dir, upstreamPort, DURATION_S, rate, loadCpu);
+        const directLean = paced(dir, upstreamPort, DURATION_S, rateLean, loadCpu);
         added.ours.push(round(via.p99 - direct.p99));
+        added.lean.push(round(viaLean.p99 - directLean.p99));
         added.raw.push(round(raw.p99 - direct.p99));
         added.via.push(round(via.p99));
         added.direct.push(round(direct.p99));
@@ -232,6 +278,15 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
       }
       stop(a);
       stop(b);
+      stop(c);
+      emit({
+        name: 'gateway.lean.p99_added_latency_at_half_load',
+        value: median(added.lean),
+        unit: 'ms',
+        goal: '<= 1',
+        rate_rps: rateLean,
+        rounds: added.lean,
+      });
       emit({
         name: 'gateway.p99_added_latency_at_half_load',
         value: median(added.ours),
@@ -588,6 +643,7 @@ async function runChild(kind: string, port: number, upstream: string, workers: n
   const { startGateway } = (await import(dist)) as typeof import('../src/gateway/index.js');
   // `luascale-plain` (for profiling by hand): no signals, no admission limits.
   const plain = kind === 'luascale-plain';
+  const upstreamClient = kind === 'luascale-lean' ? 'lean' : 'undici';
   await startGateway({
     listen: { port, host: '127.0.0.1' },
     workers,
@@ -602,6 +658,7 @@ async function runChild(kind: string, port: number, upstream: string, workers: n
               concurrency: { per_instance: 100_000, adaptive: false },
               queue: { max: 1000, timeout: 1000 },
             },
+        upstream: { client: upstreamClient },
         instances: [{ id: 'nginx', url: upstream }],
       },
     },
