@@ -37,6 +37,8 @@ import { buildAdminServer, type AdminEvent } from '../admin/admin-server.js';
 import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
 import { adminKeys, keyVerifierFromConfig } from './consumer-keys.js';
 import { frontDoorFromConfig } from './llm-wiring.js';
+import { genAiMetrics, pricesFromConfig, tokenLimiterFromConfig } from './llm-budgets.js';
+import type { GenAiMetrics } from '../llm/metrics/genai-metrics.js';
 import type { ClusterNode } from '../cluster/index.js';
 import {
   accessLogFromConfig,
@@ -127,8 +129,19 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   let signals: Signals;
   let gateway: GatewayControl;
   let inProcess: ReturnType<typeof createGateway> | undefined;
-  // AI services (`llm:`): the front door's stage joins the pipeline (src/app/llm-wiring.ts).
-  const frontDoor = frontDoorFromConfig(loaded);
+  // AI services (`llm:`): the front door's stage joins the pipeline (src/app/llm-wiring.ts), with
+  // the consumers' token budgets (shared in Redis in cluster mode), the models' prices, the store's
+  // usage ledger and the GenAI metrics (registered once the registry exists, below).
+  let genai: GenAiMetrics | undefined;
+  const frontDoor = frontDoorFromConfig(loaded, {
+    limiter: tokenLimiterFromConfig(
+      config,
+      node ? { redis: node.redis, prefix: node.prefix, gateways: () => 1 } : undefined,
+    ),
+    prices: pricesFromConfig(config),
+    ledger: store.usage,
+    metrics: { record: (row) => genai?.record(row) },
+  });
   // One process writes its own access log; each worker of `workers: N` opens its own (gateway-options.ts).
   const accessLog = workers > 1 ? undefined : accessLogFromConfig(config, baseDir);
   if (workers > 1) {
@@ -369,6 +382,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     admission: (service) => admissions.get(service)?.stats(),
     services: () => controllers.keys(),
   });
+  if (frontDoor) genai = genAiMetrics(prometheus.registry);
   // The worker also runs every reload's trial evaluations; a config without Lua starts it on the first reload.
   let sandboxStarting: Promise<SandboxWorker> | undefined;
   const startWorker = async () =>
@@ -405,7 +419,6 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     },
   });
   backend.keys = adminKeys(config, { keys: store.keys, clock });
-  backend.usage = store.usage;
   backend.usage = store.usage;
   const admin = await buildAdminServer({
     host: aHost,

@@ -316,6 +316,8 @@ export async function generateResponse(
         res.write(out);
       },
       onDone() {
+        // A cut (or aborted) request's generation may still run to its end: it sent no usage.
+        if (ended) return;
         finished = true;
         if (request.stream) {
           res.end(openAi ? openAi.end(completion) : anthropic!.end(completion));

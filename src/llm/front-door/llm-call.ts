@@ -376,7 +376,9 @@ class LlmCall {
     if (this.recorded) return 'done';
     this.recorded = true;
     const ex = this.ex;
-    const reported = e.usage !== undefined && !e.failed;
+    // Reported: the usage of a backend's whole answer. A cut, a failure, a client that left, or an
+    // error answer (no usage from any backend) is estimated.
+    const reported = e.usage !== undefined && !e.failed && e.status === 200;
     let usage = e.usage;
     if (!reported || usage === undefined) {
       const partial = e.relay?.usage;
