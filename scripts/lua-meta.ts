@@ -75,17 +75,30 @@ export function luaMetaFile(): string {
     ...signals.map((s) => `---| "${s.name}" # ${s.meaning} (${s.unit})`),
     '',
   ];
-  const groups = new Map<string, SignalSpec[]>();
+  // A group per path before the last dot (`llm`, `llm.ttft`); a group's subgroups are fields too.
+  const groups = new Map<string, string[]>();
+  const optional = (s: SignalSpec) => (s.optional ? '?' : '');
+  const classOf = (path: string) =>
+    `luascale.${path
+      .split('.')
+      .map((p) => p[0]!.toUpperCase() + p.slice(1))
+      .join('')}`;
   for (const s of signals) {
-    const dot = s.name.indexOf('.');
-    if (dot >= 0) groups.set(s.name.slice(0, dot), [...(groups.get(s.name.slice(0, dot)) ?? []), s]);
+    const parts = s.name.split('.');
+    for (let d = 1; d < parts.length; d++) {
+      const path = parts.slice(0, d).join('.');
+      const fields = groups.get(path) ?? [];
+      const field =
+        d === parts.length - 1
+          ? `---@field ${parts[d]} ${luaType(s)}${optional(s)} ${s.meaning} (${s.unit})`
+          : `---@field ${parts[d]} ${classOf(parts.slice(0, d + 1).join('.'))}`;
+      if (!fields.includes(field)) fields.push(field);
+      groups.set(path, fields);
+    }
   }
-  const groupClass = (head: string) => `luascale.${head[0]!.toUpperCase()}${head.slice(1)}`;
-  for (const [head, members] of groups) {
-    out.push(`---@class (exact) ${groupClass(head)}`);
-    for (const s of members)
-      out.push(`---@field ${s.name.slice(head.length + 1)} ${luaType(s)} ${s.meaning} (${s.unit})`);
-    out.push('');
+  const groupClass = classOf;
+  for (const [path, fields] of groups) {
+    out.push(`---@class (exact) ${groupClass(path)}`, ...fields, '');
   }
   const loadFields = (filter: (s: SignalSpec) => boolean) => {
     const lines: string[] = [];
@@ -93,7 +106,7 @@ export function luaMetaFile(): string {
     for (const s of signals) {
       if (!filter(s)) continue;
       const dot = s.name.indexOf('.');
-      if (dot < 0) lines.push(`---@field ${s.name} ${luaType(s)} ${s.meaning} (${s.unit})`);
+      if (dot < 0) lines.push(`---@field ${s.name} ${luaType(s)}${optional(s)} ${s.meaning} (${s.unit})`);
       else if (!seen.has(s.name.slice(0, dot))) {
         seen.add(s.name.slice(0, dot));
         lines.push(`---@field ${s.name.slice(0, dot)} ${groupClass(s.name.slice(0, dot))}`);

@@ -2,7 +2,7 @@
  * JSON Schemas of the admin API. The same objects validate requests, serialise responses and
  * become `/openapi.json` (through @fastify/swagger), so the document cannot drift from the code.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { LOAD_SIGNALS } from '../signals/index.js';
 
 const open = { additionalProperties: true } as const;
@@ -18,6 +18,28 @@ export const Latency = Type.Object(
   { $id: 'Latency' },
 );
 
+/**
+ * An optional group of catalogue signals (`llm.*`) as an object: each field absent when not
+ * measured, `llm.ttft.p50` as `ttft.p50`.
+ */
+function optionalGroup(head: string) {
+  const props: Record<string, TSchema> = {};
+  const inner: Record<string, Record<string, TSchema>> = {};
+  for (const s of LOAD_SIGNALS) {
+    if (!s.name.startsWith(`${head}.`)) continue;
+    const rest = s.name.slice(head.length + 1).split('.');
+    const leaf = Type.Optional(
+      Type.Number({ description: `${s.meaning} (${s.unit}); absent when not measured` }),
+    );
+    if (rest.length === 1) props[rest[0]!] = leaf;
+    else (inner[rest[0]!] ??= {})[rest[1]!] = leaf;
+  }
+  for (const [k, v] of Object.entries(inner)) props[k] = Type.Optional(Type.Object(v));
+  return Type.Optional(
+    Type.Object(props, { description: `${head}.* signals; absent for services without them` }),
+  );
+}
+
 /** A service's signals: the catalogue's load signals (src/signals/catalog.ts); `latency.*` is `latency`. */
 export const Signals = Type.Object(
   {
@@ -31,6 +53,7 @@ export const Signals = Type.Object(
       ]),
     ),
     latency: Type.Ref('Latency'),
+    llm: optionalGroup('llm'),
   },
   { ...open, $id: 'Signals' },
 );

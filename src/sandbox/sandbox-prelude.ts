@@ -110,31 +110,47 @@ local EMPTY = readonly({})
 local ctx = readonly(B)
 local params, slo, ops, state = EMPTY, EMPTY, EMPTY, {}
 -- The signals: host_fetch(6) names them in catalogue order, the order in which the host passes
--- their values to run; "latency.p95" is the field p95 of ctx.latency. fill(v1, ..., vN) is
--- compiled once from the names (identifiers, checked here): straight-line stores, as cheap as a
--- hand-written list (a loop over a name table costs ~0.4 µs more per call).
+-- their values to run; "latency.p95" is the field p95 of ctx.latency, "llm.ttft.p50" the field
+-- p50 of ctx.llm.ttft. fill(v1, ..., vN) is compiled once from the names (identifiers, checked
+-- here): straight-line stores, as cheap as a hand-written list (a loop over a name table costs
+-- ~0.4 µs more per call). NaN is how the host passes an unknown value (cpu with no usage from the
+-- provider, an llm.* signal of a service without it): nil.
 local SIG = host_fetch(6)
-local nested, args, body, flat = {}, {}, {}, {}
+local nested, args, body, flat, known, raws, slot = {}, {}, {}, {}, {}, {}, {}
 for i = 1, #SIG.names do
   local name = SIG.names[i]
-  local head, leaf = string.match(name, "^([%a_][%w_]*)%.([%a_][%w_]*)$")
-  if head then
-    if nested[head] == nil then
-      nested[head] = {}
-      B[head] = readonly(nested[head])
-    end
-    body[i] = "N." .. head .. "." .. leaf .. " = v" .. i
-  elseif string.match(name, "^[%a_][%w_]*$") then
-    -- NaN is how the host passes an unknown value (cpu with no usage from the provider): nil.
-    body[i] = "B." .. name .. " = v" .. i .. " == v" .. i .. " and v" .. i .. " or nil"
+  local parts = {}
+  for part in string.gmatch(name, "[^.]+") do
+    if not string.match(part, "^[%a_][%w_]*$") then error("signal catalogue: bad name " .. tostring(name)) end
+    parts[#parts + 1] = part
+  end
+  if #parts == 0 or #parts > 3 then error("signal catalogue: bad name " .. tostring(name)) end
+  local nil_if_nan = " = v" .. i .. " == v" .. i .. " and v" .. i .. " or nil"
+  if #parts == 1 then
+    body[i] = "B." .. name .. nil_if_nan
     flat[name] = true
   else
-    error("signal catalogue: bad name " .. tostring(name))
+    local parent, path = B, nil
+    for d = 1, #parts - 1 do
+      path = path and (path .. "." .. parts[d]) or parts[d]
+      if nested[path] == nil then
+        nested[path] = {}
+        known[path] = {}
+        rawset(parent, parts[d], readonly(nested[path]))
+      end
+      parent = nested[path]
+    end
+    if slot[path] == nil then
+      raws[#raws + 1] = nested[path]
+      slot[path] = #raws
+    end
+    body[i] = "R[" .. slot[path] .. "]." .. parts[#parts] .. nil_if_nan
+    known[path][parts[#parts]] = true
   end
   args[i] = "v" .. i
 end
-local fill = real_load("local B, N = ...\nreturn function(" .. table_concat(args, ", ") .. ")\n"
-  .. table_concat(body, "\n") .. "\nend", "=signals", "t", {})(B, nested)
+local fill = real_load("local B, R = ...\nreturn function(" .. table_concat(args, ", ") .. ")\n"
+  .. table_concat(body, "\n") .. "\nend", "=signals", "t", {})(B, raws)
 local latency = nested.latency
 
 -- ctx and its signal tables are strict once the first decision has filled them: reading a field
@@ -153,7 +169,7 @@ local strict_done = false
 local function make_strict()
   strict_done = true
   strict(B, "ctx", flat)
-  for head, t in next, nested do strict(t, "ctx." .. head) end
+  for path, t in next, nested do strict(t, "ctx." .. path, known[path]) end
 end
 B.params, B.slo, B.operations, B.state = params, slo, ops, state
 B.history, B.forecast, B.service = host_history, host_forecast, ""

@@ -45,6 +45,11 @@ export interface SignalSpec {
    * policy is relied on.
    */
   readonly trial?: { readonly overload: number; readonly fractional: number };
+  /**
+   * Measured only for some services (the `llm.*` signals: AI services, and per engine): absent
+   * otherwise, which Lua sees as nil, never 0. A nested group is either all optional or not.
+   */
+  readonly optional?: boolean;
 }
 
 /** The catalogue, in Lua-array and Observation field order. */
@@ -195,6 +200,140 @@ export const SIGNALS = [
     history: true,
     label: 'starting',
   },
+  // AI services (docs/llm.md): the model servers' engine metrics (src/llm/engines) and the
+  // gateway's stream measurements where an engine exports none. Absent for other services.
+  {
+    name: 'llm.waiting',
+    unit: 'requests',
+    meaning: "Requests queued in the model servers (the engines' own queues), summed",
+    kind: 'load',
+    source: 'instances',
+    aggregate: 'sum',
+    history: true,
+    label: 'llm waiting',
+    trial: { overload: 40, fractional: 2.5 },
+    optional: true,
+  },
+  {
+    name: 'llm.running',
+    unit: 'requests',
+    meaning: "Requests in the model servers' running batches, summed",
+    kind: 'load',
+    source: 'instances',
+    aggregate: 'sum',
+    history: true,
+    label: 'llm running',
+    trial: { overload: 64, fractional: 7.5 },
+    optional: true,
+  },
+  {
+    name: 'llm.kv_util',
+    unit: '0..1',
+    meaning: 'KV-cache use of the model servers, mean over instances',
+    kind: 'load',
+    source: 'instances',
+    aggregate: 'mean',
+    history: true,
+    label: 'kv',
+    trial: { overload: 0.95, fractional: 0.42 },
+    optional: true,
+  },
+  {
+    name: 'llm.ttft.p50',
+    unit: 'ms',
+    meaning: "Median time to first token (the engines' histograms, else measured from the stream)",
+    kind: 'load',
+    source: 'instances',
+    aggregate: 'histogram',
+    history: true,
+    label: 'ttft p50',
+    trial: { overload: 2500, fractional: 87.5 },
+    optional: true,
+  },
+  {
+    name: 'llm.ttft.p95',
+    unit: 'ms',
+    meaning: '95th percentile time to first token',
+    kind: 'load',
+    source: 'instances',
+    aggregate: 'histogram',
+    history: true,
+    label: 'ttft p95',
+    trial: { overload: 9000, fractional: 312.5 },
+    optional: true,
+  },
+  {
+    name: 'llm.itl.p50',
+    unit: 'ms',
+    meaning: 'Median inter-token latency (time between two streamed tokens)',
+    kind: 'load',
+    source: 'instances',
+    aggregate: 'histogram',
+    history: true,
+    label: 'itl p50',
+    trial: { overload: 80, fractional: 12.5 },
+    optional: true,
+  },
+  {
+    name: 'llm.itl.p95',
+    unit: 'ms',
+    meaning: '95th percentile inter-token latency',
+    kind: 'load',
+    source: 'instances',
+    aggregate: 'histogram',
+    history: true,
+    label: 'itl p95',
+    trial: { overload: 250, fractional: 31.5 },
+    optional: true,
+  },
+  {
+    name: 'llm.tokens_in_rps',
+    unit: 'tokens/s',
+    meaning: 'Prompt tokens per second',
+    kind: 'load',
+    source: 'instances',
+    aggregate: 'sum',
+    history: true,
+    label: 'tokens in',
+    trial: { overload: 200000, fractional: 1234.5 },
+    optional: true,
+  },
+  {
+    name: 'llm.tokens_out_rps',
+    unit: 'tokens/s',
+    meaning: 'Generated tokens per second',
+    kind: 'load',
+    source: 'instances',
+    aggregate: 'sum',
+    history: true,
+    label: 'tokens out',
+    trial: { overload: 20000, fractional: 345.5 },
+    optional: true,
+  },
+  {
+    name: 'llm.inflight_tokens',
+    unit: 'tokens',
+    meaning: 'Prompt + output tokens of the requests in flight at the model servers',
+    kind: 'load',
+    source: 'instances',
+    aggregate: 'sum',
+    history: true,
+    label: 'inflight tokens',
+    trial: { overload: 500000, fractional: 2048.5 },
+    optional: true,
+  },
+  {
+    name: 'llm.prefix_hit_rate',
+    unit: '0..1',
+    meaning: "Prompt tokens found in the engines' prefix caches / prompt tokens looked up",
+    kind: 'load',
+    source: 'instances',
+    aggregate: 'ratio',
+    history: true,
+    label: 'prefix hits',
+    trial: { overload: 0.9, fractional: 0.25 },
+    optional: true,
+  },
 ] as const satisfies readonly SignalSpec[];
 
 type Spec = (typeof SIGNALS)[number];
@@ -210,10 +349,14 @@ export type FleetSignalName = Extract<Spec, { kind: 'fleet' }>['name'];
 type Flat<N> = N extends `${string}.${string}` ? never : N;
 type Head<N> = N extends `${infer H}.${string}` ? H : never;
 type Leaf<N, H extends string> = N extends `${H}.${infer T}` ? T : never;
-/** Signals as an object: `a` is a number field, `a.b` a number field `b` of an object `a`. */
+/** Signals as an object: `a` is a number field, `a.b` a number field `b` of an object `a`, `a.b.c` one level deeper. */
 export type SignalRecord<N extends string> = { [K in Flat<N>]: number } & {
-  [H in Head<N>]: { [T in Leaf<N, H>]: number };
+  [H in Head<N>]: SignalRecord<Leaf<N, H>>;
 };
+/** The top-level field of a name: `llm` of `llm.ttft.p50`. */
+export type TopField<N> = N extends `${infer H}.${string}` ? H : N;
+/** Every field optional, at every depth. */
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
 /** Number of signals, the length of the Lua input array. */
 export const SIGNAL_COUNT = SIGNALS.length;

@@ -4,7 +4,13 @@
  * interval. A ring of the last `window` simulated seconds; a batch of k identical seconds writes
  * at most `window` entries, so a steady hour costs no more than a steady minute.
  */
-import { SIGNAL_COUNT, signalsFromValues, type SignalName, type SignalRecord } from '../signals/index.js';
+import {
+  SIGNAL_COUNT,
+  signalIndexes,
+  signalsFromValues,
+  type SignalName,
+  type SignalRecord,
+} from '../signals/index.js';
 import { WindowLatency, type LatencyTriple } from './latency-mix.js';
 import type { SecondSample } from './queue-model.js';
 
@@ -35,10 +41,12 @@ export interface FleetCounts {
   starting: number;
 }
 
-/** A fresh object for {@link fillSecondSignals} to fill: every catalogue signal, 0. */
+/** A fresh object for {@link fillSecondSignals} to fill: every catalogue signal 0, the optional ones (`llm.*`) absent. */
 export function emptySecondSignals(): SignalRecord<SignalName> {
-  return signalsFromValues(new Float64Array(SIGNAL_COUNT), 0);
+  return signalsFromValues(EMPTY_SECOND, 0);
 }
+const EMPTY_SECOND = new Float64Array(SIGNAL_COUNT);
+for (const i of signalIndexes((s) => 'optional' in s && s.optional === true)) EMPTY_SECOND[i] = Number.NaN;
 
 /**
  * Writes every catalogue signal of one simulated second into `out`, as the live gateway and

@@ -19,11 +19,41 @@
 ---| "replicas" # Instances the provider has, in any live state (starting + ready) (instances)
 ---| "ready" # Instances that pass their health check and take traffic (instances)
 ---| "starting" # Instances launched but not yet ready: capacity that is coming (instances)
+---| "llm.waiting" # Requests queued in the model servers (the engines' own queues), summed (requests)
+---| "llm.running" # Requests in the model servers' running batches, summed (requests)
+---| "llm.kv_util" # KV-cache use of the model servers, mean over instances (0..1)
+---| "llm.ttft.p50" # Median time to first token (the engines' histograms, else measured from the stream) (ms)
+---| "llm.ttft.p95" # 95th percentile time to first token (ms)
+---| "llm.itl.p50" # Median inter-token latency (time between two streamed tokens) (ms)
+---| "llm.itl.p95" # 95th percentile inter-token latency (ms)
+---| "llm.tokens_in_rps" # Prompt tokens per second (tokens/s)
+---| "llm.tokens_out_rps" # Generated tokens per second (tokens/s)
+---| "llm.inflight_tokens" # Prompt + output tokens of the requests in flight at the model servers (tokens)
+---| "llm.prefix_hit_rate" # Prompt tokens found in the engines' prefix caches / prompt tokens looked up (0..1)
 
 ---@class (exact) luascale.Latency
 ---@field p50 number Median request latency at the gateway (ms)
 ---@field p95 number 95th percentile request latency at the gateway (ms)
 ---@field p99 number 99th percentile request latency at the gateway (ms)
+
+---@class (exact) luascale.Llm
+---@field waiting number? Requests queued in the model servers (the engines' own queues), summed (requests)
+---@field running number? Requests in the model servers' running batches, summed (requests)
+---@field kv_util number? KV-cache use of the model servers, mean over instances (0..1)
+---@field ttft luascale.LlmTtft
+---@field itl luascale.LlmItl
+---@field tokens_in_rps number? Prompt tokens per second (tokens/s)
+---@field tokens_out_rps number? Generated tokens per second (tokens/s)
+---@field inflight_tokens number? Prompt + output tokens of the requests in flight at the model servers (tokens)
+---@field prefix_hit_rate number? Prompt tokens found in the engines' prefix caches / prompt tokens looked up (0..1)
+
+---@class (exact) luascale.LlmTtft
+---@field p50 number? Median time to first token (the engines' histograms, else measured from the stream) (ms)
+---@field p95 number? 95th percentile time to first token (ms)
+
+---@class (exact) luascale.LlmItl
+---@field p50 number? Median inter-token latency (time between two streamed tokens) (ms)
+---@field p95 number? 95th percentile inter-token latency (ms)
 
 ---Service-level objectives (config `scaling.slo` or the OpenAPI document); unset ones are nil.
 ---@class (exact) luascale.Slo
@@ -42,6 +72,7 @@
 ---@field shed_rps number Requests per second the gateway had to shed (429/503) (req/s)
 ---@field latency luascale.Latency
 ---@field error_rate number 5xx responses / completed requests (0..1)
+---@field llm luascale.Llm
 ---@field slo luascale.Slo
 
 ---What a policy sees each tick. Read-only except `state`.
@@ -57,6 +88,7 @@
 ---@field replicas integer Instances the provider has, in any live state (starting + ready) (instances)
 ---@field ready integer Instances that pass their health check and take traffic (instances)
 ---@field starting integer Instances launched but not yet ready: capacity that is coming (instances)
+---@field llm luascale.Llm
 ---@field min integer The service's fewest instances
 ---@field max integer The service's most instances
 ---@field now integer The tick's time, epoch ms (the decision clock)

@@ -120,7 +120,7 @@ test('script-style getters read every load signal; alert() is collected', async 
     ),
   );
   assert.deepEqual(out.logs, [
-    'getters.lua:3: get_metric("nope"): unknown metric (known: cpu, memory, rps, inflight, queue, shed_rps, latency.p50, latency.p95, latency.p99, error_rate, replicas, ready, starting; custom: queue_depth); reported once',
+    'getters.lua:3: get_metric("nope"): unknown metric (known: cpu, memory, rps, inflight, queue, shed_rps, latency.p50, latency.p95, latency.p99, error_rate, replicas, ready, starting, llm.waiting, llm.running, llm.kv_util, llm.ttft.p50, llm.ttft.p95, llm.itl.p50, llm.itl.p95, llm.tokens_in_rps, llm.tokens_out_rps, llm.inflight_tokens, llm.prefix_hit_rate; custom: queue_depth); reported once',
     '70.0,40.0,120.0,0.5,3.0,5,10.0,20.0,30.0,20.0',
     '42.0,30.0,nil',
   ]);

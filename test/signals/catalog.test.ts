@@ -27,9 +27,10 @@ const valueOf = (i: number) => 10 + i + 0.25;
 function distinctObservation(): Observation {
   const partial: Record<string, unknown> = {};
   SIGNALS.forEach((s, i) => {
-    const [field, sub] = s.name.split('.');
-    if (sub === undefined) partial[field!] = valueOf(i);
-    else ((partial[field!] ??= {}) as Record<string, number>)[sub] = valueOf(i);
+    const parts = s.name.split('.');
+    let at = partial;
+    for (const p of parts.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
+    at[parts[parts.length - 1]!] = valueOf(i);
   });
   return completeObservation(partial as Partial<Observation>);
 }

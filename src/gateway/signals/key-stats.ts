@@ -228,6 +228,6 @@ function keySignalsZero(): KeySignals {
 }
 
 /** Flat load signals that add up across routes (error rate and percentiles are recomputed). */
-const SUMMED = signalIndexes((s) => s.kind === 'load' && s.aggregate === 'sum').map(
+const SUMMED = signalIndexes((s) => s.source === 'gateway' && s.aggregate === 'sum').map(
   (i) => SIGNAL_PATHS[i]![0],
 );
