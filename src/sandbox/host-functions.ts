@@ -40,6 +40,9 @@ const COUNT_NAMES = new Set<string>(SIGNALS.filter((s) => s.kind === 'fleet').ma
 /** Names `ctx.history` / `ctx.forecast` know besides custom metrics. */
 const HISTORY_NAMES = new Set<string>(HISTORY_SIGNALS);
 const ALL_NAMES = new Set<string>(SIGNAL_NAMES);
+// get_metric also reads `draining` and `startup_s` (docs/policies.md): absent (no startup measured
+// yet) is nil, not an unknown name to report.
+const GET_METRIC_EXTRAS: ReadonlySet<string> = new Set(['draining', 'startup_s']);
 
 /** A host function that takes a metric name, and the names it knows besides custom metrics. */
 interface NameCheck {
@@ -155,6 +158,7 @@ export function hostForecast(vm: HostSite, L: number): number {
  */
 function checkName(vm: HostSite, L: number, name: string, { fname, known }: NameCheck): void {
   if (known.has(name) || vm.reportedNames.has(name)) return;
+  if (fname === 'get_metric' && GET_METRIC_EXTRAS.has(name)) return;
   const ctx = vm.current!;
   const custom = Object.keys(ctx.observation.metrics ?? {});
   if (custom.includes(name) || ctx.history.series(name, 3600, ctx.now).length > 0) return;

@@ -13,11 +13,13 @@
  * each an exponentially weighted mean (`fit_alpha`) kept in ctx.state.
  *
  * Plan: new replicas take the measured startup time H (ctx startup_s; `horizon_s` overrides) to
- * serve, so the fleet is sized for the highest arrival rate of the last H seconds (rps averaged
- * over `smooth_s`; the queue can absorb shorter bursts), plus the backlog to clear within the SLO:
+ * serve, so the fleet is sized for the highest arrival rate of the last `hold` × H seconds (rps
+ * averaged over `smooth_s`; the queue absorbs shorter bursts), plus the backlog spread over H:
  *   desired = the fewest replicas whose predicted TTFT p95 ≤ headroom × SLO at that rate.
- * Since the rate is a maximum over H, a scale-in waits H after the load fell: the capacity that a
- * new burst would need cannot come back faster than that. Until the model has its first fit it
+ * Since the rate is a maximum over hold × H, a scale-in waits that long after the load fell:
+ * capacity given back cannot return faster than H (ski rental: keep idle capacity about as long
+ * as it costs to get back). `hold`, `smooth_s` and `headroom` are chosen by cross-validation on
+ * token traces (scripts/llm-backtest.ts, docs/backtests.md). Until the model has its first fit it
  * holds (one more while requests wait).
  */
 import type { Policy, PolicyContext, PolicyOutcome } from '../policy.js';
@@ -46,10 +48,10 @@ export function parseLlmSloParams(params: Readonly<Record<string, unknown>>): Ll
   r.onlyKeys(['ttft_p95_ms', 'headroom', 'smooth_s', 'horizon_s', 'hold', 'seats', 'fit_alpha']);
   return {
     ttftP95Ms: r.optionalNumber('ttft_p95_ms', { min: 0, exclusiveMin: true }),
-    headroom: r.number('headroom', 0.8, { min: 0.1, max: 1 }),
+    headroom: r.number('headroom', 1, { min: 0.1, max: 1 }),
     smoothS: r.number('smooth_s', 10, { min: 1, max: 600 }),
     horizonS: r.optionalNumber('horizon_s', { min: 0, max: 3600 }),
-    hold: r.number('hold', 2, { min: 1, max: 20 }),
+    hold: r.number('hold', 8, { min: 1, max: 20 }),
     seats: r.optionalNumber('seats', { min: 1 }),
     fitAlpha: r.number('fit_alpha', 0.05, { min: 0.001, max: 1 }),
   };
@@ -73,7 +75,7 @@ export function llmSlo(params: Readonly<Record<string, unknown>>): Policy {
   const p = parseLlmSloParams(params);
   return {
     name: 'builtin:llm-slo',
-    source: `llm-slo: fewest replicas whose predicted TTFT p95 is within ${p.headroom * 100}% of the SLO at the peak rate of the last startup time`,
+    source: `llm-slo: fewest replicas whose predicted TTFT p95 is within ${p.headroom * 100}% of the SLO at the peak rate of the last ${p.hold} startup times`,
     evaluate(ctx: PolicyContext): PolicyOutcome {
       try {
         return sloDecision(ctx, p);
