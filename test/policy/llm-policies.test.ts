@@ -51,7 +51,11 @@ test('llm-saturation: WVA thresholds, table', () => {
     ],
     ['spare queue below 3: waiting / 2', { ready: 4, llm: { waiting: 20, kv_util: 0.2 } }, 10],
     ['gateway queue counts as waiting', { ready: 4, queue: 20, llm: { waiting: 0, kv_util: 0.2 } }, 10],
-    ['plenty on 3 of 4: down by one', { ready: 4, llm: { waiting: 0, kv_util: 0.2 } }, 3],
+    [
+      'plenty: the fewest that keep the spares (0.8 KV / 0.7)',
+      { ready: 4, llm: { waiting: 0, kv_util: 0.2 } },
+      2,
+    ],
     ['not plenty on 3 of 4: hold', { ready: 4, llm: { waiting: 0, kv_util: 0.6 } }, 4],
     ['no scale-down while replicas start', { ready: 4, starting: 1, llm: { waiting: 0, kv_util: 0.1 } }, 5],
     [

@@ -9,8 +9,11 @@
  *              to the fewest replicas that restore both spares,
  *              ceil(max(kv_util × ready / (kv_threshold − kv_spare_trigger),
  *                       waiting / (queue_threshold − queue_spare_trigger))), at least one more;
- *   scale down by one when the same load on ready − 1 replicas keeps both spares at or above
- *              their triggers, and nothing is starting (WVA: never while a scale-up is pending);
+ *   scale down when fewer replicas would keep both spares at or above their triggers under the
+ *              same load, and nothing is starting (WVA: never while a scale-up is pending): to that
+ *              fewest count, answered on every tick, so that the decision core's scale-down window
+ *              (300 s by default) turns it into "spare for the whole window" (WVA removes one
+ *              replica per cycle; the window plays its cooldown);
  *   otherwise hold.
  */
 import type { Policy, PolicyContext, PolicyOutcome } from '../policy.js';
@@ -85,24 +88,23 @@ function saturationDecision(ctx: PolicyContext, p: LlmSaturationParams): PolicyO
     spare_queue: round(spareQueue),
     ready,
   };
+  // The fewest replicas on which the same load leaves both spares at their triggers.
+  const byKv = kvLoad / (p.kvThreshold - p.kvSpareTrigger);
+  const byQueue = queued / (p.queueThreshold - p.queueSpareTrigger);
+  const needed = Math.max(1, Math.ceil(Math.max(byKv, byQueue) - 1e-9));
   if ((kv !== undefined && spareKv < p.kvSpareTrigger) || spareQueue < p.queueSpareTrigger) {
-    const byKv = kvLoad / (p.kvThreshold - p.kvSpareTrigger);
-    const byQueue = queued / (p.queueThreshold - p.queueSpareTrigger);
-    const needed = Math.max(ready + 1, Math.ceil(Math.max(byKv, byQueue) - 1e-9));
-    if (needed <= current)
+    const up = Math.max(ready + 1, needed);
+    if (up <= current)
       return recommend(current, `spare below trigger, ${current - ready} starting cover it: hold`, detail);
     return recommend(
-      needed,
-      `spare KV ${round(spareKv)} / queue ${round(spareQueue)} below trigger: ${needed}`,
+      up,
+      `spare KV ${round(spareKv)} / queue ${round(spareQueue)} below trigger: ${up}`,
       detail,
     );
   }
-  if (ready > 1 && obs.starting === 0) {
-    const kvAfter = kvLoad / (ready - 1);
-    const queueAfter = queued / (ready - 1);
-    if (p.kvThreshold - kvAfter >= p.kvSpareTrigger && p.queueThreshold - queueAfter >= p.queueSpareTrigger)
-      return recommend(current - 1, `spare stays above trigger on ${ready - 1}: scale down by one`, detail);
-  }
+  // Answered on every tick: the core's scale-down window turns it into "spare for the whole window".
+  if (needed < ready && obs.starting === 0)
+    return recommend(needed, `spare stays above trigger on ${needed}: scale down`, detail);
   return recommend(current, `spare KV ${round(spareKv)} / queue ${round(spareQueue)}: hold`, detail);
 }
 
