@@ -146,6 +146,11 @@ export interface AdmissionDeps {
   random?: () => number;
   /** Queue depth changed; `waitMs` is set when a waiter left the queue (admitted or shed). */
   onQueue?(depth: number, waitMs?: number): void;
+  /**
+   * While true, requests wait in the queue even with slots free: every instance is saturated (the
+   * llm balancer's gate, src/llm/routing). Call `tick()` when it may have turned false.
+   */
+  hold?(): boolean;
 }
 
 const DEFAULT_QUEUE_MAX = 1000;
@@ -196,6 +201,7 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
   const shedEarly = options.queue?.shedEarly ?? true;
   const scheduler = deps.scheduler ?? timerScheduler(clock);
   const onQueue = deps.onQueue;
+  const hold = deps.hold;
   // mean time a request holds a slot: with `limit` slots, the queue drains one waiter every rtt/limit
   const rtt = new Ewma(10_000);
 
@@ -287,7 +293,7 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
 
   function dispatch(now: number): void {
     const limit = limitAt(now);
-    while (queue.size > 0 && inflight < limit) {
+    while (queue.size > 0 && inflight < limit && (hold === undefined || !hold())) {
       const w = queue.shift()!;
       if (w.deadline <= now) {
         w.value(shed('queue_timeout', 'LS_ERR_GATEWAY_QUEUE_TIMEOUT', retryAfterS(now)));
@@ -344,7 +350,8 @@ export function createAdmission(options: TrafficOptions, clock: Clock, deps: Adm
     if (closed) return shed('queue_timeout', 'LS_ERR_GATEWAY_SHUTTING_DOWN', 1, headers);
     const limit = limitAt(now);
     // FIFO: a newcomer never overtakes a waiter, even when a slot is free this instant
-    if (queue.size === 0 && inflight < limit) return grant(now, now, headers);
+    if (queue.size === 0 && inflight < limit && (hold === undefined || !hold()))
+      return grant(now, now, headers);
     // At max replicas a request still queues while its expected wait fits the deadline: slots free
     // up as requests finish, and instances may still be starting (ready < replicas). Only a wait
     // that cannot fit is shed, and the error says which: at_capacity (no more capacity is coming)
