@@ -19,7 +19,7 @@ import type { Clock } from '../../core/clock.js';
 import { H2Guard, type FloodKind, type H2GuardOptions } from './h2-guard.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR } = http2.constants;
+const { NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
 /** HTTP/2 settings and protections of the listener. */
 export interface Http2Options {
@@ -27,6 +27,8 @@ export interface Http2Options {
   max_concurrent_streams?: number;
   /** Flood limits per connection (rapid reset, PING, SETTINGS). */
   guard?: H2GuardOptions;
+  /** A connection exceeded a flood limit and was sent GOAWAY (for logs and alerts). */
+  onFlood?: (kind: FloodKind, peer: string) => void;
 }
 
 /** What the front needs from the gateway. */
@@ -39,8 +41,6 @@ export interface FrontOptions {
   /** A connection that sends nothing for this long is closed. */
   firstByteTimeoutMs: number;
   clock: Clock;
-  /** A connection exceeded a flood limit and was sent GOAWAY. */
-  onFlood?: (kind: FloodKind, peer: string) => void;
 }
 
 /** The listener's HTTP/2 side, for closing. */
@@ -171,17 +171,15 @@ function guardSession(session: http2.ServerHttp2Session, options: FrontOptions):
   const guard = new H2Guard(limits);
   const clock = options.clock;
   const trip = (kind: FloodKind): void => {
-    if (!guard.hit(kind, clock.now()) || session.destroyed) return;
-    options.onFlood?.(kind, session.socket?.remoteAddress ?? '');
-    session.destroy(undefined, NGHTTP2_ENHANCE_YOUR_CALM);
+    if (guard.tripped !== undefined || !guard.hit(kind, clock.now()) || session.destroyed) return;
+    options.http2?.onFlood?.(kind, session.socket?.remoteAddress ?? '');
+    // GOAWAY first (destroy() would send NO_ERROR), then cut what the peer still holds open.
+    session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
+    setImmediate(() => session.destroy());
   };
+  // 'aborted': the peer reset the stream (RST_STREAM) before it ended; our own resets do not count.
   if (limits.resets !== undefined)
-    session.on('stream', (stream: http2.ServerHttp2Stream) => {
-      stream.on('close', () => {
-        // A stream the peer reset before we ended it (RST_STREAM from the client).
-        if (stream.rstCode !== NGHTTP2_NO_ERROR && !stream.writableFinished) trip('resets');
-      });
-    });
+    session.on('stream', (stream: http2.ServerHttp2Stream) => stream.on('aborted', () => trip('resets')));
   if (limits.pings !== undefined) session.on('ping', () => trip('pings'));
   if (limits.settings !== undefined) session.on('remoteSettings', () => trip('settings'));
 }
