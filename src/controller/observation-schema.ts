@@ -58,6 +58,7 @@ const SLO: KeySchema = {
   properties: {
     latency_p95_ms: { type: 'number', minimum: 0, description: 'p95 latency objective, ms' },
     latency_p99_ms: { type: 'number', minimum: 0, description: 'p99 latency objective, ms' },
+    ttft_p95_ms: { type: 'number', minimum: 0, description: 'p95 time-to-first-token objective, ms' },
     error_rate: {
       type: 'number',
       minimum: 0,
