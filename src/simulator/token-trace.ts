@@ -29,11 +29,9 @@ export interface TokenTrace {
 
 /** Whether `text` starts with a token trace's header (after blank lines and a BOM). */
 export function isTokenTraceText(text: string): boolean {
-  const first = text
-    .replace(/^\uFEFF/, '')
-    .split('\n')
-    .find((l) => l.trim() !== '');
-  return first !== undefined && first.trim().toLowerCase().replace(/\s+/g, '') === TOKEN_TRACE_HEADER;
+  // Only the first non-blank line is looked at: no split of a month-long request trace.
+  const first = /^\uFEFF?(?:[ \t\r]*\n)*([^\n]*)/.exec(text)?.[1] ?? '';
+  return first.trim().toLowerCase().replace(/\s+/g, '') === TOKEN_TRACE_HEADER;
 }
 
 function fail(file: string, row: number, reason: string): never {
