@@ -231,7 +231,9 @@ export function simulateTokens(
     });
     const lat = latencyOf(second.ttfts);
     hs.latency = lat;
-    hs.llm = llmSignals(second, lat, second.tokensIn, second.tokensOut);
+    // A second without a first token has no TTFT (NaN in the history, nil in Lua), not 0 ms.
+    const ttftSecond = second.ttfts.length > 0 ? lat : { p50: Number.NaN, p95: Number.NaN };
+    hs.llm = llmSignals(second, ttftSecond, second.tokensIn, second.tokensOut);
     writeHistoryValues(hs, row);
     history.append(Math.floor(startMs / 1000) + t + 1, row, 1);
     series?.add({ offered, ready, billed, desired, p95: lat.p95, dropped: second.dropped });
