@@ -12,6 +12,7 @@ import { ProcessProvider } from '../providers/process-provider.js';
 import { StaticProvider } from '../providers/static-provider.js';
 import { ExecProvider } from '../providers/exec-provider.js';
 import type { Store } from '../store/index.js';
+import { warmUpOf } from './llm-cold-start.js';
 import { execOptionsFromConfig, kubernetesOptionsFromConfig } from './provider-options.js';
 
 /** What `createProvider` wires a provider to. */
@@ -45,7 +46,12 @@ export async function createProvider(
       env: { ...pr.env },
       portEnv: pr.port_env,
       healthPath: pr.health_path,
-      readiness: { intervalMs: 100, timeoutMs: 1000, startTimeoutMs: parseDuration(pr.start_timeout) },
+      readiness: {
+        intervalMs: 100,
+        timeoutMs: 1000,
+        startTimeoutMs: parseDuration(pr.start_timeout),
+        warmUp: warmUpOf(svc), // an AI service's instance is ready after a 1-token completion too
+      },
       stopGraceMs: parseDuration(pr.stop_grace),
       logDir: resolve(baseDir, pr.log_dir ?? '.luascale/logs'),
       memoryLimitBytes: pr.memory_limit_mb ? pr.memory_limit_mb * 1024 * 1024 : undefined,

@@ -18,18 +18,25 @@ import {
   type LlmService,
   type LlmStageOptions,
 } from '../llm/front-door/index.js';
+import { createLlmAdmitStage } from '../llm/cold-start/llm-admit-stage.js';
+import { llmAdmitServices } from './llm-cold-start.js';
 
 /** Whether any service of the config is an AI service. */
 export function usesLlm(config: Config): boolean {
   return Object.values(config.services).some((s) => s.llm !== undefined);
 }
 
-/** The gateway's stages with the `llm` stage right after `record`. */
-export function stagesWithLlm(llm: Stage): Stage[] {
+/**
+ * The gateway's stages with the `llm` stage right after `record`, preceded by `gate` when given
+ * (llm-admit: admission for AI services served by their own instances, src/app/llm-cold-start.ts).
+ */
+export function stagesWithLlm(llm: Stage, gate?: Stage): Stage[] {
   const out: Stage[] = [];
   for (const s of DEFAULT_STAGES) {
     out.push(s);
-    if (s.name === 'record') out.push(llm);
+    if (s.name !== 'record') continue;
+    if (gate !== undefined) out.push(gate);
+    out.push(llm);
   }
   return out;
 }
@@ -63,7 +70,7 @@ export function frontDoorFromConfig(
   const stage = createLlmStage({ ...options, services });
   return {
     stage,
-    stages: stagesWithLlm(stage),
+    stages: stagesWithLlm(stage, createLlmAdmitStage(llmAdmitServices(config))),
     close: async () => {
       await Promise.all(closers.map((c) => c()));
     },

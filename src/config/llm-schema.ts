@@ -117,6 +117,18 @@ export const Llm = strict(
       default: false,
       description: 'Prompts and completions are never logged unless this is true',
     }),
+    warm_up: strict(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description:
+            'An instance is ready only when its health check and a 1-token completion for the first model served by the instances pass',
+        }),
+        timeout: Duration('Longest wait for the warm-up completion', '60s', '100ms', '1h'),
+      },
+      'Warm-up before an instance counts as ready (process provider; docs/llm.md, scale from zero)',
+      { default: {} },
+    ),
   },
   'An AI service: the front door for OpenAI- and Anthropic-format clients (docs/llm.md)',
 );

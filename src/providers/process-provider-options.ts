@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { LuascaleError } from '../core/errors.js';
 import type { Instance, InstanceStore } from '../controller/provider.js';
 import { DEFAULT_CRASH_BACKOFF, type CrashBackoffOptions } from './crash-backoff.js';
+import type { ProbeResult } from './health-probe.js';
 
 /** Options of {@link ProcessProvider}. */
 export interface ProcessProviderOptions {
@@ -28,6 +29,11 @@ export interface ProcessProviderOptions {
     timeoutMs?: number;
     /** Fail the instance when not ready by then. Default 30 s. */
     startTimeoutMs?: number;
+    /**
+     * Asked after each passing health probe (given the instance's base URL): the instance is ready
+     * only when it passes too, e.g. an AI service's 1-token completion (docs/llm.md). Default none.
+     */
+    warmUp?: (baseUrl: string) => Promise<ProbeResult>;
   };
   /** SIGTERM → SIGKILL grace. Default 10 s. */
   stopGraceMs?: number;
@@ -75,6 +81,7 @@ export interface ReadinessTimes {
   intervalMs: number;
   timeoutMs: number;
   startTimeoutMs: number;
+  warmUp?: (baseUrl: string) => Promise<ProbeResult>;
 }
 
 /** Checks `command` (LS_ERR_PROVIDER_LAUNCH) and fills in the defaults. */
@@ -123,6 +130,7 @@ export function resolveProcessProviderOptions(options: ProcessProviderOptions): 
     intervalMs: options.readiness?.intervalMs ?? 100,
     timeoutMs: options.readiness?.timeoutMs ?? 1000,
     startTimeoutMs: options.readiness?.startTimeoutMs ?? 30_000,
+    warmUp: options.readiness?.warmUp,
   };
   const backoff: CrashBackoffOptions = { ...DEFAULT_CRASH_BACKOFF, ...options.crashBackoff };
   return { options: resolved, readiness, backoff };

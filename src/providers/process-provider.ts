@@ -370,6 +370,7 @@ export class ProcessProvider implements Provider {
     let last: ProbeResult | undefined;
     while (!slot.done && slot.instance.state === 'starting' && !slot.stopping) {
       last = await probeHealth(url, r.timeoutMs);
+      if (last.ok && r.warmUp !== undefined) last = await r.warmUp(slot.instance.url);
       if (last.ok) {
         if (slot.done || slot.instance.state !== 'starting' || slot.stopping) return;
         const old = slot.replaces ? this.#slots.get(slot.replaces) : undefined;

@@ -38,6 +38,7 @@ export interface LlmSimArgs {
   fault?: string;
   faultRate?: string;
   apiKey?: string;
+  startupDelay?: string;
 }
 
 function int(name: string, value: string | undefined, fallback: number, min: number): number {
@@ -207,6 +208,10 @@ export function register(program: Command): void {
     )
     .option('--time-scale <f>', 'real time per model time: 0.01 runs 100x faster (default 1)')
     .option(
+      '--startup-delay <d>',
+      'a cold start: wait this long (times --time-scale) before listening, as a model server loads its weights (default 0)',
+    )
+    .option(
       '--metric-names <names>',
       'vllm (kv_cache_usage_perc …), legacy (gpu_cache_usage_perc …) or llamacpp (default vllm)',
     )
@@ -234,6 +239,9 @@ export async function llmSimCommand(
   stdout: { write(text: string): unknown } = process.stdout,
 ): Promise<void> {
   const options = llmSimOptionsFromArgs(args);
+  const delayMs = ms('--startup-delay', args.startupDelay, 0) * options.timeScale;
+  // A model server loads its weights before it listens: nothing answers (connection refused) until then.
+  if (delayMs > 0 && !(await startupDelay(delayMs))) return;
   const { startLlmSim } = await import('../../llm-sim/llm-sim-server.js');
   let sim;
   try {
@@ -250,6 +258,22 @@ export async function llmSimCommand(
       process.off('SIGINT', stop);
       void sim.close().then(resolve);
     };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+/** Waits `ms` of real time; false when SIGTERM or Ctrl-C came first (then the command just ends). */
+function startupDelay(ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => () => {
+      clearTimeout(timer);
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve(ok);
+    };
+    const stop = done(false);
+    const timer = setTimeout(done(true), ms);
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
