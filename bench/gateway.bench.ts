@@ -156,14 +156,20 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
     // Paired runs: ours and one peer on the SAME core at the same time, each under its own wrk.
     // The scheduler splits the core between the two busy processes, so the req/s ratio is the
     // inverse ratio of CPU per request, and load from outside the bench hits both alike.
-    for (const peer of PHASES.includes('paired')
-      ? (['raw-undici', 'raw-undici-lean', 'http-proxy'] as const)
-      : []) {
+    // `luascale-lean` (the lean upstream client) is paired with raw undici and with `luascale`.
+    const pairs = [
+      ['luascale', 'raw-undici'],
+      ['luascale', 'raw-undici-lean'],
+      ['luascale', 'http-proxy'],
+      ['luascale-lean', 'raw-undici'],
+      ['luascale-lean', 'luascale'],
+    ] as const;
+    for (const [mine, peer] of PHASES.includes('paired') ? pairs : []) {
       const ratios: number[] = [];
       for (let r = 0; r < Math.max(3, rounds); r++) {
         const pOurs = await freePort();
         const pPeer = await freePort();
-        const a = startChild('luascale', pOurs, upstream, 1, proxyCpu);
+        const a = startChild(mine, pOurs, upstream, 1, proxyCpu);
         const b = startChild(peer, pPeer, upstream, 1, proxyCpu);
         children.push(a, b);
         await waitHttp(pOurs);
@@ -176,10 +182,17 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
       }
       ratios.sort((x, y) => x - y);
       emit({
-        name: `gateway.paired_ratio_vs_${peer.replaceAll('-', '_')}`,
+        name: `gateway.${mine === 'luascale' ? '' : 'lean.'}paired_ratio_vs_${peer.replaceAll('-', '_')}`,
         value: round(ratios[Math.floor(ratios.length / 2)]!),
         unit: 'x',
-        goal: peer === 'http-proxy' ? '>= 2' : '>= 0.9',
+        goal:
+          mine !== 'luascale'
+            ? peer === 'raw-undici'
+              ? '>= 1.6'
+              : ''
+            : peer === 'http-proxy'
+              ? '>= 2'
+              : '>= 0.9',
         rounds: ratios.map(round),
         note: 'both proxies on one core at once; req/s ratio = inverse CPU-per-request ratio',
       });

@@ -37,11 +37,8 @@ export interface LeanOwner {
   release(conn: LeanConnection, reusable: boolean): void;
   /** The connection closed for good. */
   closed(conn: LeanConnection): void;
-  /** A request that died on a reused connection before any response byte: run it on a fresh one. */
-  retryFresh(opts: Dispatcher.DispatchOptions, handler: LeanHandler): void;
 }
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 const NONE = 0;
 const HEADERS = 1;
 const BODY = 2;
@@ -70,7 +67,6 @@ export class LeanConnection {
   bodySent = false;
   head = false;
   phase = NONE;
-  gotBytes = false;
   status = 0;
   keepAlive = false;
   complete = false;
@@ -87,7 +83,7 @@ export class LeanConnection {
   idleTimer: NodeJS.Timeout | undefined;
 
   // bound once: handed to the socket, the parser, the handler and timers
-  readonly abort = (err?: Error): void => this.fail(err ?? leanError('aborted', 'UND_ERR_ABORTED'), false);
+  readonly abort = (err?: Error): void => this.fail(err ?? leanError('aborted', 'UND_ERR_ABORTED'));
   readonly resume = (): void => {
     if (!this.paused) return;
     this.paused = false;
@@ -98,7 +94,7 @@ export class LeanConnection {
     this.writeBodyChunk(chunk);
   };
   readonly onBodyEnd = (): void => this.endBody();
-  readonly onBodyError = (err: Error): void => this.fail(err, false);
+  readonly onBodyError = (err: Error): void => this.fail(err);
   readonly onSocketDrain = (): void => {
     if (!this.waitingDrain) return;
     this.waitingDrain = false;
@@ -111,7 +107,20 @@ export class LeanConnection {
     const parser = new P();
     parser.initialize(P.RESPONSE, this, owner.maxHeaderSize, P.kLenientNone);
     parser[P.kOnHeaders] = (headers: string[]) => this.onParserHeaders(headers);
-    parser[P.kOnHeadersComplete] = (...a: unknown[]) => this.onHeadersComplete(a);
+    // The binding's own signature (node_http_parser.cc); a rest array would allocate per response.
+    /* eslint-disable max-params */
+    parser[P.kOnHeadersComplete] = (
+      _major: number,
+      _minor: number,
+      headers: string[] | undefined,
+      _method: unknown,
+      _url: unknown,
+      status: number,
+      statusText: string | undefined,
+      upgrade: boolean,
+      keepAlive: boolean,
+    ) => this.onHeadersComplete(headers, status, statusText ?? '', (upgrade ? 1 : 0) | (keepAlive ? 2 : 0));
+    /* eslint-enable max-params */
     parser[P.kOnBody] = (b: Buffer) => this.onBody(b);
     parser[P.kOnMessageComplete] = () => this.onMessageComplete();
     parser[P.kOnExecute] = null;
@@ -120,12 +129,12 @@ export class LeanConnection {
     socket.setTimeout(owner.connectTimeout);
     socket.once('timeout', () => {
       if (this.state === 'connecting')
-        this.fail(leanError(`connect timeout (${owner.connectTimeout} ms)`, 'UND_ERR_CONNECT_TIMEOUT'), true);
+        this.fail(leanError(`connect timeout (${owner.connectTimeout} ms)`, 'UND_ERR_CONNECT_TIMEOUT'));
     });
     socket.once('connect', () => this.onConnected());
     socket.on('data', (d: Buffer) => this.onSocketData(d));
     socket.on('end', () => this.onSocketEnd());
-    socket.on('error', (err: Error) => this.fail(err, true));
+    socket.on('error', (err: Error) => this.fail(err));
     socket.on('close', () => this.onSocketClose());
     socket.on('drain', this.onSocketDrain);
     this.socket = socket;
@@ -138,7 +147,6 @@ export class LeanConnection {
     this.body = (opts.body ?? null) as LeanBody;
     this.head = opts.method === 'HEAD';
     this.bodySent = false;
-    this.gotBytes = false;
     this.status = 0;
     this.keepAlive = false;
     this.complete = false;
@@ -212,7 +220,7 @@ export class LeanConnection {
       }
       if (this.handler === handler) this.endBody();
     } catch (err) {
-      if (this.handler === handler) this.fail(err as Error, false);
+      if (this.handler === handler) this.fail(err as Error);
     }
   }
 
@@ -232,15 +240,14 @@ export class LeanConnection {
       this.socket.destroy();
       return;
     }
-    this.gotBytes = true;
     const ret = this.parser.execute(d);
     if (this.complete) {
       // Whole, but bytes followed it in the same read: deliver it, then close (never reuse).
       if (ret instanceof Error) this.broken = true;
       return this.finishResponse();
     }
-    if (ret instanceof Error) return this.fail(ret, false);
-    if (this.broken) this.fail(leanError('unexpected upstream response', 'UND_ERR_SOCKET'), false);
+    if (ret instanceof Error) return this.fail(ret);
+    if (this.broken) this.fail(leanError('unexpected upstream response', 'UND_ERR_SOCKET'));
   }
 
   private onParserHeaders(headers: string[]): void {
@@ -248,27 +255,32 @@ export class LeanConnection {
     else for (let i = 0; i < headers.length; i++) this.pending.push(headers[i]!);
   }
 
-  // node's binding: (versionMajor, versionMinor, headers, method, url, statusCode, statusMessage,
-  // upgrade, shouldKeepAlive); returns 1 to skip the body (HEAD, 1xx), 0 otherwise (_http_client.js).
-  private onHeadersComplete(a: unknown[]): number {
+  // node's binding calls (versionMajor, versionMinor, headers, method, url, statusCode,
+  // statusMessage, upgrade, shouldKeepAlive); 1 skips the body (HEAD, 1xx), 0 not (_http_client.js).
+  private onHeadersComplete(
+    list: string[] | undefined,
+    status: number,
+    statusText: string,
+    /** 1: upgrade, 2: keep-alive. */
+    flags: number,
+  ): number {
     const h = this.handler;
     if (h === null || this.complete || this.broken) {
       this.broken = true; // a second response to one request
       return 1;
     }
-    const headers = (a[2] as string[] | undefined) ?? this.pending ?? [];
+    const headers = list ?? this.pending ?? [];
     this.pending = null;
-    const status = a[5] as number;
     if (status < 200) {
       // 101 to a request that asked for no upgrade is a protocol error; other 1xx are per hop.
-      if (status === 101 || a[7] === true) this.broken = true;
+      if (status === 101 || (flags & 1) !== 0) this.broken = true;
       return 1;
     }
     this.status = status;
-    this.keepAlive = a[8] === true;
+    this.keepAlive = (flags & 2) !== 0;
     this.phase = BODY;
     this.armBody(this.opts!.bodyTimeout ?? 0);
-    const go = h.onHeaders(status, headers as unknown as Buffer[], this.resume, (a[6] as string) ?? '');
+    const go = h.onHeaders(status, headers as unknown as Buffer[], this.resume, statusText);
     if (this.handler !== h) return 1;
     if (!go) this.pause();
     return this.head ? 1 : 0;
@@ -331,31 +343,27 @@ export class LeanConnection {
     // Read-until-close bodies end here; a cut length or chunked body is an error.
     const ret = this.parser.finish();
     if (ret instanceof Error || !this.complete)
-      return this.fail(leanError('other side closed', 'UND_ERR_SOCKET'), true);
+      return this.fail(leanError('other side closed', 'UND_ERR_SOCKET'));
     this.keepAlive = false;
     this.finishResponse();
   }
 
   private onSocketClose(): void {
-    if (this.handler !== null) this.fail(leanError('other side closed', 'UND_ERR_SOCKET'), true);
+    if (this.handler !== null) this.fail(leanError('other side closed', 'UND_ERR_SOCKET'));
     this.close();
   }
 
   /**
-   * Ends the request in flight with `err` (once) and closes the connection. A reused connection the
-   * peer closed before any response byte (`peer`) is retried once on a fresh one for requests that
-   * may be (idempotent, no body): the keep-alive race every HTTP/1.1 client has (RFC 9112 §9.3.1).
+   * Ends the request in flight with `err` (once) and closes the connection. A connection the peer
+   * closed under a request before any response byte (the keep-alive race, RFC 9112 §9.3.1) fails
+   * with UND_ERR_SOCKET as on undici: the forward stage retries it on a fresh connection for
+   * idempotent requests within the route's retry budget.
    */
-  fail(err: Error, peer: boolean): void {
+  fail(err: Error): void {
     const h = this.handler;
-    const opts = this.opts;
-    const retry =
-      peer && h !== null && !this.gotBytes && this.served > 0 && opts !== null && opts.body == null;
     if (h !== null) this.endRequest();
     this.close();
-    if (h === null) return;
-    if (retry && IDEMPOTENT.has(opts.method)) return this.owner.retryFresh(opts, h);
-    h.onError(err);
+    if (h !== null) h.onError(err);
   }
 
   /** Closes the connection (idempotent). */
@@ -396,7 +404,7 @@ export class LeanConnection {
       this.headersMs = ms;
       this.headersTimer = setTimeout(() => {
         if (this.phase === HEADERS && this.handler !== null)
-          this.fail(leanError(`no response head within ${ms} ms`, 'UND_ERR_HEADERS_TIMEOUT'), false);
+          this.fail(leanError(`no response head within ${ms} ms`, 'UND_ERR_HEADERS_TIMEOUT'));
       }, ms);
       this.headersTimer.unref();
     } else this.headersTimer.refresh();
@@ -414,7 +422,7 @@ export class LeanConnection {
       this.bodyMs = ms;
       this.bodyTimer = setTimeout(() => {
         if (this.phase === BODY && this.handler !== null && !this.paused)
-          this.fail(leanError(`response body idle for ${ms} ms`, 'UND_ERR_BODY_TIMEOUT'), false);
+          this.fail(leanError(`response body idle for ${ms} ms`, 'UND_ERR_BODY_TIMEOUT'));
       }, ms);
       this.bodyTimer.unref();
     } else this.bodyTimer.refresh();

@@ -102,13 +102,6 @@ export class LeanPool implements LeanOwner {
     if (this.#closing && this.#all.size === 0) this.#closed?.();
   }
 
-  /** LeanOwner: run again on a new connection (the keep-alive race, see LeanConnection.fail). */
-  retryFresh(opts: Dispatcher.DispatchOptions, handler: LeanHandler): void {
-    if (this.#closing && this.#all.size >= this.max)
-      return handler.onError(leanError('closing', 'UND_ERR_CLOSED'));
-    this.#open().run(opts, handler);
-  }
-
   /** Lets queued and running requests finish, then closes every connection. */
   close(): Promise<void> {
     this.#closing = true;

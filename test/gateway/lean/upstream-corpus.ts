@@ -18,6 +18,7 @@ export interface RawResponse {
 
 /** A raw upstream; `answer(path)` picks the response for a request. */
 export interface RawUpstream {
+  server: net.Server;
   port: number;
   url: string;
   /** Requests seen, by path. */
@@ -58,6 +59,7 @@ export async function startRawUpstream(
   await once(server, 'listening');
   const port = (server.address() as net.AddressInfo).port;
   return {
+    server,
     port,
     url: `http://127.0.0.1:${port}`,
     hits,
