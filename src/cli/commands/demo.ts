@@ -16,6 +16,18 @@ import { PACKAGE_ROOT } from './init.js';
 import { formatRows } from '../input.js';
 import { badArgument } from '../bad-argument.js';
 import { BUILTIN_NAMES } from '../../policy/builtins.js';
+import { llmDemoCommand } from './demo-llm-command.js';
+
+/** The options of `demo` as commander hands them over. */
+export interface DemoArgs {
+  duration: string;
+  policy: string;
+  rps: string;
+  burnMs: string;
+  json?: boolean;
+  llm?: boolean;
+  timeScale: string;
+}
 
 /**
  * Demo knobs; the defaults make one instance saturate at the spike and idle after it.
@@ -225,12 +237,19 @@ export function register(program: Command): void {
     .option('--rps <n>', 'base load in requests per second (the spike is 4×)', '15')
     .option('--burn-ms <ms>', 'CPU ms per request in the backend', '16')
     .option('--json', 'print the summary as JSON on stdout (live lines go to stderr)')
+    .option(
+      '--llm',
+      'the AI demo: llm-sim model servers behind the front door, a step of streaming chats, scaling on the queues (--policy and --burn-ms do not apply; --rps is chats per second, default 3)',
+    )
+    .option('--time-scale <f>', "with --llm: llm-sim's real time per model time (0.5 runs 2x faster)", '1')
     .addHelpText(
       'after',
-      '\nExit codes: 0 finished with no failed request, 1 some requests failed (or the policy file is\n' +
+      '\nWith --llm: --json prints requests, ok, errors, ttft_ms {p50, p95}, replicas {min, max, final}, tokens {in, out}.\n' +
+        '\nExit codes: 0 finished with no failed request, 1 some requests failed (or the policy file is\n' +
         'missing or does not compile), 2 a bad option value.',
     )
-    .action(async (o: { duration: string; policy: string; rps: string; burnMs: string; json?: boolean }) => {
+    .action(async (o: DemoArgs, cmd: Command) => {
+      if (o.llm) return llmDemoCommand(o, cmd.getOptionValueSource('rps') === 'default' ? '3' : o.rps);
       const durationS = Number(o.duration);
       const baseRps = Number(o.rps);
       const burnMs = Number(o.burnMs);
