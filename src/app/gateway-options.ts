@@ -12,7 +12,9 @@ import { createAccessLog, type AccessLog } from '../gateway/access-log.js';
 import { importOpenApi, type ImportedApi } from '../openapi/import-openapi.js';
 import { keyVerifierFromConfig, usesKeys } from './consumer-keys.js';
 import { llmErrorBody } from '../llm/front-door/index.js';
-import { frontDoorFromConfig } from './llm-wiring.js';
+import { frontDoorFromConfig, usesLlm } from './llm-wiring.js';
+import { pricesFromConfig, tokenLimiterFromConfig } from './llm-budgets.js';
+import type { LlmStageOptions } from '../llm/front-door/index.js';
 import {
   compileRequestValidator,
   createSchemaCache,
@@ -171,10 +173,12 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
     if (svc.openapi) apis[name] = await importOpenApi(resolve(baseDir, svc.openapi));
   }
   const options = gatewayOptions(config, apis);
-  const frontDoor = frontDoorFromConfig({ config, file: baseDir });
-  if (frontDoor) options.stages = frontDoor.stages;
   const accessLog = accessLogFromConfig(config, baseDir);
-  if (!arg.redis) return { options, accessLog, close: () => accessLog.close() };
+  if (!arg.redis) {
+    const frontDoor = frontDoorFromConfig({ config, file: baseDir });
+    if (frontDoor) options.stages = frontDoor.stages;
+    return { options, accessLog, close: () => accessLog.close() };
+  }
   const { Redis } = await import('ioredis');
   const { REQUEST_PATH_REDIS, serviceRateLimiter } = await import('../cluster/redis-rate-limiter.js');
   const redis = new Redis(arg.redis.url, REQUEST_PATH_REDIS);
@@ -183,6 +187,13 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
   });
   const prefix = arg.redis.prefix;
   const shared = { redis, prefix, gateways: () => arg.workers };
+  // AI services in a worker: token budgets and the usage ledger through the cluster's Redis (the
+  // SQLite store belongs to the primary), as in one process (luascale-app.ts)
+  const frontDoor = frontDoorFromConfig(
+    { config, file: baseDir },
+    await workerBudgets(config, redis, shared),
+  );
+  if (frontDoor) options.stages = frontDoor.stages;
   if (usesKeys(config)) {
     // API keys: the workers read the cluster's key hash in Redis (createRedisStore's default prefix).
     const { redisKeyStore, STORE_PREFIX } = await import('../cluster/redis-key-store.js');
@@ -199,5 +210,21 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
       redis.disconnect();
       await accessLog.close();
     },
+  };
+}
+
+/** The front door's limiter, prices and ledger for a worker of a cluster-mode gateway. */
+async function workerBudgets(
+  config: Config,
+  redis: import('ioredis').Redis,
+  shared: { redis: import('ioredis').Redis; prefix: string; gateways: () => number },
+): Promise<Omit<LlmStageOptions, 'services'>> {
+  if (!usesLlm(config)) return {};
+  const { redisUsageLedger } = await import('../cluster/redis-usage-ledger.js');
+  const { STORE_PREFIX } = await import('../cluster/redis-key-store.js');
+  return {
+    limiter: tokenLimiterFromConfig(config, shared),
+    prices: pricesFromConfig(config),
+    ledger: redisUsageLedger(redis, STORE_PREFIX),
   };
 }
