@@ -42,7 +42,8 @@ export interface CallSetup {
   body: JsonObject;
   /** The body as the client sent it (forwarded as is when nothing changes). */
   raw: Buffer;
-  promptTokens: number;
+  /** The prompt's tokens by the tokenizer (counted on first call). */
+  promptTokens: () => number;
   maxOutput: number;
   /** The token reservation to settle (undefined without limits). */
   reservation: import('../budget/token-limiter.js').Reservation | undefined;
@@ -169,7 +170,7 @@ class LlmCall {
           this.head(200, 'text/event-stream');
           this.ttftMs = ex.g.clock.now() - ex.start;
         } else timer.refresh();
-        if (out !== '') await this.write(out);
+        if (out !== '' && !this.write(out)) await this.drained();
         if (relay.failure !== undefined) {
           ac.abort();
           return this.failMidStream(relay, relay.failure);
@@ -247,7 +248,7 @@ class LlmCall {
     const t = this.s.ctx.translation.stream(this.client, {
       model: this.s.model.name,
       includeUsage: includesUsage(this.s.body),
-      inputTokens: this.s.promptTokens,
+      inputTokens: this.s.promptTokens(),
       created: Math.floor(this.ex.g.clock.wallNow() / 1000),
     });
     return new TranslatingRelay(b.format, t);
@@ -329,11 +330,16 @@ class LlmCall {
     if (contentType === 'text/event-stream') ex.res.flushHeaders();
   }
 
-  private async write(text: string): Promise<void> {
-    const res = this.ex.res;
+  /** Writes to the client; false when it must drain first (see `drained`). */
+  private write(text: string): boolean {
     this.ex.bytesOut += text.length;
-    if (res.write(text)) return;
-    await new Promise<void>((resolve) => {
+    return this.ex.res.write(text);
+  }
+
+  /** Resolves when the client has drained (or left). */
+  private drained(): Promise<void> {
+    const res = this.ex.res;
+    return new Promise<void>((resolve) => {
       const done = () => {
         res.off('drain', done);
         res.off('close', done);
@@ -385,7 +391,7 @@ class LlmCall {
       const output = estimateOutputTokens(e.relay?.sent ?? [], e.relay?.sentFormat ?? this.client);
       usage = {
         ...emptyUsage(),
-        input: partial?.input || (e.status === 0 && !this.headSent ? 0 : this.s.promptTokens),
+        input: partial?.input || (e.status === 0 && !this.headSent ? 0 : this.s.promptTokens()),
         output: e.usage?.output ?? output,
       };
       if (e.status !== 200 && e.status !== 0) usage = emptyUsage();

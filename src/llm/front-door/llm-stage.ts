@@ -13,7 +13,7 @@
 import type { Stage } from '../../gateway/pipeline/compose.js';
 import type { Exchange } from '../../gateway/pipeline/exchange.js';
 import { internalError } from '../../gateway/pipeline/send-error.js';
-import { reservationTokens, type PromptFormat } from '../budget/count-prompt-tokens.js';
+import { countPromptTokens, maxOutputTokens, type PromptFormat } from '../budget/count-prompt-tokens.js';
 import type { PriceTable } from '../budget/prices.js';
 import type { Reservation, TokenLimiter } from '../budget/token-limiter.js';
 import { isObject, tryParseJson, type Checked, type JsonObject } from '../formats/checked.js';
@@ -132,15 +132,20 @@ async function withBody(ex: Exchange, a: { door: Door; ep: Endpoint; raw: Buffer
       code: 'model_not_found',
       param: 'model',
     });
-  const t = reservationTokens(body, PROMPT_FORMAT[ep.kind], model.maxTokensDefault);
+  // The prompt is tokenized only when something needs its count (a reservation, an estimate,
+  // Anthropic's message_start for a translated stream): the tokenizer is the costliest step here.
+  const format = PROMPT_FORMAT[ep.kind];
+  const maxOutput = maxOutputTokens(body, format) ?? model.maxTokensDefault;
+  let prompt = -1;
+  const promptTokens = () => (prompt < 0 ? (prompt = countPromptTokens(body, format)) : prompt);
   let reservation: Reservation | undefined;
   const limiter = door.options.limiter;
   if (limiter !== undefined && ex.consumer !== '') {
-    const costUsd = door.options.prices?.maxCostOf(name, t.prompt, t.maxOutput) ?? 0;
+    const costUsd = door.options.prices?.maxCostOf(name, promptTokens(), maxOutput) ?? 0;
     const v = await limiter.reserve({
       consumer: ex.consumer,
       model: name,
-      tokens: t.total,
+      tokens: promptTokens() + maxOutput,
       costUsd,
       now: ex.g.clock.wallNow(),
     });
@@ -165,8 +170,8 @@ async function withBody(ex: Exchange, a: { door: Door; ep: Endpoint; raw: Buffer
     endpoint: ep,
     body,
     raw,
-    promptTokens: t.prompt,
-    maxOutput: t.maxOutput,
+    promptTokens,
+    maxOutput,
     reservation,
     ctx: door.ctx,
   });

@@ -1,0 +1,231 @@
+/**
+ * `npm run bench llm`: what the AI gateway's front door adds to a stream, against calling llm-sim
+ * directly, side by side in one run (issue 19: goal ≤ 1 ms added TTFT at p99; published figures
+ * for other gateways run from 0.44 ms to 4.34 ms).
+ *
+ * - llm-sim runs as its own process (the compiled CLI) with a constant TTFT (20 ms), 6 ms between
+ *   tokens and 60 tokens per answer (4 with max_tokens 4), and room for every stream (no
+ *   queueing), so its own times are the same in both arms.
+ * - The gateway (compiled, dist/) runs in this process with one AI service whose model's backend
+ *   is that llm-sim as the service's instance; the clients (undici, 100 concurrent streams) run
+ *   in a third process, the same for both arms.
+ * - TTFT: from sending the request to the first body chunk (llm-sim writes the role and the first
+ *   token together). Added = via − direct, at p50 and p99, over 1,000 60-token streams per arm at
+ *   100 concurrent streams, and over 200 streams one at a time (the front door's own latency when
+ *   CPU is not the bottleneck: on a loaded shared machine the concurrent figure is mostly CPU
+ *   starvation of the three processes; the machine's load average is printed with it).
+ * - CPU per relayed chunk: the gateway process's CPU time, long streams minus short ones (the
+ *   per-request work cancels), over the extra events relayed. CPU per request: the gateway's CPU
+ *   per short stream (minus its idle CPU in the direct arm). The path measured is the
+ *   metering one: the client does not ask for usage; the front door asks llm-sim and strips it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { cpus, loadavg } from 'node:os';
+import type { Emit } from './run.js';
+import { ensureBuilt } from './ensure-built.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const STREAMS = 1000;
+const WARMUP = 200;
+const SEQUENTIAL = 200;
+const CONCURRENCY = 100;
+const body = (maxTokens: number) =>
+  JSON.stringify({
+    model: 'm',
+    messages: [{ role: 'user', content: 'Tell me a story about the sea' }],
+    stream: true,
+    max_tokens: maxTokens,
+  });
+
+async function startSim(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    [
+      'bin/luascale.js',
+      'llm-sim',
+      '--port',
+      '0',
+      '--model',
+      'm',
+      '--ttft',
+      '20ms',
+      '--itl',
+      '6ms',
+      '--output-tokens',
+      '60',
+      '--max-seqs',
+      '1000',
+      '--kv-blocks',
+      '100000',
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  for await (const chunk of child.stdout!) {
+    out += String(chunk);
+    const m = /http:\/\/[\d.]+:\d+/.exec(out);
+    if (m) return { url: m[0], child };
+  }
+  throw new Error(`llm-sim did not start: ${out}`);
+}
+
+interface Arm {
+  ttft: number[];
+  /** SSE events received. */
+  events: number;
+  /** CPU of this (the gateway's) process while the arm ran. */
+  cpuUs: number;
+}
+
+/** The load generator: its own process, so the gateway's event loop and CPU are its own. */
+const LOADER = `
+import { Pool } from 'undici';
+const [url, n, conc, body] = JSON.parse(process.argv[1]);
+const pool = new Pool(url, { connections: conc });
+const ttft = [];
+let events = 0;
+let next = 0;
+async function one() {
+  while (next < n) {
+    next++;
+    const t0 = performance.now();
+    const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    let first = true;
+    for await (const chunk of res.body) {
+      if (first) ttft.push(performance.now() - t0);
+      first = false;
+      events += String(chunk).split('\\n\\n').length - 1;
+    }
+  }
+}
+await Promise.all(Array.from({ length: conc }, one));
+await pool.close();
+process.stdout.write(JSON.stringify({ ttft, events }));
+`;
+
+/** \`n\` streams at \`CONCURRENCY\` to \`url\` from the loader process: TTFTs, events, this process's CPU. */
+async function run(url: string, n: number, o: { maxTokens: number; concurrency?: number }): Promise<Arm> {
+  const cpu0 = process.cpuUsage();
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      LOADER,
+      JSON.stringify([url, n, o.concurrency ?? CONCURRENCY, body(o.maxTokens)]),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += String(c)));
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`loader exited ${code}`);
+  const cpu = process.cpuUsage(cpu0);
+  const r = JSON.parse(out) as { ttft: number[]; events: number };
+  return { ...r, cpuUs: cpu.user + cpu.system };
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** The bench. */
+export default async function llmBench(emit: Emit): Promise<void> {
+  ensureBuilt('llm/front-door/llm-stage.js', 'llm bench');
+  const dist = (p: string) => import(resolve(ROOT, 'dist', p));
+  const { createGateway } = await dist('gateway/gateway.js');
+  const { createLlmModels, createLlmStage, llmErrorBody } = await dist('llm/front-door/index.js');
+  const { stagesWithLlm } = await dist('app/llm-wiring.js');
+  const sim = await startSim();
+  const built = createLlmModels({
+    m: {
+      backends: [{ instances: { format: 'openai' } }],
+      ttftMs: 10_000,
+      interTokenMs: 10_000,
+      maxTokensDefault: 64,
+    },
+  });
+  let rows = 0;
+  const stage = createLlmStage({
+    services: new Map([['ai', { models: built.models }]]),
+    ledger: { append: () => rows++ },
+  });
+  const gw = createGateway({
+    services: {
+      ai: {
+        routes: [{ path_prefix: '/' }],
+        traffic: { max_body: 1 << 20, request_buffer: 1 << 20 },
+        upstream: { connections: 256 },
+        instances: [{ id: 'sim', url: sim.url }],
+        errorBody: llmErrorBody,
+      },
+    },
+    stages: stagesWithLlm(stage),
+  });
+  const addr = await gw.listen(0, '127.0.0.1');
+  const direct = sim.url;
+  const via = `http://127.0.0.1:${addr.port}`;
+  try {
+    await run(direct, WARMUP, { maxTokens: 60 });
+    await run(via, WARMUP, { maxTokens: 60 });
+    const d = await run(direct, STREAMS, { maxTokens: 60 });
+    const v = await run(via, STREAMS, { maxTokens: 60 });
+    const ds = await run(direct, STREAMS, { maxTokens: 4 });
+    const vs = await run(via, STREAMS, { maxTokens: 4 });
+    // One stream at a time: what the front door adds when the machine is not the bottleneck.
+    const d1 = await run(direct, SEQUENTIAL, { maxTokens: 4, concurrency: 1 });
+    const v1 = await run(via, SEQUENTIAL, { maxTokens: 4, concurrency: 1 });
+    if (rows < 2 * STREAMS) throw new Error(`only ${rows} ledger rows`);
+    for (const p of [50, 99])
+      emit({
+        name: `llm.ttft_added_sequential_p${p}`,
+        value: round(pct(v1.ttft, p) - pct(d1.ttft, p)),
+        unit: 'ms',
+        direct: round(pct(d1.ttft, p)),
+        via_luascale: round(pct(v1.ttft, p)),
+        streams: SEQUENTIAL,
+        concurrency: 1,
+      });
+    for (const p of [50, 99]) {
+      const dp = pct(d.ttft, p);
+      const vp = pct(v.ttft, p);
+      emit({
+        name: `llm.ttft_added_p${p}`,
+        value: round(vp - dp),
+        unit: 'ms',
+        direct: round(dp),
+        via_luascale: round(vp),
+        streams: STREAMS,
+        concurrency: CONCURRENCY,
+        load_average: round(loadavg()[0]!, 1),
+        cpus: cpus().length,
+      });
+    }
+    // This process only runs the gateway during the via arms (the direct arms' CPU is its idle noise).
+    const perChunk = (v.cpuUs - vs.cpuUs - (d.cpuUs - ds.cpuUs)) / (v.events - vs.events);
+    emit({
+      name: 'llm.cpu_per_relayed_chunk',
+      value: round(perChunk, 2),
+      unit: 'us',
+      events_long: v.events,
+      events_short: vs.events,
+      path: 'passthrough, usage asked for and stripped',
+    });
+    emit({
+      name: 'llm.cpu_per_request',
+      value: round((vs.cpuUs - ds.cpuUs) / STREAMS, 1),
+      unit: 'us',
+      path: 'gateway CPU per 4-token stream (parse, validate, pick, relay, ledger row)',
+    });
+  } finally {
+    await gw.close({ graceMs: 0 });
+    await built.close();
+    sim.child.kill();
+    await once(sim.child, 'exit');
+  }
+}
