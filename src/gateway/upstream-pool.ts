@@ -21,6 +21,7 @@ import {
   type HealthThresholds,
 } from './health-state.js';
 import { LeanPool } from './lean/lean-pool.js';
+import { GRPC_HEALTH_PATH, grpcHealthCheck } from './grpc/grpc-health.js';
 import { H2Upstream } from './http2/h2-upstream.js';
 import { updatePeakEwma } from './peak-ewma.js';
 
@@ -110,7 +111,9 @@ export class UpstreamInstance implements Endpoint {
     this.url = spec.url;
     const u = new URL(spec.url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:')
-      throw new RangeError(`instance ${spec.id}: only http:// and https:// upstreams are supported, got ${spec.url}`);
+      throw new RangeError(
+        `instance ${spec.id}: only http:// and https:// upstreams are supported, got ${spec.url}`,
+      );
     this.hostname = u.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
     this.readyAt = now;
@@ -366,6 +369,7 @@ export function createUpstreamPool(options: {
     const timeout = health.timeout ?? 1000;
     let ok = false;
     try {
+      if (health.path === GRPC_HEALTH_PATH) return void observeProbe(inst, await grpcProbe(inst, timeout));
       const res = await dispatcher(inst, timeout).request({
         method: 'GET',
         path: health.path!,
@@ -378,8 +382,17 @@ export function createUpstreamPool(options: {
     } catch {
       ok = false;
     }
+    observeProbe(inst, ok);
+  }
+
+  function observeProbe(inst: UpstreamInstance, ok: boolean): void {
     if (inst.state === 'removed' || closed) return;
     observe(inst, ok, clock.now(), true);
+  }
+
+  /** The standard gRPC health check (health.path /grpc.health.v1.Health/Check, grpc-health.ts). */
+  function grpcProbe(inst: UpstreamInstance, timeout: number): Promise<boolean> {
+    return grpcHealthCheck(dispatcher(inst, timeout), timeout).catch(() => false);
   }
 
   if (active) {

@@ -188,7 +188,7 @@ class H2Call {
     if (this.done) return;
     this.done = true;
     this.clear();
-    this.handler.onComplete?.(trailers);
+    this.handler.onComplete?.(trailers ?? []);
   }
 
   private fail(err: Error): void {
@@ -247,7 +247,9 @@ function requestHeaders(opts: Dispatcher.DispatchOptions): {
   grpcTimeout?: number;
 } {
   const headers: OutgoingHttpHeaders = { ':method': opts.method, ':path': opts.path };
-  const flat = opts.headers as string[] | null | undefined;
+  const given = opts.headers as string[] | Record<string, string> | null | undefined;
+  // the forward stage passes a flat list; request() callers (health probes) an object
+  const flat = given == null || Array.isArray(given) ? given : Object.entries(given).flat();
   let grpcTimeout: number | undefined;
   if (Array.isArray(flat))
     for (let i = 0; i < flat.length; i += 2) {

@@ -24,6 +24,9 @@ export const ECHO = {
   Limited: method('Limited', false, false),
 } as const;
 
+/** grpc.health.v1.Health with raw bytes. */
+const HEALTH = { Check: { ...method('Check', false, false), path: '/grpc.health.v1.Health/Check' } };
+
 /** A client of demo.Echo. */
 export const EchoClient = grpc.makeGenericClientConstructor(
   ECHO as unknown as grpc.ServiceDefinition,
@@ -40,6 +43,8 @@ export interface EchoServer {
   cancelled: number;
   /** Called on every Unary call. */
   onCall: () => void;
+  /** What grpc.health.v1.Health/Check answers (SERVING by default). */
+  serving: boolean;
   close(): Promise<void>;
 }
 
@@ -83,6 +88,12 @@ export async function startEchoServer(name: string): Promise<EchoServer> {
       });
     },
   });
+  server.addService(HEALTH as unknown as grpc.ServiceDefinition, {
+    Check(_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) {
+      // HealthCheckResponse { status: SERVING (1) | NOT_SERVING (2) }
+      cb(null, Buffer.from([0x08, ret.serving ? 1 : 2]));
+    },
+  });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
@@ -90,6 +101,7 @@ export async function startEchoServer(name: string): Promise<EchoServer> {
   );
   const ret: EchoServer = {
     name,
+    serving: true,
     onCall: () => {},
     url: `http://127.0.0.1:${port}`,
     served,
