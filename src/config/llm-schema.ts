@@ -7,6 +7,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Duration, EXTENSION_KEY, MAX_COUNT, Pattern, strict } from './schema-primitives.js';
+import { LlmEngine, LlmRouting } from './llm-routing-schema.js';
 import { Price } from './price-schema.js';
 
 const ENV_NAME = Pattern('^[A-Za-z_][A-Za-z0-9_]*$', 'must be an environment variable name', {
@@ -113,6 +114,8 @@ export const Llm = strict(
       description:
         'Largest request body in bytes (413 in the client’s format beyond); read whole before admission',
     }),
+    engine: LlmEngine,
+    routing: LlmRouting,
     log_content: Type.Boolean({
       default: false,
       description: 'Prompts and completions are never logged unless this is true',

@@ -39,7 +39,7 @@ export interface LlmRoutingOptions {
 /** The llm balancer: a Balancer plus the saturation gate and its prefix index. */
 export interface LlmBalancer extends Balancer {
   /** Whether every endpoint is saturated at `now` (false for an empty list). */
-  saturated(endpoints: readonly Endpoint[], now: number): boolean;
+  saturated(endpoints: readonly Pick<Endpoint, 'id'>[], now: number): boolean;
   readonly prefixes: PrefixIndex;
 }
 
@@ -63,13 +63,13 @@ export function createLlmBalancer(options: {
   let load: number[] = [];
   let turn = 0;
 
-  function isSaturated(ep: Endpoint, now: number): boolean {
+  function isSaturated(ep: Pick<Endpoint, 'id'>, now: number): boolean {
     const s = states.signals(ep.id, now);
     if (s === undefined) return false;
     return (s.waiting !== undefined && s.waiting >= qMax) || (s.kvUtil !== undefined && s.kvUtil >= kvMax);
   }
 
-  function saturated(endpoints: readonly Endpoint[], now: number): boolean {
+  function saturated(endpoints: readonly Pick<Endpoint, 'id'>[], now: number): boolean {
     if (endpoints.length === 0) return false;
     for (const ep of endpoints) if (!isSaturated(ep, now)) return false;
     return true;
