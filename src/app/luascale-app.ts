@@ -37,7 +37,6 @@ import { buildAdminServer, type AdminEvent } from '../admin/admin-server.js';
 import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
 import { adminKeys, keyVerifierFromConfig } from './consumer-keys.js';
 import { frontDoorFromConfig } from './llm-wiring.js';
-import { llmRoutingFromConfig, withLlmBalancers } from './llm-routing.js';
 import { genAiMetrics, pricesFromConfig, tokenLimiterFromConfig } from './llm-budgets.js';
 import type { GenAiMetrics } from '../llm/metrics/genai-metrics.js';
 import type { ClusterNode } from '../cluster/index.js';
@@ -137,16 +136,12 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   const frontDoor = frontDoorFromConfig(loaded, {
     limiter: tokenLimiterFromConfig(
       config,
-      node ? { redis: node.redis, prefix: node.prefix, gateways: () => 1 } : undefined,
+      node ? { redis: node.redis, prefix: node.prefix, gateways: () => node!.membership.count() } : undefined,
     ),
     prices: pricesFromConfig(config),
     ledger: store.usage,
     metrics: { record: (row) => genai?.record(row) },
   });
-  // AI services' engine metrics, llm balancer and saturation hold (src/app/llm-routing.ts); one
-  // process only: with `workers: N` each worker keeps its service's own balancer.
-  const llmRouting =
-    workers > 1 ? undefined : llmRoutingFromConfig(config, { now: () => clock.now(), intervalMs: 1000 });
   // One process writes its own access log; each worker of `workers: N` opens its own (gateway-options.ts).
   const accessLog = workers > 1 ? undefined : accessLogFromConfig(config, baseDir);
   if (workers > 1) {
@@ -169,7 +164,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     const own = createSignals(clock);
     signals = own;
     inProcess = createGateway({
-      ...withLlmBalancers(gatewayOptions(config, apis), llmRouting),
+      ...gatewayOptions(config, apis),
       ...(frontDoor ? { stages: frontDoor.stages } : {}),
       clock,
       signals,
@@ -183,7 +178,6 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
         const a = createAdmission(traffic as any, c, {
           limiter: node && rl ? node.rateLimiter(service, rl) : undefined,
           onQueue: (depth, waitMs) => own.onQueue(service, depth, waitMs),
-          hold: llmRouting?.hold(service),
         });
         admissions.set(service, a);
         return a;
@@ -191,17 +185,6 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     });
     gateway = inProcess;
   }
-  // Each second: every AI service's instances' /metrics (timeout, stale marked), then its admission
-  // re-checks its hold gate.
-  const llmScrape = llmRouting
-    ? setInterval(() => {
-        void llmRouting.scrapeAll(
-          (service) =>
-            gateway.instances(service).filter((i) => i.state === 'ready' && i.health !== 'ejected'),
-          (service) => admissions.get(service)?.tick(),
-        );
-      }, 1000).unref()
-    : undefined;
   node?.publishSignals(signals);
 
   let nextEventId = 0;
@@ -316,7 +299,6 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
               return {
                 ...snap,
                 ...(q ? { queue: q.queue } : {}),
-                ...(llmRouting ? { llm: llmRouting.signals.group(service) } : {}),
                 operations: withSlos(
                   snap.operations as unknown as Record<string, Record<string, unknown>>,
                   apis[service],
@@ -475,7 +457,6 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
         await Promise.all([...controllers.values()].map((c) => c.stop()));
         await gateway.close({ graceMs });
         await frontDoor?.close();
-        clearInterval(llmScrape);
         await accessLog?.close();
         await node?.close();
         await closeBefore(admin, deadline);
