@@ -209,7 +209,7 @@ export function register(program: Command): void {
     .option('--time-scale <f>', 'real time per model time: 0.01 runs 100x faster (default 1)')
     .option(
       '--startup-delay <d>',
-      'a cold start: wait this long (times --time-scale) before listening, as a model server loads its weights (default 0)',
+      'a cold start: listen only this long (times --time-scale) after the process started, as a model server loads its weights (default 0)',
     )
     .option(
       '--metric-names <names>',
@@ -239,8 +239,9 @@ export async function llmSimCommand(
   stdout: { write(text: string): unknown } = process.stdout,
 ): Promise<void> {
   const options = llmSimOptionsFromArgs(args);
-  const delayMs = ms('--startup-delay', args.startupDelay, 0) * options.timeScale;
-  // A model server loads its weights before it listens: nothing answers (connection refused) until then.
+  // A model server loads its weights before it listens: nothing answers (connection refused) until
+  // then. Counted from the process start (performance.now()), so node's own boot is part of it.
+  const delayMs = ms('--startup-delay', args.startupDelay, 0) * options.timeScale - performance.now();
   if (delayMs > 0 && !(await startupDelay(delayMs))) return;
   const { startLlmSim } = await import('../../llm-sim/llm-sim-server.js');
   let sim;
