@@ -209,7 +209,7 @@ export function register(program: Command): void {
     .option('--time-scale <f>', 'real time per model time: 0.01 runs 100x faster (default 1)')
     .option(
       '--startup-delay <d>',
-      'a cold start: listen only this long (times --time-scale) after the process started, as a model server loads its weights (default 0)',
+      'a cold start: nothing listens until this long (times --time-scale) after the process started, as a model server loading its weights (default 0)',
     )
     .option(
       '--metric-names <names>',
