@@ -27,6 +27,8 @@ export interface PendingTick {
   estimate: number;
   unit: number;
   reactive: number;
+  /** The load the guard's calibrated fleet serves (NaN: score the bound itself). */
+  serves: number;
   /** It entered the scale-in hold with this raw answer, kept for keepMs. */
   hold: boolean;
   raw: number;
@@ -50,6 +52,7 @@ export class PredictiveCache {
     estimate: 0,
     unit: 0,
     reactive: 0,
+    serves: NaN,
     hold: false,
     raw: 0,
     keepMs: 0,
@@ -203,7 +206,7 @@ export class PredictiveCache {
       } else this.surgeSince = NaN;
     }
     if (t.guard) {
-      this.bound.record(t.now, t.value, t.estimate, t.unit);
+      this.bound.record(t.now, { load: t.value, est: t.estimate, unit: t.unit, serves: t.serves });
       pushWindowMax(this.guardT, this.guardV, t.now, t.reactive);
       dropThrough(t.now - this.p.guardWindowS * 1000, this.guardT, this.guardV);
     }

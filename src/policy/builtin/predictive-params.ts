@@ -125,7 +125,7 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     guard: r.boolean('guard', true),
     guardUtilization: r.number('guard_utilization', 0.7, { min: 0, max: 1, exclusiveMin: true }),
     guardWindowS: r.number('guard_window_s', 30, { min: 0, max: 3600 }),
-    coverage: r.number('coverage', 0.99, { min: 0.5, max: 0.9999 }),
+    coverage: r.number('coverage', 0.995, { min: 0.5, max: 0.9999 }),
     coverageStep: r.number('coverage_step', 0.05, { min: 0, max: 10, exclusiveMin: true }),
     guardWarmup: r.number('guard_warmup', 600, { min: 0 }),
   };

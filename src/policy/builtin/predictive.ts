@@ -34,10 +34,12 @@
  *   guard (issue 22, `guard`, on by default): the answer is at least min(R, S), R the highest
  *                ceil(demand / (perInstance × guard_utilization)) of the last `guard_window_s` (an
  *                HPA-style rule evaluated every tick), S the square-root staffing of an upper bound on
- *                the load of the next startup time calibrated online by quantile tracking of its own
- *                misses (upper-bound-tracker.ts); until `guard_warmup` ticks are scored, R. It goes
- *                below the reactive rule only where the trace's own errors say fewer hold, and on a
- *                flash crowd or per-second bursts R wins
+ *                the load of the next startup time calibrated online (upper-bound-tracker.ts): a tick
+ *                is a miss when the load of the next startup time outgrew the fleet S sized for it,
+ *                and the bound widens after a miss and narrows slowly otherwise, so the fleet's misses
+ *                settle at 1 − `coverage` of the ticks on any trace; until `guard_warmup` ticks are
+ *                scored, R. It goes below the reactive rule only where the trace's own record says
+ *                fewer hold, and on a flash crowd or per-second bursts R wins
  *   then a scale-in takes effect only after the answer stayed lower for `scale_in_delay` (default
  *   0: the burst window already holds what is worth holding) while reacting, or for
  *   `trusted_scale_in_delay` (default: the startup time) while the forecast is trusted. The plan
@@ -281,12 +283,16 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
             }
           const bound = c.bound.bound(demand, perInstance);
           const calibrated = c.bound.resolved >= p.guardWarmup;
-          const holds = calibrated ? staffed(bound / perInstance, p.staffingBeta) : hpaLike;
+          const holdsAlways = staffed(bound / perInstance, p.staffingBeta);
+          const holds = calibrated ? holdsAlways : hpaLike;
           const guard = Math.min(hpaLike, holds);
           tick.guard = true;
           tick.estimate = demand;
           tick.unit = perInstance;
           tick.reactive = reactive;
+          // the bound is scored by whether the fleet sized from it held the load (not by the bound
+          // itself): the staffing headroom and the rounding count, so it is no wider than needed
+          tick.serves = holdsAlways * perInstance;
           detail.guard = guard;
           detail.bound = round(bound);
           detail.bound_q = round(c.bound.q);

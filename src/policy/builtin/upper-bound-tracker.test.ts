@@ -7,7 +7,7 @@ import { UpperBoundTracker } from './upper-bound-tracker.js';
 /** Feeds `n` ticks of load = est × (1 + noise()) and returns the share of misses and the final q. */
 function run(coverage: number, noise: () => number, n = 20_000): { missShare: number; q: number } {
   const b = new UpperBoundTracker({ coverage, step: 0.05, horizonMs: 5000, initial: 0.5 });
-  for (let i = 0; i < n; i++) b.record(i * 1000, 1000 * (1 + noise()), 1000, 100);
+  for (let i = 0; i < n; i++) b.record(i * 1000, { load: 1000 * (1 + noise()), est: 1000, unit: 100 });
   return { missShare: b.misses / b.resolved, q: b.q };
 }
 
@@ -36,4 +36,31 @@ test('reading the bound changes nothing; a quiet estimate is not divided by zero
   assert.equal(b.bound(1000, 100), 1220);
   assert.equal(b.q, 0.2);
   assert.equal(b.resolved, 0);
+});
+
+test('scored against the fleet sized from it, the misses of that fleet settle at 1 − coverage, and q stays ≥ 0', () => {
+  let seed = 11;
+  const uniform = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  const horizon = 5;
+  const b = new UpperBoundTracker({ coverage: 0.95, step: 0.05, horizonMs: horizon * 1000, initial: 0.5 });
+  const loads: number[] = [];
+  const serves: number[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    loads.push(1000 * (1 + 0.5 * uniform()));
+    // a fleet with slack over the bound (rounding, staffing headroom): it serves 1.3× the bound
+    serves.push(1.3 * b.bound(1000, 100));
+    b.record(i * 1000, { load: loads[i]!, est: 1000, unit: 100, serves: serves[i]! });
+  }
+  let missed = 0;
+  let scored = 0;
+  for (let i = 0; i + horizon < loads.length; i++) {
+    scored++;
+    if (Math.max(...loads.slice(i, i + horizon + 1)) > serves[i]!) missed++;
+  }
+  assert.ok(Math.abs(missed / scored - 0.05) < 0.01, `fleet misses ${missed / scored}`);
+  // the slack means the bound itself can sit lower than the noise it would cover on its own
+  assert.ok(b.q < 0.5 * (1500 / 1100 - 1) + 0.2, `q ${b.q}`);
+  // a long quiet stretch (the fleet always holds) lets q fall to 0, not below
+  for (let i = 20_000; i < 30_000; i++) b.record(i * 1000, { load: 0, est: 1000, unit: 100, serves: 1e9 });
+  assert.equal(b.q, 0);
 });

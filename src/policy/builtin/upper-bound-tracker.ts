@@ -1,7 +1,23 @@
 import { pushWindowMax } from './sorted-window.js';
 
+/** One tick's record (see UpperBoundTracker.record). */
+export interface BoundTick {
+  load: number;
+  est: number;
+  unit: number;
+  serves?: number;
+}
+
 /**
  * An online-calibrated upper bound on the highest load of the next `horizonMs` (issue 22).
+ *
+ * The predictive guard scores it by the fleet sized from it (`serves`): a miss is a tick whose
+ * next `horizonMs` brought more load than that fleet serves. That is adaptive conformal inference
+ * on the decision (Gibbs & Candès, "Adaptive conformal inference under distribution shift",
+ * NeurIPS 2021): the update below is the same, with the miss of the fleet in place of the miss of
+ * the bound, so the square-root staffing headroom and the rounding up to whole instances count
+ * towards the coverage instead of being paid on top of it. Without `serves`, the bound itself is
+ * scored, as described next.
  *
  * Every tick records its load estimate `est`; `horizonMs` later, when the highest load M of that
  * stretch is known, the tick is scored s = (M − est) / (est + unit) (the rise relative to the
@@ -26,10 +42,11 @@ export class UpperBoundTracker {
   resolved = 0;
   /** Of those, ticks whose load rose above the bound they were given. */
   misses = 0;
-  /** Ticks waiting for their horizon to pass: time, estimate, unit. */
+  /** Ticks waiting for their horizon to pass: time, estimate, unit, the load their decision serves. */
   private readonly waitT: number[] = [];
   private readonly waitEst: number[] = [];
   private readonly waitUnit: number[] = [];
+  private readonly waitServes: number[] = [];
   /** Loads since the oldest waiting tick as a monotonic deque (values decreasing): the front is the max. */
   private readonly maxT: number[] = [];
   private readonly maxV: number[] = [];
@@ -43,9 +60,12 @@ export class UpperBoundTracker {
     return est + Math.max(0, this.q) * (Math.max(0, est) + unit);
   }
 
-  /** Records a tick: its load, the estimate a bound was drawn from, one instance's worth. */
-  record(now: number, load: number, est: number, unit: number): void {
-    pushWindowMax(this.maxT, this.maxV, now, load);
+  /**
+   * Records a tick: its load, the estimate a bound was drawn from, one instance's worth, and
+   * (`serves`) the load the fleet sized from that bound serves; NaN: score the bound itself.
+   */
+  record(now: number, t: BoundTick): void {
+    pushWindowMax(this.maxT, this.maxV, now, t.load);
     let n = 0;
     while (n < this.waitT.length && this.waitT[n]! + this.o.horizonMs <= now) {
       const t = this.waitT[n]!;
@@ -56,9 +76,15 @@ export class UpperBoundTracker {
         this.maxV.splice(0, front);
       }
       const est = this.waitEst[n]!;
-      const s = (this.maxV[0]! - est) / (Math.max(0, est) + this.waitUnit[n]!);
-      const miss = s > this.q;
-      this.q += this.o.step * ((miss ? 1 : 0) - (1 - this.o.coverage));
+      const serves = this.waitServes[n]!;
+      // a miss: the load outgrew the fleet sized from the bound (ACI on the decision, Gibbs &
+      // Candès 2021), or, without one, the bound itself (quantile tracking of the score)
+      const miss = Number.isNaN(serves)
+        ? (this.maxV[0]! - est) / (Math.max(0, est) + this.waitUnit[n]!) > this.q
+        : this.maxV[0]! > serves;
+      // q below 0 widens nothing (bound() reads max(0, q)): clamping it keeps a quiet stretch from
+      // winding it down so far that the next rise takes long to win it back
+      this.q = Math.max(0, this.q + this.o.step * ((miss ? 1 : 0) - (1 - this.o.coverage)));
       this.resolved++;
       if (miss) this.misses++;
       n++;
@@ -67,9 +93,11 @@ export class UpperBoundTracker {
       this.waitT.splice(0, n);
       this.waitEst.splice(0, n);
       this.waitUnit.splice(0, n);
+      this.waitServes.splice(0, n);
     }
     this.waitT.push(now);
-    this.waitEst.push(est);
-    this.waitUnit.push(unit);
+    this.waitEst.push(t.est);
+    this.waitUnit.push(t.unit);
+    this.waitServes.push(t.serves ?? NaN);
   }
 }
