@@ -28,6 +28,7 @@ import { createProvider, wireProviderToGateway } from './create-provider.js';
 import { countByService, stopOrphanInstances } from '../providers/orphan-instances.js';
 import { adminBackend } from './admin-backend.js';
 import { alertRules, loadServices, recordObservation, specFrom, withSlos } from './service-inputs.js';
+import { withTlsHttp2 } from './tls-http2-options.js';
 import { openStore, type Store } from '../store/index.js';
 import { DECISION_STATE_KEY } from '../store/state-store.js';
 import type { DecisionState } from '../controller/decision.js';
@@ -144,6 +145,10 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   });
   // One process writes its own access log; each worker of `workers: N` opens its own (gateway-options.ts).
   const accessLog = workers > 1 ? undefined : accessLogFromConfig(config, baseDir);
+  if (workers > 1 && (config.gateway.http2.enabled || config.gateway.tls !== undefined))
+    throw new RangeError(
+      'gateway.http2 and gateway.tls need gateway.workers: 1 (workers do not apply them yet)',
+    );
   if (workers > 1) {
     const arg: WorkerGatewayArg = {
       config,
@@ -164,7 +169,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     const own = createSignals(clock);
     signals = own;
     inProcess = createGateway({
-      ...gatewayOptions(config, apis),
+      ...withTlsHttp2(gatewayOptions(config, apis), config, { baseDir, log }),
       ...(frontDoor ? { stages: frontDoor.stages } : {}),
       clock,
       signals,

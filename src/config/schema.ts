@@ -10,6 +10,7 @@ import { PolicyRef, Scaling } from './scaling-schema.js';
 import { DURATION_RULE, Duration, EXTENSION_KEY, Listen, Pattern, strict } from './schema-primitives.js';
 import { Route, Traffic } from './traffic-schema.js';
 import { Auth, Consumers } from './consumers-schema.js';
+import { GatewayHttp2, ListenerTls, UpstreamProtocol, UpstreamTls } from './tls-http2-schema.js';
 import { Llm } from './llm-schema.js';
 
 export { Behavior, DURATION_RULE, EXTENSION_KEY, Scaling };
@@ -113,6 +114,8 @@ const Service = strict(
             }),
           ),
           keep_alive: Duration('Idle time before an upstream connection is closed', '4s', '1ms', '1h'),
+          protocol: UpstreamProtocol,
+          tls: Type.Optional(UpstreamTls),
           client: Type.Optional(
             Type.Union([Type.Literal('lean'), Type.Literal('undici')], {
               description:
@@ -205,6 +208,8 @@ export const ConfigSchema = strict(
             'Load balancers and CDNs in front (IPv4/IPv6 CIDRs or addresses, such as 10.0.0.0/8 or fd00::/8). From them the client IP is the right-most X-Forwarded-For (else Forwarded for=) entry that is not itself trusted, and their forwarding headers are appended to; from other peers the peer is the client and those headers are replaced',
         }),
         drain_timeout: Duration('SIGTERM: time to finish in-flight requests', '30s', '100ms', '1h'),
+        http2: GatewayHttp2,
+        tls: Type.Optional(ListenerTls),
       },
       'The gateway listener',
       { default: {} },

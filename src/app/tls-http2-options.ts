@@ -1,0 +1,79 @@
+/**
+ * Maps `gateway.http2`, `gateway.tls` and each service's `upstream.protocol` / `upstream.tls` onto
+ * the gateway's options (issue 21). File paths are relative to the config file; the listener's
+ * certificates are read (and re-read on change) by the gateway, the upstream ones once here.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Config } from '../config/index.js';
+import type { GatewayOptions } from '../gateway/gateway.js';
+
+/** Adds HTTP/2, TLS and upstream protocols from `config` to `options` (a new object). */
+export function withTlsHttp2(
+  options: GatewayOptions,
+  config: Config,
+  ctx: { baseDir: string; log: (line: string) => void },
+): GatewayOptions {
+  const g = config.gateway;
+  const at = (f: string): string => resolve(ctx.baseDir, f);
+  const out: GatewayOptions = { ...options, services: { ...options.services } };
+  if (g.http2.enabled) {
+    const perSecond = (max: number) => ({ max, windowMs: 1000 });
+    out.http2 = {
+      max_concurrent_streams: g.http2.max_concurrent_streams,
+      guard: {
+        resets: perSecond(g.http2.max_resets_per_second),
+        pings: perSecond(g.http2.max_pings_per_second),
+        settings: perSecond(g.http2.max_settings_per_second),
+      },
+      onFlood: (kind, peer) => ctx.log(`http2: ${peer} exceeded the ${kind} limit: GOAWAY sent`),
+    };
+  }
+  if (g.tls !== undefined) {
+    out.tls = {
+      ...(g.tls.cert !== undefined ? { cert: at(g.tls.cert) } : {}),
+      ...(g.tls.key !== undefined ? { key: at(g.tls.key) } : {}),
+      ...(g.tls.certificates
+        ? { certificates: g.tls.certificates.map((c) => ({ cert: at(c.cert), key: at(c.key) })) }
+        : {}),
+      ...(g.tls.client_ca !== undefined ? { client_ca: at(g.tls.client_ca) } : {}),
+      onReload: (r) => {
+        if (!r.ok)
+          ctx.log(`alert: gateway TLS certificates not reloaded, the previous ones stay: ${r.error}`);
+      },
+    };
+  }
+  for (const [name, svc] of Object.entries(config.services)) {
+    const up = svc.upstream;
+    const target = out.services[name];
+    if (up === undefined || target === undefined) continue;
+    const tls = up.tls;
+    out.services[name] = {
+      ...target,
+      upstream: {
+        ...target.upstream,
+        protocol: up.protocol,
+        ...(tls !== undefined
+          ? {
+              tls: {
+                ...(tls.ca !== undefined ? { ca: readPem(at(tls.ca), name) } : {}),
+                ...(tls.cert !== undefined ? { cert: readPem(at(tls.cert), name) } : {}),
+                ...(tls.key !== undefined ? { key: readPem(at(tls.key), name) } : {}),
+              },
+            }
+          : {}),
+      },
+    };
+  }
+  return out;
+}
+
+function readPem(file: string, service: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new RangeError(
+      `services.${service}.upstream.tls: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+}
