@@ -230,6 +230,9 @@ export class LeanConnection {
       b.off('data', this.onBodyData);
       b.off('end', this.onBodyEnd);
       b.off('error', this.onBodyError);
+      // Ended early (a response before the whole upload, or a failure): let the rest drain away
+      // rather than leave the client's request paused on a full socket.
+      if (!this.bodySent) b.resume();
     }
   }
 
