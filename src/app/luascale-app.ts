@@ -182,7 +182,13 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
         const rl = (traffic as { rate_limit?: { rps: number; burst?: number } }).rate_limit;
         const a = createAdmission(traffic as any, c, {
           limiter: node && rl ? node.rateLimiter(service, rl) : undefined,
-          onQueue: (depth, waitMs) => own.onQueue(service, depth, waitMs),
+          onQueue: (depth, waitMs) => {
+            own.onQueue(service, depth, waitMs);
+            // Scale from zero: the first waiter with no ready instance wakes the controller now, not
+            // at its next tick (Knative's activator pokes its autoscaler the same way).
+            if (depth === 1 && waitMs === undefined && admissions.get(service)?.stats().ready === 0)
+              controllers.get(service)?.wake();
+          },
         });
         admissions.set(service, a);
         return a;

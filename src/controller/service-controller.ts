@@ -203,6 +203,14 @@ export class ServiceController {
     loop();
   }
 
+  /**
+   * Ticks now, unless the loop is stopped or a tick is running: capacity is needed at once (a
+   * request waits with no ready instance). The loop's own timer is left as it is.
+   */
+  wake(): void {
+    if (this.#timer !== null && !this.#ticking) void this.tick();
+  }
+
   /** Stops ticking (instances keep running); waits for a tick in progress. */
   async stop(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);

@@ -19,7 +19,7 @@ import { startApp, type LuascaleApp } from '../../src/app/luascale-app.js';
 
 const CLI = resolve('test/fixtures/luascale-cli.ts');
 
-function configText(dir: string, o: { simFlags: string; startTimeout: string }): string {
+function configText(dir: string, o: { simFlags: string; startTimeout: string; interval: string }): string {
   const sim = `exec ${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(CLI)} llm-sim --port "$PORT" ${o.simFlags}`;
   return `
 gateway: { listen: "127.0.0.1:0", access_log: "off" }
@@ -39,7 +39,7 @@ services:
     scaling:
       min: 0
       max: 1
-      interval: 100ms
+      interval: ${o.interval}
       policy: { builtin: target-tracking, params: { metric: queue, target: 1000 } }
       behavior:
         scale_down: { stabilization: 10m }
@@ -56,8 +56,9 @@ services:
 async function withApp(
   simFlags: string,
   body: (app: LuascaleApp, decided: () => Promise<void>) => Promise<void>,
-  startTimeout = '30s',
+  o: { startTimeout?: string; interval?: string } = {},
 ): Promise<void> {
+  const { startTimeout = '30s', interval = '100ms' } = o;
   const dir = mkdtempSync(join(tmpdir(), 'ls-llm-zero-'));
   const file = join(dir, 'luascale.yaml');
   let wake: () => void = () => {};
@@ -65,7 +66,11 @@ async function withApp(
   let app: LuascaleApp | undefined;
   try {
     app = await startApp(
-      { config: parseConfig(configText(dir, { simFlags, startTimeout }), file), file, baseDir: dir },
+      {
+        config: parseConfig(configText(dir, { simFlags, startTimeout, interval }), file),
+        file,
+        baseDir: dir,
+      },
       { onDecision: () => wake() },
     );
     await body(app, decided);
@@ -170,7 +175,31 @@ test(
         assert.equal(app.gateway.instances('chat').filter((i) => i.state === 'ready').length, 0);
         void res;
       },
-      '10s',
+      { startTimeout: '10s' },
+    );
+  },
+);
+
+test(
+  'the first request waiting with no ready instance wakes the controller at once, not at its next tick',
+  { timeout: 60_000 },
+  async () => {
+    await withApp(
+      '--startup-delay 1s',
+      async (app, decided) => {
+        const controller = app.controllers.get('chat')!;
+        while (controller.status().lastObservation === null) await decided(); // the start's tick
+        const t0 = performance.now();
+        const next = decided();
+        const res = chat(app.gatewayUrl).catch(() => undefined);
+        await next;
+        const ms = performance.now() - t0;
+        console.log(`# decision ${ms.toFixed(0)} ms after the request (interval 20 s)`);
+        assert.ok(ms < 5000, `decided ${ms.toFixed(0)} ms after the request, not at once`);
+        assert.equal(controller.status().lastDecision?.replicas, 1);
+        void res;
+      },
+      { interval: '20s' },
     );
   },
 );
