@@ -88,10 +88,11 @@ test('llm.routing.balancer: service keeps the service balancer; withLlmBalancers
     now: () => 0,
     intervalMs: 1000,
   })!;
-  const opts = withLlmBalancers(
-    { services: { chat: {}, web: { balancer: { algorithm: 'round-robin' } } } },
-    r,
-  );
-  assert.equal((opts.services.chat.balancer as { custom?: unknown }).custom, r.balancer('chat'));
+  const services: Record<string, { balancer?: object }> = {
+    chat: {},
+    web: { balancer: { algorithm: 'round-robin' } },
+  };
+  const opts = withLlmBalancers({ services }, r);
+  assert.equal((opts.services.chat!.balancer as { custom?: unknown }).custom, r.balancer('chat'));
   assert.deepEqual(opts.services.web, { balancer: { algorithm: 'round-robin' } });
 });
