@@ -29,24 +29,24 @@ function signalSchema(s: SignalSpec): KeySchema {
   };
 }
 
-/** The catalogue's signals as properties: `a.b` becomes a property `b` of an object `a`. */
+/** The catalogue's signals as properties: `a.b` is a property `b` of an object `a`, `a.b.c` one level deeper. */
 function signalProperties(filter: (s: SignalSpec) => boolean): Record<string, KeySchema> {
   const out: Record<string, KeySchema> = {};
   for (const s of SIGNALS as readonly SignalSpec[]) {
     if (!filter(s)) continue;
-    const dot = s.name.indexOf('.');
-    if (dot < 0) {
-      out[s.name] = signalSchema(s);
-      continue;
+    const parts = s.name.split('.');
+    let props = out;
+    for (let i = 0; i < parts.length - 1; i++) {
+      const path = parts.slice(0, i + 1).join('.');
+      const group = (props[parts[i]!] ??= {
+        type: 'object',
+        description: `${path} signals; ctx.${path}`,
+        properties: {},
+        additionalProperties: false,
+      });
+      props = group.properties!;
     }
-    const head = s.name.slice(0, dot);
-    const group = (out[head] ??= {
-      type: 'object',
-      description: `${head} signals; ctx.${head}`,
-      properties: {},
-      additionalProperties: false,
-    });
-    group.properties![s.name.slice(dot + 1)] = signalSchema(s);
+    props[parts[parts.length - 1]!] = signalSchema(s);
   }
   return out;
 }

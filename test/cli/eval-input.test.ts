@@ -45,8 +45,9 @@ test('item 9: a typo, a wrong type or counts that disagree are refused (exit 2),
 test('the schema has every catalogue signal, and documents every key', () => {
   const props = EVAL_INPUT_SCHEMA.properties!;
   for (const s of SIGNALS) {
-    const [head, leaf] = s.name.split('.');
-    const key = leaf ? props[head!]?.properties?.[leaf] : props[head!];
+    // `llm.ttft.p50` is ctx.llm.ttft.p50: walk every part of the name.
+    const [head, ...rest] = s.name.split('.');
+    const key = rest.reduce((k, part) => k?.properties?.[part], props[head!]);
     assert.ok(key, `${s.name} missing from the schema`);
     assert.equal(key.type, s.kind === 'fleet' ? 'integer' : 'number', s.name);
   }
