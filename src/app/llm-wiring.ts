@@ -64,7 +64,11 @@ export function frontDoorFromConfig(
   for (const [name, svc] of Object.entries(config.services)) {
     if (svc.llm === undefined) continue;
     const built = createLlmModels(modelOptions(svc.llm, { env, file, service: name }));
-    services.set(name, { models: built.models });
+    // the llm balancer (llm.routing.balancer, default llm) routes by the prompt's prefix
+    services.set(name, {
+      models: built.models,
+      prefixRouting: (svc.llm.routing?.balancer ?? 'llm') === 'llm',
+    });
     closers.push(built.close);
   }
   const stage = createLlmStage({ ...options, services });

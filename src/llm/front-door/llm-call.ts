@@ -32,6 +32,8 @@ import { estimateOutputTokens } from './estimate.js';
 import type { FrontDoorContext, LlmCallRecord } from './front-door-context.js';
 import { PassthroughRelay, TranslatingRelay, type Relay } from './relay.js';
 import { upstreamHeaders } from './upstream-headers.js';
+import { routePrompt } from '../routing/prompt-prefixes.js';
+import { promptText } from './prompt-text.js';
 
 /** A validated request, ready to be sent. */
 export interface CallSetup {
@@ -48,6 +50,8 @@ export interface CallSetup {
   /** The token reservation to settle (undefined without limits). */
   reservation: import('../budget/token-limiter.js').Reservation | undefined;
   ctx: FrontDoorContext;
+  /** Register the prompt's prefix for the llm balancer (`llm.routing.balancer: llm`). */
+  prefixRouting?: boolean;
 }
 
 type Outcome = 'done' | 'next';
@@ -102,10 +106,14 @@ class LlmCall {
   private async viaInstances(b: Backend): Promise<Outcome> {
     const svc = this.ex.route.data.svc;
     let exclude: UpstreamInstance | undefined;
+    // The llm balancer keys its per-request state on the request and routes by the prompt's prefix.
+    if (this.s.prefixRouting) routePrompt(this.ex.req, promptText(this.s.body));
     for (let k = 0; k < 2; k++) {
       const ctx = svc.pickContext;
       ctx.now = this.ex.g.clock.now();
+      ctx.request = this.ex.req;
       const inst = svc.pool.pick(ctx, exclude);
+      ctx.request = undefined;
       if (inst === undefined || inst === exclude) break;
       if (this.ex.attempts === 0) this.ex.firstInstance = inst.id;
       svc.pool.begin(inst);

@@ -34,6 +34,8 @@ import { formatsTranslation, type Translation } from './translation.js';
 /** One AI service as the stage sees it. */
 export interface LlmService {
   models: Map<string, LlmModel>;
+  /** The service's balancer is the llm one: register each prompt's prefix before picking an instance. */
+  prefixRouting?: boolean;
 }
 
 /** The stage's collaborators; all optional but `services`. */
@@ -174,6 +176,7 @@ async function withBody(ex: Exchange, a: { door: Door; ep: Endpoint; raw: Buffer
     maxOutput,
     reservation,
     ctx: door.ctx,
+    prefixRouting: door.svc.prefixRouting,
   });
 }
 

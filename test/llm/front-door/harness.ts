@@ -1,5 +1,6 @@
 /** A gateway with one AI service in front of in-process llm-sims, for the front door's tests. */
 import { createGateway, type KeyVerifier } from '../../../src/gateway/gateway.js';
+import type { Balancer } from '../../../src/gateway/balancer.js';
 import { startLlmSim, type LlmSim, type LlmSimOptions } from '../../../src/llm-sim/index.js';
 import {
   createLlmModels,
@@ -36,6 +37,10 @@ export interface DoorOptions {
   keys?: KeyVerifier;
   stage?: Omit<LlmStageOptions, 'services'>;
   maxBody?: number;
+  /** The service's balancer (default the gateway's). */
+  balancer?: Balancer;
+  /** Register prompt prefixes for the llm balancer. */
+  prefixRouting?: boolean;
 }
 
 const FAST: Partial<LlmSimOptions> = {
@@ -60,7 +65,7 @@ export async function startDoor(o: DoorOptions = {}): Promise<Door> {
   const built = createLlmModels(o.models?.(sims, extra) ?? { m: instancesModel() });
   const stage = createLlmStage({
     ...o.stage,
-    services: new Map([['ai', { models: built.models }]]),
+    services: new Map([['ai', { models: built.models, prefixRouting: o.prefixRouting }]]),
     ledger: {
       append(row) {
         rows.push(row);
@@ -76,6 +81,7 @@ export async function startDoor(o: DoorOptions = {}): Promise<Door> {
         traffic: { max_body: maxBody, request_buffer: maxBody },
         instances: sims.map((s, i) => ({ id: `sim${i}`, url: s.url })),
         errorBody: llmErrorBody,
+        ...(o.balancer ? { balancer: { custom: o.balancer } } : {}),
         ...(o.keys ? { auth: 'key' as const } : {}),
       },
     },
