@@ -22,10 +22,26 @@ export interface KeyView {
 export interface ConsumerView {
   name: string;
   metadata: Record<string, string>;
-  /** `consumers.<name>.limits`, or null when it has none. */
-  limits: { rps: number; burst?: number } | null;
+  /** `consumers.<name>.limits` (request rate, token and cost limits, per model too), or null when it has none. */
+  limits: ConsumerLimitsView | null;
   /** Keys not revoked. */
   activeKeys: number;
+}
+
+/** Token and cost limits of a consumer, or of a consumer on one model (docs/llm.md). */
+export interface TokenLimitsView {
+  tokens_per_minute?: number;
+  tokens_per_day?: number;
+  tokens_per_month?: number;
+  cost_per_day_usd?: number;
+  cost_per_month_usd?: number;
+}
+
+/** A consumer's limits as configured. */
+export interface ConsumerLimitsView extends TokenLimitsView {
+  rps?: number;
+  burst?: number;
+  models?: Record<string, TokenLimitsView>;
 }
 
 /** What the key routes need from the running luascale (the app wires it to the store). */
@@ -57,6 +73,14 @@ const NewKey = Type.Object(
   { additionalProperties: false },
 );
 
+const TOKEN_LIMITS = {
+  tokens_per_minute: Type.Optional(Type.Integer()),
+  tokens_per_day: Type.Optional(Type.Integer()),
+  tokens_per_month: Type.Optional(Type.Integer()),
+  cost_per_day_usd: Type.Optional(Type.Number()),
+  cost_per_month_usd: Type.Optional(Type.Number()),
+};
+
 const ConsumerInfo = Type.Object(
   {
     name: Type.String(),
@@ -64,7 +88,14 @@ const ConsumerInfo = Type.Object(
     limits: Type.Union(
       [
         Type.Object(
-          { rps: Type.Number(), burst: Type.Optional(Type.Integer()) },
+          {
+            rps: Type.Optional(Type.Number()),
+            burst: Type.Optional(Type.Integer()),
+            ...TOKEN_LIMITS,
+            models: Type.Optional(
+              Type.Record(Type.String(), Type.Object(TOKEN_LIMITS, { additionalProperties: false })),
+            ),
+          },
           { additionalProperties: false },
         ),
         Type.Null(),

@@ -10,7 +10,7 @@ import { createKeyVerifier, generateKey } from '../consumers/index.js';
 import type { KeyVerifier } from '../gateway/gateway.js';
 import { createRateLimiter } from '../gateway/admission/admission.js';
 import type { RateLimiter } from '../gateway/admission/rate-limiter.js';
-import type { AdminKeys, KeyView } from '../admin/key-routes.js';
+import type { AdminKeys, ConsumerLimitsView, KeyView } from '../admin/key-routes.js';
 import type { KeyStore, StoredKey } from '../store/key-store.js';
 
 /** Whether any service or route of the config asks for API keys. */
@@ -55,7 +55,7 @@ export function adminKeys(config: Config, options: { keys: KeyStore; clock: Cloc
       return Object.entries(config.consumers).map(([name, c]) => ({
         name,
         metadata: { ...c.metadata },
-        limits: c.limits?.rps !== undefined ? { rps: c.limits.rps, burst: c.limits.burst } : null,
+        limits: c.limits ? limitsView(c.limits) : null,
         activeKeys: active.get(name) ?? 0,
       }));
     },
@@ -74,4 +74,22 @@ export function adminKeys(config: Config, options: { keys: KeyStore; clock: Cloc
       return view((await keys.get(id))!);
     },
   };
+}
+
+/** A consumer's limits without `x-` extension keys (the admin API's schema has no room for them). */
+function limitsView(limits: NonNullable<Config['consumers'][string]['limits']>): ConsumerLimitsView {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(limits)) {
+    if (k.startsWith('x-') || v === undefined) continue;
+    out[k] =
+      k === 'models'
+        ? Object.fromEntries(
+            Object.entries(v as Record<string, Record<string, unknown>>).map(([m, l]) => [
+              m,
+              Object.fromEntries(Object.entries(l).filter(([f]) => !f.startsWith('x-'))),
+            ]),
+          )
+        : v;
+  }
+  return out as ConsumerLimitsView;
 }

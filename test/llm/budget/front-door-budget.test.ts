@@ -66,7 +66,7 @@ async function gateway(limiter: TokenLimiter): Promise<string> {
     services: {
       ai: {
         routes: [{ path_prefix: '/' }],
-        traffic: { max_body: 1 << 20, request_buffer: 1 << 20 },
+        traffic: { max_body: 1 << 20 },
         instances: [{ id: 'sim', url: sim.url }],
         errorBody: llmErrorBody,
         auth: 'key',
@@ -150,16 +150,26 @@ async function run(bases: string[]): Promise<{ admitted: number; tokens: number;
 
 test('through the front door: 1,000 tokens/min, 50 concurrent streams over 3 gateways admit ≤ 1,000 + 200 tokens; charging after the response admits all 50', async () => {
   const consumers = { demo: { limits: { tokens_per_minute: LIMIT } } };
-  const bases = await Promise.all(
-    [0, 1, 2].map(async () =>
-      gateway(new RedisTokenLimiter({ redis: await connect(), prefix: 'e2e:', consumers })),
+  // a slow reply on a loaded machine must not pass for an outage: every decision here is Redis's
+  const limiters = await Promise.all(
+    [0, 1, 2].map(
+      async () =>
+        new RedisTokenLimiter({
+          redis: await connect(),
+          prefix: 'e2e:',
+          consumers,
+          gateways: () => 3,
+          timeoutMs: 10_000,
+        }),
     ),
   );
+  const bases = await Promise.all(limiters.map((l) => gateway(l)));
   const start = Date.now();
   const before = sim.stats().totals;
   const budget = await run(bases);
   const after = sim.stats().totals;
   assert.ok(Date.now() - start < 60_000, 'the run fits in one minute');
+  for (const l of limiters) assert.equal(l.stats.fallback, 0, 'decided in Redis');
   const served = after.promptTokens + after.completionTokens - before.promptTokens - before.completionTokens;
   assert.equal(served, budget.tokens, 'llm-sim served exactly the admitted streams');
   assert.ok(budget.tokens <= LIMIT + MAX_TOKENS, `admitted ${budget.tokens} tokens`);

@@ -43,6 +43,8 @@ before(async () => {
 gateway: { listen: "127.0.0.1:0", access_log: "off" }
 admin: { listen: "127.0.0.1:0" }
 store: { sqlite: "${dir}/s.db" }
+consumers:
+  demo: { limits: { tokens_per_minute: 1000, cost_per_month_usd: 5, models: { gpt: { tokens_per_day: 9 } } } }
 services:
   web:
     provider: { static: { targets: ["http://127.0.0.1:9"] } }
@@ -131,4 +133,15 @@ test('parseWhen: ISO dates and times in UTC, durations back from now', () => {
   assert.equal(parseWhen('--since', '2026-12-01T10:00:00+01:00', 0), Date.UTC(2026, 11, 1, 9));
   assert.equal(parseWhen('--since', '7d', 10 * 86_400_000), 3 * 86_400_000);
   assert.throws(() => parseWhen('--until', '2026-13-45', 0), /--until/);
+});
+
+test('GET /v1/consumers shows token and cost limits, per model too (not null for a consumer without rps)', async () => {
+  const r = (await (await fetch(`${app.adminUrl}/v1/consumers`)).json()) as {
+    consumers: Array<{ name: string; limits: unknown }>;
+  };
+  assert.deepEqual(r.consumers.find((c) => c.name === 'demo')?.limits, {
+    tokens_per_minute: 1000,
+    cost_per_month_usd: 5,
+    models: { gpt: { tokens_per_day: 9 } },
+  });
 });
