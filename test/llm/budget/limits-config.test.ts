@@ -60,7 +60,10 @@ test('every token and cost limit of a consumer and of its models becomes a windo
   assert.deepEqual(limitsFor(config.consumers.plain!.limits, 'big'), [], 'rps is the request limiter’s');
   assert.ok(usesTokenLimits(config));
   assert.ok(tokenLimiterFromConfig(config) instanceof MemoryTokenLimiter);
-  const noTokens = parseConfig(YAML.replace(/ {2}demo:\n(?: {4,}.*\n)+/, '  demo: {}\n'), '/tmp/luascale.yaml');
+  const noTokens = parseConfig(
+    YAML.replace(/ {2}demo:\n(?: {4,}.*\n)+/, '  demo: {}\n'),
+    '/tmp/luascale.yaml',
+  );
   assert.equal(usesTokenLimits(noTokens), false);
   assert.equal(tokenLimiterFromConfig(noTokens), undefined);
 });
