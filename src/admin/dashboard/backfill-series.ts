@@ -7,6 +7,7 @@ import type { ApiClient } from './api-client.js';
 import type { LiveSeries } from './live-series.js';
 // The catalogue only (no compiled readers: the page runs under a CSP without eval).
 import { SIGNALS } from '../../signals/catalog.js';
+import { LLM_CHARTED, chartKey } from './llm-charts.js';
 
 /** Chart keys back-filled from the store: catalogue labels (admitted and starting are derived). */
 const CHARTED = new Set([
@@ -21,6 +22,7 @@ const CHARTED = new Set([
   'inflight',
   'cpu',
   'memory',
+  ...LLM_CHARTED.map(chartKey),
 ]);
 /** Stored metric (a catalogue history signal) → chart key (its label). */
 const HISTORY_KEYS: Record<string, string> = Object.fromEntries(

@@ -18,6 +18,7 @@ import { renderOperations } from './operations-table.js';
 import { createDryRunPanel } from './dry-run-panel.js';
 import { createDecisionTimeline } from './decision-timeline.js';
 import { createServiceActions } from './service-actions.js';
+import { LLM_CHARTS, llmSample } from './llm-charts.js';
 
 const fixed =
   (...defs: SeriesDef[]) =>
@@ -31,7 +32,7 @@ const perInstance = (prefix: string, avgKey: string) => (keys: string[]) => [
   ...(keys.includes(avgKey) ? [{ key: avgKey, label: 'average', color: PALETTE[8]!, dash: [4, 4] }] : []),
 ];
 
-/** The six charts the issue asks for. */
+/** The six charts the issue asks for, and an AI service's tokens and time to first token. */
 export const CHARTS: ChartSpec[] = [
   {
     id: 'load',
@@ -79,6 +80,7 @@ export const CHARTS: ChartSpec[] = [
       { key: 'inflight', label: 'in flight', color: PALETTE[5]! },
     ),
   },
+  ...LLM_CHARTS,
 ];
 
 /** A `signals` event as one row of chart values. */
@@ -95,6 +97,7 @@ export function sampleOf(s: LiveSignals): Record<string, number> {
     p95: s.latency.p95,
     p99: s.latency.p99,
     queue: s.queue,
+    ...llmSample(s),
   };
   // Unknown CPU or memory (the provider reports no usage) is absent from the chart, not 0.
   if (typeof s.cpu === 'number') v.cpu = s.cpu;

@@ -25,6 +25,8 @@ export interface ChartSpec {
   unit: string;
   /** Counts (replicas): whole-number ticks only. */
   integer?: boolean;
+  /** Hidden while it has no series (the AI service charts on other services). */
+  optional?: boolean;
   series(keys: string[]): SeriesDef[];
 }
 
@@ -138,6 +140,7 @@ export function createTimeChart(parent: HTMLElement, spec: ChartSpec): TimeChart
     el,
     update(data, range) {
       const defs = spec.series(data.keys());
+      el.style.display = spec.optional && defs.length === 0 ? 'none' : '';
       const sig = defs.map((d) => `${d.key}|${d.label}`).join(',');
       if (!chart || sig !== signature) {
         chart?.destroy();
