@@ -122,12 +122,21 @@ export function createLlmBalancer(options: {
     return best;
   }
 
+  let members = new Set<string>();
   function update(endpoints: readonly Endpoint[]): void {
     // release the scratch arrays' references to removed endpoints
     if (endpoints.length < cand.length) {
       cand = [];
       load = [];
     }
+    // an instance that left the pool attracts no more prompts (and its engine values go)
+    const now = new Set(endpoints.map((e) => e.id));
+    for (const id of members)
+      if (!now.has(id)) {
+        prefixes.forget(id);
+        states.forget(id);
+      }
+    members = now;
   }
 
   return { pick, update, saturated, prefixes };

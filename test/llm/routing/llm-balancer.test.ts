@@ -154,3 +154,15 @@ test('PrefixIndex: bounded, least recently used blocks evicted first; forget dro
   idx.forget('c');
   assert.equal(idx.match(c3, out), 0);
 });
+
+test('llm: an instance that leaves the pool is forgotten by the prefix index and the states', () => {
+  const { b, eps, states } = setup(2);
+  const chain = prefixChain(tokens(5, 64));
+  const home = b.pick(eps, { now: 0, prefix: chain })!;
+  states.update(home.id, { waiting: 1 }, 0);
+  const out = new Map<string, number>();
+  assert.equal(b.prefixes.match(chain, out), 4);
+  b.update(eps.filter((e) => e !== home));
+  assert.equal(b.prefixes.match(chain, out), 0);
+  assert.equal(states.signals(home.id, 0), undefined);
+});
