@@ -6,6 +6,7 @@
  */
 import type {
   AdminEvent,
+  ConsumerBudgets,
   EvalRequest,
   EvalResult,
   EventPage,
@@ -13,6 +14,7 @@ import type {
   ScaleRequest,
   ServiceDetail,
   ServiceSummary,
+  UsageSummary,
 } from './api-types.js';
 
 const TOKEN_KEY = 'luascale.token';
@@ -72,6 +74,9 @@ export function createApiClient(base = '') {
       call<EventPage>('GET', `/v1/events?${query(q)}`),
     metric: (service: string, metric: string, window: string) =>
       call<MetricSeries>('GET', `/v1/metrics/query?${query({ service, metric, window })}`),
+    consumers: () => call<{ consumers: ConsumerBudgets[] }>('GET', '/v1/consumers'),
+    usage: (q: { by?: string; since?: number; service?: string }) =>
+      call<UsageSummary>('GET', `/v1/usage?${query(q)}`),
     /** Opens the SSE stream; `onEvent` gets the events of `types`; `onState` hears open/closed. */
     stream(
       service: string | undefined,

@@ -7,6 +7,7 @@ import type { Static } from '@sinclair/typebox';
 import type * as S from '../admin-schemas.js';
 import type { Decision as CoreDecision } from '../../controller/decision.js';
 import type { LoadSignals, OperationSignals, Slo } from '../../policy/policy.js';
+import type { UsageGroupView } from '../usage-routes.js';
 
 export type { Slo, OperationSignals };
 /** Latency percentiles, ms. */
@@ -49,6 +50,20 @@ export type EvalRequest = Static<typeof S.EvalRequest>;
 export type EvalResult = Omit<Static<typeof S.EvalResult>, 'decision'> & { decision: Decision };
 /** `POST /v1/services/:name/scale` body. */
 export type ScaleRequest = Static<typeof S.ScaleRequest>;
+/** One group's totals of `GET /v1/usage`. */
+export type UsageGroup = UsageGroupView;
+/** `GET /v1/usage` (summary view). */
+export type UsageSummary = { by?: string[]; groups?: UsageGroup[] };
+/** What the dashboard reads of a consumer of `GET /v1/consumers`: its name and token and cost budgets. */
+export interface ConsumerBudgets {
+  name: string;
+  limits?: {
+    tokens_per_day?: number;
+    tokens_per_month?: number;
+    cost_per_day_usd?: number;
+    cost_per_month_usd?: number;
+  } | null;
+}
 /** `{ error: { code, message } }`. */
 export type ErrorBody = Static<typeof S.ErrorBody>;
 

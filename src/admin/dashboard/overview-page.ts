@@ -8,6 +8,7 @@ import { h, fmt } from './dom.js';
 import type { ApiClient } from './api-client.js';
 import type { AdminEvent, LiveSignals, ServiceSummary } from './api-types.js';
 import { shedRate } from '../../signals/catalog.js';
+import { createUsagePanel } from './usage-panel.js';
 
 /** Everything a page needs from the shell. */
 export interface PageContext {
@@ -23,6 +24,7 @@ export interface PageContext {
 /** Renders the overview into `root`; returns the function that stops its updates. */
 export function renderOverview(root: HTMLElement, ctx: PageContext): () => void {
   const body = h('tbody');
+  const usage = createUsagePanel(ctx.api, ctx.fail);
   root.replaceChildren(
     h('h2', {}, 'Services'),
     h(
@@ -46,6 +48,7 @@ export function renderOverview(root: HTMLElement, ctx: PageContext): () => void 
       ),
       body,
     ),
+    usage.el,
   );
   const summaries = new Map<string, ServiceSummary>();
   const live = new Map<string, LiveSignals>();
@@ -142,8 +145,13 @@ export function renderOverview(root: HTMLElement, ctx: PageContext): () => void 
     },
     ctx.streamState,
   );
-  const poll = setInterval(() => void refresh(), 10_000);
+  // Usage moves with every request, not with events: re-read with the poll.
+  const poll = setInterval(() => {
+    void refresh();
+    void usage.refresh();
+  }, 10_000);
   void refresh();
+  void usage.refresh();
   return () => {
     stopped = true;
     close();
