@@ -191,3 +191,30 @@ test('a client that disconnects mid-stream gets a ledger row within 1 s, estimat
     await door.close();
   }
 });
+
+test('a translated stream (Anthropic client, OpenAI backend) cut after the first byte ends with event: error', async () => {
+  const door = await startDoor({
+    instances: [{ fault: parseFault('cut:3'), outputTokens: { min: 30, max: 30 } }],
+  });
+  try {
+    const row = door.nextRow();
+    const res = await fetch(`${door.base}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', max_tokens: 40, stream: true, messages: MSG }),
+    });
+    assert.equal(res.status, 200);
+    const events = (await res.text()).split('\n\n').filter(Boolean);
+    assert.match(events[0]!, /^event: message_start/);
+    const last = events.at(-1)!;
+    assert.match(last, /^event: error\ndata: /);
+    assert.equal((JSON.parse(last.split('data: ')[1]!) as { type: string }).type, 'error');
+    assert.ok(!events.some((e) => e.startsWith('event: message_stop')), 'no clean end after a cut');
+    const r = await row;
+    assert.equal(r.usageSource, 'estimated');
+    assert.equal(r.outcome, 'cut');
+    assert.ok(r.output >= 3 && r.output <= 4, `output ${r.output}`);
+  } finally {
+    await door.close();
+  }
+});
