@@ -6,7 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/run-cli.js';
 import { SIGNALS } from '../../src/signals/index.js';
-import { EVAL_INPUT_SCHEMA, validateObservationInput } from '../../src/controller/observation-schema.js';
+import {
+  EVAL_INPUT_SCHEMA,
+  validateObservationInput,
+  type KeySchema,
+} from '../../src/controller/observation-schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ls-eval-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,7 +51,7 @@ test('the schema has every catalogue signal, and documents every key', () => {
   for (const s of SIGNALS) {
     // `llm.ttft.p50` is ctx.llm.ttft.p50: walk every part of the name.
     const [head, ...rest] = s.name.split('.');
-    const key = rest.reduce((k, part) => k?.properties?.[part], props[head!]);
+    const key = rest.reduce<KeySchema | undefined>((k, part) => k?.properties?.[part], props[head!]);
     assert.ok(key, `${s.name} missing from the schema`);
     assert.equal(key.type, s.kind === 'fleet' ? 'integer' : 'number', s.name);
   }
