@@ -12,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { buildAdminServer, type AdminBackend, type AdminEvent } from '../../src/admin/admin-server.js';
 import type { Decision } from '../../src/controller/decision.js';
 import { ARTIFACTS, buildDashboardInto, launchBrowser, loadTimeMs } from './browser.js';
+import { usageBackend } from './usage-fixtures.js';
 
 const POLICY = `-- scale on CPU, keep headroom
 local target = 60 -- percent
@@ -169,6 +170,8 @@ function memoryBackend() {
       // step-aligned end for every query, as a store answers: with `now` read per query, the
       // parallel queries of one chart range could straddle a second and double the timestamps.
       const now = historyEnd;
+      // Not an AI service: the store holds no llm.* history for it.
+      if (metric.startsWith('llm.')) return { step: 10, points: [] };
       const base: Record<string, number> = {
         rps: 70,
         shed_rps: 2,
@@ -192,6 +195,8 @@ function memoryBackend() {
     },
     metricsText: async () => '',
     ready: () => true,
+    // Consumers with budgets and a usage ledger (issue 19): the overview's usage panel.
+    ...usageBackend,
   };
   /** One tick's `signals` event for web, as the program publishes it. */
   const signals = (at: number, rps: number, desired = web.replicas.desired) =>
@@ -324,6 +329,20 @@ test('the overview loads in under 1 s and moves with the live signals', async ()
   assert.equal(await page.textContent('tr[data-service="web"] .ready'), '3');
 });
 
+test("the overview shows each consumer's tokens and cost today and this month against its budgets", async () => {
+  await page.waitForSelector('#usage:not([hidden]) tr[data-consumer="demo"]');
+  const cells = await page.$$eval('tr[data-consumer="demo"] td', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(cells, ['demo', '1250 / 1000', '$0.5000', '1250', '$0.5000 / $2.00']);
+  // Over the daily token budget: a full bar, marked bad; the monthly cost at a quarter.
+  const meters = await page.$$eval('tr[data-consumer="demo"] meter', (ms) =>
+    ms.map((m) => [(m as HTMLMeterElement).value, (m as HTMLMeterElement).max, m.parentElement!.className]),
+  );
+  assert.deepEqual(meters, [
+    [1000, 1000, 'num usage-cell bad'],
+    [0.5, 2, 'num usage-cell '],
+  ]);
+});
+
 test('the service page charts fill from history and update with every signals event', async () => {
   await page.click('a[href="#/service/web"]');
   await page.waitForSelector('body[data-stream="open"]');
@@ -342,6 +361,9 @@ test('the service page charts fill from history and update with every signals ev
     assert.equal(await page.locator(`#chart-${id} canvas`).count(), 1, `chart ${id} drawn`);
   }
   assert.match((await page.textContent('#chart-latency')) ?? '', /SLO p95/);
+  // Not an AI service: no tokens or time-to-first-token charts.
+  assert.equal(await page.isVisible('#chart-tokens'), false);
+  assert.equal(await page.isVisible('#chart-ttft'), false);
   assert.match(
     (await page.textContent('#chart-cpu')) ?? '',
     /web-a.*web-b.*web-c/s,

@@ -8,6 +8,7 @@ import type * as S from '../admin-schemas.js';
 import type { Decision as CoreDecision } from '../../controller/decision.js';
 import type { LoadSignals, OperationSignals, Slo } from '../../policy/policy.js';
 import type { UsageGroupView } from '../usage-routes.js';
+import type { ConsumerView } from '../key-routes.js';
 
 export type { Slo, OperationSignals };
 /** Latency percentiles, ms. */
@@ -54,16 +55,8 @@ export type ScaleRequest = Static<typeof S.ScaleRequest>;
 export type UsageGroup = UsageGroupView;
 /** `GET /v1/usage` (summary view). */
 export type UsageSummary = { by?: string[]; groups?: UsageGroup[] };
-/** What the dashboard reads of a consumer of `GET /v1/consumers`: its name and token and cost budgets. */
-export interface ConsumerBudgets {
-  name: string;
-  limits?: {
-    tokens_per_day?: number;
-    tokens_per_month?: number;
-    cost_per_day_usd?: number;
-    cost_per_month_usd?: number;
-  } | null;
-}
+/** A consumer of `GET /v1/consumers`: what the usage panel reads is its name and budgets. */
+export type ConsumerBudgets = Pick<ConsumerView, 'name' | 'limits'>;
 /** `{ error: { code, message } }`. */
 export type ErrorBody = Static<typeof S.ErrorBody>;
 
