@@ -119,7 +119,7 @@ const Service = strict(
           client: Type.Optional(
             Type.Union([Type.Literal('lean'), Type.Literal('undici')], {
               description:
-                "HTTP/1.1 client towards the instances: 'lean' (keep-alive sockets parsed by node's own llhttp, far less CPU per request) or 'undici' (the default)",
+                "HTTP/1.1 client towards plain http:// instances: 'lean' (the default: keep-alive sockets parsed by node's own llhttp, less CPU per request) or 'undici'",
             }),
           ),
         },

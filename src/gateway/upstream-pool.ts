@@ -75,8 +75,8 @@ export interface UpstreamOptions {
   /** TLS towards `https://` instances: CA, client certificate (PEM contents). */
   tls?: { ca?: string; cert?: string; key?: string };
   /**
-   * The HTTP/1.1 client for requests: `lean` (src/gateway/lean/: node's llhttp, one write per
-   * head) or `undici` (default). Health probes and WebSocket upgrades use undici / node:http either way.
+   * The HTTP/1.1 client for requests: `lean` (default; src/gateway/lean/: node's llhttp, one write
+   * per head) or `undici`. Health probes and WebSocket upgrades use undici / node:http either way.
    */
   client?: 'lean' | 'undici';
 }
@@ -182,8 +182,8 @@ export function createUpstreamPool(options: {
   const keepAlive = options.upstream?.keep_alive ?? 4000;
   const protocol = options.upstream?.protocol ?? 'h1';
   const upstreamTls = options.upstream?.tls;
-  // LUASCALE_UPSTREAM_CLIENT sets the default, so the whole suite can run on either client.
-  const lean = (options.upstream?.client ?? process.env.LUASCALE_UPSTREAM_CLIENT) === 'lean';
+  // LUASCALE_UPSTREAM_CLIENT=undici sets the default, so the whole suite can run on either client.
+  const lean = (options.upstream?.client ?? process.env.LUASCALE_UPSTREAM_CLIENT ?? 'lean') === 'lean';
   const events = new EventEmitter();
   const byId = new Map<string, UpstreamInstance>();
   let members: UpstreamInstance[] = [];
