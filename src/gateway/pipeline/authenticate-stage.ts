@@ -96,6 +96,7 @@ function identified(ex: Exchange, id: KeyIdentity | undefined, source: KeySource
   }
   if (id === undefined) return refuse(ex, 'unknown or revoked API key');
   ex.consumer = id.consumer;
+  ex.keyId = id.keyId;
   ex.headers = withoutKeyHeader(ex.headers, source);
   const limiter = ex.route.data.auth!.limiterOf?.(id.consumer);
   if (limiter === undefined) return ex.next();

@@ -81,6 +81,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   // authenticate: who the request's API key belongs to ('' when the route has no `auth`)
   consumer = '';
+  /** The key's public id (the usage ledger's key_id); never the key itself. */
+  keyId = '';
 
   // validate: the body as it goes upstream (a stream, a counted stream, or a buffer read whole)
   body: Dispatcher.DispatchOptions['body'] = null;

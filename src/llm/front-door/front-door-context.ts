@@ -10,6 +10,8 @@ export interface LlmCallRecord {
   service: string;
   /** '' on a route without `auth: key`. */
   consumer: string;
+  /** The API key's public id ('' without a key). */
+  keyId: string;
   model: string;
   /** `instances:<id>` or `<provider>:<host>`: never a key. */
   backend: string;

@@ -409,6 +409,7 @@ class LlmCall {
       requestId: ex.requestId,
       service: ex.route.data.svc.name,
       consumer: ex.consumer,
+      keyId: ex.keyId,
       model: this.s.model.name,
       backend: this.backend,
       endpoint: this.s.endpoint.kind,

@@ -257,7 +257,7 @@ function settleAndRecord(options: LlmStageOptions, r: LlmCallRecord): void {
     requestId: r.requestId,
     service: r.service,
     consumer: r.consumer,
-    keyId: null,
+    keyId: r.keyId === '' ? null : r.keyId,
     model: r.model,
     backend: r.backend,
     ...u,

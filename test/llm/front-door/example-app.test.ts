@@ -46,7 +46,7 @@ test('examples/llm/luascale.yaml serves the openai and anthropic clients with a 
       body: JSON.stringify({ consumer: 'demo' }),
     });
     assert.equal(created.status, 201);
-    const { key } = (await created.json()) as { key: string };
+    const { key, id } = (await created.json()) as { key: string; id: string };
 
     const oa = new OpenAI({ apiKey: key, baseURL: `${app.gatewayUrl}/v1`, maxRetries: 0 });
     const msg = [{ role: 'user' as const, content: 'hello' }];
@@ -76,6 +76,8 @@ test('examples/llm/luascale.yaml serves the openai and anthropic clients with a 
     const rows = await app.store.usage.query({ consumer: 'demo' });
     assert.equal(rows.length, 4);
     assert.ok(rows.every((row) => row.usageSource === 'reported' && row.costUsd > 0));
+    // The key's public id, never the key: the ledger can be summarised per key.
+    assert.ok(rows.every((row) => row.keyId === id && !JSON.stringify(row).includes(key)));
   } finally {
     await app?.close({ graceMs: 100 });
     rmSync(dir, { recursive: true, force: true });
