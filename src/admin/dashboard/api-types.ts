@@ -7,8 +7,6 @@ import type { Static } from '@sinclair/typebox';
 import type * as S from '../admin-schemas.js';
 import type { Decision as CoreDecision } from '../../controller/decision.js';
 import type { LoadSignals, OperationSignals, Slo } from '../../policy/policy.js';
-import type { UsageGroupView } from '../usage-routes.js';
-import type { ConsumerView } from '../key-routes.js';
 
 export type { Slo, OperationSignals };
 /** Latency percentiles, ms. */
@@ -51,12 +49,33 @@ export type EvalRequest = Static<typeof S.EvalRequest>;
 export type EvalResult = Omit<Static<typeof S.EvalResult>, 'decision'> & { decision: Decision };
 /** `POST /v1/services/:name/scale` body. */
 export type ScaleRequest = Static<typeof S.ScaleRequest>;
-/** One group's totals of `GET /v1/usage`. */
-export type UsageGroup = UsageGroupView;
+/**
+ * One group's totals of `GET /v1/usage` (src/admin/usage-routes.ts's UsageGroupView; written out
+ * here because the dashboard may import only admin-schemas.ts of the admin layer).
+ */
+export interface UsageGroup {
+  group: Partial<Record<string, string>>;
+  requests: number;
+  input: number;
+  cachedInput: number;
+  cacheWrite: number;
+  output: number;
+  reasoning: number;
+  costUsd: number;
+  estimated: number;
+}
 /** `GET /v1/usage` (summary view). */
 export type UsageSummary = { by?: string[]; groups?: UsageGroup[] };
-/** A consumer of `GET /v1/consumers`: what the usage panel reads is its name and budgets. */
-export type ConsumerBudgets = Pick<ConsumerView, 'name' | 'limits'>;
+/** What the usage panel reads of a consumer of `GET /v1/consumers` (key-routes.ts's ConsumerView). */
+export interface ConsumerBudgets {
+  name: string;
+  limits: {
+    tokens_per_day?: number;
+    tokens_per_month?: number;
+    cost_per_day_usd?: number;
+    cost_per_month_usd?: number;
+  } | null;
+}
 /** `{ error: { code, message } }`. */
 export type ErrorBody = Static<typeof S.ErrorBody>;
 
