@@ -293,8 +293,8 @@ export function createUpstreamPool(options: {
   }
 
   function forwarder(inst: UpstreamInstance, connectTimeout: number): Forwarder {
-    // TLS upstreams stay on undici.
-    if (!lean || inst.url.startsWith('https:')) return dispatcher(inst, connectTimeout);
+    // TLS and HTTP/2 upstreams stay on undici / the HTTP/2 session.
+    if (!lean || protocol !== 'h1' || inst.url.startsWith('https:')) return dispatcher(inst, connectTimeout);
     let d = inst.lean.get(connectTimeout);
     if (d === undefined) {
       d = new LeanPool({
