@@ -10,7 +10,7 @@ import type { ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { LuascaleError, isLuascaleError } from '../core/errors.js';
@@ -94,6 +94,8 @@ export interface AdminServerOptions {
   allowedHosts?: string[];
   /** Wall clock for TTLs and the auth limiter (tests). */
   now?: () => number;
+  /** The node server fastify runs on (the app passes one that terminates TLS for `admin.tls`). */
+  serverFactory?: FastifyServerFactory;
 }
 
 const BODY_LIMIT = 1_048_576;
@@ -113,6 +115,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
   }
   const app = Fastify({
     logger: false,
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
     bodyLimit: BODY_LIMIT,
     // Response serializers compile on a route's first reply, not all at start (lazy-compilers.ts).
     schemaController: { compilersFactory: { buildSerializer: lazySerializers() } },

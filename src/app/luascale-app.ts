@@ -28,7 +28,7 @@ import { createProvider, wireProviderToGateway } from './create-provider.js';
 import { countByService, stopOrphanInstances } from '../providers/orphan-instances.js';
 import { adminBackend } from './admin-backend.js';
 import { alertRules, loadServices, recordObservation, specFrom, withSlos } from './service-inputs.js';
-import { withTlsHttp2 } from './tls-http2-options.js';
+import { adminServerFactory, withTlsHttp2 } from './tls-http2-options.js';
 import { openStore, type Store } from '../store/index.js';
 import { DECISION_STATE_KEY } from '../store/state-store.js';
 import type { DecisionState } from '../controller/decision.js';
@@ -437,6 +437,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     token: config.admin.token,
     allowedHosts: config.admin.allowed_hosts,
     backend,
+    serverFactory: adminServerFactory(config, { baseDir, log }),
   });
   await admin.listen({ host: aHost, port: aPort }).catch(async (err: unknown) => {
     await admin.close();

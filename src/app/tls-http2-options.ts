@@ -4,9 +4,13 @@
  * certificates are read (and re-read on change) by the gateway, the upstream ones once here.
  */
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { resolve } from 'node:path';
 import type { Config } from '../config/index.js';
+import type { FastifyServerFactory } from 'fastify';
+import { systemClock } from '../core/clock.js';
 import type { GatewayOptions } from '../gateway/gateway.js';
+import { attachFrontOf, type TlsOptions } from '../gateway/http2/front-of.js';
 
 /** Adds HTTP/2, TLS and upstream protocols from `config` to `options` (a new object). */
 export function withTlsHttp2(
@@ -76,4 +80,30 @@ function readPem(file: string, service: string): string {
       `services.${service}.upstream.tls: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
+}
+
+/** For `admin.tls`: a node server whose connections are TLS (reloading as the gateway's do). */
+export function adminServerFactory(
+  config: Config,
+  ctx: { baseDir: string; log: (line: string) => void },
+): FastifyServerFactory | undefined {
+  const t = config.admin.tls;
+  if (t === undefined) return undefined;
+  const at = (f: string): string => resolve(ctx.baseDir, f);
+  const tlsOptions: TlsOptions = {
+    ...(t.cert !== undefined ? { cert: at(t.cert) } : {}),
+    ...(t.key !== undefined ? { key: at(t.key) } : {}),
+    ...(t.certificates
+      ? { certificates: t.certificates.map((c) => ({ cert: at(c.cert), key: at(c.key) })) }
+      : {}),
+    ...(t.client_ca !== undefined ? { client_ca: at(t.client_ca) } : {}),
+    onReload: (r) => {
+      if (!r.ok) ctx.log(`alert: admin TLS certificates not reloaded, the previous ones stay: ${r.error}`);
+    },
+  };
+  return (handler) => {
+    const server = http.createServer(handler);
+    attachFrontOf(server, { tls: tlsOptions }, systemClock);
+    return server;
+  };
 }

@@ -223,6 +223,7 @@ export const ConfigSchema = strict(
           description:
             'Extra Host names the admin API answers to (the listener address, localhost and, on a wildcard listener, the machine names and addresses always are); "*" = any. Other Host values get 403, against DNS rebinding',
         }),
+        tls: Type.Optional(ListenerTls),
       },
       'The admin listener',
       { default: {} },
