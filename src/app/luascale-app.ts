@@ -38,6 +38,7 @@ import { buildAdminServer, type AdminEvent } from '../admin/admin-server.js';
 import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
 import { adminKeys, keyVerifierFromConfig } from './consumer-keys.js';
 import { frontDoorFromConfig } from './llm-wiring.js';
+import { llmRoutingFromConfig, withLlmBalancers } from './llm-routing.js';
 import { genAiMetrics, pricesFromConfig, tokenLimiterFromConfig } from './llm-budgets.js';
 import type { GenAiMetrics } from '../llm/metrics/genai-metrics.js';
 import type { ClusterNode } from '../cluster/index.js';
@@ -133,6 +134,10 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   // AI services (`llm:`): the front door's stage joins the pipeline (src/app/llm-wiring.ts), with
   // the consumers' token budgets (shared in Redis in cluster mode), the models' prices, the store's
   // usage ledger and the GenAI metrics (registered once the registry exists, below).
+  // AI services' engine metrics, llm balancer and saturation hold (src/app/llm-routing.ts); one
+  // process only: with `workers: N` each worker keeps its service's own balancer.
+  const llmRouting =
+    workers > 1 ? undefined : llmRoutingFromConfig(config, { now: () => clock.now(), intervalMs: 1000 });
   let genai: GenAiMetrics | undefined;
   const frontDoor = frontDoorFromConfig(loaded, {
     limiter: tokenLimiterFromConfig(
@@ -142,6 +147,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     prices: pricesFromConfig(config),
     ledger: store.usage,
     metrics: { record: (row) => genai?.record(row) },
+    streams: llmRouting?.signals.recorder,
   });
   // One process writes its own access log; each worker of `workers: N` opens its own (gateway-options.ts).
   const accessLog = workers > 1 ? undefined : accessLogFromConfig(config, baseDir);
@@ -169,7 +175,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     const own = createSignals(clock);
     signals = own;
     inProcess = createGateway({
-      ...withTlsHttp2(gatewayOptions(config, apis), config, { baseDir, log }),
+      ...withTlsHttp2(withLlmBalancers(gatewayOptions(config, apis), llmRouting), config, { baseDir, log }),
       ...(frontDoor ? { stages: frontDoor.stages } : {}),
       clock,
       signals,
@@ -189,6 +195,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
             if (depth === 1 && waitMs === undefined && admissions.get(service)?.stats().ready === 0)
               controllers.get(service)?.wake();
           },
+          hold: llmRouting?.hold(service),
         });
         admissions.set(service, a);
         return a;
@@ -196,6 +203,17 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     });
     gateway = inProcess;
   }
+  // Each second: every AI service's instances' /metrics (timeout, stale marked), then its admission
+  // re-checks its hold gate.
+  const llmScrape = llmRouting
+    ? setInterval(() => {
+        void llmRouting.scrapeAll(
+          (service) =>
+            gateway.instances(service).filter((i) => i.state === 'ready' && i.health !== 'ejected'),
+          (service) => admissions.get(service)?.tick(),
+        );
+      }, 1000).unref()
+    : undefined;
   node?.publishSignals(signals);
 
   let nextEventId = 0;
@@ -310,6 +328,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
               return {
                 ...snap,
                 ...(q ? { queue: q.queue } : {}),
+                ...(llmRouting ? { llm: llmRouting.signals.group(service) } : {}),
                 operations: withSlos(
                   snap.operations as unknown as Record<string, Record<string, unknown>>,
                   apis[service],
@@ -469,6 +488,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
         await Promise.all([...controllers.values()].map((c) => c.stop()));
         await gateway.close({ graceMs });
         await frontDoor?.close();
+        clearInterval(llmScrape);
         await accessLog?.close();
         await node?.close();
         await closeBefore(admin, deadline);

@@ -2,6 +2,7 @@
 import type { Reservation } from '../budget/token-limiter.js';
 import type { Usage } from '../formats/usage.js';
 import type { EndpointKind } from './endpoints.js';
+import type { LlmStreamRecorder } from '../routing/llm-service-signals.js';
 import type { Translation } from './translation.js';
 
 /** One finished AI request, as the ledger, the budgets and the metrics read it. */
@@ -36,4 +37,6 @@ export interface FrontDoorContext {
   translation: Translation;
   /** Called once per call, when it ends (settles the reservation, appends the ledger row, records metrics). */
   onRecord(record: LlmCallRecord): void;
+  /** The service's llm.* stream signals (TTFT, inter-token gaps, tokens, in-flight tokens), if wired. */
+  streams?: LlmStreamRecorder;
 }

@@ -74,6 +74,8 @@ class LlmCall {
   private retryAfter: string | undefined;
   private backend = '';
   private ttftMs = -1;
+  /** When the last chunk reached the client (inter-token gaps for the llm.itl signals). */
+  private lastChunkAt = 0;
   private headSent = false;
   private recorded = false;
 
@@ -118,7 +120,11 @@ class LlmCall {
       if (this.ex.attempts === 0) this.ex.firstInstance = inst.id;
       svc.pool.begin(inst);
       const start = this.ex.g.clock.now();
+      // EPP's token load: the prompt and the most it may generate, while the request is there.
+      const load = this.s.promptTokens() + this.s.maxOutput;
+      this.s.ctx.streams?.inflight(svc.name, inst.id, load);
       const r = await this.attempt(b, inst);
+      this.s.ctx.streams?.inflight(svc.name, inst.id, -load);
       const now = this.ex.g.clock.now();
       svc.pool.end(inst, r === 'next', r === 'next' ? undefined : now - start, now);
       if (r === 'done') return r;
@@ -176,8 +182,16 @@ class LlmCall {
           clearTimeout(timer);
           timer = setTimeout(() => ((timedOut = true), ac.abort()), m.interTokenMs);
           this.head(200, 'text/event-stream');
-          this.ttftMs = ex.g.clock.now() - ex.start;
-        } else timer.refresh();
+          this.lastChunkAt = ex.g.clock.now();
+          this.ttftMs = this.lastChunkAt - ex.start;
+          this.s.ctx.streams?.firstToken(ex.route.data.svc.name, this.ttftMs);
+        } else {
+          timer.refresh();
+          // One chunk is one token in the engines we know (vLLM, llama.cpp, llm-sim): its gap is the ITL.
+          const now = ex.g.clock.now();
+          if (out !== '') this.s.ctx.streams?.tokenGap(ex.route.data.svc.name, now - this.lastChunkAt);
+          this.lastChunkAt = now;
+        }
         if (out !== '' && !this.write(out)) await this.drained();
         if (relay.failure !== undefined) {
           ac.abort();
@@ -424,6 +438,7 @@ class LlmCall {
       reservation: this.s.reservation,
     };
     if (e.status === 0) ex.status = 0;
+    this.s.ctx.streams?.tokens(record.service, { input: usage.input, output: usage.output });
     this.s.ctx.onRecord(record);
     ex.finish();
     return 'done';

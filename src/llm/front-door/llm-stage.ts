@@ -10,6 +10,7 @@
  * Every error is in the client's format (OpenAI's error object, Anthropic's `type: "error"`). A
  * service without `llm:` costs one Map lookup here.
  */
+import type { LlmStreamRecorder } from '../routing/llm-service-signals.js';
 import type { Stage } from '../../gateway/pipeline/compose.js';
 import type { Exchange } from '../../gateway/pipeline/exchange.js';
 import { internalError } from '../../gateway/pipeline/send-error.js';
@@ -50,6 +51,8 @@ export interface LlmStageOptions {
   ledger?: { append(row: UsageRow): unknown };
   /** The GenAI metrics (gen_ai_client_token_usage, time to first token, ...). */
   metrics?: { record(row: UsageRow): void };
+  /** Where the stream's own measurements go (the llm.* signals of services whose engines export none). */
+  streams?: LlmStreamRecorder;
 }
 
 const PROMPT_FORMAT: Record<EndpointKind, PromptFormat> = {
@@ -72,6 +75,7 @@ export function createLlmStage(options: LlmStageOptions): Stage {
   const ctx: FrontDoorContext = {
     translation: options.translation ?? formatsTranslation,
     onRecord: (r) => settleAndRecord(options, r),
+    streams: options.streams,
   };
   return {
     name: 'llm',

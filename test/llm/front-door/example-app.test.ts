@@ -73,6 +73,12 @@ test('examples/llm/luascale.yaml serves the openai and anthropic clients with a 
       anonymous.chat.completions.create({ model: 'llm-sim', messages: msg }),
       (err: unknown) => err instanceof OpenAI.AuthenticationError,
     );
+    // No engine scrape here (llm.engine none): the llm.* figures come from the streams themselves.
+    const obs = (await app.controllers.get('chat')!.tick()).inputs as unknown as {
+      llm?: { ttft?: { p50?: number }; itl?: { p50?: number } };
+    };
+    assert.ok((obs.llm?.ttft?.p50 ?? -1) > 0, JSON.stringify(obs.llm));
+    assert.ok((obs.llm?.itl?.p50 ?? -1) > 0, JSON.stringify(obs.llm));
     const rows = await app.store.usage.query({ consumer: 'demo' });
     assert.equal(rows.length, 4);
     assert.ok(rows.every((row) => row.usageSource === 'reported' && row.costUsd > 0));
