@@ -116,10 +116,6 @@ export const Llm = strict(
     }),
     engine: LlmEngine,
     routing: LlmRouting,
-    log_content: Type.Boolean({
-      default: false,
-      description: 'Prompts and completions are never logged unless this is true',
-    }),
     warm_up: strict(
       {
         enabled: Type.Boolean({
