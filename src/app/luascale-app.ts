@@ -19,7 +19,7 @@ import { createAdmission, type Admission } from '../gateway/admission/admission.
 import { createSignals, type Signals } from '../gateway/signals/signals.js';
 import { createPrometheus } from '../gateway/prometheus.js';
 import type { Slo } from '../policy/policy.js';
-import { ServiceController, type ControllerEvent } from '../controller/service-controller.js';
+import { ServiceController } from '../controller/service-controller.js';
 import type { Decision } from '../controller/decision.js';
 import type { Provider } from '../controller/provider.js';
 import { AlertEngine } from '../controller/alert-engine.js';
@@ -32,9 +32,8 @@ import { adminServerFactory, withTlsHttp2 } from './tls-http2-options.js';
 import { openStore, type Store } from '../store/index.js';
 import { DECISION_STATE_KEY } from '../store/state-store.js';
 import type { DecisionState } from '../controller/decision.js';
-import type { Observation } from '../policy/policy.js';
-import { admittedRate, loadSignalsOf } from '../signals/index.js';
 import { buildAdminServer, type AdminEvent } from '../admin/admin-server.js';
+import { createAdminEvents } from './admin-events.js';
 import { startSandboxWorker, type SandboxWorker } from '../sandbox/sandbox-worker.js';
 import { adminKeys, keyVerifierFromConfig } from './consumer-keys.js';
 import { frontDoorFromConfig } from './llm-wiring.js';
@@ -216,56 +215,15 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     : undefined;
   node?.publishSignals(signals);
 
-  let nextEventId = 0;
-  const listeners = new Set<(e: AdminEvent) => void>();
-  const deliver = (event: AdminEvent) => {
-    for (const l of listeners) l(event);
-    options.onEvent?.(event);
-  };
-  const publish = (e: ControllerEvent) => {
-    try {
-      const id: number | Promise<number> = (store as Store).events.append(e);
-      if (typeof id === 'number') deliver({ id, ...e });
-      else
-        id.then(
-          (n) => deliver({ id: n, ...e }),
-          (err) => log(`store: ${(err as Error).message}`),
-        );
-    } catch (err) {
-      // The store keeps a failed event queued and retries it (never dropped); show it live anyway.
-      log(`store: ${(err as Error).message}`);
-      deliver({ id: --nextEventId, ...e });
-    }
-  };
-
-  // Live, unstored: one `signals` event per tick and service, for the dashboard's charts.
-  const publishSignals = (service: string, d: Decision, o: Observation) => {
-    if (listeners.size === 0) return;
-    const c = controllers.get(service);
-    if (!c) return;
-    const st = c.status();
-    const gw = new Map(gateway.instances(service).map((i) => [i.id, i]));
-    deliver({
-      id: 0,
-      service,
-      type: 'signals',
-      at: clock.wallNow(),
-      data: {
-        replicas: { desired: d.replicas, ...st.replicas },
-        ...loadSignalsOf(o),
-        admitted_rps: admittedRate(o),
-        slo: o.slo ?? null,
-        reason: d.reason,
-        instances: st.instances.map((i) => ({
-          id: i.id,
-          state: i.state,
-          cpu: st.usage[i.id]?.cpu ?? null,
-          memory: st.usage[i.id]?.memory ?? null,
-          inflight: gw.get(i.id)?.inflight ?? 0,
-        })),
-      },
-    });
-  };
+  // The admin API's live feed: stored controller events, and one unstored `signals` event per tick.
+  const events = createAdminEvents({
+    store,
+    clock,
+    log,
+    onEvent: options.onEvent,
+    status: (service) => controllers.get(service)?.status(),
+    instances: (service) => gateway.instances(service),
+  });
 
   const notifiers: AlertNotifier[] = [logNotifier(log)];
   if (config.alerts?.webhook) {
@@ -349,7 +307,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
           log(
             `${name}: ${e.data.stage} failed: ${e.data.message}${e.data.retryInMs ? ` (retry in ${e.data.retryInMs} ms)` : ''}`,
           );
-        if (!node || e.type !== 'decision' || node.lease.isHeld()) publish(e);
+        if (!node || e.type !== 'decision' || node.lease.isHeld()) events.publish(e);
       },
       onAlerts: (notices) => {
         for (const n of notifiers) void n(notices);
@@ -368,7 +326,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
         cluster?.setAtMaxReplicas(name, d.replicas >= s.max);
         if (d.replicas !== d.current) log(`${name}: ${d.current} → ${d.replicas} ${d.reason}: ${d.message}`);
         options.onDecision?.(d);
-        publishSignals(name, d, o);
+        events.publishSignals(name, d, o);
       },
     });
     controllers.set(name, controller);
@@ -427,7 +385,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     gateway,
     signals,
     store,
-    listeners,
+    listeners: events.listeners,
     baseDir,
     settings,
     clock,

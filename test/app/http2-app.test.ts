@@ -20,7 +20,11 @@ const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
 /** A connected h2c session that resolves the GOAWAY code it is sent. */
 async function session(base: string): Promise<{ c: http2.ClientHttp2Session; goaway: Promise<number> }> {
-  const c = http2.connect(base, { maxOutstandingPings: 1000, maxOutstandingSettings: 1000 });
+  const c = http2.connect(base, {
+    maxOutstandingPings: 1000,
+    // node's own option (not in @types/node): how many SETTINGS may await their ACK
+    maxOutstandingSettings: 1000,
+  } as http2.ClientSessionOptions);
   c.on('error', () => {});
   const goaway = new Promise<number>((resolve) => c.on('goaway', (code) => resolve(code)));
   await once(c, 'connect');
