@@ -22,7 +22,7 @@ import type { Slo } from '../policy/policy.js';
 import { ServiceController } from '../controller/service-controller.js';
 import type { Decision } from '../controller/decision.js';
 import type { Provider } from '../controller/provider.js';
-import { AlertEngine } from '../controller/alert-engine.js';
+import { AlertEngine, type AlertNotice } from '../controller/alert-engine.js';
 import { logNotifier, webhookNotifier, type AlertNotifier } from '../controller/alert-notifier.js';
 import { createProvider, wireProviderToGateway } from './create-provider.js';
 import { countByService, stopOrphanInstances } from '../providers/orphan-instances.js';
@@ -148,6 +148,15 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     metrics: { record: (row) => genai?.record(row) },
     streams: llmRouting?.signals.recorder,
   });
+  const notifiers: AlertNotifier[] = [logNotifier(log)];
+  if (config.alerts?.webhook) {
+    notifiers.push(
+      webhookNotifier({ url: config.alerts.webhook, onError: (err) => log(`alert webhook: ${err.message}`) }),
+    );
+  }
+  // A listener's failed certificate reload is an alert too (not tied to a service's tick).
+  const raise = (notice: AlertNotice) => notifiers.forEach((n) => void n([notice]));
+  const tlsContext = { baseDir, log, alert: raise };
   // One process writes its own access log; each worker of `workers: N` opens its own (gateway-options.ts).
   const accessLog = workers > 1 ? undefined : accessLogFromConfig(config, baseDir);
   if (workers > 1 && (config.gateway.http2.enabled || config.gateway.tls !== undefined))
@@ -174,7 +183,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     const own = createSignals(clock);
     signals = own;
     inProcess = createGateway({
-      ...withTlsHttp2(withLlmBalancers(gatewayOptions(config, apis), llmRouting), config, { baseDir, log }),
+      ...withTlsHttp2(withLlmBalancers(gatewayOptions(config, apis), llmRouting), config, tlsContext),
       ...(frontDoor ? { stages: frontDoor.stages } : {}),
       clock,
       signals,
@@ -225,12 +234,6 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     instances: (service) => gateway.instances(service),
   });
 
-  const notifiers: AlertNotifier[] = [logNotifier(log)];
-  if (config.alerts?.webhook) {
-    notifiers.push(
-      webhookNotifier({ url: config.alerts.webhook, onError: (err) => log(`alert webhook: ${err.message}`) }),
-    );
-  }
   const alerts = new AlertEngine({ repeatIntervalMs: parseDuration(config.alerts?.repeat_interval ?? '4h') });
 
   // Services whose policy lives in the worker: Lua from config, and any hot-reloaded one.
@@ -414,7 +417,7 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
     token: config.admin.token,
     allowedHosts: config.admin.allowed_hosts,
     backend,
-    serverFactory: adminServerFactory(config, { baseDir, log }),
+    serverFactory: adminServerFactory(config, tlsContext),
   });
   await admin.listen({ host: aHost, port: aPort }).catch(async (err: unknown) => {
     await admin.close();

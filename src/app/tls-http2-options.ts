@@ -11,13 +11,50 @@ import type { FastifyServerFactory } from 'fastify';
 import { systemClock } from '../core/clock.js';
 import type { GatewayOptions } from '../gateway/gateway.js';
 import { attachFrontOf, type TlsOptions } from '../gateway/http2/front-of.js';
+import type { AlertNotice } from '../controller/alert-engine.js';
+
+/** What the mapping needs from the app: where files are, the log, and the alert notifiers. */
+export interface TlsHttp2Context {
+  baseDir: string;
+  log: (line: string) => void;
+  /** Raises (and later resolves) an alert through the app's notifiers (log, webhook). */
+  alert?: (notice: AlertNotice) => void;
+}
+
+/**
+ * A listener's certificate reloads as an alert: a failed reload fires `CertificateReloadFailed`
+ * (the previous certificates stay in use), the next good one resolves it. One notice per change of
+ * state, as Alertmanager expects (it repeats on its own).
+ */
+export function certReloadAlert(
+  listener: 'gateway' | 'admin',
+  ctx: TlsHttp2Context,
+): (r: { ok: boolean; error?: string }) => void {
+  let firing: AlertNotice['alert'] | undefined;
+  // Without notifiers (tests, tools), the log is the alert.
+  const notify = ctx.alert ?? ((n: AlertNotice) => ctx.log(`alert ${n.status}: ${n.alert.message}`));
+  return (r) => {
+    if (r.ok) {
+      if (firing !== undefined)
+        notify({ status: 'resolved', repeat: false, alert: { ...firing, endsAt: Date.now() } });
+      firing = undefined;
+      return;
+    }
+    const message = `${listener} TLS certificates not reloaded, the previous ones stay: ${r.error}`;
+    if (firing !== undefined) return ctx.log(`alert still firing: ${message}`);
+    firing = {
+      service: listener,
+      name: 'CertificateReloadFailed',
+      severity: 'critical',
+      message,
+      startsAt: Date.now(),
+    };
+    notify({ status: 'firing', repeat: false, alert: firing });
+  };
+}
 
 /** Adds HTTP/2, TLS and upstream protocols from `config` to `options` (a new object). */
-export function withTlsHttp2(
-  options: GatewayOptions,
-  config: Config,
-  ctx: { baseDir: string; log: (line: string) => void },
-): GatewayOptions {
+export function withTlsHttp2(options: GatewayOptions, config: Config, ctx: TlsHttp2Context): GatewayOptions {
   const g = config.gateway;
   const at = (f: string): string => resolve(ctx.baseDir, f);
   const out: GatewayOptions = { ...options, services: { ...options.services } };
@@ -41,10 +78,7 @@ export function withTlsHttp2(
         ? { certificates: g.tls.certificates.map((c) => ({ cert: at(c.cert), key: at(c.key) })) }
         : {}),
       ...(g.tls.client_ca !== undefined ? { client_ca: at(g.tls.client_ca) } : {}),
-      onReload: (r) => {
-        if (!r.ok)
-          ctx.log(`alert: gateway TLS certificates not reloaded, the previous ones stay: ${r.error}`);
-      },
+      onReload: certReloadAlert('gateway', ctx),
     };
   }
   for (const [name, svc] of Object.entries(config.services)) {
@@ -83,10 +117,7 @@ function readPem(file: string, service: string): string {
 }
 
 /** For `admin.tls`: a node server whose connections are TLS (reloading as the gateway's do). */
-export function adminServerFactory(
-  config: Config,
-  ctx: { baseDir: string; log: (line: string) => void },
-): FastifyServerFactory | undefined {
+export function adminServerFactory(config: Config, ctx: TlsHttp2Context): FastifyServerFactory | undefined {
   const t = config.admin.tls;
   if (t === undefined) return undefined;
   const at = (f: string): string => resolve(ctx.baseDir, f);
@@ -97,9 +128,7 @@ export function adminServerFactory(
       ? { certificates: t.certificates.map((c) => ({ cert: at(c.cert), key: at(c.key) })) }
       : {}),
     ...(t.client_ca !== undefined ? { client_ca: at(t.client_ca) } : {}),
-    onReload: (r) => {
-      if (!r.ok) ctx.log(`alert: admin TLS certificates not reloaded, the previous ones stay: ${r.error}`);
-    },
+    onReload: certReloadAlert('admin', ctx),
   };
   return (handler) => {
     const server = http.createServer(handler);
