@@ -3,13 +3,14 @@
  * gateway's options: durations become ms, routes come from config and from the document's
  * operations, and `x-luascale-*` extensions become per-route overrides.
  */
+import { importServiceApi } from './import-service-api.js';
 import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import type { Config, ServiceConfig, TrafficConfig } from '../config/schema.js';
 import type { GatewayOptions, GatewayRoute, ProxyTraffic, ServiceOptions } from '../gateway/gateway.js';
 import type { WorkerBuild } from '../gateway/start-gateway.js';
 import { createAccessLog, type AccessLog } from '../gateway/access-log.js';
-import { importOpenApi, type ImportedApi } from '../openapi/import-openapi.js';
+import type { ImportedApi } from '../openapi/import-openapi.js';
 import { keyVerifierFromConfig, usesKeys } from './consumer-keys.js';
 import { llmErrorBody } from '../llm/front-door/index.js';
 import { frontDoorFromConfig, usesLlm } from './llm-wiring.js';
@@ -46,7 +47,7 @@ export function trafficOptions(t: TrafficConfig | undefined): ProxyTraffic | und
 export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOptions {
   const routes: GatewayRoute[] = [];
   // Validators compile per operation on first use; one cache per document shares its schemas.
-  const validating = Boolean(api && svc.validate_requests);
+  const validating = Boolean(api && svc.validate_requests && api.specVersion !== 'proto');
   const cache = validating ? createSchemaCache() : undefined;
   if (api) {
     for (const op of api.operations) {
@@ -170,7 +171,7 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
   const { config, baseDir } = arg;
   const apis: Record<string, ImportedApi | undefined> = {};
   for (const [name, svc] of Object.entries(config.services)) {
-    if (svc.openapi) apis[name] = await importOpenApi(resolve(baseDir, svc.openapi));
+    apis[name] = await importServiceApi(name, svc, baseDir);
   }
   const options = gatewayOptions(config, apis);
   const accessLog = accessLogFromConfig(config, baseDir);

@@ -7,11 +7,11 @@
  * services on the same route (same host, path and method). Each problem is a config issue naming
  * the file, the line and the path. A port in use is checked after these (src/app/check-ports.ts).
  */
+import { apiFileOf, importServiceApi } from './import-service-api.js';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { configError, type ConfigIssue, type LoadedConfig } from '../config/load-config.js';
 import { lineFinder, listenerIssues, type ListenOverrides } from '../config/check-listeners.js';
-import { importOpenApi } from '../openapi/import-openapi.js';
 
 /** Every problem the pre-flight finds (port in use aside), sorted by line; [] when there is none. */
 export async function preflightIssues(
@@ -49,13 +49,15 @@ export async function preflightIssues(
   const routes: RouteKey[] = [];
   for (const [name, svc] of Object.entries(config.services)) {
     const base = ['services', name];
-    if (svc.openapi) {
-      const doc = resolve(baseDir, svc.openapi);
-      if (!isFile(doc)) issues.push(issue([...base, 'openapi'], `OpenAPI document ${doc} not found`));
+    const api = apiFileOf(svc, baseDir);
+    if (api) {
+      const doc = api.file;
+      const kind = api.key === 'openapi' ? 'OpenAPI document' : '.proto file';
+      if (!isFile(doc)) issues.push(issue([...base, api.key], `${kind} ${doc} not found`));
       else {
         try {
-          for (const op of (await importOpenApi(doc)).operations)
-            routes.push({ service: name, path: [...base, 'openapi'], exact: op.path, methods: [op.method] });
+          for (const op of (await importServiceApi(name, svc, baseDir))!.operations)
+            routes.push({ service: name, path: [...base, api.key], exact: op.path, methods: [op.method] });
         } catch {
           // A broken document: `up` and `check` report it when they import it (LS_ERR_OPENAPI_*).
         }

@@ -2,12 +2,12 @@
  * What each service's controller is built from, read from the config: OpenAPI documents, metric
  * sources, scaling settings and policies, the spec, alert rules, and what the history keeps.
  */
-import { resolve } from 'node:path';
+import { importServiceApi } from './import-service-api.js';
 import { parseDuration } from '../core/duration.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { scalingFromConfig, type ScalingSettings } from '../config/scaling-settings.js';
 import type { ServiceConfig } from '../config/schema.js';
-import { importOpenApi, type ImportedApi } from '../openapi/import-openapi.js';
+import type { ImportedApi } from '../openapi/import-openapi.js';
 import type { Observation, Policy } from '../policy/policy.js';
 import { loadPolicy } from '../controller/load-policy.js';
 import type { ScalingSpec } from '../controller/decision.js';
@@ -34,7 +34,7 @@ export async function loadServices(loaded: LoadedConfig): Promise<LoadedServices
   // Import every OpenAPI document first: a broken one stops the start before anything runs.
   const apis: Record<string, ImportedApi | undefined> = {};
   for (const [name, svc] of Object.entries(config.services)) {
-    if (svc.openapi) apis[name] = await importOpenApi(resolve(baseDir, svc.openapi));
+    apis[name] = await importServiceApi(name, svc, baseDir);
   }
   // Metric sources are checked here too, so a bad URL or JSON path stops the start early.
   const sources = new Map(

@@ -59,6 +59,12 @@ const Service = strict(
     openapi: Type.Optional(
       Type.String({ description: 'OpenAPI 2.0/3.x document (routes, operationIds, SLOs)' }),
     ),
+    proto: Type.Optional(
+      Type.String({
+        description:
+          'A gRPC .proto file: each rpc becomes an operation package.Service/Method (routes, per-method signals; SLOs from x-luascale-slo comment lines)',
+      }),
+    ),
     validate_requests: Type.Boolean({
       default: false,
       description:

@@ -220,7 +220,8 @@ function joinPath(base: string, path: string): string {
   return `${base}${path.startsWith('/') ? path : `/${path}`}`;
 }
 
-interface Ext {
+/** The luascale extensions read at one level of a document. */
+export interface Ext {
   slo?: Slo;
   rateLimit?: ImportedRateLimit;
   timeoutMs?: number;
@@ -235,7 +236,8 @@ function show(v: unknown): string {
   }
 }
 
-function extensions(file: string, pointer: string, obj: any): Ext {
+/** The `x-luascale-slo`, `-rate-limit` and `-timeout` of `obj`, checked (errors name `file#pointer`). */
+export function extensions(file: string, pointer: string, obj: any): Ext {
   const out: Ext = {};
   const bad = (key: string, reason: string) =>
     new LuascaleError('LS_ERR_OPENAPI_INVALID', { file, pointer: `${pointer}/${key}`, reason });

@@ -1,3 +1,4 @@
 /** OpenAPI (public surface): importing a service's document, and validating requests against it. */
 export * from './import-openapi.js';
 export * from './request-validator.js';
+export * from './import-proto.js';
