@@ -125,7 +125,7 @@ async function withBody(ex: Exchange, a: { door: Door; ep: Endpoint; raw: Buffer
   if (!checked.ok)
     return fail(ex, ep.format, {
       status: 400,
-      message: `${checked.field}: ${checked.message}`,
+      message: checked.message, // it names its field already (`model: must be ...`)
       param: checked.field,
     });
   const body = parsed as JsonObject;

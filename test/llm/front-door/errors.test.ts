@@ -31,13 +31,15 @@ test('400 names the field, in each client’s format', async () => {
     assert.equal(o.status, 400);
     const ob = (await o.json()) as { error: { param: string; type: string; message: string } };
     assert.equal(ob.error.param, 'messages[0].role');
+    // the field once, at the start (it was `messages[0].role: messages[0].role: ...`)
+    assert.match(ob.error.message, /^messages\[0\]\.role: (?!messages)/);
     assert.equal(ob.error.type, 'invalid_request_error');
     const a = await post(door, '/v1/messages', { model: 'm', messages: [{ role: 'user', content: 'x' }] });
     assert.equal(a.status, 400);
     const ab = (await a.json()) as { type: string; error: { type: string; message: string } };
     assert.equal(ab.type, 'error');
     assert.equal(ab.error.type, 'invalid_request_error');
-    assert.match(ab.error.message, /max_tokens/);
+    assert.match(ab.error.message, /^max_tokens: required/);
     const bad = await post(door, '/v1/chat/completions', '{"model": ');
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { param: string } }).error.param, 'body');
