@@ -81,6 +81,13 @@ export function attachFront(server: http.Server, options: FrontOptions, onReques
   const h2 = options.http2 ? createH2Server(options, sessions, onRequest) : undefined;
   const toH2 = (s: Socket): void => void h2!.emit('connection', s);
   const secure = options.tls;
+  // Every accepted socket until it closes: node:http's closeAllConnections knows only the ones it
+  // was handed, not a TLS connection's raw socket nor one still being sniffed or shaking hands.
+  const accepted = new Set<Socket>();
+  server.prependListener('connection', (s: Socket) => {
+    accepted.add(s);
+    s.once('close', () => accepted.delete(s));
+  });
   if (secure !== undefined) {
     secure.on('secureConnection', (s: tls.TLSSocket) =>
       s.alpnProtocol === 'h2' && h2 !== undefined ? toH2(s) : toH1(s),
@@ -98,6 +105,7 @@ export function attachFront(server: http.Server, options: FrontOptions, onReques
     },
     destroyAll() {
       for (const s of sessions) s.destroy();
+      for (const s of accepted) s.destroy();
     },
   };
 }
