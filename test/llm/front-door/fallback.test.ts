@@ -51,7 +51,7 @@ for (const [name, fault] of [
   test(`a backend that ${name} gives way to the next one, streaming and not`, async () => {
     const door = await startDoor({
       extra: [{ fault: parseFault(fault) }],
-      models: hostedThenInstances({ ttftMs: 300 }),
+      models: hostedThenInstances({ ttftMs: 300, interTokenMs: 1000 }), // a non-streamed answer's deadline is ttft + max_tokens × inter-token
     });
     try {
       const c = new OpenAI({ apiKey: 'x', baseURL: `${door.base}/v1`, maxRetries: 0 });
