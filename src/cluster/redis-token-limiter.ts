@@ -22,6 +22,8 @@ import {
   calendarWindow,
   limitHeaders,
   limitsFor,
+  oversized,
+  oversizedDenial,
   tightest,
   windowKey,
   type ConsumerLimitsLike,
@@ -164,6 +166,9 @@ export class RedisTokenLimiter implements TokenLimiter {
   async reserve(r: ReserveRequest): Promise<ReserveVerdict> {
     const costUsd = r.costUsd ?? 0;
     const specs = limitsFor(this.#o.consumers[r.consumer]?.limits, r.model);
+    // larger than a whole limit: no round trip, and never the fallback's smaller share (below)
+    const never = oversized(specs, r.tokens, costUsd);
+    if (never !== undefined) return oversizedDenial(never, { tokens: r.tokens, costUsd, now: r.now });
     const id = `${r.now}-${randomBytes(6).toString('hex')}`;
     const charges: Charge[] = specs.map((spec) => ({
       limit: spec.name,
@@ -201,6 +206,8 @@ export class RedisTokenLimiter implements TokenLimiter {
         .reserve(r)
         .then((v) => {
           if (v.ok) (v.reservation as unknown as Record<symbol, boolean>)[LOCAL] = true;
+          // over 1/n of a limit but within the whole of it: it fits once Redis is back (429, not 400)
+          else delete v.exceeds;
           return v;
         });
     }

@@ -94,6 +94,12 @@ export const ERRORS = {
   },
   LS_ERR_GATEWAY_SHUTTING_DOWN: { message: 'service {service} is shutting down', status: 503 },
   LS_ERR_GATEWAY_UNAUTHENTICATED: { message: 'unauthenticated: {reason}', status: 401 },
+  // AI services (the llm front door)
+  LS_ERR_LLM_OVER_WHOLE_LIMIT: {
+    message:
+      '{param}: this request reserves {amount} ({prompt} prompt tokens + {param} {maxTokens}), more than the whole {limit} of consumer {consumer} ({limitValue}), so no retry can fit it; {fit}',
+    status: 400,
+  },
   // openapi
   LS_ERR_OPENAPI_INVALID: { message: '{file}#{pointer}: {reason}', status: 400 },
   // admin API

@@ -10,6 +10,8 @@ import {
   calendarWindow,
   limitHeaders,
   limitsFor,
+  oversized,
+  oversizedDenial,
   tightest,
   windowKey,
   type ConsumerLimitsLike,
@@ -92,6 +94,8 @@ export class MemoryTokenLimiter implements TokenLimiter {
   async reserve(r: ReserveRequest): Promise<ReserveVerdict> {
     const costUsd = r.costUsd ?? 0;
     const specs = limitsFor(this.#consumers[r.consumer]?.limits, r.model);
+    const never = oversized(specs, r.tokens, costUsd);
+    if (never !== undefined) return oversizedDenial(never, { tokens: r.tokens, costUsd, now: r.now });
     const id = `${r.now}-${randomBytes(6).toString('hex')}`;
     this.#prune(r.now);
     const states: LimitState[] = [];
@@ -100,10 +104,7 @@ export class MemoryTokenLimiter implements TokenLimiter {
       const key = windowKey(r.consumer, spec, r.now);
       const { used, resetS, wait } = this.#look(spec, key, r.now);
       if (used + amount > spec.limit) {
-        // a request larger than the limit never fits: retry when the window is whole again
-        const whole = spec.window === 'minute' ? MINUTE_MS / 1000 : resetS;
-        const later = amount > spec.limit ? whole : wait(used + amount - spec.limit);
-        const retryAfterS = Math.max(1, Math.ceil(later));
+        const retryAfterS = Math.max(1, Math.ceil(wait(used + amount - spec.limit)));
         const state = { spec, used, resetS };
         return { ok: false, limit: spec.name, retryAfterS, headers: limitHeaders(state, r.now, retryAfterS) };
       }

@@ -65,6 +65,12 @@ export interface ReserveDenied {
   limit: string;
   retryAfterS: number;
   headers: Record<string, string>;
+  /**
+   * Set when the request alone is larger than the whole limit (`amount` > `limit`, in the limit's
+   * unit): no retry can succeed, so the front door answers 400 naming the largest `max_tokens`
+   * that fits instead of 429. `retryAfterS` is still the whole window, for callers that ignore it.
+   */
+  exceeds?: { limit: number; unit: 'tokens' | 'usd'; amount: number };
 }
 
 /** The verdict of reserve. */

@@ -10,6 +10,7 @@
  * - `day`, `month`: fixed UTC calendar windows (a budget resets at 00:00 UTC, and on the 1st).
  */
 import { rateLimitHeaders } from '../../gateway/admission/rate-limit-headers.js';
+import type { ReserveDenied } from './token-limiter.js';
 
 /** Token and cost limits of one scope: the config's field names (consumers-schema.ts). */
 export interface TokenLimitFields {
@@ -145,4 +146,33 @@ function round6(x: number): number {
 /** What a reservation charges a limit: its tokens, or its cost for a USD limit. */
 export function amountFor(spec: LimitSpec, tokens: number, costUsd: number): number {
   return spec.unit === 'usd' ? costUsd : tokens;
+}
+
+/**
+ * The first limit the request can never fit, however long it waits: its reservation alone is more
+ * than the whole limit (a 429 "retry later" would be a lie; the front door answers 400).
+ */
+export function oversized(
+  specs: readonly LimitSpec[],
+  tokens: number,
+  costUsd: number,
+): LimitSpec | undefined {
+  return specs.find((spec) => amountFor(spec, tokens, costUsd) > spec.limit);
+}
+
+/** The denial of a request larger than a whole limit (`exceeds` set; Retry-After is the whole window). */
+export function oversizedDenial(
+  spec: LimitSpec,
+  r: { tokens: number; costUsd: number; now: number },
+): ReserveDenied {
+  const resetS =
+    spec.window === 'minute' ? MINUTE_MS / 1000 : (calendarWindow(spec.window, r.now).end - r.now) / 1000;
+  const retryAfterS = Math.max(1, Math.ceil(resetS));
+  return {
+    ok: false,
+    limit: spec.name,
+    retryAfterS,
+    headers: limitHeaders({ spec, used: 0, resetS }, r.now, retryAfterS),
+    exceeds: { limit: spec.limit, unit: spec.unit, amount: amountFor(spec, r.tokens, r.costUsd) },
+  };
 }

@@ -16,6 +16,7 @@ import type { Exchange } from '../../gateway/pipeline/exchange.js';
 import { internalError } from '../../gateway/pipeline/send-error.js';
 import { countPromptTokens, maxOutputTokens, type PromptFormat } from '../budget/count-prompt-tokens.js';
 import type { PriceTable } from '../budget/prices.js';
+import { oversizedFailure } from '../budget/oversized-request.js';
 import type { Reservation, TokenLimiter } from '../budget/token-limiter.js';
 import { isObject, tryParseJson, type Checked, type JsonObject } from '../formats/checked.js';
 import { validateAnthropicMessages } from '../formats/validate-anthropic.js';
@@ -155,6 +156,18 @@ async function withBody(ex: Exchange, a: { door: Door; ep: Endpoint; raw: Buffer
       costUsd,
       now: ex.g.clock.wallNow(),
     });
+    if (!v.ok && v.exceeds !== undefined)
+      return fail(
+        ex,
+        ep.format,
+        oversizedFailure(v.limit, v.exceeds, {
+          consumer: ex.consumer,
+          body,
+          promptTokens: promptTokens(),
+          maxTokens: maxOutput,
+          costOf: (p, o) => door.options.prices?.maxCostOf(name, p, o) ?? 0,
+        }),
+      );
     if (!v.ok)
       return fail(ex, ep.format, {
         status: 429,

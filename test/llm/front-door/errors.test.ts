@@ -127,11 +127,12 @@ test('429 with Retry-After when the token budget cannot hold the reservation; se
   try {
     const c = new OpenAI({ apiKey: 'good', baseURL: `${door.base}/v1`, maxRetries: 0 });
     const msg = [{ role: 'user' as const, content: 'hi' }];
+    // 6 prompt + 100 is more than the whole limit: no retry can fit it, so 400 (not 429)
     await assert.rejects(
       c.chat.completions.create({ model: 'm', messages: msg, max_tokens: 100 }),
       (err: unknown) => {
-        assert.ok(err instanceof OpenAI.RateLimitError);
-        assert.ok(Number(err.headers?.get('retry-after')) >= 1);
+        assert.ok(err instanceof OpenAI.BadRequestError);
+        assert.equal(err.param, 'max_tokens');
         return true;
       },
     );
@@ -142,10 +143,11 @@ test('429 with Retry-After when the token budget cannot hold the reservation; se
     const a = await post(
       door,
       '/v1/messages',
-      { model: 'm', max_tokens: 500, messages: msg },
+      { model: 'm', max_tokens: 50, messages: msg }, // fits the limit, not what the three settled left
       { 'x-api-key': 'good' },
     );
     assert.equal(a.status, 429);
+    assert.ok(Number(a.headers.get('retry-after')) >= 1);
     assert.equal(((await a.json()) as { error: { type: string } }).error.type, 'rate_limit_error');
   } finally {
     await door.close();
