@@ -22,6 +22,9 @@ export interface NodeHttpParser {
   finish(): undefined | Error;
   close(): void;
   free(): void;
+  /** Reads straight from a StreamBase handle; each read is reported through `kOnExecute`. */
+  consume?(handle: object): void;
+  unconsume?(): void;
   [slot: number]: unknown;
 }
 

@@ -1,9 +1,12 @@
 /**
  * One keep-alive HTTP/1.1 connection to an upstream instance, one request in flight at a time. The
  * request head goes out in one write (corked with a buffered body); the response is parsed by node's
- * own llhttp binding (http-parser.ts), strict, exactly as node:http's client drives it, and handed
- * to undici's dispatch-handler methods (onConnect/onHeaders/onData/onComplete/onError), so the
- * exchange cannot tell this path from undici's.
+ * own llhttp binding (http-parser.ts), strict, and handed to undici's dispatch-handler methods
+ * (onConnect/onHeaders/onData/onComplete/onError), so the exchange cannot tell this path from undici's.
+ * As node:http's server does, the parser consumes the socket's handle (`parser.consume`): llhttp
+ * reads straight from libuv's buffer and reports each read through `kOnExecute`, so no Buffer,
+ * stream chunk or 'data' event is made per read (EOF and read errors still reach the socket, and
+ * a socket that cannot be consumed falls back to 'data' and `execute`).
  *
  * State: connecting → busy ⇄ idle → closed. A request ends exactly once (onComplete or onError);
  * the connection goes back to idle only when the response was whole, keep-alive, nothing followed it
@@ -81,6 +84,8 @@ export class LeanConnection {
   bodyTimer: NodeJS.Timeout | undefined;
   bodyMs = 0;
   idleTimer: NodeJS.Timeout | undefined;
+  /** The parser reads from the socket's handle (see the module comment). */
+  consumed = false;
 
   // bound once: handed to the socket, the parser, the handler and timers
   readonly abort = (err?: Error): void => this.fail(err ?? leanError('aborted', 'UND_ERR_ABORTED'));
@@ -88,7 +93,7 @@ export class LeanConnection {
     if (!this.paused) return;
     this.paused = false;
     if (this.phase === BODY) this.bodyTimer?.refresh();
-    this.socket.resume();
+    this.readStart();
   };
   readonly onBodyData = (chunk: Buffer): void => {
     this.writeBodyChunk(chunk);
@@ -123,7 +128,7 @@ export class LeanConnection {
     /* eslint-enable max-params */
     parser[P.kOnBody] = (b: Buffer) => this.onBody(b);
     parser[P.kOnMessageComplete] = () => this.onMessageComplete();
-    parser[P.kOnExecute] = null;
+    parser[P.kOnExecute] = (ret: number | Error) => this.afterExecute(ret);
     this.parser = parser;
     const socket = net.connect({ host: owner.host, port: owner.port, noDelay: true });
     socket.setTimeout(owner.connectTimeout);
@@ -161,6 +166,7 @@ export class LeanConnection {
   private onConnected(): void {
     this.socket.setTimeout(0);
     if (this.state !== 'connecting') return;
+    this.consume();
     this.state = 'busy';
     if (this.handler !== null) this.send();
     else this.owner.release(this, true);
@@ -236,14 +242,31 @@ export class LeanConnection {
     }
   }
 
+  /**
+   * Reads go to the parser from the handle from here on (node:http's server does the same with
+   * its sockets, _http_server.js). Only a plain TCP handle that nothing consumes yet qualifies.
+   */
+  private consume(): void {
+    const handle = (this.socket as unknown as { _handle?: StreamHandle | null })._handle;
+    if (handle == null || handle.isStreamBase !== true || handle._consumed === true) return;
+    if (typeof this.parser.consume !== 'function') return;
+    handle._consumed = true;
+    this.parser.consume(handle);
+    this.consumed = true;
+  }
+
+  /** Not consumed: a read arrives as a 'data' event and is parsed here. */
   private onSocketData(d: Buffer): void {
-    if (this.handler === null || this.complete || this.broken) {
-      // Bytes nobody asked for (after a whole response, or on an idle connection): never pass them on.
-      this.broken = true;
-      this.socket.destroy();
-      return;
-    }
-    const ret = this.parser.execute(d);
+    if (this.handler === null || this.complete || this.broken) return this.unasked();
+    this.afterExecute(this.parser.execute(d));
+  }
+
+  /**
+   * After each read is parsed (kOnExecute when consumed): a whole response is handed over, a
+   * parse error fails the request. Bytes nobody asked for (on an idle connection) close it.
+   */
+  private afterExecute(ret: number | Error): void {
+    if (this.handler === null) return this.unasked();
     if (this.complete) {
       // Whole, but bytes followed it in the same read: deliver it, then close (never reuse).
       if (ret instanceof Error) this.broken = true;
@@ -251,6 +274,12 @@ export class LeanConnection {
     }
     if (ret instanceof Error) return this.fail(ret);
     if (this.broken) this.fail(leanError('unexpected upstream response', 'UND_ERR_SOCKET'));
+  }
+
+  /** Bytes after a whole response, or on an idle connection: never passed on. */
+  private unasked(): void {
+    this.broken = true;
+    this.socket.destroy();
   }
 
   private onParserHeaders(headers: string[]): void {
@@ -310,7 +339,22 @@ export class LeanConnection {
   private pause(): void {
     if (this.paused) return;
     this.paused = true;
-    this.socket.pause();
+    if (!this.consumed) return void this.socket.pause();
+    // Consumed, the stream never sees the data: stop reading at the handle (as _http_server.js does).
+    const handle = (this.socket as unknown as { _handle?: StreamHandle | null })._handle;
+    if (handle != null && handle.reading === true) {
+      handle.reading = false;
+      handle.readStop();
+    }
+  }
+
+  private readStart(): void {
+    if (!this.consumed) return void this.socket.resume();
+    const handle = (this.socket as unknown as { _handle?: StreamHandle | null })._handle;
+    if (handle != null && handle.reading !== true && !this.socket.destroyed) {
+      handle.reading = true;
+      handle.readStart();
+    }
   }
 
   /**
@@ -337,7 +381,7 @@ export class LeanConnection {
     this.phase = NONE;
     if (this.paused) {
       this.paused = false;
-      this.socket.resume();
+      this.readStart();
     }
   }
 
@@ -379,7 +423,7 @@ export class LeanConnection {
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.socket.destroy();
     // Freed on the next turn: close() may run inside the parser's own execute (node does the same).
-    setImmediate(closeParser, this.parser);
+    setImmediate(closeParser, this);
     this.owner.closed(this);
     const h = this.handler;
     if (h !== null) {
@@ -432,6 +476,16 @@ export class LeanConnection {
   }
 }
 
-function closeParser(parser: NodeHttpParser): void {
-  parser.close();
+function closeParser(conn: LeanConnection): void {
+  if (conn.consumed) conn.parser.unconsume?.();
+  conn.parser.close();
+}
+
+/** The parts of node's TCP handle (a StreamBase) that consuming it touches (net.js, _http_server.js). */
+interface StreamHandle {
+  isStreamBase?: boolean;
+  _consumed?: boolean;
+  reading?: boolean;
+  readStart(): number;
+  readStop(): number;
 }

@@ -108,6 +108,65 @@ test('lean pool: a keep-alive connection closed under a request fails with UND_E
   }
 });
 
+test('lean pool: onData returning false stops reads at the socket until resume() (the parser consumes the handle), then the whole body arrives', async () => {
+  const size = 32 * 1024 * 1024; // far more than loopback socket buffers hold
+  const server = net.createServer((sock) => {
+    sock.on('error', () => {});
+    sock.on('data', (d) => {
+      if (d.includes('/big')) {
+        sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`);
+        sock.write(Buffer.alloc(size, 0x61));
+      } else sock.write(OK);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  const pool = new LeanPool({ host: '127.0.0.1', port, connections: 2 });
+  try {
+    let received = 0;
+    let calls = 0;
+    let resume: (() => void) | undefined;
+    let paused!: () => void;
+    const pausedAt = new Promise<void>((r) => (paused = r));
+    const done = new Promise<string>((resolve) => {
+      pool.dispatch(
+        { method: 'GET', path: '/big', headers: ['host', 'x'], body: null } as Dispatcher.DispatchOptions,
+        {
+          onConnect() {},
+          onHeaders(_s: number, _h: unknown, r: () => void) {
+            resume = r;
+            return true;
+          },
+          onData(c: Buffer) {
+            received += c.length;
+            calls++;
+            if (calls === 1) paused();
+            return calls > 1; // the first chunk asks for a pause
+          },
+          onComplete: () => resolve('complete'),
+          onError: (err: Error) => resolve(err.message),
+        } as unknown as Dispatcher.DispatchHandler,
+      );
+    });
+    await pausedAt;
+    const atPause = received;
+    // Requests on another connection go through the event loop while the big body waits in the
+    // kernel: a socket that still read would hand the paused handler more chunks meanwhile.
+    for (let i = 0; i < 5; i++)
+      assert.deepEqual(await send(pool, { path: '/small' }), { status: 200, body: 'ok' });
+    assert.equal(calls, 1);
+    assert.equal(received, atPause);
+    assert.ok(received < size);
+    resume!();
+    assert.equal(await done, 'complete');
+    assert.equal(received, size);
+  } finally {
+    await pool.destroy();
+    server.close();
+  }
+});
+
 test('lean pool: no response head within headersTimeout fails with UND_ERR_HEADERS_TIMEOUT', async () => {
   const up = await startRawUpstream(() => ({ name: 'silent', parts: [] }));
   const pool = new LeanPool({ host: '127.0.0.1', port: up.port });
