@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emptyHistory, type PolicyOutcome } from '../policy/policy.js';
 import { decide, defaultBehavior, withinTolerance } from './decide.js';
+import { loadLuaPolicy } from '../sandbox/index.js';
 import { initialDecisionState, type DecisionState } from './decision.js';
 import { constant, fakePolicy, obs, plainBehavior, specOf } from '../../test/helpers/decide-fixtures.js';
 
@@ -243,6 +244,35 @@ describe('stage 3: the policy', () => {
     });
     assert.deepEqual(next.policyState, { count: 2, list: [0, 1] });
     assert.deepEqual(input.policyState, { count: 1, list: [0] }, 'the input state is not mutated');
+  });
+
+  test('a Lua policy gets its own returned state back uncopied; after a failed call, the last good one', async () => {
+    const policy = await loadLuaPolicy({
+      source:
+        'function decide(ctx)\n  ctx.state.n = (ctx.state.n or 0) + 1\n  if ctx.now == 3000 then error("boom") end\n  return ctx.replicas\nend\n',
+      name: 'count.lua',
+    });
+    try {
+      assert.equal(policy.isolatesState, true);
+      let s = state();
+      const seen: unknown[] = [];
+      for (let tick = 1; tick <= 4; tick++) {
+        const input = s.policyState;
+        const r = decide(specOf(policy), {
+          observation: obs(2),
+          history: emptyHistory,
+          state: s,
+          now: tick * 1000,
+        });
+        if (tick > 1) assert.equal(input, s.policyState, 'passed without a copy');
+        s = r.state;
+        seen.push(r.decision.policy.outcome.ok ? s.policyState.n : 'failed');
+      }
+      // tick 3 set n = 3 and failed: tick 4 must start again from the last good state, n = 2
+      assert.deepEqual(seen, [1, 2, 'failed', 3]);
+    } finally {
+      policy.close();
+    }
   });
 
   test('a fractional recommendation is rounded up, and 0 stays a plain 0', () => {

@@ -133,9 +133,11 @@ export function decide(spec: ScalingSpec, input: DecideInput): DecideResult {
     return end(replicas, 'NoData', describeHold(`no fresh metrics: kept ${current}`, steps));
   }
 
-  // 3. The policy. Its ctx.state is a copy, so a policy that mutates it cannot touch our input.
+  // 3. The policy. Its ctx.state is a copy, so a policy that mutates it cannot touch our input;
+  //    a Lua policy reads it into its VM, and passing the very object it returned last call lets
+  //    the sandbox skip sending it again (a state of 8,500 entries: 35 → 15 ms a call).
   //    (Stages 1 and 2 above are policyRuns(); the controller relies on them agreeing.)
-  const ctxState = copyState(state.policyState);
+  const ctxState = spec.policy.isolatesState === true ? state.policyState : copyState(state.policyState);
   let outcome: PolicyOutcome;
   try {
     outcome = spec.policy.evaluate({

@@ -112,6 +112,11 @@ export interface Policy {
   /** The source text, for display (Lua file contents, or the built-in's description). */
   readonly source?: string;
   evaluate(ctx: PolicyContext): PolicyOutcome;
+  /**
+   * True when evaluate reads ctx.state into a VM of its own and never mutates it (Lua): the caller
+   * may pass its state without a copy, and a state the policy returned last call is not sent again.
+   */
+  readonly isolatesState?: boolean;
   /** Releases the Lua VM, if any. */
   close?(): void;
 }

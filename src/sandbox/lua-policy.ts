@@ -77,6 +77,7 @@ export async function loadLuaPolicy(options: LoadLuaPolicyOptions): Promise<LuaP
     style: vm.style,
     styleReason: vm.styleReason,
     evaluate: (ctx) => evaluateLuaPolicy(vm, ctx),
+    isolatesState: true,
     memoryUsed: () => vm.memUsed,
     close: () => vm.close(),
   };

@@ -148,7 +148,7 @@ test('a simulation warns when ctx.state reaches 80 % of a bound', async () => {
   });
   try {
     const r = simulate({
-      trace: steady(1200),
+      trace: steady(150),
       policy: {
         label: 'grow',
         policy,
