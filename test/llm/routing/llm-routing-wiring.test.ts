@@ -60,19 +60,24 @@ test('llm.engine vllm: a scrape fills the llm group; queue_threshold from the co
     assert.deepEqual(r.signals.group('chat'), { waiting: 0, running: 0, kv_util: 0 });
     // one running (max-num-seqs 1) and two waiting: queue 2 >= queue_threshold 2
     const body = JSON.stringify({ model: 'llm-sim', prompt: 'hello', max_tokens: 20 });
+    const cancel = new AbortController(); // once seen, the 12 s of answers are not waited for
     const reqs = [0, 1, 2].map(() =>
       fetch(`${sim.url}/v1/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body,
-      }).then((res) => res.text()),
+        signal: cancel.signal,
+      })
+        .then((res) => res.text())
+        .catch((err: Error) => err.name),
     );
     while (sim.load().waiting < 2) await new Promise((res) => setImmediate(res));
     now = 500;
     await r.scrapeAll(() => targets);
     assert.equal(r.signals.group('chat')!.waiting, 2);
     assert.equal(hold(), true, 'every instance saturated: admission holds');
-    await Promise.all(reqs);
+    cancel.abort();
+    assert.deepEqual(await Promise.all(reqs), ['AbortError', 'AbortError', 'AbortError']);
   } finally {
     await sim.close();
   }
