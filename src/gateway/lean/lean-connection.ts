@@ -11,8 +11,10 @@
  * State: connecting → busy ⇄ idle → closed. A request ends exactly once (onComplete or onError);
  * the connection goes back to idle only when the response was whole, keep-alive, nothing followed it
  * in the same read, and the request body was sent in full; anything else closes it, so no byte of
- * one response can reach the next request's client. Callbacks, timers and listeners are bound once
- * per connection, not per request.
+ * one response can reach the next request's client. Callbacks and listeners are bound once per
+ * connection, not per request; timeouts (response head, body idle, keep-alive idle) cost no timer
+ * per request either: the pool sweeps its connections on a coarse tick (`sweep`) and each one
+ * counts the time it has waited.
  */
 import net from 'node:net';
 import type { Readable } from 'node:stream';
@@ -40,6 +42,8 @@ export interface LeanOwner {
   release(conn: LeanConnection, reusable: boolean): void;
   /** The connection closed for good. */
   closed(conn: LeanConnection): void;
+  /** A request waits with a timeout of `ms`: the owner calls `sweep` at least every ms/16. */
+  watch(ms: number): void;
 }
 
 const NONE = 0;
@@ -79,11 +83,9 @@ export class LeanConnection {
   trailers: string[] | null = null;
   pending: string[] | null = null;
 
-  headersTimer: NodeJS.Timeout | undefined;
-  headersMs = 0;
-  bodyTimer: NodeJS.Timeout | undefined;
-  bodyMs = 0;
-  idleTimer: NodeJS.Timeout | undefined;
+  /** The current phase's timeout (ms, 0: none) and how long it (or the idle connection) has waited, counted in sweep ticks. */
+  limitMs = 0;
+  waitedMs = 0;
   /** The parser reads from the socket's handle (see the module comment). */
   consumed = false;
 
@@ -92,7 +94,7 @@ export class LeanConnection {
   readonly resume = (): void => {
     if (!this.paused) return;
     this.paused = false;
-    if (this.phase === BODY) this.bodyTimer?.refresh();
+    this.waitedMs = 0;
     this.readStart();
   };
   readonly onBodyData = (chunk: Buffer): void => {
@@ -175,8 +177,7 @@ export class LeanConnection {
   private send(): void {
     this.state = 'busy';
     this.phase = HEADERS;
-    const ms = this.opts!.headersTimeout ?? 0;
-    if (ms > 0) this.armHeaders(ms);
+    this.arm(this.opts!.headersTimeout ?? 0);
     this.chunkedBody = writeRequestHead(this.socket, this.opts!, this.body);
     const body = this.body;
     if (body === null || Buffer.isBuffer(body) || typeof body === 'string') this.bodySent = true;
@@ -311,7 +312,7 @@ export class LeanConnection {
     this.status = status;
     this.keepAlive = (flags & 2) !== 0;
     this.phase = BODY;
-    this.armBody(this.opts!.bodyTimeout ?? 0);
+    this.arm(this.opts!.bodyTimeout ?? 0);
     const go = h.onHeaders(status, headers as unknown as Buffer[], this.resume, statusText);
     if (this.handler !== h) return 1;
     if (!go) this.pause();
@@ -321,7 +322,7 @@ export class LeanConnection {
   private onBody(b: Buffer): void {
     const h = this.handler;
     if (h === null || this.status === 0) return;
-    this.bodyTimer?.refresh();
+    this.waitedMs = 0;
     if (!h.onData(b) && this.handler === h) this.pause();
   }
 
@@ -418,9 +419,6 @@ export class LeanConnection {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.phase = NONE;
-    if (this.headersTimer !== undefined) clearTimeout(this.headersTimer);
-    if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.socket.destroy();
     // Freed on the next turn: close() may run inside the parser's own execute (node does the same).
     setImmediate(closeParser, this);
@@ -432,47 +430,48 @@ export class LeanConnection {
     }
   }
 
-  /** Marks the connection idle; it closes after `keepAliveMs` unused. */
+  /** Marks the connection idle; the sweep closes it after `keepAliveMs` unused. */
   idle(): void {
     this.state = 'idle';
-    if (this.idleTimer === undefined) {
-      this.idleTimer = setTimeout(() => {
-        if (this.state === 'idle') this.close();
-      }, this.owner.keepAliveMs);
-      this.idleTimer.unref();
-    } else this.idleTimer.refresh();
+    this.waitedMs = 0;
   }
 
-  // Timers are made once per connection and re-armed with refresh(); a firing timer checks that
-  // its phase is still current (every request re-arms it at its start, so it is that request's).
-  private armHeaders(ms: number): void {
-    if (this.headersTimer === undefined || this.headersMs !== ms) {
-      if (this.headersTimer !== undefined) clearTimeout(this.headersTimer);
-      this.headersMs = ms;
-      this.headersTimer = setTimeout(() => {
-        if (this.phase === HEADERS && this.handler !== null)
-          this.fail(leanError(`no response head within ${ms} ms`, 'UND_ERR_HEADERS_TIMEOUT'));
-      }, ms);
-      this.headersTimer.unref();
-    } else this.headersTimer.refresh();
+  /** Starts the current phase's timeout (0: none); the owner's sweep enforces it. */
+  private arm(ms: number): void {
+    this.waitedMs = 0;
+    this.limitMs = ms > 0 ? ms : 0;
+    if (ms > 0) this.owner.watch(ms);
   }
 
-  private armBody(ms: number): void {
-    if (ms <= 0) {
-      if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
-      this.bodyTimer = undefined;
-      this.bodyMs = 0;
-      return;
+  /**
+   * One tick of the owner's sweep, `tickMs` since the last. A request waiting longer than its
+   * phase allows fails (no response head within headersTimeout; no body byte within bodyTimeout,
+   * unless the client holds it paused); the wait counts whole ticks from the last activity, so
+   * the timeout fires between `ms` and `ms` + 2 ticks. An idle connection closes a little before
+   * `keepAliveMs` rather than after (between keepAliveMs − 2 ticks and keepAliveMs), so it never
+   * outlives an upstream's keep-alive timeout set at the same value. Returns the timeout it waits
+   * on (ms), 0 for none.
+   */
+  sweep(tickMs: number): number {
+    const waited = this.waitedMs + tickMs;
+    this.waitedMs = waited;
+    if (this.state === 'idle') {
+      const ms = this.owner.keepAliveMs;
+      if (waited + tickMs < ms) return ms;
+      this.close();
+      return 0;
     }
-    if (this.bodyTimer === undefined || this.bodyMs !== ms) {
-      if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
-      this.bodyMs = ms;
-      this.bodyTimer = setTimeout(() => {
-        if (this.phase === BODY && this.handler !== null && !this.paused)
-          this.fail(leanError(`response body idle for ${ms} ms`, 'UND_ERR_BODY_TIMEOUT'));
-      }, ms);
-      this.bodyTimer.unref();
-    } else this.bodyTimer.refresh();
+    if (this.handler === null || this.limitMs === 0 || this.phase === NONE) return 0;
+    const ms = this.limitMs;
+    if (this.phase === BODY && this.paused) {
+      this.waitedMs = 0;
+      return ms;
+    }
+    if (waited - tickMs < ms) return ms;
+    if (this.phase === HEADERS)
+      this.fail(leanError(`no response head within ${ms} ms`, 'UND_ERR_HEADERS_TIMEOUT'));
+    else this.fail(leanError(`response body idle for ${ms} ms`, 'UND_ERR_BODY_TIMEOUT'));
+    return 0;
   }
 }
 

@@ -179,6 +179,42 @@ test('lean pool: no response head within headersTimeout fails with UND_ERR_HEADE
   }
 });
 
+test('lean pool: a body that stalls fails with UND_ERR_BODY_TIMEOUT (timeouts are swept, not timed per request)', async () => {
+  const up = await startRawUpstream(() => ({
+    name: 'stall',
+    parts: ['HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab'],
+  }));
+  const pool = new LeanPool({ host: '127.0.0.1', port: up.port });
+  try {
+    const r = await send(pool, { bodyTimeout: 50 });
+    assert.deepEqual(r, { status: 200, body: 'ab', error: 'UND_ERR_BODY_TIMEOUT' });
+  } finally {
+    await pool.destroy();
+    await up.close();
+  }
+});
+
+test('lean pool: an idle connection is closed by the pool within keepAliveMs; the next request connects afresh', async () => {
+  const up = await startRawUpstream(() => ({ name: 'ok', parts: [OK] }));
+  let connections = 0;
+  const closed: Promise<unknown>[] = [];
+  up.server.on('connection', (sock: net.Socket) => {
+    connections++;
+    closed.push(once(sock, 'close'));
+  });
+  const pool = new LeanPool({ host: '127.0.0.1', port: up.port, keepAliveMs: 80 });
+  try {
+    assert.deepEqual(await send(pool, {}), { status: 200, body: 'ok' });
+    await closed[0]; // the pool closed it: the upstream never closes first
+    assert.equal(pool.size, 0);
+    assert.deepEqual(await send(pool, {}), { status: 200, body: 'ok' });
+    assert.equal(connections, 2);
+  } finally {
+    await pool.destroy();
+    await up.close();
+  }
+});
+
 test('lean pool: a refused connection fails with its errno code', async () => {
   const server = net.createServer();
   server.listen(0, '127.0.0.1');
