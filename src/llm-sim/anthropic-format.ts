@@ -8,6 +8,7 @@
  * hits are reported as `cache_read_input_tokens`, and, as Anthropic does, `input_tokens` excludes
  * them: total input = input_tokens + cache_read_input_tokens + cache_creation_input_tokens.
  */
+import { createHash } from 'node:crypto';
 import { chatPromptText, type PromptMessage } from './tokenizer.js';
 import { invalid, isObject, type ParseResult, type SimCompletion, type SimError } from './sim-request.js';
 
@@ -66,6 +67,13 @@ export function parseMessagesRequest(body: unknown): ParseResult {
       stop,
       stream: body.stream === true,
       includeUsage: true,
+      // Anthropic thinks only when asked to, within the budget
+      reasoningCap:
+        isObject(body.thinking) &&
+        body.thinking.type === 'enabled' &&
+        typeof body.thinking.budget_tokens === 'number'
+          ? body.thinking.budget_tokens
+          : 0,
     },
   };
 }
@@ -92,11 +100,21 @@ export function anthropicResponse(c: SimCompletion): Record<string, unknown> {
     type: 'message',
     role: 'assistant',
     model: c.model,
-    content: [{ type: 'text', text: c.text }],
+    content: [
+      ...((c.reasoningTokens ?? 0) > 0
+        ? [{ type: 'thinking', thinking: c.reasoning ?? '', signature: signature(c.reasoning ?? '') }]
+        : []),
+      { type: 'text', text: c.text },
+    ],
     stop_reason: stopReason(c),
     stop_sequence: c.stopSequence,
     usage: usage(c, c.completionTokens),
   };
+}
+
+/** A stand-in for Anthropic's opaque thinking signature: deterministic from the thinking text. */
+export function signature(thinking: string): string {
+  return createHash('sha256').update(thinking).digest('base64');
 }
 
 function event(name: string, data: unknown): string {
@@ -106,13 +124,18 @@ function event(name: string, data: unknown): string {
 /** Builds the SSE events of one Messages stream. */
 export class AnthropicStream {
   private readonly head: { id: string; model: string };
+  /** The open block: 0, or 1 once a thinking block (0) gave way to the text. */
+  private index = 0;
+  private thinking = false;
+  private thought = '';
 
   constructor(head: { id: string; model: string }) {
     this.head = head;
   }
 
   /** message_start, content_block_start and a ping: sent when the first token is ready. */
-  start(prompt: { promptTokens: number; cachedTokens: number }): string {
+  start(prompt: { promptTokens: number; cachedTokens: number }, thinking = false): string {
+    this.thinking = thinking;
     const message = {
       id: this.head.id,
       type: 'message',
@@ -128,19 +151,50 @@ export class AnthropicStream {
       event('content_block_start', {
         type: 'content_block_start',
         index: 0,
-        content_block: { type: 'text', text: '' },
+        content_block: thinking
+          ? { type: 'thinking', thinking: '', signature: '' }
+          : { type: 'text', text: '' },
       }) +
       event('ping', { type: 'ping' })
     );
   }
 
-  /** One text delta. */
-  content(text: string): string {
+  /** One thinking delta (the stream started with a thinking block). */
+  reasoning(text: string): string {
+    this.thought += text;
     return event('content_block_delta', {
       type: 'content_block_delta',
       index: 0,
-      delta: { type: 'text_delta', text },
+      delta: { type: 'thinking_delta', thinking: text },
     });
+  }
+
+  /** One text delta; the first after thinking closes the thinking block (signature_delta, stop) and opens the text block. */
+  content(text: string): string {
+    let out = '';
+    if (this.thinking) {
+      this.thinking = false;
+      out +=
+        event('content_block_delta', {
+          type: 'content_block_delta',
+          index: 0,
+          delta: { type: 'signature_delta', signature: signature(this.thought) },
+        }) +
+        event('content_block_stop', { type: 'content_block_stop', index: 0 }) +
+        event('content_block_start', {
+          type: 'content_block_start',
+          index: ++this.index,
+          content_block: { type: 'text', text: '' },
+        });
+    }
+    return (
+      out +
+      event('content_block_delta', {
+        type: 'content_block_delta',
+        index: this.index,
+        delta: { type: 'text_delta', text },
+      })
+    );
   }
 
   /** An event whose data is not JSON (fault injection). */
@@ -151,7 +205,7 @@ export class AnthropicStream {
   /** content_block_stop, message_delta with the cumulative usage, message_stop. */
   end(c: SimCompletion): string {
     return (
-      event('content_block_stop', { type: 'content_block_stop', index: 0 }) +
+      event('content_block_stop', { type: 'content_block_stop', index: this.index }) +
       event('message_delta', {
         type: 'message_delta',
         delta: { stop_reason: stopReason(c), stop_sequence: c.stopSequence },

@@ -38,6 +38,8 @@ export interface LlmSimRequestRecord {
   cachedTokens: number;
   /** Tokens generated and billed: the usage llm-sim reports (or would have, for a cut stream). */
   completionTokens: number;
+  /** How many of them were reasoning (`--reasoning-tokens`). */
+  reasoningTokens: number;
   /** The text the client was sent. */
   text: string;
   /** Whether the usage reached the client (a non-streaming body, OpenAI's usage chunk, Anthropic's message_delta). */
@@ -143,6 +145,7 @@ export async function generateResponse(
     promptTokens: 0,
     cachedTokens: 0,
     completionTokens: 0,
+    reasoningTokens: 0,
     text: '',
     usageReported: false,
     outcome: 'error',
@@ -232,7 +235,14 @@ export async function generateResponse(
     promptTokens: promptIds.length,
     cachedTokens: 0,
     completionTokens: 0,
+    reasoning: '',
+    reasoningTokens: 0,
   };
+  // the first `thinks` pieces are reasoning; at least one answer piece follows them
+  const thinks = Math.max(
+    0,
+    Math.min(options.reasoningTokens, request.reasoningCap ?? Infinity, generation.pieces.length - 1),
+  );
   record.id = completion.id;
 
   const openAi =
@@ -286,8 +296,10 @@ export async function generateResponse(
           return;
         }
         const piece = generation.pieces[index] ?? '';
+        const thinking = index < thinks;
         completion.completionTokens++;
         record.completionTokens = completion.completionTokens;
+        if (thinking) record.reasoningTokens = completion.reasoningTokens = record.reasoningTokens + 1;
         if (index === 0) {
           record.ttftMs = now - arrivedAt;
           ctx.metrics.firstToken(request.model, {
@@ -300,15 +312,19 @@ export async function generateResponse(
         } else ctx.metrics.token(request.model, (now - lastTokenAt) / 1000);
         lastTokenAt = now;
         if (!request.stream) {
-          completion.text += piece;
+          if (thinking) completion.reasoning = (completion.reasoning ?? '') + piece;
+          else completion.text += piece;
           chunks++;
           return;
         }
         let out = '';
-        if (index === 0) out += openAi ? openAi.start() : anthropic!.start(completion);
+        if (index === 0) out += openAi ? openAi.start() : anthropic!.start(completion, thinks > 0);
         if (fault?.kind === 'malformed' && chunks === fault.after)
           out += openAi ? openAi.malformed() : anthropic!.malformed();
-        if (piece !== '') {
+        if (piece !== '' && thinking) {
+          out += openAi ? openAi.reasoning(piece) : anthropic!.reasoning(piece);
+          completion.reasoning = (completion.reasoning ?? '') + piece;
+        } else if (piece !== '') {
           out += openAi ? openAi.content(piece) : anthropic!.content(piece);
           completion.text += piece;
         }

@@ -43,6 +43,14 @@ export interface LlmSimOptions {
   /** A fault for every request (or the `faultRate` share of them). */
   fault: Fault | undefined;
   faultRate: number;
+  /**
+   * Tokens of reasoning before the answer (a reasoning model), 0 = none: the first ones of the
+   * completion go out as OpenAI's `reasoning_content` (vLLM's and DeepSeek's field) with
+   * `completion_tokens_details.reasoning_tokens`, or as an Anthropic `thinking` block, which only a
+   * request with `thinking: {type: "enabled"}` gets (at most its `budget_tokens`). Chat and Messages
+   * only; always at least one answer token after them.
+   */
+  reasoningTokens: number;
   /** When set, requests must carry it (Bearer or x-api-key), else 401. */
   apiKey: string | undefined;
   /** Time and timers (tests inject a manual one). */
@@ -74,5 +82,6 @@ export const DEFAULT_LLM_SIM_OPTIONS: LlmSimOptions = {
   metricNames: 'vllm',
   fault: undefined,
   faultRate: 1,
+  reasoningTokens: 0,
   apiKey: undefined,
 };

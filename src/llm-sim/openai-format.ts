@@ -95,6 +95,7 @@ export function parseChatRequest(body: unknown): ParseResult {
     request: {
       api: 'chat',
       ...common,
+      ...(body.reasoning_effort === 'none' ? { reasoningCap: 0 } : {}),
       prompt: chatPromptText(messages, body.tools),
       echoText: messages[messages.length - 1]!.text,
     },
@@ -110,17 +111,19 @@ export function parseCompletionRequest(body: unknown): ParseResult {
   if (Array.isArray(prompt) && prompt.length === 1) prompt = prompt[0];
   if (typeof prompt !== 'string')
     return invalid('prompt', 'prompt must be a string (or an array of one string)');
-  return { ok: true, request: { api: 'completions', ...common, prompt, echoText: prompt } };
+  return { ok: true, request: { api: 'completions', ...common, prompt, echoText: prompt, reasoningCap: 0 } };
 }
 
 /** OpenAI's usage object. */
 export function openAiUsage(c: SimCompletion): Record<string, unknown> {
-  return {
+  const usage: Record<string, unknown> = {
     prompt_tokens: c.promptTokens,
     completion_tokens: c.completionTokens,
     total_tokens: c.promptTokens + c.completionTokens,
     prompt_tokens_details: { cached_tokens: c.cachedTokens },
   };
+  if ((c.reasoningTokens ?? 0) > 0) usage.completion_tokens_details = { reasoning_tokens: c.reasoningTokens };
+  return usage;
 }
 
 /** The non-streaming response. */
@@ -129,7 +132,12 @@ export function openAiResponse(api: 'chat' | 'completions', c: SimCompletion): R
     api === 'chat'
       ? {
           index: 0,
-          message: { role: 'assistant', content: c.text, refusal: null },
+          message: {
+            role: 'assistant',
+            content: c.text,
+            ...((c.reasoningTokens ?? 0) > 0 ? { reasoning_content: c.reasoning ?? '' } : {}),
+            refusal: null,
+          },
           logprobs: null,
           finish_reason: c.finishReason,
         }
@@ -189,6 +197,13 @@ export class OpenAiStream {
     return this.api === 'chat'
       ? this.event([{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }])
       : this.event([{ index: 0, text, logprobs: null, finish_reason: null }]);
+  }
+
+  /** One reasoning chunk (`delta.reasoning_content`, vLLM's and DeepSeek's field; chat only). */
+  reasoning(text: string): string {
+    return this.event([
+      { index: 0, delta: { reasoning_content: text }, logprobs: null, finish_reason: null },
+    ]);
   }
 
   /** A chunk that is not JSON (fault injection): it starts like a chunk and breaks off. */

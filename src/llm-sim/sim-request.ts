@@ -20,6 +20,8 @@ export interface SimRequest {
   stream: boolean;
   /** OpenAI `stream_options.include_usage`. */
   includeUsage: boolean;
+  /** The most reasoning tokens the request allows (Anthropic `thinking.budget_tokens`); absent = no cap, 0 = none. */
+  reasoningCap?: number;
 }
 
 /** A refusal in the format's own error shape, before any generation. */
@@ -46,7 +48,12 @@ export interface SimCompletion {
   stopSequence: string | null;
   promptTokens: number;
   cachedTokens: number;
+  /** All generated tokens, reasoning included (as both APIs count them). */
   completionTokens: number;
+  /** The reasoning text, before the answer ('' without reasoning). */
+  reasoning?: string;
+  /** How many of `completionTokens` were reasoning (absent = 0). */
+  reasoningTokens?: number;
 }
 
 /** A 400 about one field, in OpenAI's wording. */

@@ -23,6 +23,7 @@ export interface LlmSimArgs {
   outputTokens?: string;
   maxSeqs?: string;
   maxWaiting?: string;
+  reasoningTokens?: string;
   maxModelLen?: string;
   kvBlocks?: string;
   blockSize?: string;
@@ -121,6 +122,7 @@ export function llmSimOptionsFromArgs(args: LlmSimArgs): LlmSimOptions {
     outputTokens,
     maxNumSeqs: int('--max-seqs', args.maxSeqs, d.maxNumSeqs, 1),
     maxWaiting: int('--max-waiting', args.maxWaiting, d.maxWaiting, 0),
+    reasoningTokens: int('--reasoning-tokens', args.reasoningTokens, d.reasoningTokens, 0),
     maxModelLen: int('--max-model-len', args.maxModelLen, d.maxModelLen, 2),
     kvBlocks: int('--kv-blocks', args.kvBlocks, d.kvBlocks, 1),
     blockSize: int('--block-size', args.blockSize, d.blockSize, 1),
@@ -178,6 +180,10 @@ export function register(program: Command): void {
     .option(
       '--output-tokens <n|min-max>',
       `natural completion length in random mode, drawn per prompt (default ${d.outputTokens.min}-${d.outputTokens.max}); max_tokens cuts it with finish_reason length`,
+    )
+    .option(
+      '--reasoning-tokens <n>',
+      'the first n tokens of a chat answer are reasoning: OpenAI reasoning_content and reasoning_tokens; Anthropic thinking blocks, only when the request enables thinking, within its budget_tokens (default 0)',
     )
     .option('--max-seqs <n>', `sequences running at once, vLLM --max-num-seqs (default ${d.maxNumSeqs})`)
     .option('--max-waiting <n>', `waiting requests at most; beyond them 429 (default ${d.maxWaiting})`)

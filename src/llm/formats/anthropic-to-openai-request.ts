@@ -12,7 +12,8 @@
  * - Image blocks become `image_url` parts (base64 sources as data URLs).
  * - `stop_sequences` → `stop`; `metadata.user_id` → `user`; `disable_parallel_tool_use` →
  *   `parallel_tool_calls: false`; `top_k`, `cache_control`, `thinking` and a tool result's
- *   `is_error` are dropped (OpenAI has no field for them). A stream asks for
+ *   `is_error` are dropped (OpenAI has no field for them; `thinking.budget_tokens` is a token
+ *   count, `reasoning_effort` a level, and mapping one to the other would be a guess). A stream asks for
  *   `stream_options.include_usage`, since the Anthropic client's `message_delta` needs the usage.
  */
 import { fail, isObject, type Checked, type JsonObject } from './checked.js';

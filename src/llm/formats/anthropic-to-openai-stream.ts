@@ -8,7 +8,8 @@
  * - a `tool_use` block → `delta.tool_calls[{index, id, type, function: {name, arguments: ""}}]`
  *   (tool calls numbered from 0 in block order), its `input_json_delta`s →
  *   `delta.tool_calls[{index, function: {arguments}}]`;
- * - thinking blocks and `ping` → nothing;
+ * - `thinking_delta` (and a thinking block's starting text) → `delta.reasoning_content`, the field
+ *   vLLM and DeepSeek stream reasoning in; `signature_delta`, `redacted_thinking` and `ping` → nothing;
  * - `message_delta` → remembered (stop reason; usage is read cumulatively);
  * - `message_stop` → the finish chunk, the usage chunk (`choices: []`) when the client asked for
  *   `stream_options.include_usage` (then every chunk carries `usage: null`), and `[DONE]`;
@@ -132,6 +133,8 @@ export class AnthropicToOpenaiStream {
     const index = typeof data.index === 'number' ? data.index : 0;
     if (block.type === 'text' && typeof block.text === 'string' && block.text !== '')
       out.push(this.delta({ content: block.text }));
+    if (block.type === 'thinking' && typeof block.thinking === 'string' && block.thinking !== '')
+      out.push(this.delta({ reasoning_content: block.thinking }));
     if (block.type !== 'tool_use') return;
     const k = this.tools.size;
     this.tools.set(index, k);
@@ -143,6 +146,8 @@ export class AnthropicToOpenaiStream {
     const delta = isObject(data.delta) ? data.delta : {};
     if (delta.type === 'text_delta' && typeof delta.text === 'string')
       out.push(this.delta({ content: delta.text }));
+    if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string' && delta.thinking !== '')
+      out.push(this.delta({ reasoning_content: delta.thinking }));
     if (
       delta.type !== 'input_json_delta' ||
       typeof delta.partial_json !== 'string' ||

@@ -3,6 +3,8 @@
  * `message`, and back. Text, tool calls ↔ `tool_use` blocks, the stop reason (stop-reasons.ts)
  * and usage (usage.ts: Anthropic's `input_tokens` excludes the cached parts, OpenAI's
  * `prompt_tokens` includes them) carry over; the first choice is the one translated.
+ * Reasoning: an OpenAI-compatible `reasoning_content` (or `reasoning`) ↔ Anthropic `thinking`
+ * blocks (the thinking block gets an empty `signature`; `redacted_thinking` is dropped).
  */
 import { isObject, tryParseJson, type JsonObject } from './checked.js';
 import { finishToStopReason, stopReasonToFinish } from './stop-reasons.js';
@@ -12,6 +14,16 @@ function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content.map((p) => (isObject(p) && typeof p.text === 'string' ? p.text : '')).join('');
+}
+
+/**
+ * The reasoning text of an OpenAI-compatible message or delta: `reasoning_content` (vLLM's and
+ * DeepSeek's field; OpenAI's own Chat Completions returns none) or `reasoning` (vLLM's newer name,
+ * OpenRouter's); '' without one.
+ */
+export function reasoningOf(m: JsonObject): string {
+  if (typeof m.reasoning_content === 'string') return m.reasoning_content;
+  return typeof m.reasoning === 'string' ? m.reasoning : '';
 }
 
 /** Tool-call arguments as an object; text that is not a JSON object is kept under `arguments`. */
@@ -26,6 +38,9 @@ export function openaiChatResponseToAnthropic(resp: JsonObject): JsonObject {
   const choice = Array.isArray(resp.choices) && isObject(resp.choices[0]) ? resp.choices[0] : {};
   const message = isObject(choice.message) ? choice.message : {};
   const content: JsonObject[] = [];
+  // reasoning → a thinking block first, as Anthropic orders them; luascale has no signature to give
+  const thinking = reasoningOf(message);
+  if (thinking !== '') content.push({ type: 'thinking', thinking, signature: '' });
   const text = textOf(message.content) || (typeof message.refusal === 'string' ? message.refusal : '');
   if (text !== '') content.push({ type: 'text', text });
   for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
@@ -61,10 +76,13 @@ export function anthropicResponseToOpenaiChat(
   options: ToOpenaiResponseOptions,
 ): JsonObject {
   const texts: string[] = [];
+  const thoughts: string[] = [];
   const calls: JsonObject[] = [];
   for (const block of Array.isArray(resp.content) ? resp.content : []) {
     if (!isObject(block)) continue;
     if (block.type === 'text' && typeof block.text === 'string') texts.push(block.text);
+    // redacted_thinking is encrypted: nothing an OpenAI client could read
+    else if (block.type === 'thinking' && typeof block.thinking === 'string') thoughts.push(block.thinking);
     else if (block.type === 'tool_use')
       calls.push({
         id: block.id,
@@ -77,6 +95,7 @@ export function anthropicResponseToOpenaiChat(
     content: texts.length > 0 ? texts.join('') : calls.length > 0 ? null : '',
     refusal: null,
   };
+  if (thoughts.length > 0) message.reasoning_content = thoughts.join('');
   if (calls.length > 0) message.tool_calls = calls;
   return {
     id: resp.id,

@@ -16,7 +16,9 @@
  *   `metadata.user_id`; `parallel_tool_calls: false` → `disable_parallel_tool_use`;
  *   `stream_options` dropped (Anthropic streams always report usage). `n` > 1 fails.
  * - Fields Anthropic has no counterpart for (`response_format`, `logprobs`, `seed`, the
- *   penalties, `logit_bias`, `name`) are dropped; the backend's answer may then differ from what
+ *   penalties, `logit_bias`, `name`) are dropped, and so are `reasoning_effort` (Anthropic's
+ *   `thinking` needs a token budget an effort level does not name) and an assistant's
+ *   `reasoning_content` (Anthropic refuses thinking blocks without its own signature); the backend's answer may then differ from what
  *   an OpenAI model would give (JSON mode is not enforced).
  */
 import { fail, isObject, tryParseJson, type Checked } from './checked.js';

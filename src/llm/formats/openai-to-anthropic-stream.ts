@@ -4,6 +4,8 @@
  *
  * OpenAI chunks → Anthropic events:
  * - the first chunk → `message_start` (usage: the `inputTokens` estimate, corrected at the end);
+ * - `delta.reasoning_content` (or `delta.reasoning`, vLLM's and DeepSeek's fields) → a thinking
+ *   block (`signature: ""`, luascale has none to give) of `thinking_delta`s;
  * - `delta.content` → a text block: `content_block_start` once, then `text_delta`s;
  * - `delta.tool_calls[k]` with an `id` → a new `tool_use` block (the open block is stopped
  *   first); its `function.arguments` fragments → `input_json_delta`s on that block;
@@ -17,6 +19,7 @@
 import { isObject, tryParseJson, type JsonObject } from './checked.js';
 import { anthropicErrorEvent, errorMessageOf } from './errors.js';
 import { jsonEvent, type SseEvent } from './sse.js';
+import { reasoningOf } from './chat-response.js';
 import { finishToStopReason } from './stop-reasons.js';
 import { usageFromOpenai, usageToAnthropic, type Usage } from './usage.js';
 
@@ -35,7 +38,7 @@ export class OpenaiToAnthropicStream {
   private finished = false;
   /** The index of the open content block, -1 when none is open. */
   private open = -1;
-  private openKind: 'text' | 'tool' | undefined;
+  private openKind: 'text' | 'thinking' | 'tool' | undefined;
   private nextIndex = 0;
   /** OpenAI tool-call index → Anthropic block index. */
   private readonly toolBlocks = new Map<number, number>();
@@ -108,6 +111,12 @@ export class OpenaiToAnthropicStream {
 
   private choice(choice: JsonObject, out: SseEvent[]): void {
     const delta = isObject(choice.delta) ? choice.delta : {};
+    const thinking = reasoningOf(delta);
+    if (thinking !== '') {
+      if (this.openKind !== 'thinking')
+        this.startBlock({ type: 'thinking', thinking: '', signature: '' }, out);
+      out.push(this.delta(this.open, { type: 'thinking_delta', thinking }));
+    }
     const text =
       typeof delta.content === 'string'
         ? delta.content
@@ -142,7 +151,7 @@ export class OpenaiToAnthropicStream {
   private startBlock(block: JsonObject, out: SseEvent[]): number {
     this.stopBlock(out);
     this.open = this.nextIndex++;
-    this.openKind = block.type === 'text' ? 'text' : 'tool';
+    this.openKind = block.type === 'text' || block.type === 'thinking' ? block.type : 'tool';
     out.push(
       jsonEvent(
         { type: 'content_block_start', index: this.open, content_block: block },

@@ -24,6 +24,7 @@ export function eventText(data: string, format: ApiFormat): string {
     const d = c.delta;
     if (!isObject(d)) continue;
     if (typeof d.content === 'string') text += d.content;
+    if (typeof d.reasoning_content === 'string') text += d.reasoning_content;
     for (const t of Array.isArray(d.tool_calls) ? d.tool_calls : [])
       if (isObject(t) && isObject(t.function) && typeof t.function.arguments === 'string')
         text += t.function.arguments;

@@ -73,6 +73,8 @@ const INPUTS = [
   'anthropic-messages-text',
   'anthropic-tool-use',
   'anthropic-error',
+  'openai-chat-reasoning',
+  'anthropic-thinking',
 ];
 /** Inputs also replayed cut in the middle of an event (event index). */
 const CUTS: Record<string, number> = { 'openai-chat-tools': 5, 'anthropic-tool-use': 9 };

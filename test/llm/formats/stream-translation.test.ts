@@ -36,7 +36,7 @@ test('AnthropicToOpenaiStream without include_usage: no chunk has a usage key an
   assert.deepEqual(t.end(), []);
 });
 
-test('AnthropicToOpenaiStream: ping and thinking produce nothing; a malformed event ends with an error and [DONE]', () => {
+test('AnthropicToOpenaiStream: ping and an empty thinking block produce nothing, a thinking_delta is reasoning_content; a malformed event ends with an error and [DONE]', () => {
   const t = new AnthropicToOpenaiStream({ includeUsage: true, created: 5 });
   assert.deepEqual(t.push(jsonEvent({ type: 'ping' })), []);
   assert.equal(t.push(jsonEvent({ type: 'message_start', message: { id: 'm1', model: 'c' } })).length, 1);
@@ -46,12 +46,22 @@ test('AnthropicToOpenaiStream: ping and thinking produce nothing; a malformed ev
     ),
     [],
   );
-  assert.deepEqual(
+  const thought = data(
     t.push(
       jsonEvent({
         type: 'content_block_delta',
         index: 0,
         delta: { type: 'thinking_delta', thinking: 'hmm' },
+      }),
+    ),
+  );
+  assert.deepEqual(thought[0].choices[0].delta, { reasoning_content: 'hmm' });
+  assert.deepEqual(
+    t.push(
+      jsonEvent({
+        type: 'content_block_delta',
+        index: 0,
+        delta: { type: 'signature_delta', signature: 'x' },
       }),
     ),
     [],
