@@ -41,11 +41,16 @@ export interface AdmissionLike {
 
 /** What the gateway reports to the signals (sliding windows read by the controller). */
 export interface SignalsLike {
-  /** A request matched a route (offered); it then ends in exactly one onShed or onEnd. */
-  onStart(route: string, service: string, instance?: string): void;
+  /**
+   * A request matched a route (offered); it then ends in exactly one onShed or onEnd. `now`, when
+   * given, is the caller's reading of the gateway's clock (saves a clock read per event).
+   */
+  onStart(route: string, service: string, instance?: string, now?: number): void;
   /** The request was sent to `instance` (first attempt only: retries keep the first attribution). */
-  onDispatch?(service: string, instance: string): void;
+  onDispatch?(service: string, instance: string, now?: number): void;
   onEnd(e: {
+    /** When it ended on the gateway's clock, if the caller has read it. */
+    at?: number;
     route: string;
     service: string;
     operationId?: string;

@@ -155,11 +155,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.next();
   }
 
-  /** Ends the exchange once: fixes its outcome, then runs `leave` of every stage it entered. */
-  finish(): void {
+  /**
+   * Ends the exchange once: fixes its outcome, then runs `leave` of every stage it entered. `now`:
+   * the caller's fresh reading of the gateway's clock, if it has one.
+   */
+  finish(now?: number): void {
     if (this.finished) return;
     this.finished = true;
-    this.endedAt = this.g.clock.now();
+    this.endedAt = now ?? this.g.clock.now();
     this.outcome = this.status || (this.res.destroyed ? 499 : 0);
     const stages = this.g.pipeline.stages;
     for (let i = this.entered - 1; i >= 0; i--) stages[i]!.leave?.(this);

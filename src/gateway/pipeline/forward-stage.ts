@@ -110,8 +110,7 @@ export function upstreamComplete(ex: Exchange): void {
   ex.abortFn = undefined;
   ex.resumeFn = undefined; // a late 'drain' must not resume a connection now serving another request
   ex.res.end();
-  endAttempt(ex, ex.status >= 500);
-  ex.finish();
+  ex.finish(endAttempt(ex, ex.status >= 500));
 }
 
 /** undici onError: retry, cut the connection, or answer 502/504/413. */
@@ -175,14 +174,18 @@ function canRetry(ex: Exchange): boolean {
   );
 }
 
-/** Ends the current attempt on its instance (in-flight count, latency EWMA, passive health). */
-function endAttempt(ex: Exchange, failure: boolean): void {
+/**
+ * Ends the current attempt on its instance (in-flight count, latency EWMA, passive health);
+ * returns the clock reading it used (the exchange's end when it ends here), or undefined.
+ */
+function endAttempt(ex: Exchange, failure: boolean): number | undefined {
   const inst = ex.inst;
-  if (inst === undefined) return;
+  if (inst === undefined) return undefined;
   ex.inst = undefined;
   ex.lastInstance = inst.id;
   const now = ex.g.clock.now();
   ex.route.data.svc.pool.end(inst, failure, failure ? undefined : now - ex.attemptStart, now);
+  return now;
 }
 
 function hasContentLength(flat: string[]): boolean {

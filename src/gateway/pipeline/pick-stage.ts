@@ -27,7 +27,7 @@ function pick(ex: Exchange): void {
   ex.inst = inst;
   if (ex.attempts === 0) {
     ex.firstInstance = inst.id;
-    ex.g.signals?.onDispatch?.(svc.name, inst.id);
+    ex.g.signals?.onDispatch?.(svc.name, inst.id, now);
   }
   ex.attempts++;
   ex.attemptStart = now;

@@ -16,7 +16,7 @@ type ResWithExchange = http.ServerResponse & { [kExchange]?: Exchange };
 
 function track(ex: Exchange): void {
   const d = ex.route.data;
-  ex.g.signals?.onStart(d.label, d.svc.name);
+  ex.g.signals?.onStart(d.label, d.svc.name, undefined, ex.readyAt);
   ex.g.active++;
   (ex.res as ResWithExchange)[kExchange] = ex;
   ex.res.on('close', onResClose); // `on`, not `once`: 'close' fires once and `once` allocates a wrapper
@@ -38,6 +38,7 @@ function record(ex: Exchange): void {
   if (ex.dispatched) {
     // from `readyAt`: a buffered slow upload is the client's time, not the service's
     g.signals?.onEnd({
+      at: ex.endedAt,
       route: d.label,
       service: d.svc.name,
       operationId: ex.route.operationId,

@@ -19,6 +19,8 @@ import { KeyStats, keySignals, sumSignals, type KeySignals } from './key-stats.j
 
 /** One request's end, as the proxy reports it. */
 export interface EndEvent {
+  /** When the request ended on the gateway's clock (default: read at onEnd). */
+  at?: number;
   route: string;
   service: string;
   operationId?: string;
@@ -49,10 +51,13 @@ export interface ServiceSignals extends LoadSignals, Omit<KeySignals, keyof Load
 
 /** The signals sink and reader. */
 export interface Signals {
-  /** A request matched `route` of `service` (offered). Pass `instance` only if already chosen. */
-  onStart(route: string, service: string, instance?: string): void;
+  /**
+   * A request matched `route` of `service` (offered). Pass `instance` only if already chosen;
+   * `now` when the caller has just read the clock (the hot path saves a read per event).
+   */
+  onStart(route: string, service: string, instance?: string, now?: number): void;
   /** The request was sent to `instance` (its in-flight count; the service's is kept by onStart). */
-  onDispatch(service: string, instance: string): void;
+  onDispatch(service: string, instance: string, now?: number): void;
   /** A dispatched request finished. */
   onEnd(e: EndEvent): void;
   /** A request was turned away (`rate_limit`, `queue_full`, `queue_timeout`, `at_capacity`, ...). */
@@ -146,18 +151,18 @@ export function createSignals(clock: Clock, options: SignalsOptions = {}): Signa
 
   return {
     eventLoop,
-    onStart(route, service, instance) {
-      const now = clock.now();
+    onStart(route, service, instance, at) {
+      const now = at ?? clock.now();
       const s = svc(service);
       key(s.routes, route, now).start(now);
       if (instance !== undefined) key(s.instances, instance, now).start(now);
     },
-    onDispatch(service, instance) {
-      const now = clock.now();
+    onDispatch(service, instance, at) {
+      const now = at ?? clock.now();
       key(svc(service).instances, instance, now).start(now);
     },
     onEnd(e) {
-      const now = clock.now();
+      const now = e.at ?? clock.now();
       const s = svc(e.service);
       key(s.routes, e.route, now).end(now, e);
       if (e.operationId !== undefined) {

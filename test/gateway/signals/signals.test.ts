@@ -184,3 +184,28 @@ test('a snapshot of an unknown service is all zeros and does not register it', (
   assert.deepEqual(snap.routes, {});
   assert.deepEqual(s.services(), []);
 });
+
+test('events carry the caller’s clock reading when given (the proxy passes the times it already read): counted in that second, not the clock’s', () => {
+  const { clock, s } = setup();
+  clock.advance(20_000); // the signals' own clock reads 20 s; the events say 5 s
+  for (let i = 0; i < 10; i++) {
+    s.onStart('/users/{id}', 'api', undefined, 5_000);
+    s.onDispatch('api', 'i1', 5_000);
+    s.onEnd({
+      at: 5_500,
+      route: '/users/{id}',
+      service: 'api',
+      instance: 'i1',
+      status: 200,
+      latencyMs: 1,
+      bytesIn: 0,
+      bytesOut: 0,
+    });
+  }
+  const atFive = s.snapshot('api', 10_000, 10);
+  assert.equal(atFive.offered_rps, 1);
+  assert.equal(atFive.completed_rps, 1);
+  assert.equal(atFive.instances.i1!.offered_rps, 1);
+  // nothing was recorded at 20 s
+  assert.equal(s.snapshot('api', 30_000, 5).offered_rps, 0);
+});
