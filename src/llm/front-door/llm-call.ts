@@ -25,10 +25,11 @@ import {
 } from '../formats/errors.js';
 import { formatSse, formatSseAll } from '../formats/sse.js';
 import { emptyUsage, usageFromAnthropic, usageFromOpenai, type Usage } from '../formats/usage.js';
-import type { Backend, LlmModel } from './backends.js';
+import type { Backend, HostedBackend, LlmModel } from './backends.js';
 import { backendPath, type ApiFormat, type Endpoint } from './endpoints.js';
 import { llmErrorText } from './error-body.js';
-import { estimateOutputTokens } from './estimate.js';
+import { BackendResponse } from './backend-response.js';
+import { Deadline } from './deadline.js';
 import type { FrontDoorContext, LlmCallRecord } from './front-door-context.js';
 import { PassthroughRelay, TranslatingRelay, type Relay } from './relay.js';
 import { upstreamHeaders } from './upstream-headers.js';
@@ -78,6 +79,10 @@ class LlmCall {
   private lastChunkAt = 0;
   private headSent = false;
   private recorded = false;
+  /** Resumes the backend once the client drained (bound once per call). */
+  private onDrain: (() => void) | undefined;
+  /** The backend response a drain resumes. */
+  private up: BackendResponse | undefined;
 
   constructor(private readonly s: CallSetup) {
     this.ex = s.ex;
@@ -120,11 +125,13 @@ class LlmCall {
       if (this.ex.attempts === 0) this.ex.firstInstance = inst.id;
       svc.pool.begin(inst);
       const start = this.ex.g.clock.now();
-      // EPP's token load: the prompt and the most it may generate, while the request is there.
-      const load = this.s.promptTokens() + this.s.maxOutput;
-      this.s.ctx.streams?.inflight(svc.name, inst.id, load);
+      // EPP's token load: the prompt and the most it may generate, while the request is there
+      // (the prompt is tokenized only when the stream signals are wired to take it).
+      const streams = this.s.ctx.streams;
+      const load = streams === undefined ? 0 : this.s.promptTokens() + this.s.maxOutput;
+      streams?.inflight(svc.name, inst.id, load);
       const r = await this.attempt(b, inst);
-      this.s.ctx.streams?.inflight(svc.name, inst.id, -load);
+      streams?.inflight(svc.name, inst.id, -load);
       const now = this.ex.g.clock.now();
       svc.pool.end(inst, r === 'next', r === 'next' ? undefined : now - start, now);
       if (r === 'done') return r;
@@ -143,63 +150,40 @@ class LlmCall {
     ex.attemptStart = ex.g.clock.now();
     this.backend = inst === undefined ? b.label : `instances:${inst.id}`;
     ex.lastInstance = this.backend;
-    const ac = new AbortController();
-    let timedOut = false;
     const m = this.s.model;
     // Non-streaming answers come whole: allow the generation of max_tokens at the inter-token pace.
     const firstMs = this.stream
       ? m.ttftMs
       : Math.min(3_600_000, m.ttftMs + m.interTokenMs * this.s.maxOutput);
-    let timer = setTimeout(() => ((timedOut = true), ac.abort()), firstMs);
-    ex.abortFn = () => ac.abort();
+    const up = new BackendResponse();
+    const deadline = new Deadline(firstMs, () => up.abort(new Error('timeout')));
+    ex.abortFn = (err) => up.abort(err ?? new Error('aborted'));
     let relay: Relay | undefined;
     try {
-      const dispatcher: Dispatcher =
-        inst === undefined ? (b as { pool: Dispatcher }).pool : this.instancePool(inst);
-      const res = await dispatcher.request({
-        origin: inst === undefined ? (b as { origin: string }).origin : inst.url,
+      up.send(inst === undefined ? (b as HostedBackend).pool : this.instancePool(inst), {
+        origin: inst === undefined ? (b as HostedBackend).origin : inst.url,
         path: req.path,
         method: 'POST',
-        headers: upstreamHeaders(ex, b),
+        headers: upstreamHeaders(ex, b, inst),
         body: req.body,
-        signal: ac.signal,
         headersTimeout: 0,
         bodyTimeout: 0,
       });
-      if (res.statusCode >= 400) return await this.backendError(b, res);
-      if (!this.stream) return await this.whole(b, res);
+      await up.head;
+      if (up.status >= 400) return await this.backendError(b, up);
+      if (!this.stream) return await this.whole(b, up);
       relay = this.relayFor(b, req.strip);
-      if (relay === undefined) return this.skip(res, 'cannot translate the stream');
-      for await (const chunk of res.body) {
-        const out = relay.push(chunk as Buffer);
-        // Nothing written to the client yet: a failure (even after a good first event in the
-        // same read) still falls back to the next backend.
-        if (!this.headSent && (!relay.started || relay.failure !== undefined)) {
-          if (relay.failure === undefined) continue;
-          return this.skip(res, relay.failure);
-        }
-        if (!this.headSent) {
-          clearTimeout(timer);
-          timer = setTimeout(() => ((timedOut = true), ac.abort()), m.interTokenMs);
-          this.head(200, 'text/event-stream');
-          this.lastChunkAt = ex.g.clock.now();
-          this.ttftMs = this.lastChunkAt - ex.start;
-          this.s.ctx.streams?.firstToken(ex.route.data.svc.name, this.ttftMs);
-        } else {
-          timer.refresh();
-          // One chunk is one token in the engines we know (vLLM, llama.cpp, llm-sim): its gap is the ITL.
-          const now = ex.g.clock.now();
-          if (out !== '') this.s.ctx.streams?.tokenGap(ex.route.data.svc.name, now - this.lastChunkAt);
-          this.lastChunkAt = now;
-        }
-        if (out !== '' && !this.write(out)) await this.drained();
-        if (relay.failure !== undefined) {
-          ac.abort();
-          return this.failMidStream(relay, relay.failure);
-        }
-        if (ex.clientGone) break;
+      if (relay === undefined) return this.skip(up, 'cannot translate the stream');
+      const r = relay;
+      const verdict: { skip?: string; fail?: string } = {};
+      try {
+        await up.stream((chunk) => this.relayChunk({ chunk, relay: r, up, deadline, verdict }));
+      } catch (err) {
+        if (verdict.skip === undefined && verdict.fail === undefined) throw err;
       }
-      clearTimeout(timer);
+      deadline.stop();
+      if (verdict.skip !== undefined) return this.skipped(verdict.skip);
+      if (verdict.fail !== undefined) return this.failMidStream(relay, verdict.fail);
       if (ex.clientGone) return this.end({ status: 0, usage: undefined, relay });
       if (!relay.started) {
         this.lastReason = 'the backend closed an empty stream';
@@ -209,8 +193,9 @@ class LlmCall {
       ex.res.end();
       return this.end({ status: 200, usage: relay.usage, relay });
     } catch (err) {
-      clearTimeout(timer);
+      deadline.stop();
       if (ex.clientGone) return this.end({ status: 0, usage: undefined, relay });
+      const timedOut = deadline.expired;
       const reason = timedOut
         ? `${this.headSent ? 'no chunk' : 'no first token'} within ${this.headSent ? m.interTokenMs : firstMs} ms`
         : `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
@@ -219,13 +204,63 @@ class LlmCall {
       this.lastReason = `${this.backend}: ${reason}`;
       return 'next';
     } finally {
-      clearTimeout(timer);
+      deadline.stop();
       ex.abortFn = undefined;
     }
   }
 
-  private instancePool(inst: UpstreamInstance): Dispatcher {
-    return this.ex.route.data.svc.pool.dispatcher(inst, this.ex.route.data.connectTimeout);
+  /**
+   * One chunk of a stream, as it comes (the backend's handler calls this): relayed, or held until
+   * the first event is accepted (nothing written yet: a failure still falls back). False pauses
+   * the backend until the client drains.
+   */
+  private relayChunk(c: {
+    chunk: Buffer;
+    relay: Relay;
+    up: BackendResponse;
+    deadline: Deadline;
+    verdict: { skip?: string; fail?: string };
+  }): boolean {
+    const { relay, up, verdict } = c;
+    if (verdict.skip !== undefined || verdict.fail !== undefined) return false;
+    const ex = this.ex;
+    const out = relay.push(c.chunk);
+    if (!this.headSent && (!relay.started || relay.failure !== undefined)) {
+      if (relay.failure === undefined) return true;
+      verdict.skip = relay.failure;
+      up.abort(new Error(relay.failure));
+      return false;
+    }
+    const streams = this.s.ctx.streams;
+    if (!this.headSent) {
+      c.deadline.pace(this.s.model.interTokenMs);
+      this.head(200, 'text/event-stream');
+      this.lastChunkAt = ex.g.clock.now();
+      this.ttftMs = this.lastChunkAt - ex.start;
+      streams?.firstToken(ex.route.data.svc.name, this.ttftMs);
+    } else {
+      c.deadline.touch();
+      // One chunk is one token in the engines we know (vLLM, llama.cpp, llm-sim): its gap is the ITL.
+      if (streams !== undefined) {
+        const now = ex.g.clock.now();
+        if (out.length > 0) streams.tokenGap(ex.route.data.svc.name, now - this.lastChunkAt);
+        this.lastChunkAt = now;
+      }
+    }
+    const ok = out.length === 0 || this.write(out);
+    if (relay.failure !== undefined) {
+      verdict.fail = relay.failure;
+      up.abort(new Error(relay.failure));
+      return false;
+    }
+    if (ok) return true;
+    this.up = up;
+    this.ex.res.once('drain', (this.onDrain ??= () => this.up?.resume()));
+    return false;
+  }
+
+  private instancePool(inst: UpstreamInstance): { dispatch: Dispatcher['dispatch'] } {
+    return this.ex.route.data.svc.pool.forwarder(inst, this.ex.route.data.connectTimeout);
   }
 
   /** The path and body for a backend; undefined when the backend cannot serve this client. */
@@ -245,13 +280,14 @@ class LlmCall {
         };
       return { path, body: JSON.stringify(out), strip: inject };
     }
-    if (kind !== 'chat' && kind !== 'messages') {
+    if (kind !== 'chat' && kind !== 'messages' && !(kind === 'completions' && b.format === 'anthropic')) {
       this.lastReason = `${b.label}: ${kind} needs an OpenAI-format backend`;
       return undefined;
     }
     const t = this.s.ctx.translation.request(body, b.format, {
       model: b.model,
       maxTokensDefault: this.s.model.maxTokensDefault,
+      kind,
     });
     if (!t.ok) {
       this.lastStatus = 400;
@@ -272,19 +308,20 @@ class LlmCall {
       includeUsage: includesUsage(this.s.body),
       inputTokens: this.s.promptTokens(),
       created: Math.floor(this.ex.g.clock.wallNow() / 1000),
+      kind: this.s.endpoint.kind,
     });
     return new TranslatingRelay(b.format, t);
   }
 
   /** A backend's error answer: fall back, or pass the client's own error on in its format. */
-  private async backendError(b: Backend, res: Dispatcher.ResponseData): Promise<Outcome> {
-    const text = await readText(res.body, MAX_ERROR_BODY);
-    const status = res.statusCode;
+  private async backendError(b: Backend, res: BackendResponse): Promise<Outcome> {
+    const text = await res.text(MAX_ERROR_BODY);
+    const status = res.status;
     if (RETRYABLE(status)) {
       this.lastStatus = status;
       this.lastReason = `${this.backend} answered ${status}`;
-      const ra = res.headers['retry-after'];
-      if (typeof ra === 'string') this.retryAfter = ra;
+      const ra = res.header('retry-after');
+      if (ra !== undefined) this.retryAfter = ra;
       return 'next';
     }
     const body = tryParseJson(text) ?? text;
@@ -296,8 +333,8 @@ class LlmCall {
   }
 
   /** A non-streaming answer: read whole, checked, translated when the formats differ. */
-  private async whole(b: Backend, res: Dispatcher.ResponseData): Promise<Outcome> {
-    const text = await res.body.text();
+  private async whole(b: Backend, res: BackendResponse): Promise<Outcome> {
+    const text = await res.text();
     const parsed = tryParseJson(text);
     if (!isObject(parsed) || parsed.error !== undefined || parsed.type === 'error') {
       this.lastReason = `${this.backend}: malformed answer`;
@@ -307,7 +344,9 @@ class LlmCall {
     let out = text;
     if (b.format !== this.client) {
       const created = Math.floor(this.ex.g.clock.wallNow() / 1000);
-      out = JSON.stringify(this.s.ctx.translation.response(parsed, this.client, created));
+      out = JSON.stringify(
+        this.s.ctx.translation.response(parsed, this.client, created, this.s.endpoint.kind),
+      );
     }
     this.ttftMs = this.ex.g.clock.now() - this.ex.start;
     this.head(200, 'application/json');
@@ -317,8 +356,13 @@ class LlmCall {
   }
 
   /** Drops a response that will not be relayed (the next backend is tried). */
-  private skip(res: Dispatcher.ResponseData, reason: string): Outcome {
-    res.body.destroy();
+  private skip(res: BackendResponse, reason: string): Outcome {
+    res.abort(new Error(reason));
+    return this.skipped(reason);
+  }
+
+  /** The response was dropped for `reason` (the next backend is tried). */
+  private skipped(reason: string): Outcome {
     this.lastReason = `${this.backend}: ${reason}`;
     return 'next';
   }
@@ -353,23 +397,9 @@ class LlmCall {
   }
 
   /** Writes to the client; false when it must drain first (see `drained`). */
-  private write(text: string): boolean {
-    this.ex.bytesOut += text.length;
-    return this.ex.res.write(text);
-  }
-
-  /** Resolves when the client has drained (or left). */
-  private drained(): Promise<void> {
-    const res = this.ex.res;
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
+  private write(out: Buffer | string): boolean {
+    this.ex.bytesOut += out.length;
+    return this.ex.res.write(out);
   }
 
   /** Answers an error of the front door's own in the client's format. */
@@ -410,7 +440,7 @@ class LlmCall {
     let usage = e.usage;
     if (!reported || usage === undefined) {
       const partial = e.relay?.usage;
-      const output = estimateOutputTokens(e.relay?.sent ?? [], e.relay?.sentFormat ?? this.client);
+      const output = e.relay?.outputTokens() ?? 0;
       usage = {
         ...emptyUsage(),
         input: partial?.input || (e.status === 0 && !this.headSent ? 0 : this.s.promptTokens()),
@@ -447,15 +477,4 @@ class LlmCall {
 
 function includesUsage(body: JsonObject): boolean {
   return isObject(body.stream_options) && body.stream_options.include_usage === true;
-}
-
-/** Up to `max` bytes of a body as text (the rest is discarded). */
-async function readText(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of body) {
-    if (n < max) parts.push(c as Buffer);
-    n += (c as Buffer).length;
-  }
-  return Buffer.concat(parts).toString('utf8').slice(0, max);
 }

@@ -7,22 +7,23 @@
  *   relayed), reads usage from the one or two events that carry it, and, when the front door asked
  *   the backend for usage the client did not ask for, drops the usage chunk and the `"usage":null`
  *   the option adds to every chunk, so the client receives the bytes it would have received
- *   without luascale. No chunk is parsed and re-serialised on this path.
+ *   without luascale. It works on the bytes: no chunk is decoded, parsed or re-serialised on this
+ *   path, and the text delivered is read back (and tokenized) only when a cut stream needs it.
  * - `TranslatingRelay` (formats differ): parses each event and runs formats' stream translator.
  *
  * Both hold nothing back once the first event is accepted; until then (`started` false) nothing
  * has been written, so the front door can still fall back to the next backend.
  */
-import { StringDecoder } from 'node:string_decoder';
 import { isObject, tryParseJson } from '../formats/checked.js';
 import { formatSseAll, SseParser, type SseEvent } from '../formats/sse.js';
 import { AnthropicStreamUsage, OpenaiStreamUsage, usageFromOpenai, type Usage } from '../formats/usage.js';
 import type { ApiFormat } from './endpoints.js';
+import { estimateOutputTokens } from './estimate.js';
 
 /** What the front door needs of a relay. */
 export interface Relay {
-  /** Backend bytes in; the text to write to the client ('' for none). */
-  push(chunk: Buffer): string;
+  /** Backend bytes in; what to write to the client (empty for nothing). */
+  push(chunk: Buffer): Buffer | string;
   /** The first event was accepted (from then on the client has bytes). */
   readonly started: boolean;
   /** The stream's own end was seen (`[DONE]`, `message_stop`). */
@@ -31,10 +32,8 @@ export interface Relay {
   readonly failure: string | undefined;
   /** The usage the backend reported, if it did. */
   readonly usage: Usage | undefined;
-  /** The data of the content events relayed so far (for estimating a cut stream's output). */
-  readonly sent: readonly string[];
-  /** The format of the events in `sent` (the backend's). */
-  readonly sentFormat: ApiFormat;
+  /** The output tokens relayed so far, counted by the tokenizer (for a cut stream: costly, call once at the end). */
+  outputTokens(): number;
 }
 
 /** A stream translator of formats (OpenaiToAnthropicStream, AnthropicToOpenaiStream). */
@@ -43,19 +42,31 @@ export interface StreamTranslator {
   end(): SseEvent[];
 }
 
-const USAGE = /"usage":\s*\{/;
-const USAGE_NULL = /,"usage":null|"usage":null,/;
+const EMPTY = Buffer.alloc(0);
+/** What an event becomes: passed on as it came, dropped, or replaced by these bytes. */
+const KEEP = 0;
+const DROP = 1;
+type Verdict = typeof KEEP | typeof DROP | Buffer;
 
-/** Same format both sides: bytes out as they came, scanned (see the module comment). */
+/**
+ * Same format both sides: bytes out as they came, scanned (see the module comment). The scan
+ * reads a latin1 view of the chunk (one character per byte, so its indexes are byte offsets):
+ * event boundaries and the few fields it looks at are found without decoding UTF-8, and a chunk
+ * that passes whole is written as the very buffer that came (no copy, no re-encoding).
+ */
 export class PassthroughRelay implements Relay {
   started = false;
   done = false;
   failure: string | undefined = undefined;
   usage: Usage | undefined = undefined;
-  readonly sent: string[] = [];
-  private readonly decoder = new StringDecoder('utf8');
-  private buf = '';
+  /** What was written to the client (read again only to estimate a cut stream's output). */
+  private readonly delivered: Buffer[] = [];
+  /** An event not yet whole, carried to the next chunk. */
+  private rest: Buffer | undefined;
   private readonly anthropicUsage: AnthropicStreamUsage | undefined;
+  /** The chunk being scanned and its latin1 view. */
+  private buf: Buffer = EMPTY;
+  private view = '';
 
   /** `strip`: the backend was asked for usage the client did not ask for (OpenAI only). */
   constructor(
@@ -65,74 +76,137 @@ export class PassthroughRelay implements Relay {
     this.anthropicUsage = format === 'anthropic' ? new AnthropicStreamUsage() : undefined;
   }
 
-  get sentFormat(): ApiFormat {
-    return this.format;
-  }
-
-  push(chunk: Buffer): string {
-    this.buf += this.decoder.write(chunk);
-    let out = '';
+  push(chunk: Buffer): Buffer {
+    let buf = chunk;
+    if (this.rest !== undefined) {
+      buf = Buffer.concat([this.rest, chunk]);
+      this.rest = undefined;
+    }
+    const v = buf.toString('latin1');
+    this.buf = buf;
+    this.view = v;
     let pos = 0;
+    // Set once an event is dropped or changed: the pieces of the output, up to `from`.
+    let parts: Buffer[] | undefined;
+    let from = 0;
     for (;;) {
-      const i = this.buf.indexOf('\n\n', pos);
+      const i = v.indexOf('\n\n', pos);
       if (i < 0) break;
-      const ev = this.buf.slice(pos, i + 2);
-      pos = i + 2;
-      out += this.format === 'openai' ? this.openai(ev) : this.anthropic(ev);
+      const end = i + 2;
+      const verdict = this.format === 'openai' ? this.openai(pos, end) : this.anthropic(pos, end);
+      if (verdict !== KEEP) {
+        parts ??= [];
+        if (pos > from) parts.push(buf.subarray(from, pos));
+        if (verdict !== DROP) parts.push(verdict);
+        from = end;
+      }
+      pos = end;
       if (this.failure !== undefined) break;
     }
-    if (pos > 0) this.buf = this.buf.slice(pos);
+    this.buf = EMPTY;
+    this.view = '';
+    if (pos < buf.length && this.failure === undefined) this.rest = buf.subarray(pos);
+    let out: Buffer;
+    if (parts === undefined) out = pos === buf.length ? buf : buf.subarray(0, pos);
+    else {
+      if (pos > from) parts.push(buf.subarray(from, pos));
+      out = parts.length === 1 ? parts[0]! : parts.length === 0 ? EMPTY : Buffer.concat(parts);
+    }
+    if (out.length > 0) this.delivered.push(out);
     return out;
   }
 
-  private openai(ev: string): string {
-    const data = dataOf(ev);
-    if (data === undefined) return this.started ? ev : ''; // a comment or keep-alive
-    if (data === '[DONE]') {
+  outputTokens(): number {
+    return estimateDeliveredTokens(this.delivered, this.format);
+  }
+
+  /** One OpenAI event, [s, e) of the chunk. */
+  private openai(s: number, e: number): Verdict {
+    const v = this.view;
+    const ds = dataStart(v, s, e);
+    if (ds < 0) return this.started ? KEEP : DROP; // a comment or keep-alive
+    const de = lineEnd(v, ds, e);
+    if (de - ds === 6 && v.startsWith('[DONE]', ds)) {
       this.done = true;
-      return ev;
+      return KEEP;
     }
-    if (!looksLikeObject(data)) return this.fail('malformed chunk from the backend');
+    if (!looksLikeObject(v, ds, de)) return this.fail('malformed chunk from the backend');
     if (!this.started) {
-      const first = tryParseJson(data);
+      const first = tryParseJson(this.buf.toString('utf8', ds, de));
       if (!isObject(first) || first.error !== undefined)
         return this.fail('backend stream began with an error');
       this.started = true;
     }
-    if (USAGE.test(data)) {
-      const u = usageFromOpenai((tryParseJson(data) as { usage?: unknown } | undefined)?.usage);
+    // The usage chunk (`"usage": {`): read, and dropped when the client did not ask for it.
+    for (let k = v.indexOf('"usage":', ds); k >= 0 && k < de; k = v.indexOf('"usage":', k + 1)) {
+      let j = k + 8;
+      while (j < de && isSpace(v.charCodeAt(j))) j++;
+      if (v.charCodeAt(j) !== 123) continue;
+      const json = tryParseJson(this.buf.toString('utf8', ds, de)) as { usage?: unknown } | undefined;
+      const u = usageFromOpenai(json?.usage);
       if (u !== undefined) this.usage = u;
-      if (this.strip) return '';
+      if (this.strip) return DROP;
+      break;
     }
-    this.sent.push(data);
-    return this.strip && USAGE_NULL.test(ev) ? ev.replace(USAGE_NULL, '') : ev;
+    return this.strip ? this.withoutUsageNull(s, e) : KEEP;
   }
 
-  private anthropic(ev: string): string {
-    const data = dataOf(ev);
-    if (data === undefined) return this.started ? ev : '';
-    if (!looksLikeObject(data)) return this.fail('malformed event from the backend');
-    const type = eventName(ev);
+  /** One Anthropic event, [s, e) of the chunk. */
+  private anthropic(s: number, e: number): Verdict {
+    const v = this.view;
+    const ds = dataStart(v, s, e);
+    if (ds < 0) return this.started ? KEEP : DROP;
+    const de = lineEnd(v, ds, e);
+    if (!looksLikeObject(v, ds, de)) return this.fail('malformed event from the backend');
+    const type = eventName(v, s, e);
     if (!this.started) {
-      if (type !== 'message_start' || !isObject(tryParseJson(data)))
+      if (type !== 'message_start' || !isObject(tryParseJson(this.buf.toString('utf8', ds, de))))
         return this.fail('backend stream did not begin with message_start');
       this.started = true;
     }
     if (type === 'message_start' || type === 'message_delta' || type === 'message_stop') {
-      this.anthropicUsage!.push({ event: type, data });
+      this.anthropicUsage!.push({ event: type, data: this.buf.toString('utf8', ds, de) });
       this.usage = this.anthropicUsage!.usage;
       if (type === 'message_stop') this.done = true;
-    } else if (type === 'error') {
-      this.failure = 'backend sent an error event';
-      return ev; // already well-formed for the client
-    } else if (type === 'content_block_delta') this.sent.push(data);
-    return ev;
+    } else if (type === 'error') this.failure = 'backend sent an error event'; // passed on: well-formed for the client
+    return KEEP;
   }
 
-  private fail(reason: string): string {
-    this.failure = reason;
-    return '';
+  /**
+   * The event [s, e) without the `"usage":null` the front door's `include_usage` added (with its
+   * comma: `,"usage":null` first, else `"usage":null,`); KEEP when it has none.
+   */
+  private withoutUsageNull(s: number, e: number): Verdict {
+    const v = this.view;
+    const k = v.indexOf('"usage":null', s);
+    if (k < 0 || k + 12 > e) return KEEP;
+    let a: number;
+    let b: number;
+    if (k > s && v.charCodeAt(k - 1) === 44) [a, b] = [k - 1, k + 12];
+    else if (v.charCodeAt(k + 12) === 44) [a, b] = [k, k + 13];
+    else return KEEP;
+    const buf = this.buf;
+    // The usual case, `..."usage":null}\n\n` last: one copy of the rest.
+    const out = Buffer.allocUnsafe(e - s - (b - a));
+    buf.copy(out, 0, s, a);
+    buf.copy(out, a - s, b, e);
+    return out;
   }
+
+  private fail(reason: string): Verdict {
+    this.failure = reason;
+    return DROP;
+  }
+}
+
+/** Output tokens in the SSE bytes delivered to the client (`format`'s content events). */
+function estimateDeliveredTokens(delivered: readonly Buffer[], format: ApiFormat): number {
+  if (delivered.length === 0) return 0;
+  const parser = new SseParser();
+  const data: string[] = [];
+  for (const ev of parser.push(Buffer.concat(delivered)))
+    if (format === 'openai' || ev.event === 'content_block_delta') data.push(ev.data);
+  return estimateOutputTokens(data, format);
 }
 
 /** Formats differ: each event parsed, translated by formats' translator, and written anew. */
@@ -140,7 +214,8 @@ export class TranslatingRelay implements Relay {
   started = false;
   done = false;
   failure: string | undefined = undefined;
-  readonly sent: string[] = [];
+  /** The data of the backend's events relayed so far (for estimating a cut stream's output). */
+  private readonly sent: string[] = [];
   private ended = false;
   private readonly parser = new SseParser();
   private readonly reader: OpenaiStreamUsage | AnthropicStreamUsage;
@@ -157,14 +232,14 @@ export class TranslatingRelay implements Relay {
     return this.reader.usage;
   }
 
-  get sentFormat(): ApiFormat {
-    return this.backend;
+  outputTokens(): number {
+    return estimateOutputTokens(this.sent, this.backend);
   }
 
   push(chunk: Buffer): string {
     const out: SseEvent[] = [];
     for (const ev of this.parser.push(chunk)) {
-      if (ev.data !== '[DONE]' && !looksLikeObject(ev.data)) {
+      if (ev.data !== '[DONE]' && !looksLikeObjectText(ev.data)) {
         this.failure = 'malformed chunk from the backend';
         break;
       }
@@ -197,26 +272,43 @@ export class TranslatingRelay implements Relay {
   }
 }
 
-/** The data of a one-line `data:` event (`event:` line first allowed), or undefined for none. */
-function dataOf(ev: string): string | undefined {
-  let i = ev.indexOf('data:');
-  if (i < 0) return undefined;
-  if (i > 0 && ev[i - 1] !== '\n') return undefined;
-  i += ev[i + 5] === ' ' ? 6 : 5;
-  let end = ev.indexOf('\n', i);
-  if (end < 0) end = ev.length;
-  if (ev[end - 1] === '\r') end--;
-  return ev.slice(i, end);
+/**
+ * Where the data of a one-line `data:` event in [s, e) of `v` starts (`event:` line first
+ * allowed), or -1 for none (a comment, a keep-alive).
+ */
+function dataStart(v: string, s: number, e: number): number {
+  const i = v.indexOf('data:', s);
+  if (i < 0 || i >= e) return -1;
+  if (i > s && v.charCodeAt(i - 1) !== 10) return -1;
+  return i + (v.charCodeAt(i + 5) === 32 ? 6 : 5);
 }
 
-/** The `event:` name of an event, or ''. */
-function eventName(ev: string): string {
-  if (!ev.startsWith('event:')) return '';
-  const end = ev.indexOf('\n');
-  return ev.slice(ev[6] === ' ' ? 7 : 6, ev[end - 1] === '\r' ? end - 1 : end);
+/** The end of the line starting at `i` (before `\r\n` or `\n`), at most `e`. */
+function lineEnd(v: string, i: number, e: number): number {
+  let end = v.indexOf('\n', i);
+  if (end < 0 || end > e) end = e;
+  if (v.charCodeAt(end - 1) === 13) end--;
+  return end;
+}
+
+/** The `event:` name of the event [s, e) of `v`, or ''. */
+function eventName(v: string, s: number, e: number): string {
+  if (!v.startsWith('event:', s)) return '';
+  const start = s + (v.charCodeAt(s + 6) === 32 ? 7 : 6);
+  return v.slice(start, lineEnd(v, start, e));
+}
+
+/** A JSON object's first and last bytes, without parsing it. */
+function looksLikeObject(v: string, s: number, e: number): boolean {
+  return e - s >= 2 && v.charCodeAt(s) === 123 && v.charCodeAt(e - 1) === 125;
+}
+
+/** JSON whitespace. */
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
 }
 
 /** A JSON object's first and last characters, without parsing it. */
-function looksLikeObject(data: string): boolean {
+function looksLikeObjectText(data: string): boolean {
   return data.length >= 2 && data.charCodeAt(0) === 123 && data.charCodeAt(data.length - 1) === 125;
 }
