@@ -17,6 +17,8 @@ export interface ForwardOptions {
   trust: boolean;
   /** Via pseudonym (RFC 9110 §7.6.3 received-by); default `luascale`. */
   via: string;
+  /** The scheme clients used (X-Forwarded-Proto, Forwarded proto=): `https` when the listener terminates TLS. */
+  scheme: 'http' | 'https';
 }
 
 /** Result of rewriting request headers. */
@@ -136,17 +138,16 @@ export function forwardRequestHeaders(
     out.push(name, value);
   }
   if (connection !== undefined) dropConnectionListed(out, connection);
-  const proto = httpVersion === '1.0' ? '1.0' : '1.1';
-  const own = viaValue(proto, opts.via);
+  const own = viaValue(httpVersion, opts.via);
   out.push('via', via !== undefined ? `${via}, ${own}` : own);
   const ok = hostCount === 1 && host !== undefined && isValidHost(host);
   const hostValue = ok ? host! : '';
   const trust = opts.trust;
   // This hop records the address it received the request from (the peer), as every proxy does.
   out.push('x-forwarded-for', trust && xff !== undefined ? `${xff}, ${peerIp}` : peerIp);
-  out.push('x-forwarded-proto', trust && xfp !== undefined ? xfp : 'http');
+  out.push('x-forwarded-proto', trust && xfp !== undefined ? xfp : opts.scheme);
   out.push('x-forwarded-host', trust && xfh !== undefined ? xfh : hostValue);
-  const element = forwardedElement(peerIp, hostValue);
+  const element = forwardedElement(peerIp, hostValue, opts.scheme);
   out.push('forwarded', trust && fwd !== undefined ? `${fwd}, ${element}` : element);
   return {
     headers: out,
@@ -164,37 +165,42 @@ export function forwardRequestHeaders(
 let viaPseudonym = '';
 let via10 = '';
 let via11 = '';
+let via2 = '';
 
-/** This hop's Via element (RFC 9110 §7.6.3) for `proto` ('1.0' or '1.1'). */
-function viaValue(proto: string, pseudonym: string): string {
+/** This hop's Via element (RFC 9110 §7.6.3) for node's `httpVersion` ('1.0', '1.1' or '2.0': HTTP/2 is "2"). */
+function viaValue(httpVersion: string, pseudonym: string): string {
   if (pseudonym !== viaPseudonym) {
     viaPseudonym = pseudonym;
     via10 = `1.0 ${pseudonym}`;
     via11 = `1.1 ${pseudonym}`;
+    via2 = `2 ${pseudonym}`;
   }
-  return proto === '1.0' ? via10 : via11;
+  return httpVersion === '1.0' ? via10 : httpVersion === '2.0' ? via2 : via11;
 }
 
 // Clients send many requests in a row with the same address and Host: remember the last element
 // instead of rebuilding it (a regex test and a replace per request, ~1 % of the proxy's CPU).
 let lastIp = '';
 let lastHost = '';
+let lastScheme = '';
 let lastElement = '';
 
 /** One RFC 7239 forwarded-element: `for=...;host=...;proto=http`, quoting where §4/§6 require. */
-export function forwardedElement(clientIp: string, host: string): string {
-  if (clientIp === lastIp && host === lastHost && lastElement !== '') return lastElement;
+export function forwardedElement(clientIp: string, host: string, scheme = 'http'): string {
+  if (clientIp === lastIp && host === lastHost && scheme === lastScheme && lastElement !== '')
+    return lastElement;
   lastIp = clientIp;
   lastHost = host;
-  lastElement = buildForwardedElement(clientIp, host);
+  lastScheme = scheme;
+  lastElement = buildForwardedElement(clientIp, host, scheme);
   return lastElement;
 }
 
-function buildForwardedElement(clientIp: string, host: string): string {
+function buildForwardedElement(clientIp: string, host: string, scheme: string): string {
   const forPart = clientIp.includes(':') ? `"[${clientIp}]"` : clientIp;
   // host contains ':' (a port) or other non-token chars: quoted-string (RFC 7239 §4, RFC 9110 §5.6.4).
   const hostPart = TOKEN_RE.test(host) ? host : `"${host.replace(/["\\]/g, '\\$&')}"`;
-  return host ? `for=${forPart};host=${hostPart};proto=http` : `for=${forPart};proto=http`;
+  return host ? `for=${forPart};host=${hostPart};proto=${scheme}` : `for=${forPart};proto=${scheme}`;
 }
 
 /** Fields named in Connection are hop-by-hop too (RFC 9110 §7.6.1). */

@@ -183,12 +183,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   const router = createRouter(buildRoutes(options, { clock, events, services }));
   for (const r of router.routes) (r.data as { label: string }).label = r.template;
 
+  const scheme = options.tls !== undefined ? 'https' : 'http'; // one listener: all TLS or none
   const state: GatewayState = {
     clock,
     router,
     services,
-    forward: { trust: false, via: options.via ?? 'luascale' },
-    forwardTrusted: { trust: true, via: options.via ?? 'luascale' },
+    forward: { trust: false, via: options.via ?? 'luascale', scheme },
+    forwardTrusted: { trust: true, via: options.via ?? 'luascale', scheme },
     trusted: createTrustedProxies(options.trusted_proxies),
     signals: options.signals,
     accessLog: options.accessLog,

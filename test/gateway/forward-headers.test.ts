@@ -7,7 +7,7 @@ import {
   isValidHost,
 } from '../../src/gateway/forward-headers.js';
 
-const opts = { trust: false, via: 'luascale' };
+const opts = { trust: false, via: 'luascale', scheme: 'http' } as const;
 
 function pairs(flat: string[]): [string, string][] {
   const out: [string, string][] = [];
@@ -66,6 +66,16 @@ test('Via is appended with the protocol version (RFC 9110 §7.6.3)', () => {
   assert.deepEqual(get(r.headers, 'via'), ['1.0 fred, 1.0 luascale']);
 });
 
+test('Via names HTTP/2 as "2"; over TLS, X-Forwarded-Proto and Forwarded say https', () => {
+  const r = forwardRequestHeaders(['Host', 'a.test'], '10.0.0.1', '2.0', { ...opts, scheme: 'https' });
+  assert.deepEqual(get(r.headers, 'via'), ['2 luascale']);
+  assert.deepEqual(get(r.headers, 'x-forwarded-proto'), ['https']);
+  assert.deepEqual(get(r.headers, 'forwarded'), ['for=10.0.0.1;host=a.test;proto=https']);
+  // the cached element follows the scheme
+  const plain = forwardRequestHeaders(['Host', 'a.test'], '10.0.0.1', '1.1', opts);
+  assert.deepEqual(get(plain.headers, 'forwarded'), ['for=10.0.0.1;host=a.test;proto=http']);
+});
+
 test('untrusted: client-sent forwarding headers are replaced, so a client cannot forge its address', () => {
   const raw = [
     'Host',
@@ -97,7 +107,7 @@ test('trusted: forwarding headers are appended to (RFC 7239 §4 list)', () => {
     'X-Forwarded-Proto',
     'https',
   ];
-  const r = forwardRequestHeaders(raw, '10.0.0.1', '1.1', { trust: true, via: 'luascale' });
+  const r = forwardRequestHeaders(raw, '10.0.0.1', '1.1', { ...opts, trust: true });
   assert.deepEqual(get(r.headers, 'x-forwarded-for'), ['1.1.1.1, 10.0.0.1']);
   assert.deepEqual(get(r.headers, 'x-forwarded-proto'), ['https']);
   assert.deepEqual(get(r.headers, 'forwarded'), ['for=1.1.1.1, for=10.0.0.1;host=a.test;proto=http']);

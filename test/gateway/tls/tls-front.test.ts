@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +75,7 @@ describe('TLS on the listener', () => {
   const a = selfSigned('gen-a', ['localhost']);
   const b = selfSigned('gen-b', ['localhost']);
   const other = selfSigned('other', ['other.test', '*.wild.test']);
+  let seen: http.IncomingHttpHeaders = {};
 
   before(async () => {
     put(certFile, a.cert);
@@ -81,7 +83,10 @@ describe('TLS on the listener', () => {
     writeFileSync(join(dir, 'other.crt'), other.cert);
     writeFileSync(join(dir, 'other.key'), other.key);
     // every response takes a little while, so rotation happens with requests in flight
-    up = await startUpstream((_req, res) => setTimeout(() => res.end('ok'), 5));
+    up = await startUpstream((req, res) => {
+      seen = req.headers;
+      setTimeout(() => res.end('ok'), 5);
+    });
     ({ gw, port } = await startGateway({
       http2: {},
       tls: {
@@ -124,6 +129,18 @@ describe('TLS on the listener', () => {
     await assert.rejects(
       run('curl', ['-sk', '--tlsv1.1', '--tls-max', '1.1', `https://localhost:${port}/x`]),
     );
+  });
+
+  it('tells the upstream the client came over https, and Via names the protocol (2 or 1.1)', async () => {
+    for (const [flag, via] of [
+      ['--http2', '2 luascale'],
+      ['--http1.1', '1.1 luascale'],
+    ]) {
+      await run('curl', ['-sk', flag!, '-o', '/dev/null', `https://localhost:${port}/proto`]);
+      assert.equal(seen['x-forwarded-proto'], 'https');
+      assert.match(String(seen.forwarded), /;proto=https$/);
+      assert.equal(seen.via, via);
+    }
   });
 
   it('chooses the certificate by SNI (exact and wildcard names), else the first', async () => {
