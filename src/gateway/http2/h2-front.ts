@@ -53,6 +53,8 @@ export interface Front {
   destroyAll(): void;
 }
 
+const ignore = (): void => {};
+
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 /** The compat response with the two members the HTTP/1.1 pipeline reads that it lacks. */
@@ -157,37 +159,79 @@ function createH2Server(
     // Streams refused past max_concurrent_streams before the session is torn down (nghttp2 counts).
     maxSessionRejectedStreams: 100,
     maxSessionInvalidFrames: 100,
-    Http2ServerResponse: GatewayH2Response as unknown as typeof http2.Http2ServerResponse,
   });
+  const guards = new WeakMap<http2.ServerHttp2Session, H2Guard>();
+  // node's compat layer would build a request and a response for every stream as it is parsed;
+  // they are built here instead (h2Dispatch), so a guarded session builds them only for live streams.
   h2.on(
-    'request',
-    onRequest as unknown as (r: http2.Http2ServerRequest, s: http2.Http2ServerResponse) => void,
+    'stream',
+    (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _f: number, raw: string[]) => {
+      const guard = guards.get(stream.session as http2.ServerHttp2Session);
+      if (guard === undefined) return h2Dispatch(stream, { headers, raw }, onRequest);
+      // Rapid reset: a stream is taken up on the next turn of the event loop, once the rest of
+      // this read is parsed, so one the peer cancelled in the same packets (HEADERS + RST_STREAM)
+      // costs no request object, route, admission or upstream request: only its count in the guard.
+      // Until then the stream's errors (reset, refused when the session goes) are nobody's.
+      stream.on('error', ignore);
+      setImmediate(() => {
+        if (guard.tripped === undefined && !stream.destroyed && !stream.aborted)
+          h2Dispatch(stream, { headers, raw }, onRequest);
+      });
+    },
   );
   h2.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
     session.on('error', () => {});
-    guardSession(session, options);
+    const guard = guardSession(session, options);
+    if (guard !== undefined) guards.set(session, guard);
   });
   return h2;
 }
 
+/**
+ * node's compat dispatch (onServerStream in lib/internal/http2/compat.js) for a server without
+ * 'connect' or 'checkContinue' listeners: CONNECT is 405, an unknown Expect 417, 100-continue is
+ * answered at once (RFC 9110 §10.1.1), and the request and response go to the handler.
+ */
+function h2Dispatch(
+  stream: http2.ServerHttp2Stream,
+  head: { headers: http2.IncomingHttpHeaders; raw: string[] },
+  onRequest: Handler,
+): void {
+  const req = new http2.Http2ServerRequest(stream, head.headers, {}, head.raw);
+  const res = new GatewayH2Response(stream);
+  const expect = head.headers.expect;
+  const refuse =
+    head.headers[':method'] === 'CONNECT' ? 405 : expect !== undefined && expect !== '100-continue' ? 417 : 0;
+  if (refuse !== 0) {
+    res.statusCode = refuse;
+    res.end();
+    return;
+  }
+  if (expect !== undefined) res.writeContinue();
+  onRequest(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse);
+}
+
 /** Counts resets, pings and settings of one session; over a limit: GOAWAY ENHANCE_YOUR_CALM. */
-function guardSession(session: http2.ServerHttp2Session, options: FrontOptions): void {
+function guardSession(session: http2.ServerHttp2Session, options: FrontOptions): H2Guard | undefined {
   const limits = options.http2?.guard;
-  if (limits === undefined) return;
+  if (limits === undefined) return undefined;
   const guard = new H2Guard(limits);
   const clock = options.clock;
   const trip = (kind: FloodKind): void => {
     if (guard.tripped !== undefined || !guard.hit(kind, clock.now()) || session.destroyed) return;
     options.http2?.onFlood?.(kind, session.socket?.remoteAddress ?? '');
-    // GOAWAY first (destroy() would send NO_ERROR), then cut what the peer still holds open.
+    // GOAWAY now: once it is out (at the end of this read), nghttp2 ignores every newer stream.
+    // The session is destroyed on the next turn, never from inside nghttp2's read callbacks
+    // (node 20 aborts on its memory accounting when a session is destroyed mid-read).
     session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
-    setImmediate(() => session.destroy());
+    setImmediate(() => session.destroy(undefined, NGHTTP2_ENHANCE_YOUR_CALM));
   };
   // 'aborted': the peer reset the stream (RST_STREAM) before it ended; our own resets do not count.
   if (limits.resets !== undefined)
     session.on('stream', (stream: http2.ServerHttp2Stream) => stream.on('aborted', () => trip('resets')));
   if (limits.pings !== undefined) session.on('ping', () => trip('pings'));
   if (limits.settings !== undefined) session.on('remoteSettings', () => trip('settings'));
+  return guard;
 }
