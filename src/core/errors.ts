@@ -100,6 +100,11 @@ export const ERRORS = {
       '{param}: this request reserves {amount} ({prompt} prompt tokens + {param} {maxTokens}), more than the whole {limit} of consumer {consumer} ({limitValue}), so no retry can fit it; {fit}',
     status: 400,
   },
+  LS_ERR_LLM_CANNOT_EMBED: {
+    message:
+      'model: the backends of model {model} cannot embed ({backends}): embeddings need an OpenAI-format backend, and Anthropic has no embeddings API',
+    status: 400,
+  },
   // openapi
   LS_ERR_OPENAPI_INVALID: { message: '{file}#{pointer}: {reason}', status: 400 },
   // admin API

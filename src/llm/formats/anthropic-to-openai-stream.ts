@@ -22,6 +22,7 @@ import { isObject, tryParseJson, type JsonObject } from './checked.js';
 import { openaiErrorEvents } from './errors.js';
 import { jsonEvent, type SseEvent } from './sse.js';
 import { stopReasonToFinish } from './stop-reasons.js';
+import { completionFinish } from './completion-translation.js';
 import { AnthropicStreamUsage, usageToOpenai } from './usage.js';
 
 /** Options of `AnthropicToOpenaiStream`. */
@@ -32,6 +33,11 @@ export interface AnthropicToOpenaiStreamOptions {
   created: number;
   /** The model name the client asked for (default: `message_start`'s). */
   model?: string;
+  /**
+   * The client called `/v1/completions`: `text_completion` chunks (`choices[0].text`, no role
+   * chunk; tool calls and reasoning have no field there and are left out).
+   */
+  completions?: boolean;
 }
 
 /** Translates one Anthropic Messages stream into OpenAI chunks. */
@@ -69,11 +75,12 @@ export class AnthropicToOpenaiStream {
         this.model ??= data.message.model;
       }
       this.started = true;
-      out.push(
-        this.chunk([
-          { index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
-        ]),
-      );
+      if (!this.options.completions)
+        out.push(
+          this.chunk([
+            { index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
+          ]),
+        );
     }
     switch (data.type) {
       case 'content_block_start':
@@ -115,7 +122,7 @@ export class AnthropicToOpenaiStream {
   private chunk(choices: unknown[], usage?: JsonObject): SseEvent {
     const chunk: JsonObject = {
       id: this.id,
-      object: 'chat.completion.chunk',
+      object: this.options.completions ? 'text_completion' : 'chat.completion.chunk',
       created: this.options.created,
       model: this.model,
       choices,
@@ -128,11 +135,18 @@ export class AnthropicToOpenaiStream {
     return this.chunk([{ index: 0, delta, logprobs: null, finish_reason: null }]);
   }
 
+  /** Text for the client: a chat delta, or a completion's `text`. */
+  private text(text: string): SseEvent {
+    if (!this.options.completions) return this.delta({ content: text });
+    return this.chunk([{ index: 0, text, logprobs: null, finish_reason: null }]);
+  }
+
   private blockStart(data: JsonObject, out: SseEvent[]): void {
     const block = isObject(data.content_block) ? data.content_block : {};
     const index = typeof data.index === 'number' ? data.index : 0;
     if (block.type === 'text' && typeof block.text === 'string' && block.text !== '')
-      out.push(this.delta({ content: block.text }));
+      out.push(this.text(block.text));
+    if (this.options.completions) return;
     if (block.type === 'thinking' && typeof block.thinking === 'string' && block.thinking !== '')
       out.push(this.delta({ reasoning_content: block.thinking }));
     if (block.type !== 'tool_use') return;
@@ -144,8 +158,8 @@ export class AnthropicToOpenaiStream {
 
   private blockDelta(data: JsonObject, out: SseEvent[]): void {
     const delta = isObject(data.delta) ? data.delta : {};
-    if (delta.type === 'text_delta' && typeof delta.text === 'string')
-      out.push(this.delta({ content: delta.text }));
+    if (delta.type === 'text_delta' && typeof delta.text === 'string') out.push(this.text(delta.text));
+    if (this.options.completions) return;
     if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string' && delta.thinking !== '')
       out.push(this.delta({ reasoning_content: delta.thinking }));
     if (
@@ -162,7 +176,9 @@ export class AnthropicToOpenaiStream {
   private complete(): SseEvent[] {
     this.finished = true;
     const out = [
-      this.chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: stopReasonToFinish(this.stop) }]),
+      this.options.completions
+        ? this.chunk([{ index: 0, text: '', logprobs: null, finish_reason: completionFinish(this.stop) }])
+        : this.chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: stopReasonToFinish(this.stop) }]),
     ];
     if (this.options.includeUsage) {
       const usage = this.usage.usage;

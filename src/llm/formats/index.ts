@@ -42,6 +42,11 @@ export {
 } from './chat-response.js';
 export { finishToStopReason, stopReasonToFinish } from './stop-reasons.js';
 export {
+  anthropicResponseToOpenaiCompletion,
+  completionFinish,
+  openaiCompletionToAnthropic,
+} from './completion-translation.js';
+export {
   OpenaiToAnthropicStream,
   type OpenaiToAnthropicStreamOptions,
 } from './openai-to-anthropic-stream.js';

@@ -36,9 +36,9 @@ export function clientFormatOf(path: string): ApiFormat {
   return endpointOf(path)?.format ?? 'openai';
 }
 
-/** The path a backend of `format` serves an endpoint kind at (a chat goes to /v1/messages on Anthropic). */
+/** The path a backend of `format` serves an endpoint kind at (a chat or a completion goes to /v1/messages on Anthropic). */
 export function backendPath(kind: EndpointKind, format: ApiFormat): string {
-  if (kind === 'chat' || kind === 'messages')
+  if (kind === 'chat' || kind === 'messages' || (kind === 'completions' && format === 'anthropic'))
     return format === 'anthropic' ? '/v1/messages' : '/v1/chat/completions';
   return `/v1/${kind}`;
 }

@@ -17,6 +17,7 @@ import { internalError } from '../../gateway/pipeline/send-error.js';
 import { countPromptTokens, maxOutputTokens, type PromptFormat } from '../budget/count-prompt-tokens.js';
 import type { PriceTable } from '../budget/prices.js';
 import { oversizedFailure } from '../budget/oversized-request.js';
+import { ERRORS, formatMessage } from '../../core/errors.js';
 import type { Reservation, TokenLimiter } from '../budget/token-limiter.js';
 import { isObject, tryParseJson, type Checked, type JsonObject } from '../formats/checked.js';
 import { validateAnthropicMessages } from '../formats/validate-anthropic.js';
@@ -137,6 +138,18 @@ async function withBody(ex: Exchange, a: { door: Door; ep: Endpoint; raw: Buffer
       status: 404,
       message: `The model \`${name}\` does not exist`,
       code: 'model_not_found',
+      param: 'model',
+    });
+  if (ep.kind === 'embeddings' && !model.backends.some((b) => b.format === 'openai'))
+    return fail(ex, ep.format, {
+      status: 400,
+      message: formatMessage(ERRORS.LS_ERR_LLM_CANNOT_EMBED.message, {
+        model: name,
+        backends: model.backends
+          .map((b) => (b.kind === 'instances' ? `instances, format ${b.format}` : b.label))
+          .join('; '),
+      }),
+      code: 'LS_ERR_LLM_CANNOT_EMBED',
       param: 'model',
     });
   // The prompt is tokenized only when something needs its count (a reservation, an estimate,

@@ -1,6 +1,7 @@
 /**
  * Where translation between the two formats plugs into the front door: a chat request, a whole
  * response and a stream from one format to the other, by formats' translators (src/llm/formats/).
+ * An OpenAI completion reaches an Anthropic backend too (formats/completion-translation.ts).
  * A request that cannot be expressed in the backend's format (OpenAI's `n` > 1 to Anthropic,
  * Anthropic-only blocks to OpenAI) fails with the field, and the front door moves on to the next
  * backend (answering 400 naming the field when none can take it).
@@ -8,6 +9,9 @@
 import type { Checked, JsonObject } from '../formats/checked.js';
 import {
   anthropicResponseToOpenaiChat,
+  anthropicResponseToOpenaiCompletion,
+  openaiCompletionToAnthropic,
+  type OpenaiCompletionRequest,
   anthropicToOpenaiChat,
   AnthropicToOpenaiStream,
   openaiChatResponseToAnthropic,
@@ -16,7 +20,7 @@ import {
   type AnthropicMessagesRequest,
   type OpenaiChatRequest,
 } from '../formats/index.js';
-import type { ApiFormat } from './endpoints.js';
+import type { ApiFormat, EndpointKind } from './endpoints.js';
 import type { StreamTranslator } from './relay.js';
 
 /** What a stream translator is built with. */
@@ -29,18 +33,23 @@ export interface StreamContext {
   inputTokens: number;
   /** Unix seconds. */
   created: number;
+  /** The client's endpoint (`completions`: text_completion chunks); chat when absent. */
+  kind?: EndpointKind;
 }
 
 /** Translation from the client's format to a backend's and back. */
 export interface Translation {
-  /** The client's chat request in the backend format `to` (the backend's model name set). */
+  /**
+   * The client's chat request (or, with `kind: 'completions'`, an OpenAI completion for an
+   * Anthropic backend) in the backend format `to` (the backend's model name set).
+   */
   request(
     body: JsonObject,
     to: ApiFormat,
-    o: { model?: string; maxTokensDefault: number },
+    o: { model?: string; maxTokensDefault: number; kind?: EndpointKind },
   ): Checked<JsonObject>;
-  /** The backend's whole response in the client's format `to`. */
-  response(body: JsonObject, to: ApiFormat, created: number): JsonObject;
+  /** The backend's whole response in the client's format `to` (`kind` as for request). */
+  response(body: JsonObject, to: ApiFormat, created: number, kind?: EndpointKind): JsonObject;
   /** A translator of the backend's stream events into the client's format `to`. */
   stream(to: ApiFormat, o: StreamContext): StreamTranslator;
 }
@@ -49,18 +58,30 @@ export interface Translation {
 export const formatsTranslation: Translation = {
   request(body, to, o) {
     const model = o.model === undefined ? {} : { model: o.model };
+    if (o.kind === 'completions' && to === 'anthropic')
+      return openaiCompletionToAnthropic(body as OpenaiCompletionRequest, {
+        maxTokensDefault: o.maxTokensDefault,
+        ...model,
+      }) as Checked<JsonObject>;
     const out =
       to === 'anthropic'
         ? openaiChatToAnthropic(body as OpenaiChatRequest, { maxTokensDefault: o.maxTokensDefault, ...model })
         : anthropicToOpenaiChat(body as AnthropicMessagesRequest, model);
     return out as Checked<JsonObject>;
   },
-  response: (body, to, created) =>
+  response: (body, to, created, kind) =>
     to === 'anthropic'
       ? openaiChatResponseToAnthropic(body)
-      : anthropicResponseToOpenaiChat(body, { created }),
+      : kind === 'completions'
+        ? anthropicResponseToOpenaiCompletion(body, { created })
+        : anthropicResponseToOpenaiChat(body, { created }),
   stream: (to, o) =>
     to === 'anthropic'
       ? new OpenaiToAnthropicStream({ inputTokens: o.inputTokens, model: o.model })
-      : new AnthropicToOpenaiStream({ includeUsage: o.includeUsage, created: o.created, model: o.model }),
+      : new AnthropicToOpenaiStream({
+          includeUsage: o.includeUsage,
+          created: o.created,
+          model: o.model,
+          completions: o.kind === 'completions',
+        }),
 };
