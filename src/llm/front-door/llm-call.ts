@@ -235,6 +235,7 @@ class LlmCall {
     if (!this.headSent) {
       c.deadline.pace(this.s.model.interTokenMs);
       this.head(200, 'text/event-stream');
+      if (out.length === 0) ex.res.flushHeaders();
       this.lastChunkAt = ex.g.clock.now();
       this.ttftMs = this.lastChunkAt - ex.start;
       streams?.firstToken(ex.route.data.svc.name, this.ttftMs);
@@ -392,11 +393,11 @@ class LlmCall {
     ex.upstreamMs = ex.g.clock.now() - ex.attemptStart;
     ex.responded = true;
     this.headSent = true;
+    // A stream's head goes out with its first chunk, written in the same tick (one write).
     ex.res.writeHead(status, h);
-    if (contentType === 'text/event-stream') ex.res.flushHeaders();
   }
 
-  /** Writes to the client; false when it must drain first (see `drained`). */
+  /** Writes to the client; false when it must drain first. */
   private write(out: Buffer | string): boolean {
     this.ex.bytesOut += out.length;
     return this.ex.res.write(out);
