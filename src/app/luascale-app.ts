@@ -159,10 +159,6 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
   const tlsContext = { baseDir, log, alert: raise };
   // One process writes its own access log; each worker of `workers: N` opens its own (gateway-options.ts).
   const accessLog = workers > 1 ? undefined : accessLogFromConfig(config, baseDir);
-  if (workers > 1 && (config.gateway.http2.enabled || config.gateway.tls !== undefined))
-    throw new RangeError(
-      'gateway.http2 and gateway.tls need gateway.workers: 1 (workers do not apply them yet)',
-    );
   if (workers > 1) {
     const arg: WorkerGatewayArg = {
       config,

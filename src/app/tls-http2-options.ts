@@ -12,6 +12,7 @@ import { systemClock } from '../core/clock.js';
 import type { GatewayOptions } from '../gateway/gateway.js';
 import { attachFrontOf, type TlsOptions } from '../gateway/http2/front-of.js';
 import type { AlertNotice } from '../controller/alert-engine.js';
+import { logNotifier, webhookNotifier, type AlertNotifier } from '../controller/alert-notifier.js';
 
 /** What the mapping needs from the app: where files are, the log, and the alert notifiers. */
 export interface TlsHttp2Context {
@@ -51,6 +52,19 @@ export function certReloadAlert(
     };
     notify({ status: 'firing', repeat: false, alert: firing });
   };
+}
+
+/**
+ * The context each gateway worker of `workers: N` maps the config with: every worker terminates
+ * TLS and watches and reloads the certificates itself, so it logs (stderr, naming itself) and
+ * raises a failed reload through its own notifiers (the log and `alerts.webhook`): once per worker.
+ */
+export function workerTlsHttp2Context(config: Config, baseDir: string): TlsHttp2Context {
+  const log = (line: string): void => void process.stderr.write(`gateway worker ${process.pid}: ${line}\n`);
+  const notifiers: AlertNotifier[] = [logNotifier(log)];
+  const url = config.alerts?.webhook;
+  if (url) notifiers.push(webhookNotifier({ url, onError: (err) => log(`alert webhook: ${err.message}`) }));
+  return { baseDir, log, alert: (notice) => notifiers.forEach((n) => void n([notice])) };
 }
 
 /** Adds HTTP/2, TLS and upstream protocols from `config` to `options` (a new object). */
