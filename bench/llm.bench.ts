@@ -18,8 +18,14 @@
  *   per-request work cancels), over the extra events relayed. CPU per request: the gateway's CPU
  *   per short stream (minus its idle CPU in the direct arm). The path measured is the
  *   metering one: the client does not ask for usage; the front door asks llm-sim and strips it.
+ * - The machine is shared and its load drifts, so the arms run interleaved in rounds (direct, via,
+ *   direct, via, ...), the same requests in each, and each arm's figures pool its rounds.
+ * - The floor: the same streams through a plain TCP pipe in this process (node's net, socket to
+ *   socket, no HTTP), measured the same way: what any node proxy pays per chunk on this machine
+ *   (a read and a write), printed next to the gateway's CPU per chunk.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect, type Server } from 'node:net';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { cpus, loadavg } from 'node:os';
@@ -31,6 +37,8 @@ const STREAMS = 1000;
 const WARMUP = 200;
 const SEQUENTIAL = 200;
 const CONCURRENCY = 100;
+/** Rounds each arm is split into, interleaved with the other arm's. */
+const ROUNDS = 4;
 const body = (maxTokens: number) =>
   JSON.stringify({
     model: 'm',
@@ -75,8 +83,9 @@ interface Arm {
   ttft: number[];
   /** SSE events received. */
   events: number;
-  /** CPU of this (the gateway's) process while the arm ran. */
+  /** CPU of this (the gateway's) process while the arm ran (user + system). */
   cpuUs: number;
+  userUs: number;
 }
 
 /** The load generator: its own process, so the gateway's event loop and CPU are its own. */
@@ -124,7 +133,43 @@ async function run(url: string, n: number, o: { maxTokens: number; concurrency?:
   if (code !== 0) throw new Error(`loader exited ${code}`);
   const cpu = process.cpuUsage(cpu0);
   const r = JSON.parse(out) as { ttft: number[]; events: number };
-  return { ...r, cpuUs: cpu.user + cpu.system };
+  return { ...r, cpuUs: cpu.user + cpu.system, userUs: cpu.user };
+}
+
+/** Each of `urls` gets `n` streams, in `ROUNDS` interleaved rounds; one pooled Arm per url. */
+async function interleaved(
+  urls: string[],
+  n: number,
+  o: { maxTokens: number; concurrency?: number },
+): Promise<Arm[]> {
+  const arms: Arm[] = urls.map(() => ({ ttft: [], events: 0, cpuUs: 0, userUs: 0 }));
+  for (let r = 0; r < ROUNDS; r++)
+    for (const [i, url] of urls.entries()) {
+      const a = await run(url, n / ROUNDS, o);
+      const arm = arms[i]!;
+      arm.ttft.push(...a.ttft);
+      arm.events += a.events;
+      arm.cpuUs += a.cpuUs;
+      arm.userUs += a.userUs;
+    }
+  return arms;
+}
+
+/** A plain TCP pipe to `target` (the floor: what any node proxy pays per chunk). */
+async function tcpPipe(target: string): Promise<{ url: string; server: Server }> {
+  const t = new URL(target);
+  const server = createServer((client) => {
+    const up = connect(Number(t.port), t.hostname);
+    client.setNoDelay(true);
+    up.setNoDelay(true);
+    client.pipe(up).on('error', () => client.destroy());
+    up.pipe(client).on('error', () => up.destroy());
+    client.on('error', () => up.destroy());
+    up.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}`, server };
 }
 
 function pct(xs: number[], p: number): number {
@@ -170,16 +215,19 @@ export default async function llmBench(emit: Emit): Promise<void> {
   const addr = await gw.listen(0, '127.0.0.1');
   const direct = sim.url;
   const via = `http://127.0.0.1:${addr.port}`;
+  const pipe = await tcpPipe(sim.url);
   try {
     await run(direct, WARMUP, { maxTokens: 60 });
     await run(via, WARMUP, { maxTokens: 60 });
-    const d = await run(direct, STREAMS, { maxTokens: 60 });
-    const v = await run(via, STREAMS, { maxTokens: 60 });
-    const ds = await run(direct, STREAMS, { maxTokens: 4 });
-    const vs = await run(via, STREAMS, { maxTokens: 4 });
+    await run(pipe.url, WARMUP, { maxTokens: 60 });
+    const [d, v] = await interleaved([direct, via], STREAMS, { maxTokens: 60 });
+    const [ds, vs] = await interleaved([direct, via], STREAMS, { maxTokens: 4 });
     // One stream at a time: what the front door adds when the machine is not the bottleneck.
-    const d1 = await run(direct, SEQUENTIAL, { maxTokens: 4, concurrency: 1 });
-    const v1 = await run(via, SEQUENTIAL, { maxTokens: 4, concurrency: 1 });
+    const [d1, v1] = await interleaved([direct, via], SEQUENTIAL, { maxTokens: 4, concurrency: 1 });
+    const [p, ps] = [
+      await run(pipe.url, STREAMS, { maxTokens: 60 }),
+      await run(pipe.url, STREAMS, { maxTokens: 4 }),
+    ];
     if (rows < 2 * STREAMS) throw new Error(`only ${rows} ledger rows`);
     for (const p of [50, 99])
       emit({
@@ -207,22 +255,31 @@ export default async function llmBench(emit: Emit): Promise<void> {
       });
     }
     // This process only runs the gateway during the via arms (the direct arms' CPU is its idle noise).
-    const perChunk = (v.cpuUs - vs.cpuUs - (d.cpuUs - ds.cpuUs)) / (v.events - vs.events);
+    const idle = d.cpuUs - ds.cpuUs;
+    const perChunk = (v.cpuUs - vs.cpuUs - idle) / (v.events - vs.events);
+    const perChunkUser = (v.userUs - vs.userUs - (d.userUs - ds.userUs)) / (v.events - vs.events);
+    const floor = (p.cpuUs - ps.cpuUs - idle) / (p.events - ps.events);
     emit({
       name: 'llm.cpu_per_relayed_chunk',
       value: round(perChunk, 2),
       unit: 'us',
+      user: round(perChunkUser, 2),
+      floor_tcp_pipe: round(floor, 2),
       events_long: v.events,
       events_short: vs.events,
       path: 'passthrough, usage asked for and stripped',
     });
+    const perRequest = (vs.cpuUs - ds.cpuUs) / STREAMS;
     emit({
       name: 'llm.cpu_per_request',
-      value: round((vs.cpuUs - ds.cpuUs) / STREAMS, 1),
+      value: round(perRequest, 1),
       unit: 'us',
+      // The short stream's own relayed events (role, tokens, finish, usage, [DONE]) at the per-chunk cost.
+      without_its_chunks: round(perRequest - (perChunk * vs.events) / STREAMS, 1),
       path: 'gateway CPU per 4-token stream (parse, validate, pick, relay, ledger row)',
     });
   } finally {
+    pipe.server.close();
     await gw.close({ graceMs: 0 });
     await built.close();
     sim.child.kill();
