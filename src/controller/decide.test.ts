@@ -250,7 +250,7 @@ describe('stage 3: the policy', () => {
     const policy = await loadLuaPolicy({
       source:
         'function decide(ctx)\n  ctx.state.n = (ctx.state.n or 0) + 1\n  if ctx.now == 3000 then error("boom") end\n  return ctx.replicas\nend\n',
-      name: 'count.lua',
+      chunkName: 'count.lua',
     });
     try {
       assert.equal(policy.isolatesState, true);
