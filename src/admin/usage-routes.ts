@@ -7,6 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { LuascaleError } from '../core/errors.js';
 import { failures } from './admin-errors.js';
+import { USAGE_BY } from './usage-by.js';
 
 /** One request in the ledger, as the admin API shows it (src/store/usage-ledger.ts's UsageRow fits). */
 export interface UsageRowView {
@@ -53,8 +54,8 @@ export interface UsageQuery {
   limit?: number;
 }
 
-/** The group keys, as the ledger knows them. */
-export const USAGE_BY = ['day', 'service', 'consumer', 'keyId', 'model', 'backend'] as const;
+/** The group keys, as the ledger knows them (in usage-by.ts, which `luascale usage --help` reads). */
+export { USAGE_BY };
 type By = (typeof USAGE_BY)[number];
 
 /** What the usage route needs (the app wires the store's ledger). */

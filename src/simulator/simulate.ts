@@ -27,6 +27,7 @@ import { arrivals } from './arrivals.js';
 import { DecisionTally, type DecisionExplanation } from './decision-tally.js';
 import { fleet } from './fleet.js';
 import { LatencyMix } from './latency-mix.js';
+import { DEFAULT_MODEL } from './model-defaults.js';
 import { emptySecondSignals, fillSecondSignals, SignalWindow } from './signal-window.js';
 import { queueModel } from './queue-model.js';
 import { RunHistory } from './run-history.js';
@@ -48,15 +49,8 @@ export interface ModelParams {
   drainS: number;
 }
 
-/** Defaults of the model; docs/simulator.md explains each. */
-export const DEFAULT_MODEL: Readonly<ModelParams> = Object.freeze({
-  capacity: 100,
-  serviceMs: 50,
-  startupS: 30,
-  queueTimeoutS: 30,
-  sloP95Ms: 250,
-  drainS: 1,
-});
+/** Defaults of the model (in model-defaults.ts, which the CLI's help reads without the simulator). */
+export { DEFAULT_MODEL };
 
 /** A loaded policy with the scaling settings it runs under. */
 export interface SimulatedPolicy {

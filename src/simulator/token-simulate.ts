@@ -53,8 +53,8 @@ export const DEFAULT_ENGINE_PROFILE: Readonly<EngineProfile> = Object.freeze({
   maxModelLen: 16_384,
 });
 
-/** The TTFT objective of a token replay when none is given (`--ttft-slo-ms`). */
-export const DEFAULT_TTFT_SLO_MS = 2000;
+/** The TTFT objective of a token replay when none is given (`--ttft-slo-ms`; in model-defaults.ts). */
+export { DEFAULT_TTFT_SLO_MS } from './model-defaults.js';
 
 /** A token replay's own figures, beside the request-trace summary's. */
 export interface TokenSummaryFields {

@@ -94,7 +94,7 @@ export interface AdminCall extends AdminRequest {
  */
 export async function callAdmin(o: ConnOpts, req: AdminCall): Promise<any> {
   const { method, path, valid = (j) => typeof j === 'object' && j !== null } = req;
-  const c = resolveConnection(o);
+  const c = await resolveConnection(o);
   const res = await send(c, req);
   let text: string;
   try {

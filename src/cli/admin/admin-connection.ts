@@ -5,32 +5,10 @@
  * config's own admin.listen (never sent to another host).
  */
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
-import { loadConfig } from '../../config/load-config.js';
 import { badArgument } from '../bad-argument.js';
+import type { ConnOpts } from './connection-options.js';
 
-/** The connection flags every admin command takes (`--admin`, `--token`, `-c`, `--json`). */
-export interface ConnOpts {
-  admin?: string;
-  token?: string;
-  config?: string;
-  json?: boolean;
-}
-
-/** Adds the connection flags of {@link ConnOpts} to an admin command. */
-export function withConnectionOptions(c: Command): Command {
-  return c
-    .option('--admin <url>', 'admin API base URL (default: $LUASCALE_ADMIN, then admin.listen of the config)')
-    .option(
-      '--token <token>',
-      'bearer token (default: $LUASCALE_TOKEN, then admin.token of the config when talking to its own admin.listen)',
-    )
-    .option(
-      '-c, --config <file>',
-      'config to read admin.listen and admin.token from (default: ./luascale.yaml if it exists; with --admin, read only when given)',
-    )
-    .option('--json', 'print JSON');
-}
+export { withConnectionOptions, type ConnOpts } from './connection-options.js';
 
 /** Where the admin API is and the token to send there. */
 export interface Connection {
@@ -104,9 +82,14 @@ export function cleanToken(token: string, arg: string): string {
 /**
  * Where the admin API is and how to authenticate, from flags, environment, then config. A config is
  * read only when it is needed: when no address is given, or when `-c` names one explicitly next to
- * an address (to use its token, and only if its admin.listen is that address).
+ * an address (to use its token, and only if its admin.listen is that address). The config loader
+ * (schema compilation) is imported then, not before: a call without a config never loads it.
  */
-export function resolveConnection(o: ConnOpts, env: NodeJS.ProcessEnv = process.env): Connection {
+export async function resolveConnection(
+  o: ConnOpts,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Connection> {
+  const loadConfig = async (file: string) => (await import('../../config/load-config.js')).loadConfig(file);
   const adminArg = o.admin ?? (env.LUASCALE_ADMIN || undefined);
   const tokenFrom = o.token !== undefined ? '--token' : 'LUASCALE_TOKEN';
   let token = o.token ?? (env.LUASCALE_TOKEN || undefined);
@@ -115,7 +98,7 @@ export function resolveConnection(o: ConnOpts, env: NodeJS.ProcessEnv = process.
   if (adminArg !== undefined) {
     base = parseAdminUrl(adminArg, o.admin !== undefined ? '--admin' : 'LUASCALE_ADMIN');
     if (o.config !== undefined) {
-      const { config } = loadConfig(o.config);
+      const { config } = await loadConfig(o.config);
       if (token === undefined && isOwnListener(config.admin.listen, base)) {
         token = config.admin.token;
         tokenArg = `${o.config}: admin.token`;
@@ -124,7 +107,7 @@ export function resolveConnection(o: ConnOpts, env: NodeJS.ProcessEnv = process.
   } else if (o.config !== undefined || existsSync(DEFAULT_CONFIG)) {
     // An explicit -c that does not exist fails here (LS_ERR_CONFIG_READ names it), never falls back.
     const file = o.config ?? DEFAULT_CONFIG;
-    const { config } = loadConfig(file);
+    const { config } = await loadConfig(file);
     base = urlOfListen(config.admin.listen);
     if (token === undefined) {
       token = config.admin.token;

@@ -15,10 +15,9 @@ import { badArgument } from '../bad-argument.js';
 import { readJsonInput } from '../input.js';
 import { table } from '../table.js';
 import { parseAfter, parseLimit, parseReplicas, parseSince, parseTtl } from '../admin/admin-arguments.js';
-import { callAdmin } from '../admin/admin-client.js';
-import { resolveConnection, withConnectionOptions, type ConnOpts } from '../admin/admin-connection.js';
-import { followEvents } from '../admin/follow-events.js';
-import { shedRate } from '../../signals/index.js';
+import { callAdmin } from '../admin/call-admin.js';
+import { withConnectionOptions, type ConnOpts } from '../admin/connection-options.js';
+import { shedRate } from '../../signals/catalog.js';
 
 const out = (s: string): void => void process.stdout.write(s);
 const conn = withConnectionOptions;
@@ -172,7 +171,11 @@ export function register(program: Command): void {
       if (!o.follow) return;
       const last = events.length ? events[events.length - 1].id : (after ?? 0);
       // With --since and nothing listed, the stream replays from the start of the store: skip older ones.
-      await followEvents(resolveConnection(o), o.service, last, (e) => {
+      const [{ resolveConnection }, { followEvents }] = await Promise.all([
+        import('../admin/admin-connection.js'),
+        import('../admin/follow-events.js'),
+      ]);
+      await followEvents(await resolveConnection(o), o.service, last, (e) => {
         if (since === undefined || e.at >= since) print(e);
       });
     },

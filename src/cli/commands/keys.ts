@@ -4,8 +4,8 @@
  * again); `list` shows ids, consumers and whether each key is revoked, never a key.
  */
 import type { Command } from 'commander';
-import { callAdmin } from '../admin/admin-client.js';
-import { withConnectionOptions, type ConnOpts } from '../admin/admin-connection.js';
+import { callAdmin } from '../admin/call-admin.js';
+import { withConnectionOptions, type ConnOpts } from '../admin/connection-options.js';
 import { table } from '../table.js';
 
 interface KeyOpts extends ConnOpts {

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { badArgument } from '../bad-argument.js';
 import { parseDuration } from '../../core/duration.js';
 import { readTrace } from '../../simulator/trace.js';
-import { runLoad, type LoadOptions } from '../../loadgen/load-generator.js';
+import type { LoadOptions } from '../../loadgen/load-generator.js';
 import {
   constantRate,
   parsePattern,
@@ -16,7 +16,6 @@ import {
   traceRate,
   type RatePattern,
 } from '../../loadgen/rate-pattern.js';
-import { formatProgress, formatSummary, formatTimeline } from '../../loadgen/format-report.js';
 
 /** The command line options as commander hands them over (all strings). */
 export interface LoadArgs {
@@ -171,6 +170,11 @@ export async function loadCommand(
   io: LoadIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<void> {
   const options = loadOptionsFromArgs(args);
+  // The generator (undici, histograms) loads when a run starts, not when the program is built.
+  const [{ runLoad }, { formatProgress, formatSummary, formatTimeline }] = await Promise.all([
+    import('../../loadgen/load-generator.js'),
+    import('../../loadgen/format-report.js'),
+  ]);
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);

@@ -1,7 +1,5 @@
 /** `luascale up [-c luascale.yaml]`: runs the gateway, the control loops and the admin listener. */
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load-config.js';
-import { startApp } from '../../app/luascale-app.js';
 
 /** A log line with a wall-clock time, for people reading a terminal. */
 export function stamp(line: string): string {
@@ -58,6 +56,11 @@ export function register(program: Command): void {
     .action(async (opts: { config: string }) => {
       // Read before the start, which takes a while: a parent gone meanwhile is noticed too.
       const parent = process.ppid;
+      // The config loader and the app load here, when `up` runs, not when the program is built.
+      const [{ loadConfig }, { startApp }] = await Promise.all([
+        import('../../config/load-config.js'),
+        import('../../app/luascale-app.js'),
+      ]);
       const loaded = loadConfig(opts.config);
       const app = await startApp(loaded, { log: (l) => process.stdout.write(stamp(l)) });
       process.stdout.write(stamp(`gateway on ${app.gatewayUrl}, admin API and dashboard on ${app.adminUrl}`));

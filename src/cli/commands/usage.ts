@@ -6,15 +6,10 @@
  */
 import type { Command } from 'commander';
 import { parseDuration } from '../../core/duration.js';
-import {
-  USAGE_BY,
-  usageGroupsCsv,
-  usageRowsCsv,
-  type UsageGroupView,
-  type UsageRowView,
-} from '../../admin/usage-routes.js';
-import { callAdmin } from '../admin/admin-client.js';
-import { withConnectionOptions, type ConnOpts } from '../admin/admin-connection.js';
+import { USAGE_BY } from '../../admin/usage-by.js';
+import type { UsageGroupView, UsageRowView } from '../../admin/usage-routes.js';
+import { callAdmin } from '../admin/call-admin.js';
+import { withConnectionOptions, type ConnOpts } from '../admin/connection-options.js';
 import { badArgument } from '../bad-argument.js';
 import { table } from '../table.js';
 
@@ -96,7 +91,7 @@ export function register(program: Command): void {
         valid: (j) => Array.isArray(j?.rows),
       });
       const rows = r.rows as UsageRowView[];
-      if (o.csv) return out(usageRowsCsv(rows));
+      if (o.csv) return out((await import('../../admin/usage-routes.js')).usageRowsCsv(rows));
       if (o.json) return out(JSON.stringify(rows) + '\n');
       return out(
         table(
@@ -137,7 +132,7 @@ export function register(program: Command): void {
     });
     const by = r.by as string[];
     const groups = r.groups as UsageGroupView[];
-    if (o.csv) return out(usageGroupsCsv(by, groups));
+    if (o.csv) return out((await import('../../admin/usage-routes.js')).usageGroupsCsv(by, groups));
     if (o.json) return out(JSON.stringify({ by, groups }) + '\n');
     out(
       table(

@@ -2,8 +2,11 @@
 import { isLuascaleError } from '../../core/errors.js';
 import { parseDuration } from '../../core/duration.js';
 import { badArgument } from '../bad-argument.js';
-import { DEFAULT_MODEL, type ModelParams } from '../../simulator/simulate.js';
+import type { ModelParams } from '../../simulator/simulate.js';
+import { DEFAULT_MODEL } from '../../simulator/model-defaults.js';
 import { parseValue, scalingOverrides } from '../../simulator/simulation-policy.js';
+
+export { collect, DEFAULT_LIMITS } from './flag-defaults.js';
 
 /** Options as commander hands them over (all strings; defaults are applied here). */
 export interface SimulateFlags {
@@ -36,9 +39,6 @@ export interface SimulateFlags {
   /** Token traces: the TTFT p95 objective, ms. */
   ttftSloMs?: string;
 }
-
-/** The instance bounds when neither the flags nor a config give them. */
-export const DEFAULT_LIMITS = { min: 1, max: 100 };
 
 /** The flags' values, checked; `min`/`max` stay undefined when not given (a config may set them). */
 export interface SimulateArgs {
@@ -143,9 +143,4 @@ export function startTime(v: string): number {
   const ms = /^\d+$/.test(v) ? Number(v) * 1000 : Date.parse(v);
   if (!Number.isFinite(ms)) throw badArgument('--start', `expected an ISO date or epoch seconds, got "${v}"`);
   return ms;
-}
-
-/** commander's accumulator of a repeatable flag (`--set`). */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
