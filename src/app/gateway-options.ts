@@ -15,7 +15,7 @@ import { keyVerifierFromConfig, usesKeys } from './consumer-keys.js';
 import { withTlsHttp2, workerTlsHttp2Context } from './tls-http2-options.js';
 import { llmErrorBody } from '../llm/front-door/index.js';
 import { frontDoorFromConfig, usesLlm } from './llm-wiring.js';
-import { pricesFromConfig, tokenLimiterFromConfig } from './llm-budgets.js';
+import { pricesFromConfig, tokenLimiterFromConfig, workerGenAiMetrics } from './llm-budgets.js';
 import type { LlmStageOptions } from '../llm/front-door/index.js';
 import {
   compileRequestValidator,
@@ -177,10 +177,13 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
   // the listener's TLS and HTTP/2 and the upstreams' protocols, as in one process (luascale-app.ts)
   const options = withTlsHttp2(gatewayOptions(config, apis), config, workerTlsHttp2Context(config, baseDir));
   const accessLog = accessLogFromConfig(config, baseDir);
+  // AI services' GenAI histograms: the worker reports them with its own metrics (cluster-worker.ts)
+  const genai = usesLlm(config) ? workerGenAiMetrics() : undefined;
+  const registries = genai ? [genai.registry] : [];
   if (!arg.redis) {
-    const frontDoor = frontDoorFromConfig({ config, file: baseDir });
+    const frontDoor = frontDoorFromConfig({ config, file: baseDir }, { metrics: genai?.metrics });
     if (frontDoor) options.stages = frontDoor.stages;
-    return { options, accessLog, close: () => accessLog.close() };
+    return { options, accessLog, registries, close: () => accessLog.close() };
   }
   const { Redis } = await import('ioredis');
   const { REQUEST_PATH_REDIS, serviceRateLimiter } = await import('../cluster/redis-rate-limiter.js');
@@ -194,7 +197,7 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
   // SQLite store belongs to the primary), as in one process (luascale-app.ts)
   const frontDoor = frontDoorFromConfig(
     { config, file: baseDir },
-    await workerBudgets(config, redis, shared),
+    { ...(await workerBudgets(config, redis, shared)), metrics: genai?.metrics },
   );
   if (frontDoor) options.stages = frontDoor.stages;
   if (usesKeys(config)) {
@@ -209,6 +212,7 @@ export async function buildWorkerGateway(arg: WorkerGatewayArg): Promise<WorkerB
     options,
     rateLimiter: (service, rl) => serviceRateLimiter(shared, service, rl),
     accessLog,
+    registries,
     close: async () => {
       redis.disconnect();
       await accessLog.close();

@@ -5,7 +5,7 @@
  * gateway's registry. The ledger is the store's `usage`.
  */
 import type { Redis } from 'ioredis';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { PriceConfig } from '../config/price-schema.js';
 import { MemoryTokenLimiter } from '../llm/budget/memory-token-limiter.js';
@@ -55,4 +55,14 @@ export function pricesFromConfig(config: Config): PriceTable {
 /** The GenAI histograms on the gateway's registry (`createPrometheus(...).registry`). */
 export function genAiMetrics(registry: Registry): GenAiMetrics {
   return new GenAiMetrics({ registry });
+}
+
+/**
+ * A gateway worker's GenAI histograms (`gateway.workers` > 1), on a registry of their own: the
+ * worker sends it with its gateway registry when the primary scrapes (cluster-worker.ts), and the
+ * primary adds the workers' histograms up on /metrics.
+ */
+export function workerGenAiMetrics(): { registry: Registry; metrics: GenAiMetrics } {
+  const registry = new Registry();
+  return { registry, metrics: new GenAiMetrics({ registry }) };
 }

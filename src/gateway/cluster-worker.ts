@@ -78,9 +78,10 @@ export async function runGatewayWorker(): Promise<void> {
         admission: (s) => admissions.get(s)?.stats(),
         services: () => names,
       });
-      void prometheus.registry
-        .getMetricsAsJSON()
-        .then((json) => send({ t: 'metrics', seq: m.seq, json: json as unknown as MetricJson[] }));
+      const registries = [prometheus.registry, ...(build.registries ?? [])];
+      void Promise.all(registries.map((r) => r.getMetricsAsJSON())).then((parts) =>
+        send({ t: 'metrics', seq: m.seq, json: parts.flat() as unknown as MetricJson[] }),
+      );
     } else onMessage(ctx, m);
   });
   // The primary going away (killed) must not leave this worker serving on its own.

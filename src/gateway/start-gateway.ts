@@ -16,6 +16,7 @@
  * The primary is cluster-primary.ts, a worker cluster-worker.ts, their messages cluster-protocol.ts.
  */
 import type { EventEmitter } from 'node:events';
+import type { Registry } from 'prom-client';
 import { systemClock } from '../core/clock.js';
 import type { RateLimiter } from './admission/rate-limiter.js';
 import { startCluster } from './cluster-primary.js';
@@ -53,6 +54,8 @@ export interface WorkerBuild {
   rateLimiter?: (service: string, rl: { rps: number; burst?: number }) => RateLimiter;
   /** Released when the worker closes. */
   close?: () => Promise<void>;
+  /** More metrics of the worker (e.g. the AI services' GenAI histograms), sent with its own on a scrape. */
+  registries?: Registry[];
 }
 
 /** What the app drives (defined next to the Gateway, which has it). */
