@@ -8,7 +8,8 @@
  * - A user turn's `tool_result` blocks become `role: "tool"` messages, in order, before the rest
  *   of the turn (a user message of its remaining blocks).
  * - An assistant turn's text blocks join into `content`; `tool_use` blocks become `tool_calls`
- *   (`input` serialised to `arguments`); thinking blocks are dropped (OpenAI has no field for them).
+ *   (`input` serialised to `arguments`); thinking blocks are dropped (they need the provider's signature,
+ *   and a backend such as DeepSeek refuses `reasoning_content` sent back; llm-formats.md, Reasoning).
  * - Image blocks become `image_url` parts (base64 sources as data URLs).
  * - `stop_sequences` → `stop`; `metadata.user_id` → `user`; `disable_parallel_tool_use` →
  *   `parallel_tool_calls: false`; `top_k`, `cache_control`, `thinking` and a tool result's

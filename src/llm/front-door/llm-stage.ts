@@ -5,7 +5,8 @@
  *
  *   endpoint from the path (404) → the body, read whole by validate up to `llm.max_body` (413)
  *   → JSON and fields checked in the client's format (400 naming the field) → the model (404)
- *   → the token reservation (429 with Retry-After and RateLimit-*) → the model's backends (llm-call.ts)
+ *   → embeddings with no OpenAI-format backend (400) → the token reservation (429 with Retry-After
+ *   and RateLimit-*; 400 when the request alone is over a whole limit) → the model's backends (llm-call.ts)
  *
  * Every error is in the client's format (OpenAI's error object, Anthropic's `type: "error"`). A
  * service without `llm:` costs one Map lookup here.
