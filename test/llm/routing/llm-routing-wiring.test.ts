@@ -22,7 +22,7 @@ services:
         kv_threshold: 0.9
         weights: { queue: 1, kv: 1, tokens: 0.5, prefix: 3 }
         prefix_capacity: 1024
-        scrape_timeout: 200ms
+        scrape_timeout: 5s
       models:
         m:
           backends:
