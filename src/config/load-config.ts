@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { ERRORS, LuascaleError, formatMessage } from '../core/errors.js';
 import { ConfigInputSchema, ConfigSchema, EXTENSION_KEY, type Config } from './schema.js';
@@ -32,31 +32,42 @@ export interface LoadedConfig {
   baseDir: string;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-// `x-duration-range: { min, max }` on a duration (schema.ts): JSON Schema cannot compare "90s" with "1h".
-ajv.addKeyword({
-  keyword: 'x-duration-range',
-  errors: true,
-  validate: function durationRange(range: { min: string; max: string }, data: unknown): boolean {
-    let ms: number;
-    try {
-      ms = parseDuration(data as string | number);
-    } catch {
-      return true; // the pattern or the type reports it
-    }
-    const fail = (message: string) => {
-      (durationRange as any).errors = [{ keyword: 'x-duration-range', message, params: range }];
-      return false;
-    };
-    if (ms < parseDuration(range.min)) return fail(`must be at least ${range.min}`);
-    if (ms > parseDuration(range.max))
-      return fail(
-        `must be at most ${range.max}${range.max === '24d' ? " (Node's timer limit is 24.8 days)" : ''}`,
-      );
-    return true;
-  },
-});
-const validate = ajv.compile(ConfigInputSchema);
+/**
+ * The config validator, compiled on the first load (~200 ms of ajv code generation), then reused:
+ * importing this module (for its types, parseConfig or configError) costs no compile.
+ */
+let validator: ValidateFunction | undefined;
+function configValidator(): ValidateFunction {
+  return (validator ??= compileValidator());
+}
+
+function compileValidator(): ValidateFunction {
+  const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+  // `x-duration-range: { min, max }` on a duration (schema.ts): JSON Schema cannot compare "90s" with "1h".
+  ajv.addKeyword({
+    keyword: 'x-duration-range',
+    errors: true,
+    validate: function durationRange(range: { min: string; max: string }, data: unknown): boolean {
+      let ms: number;
+      try {
+        ms = parseDuration(data as string | number);
+      } catch {
+        return true; // the pattern or the type reports it
+      }
+      const fail = (message: string) => {
+        (durationRange as any).errors = [{ keyword: 'x-duration-range', message, params: range }];
+        return false;
+      };
+      if (ms < parseDuration(range.min)) return fail(`must be at least ${range.min}`);
+      if (ms > parseDuration(range.max))
+        return fail(
+          `must be at most ${range.max}${range.max === '24d' ? " (Node's timer limit is 24.8 days)" : ''}`,
+        );
+      return true;
+    },
+  });
+  return ajv.compile(ConfigInputSchema);
+}
 
 /** Reads and validates a config file; throws a LuascaleError listing every issue. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
@@ -105,6 +116,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   } catch (err) {
     throw new LuascaleError('LS_ERR_CONFIG_PARSE', { file, line: 1, reason: (err as Error).message });
   }
+  const validate = configValidator();
   if (issues.length === 0 && !validate(raw)) {
     for (const err of simplifyErrors(validate.errors ?? [], raw))
       issues.push(toIssue(err, { doc, raw, file, lineOf }));

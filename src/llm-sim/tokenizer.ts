@@ -4,21 +4,34 @@
  * counted over one rendered text, {@link chatPromptText}, so a reader of the request can reproduce
  * `prompt_tokens` exactly without the server.
  */
-import { encode, decode } from 'gpt-tokenizer';
+import { createRequire } from 'node:module';
+
+type Gpt = Pick<typeof import('gpt-tokenizer'), 'encode' | 'decode'>;
+let gptTokenizer: Gpt | undefined;
+
+/**
+ * gpt-tokenizer, loaded on the first count (building its tables takes ~75 ms and tens of MB), then
+ * reused: a module that imports this one (the gateway, the CLI) pays nothing until it counts. Loaded
+ * with require (its CommonJS build, synchronous); the gateway's estimate.ts and prefix-index.ts count
+ * through here too, so one process holds one copy of the tables.
+ */
+function gpt(): Gpt {
+  return (gptTokenizer ??= createRequire(import.meta.url)('gpt-tokenizer') as Gpt);
+}
 
 /** The token ids of a text. */
 export function encodeText(text: string): number[] {
-  return encode(text);
+  return gpt().encode(text);
 }
 
 /** The text of token ids. */
 export function decodeTokens(tokens: number[]): string {
-  return decode(tokens);
+  return gpt().decode(tokens);
 }
 
 /** How many tokens a text has. */
 export function countTokens(text: string): number {
-  return text === '' ? 0 : encode(text).length;
+  return text === '' ? 0 : gpt().encode(text).length;
 }
 
 /** One message as llm-sim reads it from either API: a role and its text. */

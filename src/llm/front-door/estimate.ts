@@ -4,7 +4,7 @@
  * budgets count with (gpt-tokenizer, o200k_base). Parsed only here, at the end, so the relay's
  * hot path never parses a chunk for it.
  */
-import { encode } from 'gpt-tokenizer';
+import { countTokens } from '../../llm-sim/tokenizer.js';
 import { isObject, tryParseJson } from '../formats/checked.js';
 import type { ApiFormat } from './endpoints.js';
 
@@ -36,5 +36,5 @@ export function eventText(data: string, format: ApiFormat): string {
 export function estimateOutputTokens(events: readonly string[], format: ApiFormat): number {
   let text = '';
   for (const e of events) text += eventText(e, format);
-  return text === '' ? 0 : encode(text).length;
+  return countTokens(text);
 }

@@ -9,7 +9,7 @@
  * A hit is only a hint: an instance may have evicted the block since. That costs one cache miss,
  * never a wrong answer.
  */
-import { encode } from 'gpt-tokenizer';
+import { encodeText } from '../../llm-sim/tokenizer.js';
 
 /** Tokens per block (vLLM's and llm-sim's default KV block size). */
 export const DEFAULT_BLOCK_TOKENS = 16;
@@ -24,7 +24,7 @@ export function prefixChain(
   prompt: string | readonly number[],
   blockTokens = DEFAULT_BLOCK_TOKENS,
 ): Uint32Array {
-  const tokens = typeof prompt === 'string' ? encode(prompt) : prompt;
+  const tokens = typeof prompt === 'string' ? encodeText(prompt) : prompt;
   const n = Math.floor(tokens.length / blockTokens);
   const out = new Uint32Array(n);
   let h = 0x811c9dc5;
