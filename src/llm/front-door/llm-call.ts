@@ -272,6 +272,13 @@ class LlmCall {
     if (b.format === this.client) {
       const inject = this.stream && b.format === 'openai' && !includesUsage(body);
       if (!inject && b.model === undefined) return { path, body: raw, strip: false };
+      // The usual case (no stream_options of the client's, its own model name): the option is
+      // spliced into the client's bytes, not the whole prompt re-serialised.
+      const spliced =
+        inject && b.model === undefined && body.stream_options === undefined
+          ? withUsageOption(raw)
+          : undefined;
+      if (spliced !== undefined) return { path, body: spliced, strip: true };
       const out: JsonObject = { ...body };
       if (b.model !== undefined) out.model = b.model;
       if (inject)
@@ -474,6 +481,20 @@ class LlmCall {
     ex.finish();
     return 'done';
   }
+}
+
+const USAGE_OPTION = Buffer.from('"stream_options":{"include_usage":true},');
+
+/** A non-empty JSON object's bytes with `"stream_options":{"include_usage":true}` as its first member. */
+function withUsageOption(raw: Buffer): Buffer | undefined {
+  const ws = (c: number | undefined) => c === 32 || c === 10 || c === 13 || c === 9;
+  let i = 0;
+  while (ws(raw[i])) i++;
+  if (raw[i] !== 123) return undefined;
+  let j = i + 1;
+  while (ws(raw[j])) j++;
+  if (j >= raw.length || raw[j] === 125) return undefined;
+  return Buffer.concat([raw.subarray(0, i + 1), USAGE_OPTION, raw.subarray(i + 1)]);
 }
 
 function includesUsage(body: JsonObject): boolean {
