@@ -9,6 +9,7 @@ import { fitForecast, updateForecast, type ForecastModel } from '../../metrics/f
 import type { PredictiveParams } from './predictive-params.js';
 import { dropThrough, lowerBound, pushWindowMax } from './sorted-window.js';
 import { UpperBoundTracker } from './upper-bound-tracker.js';
+import { RiskBudget } from './predictive-risk-budget.js';
 
 /** The tick evaluate() answered last, not yet in the buffers (see predictive.ts). */
 export interface PendingTick {
@@ -29,6 +30,10 @@ export interface PendingTick {
   reactive: number;
   /** The load the guard's calibrated fleet serves (NaN: score the bound itself). */
   serves: number;
+  /** It fed the risk budget: the fleet's ready instances, one instance's load at 100 %. */
+  risk: boolean;
+  ready: number;
+  capacity: number;
   /** It entered the scale-in hold with this raw answer, kept for keepMs. */
   hold: boolean;
   raw: number;
@@ -53,6 +58,9 @@ export class PredictiveCache {
     unit: 0,
     reactive: 0,
     serves: NaN,
+    risk: false,
+    ready: 0,
+    capacity: 0,
     hold: false,
     raw: 0,
     keepMs: 0,
@@ -85,6 +93,8 @@ export class PredictiveCache {
   fittedAt = 0;
   /** The guard: the calibrated upper bound on the load of the next startup + margin. */
   readonly bound: UpperBoundTracker;
+  /** The guard's risk budget: a shadow HPA's over-capacity seconds against the fleet's. */
+  readonly risk: RiskBudget;
   /** The reactive HPA-style counts of the last `guard_window_s`, as a monotonic deque (values decreasing). */
   readonly guardT: number[] = [];
   readonly guardV: number[] = [];
@@ -106,6 +116,12 @@ export class PredictiveCache {
       step: p.coverageStep,
       horizonMs: startupS * 1000,
       initial: 0.5,
+    });
+    this.risk = new RiskBudget({
+      share: p.riskShare,
+      knee: p.riskKnee,
+      startupMs: startupS * 1000,
+      initial: ctx.observation.replicas,
     });
     // rebuild the bucket series from recorded history (e.g. after a restart)
     const step = ctx.history.stepSeconds || 1;
@@ -210,6 +226,7 @@ export class PredictiveCache {
       pushWindowMax(this.guardT, this.guardV, t.now, t.reactive);
       dropThrough(t.now - this.p.guardWindowS * 1000, this.guardT, this.guardV);
     }
+    if (t.risk) this.risk.record(t.now, { load: t.value, ready: t.ready, capacity: t.capacity });
     if (t.hold) {
       // the scale-in hold: a monotonic deque (values decreasing) of the last keepMs of answers
       pushWindowMax(this.holdT, this.holdV, t.now, t.raw);

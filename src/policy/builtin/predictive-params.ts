@@ -49,6 +49,19 @@ export interface PredictiveParams {
   coverageStep: number;
   /** Ticks the bound must have scored before it may go below the reactive rule. */
   guardWarmup: number;
+  /**
+   * The risk budget (predictive-risk-budget.ts): the share of a shadow HPA's over-capacity
+   * seconds the fleet may spend (0: off); while it has some to spare the reactive rule's
+   * utilisation rises from `guardUtilization` towards `guardUtilizationMax`, all the way once
+   * `riskScaleS` seconds are spare.
+   */
+  riskShare: number;
+  guardUtilizationMax: number;
+  riskScaleS: number;
+  /** Spare risk also shrinks the forecast's and the burst window's answers (not only the reactive rule's). */
+  riskShrink: boolean;
+  /** Share of ready capacity above which a second counts as over capacity. */
+  riskKnee: number;
 }
 
 /** Validates predictive params. */
@@ -86,6 +99,11 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     'coverage',
     'coverage_step',
     'guard_warmup',
+    'risk_share',
+    'guard_utilization_max',
+    'risk_scale_s',
+    'risk_knee',
+    'risk_shrink',
   ]);
   const bucketS = r.number('bucket_s', 60, { min: 1, max: 3600 });
   const seasonMs = r.duration('season', 86_400_000);
@@ -128,5 +146,10 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     coverage: r.number('coverage', 0.995, { min: 0.5, max: 0.9999 }),
     coverageStep: r.number('coverage_step', 0.05, { min: 0, max: 10, exclusiveMin: true }),
     guardWarmup: r.number('guard_warmup', 600, { min: 0 }),
+    riskShare: r.number('risk_share', 0.8, { min: 0, max: 1 }),
+    guardUtilizationMax: r.number('guard_utilization_max', 0.85, { min: 0, max: 1, exclusiveMin: true }),
+    riskScaleS: r.number('risk_scale_s', 60, { min: 0, max: 86_400, exclusiveMin: true }),
+    riskShrink: r.boolean('risk_shrink', true),
+    riskKnee: r.number('risk_knee', 1, { min: 0, max: 1, exclusiveMin: true }),
   };
 }

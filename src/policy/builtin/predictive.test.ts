@@ -42,7 +42,9 @@ function drive(
 const params = { capacity: 100, season: '1h', startup_s: 30, margin_s: 30 };
 
 test('predictive scales out before a predictable rise, by the startup time plus margin', () => {
-  const p = predictive(params);
+  // without the risk budget (tested at the end): with it, this answer shrinks once the shadow HPA
+  // has been short on the rises more often than the fleet (checked below)
+  const p = predictive({ ...params, risk_share: 0 });
   const state: Record<string, unknown> = {};
   // three hours of history with the rise at minute 30 of each hour
   drive(p, hourly, { from: 0, to: 3 * 3_600_000 + 29 * MIN, state });
@@ -58,6 +60,17 @@ test('predictive scales out before a predictable rise, by the startup time plus 
     `expected ≥ 9 ahead of the rise, got ${out.replicas} (${JSON.stringify(out.detail)})`,
   );
   assert.ok((out.detail?.reactive as number) <= 4);
+  // the default risk budget: the shadow HPA was short on every rise, the fleet (following within
+  // seconds here) hardly ever, so the plan shrinks by 0.7 / 0.85: ceil(9 × 0.82) = 8
+  const b = predictive(params);
+  const bs: Record<string, unknown> = {};
+  drive(b, hourly, { from: 0, to: 3 * 3_600_000 + 29 * MIN, state: bs });
+  const shrunk = b.evaluate(
+    testContext({ rps: 200, cpu: 20, replicas: 10, ready: 10 }, { now: t, state: bs }),
+  );
+  assert.ok(shrunk.ok);
+  assert.equal(shrunk.detail?.unshrunk, out.replicas);
+  assert.equal(shrunk.replicas, Math.ceil((out.replicas * 0.7) / 0.85 - 1e-9));
 });
 
 test('predictive does not scale out early without a forecast it trusts (the first hour)', () => {
@@ -246,7 +259,9 @@ test('under a trusted forecast a scale-in waits only the startup time, not scale
 });
 
 test('reacting, predictive keeps capacity for bursts that recur within burst_window_s and releases it after', () => {
-  const p = predictive({ capacity: 100, burst_window_s: 300, burst_quantile: 0.9 });
+  // without the risk budget, which would shrink the held capacity once the shadow HPA had been
+  // short on more bursts than the fleet
+  const p = predictive({ capacity: 100, burst_window_s: 300, burst_quantile: 0.9, risk_share: 0 });
   const state: Record<string, unknown> = {};
   // on/off: 10 s of 800 rps every 60 s, idle between (1/6 of the seconds are busy)
   const onOff = (t: number) => ((t / 1000) % 60 < 10 ? 800 : 0);
@@ -457,7 +472,8 @@ test('the guard follows a flash crowd (a 10× step) within seconds, where the un
 });
 
 test('the guard goes below the HPA-style rule only once its calibrated bound says fewer hold', () => {
-  const p = predictive({ capacity: 100, guard: true, guard_warmup: 600 });
+  // without the risk budget (tested below), which moves R's utilisation and so the answers pinned here
+  const p = predictive({ capacity: 100, guard: true, guard_warmup: 600, risk_share: 0 });
   const state: Record<string, unknown> = {};
   const at: Record<number, PolicyOutcome> = {};
   drive(
@@ -478,4 +494,31 @@ test('the guard goes below the HPA-style rule only once its calibrated bound say
   assert.ok(old.ok);
   assert.ok((old.detail?.guard as number) <= 22, `calibrated guard ${String(old.detail?.guard)}`);
   assert.ok(old.replicas <= 22, `calibrated: ${old.replicas}`);
+});
+
+test('the risk budget loosens the HPA-style rule only once the fleet has spent less than its share of a shadow HPA', () => {
+  /** detail at 3:40 (800 rps, the fifth minute of the hour's rise) after a run from 0. */
+  function at(extra: Record<string, unknown>, to: number): Record<string, unknown> {
+    const p = predictive({ ...params, ...extra });
+    let last: Record<string, unknown> = {};
+    drive(p, hourly, { from: 0, to, state: {} }, (_t, out) => {
+      if (out.ok) last = out.detail ?? {};
+    });
+    return last;
+  }
+  // before the first rise nothing was over capacity: no budget, the rule runs at 0.7
+  const early = at({ risk_share: 0.8 }, 20 * MIN);
+  assert.equal(early.risk_shadow, 0);
+  assert.equal(early.guard_utilization, 0.7);
+  // after three rises: the shadow HPA (15 s sync, CPU capped at 100 %, 30 s startup) was over
+  // capacity on each, the fleet (following within seconds here) far less
+  const late = at({ risk_share: 0.8 }, 3 * 3_600_000 + 40 * MIN);
+  assert.ok((late.risk_shadow as number) > 30, `shadow ${String(late.risk_shadow)}`);
+  assert.ok((late.risk_spare as number) > 60, `spare ${String(late.risk_spare)}`);
+  assert.equal(late.guard_utilization, 0.85);
+  // so the HPA-style rule asks ceil(800 / 85) = 10 instead of ceil(800 / 70) = 12
+  assert.equal(late.guard_r, 10);
+  const off = at({ risk_share: 0 }, 3 * 3_600_000 + 40 * MIN);
+  assert.equal(off.guard_utilization, 0.7);
+  assert.equal(off.guard_r, 12);
 });

@@ -40,6 +40,14 @@
  *                settle at 1 − `coverage` of the ticks on any trace; until `guard_warmup` ticks are
  *                scored, R. It goes below the reactive rule only where the trace's own record says
  *                fewer hold, and on a flash crowd or per-second bursts R wins
+   risk budget (issue 22, `risk_share`): a shadow HPA (predictive-risk-budget.ts: 15 s sync, CPU
+                saturating at 100 %, 300 s scale-down stabilization, startup_s to start) runs on the
+                same load, and each tick counts for it and for the real fleet whether the load was
+                above `risk_knee` of the ready capacity or a backlog waited. While the fleet has
+                spent less than `risk_share` of the shadow's over-capacity seconds, R's utilisation
+                rises from `guard_utilization` towards `guard_utilization_max` (all the way with
+                `risk_scale_s` seconds to spare) and the other answers shrink in the same proportion
+                (`risk_shrink`): the margin the HPA would not have needed on this trace is given back
  *   then a scale-in takes effect only after the answer stayed lower for `scale_in_delay` (default
  *   0: the burst window already holds what is worth holding) while reacting, or for
  *   `trusted_scale_in_delay` (default: the startup time) while the forecast is trusted. The plan
@@ -107,7 +115,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         } // else: the pending tick again, or one whose result was dropped: forget it
         const tick = c.pending;
         tick.now = now;
-        tick.fed = tick.surge = tick.hold = false;
+        tick.fed = tick.surge = tick.hold = tick.risk = false;
         const next: Record<string, unknown> = { ...ctx.state, at: now };
         if ('token' in next) delete next.token; // the cache's key before `at`
         const current = obs.replicas;
@@ -274,7 +282,12 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         if (p.guard) {
           // the guard (issue 22): no fewer instances than the reactive HPA-style rule unless the
           // calibrated bound on the load of the next startup + margin says fewer hold
-          const reactive = Math.ceil(demand / (perInstance * p.guardUtilization) - 1e-9);
+          // the risk budget: while the fleet has spent less than its share of a shadow HPA's
+          // over-capacity seconds, the reactive rule runs at a higher utilisation
+          const spare = p.riskShare > 0 ? c.risk.spare() : 0;
+          const loosen = Math.min(1, Math.max(0, spare / p.riskScaleS));
+          const util = p.guardUtilization + Math.max(0, p.guardUtilizationMax - p.guardUtilization) * loosen;
+          const reactive = Math.ceil(demand / (perInstance * util) - 1e-9);
           let hpaLike = reactive;
           for (let i = 0; i < c.guardT.length; i++)
             if (c.guardT[i]! > now - p.guardWindowS * 1000) {
@@ -294,8 +307,25 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
           // itself): the staffing headroom and the rounding count, so it is no wider than needed
           tick.serves = holdsAlways * perInstance;
           detail.guard = guard;
+          detail.guard_r = hpaLike;
+          detail.guard_s = holds;
+          detail.guard_utilization = round(util);
+          detail.risk_spare = round(spare);
+          detail.risk_shadow = round(c.risk.shadowMiss);
+          detail.risk_own = round(c.risk.ownMiss);
+          tick.risk = true;
+          tick.ready = obs.ready;
+          tick.capacity = capacity ?? perInstance / p.targetUtilization;
           detail.bound = round(bound);
           detail.bound_q = round(c.bound.q);
+          if (loosen > 0 && p.riskShrink) {
+            // spare risk shrinks the other answers' headroom in the same proportion
+            const shrunk = Math.ceil((desired * p.guardUtilization) / util - 1e-9);
+            if (shrunk < desired) {
+              detail.unshrunk = desired;
+              desired = shrunk;
+            }
+          }
           if (guard > desired) {
             desired = guard;
             source = 'guard';
