@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../config/index.js';
 import type { FastifyServerFactory } from 'fastify';
 import { systemClock } from '../core/clock.js';
+import { parseDuration } from '../core/duration.js';
 import type { GatewayOptions } from '../gateway/gateway.js';
 import { attachFrontOf, type TlsOptions } from '../gateway/http2/front-of.js';
 import type { AlertNotice } from '../controller/alert-engine.js';
@@ -82,6 +83,11 @@ export function withTlsHttp2(options: GatewayOptions, config: Config, ctx: TlsHt
         settings: perSecond(g.http2.max_settings_per_second),
       },
       onFlood: (kind, peer) => ctx.log(`http2: ${peer} exceeded the ${kind} limit: GOAWAY sent`),
+      block: { baseMs: parseDuration(g.http2.block_after_flood) },
+      onBlock: (peer, p) =>
+        ctx.log(
+          `http2: ${peer} blocked for ${Math.round(p.ms / 1000)} s after a flood (offence ${p.offences}): its new connections are refused`,
+        ),
     };
   }
   if (g.tls !== undefined) {

@@ -1,6 +1,6 @@
 /** `gateway.http2`, `gateway.tls` and a service's `upstream.protocol` / `upstream.tls` (issue 21). */
 import { Type } from '@sinclair/typebox';
-import { strict } from './schema-primitives.js';
+import { Duration, strict } from './schema-primitives.js';
 
 const File = (description: string) => Type.String({ minLength: 1, description });
 const perSecond = (what: string, dflt: number) =>
@@ -28,6 +28,12 @@ export const GatewayHttp2 = strict(
     max_resets_per_second: perSecond('Streams the client resets (rapid reset, CVE-2023-44487)', 100),
     max_pings_per_second: perSecond('PING frames', 20),
     max_settings_per_second: perSecond('SETTINGS frames', 20),
+    block_after_flood: Duration(
+      'After a connection exceeds a flood limit, new connections from its address are refused at accept for this long, doubled on each repeat offence up to 10 minutes (0 = off). Addresses in trusted_proxies are never blocked; behind a load balancer not listed there every client shares its address, so one attacker would block them all',
+      '0s',
+      '0s',
+      '1h',
+    ),
   },
   'HTTP/2 on the gateway listener (the header list size limit is max_header_bytes)',
   { default: {} },

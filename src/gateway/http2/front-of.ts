@@ -5,6 +5,7 @@
 import type http from 'node:http';
 import type { Clock } from '../../core/clock.js';
 import { createTlsFront, type TlsOptions } from '../tls/tls-front.js';
+import { createTrustedProxies } from '../trusted-proxies.js';
 import { attachFront, type Front, type Http2Options } from './h2-front.js';
 
 export type { Http2Options } from './h2-front.js';
@@ -19,6 +20,8 @@ export interface FrontGatewayOptions {
   max_header_bytes?: number;
   request_timeout?: number;
   headers_timeout?: number;
+  /** Never blocked after a flood (http2.block). */
+  trusted_proxies?: readonly string[];
 }
 
 /** Attaches the front to `server` (after its 'request' listener is registered), when configured. */
@@ -41,6 +44,7 @@ export function attachFrontOf(server: http.Server, options: FrontGatewayOptions,
       maxHeaderBytes: options.max_header_bytes ?? 16_384,
       firstByteTimeoutMs: options.headers_timeout ?? Math.min(requestTimeout, 20_000),
       clock,
+      trusted: createTrustedProxies(options.trusted_proxies),
     },
     onRequest,
   );

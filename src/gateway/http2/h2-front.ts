@@ -8,14 +8,17 @@
  * Both servers call the same request handler, so every pipeline stage sees an HTTP/2 stream as a
  * request (node's compat Http2ServerRequest/Response; see h2-request.ts for the header mapping).
  *
- * A connection's path: accepted → (TLS handshake) → sniffed → h1 | h2 session → closed. HTTP/2
- * sessions are tracked so a graceful close sends GOAWAY and lets their streams finish.
+ * A connection's path: accepted → (refused: its address is blocked after a flood) → (TLS
+ * handshake) → sniffed → h1 | h2 session → closed. HTTP/2 sessions are tracked so a graceful close
+ * sends GOAWAY and lets their streams finish.
  */
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Clock } from '../../core/clock.js';
+import type { TrustedProxies } from '../trusted-proxies.js';
+import { FloodPenalty, type FloodPenaltyOptions, type Penalty } from './flood-penalty.js';
 import { H2Guard, type FloodKind, type H2GuardOptions } from './h2-guard.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -29,6 +32,14 @@ export interface Http2Options {
   guard?: H2GuardOptions;
   /** A connection exceeded a flood limit and was sent GOAWAY (for logs and alerts). */
   onFlood?: (kind: FloodKind, peer: string) => void;
+  /**
+   * After a flood, new connections from the offending address are refused at accept (socket
+   * destroyed before any TLS or HTTP/2 work) for a cool-off that doubles on each repeat offence
+   * (flood-penalty.ts). Unset or `baseMs: 0`: no penalty. Trusted proxies are never blocked.
+   */
+  block?: FloodPenaltyOptions;
+  /** An address was blocked: once per offence, not per refused connection (for logs and alerts). */
+  onBlock?: (peer: string, penalty: Penalty) => void;
 }
 
 /** What the front needs from the gateway. */
@@ -41,6 +52,8 @@ export interface FrontOptions {
   /** A connection that sends nothing for this long is closed. */
   firstByteTimeoutMs: number;
   clock: Clock;
+  /** `trusted_proxies`: peers never blocked after a flood (every client behind them shares it). */
+  trusted?: TrustedProxies;
 }
 
 /** The listener's HTTP/2 side, for closing. */
@@ -51,6 +64,8 @@ export interface Front {
   closeIdle(): void;
   /** Cuts every session. */
   destroyAll(): void;
+  /** Connections refused at accept because their address was blocked after a flood. */
+  readonly refused: number;
 }
 
 const ignore = (): void => {};
@@ -80,7 +95,8 @@ export function attachFront(server: http.Server, options: FrontOptions, onReques
     for (const l of h1Listeners) l.call(server, s);
   };
   const sessions = new Set<http2.ServerHttp2Session>();
-  const h2 = options.http2 ? createH2Server(options, sessions, onRequest) : undefined;
+  const penalty = penaltyOf(options);
+  const h2 = options.http2 ? createH2Server(options, { sessions, penalty }, onRequest) : undefined;
   const toH2 = (s: Socket): void => void h2!.emit('connection', s);
   const secure = options.tls;
   // Every accepted socket until it closes: node:http's closeAllConnections knows only the ones it
@@ -90,17 +106,35 @@ export function attachFront(server: http.Server, options: FrontOptions, onReques
     accepted.add(s);
     s.once('close', () => accepted.delete(s));
   });
+  // Refused at accept: before the TLS handshake, the sniffing and nghttp2 see a byte of it.
+  let refused = 0;
+  const admit =
+    (next: (s: Socket) => void) =>
+    (s: Socket): void => {
+      if (penalty === undefined || !penalty.blocked(peerOf(s), options.clock.now())) return next(s);
+      refused++;
+      s.destroy();
+    };
   if (secure !== undefined) {
     secure.on('secureConnection', (s: tls.TLSSocket) =>
       s.alpnProtocol === 'h2' && h2 !== undefined ? toH2(s) : toH1(s),
     );
-    server.on('connection', (s: Socket) => secure.emit('connection', s));
+    server.on(
+      'connection',
+      admit((s: Socket) => void secure.emit('connection', s)),
+    );
   } else if (h2 !== undefined) {
-    server.on('connection', (s: Socket) => sniff(s, options.firstByteTimeoutMs, { toH1, toH2 }));
+    server.on(
+      'connection',
+      admit((s: Socket) => sniff(s, options.firstByteTimeoutMs, { toH1, toH2 })),
+    );
   } else {
-    server.on('connection', toH1);
+    server.on('connection', admit(toH1));
   }
   return {
+    get refused() {
+      return refused;
+    },
     sessions,
     closeIdle() {
       for (const s of sessions) if (!s.closed) s.close();
@@ -108,6 +142,29 @@ export function attachFront(server: http.Server, options: FrontOptions, onReques
     destroyAll() {
       for (const s of sessions) s.destroy();
       for (const s of accepted) s.destroy();
+    },
+  };
+}
+
+/** The peer's address, IPv4-mapped IPv6 reduced to IPv4 (as the gateway names clients). */
+function peerOf(s: Socket): string {
+  const a = s.remoteAddress ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/** The penalty map when configured; an address it blocks is logged once per offence. */
+function penaltyOf(
+  options: FrontOptions,
+): { blocked: FloodPenalty['blocked']; offend: (peer: string) => void } | undefined {
+  const h2 = options.http2;
+  if (h2?.block === undefined || h2.block.baseMs <= 0 || h2.guard === undefined) return undefined;
+  const map = new FloodPenalty(h2.block);
+  return {
+    blocked: (peer, now) => map.blocked(peer, now),
+    offend(peer) {
+      if (options.trusted?.trusts(peer) === true) return;
+      const p = map.offend(peer, options.clock.now());
+      if (p !== undefined) h2.onBlock?.(peer, p);
     },
   };
 }
@@ -144,11 +201,14 @@ function sniff(
   socket.on('close', onClose);
 }
 
+type PenaltyOf = ReturnType<typeof penaltyOf>;
+
 function createH2Server(
   options: FrontOptions,
-  sessions: Set<http2.ServerHttp2Session>,
+  state: { sessions: Set<http2.ServerHttp2Session>; penalty: PenaltyOf },
   onRequest: Handler,
 ): http2.Http2Server {
+  const { sessions, penalty } = state;
   const h2opts = options.http2!;
   const h2 = http2.createServer({
     settings: {
@@ -183,7 +243,7 @@ function createH2Server(
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
     session.on('error', () => {});
-    const guard = guardSession(session, options);
+    const guard = guardSession(session, options, penalty);
     if (guard !== undefined) guards.set(session, guard);
   });
   return h2;
@@ -214,14 +274,20 @@ function h2Dispatch(
 }
 
 /** Counts resets, pings and settings of one session; over a limit: GOAWAY ENHANCE_YOUR_CALM. */
-function guardSession(session: http2.ServerHttp2Session, options: FrontOptions): H2Guard | undefined {
+function guardSession(
+  session: http2.ServerHttp2Session,
+  options: FrontOptions,
+  penalty: PenaltyOf,
+): H2Guard | undefined {
   const limits = options.http2?.guard;
   if (limits === undefined) return undefined;
   const guard = new H2Guard(limits);
   const clock = options.clock;
   const trip = (kind: FloodKind): void => {
     if (guard.tripped !== undefined || !guard.hit(kind, clock.now()) || session.destroyed) return;
-    options.http2?.onFlood?.(kind, session.socket?.remoteAddress ?? '');
+    const peer = session.socket === undefined ? '' : peerOf(session.socket as Socket);
+    options.http2?.onFlood?.(kind, peer);
+    penalty?.offend(peer);
     // GOAWAY now: once it is out (at the end of this read), nghttp2 ignores every newer stream.
     // The session is destroyed on the next turn, never from inside nghttp2's read callbacks
     // (node 20 aborts on its memory accounting when a session is destroyed mid-read).
