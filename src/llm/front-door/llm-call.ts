@@ -26,7 +26,8 @@ import {
 import { formatSse, formatSseAll } from '../formats/sse.js';
 import { emptyUsage, usageFromAnthropic, usageFromOpenai, type Usage } from '../formats/usage.js';
 import type { Backend, HostedBackend, LlmModel } from './backends.js';
-import { backendPath, type ApiFormat, type Endpoint } from './endpoints.js';
+import type { ApiFormat, Endpoint } from './endpoints.js';
+import { backendRequest, includesUsage } from './backend-request.js';
 import { llmErrorText } from './error-body.js';
 import { BackendResponse } from './backend-response.js';
 import { Deadline } from './deadline.js';
@@ -144,8 +145,15 @@ class LlmCall {
   /** One request to one backend (see the module comment for what falls back). */
   private async attempt(b: Backend, inst: UpstreamInstance | undefined): Promise<Outcome> {
     const ex = this.ex;
-    const req = this.upstreamRequest(b);
-    if (req === undefined) return 'next';
+    const req = backendRequest(this.s, b, this.client);
+    if (!req.ok) {
+      this.lastReason = req.reason;
+      if (req.status !== undefined) {
+        this.lastStatus = req.status;
+        this.lastParam = req.param;
+      }
+      return 'next';
+    }
     ex.attempts++;
     ex.attemptStart = ex.g.clock.now();
     this.backend = inst === undefined ? b.label : `instances:${inst.id}`;
@@ -262,51 +270,6 @@ class LlmCall {
 
   private instancePool(inst: UpstreamInstance): { dispatch: Dispatcher['dispatch'] } {
     return this.ex.route.data.svc.pool.forwarder(inst, this.ex.route.data.connectTimeout);
-  }
-
-  /** The path and body for a backend; undefined when the backend cannot serve this client. */
-  private upstreamRequest(b: Backend): { path: string; body: Buffer | string; strip: boolean } | undefined {
-    const { endpoint, body, raw } = this.s;
-    const kind = endpoint.kind;
-    const path = (b.kind === 'hosted' ? b.basePath : '') + backendPath(kind, b.format);
-    if (b.format === this.client) {
-      const inject = this.stream && b.format === 'openai' && !includesUsage(body);
-      if (!inject && b.model === undefined) return { path, body: raw, strip: false };
-      // The usual case (no stream_options of the client's, its own model name): the option is
-      // spliced into the client's bytes, not the whole prompt re-serialised.
-      const spliced =
-        inject && b.model === undefined && body.stream_options === undefined
-          ? withUsageOption(raw)
-          : undefined;
-      if (spliced !== undefined) return { path, body: spliced, strip: true };
-      const out: JsonObject = { ...body };
-      if (b.model !== undefined) out.model = b.model;
-      if (inject)
-        out.stream_options = {
-          ...(isObject(body.stream_options) ? body.stream_options : {}),
-          include_usage: true,
-        };
-      return { path, body: JSON.stringify(out), strip: inject };
-    }
-    if (kind !== 'chat' && kind !== 'messages' && !(kind === 'completions' && b.format === 'anthropic')) {
-      this.lastReason = `${b.label}: ${kind} needs an OpenAI-format backend`;
-      return undefined;
-    }
-    const t = this.s.ctx.translation.request(body, b.format, {
-      model: b.model,
-      maxTokensDefault: this.s.model.maxTokensDefault,
-      kind,
-    });
-    if (!t.ok) {
-      this.lastStatus = 400;
-      this.lastReason = t.message;
-      this.lastParam = t.field;
-      return undefined;
-    }
-    const out = t.value;
-    // Usage is needed to meter the stream (and for Anthropic's message_delta): always asked for.
-    if (b.format === 'openai' && this.stream) out.stream_options = { include_usage: true };
-    return { path, body: JSON.stringify(out), strip: false };
   }
 
   private relayFor(b: Backend, strip: boolean): Relay | undefined {
@@ -481,22 +444,4 @@ class LlmCall {
     ex.finish();
     return 'done';
   }
-}
-
-const USAGE_OPTION = Buffer.from('"stream_options":{"include_usage":true},');
-
-/** A non-empty JSON object's bytes with `"stream_options":{"include_usage":true}` as its first member. */
-function withUsageOption(raw: Buffer): Buffer | undefined {
-  const ws = (c: number | undefined) => c === 32 || c === 10 || c === 13 || c === 9;
-  let i = 0;
-  while (ws(raw[i])) i++;
-  if (raw[i] !== 123) return undefined;
-  let j = i + 1;
-  while (ws(raw[j])) j++;
-  if (j >= raw.length || raw[j] === 125) return undefined;
-  return Buffer.concat([raw.subarray(0, i + 1), USAGE_OPTION, raw.subarray(i + 1)]);
-}
-
-function includesUsage(body: JsonObject): boolean {
-  return isObject(body.stream_options) && body.stream_options.include_usage === true;
 }
