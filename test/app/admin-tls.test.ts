@@ -1,6 +1,5 @@
 /** `admin.tls`: the admin API behind TLS (the same reloading TLS front as the gateway's listener). */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import http from 'node:http';
@@ -11,32 +10,11 @@ import { test, after } from 'node:test';
 import { buildAdminServer, type AdminBackend } from '../../src/admin/admin-server.js';
 import { adminServerFactory } from '../../src/app/tls-http2-options.js';
 import type { Config } from '../../src/config/index.js';
+import { selfSignedCert } from '../helpers/self-signed-cert.js';
 
 test('admin.tls: the admin API answers over TLS with the configured certificate, not in cleartext', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ls-admin-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost',
-      '-keyout',
-      'a.key',
-      '-out',
-      'a.crt',
-    ],
-    { cwd: dir, stdio: 'ignore' },
-  );
+  selfSignedCert(dir, { file: 'a' });
   const config = { admin: { tls: { cert: 'a.crt', key: 'a.key' } } } as unknown as Config;
   const app = await buildAdminServer({
     host: '127.0.0.1',

@@ -5,9 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
@@ -16,20 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load-config.js';
 import { startApp } from '../../src/app/luascale-app.js';
+import { selfSignedCert } from '../helpers/self-signed-cert.js';
 
 /** A self-signed certificate for localhost, written to `dir`. */
-function selfSigned(dir: string): { cert: string; key: string } {
-  const [cert, key] = [join(dir, 'gw.crt'), join(dir, 'gw.key')];
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1']
-      .concat(['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'])
-      .concat(['-keyout', key, '-out', cert]),
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
-
 /** One GET over an HTTP/2 TLS connection: the ALPN protocol and the status. */
 async function h2Get(
   port: number,
@@ -53,8 +41,7 @@ test('workers: 2 with gateway.tls and gateway.http2: h2 over TLS and HTTPS/1.1 a
   upstream.listen(0, '127.0.0.1');
   await once(upstream, 'listening');
   const dir = mkdtempSync(join(tmpdir(), 'ls-workers-tls-'));
-  const { cert } = selfSigned(dir);
-  const ca = readFileSync(cert, 'utf8');
+  const ca = selfSignedCert(dir, { file: 'gw' }).cert;
   const file = join(dir, 'luascale.yaml');
   const config = parseConfig(
     `

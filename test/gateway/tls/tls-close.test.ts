@@ -5,7 +5,6 @@
  * `close()` waiting for the client (120 s in the TLS suite).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
@@ -15,25 +14,10 @@ import tls from 'node:tls';
 import { describe, it } from 'node:test';
 import type { GatewayOptions } from '../../../src/gateway/gateway.js';
 import { startGateway } from '../helpers.js';
+import { selfSignedCert } from '../../helpers/self-signed-cert.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ls-tls-close-'));
-const cert = join(dir, 'gw.crt');
-const key = join(dir, 'gw.key');
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-  ].concat(['-subj', '/CN=localhost', '-keyout', key, '-out', cert]),
-  { stdio: 'ignore' },
-);
+const { certFile: cert, keyFile: key } = selfSignedCert(dir, { file: 'gw' });
 
 const services: GatewayOptions['services'] = {
   api: { routes: [{ path_prefix: '/' }], instances: [{ id: 'a', url: 'http://127.0.0.1:9' }] },

@@ -4,9 +4,9 @@
  * open connections finish, none fails; a bad file keeps the old certificate and is reported).
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
-import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -16,39 +16,13 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Gateway } from '../../../src/gateway/gateway.js';
 import { startGateway, startUpstream, type Upstream } from '../helpers.js';
+import { selfSignedCert } from '../../helpers/self-signed-cert.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'ls-tls-'));
 
 /** A self-signed certificate for `names` (PEM strings). */
-function selfSigned(cn: string, names: string[]): { cert: string; key: string } {
-  const k = join(dir, `${cn}.key`);
-  const c = join(dir, `${cn}.crt`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${cn}`,
-      '-addext',
-      `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
-      '-keyout',
-      k,
-      '-out',
-      c,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert: readFileSync(c, 'utf8'), key: readFileSync(k, 'utf8') };
-}
+const selfSigned = (cn: string, names: string[]) => selfSignedCert(dir, { cn, names });
 
 /** Writes a file atomically (as deploy tools and cert-manager do). */
 function put(file: string, content: string): void {
