@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
+import { runCli } from '../helpers/run-cli.js';
 import { shared } from '../helpers/shared.js';
 
 const GOLDEN = join(import.meta.dirname, 'fixtures', 'golden');
@@ -22,22 +22,14 @@ const CASES: Array<{ trace: string; scale: number }> = [
   { trace: 'azure-llm-code-2023-11-16-1h-per-second', scale: 30 },
 ];
 
-/** Runs the CLI in this process and returns what it wrote to stdout and stderr. */
+/**
+ * Runs the CLI in this process and returns what it wrote to stdout and stderr, captured in the CLI's
+ * own async context (runCli): `simulate` loads its implementation when it runs, and the test
+ * runner's reports written meanwhile must go to the runner, not into the output.
+ */
 async function luascale(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const w1 = process.stdout.write.bind(process.stdout);
-  const w2 = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'luascale', ...args]);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-    process.exitCode = undefined;
-  }
+  const r = await runCli(...args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 for (const { trace, scale } of CASES) {
