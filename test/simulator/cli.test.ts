@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
 import { runSimulate } from '../../src/cli/commands/simulate.js';
 import { shared } from '../helpers/shared.js';
+import { runCli } from '../helpers/run-cli.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const SUMMARY_FIELDS = [
@@ -33,22 +33,14 @@ function cli(args: string[]) {
   });
 }
 
-/** Runs main() in this process, capturing what it writes. */
+/**
+ * Runs main() in this process, capturing what it writes in the CLI's own async context (runCli):
+ * `simulate` loads its implementation when it runs, and the test runner's reports written meanwhile
+ * must not land in the output.
+ */
 async function inProcess(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const w1 = process.stdout.write.bind(process.stdout);
-  const w2 = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'luascale', ...args]);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-    process.exitCode = undefined;
-  }
+  const r = await runCli(...args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 test('luascale simulate --json prints one object with every issue field (child process)', () => {
