@@ -154,7 +154,11 @@ describe('HTTP/2 protections', () => {
       const ends = lines.filter((l) => l.done === undefined);
       const served = ends.filter((e) => e.refused !== true);
       const refusedSeen = ends.length - served.length;
-      const total = lines.find((l) => l.done === true)!;
+      const total = lines.find((l) => l.done === true);
+      assert.ok(
+        total,
+        `the attacker ended without its summary (exit ${attacker.child.exitCode}): ${JSON.stringify(lines)}`,
+      );
       gateway.child.stdin!.end();
       const seen = (await gateway.next()) as {
         attacks: number;
