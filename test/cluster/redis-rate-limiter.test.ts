@@ -1,40 +1,29 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisRateLimiter } from '../../src/cluster/redis-rate-limiter.js';
 import { rateLimiterContract } from '../gateway/admission/rate-limiter-contract.js';
-import { startRedis, type TestRedis } from './redis-server.js';
+import { redisForFile } from './redis-server.js';
 
-let server: TestRedis;
-let redis: Redis;
+const live = redisForFile();
 let n = 0;
-
-before(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-});
-
-after(async () => {
-  redis.disconnect();
-  await server.stop();
-});
 
 // every limiter gets its own key prefix, so tests never share a bucket
 rateLimiterContract(
   'RedisRateLimiter',
-  ({ rps, burst }) => new RedisRateLimiter({ redis, prefix: `t${++n}:`, rps, burst }),
+  ({ rps, burst }) => new RedisRateLimiter({ redis: live.redis, prefix: `t${++n}:`, rps, burst }),
 );
 
 rateLimiterContract(
   'RedisRateLimiter (batched leases)',
-  ({ rps, burst }) => new RedisRateLimiter({ redis, prefix: `b${++n}:`, rps, burst, maxBatch: 4 }),
+  ({ rps, burst }) =>
+    new RedisRateLimiter({ redis: live.redis, prefix: `b${++n}:`, rps, burst, maxBatch: 4 }),
 );
 
 test('three limiters sharing one bucket admit no more than the bucket allows', async () => {
   const prefix = `shared${++n}:`;
   const limiters = [0, 1, 2].map(
-    () => new RedisRateLimiter({ redis, prefix, rps: 100, burst: 50, maxBatch: 10 }),
+    () => new RedisRateLimiter({ redis: live.redis, prefix, rps: 100, burst: 50, maxBatch: 10 }),
   );
   const T0 = 5_000_000;
   let ok = 0;
@@ -55,8 +44,8 @@ test('three limiters sharing one bucket admit no more than the bucket allows', a
 });
 
 test('a NOSCRIPT reply (script cache flushed) loads the script again', async () => {
-  const l = new RedisRateLimiter({ redis, prefix: `ns${++n}:`, rps: 1, burst: 1 });
-  await redis.script('FLUSH');
+  const l = new RedisRateLimiter({ redis: live.redis, prefix: `ns${++n}:`, rps: 1, burst: 1 });
+  await live.redis.script('FLUSH');
   assert.equal((await l.take('k', 1000)).ok, true);
   assert.equal((await l.take('k', 1000)).ok, false);
   assert.equal(l.stats.errors, 0);
@@ -74,7 +63,7 @@ test('with Redis unreachable, decisions fall back to rps/n locally', async () =>
 
 test('a hung Redis (SIGSTOP) costs one lease timeout, then decisions are local until retryMs passes', async () => {
   const l = new RedisRateLimiter({
-    redis,
+    redis: live.redis,
     prefix: `hung${++n}:`,
     rps: 10,
     burst: 10,
@@ -82,7 +71,7 @@ test('a hung Redis (SIGSTOP) costs one lease timeout, then decisions are local u
     timeoutMs: 100,
   });
   assert.equal((await l.take('k', 1000)).ok, true);
-  process.kill(server.pid()!, 'SIGSTOP');
+  process.kill(live.server.pid()!, 'SIGSTOP');
   try {
     const t0 = performance.now();
     const v = await l.take('k', 1001, 5); // more than the local lease holds: needs Redis
@@ -94,14 +83,14 @@ test('a hung Redis (SIGSTOP) costs one lease timeout, then decisions are local u
     assert.equal((await l.take('k', 1002, 1)).ok, false, 'and they are spent');
     assert.ok(performance.now() - t1 < 50, 'no second wait within retryMs');
   } finally {
-    process.kill(server.pid()!, 'SIGCONT');
+    process.kill(live.server.pid()!, 'SIGCONT');
   }
   assert.equal((await l.take('k2', 5000)).ok, true, 'back to Redis after retryMs');
   assert.ok(l.stats.remote >= 2);
 });
 
 test('while the shared bucket provably lacks tokens, denials are local (no round trip)', async () => {
-  const l = new RedisRateLimiter({ redis, prefix: `deny${++n}:`, rps: 10, burst: 2 });
+  const l = new RedisRateLimiter({ redis: live.redis, prefix: `deny${++n}:`, rps: 10, burst: 2 });
   assert.equal((await l.take('k', 1000)).ok, true);
   assert.equal((await l.take('k', 1000)).ok, true);
   const remote = l.stats.remote;

@@ -5,6 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { after, before } from 'node:test';
+import { Redis } from 'ioredis';
 
 /** A running redis-server under test control. */
 export interface TestRedis {
@@ -91,4 +93,35 @@ export async function startRedisOrSkip(t: { skip(message?: string): void }): Pro
     t.skip(`redis-server unavailable: ${(err as Error).message}`);
     return undefined;
   });
+}
+
+/** A redis-server and one connected client, shared by the tests of one file. */
+export interface FileRedis {
+  readonly server: TestRedis;
+  readonly redis: Redis;
+}
+
+/**
+ * Starts a redis-server and connects a client before the file's tests, and stops both after:
+ * read `server` and `redis` inside tests and hooks, not at the top level (they exist from `before`).
+ */
+export function redisForFile(): FileRedis {
+  const live: { server?: TestRedis; redis?: Redis } = {};
+  before(async () => {
+    live.server = await startRedis();
+    live.redis = new Redis(live.server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await live.redis.connect();
+  });
+  after(async () => {
+    live.redis?.disconnect();
+    await live.server?.stop();
+  });
+  return {
+    get server() {
+      return live.server!;
+    },
+    get redis() {
+      return live.redis!;
+    },
+  };
 }

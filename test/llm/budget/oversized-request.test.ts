@@ -16,29 +16,18 @@ import { priceTable } from '../../../src/llm/budget/prices.js';
 import { countPromptTokens } from '../../../src/llm/budget/count-prompt-tokens.js';
 import type { ConsumerLimitsLike } from '../../../src/llm/budget/token-limits.js';
 import type { TokenLimiter } from '../../../src/llm/budget/token-limiter.js';
-import { startRedis, type TestRedis } from '../../cluster/redis-server.js';
+import { redisForFile } from '../../cluster/redis-server.js';
 import { startDoor, type Door } from '../front-door/harness.js';
 
 const T0 = Date.UTC(2026, 11, 7, 12, 0, 0);
 const KEY = 'lsk_0123456789abcdef_test';
-let server: TestRedis;
-let redis: Redis;
+const live = redisForFile();
 let n = 0;
-
-before(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-});
-after(async () => {
-  redis.disconnect();
-  await server.stop();
-});
 
 type Make = (consumers: Record<string, { limits?: ConsumerLimitsLike }>) => TokenLimiter;
 const makers: Array<[string, Make]> = [
   ['memory', (consumers) => new MemoryTokenLimiter({ consumers })],
-  ['redis', (consumers) => new RedisTokenLimiter({ redis, prefix: `ov${++n}:`, consumers })],
+  ['redis', (consumers) => new RedisTokenLimiter({ redis: live.redis, prefix: `ov${++n}:`, consumers })],
 ];
 
 for (const [name, make] of makers) {

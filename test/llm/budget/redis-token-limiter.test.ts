@@ -1,29 +1,17 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisTokenLimiter } from '../../../src/cluster/redis-token-limiter.js';
-import { startRedis, type TestRedis } from '../../cluster/redis-server.js';
+import { redisForFile, startRedis } from '../../cluster/redis-server.js';
 import { tokenLimiterContract } from './token-limiter-contract.js';
 
-let server: TestRedis;
-let redis: Redis;
+const live = redisForFile();
 let n = 0;
-
-before(async () => {
-  server = await startRedis();
-  redis = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-});
-
-after(async () => {
-  redis.disconnect();
-  await server.stop();
-});
 
 // every limiter gets its own key prefix, so tests never share a window
 tokenLimiterContract(
   'RedisTokenLimiter',
-  async (consumers) => new RedisTokenLimiter({ redis, prefix: `t${++n}:`, consumers }),
+  async (consumers) => new RedisTokenLimiter({ redis: live.redis, prefix: `t${++n}:`, consumers }),
 );
 
 const T0 = Date.UTC(2026, 11, 7, 12, 0, 0);
@@ -31,7 +19,7 @@ const T0 = Date.UTC(2026, 11, 7, 12, 0, 0);
 test('three gateways over one Redis admit no more than one minute budget together', async () => {
   const prefix = `shared${++n}:`;
   const consumers = { c: { limits: { tokens_per_minute: 1000 } } };
-  const conns = [0, 1, 2].map(() => new Redis(server.url, { maxRetriesPerRequest: 1 }));
+  const conns = [0, 1, 2].map(() => new Redis(live.server.url, { maxRetriesPerRequest: 1 }));
   await Promise.all(conns.map((c) => new Promise((resolve) => c.once('ready', resolve))));
   const limiters = conns.map((r) => new RedisTokenLimiter({ redis: r, prefix, consumers }));
   const verdicts = await Promise.all(
