@@ -469,6 +469,14 @@ function crossFieldChecks(config: Config): Array<{ path: (string | number)[]; me
         message:
           'auth: key with gateway.workers > 1 needs store.redis (the workers read the keys there; docs/consumers.md)',
       });
+    // Without Redis a worker's front door would keep its budgets to itself and write no ledger
+    // rows (the SQLite store belongs to the primary): refused rather than silently unmetered.
+    if (svc.llm !== undefined && config.gateway.workers > 1 && !config.store.redis)
+      out.push({
+        path: ['services', name, 'llm'],
+        message:
+          'an llm service with gateway.workers > 1 needs store.redis (the workers share budgets and the usage ledger there; docs/llm.md)',
+      });
     const rl = svc.traffic?.rate_limit;
     if (rl?.burst !== undefined && rl.burst < 1)
       out.push({ path: ['services', name, 'traffic', 'rate_limit', 'burst'], message: 'must be >= 1' });

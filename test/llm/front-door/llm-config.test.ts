@@ -195,3 +195,24 @@ services:
   const off = parseConfig(yaml(' warm_up: { enabled: false }'), 'x.yaml').services.ai!;
   assert.equal(warmUpOf(off), undefined);
 });
+
+test('an llm service with gateway.workers > 1 and no store.redis is refused at load, naming the line', () => {
+  const yaml = `gateway: { workers: 2 }
+services:
+  ai:
+    provider: { static: { targets: ["http://127.0.0.1:1"] } }
+    llm:
+      models:
+        m: { backends: [{ instances: { format: openai } }] }
+`;
+  assert.throws(
+    () => parseConfig(yaml, '/tmp/luascale.yaml'),
+    (err: Error) =>
+      /luascale\.yaml:[56] services\.ai\.llm: an llm service with gateway\.workers > 1 needs store\.redis/.test(
+        err.message,
+      ) && !/\n\s+at /.test(err.message),
+  );
+  assert.doesNotThrow(() => parseConfig(yaml.replace('workers: 2', 'workers: 1'), '/tmp/luascale.yaml'));
+  const redis = yaml.replace('services:', 'store: { redis: "redis://127.0.0.1:1" }\nservices:');
+  assert.doesNotThrow(() => parseConfig(redis, '/tmp/luascale.yaml'));
+});

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../../src/config/load-config.js';
 import { startApp } from '../../../src/app/luascale-app.js';
 import { startLlmSim } from '../../../src/llm-sim/index.js';
+import { startRedisOrSkip } from '../../cluster/redis-server.js';
 
 /** The value of one sample line (`name{labels} value`) whose labels contain every `want`. */
 function sample(text: string, name: string, want: string[]): number {
@@ -26,7 +27,10 @@ function sample(text: string, name: string, want: string[]): number {
 test(
   'workers: 2 record the GenAI metrics and the primary serves them on /metrics',
   { timeout: 90_000 },
-  async () => {
+  async (t) => {
+    // an llm service with workers needs store.redis (budgets and the ledger are shared there)
+    const redis = await startRedisOrSkip(t);
+    if (!redis) return;
     const sim = await startLlmSim({
       port: 0,
       timeScale: 0.01,
@@ -37,7 +41,7 @@ test(
     const yaml = `
 gateway: { listen: "127.0.0.1:0", access_log: "off", workers: 2 }
 admin: { listen: "127.0.0.1:0" }
-store: { sqlite: "${dir}/local.db" }
+store: { redis: "${redis.url}", sqlite: "${dir}/local.db" }
 services:
   ai:
     provider: { static: { targets: ["${sim.url}"] } }
@@ -94,6 +98,7 @@ services:
     } finally {
       await app.close({ graceMs: 500 });
       await sim.close();
+      await redis.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   },
