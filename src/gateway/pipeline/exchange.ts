@@ -115,6 +115,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   upstreamMs = 0;
   status = 0;
   bytesOut = 0;
+  /** Body bytes of a sized response not yet passed on (-1: unsized or unknown). */
+  unsent = -1;
+  /** The chunk that completes a sized body, held for `res.end(chunk)` in onComplete. */
+  held: Buffer | undefined = undefined;
   abortFn: ((err?: Error) => void) | undefined = undefined;
   resumeFn: (() => void) | undefined = undefined;
   /** Bound lazily: only responses that hit backpressure need it. */
