@@ -24,11 +24,29 @@ const ENDPOINTS: readonly [string, Endpoint][] = [
   ['/v1/messages', { kind: 'messages', format: 'anthropic', method: 'POST' }],
 ];
 
-/** The endpoint a path names, or undefined. */
+const MODEL_PREFIX = '/v1/models/';
+
+/** The endpoint a path names, or undefined. `/v1/models/{id}` is the models endpoint too (one model). */
 export function endpointOf(path: string): Endpoint | undefined {
   const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   for (const [suffix, e] of ENDPOINTS) if (p.endsWith(suffix)) return e;
-  return undefined;
+  return modelIdOf(p) === undefined ? undefined : ENDPOINTS[3]![1];
+}
+
+/**
+ * The model a `GET /v1/models/{id}` asks for (OpenAI's and Anthropic's "retrieve a model"),
+ * percent-decoded: SDKs encode an id such as `org/name` as `org%2Fname`; a raw slash is kept.
+ */
+export function modelIdOf(path: string): string | undefined {
+  const i = path.indexOf(MODEL_PREFIX);
+  if (i < 0) return undefined;
+  const raw = path.slice(i + MODEL_PREFIX.length).replace(/\/$/, '');
+  if (raw === '') return undefined;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 /** The format a path's client speaks (errors are answered in it): Anthropic for `/v1/messages`, else OpenAI. */

@@ -28,7 +28,7 @@ import {
   validateOpenaiEmbedding,
 } from '../formats/validate-openai.js';
 import type { LlmModel } from './backends.js';
-import { endpointOf, type Endpoint, type EndpointKind } from './endpoints.js';
+import { endpointOf, modelIdOf, type Endpoint, type EndpointKind } from './endpoints.js';
 import { llmErrorText } from './error-body.js';
 import type { FrontDoorContext, LlmCallRecord } from './front-door-context.js';
 import { runCall } from './llm-call.js';
@@ -230,24 +230,34 @@ async function bodyOf(ex: Exchange): Promise<Buffer> {
 }
 
 /** GET /v1/models: both clients' list shapes in one body (OpenAI's `object`/`owned_by`, Anthropic's `type`/`display_name`). */
+/**
+ * `GET /v1/models` lists the service's models, `GET /v1/models/{id}` answers one (404 if unknown),
+ * each object with OpenAI's fields and Anthropic's, so both SDKs read it.
+ */
 function listModels(ex: Exchange, svc: LlmService): void {
-  const created = new Date(0).toISOString();
-  const data = [...svc.models.keys()].map((id) => ({
+  const modelObject = (id: string) => ({
     id,
     object: 'model',
     created: 0,
     owned_by: 'luascale',
     type: 'model',
     display_name: id,
-    created_at: created,
-  }));
-  const body = JSON.stringify({
-    object: 'list',
-    data,
-    has_more: false,
-    first_id: data[0]?.id ?? null,
-    last_id: data.at(-1)?.id ?? null,
+    created_at: '1970-01-01T00:00:00.000Z',
   });
+  const one = modelIdOf(ex.path);
+  let body: string;
+  if (one !== undefined) {
+    if (!svc.models.has(one)) {
+      const format = ex.req.headers['anthropic-version'] === undefined ? 'openai' : 'anthropic';
+      const message = `The model '${one}' does not exist`;
+      return fail(ex, format, { status: 404, message, code: 'model_not_found', param: 'model' });
+    }
+    body = JSON.stringify(modelObject(one));
+  } else {
+    const data = [...svc.models.keys()].map(modelObject);
+    const [first, last] = [data[0]?.id ?? null, data.at(-1)?.id ?? null];
+    body = JSON.stringify({ object: 'list', data, has_more: false, first_id: first, last_id: last });
+  }
   ex.status = 200;
   ex.res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': ex.requestId });
   ex.res.end(body);

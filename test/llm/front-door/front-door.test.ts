@@ -182,3 +182,30 @@ test('GET /v1/models lists the models for both clients', async () => {
     await door.close();
   }
 });
+
+test('GET /v1/models/{id} answers one model for both clients (an id with a slash too); an unknown one is 404 in each format', async () => {
+  const door = await startDoor({
+    models: () => ({ m: instancesModel('openai'), 'org/m-7b': instancesModel('openai') }),
+  });
+  try {
+    const o = openai(door);
+    const a = anthropic(door);
+    assert.equal((await o.models.retrieve('m')).id, 'm');
+    assert.equal((await o.models.retrieve('org/m-7b')).id, 'org/m-7b');
+    const info = await a.models.retrieve('org/m-7b');
+    assert.equal(info.id, 'org/m-7b');
+    assert.equal(info.type, 'model');
+    await assert.rejects(o.models.retrieve('nope'), (e: unknown) => {
+      assert.ok(e instanceof OpenAI.NotFoundError);
+      assert.match(e.message, /nope/);
+      return true;
+    });
+    await assert.rejects(a.models.retrieve('nope'), (e: unknown) => {
+      assert.ok(e instanceof Anthropic.NotFoundError);
+      assert.equal((e.error as { type: string }).type, 'error');
+      return true;
+    });
+  } finally {
+    await door.close();
+  }
+});
