@@ -120,10 +120,15 @@ function frontDoor(ex: Exchange, door: Door): void {
 }
 
 async function withBody(ex: Exchange, a: { door: Door; ep: Endpoint; raw: Buffer }): Promise<void> {
-  const { door, ep, raw } = a;
+  const { door, ep } = a;
+  // A leading UTF-8 byte order mark is dropped, as RFC 8259 §8.1 allows (some Windows clients send
+  // one), also from the bytes a backend is sent.
+  const raw = a.raw[0] === 0xef && a.raw[1] === 0xbb && a.raw[2] === 0xbf ? a.raw.subarray(3) : a.raw;
   const parsed = tryParseJson(raw.toString('utf8'));
-  if (!isObject(parsed))
-    return fail(ex, ep.format, { status: 400, message: 'the body must be a JSON object', param: 'body' });
+  if (!isObject(parsed)) {
+    const message = parsed === undefined ? 'the body is not valid JSON' : 'the body must be a JSON object';
+    return fail(ex, ep.format, { status: 400, message, param: 'body' });
+  }
   const checked = VALIDATE[ep.kind as Exclude<EndpointKind, 'models'>](parsed);
   if (!checked.ok)
     return fail(ex, ep.format, {

@@ -42,8 +42,23 @@ test('400 names the field, in each client’s format', async () => {
     assert.match(ab.error.message, /^max_tokens: required/);
     const bad = await post(door, '/v1/chat/completions', '{"model": ');
     assert.equal(bad.status, 400);
-    assert.equal(((await bad.json()) as { error: { param: string } }).error.param, 'body');
+    const badBody = (await bad.json()) as { error: { param: string; message: string } };
+    assert.equal(badBody.error.param, 'body');
+    assert.equal(badBody.error.message, 'the body is not valid JSON');
+    const list = await post(door, '/v1/chat/completions', '[]');
+    assert.equal(
+      ((await list.json()) as { error: { message: string } }).error.message,
+      'the body must be a JSON object',
+    );
     assert.equal(door.sims[0]!.stats().requests.length, 0, 'nothing reached the backend');
+    // a byte order mark before the JSON is ignored (RFC 8259 §8.1)
+    const bom = await post(
+      door,
+      '/v1/chat/completions',
+      `\ufeff${JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x' }], max_tokens: 2 })}`,
+    );
+    assert.equal(bom.status, 200, await bom.clone().text());
+    await bom.text();
   } finally {
     await door.close();
   }
