@@ -7,6 +7,10 @@
  *     (`luascale`) and on the lean HTTP/1.1 client (`luascale-lean`, `upstream.client: lean`);
  *   - a minimal raw undici `Pool.stream` proxy (the floor for any undici-based proxy), twice: streaming
  *     the request as its body (`raw-undici`) and with no body for unframed requests (`raw-undici-lean`);
+ *   - the floor for a gateway on node:http and the lean client (`raw-lean`): node:http in front, the
+ *     lean pool behind, the response head passed through as the upstream sent it, no stage at all
+ *     (paired with `luascale-lean`: what the pipeline costs; with raw undici: the best any
+ *     node:http gateway on this client can reach);
  *   - node `http-proxy` with a keep-alive agent;
  *   - nginx as a proxy (upstream keepalive on).
  * wrk: 50 connections, 1 thread, a short warm-up then a few seconds measured. Then:
@@ -17,17 +21,23 @@
  *     reference, at the same total load and at saturation).
  *   - paired runs: ours and a peer on the same core at the same time (robust to outside load);
  *   - allocations per request (ours and the lean raw undici proxy in the same run): each child,
- *     asked over IPC, runs v8's GCProfiler across one wrk run and reports the bytes allocated
- *     (heap used before each GC minus after the previous one), scavenges and their cost.
+ *     asked over IPC, runs v8's GCProfiler across one wrk run and reports the bytes allocated on
+ *     V8's heap (heap used before each GC minus after the previous one), scavenges and their cost;
+ *     Buffer backing stores (external memory) are not counted;
+ *   - with BENCH_GATEWAY_BASELINE=<a dist/ directory of another build> (e.g. a copy of `dist/` made
+ *     before a change, next to a `node_modules` link): `luascale-lean` paired on one core with the
+ *     same gateway from that build, the before/after figure that outside load does not skew.
+ * Per-round ratios (each round runs every kind once, in turn) are printed with the best-round ones,
+ * and the load average at the start and the end of the run.
  * The same file is the child entry: `node --import tsx bench/gateway.bench.ts child <kind> <port> <upstream> [workers]`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureBuilt } from './ensure-built.js';
 import type { Emit } from './run.js';
 
@@ -37,6 +47,8 @@ const CONNECTIONS = 50;
 /** Comma-separated phases to run after the sequential one (default all): paired, alloc, p99, workers. */
 const PHASES = (process.env.BENCH_GATEWAY_PHASES ?? 'paired,alloc,p99,workers').split(',');
 const HZ = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+/** Another build's dist/ to pair `luascale-lean` against (kind `luascale-lean-baseline`). */
+const BASELINE = process.env.BENCH_GATEWAY_BASELINE;
 
 if (process.argv[2] === 'child') {
   await runChild(process.argv[3]!, Number(process.argv[4]), process.argv[5]!, Number(process.argv[6] ?? 1));
@@ -51,6 +63,7 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
   const proxyCpu = twoCores ? '1' : '0';
   const dir = mkdtempSync(join(tmpdir(), 'luascale-bench-gw-'));
   const children: ChildProcess[] = [];
+  const loadAtStart = loadavg().map(round);
   try {
     const upstreamPort = await freePort();
     children.push(startNginx(dir, 'upstream', upstreamPort, undefined, loadCpu));
@@ -61,8 +74,11 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
     // round is the one least disturbed by others). CPU µs per request is read from /proc for the
     // proxy's process tree, which contention inflates far less than it deflates req/s.
     const results: Record<string, { rps: number; p99: number; cpuUs: number }> = {};
+    // Every round's own figures too: a ratio within one round compares runs seconds apart.
+    const perRound: Record<string, { rps: number; cpuUs: number }>[] = [];
     const rounds = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 2);
     for (let round = 0; round < rounds; round++) {
+      perRound.push({});
       for (const kind of [
         'luascale',
         'luascale-lean',
@@ -83,6 +99,7 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
         const before = cpuTicks(pids);
         const r = wrk(port, DURATION_S, loadCpu);
         const cpuUs = ((cpuTicks(pids) - before) / HZ / (r.rps * DURATION_S)) * 1e6;
+        perRound[round]![kind] = { rps: r.rps, cpuUs };
         const prev = results[kind];
         if (prev === undefined || r.rps > prev.rps)
           results[kind] = { ...r, cpuUs: prev ? Math.min(prev.cpuUs, cpuUs) : cpuUs };
@@ -122,11 +139,16 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
       raw_undici_lean_rps: Math.round(results['raw-undici-lean']!.rps),
     });
     const lean = results['luascale-lean']!;
+    const roundRatios = (a: string, b: string, of: 'rps' | 'cpuUs' = 'rps'): number[] =>
+      perRound.map((r) => round(r[a]![of] / r[b]![of]));
     emit({
       name: 'gateway.lean.ratio_vs_raw_undici',
       value: round(lean.rps / results['raw-undici']!.rps),
       unit: 'x',
       goal: '>= 1.6',
+      rounds: roundRatios('luascale-lean', 'raw-undici'),
+      cpu_ratio_rounds: roundRatios('raw-undici', 'luascale-lean', 'cpuUs'),
+      cpu_us_per_req_raw_undici: round(results['raw-undici']!.cpuUs),
       luascale_lean_rps: Math.round(lean.rps),
       luascale_undici_rps: Math.round(ours.rps),
       lean_vs_undici_client: round(lean.rps / ours.rps),
@@ -138,6 +160,8 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
       value: round(lean.rps / results['nginx']!.rps),
       unit: 'x',
       goal: '>= 0.35',
+      rounds: roundRatios('luascale-lean', 'nginx'),
+      nginx_proxy_rps: Math.round(results['nginx']!.rps),
     });
     emit({
       name: 'gateway.ratio_vs_http_proxy',
@@ -157,15 +181,19 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
     // The scheduler splits the core between the two busy processes, so the req/s ratio is the
     // inverse ratio of CPU per request, and load from outside the bench hits both alike.
     // `luascale-lean` (the lean upstream client) is paired with raw undici and with `luascale`.
-    const pairs = [
+    const pairs: (readonly [string, string])[] = [
       ['luascale', 'raw-undici'],
       ['luascale', 'raw-undici-lean'],
       ['luascale', 'http-proxy'],
       ['luascale-lean', 'raw-undici'],
       ['luascale-lean', 'luascale'],
-    ] as const;
+      ['luascale-lean', 'raw-lean'],
+      ['raw-lean', 'raw-undici'],
+    ];
+    if (BASELINE !== undefined) pairs.push(['luascale-lean', 'luascale-lean-baseline']);
     for (const [mine, peer] of PHASES.includes('paired') ? pairs : []) {
       const ratios: number[] = [];
+      const cpu: { mine: number[]; peer: number[] } = { mine: [], peer: [] };
       for (let r = 0; r < Math.max(3, rounds); r++) {
         const pOurs = await freePort();
         const pPeer = await freePort();
@@ -175,8 +203,12 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
         await waitHttp(pOurs);
         await waitHttp(pPeer);
         await wrkTogether([pOurs, pPeer], 1, loadCpu);
+        const [ta, tb] = [processTree(a.pid!), processTree(b.pid!)];
+        const [ca, cb] = [cpuTicks(ta), cpuTicks(tb)];
         const [ro, rp] = await wrkTogether([pOurs, pPeer], DURATION_S, loadCpu);
         ratios.push(ro!.rps / rp!.rps);
+        cpu.mine.push(round(((cpuTicks(ta) - ca) / HZ / ro!.requests) * 1e6));
+        cpu.peer.push(round(((cpuTicks(tb) - cb) / HZ / rp!.requests) * 1e6));
         stop(a);
         stop(b);
       }
@@ -194,6 +226,8 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
               ? '>= 2'
               : '>= 0.9',
         rounds: ratios.map(round),
+        cpu_us_per_req: median(cpu.mine),
+        peer_cpu_us_per_req: median(cpu.peer),
         note: 'both proxies on one core at once; req/s ratio = inverse CPU-per-request ratio',
       });
     }
@@ -362,6 +396,15 @@ export default async function gatewayBench(emit: Emit): Promise<void> {
         at_saturation_workers2_us: round(sat[2]!),
       });
     }
+    emit({
+      name: 'gateway.load_average',
+      value: round(loadavg()[0]!),
+      unit: '1-min',
+      at_start: loadAtStart,
+      at_end: loadavg().map(round),
+      cpus: cpus().length,
+      note: 'others on this shared machine: compare paired ratios, not absolute req/s, across runs',
+    });
   } finally {
     for (const c of children) stop(c);
     rmSync(dir, { recursive: true, force: true });
@@ -511,11 +554,11 @@ async function wrkTogether(
   ports: number[],
   seconds: number,
   cpu: string | undefined,
-): Promise<{ rps: number; p99: number }[]> {
+): Promise<{ rps: number; p99: number; requests: number }[]> {
   return Promise.all(
     ports.map(
       (port) =>
-        new Promise<{ rps: number; p99: number }>((resolve, reject) => {
+        new Promise<{ rps: number; p99: number; requests: number }>((resolve, reject) => {
           const [cmd, args] = wrkArgs(port, seconds, cpu, CONNECTIONS / 2);
           const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
           let out = '';
@@ -643,6 +686,37 @@ async function runChild(kind: string, port: number, upstream: string, workers: n
       .listen(port, '127.0.0.1');
     return;
   }
+  if (kind === 'raw-lean') {
+    const leanPool = '../dist/gateway/lean/lean-pool.js'; // the compiled build, as for the gateway
+    const { LeanPool } = (await import(leanPool)) as typeof import('../src/gateway/lean/lean-pool.js');
+    const u = new URL(upstream);
+    const pool = new LeanPool({ host: u.hostname, port: Number(u.port), connections: 64 });
+    http
+      .createServer((req, res) => {
+        const framed =
+          req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+        pool.dispatch(
+          {
+            path: req.url!,
+            method: req.method as 'GET',
+            headers: req.rawHeaders,
+            body: framed ? req : null,
+          },
+          {
+            onConnect() {},
+            onHeaders(status: number, headers: Buffer[]) {
+              res.writeHead(status, headers as unknown as string[]);
+              return true;
+            },
+            onData: (chunk: Buffer) => res.write(chunk),
+            onComplete: () => res.end(),
+            onError: () => res.destroy(),
+          } as unknown as import('undici').Dispatcher.DispatchHandler,
+        );
+      })
+      .listen(port, '127.0.0.1');
+    return;
+  }
   if (kind === 'http-proxy') {
     const { default: httpProxy } = await import('http-proxy');
     const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -651,12 +725,16 @@ async function runChild(kind: string, port: number, upstream: string, workers: n
     http.createServer((req, res) => proxy.web(req, res)).listen(port, '127.0.0.1');
     return;
   }
-  // The compiled build, as `luascale up` runs it (tsx's transform adds per-call helpers).
-  const dist = '../dist/gateway/index.js';
+  // The compiled build, as `luascale up` runs it (tsx's transform adds per-call helpers), or the
+  // baseline build the current one is paired against.
+  const dist =
+    kind === 'luascale-lean-baseline'
+      ? pathToFileURL(join(BASELINE!, 'gateway/index.js')).href
+      : '../dist/gateway/index.js';
   const { startGateway } = (await import(dist)) as typeof import('../src/gateway/index.js');
   // `luascale-plain` (for profiling by hand): no signals, no admission limits.
   const plain = kind === 'luascale-plain';
-  const upstreamClient = kind === 'luascale-lean' ? 'lean' : 'undici';
+  const upstreamClient = kind.startsWith('luascale-lean') ? 'lean' : 'undici';
   await startGateway({
     listen: { port, host: '127.0.0.1' },
     workers,
