@@ -522,3 +522,36 @@ test('the risk budget loosens the HPA-style rule only once the fleet has spent l
   assert.equal(off.guard_utilization, 0.7);
   assert.equal(off.guard_r, 12);
 });
+
+test('a tick without data leaves no trace in the guard: the run answers as if the tick had not happened', () => {
+  // every 37th second the metric is stale (fresh: false): the policy keeps the count and must not
+  // fold the previous tick's guard entry (its load, estimate and HPA-style count) in again at the
+  // new time, which moved the calibrated bound and the guard's window
+  const stale = (t: number) => (t / 1000) % 37 === 20;
+  const withGaps = predictive(params);
+  const skipped = predictive(params);
+  let sg: Record<string, unknown> = {};
+  let ss: Record<string, unknown> = {};
+  let replicas = 3;
+  let guarded = 0;
+  for (let t = 0; t < 3_600_000; t += 1000) {
+    const ctx = tickCtx(t, replicas, sg);
+    if (stale(t)) {
+      const kept = withGaps.evaluate({ ...ctx, observation: { ...ctx.observation, fresh: false } });
+      assert.ok(kept.ok);
+      assert.equal(kept.replicas, replicas);
+      sg = kept.state!;
+      continue; // the other instance never sees this tick
+    }
+    const a = withGaps.evaluate(ctx);
+    const b = skipped.evaluate(tickCtx(t, replicas, ss));
+    assert.ok(a.ok && b.ok);
+    assert.deepEqual(a.detail, b.detail, `t=${t}`);
+    assert.equal(a.replicas, b.replicas, `t=${t}`);
+    if (a.detail?.guard !== undefined) guarded++;
+    sg = a.state!;
+    ss = b.state!;
+    replicas = Math.max(1, a.replicas);
+  }
+  assert.ok(guarded > 3000, `the guard answered ${guarded} ticks`);
+});

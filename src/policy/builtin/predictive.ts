@@ -115,7 +115,7 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
         } // else: the pending tick again, or one whose result was dropped: forget it
         const tick = c.pending;
         tick.now = now;
-        tick.fed = tick.surge = tick.hold = tick.risk = false;
+        tick.fed = tick.surge = tick.guard = tick.hold = tick.risk = false;
         const next: Record<string, unknown> = { ...ctx.state, at: now };
         if ('token' in next) delete next.token; // the cache's key before `at`
         const current = obs.replicas;
