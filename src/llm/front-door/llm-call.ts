@@ -79,6 +79,8 @@ class LlmCall {
   /** When the last chunk reached the client (inter-token gaps for the llm.itl signals). */
   private lastChunkAt = 0;
   private headSent = false;
+  /** The client's response was ended with the stream's own end (see endWith). */
+  private clientEnded = false;
   private recorded = false;
   /** Resumes the backend once the client drained (bound once per call). */
   private onDrain: (() => void) | undefined;
@@ -192,6 +194,8 @@ class LlmCall {
       deadline.stop();
       if (verdict.skip !== undefined) return this.skipped(verdict.skip);
       if (verdict.fail !== undefined) return this.failMidStream(relay, verdict.fail);
+      // Ended whole: the client's 'close' that followed is no client leaving.
+      if (this.clientEnded) return this.end({ status: 200, usage: relay.usage, relay });
       if (ex.clientGone) return this.end({ status: 0, usage: undefined, relay });
       if (!relay.started) {
         this.lastReason = 'the backend closed an empty stream';
@@ -202,6 +206,7 @@ class LlmCall {
       return this.end({ status: 200, usage: relay.usage, relay });
     } catch (err) {
       deadline.stop();
+      if (this.clientEnded) return this.end({ status: 200, usage: relay?.usage, relay });
       if (ex.clientGone) return this.end({ status: 0, usage: undefined, relay });
       const timedOut = deadline.expired;
       const reason = timedOut
@@ -231,6 +236,7 @@ class LlmCall {
   }): boolean {
     const { relay, up, verdict } = c;
     if (verdict.skip !== undefined || verdict.fail !== undefined) return false;
+    if (this.clientEnded) return true;
     const ex = this.ex;
     const out = relay.push(c.chunk);
     if (!this.headSent && (!relay.started || relay.failure !== undefined)) {
@@ -256,6 +262,8 @@ class LlmCall {
         this.lastChunkAt = now;
       }
     }
+    if (relay.done && relay.failure === undefined && !ex.clientGone && !ex.res.destroyed)
+      return this.endWith(out);
     const ok = out.length === 0 || this.write(out);
     if (relay.failure !== undefined) {
       verdict.fail = relay.failure;
@@ -266,6 +274,23 @@ class LlmCall {
     this.up = up;
     this.ex.res.once('drain', (this.onDrain ??= () => this.up?.resume()));
     return false;
+  }
+
+  /**
+   * The stream's own end (`[DONE]`, `message_stop`) is in `out`: the client's response ends with
+   * it, in one write. Waiting for the backend's end of body would cost the client a second write
+   * (the lean client reports it in a callback of its own, after this chunk's write was flushed).
+   * The backend is still read to its end (the deadline still bounds it), but the client's 'close'
+   * that follows this end no longer aborts it, and anything after the end is dropped.
+   */
+  private endWith(out: Buffer | string): boolean {
+    const ex = this.ex;
+    ex.abortFn = undefined;
+    this.clientEnded = true;
+    ex.bytesOut += out.length;
+    if (out.length === 0) ex.res.end();
+    else ex.res.end(out);
+    return true;
   }
 
   private instancePool(inst: UpstreamInstance): { dispatch: Dispatcher['dispatch'] } {

@@ -22,7 +22,10 @@ import { estimateOutputTokens } from './estimate.js';
 
 /** What the front door needs of a relay. */
 export interface Relay {
-  /** Backend bytes in; what to write to the client (empty for nothing). */
+  /**
+   * Backend bytes in; what to write to the client (empty for nothing). The chunk is the relay's
+   * from then on: it may rewrite it in place (the backend clients hand each chunk over once).
+   */
   push(chunk: Buffer): Buffer | string;
   /** The first event was accepted (from then on the client has bytes). */
   readonly started: boolean;
@@ -43,16 +46,18 @@ export interface StreamTranslator {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** What an event becomes: passed on as it came, dropped, or replaced by these bytes. */
+/** What an event becomes: passed on as it came, dropped, or passed on without [cutFrom, cutTo). */
 const KEEP = 0;
 const DROP = 1;
-type Verdict = typeof KEEP | typeof DROP | Buffer;
+const CUT = 2;
+type Verdict = typeof KEEP | typeof DROP | typeof CUT;
 
 /**
  * Same format both sides: bytes out as they came, scanned (see the module comment). The scan
  * reads a latin1 view of the chunk (one character per byte, so its indexes are byte offsets):
  * event boundaries and the few fields it looks at are found without decoding UTF-8, and a chunk
- * that passes whole is written as the very buffer that came (no copy, no re-encoding).
+ * that passes whole is written as the very buffer that came (no copy, no re-encoding). What is
+ * dropped or stripped is closed up in the chunk's own memory (a memmove, no new buffer).
  */
 export class PassthroughRelay implements Relay {
   started = false;
@@ -67,6 +72,11 @@ export class PassthroughRelay implements Relay {
   /** The chunk being scanned and its latin1 view. */
   private buf: Buffer = EMPTY;
   private view = '';
+  /** Where the next byte kept goes in `buf` (see push). */
+  private w = 0;
+  /** The bytes a CUT verdict leaves out. */
+  private cutFrom = 0;
+  private cutTo = 0;
 
   /** `strip`: the backend was asked for usage the client did not ask for (OpenAI only). */
   constructor(
@@ -86,32 +96,27 @@ export class PassthroughRelay implements Relay {
     this.buf = buf;
     this.view = v;
     let pos = 0;
-    // Set once an event is dropped or changed: the pieces of the output, up to `from`.
-    let parts: Buffer[] | undefined;
-    let from = 0;
+    // The output is compacted in place: `w` is where the next byte kept goes (w <= pos, so the
+    // bytes not yet scanned are never overwritten; w === pos until something is left out).
+    this.w = 0;
     for (;;) {
       const i = v.indexOf('\n\n', pos);
       if (i < 0) break;
       const end = i + 2;
       const verdict = this.format === 'openai' ? this.openai(pos, end) : this.anthropic(pos, end);
-      if (verdict !== KEEP) {
-        parts ??= [];
-        if (pos > from) parts.push(buf.subarray(from, pos));
-        if (verdict !== DROP) parts.push(verdict);
-        from = end;
+      if (verdict === KEEP) this.keep(pos, end);
+      else if (verdict === CUT) {
+        this.keep(pos, this.cutFrom);
+        this.keep(this.cutTo, end);
       }
       pos = end;
       if (this.failure !== undefined) break;
     }
+    const w = this.w;
     this.buf = EMPTY;
     this.view = '';
     if (pos < buf.length && this.failure === undefined) this.rest = buf.subarray(pos);
-    let out: Buffer;
-    if (parts === undefined) out = pos === buf.length ? buf : buf.subarray(0, pos);
-    else {
-      if (pos > from) parts.push(buf.subarray(from, pos));
-      out = parts.length === 1 ? parts[0]! : parts.length === 0 ? EMPTY : Buffer.concat(parts);
-    }
+    const out = w === buf.length ? buf : w === 0 ? EMPTY : buf.subarray(0, w);
     if (out.length > 0) this.delivered.push(out);
     return out;
   }
@@ -180,17 +185,18 @@ export class PassthroughRelay implements Relay {
     const v = this.view;
     const k = v.indexOf('"usage":null', s);
     if (k < 0 || k + 12 > e) return KEEP;
-    let a: number;
-    let b: number;
-    if (k > s && v.charCodeAt(k - 1) === 44) [a, b] = [k - 1, k + 12];
-    else if (v.charCodeAt(k + 12) === 44) [a, b] = [k, k + 13];
+    if (k > s && v.charCodeAt(k - 1) === 44) this.cutFrom = k - 1;
+    else if (v.charCodeAt(k + 12) === 44) this.cutFrom = k;
     else return KEEP;
-    const buf = this.buf;
-    // The usual case, `..."usage":null}\n\n` last: one copy of the rest.
-    const out = Buffer.allocUnsafe(e - s - (b - a));
-    buf.copy(out, 0, s, a);
-    buf.copy(out, a - s, b, e);
-    return out;
+    this.cutTo = this.cutFrom + 13;
+    return CUT;
+  }
+
+  /** Keeps buf[from, to): moved down to `w` when something before it was left out. */
+  private keep(from: number, to: number): void {
+    if (to <= from) return;
+    if (this.w !== from) this.buf.copyWithin(this.w, from, to);
+    this.w += to - from;
   }
 
   private fail(reason: string): Verdict {

@@ -40,6 +40,16 @@ test('a chunk that passes whole is written as the same buffer (no copy); usage i
   assert.equal(relay.usage?.output, 3);
 });
 
+test("what is stripped is closed up in the chunk itself: the bytes out are the chunk's own memory, no new buffer", () => {
+  const relay = new PassthroughRelay('openai', true);
+  const b = Buffer.from(chunk('a') + chunk('b') + usage + chunk('c') + done);
+  const out = relay.push(b);
+  assert.equal(out.toString(), chunk('a', '') + chunk('b', '') + chunk('c', '') + done);
+  assert.equal(out.buffer, b.buffer);
+  assert.equal(out.byteOffset, b.byteOffset);
+  assert.equal(relay.usage?.output, 3);
+});
+
 test('a cut stream counts the output tokens it delivered, not the usage chunk it dropped', () => {
   const relay = new PassthroughRelay('openai', true);
   relayIn(relay, Buffer.from(chunk('hello') + chunk(' world') + chunk(' again')), 5);
