@@ -7,7 +7,7 @@
 export type ApiFormat = 'openai' | 'anthropic';
 
 /** What a request asks for. */
-export type EndpointKind = 'chat' | 'completions' | 'embeddings' | 'models' | 'messages';
+export type EndpointKind = 'chat' | 'completions' | 'embeddings' | 'models' | 'messages' | 'count_tokens';
 
 /** One endpoint: its kind, the format its client speaks, and the method it answers. */
 export interface Endpoint {
@@ -22,6 +22,7 @@ const ENDPOINTS: readonly [string, Endpoint][] = [
   ['/v1/embeddings', { kind: 'embeddings', format: 'openai', method: 'POST' }],
   ['/v1/models', { kind: 'models', format: 'openai', method: 'GET' }],
   ['/v1/messages', { kind: 'messages', format: 'anthropic', method: 'POST' }],
+  ['/v1/messages/count_tokens', { kind: 'count_tokens', format: 'anthropic', method: 'POST' }],
 ];
 
 const MODEL_PREFIX = '/v1/models/';

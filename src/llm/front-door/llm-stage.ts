@@ -63,6 +63,7 @@ const PROMPT_FORMAT: Record<EndpointKind, PromptFormat> = {
   completions: 'openai-completions',
   embeddings: 'openai-embeddings',
   messages: 'anthropic-messages',
+  count_tokens: 'anthropic-messages',
   models: 'openai-chat',
 };
 
@@ -71,6 +72,8 @@ const VALIDATE: Record<Exclude<EndpointKind, 'models'>, (b: unknown) => Checked<
   completions: validateOpenaiCompletion,
   embeddings: validateOpenaiEmbedding,
   messages: validateAnthropicMessages,
+  // Anthropic's count_tokens takes a Messages request without max_tokens.
+  count_tokens: (b) => validateAnthropicMessages(isObject(b) ? { max_tokens: 1, ...b } : b),
 };
 
 /** The `llm` stage over the given AI services. */
@@ -146,6 +149,10 @@ async function withBody(ex: Exchange, a: { door: Door; ep: Endpoint; raw: Buffer
       code: 'model_not_found',
       param: 'model',
     });
+  // Counted offline (docs/llm.md: exact against llm-sim, an estimate for other models); nothing is
+  // reserved or recorded in the ledger, as no tokens are generated.
+  if (ep.kind === 'count_tokens')
+    return answerJson(ex, JSON.stringify({ input_tokens: countPromptTokens(body, 'anthropic-messages') }));
   if (ep.kind === 'embeddings' && !model.backends.some((b) => b.format === 'openai'))
     return fail(ex, ep.format, {
       status: 400,
@@ -263,6 +270,11 @@ function listModels(ex: Exchange, svc: LlmService): void {
     const [first, last] = [data[0]?.id ?? null, data.at(-1)?.id ?? null];
     body = JSON.stringify({ object: 'list', data, has_more: false, first_id: first, last_id: last });
   }
+  answerJson(ex, body);
+}
+
+/** Answers 200 with a JSON body the front door made itself (no backend was asked). */
+function answerJson(ex: Exchange, body: string): void {
   ex.status = 200;
   ex.res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': ex.requestId });
   ex.res.end(body);

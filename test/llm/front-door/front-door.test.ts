@@ -209,3 +209,29 @@ test('GET /v1/models/{id} answers one model for both clients (an id with a slash
     await door.close();
   }
 });
+
+test('POST /v1/messages/count_tokens (Anthropic SDK countTokens) counts what a Messages call is charged, without a backend call', async () => {
+  const door = await startDoor({ models: () => ({ m: instancesModel('anthropic') }) });
+  try {
+    const a = anthropic(door);
+    const req = {
+      model: 'm',
+      system: 'You are terse.',
+      messages: [
+        { role: 'user' as const, content: 'Tell me about the sea' },
+        { role: 'assistant' as const, content: 'It is wet.' },
+        { role: 'user' as const, content: [{ type: 'text' as const, text: 'And the sky?' }] },
+      ],
+    };
+    const counted = await a.messages.countTokens(req);
+    assert.equal(door.sims[0]!.stats().requests.length, 0, 'no backend was asked');
+    assert.equal(door.rows.length, 0, 'no ledger row: nothing was generated');
+    const r = await a.messages.create({ ...req, max_tokens: 4 });
+    assert.ok(counted.input_tokens > 10);
+    assert.equal(counted.input_tokens, r.usage.input_tokens);
+    await assert.rejects(a.messages.countTokens({ ...req, model: 'nope' }), Anthropic.NotFoundError);
+    await assert.rejects(a.messages.countTokens({ ...req, messages: [] }), Anthropic.BadRequestError);
+  } finally {
+    await door.close();
+  }
+});
