@@ -186,6 +186,12 @@ class H2Call {
 
   private complete(trailers: string[] | null): void {
     if (this.done) return;
+    // A stream that ends before any response head (the instance went away mid-request) is a
+    // failure: a handler may only complete what it got a head for (undici's request() crashed).
+    if (!this.headed)
+      return this.fail(
+        Object.assign(new Error('stream ended without a response'), { code: 'UND_ERR_SOCKET' }),
+      );
     this.done = true;
     this.clear();
     this.handler.onComplete?.(trailers ?? []);

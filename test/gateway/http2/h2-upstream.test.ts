@@ -1,0 +1,47 @@
+/**
+ * The HTTP/2 upstream client (h2-upstream.ts) against an h2c instance that resets a stream with
+ * NO_ERROR before sending any response head (an instance going away mid-request): node ends the
+ * client stream without a 'response'. That must fail the call, never complete it: undici's
+ * request() (the gRPC health probe's) read a response that did not exist and threw an uncaught
+ * TypeError, which would take the gateway process down.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { H2Upstream } from '../../../src/gateway/http2/h2-upstream.js';
+import { grpcHealthCheck } from '../../../src/gateway/grpc/grpc-health.js';
+
+test('a stream reset with NO_ERROR before any response head fails the call (request() and the gRPC probe)', async () => {
+  const server = http2.createServer();
+  let streams = 0;
+  server.on('stream', (stream) => {
+    streams++;
+    stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const up = new H2Upstream(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, {
+    connectTimeout: 2000,
+  });
+  const uncaught: Error[] = [];
+  const onUncaught = (err: Error) => uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  try {
+    await assert.rejects(up.request({ method: 'GET', path: '/' }), (err: NodeJS.ErrnoException) => {
+      assert.equal(err.code, 'UND_ERR_SOCKET');
+      assert.match(err.message, /without a response/);
+      return true;
+    });
+    assert.equal(await grpcHealthCheck(up, 2000).catch(() => false), false);
+    // an uncaught error would surface on a later turn of the event loop
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(uncaught, []);
+    assert.equal(streams, 2);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    await up.destroy();
+    server.close();
+  }
+});
