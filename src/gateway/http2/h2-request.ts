@@ -1,17 +1,23 @@
 /**
  * An HTTP/2 request seen as an HTTP/1.1 one by the route stage: pseudo-header fields are not
  * forwarded (RFC 9113 §8.3), `:authority` becomes Host (RFC 9113 §8.3.1: it takes precedence over
- * a Host field), and a body without Content-Length is framed like a chunked one (an HTTP/2 body is
- * delimited by END_STREAM, RFC 9113 §8.1).
+ * a Host field), the `cookie` fields (which HTTP/2 clients split one per cookie for HPACK) are
+ * joined into one with "; " (RFC 9113 §8.2.3: an HTTP/1.1 upstream must get a single Cookie, RFC 6265
+ * §5.4), and a body without Content-Length is framed like a chunked one (an HTTP/2 body is delimited
+ * by END_STREAM, RFC 9113 §8.1).
  */
 import type http from 'node:http';
 import type http2 from 'node:http2';
 import type { Exchange } from '../pipeline/exchange.js';
 
-/** The raw header list of an HTTP/2 request without pseudo-headers, `:authority` as Host first. */
+/**
+ * The raw header list of an HTTP/2 request without pseudo-headers, `:authority` as Host first, and
+ * its cookie fields as one (where the first was).
+ */
 export function h2RawHeaders(req: http.IncomingMessage): string[] {
   const raw = req.rawHeaders;
   let authority: string | undefined;
+  let cookie = -1; // index in `out` of the cookie value
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -20,6 +26,13 @@ export function h2RawHeaders(req: http.IncomingMessage): string[] {
       continue;
     }
     if (authority !== undefined && name === 'host') continue;
+    if (name === 'cookie') {
+      if (cookie >= 0) {
+        out[cookie] += '; ' + raw[i + 1]!;
+        continue;
+      }
+      cookie = out.length + 1;
+    }
     out.push(name, raw[i + 1]!);
   }
   if (authority !== undefined) {
