@@ -10,7 +10,9 @@
  * A trailers-only response (HEADERS with END_STREAM carrying grpc-status) is handed on as a head
  * and then trailers, the other form gRPC allows, so the client side needs no special path.
  * `grpc-timeout` (gRPC over HTTP/2: `1*8DIGIT unit`) is enforced here: past it the upstream stream
- * is cancelled and the call ends with DEADLINE_EXCEEDED (4).
+ * is cancelled and the call ends with DEADLINE_EXCEEDED (4). One longer than a timer can hold
+ * (2^31-1 ms, about 24.8 days; `99999999H` is 11,000 years) is forwarded but not enforced here: node
+ * would fire it after 1 ms. The timer goes when the call ends, so it holds no finished call.
  *
  * Session lifecycle: none → connecting → open → (GOAWAY | error | close) → none; the next request
  * opens a new one. close() lets open streams finish (GOAWAY), destroy() cuts them.
@@ -25,6 +27,8 @@ const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 const DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
 const HEAD_FIELDS = new Set(['content-type', 'date', 'server']);
 const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+/** The longest setTimeout delay; a longer one fires after 1 ms (TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Options of one instance's HTTP/2 client. */
 export interface H2UpstreamOptions {
@@ -109,6 +113,7 @@ class H2Call {
   private done = false;
   private headed = false;
   private timer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
 
   constructor(session: http2.ClientHttp2Session, opts: Dispatcher.DispatchOptions, handler: Handler) {
     this.session = session;
@@ -129,7 +134,10 @@ class H2Call {
     this.handler.onConnect?.((err) => this.fail(err ?? new Error('aborted')));
     if (this.done) return;
     this.arm(this.opts.headersTimeout, 'UND_ERR_HEADERS_TIMEOUT');
-    if (grpcTimeout !== undefined) setTimeout(() => this.deadline(), grpcTimeout).unref();
+    if (grpcTimeout !== undefined && grpcTimeout <= MAX_TIMER_MS) {
+      this.deadlineTimer = setTimeout(() => this.deadline(), grpcTimeout);
+      this.deadlineTimer.unref();
+    }
     stream.on('response', (h, flags) => this.onResponse(h, flags));
     stream.on('data', (c: Buffer) => this.onData(c));
     let trailers: string[] | null = null;
@@ -194,6 +202,7 @@ class H2Call {
       );
     this.done = true;
     this.clear();
+    clearTimeout(this.deadlineTimer);
     this.handler.onComplete?.(trailers ?? []);
   }
 
@@ -201,6 +210,7 @@ class H2Call {
     if (this.done) return;
     this.done = true;
     this.clear();
+    clearTimeout(this.deadlineTimer);
     const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
     if (cause?.code !== undefined && (err as NodeJS.ErrnoException).code === 'ERR_HTTP2_STREAM_CANCEL')
       err = cause; // the session failed (refused, reset): keep its code for the retry rules

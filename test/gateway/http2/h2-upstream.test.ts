@@ -45,3 +45,51 @@ test('a stream reset with NO_ERROR before any response head fails the call (requ
     server.close();
   }
 });
+
+test('a grpc-timeout longer than a timer can hold (99999999H) is not a deadline of 1 ms', async () => {
+  const server = http2.createServer();
+  server.on('stream', (stream) => {
+    // an instance that takes a little while: node fires an overflowing timer after 1 ms
+    setTimeout(() => {
+      if (stream.closed) return;
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(Buffer.from([0, 0, 0, 0, 0]));
+    }, 30);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const up = new H2Upstream(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, {
+    connectTimeout: 2000,
+  });
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  try {
+    for (const timeout of ['99999999H', '99999999S', '2147484m']) {
+      const res = await up.request({
+        method: 'POST',
+        path: '/demo.Echo/Unary',
+        headers: { 'content-type': 'application/grpc', 'grpc-timeout': timeout },
+        body: Buffer.from([0, 0, 0, 0, 0]),
+      });
+      await res.body.arrayBuffer();
+      assert.equal(res.trailers['grpc-status'], '0', `grpc-timeout ${timeout}`);
+    }
+    // and a deadline within a timer's range is still enforced
+    const res = await up.request({
+      method: 'POST',
+      path: '/demo.Echo/Unary',
+      headers: { 'content-type': 'application/grpc', 'grpc-timeout': '1m' },
+      body: Buffer.from([0, 0, 0, 0, 0]),
+    });
+    await res.body.arrayBuffer();
+    assert.equal(res.trailers['grpc-status'], '4');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+    await up.destroy();
+    server.close();
+  }
+});
