@@ -7,34 +7,11 @@
  *
  * Life: sent → head (status known; `head` resolves) → body (collected, or pushed once `stream`
  * is called; chunks that came before are handed over first) → complete | error (once).
- *
- * Chunks that come together are pushed together. A backend's client reports each chunk in a
- * callback of its own, and node flushes the writes of each such callback (its tick queue) before
- * the next: a read holding k chunks of a stream (a backend ahead of a busy gateway) would cost the
- * client k writes. So the first chunk of a stream in an event-loop turn is pushed at once (no
- * latency added), and the ones after it in the same turn are held until that turn's check phase
- * (one `setImmediate` for all streams) and pushed in one tick: their writes go out as one.
  */
 import type { Dispatcher } from 'undici';
 
 /** Takes one body chunk; false asks the backend to pause until `resume`. */
 export type ChunkSink = (chunk: Buffer) => boolean;
-
-/** The event-loop turn (counted by the shared check-phase callback) and the responses holding chunks in it. */
-let turn = 0;
-let held: BackendResponse[] = [];
-let spare: BackendResponse[] = [];
-let scheduled = false;
-
-function nextTurn(): void {
-  scheduled = false;
-  turn++;
-  const list = held;
-  held = spare;
-  for (const r of list) r.pushHeld();
-  list.length = 0;
-  spare = list;
-}
 
 /** The handler given to `dispatch` (undici's dispatch-handler methods). */
 export class BackendResponse {
@@ -49,10 +26,6 @@ export class BackendResponse {
   private resumeFn: (() => void) | undefined;
   private abortErr: Error | undefined;
   private sink: ChunkSink | undefined;
-  /** The turn in which a chunk was last pushed, the chunks held after it, and the sink's last answer. */
-  private pushedIn = -1;
-  private holding: Buffer[] | undefined;
-  private paused = false;
   private parts: Buffer[] = [];
   private size = 0;
   private max = Infinity;
@@ -83,7 +56,6 @@ export class BackendResponse {
 
   /** Resumes a backend paused by the sink. */
   resume(): void {
-    this.paused = false;
     this.resumeFn?.();
   }
 
@@ -136,41 +108,14 @@ export class BackendResponse {
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.sink === undefined) {
-      if (this.size < this.max) this.parts.push(chunk);
-      this.size += chunk.length;
-      return true;
-    }
-    if (this.holding !== undefined) {
-      this.holding.push(chunk);
-      return !this.paused;
-    }
-    if (this.pushedIn === turn) {
-      // A second chunk in this turn: held for the turn's check phase (see the module comment).
-      this.holding = [chunk];
-      held.push(this);
-      return !this.paused;
-    }
-    this.pushedIn = turn;
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(nextTurn);
-    }
-    this.paused = !this.sink(chunk);
-    return !this.paused;
-  }
-
-  /** Pushes the chunks held in this turn, in one tick (the shared check-phase callback, or the end). */
-  pushHeld(): void {
-    const chunks = this.holding;
-    if (chunks === undefined) return;
-    this.holding = undefined;
-    for (const c of chunks) if (!this.sink!(c)) this.paused = true;
+    if (this.sink !== undefined) return this.sink(chunk);
+    if (this.size < this.max) this.parts.push(chunk);
+    this.size += chunk.length;
+    return true;
   }
 
   onComplete(): void {
     if (this.ended || this.error !== undefined) return;
-    this.pushHeld();
     this.ended = true;
     this.abortFn = undefined;
     this.resumeFn = undefined;
@@ -179,7 +124,6 @@ export class BackendResponse {
 
   onError(err: Error): void {
     if (this.ended || this.error !== undefined) return;
-    this.pushHeld(); // what came before the error is the client's, as it would have been at once
     this.error = err;
     this.abortFn = undefined;
     this.resumeFn = undefined;
