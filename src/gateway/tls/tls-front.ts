@@ -4,7 +4,8 @@
  * the first is the default), TLS 1.2 and 1.3 only, ALPN `h2` / `http/1.1` (RFC 7301), optional
  * client-certificate verification against a CA file (mTLS).
  *
- * Files are PEM and are re-read when they change (polled, so an atomic rename is seen too). A new
+ * Files are PEM and are re-read when they change (polled through symlinks, so an atomic rename or a
+ * Kubernetes `..data` symlink swap is seen too; mtime, ctime, inode or size changing). A new
  * set that loads is used for every new handshake from then on (`setSecureContext`, and the SNI table
  * read per handshake); connections already open keep theirs, so none is dropped. A set that does
  * not load (unreadable, not PEM, key not matching the certificate) leaves the old one in place and
@@ -13,7 +14,7 @@
  * States: loaded(v) → (file change) → loaded(v+1) | loaded(v) + reload error.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import tls from 'node:tls';
 
 /** One certificate and its key (PEM file paths). */
@@ -51,6 +52,8 @@ interface Loaded {
   wildcards: Map<string, tls.SecureContext>;
 }
 
+type FileStat = Pick<Stats, 'mtimeMs' | 'ctimeMs' | 'ino' | 'size'>;
+
 const VERSIONS = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } as const;
 
 /** Builds the TLS server for `alpn` (e.g. ['h2', 'http/1.1']); throws a one-line error on bad files. */
@@ -64,7 +67,9 @@ export function createTlsFront(options: TlsOptions, alpn: string[]): TlsFront {
     requestCert: options.client_ca !== undefined,
     rejectUnauthorized: options.client_ca !== undefined,
     SNICallback(servername, cb) {
-      const name = servername.toLowerCase();
+      // DNS names are case-insensitive; a fully qualified name's trailing dot (sent by some clients,
+      // though RFC 6066 §3 leaves it out) names the same host
+      const name = servername.toLowerCase().replace(/\.$/, '');
       const dot = name.indexOf('.');
       const ctx =
         current.byName.get(name) ?? (dot > 0 ? current.wildcards.get(name.slice(dot + 1)) : undefined);
@@ -85,8 +90,17 @@ export function createTlsFront(options: TlsOptions, alpn: string[]): TlsFront {
   const files = [...new Set(pairs.flatMap((p) => [p.cert, p.key]).concat(options.client_ca ?? []))];
   const interval = options.reload_interval ?? 1000;
   let pending: NodeJS.Timeout | undefined;
-  const onChange = (cur: { mtimeMs: number }, prev: { mtimeMs: number }): void => {
-    if (cur.mtimeMs === prev.mtimeMs) return;
+  const onChange = (cur: FileStat, prev: FileStat): void => {
+    // Not mtime alone: a file replaced by one with the same mtime (Kubernetes swapping the `..data`
+    // symlink of a mounted secret to files copied with their times kept: cp -p, tar, rsync -a) is
+    // another inode, changed ctime. Only access times are left out (never seen here anyway).
+    if (
+      cur.mtimeMs === prev.mtimeMs &&
+      cur.ctimeMs === prev.ctimeMs &&
+      cur.ino === prev.ino &&
+      cur.size === prev.size
+    )
+      return;
     // a cert and its key are usually replaced one after the other: read both once they settled
     clearTimeout(pending);
     pending = setTimeout(reload, Math.min(200, interval));
