@@ -31,7 +31,8 @@ import { forwardStage } from './pipeline/forward-stage.js';
 import { createRouteData, createServiceRuntime, withConnectionLimit } from './pipeline/service-runtime.js';
 import { internalError, type ErrorBodyFn } from './pipeline/send-error.js';
 import { createTrustedProxies } from './trusted-proxies.js';
-import { attachFrontOf, frontOf, type Http2Options, type TlsOptions } from './http2/front-of.js';
+import { attachFrontOf, frontOf, toHttp1, type Http2Options, type TlsOptions } from './http2/front-of.js';
+import { ignoreH2cUpgrade, isH2cUpgrade } from './http2/h2c-upgrade.js';
 
 export { sendError, type ErrorBodyFn } from './pipeline/send-error.js';
 export { templateParams } from './pipeline/template-params.js';
@@ -280,7 +281,9 @@ function createServer(options: GatewayOptions, state: GatewayState): http.Server
     onClientError(err, socket, requestTimeout),
   );
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
-    proxyUpgrade(state, { req, socket, head, peerIp: clientIpOf(socket.remoteAddress) }),
+    isH2cUpgrade(req) // never forwarded (h2c smuggling): served as plain HTTP/1.1
+      ? ignoreH2cUpgrade(req, { socket, head }, (s) => toHttp1(server, s))
+      : proxyUpgrade(state, { req, socket, head, peerIp: clientIpOf(socket.remoteAddress) }),
   );
   attachFrontOf(server, options, state.clock);
   return server;

@@ -3,6 +3,7 @@
  * when the gateway closes. Without `http2` and `tls` the server is left as it is.
  */
 import type http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Clock } from '../../core/clock.js';
 import { createTlsFront, type TlsOptions } from '../tls/tls-front.js';
 import { createTrustedProxies } from '../trusted-proxies.js';
@@ -51,6 +52,16 @@ export function attachFrontOf(server: http.Server, options: FrontGatewayOptions,
   // the file watcher stops with the listener
   if (secure !== undefined) server.once('close', () => secure.close());
   fronts.set(server, front);
+}
+
+/**
+ * Hands a socket to `server`'s HTTP/1.1 side as a new connection: through the front when one is
+ * attached (a TLS socket is already decrypted), else to node:http's own connection listener.
+ */
+export function toHttp1(server: http.Server, socket: Socket): void {
+  const front = fronts.get(server);
+  if (front !== undefined) return front.toH1(socket);
+  server.emit('connection', socket);
 }
 
 /** The front attached to `server`, if any. */

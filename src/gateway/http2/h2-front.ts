@@ -66,6 +66,8 @@ export interface Front {
   destroyAll(): void;
   /** Connections refused at accept because their address was blocked after a flood. */
   readonly refused: number;
+  /** Hands a socket (decrypted, when TLS) to the HTTP/1.1 server as a new connection. */
+  toH1(socket: Socket): void;
 }
 
 const ignore = (): void => {};
@@ -135,6 +137,7 @@ export function attachFront(server: http.Server, options: FrontOptions, onReques
     get refused() {
       return refused;
     },
+    toH1,
     sessions,
     closeIdle() {
       for (const s of sessions) if (!s.closed) s.close();
