@@ -1,7 +1,8 @@
 /**
  * Header rewriting for a forwarding proxy, one pass over the raw header list (no object built):
  * - Hop-by-hop fields are not forwarded (RFC 9110 §7.6.1): Connection, every field it names, and
- *   Proxy-Connection, Keep-Alive, TE, Transfer-Encoding, Upgrade. Transfer-Encoding and framing are
+ *   Proxy-Connection, Keep-Alive, TE, Transfer-Encoding, Upgrade, HTTP2-Settings (RFC 7540 §3.2.1;
+ *   node's HTTP/2 response refuses it, throwing). Transfer-Encoding and framing are
  *   re-done per hop (RFC 9112 §6.1, §7); Expect is answered by this hop (RFC 9110 §10.1.1: node
  *   sends the 100 Continue itself) so it is not forwarded either.
  * - Via: each proxy appends `<protocol-version> <pseudonym>` (RFC 9110 §7.6.3), both directions.
@@ -110,6 +111,7 @@ export function forwardRequestHeaders(
         case 'te':
         case 'trailer':
         case 'upgrade':
+        case 'http2-settings':
         case 'expect':
           continue;
         case 'x-request-id':
@@ -244,7 +246,16 @@ export function forwardResponseHeaders(
     const name = latin1(raw[i]!);
     const value = latin1(raw[i + 1]!);
     const len = name.length;
-    if (len === 2 || len === 3 || len === 7 || len === 10 || len === 12 || len === 16 || len === 17) {
+    if (
+      len === 2 ||
+      len === 3 ||
+      len === 7 ||
+      len === 10 ||
+      len === 12 ||
+      len === 14 ||
+      len === 16 ||
+      len === 17
+    ) {
       switch (name.toLowerCase()) {
         case 'connection':
           connection = connection === undefined ? value : `${connection}, ${value}`;
@@ -255,6 +266,7 @@ export function forwardResponseHeaders(
         case 'trailer':
         case 'transfer-encoding':
         case 'upgrade':
+        case 'http2-settings':
           continue;
         case 'via':
           upstreamVia = upstreamVia === undefined ? value : `${upstreamVia}, ${value}`;
