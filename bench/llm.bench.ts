@@ -10,13 +10,23 @@
  *   is that llm-sim as the service's instance; the clients (undici, 100 concurrent streams) run
  *   in a third process, the same for both arms.
  * - TTFT: from sending the request to the first body chunk (llm-sim writes the role and the first
- *   token together). Added = via − direct, at p50 and p99, over 1,000 60-token streams per arm at
- *   100 concurrent streams, and over 200 streams one at a time (the front door's own latency when
- *   CPU is not the bottleneck: on a loaded shared machine the concurrent figure is mostly CPU
- *   starvation of the three processes; the machine's load average is printed with it).
+ *   token together). Added = via − direct, at p50 and p99, three ways:
+ *   - `llm.ttft_added_p*` (the issue's figure): 100 concurrent streams in steady state. The
+ *     loader's 100 workers start spread evenly over one stream's length (380 ms), each first
+ *     stream a ramp that is not measured, so the 1,000 measured 60-token streams each start with
+ *     ~99 others in flight at spread-out phases, as real traffic's arrivals are.
+ *   - `llm.ttft_added_burst_p*`: the same streams with all 100 workers started at once. Every
+ *     stream being the same length, they stay in waves of 100 arriving in the same instant, so
+ *     this measures the admission of 100 simultaneous requests (the last of each wave waits for
+ *     the 99 before it), not steady streaming. Printed so that nothing is hidden.
+ *   - `llm.ttft_added_sequential_p*`: 200 streams one at a time (the front door's own latency
+ *     when CPU is not the bottleneck).
+ *   On a loaded shared machine the concurrent figures are mostly CPU starvation of the three
+ *   processes; each line carries the machine's load average.
  * - CPU per relayed chunk: the gateway process's CPU time, long streams minus short ones (the
- *   per-request work cancels), over the extra events relayed. CPU per request: the gateway's CPU
- *   per short stream (minus its idle CPU in the direct arm). The path measured is the
+ *   same number of streams, staggered: the per-request work cancels), over the extra events
+ *   relayed. CPU per request: the gateway's CPU per short stream, ramp streams included (minus
+ *   its idle CPU in the direct arm). The path measured is the
  *   metering one: the client does not ask for usage; the front door asks llm-sim and strips it.
  * - The machine is shared and its load drifts, so the arms run interleaved in rounds (direct, via,
  *   direct, via, ...), the same requests in each, and each arm's figures pool its rounds.
@@ -39,6 +49,9 @@ const SEQUENTIAL = 200;
 const CONCURRENCY = 100;
 /** Rounds each arm is split into, interleaved with the other arm's. */
 const ROUNDS = 4;
+/** llm-sim's time to first token and inter-token latency (constant: no queueing at --max-seqs 1000). */
+const SIM_TTFT_MS = 20;
+const SIM_ITL_MS = 6;
 const body = (maxTokens: number) =>
   JSON.stringify({
     model: 'm',
@@ -58,9 +71,9 @@ async function startSim(): Promise<{ url: string; child: ChildProcess }> {
       '--model',
       'm',
       '--ttft',
-      '20ms',
+      `${SIM_TTFT_MS}ms`,
       '--itl',
-      '6ms',
+      `${SIM_ITL_MS}ms`,
       '--output-tokens',
       '60',
       '--max-seqs',
@@ -80,42 +93,74 @@ async function startSim(): Promise<{ url: string; child: ChildProcess }> {
 }
 
 interface Arm {
+  /** TTFT of each measured stream (ms). */
   ttft: number[];
-  /** SSE events received. */
+  /** SSE events received (all streams, the ramp's too). */
   events: number;
+  /** Streams run (measured and ramp). */
+  streams: number;
   /** CPU of this (the gateway's) process while the arm ran (user + system). */
   cpuUs: number;
   userUs: number;
 }
 
-/** The load generator: its own process, so the gateway's event loop and CPU are its own. */
+/**
+ * The load generator: its own process, so the gateway's event loop and CPU are its own. `conc`
+ * workers, each running streams one after another until `n` are measured. With `stagger` (ms),
+ * worker i starts at i × stagger / conc and its first stream is the ramp (run, not measured), so
+ * every measured stream starts with the others in flight at spread-out phases, as real arrivals
+ * are. With stagger 0 all workers start at once and, every stream being the same length, stay in
+ * waves of `conc` simultaneous arrivals (the burst figure; every stream measured).
+ */
 const LOADER = `
 import { Pool } from 'undici';
-const [url, n, conc, body] = JSON.parse(process.argv[1]);
+const [url, n, conc, body, stagger] = JSON.parse(process.argv[1]);
 const pool = new Pool(url, { connections: conc });
 const ttft = [];
 let events = 0;
+let streams = 0;
 let next = 0;
-async function one() {
-  while (next < n) {
-    next++;
-    const t0 = performance.now();
-    const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    let first = true;
-    for await (const chunk of res.body) {
-      if (first) ttft.push(performance.now() - t0);
-      first = false;
-      events += String(chunk).split('\\n\\n').length - 1;
-    }
+async function stream(measured) {
+  streams++;
+  const t0 = performance.now();
+  const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  let first = true;
+  for await (const chunk of res.body) {
+    if (first && measured) ttft.push(performance.now() - t0);
+    first = false;
+    events += String(chunk).split('\\n\\n').length - 1;
   }
 }
-await Promise.all(Array.from({ length: conc }, one));
+async function one(i) {
+  if (stagger > 0) {
+    await new Promise((r) => setTimeout(r, (i * stagger) / conc));
+    await stream(false);
+  }
+  while (next < n) {
+    next++;
+    await stream(true);
+  }
+}
+await Promise.all(Array.from({ length: conc }, (_, i) => one(i)));
 await pool.close();
-process.stdout.write(JSON.stringify({ ttft, events }));
+process.stdout.write(JSON.stringify({ ttft, events, streams }));
 `;
 
-/** \`n\` streams at \`CONCURRENCY\` to \`url\` from the loader process: TTFTs, events, this process's CPU. */
-async function run(url: string, n: number, o: { maxTokens: number; concurrency?: number }): Promise<Arm> {
+/** How the loader's workers start: staggered over one stream (steady state), or all at once (burst). */
+type Arrivals = 'staggered' | 'burst';
+
+interface RunOptions {
+  maxTokens: number;
+  concurrency?: number;
+  /** Default staggered (a concurrency of 1 has nothing to stagger). */
+  arrivals?: Arrivals;
+}
+
+/** One stream's length at llm-sim's settings below (TTFT + max_tokens × ITL), in ms. */
+const streamMs = (maxTokens: number) => SIM_TTFT_MS + maxTokens * SIM_ITL_MS;
+
+/** \`n\` measured streams at \`CONCURRENCY\` to \`url\` from the loader process: TTFTs, events, this process's CPU. */
+async function run(url: string, n: number, o: RunOptions): Promise<Arm> {
   const cpu0 = process.cpuUsage();
   const child = spawn(
     process.execPath,
@@ -123,7 +168,13 @@ async function run(url: string, n: number, o: { maxTokens: number; concurrency?:
       '--input-type=module',
       '-e',
       LOADER,
-      JSON.stringify([url, n, o.concurrency ?? CONCURRENCY, body(o.maxTokens)]),
+      JSON.stringify([
+        url,
+        n,
+        o.concurrency ?? CONCURRENCY,
+        body(o.maxTokens),
+        o.arrivals === 'burst' || o.concurrency === 1 ? 0 : streamMs(o.maxTokens),
+      ]),
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -132,23 +183,20 @@ async function run(url: string, n: number, o: { maxTokens: number; concurrency?:
   const [code] = (await once(child, 'exit')) as [number];
   if (code !== 0) throw new Error(`loader exited ${code}`);
   const cpu = process.cpuUsage(cpu0);
-  const r = JSON.parse(out) as { ttft: number[]; events: number };
+  const r = JSON.parse(out) as { ttft: number[]; events: number; streams: number };
   return { ...r, cpuUs: cpu.user + cpu.system, userUs: cpu.user };
 }
 
 /** Each of `urls` gets `n` streams, in `ROUNDS` interleaved rounds; one pooled Arm per url. */
-async function interleaved(
-  urls: string[],
-  n: number,
-  o: { maxTokens: number; concurrency?: number },
-): Promise<Arm[]> {
-  const arms: Arm[] = urls.map(() => ({ ttft: [], events: 0, cpuUs: 0, userUs: 0 }));
+async function interleaved(urls: string[], n: number, o: RunOptions): Promise<Arm[]> {
+  const arms: Arm[] = urls.map(() => ({ ttft: [], events: 0, streams: 0, cpuUs: 0, userUs: 0 }));
   for (let r = 0; r < ROUNDS; r++)
     for (const [i, url] of urls.entries()) {
       const a = await run(url, n / ROUNDS, o);
       const arm = arms[i]!;
       arm.ttft.push(...a.ttft);
       arm.events += a.events;
+      arm.streams += a.streams;
       arm.cpuUs += a.cpuUs;
       arm.userUs += a.userUs;
     }
@@ -220,15 +268,19 @@ export default async function llmBench(emit: Emit): Promise<void> {
     await run(direct, WARMUP, { maxTokens: 60 });
     await run(via, WARMUP, { maxTokens: 60 });
     await run(pipe.url, WARMUP, { maxTokens: 60 });
+    // Steady state: 100 streams in flight, arrivals spread over a stream's length (the must-show figure).
     const [d, v] = await interleaved([direct, via], STREAMS, { maxTokens: 60 });
     const [ds, vs] = await interleaved([direct, via], STREAMS, { maxTokens: 4 });
+    // Burst: the same streams with all 100 workers started at once (waves of 100 simultaneous arrivals).
+    const [db, vb] = await interleaved([direct, via], STREAMS, { maxTokens: 60, arrivals: 'burst' });
     // One stream at a time: what the front door adds when the machine is not the bottleneck.
     const [d1, v1] = await interleaved([direct, via], SEQUENTIAL, { maxTokens: 4, concurrency: 1 });
     const [p, ps] = [
       await run(pipe.url, STREAMS, { maxTokens: 60 }),
       await run(pipe.url, STREAMS, { maxTokens: 4 }),
     ];
-    if (rows < 2 * STREAMS) throw new Error(`only ${rows} ledger rows`);
+    if (rows < 3 * STREAMS) throw new Error(`only ${rows} ledger rows`);
+    const load = { load_average: round(loadavg()[0]!, 1), cpus: cpus().length };
     for (const p of [50, 99])
       emit({
         name: `llm.ttft_added_sequential_p${p}`,
@@ -238,23 +290,37 @@ export default async function llmBench(emit: Emit): Promise<void> {
         via_luascale: round(pct(v1.ttft, p)),
         streams: SEQUENTIAL,
         concurrency: 1,
+        ...load,
       });
-    for (const p of [50, 99]) {
-      const dp = pct(d.ttft, p);
-      const vp = pct(v.ttft, p);
-      emit({
-        name: `llm.ttft_added_p${p}`,
-        value: round(vp - dp),
-        unit: 'ms',
-        direct: round(dp),
-        via_luascale: round(vp),
-        streams: STREAMS,
-        concurrency: CONCURRENCY,
-        load_average: round(loadavg()[0]!, 1),
-        cpus: cpus().length,
-      });
-    }
+    const concurrent = (name: string, a: { d: Arm; v: Arm; arrivals: string }) => {
+      for (const p of [50, 99]) {
+        const dp = pct(a.d.ttft, p);
+        const vp = pct(a.v.ttft, p);
+        emit({
+          name: `${name}_p${p}`,
+          value: round(vp - dp),
+          unit: 'ms',
+          direct: round(dp),
+          via_luascale: round(vp),
+          streams: STREAMS,
+          concurrency: CONCURRENCY,
+          arrivals: a.arrivals,
+          ...load,
+        });
+      }
+    };
+    concurrent('llm.ttft_added', {
+      d,
+      v,
+      arrivals: `staggered: worker i starts at i/${CONCURRENCY} of a stream (${streamMs(60)} ms), ramp not measured`,
+    });
+    concurrent('llm.ttft_added_burst', {
+      d: db,
+      v: vb,
+      arrivals: `burst: all ${CONCURRENCY} workers at once, equal streams arrive in waves of ${CONCURRENCY}`,
+    });
     // This process only runs the gateway during the via arms (the direct arms' CPU is its idle noise).
+    // Long and short runs have the same streams (measured and ramp), so the per-request work cancels.
     const idle = d.cpuUs - ds.cpuUs;
     const perChunk = (v.cpuUs - vs.cpuUs - idle) / (v.events - vs.events);
     const perChunkUser = (v.userUs - vs.userUs - (d.userUs - ds.userUs)) / (v.events - vs.events);
@@ -268,15 +334,18 @@ export default async function llmBench(emit: Emit): Promise<void> {
       events_long: v.events,
       events_short: vs.events,
       path: 'passthrough, usage asked for and stripped',
+      ...load,
     });
-    const perRequest = (vs.cpuUs - ds.cpuUs) / STREAMS;
+    const perRequest = (vs.cpuUs - ds.cpuUs) / vs.streams;
     emit({
       name: 'llm.cpu_per_request',
       value: round(perRequest, 1),
       unit: 'us',
-      // The short stream's own relayed events (role, tokens, finish, usage, [DONE]) at the per-chunk cost.
-      without_its_chunks: round(perRequest - (perChunk * vs.events) / STREAMS, 1),
+      // The short stream's own relayed events (role, tokens, finish, [DONE]) at the per-chunk cost.
+      without_its_chunks: round(perRequest - (perChunk * vs.events) / vs.streams, 1),
+      streams: vs.streams,
       path: 'gateway CPU per 4-token stream (parse, validate, pick, relay, ledger row)',
+      ...load,
     });
   } finally {
     pipe.server.close();
