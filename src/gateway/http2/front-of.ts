@@ -28,22 +28,28 @@ export interface FrontGatewayOptions {
 /** Attaches the front to `server` (after its 'request' listener is registered), when configured. */
 export function attachFrontOf(server: http.Server, options: FrontGatewayOptions, clock: Clock): void {
   if (options.http2 === undefined && options.tls === undefined) return;
+  const requestTimeout = options.request_timeout ?? 30_000;
+  const firstByteTimeoutMs = options.headers_timeout ?? Math.min(requestTimeout, 20_000);
+  // the TLS handshake is held to the same bound as the h2c sniffing and a request's headers
   const secure =
     options.tls === undefined
       ? undefined
-      : createTlsFront(options.tls, options.http2 !== undefined ? ['h2', 'http/1.1'] : ['http/1.1']);
+      : createTlsFront(
+          options.tls,
+          options.http2 !== undefined ? ['h2', 'http/1.1'] : ['http/1.1'],
+          firstByteTimeoutMs,
+        );
   const onRequest = server.listeners('request')[0] as (
     req: http.IncomingMessage,
     res: http.ServerResponse,
   ) => void;
-  const requestTimeout = options.request_timeout ?? 30_000;
   const front = attachFront(
     server,
     {
       http2: options.http2,
       tls: secure?.server,
       maxHeaderBytes: options.max_header_bytes ?? 16_384,
-      firstByteTimeoutMs: options.headers_timeout ?? Math.min(requestTimeout, 20_000),
+      firstByteTimeoutMs,
       clock,
       trusted: createTrustedProxies(options.trusted_proxies),
     },

@@ -56,14 +56,19 @@ type FileStat = Pick<Stats, 'mtimeMs' | 'ctimeMs' | 'ino' | 'size'>;
 
 const VERSIONS = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } as const;
 
-/** Builds the TLS server for `alpn` (e.g. ['h2', 'http/1.1']); throws a one-line error on bad files. */
-export function createTlsFront(options: TlsOptions, alpn: string[]): TlsFront {
+/**
+ * Builds the TLS server for `alpn` (e.g. ['h2', 'http/1.1']); throws a one-line error on bad files.
+ * A handshake not done within `handshakeTimeoutMs` (node's default: 120 s) is cut, so a client that
+ * connects and sends nothing, or half a ClientHello, holds its socket no longer than a slow header.
+ */
+export function createTlsFront(options: TlsOptions, alpn: string[], handshakeTimeoutMs = 120_000): TlsFront {
   const pairs = certFilesOf(options);
   let current = load(pairs, options);
   const server = tls.createServer({
     ...current.base,
     ...VERSIONS,
     ALPNProtocols: alpn,
+    handshakeTimeout: handshakeTimeoutMs,
     requestCert: options.client_ca !== undefined,
     rejectUnauthorized: options.client_ca !== undefined,
     SNICallback(servername, cb) {
