@@ -21,6 +21,8 @@ export interface FrontGatewayOptions {
   max_header_bytes?: number;
   request_timeout?: number;
   headers_timeout?: number;
+  /** Idle HTTP/2 connections (no open stream) are closed after it, as idle HTTP/1.1 ones. */
+  keep_alive_timeout?: number;
   /** Never blocked after a flood (http2.block). */
   trusted_proxies?: readonly string[];
 }
@@ -50,6 +52,7 @@ export function attachFrontOf(server: http.Server, options: FrontGatewayOptions,
       tls: secure?.server,
       maxHeaderBytes: options.max_header_bytes ?? 16_384,
       firstByteTimeoutMs,
+      idleTimeoutMs: options.keep_alive_timeout ?? 5000,
       clock,
       trusted: createTrustedProxies(options.trusted_proxies),
     },

@@ -51,6 +51,11 @@ export interface FrontOptions {
   maxHeaderBytes: number;
   /** A connection that sends nothing for this long is closed. */
   firstByteTimeoutMs: number;
+  /**
+   * An HTTP/2 connection with no open stream and no frame either way for this long is sent GOAWAY
+   * and closed, as node:http closes an idle keep-alive connection (keep_alive_timeout); 0: never.
+   */
+  idleTimeoutMs: number;
   clock: Clock;
   /** `trusted_proxies`: peers never blocked after a flood (every client behind them shares it). */
   trusted?: TrustedProxies;
@@ -248,8 +253,31 @@ function createH2Server(
     session.on('error', () => {});
     const guard = guardSession(session, options, penalty);
     if (guard !== undefined) guards.set(session, guard);
+    closeWhenIdle(session, options.idleTimeoutMs);
   });
   return h2;
+}
+
+/**
+ * node:http2 never closes an idle session by itself: without this a client (or an attacker holding
+ * sockets) could keep connections that carry no stream open for ever. node's session timer counts
+ * frames either way (PINGs included); when it fires with a stream still open (a quiet long call) the
+ * session is left alone, and the timer starts again when its last stream closes.
+ */
+function closeWhenIdle(session: http2.ServerHttp2Session, idleMs: number): void {
+  if (!(idleMs > 0)) return;
+  let open = 0;
+  session.on('stream', (stream: http2.ServerHttp2Stream) => {
+    open++;
+    stream.once('close', () => {
+      // the timer may have fired (and been ignored) while the stream was open: start it again
+      if (--open === 0 && !session.destroyed) session.setTimeout(idleMs);
+    });
+  });
+  session.on('timeout', () => {
+    if (open === 0 && !session.closed && !session.destroyed) session.close(); // GOAWAY NO_ERROR
+  });
+  session.setTimeout(idleMs);
 }
 
 /**
