@@ -14,8 +14,12 @@
  * (2^31-1 ms, about 24.8 days; `99999999H` is 11,000 years) is forwarded but not enforced here: node
  * would fire it after 1 ms. The timer goes when the call ends, so it holds no finished call.
  *
- * Session lifecycle: none → connecting → open → (GOAWAY | error | close) → none; the next request
- * opens a new one. close() lets open streams finish (GOAWAY), destroy() cuts them.
+ * Session lifecycle: none → connecting → open → (GOAWAY | error | close | streams used up) → none;
+ * the next request opens a new one. close() lets open streams finish (GOAWAY), destroy() cuts them.
+ * A session has 2^30 client stream IDs (odd, up to 2^31-1; RFC 9113 §5.1.1): once they run out node
+ * fails every new stream on it (ERR_HTTP2_OUT_OF_STREAMS) and keeps the session open, so every call
+ * to the instance would fail from then on (after ~2.5 days at 5,000 calls/s). A session that has
+ * started `maxStreamsPerSession` streams is closed gracefully and the next call opens a new one.
  */
 import http2 from 'node:http2';
 import type { OutgoingHttpHeaders } from 'node:http2';
@@ -35,7 +39,12 @@ export interface H2UpstreamOptions {
   connectTimeout: number;
   /** TLS towards an `https://` instance (CA, client certificate, servername). */
   tls?: ConnectionOptions;
+  /** Streams one session starts before it is replaced (default: the ID space less 65,536). */
+  maxStreamsPerSession?: number;
 }
+
+/** Client stream IDs of one session (odd numbers below 2^31), less a margin. */
+const MAX_STREAMS_PER_SESSION = 2 ** 30 - 2 ** 16;
 
 /** The `grpc-timeout` header value in ms, or undefined when absent or malformed. */
 export function parseGrpcTimeout(value: string | undefined): number | undefined {
@@ -51,6 +60,8 @@ export class H2Upstream extends Dispatcher {
   private readonly origin: string;
   private readonly options: H2UpstreamOptions;
   private session: http2.ClientHttp2Session | undefined;
+  /** Streams started on `session`. */
+  private started = 0;
   private closing = false;
 
   constructor(origin: string, options: H2UpstreamOptions) {
@@ -86,7 +97,11 @@ export class H2Upstream extends Dispatcher {
 
   private sessionNow(): http2.ClientHttp2Session {
     const cur = this.session;
-    if (cur !== undefined && !cur.closed && !cur.destroyed) return cur;
+    if (cur !== undefined && !cur.closed && !cur.destroyed) {
+      if (++this.started <= (this.options.maxStreamsPerSession ?? MAX_STREAMS_PER_SESSION)) return cur;
+      cur.close(); // its stream IDs are used up: open streams finish, new ones go to a new session
+    }
+    this.started = 1;
     const s = http2.connect(this.origin, { ...this.options.tls, settings: { enablePush: false } });
     const timer = setTimeout(() => {
       s.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' }));

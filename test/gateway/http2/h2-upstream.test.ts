@@ -93,3 +93,38 @@ test('a grpc-timeout longer than a timer can hold (99999999H) is not a deadline 
     server.close();
   }
 });
+
+test('a session whose stream IDs are used up is replaced: calls go on over a new one, open ones finish', async () => {
+  const server = http2.createServer();
+  const sessions: http2.ServerHttp2Session[] = [];
+  server.on('session', (s) => sessions.push(s));
+  let held: http2.ServerHttp2Stream | undefined;
+  server.on('stream', (stream, headers) => {
+    if (headers[':path'] === '/held')
+      held = stream; // answered later, after the session is replaced
+    else stream.respond({ ':status': 200 }, { endStream: true });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  // 3 streams per session stand for node's 2^30 (ERR_HTTP2_OUT_OF_STREAMS, session left open)
+  const up = new H2Upstream(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, {
+    connectTimeout: 2000,
+    maxStreamsPerSession: 3,
+  });
+  try {
+    const get = async (path: string) => (await up.request({ method: 'GET', path })).statusCode;
+    assert.equal(await get('/a'), 200);
+    const late = up.request({ method: 'GET', path: '/held' });
+    while (held === undefined) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(await get('/b'), 200);
+    assert.equal(sessions.length, 1);
+    assert.equal(await get('/c'), 200); // the 4th stream: a new session
+    assert.equal(await get('/d'), 200);
+    assert.equal(sessions.length, 2);
+    held.respond({ ':status': 204 }, { endStream: true });
+    assert.equal((await late).statusCode, 204); // the first session let its open stream finish
+  } finally {
+    await up.destroy();
+    server.close();
+  }
+});
