@@ -62,6 +62,8 @@ export interface PredictiveParams {
   riskShrink: boolean;
   /** Share of ready capacity above which a second counts as over capacity. */
   riskKnee: number;
+  /** The guard's HPA-style rule follows a surge above the burst level only as the other answers do (`surge_persistence`, `surge_follow_s`). */
+  guardFollow: boolean;
 }
 
 /** Validates predictive params. */
@@ -104,6 +106,7 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     'risk_scale_s',
     'risk_knee',
     'risk_shrink',
+    'guard_follow',
   ]);
   const bucketS = r.number('bucket_s', 60, { min: 1, max: 3600 });
   const seasonMs = r.duration('season', 86_400_000);
@@ -151,5 +154,6 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     riskScaleS: r.number('risk_scale_s', 60, { min: 0, max: 86_400, exclusiveMin: true }),
     riskShrink: r.boolean('risk_shrink', true),
     riskKnee: r.number('risk_knee', 1, { min: 0, max: 1, exclusiveMin: true }),
+    guardFollow: r.boolean('guard_follow', true),
   };
 }

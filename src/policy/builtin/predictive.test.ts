@@ -555,3 +555,43 @@ test('a tick without data leaves no trace in the guard: the run answers as if th
   }
   assert.ok(guarded > 3000, `the guard answered ${guarded} ticks`);
 });
+
+test('guard_follow: the guard does not chase bursts that end before an instance is ready, and still follows a step', () => {
+  /** 200 rps with a 6 s burst to 1500 rps every 3 minutes (gone long before a 30 s startup). */
+  const bursts = (t: number) => ((t / 1000) % 180 < 6 ? 1500 : 200);
+  /** The guard's R and the answer at each of the last hour's burst seconds. */
+  function during(extra: Record<string, unknown>): { r: number; asked: number } {
+    const p = predictive({ capacity: 100, ...extra });
+    let r = 0;
+    let asked = 0;
+    drive(p, bursts, { from: 0, to: 2 * 3_600_000, state: {} }, (t, out) => {
+      if (t >= 3_600_000 && out.ok && (t / 1000) % 180 < 6) {
+        r = Math.max(r, out.detail?.guard_r as number);
+        asked = Math.max(asked, out.replicas);
+      }
+    });
+    return { r, asked };
+  }
+  const chase = during({ guard_follow: false, risk_share: 0 });
+  const keep = during({ guard_follow: true, risk_share: 0 });
+  // without it R follows each burst once it has lasted surge_s (5 s): ceil(1500 / (100 × 0.7)) = 22
+  assert.ok(chase.r >= 22, `guard_follow false: R ${chase.r}`);
+  // with it R stays at the burst window's level (those surges never outlast the startup time)
+  assert.ok(keep.r <= 10, `guard_follow true: R ${keep.r}`);
+  assert.ok(keep.asked < chase.asked, `asked ${keep.asked} against ${chase.asked}`);
+  // a step after that hour of short bursts (a surge the window says will not last) is still
+  // followed once it has lasted surge_follow_s (half the startup time): ceil(2000 / 70) = 29
+  const p = predictive({ capacity: 100, guard_follow: true, risk_share: 0 });
+  const stepAt = 3_600_000 + 60_000;
+  let firstR = NaN;
+  drive(
+    p,
+    (t) => (t >= stepAt ? 2000 : bursts(t)),
+    { from: 0, to: stepAt + 30_000, state: {} },
+    (t, out) => {
+      if (t >= stepAt && Number.isNaN(firstR) && out.ok && (out.detail?.guard_r as number) >= 29)
+        firstR = t - stepAt;
+    },
+  );
+  assert.ok(firstR <= 16_000, `R reached 29 after ${firstR} ms`);
+});

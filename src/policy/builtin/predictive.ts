@@ -39,7 +39,10 @@
  *                and the bound widens after a miss and narrows slowly otherwise, so the fleet's misses
  *                settle at 1 − `coverage` of the ticks on any trace; until `guard_warmup` ticks are
  *                scored, R. It goes below the reactive rule only where the trace's own record says
- *                fewer hold, and on a flash crowd or per-second bursts R wins
+ *                fewer hold, and on a flash crowd or per-second bursts R wins. With `guard_follow`
+ *                (default) R's demand is `need`: a surge above the burst level counts as in the
+ *                other answers (see "surges"), so R launches nothing for a burst that is over
+ *                before an instance could be ready, and follows a step within surge_follow_s
    risk budget (issue 22, `risk_share`): a shadow HPA (predictive-risk-budget.ts: 15 s sync, CPU
                 saturating at 100 %, 300 s scale-down stabilization, startup_s to start) runs on the
                 same load, and each tick counts for it and for the real fleet whether the load was
@@ -287,7 +290,11 @@ export function predictive(params: Readonly<Record<string, unknown>>): Policy {
           const spare = p.riskShare > 0 ? c.risk.spare() : 0;
           const loosen = Math.min(1, Math.max(0, spare / p.riskScaleS));
           const util = p.guardUtilization + Math.max(0, p.guardUtilizationMax - p.guardUtilization) * loosen;
-          const reactive = Math.ceil(demand / (perInstance * util) - 1e-9);
+          // (guard_follow) a surge above the burst level counts only as it does in the other
+          // answers: while the window's surges outlast the startup time, or once this one has
+          // lasted surge_follow_s; an instance launched for a burst that is over before it is
+          // ready only pays for its startup and the window it is kept for
+          const reactive = Math.ceil((p.guardFollow ? need : demand) / (perInstance * util) - 1e-9);
           let hpaLike = reactive;
           for (let i = 0; i < c.guardT.length; i++)
             if (c.guardT[i]! > now - p.guardWindowS * 1000) {
