@@ -2,12 +2,13 @@
  * Upgrade passthrough (WebSocket, RFC 6455 §4; HTTP/1.1 Upgrade, RFC 9110 §7.8): the handshake
  * is forwarded with Connection/Upgrade kept (they are hop-by-hop, but an upgrade must be asked
  * of each hop again) and forwarding headers added, then the two sockets are spliced and bytes
- * flow untouched both ways. The upstream's answer (101 or a refusal) reaches the client as sent.
+ * flow untouched both ways, once the upstream has answered 101. The upstream's refusal (any
+ * other answer) reaches the client, and the connection closes.
  * Admission applies to the handshake; the permit is released once the upstream has answered,
  * so long-lived sockets do not hold request concurrency.
  */
 import http from 'node:http';
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { ERRORS, formatMessage, type ErrorCode } from '../core/errors.js';
 import { forwardRequestHeaders } from './forward-headers.js';
 import { clientAddress } from './trusted-proxies.js';
@@ -139,18 +140,20 @@ function onVerdict(u: Upgrade, v: AdmitResult): void {
   splice(u, inst, v.permit);
 }
 
-/** Connects to the instance, sends the handshake, then pipes both sockets until either closes. */
+/**
+ * Sends the handshake through node's HTTP client (which frames the answer) and splices only on a
+ * 101: the client's bytes, those sent with the request included, are held until then. Any other
+ * answer is relayed to the client and both connections close, so an instance that ignores the
+ * Upgrade (answers 200 and keeps its connection) never becomes a tunnel for the client's later
+ * requests past routing, keys, admission and the access log ("upgrade smuggling").
+ */
 function splice(u: Upgrade, inst: UpstreamInstance, permit: Permit): void {
   const { g, socket, head, requestId } = u;
   const d = u.route.data;
-  let lines = `${u.method} ${u.url} HTTP/1.1\r\n`;
-  const h = u.headers;
-  for (let i = 0; i < h.length; i += 2) lines += `${h[i]}: ${h[i + 1]}\r\n`;
-  lines += `Connection: Upgrade\r\nUpgrade: ${String(u.req.headers.upgrade ?? 'websocket')}\r\n\r\n`;
-  const upstream = net.connect({ host: inst.hostname, port: inst.port });
-  upstream.setNoDelay(true);
-  upstream.setTimeout(d.connectTimeout);
-  const st = { connected: false, answered: false, bytesOut: 0, status: 0, done: false };
+  const upgradeTo = String(u.req.headers.upgrade ?? 'websocket');
+  const headers = [...u.headers, 'Connection', 'Upgrade', 'Upgrade', upgradeTo];
+  socket.pause();
+  const st = { answered: false, bytesOut: 0, status: 0, done: false };
   const finish = (failure: boolean): void => {
     if (st.done) return;
     st.done = true;
@@ -169,28 +172,69 @@ function splice(u: Upgrade, inst: UpstreamInstance, permit: Permit): void {
       bytesOut: st.bytesOut,
     });
   };
-  upstream.once('connect', () => {
-    st.connected = true;
+  const answered = (status: number): void => {
+    st.answered = true;
+    st.status = status;
+    permit.release({ ok: status < 500, rttMs: g.clock.now() - u.start });
+  };
+  const upReq = http.request({
+    host: inst.hostname,
+    port: inst.port,
+    method: u.method,
+    path: u.url,
+    headers,
+    setHost: false,
+    agent: false,
+    timeout: d.connectTimeout,
+  });
+  upReq.once('socket', (s: Socket) => s.setNoDelay(true));
+  upReq.once('timeout', () =>
+    upReq.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
+  );
+  upReq.once('upgrade', (res: http.IncomingMessage, upstream: Socket, upHead: Buffer) => {
+    answered(101);
     upstream.setTimeout(0);
-    upstream.write(lines);
-    if (head.length) upstream.write(head);
+    let line = `HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}\r\n`;
+    const raw = res.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) line += `${raw[i]}: ${raw[i + 1]}\r\n`;
+    socket.write(`${line}\r\n`);
+    if (upHead.length > 0) socket.write(upHead);
+    st.bytesOut += Buffer.byteLength(line) + 2 + upHead.length;
+    upstream.on('data', (chunk: Buffer) => (st.bytesOut += chunk.length));
+    upstream.on('error', () => socket.destroy());
+    upstream.once('close', () => {
+      finish(false);
+      socket.destroy();
+    });
+    socket.once('close', () => upstream.destroy());
+    if (head.length > 0) upstream.write(head);
     socket.pipe(upstream);
     upstream.pipe(socket);
+    socket.resume();
   });
-  upstream.on('data', (chunk: Buffer) => {
-    st.bytesOut += chunk.length;
-    if (!st.answered) {
-      st.answered = true;
-      // "HTTP/1.1 101 ..." → status for signals.
-      st.status = Number(chunk.subarray(9, 12).toString('latin1')) || 0;
-      permit.release({ ok: st.status > 0 && st.status < 500, rttMs: g.clock.now() - u.start });
+  upReq.once('response', (res: http.IncomingMessage) => {
+    // Refused (or ignored) upgrade: relayed whole, then both connections close (no splice).
+    answered(res.statusCode ?? 502);
+    res.socket.setTimeout(0);
+    let line = `HTTP/1.1 ${res.statusCode} ${res.statusMessage ?? ''}\r\n`;
+    const raw = res.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (name === 'connection' || name === 'keep-alive' || name === 'transfer-encoding') continue;
+      if (name === 'content-length' || name === 'upgrade') continue;
+      line += `${raw[i]}: ${raw[i + 1]}\r\n`;
     }
+    socket.write(`${line}Connection: close\r\n\r\n`);
+    res.on('data', (chunk: Buffer) => (st.bytesOut += chunk.length));
+    res.pipe(socket);
+    res.once('end', () => {
+      finish(false);
+      upReq.destroy();
+    });
+    res.once('error', () => socket.destroy());
   });
-  upstream.once('timeout', () =>
-    upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
-  );
-  upstream.once('error', (err: NodeJS.ErrnoException) => {
-    if (st.connected) return void socket.destroy();
+  upReq.once('error', (err: NodeJS.ErrnoException) => {
+    if (st.answered) return void socket.destroy();
     st.status = err.code === 'ETIMEDOUT' ? 504 : 502;
     finish(true);
     if (err.code === 'ETIMEDOUT')
@@ -198,11 +242,10 @@ function splice(u: Upgrade, inst: UpstreamInstance, permit: Permit): void {
     else
       rawError(socket, 'LS_ERR_GATEWAY_UPSTREAM_ERROR', { reason: err.code ?? err.message }, { requestId });
   });
-  upstream.once('close', () => {
-    finish(false);
-    socket.destroy();
+  socket.once('close', () => {
+    if (!st.answered) upReq.destroy();
   });
-  socket.once('close', () => upstream.destroy());
+  upReq.end();
 }
 
 /** Writes a JSON error on a raw socket (no ServerResponse exists for upgrade requests) and closes. */

@@ -83,26 +83,16 @@ test(
 );
 
 test(
-  'any Upgrade: bytes sent before the 101 (with the request and in a later write) reach the upstream in order',
+  'any Upgrade: bytes sent before the 101 (with the request and in a later write) are held, then reach the upstream in order',
   { timeout: 10_000 },
   async () => {
     const up = await startUpstream((_req, res) => res.end());
+    const seen: Buffer[] = [];
     up.server.on('upgrade', (_req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-      // Answers only once the ten early bytes are here: without them the client never sees a 101.
-      let early = head;
-      const check = (): void => {
-        if (early.length < 10) return;
-        socket.off('data', more);
-        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: x-tunnel\r\nConnection: Upgrade\r\n\r\n`);
-        socket.write(early);
-        socket.pipe(socket);
-      };
-      const more = (c: Buffer): void => {
-        early = Buffer.concat([early, c]);
-        check();
-      };
-      socket.on('data', more);
-      check();
+      // Nothing may arrive before this instance has answered 101 (the gateway holds it).
+      seen.push(head);
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: x-tunnel\r\nConnection: Upgrade\r\n\r\n`);
+      socket.pipe(socket);
     });
     const { gw, port } = await startGateway({
       services: { web: { routes: [{ path_prefix: '/' }], instances: [{ id: 'u1', url: up.url }] } },
@@ -116,9 +106,45 @@ test(
       const text = reply.toString('latin1');
       assert.match(text, /^HTTP\/1\.1 101 /);
       assert.equal(text.slice(text.indexOf('\r\n\r\n') + 4), '0123456789');
+      assert.deepEqual(seen.map(String), [''], 'no client byte reached the instance with its handshake');
       sock.write('after'); // and the splice carries on both ways
       await readUntil(sock, (b) => b.includes('after'));
       sock.destroy();
+    } finally {
+      await gw.close({ graceMs: 100 });
+      await up.close();
+    }
+  },
+);
+
+test(
+  'an instance that ignores the Upgrade (answers 200 and keeps the connection) is no tunnel: its answer is relayed, the connection closes, later bytes never reach it',
+  { timeout: 10_000 },
+  async () => {
+    const requests: string[] = [];
+    const up = await startUpstream((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      res.end('plain');
+    });
+    const { gw, port } = await startGateway({
+      services: { web: { routes: [{ path_prefix: '/api' }], instances: [{ id: 'u1', url: up.url }] } },
+    });
+    try {
+      const sock = net.connect(port, '127.0.0.1');
+      await once(sock, 'connect');
+      // the smuggled request (a path no route serves) follows the upgrade request at once
+      sock.write(
+        'GET /api/ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n' +
+          'GET /internal/admin HTTP/1.1\r\nHost: t\r\n\r\n',
+      );
+      let reply = '';
+      sock.on('data', (c: Buffer) => (reply += c.toString('latin1')));
+      await once(sock, 'close');
+      assert.match(reply, /^HTTP\/1\.1 200 /);
+      assert.match(reply, /connection: close/i);
+      assert.match(reply, /\r\n\r\nplain$/);
+      assert.deepEqual(requests, ['GET /api/ws']);
     } finally {
       await gw.close({ graceMs: 100 });
       await up.close();
