@@ -134,6 +134,7 @@ export function gatewayOptions(
     services,
     max_header_bytes: config.gateway.max_header_bytes,
     request_timeout: parseDuration(config.gateway.request_timeout),
+    keep_alive_timeout: parseDuration(config.gateway.keep_alive_timeout),
     trusted_proxies: config.gateway.trusted_proxies,
   };
 }

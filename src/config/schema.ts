@@ -207,6 +207,12 @@ export const ConfigSchema = strict(
           description: '431 beyond',
         }),
         request_timeout: Duration('Time to receive a whole request (408 beyond)', '30s', '100ms'),
+        keep_alive_timeout: Duration(
+          'Idle time before a client connection is closed: HTTP/1.1 keep-alive, and HTTP/2 with no open stream (GOAWAY)',
+          '5s',
+          '100ms',
+          '1h',
+        ),
         trusted_proxies: Type.Array(Type.String({ minLength: 1, maxLength: 50 }), {
           default: [],
           maxItems: 1000,

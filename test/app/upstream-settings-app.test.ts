@@ -5,6 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,3 +104,48 @@ ${services(port)}`;
     }
   },
 );
+
+test('gateway.keep_alive_timeout is accepted, mapped (ms, default 5 s) and closes an idle client connection', async () => {
+  const base = parseConfig(services(1), '/tmp/luascale.yaml');
+  assert.equal(gatewayOptions(base).keep_alive_timeout, 5000);
+  assert.throws(
+    () => parseConfig(`gateway: { keep_alive_timeout: 0s }\n${services(1)}`, '/tmp/luascale.yaml'),
+    /gateway\.keep_alive_timeout/,
+  );
+  const up = createServer((_req, res) => res.end('ok'));
+  up.listen(0, '127.0.0.1');
+  await once(up, 'listening');
+  const port = (up.address() as AddressInfo).port;
+  const dir = mkdtempSync(join(tmpdir(), 'ls-keepalive-'));
+  const yaml = `gateway: { listen: "127.0.0.1:0", access_log: "off", keep_alive_timeout: 300ms }
+admin: { listen: "127.0.0.1:0" }
+store: { sqlite: "${dir}/local.db" }
+${services(port)}`;
+  const config = parseConfig(yaml, join(dir, 'luascale.yaml'));
+  assert.equal(gatewayOptions(config).keep_alive_timeout, 300);
+  const app = await startApp({ config, file: join(dir, 'luascale.yaml'), baseDir: dir });
+  try {
+    const url = new URL(app.gatewayUrl);
+    const sock = connect(Number(url.port), url.hostname);
+    await once(sock, 'connect');
+    let got = '';
+    sock.on('data', (c: Buffer) => (got += c.toString('latin1')));
+    let status = 503;
+    // the static target reaches the gateway once the provider reports it: ask until it answers
+    for (let i = 0; i < 200 && status !== 200; i++) {
+      got = '';
+      sock.write('GET / HTTP/1.1\r\nHost: t\r\n\r\n');
+      while (!/\r\n\r\n[\s\S]*$/.test(got) || !/content-length: (\d+)/i.test(got)) await once(sock, 'data');
+      status = Number(got.slice(9, 12));
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(status, 200);
+    const idleFrom = Date.now();
+    await once(sock, 'close'); // the gateway closes the idle keep-alive connection
+    assert.ok(Date.now() - idleFrom < 4000, `closed after ${Date.now() - idleFrom} ms, not the 300 ms set`);
+  } finally {
+    await app.close({ graceMs: 200 });
+    up.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
