@@ -16,14 +16,19 @@ export function isH2cUpgrade(req: http.IncomingMessage): boolean {
   return u !== undefined && u.split(',').some((t) => t.trim().toLowerCase() === 'h2c');
 }
 
-/** The request's head as received, without the upgrade: Upgrade, HTTP2-Settings and their Connection tokens. */
-export function headWithoutUpgrade(req: http.IncomingMessage): string {
+/**
+ * The request's head as received, without the upgrade: Upgrade, HTTP2-Settings and their Connection
+ * tokens. With `bodyLength` (a body node already parsed, so decoded) its framing is replaced by
+ * that Content-Length.
+ */
+export function headWithoutUpgrade(req: http.IncomingMessage, bodyLength?: number): string {
   let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     let value = raw[i + 1]!;
     if (name === 'upgrade' || name === 'http2-settings') continue;
+    if (bodyLength !== undefined && (name === 'content-length' || name === 'transfer-encoding')) continue;
     if (name === 'connection') {
       value = value
         .split(',')
@@ -34,12 +39,15 @@ export function headWithoutUpgrade(req: http.IncomingMessage): string {
     }
     head += `${raw[i]}: ${value}\r\n`;
   }
+  if (bodyLength !== undefined) head += `Content-Length: ${bodyLength}\r\n`;
   return head + '\r\n';
 }
 
 /**
  * Serves an h2c upgrade request as a plain HTTP/1.1 one: its head without the upgrade and the bytes
- * read after it are put back on the socket, which `toH1` hands to the HTTP/1.1 server again.
+ * read after it are put back on the socket, which `toH1` hands to the HTTP/1.1 server again. Node 20
+ * leaves a body in `head`; newer node (26) parses it into `req`, so it is read from there (decoded,
+ * hence re-framed with its length) and put back first.
  */
 export function ignoreH2cUpgrade(
   req: http.IncomingMessage,
@@ -47,7 +55,14 @@ export function ignoreH2cUpgrade(
   toH1: (socket: Socket) => void,
 ): void {
   const { socket, head } = conn;
-  socket.unshift(Buffer.concat([Buffer.from(headWithoutUpgrade(req), 'latin1'), head]));
-  toH1(socket);
-  socket.resume();
+  const parsed: Buffer[] = [];
+  req.on('data', (c: Buffer) => parsed.push(c));
+  req.once('error', () => socket.destroy());
+  req.once('end', () => {
+    const body = Buffer.concat(parsed);
+    const start = headWithoutUpgrade(req, body.length > 0 ? body.length : undefined);
+    socket.unshift(Buffer.concat([Buffer.from(start, 'latin1'), body, head]));
+    toH1(socket);
+    socket.resume();
+  });
 }
