@@ -1,6 +1,6 @@
 /**
  * The two model APIs luascale speaks, OpenAI (Chat Completions, Completions, Embeddings) and
- * Anthropic (Messages): validation in the client's format, translation of requests, responses and
+ * Anthropic (Messages), and OpenAI's Responses API as a translation onto Chat Completions: validation in the client's format, translation of requests, responses and
  * streams both ways, SSE parsing, usage normalisation and error shapes. Pure: no I/O, no clock
  * (a `created` timestamp is passed in).
  */
@@ -54,4 +54,8 @@ export {
   AnthropicToOpenaiStream,
   type AnthropicToOpenaiStreamOptions,
 } from './anthropic-to-openai-stream.js';
+export { responsesToChat } from './responses-request.js';
+export { validateResponsesFields } from './validate-responses.js';
+export { chatResponseToResponses, usageToResponses } from './responses-response.js';
+export { ChatToResponsesStream, type ChatToResponsesStreamOptions } from './responses-stream.js';
 export type * from './types.js';

@@ -3,7 +3,8 @@
  * format gets the client's bytes (the model renamed when the backend has its own name); a
  * streaming OpenAI request also asks for usage (`stream_options.include_usage`), which the relay
  * strips again when the client did not ask, so the client sees the bytes it would have seen
- * without luascale. Another format gets the translated request (docs/llm-formats.md).
+ * without luascale. Another format gets the translated request (docs/llm-formats.md). A Responses
+ * API request arrives here already a chat request (`body` and `raw` are the translated chat's).
  */
 import { isObject, type JsonObject } from '../formats/checked.js';
 import type { Backend } from './backends.js';
@@ -38,7 +39,8 @@ export function backendRequest(s: CallSetup, b: Backend, client: ApiFormat): Bac
       };
     return { ok: true, path, body: JSON.stringify(out), strip: inject };
   }
-  if (kind !== 'chat' && kind !== 'messages' && !(kind === 'completions' && b.format === 'anthropic'))
+  const chatLike = kind === 'chat' || kind === 'messages' || kind === 'responses';
+  if (!chatLike && !(kind === 'completions' && b.format === 'anthropic'))
     return { ok: false, reason: `${b.label}: ${kind} needs an OpenAI-format backend` };
   const t = s.ctx.translation.request(body, b.format, {
     model: b.model,

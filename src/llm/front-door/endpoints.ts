@@ -7,7 +7,8 @@
 export type ApiFormat = 'openai' | 'anthropic';
 
 /** What a request asks for. */
-export type EndpointKind = 'chat' | 'completions' | 'embeddings' | 'models' | 'messages' | 'count_tokens';
+export type EndpointKind =
+  'chat' | 'completions' | 'embeddings' | 'models' | 'messages' | 'count_tokens' | 'responses';
 
 /** One endpoint: its kind, the format its client speaks, and the method it answers. */
 export interface Endpoint {
@@ -23,6 +24,7 @@ const ENDPOINTS: readonly [string, Endpoint][] = [
   ['/v1/models', { kind: 'models', format: 'openai', method: 'GET' }],
   ['/v1/messages', { kind: 'messages', format: 'anthropic', method: 'POST' }],
   ['/v1/messages/count_tokens', { kind: 'count_tokens', format: 'anthropic', method: 'POST' }],
+  ['/v1/responses', { kind: 'responses', format: 'openai', method: 'POST' }],
 ];
 
 const MODEL_PREFIX = '/v1/models/';
@@ -55,9 +57,17 @@ export function clientFormatOf(path: string): ApiFormat {
   return endpointOf(path)?.format ?? 'openai';
 }
 
-/** The path a backend of `format` serves an endpoint kind at (a chat or a completion goes to /v1/messages on Anthropic). */
+/**
+ * The path a backend of `format` serves an endpoint kind at (a chat or a completion goes to
+ * /v1/messages on Anthropic; a Responses request is sent as a chat, see translation.ts).
+ */
 export function backendPath(kind: EndpointKind, format: ApiFormat): string {
-  if (kind === 'chat' || kind === 'messages' || (kind === 'completions' && format === 'anthropic'))
+  if (
+    kind === 'chat' ||
+    kind === 'messages' ||
+    kind === 'responses' ||
+    (kind === 'completions' && format === 'anthropic')
+  )
     return format === 'anthropic' ? '/v1/messages' : '/v1/chat/completions';
   return `/v1/${kind}`;
 }

@@ -34,6 +34,7 @@ import { Deadline } from './deadline.js';
 import type { FrontDoorContext, LlmCallRecord } from './front-door-context.js';
 import { PassthroughRelay, TranslatingRelay, type Relay } from './relay.js';
 import { upstreamHeaders } from './upstream-headers.js';
+import { translates } from './translation.js';
 import { routePrompt } from '../routing/prompt-prefixes.js';
 import { promptText } from './prompt-text.js';
 
@@ -46,6 +47,8 @@ export interface CallSetup {
   body: JsonObject;
   /** The body as the client sent it (forwarded as is when nothing changes). */
   raw: Buffer;
+  /** The client's own body when the door translated it into `body` (a Responses API request). */
+  clientBody?: JsonObject;
   /** The prompt's tokens by the tokenizer (counted on first call). */
   promptTokens: () => number;
   maxOutput: number;
@@ -298,13 +301,16 @@ class LlmCall {
   }
 
   private relayFor(b: Backend, strip: boolean): Relay | undefined {
-    if (b.format === this.client) return new PassthroughRelay(b.format, strip);
+    const kind = this.s.endpoint.kind;
+    if (!translates(this.client, b.format, kind)) return new PassthroughRelay(b.format, strip);
     const t = this.s.ctx.translation.stream(this.client, {
       model: this.s.model.name,
       includeUsage: includesUsage(this.s.body),
       inputTokens: this.s.promptTokens(),
       created: Math.floor(this.ex.g.clock.wallNow() / 1000),
-      kind: this.s.endpoint.kind,
+      kind,
+      backend: b.format,
+      request: this.s.clientBody,
     });
     return new TranslatingRelay(b.format, t);
   }
@@ -338,11 +344,11 @@ class LlmCall {
     }
     const usage = b.format === 'openai' ? usageFromOpenai(parsed.usage) : usageFromAnthropic(parsed.usage);
     let out = text;
-    if (b.format !== this.client) {
+    const kind = this.s.endpoint.kind;
+    if (translates(this.client, b.format, kind)) {
       const created = Math.floor(this.ex.g.clock.wallNow() / 1000);
-      out = JSON.stringify(
-        this.s.ctx.translation.response(parsed, this.client, created, this.s.endpoint.kind),
-      );
+      const o = { created, kind, backend: b.format, request: this.s.clientBody };
+      out = JSON.stringify(this.s.ctx.translation.response(parsed, this.client, o));
     }
     this.ttftMs = this.ex.g.clock.now() - this.ex.start;
     this.head(200, 'application/json');
@@ -367,7 +373,8 @@ class LlmCall {
   private failMidStream(relay: Relay | undefined, reason: string): Outcome {
     const msg = `the model backend failed mid-stream: ${reason}`;
     const tail =
-      this.client === 'openai' ? formatSseAll(openaiErrorEvents(msg)) : formatSse(anthropicErrorEvent(msg));
+      relay?.failEvents?.(msg) ??
+      (this.client === 'openai' ? formatSseAll(openaiErrorEvents(msg)) : formatSse(anthropicErrorEvent(msg)));
     const res = this.ex.res;
     if (!res.destroyed) {
       this.ex.bytesOut += tail.length;

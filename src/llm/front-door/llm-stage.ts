@@ -22,6 +22,7 @@ import { ERRORS, formatMessage } from '../../core/errors.js';
 import type { Reservation, TokenLimiter } from '../budget/token-limiter.js';
 import { isObject, tryParseJson, type Checked, type JsonObject } from '../formats/checked.js';
 import { validateAnthropicMessages } from '../formats/validate-anthropic.js';
+import { responsesToChat } from '../formats/responses-request.js';
 import {
   validateOpenaiChat,
   validateOpenaiCompletion,
@@ -65,6 +66,8 @@ const PROMPT_FORMAT: Record<EndpointKind, PromptFormat> = {
   messages: 'anthropic-messages',
   count_tokens: 'anthropic-messages',
   models: 'openai-chat',
+  // counted on the chat request it was translated into
+  responses: 'openai-chat',
 };
 
 const VALIDATE: Record<Exclude<EndpointKind, 'models'>, (b: unknown) => Checked<unknown>> = {
@@ -74,6 +77,8 @@ const VALIDATE: Record<Exclude<EndpointKind, 'models'>, (b: unknown) => Checked<
   messages: validateAnthropicMessages,
   // Anthropic's count_tokens takes a Messages request without max_tokens.
   count_tokens: (b) => validateAnthropicMessages(isObject(b) ? { max_tokens: 1, ...b } : b),
+  // checked and translated into the chat request the call is made of (formats/responses-request.ts)
+  responses: responsesToChat,
 };
 
 /** The `llm` stage over the given AI services. */
@@ -139,7 +144,10 @@ async function withBody(ex: Exchange, a: { door: Door; ep: Endpoint; raw: Buffer
       message: checked.message, // it names its field already (`model: must be ...`)
       param: checked.field,
     });
-  const body = parsed as JsonObject;
+  // A Responses request goes on as the chat request it was translated into.
+  const translated = ep.kind === 'responses';
+  const body = (translated ? checked.value : parsed) as JsonObject;
+  const sent = translated ? Buffer.from(JSON.stringify(body)) : raw;
   const name = String(body.model);
   const model = door.svc.models.get(name);
   if (model === undefined)
@@ -214,7 +222,8 @@ async function withBody(ex: Exchange, a: { door: Door; ep: Endpoint; raw: Buffer
     model,
     endpoint: ep,
     body,
-    raw,
+    raw: sent,
+    ...(translated ? { clientBody: parsed } : {}),
     promptTokens,
     maxOutput,
     reservation,

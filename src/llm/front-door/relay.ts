@@ -37,12 +37,16 @@ export interface Relay {
   readonly usage: Usage | undefined;
   /** The output tokens relayed so far, counted by the tokenizer (for a cut stream: costly, call once at the end). */
   outputTokens(): number;
+  /** The events that end the client's stream after a failure, when the client's stream has its own (Responses API). */
+  failEvents?(message: string): string | undefined;
 }
 
-/** A stream translator of formats (OpenaiToAnthropicStream, AnthropicToOpenaiStream). */
+/** A stream translator of formats (OpenaiToAnthropicStream, AnthropicToOpenaiStream, ChatToResponsesStream). */
 export interface StreamTranslator {
   push(event: SseEvent): SseEvent[];
   end(): SseEvent[];
+  /** Its own well-formed end after a failure (the Responses API's `error` and `response.failed`). */
+  failEvents?(message: string): SseEvent[];
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -240,6 +244,11 @@ export class TranslatingRelay implements Relay {
 
   outputTokens(): number {
     return estimateOutputTokens(this.sent, this.backend);
+  }
+
+  failEvents(message: string): string | undefined {
+    const events = this.translator.failEvents?.(message);
+    return events === undefined ? undefined : formatSseAll(events);
   }
 
   push(chunk: Buffer): string {

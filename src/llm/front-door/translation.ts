@@ -5,6 +5,12 @@
  * A request that cannot be expressed in the backend's format (OpenAI's `n` > 1 to Anthropic,
  * Anthropic-only blocks to OpenAI) fails with the field, and the front door moves on to the next
  * backend (answering 400 naming the field when none can take it).
+ *
+ * A Responses API client (`kind: 'responses'`) is served through the chat path: its request was
+ * translated to a chat request at the door (formats/responses-request.ts), so a backend of either
+ * format gets what a chat client's request would become; the answer, whole or streamed, is a chat
+ * answer (translated from Anthropic first when the backend speaks it) made into a Responses object
+ * or event stream.
  */
 import type { Checked, JsonObject } from '../formats/checked.js';
 import {
@@ -17,11 +23,14 @@ import {
   openaiChatResponseToAnthropic,
   openaiChatToAnthropic,
   OpenaiToAnthropicStream,
+  ChatToResponsesStream,
+  chatResponseToResponses,
   type AnthropicMessagesRequest,
   type OpenaiChatRequest,
 } from '../formats/index.js';
 import type { ApiFormat, EndpointKind } from './endpoints.js';
 import type { StreamTranslator } from './relay.js';
+import type { SseEvent } from '../formats/sse.js';
 
 /** What a stream translator is built with. */
 export interface StreamContext {
@@ -35,6 +44,20 @@ export interface StreamContext {
   created: number;
   /** The client's endpoint (`completions`: text_completion chunks); chat when absent. */
   kind?: EndpointKind;
+  /** The format the backend streams in (read for `kind: 'responses'`, whose client format is OpenAI's too). */
+  backend?: ApiFormat;
+  /** The client's own request, when it was translated at the door (the Responses API's). */
+  request?: JsonObject;
+}
+
+/** What the backend's answer is made into, besides the format pair. */
+export interface ResponseContext {
+  /** Unix seconds. */
+  created: number;
+  /** As StreamContext's. */
+  kind?: EndpointKind;
+  backend?: ApiFormat;
+  request?: JsonObject;
 }
 
 /** Translation from the client's format to a backend's and back. */
@@ -49,7 +72,7 @@ export interface Translation {
     o: { model?: string; maxTokensDefault: number; kind?: EndpointKind },
   ): Checked<JsonObject>;
   /** The backend's whole response in the client's format `to` (`kind` as for request). */
-  response(body: JsonObject, to: ApiFormat, created: number, kind?: EndpointKind): JsonObject;
+  response(body: JsonObject, to: ApiFormat, o: ResponseContext): JsonObject;
   /** A translator of the backend's stream events into the client's format `to`. */
   stream(to: ApiFormat, o: StreamContext): StreamTranslator;
 }
@@ -69,19 +92,47 @@ export const formatsTranslation: Translation = {
         : anthropicToOpenaiChat(body as AnthropicMessagesRequest, model);
     return out as Checked<JsonObject>;
   },
-  response: (body, to, created, kind) =>
-    to === 'anthropic'
-      ? openaiChatResponseToAnthropic(body)
-      : kind === 'completions'
-        ? anthropicResponseToOpenaiCompletion(body, { created })
-        : anthropicResponseToOpenaiChat(body, { created }),
+  response: (body, to, { created, kind, backend, request }) =>
+    kind === 'responses'
+      ? chatResponseToResponses(
+          backend === 'anthropic' ? anthropicResponseToOpenaiChat(body, { created }) : body,
+          {
+            request: request ?? {},
+            created,
+          },
+        )
+      : to === 'anthropic'
+        ? openaiChatResponseToAnthropic(body)
+        : kind === 'completions'
+          ? anthropicResponseToOpenaiCompletion(body, { created })
+          : anthropicResponseToOpenaiChat(body, { created }),
   stream: (to, o) =>
-    to === 'anthropic'
-      ? new OpenaiToAnthropicStream({ inputTokens: o.inputTokens, model: o.model })
-      : new AnthropicToOpenaiStream({
-          includeUsage: o.includeUsage,
-          created: o.created,
-          model: o.model,
-          completions: o.kind === 'completions',
-        }),
+    o.kind === 'responses'
+      ? responsesStream(o)
+      : to === 'anthropic'
+        ? new OpenaiToAnthropicStream({ inputTokens: o.inputTokens, model: o.model })
+        : new AnthropicToOpenaiStream({
+            includeUsage: o.includeUsage,
+            created: o.created,
+            model: o.model,
+            completions: o.kind === 'completions',
+          }),
 };
+
+/** Whether a backend's answer must be translated for the client (formats differ, or a Responses client). */
+export function translates(client: ApiFormat, backend: ApiFormat, kind: EndpointKind): boolean {
+  return client !== backend || kind === 'responses';
+}
+
+/** A Responses stream: the backend's chat chunks (Anthropic's events made chat chunks first) as Responses events. */
+function responsesStream(o: StreamContext): StreamTranslator {
+  const responses = new ChatToResponsesStream({ request: o.request ?? {}, created: o.created });
+  if (o.backend !== 'anthropic') return responses;
+  const chat = new AnthropicToOpenaiStream({ includeUsage: true, created: o.created, model: o.model });
+  const each = (events: SseEvent[]) => events.flatMap((e) => responses.push(e));
+  return {
+    push: (event) => each(chat.push(event)),
+    end: () => [...each(chat.end()), ...responses.end()],
+    failEvents: (message) => responses.failEvents(message),
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * The OpenAI Responses API at the front door (`POST /v1/responses`), through the official `openai`
+ * client: whole and streamed answers from an OpenAI-format llm-sim and an Anthropic-format one, the
+ * usage equal to llm-sim's own counts and one ledger row each; refusals (400 naming the field,
+ * 404 for an unknown model); a stream cut after the first byte ends with `error` and
+ * `response.failed`; a backend failing before the first byte gives way to the next one.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import { instancesModel, startDoor, type Door } from './harness.js';
+import { parseFault, type LlmSim } from '../../../src/llm-sim/index.js';
+import type { LlmModelOptions } from '../../../src/llm/front-door/index.js';
+
+const client = (door: Door, prefix = '') =>
+  new OpenAI({ apiKey: 'x', baseURL: `${door.base}${prefix}/v1`, maxRetries: 0 });
+
+for (const format of ['openai', 'anthropic'] as const) {
+  test(`responses.create through an ${format}-format backend: the text, usage equal to llm-sim's, a ledger row`, async () => {
+    const door = await startDoor({
+      instances: [{ api: format }],
+      models: () => ({ m: instancesModel(format) }),
+    });
+    try {
+      const row = door.nextRow();
+      const r = await client(door).responses.create({
+        model: 'm',
+        instructions: 'Be brief.',
+        input: 'Write about rivers',
+        max_output_tokens: 40,
+        metadata: { trace: 't1' },
+      });
+      const sim = door.sims[0]!.stats().requests.at(-1)!;
+      assert.match(r.id, /^resp_/);
+      assert.equal(r.object, 'response');
+      assert.equal(r.status, 'completed');
+      assert.equal(r.model, 'm');
+      assert.equal(r.instructions, 'Be brief.');
+      assert.deepEqual(r.metadata, { trace: 't1' });
+      assert.equal(r.output[0]!.type, 'message');
+      assert.equal(r.output_text, sim.text);
+      assert.ok(sim.text.length > 0);
+      assert.equal(r.usage!.input_tokens, sim.promptTokens);
+      assert.equal(r.usage!.output_tokens, sim.completionTokens);
+      assert.equal(r.usage!.total_tokens, sim.promptTokens + sim.completionTokens);
+      assert.equal(r.usage!.input_tokens_details.cached_tokens, sim.cachedTokens);
+      const led = await row;
+      assert.equal(led.usageSource, 'reported');
+      assert.equal(led.input, sim.promptTokens);
+      assert.equal(led.output, sim.completionTokens);
+      assert.equal(led.status, 200);
+    } finally {
+      await door.close();
+    }
+  });
+
+  test(`responses.stream through an ${format}-format backend: the documented events, usage equal to llm-sim's`, async () => {
+    const door = await startDoor({
+      instances: [{ api: format }],
+      models: () => ({ m: instancesModel(format) }),
+    });
+    try {
+      const row = door.nextRow();
+      const stream = client(door, '/ai').responses.stream({
+        model: 'm',
+        input: [{ role: 'user', content: 'Tell a story' }],
+      });
+      const events: { type: string; sequence_number: number }[] = [];
+      let deltas = '';
+      for await (const ev of stream) {
+        events.push(ev);
+        if (ev.type === 'response.output_text.delta') deltas += ev.delta;
+      }
+      const final = await stream.finalResponse();
+      const sim = door.sims[0]!.stats().requests.at(-1)!;
+      const types = events.map((e) => e.type);
+      assert.deepEqual(types.slice(0, 4), [
+        'response.created',
+        'response.in_progress',
+        'response.output_item.added',
+        'response.content_part.added',
+      ]);
+      assert.deepEqual(types.slice(-4), [
+        'response.output_text.done',
+        'response.content_part.done',
+        'response.output_item.done',
+        'response.completed',
+      ]);
+      assert.ok(types.slice(4, -4).every((t) => t === 'response.output_text.delta'));
+      assert.deepEqual(
+        events.map((e) => e.sequence_number),
+        events.map((_, i) => i),
+      );
+      assert.equal(deltas, sim.text);
+      assert.equal(final.output_text, sim.text);
+      assert.equal(final.status, 'completed');
+      assert.equal(final.usage!.input_tokens, sim.promptTokens);
+      assert.equal(final.usage!.output_tokens, sim.completionTokens);
+      const led = await row;
+      assert.equal(led.usageSource, 'reported');
+      assert.equal(led.input, sim.promptTokens);
+      assert.equal(led.output, sim.completionTokens);
+    } finally {
+      await door.close();
+    }
+  });
+}
+
+test('a length finish is status incomplete (max_output_tokens), whole and streamed', async () => {
+  const door = await startDoor({ instances: [{ outputTokens: { min: 30, max: 30 } }] });
+  try {
+    const c = client(door);
+    const r = await c.responses.create({ model: 'm', input: 'Write about rivers', max_output_tokens: 3 });
+    assert.equal(r.status, 'incomplete');
+    assert.deepEqual(r.incomplete_details, { reason: 'max_output_tokens' });
+    assert.equal(r.usage!.output_tokens, 3);
+    const types: string[] = [];
+    for await (const ev of await c.responses.create({
+      model: 'm',
+      input: 'x',
+      max_output_tokens: 3,
+      stream: true,
+    }))
+      types.push(ev.type);
+    assert.equal(types.at(-1), 'response.incomplete');
+  } finally {
+    await door.close();
+  }
+});
+
+test('refusals: 400 in OpenAI’s format naming the field; 404 for an unknown model', async () => {
+  const door = await startDoor();
+  try {
+    const c = client(door);
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ previous_response_id: 'resp_1' }, 'previous_response_id', /stateless/],
+      [{ conversation: 'conv_1' }, 'conversation', /stateless/],
+      [{ tools: [{ type: 'function', name: 'f' }, { type: 'web_search' }] }, 'tools[1].type', /web_search/],
+      [
+        { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'http://x/y.png' }] }] },
+        'input[0].content[0].type',
+        /input_image/,
+      ],
+      [{ input: [{ type: 'item_reference', id: 'msg_1' }] }, 'input[0].type', /item_reference/],
+      [{ max_output_tokens: 0 }, 'max_output_tokens', /max_output_tokens/],
+    ];
+    for (const [extra, param, message] of cases) {
+      const err = await c.responses
+        .create({ model: 'm', input: 'hi', ...extra } as OpenAI.Responses.ResponseCreateParamsNonStreaming)
+        .catch((e: unknown) => e);
+      assert.ok(err instanceof OpenAI.BadRequestError, `${param}: ${String(err)}`);
+      assert.equal(err.param, param);
+      assert.match(err.message, message);
+    }
+    const ok = await c.responses.create({ model: 'm', input: 'hi', store: true });
+    assert.equal(ok.status, 'completed', 'store: true is accepted (nothing is stored)');
+    const missing = await c.responses.create({ model: 'nope', input: 'hi' }).catch((e: unknown) => e);
+    assert.ok(missing instanceof OpenAI.NotFoundError);
+    assert.equal(door.sims[0]!.stats().requests.length, 1, 'only the accepted request reached the backend');
+  } finally {
+    await door.close();
+  }
+});
+
+for (const format of ['openai', 'anthropic'] as const)
+  test(`a ${format} backend's stream cut after the first byte ends with error and response.failed, usage estimated`, async () => {
+    const door = await startDoor({
+      instances: [{ api: format, fault: parseFault('cut:3'), outputTokens: { min: 30, max: 30 } }],
+      models: () => ({ m: instancesModel(format) }),
+    });
+    try {
+      const row = door.nextRow();
+      const events: { type: string; [k: string]: unknown }[] = [];
+      for await (const ev of await client(door).responses.create({
+        model: 'm',
+        input: 'Tell a story',
+        stream: true,
+      }))
+        events.push(ev);
+      const last = events.slice(-2);
+      assert.equal(last[0]!.type, 'error');
+      assert.match(String(last[0]!.message), /mid-stream/);
+      assert.equal(last[1]!.type, 'response.failed');
+      const failed = (last[1] as unknown as { response: OpenAI.Responses.Response }).response;
+      assert.equal(failed.status, 'failed');
+      assert.equal(failed.error?.code, 'server_error');
+      assert.ok(!events.some((e) => e.type === 'response.completed'), 'no clean end after a cut');
+      assert.equal(events[0]!.type, 'response.created');
+      const r = await row;
+      assert.equal(r.usageSource, 'estimated');
+      assert.equal(r.outcome, 'cut');
+      assert.ok(r.output > 0);
+    } finally {
+      await door.close();
+    }
+  });
+
+test('before the first byte a failing backend gives way to the next (streamed and whole)', async () => {
+  const models = (_sims: LlmSim[], extra: LlmSim[]): Record<string, LlmModelOptions> => ({
+    m: {
+      backends: [
+        { openai: { base_url: extra[0]!.url, api_key: 'k' } },
+        { instances: { format: 'anthropic' } },
+      ],
+      ttftMs: 5000,
+      interTokenMs: 5000,
+      maxTokensDefault: 64,
+    },
+  });
+  const door = await startDoor({
+    extra: [{ fault: parseFault('500') }],
+    instances: [{ api: 'anthropic' }],
+    models,
+  });
+  try {
+    const c = client(door);
+    let text = '';
+    for await (const ev of await c.responses.create({ model: 'm', input: 'hi', stream: true }))
+      if (ev.type === 'response.output_text.delta') text += ev.delta;
+    assert.equal(text, door.sims[0]!.stats().requests.at(-1)!.text);
+    const r = await c.responses.create({ model: 'm', input: 'hi' });
+    assert.equal(r.output_text, door.sims[0]!.stats().requests.at(-1)!.text);
+    assert.equal(door.extra[0]!.stats().requests.length, 2, 'the first backend was tried each time');
+    assert.equal(door.rows.at(-1)!.backend, 'instances:sim0');
+  } finally {
+    await door.close();
+  }
+});
