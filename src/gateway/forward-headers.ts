@@ -229,13 +229,15 @@ function dropConnectionListed(out: string[], connection: string): void {
 
 /**
  * Rewrites upstream response headers (undici's raw Buffer list) for the client: hop-by-hop fields
- * and those named in Connection are dropped (RFC 9110 §7.6.1), Via is appended (§7.6.3), and
- * X-Request-Id is echoed when the upstream did not send one.
+ * and those named in Connection are dropped (RFC 9110 §7.6.1), Via is appended with the version
+ * the response was received in (§7.6.3: `2` from an HTTP/2 upstream), and X-Request-Id is echoed
+ * when the upstream did not send one.
  */
 export function forwardResponseHeaders(
   raw: readonly (Buffer | string)[],
   requestId: string,
   via: string,
+  httpVersion: '1.1' | '2.0' = '1.1',
 ): string[] {
   const out: string[] = [];
   let connection: string | undefined;
@@ -279,7 +281,7 @@ export function forwardResponseHeaders(
     out.push(name, value);
   }
   if (connection !== undefined) dropConnectionListed(out, connection);
-  const own = viaValue('1.1', via);
+  const own = viaValue(httpVersion, via);
   out.push('via', upstreamVia !== undefined ? `${upstreamVia}, ${own}` : own);
   if (!hasRequestId) out.push('x-request-id', requestId);
   return out;

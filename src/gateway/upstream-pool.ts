@@ -130,6 +130,8 @@ export interface HealthEvent {
 /** The live pool of one service. */
 export interface UpstreamPool {
   readonly service: string;
+  /** The protocol spoken to the instances (upstream.protocol). */
+  readonly protocol: 'h1' | 'h2' | 'h2c';
   readonly events: EventEmitter;
   /** Instances that may take new requests. */
   eligible(): readonly UpstreamInstance[];
@@ -420,6 +422,7 @@ export function createUpstreamPool(options: {
 
   return {
     service,
+    protocol,
     events,
     eligible: () => eligibleList,
     all: () => members,

@@ -171,4 +171,6 @@ test('response: hop-by-hop dropped, Via appended, request id echoed unless the u
   ]);
   const own = forwardResponseHeaders([b('X-Request-Id'), b('theirs')], 'rid', 'luascale');
   assert.deepEqual(get(own, 'x-request-id'), ['theirs']);
+  // RFC 9110 §7.6.3: the received-protocol is the version the response came in.
+  assert.deepEqual(get(forwardResponseHeaders([], 'rid', 'luascale', '2.0'), 'via'), ['2 luascale']);
 });

@@ -79,7 +79,8 @@ export function upstreamHeaders(
   const res = ex.res;
   if (res.destroyed) return false;
   try {
-    const out = forwardResponseHeaders(rawHeaders, ex.requestId, ex.g.forward.via);
+    const version = ex.route.data.svc.pool.protocol === 'h1' ? '1.1' : '2.0';
+    const out = forwardResponseHeaders(rawHeaders, ex.requestId, ex.g.forward.via, version);
     const extra = ex.admitHeaders;
     if (extra !== undefined) for (const k in extra) out.push(k, extra[k]!);
     res.writeHead(statusCode, out);

@@ -151,6 +151,17 @@ describe('mTLS and upstream TLS', () => {
     assert.equal(await get('/two/y', true), '200 h2 2.0');
   });
 
+  it("names the upstream hop's version in the response's Via (RFC 9110 §7.6.3)", async () => {
+    const viaOf = (path: string) =>
+      new Promise<string | undefined>((resolve, reject) => {
+        const opts = { host: '127.0.0.1', port, path, servername: 'localhost', agent: false };
+        const tls = { ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('client.key') };
+        https.get({ ...opts, ...tls }, (res) => resolve(res.resume().headers.via)).on('error', reject);
+      });
+    assert.equal(await viaOf('/one/v'), '1.1 luascale');
+    assert.equal(await viaOf('/two/v'), '2 luascale');
+  });
+
   it('does not trust an instance whose certificate is not signed by the configured CA (502)', async () => {
     assert.match(await get('/three/z', true), /^502 .*LS_ERR_GATEWAY_UPSTREAM_ERROR/);
   });
