@@ -9,7 +9,7 @@ import type { ReserveDenied } from './token-limiter.js';
 /** What the front door knows of the refused request. */
 export interface OversizedRequest {
   consumer: string;
-  /** The request body: which field set the output cap (`max_completion_tokens` or `max_tokens`). */
+  /** The client's body: which field set the output cap (`max_output_tokens`, `max_completion_tokens` or `max_tokens`). */
   body: Record<string, unknown>;
   promptTokens: number;
   /** The output tokens reserved (the body's cap or the model's default). */
@@ -38,7 +38,12 @@ export function oversizedFailure(
   exceeds: Exceeds,
   r: OversizedRequest,
 ): { status: 400; message: string; code: 'LS_ERR_LLM_OVER_WHOLE_LIMIT'; param: string; fit: number } {
-  const param = r.body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens';
+  const param =
+    r.body.max_output_tokens !== undefined
+      ? 'max_output_tokens' // a Responses API client's own name
+      : r.body.max_completion_tokens !== undefined
+        ? 'max_completion_tokens'
+        : 'max_tokens';
   const fit = largestMaxTokens(exceeds, r);
   const tokens = exceeds.unit === 'tokens';
   const message = formatMessage(ERRORS.LS_ERR_LLM_OVER_WHOLE_LIMIT.message, {

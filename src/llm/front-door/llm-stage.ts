@@ -196,7 +196,7 @@ async function withBody(ex: Exchange, a: { door: Door; ep: Endpoint; raw: Buffer
         ep.format,
         oversizedFailure(v.limit, v.exceeds, {
           consumer: ex.consumer,
-          body,
+          body: parsed as JsonObject, // the client's own field names
           promptTokens: promptTokens(),
           maxTokens: maxOutput,
           costOf: (p, o) => door.options.prices?.maxCostOf(name, p, o) ?? 0,

@@ -3,7 +3,8 @@
  * client: whole and streamed answers from an OpenAI-format llm-sim and an Anthropic-format one, the
  * usage equal to llm-sim's own counts and one ledger row each; refusals (400 naming the field,
  * 404 for an unknown model); a stream cut after the first byte ends with `error` and
- * `response.failed`; a backend failing before the first byte gives way to the next one.
+ * `response.failed`; a backend failing before the first byte gives way to the next one; keys (401)
+ * and token budgets (reserved with max_output_tokens, settled to the usage, 429 and 400) as for chat.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import OpenAI from 'openai';
 import { instancesModel, startDoor, type Door } from './harness.js';
 import { parseFault, type LlmSim } from '../../../src/llm-sim/index.js';
 import type { LlmModelOptions } from '../../../src/llm/front-door/index.js';
+import { MemoryTokenLimiter } from '../../../src/llm/budget/memory-token-limiter.js';
 
 const client = (door: Door, prefix = '') =>
   new OpenAI({ apiKey: 'x', baseURL: `${door.base}${prefix}/v1`, maxRetries: 0 });
@@ -170,7 +172,7 @@ for (const format of ['openai', 'anthropic'] as const)
     });
     try {
       const row = door.nextRow();
-      const events: { type: string; [k: string]: unknown }[] = [];
+      const events: OpenAI.Responses.ResponseStreamEvent[] = [];
       for await (const ev of await client(door).responses.create({
         model: 'm',
         input: 'Tell a story',
@@ -179,9 +181,9 @@ for (const format of ['openai', 'anthropic'] as const)
         events.push(ev);
       const last = events.slice(-2);
       assert.equal(last[0]!.type, 'error');
-      assert.match(String(last[0]!.message), /mid-stream/);
+      assert.match((last[0] as OpenAI.Responses.ResponseErrorEvent).message, /mid-stream/);
       assert.equal(last[1]!.type, 'response.failed');
-      const failed = (last[1] as unknown as { response: OpenAI.Responses.Response }).response;
+      const failed = (last[1] as OpenAI.Responses.ResponseFailedEvent).response;
       assert.equal(failed.status, 'failed');
       assert.equal(failed.error?.code, 'server_error');
       assert.ok(!events.some((e) => e.type === 'response.completed'), 'no clean end after a cut');
@@ -222,6 +224,44 @@ test('before the first byte a failing backend gives way to the next (streamed an
     assert.equal(r.output_text, door.sims[0]!.stats().requests.at(-1)!.text);
     assert.equal(door.extra[0]!.stats().requests.length, 2, 'the first backend was tried each time');
     assert.equal(door.rows.at(-1)!.backend, 'instances:sim0');
+  } finally {
+    await door.close();
+  }
+});
+
+test('keys and token budgets as for chat: 401, the reservation settled to the usage, 429, 400 naming max_output_tokens', async () => {
+  const KEY = 'lsk_0123456789abcdef_test';
+  const door = await startDoor({
+    keys: { verify: (k) => (k === KEY ? { consumer: 'demo', keyId: '0123456789abcdef' } : undefined) },
+    stage: {
+      limiter: new MemoryTokenLimiter({ consumers: { demo: { limits: { tokens_per_minute: 400 } } } }),
+    },
+  });
+  try {
+    const bad = await new OpenAI({ apiKey: 'wrong', baseURL: `${door.base}/v1`, maxRetries: 0 }).responses
+      .create({ model: 'm', input: 'hi' })
+      .catch((e: unknown) => e);
+    assert.ok(bad instanceof OpenAI.AuthenticationError, String(bad));
+    const c = new OpenAI({ apiKey: KEY, baseURL: `${door.base}/v1`, maxRetries: 0 });
+    // Each reserves ~300 of the 400 and settles to its usage (~20), so the second fits only if the
+    // first was settled.
+    const a = await c.responses.create({ model: 'm', input: 'hi', max_output_tokens: 300 });
+    const b = await c.responses.create({ model: 'm', input: 'hi', max_output_tokens: 300 });
+    const used = a.usage!.total_tokens + b.usage!.total_tokens;
+    assert.equal(door.rows.length, 2);
+    assert.equal(door.rows[1]!.consumer, 'demo');
+    // prompt + max_output_tokens fits the limit alone, not with what a and b used: 429 with Retry-After
+    const over = await c.responses
+      .create({ model: 'm', input: 'hi', max_output_tokens: 400 - a.usage!.input_tokens - used + 1 })
+      .catch((e: unknown) => e);
+    assert.ok(over instanceof OpenAI.RateLimitError, String(over));
+    assert.ok(Number(over.headers?.get('retry-after')) >= 1);
+    const whole = await c.responses
+      .create({ model: 'm', input: 'hi', max_output_tokens: 5000 })
+      .catch((e: unknown) => e);
+    assert.ok(whole instanceof OpenAI.BadRequestError, String(whole));
+    assert.equal(whole.param, 'max_output_tokens');
+    assert.match(whole.message, /the largest max_output_tokens that fits is/);
   } finally {
     await door.close();
   }
