@@ -52,18 +52,17 @@ export function createSchemaCache(): SchemaCache {
   const options = { strict: false, allErrors: false, validateFormats: false, validateSchema: false } as const;
   const params = new WeakMap<object, ValidateFunction | null>();
   const bodies = new WeakMap<object, ValidateFunction | null>();
-  const nullable = new WeakMap<object, unknown>();
   let compiled = 0;
   function get(
     map: WeakMap<object, ValidateFunction | null>,
     ajv: () => Ajv,
     schema: object,
-    wrap: (s: unknown) => object,
+    wrap: (s: object) => object,
   ): ValidateFunction | null {
     let fn = map.get(schema);
     if (fn === undefined) {
       compiled++;
-      fn = compileOrSkip(ajv(), wrap(withNullable(schema, nullable)));
+      fn = compileOrSkip(ajv(), wrap(schema));
       map.set(schema, fn);
     }
     return fn;
@@ -78,28 +77,146 @@ export function createSchemaCache(): SchemaCache {
         params,
         () => (paramAjv ??= new Ajv({ ...options, coerceTypes: 'array' })),
         schema,
-        (s) => ({ type: 'object', properties: { value: s as object } }),
+        (s) => {
+          const { root, definitions } = convertSchema(s, true);
+          return { type: 'object', properties: { value: root }, ...(definitions ? { definitions } : {}) };
+        },
       ),
     body: (schema) =>
       get(
         bodies,
         () => (bodyAjv ??= new Ajv(options)),
         schema,
-        (s) => s as object,
+        (s) => toJsonSchema(s, { request: true }),
       ),
   };
 }
 
 const defaultCache = createSchemaCache();
+/** The schema keywords a Swagger 2.0 parameter (not `in: body`) writes on itself. */
+const SWAGGER2_PARAM_KEYWORDS = [
+  'type',
+  'format',
+  'items',
+  'enum',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'x-nullable',
+];
 const ANY = {};
 
 interface CompiledParam {
   name: string;
-  in: 'path' | 'query' | 'header';
+  in: 'path' | 'query' | 'header' | 'cookie';
   required: boolean;
-  array: boolean;
+  /** How the value is written (OpenAPI 3 `style`/`explode`, 2.0 `collectionFormat`). */
+  shape: 'scalar' | 'array' | 'object';
+  /** Array items (or object `key,value` pairs) in one value are separated by this; '' = never split. */
+  delimiter: string;
+  /** A query object as `name[key]=value` (style deepObject). */
+  deepObject: boolean;
+  /** The declared property names of an object written `key=value&...` (style form, explode). */
+  properties: string[];
   /** Checks `{ value }`; null when the schema could not be compiled (not validated then). */
   validate: ValidateFunction | null;
+}
+
+/** 2.0 `collectionFormat` → delimiter ('' for `multi`: one query entry per item). */
+const COLLECTION: Record<string, string> = { csv: ',', ssv: ' ', tsv: '\t', pipes: '|', multi: '' };
+/** 3.x array `style` → delimiter when not exploded. */
+const STYLE: Record<string, string> = { form: ',', simple: ',', spaceDelimited: ' ', pipeDelimited: '|' };
+/**
+ * Headers whose parameter definitions OpenAPI says to ignore (3.0 §4.7.12.1 "Accept, Content-Type
+ * or Authorization"): they are described by the content, the responses and the security schemes.
+ */
+const IGNORED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
+
+function compileParam(p: any, schema: any, validate: ValidateFunction | null): CompiledParam {
+  const types: unknown[] = Array.isArray(schema?.type) ? schema.type : [schema?.type];
+  const shape = types.includes('array')
+    ? 'array'
+    : types.includes('object') || (schema?.properties && !schema?.type)
+      ? 'object'
+      : 'scalar';
+  const style: string = p.style ?? (p.in === 'query' || p.in === 'cookie' ? 'form' : 'simple');
+  const explode: boolean = p.explode ?? style === 'form';
+  let delimiter: string;
+  if (p.schema === undefined) delimiter = COLLECTION[p.collectionFormat ?? 'csv'] ?? ',';
+  else delimiter = explode && p.in === 'query' ? '' : (STYLE[style] ?? ',');
+  return {
+    name: p.in === 'header' ? String(p.name).toLowerCase() : String(p.name),
+    in: p.in,
+    required: p.in === 'path' || Boolean(p.required),
+    shape,
+    delimiter,
+    deepObject: style === 'deepObject',
+    properties:
+      shape === 'object' && schema?.properties && typeof schema.properties === 'object'
+        ? Object.keys(schema.properties)
+        : [],
+    validate,
+  };
+}
+
+/** The parameter's value as the request writes it, or undefined when it is absent. */
+function readParam(p: CompiledParam, parts: RequestParts): unknown {
+  let raw: string | string[] | undefined;
+  if (p.in === 'path') raw = parts.pathParams[p.name];
+  else if (p.in === 'header') raw = parts.headers[p.name];
+  else if (p.in === 'cookie') raw = cookie(parts.headers.cookie, p.name);
+  else if (p.shape === 'object' && (p.deepObject || (p.delimiter === '' && p.properties.length))) {
+    const obj: Record<string, string> = {};
+    let found = false;
+    for (const [k, v] of parts.query) {
+      const key = p.deepObject
+        ? k.startsWith(`${p.name}[`) && k.endsWith(']')
+          ? k.slice(p.name.length + 1, -1)
+          : undefined
+        : p.properties.includes(k)
+          ? k
+          : undefined;
+      if (key !== undefined) {
+        obj[key] = v;
+        found = true;
+      }
+    }
+    return found ? obj : undefined;
+  } else {
+    const all = parts.query.getAll(p.name);
+    raw = all.length === 0 ? undefined : p.shape === 'array' ? all : all[0];
+  }
+  if (raw === undefined) return undefined;
+  if (p.shape === 'array') {
+    const items = Array.isArray(raw) ? raw : [raw];
+    return p.delimiter === '' ? items : items.flatMap((v) => v.split(p.delimiter));
+  }
+  if (p.shape === 'object' && p.delimiter !== '') {
+    // `k1,v1,k2,v2` (style form or simple, not exploded).
+    const bits = (Array.isArray(raw) ? raw.join(',') : raw).split(p.delimiter);
+    const obj: Record<string, string> = {};
+    for (let i = 0; i + 1 < bits.length; i += 2) obj[bits[i]!] = bits[i + 1]!;
+    return obj;
+  }
+  return Array.isArray(raw) ? raw[0] : raw;
+}
+
+/** The value of cookie `name` in a Cookie header (RFC 6265 §5.4: `a=1; b=2`). */
+function cookie(header: string | string[] | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const pair of (Array.isArray(header) ? header.join('; ') : header).split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+  }
+  return undefined;
 }
 
 /**
@@ -138,18 +255,13 @@ function compileNow(op: ImportedOperation, cache: SchemaCache): RequestValidator
       bodyRequired = Boolean(p.required);
       continue;
     }
-    if (p.in !== 'path' && p.in !== 'query' && p.in !== 'header') continue;
-    // 3.x: `schema`; 2.0: the schema keywords sit on the parameter itself.
-    const schema =
-      p.schema ??
-      pick(p, ['type', 'format', 'items', 'enum', 'minimum', 'maximum', 'minLength', 'maxLength', 'pattern']);
-    params.push({
-      name: p.in === 'header' ? String(p.name).toLowerCase() : String(p.name),
-      in: p.in,
-      required: p.in === 'path' || Boolean(p.required),
-      array: schema?.type === 'array',
-      validate: cache.param(schema ?? ANY),
-    });
+    if (!['path', 'query', 'header', 'cookie'].includes(p.in)) continue;
+    if (p.in === 'header' && IGNORED_HEADERS.has(String(p.name).toLowerCase())) continue;
+    // 3.x: `schema` (or `content`, not checked); 2.0: the schema keywords sit on the parameter.
+    const schema = p.schema ?? (p.content ? undefined : pick(p, SWAGGER2_PARAM_KEYWORDS));
+    // A 3.1 boolean schema (`schema: true`) accepts anything.
+    const validate = cache.param(schema && typeof schema === 'object' ? schema : ANY);
+    params.push(compileParam(p, schema, validate));
   }
   const content = op.operation.requestBody?.content;
   if (content && typeof content === 'object') {
@@ -163,17 +275,11 @@ function compileNow(op: ImportedOperation, cache: SchemaCache): RequestValidator
 
   return function validateRequest(parts) {
     for (const p of params) {
-      let raw: string | string[] | undefined;
-      if (p.in === 'path') raw = parts.pathParams[p.name];
-      else if (p.in === 'query')
-        raw = p.array ? parts.query.getAll(p.name) : (parts.query.get(p.name) ?? undefined);
-      else raw = parts.headers[p.name];
-      const missing = raw === undefined || (Array.isArray(raw) && raw.length === 0 && p.array);
-      if (missing) {
+      const value = readParam(p, parts);
+      if (value === undefined) {
         if (p.required) return { field: `${p.in}.${p.name}`, message: 'is required' };
         continue;
       }
-      const value = p.array && typeof raw === 'string' ? raw.split(',') : raw;
       // Coercion rewrites the value inside the holder, so each check gets a fresh one.
       if (p.validate !== null && !p.validate({ value }))
         return { field: `${p.in}.${p.name}`, message: describe(p.validate.errors) };
@@ -219,20 +325,111 @@ function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unkn
   return Object.keys(out).length ? out : undefined;
 }
 
-/** OpenAPI 3.0 `nullable: true` → JSON Schema `type: [T, "null"]` (3.1 documents already use the latter). */
-function withNullable(schema: unknown, seen: WeakMap<object, unknown>): unknown {
-  if (!schema || typeof schema !== 'object') return schema;
-  if (seen.has(schema)) return seen.get(schema);
-  if (Array.isArray(schema)) {
-    const arr: unknown[] = [];
-    seen.set(schema, arr);
-    for (const s of schema) arr.push(withNullable(s, seen));
-    return arr;
+/** Keywords whose value is one schema, a list of schemas, or a map of name → schema. */
+const ONE = ['items', 'additionalItems', 'additionalProperties', 'not', 'if', 'then', 'else', 'contains'];
+const ONE_MORE = ['propertyNames', 'unevaluatedItems', 'unevaluatedProperties', 'contentSchema'];
+const LIST = ['allOf', 'anyOf', 'oneOf', 'prefixItems'];
+const MAP = ['properties', 'patternProperties', 'definitions', '$defs', 'dependentSchemas'];
+
+/**
+ * An OpenAPI schema object (2.0, 3.0 or 3.1, `$ref`s already replaced by what they point at) as the
+ * JSON Schema ajv checks a request against:
+ * - 3.0 `nullable: true` / 2.0 `x-nullable: true` → `type: [T, "null"]` (and null added to an `enum`);
+ * - 2.0/3.0 boolean `exclusiveMinimum`/`exclusiveMaximum` → the number form (draft 6 and later);
+ * - a `readOnly` property is not required in a request (OpenAPI 3.0 §4.7.25 "readOnly");
+ * - `oneOf` with a `discriminator`: `anyOf` (a subtype also matches its siblings' looser schemas,
+ *   which plain `oneOf` would refuse);
+ * - a schema reached twice (a recursive schema, or one shared through a `$ref`) becomes one
+ *   definition referenced by `$ref`, so a recursive schema compiles and a shared one compiles once.
+ * Only schema positions are walked (a `properties` map or an `enum` list is not a schema).
+ */
+export function toJsonSchema(schema: unknown, options: { request: boolean }): object {
+  const { root, definitions } = convertSchema(schema, options.request);
+  // `$ref` beside other keywords is ignored in draft 7: the root goes one level down.
+  return definitions ? { allOf: [root], definitions } : root;
+}
+
+function convertSchema(
+  schema: unknown,
+  request: boolean,
+): { root: object; definitions?: Record<string, unknown> } {
+  const uses = new Map<object, number>();
+  const definitions: Record<string, unknown> = {};
+  const ref = new Map<object, string>();
+  // Pass 1: how often each schema object is reached at a schema position.
+  const count = (s: unknown): void => {
+    if (!s || typeof s !== 'object' || Array.isArray(s)) return;
+    const n = (uses.get(s) ?? 0) + 1;
+    uses.set(s, n);
+    if (n > 1) return;
+    forEachSubschema(s as Record<string, unknown>, count);
+  };
+  count(schema);
+  const convert = (s: unknown): unknown => {
+    if (!s || typeof s !== 'object' || Array.isArray(s)) return s;
+    const shared = (uses.get(s) ?? 0) > 1;
+    if (shared) {
+      let name = ref.get(s);
+      if (name === undefined) {
+        name = `s${ref.size}`;
+        ref.set(s, name);
+        definitions[name] = convertOne(s as Record<string, unknown>);
+      }
+      return { $ref: `#/definitions/${name}` };
+    }
+    return convertOne(s as Record<string, unknown>);
+  };
+  const convertOne = (s: Record<string, unknown>): Record<string, unknown> => {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(s)) {
+      if (ONE.includes(k) || ONE_MORE.includes(k))
+        o[k] = Array.isArray(v) ? v.map(convert) : convert(v); // `items` may be a list (draft 4)
+      else if (LIST.includes(k)) o[k] = Array.isArray(v) ? v.map(convert) : v;
+      else if (MAP.includes(k) && v && typeof v === 'object' && !Array.isArray(v))
+        o[k] = Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, convert(sub)]));
+      else o[k] = v;
+    }
+    fixKeywords(s, o, request);
+    return o;
+  };
+  const root = (convert(schema) ?? {}) as object;
+  return ref.size === 0 ? { root } : { root, definitions };
+}
+
+function forEachSubschema(s: Record<string, unknown>, fn: (sub: unknown) => void): void {
+  for (const [k, v] of Object.entries(s)) {
+    if (ONE.includes(k) || ONE_MORE.includes(k) || LIST.includes(k)) {
+      if (Array.isArray(v)) v.forEach(fn);
+      else fn(v);
+    } else if (MAP.includes(k) && v && typeof v === 'object' && !Array.isArray(v))
+      Object.values(v).forEach(fn);
   }
-  const out: Record<string, unknown> = {};
-  seen.set(schema, out);
-  for (const [k, v] of Object.entries(schema)) out[k] = withNullable(v, seen);
-  if (out.nullable === true && typeof out.type === 'string') out.type = [out.type, 'null'];
-  delete out.nullable;
-  return out;
+}
+
+/** The keyword rewrites of `toJsonSchema` for one schema object (`s` as written, `o` the copy). */
+function fixKeywords(s: Record<string, unknown>, o: Record<string, unknown>, request: boolean): void {
+  if (s.nullable === true || s['x-nullable'] === true) {
+    if (typeof o.type === 'string') o.type = [o.type, 'null'];
+    if (Array.isArray(o.enum) && !o.enum.includes(null)) o.enum = [...o.enum, null];
+  }
+  delete o.nullable;
+  for (const [flag, bound] of [
+    ['exclusiveMinimum', 'minimum'],
+    ['exclusiveMaximum', 'maximum'],
+  ] as const) {
+    if (typeof s[flag] !== 'boolean') continue;
+    if (s[flag] === true && typeof s[bound] === 'number') {
+      o[flag] = s[bound];
+      delete o[bound];
+    } else delete o[flag];
+  }
+  if (request && Array.isArray(s.required) && s.properties && typeof s.properties === 'object') {
+    const props = s.properties as Record<string, { readOnly?: unknown } | undefined>;
+    const required = s.required.filter((name) => props[String(name)]?.readOnly !== true);
+    if (required.length !== s.required.length) o.required = required;
+  }
+  if (s.discriminator && typeof s.discriminator === 'object' && Array.isArray(o.oneOf)) {
+    o.anyOf = o.oneOf;
+    delete o.oneOf;
+  }
 }
