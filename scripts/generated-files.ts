@@ -4,10 +4,12 @@ import { ERRORS } from '../src/core/errors.js';
 import { AGGREGATIONS, SIGNALS } from '../src/signals/index.js';
 import { observationJsonSchema, schemaKeys } from '../src/controller/observation-schema.js';
 import { luacheckrc, luaMetaFile, LUARC } from './lua-meta.js';
+import { configValidatorModule } from './config-validator.js';
 
 export function generatedFiles(): Record<string, string> {
   return {
     'schema/luascale.schema.json': JSON.stringify(ConfigInputSchema, null, 2) + '\n',
+    'src/config/config-validator.generated.ts': configValidatorModule(),
     'docs/config-reference.md': configReference(),
     'docs/errors.md': errorsReference(),
     'docs/signals.md': signalsReference(),

@@ -7,12 +7,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { ERRORS, LuascaleError, formatMessage } from '../core/errors.js';
 import { ConfigInputSchema, ConfigSchema, EXTENSION_KEY, type Config } from './schema.js';
 import { applyDefaults, deepFreeze } from './defaults.js';
-import { parseDuration } from '../core/duration.js';
+import { validate as validateConfigInput } from './config-validator.generated.js';
 import { CIDR_RULE, parseCidr } from '../core/cidr.js';
 
 /** One problem in a config file. */
@@ -33,41 +33,10 @@ export interface LoadedConfig {
 }
 
 /**
- * The config validator, compiled on the first load (~200 ms of ajv code generation), then reused:
- * importing this module (for its types, parseConfig or configError) costs no compile.
+ * The config validator, precompiled from the schema by `npm run gen` (ajv's standalone code, with the
+ * `x-duration-range` keyword calling duration-range.ts): loading a config compiles nothing at run time.
  */
-let validator: ValidateFunction | undefined;
-function configValidator(): ValidateFunction {
-  return (validator ??= compileValidator());
-}
-
-function compileValidator(): ValidateFunction {
-  const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-  // `x-duration-range: { min, max }` on a duration (schema.ts): JSON Schema cannot compare "90s" with "1h".
-  ajv.addKeyword({
-    keyword: 'x-duration-range',
-    errors: true,
-    validate: function durationRange(range: { min: string; max: string }, data: unknown): boolean {
-      let ms: number;
-      try {
-        ms = parseDuration(data as string | number);
-      } catch {
-        return true; // the pattern or the type reports it
-      }
-      const fail = (message: string) => {
-        (durationRange as any).errors = [{ keyword: 'x-duration-range', message, params: range }];
-        return false;
-      };
-      if (ms < parseDuration(range.min)) return fail(`must be at least ${range.min}`);
-      if (ms > parseDuration(range.max))
-        return fail(
-          `must be at most ${range.max}${range.max === '24d' ? " (Node's timer limit is 24.8 days)" : ''}`,
-        );
-      return true;
-    },
-  });
-  return ajv.compile(ConfigInputSchema);
-}
+const configValidate = validateConfigInput as unknown as ValidateFunction;
 
 /** Reads and validates a config file; throws a LuascaleError listing every issue. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
@@ -116,9 +85,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   } catch (err) {
     throw new LuascaleError('LS_ERR_CONFIG_PARSE', { file, line: 1, reason: (err as Error).message });
   }
-  const validate = configValidator();
-  if (issues.length === 0 && !validate(raw)) {
-    for (const err of simplifyErrors(validate.errors ?? [], raw))
+  if (issues.length === 0 && !configValidate(raw)) {
+    for (const err of simplifyErrors(configValidate.errors ?? [], raw))
       issues.push(toIssue(err, { doc, raw, file, lineOf }));
   }
   if (issues.length > 0) throw configError(file, issues);

@@ -6,12 +6,14 @@
  * timing: each case runs the CLI in a child process under a hook that records every module it loads
  * (fixtures/record-loads.mjs), and fails naming the first forbidden one. Before the commands loaded
  * lazily, `--version` loaded 1,150 modules (the whole app, ajv, gpt-tokenizer); now about 40.
+ * A command that reads luascale.yaml validates it with the validator `npm run gen` precompiled
+ * (src/config/config-validator.generated.ts), never with ajv's compiler (~200-650 ms per command).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createServer } from 'node:net';
@@ -103,4 +105,59 @@ test('an admin command without a config loads its HTTP client when it runs, but 
   assert.ok(r.loaded.some((u) => u.includes('/node_modules/undici/')));
   const config = r.loaded.filter((u) => /\/(src|dist)\/config\/|\/node_modules\/ajv\//.test(u));
   assert.deepEqual(config.slice(0, 5), []);
+});
+
+/**
+ * ajv's schema compiler (what a run-time `ajv.compile` loads); the generated validator needs only
+ * ajv's small runtime helpers (ajv/dist/runtime/).
+ */
+const AJV_COMPILER = /\/node_modules\/ajv\/dist\/(ajv|core|compile|vocabularies)[/.]/;
+
+/** A folder holding `luascale.yaml` with `text` (the CLI reads ./luascale.yaml when there is one). */
+function configDir(text: string): string {
+  const cwd = join(dir, `config-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(cwd);
+  writeFileSync(join(cwd, 'luascale.yaml'), text);
+  return cwd;
+}
+
+/** The config loader and the generated validator ran; ajv's compiler never loaded. */
+function assertPrecompiled(r: Run): void {
+  assert.ok(
+    r.loaded.some((u) => /\/src\/config\/load-config\.ts$/.test(u)),
+    'the config loader did not load',
+  );
+  const compiler = r.loaded.filter((u) => AJV_COMPILER.test(u));
+  assert.deepEqual(compiler.slice(0, 5), [], `${compiler.length} module(s) of ajv's compiler loaded`);
+  assert.ok(r.loaded.some((u) => /\/src\/config\/config-validator\.generated\.ts$/.test(u)));
+}
+
+const SERVICES = 'services:\n  web:\n    provider:\n      static: { targets: ["http://127.0.0.1:1"] }\n';
+
+test("keys list with a luascale.yaml validates it with the generated validator, not ajv's compiler", async () => {
+  const port = await closedPort();
+  const cwd = configDir(`admin:\n  listen: 127.0.0.1:${port}\n${SERVICES}`);
+  const r = await runRecorded(['keys', 'list'], cwd);
+  // The config was read (its admin.listen is where the client went), and nobody is there: exit 3.
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, new RegExp(`cannot reach the admin API at http://127\\.0\\.0\\.1:${port}`));
+  assertPrecompiled(r);
+});
+
+test('a config error found by the generated validator keeps its file:line path: message', async () => {
+  // line 3: a duration beyond Node's timer limit (the x-duration-range keyword) and an unknown key
+  const cwd = configDir(
+    `admin:\n  listen: 127.0.0.1:9\ngateway: { request_timeout: 30d, workres: 2 }\n${SERVICES}`,
+  );
+  const r = await runRecorded(['keys', 'list'], cwd);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /luascale\.yaml:3 gateway\.request_timeout: must be at most 24d \(Node's timer limit is 24\.8 days\), got "30d"/,
+  );
+  assert.match(
+    r.stderr,
+    /luascale\.yaml:3 gateway\.workres: unknown property "workres" \(did you mean "workers"\?\)/,
+  );
+  assertPrecompiled(r);
 });
