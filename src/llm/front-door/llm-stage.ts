@@ -4,7 +4,8 @@
  * itself instead of passing it on to admit → pick → forward:
  *
  *   endpoint from the path (404) → the body, read whole by validate up to `llm.max_body` (413)
- *   → JSON and fields checked in the client's format (400 naming the field) → the model (404)
+ *   → JSON and fields checked in the client's format (400 naming the field; a Responses API request
+ *   is translated into the chat request the call is made of) → the model (404)
  *   → embeddings with no OpenAI-format backend (400) → the token reservation (429 with Retry-After
  *   and RateLimit-*; 400 when the request alone is over a whole limit) → the model's backends (llm-call.ts)
  *

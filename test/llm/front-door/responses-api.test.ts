@@ -9,6 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
+import { encode } from 'gpt-tokenizer';
 import { instancesModel, startDoor, type Door } from './harness.js';
 import { parseFault, type LlmSim } from '../../../src/llm-sim/index.js';
 import type { LlmModelOptions } from '../../../src/llm/front-door/index.js';
@@ -188,10 +189,17 @@ for (const format of ['openai', 'anthropic'] as const)
       assert.equal(failed.error?.code, 'server_error');
       assert.ok(!events.some((e) => e.type === 'response.completed'), 'no clean end after a cut');
       assert.equal(events[0]!.type, 'response.created');
+      const ended = Date.now();
       const r = await row;
+      assert.ok(Date.now() - ended < 1000, 'a ledger row within a second');
       assert.equal(r.usageSource, 'estimated');
       assert.equal(r.outcome, 'cut');
-      assert.ok(r.output > 0);
+      let delivered = '';
+      for (const e of events) if (e.type === 'response.output_text.delta') delivered += e.delta;
+      const received = encode(delivered).length;
+      assert.ok(received >= 2, `received ${received} tokens`);
+      assert.ok(Math.abs(r.output - received) <= 1, `ledger ${r.output}, client ${received}`);
+      assert.equal(r.input, door.sims[0]!.stats().requests.at(-1)!.promptTokens);
     } finally {
       await door.close();
     }
