@@ -1,7 +1,8 @@
 /**
  * Maps `gateway.http2`, `gateway.tls` and each service's `upstream.protocol` / `upstream.tls` onto
  * the gateway's options (issue 21). File paths are relative to the config file; the listener's
- * certificates are read (and re-read on change) by the gateway, the upstream ones once here.
+ * certificates are read (and re-read on change) by the gateway; the upstream ones are read here
+ * (a bad file stops the start) and re-read on change by each service's pool.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -24,13 +25,14 @@ export interface TlsHttp2Context {
 }
 
 /**
- * A listener's certificate reloads as an alert: a failed reload fires `CertificateReloadFailed`
+ * A listener's (or a service's upstream) certificate reloads as an alert: a failed reload fires `CertificateReloadFailed`
  * (the previous certificates stay in use), the next good one resolves it. One notice per change of
  * state, as Alertmanager expects (it repeats on its own).
  */
 export function certReloadAlert(
-  listener: 'gateway' | 'admin',
+  listener: string,
   ctx: TlsHttp2Context,
+  service = listener,
 ): (r: { ok: boolean; error?: string }) => void {
   let firing: AlertNotice['alert'] | undefined;
   // Without notifiers (tests, tools), the log is the alert.
@@ -45,7 +47,7 @@ export function certReloadAlert(
     const message = `${listener} TLS certificates not reloaded, the previous ones stay: ${r.error}`;
     if (firing !== undefined) return ctx.log(`alert still firing: ${message}`);
     firing = {
-      service: listener,
+      service,
       name: 'CertificateReloadFailed',
       severity: 'critical',
       message,
@@ -117,6 +119,12 @@ export function withTlsHttp2(options: GatewayOptions, config: Config, ctx: TlsHt
                 ...(tls.ca !== undefined ? { ca: readPem(at(tls.ca), name) } : {}),
                 ...(tls.cert !== undefined ? { cert: readPem(at(tls.cert), name) } : {}),
                 ...(tls.key !== undefined ? { key: readPem(at(tls.key), name) } : {}),
+              },
+              tls_files: {
+                ...(tls.ca !== undefined ? { ca: at(tls.ca) } : {}),
+                ...(tls.cert !== undefined ? { cert: at(tls.cert) } : {}),
+                ...(tls.key !== undefined ? { key: at(tls.key) } : {}),
+                onReload: certReloadAlert(`services.${name}.upstream`, ctx, name),
               },
             }
           : {}),

@@ -7,6 +7,8 @@
  * Instance lifecycle: ready → draining → (drained) → removed; health is orthogonal (health-state.ts).
  */
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
 import type { Balancer, Endpoint, PickContext } from './balancer.js';
@@ -23,6 +25,7 @@ import {
 import { LeanPool } from './lean/lean-pool.js';
 import { GRPC_HEALTH_PATH, grpcHealthCheck } from './grpc/grpc-health.js';
 import { H2Upstream } from './http2/h2-upstream.js';
+import { watchFiles } from './tls/watch-files.js';
 import { updatePeakEwma } from './peak-ewma.js';
 
 /** An instance as the autoscaler or config names it. */
@@ -73,12 +76,29 @@ export interface UpstreamOptions {
    */
   protocol?: 'h1' | 'h2' | 'h2c';
   /** TLS towards `https://` instances: CA, client certificate (PEM contents). */
-  tls?: { ca?: string; cert?: string; key?: string };
+  tls?: UpstreamTls;
+  /**
+   * The files `tls` was read from: re-read when they change (a rotated client certificate or CA).
+   * A set that loads is used by every new connection (the instances' clients are replaced; open
+   * requests finish on the old ones); one that does not keeps the old set. Each outcome goes to
+   * `onReload`.
+   */
+  tls_files?: UpstreamTls & {
+    reload_interval?: number;
+    onReload?: (r: { ok: boolean; error?: string }) => void;
+  };
   /**
    * The HTTP/1.1 client for requests: `lean` (default; src/gateway/lean/: node's llhttp, one write
    * per head) or `undici`. Health probes and WebSocket upgrades use undici / node:http either way.
    */
   client?: 'lean' | 'undici';
+}
+
+/** TLS material towards `https://` instances (PEM contents, or file paths in `tls_files`). */
+export interface UpstreamTls {
+  ca?: string;
+  cert?: string;
+  key?: string;
 }
 
 /** What the forward stage sends a request through: undici's Pool or the lean client. */
@@ -183,7 +203,16 @@ export function createUpstreamPool(options: {
   const connections = options.upstream?.connections ?? 64;
   const keepAlive = options.upstream?.keep_alive ?? 4000;
   const protocol = options.upstream?.protocol ?? 'h1';
-  const upstreamTls = options.upstream?.tls;
+  let upstreamTls = options.upstream?.tls;
+  const stopTlsWatch = watchUpstreamTls(options.upstream?.tls_files, (next) => {
+    upstreamTls = next;
+    // New connections get the new set; requests running on the old clients finish there.
+    for (const inst of members) {
+      if (!inst.url.startsWith('https:')) continue;
+      for (const d of inst.dispatchers.values()) void d.close().catch(() => {});
+      inst.dispatchers.clear();
+    }
+  });
   // LUASCALE_UPSTREAM_CLIENT=undici sets the default, so the whole suite can run on either client.
   const lean = (options.upstream?.client ?? process.env.LUASCALE_UPSTREAM_CLIENT ?? 'lean') === 'lean';
   const events = new EventEmitter();
@@ -406,6 +435,7 @@ export function createUpstreamPool(options: {
 
   async function close(): Promise<void> {
     closed = true;
+    stopTlsWatch();
     if (probeTimer) clearInterval(probeTimer);
     const all = [...byId.values()];
     byId.clear();
@@ -437,4 +467,40 @@ export function createUpstreamPool(options: {
     end,
     close,
   };
+}
+
+/** Watches `files` (if any) and hands each set that loads to `apply`; returns the stop. */
+function watchUpstreamTls(
+  files: UpstreamOptions['tls_files'],
+  apply: (tls: UpstreamTls) => void,
+): () => void {
+  if (files === undefined) return () => {};
+  const paths = [files.ca, files.cert, files.key].filter((f): f is string => f !== undefined);
+  if (paths.length === 0) return () => {};
+  return watchFiles(paths, files.reload_interval ?? 1000, () => {
+    try {
+      const next: UpstreamTls = {};
+      for (const k of ['ca', 'cert', 'key'] as const) if (files[k] !== undefined) next[k] = readPem(files[k]);
+      // A key that does not match its certificate, or a file that is not PEM, fails here, not per connection.
+      try {
+        tls.createSecureContext(next);
+      } catch (err) {
+        throw new RangeError(`${paths.join(', ')}: ${(err as Error).message}`);
+      }
+      apply(next);
+      files.onReload?.({ ok: true });
+    } catch (err) {
+      files.onReload?.({ ok: false, error: (err as Error).message });
+    }
+  });
+}
+
+function readPem(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new RangeError(
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
 }

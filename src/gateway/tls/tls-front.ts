@@ -4,8 +4,8 @@
  * the first is the default), TLS 1.2 and 1.3 only, ALPN `h2` / `http/1.1` (RFC 7301), optional
  * client-certificate verification against a CA file (mTLS).
  *
- * Files are PEM and are re-read when they change (polled through symlinks, so an atomic rename or a
- * Kubernetes `..data` symlink swap is seen too; mtime, ctime, inode or size changing). A new
+ * Files are PEM and are re-read when they change (watch-files.ts: an atomic rename or a Kubernetes
+ * `..data` symlink swap is seen too; mtime, ctime, inode or size changing). A new
  * set that loads is used for every new handshake from then on (`setSecureContext`, and the SNI table
  * read per handshake); connections already open keep theirs, so none is dropped. A set that does
  * not load (unreadable, not PEM, key not matching the certificate) leaves the old one in place and
@@ -14,8 +14,9 @@
  * States: loaded(v) → (file change) → loaded(v+1) | loaded(v) + reload error.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
+import { watchFiles } from './watch-files.js';
 
 /** One certificate and its key (PEM file paths). */
 export interface CertFiles {
@@ -51,8 +52,6 @@ interface Loaded {
   byName: Map<string, tls.SecureContext>;
   wildcards: Map<string, tls.SecureContext>;
 }
-
-type FileStat = Pick<Stats, 'mtimeMs' | 'ctimeMs' | 'ino' | 'size'>;
 
 const VERSIONS = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' } as const;
 
@@ -92,34 +91,9 @@ export function createTlsFront(options: TlsOptions, alpn: string[], handshakeTim
       options.onReload?.({ ok: false, error: (err as Error).message });
     }
   };
-  const files = [...new Set(pairs.flatMap((p) => [p.cert, p.key]).concat(options.client_ca ?? []))];
-  const interval = options.reload_interval ?? 1000;
-  let pending: NodeJS.Timeout | undefined;
-  const onChange = (cur: FileStat, prev: FileStat): void => {
-    // Not mtime alone: a file replaced by one with the same mtime (Kubernetes swapping the `..data`
-    // symlink of a mounted secret to files copied with their times kept: cp -p, tar, rsync -a) is
-    // another inode, changed ctime. Only access times are left out (never seen here anyway).
-    if (
-      cur.mtimeMs === prev.mtimeMs &&
-      cur.ctimeMs === prev.ctimeMs &&
-      cur.ino === prev.ino &&
-      cur.size === prev.size
-    )
-      return;
-    // a cert and its key are usually replaced one after the other: read both once they settled
-    clearTimeout(pending);
-    pending = setTimeout(reload, Math.min(200, interval));
-    pending.unref();
-  };
-  for (const f of files) watchFile(f, { interval, persistent: false }, onChange);
-  return {
-    server,
-    reload,
-    close() {
-      clearTimeout(pending);
-      for (const f of files) unwatchFile(f, onChange);
-    },
-  };
+  const files = pairs.flatMap((p) => [p.cert, p.key]).concat(options.client_ca ?? []);
+  const stop = watchFiles(files, options.reload_interval ?? 1000, reload);
+  return { server, reload, close: stop };
 }
 
 function certFilesOf(options: TlsOptions): CertFiles[] {
