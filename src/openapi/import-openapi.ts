@@ -10,8 +10,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { LuascaleError } from '../core/errors.js';
+import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, parse as parseYaml } from 'yaml';
+import { LuascaleError, isLuascaleError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import type { Slo } from '../policy/policy.js';
 
@@ -98,10 +98,23 @@ async function importNow(file: string, options: ImportOptions): Promise<Imported
   try {
     // Loaded on first use: the CLI's other commands, and configs without a document, never need it.
     const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
-    api = await SwaggerParser.validate(file, { validate: { schema: options.schema === true, spec: true } });
+    // `$ref`s are resolved in local files only: importing never reaches the network (a document
+    // naming a URL would otherwise make `up` fetch it, or hang on it, at every start).
+    api = await SwaggerParser.validate(file, {
+      resolve: { http: false },
+      validate: { schema: options.schema === true, spec: true },
+    });
   } catch (err) {
-    throw openApiError(file, err);
+    throw withLine(openApiError(file, err));
   }
+  try {
+    return build(file, api);
+  } catch (err) {
+    throw withLine(err);
+  }
+}
+
+function build(file: string, api: any): ImportedApi {
   const specVersion: string = api.openapi ?? api.swagger ?? 'unknown';
   if (!/^(2\.0|3\.0\.\d+|3\.1\.\d+)$/.test(specVersion)) {
     throw new LuascaleError('LS_ERR_OPENAPI_INVALID', {
@@ -119,9 +132,14 @@ async function importNow(file: string, options: ImportOptions): Promise<Imported
     if (path.startsWith('x-') || !item || typeof item !== 'object') continue;
     const pathPointer = `/paths/${escapePointer(path)}`;
     const pathExt = extensions(file, pathPointer, item);
+    // 3.x `servers` of a path item or an operation replace the document's (§4.8.9, §4.8.10).
+    const pathBase =
+      specVersion !== '2.0' && nonEmpty(item.servers) ? normaliseBase(serverBase(item.servers)) : basePath;
     for (const method of METHODS) {
       const op = item[method];
       if (!op) continue;
+      const opBase =
+        specVersion !== '2.0' && nonEmpty(op.servers) ? normaliseBase(serverBase(op.servers)) : pathBase;
       const opExt = extensions(file, `${pathPointer}/${method}`, op);
       let id: string = typeof op.operationId === 'string' && op.operationId ? op.operationId : '';
       const derivedId = !id;
@@ -134,7 +152,7 @@ async function importNow(file: string, options: ImportOptions): Promise<Imported
         operationId: unique,
         derivedId,
         method: method.toUpperCase(),
-        path: joinPath(basePath, path),
+        path: joinPath(opBase, path),
         slo: merge(docExt.slo, pathExt.slo, opExt.slo),
         rateLimit: opExt.rateLimit ?? pathExt.rateLimit ?? docExt.rateLimit,
         timeoutMs: opExt.timeoutMs ?? pathExt.timeoutMs ?? docExt.timeoutMs,
@@ -209,6 +227,10 @@ function serverBase(servers: any): string {
   } catch {
     return '';
   }
+}
+
+function nonEmpty(servers: unknown): boolean {
+  return Array.isArray(servers) && servers.length > 0;
 }
 
 function normaliseBase(base: string): string {
@@ -297,6 +319,55 @@ function merge(...slos: Array<Slo | undefined>): Slo | undefined {
   return present.length ? Object.assign({}, ...present) : undefined;
 }
 
+/** Documents up to this size are parsed again, after a failed import, to find an error's line. */
+const LINE_LOOKUP_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Adds the line to an LS_ERR_OPENAPI_INVALID naming a JSON pointer: the document is parsed once more
+ * (only after a failure) with source positions, and the pointer followed as far as it exists.
+ */
+function withLine(err: unknown): unknown {
+  if (!isLuascaleError(err, 'LS_ERR_OPENAPI_INVALID')) return err;
+  const { file, pointer, reason } = err.details as { file?: string; pointer?: string; reason?: string };
+  if (typeof file !== 'string' || typeof pointer !== 'string' || typeof reason !== 'string') return err;
+  if (/\bline \d+/.test(reason)) return err;
+  const line = lineOf(file, pointer);
+  if (line === undefined) return err;
+  return new LuascaleError('LS_ERR_OPENAPI_INVALID', { file, pointer, reason: `${reason} (line ${line})` });
+}
+
+function lineOf(file: string, pointer: string): number | undefined {
+  let text: string;
+  try {
+    if (statSync(file).size > LINE_LOOKUP_MAX_BYTES) return undefined;
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const counter = new LineCounter();
+  let node: unknown;
+  try {
+    node = parseDocument(text, { lineCounter: counter, uniqueKeys: false }).contents;
+  } catch {
+    return undefined;
+  }
+  let at = isNode(node) ? node.range?.[0] : undefined;
+  const tokens = pointer === '/' || pointer === '' ? [] : pointer.slice(1).split('/');
+  for (const raw of tokens) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (isMap(node)) {
+      const pair = node.items.find((p) => String(isScalar(p.key) ? p.key.value : p.key) === key);
+      if (!pair) break;
+      at = (isNode(pair.key) ? pair.key.range?.[0] : undefined) ?? at;
+      node = pair.value;
+    } else if (isSeq(node) && /^\d+$/.test(key) && node.items[Number(key)] !== undefined) {
+      node = node.items[Number(key)];
+      at = isNode(node) ? (node.range?.[0] ?? at) : at;
+    } else break;
+  }
+  return at === undefined ? undefined : counter.linePos(at).line;
+}
+
 function escapePointer(s: string): string {
   return s.replace(/~/g, '~0').replace(/\//g, '~1');
 }
@@ -313,6 +384,33 @@ function openApiError(file: string, err: unknown): LuascaleError {
         reason: `$ref "${at.ref}" does not resolve${e.targetToken ? ` ("${e.targetToken}" does not exist)` : ''}`,
       });
   }
+  // A file that cannot be read (ERESOLVER, with its path) or a URL (not fetched): name the $ref.
+  const unreadable =
+    e?.code === 'ERESOLVER' && typeof e.source === 'string'
+      ? resolve(e.source)
+      : /^Unable to resolve \$ref pointer "([^"#]+)/.exec(String(e?.message ?? ''))?.[1];
+  if (unreadable !== undefined) {
+    const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(unreadable);
+    const at = findRefTo(file, (target) => target === unreadable || target.split('#')[0] === unreadable);
+    if (at)
+      return new LuascaleError('LS_ERR_OPENAPI_INVALID', {
+        file: at.file,
+        pointer: at.pointer,
+        reason: remote
+          ? `$ref "${at.ref}" is a URL; luascale resolves $refs in local files only (download it beside the document)`
+          : `$ref "${at.ref}" names a file that cannot be read (${e.ioErrorCode ?? e.code ?? 'error'})`,
+      });
+  }
+  // YAML/JSON that does not parse: `Error parsing <file>: <what> (line:column)`.
+  const syntax = /^Error parsing (.+?): ([\s\S]*?)(?: \((\d+):(\d+)\))?$/.exec(
+    String(e?.message ?? '').split('\n')[0]!,
+  );
+  if (syntax && e?.code !== 'ERESOLVER')
+    return new LuascaleError('LS_ERR_OPENAPI_INVALID', {
+      file: resolve(syntax[1]!) === resolve(file) ? file : syntax[1]!,
+      pointer: '/',
+      reason: `not valid YAML or JSON: ${syntax[2]!.trim()}${syntax[3] ? ` (line ${syntax[3]}, column ${syntax[4]})` : ''}`,
+    });
   const detail = Array.isArray(e?.details) ? e.details[0] : undefined;
   let pointer: string =
     detail?.instancePath ??
@@ -328,6 +426,37 @@ function openApiError(file: string, err: unknown): LuascaleError {
     pointer: pointer || '/',
     reason: reason.replace(/\s+/g, ' ').trim(),
   });
+}
+
+/**
+ * The first `$ref` whose target (resolved against the file it is written in: an absolute path, or
+ * the URL as written) `match` accepts, searching the root document, then the local files it names.
+ */
+function findRefTo(
+  root: string,
+  match: (target: string) => boolean,
+): { file: string; pointer: string; ref: string } | undefined {
+  const files = [resolve(root)];
+  for (let i = 0; i < files.length && i < 50; i++) {
+    const file = files[i]!;
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(file, 'utf8'));
+    } catch {
+      continue;
+    }
+    const found = walkRefs(doc, '', (ref) => {
+      const path = ref.split('#')[0]!;
+      if (path === '') return false;
+      const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
+      const target = remote ? path : resolve(dirname(file), decodeURIComponent(path));
+      if (match(target)) return true;
+      if (!remote && !files.includes(target)) files.push(target);
+      return false;
+    });
+    if (found) return { file: file === resolve(root) ? root : file, ...found };
+  }
+  return undefined;
 }
 
 /**
