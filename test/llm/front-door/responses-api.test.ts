@@ -3,7 +3,8 @@
  * client: whole and streamed answers from an OpenAI-format llm-sim and an Anthropic-format one, the
  * usage equal to llm-sim's own counts and one ledger row each; refusals (400 naming the field,
  * 404 for an unknown model); a stream cut after the first byte ends with `error` and
- * `response.failed`; a backend failing before the first byte gives way to the next one; keys (401)
+ * `response.failed` (and a client that leaves gets an estimated ledger row); a backend failing
+ * before the first byte gives way to the next one; keys (401)
  * and token budgets (reserved with max_output_tokens, settled to the usage, 429 and 400) as for chat.
  */
 import { test } from 'node:test';
@@ -270,6 +271,33 @@ test('keys and token budgets as for chat: 401, the reservation settled to the us
     assert.ok(whole instanceof OpenAI.BadRequestError, String(whole));
     assert.equal(whole.param, 'max_output_tokens');
     assert.match(whole.message, /the largest max_output_tokens that fits is/);
+  } finally {
+    await door.close();
+  }
+});
+
+test('a Responses client that leaves mid-stream gets a ledger row within 1 s, estimated from what it received', async () => {
+  const door = await startDoor({
+    instances: [{ outputTokens: { min: 200, max: 200 }, timeScale: 1, itlMs: 40 }],
+  });
+  try {
+    const row = door.nextRow();
+    const stream = await client(door).responses.create({ model: 'm', input: 'Tell a story', stream: true });
+    let delivered = '';
+    let deltas = 0;
+    for await (const e of stream) {
+      if (e.type !== 'response.output_text.delta') continue;
+      delivered += e.delta;
+      if (++deltas === 4) break; // leaving the loop aborts the request
+    }
+    const left = Date.now();
+    const r = await row;
+    assert.ok(Date.now() - left < 1000);
+    assert.equal(r.usageSource, 'estimated');
+    assert.equal(r.outcome, 'client_closed');
+    assert.equal(r.status, 499);
+    const received = encode(delivered).length;
+    assert.ok(Math.abs(r.output - received) <= 1, `ledger ${r.output}, client read ${received}`);
   } finally {
     await door.close();
   }
