@@ -3,12 +3,29 @@
  * the bucket), `rps` the mean rate over the bucket. Rows come at one fixed resolution; a row that
  * is missing (t jumps by more than the resolution) is a gap.
  *
+ * Other shapes are read too (trace-table.ts): gzip, `#` comments, quoted fields, other separators,
+ * the columns in any order under other names (time/timestamp, rate/qps, or a count per row), and
+ * times as epoch seconds, epoch milliseconds or ISO-8601.
+ *
  * Gap rule: a gap holds the last value (the rate of the row before it) until the next row. The
  * shared traces leave out whole collection outages (Twitter loses 23:31–24:00 every day); holding
  * the last value keeps a diurnal curve smooth where zero would invent a nightly outage.
  */
-import { readFileSync } from 'node:fs';
-import { LuascaleError } from '../core/errors.js';
+import {
+  columnKey,
+  contentLines,
+  detectSeparator,
+  isAbsolute,
+  isValue,
+  pickColumn,
+  readTraceText,
+  splitFields,
+  TIME_MS_NAMES,
+  TIME_NAMES,
+  timeReader,
+  toNumber,
+  traceError,
+} from './trace-table.js';
 
 /** A parsed trace: bucket starts and rates, plus what the parser learned about its shape. */
 export interface Trace {
@@ -24,85 +41,146 @@ export interface Trace {
   durationSeconds: number;
   /** Gaps (rows left out), each as [start, end) in seconds, held at the last value. */
   gaps: Array<[number, number]>;
+  /** Wall-clock time of `t[0]` in epoch ms, when the trace's times are dates (ISO-8601, epoch seconds or ms). */
+  startMs?: number;
+  /** How the file was read where that is not plain `t,rps` (milliseconds, a count column), for the output. */
+  notes?: string[];
 }
 
-function fail(file: string, row: number, reason: string): never {
-  throw new LuascaleError('LS_ERR_TRACE_INVALID', { file, row, reason });
+const RATE_NAMES = ['rps', 'rate', 'qps', 'requestspersecond', 'reqpersec', 'reqpers', 'arrivalrate'];
+const COUNT_NAMES = ['count', 'requests', 'invocations', 'hits', 'arrivals', 'calls', 'numrequests'];
+const MAX_DAYS = 731;
+/** Above any real service's rate: a value this large is a unit mistake or a corrupt row. */
+const MAX_RATE = 1e9;
+
+/** Which column is which: t and the rate (or a count per row, divided by the resolution). */
+function columns(fields: string[], file: string, line: number) {
+  const keys = fields.map(columnKey);
+  const o = { file, line };
+  const time =
+    pickColumn(keys, TIME_NAMES, { ...o, what: 't' }) ?? pickColumn(keys, TIME_MS_NAMES, { ...o, what: 't' });
+  const rate = pickColumn(keys, RATE_NAMES, { ...o, what: 'the rate' });
+  const count = rate === undefined ? pickColumn(keys, COUNT_NAMES, { ...o, what: 'the count' }) : undefined;
+  if (time === undefined || (rate ?? count) === undefined) {
+    const got = truncate(fields.join(','));
+    const why = fields.every(isValue)
+      ? 'the first line is a row; add the header line "t,rps"'
+      : `cannot tell which column is t (seconds, epoch seconds or ms, ISO-8601; also time, timestamp) and which the rate (rps; also rate, qps; or count: requests per row)`;
+    traceError(file, line, `missing header: expected "t,rps", got "${got}": ${why}`);
+  }
+  return {
+    time,
+    value: (rate ?? count)!,
+    isCount: rate === undefined,
+    msColumn: TIME_MS_NAMES.includes(keys[time]!),
+  };
 }
 
 /** Parses trace text; every problem is one LuascaleError naming the file and the 1-based line. */
 export function parseTrace(text: string, file = '<trace>'): Trace {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split('\n');
-  let first = 0;
-  while (first < lines.length && lines[first]!.trim() === '') first++;
-  if (first >= lines.length) fail(file, 1, 'empty file: expected a header line "t,rps" and at least one row');
-  const header = lines[first]!.trim().toLowerCase().replace(/\s+/g, '');
-  if (header !== 't,rps') {
-    fail(file, first + 1, `missing header: expected "t,rps", got "${truncate(lines[first]!.trim())}"`);
-  }
-  const ts: number[] = [];
-  const rs: number[] = [];
-  for (let i = first + 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.trim() === '') continue;
-    const row = i + 1;
-    const comma = line.indexOf(',');
-    if (comma < 0 || line.indexOf(',', comma + 1) >= 0) {
-      fail(file, row, `expected two values "t,rps", got "${truncate(line.trim())}"`);
+  const lines = contentLines(text);
+  const head = lines.next();
+  if (head.done) traceError(file, 1, 'empty file: expected a header line "t,rps" and at least one row');
+  const sep = detectSeparator(head.value.text);
+  const fields = splitFields(head.value.text, sep);
+  const col = columns(fields, file, head.value.line);
+  const time = timeReader({ file, msColumn: col.msColumn });
+  const valueName = col.isCount ? fields[col.value]! : 'rps';
+  const ts = new Grow();
+  const rs = new Grow();
+  for (const { line: row, text: line } of lines) {
+    const parts = splitFields(line, sep);
+    if (parts.length !== fields.length) {
+      fail(
+        file,
+        row,
+        `expected ${count(fields.length)} values "${truncate(fields.join(','))}", got "${truncate(line)}"`,
+      );
     }
-    const tText = line.slice(0, comma).trim();
-    const rText = line.slice(comma + 1).trim();
-    const t = toNumber(tText);
+    const tText = parts[col.time]!;
+    const rText = parts[col.value]!;
+    const t = time.read(tText, row);
     const r = toNumber(rText);
-    if (t === undefined) fail(file, row, `t is not a number: "${truncate(tText)}"`);
-    if (r === undefined) fail(file, row, `rps is not a number: "${truncate(rText)}"`);
+    if (r === undefined) fail(file, row, `${valueName} is not a number: "${truncate(rText)}"`);
     if (t < 0) fail(file, row, `t must be >= 0, got ${t}`);
-    if (!Number.isInteger(t)) fail(file, row, `t must be whole seconds, got ${t}`);
-    if (r < 0) fail(file, row, `rps must be >= 0, got ${r}`);
-    const prev = ts.length ? ts[ts.length - 1]! : undefined;
-    if (prev !== undefined && t <= prev) fail(file, row, `t must increase: ${t} follows ${prev}`);
-    ts.push(t);
+    if (Math.abs(t - Math.round(t)) > 1e-6) fail(file, row, `t must be whole seconds, got ${tText}`);
+    if (r < 0) fail(file, row, `${valueName} must be >= 0, got ${r}`);
+    if (r > MAX_RATE) fail(file, row, `${valueName} must be at most ${MAX_RATE} (a billion), got ${rText}`);
+    const prev = ts.length ? ts.last() : undefined;
+    if (prev !== undefined && Math.round(t) <= prev) {
+      const sorted = Math.round(t) === prev ? 'two rows for one time' : 'sort the rows by t';
+      fail(file, row, `t must increase: ${tText} follows ${prev} (${sorted})`);
+    }
+    ts.push(Math.round(t));
     rs.push(r);
   }
-  if (ts.length === 0) fail(file, first + 2, 'no rows after the header "t,rps"');
+  if (ts.length === 0) fail(file, head.value.line + 1, 'no rows after the header "t,rps"');
+  const t = ts.done();
+  const rps = rs.done();
   let step = Infinity;
-  for (let i = 1; i < ts.length; i++) step = Math.min(step, ts[i]! - ts[i - 1]!);
+  for (let i = 1; i < t.length; i++) step = Math.min(step, t[i]! - t[i - 1]!);
   if (!Number.isFinite(step)) step = 1; // one row: one second
+  if (col.isCount) for (let i = 0; i < rps.length; i++) rps[i]! /= step;
   const gaps: Array<[number, number]> = [];
-  for (let i = 1; i < ts.length; i++) {
-    if (ts[i]! - ts[i - 1]! > step) gaps.push([ts[i - 1]! + step, ts[i]!]);
+  for (let i = 1; i < t.length; i++) {
+    if (t[i]! - t[i - 1]! > step) gaps.push([t[i - 1]! + step, t[i]!]);
   }
+  const durationSeconds = t[t.length - 1]! + step - t[0]!;
+  const unit = time.unit();
+  if (durationSeconds > MAX_DAYS * 86_400) {
+    const hint = unit === 'ms' ? '' : '; if t is in milliseconds, name the column t_ms';
+    fail(
+      file,
+      head.value.line + 1,
+      `the trace spans ${Math.round(durationSeconds / 86_400).toLocaleString('en-US')} days (t from ${t[0]} to ${t[t.length - 1]} s), more than ${MAX_DAYS}${hint}`,
+    );
+  }
+  const notes: string[] = [];
+  if (unit === 'ms') notes.push('t read as milliseconds');
+  if (col.isCount) notes.push(`rps = ${valueName} / ${step} s`);
   return {
     file,
-    t: Float64Array.from(ts),
-    rps: Float64Array.from(rs),
+    t,
+    rps,
     stepSeconds: step,
-    durationSeconds: ts[ts.length - 1]! + step - ts[0]!,
+    durationSeconds,
     gaps,
+    ...(isAbsolute(unit, t[0]!) ? { startMs: t[0]! * 1000 } : {}),
+    ...(notes.length ? { notes } : {}),
   };
 }
 
-/** Reads and parses a trace file; a missing file is a one-line user error too. */
-export function readTrace(file: string): Trace {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new LuascaleError('LS_ERR_CLI_INPUT', {
-      where: file,
-      reason: code === 'ENOENT' ? 'trace file not found' : `cannot read trace: ${(err as Error).message}`,
-    });
-  }
-  return parseTrace(text, file);
+function fail(file: string, row: number, reason: string): never {
+  return traceError(file, row, reason);
 }
 
-function toNumber(s: string): number | undefined {
-  // Number('') is 0 and Number('0x10') is 16: accept plain decimal notation only.
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return undefined;
-  const n = Number(s);
-  return Number.isFinite(n) ? n : undefined;
+function count(n: number): string {
+  return ['zero', 'one', 'two', 'three'][n] ?? String(n);
+}
+
+/** A growing Float64Array: a month of per-second rows without a million-element JS array. */
+class Grow {
+  private a = new Float64Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.length++] = v;
+  }
+  last(): number {
+    return this.a[this.length - 1]!;
+  }
+  done(): Float64Array {
+    return this.a.slice(0, this.length);
+  }
+}
+
+/** Reads and parses a trace file (gzip too); a missing file is a one-line user error too. */
+export function readTrace(file: string): Trace {
+  return parseTrace(readTraceText(file), file);
 }
 
 function truncate(s: string): string {

@@ -43,7 +43,7 @@ test('bad traces give one line naming the file and the row', () => {
   const cases: Array<[string, RegExp]> = [
     ['', /^x\.csv:1: empty file/],
     ['\n\n', /^x\.csv:1: empty file/],
-    ['time,rate\n0,1\n', /^x\.csv:1: missing header: expected "t,rps", got "time,rate"/],
+    ['time,value\n0,1\n', /^x\.csv:1: missing header: expected "t,rps", got "time,value"/],
     ['0,1\n1,2\n', /^x\.csv:1: missing header/],
     ['t,rps\n', /^x\.csv:2: no rows after the header/],
     ['t,rps\n0,1\n1,abc\n', /^x\.csv:3: rps is not a number: "abc"/],

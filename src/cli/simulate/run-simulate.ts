@@ -3,8 +3,9 @@
  * when it runs): the simulator, the policy sandbox and the config loader load only then.
  */
 import { badArgument } from '../bad-argument.js';
-import { parseTrace } from '../../simulator/trace.js';
-import { isTokenTraceText, parseTokenTrace, readText } from '../../simulator/token-trace.js';
+import { parseTrace, type Trace } from '../../simulator/trace.js';
+import { isTokenTraceText, parseTokenTrace } from '../../simulator/token-trace.js';
+import { readTraceText } from '../../simulator/trace-table.js';
 import {
   simulate,
   type SimulatedPolicy,
@@ -32,11 +33,14 @@ export interface SimulateIo {
 /** Runs `luascale simulate` with parsed flags; resolves to the summaries printed. */
 export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise<SimulationSummary[]> {
   const args = parseSimulateFlags(flags);
-  const { scale, seed, initial, startMs, model, overrides } = args;
+  const { scale, seed, initial, model, overrides } = args;
   let { min, max } = args;
-  const text = readText(flags.trace);
+  const text = readTraceText(flags.trace);
   const tokens = isTokenTraceText(text) ? parseTokenTrace(text, flags.trace) : undefined;
   const trace = tokens ? undefined : parseTrace(text, flags.trace);
+  // A trace of dates starts the policies' clock at its first row unless --start says otherwise.
+  const startMs = flags.start === undefined ? (trace?.startMs ?? args.startMs) : args.startMs;
+  for (const note of trace?.notes ?? []) io.err(`note: ${flags.trace}: ${note}\n`);
 
   const policies: SimulatedPolicy[] = [];
   let configSlo: SimulationSlo | undefined;
@@ -53,6 +57,8 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
 
     if (overrides.behavior) for (const p of policies) p.behavior = overrides.behavior;
     if (tokens) return runTokenSimulate(tokens, { flags, args, policies, io });
+    const far = scaleWarning(trace!, { scale, capacity: model.capacity, min, max });
+    if (far) io.err(`warning: ${flags.trace}: ${far}\n`);
     const results: SimulationResult[] = [];
     const progress = flags.progress !== false && io.tty ? progressBar(io.err) : undefined;
     const log = flags.decisions !== undefined ? decisionLog(flags.decisions) : undefined;
@@ -98,4 +104,24 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
   } finally {
     for (const p of policies) p.policy.close?.();
   }
+}
+
+/**
+ * A trace far from the service's size says so (the run still happens): a peak that needs more than
+ * `--max` instances only measures drops, one below a tenth of an instance measures nothing.
+ */
+export function scaleWarning(
+  trace: Trace,
+  o: { scale: number; capacity: number; min: number; max: number },
+): string | undefined {
+  let peak = 0;
+  for (const r of trace.rps) if (r > peak) peak = r;
+  const need = (peak * o.scale) / o.capacity;
+  const fmt = (x: number) => x.toLocaleString('en-US', { maximumSignificantDigits: 3 });
+  const what = `the trace peaks at ${fmt(peak)} req/s × ${fmt(o.scale)}, ${fmt(need)} instance(s) at --capacity ${fmt(o.capacity)}`;
+  const target = Math.max(1, Math.min(10, o.max / 2));
+  const fit = `--scale ${fmt((o.capacity * target) / Math.max(peak, 1e-12))} brings the peak to ${fmt(target)} instance(s)`;
+  if (need > o.max) return `${what}, above --max ${o.max}: the run measures mostly drops; ${fit}`;
+  if (need < 0.1 && peak > 0) return `${what}: the service idles at --min ${o.min}; ${fit}`;
+  return undefined;
 }
