@@ -86,7 +86,9 @@ export function createRouter<S>(entries: { service: string; route: RouteOptions;
         .map((s) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))
         .join('[^/]+');
       regex = new RegExp(`^${source}$`);
-      score = literal * 1000 + raw.split('/').length;
+      // Ties (same literal segments and depth) go to more literal text: `/{o}/{r}.git` before `/{o}/{r}`.
+      const text = raw.replace(TEMPLATE_SEGMENT, '').length;
+      score = (literal * 1000 + raw.split('/').length) * 1000 + Math.min(text, 999);
     } else if (kind === 2) {
       score = raw.length;
     }

@@ -152,7 +152,7 @@ function build(file: string, api: any): ImportedApi {
         operationId: unique,
         derivedId,
         method: method.toUpperCase(),
-        path: joinPath(opBase, path),
+        path: joinPath(opBase, encodeTemplate(path)),
         slo: merge(docExt.slo, pathExt.slo, opExt.slo),
         rateLimit: opExt.rateLimit ?? pathExt.rateLimit ?? docExt.rateLimit,
         timeoutMs: opExt.timeoutMs ?? pathExt.timeoutMs ?? docExt.timeoutMs,
@@ -236,6 +236,20 @@ function nonEmpty(servers: unknown): boolean {
 function normaliseBase(base: string): string {
   const b = base.replace(/\/+$/, '');
   return b === '' || b === '/' ? '' : b.startsWith('/') ? b : `/${b}`;
+}
+
+/**
+ * A path template as it arrives on the wire: characters a path may not hold as they are (RFC 3986
+ * §3.3: non-ASCII, space, ...) percent-encoded (UTF-8, upper-case hex as clients send them), so
+ * `/café/{id}` matches a request for `/caf%C3%A9/7`. `{name}` parts are kept as written.
+ */
+function encodeTemplate(path: string): string {
+  return path
+    .split(/(\{[^/{}]+\})/)
+    .map((part, i) =>
+      i % 2 === 1 ? part : part.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/gu, (c) => encodeURIComponent(c)),
+    )
+    .join('');
 }
 
 function joinPath(base: string, path: string): string {

@@ -263,14 +263,15 @@ function compileNow(op: ImportedOperation, cache: SchemaCache): RequestValidator
     const validate = cache.param(schema && typeof schema === 'object' ? schema : ANY);
     params.push(compileParam(p, schema, validate));
   }
+  // 3.x: the media types the body may have, lower case without parameters → their schema.
+  const media = new Map<string, unknown>();
   const content = op.operation.requestBody?.content;
   if (content && typeof content === 'object') {
-    const json =
-      content['application/json'] ??
-      Object.entries<any>(content).find(([k]) => /\+json$|^application\/json/.test(k))?.[1];
-    bodySchema = json?.schema;
+    for (const [type, m] of Object.entries<any>(content))
+      media.set(type.split(';')[0]!.trim().toLowerCase(), m?.schema);
     bodyRequired = Boolean(op.operation.requestBody?.required);
   }
+  // 2.0: the body parameter's schema, checked when the body is JSON.
   const validateBody = bodySchema && typeof bodySchema === 'object' ? cache.body(bodySchema) : null;
 
   return function validateRequest(parts) {
@@ -284,19 +285,46 @@ function compileNow(op: ImportedOperation, cache: SchemaCache): RequestValidator
       if (p.validate !== null && !p.validate({ value }))
         return { field: `${p.in}.${p.name}`, message: describe(p.validate.errors) };
     }
-    if (validateBody) {
-      if (!parts.hasBody) return bodyRequired ? { field: 'body', message: 'is required' } : null;
-      if (parts.contentType && !/json/.test(parts.contentType)) return null;
-      if (!validateBody(parts.body)) {
-        const e = validateBody.errors?.[0];
-        const path = e ? e.instancePath.split('/').slice(1).join('.') : '';
-        const missing =
-          e?.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : '';
-        return { field: `body${path ? `.${path}` : ''}${missing}`, message: describe(validateBody.errors) };
-      }
-    }
+    if (!parts.hasBody) return bodyRequired ? { field: 'body', message: 'is required' } : null;
+    if (media.size > 0) return checkMedia(media, parts, cache);
+    if (validateBody && (!parts.contentType || JSON_TYPE.test(parts.contentType)))
+      return checkBody(validateBody, parts.body);
     return null;
   };
+}
+
+/** JSON: `application/json` or a `+json` type (RFC 6839), not any type naming json (x-ndjson). */
+const JSON_TYPE = /^[a-z0-9!#$&^_.+-]+\/(?:[a-z0-9!#$&^_.+-]*\+)?json$/;
+
+/**
+ * A 3.x body against the operation's `requestBody.content`: its media type must be listed (exactly,
+ * or through `type/*` or `*\/*`), else the body would pass unchecked by changing its Content-Type;
+ * a JSON body is checked against that media type's schema (`merge-patch+json` against its own).
+ */
+function checkMedia(media: Map<string, unknown>, parts: RequestParts, cache: SchemaCache): RequestVerdict {
+  const ct = parts.contentType;
+  const listed = JSON.stringify([...media.keys()]);
+  if (!ct) return { field: 'header.content-type', message: `is required with a body (one of ${listed})` };
+  const json = JSON_TYPE.test(ct);
+  // A JSON body is taken for a JSON type the document lists (`application/json` for a vendor
+  // `+json` one, and the other way round): clients send either.
+  const key =
+    [ct, `${ct.split('/')[0]}/*`, '*/*'].find((k) => media.has(k)) ??
+    (json ? [...media.keys()].find((k) => JSON_TYPE.test(k)) : undefined);
+  if (key === undefined) return { field: 'header.content-type', message: `must be one of ${listed}` };
+  const schema = media.get(key);
+  if (!json || !schema || typeof schema !== 'object') return null;
+  const validate = cache.body(schema);
+  return validate === null ? null : checkBody(validate, parts.body);
+}
+
+function checkBody(validate: ValidateFunction, body: unknown): RequestVerdict {
+  if (validate(body)) return null;
+  const e = validate.errors?.[0];
+  const path = e ? e.instancePath.split('/').slice(1).join('.') : '';
+  const missing =
+    e?.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : '';
+  return { field: `body${path ? `.${path}` : ''}${missing}`, message: describe(validate.errors) };
 }
 
 /**
@@ -410,6 +438,7 @@ function forEachSubschema(s: Record<string, unknown>, fn: (sub: unknown) => void
 function fixKeywords(s: Record<string, unknown>, o: Record<string, unknown>, request: boolean): void {
   if (s.nullable === true || s['x-nullable'] === true) {
     if (typeof o.type === 'string') o.type = [o.type, 'null'];
+    else if (Array.isArray(o.type) && !o.type.includes('null')) o.type = [...o.type, 'null'];
     if (Array.isArray(o.enum) && !o.enum.includes(null)) o.enum = [...o.enum, null];
   }
   delete o.nullable;

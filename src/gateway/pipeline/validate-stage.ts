@@ -51,7 +51,8 @@ function validate(ex: Exchange): void {
     contentType: ct || undefined,
     hasBody,
   };
-  if (!hasBody || !/json/.test(ct)) {
+  // JSON is `application/json` or a `+json` type (RFC 6839), not any type naming json (x-ndjson).
+  if (!hasBody || !/^[a-z0-9!#$&^_.+-]+\/(?:[a-z0-9!#$&^_.+-]*\+)?json$/.test(ct)) {
     if (check(ex, parts)) frame(ex);
     return;
   }
