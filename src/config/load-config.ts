@@ -35,6 +35,8 @@ export interface LoadedConfig {
 /**
  * The config validator, precompiled from the schema by `npm run gen` (ajv's standalone code, with the
  * `x-duration-range` keyword calling duration-range.ts): loading a config compiles nothing at run time.
+ * Compiling it at run time cost every command that read luascale.yaml ~220 ms of CPU; the generated
+ * module costs ~30 ms to import and ~30 ms on its first call (V8 compiling its one large function).
  */
 const configValidate = validateConfigInput as unknown as ValidateFunction;
 
