@@ -39,7 +39,12 @@ export interface ImportedOperation {
   operation: Record<string, any>;
   /** Path-item-level parameters, which apply to every operation of the path. */
   pathParameters: any[];
+  /** The JSON Schema its schemas are written in: 2020-12 for OpenAPI 3.1 (default draft-07). */
+  schemaDialect?: SchemaDialect;
 }
+
+/** JSON Schema dialects request validation knows: 3.1's 2020-12, and draft 7 for 2.0 and 3.0. */
+export type SchemaDialect = 'draft-07' | '2020-12';
 
 /** The result of an import. */
 export interface ImportedApi {
@@ -126,6 +131,11 @@ function build(file: string, api: any): ImportedApi {
   checkShape(file, api);
   const basePath = normaliseBase(specVersion === '2.0' ? (api.basePath ?? '') : serverBase(api.servers));
   const docExt = extensions(file, '', api);
+  // 3.1 schemas are JSON Schema 2020-12 unless `jsonSchemaDialect` names an older draft.
+  const schemaDialect: SchemaDialect =
+    specVersion.startsWith('3.1') && !/draft-0[4-7]/.test(String(api.jsonSchemaDialect ?? ''))
+      ? '2020-12'
+      : 'draft-07';
   const operations: ImportedOperation[] = [];
   const used = new Set<string>();
   for (const [path, item] of Object.entries<any>(api.paths ?? {})) {
@@ -158,6 +168,7 @@ function build(file: string, api: any): ImportedApi {
         timeoutMs: opExt.timeoutMs ?? pathExt.timeoutMs ?? docExt.timeoutMs,
         operation: op,
         pathParameters: Array.isArray(item.parameters) ? item.parameters : [],
+        schemaDialect,
       });
     }
   }

@@ -10,7 +10,8 @@
  * every operation that shares the schema (a dereferenced `$ref` is one object wherever it is used).
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { ImportedOperation } from './import-openapi.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ImportedOperation, SchemaDialect } from './import-openapi.js';
 
 /** The parts of a request a validator looks at. */
 export interface RequestParts {
@@ -37,8 +38,9 @@ export type RequestValidator = (parts: RequestParts) => RequestVerdict;
 export interface SchemaCache {
   /** Schemas compiled so far (ajv compilations, the costly part). */
   readonly compiled: number;
-  param(schema: object): ValidateFunction | null;
-  body(schema: object): ValidateFunction | null;
+  /** `dialect`: the JSON Schema of the document (OpenAPI 3.1: 2020-12; before: draft 7 is close). */
+  param(schema: object, dialect?: SchemaDialect): ValidateFunction | null;
+  body(schema: object, dialect?: SchemaDialect): ValidateFunction | null;
 }
 
 /** A cache with its own ajv instances (one per imported document; tests make their own). */
@@ -47,8 +49,17 @@ export function createSchemaCache(): SchemaCache {
   // them. `validateSchema: false`: checking each schema against the JSON Schema meta-schema first
   // compiles that meta-schema, the larger part of the first request's cost; a schema ajv cannot
   // compile is skipped either way (compileOrSkip).
-  let paramAjv: Ajv | undefined;
-  let bodyAjv: Ajv | undefined;
+  const ajvs = new Map<string, Ajv>();
+  const ajv = (dialect: SchemaDialect, coerce: boolean): Ajv => {
+    const key = `${dialect}:${coerce}`;
+    let a = ajvs.get(key);
+    if (a === undefined) {
+      const Class = dialect === '2020-12' ? Ajv2020 : Ajv;
+      a = new Class({ ...options, ...(coerce ? { coerceTypes: 'array' as const } : {}) });
+      ajvs.set(key, a);
+    }
+    return a;
+  };
   const options = { strict: false, allErrors: false, validateFormats: false, validateSchema: false } as const;
   const params = new WeakMap<object, ValidateFunction | null>();
   const bodies = new WeakMap<object, ValidateFunction | null>();
@@ -72,20 +83,20 @@ export function createSchemaCache(): SchemaCache {
       return compiled;
     },
     // ajv coerces only inside objects and arrays, so a bare parameter value is checked as `{ value }`.
-    param: (schema) =>
+    param: (schema, dialect = 'draft-07') =>
       get(
         params,
-        () => (paramAjv ??= new Ajv({ ...options, coerceTypes: 'array' })),
+        () => ajv(dialect, true),
         schema,
         (s) => {
           const { root, definitions } = convertSchema(s, true);
           return { type: 'object', properties: { value: root }, ...(definitions ? { definitions } : {}) };
         },
       ),
-    body: (schema) =>
+    body: (schema, dialect = 'draft-07') =>
       get(
         bodies,
-        () => (bodyAjv ??= new Ajv(options)),
+        () => ajv(dialect, false),
         schema,
         (s) => toJsonSchema(s, { request: true }),
       ),
@@ -260,7 +271,7 @@ function compileNow(op: ImportedOperation, cache: SchemaCache): RequestValidator
     // 3.x: `schema` (or `content`, not checked); 2.0: the schema keywords sit on the parameter.
     const schema = p.schema ?? (p.content ? undefined : pick(p, SWAGGER2_PARAM_KEYWORDS));
     // A 3.1 boolean schema (`schema: true`) accepts anything.
-    const validate = cache.param(schema && typeof schema === 'object' ? schema : ANY);
+    const validate = cache.param(schema && typeof schema === 'object' ? schema : ANY, op.schemaDialect);
     params.push(compileParam(p, schema, validate));
   }
   // 3.x: the media types the body may have, lower case without parameters → their schema.
@@ -272,7 +283,8 @@ function compileNow(op: ImportedOperation, cache: SchemaCache): RequestValidator
     bodyRequired = Boolean(op.operation.requestBody?.required);
   }
   // 2.0: the body parameter's schema, checked when the body is JSON.
-  const validateBody = bodySchema && typeof bodySchema === 'object' ? cache.body(bodySchema) : null;
+  const validateBody =
+    bodySchema && typeof bodySchema === 'object' ? cache.body(bodySchema, op.schemaDialect) : null;
 
   return function validateRequest(parts) {
     for (const p of params) {
@@ -286,7 +298,7 @@ function compileNow(op: ImportedOperation, cache: SchemaCache): RequestValidator
         return { field: `${p.in}.${p.name}`, message: describe(p.validate.errors) };
     }
     if (!parts.hasBody) return bodyRequired ? { field: 'body', message: 'is required' } : null;
-    if (media.size > 0) return checkMedia(media, parts, cache);
+    if (media.size > 0) return checkMedia(media, parts, { cache, dialect: op.schemaDialect });
     if (validateBody && (!parts.contentType || JSON_TYPE.test(parts.contentType)))
       return checkBody(validateBody, parts.body);
     return null;
@@ -301,7 +313,11 @@ const JSON_TYPE = /^[a-z0-9!#$&^_.+-]+\/(?:[a-z0-9!#$&^_.+-]*\+)?json$/;
  * or through `type/*` or `*\/*`), else the body would pass unchecked by changing its Content-Type;
  * a JSON body is checked against that media type's schema (`merge-patch+json` against its own).
  */
-function checkMedia(media: Map<string, unknown>, parts: RequestParts, cache: SchemaCache): RequestVerdict {
+function checkMedia(
+  media: Map<string, unknown>,
+  parts: RequestParts,
+  { cache, dialect }: { cache: SchemaCache; dialect: SchemaDialect | undefined },
+): RequestVerdict {
   const ct = parts.contentType;
   const listed = JSON.stringify([...media.keys()]);
   if (!ct) return { field: 'header.content-type', message: `is required with a body (one of ${listed})` };
@@ -314,7 +330,7 @@ function checkMedia(media: Map<string, unknown>, parts: RequestParts, cache: Sch
   if (key === undefined) return { field: 'header.content-type', message: `must be one of ${listed}` };
   const schema = media.get(key);
   if (!json || !schema || typeof schema !== 'object') return null;
-  const validate = cache.body(schema);
+  const validate = cache.body(schema, dialect);
   return validate === null ? null : checkBody(validate, parts.body);
 }
 

@@ -183,3 +183,42 @@ paths:
   assert.equal(req('p=3|x')?.field, 'query.p');
   assert.deepEqual(req('n=10'), { field: 'query.n', message: 'must be < 10' });
 });
+
+test('OpenAPI 3.1 schemas are JSON Schema 2020-12: prefixItems, const, type arrays, $defs, recursion', async () => {
+  const api = await load(`openapi: 3.1.0
+info: { title: t, version: "1" }
+paths:
+  /a:
+    post:
+      operationId: p
+      requestBody: { content: { application/json: { schema: { $ref: '#/components/schemas/S' } } } }
+      responses: { "200": { description: ok } }
+components:
+  schemas:
+    S:
+      type: object
+      required: [kind, pair]
+      properties:
+        kind: { const: pet }
+        n: { type: [integer, "null"], exclusiveMinimum: 0 }
+        pair: { type: array, prefixItems: [{ type: string }], items: { type: integer } }
+        child: { $ref: '#/components/schemas/S/$defs/C' }
+        next: { $ref: '#/components/schemas/S' }
+      $defs:
+        C: { type: object, required: [x], properties: { x: { type: string } } }
+`);
+  const p = validator(api, 'p');
+  // Was 400 "body.pair.0: must be integer": draft 7 ignores prefixItems and applies items to all.
+  assert.equal(p(json({ kind: 'pet', pair: ['a', 1, 2], n: null })), null);
+  assert.deepEqual(p(json({ kind: 'pet', pair: ['a', 'b'] })), {
+    field: 'body.pair.1',
+    message: 'must be integer',
+  });
+  assert.equal(p(json({ kind: 'dog', pair: [] }))?.field, 'body.kind');
+  assert.deepEqual(p(json({ kind: 'pet', pair: [], n: 0 })), { field: 'body.n', message: 'must be > 0' });
+  assert.equal(p(json({ kind: 'pet', pair: [], child: {} }))?.field, 'body.child.x');
+  assert.equal(
+    p(json({ kind: 'pet', pair: [], next: { kind: 'pet', pair: [1] } }))?.field,
+    'body.next.pair.0',
+  );
+});
