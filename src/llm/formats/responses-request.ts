@@ -59,6 +59,8 @@ function inputMessages(input: unknown, out: OpenaiMessage[]): Failure | undefine
   }
   if (input === undefined || input === null) return fail('input', 'input: required');
   if (!Array.isArray(input)) return fail('input', 'input: must be a string or an array of input items');
+  // Said here in the client's own field, not as the chat request's empty `messages` later.
+  if (input.length === 0) return fail('input', 'input: must not be empty');
   for (const [i, item] of input.entries()) {
     const path = `input[${i}]`;
     if (!isObject(item)) return fail(path, `${path}: must be an object`);

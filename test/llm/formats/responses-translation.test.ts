@@ -167,6 +167,7 @@ test('refused fields name their path', () => {
     [{ tool_choice: { type: 'web_search' } }, 'tool_choice'],
     [{ temperature: 3 }, 'temperature'],
     [{ input: 5 }, 'input'],
+    [{ input: [] }, 'input'],
   ];
   for (const [extra, field] of cases) {
     const r = responsesToChat({ model: 'm', input: 'hi', ...extra });
