@@ -9,9 +9,10 @@ import { commands } from './commands/index.js';
 /**
  * Exit codes: 0 ok, 1 user error, failed check or the admin API refused (4xx), 2 usage error (a bad
  * command line or argument value), 3 admin API unreachable (or something else answers there),
+ * 4 a simulated policy failed (`simulate` ran to the end, but some decisions were PolicyError),
  * 70 internal error (sysexits EX_SOFTWARE), in the CLI or an admin API 5xx.
  */
-export const EXIT = { ok: 0, user: 1, usage: 2, unreachable: 3, internal: 70 } as const;
+export const EXIT = { ok: 0, user: 1, usage: 2, unreachable: 3, policy: 4, internal: 70 } as const;
 
 /** The exit code for a user-facing error, from its registry code. */
 export function exitCodeOf(err: LuascaleError): number {
@@ -41,7 +42,8 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       '\nExit codes: 0 ok, 1 user error or failed check or the admin API refused (4xx), 2 usage error,\n' +
-        '3 admin API unreachable (or not a luascale admin API), 70 internal error (also an admin API 5xx).',
+        '3 admin API unreachable (or not a luascale admin API), 4 a policy failed in simulate,\n' +
+        '70 internal error (also an admin API 5xx).',
     );
   for (const register of commands) register(program);
   return program;

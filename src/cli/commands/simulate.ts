@@ -84,10 +84,17 @@ export function register(program: Command): void {
         '  luascale simulate --trace nasa.csv --scale 300 --compare builtin:hpa,builtin:kpa,policies/cpu.lua --report out.html',
     )
     .action(async (flags: SimulateFlags) => {
-      await runSimulate(flags, {
+      const summaries = await runSimulate(flags, {
         out: (s) => process.stdout.write(s),
         err: (s) => process.stderr.write(s),
         tty: process.stderr.isTTY === true,
       });
+      // The run is complete, but a policy that failed is not a result to ship: say so and exit 4.
+      const failed = summaries.filter((s) => s.policy_errors > 0);
+      if (failed.length > 0) {
+        const list = failed.map((s) => `${s.policy} ${s.policy_errors} of ${s.decisions}`).join(', ');
+        process.stderr.write(`error: policy errors (decisions that fell back to PolicyError): ${list}\n`);
+        process.exitCode = 4; // EXIT.policy (../main.ts; not imported: main imports the commands)
+      }
     });
 }
