@@ -7,10 +7,15 @@
  * message_delta (stop_reason and the **cumulative** usage), message_stop. llm-sim's prefix-cache
  * hits are reported as `cache_read_input_tokens`, and, as Anthropic does, `input_tokens` excludes
  * them: total input = input_tokens + cache_read_input_tokens + cache_creation_input_tokens.
+ *
+ * A tool call (tool-call.ts) is one `tool_use` block `{id, name, input}` with stop_reason
+ * `tool_use`; streamed, content_block_start carries the block with `input: {}` and each
+ * content_block_delta an `input_json_delta` with one token of the JSON as `partial_json`.
  */
 import { createHash } from 'node:crypto';
 import { chatPromptText, type PromptMessage } from './tokenizer.js';
 import { invalid, isObject, type ParseResult, type SimCompletion, type SimError } from './sim-request.js';
+import { pickAnthropicTool, type SimToolCall } from './tool-call.js';
 
 /** The text of a content value: a string or blocks (text; tool_use and tool_result as JSON). */
 function blocksText(content: unknown): string | undefined {
@@ -56,6 +61,8 @@ export function parseMessagesRequest(body: unknown): ParseResult {
   }
   if (body.stream !== undefined && typeof body.stream !== 'boolean')
     return invalid('stream', 'stream: must be a boolean');
+  const pick = pickAnthropicTool(body);
+  if ('error' in pick) return { ok: false, error: pick.error };
   return {
     ok: true,
     request: {
@@ -74,14 +81,16 @@ export function parseMessagesRequest(body: unknown): ParseResult {
         typeof body.thinking.budget_tokens === 'number'
           ? body.thinking.budget_tokens
           : 0,
+      ...(pick.tool ? { tool: pick.tool } : {}),
     },
   };
 }
 
 /** Anthropic's stop_reason for a completion. */
-export function stopReason(c: SimCompletion): 'end_turn' | 'max_tokens' | 'stop_sequence' {
+export function stopReason(c: SimCompletion): 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' {
   if (c.stopSequence !== null) return 'stop_sequence';
-  return c.finishReason === 'length' ? 'max_tokens' : 'end_turn';
+  if (c.finishReason === 'length') return 'max_tokens';
+  return c.toolCall ? 'tool_use' : 'end_turn';
 }
 
 function usage(c: Pick<SimCompletion, 'promptTokens' | 'cachedTokens'>, outputTokens: number) {
@@ -104,12 +113,23 @@ export function anthropicResponse(c: SimCompletion): Record<string, unknown> {
       ...((c.reasoningTokens ?? 0) > 0
         ? [{ type: 'thinking', thinking: c.reasoning ?? '', signature: signature(c.reasoning ?? '') }]
         : []),
-      { type: 'text', text: c.text },
+      c.toolCall ? toolUseBlock(c.toolCall, c.text) : { type: 'text', text: c.text },
     ],
     stop_reason: stopReason(c),
     stop_sequence: c.stopSequence,
     usage: usage(c, c.completionTokens),
   };
+}
+
+/** The `tool_use` block; arguments cut short by max_tokens give `input: {}`. */
+function toolUseBlock(call: SimToolCall, json: string): Record<string, unknown> {
+  let input: unknown = {};
+  try {
+    input = JSON.parse(json);
+  } catch {
+    // cut by max_tokens
+  }
+  return { type: 'tool_use', id: call.id, name: call.name, input };
 }
 
 /** A stand-in for Anthropic's opaque thinking signature: deterministic from the thinking text. */
@@ -124,13 +144,15 @@ function event(name: string, data: unknown): string {
 /** Builds the SSE events of one Messages stream. */
 export class AnthropicStream {
   private readonly head: { id: string; model: string };
+  private readonly toolCall: SimToolCall | undefined;
   /** The open block: 0, or 1 once a thinking block (0) gave way to the text. */
   private index = 0;
   private thinking = false;
   private thought = '';
 
-  constructor(head: { id: string; model: string }) {
+  constructor(head: { id: string; model: string; toolCall?: SimToolCall }) {
     this.head = head;
+    this.toolCall = head.toolCall;
   }
 
   /** message_start, content_block_start and a ping: sent when the first token is ready. */
@@ -151,9 +173,11 @@ export class AnthropicStream {
       event('content_block_start', {
         type: 'content_block_start',
         index: 0,
-        content_block: thinking
-          ? { type: 'thinking', thinking: '', signature: '' }
-          : { type: 'text', text: '' },
+        content_block: this.toolCall
+          ? { type: 'tool_use', id: this.toolCall.id, name: this.toolCall.name, input: {} }
+          : thinking
+            ? { type: 'thinking', thinking: '', signature: '' }
+            : { type: 'text', text: '' },
       }) +
       event('ping', { type: 'ping' })
     );
@@ -171,6 +195,12 @@ export class AnthropicStream {
 
   /** One text delta; the first after thinking closes the thinking block (signature_delta, stop) and opens the text block. */
   content(text: string): string {
+    if (this.toolCall)
+      return event('content_block_delta', {
+        type: 'content_block_delta',
+        index: this.index,
+        delta: { type: 'input_json_delta', partial_json: text },
+      });
     let out = '';
     if (this.thinking) {
       this.thinking = false;

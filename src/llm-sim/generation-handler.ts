@@ -2,7 +2,8 @@
  * One generation request, from its parsed body to the last byte: model (404) → fault → tokenize
  * and check the model length (400 context_length_exceeded) → generate the text (deterministic) →
  * submit to the scheduler (429 when the queue is full) → stream one chunk per token, or answer once
- * at the end, applying the injected fault on the way. A stream's headers go out at admission (as
+ * at the end, applying the injected fault on the way. A request offering tools gets a tool call
+ * (tool-call.ts): its arguments JSON is the generation, one piece per token. A stream's headers go out at admission (as
  * vLLM's do); its first chunk (role chunk or message_start) with the first token. Every request
  * leaves one {@link LlmSimRequestRecord}.
  */
@@ -11,7 +12,8 @@ import { randomUUID } from 'node:crypto';
 import type { KvCache } from './kv-cache.js';
 import type { Scheduler, SimClock } from './scheduler.js';
 import type { SimMetrics } from './metrics.js';
-import { generate } from './text-generator.js';
+import { generate, type Generation } from './text-generator.js';
+import { argumentPieces, makeToolCall, type SimToolCall } from './tool-call.js';
 import { encodeText } from './tokenizer.js';
 import { hashSeed, seededRandom, type Random } from './random.js';
 import { FAULT_HEADER, parseFault, type Fault } from './faults.js';
@@ -40,8 +42,10 @@ export interface LlmSimRequestRecord {
   completionTokens: number;
   /** How many of them were reasoning (`--reasoning-tokens`). */
   reasoningTokens: number;
-  /** The text the client was sent. */
+  /** The text the client was sent (a tool call's arguments JSON). */
   text: string;
+  /** The tool call made, if the request got one. */
+  toolCall?: SimToolCall;
   /** Whether the usage reached the client (a non-streaming body, OpenAI's usage chunk, Anthropic's message_delta). */
   usageReported: boolean;
   outcome: SimOutcome;
@@ -124,6 +128,14 @@ function contextLengthError(maxModelLen: number, prompt: number, output: number 
     param: 'messages',
     code: 'context_length_exceeded',
   };
+}
+
+/** A tool call's arguments as the generation: cut at max_tokens (`length`), else `tool_calls`. */
+function toolGeneration(call: SimToolCall, maxTokens: number): Generation {
+  const all = argumentPieces(call.arguments);
+  const pieces = all.slice(0, maxTokens);
+  const cut = pieces.length < all.length;
+  return { pieces, text: pieces.join(''), finishReason: cut ? 'length' : 'tool_calls', stopSequence: null };
 }
 
 /** Answers one parsed generation request. */
@@ -209,15 +221,25 @@ export async function generateResponse(
     return;
   }
   const maxTokens = request.maxTokens ?? room;
-  const generation = generate({
-    seed: options.seed,
-    prompt: request.prompt,
-    echoText: request.echoText,
-    mode: options.mode,
-    outputTokens: options.outputTokens,
-    maxTokens,
-    stop: request.stop,
-  });
+  const toolCall = request.tool
+    ? makeToolCall(
+        request.tool,
+        options.seed,
+        request.prompt,
+        request.api === 'messages' ? 'toolu_' : 'call_',
+      )
+    : undefined;
+  const generation: Generation = toolCall
+    ? toolGeneration(toolCall, maxTokens)
+    : generate({
+        seed: options.seed,
+        prompt: request.prompt,
+        echoText: request.echoText,
+        mode: options.mode,
+        outputTokens: options.outputTokens,
+        maxTokens,
+        stop: request.stop,
+      });
   const outputTokens = Math.max(1, generation.pieces.length);
   if (ctx.kv.blocksFor(promptIds.length + outputTokens) > ctx.kv.totalBlocks) {
     record.promptTokens = 0;
@@ -237,11 +259,17 @@ export async function generateResponse(
     completionTokens: 0,
     reasoning: '',
     reasoningTokens: 0,
+    ...(toolCall ? { toolCall } : {}),
   };
+  if (toolCall) record.toolCall = toolCall;
   // the first `thinks` pieces are reasoning; at least one answer piece follows them
   const thinks = Math.max(
     0,
-    Math.min(options.reasoningTokens, request.reasoningCap ?? Infinity, generation.pieces.length - 1),
+    Math.min(
+      toolCall ? 0 : options.reasoningTokens,
+      request.reasoningCap ?? Infinity,
+      generation.pieces.length - 1,
+    ),
   );
   record.id = completion.id;
 
@@ -348,7 +376,7 @@ export async function generateResponse(
           );
           record.usageReported = true;
         }
-        end(completion.finishReason);
+        end(completion.finishReason === 'length' ? 'length' : 'stop');
       },
     },
   );

@@ -7,9 +7,15 @@
  * `stream_options.include_usage` every chunk has `usage: null` and one more chunk, with
  * `choices: []` and the usage, comes before `[DONE]`; without it no chunk has a `usage` key.
  * `prompt_tokens` includes `prompt_tokens_details.cached_tokens`.
+ *
+ * A tool call (tool-call.ts) is `message.tool_calls[{id, type: "function", function: {name,
+ * arguments}}]` with `content: null` and `finish_reason: "tool_calls"`; streamed, the first
+ * `delta.tool_calls[{index: 0, id, type, function: {name, arguments: ""}}]` and then one
+ * `{index: 0, function: {arguments}}` piece per token.
  */
 import { chatPromptText, type PromptMessage } from './tokenizer.js';
 import { invalid, isObject, type ParseResult, type SimCompletion, type SimError } from './sim-request.js';
+import { pickOpenAiTool, type SimToolCall } from './tool-call.js';
 
 /** The text of a message's `content`: a string, or the text parts of an array. */
 function contentText(content: unknown): string | undefined {
@@ -90,6 +96,8 @@ export function parseChatRequest(body: unknown): ParseResult {
     if (Array.isArray(m.tool_calls)) text += JSON.stringify(m.tool_calls);
     messages.push({ role: m.role, text });
   }
+  const pick = pickOpenAiTool(body);
+  if ('error' in pick) return { ok: false, error: pick.error };
   return {
     ok: true,
     request: {
@@ -98,6 +106,7 @@ export function parseChatRequest(body: unknown): ParseResult {
       ...(body.reasoning_effort === 'none' ? { reasoningCap: 0 } : {}),
       prompt: chatPromptText(messages, body.tools),
       echoText: messages[messages.length - 1]!.text,
+      ...(pick.tool ? { tool: pick.tool } : {}),
     },
   };
 }
@@ -134,7 +143,18 @@ export function openAiResponse(api: 'chat' | 'completions', c: SimCompletion): R
           index: 0,
           message: {
             role: 'assistant',
-            content: c.text,
+            content: c.toolCall ? null : c.text,
+            ...(c.toolCall
+              ? {
+                  tool_calls: [
+                    {
+                      id: c.toolCall.id,
+                      type: 'function',
+                      function: { name: c.toolCall.name, arguments: c.text },
+                    },
+                  ],
+                }
+              : {}),
             ...((c.reasoningTokens ?? 0) > 0 ? { reasoning_content: c.reasoning ?? '' } : {}),
             refusal: null,
           },
@@ -157,12 +177,15 @@ export class OpenAiStream {
   private readonly api: 'chat' | 'completions';
   private readonly head: { id: string; object: string; created: number; model: string };
   private readonly includeUsage: boolean;
+  private readonly toolCall: SimToolCall | undefined;
+  private toolStarted = false;
 
   constructor(
     api: 'chat' | 'completions',
-    head: { id: string; created: number; model: string },
+    head: { id: string; created: number; model: string; toolCall?: SimToolCall },
     includeUsage: boolean,
   ) {
+    this.toolCall = head.toolCall;
     this.api = api;
     this.head = {
       id: head.id,
@@ -185,7 +208,7 @@ export class OpenAiStream {
     return this.event([
       {
         index: 0,
-        delta: { role: 'assistant', content: '', refusal: null },
+        delta: { role: 'assistant', content: this.toolCall ? null : '', refusal: null },
         logprobs: null,
         finish_reason: null,
       },
@@ -194,9 +217,22 @@ export class OpenAiStream {
 
   /** One content chunk. */
   content(text: string): string {
+    if (this.toolCall) return this.toolArguments(this.toolCall, text);
     return this.api === 'chat'
       ? this.event([{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }])
       : this.event([{ index: 0, text, logprobs: null, finish_reason: null }]);
+  }
+
+  /** A piece of the tool call's arguments, after the chunk naming the call when it is the first. */
+  private toolArguments(call: SimToolCall, text: string): string {
+    const chunk = (toolCall: Record<string, unknown>) =>
+      this.event([{ index: 0, delta: { tool_calls: [toolCall] }, logprobs: null, finish_reason: null }]);
+    let out = '';
+    if (!this.toolStarted) {
+      this.toolStarted = true;
+      out += chunk({ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } });
+    }
+    return out + chunk({ index: 0, function: { arguments: text } });
   }
 
   /** One reasoning chunk (`delta.reasoning_content`, vLLM's and DeepSeek's field; chat only). */

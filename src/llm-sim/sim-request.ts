@@ -2,6 +2,7 @@
  * The request and result llm-sim works on, whatever API it came in: each format module parses its
  * body into a {@link SimRequest} and renders a {@link SimCompletion} back.
  */
+import type { SimTool, SimToolCall } from './tool-call.js';
 
 /** Which endpoint a request came to. */
 export type SimApi = 'chat' | 'completions' | 'messages';
@@ -22,6 +23,8 @@ export interface SimRequest {
   includeUsage: boolean;
   /** The most reasoning tokens the request allows (Anthropic `thinking.budget_tokens`); absent = no cap, 0 = none. */
   reasoningCap?: number;
+  /** The tool to call instead of answering with text (tool-call.ts); absent = text. */
+  tool?: SimTool;
 }
 
 /** A refusal in the format's own error shape, before any generation. */
@@ -44,7 +47,8 @@ export interface SimCompletion {
   /** Unix seconds. */
   created: number;
   text: string;
-  finishReason: 'stop' | 'length';
+  /** `tool_calls` when the completion is a call (its arguments in `text`). */
+  finishReason: 'stop' | 'length' | 'tool_calls';
   stopSequence: string | null;
   promptTokens: number;
   cachedTokens: number;
@@ -54,6 +58,8 @@ export interface SimCompletion {
   reasoning?: string;
   /** How many of `completionTokens` were reasoning (absent = 0). */
   reasoningTokens?: number;
+  /** The tool call this completion makes; `text` holds its arguments JSON as sent so far. */
+  toolCall?: SimToolCall;
 }
 
 /** A 400 about one field, in OpenAI's wording. */

@@ -57,8 +57,8 @@ export interface Generation {
   pieces: string[];
   /** The text as sent: the pieces joined. */
   text: string;
-  /** OpenAI's finish_reason: `stop` (natural end or a stop sequence) or `length` (max_tokens). */
-  finishReason: 'stop' | 'length';
+  /** OpenAI's finish_reason: `stop` (natural end or a stop sequence), `length` (max_tokens), `tool_calls` (a tool call's arguments, generation-handler.ts). */
+  finishReason: 'stop' | 'length' | 'tool_calls';
   /** The stop sequence that ended it, if one did. */
   stopSequence: string | null;
 }
@@ -84,6 +84,12 @@ export function generate(req: GenerationRequest): Generation {
     finishReason: limited ? 'length' : 'stop',
     stopSequence: null,
   };
+}
+
+/** One word of the vocabulary (single-token words), drawn with `random`. */
+export function randomWord(random: Random): string {
+  const words = singleTokenWords();
+  return words[Math.floor(random() * words.length)]!;
 }
 
 /** `length` one-token pieces: words, now and then a `.` or `,` (never two marks in a row). */
