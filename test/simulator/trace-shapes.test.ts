@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -123,4 +123,28 @@ test('simulate warns when the trace is far from the service size, and reads a gz
     '--json',
   );
   assert.equal(fits.stderr, '');
+});
+
+test("a dated trace starts the policies' clock at its first row; --start still wins", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trace-date-'));
+  const trace = join(dir, 'dated.csv');
+  writeFileSync(trace, 'timestamp,rps\n2023-11-16T20:17:00+02:00,50\n2023-11-16T18:18:00Z,50\n');
+  const firstAt = async (...extra: string[]) => {
+    const log = join(dir, `d${extra.length}.jsonl`);
+    const r = await runCli(
+      'simulate',
+      '--trace',
+      trace,
+      '--policy',
+      'builtin:hpa',
+      '--decisions',
+      log,
+      '--json',
+      ...extra,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(readFileSync(log, 'utf8').split('\n')[0]!).at as number;
+  };
+  assert.equal(await firstAt(), Date.UTC(2023, 10, 16, 18, 17, 15));
+  assert.equal(await firstAt('--start', '2020-01-01T00:00:00Z'), Date.UTC(2020, 0, 1, 0, 0, 15));
 });

@@ -25,7 +25,7 @@ export function register(program: Command): void {
     )
     .requiredOption(
       '--trace <file.csv>',
-      'CSV with header t,rps (t: seconds from the start), or a token trace t,context_tokens,generated_tokens',
+      'CSV (or .gz) with header t,rps (t: seconds, epoch s/ms or ISO-8601; also time/timestamp, rate/qps or count), or a token trace t,context_tokens,generated_tokens (Azure, BurstGPT, Mooncake JSONL)',
     )
     .option('--scale <k>', 'multiply the trace rates by k (default 1)')
     .option('--policy <spec>', 'FILE.lua or builtin:NAME (params: builtin:NAME?key=value&...)')
