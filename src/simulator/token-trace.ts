@@ -39,6 +39,8 @@ export interface TokenTrace {
   generated: Uint32Array;
   /** Seconds from 0 to the last arrival, at least 1. */
   durationSeconds: number;
+  /** Wall-clock time of t = 0 (the first request) in epoch ms, when the trace's times are dates. */
+  startMs?: number;
 }
 
 /** Names the token columns go by (after columnKey): Azure's, BurstGPT's, Mooncake's, OpenAI's usage. */
@@ -197,6 +199,7 @@ export function parseTokenTrace(text: string, file = '<trace>'): TokenTrace {
     context: Uint32Array.from(c),
     generated: Uint32Array.from(g),
     durationSeconds: Math.max(1, Math.ceil(last + 1e-9)),
+    ...(t0 > 0 ? { startMs: t0 * 1000 } : {}),
   };
 }
 

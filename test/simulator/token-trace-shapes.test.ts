@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -94,4 +94,26 @@ test('simulate replays a gzipped Mooncake JSONL trace exactly as the canonical C
   assert.equal(m.code, 0, m.stderr);
   assert.equal(JSON.parse(m.stdout).total_requests, REQUESTS.length);
   assert.equal(m.stdout, c.stdout);
+});
+
+test("Azure's dated token trace starts the policies' clock at its first request", async () => {
+  const start = Date.UTC(2023, 10, 16, 18, 17, 3, 980);
+  assert.equal(parseTokenTrace(SHAPES.azure!, 'a.csv').startMs, start);
+  assert.equal(parseTokenTrace(canonical, 'c.csv').startMs, undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'token-date-'));
+  writeFileSync(join(dir, 'a.csv'), SHAPES.azure!);
+  const log = join(dir, 'd.jsonl');
+  const r = await runCli(
+    'simulate',
+    '--trace',
+    join(dir, 'a.csv'),
+    '--policy',
+    'builtin:llm-slo',
+    '--json',
+    '--decisions',
+    log,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const at = JSON.parse(readFileSync(log, 'utf8').split('\n')[0]!).at as number;
+  assert.ok(at > start && at < start + 10_000 && (at - start) % 1000 === 0, `${at}`);
 });

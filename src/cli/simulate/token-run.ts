@@ -69,7 +69,10 @@ export function runTokenSimulate(
   trace: TokenTrace,
   o: { flags: SimulateFlags; args: SimulateArgs; policies: SimulatedPolicy[]; io: Io },
 ): SimulationSummary[] {
-  const { flags, args, policies, io } = o;
+  const { flags, policies, io } = o;
+  // A trace of dates starts the policies' clock at its first request unless --start says otherwise.
+  const args =
+    flags.start === undefined && trace.startMs !== undefined ? { ...o.args, startMs: trace.startMs } : o.args;
   const profile = engineProfile(flags.engine);
   const ttftSloMs = num(flags.ttftSloMs, '--ttft-slo-ms', DEFAULT_TTFT_SLO_MS, {
     min: 0,
