@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { parseTrace, readTrace } from '../../src/simulator/trace.js';
 import { isLuascaleError } from '../../src/core/errors.js';
 import { runCli } from '../helpers/run-cli.js';
+import { runSimulate } from '../../src/cli/commands/simulate.js';
 
 function error(text: string): string {
   try {
@@ -147,4 +148,21 @@ test("a dated trace starts the policies' clock at its first row; --start still w
   };
   assert.equal(await firstAt(), Date.UTC(2023, 10, 16, 18, 17, 15));
   assert.equal(await firstAt('--start', '2020-01-01T00:00:00Z'), Date.UTC(2020, 0, 1, 0, 0, 15));
+});
+
+test('on a terminal, reading the trace shows on stderr before the run, then the line is cleared', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trace-tty-'));
+  const trace = join(dir, 'slow.csv');
+  writeFileSync(trace, 't,rps\n0,50\n60,80\n');
+  let err = '';
+  const io = { out: () => {}, err: (s: string) => (err += s), tty: true };
+  await runSimulate({ trace, set: [], policy: 'builtin:hpa', json: true }, io);
+  const first = err.split('\r').find((s) => s.trim() !== '');
+  assert.match(first ?? '', /0% reading .*slow\.csv/);
+  let quiet = '';
+  await runSimulate(
+    { trace, set: [], policy: 'builtin:hpa', json: true, progress: false },
+    { ...io, err: (s: string) => (quiet += s) },
+  );
+  assert.equal(quiet, '');
 });

@@ -35,9 +35,13 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
   const args = parseSimulateFlags(flags);
   const { scale, seed, initial, model, overrides } = args;
   let { min, max } = args;
+  // Reading a 100 MB trace takes seconds before the first policy starts: say so on a terminal.
+  const reading = flags.progress !== false && io.tty ? progressBar(io.err) : undefined;
+  reading?.update(0, `reading ${flags.trace}`);
   const text = readTraceText(flags.trace);
   const tokens = isTokenTraceText(text) ? parseTokenTrace(text, flags.trace) : undefined;
   const trace = tokens ? undefined : parseTrace(text, flags.trace);
+  reading?.done();
   // A trace of dates starts the policies' clock at its first row unless --start says otherwise.
   const startMs = flags.start === undefined ? (trace?.startMs ?? args.startMs) : args.startMs;
   for (const note of trace?.notes ?? []) io.err(`note: ${flags.trace}: ${note}\n`);
