@@ -57,7 +57,7 @@ export interface Generation {
   pieces: string[];
   /** The text as sent: the pieces joined. */
   text: string;
-  /** OpenAI's finish_reason: `stop` (natural end or a stop sequence), `length` (max_tokens), `tool_calls` (a tool call's arguments, generation-handler.ts). */
+  /** OpenAI's finish_reason: `stop`, `length` (max_tokens) or `tool_calls` (a call's arguments). */
   finishReason: 'stop' | 'length' | 'tool_calls';
   /** The stop sequence that ended it, if one did. */
   stopSequence: string | null;

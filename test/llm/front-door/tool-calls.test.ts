@@ -4,7 +4,8 @@
  * call: each client format against each backend format, streaming and not. The client gets a
  * well-formed call (the name, the arguments llm-sim made, its id) with the finish/stop reason of
  * its own format, sends the tool result back under that id and gets text; the ledger's usage is
- * llm-sim's.
+ * llm-sim's. The same through the Responses API: a `function_call` output item (streamed as
+ * `response.function_call_arguments.delta` events), then a `function_call_output` input item.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -166,6 +167,68 @@ for (const backend of ['openai', 'anthropic'] as const) {
           answer.content.filter((b) => b.type === 'text').map((b) => (b as Anthropic.TextBlock).text),
           [after.text],
         );
+      });
+    });
+  }
+}
+
+for (const backend of ['openai', 'anthropic'] as const) {
+  for (const stream of [false, true]) {
+    const how = stream ? 'streamed' : 'whole';
+    test(`Responses API, ${backend}-format backend, ${how}: a function_call item, then text after the function_call_output`, async () => {
+      await withDoor(backend, async (door) => {
+        const c = openai(door);
+        const body = {
+          model: 'm',
+          max_output_tokens: 64,
+          input: ASK,
+          tools: [{ type: 'function' as const, name: 'get_weather', parameters: schema, strict: false }],
+        };
+        let response: OpenAI.Responses.Response;
+        if (stream) {
+          const s = c.responses.stream(body);
+          const types: string[] = [];
+          let deltas = '';
+          let done = '';
+          for await (const ev of s) {
+            types.push(ev.type);
+            if (ev.type === 'response.function_call_arguments.delta') deltas += ev.delta;
+            if (ev.type === 'response.function_call_arguments.done') done = ev.arguments;
+          }
+          response = await s.finalResponse();
+          assert.ok(types.filter((t) => t === 'response.function_call_arguments.delta').length > 1);
+          assert.ok(types.includes('response.output_item.added'));
+          assert.equal(deltas, done);
+          assert.equal(types.at(-1), 'response.completed');
+        } else response = await c.responses.create(body);
+        const sim = lastCall(door);
+        assert.ok(sim.toolCall, 'llm-sim made a call');
+        assert.equal(response.status, 'completed');
+        const calls = response.output.filter((o) => o.type === 'function_call');
+        assert.equal(calls.length, 1);
+        assert.equal(response.output.length, 1, 'no message beside the call');
+        const call = calls[0]!;
+        assert.equal(call.call_id, sim.toolCall.id);
+        assert.equal(call.name, 'get_weather');
+        assert.deepEqual(JSON.parse(call.arguments), JSON.parse(sim.toolCall.arguments));
+        assert.equal(response.output_text, '');
+
+        const follow = {
+          ...body,
+          input: [
+            { role: 'user' as const, content: ASK },
+            call,
+            { type: 'function_call_output' as const, call_id: call.call_id, output: '{"temp": 3}' },
+          ],
+        };
+        const answer = stream
+          ? await c.responses.stream(follow).finalResponse()
+          : await c.responses.create(follow);
+        const after = lastCall(door);
+        assert.equal(after.toolCall, undefined);
+        assert.match(after.text, /\w/);
+        assert.equal(answer.output_text, after.text);
+        assert.equal(answer.output.filter((o) => o.type === 'function_call').length, 0);
       });
     });
   }
