@@ -49,31 +49,39 @@ export function createSchemaCache(): SchemaCache {
   // them. `validateSchema: false`: checking each schema against the JSON Schema meta-schema first
   // compiles that meta-schema, the larger part of the first request's cost; a schema ajv cannot
   // compile is skipped either way (compileOrSkip).
-  const ajvs = new Map<string, Ajv>();
-  const ajv = (dialect: SchemaDialect, coerce: boolean): Ajv => {
+  const ajvs = new Map<string, { ajv: Ajv; shared: SharedSchemas }>();
+  const ajv = (dialect: SchemaDialect, coerce: boolean) => {
     const key = `${dialect}:${coerce}`;
     let a = ajvs.get(key);
     if (a === undefined) {
       const Class = dialect === '2020-12' ? Ajv2020 : Ajv;
-      a = new Class({ ...options, ...(coerce ? { coerceTypes: 'array' as const } : {}) });
+      const instance = new Class({ ...options, ...(coerce ? { coerceTypes: 'array' as const } : {}) });
+      a = { ajv: instance, shared: sharedSchemas(instance) };
       ajvs.set(key, a);
     }
     return a;
   };
-  const options = { strict: false, allErrors: false, validateFormats: false, validateSchema: false } as const;
+  const options = {
+    strict: false,
+    allErrors: false,
+    validateFormats: false,
+    validateSchema: false,
+    inlineRefs: false,
+  } as const;
   const params = new WeakMap<object, ValidateFunction | null>();
   const bodies = new WeakMap<object, ValidateFunction | null>();
   let compiled = 0;
   function get(
     map: WeakMap<object, ValidateFunction | null>,
-    ajv: () => Ajv,
+    ajv: () => { ajv: Ajv; shared: SharedSchemas },
     schema: object,
-    wrap: (s: object) => object,
+    wrap: (s: object, shared: SharedSchemas) => object,
   ): ValidateFunction | null {
     let fn = map.get(schema);
     if (fn === undefined) {
       compiled++;
-      fn = compileOrSkip(ajv(), wrap(schema));
+      const a = ajv();
+      fn = compileOrSkip(a.ajv, () => wrap(schema, a.shared));
       map.set(schema, fn);
     }
     return fn;
@@ -88,6 +96,7 @@ export function createSchemaCache(): SchemaCache {
         params,
         () => ajv(dialect, true),
         schema,
+        // Parameter schemas are small; theirs stay local (`definitions`), so coercion reaches them.
         (s) => {
           const { root, definitions } = convertSchema(s, true);
           return { type: 'object', properties: { value: root }, ...(definitions ? { definitions } : {}) };
@@ -98,7 +107,7 @@ export function createSchemaCache(): SchemaCache {
         bodies,
         () => ajv(dialect, false),
         schema,
-        (s) => toJsonSchema(s, { request: true }),
+        (s, shared) => convertSchema(s, true, shared).root,
       ),
   };
 }
@@ -242,7 +251,13 @@ export function compileRequestValidator(
   let compiled: RequestValidator | undefined;
   return function validateRequest(parts) {
     compiled ??= compileNow(op, cache);
-    return compiled(parts);
+    try {
+      return compiled(parts);
+    } catch (err) {
+      // A body nested deeper than the stack (against a recursive schema): refused, not a crash.
+      if (err instanceof RangeError) return { field: 'body', message: 'is nested too deeply to check' };
+      return { field: 'request', message: `could not be checked (${String(err).slice(0, 80)})` };
+    }
   };
 }
 
@@ -347,9 +362,9 @@ function checkBody(validate: ValidateFunction, body: unknown): RequestVerdict {
  * A dereferenced document can be cyclic (a schema that contains itself), which ajv cannot compile
  * from plain objects; such a part is not validated rather than failing the request.
  */
-function compileOrSkip(ajv: Ajv, schema: object): ValidateFunction | null {
+function compileOrSkip(ajv: Ajv, schema: () => object): ValidateFunction | null {
   try {
-    return ajv.compile(schema);
+    return ajv.compile(schema());
   } catch {
     return null;
   }
@@ -368,6 +383,8 @@ function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unkn
   for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
   return Object.keys(out).length ? out : undefined;
 }
+
+let nextShared = 0;
 
 /** Keywords whose value is one schema, a list of schemas, or a map of name → schema. */
 const ONE = ['items', 'additionalItems', 'additionalProperties', 'not', 'if', 'then', 'else', 'contains'];
@@ -393,9 +410,59 @@ export function toJsonSchema(schema: unknown, options: { request: boolean }): ob
   return definitions ? { allOf: [root], definitions } : root;
 }
 
+/**
+ * Where shared schemas go when one ajv instance checks many operations: each is added to it once
+ * (under a name of its own) and every operation's schema refers to it, so a document whose schemas
+ * reference each other (Stripe's, GitHub's) compiles each of them once, not once per operation.
+ */
+interface SharedSchemas {
+  names: WeakMap<object, string>;
+  add(name: string, schema: object): void;
+}
+
+/**
+ * A keyword standing for a shared schema: it calls that schema's own compiled function (compiled on
+ * first use), with its errors' paths made relative to the data checked. A `$ref` would not do: ajv
+ * compiles a schema added by name again for every schema referring to it (~50 ms an operation for
+ * a document whose schemas all reach each other).
+ */
+const SHARED_KEYWORD = 'x-luascale-shared';
+type SharedFn = ((
+  name: string,
+  data: unknown,
+  schema: unknown,
+  cxt?: { instancePath: string },
+) => boolean) & {
+  errors?: ErrorObject[];
+};
+
+function sharedSchemas(ajv: Ajv): SharedSchemas {
+  const schemas = new Map<string, object>();
+  const compiled = new Map<string, ValidateFunction>();
+  const validate: SharedFn = (name, data, _schema, cxt) => {
+    let fn = compiled.get(name);
+    if (fn === undefined) {
+      fn = ajv.compile(schemas.get(name)!);
+      compiled.set(name, fn);
+    }
+    if (fn(data)) return true;
+    const at = cxt?.instancePath ?? '';
+    validate.errors = (fn.errors ?? []).map((e) => ({ ...e, instancePath: at + e.instancePath }));
+    return false;
+  };
+  ajv.addKeyword({
+    keyword: SHARED_KEYWORD,
+    schemaType: 'string',
+    errors: true,
+    validate,
+  });
+  return { names: new WeakMap(), add: (name, schema) => schemas.set(name, schema) };
+}
+
 function convertSchema(
   schema: unknown,
   request: boolean,
+  registry?: SharedSchemas,
 ): { root: object; definitions?: Record<string, unknown> } {
   const uses = new Map<object, number>();
   const definitions: Record<string, unknown> = {};
@@ -412,6 +479,15 @@ function convertSchema(
   const convert = (s: unknown): unknown => {
     if (!s || typeof s !== 'object' || Array.isArray(s)) return s;
     const shared = (uses.get(s) ?? 0) > 1;
+    if (shared && registry) {
+      let name = registry.names.get(s);
+      if (name === undefined) {
+        name = `luascale:schema:${nextShared++}`;
+        registry.names.set(s, name);
+        registry.add(name, convertOne(s as Record<string, unknown>));
+      }
+      return { [SHARED_KEYWORD]: name };
+    }
     if (shared) {
       let name = ref.get(s);
       if (name === undefined) {
