@@ -35,7 +35,7 @@ export interface Trace {
   t: Float64Array;
   /** Mean requests per second over each bucket, >= 0. */
   rps: Float64Array;
-  /** The resolution: the smallest step between rows, in seconds. */
+  /** The resolution: the most common step between rows (ties: the smaller), in seconds. */
   stepSeconds: number;
   /** Seconds from `t[0]` to the end of the last bucket. */
   durationSeconds: number;
@@ -117,9 +117,7 @@ export function parseTrace(text: string, file = '<trace>'): Trace {
   if (ts.length === 0) fail(file, head.value.line + 1, 'no rows after the header "t,rps"');
   const t = ts.done();
   const rps = rs.done();
-  let step = Infinity;
-  for (let i = 1; i < t.length; i++) step = Math.min(step, t[i]! - t[i - 1]!);
-  if (!Number.isFinite(step)) step = 1; // one row: one second
+  const step = resolution(t);
   if (col.isCount) for (let i = 0; i < rps.length; i++) rps[i]! /= step;
   const gaps: Array<[number, number]> = [];
   for (let i = 1; i < t.length; i++) {
@@ -152,6 +150,28 @@ export function parseTrace(text: string, file = '<trace>'): Trace {
 
 function fail(file: string, row: number, reason: string): never {
   return traceError(file, row, reason);
+}
+
+/**
+ * The most common step between rows (ties: the smaller; one row: 1 s). Not the smallest: one row
+ * a second late in a per-minute trace must not make it a per-second trace with a gap after every
+ * row and a 1-second last bucket.
+ */
+function resolution(t: Float64Array): number {
+  const counts = new Map<number, number>();
+  for (let i = 1; i < t.length; i++) {
+    const d = t[i]! - t[i - 1]!;
+    counts.set(d, (counts.get(d) ?? 0) + 1);
+  }
+  let best = 1;
+  let most = 0;
+  for (const [d, n] of counts) {
+    if (n > most || (n === most && d < best)) {
+      best = d;
+      most = n;
+    }
+  }
+  return best;
 }
 
 function count(n: number): string {

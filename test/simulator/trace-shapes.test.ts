@@ -166,3 +166,12 @@ test('on a terminal, reading the trace shows on stderr before the run, then the 
   );
   assert.equal(quiet, '');
 });
+
+test('the resolution is the most common step: one late row keeps a per-minute trace per-minute', () => {
+  const tr = parseTrace('t,rps\n0,1\n60,1\n121,1\n180,1\n240,1\n300,1\n', 'a.csv');
+  assert.equal(tr.stepSeconds, 60);
+  assert.equal(tr.durationSeconds, 360);
+  assert.deepEqual(tr.gaps, [[120, 121]]);
+  const counts = parseTrace('t,count\n0,60\n60,120\n120,6\n181,60\n240,60\n', 'a.csv');
+  assert.deepEqual([...counts.rps], [1, 2, 0.1, 1, 1]);
+});
