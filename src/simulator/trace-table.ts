@@ -10,9 +10,16 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { LuascaleError } from '../core/errors.js';
 
-/** Throws the one-line trace error. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * Throws the one-line trace error. What the file said is quoted in the reason; its control
+ * characters are escaped (`\x1b`), so a hostile or binary file cannot drive the terminal.
+ */
 export function traceError(file: string, row: number, reason: string): never {
-  throw new LuascaleError('LS_ERR_TRACE_INVALID', { file, row, reason });
+  const safe = reason.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  throw new LuascaleError('LS_ERR_TRACE_INVALID', { file, row, reason: safe });
 }
 
 /** Reads a trace file as text: gzip (by its magic bytes, whatever the name) is unpacked, a BOM dropped. */
@@ -62,7 +69,11 @@ export function detectSeparator(first: string): string | RegExp {
 
 /** Splits one line into trimmed fields, honouring double quotes (`"1,5"`, `"say ""hi"""`). */
 export function splitFields(line: string, sep: string | RegExp): string[] {
-  if (!line.includes('"')) return line.split(sep).map((f) => f.trim());
+  if (!line.includes('"')) {
+    const parts = line.split(sep);
+    for (let i = 0; i < parts.length; i++) parts[i] = parts[i]!.trim();
+    return parts;
+  }
   if (typeof sep !== 'string') return line.split(sep).map((f) => unquote(f.trim()));
   const out: string[] = [];
   let cur = '';

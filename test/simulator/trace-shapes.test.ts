@@ -175,3 +175,11 @@ test('the resolution is the most common step: one late row keeps a per-minute tr
   const counts = parseTrace('t,count\n0,60\n60,120\n120,6\n181,60\n240,60\n', 'a.csv');
   assert.deepEqual([...counts.rps], [1, 2, 0.1, 1, 1]);
 });
+
+test('control characters from the file are escaped in the error, not sent to the terminal', () => {
+  const msg = error('\u001b[2J\u001b[31mt,rps\u0007\n0,1\n');
+  // eslint-disable-next-line no-control-regex
+  assert.ok(!/[\u0000-\u001f]/.test(msg), JSON.stringify(msg));
+  assert.match(msg, /got "\\x1b\[2J\\x1b\[31mt,rps\\x07"/);
+  assert.match(error('t,rps\n0,\u0000\u0001\n'), /^x\.csv:2: rps is not a number: "\\x00\\x01"$/);
+});
