@@ -218,12 +218,12 @@ function checkShape(file: string, api: any): void {
   }
 }
 
-/** `get /users/{id}/posts` → `get_users_id_posts`. */
+/** `get /users/{id}/posts` → `get_users_id_posts` (letters and digits of any script kept). */
 export function deriveOperationId(method: string, path: string): string {
   const words = path
     .split('/')
     .filter(Boolean)
-    .map((s) => s.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+/g, '_'))
+    .map((s) => s.replace(/[{}]/g, '').replace(/[^\p{L}\p{N}]+/gu, '_'))
     .filter(Boolean);
   return [method.toLowerCase(), ...words].join('_') || method.toLowerCase();
 }
@@ -355,7 +355,7 @@ function withLine(err: unknown): unknown {
   if (!isLuascaleError(err, 'LS_ERR_OPENAPI_INVALID')) return err;
   const { file, pointer, reason } = err.details as { file?: string; pointer?: string; reason?: string };
   if (typeof file !== 'string' || typeof pointer !== 'string' || typeof reason !== 'string') return err;
-  if (/\bline \d+/.test(reason)) return err;
+  if (/\bline \d+/.test(reason) || pointer === '/' || pointer === '') return err;
   const line = lineOf(file, pointer);
   if (line === undefined) return err;
   return new LuascaleError('LS_ERR_OPENAPI_INVALID', { file, pointer, reason: `${reason} (line ${line})` });

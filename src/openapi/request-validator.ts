@@ -282,6 +282,8 @@ function compileNow(op: ImportedOperation, cache: SchemaCache): RequestValidator
       continue;
     }
     if (!['path', 'query', 'header', 'cookie'].includes(p.in)) continue;
+    // A path parameter the template does not name can never be sent (a slip some documents have).
+    if (p.in === 'path' && !op.path.includes(`{${p.name}}`)) continue;
     if (p.in === 'header' && IGNORED_HEADERS.has(String(p.name).toLowerCase())) continue;
     // 3.x: `schema` (or `content`, not checked); 2.0: the schema keywords sit on the parameter.
     const schema = p.schema ?? (p.content ? undefined : pick(p, SWAGGER2_PARAM_KEYWORDS));

@@ -122,3 +122,8 @@ test('errors name the line: a malformed operation, and YAML that does not parse'
     /syntax\.yaml#\/: not valid YAML or JSON: .+ \(line 6, column \d+\)$/,
   );
 });
+
+test('derived operation names keep letters of any script', async () => {
+  const { deriveOperationId } = await import('../../src/openapi/import-openapi.js');
+  assert.equal(deriveOperationId('get', '/übung/{ид}/Posts.json'), 'get_übung_ид_Posts_json');
+});

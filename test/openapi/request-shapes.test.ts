@@ -279,3 +279,20 @@ test('schemas that all reach each other (Stripe, GitHub) compile once per docume
   const ms = performance.now() - start;
   assert.ok(ms < 8000, `200 operations' first requests took ${Math.round(ms)} ms`);
 });
+
+test('a path parameter the template does not name is not required (it could never be sent)', async () => {
+  const api = await load(`openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /a/{id}:
+    get:
+      operationId: g
+      parameters:
+        - { name: id, in: path, required: true, schema: { type: integer } }
+        - { name: other, in: path, required: true, schema: { type: string } }
+      responses: { "200": { description: ok } }
+`);
+  const g = validator(api, 'g');
+  assert.equal(g(parts({ pathParams: { id: '7' } })), null);
+  assert.equal(g(parts({ pathParams: { id: 'x' } }))?.field, 'path.id');
+});
