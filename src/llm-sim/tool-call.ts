@@ -1,8 +1,8 @@
 /**
  * Tool calls: a request that offers tools (OpenAI `tools` of type `function`, Anthropic `tools`
  * with `input_schema`) and does not forbid them (`tool_choice` "none") is answered with one call
- * instead of text, unless its last message is a tool result (OpenAI role `tool`, Anthropic a
- * `tool_result` block), which is answered with text. The call goes to the tool `tool_choice` names,
+ * instead of text, unless it carries a tool result since the last assistant turn (OpenAI a `tool`
+ * message, Anthropic a `tool_result` block in the last message), which is answered with text. The call goes to the tool `tool_choice` names,
  * else the first; its arguments hold the schema's required properties only, each drawn from
  * `--seed` and the prompt (strings of words, integers 0–99, numbers with two decimals, booleans,
  * an enum's values, one-item arrays, nested objects), so the same request gets the same call. The
@@ -34,10 +34,13 @@ export type ToolPick = { tool: SimTool | undefined } | { error: SimError };
 
 /** The tool an OpenAI chat body asks for (`tools[].function`, `tool_choice`). */
 export function pickOpenAiTool(body: Record<string, unknown>): ToolPick {
-  const messages = body.messages as unknown[];
-  const last = messages[messages.length - 1];
   if (!Array.isArray(body.tools) || body.tools.length === 0) return { tool: undefined };
-  if (isObject(last) && last.role === 'tool') return { tool: undefined };
+  // a tool result since the last assistant turn (user text may follow it: an Anthropic user turn
+  // of tool_result and text blocks translates to a tool message and a user message)
+  for (const m of [...(body.messages as unknown[])].reverse()) {
+    if (!isObject(m) || m.role === 'assistant') break;
+    if (m.role === 'tool') return { tool: undefined };
+  }
   const tools: SimTool[] = [];
   for (const t of body.tools) {
     if (isObject(t) && t.type === 'function' && isObject(t.function) && typeof t.function.name === 'string')

@@ -152,6 +152,27 @@ test('OpenAI: tool_choice names the tool; none, a tool result or no tools get te
   );
   assert.equal(result.choices[0].finish_reason, 'stop');
   assert.ok(result.choices[0].message.content.length > 0);
+  // user text after the tool result (an Anthropic tool_result + text turn, translated) still gets text
+  const followed = JSON.parse(
+    (
+      await post(s, '/v1/chat/completions', {
+        ...chat,
+        messages: [
+          ...chat.messages,
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
+          { role: 'user', content: 'and tomorrow?' },
+        ],
+      })
+    ).text,
+  );
+  assert.equal(followed.choices[0].finish_reason, 'stop');
   const bad = await post(s, '/v1/chat/completions', {
     ...chat,
     tool_choice: { type: 'function', function: { name: 'nope' } },

@@ -233,3 +233,42 @@ for (const backend of ['openai', 'anthropic'] as const) {
     });
   }
 }
+
+for (const backend of ['openai', 'anthropic'] as const) {
+  test(`Anthropic client, ${backend}-format backend: a user turn of an is_error tool_result (text blocks) and more text gets text`, async () => {
+    await withDoor(backend, async (door) => {
+      const c = anthropic(door);
+      const body = {
+        model: 'm',
+        max_tokens: 64,
+        messages: [{ role: 'user' as const, content: ASK }],
+        tools: [{ name: 'get_weather', input_schema: schema }],
+      };
+      const first = await c.messages.create(body);
+      const use = first.content.find((b) => b.type === 'tool_use')!;
+      const answer = await c.messages.create({
+        ...body,
+        messages: [
+          ...body.messages,
+          { role: 'assistant', content: [{ type: 'text', text: 'Let me look.' }, use] },
+          {
+            role: 'user',
+            content: [
+              {
+                type: 'tool_result',
+                tool_use_id: use.id,
+                is_error: true,
+                content: [{ type: 'text', text: 'down' }],
+              },
+              { type: 'text', text: 'Guess, then.' },
+            ],
+          },
+        ],
+      });
+      const after = lastCall(door);
+      assert.equal(after.toolCall, undefined);
+      assert.equal(answer.stop_reason, 'end_turn');
+      assert.deepEqual(answer.content, [{ type: 'text', text: after.text }]);
+    });
+  });
+}
