@@ -1,7 +1,7 @@
 /**
  * How the forward stage writes a response to the client: the chunk that completes a sized body is
  * handed to `res.end(chunk)` with the head (one call, no nextTick uncork), while bodies of unknown
- * length stream through `res.write` chunk by chunk. Both on the lean client and on undici.
+ * length stream through `res.write` (undici: chunk by chunk; lean: the chunks of one read at once).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,7 +39,7 @@ function withSpy(calls: string[]): Stage[] {
 }
 
 for (const client of ['lean', 'undici'] as const) {
-  test(`${client}: a sized body goes out with res.end(body), never through res.write; a chunked one streams through res.write`, async () => {
+  test(`${client}: a sized body goes out with res.end(body), never through res.write; a chunked one streams through res.write, a read at a time on lean`, async () => {
     const up = await startRawUpstream((path) =>
       path === '/chunked'
         ? {
@@ -68,7 +68,10 @@ for (const client of ['lean', 'undici'] as const) {
       calls.length = 0;
       const chunked = await request(port, { path: '/chunked' });
       assert.equal(chunked.body, 'abcde');
-      assert.deepEqual(calls.slice(0, 2), ['write:abc', 'write:de']);
+      // Both chunks came in one read: the lean client hands a read's body over at once (one
+      // write to the client), undici chunk by chunk.
+      const writes = client === 'lean' ? ['write:abcde'] : ['write:abc', 'write:de'];
+      assert.deepEqual(calls.slice(0, writes.length), writes);
       assert.equal(calls.at(-1), 'end');
     } finally {
       await gw.close({ graceMs: 0 });

@@ -82,6 +82,13 @@ export class LeanConnection {
   waitingDrain = false;
   trailers: string[] | null = null;
   pending: string[] | null = null;
+  /**
+   * Body pieces parsed from the current read, handed over together when the read is parsed (one
+   * onData, so one client write, per read rather than per HTTP chunk: an SSE stream ahead of a
+   * busy gateway brings several events per read). The binding copies each piece, so holding them
+   * to the end of the read is safe.
+   */
+  held: Buffer | Buffer[] | null = null;
 
   /** The current phase's timeout (ms, 0: none) and how long it (or the idle connection) has waited, counted in sweep ticks. */
   limitMs = 0;
@@ -267,6 +274,7 @@ export class LeanConnection {
    * parse error fails the request. Bytes nobody asked for (on an idle connection) close it.
    */
   private afterExecute(ret: number | Error): void {
+    if (this.held !== null) this.handOver();
     if (this.handler === null) return this.unasked();
     if (this.complete) {
       // Whole, but bytes followed it in the same read: deliver it, then close (never reuse).
@@ -320,10 +328,21 @@ export class LeanConnection {
   }
 
   private onBody(b: Buffer): void {
-    const h = this.handler;
-    if (h === null || this.status === 0) return;
+    if (this.handler === null || this.status === 0) return;
     this.waitedMs = 0;
-    if (!h.onData(b) && this.handler === h) this.pause();
+    const held = this.held;
+    if (held === null) this.held = b;
+    else if (Array.isArray(held)) held.push(b);
+    else this.held = [held, b];
+  }
+
+  /** The read's body pieces to the handler, as one chunk (see `held`). */
+  private handOver(): void {
+    const held = this.held!;
+    this.held = null;
+    const h = this.handler;
+    if (h === null) return;
+    if (!h.onData(Array.isArray(held) ? Buffer.concat(held) : held) && this.handler === h) this.pause();
   }
 
   private onMessageComplete(): void {
@@ -364,7 +383,9 @@ export class LeanConnection {
    * does, but the connection is closed: the upstream may not have read the rest.
    */
   private finishResponse(): void {
-    const h = this.handler!;
+    if (this.held !== null) this.handOver();
+    const h = this.handler;
+    if (h === null) return; // the handler ended the request while taking the body
     const reusable =
       this.keepAlive && this.bodySent && !this.broken && this.state === 'busy' && !this.socket.destroyed;
     this.endRequest();
@@ -376,6 +397,7 @@ export class LeanConnection {
 
   private endRequest(): void {
     this.detachBody();
+    this.held = null;
     this.handler = null;
     this.opts = null;
     this.body = null;
