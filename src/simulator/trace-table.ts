@@ -198,3 +198,24 @@ export function timeReader(o: { file: string; msColumn: boolean }) {
 export function isAbsolute(unit: ReturnType<ReturnType<typeof timeReader>['unit']>, t0: number): boolean {
   return unit === 'iso' || unit === 'epoch' || (unit === 'ms' && t0 >= 1e8);
 }
+
+/** A growing Float64Array: millions of rows without million-element JS arrays (8 bytes a value). */
+export class Grow {
+  private a = new Float64Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.length++] = v;
+  }
+  last(): number {
+    return this.a[this.length - 1]!;
+  }
+  /** The values pushed, as an array of their own. */
+  done(): Float64Array {
+    return this.a.slice(0, this.length);
+  }
+}

@@ -15,6 +15,7 @@ import {
   columnKey,
   contentLines,
   detectSeparator,
+  Grow,
   isAbsolute,
   isValue,
   pickColumn,
@@ -176,26 +177,6 @@ function resolution(t: Float64Array): number {
 
 function count(n: number): string {
   return ['zero', 'one', 'two', 'three'][n] ?? String(n);
-}
-
-/** A growing Float64Array: a month of per-second rows without a million-element JS array. */
-class Grow {
-  private a = new Float64Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.length++] = v;
-  }
-  last(): number {
-    return this.a[this.length - 1]!;
-  }
-  done(): Float64Array {
-    return this.a.slice(0, this.length);
-  }
 }
 
 /** Reads and parses a trace file (gzip too); a missing file is a one-line user error too. */
