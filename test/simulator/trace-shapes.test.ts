@@ -183,3 +183,21 @@ test('control characters from the file are escaped in the error, not sent to the
   assert.match(msg, /got "\\x1b\[2J\\x1b\[31mt,rps\\x07"/);
   assert.match(error('t,rps\n0,\u0000\u0001\n'), /^x\.csv:2: rps is not a number: "\\x00\\x01"$/);
 });
+
+test('--scale above 1e9 is a usage error: 1e308 made every count Infinity, printed as null in --json', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trace-scale-'));
+  const trace = join(dir, 't.csv');
+  writeFileSync(trace, 't,rps\n0,1\n60,2\n');
+  const r = await runCli(
+    'simulate',
+    '--trace',
+    trace,
+    '--scale',
+    '1e308',
+    '--policy',
+    'builtin:hpa',
+    '--json',
+  );
+  assert.equal(r.code, 2, r.stdout);
+  assert.match(r.stderr, /^error: --scale: must be <= 1000000000, got 1e308\n$/);
+});

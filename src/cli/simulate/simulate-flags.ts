@@ -58,7 +58,8 @@ export interface SimulateArgs {
 /** Checks every flag's value (exit 2) before any file is read. */
 export function parseSimulateFlags(flags: SimulateFlags): SimulateArgs {
   // Every argument value is checked (exit 2) before the trace file is read (exit 1 on its errors).
-  const scale = num(flags.scale, '--scale', 1, { min: 0, exclusiveMin: true });
+  // At most 1e9 (as a trace's rps): the product stays finite, so no summary field turns to null.
+  const scale = num(flags.scale, '--scale', 1, { min: 0, exclusiveMin: true, max: 1e9 });
   const seed = flags.seed === undefined ? undefined : int(flags.seed, '--seed', 0, {});
   const min = flags.min === undefined ? undefined : int(flags.min, '--min', 0, { min: 0 });
   const max = flags.max === undefined ? undefined : int(flags.max, '--max', 0, { min: 1 });
@@ -110,13 +111,14 @@ export function num(
   v: string | undefined,
   flag: string,
   dflt: number,
-  o: { min?: number; exclusiveMin?: boolean },
+  o: { min?: number; exclusiveMin?: boolean; max?: number },
 ): number {
   if (v === undefined) return dflt;
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw badArgument(flag, `expected a number, got "${v}"`);
   if (o.min !== undefined && (o.exclusiveMin ? n <= o.min : n < o.min))
     throw badArgument(flag, `must be ${o.exclusiveMin ? '>' : '>='} ${o.min}, got ${v}`);
+  if (o.max !== undefined && n > o.max) throw badArgument(flag, `must be <= ${o.max}, got ${v}`);
   return n;
 }
 
