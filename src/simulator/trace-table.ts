@@ -22,11 +22,14 @@ export function traceError(file: string, row: number, reason: string): never {
   throw new LuascaleError('LS_ERR_TRACE_INVALID', { file, row, reason: safe });
 }
 
-/** Reads a trace file as text: gzip (by its magic bytes, whatever the name) is unpacked, a BOM dropped. */
+/**
+ * Reads a trace file as text (`-`: standard input, for `zcat x.gz | luascale simulate --trace -`):
+ * gzip (by its magic bytes, whatever the name) is unpacked, a BOM dropped.
+ */
 export function readTraceText(file: string): string {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    bytes = readFileSync(file === '-' ? 0 : file);
     if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
 import { parseTrace, readTrace } from '../../src/simulator/trace.js';
 import { isLuascaleError } from '../../src/core/errors.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -200,4 +201,24 @@ test('--scale above 1e9 is a usage error: 1e308 made every count Infinity, print
   );
   assert.equal(r.code, 2, r.stdout);
   assert.match(r.stderr, /^error: --scale: must be <= 1000000000, got 1e308\n$/);
+});
+
+test('--trace - reads the trace from standard input (child process)', () => {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'fixtures', 'run-cli.ts'),
+      'simulate',
+      '--trace',
+      '-',
+      '--policy',
+      'builtin:hpa',
+      '--json',
+    ],
+    { encoding: 'utf8', input: gzipSync('t,rps\n0,50\n60,80\n'), timeout: 60_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).total_requests, (50 + 80) * 60);
 });
