@@ -88,7 +88,9 @@ export function renderReport(input: ReportInput): string {
   const params: Array<[string, string]> = [
     [
       'Trace',
-      `${esc(input.trace.file)} (${input.trace.stepSeconds} s rows, ${fmtDuration(input.trace.durationSeconds)}, ${input.trace.gaps} gap(s) held at the last value)`,
+      input.trace.stepSeconds < 1 // a token trace (token-run.ts): one row per request, no buckets to hold
+        ? `${esc(input.trace.file)} (one row per request, ${fmtDuration(input.trace.durationSeconds)})`
+        : `${esc(input.trace.file)} (${input.trace.stepSeconds} s rows, ${fmtDuration(input.trace.durationSeconds)}, ${input.trace.gaps} gap(s) held at the last value)`,
     ],
     ['Scale', `× ${input.scale}`],
     [

@@ -103,8 +103,11 @@ test("Azure's dated token trace starts the policies' clock at its first request"
   const dir = mkdtempSync(join(tmpdir(), 'token-date-'));
   writeFileSync(join(dir, 'a.csv'), SHAPES.azure!);
   const log = join(dir, 'd.jsonl');
+  const report = join(dir, 'r.html');
   const r = await runCli(
     'simulate',
+    '--report',
+    report,
     '--trace',
     join(dir, 'a.csv'),
     '--policy',
@@ -116,4 +119,9 @@ test("Azure's dated token trace starts the policies' clock at its first request"
   assert.equal(r.code, 0, r.stderr);
   const at = JSON.parse(readFileSync(log, 'utf8').split('\n')[0]!).at as number;
   assert.ok(at > start && at < start + 10_000 && (at - start) % 1000 === 0, `${at}`);
+  // The report describes a per-request trace as one, not as "0.001 s rows, 0 gap(s)".
+  const html = readFileSync(report, 'utf8');
+  assert.match(html, /a\.csv \(one row per request, /);
+  assert.ok(!html.includes('0.001 s rows'));
+  assert.match(html, /t = 0 at 2023-11-16T18:17:03\.980Z/);
 });
