@@ -41,6 +41,8 @@ export interface SchemaCache {
   /** `dialect`: the JSON Schema of the document (OpenAPI 3.1: 2020-12; before: draft 7 is close). */
   param(schema: object, dialect?: SchemaDialect): ValidateFunction | null;
   body(schema: object, dialect?: SchemaDialect): ValidateFunction | null;
+  /** A form body's schema, checked with coercion (every field arrives as a string). */
+  form(schema: object, dialect?: SchemaDialect): ValidateFunction | null;
 }
 
 /** A cache with its own ajv instances (one per imported document; tests make their own). */
@@ -70,6 +72,7 @@ export function createSchemaCache(): SchemaCache {
   } as const;
   const params = new WeakMap<object, ValidateFunction | null>();
   const bodies = new WeakMap<object, ValidateFunction | null>();
+  const forms = new WeakMap<object, ValidateFunction | null>();
   let compiled = 0;
   function get(
     map: WeakMap<object, ValidateFunction | null>,
@@ -100,6 +103,16 @@ export function createSchemaCache(): SchemaCache {
         (s) => {
           const { root, definitions } = convertSchema(s, true);
           return { type: 'object', properties: { value: root }, ...(definitions ? { definitions } : {}) };
+        },
+      ),
+    form: (schema, dialect = 'draft-07') =>
+      get(
+        forms,
+        () => ajv(dialect, true),
+        schema,
+        (s) => {
+          const { root, definitions } = convertSchema(s, true);
+          return definitions ? { allOf: [root], definitions } : root;
         },
       ),
     body: (schema, dialect = 'draft-07') =>
@@ -346,9 +359,50 @@ function checkMedia(
     (json ? [...media.keys()].find((k) => JSON_TYPE.test(k)) : undefined);
   if (key === undefined) return { field: 'header.content-type', message: `must be one of ${listed}` };
   const schema = media.get(key);
-  if (!json || !schema || typeof schema !== 'object') return null;
+  if (!schema || typeof schema !== 'object') return null;
+  if (ct === FORM && typeof parts.body === 'string') {
+    // Form fields are strings: checked with coercion, as parameters are.
+    const validate = cache.form(schema, dialect);
+    return validate === null ? null : checkBody(validate, parseForm(parts.body));
+  }
+  if (!json) return null;
   const validate = cache.body(schema, dialect);
   return validate === null ? null : checkBody(validate, parts.body);
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+/** How deep `a[b][c]` keys of a form body nest (Stripe's bodies go 3-4 levels). */
+const FORM_DEPTH = 8;
+
+/**
+ * An `application/x-www-form-urlencoded` body as an object: a repeated name is an array, and
+ * `a[b]=1`, `a[]=1`, `a[0][b]=1` nest as objects and arrays (the bracket notation of Stripe's and
+ * Rails' APIs, OpenAPI's `deepObject`); deeper than FORM_DEPTH the rest of the key stays one name.
+ */
+export function parseForm(text: string): Record<string, unknown> {
+  const root: Record<string, unknown> = Object.create(null);
+  for (const [key, value] of new URLSearchParams(text)) {
+    const m = /^([^[\]]+)((?:\[[^[\]]*\])+)$/.exec(key);
+    const path = m ? [m[1]!, ...m[2]!.slice(1, -1).split('][')] : [key];
+    if (path.length > FORM_DEPTH)
+      path.splice(FORM_DEPTH - 1, Infinity, path.slice(FORM_DEPTH - 1).join(']['));
+    let node: any = root;
+    for (let i = 0; i < path.length; i++) {
+      const last = i === path.length - 1;
+      let k: string | number = path[i]!;
+      if (Array.isArray(node)) k = k === '' ? node.length : /^\d{1,4}$/.test(k) ? Number(k) : node.length;
+      if (last) {
+        const had = node[k];
+        node[k] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+      } else {
+        const next = path[i + 1]!;
+        if (node[k] === undefined || typeof node[k] !== 'object')
+          node[k] = next === '' || /^\d{1,4}$/.test(next) ? [] : Object.create(null);
+        node = node[k];
+      }
+    }
+  }
+  return root;
 }
 
 function checkBody(validate: ValidateFunction, body: unknown): RequestVerdict {

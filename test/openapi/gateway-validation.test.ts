@@ -20,8 +20,12 @@ async function withGateway(
   run: (call: (method: string, path: string, ct?: string, body?: string) => Promise<Answer>) => Promise<void>,
 ): Promise<void> {
   const upstream = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.end(JSON.stringify({ reached: `${req.method} ${req.url}` })));
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () =>
+      res.end(JSON.stringify({ reached: `${req.method} ${req.url}${body ? ` ${body}` : ''}` })),
+    );
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const port = (upstream.address() as { port: number }).port;
@@ -172,7 +176,7 @@ test('path templates: non-ASCII literals, and {repo}.git before {repo}', { timeo
 });
 
 test(
-  'Twilio: a request to an operation whose path ends in {Sid}.json passes validation',
+  'Twilio: {Sid}.json paths pass validation, and form bodies are checked',
   { timeout: 60_000 },
   async () => {
     // Was 400 "path.Sid: is required" for every such operation (most of the document).
@@ -182,6 +186,24 @@ test(
       assert.equal(
         (await call('GET', '/2010-04-01/Accounts/nope.json')).message,
         'path.Sid: must NOT have fewer than 34 characters',
+      );
+      // Form bodies (all of Twilio's writes) were never checked: CreateCall requires To and From.
+      const calls = `/2010-04-01/Accounts/${sid}/Calls.json`;
+      const form = 'application/x-www-form-urlencoded';
+      const url = 'Url=https%3A%2F%2Fx.io%2Fa.xml';
+      const valid = `To=%2B15551234567&From=%2B15557654321&${url}`;
+      assert.deepEqual(await call('POST', calls, form, valid), {
+        status: 200,
+        message: undefined,
+        reached: `POST ${calls} ${valid}`,
+      });
+      assert.equal(
+        (await call('POST', calls, form, `To=%2B15551234567&${url}`)).message,
+        "body.From: must have required property 'From'",
+      );
+      assert.equal(
+        (await call('POST', calls, form, 'To=%2B1&From=%2B2&Timeout=soon')).message,
+        'body.Timeout: must be integer',
       );
     });
   },

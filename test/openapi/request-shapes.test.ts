@@ -296,3 +296,42 @@ paths:
   assert.equal(g(parts({ pathParams: { id: '7' } })), null);
   assert.equal(g(parts({ pathParams: { id: 'x' } }))?.field, 'path.id');
 });
+
+test('form bodies: repeated names are arrays, bracket keys nest (Stripe), and fields are coerced', async () => {
+  const { parseForm } = await import('../../src/openapi/request-validator.js');
+  assert.deepEqual(
+    JSON.parse(JSON.stringify(parseForm('a[b][c]=1&a[b][d]=2&l[]=x&l[]=y&i[0][p]=q&i[1][p]=r&z=1&z=2'))),
+    { a: { b: { c: '1', d: '2' } }, l: ['x', 'y'], i: [{ p: 'q' }, { p: 'r' }], z: ['1', '2'] },
+  );
+  assert.equal(Object.getPrototypeOf(parseForm('__proto__[x]=1')), null, 'no prototype to pollute');
+  const api = await load(`openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /charges:
+    post:
+      operationId: charge
+      requestBody:
+        required: true
+        content:
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [amount]
+              properties:
+                amount: { type: integer, minimum: 1 }
+                capture: { type: boolean }
+                metadata: { type: object, additionalProperties: { type: string } }
+                expand: { type: array, items: { type: string } }
+`);
+  const charge = validator(api, 'charge');
+  const form = (text: string) =>
+    charge(parts({ hasBody: true, contentType: 'application/x-www-form-urlencoded', body: text }));
+  assert.equal(form('amount=100&capture=true&metadata[order]=7&expand[]=customer'), null);
+  assert.deepEqual(form('amount=0'), { field: 'body.amount', message: 'must be >= 1' });
+  assert.deepEqual(form('capture=false'), {
+    field: 'body.amount',
+    message: "must have required property 'amount'",
+  });
+  assert.equal(form('amount=1&colour=red')?.message, 'must NOT have additional properties');
+});

@@ -1,9 +1,10 @@
 /**
  * The validate stage: the request body's framing against the route's max_body (413), then, when the
  * route has a validator (OpenAPI import, off by default), the request against its operation (400
- * naming the field). A JSON body to validate is read whole, up to max_body, parsed and checked, then
- * sent upstream as that buffer; any other body up to `request_buffer` is read whole too (so a slow
- * upload holds no admission slot), and a larger one streams as it arrives (a chunked one counted).
+ * naming the field). A JSON or form body to validate is read whole, up to max_body, parsed and
+ * checked, then sent upstream as that buffer; any other body up to `request_buffer` is read whole
+ * too (so a slow upload holds no admission slot), and a larger one streams as it arrives (a chunked
+ * one counted).
  *
  * Requests turned away here are counted as offered and shed in the signals but never reach the
  * record stage, so they have no access-log line (as before the pipeline existed).
@@ -51,8 +52,10 @@ function validate(ex: Exchange): void {
     contentType: ct || undefined,
     hasBody,
   };
-  // JSON is `application/json` or a `+json` type (RFC 6839), not any type naming json (x-ndjson).
-  if (!hasBody || !/^[a-z0-9!#$&^_.+-]+\/(?:[a-z0-9!#$&^_.+-]*\+)?json$/.test(ct)) {
+  // JSON is `application/json` or a `+json` type (RFC 6839), not any type naming json (x-ndjson);
+  // a form body is read too, and handed to the validator as its text.
+  const form = ct === 'application/x-www-form-urlencoded';
+  if (!hasBody || !(form || /^[a-z0-9!#$&^_.+-]+\/(?:[a-z0-9!#$&^_.+-]*\+)?json$/.test(ct))) {
     if (check(ex, parts)) frame(ex);
     return;
   }
@@ -65,7 +68,7 @@ function validate(ex: Exchange): void {
   readJson(ex, parts);
 }
 
-/** Reads a JSON body whole (up to max_body), validates it, and sends it on as that buffer. */
+/** Reads a JSON (or form) body whole (up to max_body), validates it, and sends it on as that buffer. */
 function readJson(ex: Exchange, parts: ValidatedRequest): void {
   const req = ex.req;
   const maxBody = ex.route.data.maxBody;
@@ -84,7 +87,8 @@ function readJson(ex: Exchange, parts: ValidatedRequest): void {
     if (failed) return;
     const body = Buffer.concat(chunks);
     try {
-      parts.body = JSON.parse(body.toString('utf8'));
+      const text = body.toString('utf8');
+      parts.body = parts.contentType === 'application/x-www-form-urlencoded' ? text : JSON.parse(text);
     } catch (err) {
       return reject(ex, 'body', `is not valid JSON (${(err as Error).message})`);
     }
