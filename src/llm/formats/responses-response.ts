@@ -137,6 +137,8 @@ export function chatResponseToResponses(
     );
   }
   const incomplete = choice.finish_reason === 'length';
+  // The item being written when the limit cut it is incomplete too, as OpenAI reports it.
+  if (incomplete && output.length > 0) output[output.length - 1]!.status = 'incomplete';
   return responseObject(shell, {
     status: incomplete ? 'incomplete' : 'completed',
     incomplete,

@@ -97,12 +97,14 @@ export class ChatToResponsesStream {
     const out = this.start(undefined);
     this.finished = true;
     const output: JsonObject[] = [];
-    for (const item of this.items) {
-      const done = this.itemDone(item, 'completed');
+    const incomplete = this.finish === 'length';
+    for (const [i, item] of this.items.entries()) {
+      // The item being written when the limit cut it is incomplete, as OpenAI reports it.
+      const cut = incomplete && i === this.items.length - 1;
+      const done = this.itemDone(item, cut ? 'incomplete' : 'completed');
       output.push(done);
       this.close(item, done, out);
     }
-    const incomplete = this.finish === 'length';
     const type = incomplete ? 'response.incomplete' : 'response.completed';
     const response = responseObject(this.shell!, {
       status: incomplete ? 'incomplete' : 'completed',

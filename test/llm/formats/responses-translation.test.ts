@@ -263,6 +263,11 @@ test('a chat answer with text and a tool call as a response object (golden)', ()
   const inc = chatResponseToResponses(cut, { request: { model: 'm' }, created: 1 });
   assert.equal(inc.status, 'incomplete');
   assert.deepEqual(inc.incomplete_details, { reason: 'max_output_tokens' });
+  // The item the limit cut says so too (a client reading items sees it was not finished).
+  assert.deepEqual(
+    (inc.output as { status: string }[]).map((i) => i.status),
+    ['incomplete'],
+  );
 });
 
 const chunk = (delta: JsonObject, finish: string | null = null): SseEvent => ({

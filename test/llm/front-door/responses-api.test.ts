@@ -118,15 +118,23 @@ test('a length finish is status incomplete (max_output_tokens), whole and stream
     assert.equal(r.status, 'incomplete');
     assert.deepEqual(r.incomplete_details, { reason: 'max_output_tokens' });
     assert.equal(r.usage!.output_tokens, 3);
+    assert.deepEqual(
+      r.output.map((i) => (i as { status?: string }).status),
+      ['incomplete'],
+    );
     const types: string[] = [];
+    const itemStatus: unknown[] = [];
     for await (const ev of await c.responses.create({
       model: 'm',
       input: 'x',
       max_output_tokens: 3,
       stream: true,
-    }))
+    })) {
       types.push(ev.type);
+      if (ev.type === 'response.output_item.done') itemStatus.push((ev.item as { status?: string }).status);
+    }
     assert.equal(types.at(-1), 'response.incomplete');
+    assert.deepEqual(itemStatus, ['incomplete']);
   } finally {
     await door.close();
   }
