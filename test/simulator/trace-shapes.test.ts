@@ -92,6 +92,10 @@ test('what the parser cannot know is one line naming the file, the line and the 
     ['timestamp,rps\n2023-11-16T18:17:00Z,1\n60,2\n', /^x\.csv:3: t is not a number: "60"/],
     ['t,rps\n2023-13-45T00:00:00Z,1\n', /^x\.csv:2: t is not a number/],
     ['t,count\n0,-1\n', /^x\.csv:2: count must be >= 0/],
+    [
+      'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,10,5\n',
+      /^x\.csv:1: missing header: .*this is a per-request token trace, which `luascale simulate` replays/,
+    ],
   ];
   for (const [text, re] of cases) assert.match(error(text), re, JSON.stringify(text));
 });
