@@ -27,7 +27,7 @@ import {
   toNumber,
   traceError,
 } from './trace-table.js';
-import { isTokenTraceText } from './token-trace.js';
+import { isTokenTraceText, TOKEN_TRACE_HEADER } from './token-trace.js';
 
 /** A parsed trace: bucket starts and rates, plus what the parser learned about its shape. */
 export interface Trace {
@@ -66,7 +66,7 @@ function columns(fields: string[], file: string, line: number) {
   if (time === undefined || (rate ?? count) === undefined) {
     const got = truncate(fields.join(','));
     const why = fields.every(isValue)
-      ? 'the first line is a row; add the header line "t,rps"'
+      ? `the first line is a row; add the header line "t,rps"${fields.length === 3 ? ` (or "${TOKEN_TRACE_HEADER}" for one row per request)` : ''}`
       : isTokenTraceText(fields.join(','))
         ? 'this is a per-request token trace, which `luascale simulate` replays; here a request rate is needed'
         : `cannot tell which column is t (seconds, epoch seconds or ms, ISO-8601; also time, timestamp) and which the rate (rps; also rate, qps; or count: requests per row)`;

@@ -93,6 +93,10 @@ test('what the parser cannot know is one line naming the file, the line and the 
     ['t,rps\n2023-13-45T00:00:00Z,1\n', /^x\.csv:2: t is not a number/],
     ['t,count\n0,-1\n', /^x\.csv:2: count must be >= 0/],
     [
+      '0.5,100,5\n',
+      /^x\.csv:1: .*the first line is a row; .*\(or "t,context_tokens,generated_tokens" for one row per request\)$/,
+    ],
+    [
       'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,10,5\n',
       /^x\.csv:1: missing header: .*this is a per-request token trace, which `luascale simulate` replays/,
     ],
