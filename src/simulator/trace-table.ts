@@ -52,8 +52,10 @@ export interface TraceLine {
 export function* contentLines(text: string): Generator<TraceLine> {
   let start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 0;
+  // LF or CRLF; a file with no LF at all ends its lines with CR alone (classic Mac, some Excel exports).
+  const nl = text.includes('\n') ? '\n' : '\r';
   while (start <= text.length) {
-    let end = text.indexOf('\n', start);
+    let end = text.indexOf(nl, start);
     if (end < 0) end = text.length;
     line++;
     const s = text.slice(start, end).trim();

@@ -34,6 +34,7 @@ test('columns in another order, under other names, quoted, commented, tab- or sp
     'time\trps\n0\t1\n60\t2\n',
     't rps\n0 1\n60   2\n',
     't;rps\r\n0;1\r\n60;2\r\n\r\n\r\n',
+    't,rps\r0,1\r60,2\r',
   ]) {
     const tr = parseTrace(text, 'a.csv');
     assert.deepEqual([...tr.t], [0, 60], text);
