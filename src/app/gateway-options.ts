@@ -54,7 +54,9 @@ export function serviceOptions(svc: ServiceConfig, api?: ImportedApi): ServiceOp
     for (const op of api.operations) {
       routes.push({
         path: op.path,
-        methods: [op.method],
+        // HEAD is served wherever GET is (RFC 9110 §9.3.2); a document's own HEAD operation comes
+        // first in the import, so its route wins.
+        methods: op.method === 'GET' ? ['GET', 'HEAD'] : [op.method],
         operationId: op.operationId,
         ...(op.timeoutMs !== undefined ? { timeouts: { response: op.timeoutMs } } : {}),
         // x-luascale-rate-limit: the operation's own limit, kept per its key (default ip), in

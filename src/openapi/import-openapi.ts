@@ -15,7 +15,8 @@ import { LuascaleError, isLuascaleError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import type { Slo } from '../policy/policy.js';
 
-const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+// `head` before `get`: a GET route also takes HEAD (RFC 9110 §9.3.2) unless the document has its own.
+const METHODS = ['head', 'get', 'put', 'post', 'delete', 'options', 'patch', 'trace'] as const;
 
 /** A rate limit declared in the document. */
 export interface ImportedRateLimit {

@@ -53,7 +53,8 @@ services:
         headers: ct ? { 'content-type': ct } : {},
         body,
       });
-      const answer = JSON.parse(await r.body.text());
+      const text = await r.body.text();
+      const answer = text ? JSON.parse(text) : {};
       return { status: r.statusCode, message: answer.error?.message, reached: answer.reached };
     });
   } finally {
@@ -172,6 +173,10 @@ test('path templates: non-ASCII literals, and {repo}.git before {repo}', { timeo
       'path.repo: must match pattern "^[a-z]+$"',
     );
     assert.equal((await call('GET', '/acme/widgets')).status, 200);
+    // Was 404 "matches no operation": HEAD is served wherever GET is (RFC 9110 §9.3.2).
+    assert.equal((await call('HEAD', '/acme/widgets')).status, 200);
+    assert.equal((await call('HEAD', '/acme/Widgets')).message, undefined, 'a HEAD answer has no body');
+    assert.equal((await call('HEAD', '/acme/Widgets')).status, 400);
   });
 });
 
