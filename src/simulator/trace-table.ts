@@ -128,7 +128,7 @@ export function pickColumn(
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 /** A plain decimal number (not `0x10`, `NaN`, `Infinity` or empty), or undefined. */
 export function toNumber(s: string): number | undefined {
@@ -147,7 +147,7 @@ export function isoSeconds(s: string): number | undefined {
     return undefined;
   }
   let offset = 0;
-  if (zone.toUpperCase() !== 'Z') {
+  if (/^[+-]/.test(zone)) {
     const z = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
     offset = (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 3600 + Number(z[3] ?? 0) * 60);
   }
