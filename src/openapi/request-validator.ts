@@ -11,6 +11,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import formats from 'ajv-formats';
 import type { ImportedOperation, SchemaDialect } from './import-openapi.js';
 
 /** The parts of a request a validator looks at. */
@@ -58,6 +59,7 @@ export function createSchemaCache(): SchemaCache {
     if (a === undefined) {
       const Class = dialect === '2020-12' ? Ajv2020 : Ajv;
       const instance = new Class({ ...options, ...(coerce ? { coerceTypes: 'array' as const } : {}) });
+      addFormats(instance);
       a = { ajv: instance, shared: sharedSchemas(instance) };
       ajvs.set(key, a);
     }
@@ -66,7 +68,10 @@ export function createSchemaCache(): SchemaCache {
   const options = {
     strict: false,
     allErrors: false,
-    validateFormats: false,
+    // `format`s are checked (date-time, uuid, email, uri, int32/int64, byte, ...: ajv-formats); one
+    // ajv-formats does not know (Twilio's phone-number) is ignored, and not logged (`logger`).
+    validateFormats: true,
+    logger: false,
     validateSchema: false,
     inlineRefs: false,
   } as const;
@@ -124,6 +129,11 @@ export function createSchemaCache(): SchemaCache {
       ),
   };
 }
+
+// ajv-formats is CommonJS: its function is the default export, or that export's `default`.
+const addFormats = ((formats as unknown as { default?: unknown }).default ?? formats) as unknown as (
+  ajv: Ajv,
+) => Ajv;
 
 const defaultCache = createSchemaCache();
 /** The schema keywords a Swagger 2.0 parameter (not `in: body`) writes on itself. */

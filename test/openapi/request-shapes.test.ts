@@ -335,3 +335,47 @@ paths:
   });
   assert.equal(form('amount=1&colour=red')?.message, 'must NOT have additional properties');
 });
+
+test('format keywords are checked (uuid, date-time, date), int64 beyond 2^53 passes, unknown formats are ignored', async () => {
+  const api = await load(`openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /a/{id}:
+    post:
+      operationId: a
+      parameters:
+        - { name: id, in: path, required: true, schema: { type: string, format: uuid } }
+        - { name: since, in: query, schema: { type: string, format: date-time } }
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                big: { type: integer, format: int64 }
+                phone: { type: string, format: phone-number }
+                at: { type: string, format: date }
+      responses: { "200": { description: ok } }
+`);
+  const a = validator(api, 'a');
+  const id = '123e4567-e89b-12d3-a456-426614174000';
+  const body = JSON.parse('{"big": 9223372036854775807, "phone": "+1 555", "at": "2024-02-03"}');
+  const since = new URLSearchParams('since=2024-01-01T00:00:00Z');
+  assert.equal(
+    a(parts({ pathParams: { id }, query: since, hasBody: true, contentType: 'application/json', body })),
+    null,
+  );
+  assert.deepEqual(a(parts({ pathParams: { id: 'nope' } })), {
+    field: 'path.id',
+    message: 'must match format "uuid"',
+  });
+  assert.equal(
+    a(parts({ pathParams: { id }, query: new URLSearchParams('since=yesterday') }))?.field,
+    'query.since',
+  );
+  const bad = json({ at: '2024-13-45' });
+  assert.deepEqual(a({ ...bad, pathParams: { id } }), {
+    field: 'body.at',
+    message: 'must match format "date"',
+  });
+});
