@@ -145,6 +145,7 @@ export function parseTokenTrace(text: string, file = '<trace>'): TokenTrace {
   const width = h.names.length;
   const time = timeReader({ file, msColumn: col.msColumn });
   const t = new Grow();
+  let prevText = '';
   const c = new Grow();
   const g = new Grow();
   const lines = contentLines(text);
@@ -170,7 +171,7 @@ export function parseTokenTrace(text: string, file = '<trace>'): TokenTrace {
     const at = time.read(ts, row);
     if (at < 0) traceError(file, row, `t must be a number of seconds >= 0, got "${ts}"`);
     if (t.length > 0 && at < t.last())
-      traceError(file, row, `t must not decrease: ${ts} follows ${t.last()} (sort the rows by t)`);
+      traceError(file, row, `t must not decrease: ${ts} follows ${prevText} (sort the rows by t)`);
     const tokens = (v: string, name: string) => {
       if (!/^\d+$/.test(v) || Number(v) > MAX_TOKENS)
         traceError(
@@ -183,6 +184,7 @@ export function parseTokenTrace(text: string, file = '<trace>'): TokenTrace {
     c.push(tokens(cs, 'context_tokens'));
     g.push(tokens(gs, 'generated_tokens'));
     t.push(at);
+    prevText = ts;
   }
   if (t.length === 0) traceError(file, h.line + 1, `no rows after the header "${TOKEN_TRACE_HEADER}"`);
   // Dates (ISO-8601, epoch seconds or ms) count from the first request.

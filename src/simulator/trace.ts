@@ -91,6 +91,7 @@ export function parseTrace(text: string, file = '<trace>'): Trace {
   const time = timeReader({ file, msColumn: col.msColumn });
   const valueName = col.isCount ? fields[col.value]! : 'rps';
   const ts = new Grow();
+  let prevText = '';
   const rs = new Grow();
   for (const { line: row, text: line } of lines) {
     const parts = splitFields(line, sep);
@@ -113,8 +114,9 @@ export function parseTrace(text: string, file = '<trace>'): Trace {
     const prev = ts.length ? ts.last() : undefined;
     if (prev !== undefined && Math.round(t) <= prev) {
       const sorted = Math.round(t) === prev ? 'two rows for one time' : 'sort the rows by t';
-      fail(file, row, `t must increase: ${tText} follows ${prev} (${sorted})`);
+      fail(file, row, `t must increase: ${tText} follows ${prevText} (${sorted})`);
     }
+    prevText = tText;
     ts.push(Math.round(t));
     rs.push(r);
   }

@@ -70,7 +70,7 @@ test('token counts beyond 32 bits and unsorted requests are one-line errors, not
     ],
     [
       '{"timestamp":5,"input_length":1,"output_length":1}\n{"timestamp":2,"input_length":1,"output_length":1}\n',
-      /x\.csv:2: t must not decrease: 2 follows 0\.005 \(sort the rows by t\)/,
+      /x\.csv:2: t must not decrease: 2 follows 5 \(sort the rows by t\)/,
     ],
     ['{"timestamp":0,"input_length":1,"output_length":1}\nnot json\n', /x\.csv:2: not JSON/],
     ['t,context_tokens,generated_tokens\n0,1,1\n1e9,1,1\n', /x\.csv:2: the trace spans 11,574 days/],

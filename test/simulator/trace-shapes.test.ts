@@ -95,6 +95,10 @@ test('what the parser cannot know is one line naming the file, the line and the 
     ['t,rps\n2023-13-45T00:00:00Z,1\n', /^x\.csv:2: t is not a number/],
     ['t,count\n0,-1\n', /^x\.csv:2: count must be >= 0/],
     [
+      'time,rps\n2023-11-16T18:18:00Z,1\n2023-11-16T18:17:00Z,2\n',
+      /^x\.csv:3: t must increase: 2023-11-16T18:17:00Z follows 2023-11-16T18:18:00Z \(sort the rows by t\)$/,
+    ],
+    [
       '0.5,100,5\n',
       /^x\.csv:1: .*the first line is a row; .*\(or "t,context_tokens,generated_tokens" for one row per request\)$/,
     ],
