@@ -35,3 +35,18 @@ test('a policy that fails during the run exits 4 after the full output; the othe
   const usage = await runCli('simulate', '--trace', trace, '--policy', failing, '--capacity', 'lots');
   assert.equal(usage.code, EXIT.usage);
 });
+
+test('a --report that cannot be written fails before the run, not after it (exit 1, nothing printed)', async () => {
+  const r = await runCli(
+    'simulate',
+    '--trace',
+    trace,
+    '--policy',
+    'builtin:hpa',
+    '--report',
+    join(dir, 'no', 'such', 'r.html'),
+  );
+  assert.equal(r.code, EXIT.user);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^error: .*r\.html: cannot write report: .*ENOENT/m);
+});

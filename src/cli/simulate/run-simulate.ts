@@ -2,6 +2,9 @@
  * The body of `luascale simulate` (commands/simulate.ts registers the command and loads this module
  * when it runs): the simulator, the policy sandbox and the config loader load only then.
  */
+import { accessSync, constants } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LuascaleError } from '../../core/errors.js';
 import { badArgument } from '../bad-argument.js';
 import { parseTrace, type Trace } from '../../simulator/trace.js';
 import { isTokenTraceText, parseTokenTrace } from '../../simulator/token-trace.js';
@@ -35,6 +38,8 @@ export async function runSimulate(flags: SimulateFlags, io: SimulateIo): Promise
   const args = parseSimulateFlags(flags);
   const { scale, seed, initial, model, overrides } = args;
   let { min, max } = args;
+  // A month-long run must not end in "cannot write report": check the report's folder first.
+  if (flags.report !== undefined) writableFolder(flags.report);
   // Reading a 100 MB trace takes seconds before the first policy starts: say so on a terminal.
   const reading = flags.progress !== false && io.tty ? progressBar(io.err) : undefined;
   reading?.update(0, `reading ${flags.trace}`);
@@ -128,4 +133,16 @@ export function scaleWarning(
   if (need > o.max) return `${what}, above --max ${o.max}: the run measures mostly drops; ${fit}`;
   if (need < 0.1 && peak > 0) return `${what}: the service idles at --min ${o.min}; ${fit}`;
   return undefined;
+}
+
+/** Throws the one-line error `writeReport` would, before the run rather than after it. */
+function writableFolder(file: string): void {
+  try {
+    accessSync(dirname(resolve(file)), constants.W_OK);
+  } catch (err) {
+    throw new LuascaleError('LS_ERR_CLI_INPUT', {
+      where: file,
+      reason: `cannot write report: ${(err as Error).message}`,
+    });
+  }
 }
