@@ -76,6 +76,7 @@ export const ERRORS = {
   LS_ERR_GATEWAY_BODY_TOO_LARGE: { message: 'request body exceeds {limit} bytes', status: 413 },
   LS_ERR_GATEWAY_BAD_REQUEST: { message: 'bad request: {reason}', status: 400 },
   LS_ERR_GATEWAY_INVALID_REQUEST: { message: '{field}: {message}', status: 400 },
+  LS_ERR_GATEWAY_UNSUPPORTED_MEDIA_TYPE: { message: '{field}: {message}', status: 415 },
   LS_ERR_GATEWAY_NO_OPERATION: {
     message: '{method} {path} matches no operation of the OpenAPI document',
     status: 404,

@@ -30,7 +30,8 @@ export interface RequestParts {
  * The first problem found, or null when the request is valid. `status: 404`: the request matches no
  * operation of the document (as the OpenAPI validators of Kong and APISIX answer).
  */
-export type RequestVerdict = null | { field: string; message: string; status?: 404 };
+/** A failed check: 400 by default; 404 no operation; 415 a body of a media type the operation does not take. */
+export type RequestVerdict = null | { field: string; message: string; status?: 404 | 415 };
 
 /** A compiled validator for one operation. */
 export type RequestValidator = (parts: RequestParts) => RequestVerdict;
@@ -360,14 +361,21 @@ function checkMedia(
 ): RequestVerdict {
   const ct = parts.contentType;
   const listed = JSON.stringify([...media.keys()]);
-  if (!ct) return { field: 'header.content-type', message: `is required with a body (one of ${listed})` };
+  if (!ct)
+    return {
+      field: 'header.content-type',
+      message: `is required with a body (one of ${listed})`,
+      status: 415,
+    };
   const json = JSON_TYPE.test(ct);
   // A JSON body is taken for a JSON type the document lists (`application/json` for a vendor
   // `+json` one, and the other way round): clients send either.
   const key =
     [ct, `${ct.split('/')[0]}/*`, '*/*'].find((k) => media.has(k)) ??
     (json ? [...media.keys()].find((k) => JSON_TYPE.test(k)) : undefined);
-  if (key === undefined) return { field: 'header.content-type', message: `must be one of ${listed}` };
+  // RFC 9110 §15.5.16: a content the resource does not take is 415, not a malformed request.
+  if (key === undefined)
+    return { field: 'header.content-type', message: `must be one of ${listed}`, status: 415 };
   const schema = media.get(key);
   if (!schema || typeof schema !== 'object') return null;
   if (ct === FORM && typeof parts.body === 'string') {

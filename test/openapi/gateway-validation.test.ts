@@ -128,15 +128,15 @@ test(
         "body.name: must have required property 'name'",
       );
       // Was passed unchecked: another Content-Type skipped validation of a JSON-only operation.
+      // 415 (RFC 9110 §15.5.16): the content is of a type the operation does not take.
       assert.deepEqual(await call('POST', '/json', 'text/plain', '{"nam":"a"}'), {
-        status: 400,
+        status: 415,
         message: 'header.content-type: must be one of ["application/json"]',
         reached: undefined,
       });
-      assert.match(
-        (await call('POST', '/json', undefined, '{"nam":"a"}')).message!,
-        /^header\.content-type: is required/,
-      );
+      const untyped = await call('POST', '/json', undefined, '{"nam":"a"}');
+      assert.equal(untyped.status, 415);
+      assert.match(untyped.message!, /^header\.content-type: is required/);
       // A vendor +json type is JSON; plain application/json is taken for it.
       assert.equal(
         (await call('POST', '/vnd', 'application/vnd.github+json', '{}')).message,

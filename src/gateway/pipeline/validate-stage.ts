@@ -33,7 +33,7 @@ export interface ValidatedRequest {
  */
 export type RequestValidatorFn = (
   req: ValidatedRequest,
-) => null | { field: string; message: string; status?: 404 };
+) => null | { field: string; message: string; status?: 404 | 415 };
 
 /** validate: body framing, then the route's validator when it has one. */
 export const validateStage: Stage = { name: 'validate', enter: validate };
@@ -100,21 +100,22 @@ function readJson(ex: Exchange, parts: ValidatedRequest): void {
   req.on('error', () => {});
 }
 
-/** Runs the route's validator; answers 400 and returns false when the request fails it. */
+/** Runs the route's validator; answers 400 (415 for a media type the operation does not take) and returns false when the request fails it. */
 function check(ex: Exchange, parts: ValidatedRequest): boolean {
   const v = ex.route.data.validate!(parts);
   if (v === null) return true;
   if (v.status === 404) {
     if (parts.hasBody) ex.res.shouldKeepAlive = false; // the unread body makes the connection unusable
     shed(ex, 'invalid_request', 'LS_ERR_GATEWAY_NO_OPERATION', { method: ex.method, path: ex.path });
-  } else reject(ex, v.field, v.message);
+  } else reject(ex, v.field, v.message, v.status === 415);
   return false;
 }
 
-function reject(ex: Exchange, field: string, message: string): void {
+function reject(ex: Exchange, field: string, message: string, unsupportedMedia = false): void {
   const hasBody = (ex.contentLength !== undefined && ex.contentLength !== '0') || ex.chunked;
   if (hasBody) ex.res.shouldKeepAlive = false; // the unread body makes the connection unusable
-  shed(ex, 'invalid_request', 'LS_ERR_GATEWAY_INVALID_REQUEST', { field, message });
+  const code = unsupportedMedia ? 'LS_ERR_GATEWAY_UNSUPPORTED_MEDIA_TYPE' : 'LS_ERR_GATEWAY_INVALID_REQUEST';
+  shed(ex, 'invalid_request', code, { field, message });
 }
 
 /** A body over max_body found while validating: refused before it is counted as offered. */
