@@ -500,7 +500,8 @@ interface SharedSchemas {
  * compiles a schema added by name again for every schema referring to it (~50 ms an operation for
  * a document whose schemas all reach each other).
  */
-const SHARED_KEYWORD = 'x-luascale-shared';
+// Not an x-luascale-* name: those are the document extensions users write (README, OpenAPI).
+const SHARED_KEYWORD = 'luascale:shared';
 type SharedFn = ((
   name: string,
   data: unknown,
