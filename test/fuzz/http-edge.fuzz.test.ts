@@ -70,16 +70,19 @@ after(async () => {
 /**
  * Writes raw bytes and returns everything the gateway sent back until it closes (bounded at 3 s).
  * No half-close: like nginx, the gateway treats a client FIN as an abort (499) of what is in flight.
+ * `untilClose`: the exchange ends with `Connection: close`, so wait for the close (bounded at 15 s)
+ * rather than for 300 ms of quiet, which a loaded machine can leave between two responses.
  */
-function raw(data: string): Promise<string> {
+function raw(data: string, o: { untilClose?: boolean } = {}): Promise<string> {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
-    const bound = setTimeout(() => sock.destroy(), 3000);
+    const bound = setTimeout(() => sock.destroy(), o.untilClose ? 15_000 : 3000);
     // Once something came back, 300 ms of quiet ends the exchange (keep-alive would hold it open).
     let quiet: NodeJS.Timeout | undefined;
     sock.on('data', (c: Buffer) => {
       chunks.push(c);
+      if (o.untilClose) return;
       clearTimeout(quiet);
       quiet = setTimeout(() => sock.destroy(), 300);
     });
@@ -239,6 +242,7 @@ test('concurrent clients with keep-alive and pipelining each get only their own 
       ).join('');
       return raw(
         reqs + `GET /c${c}/last HTTP/1.1\r\n${H}X-Marker: client-${c}\r\nConnection: close\r\n\r\n`,
+        { untilClose: true },
       ).then((reply) => ({ c, reply }));
     }),
   );
