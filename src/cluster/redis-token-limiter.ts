@@ -8,7 +8,8 @@
  * - a sliding minute: a hash `<consumer>:<limit>` (entry id → amount, plus `_sum`) and a sorted set
  *   `…:t` (entry id scored by its time); entries older than 60 s are dropped on the next reserve;
  * - a calendar window: a float counter `<consumer>:<limit>:<YYYY-MM-DD | YYYY-MM>` that expires an
- *   hour after the window ends.
+ *   hour after the window ends, by the gateway's clock (a relative TTL: a Redis whose clock is
+ *   ahead of the gateways' would otherwise drop a day's budget before the day is over).
  *
  * When Redis fails or answers slower than `timeoutMs`, each gateway decides alone with an in-memory
  * limiter holding 1/n of every limit (n = gateways known alive), the same rule as the rate limiter's
@@ -106,7 +107,8 @@ for i = 1, n do
     reset[i] = SPAN
   else
     redis.call('INCRBYFLOAT', h, amount)
-    redis.call('PEXPIREAT', h, endAt + 3600000)
+    -- An hour past the window's end by the gateway's clock (relative: Redis's own clock may differ)
+    redis.call('PEXPIRE', h, endAt + 3600000 - now)
   end
   out[#out + 1] = tostring(used[i])
   out[#out + 1] = tostring(reset[i])
