@@ -290,13 +290,28 @@ test('a Responses client that leaves mid-stream gets a ledger row within 1 s, es
   });
   try {
     const row = door.nextRow();
-    const stream = await client(door).responses.create({ model: 'm', input: 'Tell a story', stream: true });
-    let delivered = '';
+    // What the client received is what came off the wire, not what the loop had read when it left:
+    // the SDK reads ahead, and on a loaded machine a few events more sit in its buffer.
+    let wire = '';
+    const counting: typeof fetch = async (url, init) => {
+      const res = await fetch(url, init);
+      const reader = res.body!.getReader();
+      const body = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          const { done, value } = await reader.read();
+          if (done) return c.close();
+          wire += Buffer.from(value).toString();
+          c.enqueue(value);
+        },
+        cancel: (why) => reader.cancel(why),
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const c = new OpenAI({ apiKey: 'x', baseURL: `${door.base}/v1`, maxRetries: 0, fetch: counting });
+    const stream = await c.responses.create({ model: 'm', input: 'Tell a story', stream: true });
     let deltas = 0;
     for await (const e of stream) {
-      if (e.type !== 'response.output_text.delta') continue;
-      delivered += e.delta;
-      if (++deltas === 4) break; // leaving the loop aborts the request
+      if (e.type === 'response.output_text.delta' && ++deltas === 4) break; // leaving the loop aborts the request
     }
     const left = Date.now();
     const r = await row;
@@ -304,6 +319,15 @@ test('a Responses client that leaves mid-stream gets a ledger row within 1 s, es
     assert.equal(r.usageSource, 'estimated');
     assert.equal(r.outcome, 'client_closed');
     assert.equal(r.status, 499);
+    const delivered = wire
+      .split('\n\n')
+      .slice(0, -1) // whole events only
+      .map((e) => /^data: (.*)$/m.exec(e)?.[1])
+      .map((d) => (d === undefined ? undefined : (JSON.parse(d) as { type: string; delta?: string })))
+      .filter((d) => d?.type === 'response.output_text.delta')
+      .map((d) => d!.delta)
+      .join('');
+    assert.ok(deltas === 4 && delivered.length > 0);
     const received = encode(delivered).length;
     assert.ok(Math.abs(r.output - received) <= 1, `ledger ${r.output}, client read ${received}`);
   } finally {
