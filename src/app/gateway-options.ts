@@ -17,11 +17,8 @@ import { llmErrorBody } from '../llm/front-door/index.js';
 import { frontDoorFromConfig, usesLlm } from './llm-wiring.js';
 import { pricesFromConfig, tokenLimiterFromConfig, workerGenAiMetrics } from './llm-budgets.js';
 import type { LlmStageOptions } from '../llm/front-door/index.js';
-import {
-  compileRequestValidator,
-  createSchemaCache,
-  noOperationValidator,
-} from '../openapi/request-validator.js';
+import { compileRequestValidator, noOperationValidator } from '../openapi/request-validator.js';
+import { createSchemaCache } from '../openapi/schema-cache.js';
 
 /** Converts a config `traffic` section to the gateway's ms-based form. */
 export function trafficOptions(t: TrafficConfig | undefined): ProxyTraffic | undefined {

@@ -1,4 +1,5 @@
 /** OpenAPI (public surface): importing a service's document, and validating requests against it. */
 export * from './import-openapi.js';
 export * from './request-validator.js';
+export * from './schema-cache.js';
 export * from './import-proto.js';

@@ -4,11 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importOpenApi } from '../../src/openapi/import-openapi.js';
-import {
-  compileRequestValidator,
-  createSchemaCache,
-  type RequestParts,
-} from '../../src/openapi/request-validator.js';
+import { compileRequestValidator, type RequestParts } from '../../src/openapi/request-validator.js';
+import { createSchemaCache } from '../../src/openapi/schema-cache.js';
 import { shared } from '../helpers/shared.js';
 
 function parts(p: Partial<RequestParts>): RequestParts {
