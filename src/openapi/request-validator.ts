@@ -10,6 +10,7 @@
  * every operation that shares the schema (a dereferenced `$ref` is one object wherever it is used).
  */
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { FORM_MEDIA_TYPE, isJsonMediaType } from '../core/media-types.js';
 import type { ImportedOperation, SchemaDialect } from './import-openapi.js';
 import { createSchemaCache, type SchemaCache } from './schema-cache.js';
 
@@ -239,14 +240,11 @@ function compileNow(op: ImportedOperation, cache: SchemaCache): RequestValidator
     }
     if (!parts.hasBody) return bodyRequired ? { field: 'body', message: 'is required' } : null;
     if (media.size > 0) return checkMedia(media, parts, { cache, dialect: op.schemaDialect });
-    if (validateBody && (!parts.contentType || JSON_TYPE.test(parts.contentType)))
+    if (validateBody && (!parts.contentType || isJsonMediaType(parts.contentType)))
       return checkBody(validateBody, parts.body);
     return null;
   };
 }
-
-/** JSON: `application/json` or a `+json` type (RFC 6839), not any type naming json (x-ndjson). */
-const JSON_TYPE = /^[a-z0-9!#$&^_.+-]+\/(?:[a-z0-9!#$&^_.+-]*\+)?json$/;
 
 /**
  * A 3.x body against the operation's `requestBody.content`: its media type must be listed (exactly,
@@ -266,18 +264,18 @@ function checkMedia(
       message: `is required with a body (one of ${listed})`,
       status: 415,
     };
-  const json = JSON_TYPE.test(ct);
+  const json = isJsonMediaType(ct);
   // A JSON body is taken for a JSON type the document lists (`application/json` for a vendor
   // `+json` one, and the other way round): clients send either.
   const key =
     [ct, `${ct.split('/')[0]}/*`, '*/*'].find((k) => media.has(k)) ??
-    (json ? [...media.keys()].find((k) => JSON_TYPE.test(k)) : undefined);
+    (json ? [...media.keys()].find((k) => isJsonMediaType(k)) : undefined);
   // RFC 9110 §15.5.16: a content the resource does not take is 415, not a malformed request.
   if (key === undefined)
     return { field: 'header.content-type', message: `must be one of ${listed}`, status: 415 };
   const schema = media.get(key);
   if (!schema || typeof schema !== 'object') return null;
-  if (ct === FORM && typeof parts.body === 'string') {
+  if (ct === FORM_MEDIA_TYPE && typeof parts.body === 'string') {
     // Form fields are strings: checked with coercion, as parameters are.
     const validate = cache.form(schema, dialect);
     return validate === null ? null : checkBody(validate, parseForm(parts.body));
@@ -287,7 +285,6 @@ function checkMedia(
   return validate === null ? null : checkBody(validate, parts.body);
 }
 
-const FORM = 'application/x-www-form-urlencoded';
 /** How deep `a[b][c]` keys of a form body nest (Stripe's bodies go 3-4 levels). */
 const FORM_DEPTH = 8;
 

@@ -11,6 +11,7 @@
  */
 import type http from 'node:http';
 import type { Dispatcher } from 'undici';
+import { FORM_MEDIA_TYPE, isJsonMediaType } from '../../core/media-types.js';
 import { BodyTooLarge, countBody } from './body-limit.js';
 import type { Stage } from './compose.js';
 import type { Exchange } from './exchange.js';
@@ -52,10 +53,8 @@ function validate(ex: Exchange): void {
     contentType: ct || undefined,
     hasBody,
   };
-  // JSON is `application/json` or a `+json` type (RFC 6839), not any type naming json (x-ndjson);
-  // a form body is read too, and handed to the validator as its text.
-  const form = ct === 'application/x-www-form-urlencoded';
-  if (!hasBody || !(form || /^[a-z0-9!#$&^_.+-]+\/(?:[a-z0-9!#$&^_.+-]*\+)?json$/.test(ct))) {
+  // A JSON body is read whole and parsed; a form body is read too, and handed over as its text.
+  if (!hasBody || !(ct === FORM_MEDIA_TYPE || isJsonMediaType(ct))) {
     if (check(ex, parts)) frame(ex);
     return;
   }
@@ -65,11 +64,11 @@ function validate(ex: Exchange): void {
     ex.res.writeContinue();
     ex.expectContinue = false;
   }
-  readJson(ex, parts);
+  readWhole(ex, parts);
 }
 
-/** Reads a JSON (or form) body whole (up to max_body), validates it, and sends it on as that buffer. */
-function readJson(ex: Exchange, parts: ValidatedRequest): void {
+/** Reads a JSON or form body whole (up to max_body), validates it, and sends it on as that buffer. */
+function readWhole(ex: Exchange, parts: ValidatedRequest): void {
   const req = ex.req;
   const maxBody = ex.route.data.maxBody;
   const chunks: Buffer[] = [];
@@ -88,7 +87,7 @@ function readJson(ex: Exchange, parts: ValidatedRequest): void {
     const body = Buffer.concat(chunks);
     try {
       const text = body.toString('utf8');
-      parts.body = parts.contentType === 'application/x-www-form-urlencoded' ? text : JSON.parse(text);
+      parts.body = parts.contentType === FORM_MEDIA_TYPE ? text : JSON.parse(text);
     } catch (err) {
       return reject(ex, 'body', `is not valid JSON (${(err as Error).message})`);
     }
