@@ -4,7 +4,6 @@
  * certificates are read (and re-read on change) by the gateway; the upstream ones are read here
  * (a bad file stops the start) and re-read on change by each service's pool.
  */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { resolve } from 'node:path';
 import type { Config } from '../config/index.js';
@@ -13,6 +12,7 @@ import { systemClock } from '../core/clock.js';
 import { parseDuration } from '../core/duration.js';
 import type { GatewayOptions } from '../gateway/gateway.js';
 import { attachFrontOf, type TlsOptions } from '../gateway/http2/front-of.js';
+import { readPem } from '../gateway/tls/read-pem.js';
 import type { AlertNotice } from '../controller/alert-engine.js';
 import { logNotifier, webhookNotifier, type AlertNotifier } from '../controller/alert-notifier.js';
 
@@ -107,41 +107,32 @@ export function withTlsHttp2(options: GatewayOptions, config: Config, ctx: TlsHt
     const up = svc.upstream;
     const target = out.services[name];
     if (up === undefined || target === undefined) continue;
-    const tls = up.tls;
     out.services[name] = {
       ...target,
-      upstream: {
-        ...target.upstream,
-        protocol: up.protocol,
-        ...(tls !== undefined
-          ? {
-              tls: {
-                ...(tls.ca !== undefined ? { ca: readPem(at(tls.ca), name) } : {}),
-                ...(tls.cert !== undefined ? { cert: readPem(at(tls.cert), name) } : {}),
-                ...(tls.key !== undefined ? { key: readPem(at(tls.key), name) } : {}),
-              },
-              tls_files: {
-                ...(tls.ca !== undefined ? { ca: at(tls.ca) } : {}),
-                ...(tls.cert !== undefined ? { cert: at(tls.cert) } : {}),
-                ...(tls.key !== undefined ? { key: at(tls.key) } : {}),
-                onReload: certReloadAlert(`services.${name}.upstream`, ctx, name),
-              },
-            }
-          : {}),
-      },
+      upstream: { ...target.upstream, protocol: up.protocol, ...upstreamTls(up.tls, name, at, ctx) },
     };
   }
   return out;
 }
 
-function readPem(file: string, service: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new RangeError(
-      `services.${service}.upstream.tls: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
+/**
+ * A service's `upstream.tls`: its files read now (a file that cannot be read stops the start) and
+ * their paths, which the service's pool watches for a rotated set.
+ */
+function upstreamTls(
+  tls: { ca?: string; cert?: string; key?: string } | undefined,
+  service: string,
+  at: (file: string) => string,
+  ctx: TlsHttp2Context,
+): Pick<NonNullable<GatewayOptions['services'][string]['upstream']>, 'tls' | 'tls_files'> {
+  if (tls === undefined) return {};
+  const files: Record<string, string> = {};
+  for (const k of ['ca', 'cert', 'key'] as const) if (tls[k] !== undefined) files[k] = at(tls[k]);
+  const prefix = `services.${service}.upstream.tls: `;
+  return {
+    tls: Object.fromEntries(Object.entries(files).map(([k, f]) => [k, readPem(f, prefix)])),
+    tls_files: { ...files, onReload: certReloadAlert(`services.${service}.upstream`, ctx, service) },
+  };
 }
 
 /** For `admin.tls`: a node server whose connections are TLS (reloading as the gateway's do). */

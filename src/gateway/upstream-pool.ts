@@ -7,8 +7,6 @@
  * Instance lifecycle: ready → draining → (drained) → removed; health is orthogonal (health-state.ts).
  */
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
-import tls from 'node:tls';
 import { Pool, type Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
 import type { Balancer, Endpoint, PickContext } from './balancer.js';
@@ -25,7 +23,7 @@ import {
 import { LeanPool } from './lean/lean-pool.js';
 import { GRPC_HEALTH_PATH, grpcHealthCheck } from './grpc/grpc-health.js';
 import { H2Upstream } from './http2/h2-upstream.js';
-import { watchFiles } from './tls/watch-files.js';
+import { watchUpstreamTls, type UpstreamTls, type UpstreamTlsFiles } from './tls/upstream-tls.js';
 import { updatePeakEwma } from './peak-ewma.js';
 
 /** An instance as the autoscaler or config names it. */
@@ -83,22 +81,12 @@ export interface UpstreamOptions {
    * requests finish on the old ones); one that does not keeps the old set. Each outcome goes to
    * `onReload`.
    */
-  tls_files?: UpstreamTls & {
-    reload_interval?: number;
-    onReload?: (r: { ok: boolean; error?: string }) => void;
-  };
+  tls_files?: UpstreamTlsFiles;
   /**
    * The HTTP/1.1 client for requests: `lean` (default; src/gateway/lean/: node's llhttp, one write
    * per head) or `undici`. Health probes and WebSocket upgrades use undici / node:http either way.
    */
   client?: 'lean' | 'undici';
-}
-
-/** TLS material towards `https://` instances (PEM contents, or file paths in `tls_files`). */
-export interface UpstreamTls {
-  ca?: string;
-  cert?: string;
-  key?: string;
 }
 
 /** What the forward stage sends a request through: undici's Pool or the lean client. */
@@ -467,40 +455,4 @@ export function createUpstreamPool(options: {
     end,
     close,
   };
-}
-
-/** Watches `files` (if any) and hands each set that loads to `apply`; returns the stop. */
-function watchUpstreamTls(
-  files: UpstreamOptions['tls_files'],
-  apply: (tls: UpstreamTls) => void,
-): () => void {
-  if (files === undefined) return () => {};
-  const paths = [files.ca, files.cert, files.key].filter((f): f is string => f !== undefined);
-  if (paths.length === 0) return () => {};
-  return watchFiles(paths, files.reload_interval ?? 1000, () => {
-    try {
-      const next: UpstreamTls = {};
-      for (const k of ['ca', 'cert', 'key'] as const) if (files[k] !== undefined) next[k] = readPem(files[k]);
-      // A key that does not match its certificate, or a file that is not PEM, fails here, not per connection.
-      try {
-        tls.createSecureContext(next);
-      } catch (err) {
-        throw new RangeError(`${paths.join(', ')}: ${(err as Error).message}`);
-      }
-      apply(next);
-      files.onReload?.({ ok: true });
-    } catch (err) {
-      files.onReload?.({ ok: false, error: (err as Error).message });
-    }
-  });
-}
-
-function readPem(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new RangeError(
-      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
 }

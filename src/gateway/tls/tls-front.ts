@@ -14,8 +14,8 @@
  * States: loaded(v) → (file change) → loaded(v+1) | loaded(v) + reload error.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
+import { readPem } from './read-pem.js';
 import { watchFiles } from './watch-files.js';
 
 /** One certificate and its key (PEM file paths). */
@@ -106,12 +106,16 @@ function certFilesOf(options: TlsOptions): CertFiles[] {
 
 /** Reads every file and builds the contexts; throws naming the file that failed. */
 function load(pairs: CertFiles[], options: TlsOptions): Loaded {
-  const ca = options.client_ca === undefined ? undefined : read(options.client_ca);
+  const ca = options.client_ca === undefined ? undefined : readPem(options.client_ca, 'tls: ');
   const byName = new Map<string, tls.SecureContext>();
   const wildcards = new Map<string, tls.SecureContext>();
   let base: tls.SecureContextOptions | undefined;
   for (const p of pairs) {
-    const opts: tls.SecureContextOptions = { cert: read(p.cert), key: read(p.key), ...(ca ? { ca } : {}) };
+    const opts: tls.SecureContextOptions = {
+      cert: readPem(p.cert, 'tls: '),
+      key: readPem(p.key, 'tls: '),
+      ...(ca ? { ca } : {}),
+    };
     let ctx: tls.SecureContext;
     let names: string[];
     try {
@@ -127,16 +131,6 @@ function load(pairs: CertFiles[], options: TlsOptions): Loaded {
     }
   }
   return { base: base!, byName, wildcards };
-}
-
-function read(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new RangeError(
-      `tls: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
 }
 
 /** The certificate's DNS names (subjectAltName), else its CN. */
