@@ -92,7 +92,31 @@ export function sendError(
   send(res, e.status, api === 'messages' ? anthropicError(e) : openAiError(e), headers);
 }
 
-function pickFault(
+/** The refusal an injected status fault answers with. */
+export function injectedStatusError(status: 429 | 500 | 401): SimError {
+  const messages = {
+    429: 'Rate limit reached (injected).',
+    500: 'The server had an error while processing your request (injected).',
+    401: 'Incorrect API key provided (injected).',
+  };
+  const types = { 429: 'rate_limit_error', 500: 'server_error', 401: 'invalid_request_error' };
+  const codes = { 429: 'rate_limit_exceeded', 500: null, 401: 'invalid_api_key' };
+  return { status, type: types[status], message: messages[status], param: null, code: codes[status] };
+}
+
+/** The 429 for a full waiting queue (send it with `retry-after`). */
+export function queueFullError(maxWaiting: number): SimError {
+  return {
+    status: 429,
+    type: 'rate_limit_error',
+    message: `The server is busy: the waiting queue is full (${maxWaiting} requests).`,
+    param: null,
+    code: 'rate_limit_exceeded',
+  };
+}
+
+/** The fault for this request: the `x-llm-sim-fault` header's, else the flag's (drawn at `--fault-rate`). */
+export function pickFault(
   ctx: HandlerContext,
   req: IncomingMessage,
 ): { fault: Fault | undefined; spec: string | null } | SimError {
@@ -190,24 +214,8 @@ export async function generateResponse(
   const promptIds = encodeText(request.prompt);
   record.promptTokens = promptIds.length;
   if (fault?.kind === 'status') {
-    const messages = {
-      429: 'Rate limit reached (injected).',
-      500: 'The server had an error while processing your request (injected).',
-      401: 'Incorrect API key provided (injected).',
-    };
-    const types = { 429: 'rate_limit_error', 500: 'server_error', 401: 'invalid_request_error' };
-    const codes = { 429: 'rate_limit_exceeded', 500: null, 401: 'invalid_api_key' };
     record.promptTokens = 0;
-    refuse(
-      {
-        status: fault.status,
-        type: types[fault.status],
-        message: messages[fault.status],
-        param: null,
-        code: codes[fault.status],
-      },
-      fault.status === 429 ? { 'retry-after': '1' } : {},
-    );
+    refuse(injectedStatusError(fault.status), fault.status === 429 ? { 'retry-after': '1' } : {});
     return;
   }
   const room = options.maxModelLen - promptIds.length;
@@ -383,16 +391,7 @@ export async function generateResponse(
   if (!handle) {
     record.promptTokens = 0;
     record.id = '';
-    refuse(
-      {
-        status: 429,
-        type: 'rate_limit_error',
-        message: `The server is busy: the waiting queue is full (${options.maxWaiting} requests).`,
-        param: null,
-        code: 'rate_limit_exceeded',
-      },
-      { 'retry-after': '1' },
-    );
+    refuse(queueFullError(options.maxWaiting), { 'retry-after': '1' });
     return;
   }
   record.status = 200;

@@ -51,6 +51,8 @@ export interface LlmSimOptions {
    * only; always at least one answer token after them.
    */
   reasoningTokens: number;
+  /** The length of `/v1/embeddings` vectors (a request's `dimensions` may ask for fewer). */
+  embeddingDims: number;
   /** When set, requests must carry it (Bearer or x-api-key), else 401. */
   apiKey: string | undefined;
   /** Time and timers (tests inject a manual one). */
@@ -83,5 +85,6 @@ export const DEFAULT_LLM_SIM_OPTIONS: LlmSimOptions = {
   fault: undefined,
   faultRate: 1,
   reasoningTokens: 0,
+  embeddingDims: 384,
   apiKey: undefined,
 };

@@ -12,6 +12,7 @@ import { generate, type GenerationRequest } from './text-generator.js';
 import { hashSeed, seededRandom } from './random.js';
 import { parseChatRequest, parseCompletionRequest, openAiModels } from './openai-format.js';
 import { parseMessagesRequest, anthropicModels } from './anthropic-format.js';
+import { embeddingResponse, parseEmbeddingRequest } from './embedding-handler.js';
 import { DEFAULT_LLM_SIM_OPTIONS, type LlmSimOptions } from './llm-sim-options.js';
 import type { ParseResult, SimApi } from './sim-request.js';
 import {
@@ -155,13 +156,43 @@ function authorized(options: LlmSimOptions, req: IncomingMessage): boolean {
   return bearer === options.apiKey || req.headers['x-api-key'] === options.apiKey;
 }
 
-const ROUTES: Record<
-  string,
-  { api: SimApi; parse: (body: unknown) => ParseResult; flavour: 'openai' | 'anthropic' }
-> = {
-  '/v1/chat/completions': { api: 'chat', parse: parseChatRequest, flavour: 'openai' },
-  '/v1/completions': { api: 'completions', parse: parseCompletionRequest, flavour: 'openai' },
-  '/v1/messages': { api: 'messages', parse: parseMessagesRequest, flavour: 'anthropic' },
+/** Parses a generation body and answers it. */
+function generation(api: SimApi, parse: (body: unknown) => ParseResult): RouteAnswer {
+  return async (ctx, req, res, body) => {
+    const parsed = parse(body);
+    if (!parsed.ok) sendError(res, api, parsed.error);
+    else await generateResponse(ctx, req, res, parsed.request);
+  };
+}
+
+type RouteAnswer = (
+  ctx: HandlerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: unknown,
+) => Promise<void>;
+
+const ROUTES: Record<string, { api: SimApi; answer: RouteAnswer; flavour: 'openai' | 'anthropic' }> = {
+  '/v1/chat/completions': { api: 'chat', answer: generation('chat', parseChatRequest), flavour: 'openai' },
+  '/v1/completions': {
+    api: 'completions',
+    answer: generation('completions', parseCompletionRequest),
+    flavour: 'openai',
+  },
+  '/v1/messages': {
+    api: 'messages',
+    answer: generation('messages', parseMessagesRequest),
+    flavour: 'anthropic',
+  },
+  '/v1/embeddings': {
+    api: 'embeddings',
+    answer: async (ctx, req, res, body) => {
+      const parsed = parseEmbeddingRequest(body);
+      if (!parsed.ok) sendError(res, 'embeddings', parsed.error);
+      else embeddingResponse(ctx, req, res, parsed.request);
+    },
+    flavour: 'openai',
+  },
 };
 
 function serves(options: LlmSimOptions, flavour: 'openai' | 'anthropic'): boolean {
@@ -253,10 +284,5 @@ async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResp
     });
     return;
   }
-  const parsed = route.parse(body);
-  if (!parsed.ok) {
-    sendError(res, route.api, parsed.error);
-    return;
-  }
-  await generateResponse(ctx, req, res, parsed.request);
+  await route.answer(ctx, req, res, body);
 }

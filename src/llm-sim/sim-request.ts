@@ -5,7 +5,7 @@
 import type { SimTool, SimToolCall } from './tool-call.js';
 
 /** Which endpoint a request came to. */
-export type SimApi = 'chat' | 'completions' | 'messages';
+export type SimApi = 'chat' | 'completions' | 'messages' | 'embeddings';
 
 /** A parsed generation request. */
 export interface SimRequest {

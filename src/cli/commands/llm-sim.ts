@@ -24,6 +24,7 @@ export interface LlmSimArgs {
   maxSeqs?: string;
   maxWaiting?: string;
   reasoningTokens?: string;
+  embeddingDims?: string;
   maxModelLen?: string;
   kvBlocks?: string;
   blockSize?: string;
@@ -123,6 +124,7 @@ export function llmSimOptionsFromArgs(args: LlmSimArgs): LlmSimOptions {
     maxNumSeqs: int('--max-seqs', args.maxSeqs, d.maxNumSeqs, 1),
     maxWaiting: int('--max-waiting', args.maxWaiting, d.maxWaiting, 0),
     reasoningTokens: int('--reasoning-tokens', args.reasoningTokens, d.reasoningTokens, 0),
+    embeddingDims: int('--embedding-dims', args.embeddingDims, d.embeddingDims, 1),
     maxModelLen: int('--max-model-len', args.maxModelLen, d.maxModelLen, 2),
     kvBlocks: int('--kv-blocks', args.kvBlocks, d.kvBlocks, 1),
     blockSize: int('--block-size', args.blockSize, d.blockSize, 1),
@@ -184,6 +186,10 @@ export function register(program: Command): void {
     .option(
       '--reasoning-tokens <n>',
       'the first n tokens of a chat answer are reasoning: OpenAI reasoning_content and reasoning_tokens; Anthropic thinking blocks, only when the request enables thinking, within its budget_tokens (default 0)',
+    )
+    .option(
+      '--embedding-dims <n>',
+      `the length of /v1/embeddings vectors; a request's dimensions may ask for fewer (default ${d.embeddingDims})`,
     )
     .option('--max-seqs <n>', `sequences running at once, vLLM --max-num-seqs (default ${d.maxNumSeqs})`)
     .option('--max-waiting <n>', `waiting requests at most; beyond them 429 (default ${d.maxWaiting})`)
