@@ -5,6 +5,7 @@
  * `location`), then exact path > template (more literal segments first) > longest prefix, then a
  * route listing methods beats one accepting any method.
  */
+import { normalisePercent } from './pipeline/normalise-path.js';
 
 /** One route as configured (paths are origin-form, e.g. `/users/{id}`). */
 export interface RouteOptions {
@@ -70,7 +71,10 @@ export function createRouter<S>(entries: { service: string; route: RouteOptions;
     if ((r.path === undefined) === (r.path_prefix === undefined)) {
       throw new RangeError(`${where}: exactly one of path or path_prefix is required`);
     }
-    const raw = (r.path ?? r.path_prefix)!;
+    // Requests are matched in their RFC 3986 normal form (route stage), so routes are written in it.
+    const raw = normalisePercent((r.path ?? r.path_prefix)!);
+    if (raw === undefined)
+      throw new RangeError(`${where}: path has a % not followed by two hex digits, or %00`);
     if (!raw.startsWith('/')) throw new RangeError(`${where}: path must start with "/"`);
     const isTemplate = r.path !== undefined && raw.includes('{');
     const kind: 0 | 1 | 2 = r.path_prefix !== undefined ? 2 : isTemplate ? 1 : 0;

@@ -18,6 +18,7 @@ import type { GatewayState, RouteData } from './pipeline/gateway-state.js';
 import type { Route } from './router.js';
 import type { AdmitResult, Permit } from './seams.js';
 import type { UpstreamInstance } from './upstream-pool.js';
+import { normalisePath } from './pipeline/normalise-path.js';
 
 /** One upgrade request as node's 'upgrade' event hands it over. */
 export interface UpgradeRequest {
@@ -71,9 +72,16 @@ export function proxyUpgrade(g: GatewayState, upgrade: UpgradeRequest): void {
       { reason: 'missing, duplicated or invalid Host' },
       { requestId },
     );
-  const url = req.url ?? '/';
+  let url = req.url ?? '/';
   const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
+  // Matched in its normal form, as the route stage does (normalise-path.ts).
+  const norm = url.includes('#')
+    ? { refused: 'a request-target holds no fragment (#)' }
+    : normalisePath(q < 0 ? url : url.slice(0, q));
+  if ('refused' in norm)
+    return rawError(socket, 'LS_ERR_GATEWAY_BAD_REQUEST', { reason: norm.refused }, { requestId });
+  const path = norm.path;
+  if (norm.dotSegments) url = path + (q < 0 ? '' : url.slice(q));
   const method = req.method ?? 'GET';
   const route = g.router.match(method, fh.host, path);
   if (route === undefined)

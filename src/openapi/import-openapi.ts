@@ -13,6 +13,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, parse as parseYaml } from 'yaml';
 import { LuascaleError, isLuascaleError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
+import { normalisePercent } from '../gateway/pipeline/normalise-path.js';
 import type { Slo } from '../policy/policy.js';
 
 // `head` before `get`: a GET route also takes HEAD (RFC 9110 §9.3.2) unless the document has its own.
@@ -138,7 +139,8 @@ function build(file: string, api: any): ImportedApi {
       ? '2020-12'
       : 'draft-07';
   const operations: ImportedOperation[] = [];
-  const used = new Set<string>();
+  // Declared operationIds keep their names; a derived one that would repeat one gets a suffix.
+  const used = declaredOperationIds(file, api);
   for (const [path, item] of Object.entries<any>(api.paths ?? {})) {
     if (path.startsWith('x-') || !item || typeof item !== 'object') continue;
     const pathPointer = `/paths/${escapePointer(path)}`;
@@ -152,18 +154,26 @@ function build(file: string, api: any): ImportedApi {
       const opBase =
         specVersion !== '2.0' && nonEmpty(op.servers) ? normaliseBase(serverBase(op.servers)) : pathBase;
       const opExt = extensions(file, `${pathPointer}/${method}`, op);
-      let id: string = typeof op.operationId === 'string' && op.operationId ? op.operationId : '';
-      const derivedId = !id;
-      if (derivedId) id = deriveOperationId(method, path);
-      // operationIds are unique per the spec; derived ones could collide, so suffix them.
-      let unique = id;
-      for (let n = 2; used.has(unique); n++) unique = `${id}_${n}`;
-      used.add(unique);
+      const declared = declaredId(op);
+      let unique = declared;
+      if (unique === undefined) {
+        const id = deriveOperationId(method, path);
+        unique = id;
+        for (let n = 2; used.has(unique); n++) unique = `${id}_${n}`;
+        used.add(unique);
+      }
+      const template = encodeTemplate(joinPath(opBase, path));
+      if (template === undefined)
+        throw new LuascaleError('LS_ERR_OPENAPI_INVALID', {
+          file,
+          pointer: pathPointer,
+          reason: `${show(joinPath(opBase, path))} is not a path a request can name (a % not followed by two hex digits, %00, or a lone surrogate)`,
+        });
       operations.push({
         operationId: unique,
-        derivedId,
+        derivedId: declared === undefined,
         method: method.toUpperCase(),
-        path: joinPath(opBase, encodeTemplate(path)),
+        path: template,
         slo: merge(docExt.slo, pathExt.slo, opExt.slo),
         rateLimit: opExt.rateLimit ?? pathExt.rateLimit ?? docExt.rateLimit,
         timeoutMs: opExt.timeoutMs ?? pathExt.timeoutMs ?? docExt.timeoutMs,
@@ -219,6 +229,48 @@ function checkShape(file: string, api: any): void {
   }
 }
 
+function declaredId(op: any): string | undefined {
+  return typeof op.operationId === 'string' && op.operationId !== '' ? op.operationId : undefined;
+}
+
+/**
+ * The document's operationIds, refusing one written twice: "The id MUST be unique among all
+ * operations described in the API" (OpenAPI 3.1 §4.8.10.1, 2.0 likewise), and the import refuses
+ * what breaks the spec. Each signal, SLO and policy entry is keyed by it, so a silent rename would
+ * move one operation's numbers under a name the document never wrote.
+ */
+function declaredOperationIds(file: string, api: any): Set<string> {
+  const seen = new Map<string, string>();
+  for (const [path, item] of Object.entries<any>(api.paths ?? {})) {
+    if (path.startsWith('x-') || !item || typeof item !== 'object') continue;
+    for (const method of METHODS) {
+      const id = item[method] ? declaredId(item[method]) : undefined;
+      if (id === undefined) continue;
+      const pointer = `/paths/${escapePointer(path)}/${method}/operationId`;
+      const first = seen.get(id);
+      if (first !== undefined) throw duplicateOperationId(file, id, first, pointer);
+      seen.set(id, pointer);
+    }
+  }
+  return new Set(seen.keys());
+}
+
+/** LS_ERR_OPENAPI_INVALID at the second operation naming `id`, with both JSON pointers and lines. */
+function duplicateOperationId(file: string, id: string, first: string, second: string): LuascaleError {
+  const at = (pointer: string) => {
+    const line = lineOf(file, pointer);
+    return line === undefined ? pointer : `${pointer} (line ${line})`;
+  };
+  const line = lineOf(file, second);
+  return new LuascaleError('LS_ERR_OPENAPI_INVALID', {
+    file,
+    pointer: second,
+    reason:
+      `operationId ${show(id)}${line === undefined ? '' : ` (line ${line})`} is already the operationId of ` +
+      `${at(first)}; an operationId must be unique in the document (OpenAPI §4.8.10.1): rename one`,
+  });
+}
+
 /** `get /users/{id}/posts` → `get_users_id_posts` (letters and digits of any script kept). */
 export function deriveOperationId(method: string, path: string): string {
   const words = path
@@ -251,17 +303,27 @@ function normaliseBase(base: string): string {
 }
 
 /**
- * A path template as it arrives on the wire: characters a path may not hold as they are (RFC 3986
- * §3.3: non-ASCII, space, ...) percent-encoded (UTF-8, upper-case hex as clients send them), so
- * `/café/{id}` matches a request for `/caf%C3%A9/7`. `{name}` parts are kept as written.
+ * A path template in the form the route stage matches requests in: characters a path may not hold
+ * as they are (RFC 3986 §3.3: non-ASCII, space, ...) percent-encoded as UTF-8, then every
+ * percent-encoding in the normal form of RFC 3986 §6.2.2 (upper-case hex, unreserved characters
+ * decoded; gateway/pipeline/normalise-path.ts), so `/café/{id}` matches `/caf%C3%A9/7` and
+ * `/caf%c3%a9/7`. `{name}` parts are kept as written. Undefined for a malformed `%`.
  */
-function encodeTemplate(path: string): string {
-  return path
-    .split(/(\{[^/{}]+\})/)
-    .map((part, i) =>
-      i % 2 === 1 ? part : part.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/gu, (c) => encodeURIComponent(c)),
-    )
-    .join('');
+function encodeTemplate(path: string): string | undefined {
+  const parts = path.split(/(\{[^/{}]+\})/);
+  for (let i = 0; i < parts.length; i += 2) {
+    let part: string | undefined;
+    try {
+      part = normalisePercent(
+        parts[i]!.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/gu, (c) => encodeURIComponent(c)),
+      );
+    } catch {
+      return undefined; // a lone UTF-16 surrogate has no UTF-8 encoding
+    }
+    if (part === undefined) return undefined;
+    parts[i] = part;
+  }
+  return parts.join('');
 }
 
 function joinPath(base: string, path: string): string {
@@ -410,6 +472,12 @@ function openApiError(file: string, err: unknown): LuascaleError {
         reason: `$ref "${at.ref}" does not resolve${e.targetToken ? ` ("${e.targetToken}" does not exist)` : ''}`,
       });
   }
+  // Swagger 2.0's spec check refuses a repeated operationId without saying where: find both.
+  const dup = /^Validation failed\. Duplicate operation id '(.*)'$/.exec(String(e?.message ?? ''));
+  if (dup) {
+    const found = findOperationIds(file, dup[1]!);
+    if (found.length >= 2) return duplicateOperationId(file, dup[1]!, found[0]!, found[1]!);
+  }
   // A file that cannot be read (ERESOLVER, with its path) or a URL (not fetched): name the $ref.
   const unreadable =
     e?.code === 'ERESOLVER' && typeof e.source === 'string'
@@ -452,6 +520,23 @@ function openApiError(file: string, err: unknown): LuascaleError {
     pointer: pointer || '/',
     reason: reason.replace(/\s+/g, ' ').trim(),
   });
+}
+
+/** JSON pointers of the operations of the root document (as written, `$ref`s not followed) naming `id`. */
+function findOperationIds(file: string, id: string): string[] {
+  let doc: any;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const [path, item] of Object.entries<any>(doc?.paths ?? {})) {
+    if (!item || typeof item !== 'object') continue;
+    for (const method of METHODS)
+      if (item[method]?.operationId === id) out.push(`/paths/${escapePointer(path)}/${method}/operationId`);
+  }
+  return out;
 }
 
 /**

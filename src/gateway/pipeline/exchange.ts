@@ -68,8 +68,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   contentLength: string | undefined = undefined;
   chunked = false;
   method = '';
-  /** The origin-form request target (path and query). */
+  /** The origin-form request target (path and query), as sent upstream. */
   url = '';
+  /** The path in its RFC 3986 normal form (normalise-path.ts): what routes and validation see. */
   path = '';
   /** Index of '?' in `url`, or -1. */
   query = -1;

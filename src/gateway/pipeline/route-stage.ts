@@ -1,13 +1,14 @@
 /**
  * The route stage: rewrites the request headers for forwarding (one pass, RFC 9110 §7.6), finds the
  * client's address behind a trusted proxy, fixes the request id, reduces the target to origin-form,
- * checks Host, and matches a route (404 when none).
+ * checks Host, normalises the path (normalise-path.ts) and matches a route (404 when none).
  */
 import { forwardRequestHeaders } from '../forward-headers.js';
 import { adaptH2Exchange, h2RawHeaders } from '../http2/h2-request.js';
 import { clientAddress } from '../trusted-proxies.js';
 import type { Stage } from './compose.js';
 import type { Exchange } from './exchange.js';
+import { normalisePath } from './normalise-path.js';
 
 /** route: the first stage; everything after it may rely on `ex.route`. */
 export const routeStage: Stage = { name: 'route', enter: route };
@@ -46,8 +47,20 @@ function route(ex: Exchange): void {
   // RFC 9112 §3.2: exactly one Host with a valid value, else 400.
   if (fh.host === undefined && req.httpVersion !== '1.0')
     return refuse(ex, 'missing, duplicated or invalid Host');
-  const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
+  // RFC 9112 §3.2: a request-target has no fragment (node's parser lets `#` through).
+  if (url.includes('#')) return refuse(ex, 'a request-target holds no fragment (#)');
+  let q = url.indexOf('?');
+  // Matched (and validated) in its RFC 3986 §6.2.2 normal form, so equivalent spellings are one route.
+  const norm = normalisePath(q < 0 ? url : url.slice(0, q));
+  if ('refused' in norm) return refuse(ex, norm.refused);
+  const path = norm.path;
+  if (norm.dotSegments) {
+    // `/a/../admin` is routed as `/admin`, so it is sent on as `/admin`: the instance serves the
+    // resource the route (and its auth and limits) was chosen for.
+    const query = q < 0 ? '' : url.slice(q);
+    url = path + query;
+    q = query === '' ? -1 : path.length;
+  }
   const method = req.method!;
   ex.method = method;
   ex.url = url;
