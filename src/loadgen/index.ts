@@ -17,3 +17,12 @@ export {
 } from './rate-pattern.js';
 export type { RatePattern, RateTrace } from './rate-pattern.js';
 export { formatSummary, formatTimeline, formatProgress } from './format-report.js';
+export { runLlmLoad, promptText } from './llm-load.js';
+export type {
+  LlmLoadOptions,
+  LlmLoadProgress,
+  LlmLoadSummary,
+  LlmTokenTotals,
+  TokenRequests,
+} from './llm-load.js';
+export { formatLlmSummary, formatLlmProgress } from './format-llm-report.js';

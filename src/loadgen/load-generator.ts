@@ -12,9 +12,17 @@
  * network errors and timeouts. sent = ok + status429 + status503 + errors once all responses are in.
  */
 import { Pool } from 'undici';
-import { build, type Histogram } from 'hdr-histogram-js';
+import {
+  histogram,
+  percentileMs as ms,
+  recordMs,
+  summarise,
+  type LatencySummary,
+} from './latency-histogram.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { expectedArrivals, rateAt, type RatePattern } from './rate-pattern.js';
+
+export type { LatencySummary };
 
 /** Options of {@link runLoad}. */
 export interface LoadOptions {
@@ -70,16 +78,6 @@ export interface TimelineSecond {
   p99: number;
 }
 
-/** Latency percentiles in ms. */
-export interface LatencySummary {
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
-
 /** The result of one run. */
 export interface LoadSummary {
   url: string;
@@ -105,19 +103,6 @@ export interface LoadSummary {
   /** Why sending stopped. */
   stoppedBy: 'duration' | 'max-requests' | 'signal';
   timeline: TimelineSecond[];
-}
-
-/** Latency histograms: values in microseconds, 3 significant digits, up to one hour. */
-function histogram(): Histogram {
-  return build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 3_600_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
-}
-
-function ms(h: Histogram, percentile: number): number {
-  return h.totalCount === 0 ? 0 : h.getValueAtPercentile(percentile) / 1000;
 }
 
 function newSecond(t: number, targetRps: number): TimelineSecond {
@@ -198,9 +183,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     c[outcome]++;
     second[outcome]++;
     if (kind) errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
-    const us = Math.max(1, Math.round((now - startedAt) * 1000));
-    total.recordValue(us);
-    perSecond.recordValue(us);
+    recordMs(total, now - startedAt);
+    recordMs(perSecond, now - startedAt);
     lastResponseAt = now;
     c.inFlight--;
     if (c.inFlight === 0) allDone?.();
@@ -295,14 +279,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
     dropped: c.dropped,
     statuses,
     errorKinds,
-    latencyMs: {
-      p50: ms(total, 50),
-      p90: ms(total, 90),
-      p95: ms(total, 95),
-      p99: ms(total, 99),
-      max: total.totalCount === 0 ? 0 : total.maxValue / 1000,
-      mean: total.totalCount === 0 ? 0 : total.mean / 1000,
-    },
+    latencyMs: summarise(total),
     offeredRps: sendMs > 0 ? (c.sent / sendMs) * 1000 : 0,
     achievedRps: elapsedMs > 0 ? (completed / elapsedMs) * 1000 : 0,
     maxInFlightSeen: c.maxInFlight,

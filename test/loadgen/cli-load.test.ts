@@ -94,7 +94,11 @@ describe('luascale load', () => {
   const usage: Array<[string, string[], RegExp]> = [
     ['no --url', ['--rps', '1'], /--url: required/],
     ['a bad --url', ['--url', 'ftp://x', '--rps', '1'], /expected http:\/\/ or https:\/\//],
-    ['no rate', ['--url', 'http://127.0.0.1:1/'], /exactly one of --rps N, --pattern P or --trace/],
+    [
+      'no rate',
+      ['--url', 'http://127.0.0.1:1/'],
+      /exactly one of --rps N, --pattern P, --trace file.csv or --llm-trace tokens.csv/,
+    ],
     [
       'two rates',
       ['--url', 'http://127.0.0.1:1/', '--rps', '1', '--pattern', '2'],
@@ -118,7 +122,7 @@ describe('luascale load', () => {
     [
       '--scale without a trace',
       ['--url', 'http://127.0.0.1:1/', '--rps', '1', '--scale', '2'],
-      /--scale: applies to --trace only/,
+      /--scale: applies to --trace and --llm-trace only/,
     ],
     [
       'a missing trace',
