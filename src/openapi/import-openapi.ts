@@ -131,7 +131,9 @@ function build(file: string, api: any): ImportedApi {
     });
   }
   checkShape(file, api);
-  const basePath = normaliseBase(specVersion === '2.0' ? (api.basePath ?? '') : serverBase(api.servers));
+  const basePath = normaliseBase(
+    specVersion === '2.0' ? (api.basePath ?? '') : serverBase(file, '', api.servers),
+  );
   const docExt = extensions(file, '', api);
   // 3.1 schemas are JSON Schema 2020-12 unless `jsonSchemaDialect` names an older draft.
   const schemaDialect: SchemaDialect =
@@ -141,18 +143,23 @@ function build(file: string, api: any): ImportedApi {
   const operations: ImportedOperation[] = [];
   // Declared operationIds keep their names; a derived one that would repeat one gets a suffix.
   const used = declaredOperationIds(file, api);
+  const shapes = new Map<string, string>();
   for (const [path, item] of Object.entries<any>(api.paths ?? {})) {
     if (path.startsWith('x-') || !item || typeof item !== 'object') continue;
     const pathPointer = `/paths/${escapePointer(path)}`;
     const pathExt = extensions(file, pathPointer, item);
     // 3.x `servers` of a path item or an operation replace the document's (§4.8.9, §4.8.10).
     const pathBase =
-      specVersion !== '2.0' && nonEmpty(item.servers) ? normaliseBase(serverBase(item.servers)) : basePath;
+      specVersion !== '2.0' && nonEmpty(item.servers)
+        ? normaliseBase(serverBase(file, pathPointer, item.servers))
+        : basePath;
     for (const method of METHODS) {
       const op = item[method];
       if (!op) continue;
       const opBase =
-        specVersion !== '2.0' && nonEmpty(op.servers) ? normaliseBase(serverBase(op.servers)) : pathBase;
+        specVersion !== '2.0' && nonEmpty(op.servers)
+          ? normaliseBase(serverBase(file, `${pathPointer}/${method}`, op.servers))
+          : pathBase;
       const opExt = extensions(file, `${pathPointer}/${method}`, op);
       const declared = declaredId(op);
       let unique = declared;
@@ -169,6 +176,17 @@ function build(file: string, api: any): ImportedApi {
           pointer: pathPointer,
           reason: `${show(joinPath(opBase, path))} is not a path a request can name (a % not followed by two hex digits, %00, or a lone surrogate)`,
         });
+      // `/pets/{id}` and `/pets/{petId}` are one path (OpenAPI 3 §4.8.8: such paths MUST NOT both
+      // exist); with the same method the second operation could never be reached.
+      const shape = `${method} ${template.replace(/\{[^/{}]+\}/g, '{}')}`;
+      const twin = shapes.get(shape);
+      if (twin !== undefined)
+        throw new LuascaleError('LS_ERR_OPENAPI_INVALID', {
+          file,
+          pointer: `${pathPointer}/${method}`,
+          reason: `${method.toUpperCase()} ${show(template)}${lineSuffix(file, `${pathPointer}/${method}`)} is the same route as ${twin}${lineSuffix(file, twin)}, which takes every request it could match: rename the path or merge the two`,
+        });
+      shapes.set(shape, `${pathPointer}/${method}`);
       operations.push({
         operationId: unique,
         derivedId: declared === undefined,
@@ -229,6 +247,12 @@ function checkShape(file: string, api: any): void {
   }
 }
 
+/** ` (line N)` for a JSON pointer of `file`, or nothing when the line is not known. */
+function lineSuffix(file: string, pointer: string): string {
+  const line = lineOf(file, pointer);
+  return line === undefined ? '' : ` (line ${line})`;
+}
+
 function declaredId(op: any): string | undefined {
   return typeof op.operationId === 'string' && op.operationId !== '' ? op.operationId : undefined;
 }
@@ -257,17 +281,12 @@ function declaredOperationIds(file: string, api: any): Set<string> {
 
 /** LS_ERR_OPENAPI_INVALID at the second operation naming `id`, with both JSON pointers and lines. */
 function duplicateOperationId(file: string, id: string, first: string, second: string): LuascaleError {
-  const at = (pointer: string) => {
-    const line = lineOf(file, pointer);
-    return line === undefined ? pointer : `${pointer} (line ${line})`;
-  };
-  const line = lineOf(file, second);
   return new LuascaleError('LS_ERR_OPENAPI_INVALID', {
     file,
     pointer: second,
     reason:
-      `operationId ${show(id)}${line === undefined ? '' : ` (line ${line})`} is already the operationId of ` +
-      `${at(first)}; an operationId must be unique in the document (OpenAPI §4.8.10.1): rename one`,
+      `operationId ${show(id)}${lineSuffix(file, second)} is already the operationId of ` +
+      `${first}${lineSuffix(file, first)}; an operationId must be unique in the document (OpenAPI §4.8.10.1): rename one`,
   });
 }
 
@@ -281,13 +300,31 @@ export function deriveOperationId(method: string, path: string): string {
   return [method.toLowerCase(), ...words].join('_') || method.toLowerCase();
 }
 
-function serverBase(servers: any): string {
+/**
+ * The path of the first server's URL, its variables substituted with their defaults (OpenAPI 3
+ * §4.8.6). A variable in the path with no default is refused: the routes would silently lose that
+ * part of their base path (the Server Variable Object's `default` is REQUIRED).
+ */
+function serverBase(file: string, pointer: string, servers: any): string {
   const s = Array.isArray(servers) ? servers[0] : undefined;
   if (!s?.url) return '';
-  // Substitute server variables with their defaults (OpenAPI 3 §4.8.6), then keep the path part.
-  const url = String(s.url).replace(/\{([^}]+)\}/g, (_m, name) => String(s.variables?.[name]?.default ?? ''));
+  const raw = String(s.url);
+  // The path starts after `scheme://authority` (or `//authority`), else at the start.
+  const authority = /^(?:[^:/?#{}]*:|\{[^}]*\}:)?\/\/[^/?#]*/.exec(raw)?.[0].length ?? 0;
+  // Only the path is kept: the scheme and host (and their variables) are the instances' business.
+  const path = raw.slice(authority).replace(/\{([^}]+)\}/g, (_m, name: string) => {
+    const value = s.variables?.[name]?.default;
+    if (value === undefined)
+      throw new LuascaleError('LS_ERR_OPENAPI_INVALID', {
+        file,
+        pointer: `${pointer}/servers/0/url`,
+        reason: `variable {${name}} has no default in servers[0].variables (the base path needs one)`,
+      });
+    return String(value);
+  });
   try {
-    return new URL(url, 'http://placeholder').pathname;
+    // `/{base}` with a default of `/v2` gives `//v2`: slashes of a composed URL, not an authority.
+    return new URL(path.replace(/\/{2,}/g, '/'), 'http://placeholder').pathname;
   } catch {
     return '';
   }

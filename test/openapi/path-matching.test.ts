@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
 import { createSignals } from '../../src/gateway/signals/signals.js';
 import { createEventLoopLag } from '../../src/gateway/signals/event-loop-lag.js';
@@ -15,6 +15,7 @@ import { importOpenApi } from '../../src/openapi/import-openapi.js';
 import { serviceOptions } from '../../src/app/gateway-options.js';
 import type { ServiceConfig } from '../../src/config/schema.js';
 import { raw, startGateway, startUpstream } from '../gateway/helpers.js';
+import { shared } from '../helpers/shared.js';
 
 interface Answer {
   status: number;
@@ -37,8 +38,9 @@ async function withGateway(
     req.on('end', () => res.end(`reached ${req.method} ${req.url}`));
   });
   const dir = mkdtempSync(join(tmpdir(), 'ls-oas-paths-'));
-  writeFileSync(join(dir, 'api.yaml'), doc);
-  const api = await importOpenApi(join(dir, 'api.yaml'));
+  // A document's text, or the path of a document (the shared ones).
+  if (!isAbsolute(doc)) writeFileSync(join(dir, 'api.yaml'), doc);
+  const api = await importOpenApi(isAbsolute(doc) ? doc : join(dir, 'api.yaml'));
   const svc = {
     routes: [{ path_prefix: '/' }],
     validate_requests: validate,
@@ -215,3 +217,28 @@ test('servers base path with variables, {id}.json templates, HEAD for GET, other
     assert.deepEqual(ops(), { aJson: 1, getB: 1 }); // requests refused 400 are not forwarded
   });
 });
+
+for (const file of [
+  'oai-v2.0-petstore.json',
+  'oai-v3.0-petstore-expanded.yaml',
+  'oai-v3.0-uspto.json',
+  'twilio-api-v2010.yaml',
+]) {
+  test(`${file}: a request for each operation reaches that operation, whatever the case of its encodings`, async () => {
+    const doc = shared('openapi', file);
+    const api = await importOpenApi(doc);
+    await withGateway(doc, false, async (call, ops) => {
+      const want: Record<string, number> = {};
+      for (const op of api.operations) {
+        // A value in each {name}, once as written and once with a lower-case encoding in it.
+        for (const value of ['v1', 'a%2fb']) {
+          const a = await call(op.method, op.path.replace(/\{[^/{}]+\}/g, value));
+          assert.equal(a.status, 200, `${op.operationId}: ${a.body}`);
+          want[op.operationId] = (want[op.operationId] ?? 0) + 1;
+          if (!op.path.includes('{')) break;
+        }
+      }
+      assert.deepEqual(ops(), want);
+    });
+  });
+}
