@@ -224,6 +224,16 @@ function checkShape(file: string, api: any): void {
   if (!isObject(api.info)) throw bad('/info', 'must be an object');
   for (const k of ['title', 'version'])
     if (typeof api.info[k] !== 'string') throw bad(`/info/${k}`, 'must be a string');
+  // `servers` give the base path of the routes: an array of objects with a string url (3.x §4.8.5).
+  const checkServers = (pointer: string, servers: unknown) => {
+    if (servers === undefined || api.swagger !== undefined) return;
+    if (!Array.isArray(servers)) throw bad(`${pointer}/servers`, 'must be an array');
+    servers.forEach((sv: any, i) => {
+      if (!isObject(sv) || typeof sv.url !== 'string')
+        throw bad(`${pointer}/servers/${i}`, 'must be an object with a string url');
+    });
+  };
+  checkServers('', api.servers);
   if (api.paths === undefined) {
     // 3.1 allows a document of webhooks or components only.
     if (String(api.openapi).startsWith('3.1')) return;
@@ -235,14 +245,32 @@ function checkShape(file: string, api: any): void {
     const pointer = `/paths/${escapePointer(path)}`;
     if (!isObject(item)) throw bad(pointer, 'must be an object');
     if (!path.startsWith('/')) throw bad(pointer, 'must begin with a slash');
+    // Requests are matched in their normal form (gateway/pipeline/normalise-path.ts): a path with
+    // a query, a fragment or a `.`/`..` segment would be a route no request can reach.
+    if (/[?#]/.test(path))
+      throw bad(pointer, 'a path holds no query (?) or fragment (#); describe a query as parameters');
+    if (/\/\.\.?(\/|$)/.test(path))
+      throw bad(pointer, 'has a "." or ".." segment, which requests never reach (they are resolved first)');
     if (item.parameters !== undefined && !Array.isArray(item.parameters))
       throw bad(`${pointer}/parameters`, 'must be an array');
+    checkServers(pointer, item.servers);
+    for (const key of Object.keys(item)) {
+      const lower = key.toLowerCase();
+      if (key !== lower && (METHODS as readonly string[]).includes(lower))
+        throw bad(
+          `${pointer}/${escapePointer(key)}`,
+          `methods are written in lower case ("${lower}", not "${key}")`,
+        );
+    }
     for (const method of METHODS) {
       const op = item[method];
       if (op === undefined) continue;
       if (!isObject(op)) throw bad(`${pointer}/${method}`, 'must be an object');
       if (op.parameters !== undefined && !Array.isArray(op.parameters))
         throw bad(`${pointer}/${method}/parameters`, 'must be an array');
+      if (op.operationId !== undefined && typeof op.operationId !== 'string')
+        throw bad(`${pointer}/${method}/operationId`, 'must be a string');
+      checkServers(`${pointer}/${method}`, op.servers);
     }
   }
 }

@@ -128,3 +128,41 @@ test('path literals are imported in the normal form requests are matched in; a m
 `);
   assert.match(lone.message, /api\.yaml#\//); // refused by the parser (URI malformed), in one line
 });
+
+test('what `up` used to take silently (the JSON Schema check runs only in `check`) is refused, naming the place', async () => {
+  for (const [doc, pointer, reason] of [
+    [`servers: x\npaths:\n  /a: { get: { responses: ${OK} } }\n`, '/servers', 'must be an array'],
+    [
+      `servers: [{ url: 5 }]\npaths:\n  /a: { get: { responses: ${OK} } }\n`,
+      '/servers/0',
+      'must be an object with a string url',
+    ],
+    [
+      `paths:\n  /a: { servers: [null], get: { responses: ${OK} } }\n`,
+      '/paths/~1a/servers/0',
+      'must be an object with a string url',
+    ],
+    // Upper-case methods were skipped: a document of `GET:`s imported no operation at all.
+    [
+      `paths:\n  /a: { GET: { responses: ${OK} } }\n`,
+      '/paths/~1a/GET',
+      'methods are written in lower case ("get", not "GET")',
+    ],
+    [
+      `paths:\n  /a: { get: { operationId: 5, responses: ${OK} } }\n`,
+      '/paths/~1a/get/operationId',
+      'must be a string',
+    ],
+    // Routes no request could reach: requests are matched with dot segments resolved, without query.
+    [`paths:\n  /a/../b: { get: { responses: ${OK} } }\n`, '/paths/~1a~1..~1b', 'has a "." or ".." segment'],
+    [
+      `paths:\n  /a?x=1: { get: { responses: ${OK} } }\n`,
+      '/paths/~1a?x=1',
+      'a path holds no query (?) or fragment (#)',
+    ],
+  ] as const) {
+    const { file, message } = await refusal(`${HEAD}${doc}`);
+    assert.ok(message.startsWith(`${file}#${pointer}: ${reason}`), message);
+    assert.match(message, /\(line \d+\)$/);
+  }
+});
