@@ -71,10 +71,9 @@ export function createRouter<S>(entries: { service: string; route: RouteOptions;
     if ((r.path === undefined) === (r.path_prefix === undefined)) {
       throw new RangeError(`${where}: exactly one of path or path_prefix is required`);
     }
-    // Requests are matched in their RFC 3986 normal form (route stage), so routes are written in it.
-    const raw = normalisePercent((r.path ?? r.path_prefix)!);
-    if (raw === undefined)
-      throw new RangeError(`${where}: path has a % not followed by two hex digits, or %00`);
+    // Requests are matched in their RFC 3986 normal form (route stage), so routes are written in it
+    // (a malformed `%` is left as written: no request holding one gets this far).
+    const raw = normalisePercent(r.path ?? r.path_prefix!) ?? (r.path ?? r.path_prefix)!;
     if (!raw.startsWith('/')) throw new RangeError(`${where}: path must start with "/"`);
     const isTemplate = r.path !== undefined && raw.includes('{');
     const kind: 0 | 1 | 2 = r.path_prefix !== undefined ? 2 : isTemplate ? 1 : 0;
