@@ -8,9 +8,11 @@
  * - `input` items: a message (`type: "message"` or none) with role user, system, developer or
  *   assistant and content as a string or `input_text` / `output_text` parts → a chat message (one
  *   text part as a string); `function_call` → an assistant `tool_calls` entry (consecutive calls
- *   join the assistant message before them); `function_call_output` → a `tool` message. Images,
- *   files and audio (`input_image`, `input_file`, `input_audio`) and other item types (reasoning,
- *   item references, built-in tool calls) fail naming their path.
+ *   join the assistant message before them); `function_call_output` → a `tool` message; `reasoning`
+ *   (a previous answer's output passed back, as clients of a stateless API do) is dropped: a chat
+ *   backend takes no reasoning back. Images, files and audio (`input_image`, `input_file`,
+ *   `input_audio`) and other item types (item references, built-in tool calls) fail naming their path.
+ * - `reasoning.effort` → `reasoning_effort` (vLLM's and OpenAI's chat field for reasoning models);
  * - `max_output_tokens` → `max_tokens`; `temperature`, `top_p`, `parallel_tool_calls`, `user`,
  *   `stream` as they are; `tools` of type `function` → chat function tools (any other type fails
  *   naming `tools[i].type`: luascale runs no built-in tools); `tool_choice` likewise.
@@ -40,6 +42,8 @@ export function responsesToChat(body: unknown): Checked<OpenaiChatRequest> {
   for (const key of ['temperature', 'top_p', 'parallel_tool_calls', 'user'] as const)
     if (b[key] !== undefined && b[key] !== null) (out as JsonObject)[key] = b[key];
   if (b.stream === true) out.stream = true;
+  if (isObject(b.reasoning) && typeof b.reasoning.effort === 'string')
+    (out as JsonObject).reasoning_effort = b.reasoning.effort;
   const tools = toolsOf(b.tools);
   if (!tools.ok) return tools;
   if (tools.value.length > 0) out.tools = tools.value;
@@ -61,6 +65,7 @@ function inputMessages(input: unknown, out: OpenaiMessage[]): Failure | undefine
   if (!Array.isArray(input)) return fail('input', 'input: must be a string or an array of input items');
   // Said here in the client's own field, not as the chat request's empty `messages` later.
   if (input.length === 0) return fail('input', 'input: must not be empty');
+  const before = out.length;
   for (const [i, item] of input.entries()) {
     const path = `input[${i}]`;
     if (!isObject(item)) return fail(path, `${path}: must be an object`);
@@ -72,9 +77,13 @@ function inputMessages(input: unknown, out: OpenaiMessage[]): Failure | undefine
           ? functionCall(item, path, out)
           : type === 'function_call_output'
             ? functionCallOutput(item, path, out)
-            : fail(`${path}.type`, `${path}.type: '${String(type)}' items are not supported`);
+            : type === 'reasoning'
+              ? undefined
+              : fail(`${path}.type`, `${path}.type: '${String(type)}' items are not supported`);
     if (problem !== undefined) return problem;
   }
+  if (out.length === before)
+    return fail('input', 'input: holds no message or function call to answer (reasoning items are dropped)');
   return undefined;
 }
 

@@ -1,7 +1,9 @@
 /**
  * The OpenAI Responses API's `response` object (openai-node's `Response`), built from a Chat
- * Completions answer: the first choice's text → a `message` output item with one `output_text`
- * part, its tool calls → `function_call` items (`call_id`, `name`, `arguments`), finish reason
+ * Completions answer: the first choice's reasoning (`reasoning_content`, from a reasoning model or an
+ * Anthropic thinking block) → a `reasoning` item with one `reasoning_text` part (as vLLM and
+ * OpenAI's open-weight models answer; no summary, no encrypted content) before the rest, its text → a
+ * `message` output item with one `output_text` part, its tool calls → `function_call` items (`call_id`, `name`, `arguments`), finish reason
  * `length` → `status: "incomplete"` with `incomplete_details.reason: "max_output_tokens"`, usage →
  * `input_tokens` (cached ones in `input_tokens_details`), `output_tokens` (reasoning ones in
  * `output_tokens_details`), `total_tokens`. The request's own settings (instructions, tools,
@@ -10,6 +12,7 @@
  * the backend's and the translation stays pure.
  */
 import { isObject, type JsonObject } from './checked.js';
+import { reasoningOf } from './chat-response.js';
 import { emptyUsage, usageFromOpenai, type Usage } from './usage.js';
 
 /** What a response object is built from, besides its output. */
@@ -36,6 +39,11 @@ export function responseId(sourceId: unknown): string {
 /** The output message item's id for a backend id. */
 export function messageItemId(sourceId: unknown): string {
   return `msg_${idPart(sourceId)}`;
+}
+
+/** The reasoning item's id for a backend id. */
+export function reasoningItemId(sourceId: unknown): string {
+  return `rs_${idPart(sourceId)}`;
 }
 
 /** A function_call item's id for its call id. */
@@ -99,6 +107,11 @@ export function messageItem(id: string, text: string, status = 'completed'): Jso
   };
 }
 
+/** A finished `reasoning` output item with one `reasoning_text` part. */
+export function reasoningItem(id: string, text: string, status = 'completed'): JsonObject {
+  return { id, type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text }], status };
+}
+
 /** A finished `function_call` output item. */
 export function functionCallItem(
   call: { callId: unknown; name: unknown; arguments: string },
@@ -123,6 +136,8 @@ export function chatResponseToResponses(
   const choice = Array.isArray(chat.choices) && isObject(chat.choices[0]) ? chat.choices[0] : {};
   const message = isObject(choice.message) ? choice.message : {};
   const output: JsonObject[] = [];
+  const reasoning = reasoningOf(message);
+  if (reasoning !== '') output.push(reasoningItem(reasoningItemId(chat.id), reasoning));
   const text = textOf(message.content);
   if (text !== '') output.push(messageItem(messageItemId(chat.id), text));
   for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {

@@ -4,6 +4,10 @@
  * `sequence_number` counting from 0, in the order openai-node's ResponseStream accumulates them:
  *
  * - the first chunk → `response.created`, `response.in_progress` (status `in_progress`, no output);
+ * - the first reasoning delta (`reasoning_content` or `reasoning`, chat-response.ts) →
+ *   `response.output_item.added` (a `reasoning` item) and `response.content_part.added` (an empty
+ *   `reasoning_text`), then each → `response.reasoning_text.delta` (vLLM's events for reasoning
+ *   models; closed with `response.reasoning_text.done`);
  * - the first `delta.content` → `response.output_item.added` (a `message` item) and
  *   `response.content_part.added` (an empty `output_text`), then each delta →
  *   `response.output_text.delta`;
@@ -16,7 +20,6 @@
  * - an error chunk, or `failEvents` (a cut stream, a malformed chunk) → `error` and
  *   `response.failed` (its response carries what was produced, items `incomplete`).
  *
- * Reasoning deltas (`reasoning_content`) are not relayed; their tokens stay in the usage.
  * State: waiting → streaming (after response.created) → done; nothing is emitted once done.
  */
 import { isObject, tryParseJson, type JsonObject } from './checked.js';
@@ -25,9 +28,12 @@ import {
   functionItemId,
   messageItem,
   messageItemId,
+  reasoningItem,
+  reasoningItemId,
   responseObject,
   type ResponseShell,
 } from './responses-response.js';
+import { reasoningOf } from './chat-response.js';
 import { jsonEvent, type SseEvent } from './sse.js';
 import { usageFromOpenai, type Usage } from './usage.js';
 
@@ -40,7 +46,7 @@ export interface ChatToResponsesStreamOptions {
 }
 
 interface OpenItem {
-  kind: 'message' | 'function_call';
+  kind: 'reasoning' | 'message' | 'function_call';
   outputIndex: number;
   id: string;
   text: string;
@@ -54,6 +60,7 @@ export class ChatToResponsesStream {
   private shell: ResponseShell | undefined;
   private readonly items: OpenItem[] = [];
   private message: OpenItem | undefined;
+  private reasoning: OpenItem | undefined;
   /** Tool call index → its item. */
   private readonly calls = new Map<number, OpenItem>();
   private usage: Usage | undefined;
@@ -83,6 +90,8 @@ export class ChatToResponsesStream {
     const choice = Array.isArray(chunk.choices) && isObject(chunk.choices[0]) ? chunk.choices[0] : undefined;
     if (choice === undefined) return out;
     const delta = isObject(choice.delta) ? choice.delta : {};
+    const thought = reasoningOf(delta);
+    if (thought !== '') this.thought(thought, out);
     if (typeof delta.content === 'string' && delta.content !== '') this.text(delta.content, out);
     if (Array.isArray(delta.tool_calls))
       for (const tc of delta.tool_calls) if (isObject(tc)) this.toolCall(tc, out);
@@ -142,37 +151,40 @@ export class ChatToResponsesStream {
     return [this.event('response.created', { response }), this.event('response.in_progress', { response })];
   }
 
+  private thought(delta: string, out: SseEvent[]): void {
+    this.reasoning ??= this.openPart('reasoning', reasoningItemId(this.shell!.sourceId), out);
+    this.partDelta(this.reasoning, delta, out);
+  }
+
   private text(delta: string, out: SseEvent[]): void {
-    let m = this.message;
-    if (m === undefined) {
-      m = {
-        kind: 'message',
-        outputIndex: this.items.length,
-        id: messageItemId(this.shell!.sourceId),
-        text: '',
-      };
-      this.message = m;
-      this.items.push(m);
-      const item = { ...messageItem(m.id, '', 'in_progress'), content: [] };
-      out.push(this.event('response.output_item.added', { output_index: m.outputIndex, item }));
-      out.push(
-        this.event('response.content_part.added', {
-          item_id: m.id,
-          output_index: m.outputIndex,
-          content_index: 0,
-          part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
-        }),
-      );
-    }
-    m.text += delta;
+    this.message ??= this.openPart('message', messageItemId(this.shell!.sourceId), out);
+    this.partDelta(this.message, delta, out);
+  }
+
+  /** Opens a reasoning or message item with its one (empty) text part. */
+  private openPart(kind: 'reasoning' | 'message', id: string, out: SseEvent[]): OpenItem {
+    const m: OpenItem = { kind, outputIndex: this.items.length, id, text: '' };
+    this.items.push(m);
+    const item = { ...this.itemDone(m, 'in_progress'), content: [] };
+    out.push(this.event('response.output_item.added', { output_index: m.outputIndex, item }));
     out.push(
-      this.event('response.output_text.delta', {
+      this.event('response.content_part.added', {
         item_id: m.id,
         output_index: m.outputIndex,
         content_index: 0,
-        delta,
-        logprobs: [],
+        part: (this.itemDone(m, 'in_progress').content as JsonObject[])[0]!,
       }),
+    );
+    return m;
+  }
+
+  private partDelta(m: OpenItem, delta: string, out: SseEvent[]): void {
+    m.text += delta;
+    const at = { item_id: m.id, output_index: m.outputIndex, content_index: 0, delta };
+    out.push(
+      m.kind === 'message'
+        ? this.event('response.output_text.delta', { ...at, logprobs: [] })
+        : this.event('response.reasoning_text.delta', at),
     );
   }
 
@@ -207,16 +219,23 @@ export class ChatToResponsesStream {
   }
 
   private itemDone(item: OpenItem, status: string): JsonObject {
-    return item.kind === 'message'
-      ? messageItem(item.id, item.text, status)
-      : functionCallItem({ callId: item.callId, name: item.name, arguments: item.text }, status);
+    if (item.kind === 'message') return messageItem(item.id, item.text, status);
+    if (item.kind === 'reasoning') return reasoningItem(item.id, item.text, status);
+    return functionCallItem({ callId: item.callId, name: item.name, arguments: item.text }, status);
   }
 
   private close(item: OpenItem, done: JsonObject, out: SseEvent[]): void {
     const at = { item_id: item.id, output_index: item.outputIndex };
-    if (item.kind === 'message') {
+    if (item.kind !== 'function_call') {
       out.push(
-        this.event('response.output_text.done', { ...at, content_index: 0, text: item.text, logprobs: [] }),
+        item.kind === 'message'
+          ? this.event('response.output_text.done', {
+              ...at,
+              content_index: 0,
+              text: item.text,
+              logprobs: [],
+            })
+          : this.event('response.reasoning_text.done', { ...at, content_index: 0, text: item.text }),
       );
       const part = (done.content as JsonObject[])[0];
       out.push(this.event('response.content_part.done', { ...at, content_index: 0, part }));

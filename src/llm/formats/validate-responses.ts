@@ -8,8 +8,8 @@
  * the whole conversation in `input`), `background: true` (a response to poll later is state too),
  * `prompt` (a stored prompt template), `text.format` other than `text` (structured output is not
  * translated). `store: true` is accepted and nothing is stored. Fields that only tune OpenAI's own
- * service (`include`, `truncation`, `service_tier`, `reasoning`, `prompt_cache_key`,
- * `safety_identifier`, `stop`, …) are ignored.
+ * service (`include`, `truncation`, `service_tier`, `reasoning.summary`, `prompt_cache_key`,
+ * `safety_identifier`, `stop`, …) are ignored; `reasoning.effort` is passed on (responses-request.ts).
  */
 import { fail, isObject, type Checked, type JsonObject } from './checked.js';
 import {
