@@ -33,6 +33,7 @@ import { BackendResponse } from './backend-response.js';
 import { Deadline } from './deadline.js';
 import type { FrontDoorContext, LlmCallRecord } from './front-door-context.js';
 import { PassthroughRelay, TranslatingRelay, type Relay } from './relay.js';
+import { openChunkedSocket, type ChunkedSocket } from './chunked-socket.js';
 import { upstreamHeaders } from './upstream-headers.js';
 import { translates } from './translation.js';
 import { routePrompt } from '../routing/prompt-prefixes.js';
@@ -89,6 +90,11 @@ class LlmCall {
   private onDrain: (() => void) | undefined;
   /** The backend response a drain resumes. */
   private up: BackendResponse | undefined;
+  /**
+   * Where a stream's chunks after the first go: straight to the client's socket when that is the
+   * same bytes (chunked-socket.ts), else null (`res.write`); undefined until the first is written.
+   */
+  private direct: ChunkedSocket | null | undefined;
 
   constructor(private readonly s: CallSetup) {
     this.ex = s.ex;
@@ -275,7 +281,8 @@ class LlmCall {
     }
     if (ok) return true;
     this.up = up;
-    this.ex.res.once('drain', (this.onDrain ??= () => this.up?.resume()));
+    const drains = this.direct ? this.direct.socket : this.ex.res;
+    drains.once('drain', (this.onDrain ??= () => this.up?.resume()));
     return false;
   }
 
@@ -401,8 +408,13 @@ class LlmCall {
 
   /** Writes to the client; false when it must drain first. */
   private write(out: Buffer | string): boolean {
+    const res = this.ex.res;
     this.ex.bytesOut += out.length;
-    return this.ex.res.write(out);
+    if (this.direct) return this.direct.write(out);
+    // The first write sends the head with it; the socket is looked at once, after it.
+    const ok = res.write(out);
+    this.direct ??= openChunkedSocket(res) ?? null;
+    return ok;
   }
 
   /** Answers an error of the front door's own in the client's format. */
