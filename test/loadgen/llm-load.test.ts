@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startLlmSim, type LlmSim } from '../../src/llm-sim/index.js';
 import { countTokens } from '../../src/llm-sim/tokenizer.js';
 import { promptText, runLlmLoad, type TokenRequests } from '../../src/loadgen/index.js';
-import { loadCommand, type LoadArgs } from '../../src/cli/commands/load.js';
+import { llmLoadOptionsFromArgs, loadCommand, type LoadArgs } from '../../src/cli/commands/load.js';
 import { main } from '../../src/cli/main.js';
 import { startDoor } from '../llm/front-door/harness.js';
 
@@ -206,6 +206,16 @@ describe('load --llm-trace', () => {
       assert.match(r.err, message);
       assert.equal(r.err.trim().split('\n').length, 1, r.err);
       assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+    }
+    const urls: Array<[string, string | undefined, string]> = [
+      ['http://h:1/v1/', undefined, 'http://h:1/v1/chat/completions'],
+      ['http://h:1/ai/v1', 'anthropic', 'http://h:1/ai/v1/messages'],
+      ['http://h:1', undefined, 'http://h:1/v1/chat/completions'],
+      ['http://h:1/v1/messages', undefined, 'http://h:1/v1/messages'],
+    ];
+    for (const [url, api, want] of urls) {
+      const o = llmLoadOptionsFromArgs({ url, api, llmTrace: good, model: 'm' });
+      assert.equal(o.url, want, url);
     }
     const mismatch = await cli(
       'load',

@@ -150,7 +150,7 @@ function headersOf(args: LoadArgs): Record<string, string> {
 /**
  * Validates the arguments of a token-trace replay (--llm-trace) into LlmLoadOptions. The URL is
  * the endpoint (`…/chat/completions` is OpenAI's, `…/messages` Anthropic's) or a base URL, to which
- * `/v1/chat/completions` (or `/v1/messages` with `--api anthropic`) is appended.
+ * `/v1/chat/completions` (or `/v1/messages` with `--api anthropic`) is appended, `/v1` only once.
  */
 export function llmLoadOptionsFromArgs(args: LoadArgs): LlmLoadOptions {
   const url = checkTarget(args);
@@ -169,8 +169,9 @@ export function llmLoadOptionsFromArgs(args: LoadArgs): LlmLoadOptions {
   if (byPath !== undefined && api !== undefined && api !== byPath)
     usage('--api', `${api} does not match the endpoint ${url.pathname} (a ${byPath} endpoint)`);
   const chosen = byPath ?? api ?? 'openai';
-  if (byPath === undefined)
-    url.pathname = `${path}${chosen === 'openai' ? '/v1/chat/completions' : '/v1/messages'}`;
+  // a base URL, with or without its /v1 (the way OpenAI clients spell their base URL)
+  const v1 = path.endsWith('/v1') ? path : `${path}/v1`;
+  if (byPath === undefined) url.pathname = `${v1}${chosen === 'openai' ? '/chat/completions' : '/messages'}`;
   if (args.seed !== undefined && !/^\d+$/.test(args.seed.trim()))
     usage('--seed', `expected a whole number, got "${args.seed}"`);
   const trace = readTokenTrace(args.llmTrace!);
