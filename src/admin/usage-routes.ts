@@ -136,9 +136,14 @@ const UsageGroupSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** One CSV field (RFC 4180 §2: quoted when it holds a comma, quote or line break). */
-function csvField(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
+/**
+ * One CSV field (RFC 4180 §2: quoted when it holds a comma, quote or line break). A text field
+ * starting with `=`, `+`, `-`, `@`, a tab or CR gets a leading `'` (OWASP "CSV Injection"): request
+ * ids come from clients, and a spreadsheet would run `=HYPERLINK(…)` as a formula.
+ */
+export function csvField(v: unknown): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

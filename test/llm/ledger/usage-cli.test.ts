@@ -12,6 +12,7 @@ import { parseConfig } from '../../../src/config/load-config.js';
 import { startApp } from '../../../src/app/luascale-app.js';
 import { openStore } from '../../../src/store/index.js';
 import { parseWhen } from '../../../src/cli/commands/usage.js';
+import { csvField } from '../../../src/admin/usage-routes.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { usageRow } from './usage-ledger-contract.js';
 
@@ -93,6 +94,11 @@ test('GET /v1/usage: totals per consumer and model, rows, CSV, and a 400 naming 
     /^\d+,c,ai,bob,k1,claude,instances,100,20,0,9,5,0.001,120,900,200,completed,estimated$/,
   );
   assert.equal(lines.length, 3, 'one row and the final CRLF');
+  // A client's x-request-id cannot become a spreadsheet formula; numbers stay numbers.
+  assert.equal(csvField('=HYPERLINK("http://x")'), `"'=HYPERLINK(""http://x"")"`);
+  assert.equal(csvField('@SUM(A1)'), "'@SUM(A1)");
+  assert.equal(csvField(-1), '-1');
+  assert.equal(csvField('plain'), 'plain');
   const bad = await get('?by=colour');
   assert.equal(bad.status, 400);
   assert.match(((await bad.json()) as { error: { message: string } }).error.message, /colour/);
