@@ -6,6 +6,7 @@
  * route listing methods beats one accepting any method.
  */
 import { normalisePercent } from './pipeline/normalise-path.js';
+import { compileTemplate, type TemplateMatcher } from './pipeline/template-params.js';
 
 /** One route as configured (paths are origin-form, e.g. `/users/{id}`). */
 export interface RouteOptions {
@@ -41,7 +42,8 @@ interface Compiled<S> {
   methods: Set<string> | null;
   kind: 0 | 1 | 2; // 0 exact, 1 template, 2 prefix
   path: string;
-  regex: RegExp | null;
+  /** A template's matcher (linear time: template-params.ts). */
+  match: TemplateMatcher | null;
   score: number;
 }
 
@@ -80,15 +82,11 @@ export function createRouter<S>(entries: { service: string; route: RouteOptions;
     const template = kind === 2 ? (raw.endsWith('/') ? raw + '*' : raw + '/*') : raw;
     const route: Route<S> = { service, template, operationId: r.operationId, options: r, data };
     routes.push(route);
-    let regex: RegExp | null = null;
+    let match: TemplateMatcher | null = null;
     let score = 0;
     if (kind === 1) {
       const literal = raw.split('/').filter((s) => s && !s.includes('{')).length;
-      const source = raw
-        .split(TEMPLATE_SEGMENT)
-        .map((s) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))
-        .join('[^/]+');
-      regex = new RegExp(`^${source}$`);
+      match = compileTemplate(raw).match;
       // Ties (same literal segments and depth) go to more literal text: `/{o}/{r}.git` before `/{o}/{r}`.
       const text = raw.replace(TEMPLATE_SEGMENT, '').length;
       score = (literal * 1000 + raw.split('/').length) * 1000 + Math.min(text, 999);
@@ -96,7 +94,7 @@ export function createRouter<S>(entries: { service: string; route: RouteOptions;
       score = raw.length;
     }
     const methods = r.methods && r.methods.length ? new Set(r.methods.map((m) => m.toUpperCase())) : null;
-    const c: Compiled<S> = { route, methods, kind, path: raw, regex, score: score * 2 + (methods ? 1 : 0) };
+    const c: Compiled<S> = { route, methods, kind, path: raw, match, score: score * 2 + (methods ? 1 : 0) };
     let table = any;
     if (r.host) {
       const h = r.host.toLowerCase();
@@ -166,7 +164,7 @@ function lookup<S>(t: Table<S>, method: string, path: string): Route<S> | undefi
   const templates = t.templates;
   for (let i = 0; i < templates.length; i++) {
     const c = templates[i]!;
-    if ((c.methods === null || c.methods.has(method)) && c.regex!.test(path)) return c.route;
+    if ((c.methods === null || c.methods.has(method)) && c.match!(path)) return c.route;
   }
   const prefixes = t.prefixes;
   for (let i = 0; i < prefixes.length; i++) {
