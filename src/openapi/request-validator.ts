@@ -66,6 +66,8 @@ interface CompiledParam {
   shape: 'scalar' | 'array' | 'object';
   /** Array items (or object `key,value` pairs) in one value are separated by this; '' = never split. */
   delimiter: string;
+  /** What a path value in style `label` (`.`) or `matrix` (`;name=`) starts with; '' for others. */
+  prefix: string;
   /** A query object as `name[key]=value` (style deepObject). */
   deepObject: boolean;
   /** The declared property names of an object written `key=value&...` (style form, explode). */
@@ -96,12 +98,23 @@ function compileParam(p: any, schema: any, validate: ValidateFunction | null): C
   let delimiter: string;
   if (p.schema === undefined) delimiter = COLLECTION[p.collectionFormat ?? 'csv'] ?? ',';
   else delimiter = explode && p.in === 'query' ? '' : (STYLE[style] ?? ',');
+  // Path styles of OpenAPI 3 §4.8.12.4: label `/.3.4` (exploded) or `/.3,4`; matrix `/;id=3;id=4`
+  // (exploded) or `/;id=3,4`.
+  let prefix = '';
+  if (p.in === 'path' && style === 'label') {
+    prefix = '.';
+    if (explode) delimiter = '.';
+  } else if (p.in === 'path' && style === 'matrix') {
+    prefix = `;${p.name}=`;
+    if (explode) delimiter = prefix;
+  }
   return {
     name: p.in === 'header' ? String(p.name).toLowerCase() : String(p.name),
     in: p.in,
     required: p.in === 'path' || Boolean(p.required),
     shape,
     delimiter,
+    prefix,
     deepObject: style === 'deepObject',
     properties:
       shape === 'object' && schema?.properties && typeof schema.properties === 'object'
@@ -114,8 +127,12 @@ function compileParam(p: any, schema: any, validate: ValidateFunction | null): C
 /** The parameter's value as the request writes it, or undefined when it is absent. */
 function readParam(p: CompiledParam, parts: RequestParts): unknown {
   let raw: string | string[] | undefined;
-  if (p.in === 'path') raw = parts.pathParams[p.name];
-  else if (p.in === 'header') raw = parts.headers[p.name];
+  if (p.in === 'path') {
+    raw = parts.pathParams[p.name];
+    // `;id` alone is matrix style's empty value.
+    if (raw !== undefined && p.prefix !== '')
+      raw = raw === p.prefix.slice(0, -1) ? '' : raw.startsWith(p.prefix) ? raw.slice(p.prefix.length) : raw;
+  } else if (p.in === 'header') raw = parts.headers[p.name];
   else if (p.in === 'cookie') raw = cookie(parts.headers.cookie, p.name);
   else if (p.shape === 'object' && (p.deepObject || (p.delimiter === '' && p.properties.length))) {
     const obj: Record<string, string> = {};

@@ -376,3 +376,42 @@ paths:
     message: 'must match format "date"',
   });
 });
+
+test('path parameters in style label and matrix (OpenAPI 3 §4.8.12.4) are read without their prefix', async () => {
+  const api = await load(`openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /l/{id}:
+    get:
+      operationId: label
+      parameters: [{ name: id, in: path, required: true, style: label, schema: { type: integer } }]
+      responses: { "200": { description: ok } }
+  /le/{ids}:
+    get:
+      operationId: labelExploded
+      parameters:
+        - { name: ids, in: path, required: true, style: label, explode: true, schema: { type: array, items: { type: integer } } }
+      responses: { "200": { description: ok } }
+  /m/{id}:
+    get:
+      operationId: matrix
+      parameters: [{ name: id, in: path, required: true, style: matrix, schema: { type: integer } }]
+      responses: { "200": { description: ok } }
+  /me/{ids}:
+    get:
+      operationId: matrixExploded
+      parameters:
+        - { name: ids, in: path, required: true, style: matrix, explode: true, schema: { type: array, items: { type: integer } } }
+      responses: { "200": { description: ok } }
+`);
+  const check = (id: string, template: string, path: string) =>
+    validator(api, id)(parts({ pathParams: templateParams(template, path) }));
+  assert.equal(check('label', '/l/{id}', '/l/.5'), null);
+  assert.equal(check('label', '/l/{id}', '/l/.x')?.field, 'path.id');
+  assert.equal(check('labelExploded', '/le/{ids}', '/le/.3.4.5'), null);
+  assert.equal(check('labelExploded', '/le/{ids}', '/le/.3.x')?.field, 'path.ids');
+  assert.equal(check('matrix', '/m/{id}', '/m/;id=5'), null);
+  assert.equal(check('matrix', '/m/{id}', '/m/;id=x')?.field, 'path.id');
+  assert.equal(check('matrixExploded', '/me/{ids}', '/me/;ids=3;ids=4'), null);
+  assert.equal(check('matrixExploded', '/me/{ids}', '/me/;ids=3;ids=y')?.field, 'path.ids');
+});
