@@ -537,6 +537,16 @@ function openApiError(file: string, err: unknown): LuascaleError {
         reason: `$ref "${at.ref}" does not resolve${e.targetToken ? ` ("${e.targetToken}" does not exist)` : ''}`,
       });
   }
+  // A key or $ref with a lone UTF-16 surrogate (a JSON "\ud800") fails inside the parser's URI handling.
+  if (e instanceof URIError) {
+    const at = findIllFormed(file);
+    if (at !== undefined)
+      return new LuascaleError('LS_ERR_OPENAPI_INVALID', {
+        file,
+        pointer: at,
+        reason: 'is not valid Unicode (a lone UTF-16 surrogate)',
+      });
+  }
   // Swagger 2.0's spec check refuses a repeated operationId without saying where: find both.
   const dup = /^Validation failed\. Duplicate operation id '(.*)'$/.exec(String(e?.message ?? ''));
   if (dup) {
@@ -585,6 +595,29 @@ function openApiError(file: string, err: unknown): LuascaleError {
     pointer: pointer || '/',
     reason: reason.replace(/\s+/g, ' ').trim(),
   });
+}
+
+/** The JSON pointer of the first key or string of the root document that is not well-formed UTF-16. */
+function findIllFormed(file: string): string | undefined {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const bad = (v: string) => /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(v);
+  const walk = (node: unknown, pointer: string): string | undefined => {
+    if (typeof node === 'string') return bad(node) ? pointer || '/' : undefined;
+    if (!node || typeof node !== 'object') return undefined;
+    for (const [k, v] of Object.entries(node)) {
+      const at = `${pointer}/${escapePointer(k)}`;
+      if (bad(k)) return at;
+      const found = walk(v, at);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  return walk(doc, '');
 }
 
 /** JSON pointers of the operations of the root document (as written, `$ref`s not followed) naming `id`. */
