@@ -5,7 +5,7 @@
  * `location`), then exact path > template (more literal segments first) > longest prefix, then a
  * route listing methods beats one accepting any method.
  */
-import { normalisePercent } from './pipeline/normalise-path.js';
+import { normalisePercent } from '../core/normalise-path.js';
 import { compileTemplate, type TemplateMatcher } from './pipeline/template-params.js';
 
 /** One route as configured (paths are origin-form, e.g. `/users/{id}`). */

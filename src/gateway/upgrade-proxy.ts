@@ -18,7 +18,7 @@ import type { GatewayState, RouteData } from './pipeline/gateway-state.js';
 import type { Route } from './router.js';
 import type { AdmitResult, Permit } from './seams.js';
 import type { UpstreamInstance } from './upstream-pool.js';
-import { normalisePath } from './pipeline/normalise-path.js';
+import { normalisePath } from '../core/normalise-path.js';
 
 /** One upgrade request as node's 'upgrade' event hands it over. */
 export interface UpgradeRequest {
@@ -74,7 +74,7 @@ export function proxyUpgrade(g: GatewayState, upgrade: UpgradeRequest): void {
     );
   let url = req.url ?? '/';
   const q = url.indexOf('?');
-  // Matched in its normal form, as the route stage does (normalise-path.ts).
+  // Matched in its normal form, as the route stage does (core/normalise-path.ts).
   const norm = url.includes('#')
     ? { refused: 'a request-target holds no fragment (#)' }
     : normalisePath(q < 0 ? url : url.slice(0, q));

@@ -13,7 +13,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, parse as parseYaml } from 'yaml';
 import { LuascaleError, isLuascaleError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
-import { normalisePercent } from '../gateway/pipeline/normalise-path.js';
+import { normalisePercent } from '../core/normalise-path.js';
 import type { Slo } from '../policy/policy.js';
 
 // `head` before `get`: a GET route also takes HEAD (RFC 9110 §9.3.2) unless the document has its own.

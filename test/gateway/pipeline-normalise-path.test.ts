@@ -1,6 +1,6 @@
 /**
  * The route stage and the upgrade proxy match a request path in its RFC 3986 §6.2.2 normal form
- * (src/gateway/pipeline/normalise-path.ts). Before, `/open/../secret` matched the open prefix and
+ * (src/core/normalise-path.ts). Before, `/open/../secret` matched the open prefix and
  * reached the instance as written: an instance that resolves dot segments (most frameworks, any
  * file server) served the key-protected /secret without a key, over HTTP and over an upgrade.
  */
@@ -9,11 +9,7 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import type net from 'node:net';
 import type { KeyVerifier } from '../../src/gateway/gateway.js';
-import {
-  normalisePath,
-  normalisePercent,
-  removeDotSegments,
-} from '../../src/gateway/pipeline/normalise-path.js';
+import { normalisePath, normalisePercent, removeDotSegments } from '../../src/core/normalise-path.js';
 import { echo, raw, request, startGateway, startUpstream } from './helpers.js';
 
 test('normalisePercent: upper-case hex, unreserved characters decoded, the rest kept; bad % and %00 refused', () => {

@@ -70,7 +70,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   method = '';
   /** The origin-form request target (path and query), as sent upstream. */
   url = '';
-  /** The path in its RFC 3986 normal form (normalise-path.ts): what routes and validation see. */
+  /** The path in its RFC 3986 normal form (core/normalise-path.ts): what routes and validation see. */
   path = '';
   /** Index of '?' in `url`, or -1. */
   query = -1;

@@ -8,7 +8,7 @@ import { adaptH2Exchange, h2RawHeaders } from '../http2/h2-request.js';
 import { clientAddress } from '../trusted-proxies.js';
 import type { Stage } from './compose.js';
 import type { Exchange } from './exchange.js';
-import { normalisePath } from './normalise-path.js';
+import { normalisePath } from '../../core/normalise-path.js';
 
 /** route: the first stage; everything after it may rely on `ex.route`. */
 export const routeStage: Stage = { name: 'route', enter: route };
