@@ -68,7 +68,7 @@ const Service = strict(
     validate_requests: Type.Boolean({
       default: false,
       description:
-        'Check requests against the OpenAPI document: 400 naming the field (parameters, JSON body), 404 when no operation matches',
+        'Check requests against the OpenAPI document: 400 naming the field (parameters, JSON body), 404 when no operation matches (a CORS preflight goes on to the instance)',
     }),
     provider: Provider,
     scaling: Scaling,

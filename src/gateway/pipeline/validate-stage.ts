@@ -103,11 +103,22 @@ function readWhole(ex: Exchange, parts: ValidatedRequest): void {
 function check(ex: Exchange, parts: ValidatedRequest): boolean {
   const v = ex.route.data.validate!(parts);
   if (v === null) return true;
+  // A CORS preflight asks whether the real request may be sent (Fetch §4.8); documents seldom list
+  // OPTIONS, and refusing it would refuse the browser's real request too: the instance answers it.
+  if (v.status === 404 && isPreflight(ex)) return true;
   if (v.status === 404) {
     if (parts.hasBody) ex.res.shouldKeepAlive = false; // the unread body makes the connection unusable
     shed(ex, 'invalid_request', 'LS_ERR_GATEWAY_NO_OPERATION', { method: ex.method, path: ex.path });
   } else reject(ex, v.field, v.message, v.status === 415);
   return false;
+}
+
+/** A CORS preflight: OPTIONS with Origin and Access-Control-Request-Method (Fetch standard §4.8). */
+function isPreflight(ex: Exchange): boolean {
+  const h = ex.req.headers;
+  return (
+    ex.method === 'OPTIONS' && h.origin !== undefined && h['access-control-request-method'] !== undefined
+  );
 }
 
 function reject(ex: Exchange, field: string, message: string, unsupportedMedia = false): void {
