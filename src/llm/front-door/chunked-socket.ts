@@ -23,8 +23,18 @@ interface OutgoingInternals {
 }
 
 const CRLF = 0x0a0d; // "\r\n" as a little-endian uint16
-/** A frame buffer's first size (an OpenAI chunk is ~250 bytes). */
+/** The frame buffer's first size (an OpenAI chunk is ~250 bytes). */
 const FRAME_START = 2048;
+/** Frames larger than this are not kept for reuse. */
+const FRAME_KEEP = 64 * 1024;
+/**
+ * The frame buffer every call writes its chunks through, one at a time (the event loop is one
+ * thread): reused while each write is taken whole by the kernel at once (the socket holds nothing
+ * afterwards), left to the socket when a write stays pending (the next write takes a new one). A
+ * buffer per chunk from node's pool counted as external memory and brought the mark-compacts
+ * back; one per call cost an allocation per request.
+ */
+let shared: Buffer | undefined;
 
 /** The client socket a response's chunks can be written to directly, or undefined (see the module comment). */
 export function openChunkedSocket(res: http.ServerResponse): ChunkedSocket | undefined {
@@ -44,12 +54,6 @@ export function openChunkedSocket(res: http.ServerResponse): ChunkedSocket | und
 
 /** Writes chunk-framed body chunks of one response to its socket. */
 export class ChunkedSocket {
-  /**
-   * The frame buffer, reused while each write is taken whole by the kernel at once (the socket
-   * holds nothing afterwards); dropped to the socket when a write is left pending. A buffer from
-   * node's pool per chunk instead counted as external memory and brought the mark-compacts back.
-   */
-  private frame: Buffer | undefined;
   /** TLS: a fresh frame per chunk (no reuse reasoning about what the TLS layer holds). */
   private readonly reuse: boolean;
 
@@ -71,7 +75,7 @@ export class ChunkedSocket {
     if (n === 0) return true;
     const size = n.toString(16);
     const need = size.length + n + 4;
-    let frame = this.frame;
+    let frame = this.reuse ? shared : undefined;
     if (frame === undefined || frame.length < need)
       frame = Buffer.allocUnsafeSlow(Math.max(need, FRAME_START));
     let at = frame.write(size, 0, 'latin1');
@@ -80,7 +84,7 @@ export class ChunkedSocket {
     at += typeof data === 'string' ? frame.write(data, at, 'utf8') : data.copy(frame, at);
     frame.writeUInt16LE(CRLF, at);
     const ok = socket.write(frame.subarray(0, need));
-    this.frame = this.reuse && socket.writableLength === 0 ? frame : undefined;
+    if (this.reuse) shared = socket.writableLength === 0 && frame.length <= FRAME_KEEP ? frame : undefined;
     return ok;
   }
 }

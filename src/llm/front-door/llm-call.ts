@@ -448,6 +448,8 @@ class LlmCall {
   }): Outcome {
     if (this.recorded) return 'done';
     this.recorded = true;
+    // A drain awaited on a keep-alive socket the next response reuses is no longer this call's.
+    if (this.onDrain !== undefined) this.direct?.socket.off('drain', this.onDrain);
     const ex = this.ex;
     // Reported: the usage of a backend's whole answer. A cut, a failure, a client that left, or an
     // error answer (no usage from any backend) is estimated.

@@ -1,0 +1,121 @@
+/**
+ * A client that stops reading: the front door's writes to it back up (write returns false), the
+ * backend is paused until the client's socket drains, and the stream then arrives whole, the
+ * bytes the client would have had from the backend (the usage the door asked for stripped).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo, Socket } from 'node:net';
+import { createGateway } from '../../../src/gateway/gateway.js';
+import { createLlmModels, createLlmStage, llmErrorBody } from '../../../src/llm/front-door/index.js';
+import { stagesWithLlm } from '../../../src/app/llm-wiring.js';
+import type { UsageRow } from '../../../src/store/usage-ledger.js';
+
+const TOKENS = 30_000; // ~7 MB of events: more than the loopback socket buffers hold
+const event = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
+const chunk = (i: number) =>
+  event({
+    id: 'c1',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'm',
+    choices: [{ index: 0, delta: { content: ` w${i}` }, finish_reason: null }],
+    usage: null,
+  });
+const USAGE = event({
+  id: 'c1',
+  object: 'chat.completion.chunk',
+  created: 1,
+  model: 'm',
+  choices: [],
+  usage: { prompt_tokens: 5, completion_tokens: TOKENS, total_tokens: TOKENS + 5 },
+});
+
+test(
+  'a client that stops reading pauses the stream; once it reads, every chunk arrives, in order, usage stripped',
+  { timeout: 60_000 },
+  async () => {
+    // The backend writes one chunk per write, as engines do, minding its own backpressure.
+    const backend = http.createServer(async (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 0; i < TOKENS; i++) if (!res.write(chunk(i))) await once(res, 'drain');
+      res.end(USAGE + 'data: [DONE]\n\n');
+    });
+    backend.listen(0, '127.0.0.1');
+    await once(backend, 'listening');
+    const rows: UsageRow[] = [];
+    let rowIn!: () => void;
+    const row = new Promise<void>((resolve) => (rowIn = resolve));
+    const built = createLlmModels({
+      m: {
+        backends: [{ instances: { format: 'openai' } }],
+        ttftMs: 20_000,
+        interTokenMs: 20_000,
+        maxTokensDefault: 64,
+      },
+    });
+    const stage = createLlmStage({
+      services: new Map([['ai', { models: built.models }]]),
+      ledger: { append: (r) => (rows.push(r), rowIn()) },
+    });
+    const gw = createGateway({
+      services: {
+        ai: {
+          routes: [{ path_prefix: '/' }],
+          traffic: { max_body: 1 << 20, request_buffer: 1 << 20 },
+          instances: [{ id: 'b', url: `http://127.0.0.1:${(backend.address() as AddressInfo).port}` }],
+          errorBody: llmErrorBody,
+        },
+      },
+      stages: stagesWithLlm(stage),
+    });
+    const addr = await gw.listen(0, '127.0.0.1');
+    // The gateway's side of the client's connection: a write it is told to hold back starts the reading.
+    let backedUp!: () => void;
+    const full = new Promise<void>((resolve) => (backedUp = resolve));
+    gw.server.on('connection', (s: Socket) => {
+      const write = s.write;
+      s.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+        const ok = write.apply(this, args);
+        if (!ok) backedUp();
+        return ok;
+      } as Socket['write'];
+    });
+    try {
+      const body = JSON.stringify({
+        model: 'm',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+        max_tokens: TOKENS,
+      });
+      const req = http.request(`http://127.0.0.1:${addr.port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      });
+      req.end(body);
+      const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+      // Nothing is read until the gateway's writes to this client back up.
+      await full;
+      const parts: Buffer[] = [];
+      for await (const c of res) parts.push(c as Buffer);
+      const text = Buffer.concat(parts).toString('utf8');
+      let expected = '';
+      for (let i = 0; i < TOKENS; i++) expected += chunk(i).replace(',"usage":null', '');
+      assert.equal(text, expected + 'data: [DONE]\n\n');
+      await row;
+      assert.equal(rows.length, 1);
+      assert.deepEqual(
+        [rows[0]!.output, rows[0]!.usageSource, rows[0]!.outcome],
+        [TOKENS, 'reported', 'completed'],
+      );
+    } finally {
+      await gw.close({ graceMs: 0 });
+      await built.close();
+      backend.closeAllConnections();
+      backend.close();
+    }
+  },
+);
