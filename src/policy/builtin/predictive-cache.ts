@@ -116,6 +116,7 @@ export class PredictiveCache {
       step: p.coverageStep,
       horizonMs: startupS * 1000,
       initial: 0.5,
+      score: p.coverageScore,
     });
     this.risk = new RiskBudget({
       share: p.riskShare,

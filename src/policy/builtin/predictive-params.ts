@@ -47,6 +47,8 @@ export interface PredictiveParams {
   coverage: number;
   /** Quantile tracking's step (in units of the relative rise). */
   coverageStep: number;
+  /** What a tick's calibrated fleet is scored against: the highest load of its horizon, or the load when it ends. */
+  coverageScore: 'max' | 'end';
   /** Ticks the bound must have scored before it may go below the reactive rule. */
   guardWarmup: number;
   /**
@@ -100,6 +102,7 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     'guard_window_s',
     'coverage',
     'coverage_step',
+    'coverage_score',
     'guard_warmup',
     'risk_share',
     'guard_utilization_max',
@@ -147,7 +150,8 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     guardUtilization: r.number('guard_utilization', 0.7, { min: 0, max: 1, exclusiveMin: true }),
     guardWindowS: r.number('guard_window_s', 30, { min: 0, max: 3600 }),
     coverage: r.number('coverage', 0.995, { min: 0.5, max: 0.9999 }),
-    coverageStep: r.number('coverage_step', 0.05, { min: 0, max: 10, exclusiveMin: true }),
+    coverageStep: r.number('coverage_step', 0.01, { min: 0, max: 10, exclusiveMin: true }),
+    coverageScore: r.oneOf('coverage_score', ['max', 'end'] as const, 'end'),
     guardWarmup: r.number('guard_warmup', 600, { min: 0 }),
     riskShare: r.number('risk_share', 0.8, { min: 0, max: 1 }),
     guardUtilizationMax: r.number('guard_utilization_max', 0.85, { min: 0, max: 1, exclusiveMin: true }),

@@ -479,7 +479,7 @@ test('the guard goes below the HPA-style rule only once its calibrated bound say
   drive(
     p,
     () => 2000,
-    { from: 0, to: 2_700_000, state },
+    { from: 0, to: 12_000_000, state },
     (t, out) => (at[t] = out),
   );
   // before 600 scored ticks (30 s horizon + 600 s) the guard is the HPA-style rule, ceil(2000 / 70)
@@ -489,8 +489,8 @@ test('the guard goes below the HPA-style rule only once its calibrated bound say
   assert.ok(young.replicas >= 29, `young: ${young.replicas}`);
   // steady load: the bound has learnt that the load does not rise, so square-root staffing of the
   // bound (20 + 0.18 √20 → 21) holds, well under the HPA rule (from q = 0.5, a covered tick lowers
-  // q by 0.05 × (1 − 0.995): about 2,000 ticks to learn it)
-  const old = at[2_699_000]!;
+  // q by coverage_step × (1 − 0.995) = 0.01 × 0.005: about 10,000 ticks to learn it)
+  const old = at[11_999_000]!;
   assert.ok(old.ok);
   assert.ok((old.detail?.guard as number) <= 22, `calibrated guard ${String(old.detail?.guard)}`);
   assert.ok(old.replicas <= 22, `calibrated: ${old.replicas}`);

@@ -35,8 +35,10 @@
  *                ceil(demand / (perInstance × guard_utilization)) of the last `guard_window_s` (an
  *                HPA-style rule evaluated every tick), S the square-root staffing of an upper bound on
  *                the load of the next startup time calibrated online (upper-bound-tracker.ts): a tick
- *                is a miss when the load of the next startup time outgrew the fleet S sized for it,
- *                and the bound widens after a miss and narrows slowly otherwise, so the fleet's misses
+ *                is a miss when the load a startup time later (`coverage_score: end`; `max`: the
+ *                highest load of that stretch) outgrew the fleet S sized for it, so a one-second
+ *                burst is one miss, not one per tick before it; the bound widens by
+ *                `coverage_step` after a miss and narrows slowly otherwise, so the fleet's misses
  *                settle at 1 − `coverage` of the ticks on any trace; until `guard_warmup` ticks are
  *                scored, R. It goes below the reactive rule only where the trace's own record says
  *                fewer hold, and on a flash crowd or per-second bursts R wins. With `guard_follow`

@@ -64,3 +64,20 @@ test('scored against the fleet sized from it, the misses of that fleet settle at
   for (let i = 20_000; i < 30_000; i++) b.record(i * 1000, { load: 0, est: 1000, unit: 100, serves: 1e9 });
   assert.equal(b.q, 0);
 });
+
+test('scored by the load when its horizon ends, one high second is one miss, not one per tick whose horizon holds it', () => {
+  const misses = (score: 'max' | 'end') => {
+    const b = new UpperBoundTracker({ coverage: 0.99, step: 0.01, horizonMs: 5000, initial: 0, score });
+    for (let i = 0; i < 200; i++)
+      b.record(i * 1000, { load: i === 100 ? 2000 : 1000, est: 1000, unit: 100, serves: 1100 });
+    return b.misses;
+  };
+  // ticks 95–100 all had the spike within their horizon; only tick 95's horizon ends on it
+  assert.equal(misses('max'), 6);
+  assert.equal(misses('end'), 1);
+  // a rise that lasts is a miss for every tick whose horizon ends in it, in both
+  const b = new UpperBoundTracker({ coverage: 0.99, step: 0.01, horizonMs: 5000, initial: 0, score: 'end' });
+  for (let i = 0; i < 200; i++)
+    b.record(i * 1000, { load: i >= 100 ? 2000 : 1000, est: 1000, unit: 100, serves: 1100 });
+  assert.equal(b.misses, 200 - 5 - 95);
+});

@@ -51,7 +51,21 @@ export class UpperBoundTracker {
   private readonly maxT: number[] = [];
   private readonly maxV: number[] = [];
 
-  constructor(private readonly o: { coverage: number; step: number; horizonMs: number; initial: number }) {
+  constructor(
+    private readonly o: {
+      coverage: number;
+      step: number;
+      horizonMs: number;
+      initial: number;
+      /**
+       * `max` (default): a tick is scored by the highest load of its horizon; `end`: by the load
+       * when its horizon ends (the first tick at or past it), so that each second's load is scored
+       * once, against the decision that had to provision for it, instead of by every tick whose
+       * horizon it falls in (one high second would be up to a horizon's worth of misses).
+       */
+      score?: 'max' | 'end';
+    },
+  ) {
     this.q = o.initial;
   }
 
@@ -66,6 +80,7 @@ export class UpperBoundTracker {
    */
   record(now: number, t: BoundTick): void {
     pushWindowMax(this.maxT, this.maxV, now, t.load);
+    const load = t.load;
     let n = 0;
     while (n < this.waitT.length && this.waitT[n]! + this.o.horizonMs <= now) {
       const t = this.waitT[n]!;
@@ -81,7 +96,7 @@ export class UpperBoundTracker {
       // Candès 2021), or, without one, the bound itself (quantile tracking of the score)
       const miss = Number.isNaN(serves)
         ? (this.maxV[0]! - est) / (Math.max(0, est) + this.waitUnit[n]!) > this.q
-        : this.maxV[0]! > serves;
+        : (this.o.score === 'end' ? load : this.maxV[0]!) > serves;
       // q below 0 widens nothing (bound() reads max(0, q)): clamping it keeps a quiet stretch from
       // winding it down so far that the next rise takes long to win it back
       this.q = Math.max(0, this.q + this.o.step * ((miss ? 1 : 0) - (1 - this.o.coverage)));
