@@ -89,6 +89,8 @@ export async function startApp(loaded: LoadedConfig, options: AppOptions = {}): 
 
   const workers = config.gateway.workers;
   const { apis, sources, settings, policies } = await loadServices(loaded);
+  // What an OpenAPI import took from a document that breaks the spec, said once at start.
+  for (const api of Object.values(apis)) for (const w of api?.warnings ?? []) log(`warning: ${w}`);
 
   // Lua policies run in a worker thread in the live loop: the instruction budget and memory cap
   // stop runaway scripts, and the worker's wall-clock backstop stops a hang inside one C call

@@ -1,12 +1,15 @@
 /**
- * Imports a service's own API description (Swagger 2.0, OpenAPI 3.0 or 3.1; YAML or JSON; `$ref`s
- * across files resolved by @apidevtools/swagger-parser) into what luascale needs:
- * - one route per path and method, under the `servers` base path (2.0: `basePath`);
+ * Imports a service's own API description (Swagger 2.0, OpenAPI 3.0, 3.1 or 3.2; YAML or JSON;
+ * `$ref`s across files resolved by @apidevtools/swagger-parser) into what luascale needs:
+ * - one route per path and method, under the `servers` base path (2.0: `basePath`); 3.2's `query`
+ *   (the HTTP QUERY method) and `additionalOperations` (other methods) too;
  * - an operation name per route (`operationId`, or one derived from method and path);
  * - `x-luascale-slo`, `x-luascale-rate-limit` and `x-luascale-timeout` read at document, path and
  *   operation level, the most specific level winning field by field.
- * The import is all or nothing: a broken document throws before any route is built; a `$ref` that
- * does not resolve is named by where it is written (file and JSON pointer) and what it points at.
+ * A broken document throws before any route is built; a `$ref` that does not resolve is named by
+ * where it is written (file and JSON pointer) and what it points at. Spec violations the gateway
+ * can route around (a repeated operationId, a second spelling of one route, `GET:` for `get:`) are
+ * imported in the one sensible reading and reported in `warnings`, one line each.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -18,6 +21,8 @@ import type { Slo } from '../policy/policy.js';
 
 // `head` before `get`: a GET route also takes HEAD (RFC 9110 §9.3.2) unless the document has its own.
 const METHODS = ['head', 'get', 'put', 'post', 'delete', 'options', 'patch', 'trace'] as const;
+/** OpenAPI 3.2 adds `query`, the HTTP QUERY method (§4.8.8.1), and `additionalOperations`. */
+const METHODS_32 = [...METHODS, 'query'] as const;
 
 /** A rate limit declared in the document. */
 export interface ImportedRateLimit {
@@ -58,6 +63,11 @@ export interface ImportedApi {
   /** Document-level SLO (the service's default). */
   slo?: Slo;
   operations: ImportedOperation[];
+  /**
+   * Spec violations imported anyway, one line each (`file:line: message`): what was made of them.
+   * `check` prints them, `up` logs them once at start.
+   */
+  warnings: string[];
 }
 
 /** How much of the document `importOpenApi` checks. */
@@ -101,48 +111,117 @@ export async function importOpenApi(file: string, options: ImportOptions = {}): 
 }
 
 async function importNow(file: string, options: ImportOptions): Promise<ImportedApi> {
-  let api: any;
+  let parsed: { api: any; warnings: string[] };
   try {
-    // Loaded on first use: the CLI's other commands, and configs without a document, never need it.
-    const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
-    // `$ref`s are resolved in local files only: importing never reaches the network (a document
-    // naming a URL would otherwise make `up` fetch it, or hang on it, at every start).
-    api = await SwaggerParser.validate(file, {
-      resolve: { http: false },
-      validate: { schema: options.schema === true, spec: true },
-    });
+    parsed = await parseDocumentFile(file, options.schema === true);
   } catch (err) {
     throw withLine(openApiError(file, err));
   }
   try {
-    return build(file, api);
+    const api = build(file, parsed.api);
+    api.warnings.unshift(...parsed.warnings);
+    return api;
   } catch (err) {
     throw withLine(err);
   }
 }
 
+/**
+ * The document with its `$ref`s resolved, through swagger-parser. Two things it refuses are read
+ * anyway: a 3.2 document (the parser knows up to 3.1, whose `$ref` rules 3.2 keeps; it has no 3.2
+ * JSON Schema, so `check` says that schema check was not made) and a 2.0 document with a repeated
+ * operationId (its spec check refuses it without a place; `build` names both and renames the second).
+ */
+async function parseDocumentFile(file: string, schema: boolean): Promise<{ api: any; warnings: string[] }> {
+  // Loaded on first use: the CLI's other commands, and configs without a document, never need it.
+  const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
+  // `$ref`s are resolved in local files only: importing never reaches the network (a document
+  // naming a URL would otherwise make `up` fetch it, or hang on it, at every start).
+  const opts = (withSchema: boolean) => ({
+    resolve: { http: false },
+    validate: { schema: withSchema, spec: true },
+  });
+  try {
+    return { api: await SwaggerParser.validate(file, opts(schema)), warnings: [] };
+  } catch (err) {
+    const message = String((err as any)?.message ?? '');
+    const v32 = /^Unsupported OpenAPI version: 3\.2\.\d+\./.test(message);
+    if (!v32 && !/^Validation failed\. Duplicate operation id '/.test(message)) throw err;
+    let doc: any;
+    try {
+      doc = parseYaml(readFileSync(file, 'utf8'));
+    } catch {
+      throw err;
+    }
+    if (!doc || typeof doc !== 'object') throw err;
+    if (v32) {
+      const version = doc.openapi;
+      doc.openapi = '3.1.2';
+      const api: any = await SwaggerParser.validate(file, doc, opts(false));
+      api.openapi = version;
+      const line = lineOf(file, '/openapi');
+      const warnings = schema
+        ? [
+            `${file}${line === undefined ? '' : `:${line}`}: OpenAPI ${version} is not checked against a JSON Schema ` +
+              '(the parser has none for 3.2); the import checked what luascale uses',
+          ]
+        : [];
+      return { api, warnings };
+    }
+    // Swagger 2.0: each operationId is held under a placeholder through the spec check, then restored.
+    const ids = new Map<string, string>();
+    for (const item of Object.values<any>(doc.paths ?? {}))
+      for (const method of METHODS) {
+        const op = item?.[method];
+        if (typeof op?.operationId !== 'string' || op.operationId.startsWith('\u0000')) continue;
+        const placeholder = `\u0000${ids.size}`;
+        ids.set(placeholder, op.operationId);
+        op.operationId = placeholder;
+      }
+    const api: any = await SwaggerParser.validate(file, doc, opts(schema));
+    for (const item of Object.values<any>(api.paths ?? {}))
+      for (const method of METHODS) {
+        const op = item?.[method];
+        if (op && ids.has(op.operationId)) op.operationId = ids.get(op.operationId);
+      }
+    return { api, warnings: [] };
+  }
+}
+
 function build(file: string, api: any): ImportedApi {
   const specVersion: string = api.openapi ?? api.swagger ?? 'unknown';
-  if (!/^(2\.0|3\.0\.\d+|3\.1\.\d+)$/.test(specVersion)) {
+  if (!/^(2\.0|3\.[012]\.\d+)$/.test(specVersion)) {
     throw new LuascaleError('LS_ERR_OPENAPI_INVALID', {
       file,
       pointer: api.openapi ? '/openapi' : '/swagger',
-      reason: `unsupported version ${specVersion} (2.0, 3.0.x and 3.1.x are)`,
+      reason: `unsupported version ${specVersion} (2.0, 3.0.x, 3.1.x and 3.2.x are)`,
     });
   }
-  checkShape(file, api);
+  const v32 = specVersion.startsWith('3.2');
+  checkShape(file, api, v32);
+  const lines = lineLocator(file);
+  const at = (pointer: string) => {
+    const line = lines(pointer);
+    return line === undefined ? '' : ` (line ${line})`;
+  };
+  const warnings: string[] = [];
+  const warn = (pointer: string, message: string) => {
+    const line = lines(pointer);
+    warnings.push(`${file}${line === undefined ? '' : `:${line}`}: ${message}`);
+  };
   const basePath = normaliseBase(
     specVersion === '2.0' ? (api.basePath ?? '') : serverBase(file, '', api.servers),
   );
   const docExt = extensions(file, '', api);
-  // 3.1 schemas are JSON Schema 2020-12 unless `jsonSchemaDialect` names an older draft.
+  // 3.1 and 3.2 schemas are JSON Schema 2020-12 unless `jsonSchemaDialect` names an older draft.
   const schemaDialect: SchemaDialect =
-    specVersion.startsWith('3.1') && !/draft-0[4-7]/.test(String(api.jsonSchemaDialect ?? ''))
+    /^3\.[12]/.test(specVersion) && !/draft-0[4-7]/.test(String(api.jsonSchemaDialect ?? ''))
       ? '2020-12'
       : 'draft-07';
   const operations: ImportedOperation[] = [];
-  // Declared operationIds keep their names; a derived one that would repeat one gets a suffix.
-  const used = declaredOperationIds(file, api);
+  // Declared operationIds keep their names (the first of a repeated one); other names never take one.
+  const declared = declaredOperationIds(api, v32);
+  const taken = new Map<string, string>();
   const shapes = new Map<string, string>();
   for (const [path, item] of Object.entries<any>(api.paths ?? {})) {
     if (path.startsWith('x-') || !item || typeof item !== 'object') continue;
@@ -153,22 +232,21 @@ function build(file: string, api: any): ImportedApi {
       specVersion !== '2.0' && nonEmpty(item.servers)
         ? normaliseBase(serverBase(file, pathPointer, item.servers))
         : basePath;
-    for (const method of METHODS) {
-      const op = item[method];
-      if (!op) continue;
+    for (const { key, pointer, method, op, additional } of operationsOf(item, pathPointer, v32)) {
+      if (!additional && key !== method.toLowerCase())
+        warn(
+          pointer,
+          `method key "${key}" at ${pointer} imported as ${method}; OpenAPI method keys are lower case ("${method.toLowerCase()}")`,
+        );
+      else if (additional && key !== method)
+        warn(
+          pointer,
+          `method "${key}" at ${pointer} imported as ${method} (requests name methods in upper case)`,
+        );
       const opBase =
         specVersion !== '2.0' && nonEmpty(op.servers)
-          ? normaliseBase(serverBase(file, `${pathPointer}/${method}`, op.servers))
+          ? normaliseBase(serverBase(file, pointer, op.servers))
           : pathBase;
-      const opExt = extensions(file, `${pathPointer}/${method}`, op);
-      const declared = declaredId(op);
-      let unique = declared;
-      if (unique === undefined) {
-        const id = deriveOperationId(method, path);
-        unique = id;
-        for (let n = 2; used.has(unique); n++) unique = `${id}_${n}`;
-        used.add(unique);
-      }
       const template = encodeTemplate(joinPath(opBase, path));
       if (template === undefined)
         throw new LuascaleError('LS_ERR_OPENAPI_INVALID', {
@@ -177,20 +255,40 @@ function build(file: string, api: any): ImportedApi {
           reason: `${show(joinPath(opBase, path))} is not a path a request can name (a % not followed by two hex digits, %00, or a lone surrogate)`,
         });
       // `/pets/{id}` and `/pets/{petId}` are one path (OpenAPI 3 §4.8.8: such paths MUST NOT both
-      // exist); with the same method the second operation could never be reached.
+      // exist); with the same method the second operation could never be reached: it is skipped.
       const shape = `${method} ${template.replace(/\{[^/{}]+\}/g, '{}')}`;
       const twin = shapes.get(shape);
-      if (twin !== undefined)
-        throw new LuascaleError('LS_ERR_OPENAPI_INVALID', {
-          file,
-          pointer: `${pathPointer}/${method}`,
-          reason: `${method.toUpperCase()} ${show(template)}${lineSuffix(file, `${pathPointer}/${method}`)} is the same route as ${twin}${lineSuffix(file, twin)}, which takes every request it could match: rename the path or merge the two`,
-        });
-      shapes.set(shape, `${pathPointer}/${method}`);
+      if (twin !== undefined) {
+        warn(
+          pointer,
+          `${method} ${show(template)} at ${pointer} is the same route as ${twin}${at(twin)}, which takes every request it could match: skipped (rename the path or merge the two)`,
+        );
+        continue;
+      }
+      shapes.set(shape, pointer);
+      const id = declaredId(op);
+      let unique = id;
+      if (unique === undefined || taken.has(unique)) {
+        // "The id MUST be unique among all operations" (OpenAPI 3.1 §4.8.10.1, 2.0 likewise): the
+        // second of a repeated one gets a derived name, like an operation without one.
+        const base = unique ?? deriveOperationId(method, path);
+        unique = base;
+        for (let n = 2; declared.has(unique) || taken.has(unique); n++) unique = `${base}_${n}`;
+        if (id !== undefined) {
+          const first = taken.get(id)!;
+          warn(
+            `${pointer}/operationId`,
+            `operationId ${show(id)} at ${pointer}/operationId is already the operationId of ${first}${at(first)}; ` +
+              `imported as ${show(unique)} (an operationId must be unique in the document, OpenAPI §4.8.10.1)`,
+          );
+        }
+      }
+      taken.set(unique, `${pointer}/operationId`);
+      const opExt = extensions(file, pointer, op);
       operations.push({
         operationId: unique,
-        derivedId: declared === undefined,
-        method: method.toUpperCase(),
+        derivedId: id === undefined,
+        method,
         path: template,
         slo: merge(docExt.slo, pathExt.slo, opExt.slo),
         rateLimit: opExt.rateLimit ?? pathExt.rateLimit ?? docExt.rateLimit,
@@ -209,14 +307,59 @@ function build(file: string, api: any): ImportedApi {
     basePath,
     slo: docExt.slo,
     operations,
+    warnings,
   };
 }
+
+/** One operation of a path item: its key as written, its JSON pointer and its (upper-case) method. */
+interface PathOperation {
+  key: string;
+  pointer: string;
+  method: string;
+  op: any;
+  /** From 3.2's `additionalOperations` (keys are methods as sent), not a fixed field. */
+  additional: boolean;
+}
+
+/**
+ * The operations of a path item in import order: each method's lower-case key, then any other
+ * spelling of it (`GET`: OpenAPI keys are case-sensitive, but such a key names no other thing), then
+ * 3.2's `query` and `additionalOperations`.
+ */
+function operationsOf(item: any, pathPointer: string, v32: boolean): PathOperation[] {
+  const out: PathOperation[] = [];
+  const keys = Object.keys(item);
+  for (const method of v32 ? METHODS_32 : METHODS)
+    for (const key of [method, ...keys.filter((k) => k !== method && k.toLowerCase() === method)])
+      if (item[key] !== undefined)
+        out.push({
+          key,
+          pointer: `${pathPointer}/${escapePointer(key)}`,
+          method: method.toUpperCase(),
+          op: item[key],
+          additional: false,
+        });
+  const more = item.additionalOperations;
+  if (v32 && more && typeof more === 'object')
+    for (const [key, op] of Object.entries<any>(more))
+      out.push({
+        key,
+        pointer: `${pathPointer}/additionalOperations/${escapePointer(key)}`,
+        method: key.toUpperCase(),
+        op,
+        additional: true,
+      });
+  return out;
+}
+
+/** An HTTP method name (RFC 9110 §9.1: a token). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * The structure the import relies on, which the JSON Schema validation used to guarantee: an object
  * `info` with a title and a version, and objects for `paths`, each path item and each operation.
  */
-function checkShape(file: string, api: any): void {
+function checkShape(file: string, api: any, v32: boolean): void {
   const bad = (pointer: string, reason: string) =>
     new LuascaleError('LS_ERR_OPENAPI_INVALID', { file, pointer, reason });
   const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -235,8 +378,8 @@ function checkShape(file: string, api: any): void {
   };
   checkServers('', api.servers);
   if (api.paths === undefined) {
-    // 3.1 allows a document of webhooks or components only.
-    if (String(api.openapi).startsWith('3.1')) return;
+    // 3.1 and 3.2 allow a document of webhooks or components only.
+    if (/^3\.[12]/.test(String(api.openapi))) return;
     throw bad('/paths', 'is required');
   }
   if (!isObject(api.paths)) throw bad('/paths', 'must be an object');
@@ -254,31 +397,18 @@ function checkShape(file: string, api: any): void {
     if (item.parameters !== undefined && !Array.isArray(item.parameters))
       throw bad(`${pointer}/parameters`, 'must be an array');
     checkServers(pointer, item.servers);
-    for (const key of Object.keys(item)) {
-      const lower = key.toLowerCase();
-      if (key !== lower && (METHODS as readonly string[]).includes(lower))
-        throw bad(
-          `${pointer}/${escapePointer(key)}`,
-          `methods are written in lower case ("${lower}", not "${key}")`,
-        );
-    }
-    for (const method of METHODS) {
-      const op = item[method];
-      if (op === undefined) continue;
-      if (!isObject(op)) throw bad(`${pointer}/${method}`, 'must be an object');
+    if (v32 && item.additionalOperations !== undefined && !isObject(item.additionalOperations))
+      throw bad(`${pointer}/additionalOperations`, 'must be an object (method names to operations)');
+    for (const { key, pointer: at, op, additional } of operationsOf(item, pointer, v32)) {
+      if (additional && !TOKEN.test(key)) throw bad(at, 'is not an HTTP method name (RFC 9110 §9.1)');
+      if (!isObject(op)) throw bad(at, 'must be an object');
       if (op.parameters !== undefined && !Array.isArray(op.parameters))
-        throw bad(`${pointer}/${method}/parameters`, 'must be an array');
+        throw bad(`${at}/parameters`, 'must be an array');
       if (op.operationId !== undefined && typeof op.operationId !== 'string')
-        throw bad(`${pointer}/${method}/operationId`, 'must be a string');
-      checkServers(`${pointer}/${method}`, op.servers);
+        throw bad(`${at}/operationId`, 'must be a string');
+      checkServers(at, op.servers);
     }
   }
-}
-
-/** ` (line N)` for a JSON pointer of `file`, or nothing when the line is not known. */
-function lineSuffix(file: string, pointer: string): string {
-  const line = lineOf(file, pointer);
-  return line === undefined ? '' : ` (line ${line})`;
 }
 
 function declaredId(op: any): string | undefined {
@@ -286,35 +416,34 @@ function declaredId(op: any): string | undefined {
 }
 
 /**
- * The document's operationIds, refusing one written twice: "The id MUST be unique among all
- * operations described in the API" (OpenAPI 3.1 §4.8.10.1, 2.0 likewise), and the import refuses
- * what breaks the spec. Each signal, SLO and policy entry is keyed by it, so a silent rename would
- * move one operation's numbers under a name the document never wrote.
+ * Every operationId the document declares: a name derived for another operation (one without an
+ * operationId, or the second of a repeated one) never takes one, so each keeps its signals, SLO
+ * and policy entries under the name the document wrote.
  */
-function declaredOperationIds(file: string, api: any): Set<string> {
-  const seen = new Map<string, string>();
+function declaredOperationIds(api: any, v32: boolean): Set<string> {
+  const out = new Set<string>();
   for (const [path, item] of Object.entries<any>(api.paths ?? {})) {
     if (path.startsWith('x-') || !item || typeof item !== 'object') continue;
-    for (const method of METHODS) {
-      const id = item[method] ? declaredId(item[method]) : undefined;
-      if (id === undefined) continue;
-      const pointer = `/paths/${escapePointer(path)}/${method}/operationId`;
-      const first = seen.get(id);
-      if (first !== undefined) throw duplicateOperationId(file, id, first, pointer);
-      seen.set(id, pointer);
+    for (const { op } of operationsOf(item, '', v32)) {
+      const id = op ? declaredId(op) : undefined;
+      if (id !== undefined) out.add(id);
     }
   }
-  return new Set(seen.keys());
+  return out;
 }
 
 /** LS_ERR_OPENAPI_INVALID at the second operation naming `id`, with both JSON pointers and lines. */
 function duplicateOperationId(file: string, id: string, first: string, second: string): LuascaleError {
+  const at = (pointer: string) => {
+    const line = lineOf(file, pointer);
+    return line === undefined ? '' : ` (line ${line})`;
+  };
   return new LuascaleError('LS_ERR_OPENAPI_INVALID', {
     file,
     pointer: second,
     reason:
-      `operationId ${show(id)}${lineSuffix(file, second)} is already the operationId of ` +
-      `${first}${lineSuffix(file, first)}; an operationId must be unique in the document (OpenAPI §4.8.10.1): rename one`,
+      `operationId ${show(id)}${at(second)} is already the operationId of ` +
+      `${first}${at(first)}; an operationId must be unique in the document (OpenAPI §4.8.10.1): rename one`,
   });
 }
 
@@ -472,7 +601,7 @@ function merge(...slos: Array<Slo | undefined>): Slo | undefined {
   return present.length ? Object.assign({}, ...present) : undefined;
 }
 
-/** Documents up to this size are parsed again, after a failed import, to find an error's line. */
+/** Documents up to this size are parsed again, after a failed import or for a warning, to find a line. */
 const LINE_LOOKUP_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
@@ -490,20 +619,31 @@ function withLine(err: unknown): unknown {
 }
 
 function lineOf(file: string, pointer: string): number | undefined {
-  let text: string;
+  return lineLocator(file)(pointer);
+}
+
+/** Lines of JSON pointers of `file`, the document parsed (with source positions) on the first call. */
+function lineLocator(file: string): (pointer: string) => number | undefined {
+  let parsed: { root: unknown; counter: LineCounter } | null | undefined;
+  return (pointer) => {
+    parsed ??= parseWithPositions(file);
+    return parsed === null ? undefined : lineIn(parsed.root, parsed.counter, pointer);
+  };
+}
+
+function parseWithPositions(file: string): { root: unknown; counter: LineCounter } | null {
   try {
-    if (statSync(file).size > LINE_LOOKUP_MAX_BYTES) return undefined;
-    text = readFileSync(file, 'utf8');
+    if (statSync(file).size > LINE_LOOKUP_MAX_BYTES) return null;
+    const counter = new LineCounter();
+    const text = readFileSync(file, 'utf8');
+    return { root: parseDocument(text, { lineCounter: counter, uniqueKeys: false }).contents, counter };
   } catch {
-    return undefined;
+    return null;
   }
-  const counter = new LineCounter();
-  let node: unknown;
-  try {
-    node = parseDocument(text, { lineCounter: counter, uniqueKeys: false }).contents;
-  } catch {
-    return undefined;
-  }
+}
+
+function lineIn(root: unknown, counter: LineCounter, pointer: string): number | undefined {
+  let node = root;
   let at = isNode(node) ? node.range?.[0] : undefined;
   const tokens = pointer === '/' || pointer === '' ? [] : pointer.slice(1).split('/');
   for (const raw of tokens) {

@@ -63,7 +63,7 @@ export async function importProto(file: string): Promise<ImportedApi> {
       pointer: '',
       reason: 'no service with an rpc in the file',
     });
-  return { file, title: file, version: '', specVersion: 'proto', basePath: '', operations };
+  return { file, title: file, version: '', specVersion: 'proto', basePath: '', operations, warnings: [] };
 }
 
 /** The extension lines of a comment, read as OpenAPI extensions of that level. */

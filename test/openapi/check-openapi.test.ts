@@ -149,6 +149,44 @@ test('check says what each service imported: operations, routes, operations with
   }
 });
 
+test('a repeated operationId: check prints the warning (file, line, both operations, the new name) and passes; up logs it once', async () => {
+  const doc = GOOD.replace('operationId: addPet', 'operationId: listPets');
+  const dir = project({ 'api.yaml': doc });
+  const file = join(dir, 'luascale.yaml');
+  try {
+    const r = await runCli('check', file);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const expected =
+      `warning: ${join(dir, 'api.yaml')}:10: operationId "listPets" at /paths/~1pets/post/operationId is already ` +
+      'the operationId of /paths/~1pets/get/operationId (line 6); imported as "listPets_2"';
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
+    assert.equal(warnings.length, 1, r.stderr);
+    assert.ok(warnings[0]!.startsWith(expected), warnings[0]);
+    // All three operations imported: 3 operations, 4 routes.
+    assert.match(r.stdout, /s0\s+\.\/api\.yaml\s+3\s+4\s/);
+    const json = JSON.parse((await runCli('check', file, '--json')).stdout);
+    const entry = json.find((x: { openapi?: unknown }) => x.openapi);
+    assert.equal(entry.ok, true);
+    assert.equal(entry.warnings.length, 1);
+
+    const logs: string[] = [];
+    const app = await startApp(
+      { config: parseConfig(readText(file), file), file, baseDir: dir },
+      { log: (m: string) => logs.push(m) },
+    );
+    try {
+      assert.deepEqual(
+        logs.filter((l) => l.includes('operationId')),
+        [warnings[0]],
+      );
+    } finally {
+      await app.close({ graceMs: 0 });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 function readText(file: string): string {
   return readFileSync(file, 'utf8');
 }

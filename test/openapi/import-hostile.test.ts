@@ -1,7 +1,9 @@
 /**
  * Documents a careless or hostile author writes: paths that are one route under two spellings,
- * server URLs whose base path comes from variables, and percent-encodings the requests will not use. Each is refused in one line naming the file, JSON
- * pointer and line, or imported in the form requests are matched in; never a stack trace.
+ * server URLs whose base path comes from variables, and percent-encodings the requests will not use.
+ * Each is refused in one line naming the file, JSON pointer and line, or imported in the form
+ * requests are matched in (with a one-line warning, `file:line: message`, when the document breaks
+ * the spec in a way the gateway can route around); never a stack trace.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +24,15 @@ info: { title: t, version: "1" }
 `;
 const OK = '{ "200": { description: ok } }';
 
+/** The import of `text`, which must give exactly one warning, of one line. */
+async function warned(text: string): Promise<{ file: string; warning: string; routes: string[] }> {
+  const file = write(text);
+  const api = await importOpenApi(file);
+  assert.equal(api.warnings.length, 1, api.warnings.join('\n'));
+  assert.ok(!api.warnings[0]!.includes('\n'), 'one line');
+  return { file, warning: api.warnings[0]!, routes: api.operations.map((o) => `${o.method} ${o.path}`) };
+}
+
 async function refusal(text: string): Promise<{ file: string; message: string }> {
   const file = write(text);
   const err = await importOpenApi(file).then(
@@ -33,8 +44,8 @@ async function refusal(text: string): Promise<{ file: string; message: string }>
   return { file, message: err.message };
 }
 
-test('/pets/{id} and /pets/{petId} with the same method: refused, naming both (the second was unreachable)', async () => {
-  const { file, message } = await refusal(`${HEAD}paths:
+test('/pets/{id} and /pets/{petId} with the same method: the second (unreachable) is skipped with a warning naming both', async () => {
+  const { file, warning, routes } = await warned(`${HEAD}paths:
   /pets/{id}:
     get:
       parameters: [{ name: id, in: path, required: true, schema: { type: string } }]
@@ -45,14 +56,15 @@ test('/pets/{id} and /pets/{petId} with the same method: refused, naming both (t
       responses: ${OK}
 `);
   assert.equal(
-    message,
-    `${file}#/paths/~1pets~1{petId}/get: GET "/pets/{petId}" (line 9) is the same route as ` +
-      '/paths/~1pets~1{id}/get (line 5), which takes every request it could match: rename the path or merge the two',
+    warning,
+    `${file}:9: GET "/pets/{petId}" at /paths/~1pets~1{petId}/get is the same route as ` +
+      '/paths/~1pets~1{id}/get (line 5), which takes every request it could match: skipped (rename the path or merge the two)',
   );
+  assert.deepEqual(routes, ['GET /pets/{id}']);
 });
 
 test('the same path under two spellings (%C3%A9 and é) is one route too; other methods are not a clash', async () => {
-  const { message } = await refusal(`${HEAD}paths:
+  const { warning: message, routes } = await warned(`${HEAD}paths:
   /café:
     get: { responses: ${OK} }
   /caf%c3%a9:
@@ -60,8 +72,9 @@ test('the same path under two spellings (%C3%A9 and é) is one route too; other 
 `);
   assert.match(
     message,
-    /#\/paths\/~1caf%c3%a9\/get: GET "\/caf%C3%A9" \(line 7\) is the same route as \/paths\/~1café\/get \(line 5\)/,
+    /api\.yaml:7: GET "\/caf%C3%A9" at \/paths\/~1caf%c3%a9\/get is the same route as \/paths\/~1café\/get \(line 5\)/,
   );
+  assert.deepEqual(routes, ['GET /caf%C3%A9']);
   const api = await importOpenApi(
     write(`${HEAD}paths:
   /pets/{id}:
@@ -132,6 +145,29 @@ test('path literals are imported in the normal form requests are matched in; a m
   );
 });
 
+test('an upper-case method key (GET:, which imported no operation) is imported as its method, with a warning', async () => {
+  const { file, warning, routes } = await warned(`${HEAD}paths:\n  /a: { GET: { responses: ${OK} } }\n`);
+  assert.equal(
+    warning,
+    `${file}:4: method key "GET" at /paths/~1a/GET imported as GET; OpenAPI method keys are lower case ("get")`,
+  );
+  assert.deepEqual(routes, ['GET /a']);
+  // Beside its lower-case spelling, the second is one route twice: skipped, with the same-route warning.
+  const both = await importOpenApi(
+    write(`${HEAD}paths:\n  /b:\n    get: { responses: ${OK} }\n    Get: { responses: ${OK} }\n`),
+  );
+  assert.deepEqual(
+    both.operations.map((o) => `${o.method} ${o.path}`),
+    ['GET /b'],
+  );
+  assert.equal(both.warnings.length, 2, both.warnings.join('\n'));
+  assert.match(both.warnings[0]!, /:6: method key "Get" at \/paths\/~1b\/Get imported as GET/);
+  assert.match(
+    both.warnings[1]!,
+    /:6: GET "\/b" at \/paths\/~1b\/Get is the same route as \/paths\/~1b\/get \(line 5\)/,
+  );
+});
+
 test('what `up` used to take silently (the JSON Schema check runs only in `check`) is refused, naming the place', async () => {
   for (const [doc, pointer, reason] of [
     [`servers: x\npaths:\n  /a: { get: { responses: ${OK} } }\n`, '/servers', 'must be an array'],
@@ -144,12 +180,6 @@ test('what `up` used to take silently (the JSON Schema check runs only in `check
       `paths:\n  /a: { servers: [null], get: { responses: ${OK} } }\n`,
       '/paths/~1a/servers/0',
       'must be an object with a string url',
-    ],
-    // Upper-case methods were skipped: a document of `GET:`s imported no operation at all.
-    [
-      `paths:\n  /a: { GET: { responses: ${OK} } }\n`,
-      '/paths/~1a/GET',
-      'methods are written in lower case ("get", not "GET")',
     ],
     [
       `paths:\n  /a: { get: { operationId: 5, responses: ${OK} } }\n`,

@@ -2,7 +2,8 @@
  * `luascale check luascale.yaml`, OpenAPI part: imports each service's document as `up` does (a
  * broken one is refused with LS_ERR_OPENAPI_INVALID, file and JSON pointer) and says what it
  * imported: operations, the gateway routes the service gets, operations with an SLO, and whether
- * requests are validated.
+ * requests are validated. What the import took from a document that breaks the spec (a repeated
+ * operationId, ...) comes back as warnings: printed, the check still passes.
  */
 import { resolve } from 'node:path';
 import { isLuascaleError } from '../../core/errors.js';
@@ -29,6 +30,8 @@ export interface OpenApiCheck {
   ok: boolean;
   message: string;
   openapi?: OpenApiSummary;
+  /** The import's warnings (`file:line: message`). */
+  warnings?: string[];
 }
 
 /** Imports every service's OpenAPI document of a loaded config. */
@@ -53,6 +56,7 @@ export async function checkOpenApi(loaded: LoadedConfig): Promise<OpenApiCheck[]
         ok: true,
         message: `ok (services.${service})`,
         openapi: summary,
+        ...(api.warnings.length ? { warnings: [...api.warnings] } : {}),
       });
     } catch (err) {
       if (!isLuascaleError(err)) throw err;
