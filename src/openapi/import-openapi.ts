@@ -145,15 +145,20 @@ async function parseDocumentFile(file: string, schema: boolean): Promise<{ api: 
     return { api: await SwaggerParser.validate(file, opts(schema)), warnings: [] };
   } catch (err) {
     const message = String((err as any)?.message ?? '');
-    const v32 = /^Unsupported OpenAPI version: 3\.2\.\d+\./.test(message);
-    if (!v32 && !/^Validation failed\. Duplicate operation id '/.test(message)) throw err;
+    const dup = /^Validation failed\. Duplicate operation id '/.test(message);
+    // 3.2 is refused as an unknown version, or (a document of webhooks only) as no API definition.
+    if (!dup && !/^Unsupported OpenAPI version: 3\.2\.|is not a valid Openapi API definition$/.test(message))
+      throw err;
     let doc: any;
     try {
-      doc = parseYaml(readFileSync(file, 'utf8'));
+      // No cap on aliases: swagger-parser's own YAML reading (js-yaml) has none either.
+      doc = parseYaml(readFileSync(file, 'utf8'), { maxAliasCount: -1 });
     } catch {
       throw err;
     }
     if (!doc || typeof doc !== 'object') throw err;
+    const v32 = typeof doc.openapi === 'string' && /^3\.2\.\d+$/.test(doc.openapi);
+    if (!v32 && !dup) throw err;
     if (v32) {
       const version = doc.openapi;
       doc.openapi = '3.1.2';

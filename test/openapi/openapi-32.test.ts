@@ -62,6 +62,21 @@ test('a 3.2 document imports its query and additionalOperations operations, with
   }
 });
 
+test('a 3.2 document of webhooks only (no paths, as 3.1 allows) imports with no operation', async () => {
+  const { dir, file } = write(`openapi: 3.2.0
+info: { title: hooks, version: "1" }
+webhooks:
+  petAdded:
+    post: { responses: { "200": { description: ok } } }
+`);
+  try {
+    const api = await importOpenApi(file);
+    assert.deepEqual([api.specVersion, api.operations.length, api.warnings], ['3.2.0', 0, []]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('3.2: a malformed additionalOperations is refused naming its pointer and line', async () => {
   const { dir, file } = write(DOC.replace('COPY:', '"CO PY":'));
   try {
