@@ -7,7 +7,8 @@
  *   tokens and 60 tokens per answer (4 with max_tokens 4), and room for every stream (no
  *   queueing), so its own times are the same in both arms.
  * - The gateway (compiled, dist/) runs in this process with one AI service whose model's backend
- *   is that llm-sim as the service's instance; the clients (undici, 100 concurrent streams) run
+ *   is that llm-sim as the service's instance, and the store's SQLite usage ledger (one row per
+ *   stream, written on the same event loop, as in `luascale up`); the clients (undici, 100 concurrent streams) run
  *   in a third process, the same for both arms.
  * - TTFT: from sending the request to the first body chunk (llm-sim writes the role and the first
  *   token together). Added = via − direct, at p50 and p99, three ways:
@@ -39,8 +40,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server } from 'node:net';
 import { once } from 'node:events';
-import { resolve } from 'node:path';
-import { cpus, loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import type { Emit } from './run.js';
 import { ensureBuilt } from './ensure-built.js';
 
@@ -245,10 +247,20 @@ export default async function llmBench(emit: Emit): Promise<void> {
       maxTokensDefault: 64,
     },
   });
+  // The ledger is the store's own (SQLite, WAL, in a temporary directory), as `luascale up` has it:
+  // its commits and checkpoints run on the event loop the streams share.
+  const storeDir = mkdtempSync(join(tmpdir(), 'luascale-llm-bench-'));
+  const { openStore } = await dist('store/index.js');
+  const store = openStore({ file: join(storeDir, 'luascale.db') });
   let rows = 0;
   const stage = createLlmStage({
     services: new Map([['ai', { models: built.models }]]),
-    ledger: { append: () => rows++ },
+    ledger: {
+      append: (row: unknown) => {
+        rows++;
+        return store.usage.append(row);
+      },
+    },
   });
   const gw = createGateway({
     services: {
@@ -355,5 +367,7 @@ export default async function llmBench(emit: Emit): Promise<void> {
     await built.close();
     sim.child.kill();
     await once(sim.child, 'exit');
+    await store.close();
+    rmSync(storeDir, { recursive: true, force: true });
   }
 }
