@@ -11,7 +11,8 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { LuascaleError } from '../core/errors.js';
-import { extensions, type Ext, type ImportedApi, type ImportedOperation } from './import-openapi.js';
+import type { ImportedApi, ImportedOperation } from './import-openapi.js';
+import { extensions, type Ext } from './luascale-extensions.js';
 
 const EXTENSION_LINE = /^\s*(x-luascale-(?:slo|rate-limit|timeout))\s*:\s*(.+?)\s*$/gm;
 
