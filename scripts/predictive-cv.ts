@@ -46,12 +46,6 @@ const R5: Array<[string, Record<string, unknown>]> = [
   ['cs0.01 end', { coverage_step: 0.01, coverage_score: 'end' }],
   ['cs0.02 end', { coverage_step: 0.02, coverage_score: 'end' }],
 ];
-/** A second batch on the fifth round's default: a looser bound, a larger budget, a lower burst quantile. */
-const R5B: Array<[string, Record<string, unknown>]> = [
-  ['cs0.01 end c0.99', { coverage_step: 0.01, coverage_score: 'end', coverage: 0.99 }],
-  ['cs0.01 end b0.9', { coverage_step: 0.01, coverage_score: 'end', risk_share: 0.9 }],
-  ['cs0.01 end bq0.9', { coverage_step: 0.01, coverage_score: 'end', burst_quantile: 0.9 }],
-];
 export const CANDIDATES: Array<{ name: string; params: Record<string, unknown> }> = [
   { name: 'no budget', params: { ...R3, risk_share: 0 } },
   { name: 'b0.8 k0.95', params: { ...R3, risk_share: 0.8, risk_knee: 0.95 } },
@@ -62,7 +56,7 @@ export const CANDIDATES: Array<{ name: string; params: Record<string, unknown> }
   },
   { name: 'b0.8 k1', params: { ...R3, risk_share: 0.8, risk_knee: 1 } },
   { name: 'b0.8 k1 gf', params: { risk_share: 0.8, risk_knee: 1, guard_follow: true } },
-  ...[...R5, ...R5B].map(([name, extra]) => ({
+  ...R5.map(([name, extra]) => ({
     name: `gf ${name}`,
     params: { risk_share: 0.8, risk_knee: 1, guard_follow: true, ...extra },
   })),

@@ -153,7 +153,7 @@ export function parsePredictiveParams(params: Readonly<Record<string, unknown>>)
     coverageStep: r.number('coverage_step', 0.01, { min: 0, max: 10, exclusiveMin: true }),
     coverageScore: r.oneOf('coverage_score', ['max', 'end'] as const, 'end'),
     guardWarmup: r.number('guard_warmup', 600, { min: 0 }),
-    riskShare: r.number('risk_share', 0.9, { min: 0, max: 1 }),
+    riskShare: r.number('risk_share', 0.8, { min: 0, max: 1 }),
     guardUtilizationMax: r.number('guard_utilization_max', 0.85, { min: 0, max: 1, exclusiveMin: true }),
     riskScaleS: r.number('risk_scale_s', 60, { min: 0, max: 86_400, exclusiveMin: true }),
     riskShrink: r.boolean('risk_shrink', true),
