@@ -91,10 +91,10 @@ class LlmCall {
   /** The backend response a drain resumes. */
   private up: BackendResponse | undefined;
   /**
-   * Where a stream's chunks after the first go: straight to the client's socket when that is the
-   * same bytes (chunked-socket.ts), else null (`res.write`); undefined until the first is written.
+   * Where a stream's chunks go once the head is out: straight to the client's socket when that is
+   * the same bytes (chunked-socket.ts); undefined while they go through `res.write`.
    */
-  private direct: ChunkedSocket | null | undefined;
+  private direct: ChunkedSocket | undefined;
 
   constructor(private readonly s: CallSetup) {
     this.ex = s.ex;
@@ -411,9 +411,10 @@ class LlmCall {
     const res = this.ex.res;
     this.ex.bytesOut += out.length;
     if (this.direct) return this.direct.write(out);
-    // The first write sends the head with it; the socket is looked at once, after it.
+    // The first write sends the head with it (Node 26: on the next tick, for a small one), so the
+    // socket is looked at after each write until it can be written to directly.
     const ok = res.write(out);
-    this.direct ??= openChunkedSocket(res) ?? null;
+    if (this.direct === undefined) this.direct = openChunkedSocket(res);
     return ok;
   }
 

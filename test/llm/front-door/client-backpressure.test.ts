@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { createGateway } from '../../../src/gateway/gateway.js';
 import { createLlmModels, createLlmStage, llmErrorBody } from '../../../src/llm/front-door/index.js';
 import { stagesWithLlm } from '../../../src/app/llm-wiring.js';
@@ -32,6 +32,25 @@ const USAGE = event({
   choices: [],
   usage: { prompt_tokens: 5, completion_tokens: TOKENS, total_tokens: TOKENS + 5 },
 });
+
+/** The body of a whole HTTP/1.1 response with chunked framing (RFC 9112 §7.1), as text. */
+function dechunk(raw: Buffer): string {
+  const head = raw.indexOf('\r\n\r\n');
+  assert.match(
+    raw.subarray(0, head).toString('latin1'),
+    /^HTTP\/1\.1 200 [^]*\r\ntransfer-encoding: chunked/i,
+  );
+  const out: Buffer[] = [];
+  let at = head + 4;
+  for (;;) {
+    const eol = raw.indexOf('\r\n', at);
+    const size = parseInt(raw.subarray(at, eol).toString('latin1'), 16);
+    if (size === 0) break;
+    out.push(raw.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+  return Buffer.concat(out).toString('utf8');
+}
 
 test(
   'a client that stops reading pauses the stream; once it reads, every chunk arrives, in order, usage stripped',
@@ -91,17 +110,19 @@ test(
         stream: true,
         max_tokens: TOKENS,
       });
-      const req = http.request(`http://127.0.0.1:${addr.port}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-      });
-      req.end(body);
-      const [res] = (await once(req, 'response')) as [http.IncomingMessage];
-      // Nothing is read until the gateway's writes to this client back up.
+      // A raw socket that reads nothing until the gateway's writes to it back up: TCP's own
+      // backpressure (node's http client may buffer a whole response it has not been asked for).
+      const client = connect(addr.port, '127.0.0.1');
+      client.pause();
+      client.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
       await full;
       const parts: Buffer[] = [];
-      for await (const c of res) parts.push(c as Buffer);
-      const text = Buffer.concat(parts).toString('utf8');
+      client.resume();
+      for await (const c of client) parts.push(c as Buffer);
+      const text = dechunk(Buffer.concat(parts));
       let expected = '';
       for (let i = 0; i < TOKENS; i++) expected += chunk(i).replace(',"usage":null', '');
       assert.equal(text, expected + 'data: [DONE]\n\n');
