@@ -17,12 +17,13 @@ import { hashSeed, normal, seededRandom } from './random.js';
 import { randomUUID } from 'node:crypto';
 import {
   injectedStatusError,
+  modelNotFound,
+  newRecord,
   pickFault,
   queueFullError,
   send,
   sendError,
   type HandlerContext,
-  type LlmSimRequestRecord,
 } from './generation-handler.js';
 import { invalid, isObject, type SimError } from './sim-request.js';
 
@@ -112,23 +113,7 @@ export function embeddingResponse(
   const { options, clock } = ctx;
   const arrivedAt = clock.now();
   const promptTokens = request.inputs.reduce((n, ids) => n + ids.length, 0);
-  const record: LlmSimRequestRecord = {
-    id: '',
-    api: 'embeddings',
-    model: request.model,
-    stream: false,
-    status: 0,
-    fault: null,
-    promptTokens: 0,
-    cachedTokens: 0,
-    completionTokens: 0,
-    reasoningTokens: 0,
-    text: '',
-    usageReported: false,
-    outcome: 'error',
-    ttftMs: null,
-    durationMs: null,
-  };
+  const record = newRecord('embeddings', request.model, false);
   ctx.records.push(record);
   const refuse = (e: SimError, headers?: Record<string, string>) => {
     record.status = e.status;
@@ -136,13 +121,7 @@ export function embeddingResponse(
     sendError(res, 'embeddings', e, headers);
   };
   if (!options.models.includes(request.model)) {
-    refuse({
-      status: 404,
-      type: 'invalid_request_error',
-      message: `The model \`${request.model}\` does not exist.`,
-      param: 'model',
-      code: 'model_not_found',
-    });
+    refuse(modelNotFound(request.model));
     return;
   }
   const dims = request.dimensions ?? options.embeddingDims;

@@ -92,6 +92,38 @@ export function sendError(
   send(res, e.status, api === 'messages' ? anthropicError(e) : openAiError(e), headers);
 }
 
+/** A request's record before anything is known of its outcome. */
+export function newRecord(api: SimApi, model: string, stream: boolean): LlmSimRequestRecord {
+  return {
+    id: '',
+    api,
+    model,
+    stream,
+    status: 0,
+    fault: null,
+    promptTokens: 0,
+    cachedTokens: 0,
+    completionTokens: 0,
+    reasoningTokens: 0,
+    text: '',
+    usageReported: false,
+    outcome: 'error',
+    ttftMs: null,
+    durationMs: null,
+  };
+}
+
+/** The 404 for a model this server does not serve. */
+export function modelNotFound(model: string): SimError {
+  return {
+    status: 404,
+    type: 'invalid_request_error',
+    message: `The model \`${model}\` does not exist.`,
+    param: 'model',
+    code: 'model_not_found',
+  };
+}
+
 /** The refusal an injected status fault answers with. */
 export function injectedStatusError(status: 429 | 500 | 401): SimError {
   const messages = {
@@ -171,23 +203,7 @@ export async function generateResponse(
 ): Promise<void> {
   const { options, clock } = ctx;
   const arrivedAt = clock.now();
-  const record: LlmSimRequestRecord = {
-    id: '',
-    api: request.api,
-    model: request.model,
-    stream: request.stream,
-    status: 0,
-    fault: null,
-    promptTokens: 0,
-    cachedTokens: 0,
-    completionTokens: 0,
-    reasoningTokens: 0,
-    text: '',
-    usageReported: false,
-    outcome: 'error',
-    ttftMs: null,
-    durationMs: null,
-  };
+  const record = newRecord(request.api, request.model, request.stream);
   const refuse = (e: SimError, headers?: Record<string, string>) => {
     record.status = e.status;
     record.durationMs = clock.now() - arrivedAt;
@@ -195,13 +211,7 @@ export async function generateResponse(
     sendError(res, request.api, e, headers);
   };
   if (!options.models.includes(request.model)) {
-    refuse({
-      status: 404,
-      type: 'invalid_request_error',
-      message: `The model \`${request.model}\` does not exist.`,
-      param: 'model',
-      code: 'model_not_found',
-    });
+    refuse(modelNotFound(request.model));
     return;
   }
   const picked = pickFault(ctx, req);
